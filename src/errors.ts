@@ -1,0 +1,278 @@
+/**
+ * Errors are tagged data: every error tdv raises is a TdvError with a `_tag`,
+ * typed fields, an optional `cause`, and a `hint` that tells the user the fix.
+ * The CLI maps `_tag` to an exit code in one table (cli/exit-codes.ts).
+ */
+
+export abstract class TdvError<Tag extends string = string> extends Error {
+  abstract readonly _tag: Tag;
+  readonly hint: string | undefined;
+
+  constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.hint = opts.hint;
+  }
+
+  override get name(): string {
+    return this._tag;
+  }
+
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = { error: this._tag, message: this.message };
+    if (this.hint) out.hint = this.hint;
+    for (const [k, v] of Object.entries(this)) {
+      if (k === "hint" || k === "_tag" || k === "cause") continue;
+      out[k] = v;
+    }
+    return out;
+  }
+}
+
+export function isTdvError<T extends TdvError["_tag"]>(
+  err: unknown,
+  tag?: T,
+): err is TdvError<T> {
+  return err instanceof TdvError && (tag === undefined || err._tag === tag);
+}
+
+/** Bad command-line usage or an argument that cannot be valid: exit code 2. */
+export class UsageError extends TdvError<"UsageError"> {
+  readonly _tag = "UsageError";
+}
+
+export class NotARepositoryError extends TdvError<"NotARepositoryError"> {
+  readonly _tag = "NotARepositoryError";
+  constructor(readonly dir: string) {
+    super(`not a tdv repository (or any parent up to /): ${dir}`, {
+      hint: "run `tdv init` in the folder that holds your Zarr stores, or cd into one",
+    });
+  }
+}
+
+export class AlreadyInitializedError extends TdvError<"AlreadyInitializedError"> {
+  readonly _tag = "AlreadyInitializedError";
+  constructor(readonly dir: string) {
+    super(`a tdv repository already exists in ${dir}`, {
+      hint: "use the existing repository; remove its .tdv folder first only if you mean to start over",
+    });
+  }
+}
+
+export class UnsupportedFormatError extends TdvError<"UnsupportedFormatError"> {
+  readonly _tag = "UnsupportedFormatError";
+  constructor(
+    readonly what: string,
+    readonly found: number,
+    readonly supported: number,
+  ) {
+    super(`${what} has format version ${found}; this tdv understands up to ${supported}`, {
+      hint: "upgrade tdv (npm install -g tdv@latest) to read it",
+    });
+  }
+}
+
+export class UnknownRevisionError extends TdvError<"UnknownRevisionError"> {
+  readonly _tag = "UnknownRevisionError";
+  constructor(
+    readonly rev: string,
+    detail?: string,
+  ) {
+    super(`unknown revision '${rev}'${detail ? `: ${detail}` : ""}`, {
+      hint: "name a branch, a tag, a commit id (or a prefix of 4+ hex digits), HEAD~N, or BRANCH@{DATE}; `tdv log --oneline` lists commits",
+    });
+  }
+}
+
+export class AmbiguousRevisionError extends TdvError<"AmbiguousRevisionError"> {
+  readonly _tag = "AmbiguousRevisionError";
+  constructor(
+    readonly rev: string,
+    readonly candidates: string[],
+  ) {
+    super(`short id '${rev}' is ambiguous: ${candidates.slice(0, 5).join(", ")}`, {
+      hint: "give more hex digits of the commit id",
+    });
+  }
+}
+
+export class RefExistsError extends TdvError<"RefExistsError"> {
+  readonly _tag = "RefExistsError";
+  constructor(readonly ref: string) {
+    super(`'${ref}' already exists`, { hint: "choose another name, or delete it first" });
+  }
+}
+
+export class RefNotFoundError extends TdvError<"RefNotFoundError"> {
+  readonly _tag = "RefNotFoundError";
+  constructor(
+    readonly ref: string,
+    hint = "`tdv branch --list` and `tdv tag --list` show what exists",
+  ) {
+    super(`'${ref}' does not exist`, { hint });
+  }
+}
+
+export class InvalidRefNameError extends TdvError<"InvalidRefNameError"> {
+  readonly _tag = "InvalidRefNameError";
+  constructor(
+    readonly ref: string,
+    reason: string,
+  ) {
+    super(`'${ref}' is not a valid branch or tag name: ${reason}`, {
+      hint: "use letters, digits, '-', '_', '.', '/' (no '..', no leading '-' or '/', no trailing '.lock')",
+    });
+  }
+}
+
+/** A compare-and-swap ref update found another value than the one expected. */
+export class BranchMovedError extends TdvError<"BranchMovedError"> {
+  readonly _tag = "BranchMovedError";
+  constructor(
+    readonly ref: string,
+    readonly expected: string | null,
+    readonly actual: string | null,
+  ) {
+    super(
+      `branch moved: ${ref} is now at ${actual ? actual.slice(0, 10) : "(none)"}, expected ${expected ? expected.slice(0, 10) : "(none)"}`,
+      {
+        hint: "another commit landed first; your staged changes are kept. Run `tdv status` and commit again",
+      },
+    );
+  }
+}
+
+export class RefLockedError extends TdvError<"RefLockedError"> {
+  readonly _tag = "RefLockedError";
+  constructor(
+    readonly ref: string,
+    readonly lockFile: string,
+    readonly ageSeconds: number,
+  ) {
+    super(`${ref} is locked by another tdv process (lock file ${lockFile}, ${Math.round(ageSeconds)} s old)`, {
+      hint: "wait for the other command to finish; if no tdv process is running (it was killed), delete the lock file and retry",
+    });
+  }
+}
+
+export class DirtyWorkingCopyError extends TdvError<"DirtyWorkingCopyError"> {
+  readonly _tag = "DirtyWorkingCopyError";
+  constructor(
+    readonly paths: string[],
+    action: string,
+  ) {
+    const shown = paths.slice(0, 10).join("\n  ");
+    const more = paths.length > 10 ? `\n  ... and ${paths.length - 10} more` : "";
+    super(`${action} would overwrite local changes in:\n  ${shown}${more}`, {
+      hint: "commit them (`tdv commit -a -m ...`), discard them (`tdv restore PATH`), or pass --force to overwrite",
+    });
+  }
+}
+
+export class InvalidMetadataError extends TdvError<"InvalidMetadataError"> {
+  readonly _tag = "InvalidMetadataError";
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(`invalid Zarr metadata in ${path}: ${problem}`, {
+      hint: "fix or rewrite the file with your Zarr library, then run the command again",
+    });
+  }
+}
+
+export class PathNotFoundError extends TdvError<"PathNotFoundError"> {
+  readonly _tag = "PathNotFoundError";
+  constructor(
+    readonly path: string,
+    where: string,
+  ) {
+    super(`path '${path}' not found ${where}`, {
+      hint: "check the spelling; `tdv ls` lists the arrays of a revision and `tdv status` the working copy",
+    });
+  }
+}
+
+export class UnsafePathError extends TdvError<"UnsafePathError"> {
+  readonly _tag = "UnsafePathError";
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
+    super(`refusing unsafe path '${path}': ${reason}`, {
+      hint: "the repository or input may be corrupt or malicious; nothing was written for this path",
+    });
+  }
+}
+
+export class CorruptObjectError extends TdvError<"CorruptObjectError"> {
+  readonly _tag = "CorruptObjectError";
+  constructor(
+    readonly id: string,
+    problem: string,
+  ) {
+    super(`object ${id} is corrupt: ${problem}`, {
+      hint: "run `tdv fsck --full`; restore the object from a remote or another clone",
+    });
+  }
+}
+
+export class MissingObjectError extends TdvError<"MissingObjectError"> {
+  readonly _tag = "MissingObjectError";
+  constructor(
+    readonly id: string,
+    readonly what: string,
+  ) {
+    super(`${what} ${id} is missing from the repository`, {
+      hint: "run `tdv fsck`; fetch the object from a remote or another clone",
+    });
+  }
+}
+
+export class NothingToCommitError extends TdvError<"NothingToCommitError"> {
+  readonly _tag = "NothingToCommitError";
+  constructor() {
+    super("nothing to commit: the staged snapshot equals HEAD", {
+      hint: "stage changes with `tdv add PATH` or `tdv add -A`, or commit tracked changes with `tdv commit -a`",
+    });
+  }
+}
+
+export class FileAccessError extends TdvError<"FileAccessError"> {
+  readonly _tag = "FileAccessError";
+  constructor(
+    readonly path: string,
+    readonly code: string,
+    cause?: unknown,
+  ) {
+    super(`cannot read or write ${path} (${code})`, {
+      hint:
+        code === "ENOSPC"
+          ? "the disk is full: free space and retry; the repository is unchanged"
+          : code === "EACCES" || code === "EPERM"
+            ? "check the file's permissions"
+            : "check that the file exists and is readable",
+      cause,
+    });
+  }
+}
+
+export type TdvErrorTag =
+  | UsageError["_tag"]
+  | NotARepositoryError["_tag"]
+  | AlreadyInitializedError["_tag"]
+  | UnsupportedFormatError["_tag"]
+  | UnknownRevisionError["_tag"]
+  | AmbiguousRevisionError["_tag"]
+  | RefExistsError["_tag"]
+  | RefNotFoundError["_tag"]
+  | InvalidRefNameError["_tag"]
+  | BranchMovedError["_tag"]
+  | RefLockedError["_tag"]
+  | DirtyWorkingCopyError["_tag"]
+  | InvalidMetadataError["_tag"]
+  | PathNotFoundError["_tag"]
+  | UnsafePathError["_tag"]
+  | CorruptObjectError["_tag"]
+  | MissingObjectError["_tag"]
+  | NothingToCommitError["_tag"]
+  | FileAccessError["_tag"];
