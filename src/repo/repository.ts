@@ -1,0 +1,147 @@
+/**
+ * A tdv repository: the working tree root and its `.tdv` folder.
+ *
+ *   .tdv/tdv.json   format version and settings
+ *   .tdv/git/       a bare Git directory: commits, trees, metadata blobs, refs, reflogs
+ *   .tdv/chunks/    chunk objects by SHA-256 (ab/cdef…)
+ *   .tdv/index      the staging index and stat cache
+ *
+ * `.tdv` may instead be a file `tdvdir: /path/to/repo` (init --separate-repo).
+ */
+import { promises as fsp } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import {
+  AlreadyInitializedError,
+  CorruptObjectError,
+  NotARepositoryError,
+  UnsupportedFormatError,
+  UsageError,
+} from "../errors.js";
+import { readFileOrNull, writeAtomic } from "../store/atomic.js";
+import { GitStore, type Person } from "../store/git.js";
+import { ChunkStore } from "../store/objects.js";
+import { checkRefName, Refs } from "../store/refs.js";
+
+export const REPO_FORMAT_VERSION = 1;
+export const TDV_VERSION = "0.1.0";
+
+export interface RepoConfig {
+  formatVersion: number;
+  createdBy: string;
+  user?: { name?: string; email?: string };
+}
+
+export class Repository {
+  readonly git: GitStore;
+  readonly refs: Refs;
+  readonly chunks: ChunkStore;
+
+  private constructor(
+    /** the working tree root (absolute) */
+    readonly root: string,
+    /** the repository folder (absolute): `root/.tdv` or a separate folder */
+    readonly tdvDir: string,
+    readonly config: RepoConfig,
+  ) {
+    const durable = process.env.TDV_FSYNC !== "0";
+    this.git = new GitStore(path.join(tdvDir, "git"), durable);
+    this.refs = new Refs(path.join(tdvDir, "git"));
+    this.chunks = new ChunkStore(path.join(tdvDir, "chunks"), durable);
+  }
+
+  get indexFile(): string {
+    return path.join(this.tdvDir, "index");
+  }
+
+  /** Create a repository in `dir`. Returns it with the paths it created. */
+  static async init({
+    dir,
+    separateRepo,
+    initialBranch = "main",
+  }: {
+    dir: string;
+    separateRepo?: string;
+    initialBranch?: string;
+  }): Promise<{ repo: Repository; created: string[] }> {
+    checkRefName(initialBranch);
+    const root = path.resolve(dir);
+    const stat = await fsp.stat(root).catch(() => null);
+    if (stat && !stat.isDirectory()) throw new UsageError(`${root} is not a folder`, { hint: "give a folder to init" });
+    await fsp.mkdir(root, { recursive: true });
+    const marker = path.join(root, ".tdv");
+    if (await fsp.lstat(marker).catch(() => null)) throw new AlreadyInitializedError(root);
+    const tdvDir = separateRepo ? path.resolve(root, separateRepo) : marker;
+    if (separateRepo) {
+      const existing = await fsp.readdir(tdvDir).catch(() => [] as string[]);
+      if (existing.length > 0) throw new UsageError(`--separate-repo folder ${tdvDir} is not empty`, { hint: "name a new or empty folder" });
+    }
+    const gitdir = path.join(tdvDir, "git");
+    for (const d of ["objects/info", "objects/pack", "refs/heads", "refs/tags", "chunks", "tmp"]) {
+      await fsp.mkdir(d === "chunks" || d === "tmp" ? path.join(tdvDir, d) : path.join(gitdir, d), { recursive: true });
+    }
+    await writeAtomic(path.join(gitdir, "HEAD"), `ref: refs/heads/${initialBranch}\n`);
+    await writeAtomic(
+      path.join(gitdir, "config"),
+      "[core]\n\trepositoryformatversion = 0\n\tfilemode = false\n\tbare = true\n",
+    );
+    await writeAtomic(path.join(gitdir, "description"), "tdv dataset repository (chunk bytes live in ../chunks)\n");
+    const config: RepoConfig = { formatVersion: REPO_FORMAT_VERSION, createdBy: `tdv ${TDV_VERSION}` };
+    await writeAtomic(path.join(tdvDir, "tdv.json"), `${JSON.stringify(config, null, 2)}\n`);
+    if (separateRepo) await writeAtomic(marker, `tdvdir: ${tdvDir}\n`);
+    const created = separateRepo ? [marker, tdvDir] : [marker];
+    return { repo: new Repository(root, tdvDir, config), created };
+  }
+
+  /** Find the repository whose working tree holds `dir` (searching upward). */
+  static async open({ dir = process.cwd() }: { dir?: string } = {}): Promise<Repository> {
+    const start = path.resolve(dir);
+    for (let cur = start; ; ) {
+      const marker = path.join(cur, ".tdv");
+      const st = await fsp.lstat(marker).catch(() => null);
+      if (st?.isDirectory()) return Repository.load(cur, marker);
+      if (st?.isFile()) {
+        const text = (await fsp.readFile(marker, "utf8")).trim();
+        const m = /^tdvdir: (.+)$/.exec(text);
+        if (!m) throw new CorruptObjectError(marker, "a .tdv file must hold `tdvdir: PATH`");
+        return Repository.load(cur, path.resolve(cur, m[1] as string));
+      }
+      const up = path.dirname(cur);
+      if (up === cur) throw new NotARepositoryError(start);
+      cur = up;
+    }
+  }
+
+  private static async load(root: string, tdvDir: string): Promise<Repository> {
+    const raw = await readFileOrNull(path.join(tdvDir, "tdv.json"));
+    if (!raw) throw new NotARepositoryError(root);
+    let config: RepoConfig;
+    try {
+      config = JSON.parse(raw.toString("utf8")) as RepoConfig;
+    } catch {
+      throw new CorruptObjectError(path.join(tdvDir, "tdv.json"), "not valid JSON");
+    }
+    if (typeof config.formatVersion !== "number") throw new CorruptObjectError(path.join(tdvDir, "tdv.json"), "no formatVersion");
+    if (config.formatVersion > REPO_FORMAT_VERSION) throw new UnsupportedFormatError(`repository ${tdvDir}`, config.formatVersion, REPO_FORMAT_VERSION);
+    return new Repository(root, tdvDir, config);
+  }
+
+  /** The author/committer identity: TDV_AUTHOR_*, then GIT_AUTHOR_*, then .tdv config, then the OS user. */
+  identity(now = new Date()): Person {
+    const env = process.env;
+    const name = env.TDV_AUTHOR_NAME ?? env.GIT_AUTHOR_NAME ?? this.config.user?.name ?? os.userInfo().username;
+    const email = env.TDV_AUTHOR_EMAIL ?? env.GIT_AUTHOR_EMAIL ?? this.config.user?.email ?? `${os.userInfo().username}@${os.hostname()}`;
+    const date = env.TDV_AUTHOR_DATE ? new Date(env.TDV_AUTHOR_DATE) : now;
+    return { name, email, timestamp: Math.floor(date.getTime() / 1000), tzOffset: -date.getTimezoneOffset() };
+  }
+
+  /** Path relative to the working tree root, posix separators; throws for paths outside it. */
+  relPath(p: string, cwd = process.cwd()): string {
+    const abs = path.resolve(cwd, p);
+    const rel = path.relative(this.root, abs);
+    if (rel.startsWith("..") || path.isAbsolute(rel)) {
+      throw new UsageError(`'${p}' is outside the working tree ${this.root}`, { hint: "give paths inside the repository's folder" });
+    }
+    return rel.split(path.sep).join("/");
+  }
+}
