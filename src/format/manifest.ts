@@ -1,0 +1,231 @@
+/**
+ * Manifests: per array, chunk index → (chunk id, size), in a compact binary
+ * encoding split into shards by chunk-grid region. Region extents depend only
+ * on ndim, so growing an array never moves existing chunks to other shards.
+ * Encodings are canonical: the same entries always give the same bytes, and
+ * the decoders accept only bytes the encoders could have written.
+ */
+import { CorruptObjectError } from "../errors.js";
+import { FileType, readHeader, writeHeader } from "./header.js";
+import { type ChunkId, chunkIdFromBytes, chunkIdToBytes, isChunkId } from "./hash.js";
+import { ByteReader, encodeVarint } from "./varint.js";
+
+export interface ManifestEntry {
+  index: number[];
+  id: ChunkId;
+  size: number;
+}
+
+export interface FileListEntry {
+  name: string;
+  id: ChunkId;
+  size: number;
+}
+
+const HASH_BYTES = 32;
+const CHUNKS_PER_REGION = 4096;
+
+/** Chunk-grid extent of one shard: about 4096 chunks per shard whatever the ndim. */
+export function regionShape(ndim: number): number[] {
+  return new Array<number>(ndim).fill(regionExtent(ndim));
+}
+
+/** Name of the shard that holds chunk `index`: region coordinates joined by "." ("0" for 0-d). */
+export function regionName(index: readonly number[], ndim: number): string {
+  if (index.length !== ndim) {
+    throw new Error(`chunk index [${index}] has ${index.length} dimensions, expected ${ndim}`);
+  }
+  if (ndim === 0) return "0";
+  const extent = regionExtent(ndim);
+  return index.map((i) => Math.floor(i / extent)).join(".");
+}
+
+/** Lexicographic order of chunk indices (a shorter prefix sorts first). */
+export function compareIndex(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = a[i] - b[i];
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/** Groups entries by region; each list sorted by index, the map ordered by region name. */
+export function splitIntoShards(
+  ndim: number,
+  entries: Iterable<ManifestEntry>,
+): Map<string, ManifestEntry[]> {
+  const byRegion = new Map<string, ManifestEntry[]>();
+  for (const e of entries) {
+    const name = regionName(e.index, ndim);
+    const list = byRegion.get(name);
+    if (list) list.push(e);
+    else byRegion.set(name, [e]);
+  }
+  const out = new Map<string, ManifestEntry[]>();
+  for (const name of [...byRegion.keys()].sort(compareStrings)) {
+    const list = byRegion.get(name)!.sort((a, b) => compareIndex(a.index, b.index));
+    for (let i = 1; i < list.length; i++) {
+      if (compareIndex(list[i - 1].index, list[i].index) === 0) {
+        throw new Error(`duplicate chunk index [${list[i].index}]`);
+      }
+    }
+    out.set(name, list);
+  }
+  return out;
+}
+
+/**
+ * header(ManifestShard) | varint ndim | varint count |
+ * count × (ndim varints of the index | 32 hash bytes | varint size).
+ * Entries must be sorted by index and unique.
+ */
+export function encodeShard(ndim: number, entries: readonly ManifestEntry[]): Uint8Array {
+  const out: number[] = [];
+  writeHeader(FileType.ManifestShard, out);
+  encodeVarint(ndim, out);
+  encodeVarint(entries.length, out);
+  let prev: readonly number[] | null = null;
+  for (const { index, id, size } of entries) {
+    if (index.length !== ndim) {
+      throw new Error(`chunk index [${index}] has ${index.length} dimensions, expected ${ndim}`);
+    }
+    if (prev && compareIndex(prev, index) >= 0) {
+      throw new Error(`manifest entries must be sorted and unique: [${prev}] then [${index}]`);
+    }
+    prev = index;
+    for (const i of index) encodeVarint(i, out);
+    pushHash(id, out);
+    encodeVarint(size, out);
+  }
+  return Uint8Array.from(out);
+}
+
+export function decodeShard(bytes: Uint8Array, what: string): { ndim: number; entries: ManifestEntry[] } {
+  const r = new ByteReader(bytes, what);
+  readHeader(r, FileType.ManifestShard, what);
+  const ndim = r.varint();
+  const count = readCount(r, ndim + HASH_BYTES + 1, what);
+  const entries: ManifestEntry[] = [];
+  let prev: number[] | null = null;
+  for (let n = 0; n < count; n++) {
+    const index: number[] = [];
+    for (let d = 0; d < ndim; d++) index.push(r.varint());
+    if (prev && compareIndex(prev, index) >= 0) {
+      throw new CorruptObjectError(what, `entries out of order or duplicated: [${prev}] then [${index}]`);
+    }
+    prev = index;
+    entries.push({ index, id: chunkIdFromBytes(r.bytes(HASH_BYTES)), size: r.varint() });
+  }
+  expectEnd(r, what);
+  return { ndim, entries };
+}
+
+/**
+ * header(FileList) | varint count |
+ * count × (varint UTF-8 length | UTF-8 name | 32 hash bytes | varint size).
+ * Entries are written sorted by the UTF-8 bytes of their names; names must be unique.
+ */
+export function encodeFileList(entries: readonly FileListEntry[]): Uint8Array {
+  const named = entries.map((e) => ({ ...e, utf8: utf8Name(e.name) }));
+  named.sort((a, b) => compareBytes(a.utf8, b.utf8));
+  const out: number[] = [];
+  writeHeader(FileType.FileList, out);
+  encodeVarint(named.length, out);
+  for (let i = 0; i < named.length; i++) {
+    const { name, utf8, id, size } = named[i];
+    if (i > 0 && compareBytes(named[i - 1].utf8, utf8) === 0) {
+      throw new Error(`duplicate file name ${JSON.stringify(name)}`);
+    }
+    encodeVarint(utf8.length, out);
+    for (const b of utf8) out.push(b);
+    pushHash(id, out);
+    encodeVarint(size, out);
+  }
+  return Uint8Array.from(out);
+}
+
+export function decodeFileList(bytes: Uint8Array, what: string): FileListEntry[] {
+  const r = new ByteReader(bytes, what);
+  readHeader(r, FileType.FileList, what);
+  const count = readCount(r, 1 + 1 + HASH_BYTES + 1, what);
+  const entries: FileListEntry[] = [];
+  let prev: Uint8Array | null = null;
+  for (let n = 0; n < count; n++) {
+    const utf8 = r.bytes(r.varint());
+    if (prev && compareBytes(prev, utf8) >= 0) {
+      throw new CorruptObjectError(what, `file names out of order or duplicated at entry ${n}`);
+    }
+    prev = utf8;
+    let name: string;
+    try {
+      name = decoder.decode(utf8);
+    } catch {
+      throw new CorruptObjectError(what, `file name of entry ${n} is not valid UTF-8`);
+    }
+    const problem = nameProblem(name);
+    if (problem) throw new CorruptObjectError(what, `file name ${JSON.stringify(name)} ${problem}`);
+    entries.push({ name, id: chunkIdFromBytes(r.bytes(HASH_BYTES)), size: r.varint() });
+  }
+  expectEnd(r, what);
+  return entries;
+}
+
+// ---------------------------------------------------------------------------
+
+/** floor(4096^(1/ndim)): 1-D 4096, 2-D 64, 3-D 16, 4-D 8 (the epsilon absorbs 4095.9999…). */
+function regionExtent(ndim: number): number {
+  return Math.max(1, Math.floor(CHUNKS_PER_REGION ** (1 / ndim) + 1e-9));
+}
+
+const encoder = new TextEncoder();
+// ignoreBOM keeps a leading U+FEFF as part of the name instead of dropping it.
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+function pushHash(id: ChunkId, out: number[]): void {
+  if (!isChunkId(id)) throw new Error(`not a chunk id: ${JSON.stringify(id)}`);
+  for (const b of chunkIdToBytes(id)) out.push(b);
+}
+
+/** A count the remaining bytes could hold, at `minEntry` bytes per entry at least. */
+function readCount(r: ByteReader, minEntry: number, what: string): number {
+  const count = r.varint();
+  if (count > r.remaining() / minEntry) {
+    throw new CorruptObjectError(what, `claims ${count} entries but only ${r.remaining()} bytes follow`);
+  }
+  return count;
+}
+
+function expectEnd(r: ByteReader, what: string): void {
+  if (!r.done()) throw new CorruptObjectError(what, `${r.remaining()} trailing bytes after the last entry`);
+}
+
+/** A file name is one path component; returns what is wrong with it, or null. */
+function nameProblem(name: string): string | null {
+  if (name === "" || name === "." || name === "..") return "is not a file name";
+  if (name.includes("/") || name.includes("\0")) return "must not contain '/' or NUL";
+  return null;
+}
+
+function utf8Name(name: string): Uint8Array {
+  const problem = nameProblem(name);
+  if (problem) throw new Error(`file name ${JSON.stringify(name)} ${problem}`);
+  const utf8 = encoder.encode(name);
+  // A lone surrogate would be written as U+FFFD and read back as another name.
+  if (decoder.decode(utf8) !== name) {
+    throw new Error(`file name ${JSON.stringify(name)} is not valid Unicode`);
+  }
+  return utf8;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) return a[i] - b[i];
+  }
+  return a.length - b.length;
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
