@@ -1,0 +1,213 @@
+import { describe, expect, it } from "vitest";
+import { CorruptObjectError, UnsupportedFormatError } from "../../src/errors.js";
+import { type ChunkId, sha256 } from "../../src/format/hash.js";
+import {
+  type FileListEntry,
+  type ManifestEntry,
+  compareIndex,
+  decodeFileList,
+  decodeShard,
+  encodeFileList,
+  encodeShard,
+  regionName,
+  regionShape,
+  splitIntoShards,
+} from "../../src/format/manifest.js";
+import { encodeVarint } from "../../src/format/varint.js";
+
+const id = (s: string): ChunkId => sha256(new TextEncoder().encode(s));
+const entry = (index: number[], size = 100): ManifestEntry => ({ index, id: id(index.join(",")), size });
+
+/** The problem text of the CorruptObjectError that fn throws. */
+function corrupt(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(CorruptObjectError);
+    expect((err as CorruptObjectError).id).toBe("obj");
+    return (err as Error).message;
+  }
+  throw new Error("expected a CorruptObjectError");
+}
+
+function bytesOf(...parts: (number | number[] | Uint8Array)[]): Uint8Array {
+  return Uint8Array.from(parts.flatMap((p) => (typeof p === "number" ? [p] : Array.from(p))));
+}
+
+const HEADER_SHARD = [0x54, 0x44, 0x56, 1, 1];
+const HEADER_FILES = [0x54, 0x44, 0x56, 1, 2];
+
+describe("regions", () => {
+  it("has a fixed shape per ndim", () => {
+    expect(regionShape(0)).toEqual([]);
+    expect(regionShape(1)).toEqual([4096]);
+    expect(regionShape(2)).toEqual([64, 64]);
+    expect(regionShape(3)).toEqual([16, 16, 16]);
+    expect(regionShape(4)).toEqual([8, 8, 8, 8]);
+    expect(regionShape(5)).toEqual([5, 5, 5, 5, 5]);
+    expect(regionShape(6)).toEqual([4, 4, 4, 4, 4, 4]);
+    expect(regionShape(12)).toEqual(new Array(12).fill(2));
+    expect(regionShape(13)).toEqual(new Array(13).fill(1));
+  });
+
+  it("names the region that holds a chunk, for 0 to 5 dimensions", () => {
+    expect(regionName([], 0)).toBe("0");
+    expect(regionName([0], 1)).toBe("0");
+    expect(regionName([4095], 1)).toBe("0");
+    expect(regionName([4096], 1)).toBe("1");
+    expect(regionName([63, 64], 2)).toBe("0.1");
+    expect(regionName([130, 5], 2)).toBe("2.0");
+    expect(regionName([15, 16, 33], 3)).toBe("0.1.2");
+    expect(regionName([7, 8, 0, 800], 4)).toBe("0.1.0.100");
+    expect(regionName([4, 5, 10, 0, 24], 5)).toBe("0.1.2.0.4");
+    expect(regionName([Number.MAX_SAFE_INTEGER], 1)).toBe(String(Math.floor(Number.MAX_SAFE_INTEGER / 4096)));
+    expect(() => regionName([1, 2], 3)).toThrow(/expected 3/);
+  });
+
+  it("compares indices lexicographically", () => {
+    expect(compareIndex([1, 2], [1, 3])).toBeLessThan(0);
+    expect(compareIndex([2, 0], [1, 9])).toBeGreaterThan(0);
+    expect(compareIndex([1, 2], [1, 2])).toBe(0);
+    expect(compareIndex([], [])).toBe(0);
+    expect(compareIndex([1], [1, 0])).toBeLessThan(0);
+  });
+
+  it("splits entries into sorted shards, ordered by region name", () => {
+    const entries = [entry([70, 1]), entry([0, 0]), entry([3, 64]), entry([63, 63]), entry([640, 0]), entry([0, 1])];
+    const shards = splitIntoShards(2, entries);
+    expect([...shards.keys()]).toEqual(["0.0", "0.1", "1.0", "10.0"]);
+    expect(shards.get("0.0")?.map((e) => e.index)).toEqual([[0, 0], [0, 1], [63, 63]]);
+    expect(shards.get("0.1")?.map((e) => e.index)).toEqual([[3, 64]]);
+    expect(splitIntoShards(2, []).size).toBe(0);
+    expect(() => splitIntoShards(2, [entry([1, 1]), entry([1, 1])])).toThrow(/duplicate chunk index \[1,1\]/);
+    expect(() => splitIntoShards(2, [entry([1])])).toThrow(Error);
+  });
+
+  it("keeps existing shards when the array grows", () => {
+    const before = splitIntoShards(1, [entry([0]), entry([4095])]);
+    const after = splitIntoShards(1, [entry([0]), entry([4095]), entry([4096])]);
+    expect(after.get("0")).toEqual(before.get("0"));
+    expect(encodeShard(1, after.get("0") ?? [])).toEqual(encodeShard(1, before.get("0") ?? []));
+  });
+});
+
+describe("manifest shards", () => {
+  it("round-trips for 0 to 4 dimensions, empty shards included", () => {
+    const cases: [number, ManifestEntry[]][] = [
+      [0, [entry([], 7)]],
+      [1, [entry([0], 0), entry([5], 2 ** 40), entry([Number.MAX_SAFE_INTEGER], Number.MAX_SAFE_INTEGER)]],
+      [2, [entry([0, 1]), entry([0, 2]), entry([1, 0])]],
+      [3, []],
+      [4, [entry([1, 2, 3, 4])]],
+    ];
+    for (const [ndim, entries] of cases) {
+      const bytes = encodeShard(ndim, entries);
+      expect(decodeShard(bytes, "obj")).toEqual({ ndim, entries });
+    }
+  });
+
+  it("has the documented layout and is deterministic", () => {
+    const e = entry([1, 300], 5);
+    const bytes = encodeShard(2, [e]);
+    expect(bytes).toEqual(bytesOf(HEADER_SHARD, 2, 1, 1, [0xac, 0x02], Buffer.from(e.id, "hex"), 5));
+    expect(encodeShard(2, [{ ...e, index: [1, 300] }])).toEqual(bytes);
+  });
+
+  it("refuses unsorted, duplicate or malformed entries when encoding", () => {
+    expect(() => encodeShard(1, [entry([2]), entry([1])])).toThrow(/sorted and unique/);
+    expect(() => encodeShard(1, [entry([1]), entry([1])])).toThrow(/sorted and unique/);
+    expect(() => encodeShard(2, [entry([1])])).toThrow(/expected 2/);
+    expect(() => encodeShard(1, [{ index: [0], id: "abc" as ChunkId, size: 1 }])).toThrow(/not a chunk id/);
+    expect(() => encodeShard(1, [{ index: [-1], id: id("x"), size: 1 }])).toThrow(RangeError);
+    expect(() => encodeShard(1, [{ index: [0], id: id("x"), size: 1.5 }])).toThrow(RangeError);
+  });
+
+  it("rejects truncated, oversized and garbage shards as corrupt", () => {
+    const good = encodeShard(2, [entry([0, 0]), entry([0, 1]), entry([3, 3])]);
+    for (let n = 0; n < good.length; n++) {
+      expect(() => decodeShard(good.subarray(0, n), "obj"), `truncated to ${n}`).toThrow(CorruptObjectError);
+    }
+    expect(corrupt(() => decodeShard(bytesOf(good, 0), "obj"))).toMatch(/1 trailing bytes/);
+    expect(corrupt(() => decodeShard(bytesOf(HEADER_SHARD, 1, 2, 0, new Array(33).fill(0)), "obj"))).toMatch(
+      /claims 2 entries but only 34 bytes follow/,
+    );
+    const huge: number[] = [];
+    encodeVarint(Number.MAX_SAFE_INTEGER, huge);
+    expect(corrupt(() => decodeShard(bytesOf(HEADER_SHARD, 1, huge), "obj"))).toMatch(/claims 9007199254740991 entries/);
+    expect(corrupt(() => decodeShard(bytesOf(HEADER_SHARD, 1, 0, 5), "obj"))).toMatch(/trailing/);
+    expect(corrupt(() => decodeShard(new TextEncoder().encode("hello, world"), "obj"))).toMatch(/bad magic/);
+    expect(corrupt(() => decodeShard(encodeFileList([]), "obj"))).toMatch(/expected file type 1/);
+    expect(() => decodeShard(bytesOf(0x54, 0x44, 0x56, 2, 1), "obj")).toThrow(UnsupportedFormatError);
+  });
+
+  it("rejects unsorted, duplicate and non-canonical encodings", () => {
+    const a = entry([1]);
+    const b = entry([2]);
+    const raw = (e: ManifestEntry) => encodeShard(1, [e]).subarray(HEADER_SHARD.length + 2); // after ndim, count
+    expect(corrupt(() => decodeShard(bytesOf(HEADER_SHARD, 1, 2, raw(b), raw(a)), "obj"))).toMatch(
+      /out of order or duplicated: \[2\] then \[1\]/,
+    );
+    expect(corrupt(() => decodeShard(bytesOf(HEADER_SHARD, 1, 2, raw(a), raw(a)), "obj"))).toMatch(
+      /out of order or duplicated/,
+    );
+    expect(decodeShard(bytesOf(HEADER_SHARD, 1, 2, raw(a), raw(b)), "obj").entries).toEqual([a, b]);
+    const overlong = bytesOf(HEADER_SHARD, 1, 1, [0x81, 0x00], Buffer.from(a.id, "hex"), 1);
+    expect(corrupt(() => decodeShard(overlong, "obj"))).toMatch(/non-minimal varint/);
+  });
+});
+
+describe("file lists", () => {
+  const files: FileListEntry[] = [
+    { name: "README.md", id: id("readme"), size: 1234 },
+    { name: "a b.txt", id: id("ab"), size: 0 },
+    { name: "\ufeffbom", id: id("bom"), size: 1 },
+    { name: "émoji-😀.nc", id: id("e"), size: 2 ** 45 },
+    { name: "\uffff", id: id("ff"), size: 3 },
+    { name: "Zeta", id: id("z"), size: 9 },
+  ];
+
+  it("round-trips, sorted by UTF-8 bytes whatever the input order", () => {
+    const bytes = encodeFileList(files);
+    const names = decodeFileList(bytes, "obj").map((f) => f.name);
+    // UTF-8 byte order puts U+FFFF (EF BF BF) before U+1F600 (F0 ...), unlike UTF-16 order
+    expect(names).toEqual(["README.md", "Zeta", "a b.txt", "émoji-😀.nc", "\ufeffbom", "\uffff"]);
+    expect(decodeFileList(bytes, "obj")).toEqual(expect.arrayContaining(files));
+    expect(encodeFileList([...files].reverse())).toEqual(bytes);
+    expect(decodeFileList(encodeFileList([]), "obj")).toEqual([]);
+  });
+
+  it("has the documented layout", () => {
+    const f = { name: "é", id: id("x"), size: 128 };
+    expect(encodeFileList([f])).toEqual(bytesOf(HEADER_FILES, 1, 2, [0xc3, 0xa9], Buffer.from(f.id, "hex"), [0x80, 1]));
+  });
+
+  it("refuses duplicate and unsafe names when encoding", () => {
+    const f = files[0] as FileListEntry;
+    expect(() => encodeFileList([f, { ...f, size: 1 }])).toThrow(/duplicate file name "README.md"/);
+    for (const name of ["", ".", "..", "a/b", "a\0b"]) {
+      expect(() => encodeFileList([{ ...f, name }]), name).toThrow(Error);
+    }
+    expect(() => encodeFileList([{ ...f, name: "bad\ud800" }])).toThrow(/not valid Unicode/);
+  });
+
+  it("rejects corrupt file lists", () => {
+    const good = encodeFileList(files);
+    for (let n = 0; n < good.length; n += 7) {
+      expect(() => decodeFileList(good.subarray(0, n), "obj")).toThrow(CorruptObjectError);
+    }
+    const one = (name: number[]) => bytesOf(HEADER_FILES, 1, name.length, name, new Array(32).fill(0), 1);
+    expect(corrupt(() => decodeFileList(one([0x2e, 0x2e]), "obj"))).toMatch(/file name ".." is not a file name/);
+    expect(corrupt(() => decodeFileList(one([0x61, 0x2f, 0x62]), "obj"))).toMatch(/must not contain/);
+    expect(corrupt(() => decodeFileList(one([0xff]), "obj"))).toMatch(/not valid UTF-8/);
+    expect(corrupt(() => decodeFileList(bytesOf(one([0x61]), 0), "obj"))).toMatch(/trailing/);
+    expect(corrupt(() => decodeFileList(bytesOf(HEADER_FILES, 2, one([0x61]).subarray(6)), "obj"))).toMatch(/claims 2/);
+    const entry = (c: number) => one([c]).subarray(6);
+    expect(corrupt(() => decodeFileList(bytesOf(HEADER_FILES, 2, entry(0x62), entry(0x61)), "obj"))).toMatch(
+      /out of order or duplicated at entry 1/,
+    );
+    expect(corrupt(() => decodeFileList(bytesOf(HEADER_FILES, 2, entry(0x61), entry(0x61)), "obj"))).toMatch(
+      /out of order or duplicated/,
+    );
+    expect(corrupt(() => decodeFileList(encodeShard(0, []), "obj"))).toMatch(/expected file type 2/);
+  });
+});
