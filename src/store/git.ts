@@ -11,7 +11,7 @@ import { deflateSync } from "node:zlib";
 import git from "isomorphic-git";
 import { MissingObjectError, UnsafePathError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
-import { writeObjectFile } from "./atomic.js";
+import { exists, writeObjectFile } from "./atomic.js";
 
 export type TreeMode = "100644" | "100755" | "040000" | "120000" | "160000";
 
@@ -70,7 +70,7 @@ export class GitStore {
     const full = Buffer.concat([header, content]);
     const oid = createHash("sha1").update(full).digest("hex") as GitOid;
     const file = path.join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2));
-    await writeObjectFile(file, deflateSync(full, { level: 1 }), this.durable);
+    if (!(await exists(file))) await writeObjectFile(file, deflateSync(full, { level: 1 }), this.durable);
     return oid;
   }
 

@@ -1,0 +1,72 @@
+import { NothingToCommitError } from "../errors.js";
+import type { GitOid } from "../format/hash.js";
+import { readIndex, writeIndex } from "../store/index-file.js";
+import { add, type Progress } from "./add.js";
+import { diffFileMaps, groupChanges, type GroupedChanges } from "./changes.js";
+import { classifyWith } from "./hierarchy.js";
+import { TDV_VERSION, type Repository } from "./repository.js";
+import { readSnapshot, writeSnapshot } from "./snapshot.js";
+import { headTree } from "./status.js";
+
+export interface CommitOptions {
+  message: string;
+  /** stage changes of tracked arrays and files first (commit -a) */
+  all?: boolean;
+  allowEmpty?: boolean;
+  /** extra provenance trailers, e.g. { "Tdv-Command": "tdv commit -m x" } */
+  trailers?: Record<string, string>;
+  /** extra parents (merge commits) */
+  extraParents?: GitOid[];
+  onProgress?: (p: Progress) => void;
+}
+
+export interface CommitResult {
+  oid: GitOid;
+  tree: GitOid;
+  branch: string | null;
+  parents: GitOid[];
+  changes: GroupedChanges;
+}
+
+export function formatMessage(message: string, trailers: Record<string, string>): string {
+  const body = message.trim();
+  const lines = Object.entries(trailers).map(([k, v]) => `${k}: ${v.replace(/\n/g, " ")}`);
+  return lines.length ? `${body}\n\n${lines.join("\n")}\n` : `${body}\n`;
+}
+
+/**
+ * Snapshot the staged state of the whole hierarchy as one commit and move the
+ * branch to it with compare-and-swap: if the branch moved meanwhile, nothing
+ * is overwritten and BranchMovedError says so; the index keeps the staged work.
+ */
+export async function commit(repo: Repository, opts: CommitOptions): Promise<CommitResult> {
+  const { message, all = false, allowEmpty = false, trailers = {}, extraParents = [], onProgress } = opts;
+  const head = await repo.refs.head();
+  if (all) await add(repo, { trackedOnly: true, onProgress });
+  const index = await readIndex(repo.indexFile);
+  const before = await headTree(repo, head.oid);
+  const tree = index.tree ?? (await writeSnapshot(repo, index.entries));
+  if (tree === before && !allowEmpty && extraParents.length === 0) throw new NothingToCommitError();
+  if (!head.oid && index.entries.size === 0 && !allowEmpty) throw new NothingToCommitError();
+
+  const who = repo.identity();
+  const parents = [...(head.oid ? [head.oid] : []), ...extraParents];
+  const oid = await repo.git.writeCommit({
+    tree,
+    parents,
+    author: who,
+    committer: who,
+    message: formatMessage(message, { "Tdv-Version": TDV_VERSION, ...trailers }),
+  });
+  const subject = message.trim().split("\n")[0] ?? "";
+  const logMsg = `commit${head.oid ? (extraParents.length ? " (merge)" : "") : " (initial)"}: ${subject}`;
+  await repo.refs.update(head.branch ?? "HEAD", { expected: head.oid, next: oid, who, message: logMsg });
+  await writeIndex(repo.indexFile, { tree, entries: index.entries });
+
+  const prev = await readSnapshot(repo, before);
+  const next = await readSnapshot(repo, tree);
+  const changes = groupChanges(
+    await diffFileMaps(prev.files, next.files, (rel, side) => classifyWith(side === "before" ? prev.arrays : next.arrays, rel)),
+  );
+  return { oid, tree, branch: head.branch, parents, changes };
+}

@@ -1,0 +1,125 @@
+/**
+ * Which files of a tree are Zarr metadata, which are chunks of which array,
+ * and which are plain files. Arrays are found lazily, one folder at a time,
+ * from whatever source of bytes the caller has (working tree, index, snapshot).
+ */
+import { InvalidMetadataError, isTdvError } from "../errors.js";
+import { parseChunkKey } from "../format/chunk-key.js";
+import { isInGrid, parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
+
+export const META_NAMES = new Set([".zarray", ".zattrs", ".zgroup", ".zmetadata", "zarr.json"]);
+
+/** Plain files up to this size are Git blobs; larger ones are chunk objects. */
+export const SMALL_FILE = 64 * 1024;
+
+export interface ArrayNode {
+  /** folder of the array, relative to the root ("" when the root is an array) */
+  dir: string;
+  metaPath: string;
+  meta: ArrayMeta;
+}
+
+export type FileKind =
+  | { kind: "meta"; array: string | null }
+  | { kind: "chunk"; array: string; index: number[]; inGrid: boolean }
+  | { kind: "plain"; array: string | null };
+
+/** Reads the bytes of a file of the tree, or null when the tree has no such file. */
+export type ReadFile = (rel: string) => Promise<Uint8Array | null>;
+
+export function parentDir(rel: string): string {
+  const i = rel.lastIndexOf("/");
+  return i < 0 ? "" : rel.slice(0, i);
+}
+
+export function baseName(rel: string): string {
+  return rel.slice(rel.lastIndexOf("/") + 1);
+}
+
+export function joinPath(dir: string, name: string): string {
+  return dir ? `${dir}/${name}` : name;
+}
+
+export class Hierarchy {
+  private readonly nodes = new Map<string, Promise<ArrayNode | null>>();
+  /** invalid metadata met so far (in non-strict mode the folder is then treated as plain files) */
+  readonly problems: InvalidMetadataError[] = [];
+
+  constructor(
+    private readonly read: ReadFile,
+    private readonly strict = false,
+  ) {}
+
+  /** The array whose folder is `dir`, or null. */
+  arrayAt(dir: string): Promise<ArrayNode | null> {
+    let p = this.nodes.get(dir);
+    if (!p) {
+      p = this.load(dir);
+      this.nodes.set(dir, p);
+    }
+    return p;
+  }
+
+  private async load(dir: string): Promise<ArrayNode | null> {
+    try {
+      const v3Path = joinPath(dir, "zarr.json");
+      const v3 = await this.read(v3Path);
+      if (v3) {
+        const node = parseZarrJson(v3, v3Path);
+        return node.kind === "array" ? { dir, metaPath: v3Path, meta: node.meta } : null;
+      }
+      const v2Path = joinPath(dir, ".zarray");
+      const v2 = await this.read(v2Path);
+      if (v2) return { dir, metaPath: v2Path, meta: parseZarray(v2, v2Path) };
+      return null;
+    } catch (err) {
+      if (!isTdvError(err, "InvalidMetadataError")) throw err;
+      if (this.strict) throw err;
+      this.problems.push(err as InvalidMetadataError);
+      return null;
+    }
+  }
+
+  /** The nearest array folder holding `rel` (a file path), or null. */
+  async arrayOf(rel: string): Promise<ArrayNode | null> {
+    for (let dir = parentDir(rel); ; dir = parentDir(dir)) {
+      const node = await this.arrayAt(dir);
+      if (node) return node;
+      if (dir === "") return null;
+    }
+  }
+
+  async classify(rel: string): Promise<FileKind> {
+    const node = await this.arrayOf(rel);
+    if (META_NAMES.has(baseName(rel))) return { kind: "meta", array: node && parentDir(rel) === node.dir ? node.dir : null };
+    if (!node) return { kind: "plain", array: null };
+    const key = node.dir ? rel.slice(node.dir.length + 1) : rel;
+    const index = parseChunkKey(node.meta.keyEncoding, key, node.meta.shape.length);
+    if (!index) return { kind: "plain", array: node.dir };
+    return { kind: "chunk", array: node.dir, index, inGrid: isInGrid(node.meta, index) };
+  }
+}
+
+/** Where a file's bytes are stored: metadata and small plain files in Git, the rest as chunk objects. */
+export function storeFor(kind: FileKind, size: number): "git" | "chunk" {
+  if (kind.kind === "meta") return "git";
+  if (kind.kind === "chunk") return "chunk";
+  return size <= SMALL_FILE ? "git" : "chunk";
+}
+
+/** Classify a path against a known set of arrays (folder → metadata), as a snapshot has them. */
+export function classifyWith(arrays: ReadonlyMap<string, ArrayMeta>, rel: string): FileKind {
+  let dir = parentDir(rel);
+  for (;;) {
+    const meta = arrays.get(dir);
+    if (meta) {
+      if (META_NAMES.has(baseName(rel))) return { kind: "meta", array: parentDir(rel) === dir ? dir : null };
+      const index = parseChunkKey(meta.keyEncoding, dir ? rel.slice(dir.length + 1) : rel, meta.shape.length);
+      if (!index) return { kind: "plain", array: dir };
+      return { kind: "chunk", array: dir, index, inGrid: isInGrid(meta, index) };
+    }
+    if (dir === "") break;
+    dir = parentDir(dir);
+  }
+  return META_NAMES.has(baseName(rel)) ? { kind: "meta", array: null } : { kind: "plain", array: null };
+}

@@ -1,0 +1,202 @@
+/**
+ * Snapshots: a Git tree that mirrors the Zarr hierarchy. Metadata documents
+ * and small plain files are blobs; each array folder has a `.tdv-manifest`
+ * subtree of manifest shards (chunk index → chunk id, size) named by grid
+ * region; large plain files of a folder are listed in its `.tdv-files` blob.
+ * Chunk bytes never enter Git.
+ */
+import { UnsafePathError } from "../errors.js";
+import { formatChunkKey } from "../format/chunk-key.js";
+import { sha256, type ChunkId, type GitOid } from "../format/hash.js";
+import {
+  decodeFileList,
+  decodeShard,
+  encodeFileList,
+  encodeShard,
+  splitIntoShards,
+  type FileListEntry,
+  type ManifestEntry,
+} from "../format/manifest.js";
+import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
+import { mapLimit } from "../store/atomic.js";
+import { checkEntryName, type TreeEntry } from "../store/git.js";
+import type { Stored } from "../store/index-file.js";
+import { Hierarchy, joinPath, parentDir, baseName } from "./hierarchy.js";
+import type { Repository } from "./repository.js";
+
+export const MANIFEST_TREE = ".tdv-manifest";
+export const FILE_LIST = ".tdv-files";
+
+/** One file of a snapshot: where its bytes are, and its size (-1 when unknown, for Git blobs). */
+export type SnapEntry = Stored & { size: number };
+
+export interface Snapshot {
+  tree: GitOid | null;
+  files: Map<string, SnapEntry>;
+  arrays: Map<string, ArrayMeta>;
+}
+
+interface DirNode {
+  blobs: Map<string, GitOid>;
+  large: FileListEntry[];
+  dirs: Map<string, DirNode>;
+  chunks: ManifestEntry[] | null;
+  ndim: number;
+}
+
+function newDir(): DirNode {
+  return { blobs: new Map(), large: [], dirs: new Map(), chunks: null, ndim: 0 };
+}
+
+/** Build and write the snapshot tree of `files` (paths relative to the root). */
+export async function writeSnapshot(repo: Repository, files: ReadonlyMap<string, SnapEntry>): Promise<GitOid> {
+  const h = new Hierarchy(async (rel) => {
+    const e = files.get(rel);
+    if (!e) return null;
+    return e.store === "git" ? repo.git.readBlob(e.id, rel) : repo.chunks.get(e.id);
+  }, true);
+  const root = newDir();
+  const dirAt = (dir: string): DirNode => {
+    let node = root;
+    if (dir === "") return node;
+    for (const part of dir.split("/")) {
+      let next = node.dirs.get(part);
+      if (!next) {
+        next = newDir();
+        node.dirs.set(part, next);
+      }
+      node = next;
+    }
+    return node;
+  };
+  const paths = [...files.keys()];
+  const kinds = await mapLimit(paths, 64, (p) => h.classify(p));
+  for (let i = 0; i < paths.length; i++) {
+    const rel = paths[i] as string;
+    const kind = kinds[i]!;
+    let entry = files.get(rel) as SnapEntry;
+    if (kind.kind === "chunk") {
+      if (entry.store === "git") entry = await blobToChunk(repo, entry.id, rel);
+      const node = dirAt(kind.array);
+      const arr = await h.arrayAt(kind.array);
+      node.ndim = arr!.meta.shape.length;
+      (node.chunks ??= []).push({ index: kind.index, id: entry.id as ChunkId, size: entry.size });
+      continue;
+    }
+    const node = dirAt(parentDir(rel));
+    if (entry.store === "git") node.blobs.set(baseName(rel), entry.id);
+    else node.large.push({ name: baseName(rel), id: entry.id as ChunkId, size: entry.size });
+  }
+  return writeDir(repo, root, "");
+}
+
+async function blobToChunk(repo: Repository, oid: GitOid, rel: string): Promise<SnapEntry> {
+  const bytes = await repo.git.readBlob(oid, rel);
+  const id = sha256(bytes);
+  await repo.chunks.put(id, bytes);
+  return { store: "chunk", id, size: bytes.byteLength };
+}
+
+async function writeDir(repo: Repository, node: DirNode, where: string): Promise<GitOid> {
+  const entries: TreeEntry[] = [];
+  for (const [name, oid] of node.blobs) entries.push({ mode: "100644", name, oid });
+  const subdirs = [...node.dirs];
+  const oids = await mapLimit(subdirs, 8, ([name, child]) => writeDir(repo, child, joinPath(where, name)));
+  subdirs.forEach(([name], i) => entries.push({ mode: "040000", name, oid: oids[i]! }));
+  if (node.large.length > 0) {
+    node.large.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+    entries.push({ mode: "100644", name: FILE_LIST, oid: await repo.git.writeBlob(encodeFileList(node.large)) });
+  }
+  if (node.chunks && node.chunks.length > 0) {
+    const shards = [...splitIntoShards(node.ndim, node.chunks)];
+    const shardOids = await mapLimit(shards, 16, ([, list]) => repo.git.writeBlob(encodeShard(node.ndim, list)));
+    const tree = await repo.git.writeTree(
+      shards.map(([name], i) => ({ mode: "100644", name, oid: shardOids[i]! })),
+      joinPath(where, MANIFEST_TREE),
+    );
+    entries.push({ mode: "040000", name: MANIFEST_TREE, oid: tree });
+  }
+  return repo.git.writeTree(entries, where);
+}
+
+/** Parse the array metadata document among a folder's tree entries, if any. */
+async function arrayMetaIn(repo: Repository, entries: TreeEntry[], dir: string): Promise<ArrayMeta | null> {
+  const v3 = entries.find((e) => e.name === "zarr.json" && e.mode !== "040000");
+  if (v3) {
+    const node = parseZarrJson(await repo.git.readBlob(v3.oid, joinPath(dir, "zarr.json")), joinPath(dir, "zarr.json"));
+    return node.kind === "array" ? node.meta : null;
+  }
+  const v2 = entries.find((e) => e.name === ".zarray" && e.mode !== "040000");
+  if (v2) return parseZarray(await repo.git.readBlob(v2.oid, joinPath(dir, ".zarray")), joinPath(dir, ".zarray"));
+  return null;
+}
+
+/** Validate a folder's tree entries as coming from a possibly hostile repository. */
+function checkEntries(entries: TreeEntry[], dir: string): void {
+  const lower = new Set<string>();
+  for (const e of entries) {
+    checkEntryName(e.name, dir);
+    if (e.mode !== "100644" && e.mode !== "100755" && e.mode !== "040000") {
+      throw new UnsafePathError(joinPath(dir, e.name), `tree entry mode ${e.mode} (symlinks and submodules are not allowed)`);
+    }
+    const l = e.name.toLowerCase();
+    if (lower.has(l)) throw new UnsafePathError(joinPath(dir, e.name), "two entries whose names differ only by case");
+    lower.add(l);
+  }
+}
+
+/** Read a snapshot tree into its flat list of files and its arrays. */
+export async function readSnapshot(repo: Repository, tree: GitOid | null, prefix = ""): Promise<Snapshot> {
+  const snap: Snapshot = { tree, files: new Map(), arrays: new Map() };
+  if (tree) await readDir(repo, tree, prefix, snap);
+  return snap;
+}
+
+async function readDir(repo: Repository, oid: GitOid, dir: string, snap: Snapshot): Promise<void> {
+  const entries = await repo.git.readTree(oid, dir || "root tree");
+  checkEntries(entries, dir);
+  const meta = await arrayMetaIn(repo, entries, dir);
+  if (meta) snap.arrays.set(dir, meta);
+  const subdirs: Promise<void>[] = [];
+  for (const e of entries) {
+    const rel = joinPath(dir, e.name);
+    if (e.name === MANIFEST_TREE && e.mode === "040000") {
+      if (!meta) throw new UnsafePathError(rel, "a manifest in a folder that holds no array metadata");
+      for (const chunk of await readManifest(repo, e.oid, rel, meta)) {
+        snap.files.set(joinPath(dir, formatChunkKey(meta.keyEncoding, chunk.index)), { store: "chunk", id: chunk.id, size: chunk.size });
+      }
+    } else if (e.name === FILE_LIST && e.mode !== "040000") {
+      for (const f of decodeFileList(await repo.git.readBlob(e.oid, rel), rel)) {
+        checkEntryName(f.name, dir);
+        snap.files.set(joinPath(dir, f.name), { store: "chunk", id: f.id as ChunkId, size: f.size });
+      }
+    } else if (e.mode === "040000") {
+      subdirs.push(readDir(repo, e.oid, rel, snap));
+    } else {
+      snap.files.set(rel, { store: "git", id: e.oid, size: -1 });
+    }
+  }
+  await Promise.all(subdirs);
+}
+
+/** All chunk entries of a manifest subtree, validated against the array's dimensions. */
+export async function readManifest(repo: Repository, oid: GitOid, where: string, meta: ArrayMeta): Promise<ManifestEntry[]> {
+  const shards = await repo.git.readTree(oid, where);
+  const ndim = meta.shape.length;
+  const out: ManifestEntry[] = [];
+  const lists = await mapLimit(shards, 16, async (s) => {
+    checkEntryName(s.name, where);
+    const { ndim: n, entries } = decodeShard(await repo.git.readBlob(s.oid, `${where}/${s.name}`), `${where}/${s.name}`);
+    if (n !== ndim) throw new UnsafePathError(`${where}/${s.name}`, `manifest shard has ${n} dimensions, the array ${ndim}`);
+    return entries;
+  });
+  for (const l of lists) out.push(...l);
+  return out;
+}
+
+/** Snapshot of a commit's tree. */
+export async function readCommitSnapshot(repo: Repository, commit: GitOid | null): Promise<Snapshot> {
+  if (!commit) return readSnapshot(repo, null);
+  const c = await repo.git.readCommit(commit);
+  return readSnapshot(repo, c.tree);
+}

@@ -1,0 +1,76 @@
+import type { GitOid } from "../format/hash.js";
+import { readIndex, writeIndex } from "../store/index-file.js";
+import { diffFileMaps, groupChanges, type Change, type GroupedChanges } from "./changes.js";
+import { classifyWith, Hierarchy } from "./hierarchy.js";
+import type { Repository } from "./repository.js";
+import { readSnapshot } from "./snapshot.js";
+import { classifyAll, compareWorktree, workHierarchy } from "./work-state.js";
+
+export interface StatusResult {
+  branch: string | null;
+  head: GitOid | null;
+  /** changes staged for the next commit (index vs HEAD) */
+  staged: Change[];
+  /** changes in the working tree not staged (working tree vs index) */
+  unstaged: Change[];
+  untracked: Change[];
+  grouped: { staged: GroupedChanges; unstaged: GroupedChanges; untracked: GroupedChanges };
+  warnings: string[];
+  clean: boolean;
+}
+
+export async function headTree(repo: Repository, head: GitOid | null): Promise<GitOid | null> {
+  return head ? (await repo.git.readCommit(head)).tree : null;
+}
+
+export async function status(repo: Repository, { paths }: { paths?: readonly string[] } = {}): Promise<StatusResult> {
+  const head = await repo.refs.head();
+  const index = await readIndex(repo.indexFile);
+  const tree = await headTree(repo, head.oid);
+  const ws = await compareWorktree(repo, index, { under: paths });
+  if (ws.refreshed.size > 0) {
+    for (const [p, e] of ws.refreshed) index.entries.set(p, e);
+    await writeIndex(repo.indexFile, index).catch(() => {}); // opportunistic, like git's refresh
+  }
+
+  let staged: Change[] = [];
+  if (!(index.tree && index.tree === tree)) {
+    const snap = await readSnapshot(repo, tree);
+    const ih = new Hierarchy(async (rel) => {
+      const e = index.entries.get(rel);
+      if (!e) return null;
+      return e.store === "git" ? repo.git.readBlob(e.id, rel) : repo.chunks.get(e.id);
+    });
+    staged = await diffFileMaps(snap.files, index.entries, (rel, side) => (side === "before" ? classifyWith(snap.arrays, rel) : ih.classify(rel)));
+    if (paths) staged = staged.filter((c) => paths.some((p) => p === "" || c.path === p || c.path.startsWith(`${p}/`)));
+  }
+
+  const h = workHierarchy(repo, index);
+  const changedPaths = [...ws.modified.keys(), ...ws.deleted, ...ws.untracked];
+  const kinds = await classifyAll(h, changedPaths);
+  const warnings = ws.scan.skipped.map((s) => `${s.path}: ${s.reason}`);
+  const change = (path: string, c: Change["change"]): Change => {
+    const k = kinds.get(path)!;
+    if (k.kind === "chunk" && !k.inGrid) warnings.push(`${path}: chunk key is outside the grid of array '${k.array || "."}'`);
+    const bytes = c === "deleted" ? 0 : (ws.modified.get(path)?.size ?? ws.scan.files.get(path)?.size ?? 0);
+    const oldBytes = c === "added" ? 0 : (index.entries.get(path)?.size ?? 0);
+    return { path, change: c, kind: k.kind, array: k.array, bytes, oldBytes };
+  };
+  const unstaged = [
+    ...[...ws.modified.keys()].map((p) => change(p, "modified")),
+    ...ws.deleted.map((p) => change(p, "deleted")),
+  ].sort((a, b) => (a.path < b.path ? -1 : 1));
+  const untracked = ws.untracked.map((p) => change(p, "added"));
+  for (const p of h.problems) warnings.push(p.message);
+
+  return {
+    branch: head.branch,
+    head: head.oid,
+    staged,
+    unstaged,
+    untracked,
+    grouped: { staged: groupChanges(staged), unstaged: groupChanges(unstaged), untracked: groupChanges(untracked) },
+    warnings,
+    clean: staged.length === 0 && unstaged.length === 0 && untracked.length === 0,
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * Compare the working tree with the index: which tracked files changed, which
+ * went away, which files are new. Files whose stat data matches the index and
+ * that are not "racy" (modified after the index was written) are not read.
+ */
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import { sha256 } from "../format/hash.js";
+import { asAccessError, mapLimit } from "../store/atomic.js";
+import { GitStore } from "../store/git.js";
+import type { IndexEntry, IndexState, Stored } from "../store/index-file.js";
+import { Hierarchy, type FileKind } from "./hierarchy.js";
+import type { Repository } from "./repository.js";
+import { isUnder, sameStat, scanWorktree, type FileStat, type Scan } from "./worktree.js";
+
+export interface WorkFile extends FileStat {
+  path: string;
+}
+
+export interface WorkState {
+  scan: Scan;
+  /** tracked files whose content differs from the index, with their new ids */
+  modified: Map<string, IndexEntry>;
+  /** tracked files missing from the working tree */
+  deleted: string[];
+  /** files in the working tree the index does not track */
+  untracked: string[];
+  /** tracked files whose content equals the index but whose stat data changed */
+  refreshed: Map<string, IndexEntry>;
+}
+
+/** Hash (and, with `write`, store) one working file as `store` says. */
+export async function hashWorkFile(
+  repo: Repository,
+  rel: string,
+  store: "git" | "chunk",
+  write: boolean,
+): Promise<IndexEntry> {
+  const abs = path.join(repo.root, ...rel.split("/"));
+  let bytes: Buffer;
+  let st: import("node:fs").BigIntStats;
+  try {
+    const fh = await fsp.open(abs, "r");
+    try {
+      st = await fh.stat({ bigint: true });
+      bytes = await fh.readFile();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    throw asAccessError(err, abs);
+  }
+  let stored: Stored;
+  if (store === "git") {
+    stored = { store, id: write ? await repo.git.writeBlob(bytes) : GitStore.blobOid(bytes) };
+  } else {
+    const id = sha256(bytes);
+    if (write) await repo.chunks.put(id, bytes);
+    stored = { store, id };
+  }
+  return { ...stored, size: bytes.byteLength, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino };
+}
+
+export function isClean(index: IndexState, e: IndexEntry, st: FileStat): boolean {
+  return sameStat(e, st) && e.mtimeNs < index.mtimeNs;
+}
+
+export async function compareWorktree(
+  repo: Repository,
+  index: IndexState,
+  { under, write = false }: { under?: readonly string[]; write?: boolean } = {},
+): Promise<WorkState> {
+  const scan = await scanWorktree(repo.root, under);
+  const inScope = (p: string) => !under || under.some((u) => isUnder(p, u));
+  const modified = new Map<string, IndexEntry>();
+  const refreshed = new Map<string, IndexEntry>();
+  const deleted: string[] = [];
+  const toHash: [string, IndexEntry][] = [];
+  for (const [p, e] of index.entries) {
+    if (!inScope(p)) continue;
+    const st = scan.files.get(p);
+    if (!st) deleted.push(p);
+    else if (!isClean(index, e, st)) toHash.push([p, e]);
+  }
+  await mapLimit(toHash, 16, async ([p, e]) => {
+    const now = await hashWorkFile(repo, p, e.store, write);
+    if (now.id === e.id) refreshed.set(p, now);
+    else modified.set(p, now);
+  });
+  const untracked = [...scan.files.keys()].filter((p) => !index.entries.has(p)).sort();
+  return { scan, modified, deleted: deleted.sort(), untracked, refreshed };
+}
+
+/** A hierarchy over the working tree that falls back to the index for files gone from disk. */
+export function workHierarchy(repo: Repository, index: IndexState, strict = false): Hierarchy {
+  return new Hierarchy(async (rel) => {
+    const abs = path.join(repo.root, ...rel.split("/"));
+    try {
+      return await fsp.readFile(abs);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") throw asAccessError(err, abs);
+    }
+    const e = index.entries.get(rel);
+    if (!e) return null;
+    return e.store === "git" ? repo.git.readBlob(e.id, rel) : repo.chunks.get(e.id);
+  }, strict);
+}
+
+export async function classifyAll(h: Hierarchy, paths: readonly string[]): Promise<Map<string, FileKind>> {
+  const kinds = await mapLimit(paths, 64, (p) => h.classify(p));
+  return new Map(paths.map((p, i) => [p, kinds[i]!]));
+}

@@ -1,0 +1,178 @@
+/**
+ * The working tree: what files exist, with the stat data the index caches,
+ * and the safe way to write files into it.
+ */
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import { UnsafePathError } from "../errors.js";
+import { asAccessError } from "../store/atomic.js";
+
+export interface FileStat {
+  size: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  ino: bigint;
+}
+
+export interface Skipped {
+  path: string;
+  reason: string;
+}
+
+export interface Scan {
+  files: Map<string, FileStat>;
+  skipped: Skipped[];
+}
+
+/** Names tdv uses inside snapshot trees; a user file may not have them. */
+export const RESERVED_NAMES = new Set([".tdv-manifest", ".tdv-files"]);
+const SKIP_DIRS = new Set([".tdv", ".git"]);
+
+export function statOf(s: import("node:fs").BigIntStats): FileStat {
+  return { size: Number(s.size), mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs, ino: s.ino };
+}
+
+export function sameStat(a: FileStat, b: FileStat): boolean {
+  return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino;
+}
+
+/**
+ * List the regular files under `root` (or only under `under`, paths relative
+ * to root), skipping `.tdv` and `.git` folders. Symbolic links and special
+ * files are reported in `skipped`, never followed.
+ */
+export async function scanWorktree(root: string, under?: readonly string[]): Promise<Scan> {
+  const files = new Map<string, FileStat>();
+  const skipped: Skipped[] = [];
+
+  const visit = async (rel: string, st: import("node:fs").BigIntStats): Promise<void> => {
+    const name = rel.slice(rel.lastIndexOf("/") + 1);
+    if (st.isSymbolicLink()) {
+      skipped.push({ path: rel, reason: "symbolic link (not tracked)" });
+    } else if (st.isDirectory()) {
+      if (SKIP_DIRS.has(name)) return;
+      await walkDir(rel);
+    } else if (!st.isFile()) {
+      skipped.push({ path: rel, reason: "not a regular file" });
+    } else if (RESERVED_NAMES.has(name) || SKIP_DIRS.has(name)) {
+      skipped.push({ path: rel, reason: `'${name}' is a name reserved by tdv` });
+    } else {
+      files.set(rel, statOf(st));
+    }
+  };
+
+  const walkDir = async (rel: string): Promise<void> => {
+    const abs = rel ? path.join(root, rel) : root;
+    let names: string[];
+    try {
+      names = await fsp.readdir(abs);
+    } catch (err) {
+      throw asAccessError(err, abs);
+    }
+    await Promise.all(
+      names.map(async (n) => {
+        if (!rel && n === ".tdv") return;
+        const childRel = rel ? `${rel}/${n}` : n;
+        const st = await fsp.lstat(path.join(abs, n), { bigint: true }).catch((err) => {
+          if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+          throw asAccessError(err, path.join(abs, n));
+        });
+        if (st) await visit(childRel, st);
+      }),
+    );
+  };
+
+  if (!under || under.includes("")) {
+    await walkDir("");
+  } else {
+    for (const rel of under) {
+      const st = await fsp.lstat(path.join(root, rel), { bigint: true }).catch(() => null);
+      if (st) await visit(rel, st);
+    }
+  }
+  return { files, skipped };
+}
+
+/** True when `p` is `prefix` itself or inside it ("" is the whole tree). */
+export function isUnder(p: string, prefix: string): boolean {
+  return prefix === "" || p === prefix || p.startsWith(`${prefix}/`);
+}
+
+/**
+ * Writes files into the working tree without ever following a symbolic link
+ * out of it: every folder on the way is checked once per writer.
+ */
+export class TreeWriter {
+  private readonly safeDirs = new Set<string>([""]);
+  constructor(readonly root: string) {}
+
+  abs(rel: string): string {
+    checkRelPath(rel);
+    return path.join(this.root, ...rel.split("/"));
+  }
+
+  /** Make the parent folders of `rel`, refusing symlinks and replacing files in the way. */
+  async prepareParent(rel: string): Promise<void> {
+    const parts = rel.split("/").slice(0, -1);
+    let cur = "";
+    for (const part of parts) {
+      cur = cur ? `${cur}/${part}` : part;
+      if (this.safeDirs.has(cur)) continue;
+      const abs = path.join(this.root, ...cur.split("/"));
+      const st = await fsp.lstat(abs).catch(() => null);
+      if (st?.isSymbolicLink()) throw new UnsafePathError(cur, "a folder on the path is a symbolic link");
+      if (st && !st.isDirectory()) await fsp.rm(abs);
+      if (!st || !st.isDirectory()) await fsp.mkdir(abs).catch((err) => {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw asAccessError(err, abs);
+      });
+      this.safeDirs.add(cur);
+    }
+  }
+
+  async write(rel: string, bytes: Uint8Array): Promise<FileStat> {
+    const abs = this.abs(rel);
+    await this.prepareParent(rel);
+    try {
+      await fsp.rm(abs, { force: true, recursive: false });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EISDIR" || (err as NodeJS.ErrnoException).code === "ERR_FS_EISDIR") await fsp.rm(abs, { recursive: true, force: true });
+      else throw asAccessError(err, abs);
+    }
+    try {
+      await fsp.writeFile(abs, bytes, { flag: "wx" });
+      return statOf(await fsp.lstat(abs, { bigint: true }));
+    } catch (err) {
+      throw asAccessError(err, abs);
+    }
+  }
+
+  /** Delete a file, then any folders that became empty (never the root). */
+  async remove(rel: string): Promise<void> {
+    const abs = this.abs(rel);
+    const st = await fsp.lstat(abs).catch(() => null);
+    if (st && !st.isDirectory()) await fsp.rm(abs, { force: true });
+    let dir = path.dirname(abs);
+    while (dir.startsWith(this.root) && dir !== this.root) {
+      try {
+        await fsp.rmdir(dir);
+      } catch {
+        break;
+      }
+      dir = path.dirname(dir);
+    }
+    // folders may have been removed: forget what we verified under this path
+    const parts = rel.split("/");
+    for (let i = 1; i < parts.length; i++) this.safeDirs.delete(parts.slice(0, i).join("/"));
+  }
+}
+
+/** Refuse relative paths that could leave the working tree or touch tdv's own folders. */
+export function checkRelPath(rel: string): void {
+  if (rel === "" || rel.startsWith("/") || /^[A-Za-z]:/.test(rel)) throw new UnsafePathError(rel, "absolute or empty path");
+  for (const part of rel.split("/")) {
+    if (part === "" || part === "." || part === "..") throw new UnsafePathError(rel, "empty, '.' or '..' path component");
+    if (part.includes("\\") || part.includes("\0")) throw new UnsafePathError(rel, "path component contains '\\' or NUL");
+    const lower = part.toLowerCase();
+    if (lower === ".tdv" || lower === ".git") throw new UnsafePathError(rel, `'${part}' is reserved`);
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The index: the staged snapshot as a flat list of files, each with where its
+ * bytes live (a Git blob or a chunk object) and the stat data (size, mtime,
+ * ctime, inode) that lets `status` skip hashing files that did not change.
+ *
+ * Binary layout (little endian): "TDV" | version u8 | fileType u8 (3)
+ * | flags u8 (bit 0: tree present) | tree oid (20 bytes, if present)
+ * | count u32 | entries sorted by path: pathLen u32 | path utf8 | store u8 (0 git, 1 chunk)
+ * | id (20 or 32 bytes) | size f64 | mtimeNs u64 | ctimeNs u64 | ino u64
+ */
+import { promises as fsp } from "node:fs";
+import { CorruptObjectError, UnsupportedFormatError } from "../errors.js";
+import type { ChunkId, GitOid } from "../format/hash.js";
+import { writeAtomic } from "./atomic.js";
+
+export type Stored = { store: "git"; id: GitOid } | { store: "chunk"; id: ChunkId };
+
+export type IndexEntry = Stored & {
+  size: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  ino: bigint;
+};
+
+export interface IndexState {
+  /** the snapshot tree this index equals exactly, when known (cache-tree) */
+  tree: GitOid | null;
+  entries: Map<string, IndexEntry>;
+  /** mtime of the index file when read: entries modified at or after it are "racy" */
+  mtimeNs: bigint;
+}
+
+const VERSION = 1;
+const TYPE_INDEX = 3;
+
+export function emptyIndex(): IndexState {
+  return { tree: null, entries: new Map(), mtimeNs: 0n };
+}
+
+export async function readIndex(file: string): Promise<IndexState> {
+  let bytes: Buffer;
+  let mtimeNs: bigint;
+  try {
+    const fh = await fsp.open(file, "r");
+    try {
+      mtimeNs = (await fh.stat({ bigint: true })).mtimeNs;
+      bytes = await fh.readFile();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return emptyIndex();
+    throw err;
+  }
+  return { ...decodeIndex(bytes, file), mtimeNs };
+}
+
+export function decodeIndex(b: Buffer, what: string): Omit<IndexState, "mtimeNs"> {
+  let p = 0;
+  const need = (n: number) => {
+    if (p + n > b.length) throw new CorruptObjectError(what, "index is truncated");
+  };
+  need(6);
+  if (b.toString("latin1", 0, 3) !== "TDV" || b[4] !== TYPE_INDEX) throw new CorruptObjectError(what, "not a tdv index");
+  if ((b[3] as number) > VERSION) throw new UnsupportedFormatError(what, b[3] as number, VERSION);
+  const flags = b[5] as number;
+  p = 6;
+  let tree: GitOid | null = null;
+  if (flags & 1) {
+    need(20);
+    tree = b.toString("hex", p, p + 20) as GitOid;
+    p += 20;
+  }
+  need(4);
+  const count = b.readUInt32LE(p);
+  p += 4;
+  const entries = new Map<string, IndexEntry>();
+  for (let i = 0; i < count; i++) {
+    need(4);
+    const len = b.readUInt32LE(p);
+    p += 4;
+    need(len + 1);
+    const path = b.toString("utf8", p, p + len);
+    p += len;
+    const store = b[p++];
+    const idLen = store === 0 ? 20 : 32;
+    need(idLen + 32);
+    const id = b.toString("hex", p, p + idLen);
+    p += idLen;
+    const size = b.readDoubleLE(p);
+    const mtimeNs = b.readBigUInt64LE(p + 8);
+    const ctimeNs = b.readBigUInt64LE(p + 16);
+    const ino = b.readBigUInt64LE(p + 24);
+    p += 32;
+    const stored = (store === 0 ? { store: "git", id } : { store: "chunk", id }) as Stored;
+    entries.set(path, { ...stored, size, mtimeNs, ctimeNs, ino });
+  }
+  if (p !== b.length) throw new CorruptObjectError(what, "index has trailing bytes");
+  return { tree, entries };
+}
+
+export function encodeIndex(state: Pick<IndexState, "tree" | "entries">): Buffer {
+  const paths = [...state.entries.keys()].sort(comparePaths);
+  const parts: Buffer[] = [];
+  const head = Buffer.alloc(6);
+  head.write("TDV", 0, "latin1");
+  head[3] = VERSION;
+  head[4] = TYPE_INDEX;
+  head[5] = state.tree ? 1 : 0;
+  parts.push(head);
+  if (state.tree) parts.push(Buffer.from(state.tree, "hex"));
+  const count = Buffer.alloc(4);
+  count.writeUInt32LE(paths.length);
+  parts.push(count);
+  for (const path of paths) {
+    const e = state.entries.get(path) as IndexEntry;
+    const name = Buffer.from(path, "utf8");
+    const idBytes = Buffer.from(e.id, "hex");
+    const rec = Buffer.alloc(4 + name.length + 1 + idBytes.length + 32);
+    let p = rec.writeUInt32LE(name.length, 0);
+    p += name.copy(rec, p);
+    rec[p++] = e.store === "git" ? 0 : 1;
+    p += idBytes.copy(rec, p);
+    p = rec.writeDoubleLE(e.size, p);
+    p = rec.writeBigUInt64LE(e.mtimeNs, p);
+    p = rec.writeBigUInt64LE(e.ctimeNs, p);
+    rec.writeBigUInt64LE(e.ino, p);
+    parts.push(rec);
+  }
+  return Buffer.concat(parts);
+}
+
+export async function writeIndex(file: string, state: Pick<IndexState, "tree" | "entries">, durable = true): Promise<void> {
+  await writeAtomic(file, encodeIndex(state), { durable });
+}
+
+/** Byte-wise order of UTF-8 paths (what Git and the manifests use). */
+export function comparePaths(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
