@@ -1,0 +1,244 @@
+/**
+ * Make the working tree and index match a snapshot: checkout, switch,
+ * restore, reset. Only files that differ are written; local changes are
+ * never overwritten without --force; files are written by copy, verified
+ * against their ids, never hard-linked to the object store.
+ */
+import { CorruptObjectError, DirtyWorkingCopyError, PathNotFoundError, RefExistsError, RefNotFoundError } from "../errors.js";
+import { checkRefName } from "../store/refs.js";
+import type { GitOid } from "../format/hash.js";
+import { mapLimit } from "../store/atomic.js";
+import { GitStore } from "../store/git.js";
+import { readIndex, writeIndex, type IndexEntry, type IndexState } from "../store/index-file.js";
+import { createBranch } from "./branch.js";
+import type { Repository } from "./repository.js";
+import { resolveRevision } from "./revision.js";
+import { readSnapshot, type SnapEntry } from "./snapshot.js";
+import { headTree } from "./status.js";
+import { compareWorktree } from "./work-state.js";
+import { isUnder, TreeWriter, type FileStat } from "./worktree.js";
+
+export interface CheckoutResult {
+  written: number;
+  deleted: number;
+  bytes: number;
+}
+
+export interface ProgressFn {
+  (p: { phase: string; done: number; total: number; bytes: number }): void;
+}
+
+/** Bytes of one snapshot entry, verified against its id. */
+export async function readEntry(repo: Repository, rel: string, e: SnapEntry): Promise<Uint8Array> {
+  if (e.store === "chunk") return repo.chunks.get(e.id);
+  const bytes = await repo.git.readBlob(e.id, rel);
+  if (GitStore.blobOid(bytes) !== e.id) throw new CorruptObjectError(e.id, `blob for ${rel} does not match its id`);
+  return bytes;
+}
+
+async function writeEntries(
+  repo: Repository,
+  writes: [string, SnapEntry][],
+  deletes: string[],
+  onProgress?: ProgressFn,
+): Promise<{ stats: Map<string, IndexEntry>; bytes: number }> {
+  const w = new TreeWriter(repo.root);
+  for (const p of deletes) await w.remove(p);
+  const stats = new Map<string, IndexEntry>();
+  let bytes = 0;
+  let done = 0;
+  await mapLimit(writes, 16, async ([p, e]) => {
+    const data = await readEntry(repo, p, e);
+    const st: FileStat = await w.write(p, data);
+    bytes += data.byteLength;
+    stats.set(p, { ...(e.store === "git" ? { store: "git", id: e.id } : { store: "chunk", id: e.id }), ...st, size: data.byteLength });
+    onProgress?.({ phase: "writing", done: ++done, total: writes.length, bytes });
+  });
+  return { stats, bytes };
+}
+
+/**
+ * Move the working tree and index from HEAD's snapshot to `targetTree`.
+ * Local changes to files that do not differ between the two are carried over
+ * (as git does); local changes to files that do differ refuse the move unless
+ * `force`, which also discards every local change to tracked files.
+ */
+export async function materialize(
+  repo: Repository,
+  { targetTree, force = false, action, onProgress }: { targetTree: GitOid | null; force?: boolean; action: string; onProgress?: ProgressFn },
+): Promise<CheckoutResult> {
+  const head = await repo.refs.head();
+  const index = await readIndex(repo.indexFile);
+  const hTree = await headTree(repo, head.oid);
+  const H: ReadonlyMap<string, { id: string }> =
+    index.tree && index.tree === hTree ? index.entries : (await readSnapshot(repo, hTree)).files;
+  const T = (await readSnapshot(repo, targetTree)).files;
+  const ws = await compareWorktree(repo, index);
+  const deletedLocally = new Set(ws.deleted);
+
+  const writes: [string, SnapEntry][] = [];
+  const deletes: string[] = [];
+  const dirty: string[] = [];
+  let carried = false;
+  const paths = new Set<string>([...H.keys(), ...T.keys(), ...index.entries.keys()]);
+  for (const p of paths) {
+    const h = H.get(p);
+    const t = T.get(p);
+    const i = index.entries.get(p);
+    const localChange = i?.id !== h?.id || ws.modified.has(p) || deletedLocally.has(p);
+    if (force) {
+      if (t && (i?.id !== t.id || ws.modified.has(p) || deletedLocally.has(p))) writes.push([p, t]);
+      else if (!t && i) deletes.push(p);
+      continue;
+    }
+    if (h?.id === t?.id) {
+      if (localChange) carried = true;
+      continue;
+    }
+    const inTheWay = !i && !h && ws.scan.files.has(p);
+    if (localChange || inTheWay) dirty.push(p);
+    else if (t) writes.push([p, t]);
+    else deletes.push(p);
+  }
+  if (dirty.length > 0) throw new DirtyWorkingCopyError(dirty.sort(), action);
+
+  const { stats, bytes } = await writeEntries(repo, writes, deletes, onProgress);
+  let entries: Map<string, IndexEntry>;
+  if (force) {
+    entries = new Map();
+    for (const [p, t] of T) {
+      const i = index.entries.get(p);
+      entries.set(p, stats.get(p) ?? (i && i.id === t.id ? i : { ...t, mtimeNs: 0n, ctimeNs: 0n, ino: 0n }));
+    }
+  } else {
+    entries = new Map(index.entries);
+    for (const p of deletes) entries.delete(p);
+    for (const [p, e] of stats) entries.set(p, e);
+  }
+  await writeIndex(repo.indexFile, { tree: force || !carried ? targetTree : null, entries });
+  return { written: writes.length, deleted: deletes.length, bytes };
+}
+
+async function commitTree(repo: Repository, oid: GitOid): Promise<GitOid> {
+  return (await repo.git.readCommit(oid)).tree;
+}
+
+export interface SwitchResult extends CheckoutResult {
+  branch: string;
+  oid: GitOid | null;
+  created: boolean;
+}
+
+/** Switch to a branch (creating it at `start` with `create`). */
+export async function switchBranch(
+  repo: Repository,
+  { name, create = false, start, force = false, onProgress }: { name: string; create?: boolean; start?: string; force?: boolean; onProgress?: ProgressFn },
+): Promise<SwitchResult> {
+  const ref = `refs/heads/${name}`;
+  const head = await repo.refs.head();
+  let target: GitOid | null;
+  if (create) {
+    if (!head.oid && start === undefined) {
+      // a new branch on an unborn repository: just point HEAD at it
+      await repo.refs.setHead({ branch: ref }, repo.identity(), `switch: to new branch ${name}`);
+      return { branch: name, oid: null, created: true, written: 0, deleted: 0, bytes: 0 };
+    }
+    checkRefName(name);
+    if (await repo.refs.read(ref)) throw new RefExistsError(`branch ${name}`);
+    target = await resolveRevision(repo, start ?? "HEAD");
+  } else {
+    target = await repo.refs.read(ref);
+    if (!target) throw new RefNotFoundError(name, `create it with \`tdv switch -c ${name}\`; \`tdv branch --list\` shows the branches`);
+  }
+  const res =
+    target === head.oid && !force
+      ? { written: 0, deleted: 0, bytes: 0 }
+      : await materialize(repo, { targetTree: await commitTree(repo, target), force, action: `switching to '${name}'`, onProgress });
+  if (create) await createBranch(repo, { name, start: target });
+  await repo.refs.setHead({ branch: ref }, repo.identity(), `checkout: moving from ${head.branch?.replace("refs/heads/", "") ?? head.oid} to ${name}`);
+  return { branch: name, oid: target, created: create, ...res };
+}
+
+export interface CheckoutRevResult extends CheckoutResult {
+  oid: GitOid;
+  detached: boolean;
+  branch: string | null;
+}
+
+/** Check out a revision: a branch name switches to it; anything else detaches HEAD there. */
+export async function checkout(
+  repo: Repository,
+  { rev, force = false, onProgress }: { rev: string; force?: boolean; onProgress?: ProgressFn },
+): Promise<CheckoutRevResult> {
+  if (!rev.includes("@{") && !/[~^]/.test(rev) && (await repo.refs.read(`refs/heads/${rev}`))) {
+    const r = await switchBranch(repo, { name: rev, force, onProgress });
+    return { ...r, oid: r.oid as GitOid, detached: false, branch: rev };
+  }
+  const oid = await resolveRevision(repo, rev);
+  const head = await repo.refs.head();
+  const res = await materialize(repo, { targetTree: await commitTree(repo, oid), force, action: `checking out '${rev}'`, onProgress });
+  await repo.refs.setHead({ oid }, repo.identity(), `checkout: moving from ${head.branch?.replace("refs/heads/", "") ?? head.oid} to ${rev}`);
+  return { ...res, oid, detached: true, branch: null };
+}
+
+/**
+ * Restore working files under `paths` from the index, or from `source` (a
+ * revision). The index is not changed. Tracked files under a path that the
+ * source lacks are removed (as `git restore` does).
+ */
+export async function restore(
+  repo: Repository,
+  { paths, source, onProgress }: { paths: readonly string[]; source?: string; onProgress?: ProgressFn },
+): Promise<CheckoutResult> {
+  const index = await readIndex(repo.indexFile);
+  const src: ReadonlyMap<string, SnapEntry> =
+    source === undefined ? index.entries : (await readSnapshot(repo, await commitTree(repo, await resolveRevision(repo, source)))).files;
+  const ws = await compareWorktree(repo, index, { under: paths });
+  const inScope = (p: string) => paths.some((u) => isUnder(p, u));
+  for (const u of paths) {
+    const known = [...src.keys(), ...index.entries.keys()].some((p) => isUnder(p, u));
+    if (!known) throw new PathNotFoundError(u, source ? `in ${source} or the index` : "in the index (is it tracked?)");
+  }
+  const deleted = new Set(ws.deleted);
+  const writes: [string, SnapEntry][] = [];
+  const deletes: string[] = [];
+  for (const [p, e] of src) {
+    if (!inScope(p)) continue;
+    const i = index.entries.get(p);
+    if (ws.modified.has(p) || deleted.has(p) || !i || i.id !== e.id || !ws.scan.files.has(p)) writes.push([p, e]);
+  }
+  for (const p of index.entries.keys()) if (inScope(p) && !src.has(p) && ws.scan.files.has(p)) deletes.push(p);
+  const { stats, bytes } = await writeEntries(repo, writes, deletes, onProgress);
+  if (source === undefined && stats.size > 0) {
+    for (const [p, e] of stats) index.entries.set(p, e);
+    await writeIndex(repo.indexFile, index);
+  }
+  return { written: writes.length, deleted: deletes.length, bytes };
+}
+
+export type ResetMode = "soft" | "mixed" | "hard";
+
+/** Move the current branch (or detached HEAD) to `rev`; mixed also resets the index, hard also the working tree. */
+export async function reset(
+  repo: Repository,
+  { rev, mode = "mixed", onProgress }: { rev: string; mode?: ResetMode; onProgress?: ProgressFn },
+): Promise<{ oid: GitOid; previous: GitOid | null; branch: string | null } & CheckoutResult> {
+  const head = await repo.refs.head();
+  const oid = await resolveRevision(repo, rev);
+  const tree = await commitTree(repo, oid);
+  let res: CheckoutResult = { written: 0, deleted: 0, bytes: 0 };
+  if (mode === "hard") {
+    res = await materialize(repo, { targetTree: tree, force: true, action: "reset", onProgress });
+  } else if (mode === "mixed") {
+    const index: IndexState = await readIndex(repo.indexFile);
+    const T = (await readSnapshot(repo, tree)).files;
+    const entries = new Map<string, IndexEntry>();
+    for (const [p, t] of T) {
+      const i = index.entries.get(p);
+      entries.set(p, i && i.id === t.id ? i : { ...t, mtimeNs: 0n, ctimeNs: 0n, ino: 0n });
+    }
+    await writeIndex(repo.indexFile, { tree, entries });
+  }
+  await repo.refs.update(head.branch ?? "HEAD", { expected: head.oid, next: oid, who: repo.identity(), message: `reset: moving to ${rev}` });
+  return { oid, previous: head.oid, branch: head.branch, ...res };
+}
