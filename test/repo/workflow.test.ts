@@ -1,0 +1,230 @@
+import { execFileSync } from "node:child_process";
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  add,
+  checkout,
+  commit,
+  isTdvError,
+  log,
+  ls,
+  Repository,
+  reset,
+  restore,
+  status,
+  switchBranch,
+  cat,
+  show,
+} from "../../src/index.js";
+import { listFiles, makeFixture, tempDir } from "../helpers/fixture.js";
+
+process.env.TDV_AUTHOR_NAME = "Test";
+process.env.TDV_AUTHOR_EMAIL = "test@example.org";
+
+async function repoWith(name: string): Promise<{ dir: string; repo: Repository }> {
+  const src = await makeFixture(name);
+  const dir = path.dirname(src);
+  const { repo } = await Repository.init({ dir });
+  return { dir, repo };
+}
+
+async function removeAllButTdv(dir: string): Promise<void> {
+  for (const n of await fsp.readdir(dir)) if (n !== ".tdv") await fsp.rm(path.join(dir, n), { recursive: true });
+}
+
+function gitFsck(repo: Repository): void {
+  execFileSync("git", ["--git-dir", path.join(repo.tdvDir, "git"), "fsck", "--strict", "--no-dangling"], { stdio: "pipe" });
+}
+
+describe("every fixture round-trips byte for byte", () => {
+  for (const name of ["v2/weather.zarr", "v2/single.zarr", "v3/ocean.zarr", "v3/sharded.zarr", "v3/consolidated.zarr"]) {
+    it(name, async () => {
+      const { dir, repo } = await repoWith(name);
+      const original = await listFiles(dir);
+      const added = await add(repo, { all: true });
+      expect(added.added.length).toBe(original.size);
+      const c = await commit(repo, { message: `import ${name}` });
+      expect(c.changes.arrays.length).toBeGreaterThan(0);
+      expect((await status(repo)).clean).toBe(true);
+      await removeAllButTdv(dir);
+      expect((await status(repo)).unstaged.length).toBe(original.size);
+      await reset(repo, { rev: "HEAD", mode: "hard" });
+      expect(await listFiles(dir)).toEqual(original);
+      expect((await status(repo)).clean).toBe(true);
+      gitFsck(repo);
+    });
+  }
+});
+
+describe("arrays and chunks, not files", () => {
+  it("classifies v2 nested chunks, v3 chunks, metadata and plain files", async () => {
+    const { dir, repo } = await repoWith("v2/weather.zarr");
+    await add(repo, { all: true });
+    await commit(repo, { message: "import" });
+    const arrays = await ls(repo, {});
+    const precip = arrays.find((a) => a.path === "weather.zarr/precip")!;
+    expect(precip.zarrFormat).toBe(2);
+    expect(precip.chunks).toBe(precip.gridChunks);
+    const snow = arrays.find((a) => a.path === "weather.zarr/snow_depth")!;
+    expect(snow.chunks).toBe(2);
+    expect(snow.gridChunks).toBe(18);
+    // edit one nested v2 chunk and the README
+    await fsp.writeFile(path.join(dir, "weather.zarr/precip/0/0/0"), Buffer.alloc(10, 7));
+    await fsp.appendFile(path.join(dir, "weather.zarr/README.txt"), "more\n");
+    const st = await status(repo);
+    expect(st.grouped.unstaged.arrays).toEqual([
+      expect.objectContaining({ path: "weather.zarr/precip", chunks: { added: 0, modified: 1, deleted: 0 } }),
+    ]);
+    expect(st.grouped.unstaged.files.map((f) => f.path)).toEqual(["weather.zarr/README.txt"]);
+    const c = await commit(repo, { message: "edit", all: true });
+    expect(c.changes.arrays.map((a) => a.path)).toEqual(["weather.zarr/precip"]);
+    expect(Buffer.from(await cat(repo, { rev: "HEAD", path: "weather.zarr/precip/0/0/0" }))).toEqual(Buffer.alloc(10, 7));
+    expect((await show(repo, { rev: "HEAD" })).changes.files.map((f) => f.path)).toEqual(["weather.zarr/README.txt"]);
+  });
+
+  it("commit -a picks up new chunks of tracked arrays but not new arrays", async () => {
+    const { dir, repo } = await repoWith("v3/ocean.zarr");
+    await add(repo, { all: true });
+    await commit(repo, { message: "import" });
+    // a chunk of `flags` that was missing (fill value) is now written
+    await fsp.writeFile(path.join(dir, "ocean.zarr/flags/c/0/0/1"), Buffer.from([1, 2, 3]));
+    await fsp.mkdir(path.join(dir, "other.zarr"));
+    await fsp.writeFile(path.join(dir, "other.zarr/zarr.json"), JSON.stringify({ zarr_format: 3, node_type: "group" }));
+    const c = await commit(repo, { message: "fill", all: true });
+    expect(c.changes.arrays).toEqual([expect.objectContaining({ path: "ocean.zarr/flags", chunks: { added: 1, modified: 0, deleted: 0 } })]);
+    expect((await status(repo)).untracked.map((u) => u.path)).toEqual(["other.zarr/zarr.json"]);
+  });
+
+  it("stores chunk bytes outside Git and each distinct chunk once", async () => {
+    const { dir, repo } = await repoWith("v3/ocean.zarr");
+    const files = await listFiles(dir);
+    await add(repo, { all: true });
+    await commit(repo, { message: "import" });
+    const chunkFiles = [...files.keys()].filter((p) => !p.endsWith("zarr.json"));
+    const distinct = new Set(chunkFiles.map((p) => files.get(p)!.toString("base64")));
+    let objects = 0;
+    for (const d of await fsp.readdir(path.join(repo.tdvDir, "chunks"))) objects += (await fsp.readdir(path.join(repo.tdvDir, "chunks", d))).length;
+    expect(objects).toBe(distinct.size);
+    // no Git blob holds chunk bytes: every blob is metadata or a manifest
+    const out = execFileSync("git", ["--git-dir", path.join(repo.tdvDir, "git"), "ls-tree", "-r", "HEAD"], { encoding: "utf8" });
+    for (const line of out.trim().split("\n")) expect(line).toMatch(/(zarr\.json|\.tdv-manifest\/[0-9.]+)$/);
+  });
+});
+
+describe("branches", () => {
+  it("switching back and forth leaves exactly each branch's bytes, writing only what differs", async () => {
+    const { dir, repo } = await repoWith("v3/sharded.zarr");
+    await add(repo, { all: true });
+    await commit(repo, { message: "import" });
+    const mainFiles = await listFiles(dir);
+    await switchBranch(repo, { name: "fix", create: true });
+    await fsp.writeFile(path.join(dir, "sharded.zarr/temperature/c/0/0"), Buffer.from("new shard"));
+    await fsp.rm(path.join(dir, "sharded.zarr/counts/c/1/0/0"));
+    await commit(repo, { message: "fix", all: true });
+    const fixFiles = await listFiles(dir);
+    const back = await switchBranch(repo, { name: "main" });
+    expect(back.written).toBe(2);
+    expect(back.deleted).toBe(0);
+    expect(await listFiles(dir)).toEqual(mainFiles);
+    const again = await switchBranch(repo, { name: "fix" });
+    expect(again).toMatchObject({ written: 1, deleted: 1 });
+    expect(await listFiles(dir)).toEqual(fixFiles);
+    expect((await status(repo)).clean).toBe(true);
+    gitFsck(repo);
+  });
+
+  it("refuses to switch over local changes, naming them, unless forced", async () => {
+    const { dir, repo } = await repoWith("v3/ocean.zarr");
+    await add(repo, { all: true });
+    await commit(repo, { message: "import" });
+    await switchBranch(repo, { name: "b", create: true });
+    await fsp.writeFile(path.join(dir, "ocean.zarr/sst/c/0/0/0"), "b-version");
+    await commit(repo, { message: "b", all: true });
+    await fsp.writeFile(path.join(dir, "ocean.zarr/sst/c/0/0/0"), "local edit");
+    const err = await switchBranch(repo, { name: "main" }).catch((e) => e);
+    expect(isTdvError(err, "DirtyWorkingCopyError")).toBe(true);
+    expect(err.message).toContain("ocean.zarr/sst/c/0/0/0");
+    expect(await fsp.readFile(path.join(dir, "ocean.zarr/sst/c/0/0/0"), "utf8")).toBe("local edit");
+    // a local change to a file both branches share is carried over
+    await fsp.writeFile(path.join(dir, "ocean.zarr/sst/c/0/0/0"), "b-version");
+    await fsp.writeFile(path.join(dir, "ocean.zarr/depth/c/0"), "carried");
+    await switchBranch(repo, { name: "main" });
+    expect(await fsp.readFile(path.join(dir, "ocean.zarr/depth/c/0"), "utf8")).toBe("carried");
+    await switchBranch(repo, { name: "b", force: true });
+    expect(await fsp.readFile(path.join(dir, "ocean.zarr/depth/c/0"), "utf8")).not.toBe("carried");
+  });
+
+  it("checkout of an old commit detaches HEAD; restore brings back files", async () => {
+    const { dir, repo } = await repoWith("v2/single.zarr");
+    await add(repo, { all: true });
+    const c1 = await commit(repo, { message: "one" });
+    const v1 = await listFiles(dir);
+    await fsp.writeFile(path.join(dir, "single.zarr/0.0"), "two");
+    await commit(repo, { message: "two", all: true });
+    const co = await checkout(repo, { rev: "HEAD~1" });
+    expect(co).toMatchObject({ oid: c1.oid, detached: true, written: 1 });
+    expect(await listFiles(dir)).toEqual(v1);
+    await checkout(repo, { rev: "main" });
+    await fsp.rm(path.join(dir, "single.zarr"), { recursive: true });
+    await restore(repo, { paths: ["single.zarr"], source: "HEAD~1" });
+    expect(await listFiles(dir)).toEqual(v1);
+    expect((await log(repo, {})).map((e) => e.message.split("\n")[0])).toEqual(["two", "one"]);
+  });
+});
+
+describe("errors", () => {
+  it("names an invalid zarr.json and commits nothing", async () => {
+    const { dir, repo } = await repoWith("v3/ocean.zarr");
+    await fsp.writeFile(path.join(dir, "ocean.zarr/sst/zarr.json"), '{"zarr_format": 3, "node_type": "array", "shape": [-1]');
+    const err = await add(repo, { all: true }).catch((e) => e);
+    expect(isTdvError(err, "InvalidMetadataError")).toBe(true);
+    expect(err.message).toContain("ocean.zarr/sst/zarr.json");
+    expect(await repo.refs.head()).toMatchObject({ oid: null });
+  });
+
+  it("opening outside a repository says how to fix it", async () => {
+    const dir = await tempDir();
+    const err = await Repository.open({ dir }).catch((e) => e);
+    expect(isTdvError(err, "NotARepositoryError")).toBe(true);
+    expect(err.hint).toContain("tdv init");
+  });
+
+  it("refuses a repository of a newer format", async () => {
+    const dir = await tempDir();
+    const { repo } = await Repository.init({ dir });
+    await fsp.writeFile(path.join(repo.tdvDir, "tdv.json"), JSON.stringify({ formatVersion: 99 }));
+    const err = await Repository.open({ dir }).catch((e) => e);
+    expect(isTdvError(err, "UnsupportedFormatError")).toBe(true);
+  });
+
+  it("a commit whose branch moved fails and keeps the staged work", async () => {
+    const { dir, repo } = await repoWith("v3/ocean.zarr");
+    await add(repo, { all: true });
+    await commit(repo, { message: "import" });
+    await fsp.writeFile(path.join(dir, "ocean.zarr/sst/c/0/0/0"), "mine");
+    await add(repo, { all: true });
+    // another writer moves main meanwhile
+    const head = await repo.refs.head();
+    const other = await repo.git.writeCommit({
+      tree: (await repo.git.readCommit(head.oid!)).tree,
+      parents: [head.oid!],
+      author: repo.identity(),
+      committer: repo.identity(),
+      message: "other\n",
+    });
+    const origUpdate = repo.refs.update.bind(repo.refs);
+    repo.refs.update = async (ref, o) => {
+      await origUpdate(ref, { ...o, expected: head.oid, next: other });
+      return origUpdate(ref, o);
+    };
+    const err = await commit(repo, { message: "mine" }).catch((e) => e);
+    repo.refs.update = origUpdate;
+    expect(isTdvError(err, "BranchMovedError")).toBe(true);
+    expect(await repo.refs.read("refs/heads/main")).toBe(other);
+    const st = await status(repo);
+    expect(st.staged.map((c) => c.path)).toEqual(["ocean.zarr/sst/c/0/0/0"]);
+    const c = await commit(repo, { message: "mine again" });
+    expect(c.parents).toEqual([other]);
+  });
+});
