@@ -47,13 +47,20 @@ async function writeEntries(
   const stats = new Map<string, IndexEntry>();
   let bytes = 0;
   let done = 0;
+  let reflink: boolean | undefined = repo.reflink;
   await mapLimit(writes, 16, async ([p, e]) => {
     const data = await readEntry(repo, p, e);
-    const st: FileStat = await w.write(p, data);
+    let st: FileStat | null = null;
+    if (e.store === "chunk" && reflink !== false) {
+      st = await w.clone(p, repo.chunks.pathOf(e.id));
+      reflink = st !== null;
+    }
+    st ??= await w.write(p, data);
     bytes += data.byteLength;
     stats.set(p, { ...(e.store === "git" ? { store: "git", id: e.id } : { store: "chunk", id: e.id }), ...st, size: data.byteLength });
     onProgress?.({ phase: "writing", done: ++done, total: writes.length, bytes });
   });
+  repo.reflink = reflink;
   return { stats, bytes };
 }
 

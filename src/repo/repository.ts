@@ -36,6 +36,8 @@ export class Repository {
   readonly git: GitStore;
   readonly refs: Refs;
   readonly chunks: ChunkStore;
+  /** whether the file system clones files (reflink); learnt on first checkout */
+  reflink: boolean | undefined = undefined;
 
   private constructor(
     /** the working tree root (absolute) */

@@ -128,7 +128,7 @@ async function peelToCommit(repo: Repository, rev: string, oid: GitOid, label: s
 }
 
 /** A ref's value, treating a folder where a ref file would be (refs/heads/a when a/b exists) as absent. */
-async function readRef(repo: Repository, ref: string): Promise<GitOid | null> {
+export async function readRef(repo: Repository, ref: string): Promise<GitOid | null> {
   try {
     return await repo.refs.read(ref);
   } catch (err) {

@@ -17,6 +17,8 @@ export interface StatusResult {
   grouped: { staged: GroupedChanges; unstaged: GroupedChanges; untracked: GroupedChanges };
   warnings: string[];
   clean: boolean;
+  /** files read and hashed to decide (0 when the stat cache answered everything) */
+  hashed: number;
 }
 
 export async function headTree(repo: Repository, head: GitOid | null): Promise<GitOid | null> {
@@ -72,5 +74,6 @@ export async function status(repo: Repository, { paths }: { paths?: readonly str
     grouped: { staged: groupChanges(staged), unstaged: groupChanges(unstaged), untracked: groupChanges(untracked) },
     warnings,
     clean: staged.length === 0 && unstaged.length === 0 && untracked.length === 0,
+    hashed: ws.hashed,
   };
 }

@@ -27,6 +27,8 @@ export interface WorkState {
   untracked: string[];
   /** tracked files whose content equals the index but whose stat data changed */
   refreshed: Map<string, IndexEntry>;
+  /** how many files had to be read and hashed (0 on a clean tree whose stat data matches) */
+  hashed: number;
 }
 
 /** Hash (and, with `write`, store) one working file as `store` says. */
@@ -88,7 +90,7 @@ export async function compareWorktree(
     else modified.set(p, now);
   });
   const untracked = [...scan.files.keys()].filter((p) => !index.entries.has(p)).sort();
-  return { scan, modified, deleted: deleted.sort(), untracked, refreshed };
+  return { scan, modified, deleted: deleted.sort(), untracked, refreshed, hashed: toHash.length };
 }
 
 /** A hierarchy over the working tree that falls back to the index for files gone from disk. */

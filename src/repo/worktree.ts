@@ -2,7 +2,7 @@
  * The working tree: what files exist, with the stat data the index caches,
  * and the safe way to write files into it.
  */
-import { promises as fsp } from "node:fs";
+import { constants, promises as fsp } from "node:fs";
 import path from "node:path";
 import { UnsafePathError } from "../errors.js";
 import { asAccessError } from "../store/atomic.js";
@@ -144,6 +144,25 @@ export class TreeWriter {
     } catch (err) {
       throw asAccessError(err, abs);
     }
+  }
+
+  /**
+   * Write `rel` as a reflink (copy-on-write clone) of `src`, whose bytes the
+   * caller verified. Returns null when the file system cannot clone.
+   */
+  async clone(rel: string, src: string): Promise<FileStat | null> {
+    const abs = this.abs(rel);
+    await this.prepareParent(rel);
+    await fsp.rm(abs, { force: true });
+    try {
+      await fsp.copyFile(src, abs, constants.COPYFILE_FICLONE_FORCE | constants.COPYFILE_EXCL);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? "";
+      if (["ENOTSUP", "EOPNOTSUPP", "EINVAL", "EXDEV", "ENOSYS", "ENOTTY", "EBADF"].includes(code)) return null;
+      throw asAccessError(err, abs);
+    }
+    await fsp.chmod(abs, 0o644 & ~process.umask());
+    return statOf(await fsp.lstat(abs, { bigint: true }));
   }
 
   /** Delete a file, then any folders that became empty (never the root). */

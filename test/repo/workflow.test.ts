@@ -131,6 +131,10 @@ describe("branches", () => {
     expect(again).toMatchObject({ written: 1, deleted: 1 });
     expect(await listFiles(dir)).toEqual(fixFiles);
     expect((await status(repo)).clean).toBe(true);
+    // files are copies, never hard links into the object store, and writable
+    const st = await fsp.stat(path.join(dir, "sharded.zarr/temperature/c/0/0"));
+    expect(st.nlink).toBe(1);
+    expect(st.mode & 0o200).toBe(0o200);
     gitFsck(repo);
   });
 
@@ -226,5 +230,63 @@ describe("errors", () => {
     expect(st.staged.map((c) => c.path)).toEqual(["ocean.zarr/sst/c/0/0/0"]);
     const c = await commit(repo, { message: "mine again" });
     expect(c.parents).toEqual([other]);
+  });
+});
+
+describe("status", () => {
+  it("hashes nothing on a clean tree, and re-hashes only what changed", async () => {
+    const { dir, repo } = await repoWith("v2/weather.zarr");
+    await add(repo, { all: true });
+    await commit(repo, { message: "import" });
+    await new Promise((r) => setTimeout(r, 20));
+    const clean = await status(repo);
+    expect(clean).toMatchObject({ clean: true, hashed: 0 });
+    await new Promise((r) => setTimeout(r, 20));
+    // touch one chunk without changing its bytes, change another
+    const t = path.join(dir, "weather.zarr/temperature/0.0.0");
+    await fsp.writeFile(t, await fsp.readFile(t));
+    await fsp.writeFile(path.join(dir, "weather.zarr/mask/0.0"), "x");
+    const st = await status(repo);
+    expect(st.hashed).toBe(2);
+    expect(st.unstaged.map((c) => c.path)).toEqual(["weather.zarr/mask/0.0"]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await status(repo)).hashed).toBe(1); // the touched file's stat was refreshed
+  });
+
+  it("warns about chunk keys outside the array's grid and still tracks them", async () => {
+    const { dir, repo } = await repoWith("v3/ocean.zarr");
+    await add(repo, { all: true });
+    await commit(repo, { message: "import" });
+    await fsp.mkdir(path.join(dir, "ocean.zarr/sst/c/99/0"), { recursive: true });
+    await fsp.writeFile(path.join(dir, "ocean.zarr/sst/c/99/0/0"), "stray");
+    const st = await status(repo);
+    expect(st.warnings.join("\n")).toMatch(/ocean\.zarr\/sst\/c\/99\/0\/0: chunk key is outside the grid/);
+    expect(st.grouped.untracked.arrays).toEqual([expect.objectContaining({ path: "ocean.zarr/sst", chunks: { added: 1, modified: 0, deleted: 0 } })]);
+    const added = await add(repo, { all: true });
+    expect(added.warnings.length).toBe(1);
+    await commit(repo, { message: "stray" });
+    await fsp.rm(path.join(dir, "ocean.zarr/sst/c/99"), { recursive: true });
+    await reset(repo, { rev: "HEAD", mode: "hard" });
+    expect(await fsp.readFile(path.join(dir, "ocean.zarr/sst/c/99/0/0"), "utf8")).toBe("stray");
+  });
+
+  it("works with a separate repository folder", async () => {
+    const src = await makeFixture("v2/single.zarr");
+    const store = src; // init right in the store root
+    const sep = path.join(path.dirname(src), "single.tdv");
+    const { repo } = await Repository.init({ dir: store, separateRepo: sep });
+    expect(repo.tdvDir).toBe(sep);
+    expect(await fsp.readFile(path.join(store, ".tdv"), "utf8")).toContain(sep);
+    const reopened = await Repository.open({ dir: store });
+    await add(reopened, { all: true });
+    await commit(reopened, { message: "import" });
+    expect((await ls(reopened, {})).map((a) => a.path)).toEqual(["."]);
+    // a tool that rewrites the store wipes its folder: the history survives
+    const files = await listFiles(store);
+    await fsp.rm(store, { recursive: true });
+    await fsp.mkdir(store);
+    await fsp.writeFile(path.join(store, ".tdv"), `tdvdir: ${sep}\n`);
+    await reset(await Repository.open({ dir: store }), { rev: "HEAD", mode: "hard" });
+    expect(await listFiles(store)).toEqual(files);
   });
 });

@@ -1,0 +1,112 @@
+/**
+ * Branches: refs under refs/heads/, created and deleted by compare-and-swap.
+ */
+import { BranchMovedError, isTdvError, RefExistsError, RefNotFoundError, UsageError } from "../errors.js";
+import type { GitOid } from "../format/hash.js";
+import { checkRefName } from "../store/refs.js";
+import { isAncestor } from "./log.js";
+import type { Repository } from "./repository.js";
+import { readRef, resolveRevision } from "./revision.js";
+
+const HEADS = "refs/heads/";
+
+export interface BranchInfo {
+  name: string;
+  oid: GitOid;
+  /** HEAD is on this branch */
+  current: boolean;
+}
+
+/** All branches, sorted by name. */
+export async function listBranches(repo: Repository): Promise<BranchInfo[]> {
+  const head = await repo.refs.head();
+  const out: BranchInfo[] = [];
+  for (const [ref, oid] of await repo.refs.list(HEADS)) {
+    out.push({ name: ref.slice(HEADS.length), oid, current: ref === head.branch });
+  }
+  return out;
+}
+
+/** The short name of HEAD's branch (also when it has no commit yet), or null when HEAD is detached. */
+export async function currentBranch(repo: Repository): Promise<string | null> {
+  const { branch } = await repo.refs.head();
+  return branch?.startsWith(HEADS) ? branch.slice(HEADS.length) : null;
+}
+
+export interface CreateBranchOptions {
+  name: string;
+  /** the revision the branch starts at */
+  start?: string;
+  /** move an existing branch (not the current one) */
+  force?: boolean;
+}
+
+export async function createBranch(
+  repo: Repository,
+  { name, start = "HEAD", force = false }: CreateBranchOptions,
+): Promise<{ name: string; ref: string; oid: GitOid; previous: GitOid | null }> {
+  checkRefName(name);
+  const ref = HEADS + name;
+  const oid = await resolveRevision(repo, start);
+  await assertNoFolderClash(repo, name);
+  const previous = await readRef(repo, ref);
+  if (previous !== null && !force) throw new RefExistsError(ref);
+  if (previous !== null && (await repo.refs.head()).branch === ref) {
+    throw new UsageError(`cannot force-update the current branch '${name}'`, {
+      hint: "use `tdv reset` to move the current branch, or switch to another branch first",
+    });
+  }
+  const message = previous === null ? `branch: Created from ${start}` : `branch: Reset to ${start}`;
+  try {
+    await repo.refs.update(ref, { expected: previous, next: oid, who: repo.identity(), message });
+  } catch (err) {
+    if (previous === null && isTdvError(err, "BranchMovedError")) throw new RefExistsError(ref);
+    throw err;
+  }
+  return { name, ref, oid, previous };
+}
+
+/** `a` and `a/b` cannot both be branches: one would be a file, the other a folder. */
+async function assertNoFolderClash(repo: Repository, name: string): Promise<void> {
+  for (const { name: other } of await listBranches(repo)) {
+    if (other.startsWith(`${name}/`) || name.startsWith(`${other}/`)) {
+      throw new UsageError(`cannot create branch '${name}': branch '${other}' exists`, {
+        hint: "a branch name cannot also be a folder of other branch names; choose another name or delete the other branch",
+      });
+    }
+  }
+}
+
+export interface DeleteBranchOptions {
+  name: string;
+  /** delete even when its commits are not merged into HEAD */
+  force?: boolean;
+}
+
+export async function deleteBranch(
+  repo: Repository,
+  { name, force = false }: DeleteBranchOptions,
+): Promise<{ name: string; oid: GitOid }> {
+  checkRefName(name);
+  const ref = HEADS + name;
+  const oid = await readRef(repo, ref);
+  if (oid === null) throw new RefNotFoundError(ref, "`tdv branch --list` shows the branches");
+  const head = await repo.refs.head();
+  if (head.branch === ref) {
+    throw new UsageError(`cannot delete branch '${name}': it is the current branch`, {
+      hint: "switch to another branch first (`tdv switch OTHER`)",
+    });
+  }
+  if (!force && (head.oid === null || !(await isAncestor(repo, oid, head.oid)))) {
+    throw new UsageError(`branch '${name}' is not fully merged into HEAD`, {
+      hint: `merge it first, or delete it anyway with \`tdv branch -D ${name}\` (--force); its last commit is ${oid}`,
+    });
+  }
+  try {
+    await repo.refs.update(ref, { expected: oid, next: null, who: repo.identity(), message: "branch: deleted" });
+  } catch (err) {
+    if (err instanceof BranchMovedError && err.actual === null) throw new RefNotFoundError(ref);
+    throw err;
+  }
+  return { name, oid };
+}

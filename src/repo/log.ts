@@ -1,0 +1,178 @@
+/**
+ * History: commits reachable from a revision, newest first by committer time
+ * (git log's default order), optionally only those that changed one path.
+ */
+import type { GitOid } from "../format/hash.js";
+import type { CommitObject, Person } from "../store/git.js";
+import type { Repository } from "./repository.js";
+import { peelObject, resolveRevision } from "./revision.js";
+
+export interface LogEntry {
+  oid: GitOid;
+  tree: GitOid;
+  parents: GitOid[];
+  author: Person;
+  committer: Person;
+  /** the commit message without its final newline */
+  message: string;
+  /** "HEAD" when HEAD points here, then short names of branches, then of tags */
+  refs: string[];
+}
+
+export interface LogOptions {
+  rev?: string;
+  /** at most this many entries (counted after the path filter) */
+  n?: number;
+  /** posix path relative to the repository root: only commits that change it */
+  path?: string;
+}
+
+export async function log(repo: Repository, { rev = "HEAD", n, path }: LogOptions = {}): Promise<LogEntry[]> {
+  const start = await resolveRevision(repo, rev);
+  const limit = n ?? Number.POSITIVE_INFINITY;
+  const keep = path === undefined ? async () => true : pathFilter(repo, path);
+  const decorations = await refsByCommit(repo);
+  const out: LogEntry[] = [];
+  for await (const { commit, parentTree } of walk(repo, start)) {
+    if (out.length >= limit) break;
+    if (await keep(commit, parentTree)) out.push(toEntry(commit, decorations.get(commit.oid) ?? []));
+  }
+  return out;
+}
+
+function toEntry(c: CommitObject, refs: string[]): LogEntry {
+  const message = c.message.endsWith("\n") ? c.message.slice(0, -1) : c.message;
+  return { oid: c.oid, tree: c.tree, parents: c.parents, author: c.author, committer: c.committer, message, refs };
+}
+
+/** True when `ancestor` is `descendant` or reachable from it through parents. */
+export async function isAncestor(repo: Repository, ancestor: GitOid, descendant: GitOid): Promise<boolean> {
+  if (ancestor === descendant) return true;
+  // Newest first, so a recent ancestor is found without reading old history;
+  // no cut-off by date, since clocks skew. The walk ends at the root commits.
+  const seen = new Set<string>([descendant]);
+  const queue = new CommitQueue();
+  queue.push(await repo.git.readCommit(descendant));
+  for (let c = queue.pop(); c; c = queue.pop()) {
+    for (const p of c.parents) {
+      if (p === ancestor) return true;
+      if (seen.has(p)) continue;
+      seen.add(p);
+      queue.push(await repo.git.readCommit(p));
+    }
+  }
+  return false;
+}
+
+/** The object at `path` ("a/b/c", posix) inside `tree`, or null. "" is the tree itself. */
+export async function treeEntryAt(repo: Repository, tree: GitOid, path: string): Promise<GitOid | null> {
+  let cur = tree;
+  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
+  for (const [i, name] of parts.entries()) {
+    const entry = (await repo.git.readTree(cur)).find((e) => e.name === name);
+    if (!entry) return null;
+    if (i < parts.length - 1 && entry.mode !== "040000") return null;
+    cur = entry.oid;
+  }
+  return cur;
+}
+
+// ---- the walk -------------------------------------------------------------
+
+/** Each commit reachable from `start` once, newest committer time first, with its first parent's tree. */
+async function* walk(repo: Repository, start: GitOid): AsyncGenerator<{ commit: CommitObject; parentTree: GitOid | null }> {
+  const trees = new Map<string, GitOid>();
+  const queue = new CommitQueue();
+  const first = await repo.git.readCommit(start);
+  trees.set(first.oid, first.tree);
+  queue.push(first);
+  for (let c = queue.pop(); c; c = queue.pop()) {
+    for (const p of c.parents) {
+      if (trees.has(p)) continue;
+      const parent = await repo.git.readCommit(p);
+      trees.set(p, parent.tree);
+      queue.push(parent);
+    }
+    const p0 = c.parents[0];
+    yield { commit: c, parentTree: p0 === undefined ? null : (trees.get(p0) ?? null) };
+  }
+}
+
+/** A max-heap on committer time; equal times come out in insertion order, as in git. */
+class CommitQueue {
+  private heap: { c: CommitObject; seq: number }[] = [];
+  private seq = 0;
+
+  push(c: CommitObject): void {
+    this.heap.push({ c, seq: this.seq++ });
+    for (let i = this.heap.length - 1; i > 0; ) {
+      const up = (i - 1) >> 1;
+      if (!this.before(i, up)) break;
+      this.swap(i, up);
+      i = up;
+    }
+  }
+
+  pop(): CommitObject | undefined {
+    const top = this.heap[0];
+    const last = this.heap.pop();
+    if (top === undefined || last === undefined) return undefined;
+    if (this.heap.length > 0) {
+      this.heap[0] = last;
+      this.sink(0);
+    }
+    return top.c;
+  }
+
+  private sink(i: number): void {
+    for (;;) {
+      const [l, r] = [2 * i + 1, 2 * i + 2];
+      let best = i;
+      if (l < this.heap.length && this.before(l, best)) best = l;
+      if (r < this.heap.length && this.before(r, best)) best = r;
+      if (best === i) return;
+      this.swap(i, best);
+      i = best;
+    }
+  }
+
+  private before(a: number, b: number): boolean {
+    const x = this.heap[a] as { c: CommitObject; seq: number };
+    const y = this.heap[b] as { c: CommitObject; seq: number };
+    const dt = x.c.committer.timestamp - y.c.committer.timestamp;
+    return dt > 0 || (dt === 0 && x.seq < y.seq);
+  }
+
+  private swap(a: number, b: number): void {
+    [this.heap[a], this.heap[b]] = [this.heap[b] as (typeof this.heap)[number], this.heap[a] as (typeof this.heap)[number]];
+  }
+}
+
+// ---- path filter and decorations --------------------------------------------
+
+/** Keeps a commit when the object at `path` differs from its first parent's (or exists, at a root). */
+function pathFilter(repo: Repository, path: string): (c: CommitObject, parentTree: GitOid | null) => Promise<boolean> {
+  const byTree = new Map<string, Promise<GitOid | null>>();
+  const at = (tree: GitOid) => {
+    let hit = byTree.get(tree);
+    if (!hit) byTree.set(tree, (hit = treeEntryAt(repo, tree, path)));
+    return hit;
+  };
+  return async (c, parentTree) => {
+    const mine = await at(c.tree);
+    return parentTree === null ? mine !== null : mine !== (await at(parentTree));
+  };
+}
+
+async function refsByCommit(repo: Repository): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  const add = (oid: GitOid, name: string) => out.set(oid, [...(out.get(oid) ?? []), name]);
+  const head = await repo.refs.head();
+  if (head.oid) add(head.oid, "HEAD");
+  for (const [ref, oid] of await repo.refs.list("refs/heads/")) add(oid, ref.slice("refs/heads/".length));
+  for (const [ref, oid] of await repo.refs.list("refs/tags/")) {
+    const peeled = await peelObject(repo, oid);
+    if (peeled.type === "commit") add(peeled.oid, ref.slice("refs/tags/".length));
+  }
+  return out;
+}
