@@ -2,7 +2,7 @@
  * The working tree: what files exist, with the stat data the index caches,
  * and the safe way to write files into it.
  */
-import { constants, promises as fsp } from "node:fs";
+import fs, { constants, promises as fsp } from "node:fs";
 import path from "node:path";
 import { UnsafePathError } from "../errors.js";
 import { asAccessError } from "../store/atomic.js";
@@ -42,16 +42,17 @@ export function sameStat(a: FileStat, b: FileStat): boolean {
  * files are reported in `skipped`, never followed.
  */
 export async function scanWorktree(root: string, under?: readonly string[]): Promise<Scan> {
+  // Synchronous calls on purpose: for many small stat calls they are several
+  // times faster than promises through the thread pool, and allocate far less.
   const files = new Map<string, FileStat>();
   const skipped: Skipped[] = [];
 
-  const visit = async (rel: string, st: import("node:fs").BigIntStats): Promise<void> => {
+  const visit = (rel: string, st: import("node:fs").BigIntStats): void => {
     const name = rel.slice(rel.lastIndexOf("/") + 1);
     if (st.isSymbolicLink()) {
       skipped.push({ path: rel, reason: "symbolic link (not tracked)" });
     } else if (st.isDirectory()) {
-      if (SKIP_DIRS.has(name)) return;
-      await walkDir(rel);
+      if (!SKIP_DIRS.has(name)) walkDir(rel);
     } else if (!st.isFile()) {
       skipped.push({ path: rel, reason: "not a regular file" });
     } else if (RESERVED_NAMES.has(name) || SKIP_DIRS.has(name)) {
@@ -61,33 +62,41 @@ export async function scanWorktree(root: string, under?: readonly string[]): Pro
     }
   };
 
-  const walkDir = async (rel: string): Promise<void> => {
-    const abs = rel ? path.join(root, rel) : root;
-    let names: string[];
+  const lstat = (abs: string) => {
     try {
-      names = await fsp.readdir(abs);
+      return fs.lstatSync(abs, { bigint: true, throwIfNoEntry: false }) ?? null;
     } catch (err) {
       throw asAccessError(err, abs);
     }
-    await Promise.all(
-      names.map(async (n) => {
-        if (!rel && n === ".tdv") return;
-        const childRel = rel ? `${rel}/${n}` : n;
-        const st = await fsp.lstat(path.join(abs, n), { bigint: true }).catch((err) => {
-          if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-          throw asAccessError(err, path.join(abs, n));
-        });
-        if (st) await visit(childRel, st);
-      }),
-    );
+  };
+
+  const walkDir = (rel: string): void => {
+    const abs = rel ? path.join(root, rel) : root;
+    let ents: import("node:fs").Dirent[];
+    try {
+      ents = fs.readdirSync(abs, { withFileTypes: true });
+    } catch (err) {
+      throw asAccessError(err, abs);
+    }
+    for (const ent of ents) {
+      const n = ent.name;
+      if (!rel && n === ".tdv") continue;
+      const childRel = rel ? `${rel}/${n}` : n;
+      if (ent.isDirectory()) {
+        if (!SKIP_DIRS.has(n)) walkDir(childRel);
+        continue;
+      }
+      const st = lstat(`${abs}/${n}`);
+      if (st) visit(childRel, st);
+    }
   };
 
   if (!under || under.includes("")) {
-    await walkDir("");
+    walkDir("");
   } else {
     for (const rel of under) {
-      const st = await fsp.lstat(path.join(root, rel), { bigint: true }).catch(() => null);
-      if (st) await visit(rel, st);
+      const st = lstat(path.join(root, rel));
+      if (st) visit(rel, st);
     }
   }
   return { files, skipped };
