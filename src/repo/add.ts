@@ -45,11 +45,12 @@ export async function add(repo: Repository, opts: AddOptions): Promise<AddResult
       if (!known) throw new PathNotFoundError(p, "in the working tree or the index (pathspec did not match any files)");
     }
   }
-  const h = workHierarchy(repo, index, true);
+  const h = workHierarchy(repo, index, true, under ? undefined : ws.scan);
   let candidates = ws.untracked;
   if (trackedOnly) {
     const trackedArrays = new Set<string>();
     for (const p of index.entries.keys()) {
+      if (!p.endsWith("zarr.json") && !p.endsWith(".zarray")) continue;
       const k = await h.classify(p);
       if (k.kind === "meta" && k.array !== null) trackedArrays.add(k.array);
     }

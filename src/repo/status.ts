@@ -47,7 +47,7 @@ export async function status(repo: Repository, { paths }: { paths?: readonly str
     if (paths) staged = staged.filter((c) => paths.some((p) => p === "" || c.path === p || c.path.startsWith(`${p}/`)));
   }
 
-  const h = workHierarchy(repo, index);
+  const h = workHierarchy(repo, index, false, paths ? undefined : ws.scan);
   const changedPaths = [...ws.modified.keys(), ...ws.deleted, ...ws.untracked];
   const kinds = await classifyAll(h, changedPaths);
   const warnings = ws.scan.skipped.map((s) => `${s.path}: ${s.reason}`);

@@ -94,8 +94,10 @@ export async function compareWorktree(
 }
 
 /** A hierarchy over the working tree that falls back to the index for files gone from disk. */
-export function workHierarchy(repo: Repository, index: IndexState, strict = false): Hierarchy {
+export function workHierarchy(repo: Repository, index: IndexState, strict = false, scan?: Scan): Hierarchy {
   return new Hierarchy(async (rel) => {
+    // a full scan already knows which files exist: skip probing the others
+    if (scan && !scan.files.has(rel) && !index.entries.has(rel)) return null;
     const abs = path.join(repo.root, ...rel.split("/"));
     try {
       return await fsp.readFile(abs);
