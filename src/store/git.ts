@@ -197,8 +197,8 @@ export class GitStore {
     try {
       out.add(await git.expandOid({ ...this.args(), oid: prefix }));
     } catch (err) {
-      const e = err as { code?: string; data?: { ambiguous?: string[] } };
-      if (e.code === "AmbiguousError") for (const o of (e as { data: { ambiguous?: string[] } }).data?.ambiguous ?? []) out.add(o);
+      const e = err as { code?: string; data?: { matches?: string[] } };
+      if (e.code === "AmbiguousError") for (const o of e.data?.matches ?? []) out.add(o);
     }
     return [...out] as GitOid[];
   }

@@ -6,7 +6,7 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { BranchMovedError, CorruptObjectError, InvalidRefNameError } from "../errors.js";
 import { isGitOid, type GitOid } from "../format/hash.js";
-import { readFileOrNull } from "./atomic.js";
+import { asAccessError, readFileOrNull } from "./atomic.js";
 import { formatPerson, type Person } from "./git.js";
 import { withLock } from "./lock.js";
 
@@ -55,7 +55,15 @@ export class Refs {
 
   /** The commit a full ref name (refs/heads/x, refs/tags/x) points to, or null. */
   async read(ref: string): Promise<GitOid | null> {
-    const loose = await readFileOrNull(this.file(ref));
+    let loose: Buffer | null;
+    try {
+      loose = await fsp.readFile(this.file(ref));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // a folder where the ref file would be (refs/heads/a when a/b exists) means no such ref
+      if (code !== "ENOENT" && code !== "EISDIR" && code !== "ENOTDIR") throw asAccessError(err, this.file(ref));
+      loose = null;
+    }
     if (loose !== null) {
       const v = loose.toString("utf8").trim();
       if (v.startsWith("ref: ")) return this.read(v.slice(5));
@@ -132,6 +140,7 @@ export class Refs {
           await fsp.rm(file, { force: true });
           await this.dropPacked(ref);
           await fsp.rm(this.file(`logs/${ref}`), { force: true });
+          await this.pruneEmptyDirs(ref);
           return;
         }
         await this.appendReflog(ref, actual, next, who, message);
@@ -157,6 +166,20 @@ export class Refs {
       },
       2000,
     );
+  }
+
+  /** Remove folders left empty by deleting `ref` (refs/heads/a/b → a/), as git does. */
+  private async pruneEmptyDirs(ref: string): Promise<void> {
+    const parts = ref.split("/");
+    for (const base of ["", "logs/"]) {
+      for (let i = parts.length - 1; i > 2; i--) {
+        try {
+          await fsp.rmdir(this.file(base + parts.slice(0, i).join("/")));
+        } catch {
+          break;
+        }
+      }
+    }
   }
 
   private async dropPacked(ref: string): Promise<void> {
