@@ -140,7 +140,6 @@ export class Refs {
           await fsp.rm(file, { force: true });
           await this.dropPacked(ref);
           await fsp.rm(this.file(`logs/${ref}`), { force: true });
-          await this.pruneEmptyDirs(ref);
           return;
         }
         await this.appendReflog(ref, actual, next, who, message);
@@ -150,6 +149,7 @@ export class Refs {
       },
       2000,
     );
+    if (next === null) await this.pruneEmptyDirs(ref); // after the lock file is gone
   }
 
   /** Point HEAD at a branch (symbolic) or a commit (detached). */
