@@ -79,8 +79,8 @@ export class Repository {
       if (existing.length > 0) throw new UsageError(`--separate-repo folder ${tdvDir} is not empty`, { hint: "name a new or empty folder" });
     }
     const gitdir = path.join(tdvDir, "git");
-    for (const d of ["objects/info", "objects/pack", "refs/heads", "refs/tags", "chunks", "tmp"]) {
-      await fsp.mkdir(d === "chunks" || d === "tmp" ? path.join(tdvDir, d) : path.join(gitdir, d), { recursive: true });
+    for (const d of ["objects/info", "objects/pack", "refs/heads", "refs/tags", "chunks"]) {
+      await fsp.mkdir(d === "chunks" ? path.join(tdvDir, d) : path.join(gitdir, d), { recursive: true });
     }
     await writeAtomic(path.join(gitdir, "HEAD"), `ref: refs/heads/${initialBranch}\n`);
     await writeAtomic(
