@@ -1,9 +1,11 @@
 /**
  * `tdv demo [DIR]`: tdv's main job shown on an embedded sample dataset.
- * Only commander's types are imported here; the demo (zarrita, the whole
- * library) loads when the command runs, so starting the CLI stays fast.
+ * Only commander's types and cli/output.ts are imported here; the demo
+ * (zarrita, the whole library) loads when the command runs, so starting the
+ * CLI stays fast.
  */
 import type { Command } from "commander";
+import { action, printJson } from "../output.js";
 
 const DEFAULT_DIR = "./tdv-demo";
 
@@ -31,17 +33,16 @@ export function register(program: Command): void {
         "  $ tdv demo /tmp/try-tdv && cd /tmp/try-tdv && tdv log --oneline heatwave-fix",
       ].join("\n"),
     )
-    .action(async (dir: string, _opts: DemoCliOptions, command: Command) => {
-      const { json = false } = command.optsWithGlobals<DemoCliOptions>();
-      const { runDemo } = await import("../../src/demo/run.js");
-      const narrative = json ? process.stderr : process.stdout;
-      const result = await runDemo({ dir, log: (line) => narrative.write(`${line}\n`) });
-      if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      if (!result.mainIdentical) {
-        process.stderr.write(`tdv demo: main's files differ from the original write: ${result.mismatched.slice(0, 5).join(", ")}\n`);
-        process.exitCode = 1;
-      } else {
-        process.exitCode ??= 0;
-      }
-    });
+    .action(
+      action(async (dir: string, _opts: DemoCliOptions, command: Command) => {
+        const { json = false } = command.optsWithGlobals<DemoCliOptions>();
+        const { runDemo } = await import("../../src/demo/run.js");
+        const narrative = json ? process.stderr : process.stdout;
+        const result = await runDemo({ dir, log: (line) => narrative.write(`${line}\n`) });
+        if (json) printJson(result);
+        if (result.mainIdentical) return 0;
+        process.stderr.write(`error: main's files differ from the original write: ${result.mismatched.slice(0, 5).join(", ")}\n`);
+        return 1;
+      }),
+    );
 }
