@@ -143,8 +143,9 @@ function climateFields(nTime: number, seed: number): Fields {
         const mean = 300 - 48 * s * s - 6 * Math.max(0, s) ** 4;
         const cycle = -14 * s * Math.abs(s) ** 0.5 * season;
         temperature[k] = round2(mean + cycle + 1.5 * wave + 0.8 * gaussian(rand));
-        const wet = 9 * Math.exp(-(((lat - itcz) / 9) ** 2)) + 2.5 * Math.exp(-(((Math.abs(lat) - 50) / 12) ** 2));
-        const p = wet * (0.55 + 0.9 * rand()) + 1.2 * wave - 0.8;
+        // wet in the ITCZ and the mid-latitude storm tracks, dry (often 0) in the subtropics
+        const wet = 10 * Math.exp(-(((lat - itcz) / 9) ** 2)) + 3 * Math.exp(-(((Math.abs(lat) - 50) / 12) ** 2));
+        const p = (wet + 1) * (0.4 + 1.2 * rand()) + 1.2 * wave - 0.5;
         precipitation[k] = p > 0 ? round2(p) : 0;
         k++;
       }
