@@ -1,0 +1,48 @@
+import type { Command } from "commander";
+import { action, err, formatBytes, openRepo, out, plural, shortOid, subject, withProgress } from "../output.js";
+
+interface CheckoutOptions {
+  force?: boolean;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("checkout")
+    .description("check out a revision: a branch switches to it, anything else detaches HEAD there")
+    .argument("<rev>", "a branch, tag, commit id, HEAD~N, BRANCH@{DATE}")
+    .option("-f, --force", "discard local changes to tracked files that are in the way")
+    .option("-q, --quiet", "print nothing but errors; no progress display")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ tdv checkout v1.0                 the dataset as it was tagged (detached HEAD)
+  $ tdv checkout "main@{2025-03-01}"  the dataset as main was on that date
+  $ tdv checkout HEAD~1
+  $ tdv checkout main                 back to a branch`,
+    )
+    .action(action(run));
+}
+
+async function run(rev: string, opts: CheckoutOptions): Promise<void> {
+  const { lib, repo } = await openRepo();
+  const before = await lib.currentBranch(repo);
+  const res = await withProgress(opts.quiet, (onProgress) => lib.checkout(repo, { rev, force: opts.force === true, onProgress }));
+  if (opts.quiet) return;
+  const files = res.written + res.deleted > 0 ? ` (${plural(res.written, "file")} written, ${res.deleted} removed, ${formatBytes(res.bytes)})` : "";
+  if (!res.detached) {
+    if (before === res.branch) out(`Already on '${res.branch}'${files}`);
+    else out(`Switched to branch '${res.branch}'${files}`);
+    return;
+  }
+  const entry = (await lib.log(repo, { rev: res.oid, n: 1 }))[0];
+  err(`Note: switching to '${rev}'.`);
+  err("");
+  err("You are in 'detached HEAD' state: you can look around and make commits,");
+  err("but they belong to no branch. To keep commits you make here, create a branch:");
+  err("");
+  err("  tdv switch -c <new-branch-name>");
+  err("");
+  out(`HEAD is now at ${shortOid(res.oid)} ${subject(entry?.message ?? "")}${files}`);
+}

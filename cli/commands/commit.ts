@@ -1,0 +1,63 @@
+import type { Command } from "commander";
+import { action, branchName, commitSummaryLines, openRepo, out, shortOid, subject, withProgress } from "../output.js";
+
+interface CommitOptions {
+  message?: string[];
+  all?: boolean;
+  allowEmpty?: boolean;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("commit")
+    .description("record the staged state of every array and file as one commit on the current branch")
+    .option("-m, --message <msg>", "the commit message (repeat for more paragraphs)", collect, [])
+    .option("-a, --all", "first stage changes to tracked arrays and files (not new ones)")
+    .option("--allow-empty", "commit even when nothing changed")
+    .option("-q, --quiet", "print nothing but errors; no progress display")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ tdv commit -m "Import ERA5 2024-01"
+  $ tdv commit -a -m "Reprocess t2m with the fixed calibration"
+  $ tdv commit -m "Subject" -m "A longer body paragraph."`,
+    )
+    .action(action(run));
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+async function run(opts: CommitOptions): Promise<void> {
+  const { lib, repo } = await openRepo();
+  const paragraphs = opts.message ?? [];
+  if (paragraphs.length === 0) {
+    throw new lib.UsageError("a commit message is required", { hint: 'pass it with -m: `tdv commit -m "what and why"`' });
+  }
+  const message = paragraphs.join("\n\n");
+  if (message.trim() === "") throw new lib.UsageError("the commit message is empty", { hint: 'say what changed: `tdv commit -m "what and why"`' });
+  const res = await withProgress(opts.quiet, (onProgress) =>
+    lib.commit(repo, {
+      message,
+      all: opts.all === true,
+      allowEmpty: opts.allowEmpty === true,
+      trailers: { "Tdv-Command": commandLine() },
+      onProgress,
+    }),
+  );
+  if (opts.quiet) return;
+  const where = branchName(res.branch) ?? "detached HEAD";
+  out(`[${where}${res.parents.length === 0 ? " (root-commit)" : ""} ${shortOid(res.oid)}] ${subject(message)}`);
+  const lines = commitSummaryLines(res.changes);
+  for (const l of lines) out(l);
+  if (lines.length === 0) out("  (no changes)");
+}
+
+/** The command line as the user typed it, for the Tdv-Command trailer. */
+function commandLine(): string {
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
+  return ["tdv", ...process.argv.slice(2)].map(quote).join(" ");
+}

@@ -1,0 +1,94 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import type { Command } from "commander";
+import type { LogEntry } from "../../src/index.js";
+import { action, commitHeaderLines, parseCount, decorate, openRepo, out, printJson, shortOid, subject, refContext, type Lib, type Repo } from "../output.js";
+
+interface LogOptions {
+  oneline?: boolean;
+  json?: boolean;
+  maxCount?: number;
+}
+
+export function register(program: Command): void {
+  program
+    .command("log")
+    .description("show the commit history of a revision (default HEAD), optionally only commits that changed a path")
+    .argument("[rev]", "where history starts: a branch, tag, commit id, HEAD~N, BRANCH@{DATE}")
+    .argument("[paths...]", "only commits that change these paths (put them after -- to be explicit)")
+    .option("--oneline", "one line per commit: short id, refs, subject")
+    .option("--json", "print the entries as one JSON array")
+    .option("-n, --max-count <n>", "show at most N commits", parseCount)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ tdv log
+  $ tdv log --oneline -n 10
+  $ tdv log main~3 --json
+  $ tdv log -- era5.zarr/t2m          only commits that changed this array
+  $ tdv log experiment -- README.md`,
+    )
+    .action(action(run));
+}
+
+async function run(rev: string | undefined, rest: string[], opts: LogOptions): Promise<void> {
+  const { lib, repo } = await openRepo();
+  // operands after `--` are paths; commander drops the `--` itself, so count them from argv
+  const dd = process.argv.indexOf("--");
+  const afterDashes = dd < 0 ? 0 : process.argv.length - dd - 1;
+  const operands = [...(rev === undefined ? [] : [rev]), ...rest];
+  const before = operands.slice(0, operands.length - afterDashes);
+  let paths = operands.slice(operands.length - afterDashes);
+  let start = "HEAD";
+  if (before.length > 0) {
+    const [first, ...others] = before as [string, ...string[]];
+    if (await isRevision(lib, repo, first)) {
+      start = first;
+      paths = [...others, ...paths];
+    } else if (dd < 0 && before.every((p) => existsSync(path.resolve(p)))) {
+      paths = [...before, ...paths];
+    } else {
+      await lib.resolveRevision(repo, first); // throws the UnknownRevisionError with its hint
+    }
+  }
+  const rel = paths.map((p) => repo.relPath(p));
+  const n = opts.maxCount;
+  const entries = await logPaths(lib, repo, start, rel, n);
+  if (opts.json) {
+    printJson(entries);
+    return;
+  }
+  const ctx = await refContext(lib, repo);
+  for (const [i, e] of entries.entries()) {
+    if (opts.oneline) {
+      out(`${shortOid(e.oid)}${e.refs.length ? ` (${decorate(e.refs, ctx)})` : ""} ${subject(e.message)}`);
+    } else {
+      if (i > 0) out("");
+      for (const l of commitHeaderLines(e, e.refs, ctx)) out(l);
+    }
+  }
+}
+
+async function isRevision(lib: Lib, repo: Repo, rev: string): Promise<boolean> {
+  try {
+    await lib.resolveRevision(repo, rev);
+    return true;
+  } catch (e) {
+    if (lib.isTdvError(e, "UnknownRevisionError")) return false;
+    throw e;
+  }
+}
+
+/** The log of `start`, filtered to commits that change any of `paths` (all commits when none). */
+async function logPaths(lib: Lib, repo: Repo, rev: string, paths: string[], n: number | undefined): Promise<LogEntry[]> {
+  const limit = n === undefined ? {} : { n };
+  if (paths.length <= 1) return lib.log(repo, { rev, ...limit, ...(paths[0] === undefined ? {} : { path: paths[0] }) });
+  // several paths: the union of each path's history, newest first (each list is in the same walk order)
+  const lists = await Promise.all(paths.map((p) => lib.log(repo, { rev, path: p, ...limit })));
+  const byOid = new Map<string, LogEntry>();
+  for (const list of lists) for (const e of list) byOid.set(e.oid, e);
+  const order = (await lib.log(repo, { rev })).map((e) => e.oid).filter((oid) => byOid.has(oid));
+  const all = order.map((oid) => byOid.get(oid) as LogEntry);
+  return n === undefined ? all : all.slice(0, n);
+}

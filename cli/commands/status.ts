@@ -1,0 +1,85 @@
+import type { Command } from "commander";
+import type { StatusResult } from "../../src/index.js";
+import { action, branchName, openRepo, out, printJson, shortOid, statusLines, untrackedLines, warn } from "../output.js";
+
+interface StatusOptions {
+  json?: boolean;
+  short?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("status")
+    .description("show what changed in the working copy, by array: staged, not staged, untracked")
+    .argument("[paths...]", "limit to these paths (relative to the current folder)")
+    .option("--json", "print the full result as one JSON document")
+    .option("-s, --short", "one line per array or file: XY PATH (X staged, Y unstaged; ?? untracked)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ tdv status
+  $ tdv status era5.zarr/t2m
+  $ tdv status --json | jq '.grouped.unstaged.arrays[].path'`,
+    )
+    .action(action(run));
+}
+
+async function run(paths: string[], opts: StatusOptions): Promise<void> {
+  const { lib, repo } = await openRepo();
+  const rel = paths.length ? paths.map((p) => repo.relPath(p)) : undefined;
+  const st = await lib.status(repo, rel ? { paths: rel } : {});
+  if (opts.json) printJson(st);
+  else if (opts.short) printShort(st);
+  else printLong(st);
+  for (const w of st.warnings) warn(w);
+}
+
+function printLong(st: StatusResult): void {
+  const branch = branchName(st.branch);
+  out(branch !== null ? `On branch ${branch}` : `HEAD detached at ${st.head ? shortOid(st.head) : "(none)"}`);
+  if (st.head === null) out("\nNo commits yet");
+  const sections: [string, string[], string][] = [
+    ["Changes to be committed:", statusLines(st.grouped.staged), '  (use "tdv reset" to unstage everything)'],
+    [
+      "Changes not staged for commit:",
+      statusLines(st.grouped.unstaged),
+      '  (use "tdv add <path>..." to stage, "tdv restore <path>..." to discard)',
+    ],
+    ["Untracked:", untrackedLines(st.grouped.untracked), '  (use "tdv add <path>..." or "tdv add -A" to include them)'],
+  ];
+  for (const [title, lines, hint] of sections) {
+    if (lines.length === 0) continue;
+    out("");
+    out(title);
+    out(hint);
+    for (const l of lines) out(l);
+  }
+  out("");
+  if (st.clean) out("nothing to commit, working tree clean");
+  else if (st.staged.length === 0) {
+    out(st.unstaged.length ? 'no changes added to commit (use "tdv add" or "tdv commit -a")' : 'nothing added to commit but untracked files present (use "tdv add" to track)');
+  }
+}
+
+/** Like `git status -s`, by array: "M  era5.zarr/t2m", " M README.md", "?? new.zarr/x". */
+function printShort(st: StatusResult): void {
+  const codes = new Map<string, [string, string]>();
+  const letter = { added: "A", modified: "M", deleted: "D" } as const;
+  const set = (p: string, side: 0 | 1, c: string) => {
+    const cur = codes.get(p) ?? [" ", " "];
+    cur[side] = c;
+    codes.set(p, cur);
+  };
+  for (const [side, g] of [[0, st.grouped.staged], [1, st.grouped.unstaged]] as const) {
+    for (const a of g.arrays) set(`${a.path || "."}/`, side, letter[a.change]);
+    for (const f of g.files) if (f.array === null || f.kind === "plain") set(f.path, side, letter[f.change]);
+  }
+  const untracked = new Set<string>();
+  for (const a of st.grouped.untracked.arrays) untracked.add(`${a.path || "."}/`);
+  const inArray = new Set(st.grouped.untracked.arrays.map((a) => a.path));
+  for (const f of st.grouped.untracked.files) if (f.array === null || !inArray.has(f.array)) untracked.add(f.path);
+  const byPath = ([a]: [string, unknown], [b]: [string, unknown]) => (a < b ? -1 : 1);
+  for (const [p, [x, y]] of [...codes].sort(byPath)) out(`${x}${y} ${p}`);
+  for (const p of [...untracked].sort()) out(`?? ${p}`);
+}

@@ -1,0 +1,61 @@
+import type { Command } from "commander";
+import { action, err, formatBytes, openRepo, out, plural, withProgress } from "../output.js";
+
+interface SwitchOptions {
+  create?: string;
+  force?: boolean;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("switch")
+    .description("switch the working copy to a branch, writing only the chunks that differ")
+    .argument("[branch]", "the branch to switch to")
+    .argument("[start]", "with -c: where the new branch starts (default HEAD)")
+    .option("-c, --create <name>", "create branch NAME (at START or HEAD) and switch to it")
+    .option("-f, --force", "discard local changes to tracked files that are in the way")
+    .option("-q, --quiet", "print nothing but errors; no progress display")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ tdv switch main
+  $ tdv switch -c experiment          a new branch at HEAD
+  $ tdv switch -c hotfix v1.0         a new branch at a tag
+  $ tdv switch --force main           drop local changes in the way`,
+    )
+    .action(action(run));
+}
+
+async function run(branch: string | undefined, start: string | undefined, opts: SwitchOptions): Promise<void> {
+  const { lib, repo } = await openRepo();
+  let name: string;
+  let from: string | undefined;
+  if (opts.create !== undefined) {
+    name = opts.create;
+    if (branch !== undefined && start !== undefined) throw new lib.UsageError("too many arguments", { hint: "`tdv switch -c NAME [START]`" });
+    from = branch;
+  } else {
+    if (branch === undefined) throw new lib.UsageError("missing branch name", { hint: "`tdv switch NAME`, or `tdv switch -c NAME` to create it" });
+    if (start !== undefined) throw new lib.UsageError(`a start point is only for a new branch: '${start}'`, { hint: `\`tdv switch -c ${branch} ${start}\`` });
+    name = branch;
+  }
+  const current = await lib.currentBranch(repo);
+  if (!opts.create && current === name) {
+    if (!opts.quiet) err(`Already on '${name}'`);
+    return;
+  }
+  const res = await withProgress(opts.quiet, (onProgress) =>
+    lib.switchBranch(repo, {
+      name,
+      create: opts.create !== undefined,
+      ...(from === undefined ? {} : { start: from }),
+      force: opts.force === true,
+      onProgress,
+    }),
+  );
+  if (opts.quiet) return;
+  out(res.created ? `Switched to a new branch '${res.branch}'` : `Switched to branch '${res.branch}'`);
+  if (res.written + res.deleted > 0) out(`(${plural(res.written, "file")} written, ${res.deleted} removed, ${formatBytes(res.bytes)})`);
+}

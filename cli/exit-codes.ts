@@ -1,0 +1,24 @@
+/**
+ * The one table from error to exit code. 0: success; 1: the command failed
+ * (the repository, a revision, the data); 2: the command line was wrong.
+ */
+import type { TdvErrorTag } from "../src/index.js";
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+const BY_TAG: Partial<Record<TdvErrorTag, number>> = {
+  UsageError: EXIT_USAGE,
+  InvalidRefNameError: EXIT_USAGE,
+};
+
+/** Exit code for a tdv error's `_tag` (unknown tags fail with 1). */
+export function exitCodeForTag(tag: string): number {
+  return BY_TAG[tag as TdvErrorTag] ?? EXIT_FAILURE;
+}
+
+/** Exit code for a commander error: help and version succeed, everything else is usage. */
+export function exitCodeForCommander(exitCode: number): number {
+  return exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+/**
+ * The tdv command line: builds the program, registers one file per command,
+ * parses, and maps every error to a message on stderr and an exit code.
+ * Loads no part of the library itself: commands import it inside actions,
+ * so `tdv --version` and `tdv --help` start fast.
+ */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { register as add } from "./commands/add.js";
+import { register as branch } from "./commands/branch.js";
+import { register as cat } from "./commands/cat.js";
+import { register as checkout } from "./commands/checkout.js";
+import { register as commit } from "./commands/commit.js";
+import { register as init } from "./commands/init.js";
+import { register as log } from "./commands/log.js";
+import { register as ls } from "./commands/ls.js";
+import { register as reset } from "./commands/reset.js";
+import { register as restore } from "./commands/restore.js";
+import { register as show } from "./commands/show.js";
+import { register as status } from "./commands/status.js";
+import { register as switchCmd } from "./commands/switch.js";
+import { register as tag } from "./commands/tag.js";
+import { EXIT_FAILURE, exitCodeForCommander, exitCodeForTag } from "./exit-codes.js";
+
+const COMMANDS = [init, status, add, commit, log, show, ls, branch, switchCmd, checkout, restore, reset, tag, cat];
+
+function version(): string {
+  // dist/cli/main.js and cli/main.ts both sit two levels below package.json
+  for (const rel of ["../../package.json", "../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "tdv" && pkg.version) return pkg.version;
+    } catch {
+      // try the next location
+    }
+  }
+  return "unknown";
+}
+
+function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("tdv")
+    .description("Version control for Zarr array datasets: Git's workflow for chunked arrays")
+    .version(version(), "-V, --version", "print the tdv version")
+    .helpOption("-h, --help", "show help for a command")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => process.stdout.write(s),
+      writeErr: (s) => process.stderr.write(s),
+    })
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ tdv init                         make the current folder a tdv working copy
+  $ tdv add -A && tdv commit -m "Import ERA5 2024"
+  $ tdv status                       what changed, by array
+  $ tdv log --oneline                history
+  $ tdv switch -c experiment         a new branch (O(1), shares every chunk)`,
+    );
+  for (const register of COMMANDS) register(program);
+  return program;
+}
+
+function isCommanderError(err: unknown): err is CommanderError {
+  return err instanceof CommanderError;
+}
+
+async function main(argv: string[]): Promise<void> {
+  // `tdv log | head`: a closed pipe ends the output quietly, as in git
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    process.exitCode ??= 0;
+    process.stdout.destroy();
+  });
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    process.exitCode = await report(error);
+  }
+}
+
+/** Print an error the way a user can act on it; return the exit code. */
+async function report(error: unknown): Promise<number> {
+  if (isCommanderError(error)) return exitCodeForCommander(error.exitCode); // commander already printed it
+  // the library is loaded by now if it threw; importing it here costs nothing then
+  const { isTdvError } = await import("../src/index.js");
+  if (isTdvError(error)) {
+    process.stderr.write(`error: ${error.message}\n`);
+    if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+    if (process.env.TDV_DEBUG === "1" && error.stack) process.stderr.write(`${error.stack}\n`);
+    return exitCodeForTag(error._tag);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`error: ${message}\n`);
+  if (process.env.TDV_DEBUG === "1" && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  else process.stderr.write("hint: this is a bug in tdv or an unexpected system error; run with TDV_DEBUG=1 for the stack trace\n");
+  return EXIT_FAILURE;
+}
+
+await main(process.argv);

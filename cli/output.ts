@@ -1,0 +1,358 @@
+/**
+ * Everything the commands share for talking to the user: loading the library
+ * lazily (so `tdv --help` stays fast), byte and count formatting, JSON,
+ * tables, change summaries and a TTY-aware progress line on stderr.
+ *
+ * Only type imports from the library here: the runtime module is loaded by
+ * `loadLib()` inside actions.
+ */
+import { InvalidArgumentError } from "commander";
+import type { ArrayChanges, Change, CommitObject, GroupedChanges, Person, Repository } from "../src/index.js";
+
+export type Lib = typeof import("../src/index.js");
+
+let libPromise: Promise<Lib> | undefined;
+
+/** The tdv library, imported on first use (isomorphic-git and zarrita load only then). */
+export function loadLib(): Promise<Lib> {
+  libPromise ??= import("../src/index.js");
+  return libPromise;
+}
+
+/** Open the repository holding the current directory (searching upward). */
+export async function openRepo(): Promise<{ lib: Lib; repo: Repo }> {
+  const lib = await loadLib();
+  const repo = await lib.Repository.open({ dir: process.cwd() });
+  return { lib, repo };
+}
+
+/**
+ * Wrap a command's action: it returns an exit code (or nothing for 0) and this
+ * sets `process.exitCode`; errors propagate to `main`, which maps them.
+ */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const code = await fn(...args);
+    if (typeof code === "number" && code !== 0) process.exitCode = code;
+  };
+}
+
+/** Commander argument parser for a count (`-n 3`): a bad value is a usage error (exit 2). */
+export function parseCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`'${value}' is not a whole number`);
+  return n;
+}
+
+// ---- plain output -------------------------------------------------------------
+
+export function out(line = ""): void {
+  process.stdout.write(`${line}\n`);
+}
+
+export function err(line = ""): void {
+  process.stderr.write(`${line}\n`);
+}
+
+export function warn(message: string): void {
+  err(`warning: ${message}`);
+}
+
+/** One JSON document on stdout, 2-space indent; bigints become strings. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
+}
+
+// ---- formatting ---------------------------------------------------------------
+
+const UNITS = ["kB", "MB", "GB", "TB", "PB"];
+
+/** 999 B, 1.2 kB, 4.1 MB, 2.0 GB (decimal units, one decimal). */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || n < 0) return "? B";
+  if (n < 1000) return `${n} B`;
+  let v = n / 1000;
+  let i = 0;
+  while (v >= 999.95 && i < UNITS.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v.toFixed(1)} ${UNITS[i]}`;
+}
+
+export function plural(n: number, word: string, pluralWord = `${word}s`): string {
+  return `${n} ${n === 1 ? word : pluralWord}`;
+}
+
+export function shortOid(oid: string): string {
+  return oid.slice(0, 7);
+}
+
+/** The first line of a commit message. */
+export function subject(message: string): string {
+  return message.trim().split("\n")[0] ?? "";
+}
+
+/** "refs/heads/main" → "main". */
+export function branchName(ref: string | null): string | null {
+  return ref === null ? null : ref.replace(/^refs\/heads\//, "");
+}
+
+/** Git's date format: "Tue Mar 4 12:30:05 2025 +0100", in the person's own time zone. */
+export function formatDate(p: Person): string {
+  const d = new Date((p.timestamp + p.tzOffset * 60) * 1000);
+  const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const two = (n: number) => String(n).padStart(2, "0");
+  const sign = p.tzOffset < 0 ? "-" : "+";
+  const abs = Math.abs(p.tzOffset);
+  const zone = `${sign}${two(Math.floor(abs / 60))}${two(abs % 60)}`;
+  return `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${d.getUTCDate()} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} ${d.getUTCFullYear()} ${zone}`;
+}
+
+/** Rows as aligned columns (two spaces apart); `right` lists the columns aligned right. */
+export function formatTable(header: string[], rows: string[][], right: ReadonlySet<number> = new Set()): string[] {
+  const all = [header, ...rows];
+  const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? "").length)));
+  return all.map((r) =>
+    r
+      .map((cell, c) => (right.has(c) ? cell.padStart(widths[c] ?? 0) : c === r.length - 1 ? cell : cell.padEnd(widths[c] ?? 0)))
+      .join("  ")
+      .trimEnd(),
+  );
+}
+
+// ---- change summaries (status, commit, show) -------------------------------------
+
+function chunkCounts(a: ArrayChanges): string[] {
+  const parts: string[] = [];
+  if (a.chunks.modified) parts.push(`${a.chunks.modified} modified`);
+  if (a.chunks.added) parts.push(`${a.chunks.added} added`);
+  if (a.chunks.deleted) parts.push(`${a.chunks.deleted} deleted`);
+  return parts;
+}
+
+function baseNameOf(p: string): string {
+  return p.slice(p.lastIndexOf("/") + 1);
+}
+
+/** The array's own file names relative to its folder ("zarr.json", ".zattrs"). */
+function metaNames(a: ArrayChanges): string {
+  return a.metadata.map((m) => (a.path && m.path.startsWith(`${a.path}/`) ? m.path.slice(a.path.length + 1) : baseNameOf(m.path))).join(", ");
+}
+
+const LABEL_WIDTH = 13;
+
+/**
+ * Lines that describe changes, for `status` sections:
+ *   new array     era5.zarr/t2m  (48 chunks, 1.2 MB)
+ *   modified      era5.zarr/t2m  chunks: 3 modified, 12 added (4.1 MB); metadata: zarr.json
+ *   deleted array era5.zarr/old
+ *   modified      README.md
+ */
+export function statusLines(g: GroupedChanges): string[] {
+  const lines: string[] = [];
+  const label = (s: string) => `  ${s.padEnd(LABEL_WIDTH)} `;
+  for (const a of g.arrays) {
+    const name = a.path || ".";
+    if (a.change === "added") {
+      lines.push(`${label("new array")}${name}  (${plural(a.chunks.added, "chunk")}, ${formatBytes(a.bytesAdded)})`);
+    } else if (a.change === "deleted") {
+      lines.push(`${label("deleted array")}${name}  (${plural(a.chunks.deleted, "chunk")})`);
+    } else {
+      const parts: string[] = [];
+      const counts = chunkCounts(a);
+      if (counts.length) parts.push(`chunks: ${counts.join(", ")}${a.bytesAdded > 0 ? ` (${formatBytes(a.bytesAdded)})` : ""}`);
+      if (a.metadata.length) parts.push(`metadata: ${metaNames(a)}`);
+      lines.push(`${label("modified")}${name}  ${parts.join("; ")}`.trimEnd());
+    }
+  }
+  for (const f of g.files) lines.push(`${label(fileLabel(f))}${f.path}`);
+  return lines;
+}
+
+function fileLabel(f: Change): string {
+  return f.change === "added" ? "new file" : f.change;
+}
+
+/** Untracked things: arrays and groups as such, other files by path. */
+export function untrackedLines(g: GroupedChanges): string[] {
+  const lines: string[] = [];
+  for (const a of g.arrays) {
+    lines.push(`  ${"new array".padEnd(LABEL_WIDTH)} ${a.path || "."}  (${plural(a.chunks.added, "chunk")}, ${formatBytes(a.bytesAdded)})`);
+  }
+  const { groups, rest } = splitGroups(g);
+  for (const [dir, names] of groups) lines.push(`  ${"new group".padEnd(LABEL_WIDTH)} ${dir || "."}  (${names.join(", ")})`);
+  const inArray = new Set(g.arrays.map((a) => a.path));
+  for (const f of rest) {
+    if (f.array !== null && inArray.has(f.array)) continue;
+    lines.push(`  ${"".padEnd(LABEL_WIDTH)} ${f.path}`);
+  }
+  return lines;
+}
+
+const GROUP_DOC = /(^|\/)(zarr\.json|\.zgroup)$/;
+
+/**
+ * New Zarr groups among added files: a folder whose group document (zarr.json,
+ * .zgroup) was added, with the metadata files added with it. The other files stay.
+ */
+function splitGroups(g: GroupedChanges): { groups: Map<string, string[]>; rest: Change[] } {
+  const dirOf = (p: string) => (p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : "");
+  const groupDirs = new Set(g.files.filter((f) => f.kind === "meta" && f.array === null && f.change === "added" && GROUP_DOC.test(f.path)).map((f) => dirOf(f.path)));
+  const groups = new Map<string, string[]>();
+  const rest: Change[] = [];
+  for (const f of g.files) {
+    const dir = dirOf(f.path);
+    if (f.kind === "meta" && f.array === null && f.change === "added" && groupDirs.has(dir)) {
+      groups.set(dir, [...(groups.get(dir) ?? []), baseNameOf(f.path)]);
+    } else rest.push(f);
+  }
+  return { groups: new Map([...groups].sort(([a], [b]) => (a < b ? -1 : 1))), rest };
+}
+
+/**
+ * Lines that summarize a commit's changes (commit, show):
+ *   era5.zarr/t2m: 3 chunks modified, 1 added (+2.1 MB)
+ *   new array era5.zarr/sp (48 chunks, 1.2 MB)
+ *   README.md: added
+ */
+export function commitSummaryLines(g: GroupedChanges): string[] {
+  const lines: string[] = [];
+  for (const a of g.arrays) {
+    const name = a.path || ".";
+    if (a.change === "added") {
+      lines.push(`  new array ${name} (${plural(a.chunks.added, "chunk")}, ${formatBytes(a.bytesAdded)})`);
+      continue;
+    }
+    if (a.change === "deleted") {
+      lines.push(`  deleted array ${name} (${plural(a.chunks.deleted, "chunk")}, -${formatBytes(a.bytesRemoved)})`);
+      continue;
+    }
+    const parts: string[] = [];
+    const counts = chunkCounts(a);
+    if (counts.length) {
+      const total = a.chunks.added + a.chunks.modified + a.chunks.deleted;
+      // "3 chunks modified, 1 added": the noun once, after the first count
+      const [first, ...rest] = counts;
+      const firstN = Number((first as string).split(" ")[0]);
+      const firstWord = (first as string).split(" ")[1];
+      parts.push([`${firstN} ${total === 1 || firstN === 1 ? "chunk" : "chunks"} ${firstWord}`, ...rest].join(", "));
+      const delta = a.bytesAdded - a.bytesRemoved;
+      parts[parts.length - 1] += ` (${delta >= 0 ? "+" : "-"}${formatBytes(Math.abs(delta))})`;
+    }
+    if (a.metadata.length) parts.push(`metadata: ${metaNames(a)}`);
+    lines.push(`  ${name}: ${parts.join("; ")}`);
+  }
+  const { groups, rest } = splitGroups(g);
+  for (const [dir, names] of groups) lines.push(`  new group ${dir || "."} (${names.join(", ")})`);
+  const byChange = { added: [] as string[], modified: [] as string[], deleted: [] as string[] };
+  for (const f of rest) byChange[f.change].push(f.path);
+  for (const kind of ["added", "modified", "deleted"] as const) {
+    const files = byChange[kind];
+    if (files.length === 0) continue;
+    if (files.length <= 5) for (const p of files) lines.push(`  ${kind === "added" ? "new file" : kind} ${p}`);
+    else lines.push(`  ${plural(files.length, "file")} ${kind} (${files.slice(0, 3).join(", ")}, ...)`);
+  }
+  return lines;
+}
+
+/** What `decorate` needs to tell branches from tags and mark HEAD's branch. */
+export interface RefContext {
+  current: string | null;
+  branches: ReadonlySet<string>;
+}
+
+export type Repo = Repository;
+
+/** Branch names and the current branch, for decorations. */
+export async function refContext(lib: Lib, repo: Repo): Promise<RefContext> {
+  const branches = await lib.listBranches(repo);
+  return { current: await lib.currentBranch(repo), branches: new Set(branches.map((b) => b.name)) };
+}
+
+/** git log's medium format for one commit. */
+export function commitHeaderLines(c: CommitObject, refs: string[], ctx: RefContext): string[] {
+  const lines = [`commit ${c.oid}${refs.length ? ` (${decorate(refs, ctx)})` : ""}`];
+  if (c.parents.length > 1) lines.push(`Merge: ${c.parents.map(shortOid).join(" ")}`);
+  lines.push(`Author: ${c.author.name} <${c.author.email}>`);
+  lines.push(`Date:   ${formatDate(c.author)}`);
+  lines.push("");
+  for (const l of c.message.replace(/\n+$/, "").split("\n")) lines.push(l ? `    ${l}` : "");
+  return lines;
+}
+
+/** git's decoration of a commit: "HEAD -> main, feature, tag: v1". */
+export function decorate(refs: readonly string[], { current, branches }: RefContext): string {
+  const headHere = refs.includes("HEAD");
+  const names = refs.filter((r) => r !== "HEAD");
+  const out: string[] = [];
+  let head = headHere ? "HEAD" : null;
+  // the library lists HEAD, then branches, then tags: a name met twice is a branch, then a tag
+  const seen = new Set<string>();
+  for (const r of names) {
+    const branch = !seen.has(r) && branches.has(r);
+    seen.add(r);
+    if (!branch) out.push(`tag: ${r}`);
+    else if (headHere && r === current) head = `HEAD -> ${r}`;
+    else out.push(r);
+  }
+  return (head ? [head, ...out] : out).join(", ");
+}
+
+// ---- progress -------------------------------------------------------------------
+
+export interface ProgressEvent {
+  phase: string;
+  done: number;
+  total: number;
+  bytes: number;
+}
+
+export interface ProgressReporter {
+  /** pass as the library's `onProgress` */
+  update: (p: ProgressEvent) => void;
+  /** erase the progress line */
+  done: () => void;
+}
+
+/**
+ * A one-line progress display on stderr: "storing  120/480 files  4.1 MB  12.3 MB/s".
+ * Silent unless stderr is a terminal and `quiet` is false; redraws at most 10 times a second.
+ */
+export function progress({ quiet = false, stream = process.stderr }: { quiet?: boolean; stream?: NodeJS.WriteStream } = {}): ProgressReporter {
+  const enabled = !quiet && stream.isTTY === true && process.env.TDV_NO_PROGRESS !== "1";
+  if (!enabled) return { update: () => {}, done: () => {} };
+  const start = Date.now();
+  let last = 0;
+  let shown = false;
+  const draw = (p: ProgressEvent) => {
+    const secs = (Date.now() - start) / 1000;
+    const rate = secs > 0.2 ? `  ${formatBytes(p.bytes / secs)}/s` : "";
+    const pct = p.total > 0 ? ` ${String(Math.floor((100 * p.done) / p.total)).padStart(3)}%` : "";
+    stream.write(`\r\x1b[K${p.phase}${pct}  ${p.done}/${p.total} files  ${formatBytes(p.bytes)}${rate}`);
+    shown = true;
+  };
+  return {
+    update(p) {
+      const now = Date.now();
+      if (now - last < 100 && p.done < p.total) return;
+      last = now;
+      draw(p);
+    },
+    done() {
+      if (shown) stream.write("\r\x1b[K");
+      shown = false;
+    },
+  };
+}
+
+/** Run `fn` with a progress reporter and always erase the line afterwards. */
+export async function withProgress<T>(quiet: boolean | undefined, fn: (onProgress: (p: ProgressEvent) => void) => Promise<T>): Promise<T> {
+  const p = progress({ quiet: quiet === true });
+  try {
+    return await fn(p.update);
+  } finally {
+    p.done();
+  }
+}

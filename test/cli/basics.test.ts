@@ -1,0 +1,120 @@
+/** The program itself: version, help, usage errors, errors outside a repository, fast start. */
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { tdv } from "../helpers/cli.js";
+import { makeFixture, tempDir } from "../helpers/fixture.js";
+
+const COMMANDS = ["init", "status", "add", "commit", "log", "show", "ls", "branch", "switch", "checkout", "restore", "reset", "tag", "cat"];
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+describe("program", () => {
+  it("--version prints the package version", async () => {
+    const pkg = JSON.parse(await fsp.readFile(path.join(ROOT, "package.json"), "utf8")) as { version: string };
+    const r = await tdv(ROOT, ["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
+  it("--help lists every command with examples", async () => {
+    const r = await tdv(ROOT, ["--help"]);
+    expect(r.code).toBe(0);
+    for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, "m"));
+    expect(r.stdout).toContain("Example");
+  });
+
+  it("every command's --help has an example", async () => {
+    const results = await Promise.all(COMMANDS.map((c) => tdv(ROOT, [c, "--help"])));
+    for (const [i, r] of results.entries()) {
+      expect(r.code, COMMANDS[i]).toBe(0);
+      expect(r.stdout, COMMANDS[i]).toContain(`Usage: tdv ${COMMANDS[i]}`);
+      expect(r.stdout, COMMANDS[i]).toContain("Example");
+      expect(r.stdout, COMMANDS[i]).toContain(`$ tdv ${COMMANDS[i]}`);
+    }
+  });
+
+  it("starts without loading the library: no static import of src/ in the built CLI", async () => {
+    const files: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const e of await fsp.readdir(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory() && e.name !== "ui") await walk(p);
+        else if (e.name.endsWith(".js")) files.push(p);
+      }
+    };
+    await walk(path.join(ROOT, "dist/cli"));
+    expect(files.length).toBeGreaterThanOrEqual(COMMANDS.length + 3);
+    for (const f of files) {
+      const text = await fsp.readFile(f, "utf8");
+      // type-only imports are erased by tsc: what is left is a real, eager import
+      expect(text, f).not.toMatch(/^import[^;]*from\s+["'][./]*src\//m);
+      expect(text, f).not.toMatch(/^import[^;]*from\s+["'](isomorphic-git|zarrita)/m);
+    }
+  });
+});
+
+describe("usage errors exit 2 with a clear message", () => {
+  let dir = "";
+  beforeAll(async () => {
+    dir = path.dirname(await makeFixture("v2/single.zarr"));
+    expect((await tdv(dir, ["init"])).code).toBe(0);
+  });
+
+  it.each([
+    [["nosuchcommand"], /unknown command/],
+    [["status", "--bogus"], /unknown option '--bogus'/],
+    [["log", "-n", "x"], /not a whole number/],
+    [["cat", "HEAD"], /missing required argument 'path'/],
+    [["commit"], /commit message is required/],
+    [["add"], /nothing specified/],
+    [["restore"], /name the paths to restore/],
+    [["reset", "--soft", "--hard"], /cannot be used together/],
+    [["branch", "bad..name"], /not a valid branch or tag name/],
+    [["switch"], /missing branch name/],
+  ])("tdv %j", async (args, message) => {
+    const r = await tdv(dir, args);
+    expect(r.stderr).toMatch(message);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+  });
+
+  it("`tdv` alone shows the usage and exits 2", async () => {
+    const r = await tdv(ROOT, []);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Usage: tdv");
+  });
+});
+
+describe("failures exit 1 with the error and a hint", () => {
+  it("outside a repository", async () => {
+    const dir = await tempDir();
+    for (const args of [["status"], ["log"], ["add", "-A"]]) {
+      const r = await tdv(dir, args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^error: not a tdv repository/m);
+      expect(r.stderr).toMatch(/^hint: .*tdv init/m);
+    }
+  });
+
+  it("unknown revision", async () => {
+    const dir = path.dirname(await makeFixture("v2/single.zarr"));
+    await tdv(dir, ["init"]);
+    await tdv(dir, ["add", "-A"]);
+    await tdv(dir, ["commit", "-m", "one"]);
+    for (const args of [["show", "nope"], ["log", "nope"], ["checkout", "nope"], ["cat", "HEAD~5", "single.zarr/.zarray"]]) {
+      const r = await tdv(dir, args);
+      expect(r.code, args.join(" ")).toBe(1);
+      expect(r.stderr).toMatch(/^error: unknown revision/m);
+      expect(r.stderr).toMatch(/^hint: /m);
+    }
+  });
+
+  it("no stack trace unless TDV_DEBUG=1", async () => {
+    const dir = await tempDir();
+    expect((await tdv(dir, ["status"])).stderr).not.toMatch(/\n\s+at /);
+    const debug = await tdv(dir, ["status"], { env: { TDV_DEBUG: "1" } });
+    expect(debug.stderr).toMatch(/\n\s+at /);
+    expect(debug.code).toBe(1);
+  });
+});
