@@ -16,10 +16,10 @@ interface DemoCliOptions {
 export function register(program: Command): void {
   program
     .command("demo")
-    .summary("try tdv on a sample climate dataset, in a new folder")
+    .summary("try tdv on a sample climate dataset")
     .description(
-      "Create a sample Zarr v3 climate dataset in DIR (new or empty), put it under version control,\n" +
-        "fix a region of it on a branch, and show what tdv records: status, commits, log, the chunks\n" +
+      "Create a sample Zarr v3 climate dataset in DIR (new or empty), put it under version control, " +
+        "fix a region of it on a branch, and show what tdv records: status, commits, log, the chunks " +
         "that differ between branches, and main's bytes verified unchanged. DIR is kept for you to explore.",
     )
     .argument("[dir]", "folder to create the demo repository in (new or empty)", DEFAULT_DIR)

@@ -103,7 +103,7 @@ export async function runDemo({ dir, log, seed }: DemoOptions): Promise<DemoResu
 
   // ---- 2. version it
   say("2. Put the folder under version control.");
-  cmd(`cd ${shortPath(root)}`);
+  cmd(`cd ${shellQuote(shortPath(root))}`);
   cmd("tdv init");
   const { repo } = await Repository.init({ dir: root });
   out(`Initialized empty tdv repository in ${shortPath(repo.tdvDir)}`);
@@ -124,7 +124,8 @@ export async function runDemo({ dir, log, seed }: DemoOptions): Promise<DemoResu
   say("3. Branch for a fix. A branch shares every chunk with main: nothing is copied.");
   cmd(`tdv switch -c ${DEMO_BRANCH}`);
   const sw = await switchBranch(repo, { name: DEMO_BRANCH, create: true });
-  out(`Switched to a new branch '${DEMO_BRANCH}' (${sw.written} files written)`);
+  out(`Switched to a new branch '${DEMO_BRANCH}'`);
+  out(`(${sw.written} files written: the working copy already holds main's bytes)`);
   say();
 
   // ---- 4. a pipeline run changes a region
@@ -135,14 +136,14 @@ export async function runDemo({ dir, log, seed }: DemoOptions): Promise<DemoResu
       `temperature ${HEATWAVE.delta >= 0 ? "+" : ""}${HEATWAVE.delta} K, written in place with zarrita.`,
   );
   const edit = await editRegion(storeDir, HEATWAVE);
-  out(`${edit.elements} values changed in ${DEMO_STORE}/${edit.array}`);
+  out(`${edit.elements} values changed in ${DEMO_STORE}/${edit.array} (the ${edit.chunks.length} chunks that hold them were rewritten)`);
   cmd("tdv status");
   const st = await status(repo);
   out(`On branch ${st.branch?.replace("refs/heads/", "") ?? "(detached)"}`);
   if (st.clean) out("nothing to commit, working tree clean");
   else {
     out("Changes not staged for commit:");
-    for (const a of st.grouped.unstaged.arrays) out(`  modified:  ${a.path}  (${formatChunkCounts(a)})`);
+    for (const a of st.grouped.unstaged.arrays) out(`  ${"modified".padEnd(13)} ${a.path}  ${formatChunkCounts(a)}`);
     for (const f of st.grouped.unstaged.files) out(`  ${f.change}:  ${f.path}`);
   }
   say();
@@ -152,14 +153,15 @@ export async function runDemo({ dir, log, seed }: DemoOptions): Promise<DemoResu
   cmd(`tdv commit -a -m "${FIX_MESSAGE}"`);
   const fix = await commit(repo, { message: FIX_MESSAGE, all: true, trailers: { "Tdv-Command": "tdv demo" } });
   out(`[${DEMO_BRANCH} ${short(fix.oid)}] ${FIX_MESSAGE}`);
-  for (const a of fix.changes.arrays) out(` ${a.path}: ${formatChunkCounts(a)}`);
+  for (const a of fix.changes.arrays) out(`  ${a.path}: ${formatChunkCounts(a)}`);
   say();
 
   // ---- 6. back to main: the original bytes
   say("6. Back on main, the dataset is exactly what the first pipeline run wrote.");
   cmd("tdv switch main");
   const back = await switchBranch(repo, { name: "main" });
-  out(`Switched to branch 'main' (${back.written} files written, ${formatBytes(back.bytes)})`);
+  out("Switched to branch 'main'");
+  out(`(${back.written} files written, ${back.deleted} removed, ${formatBytes(back.bytes)})`);
   const now = await hashTree(storeDir);
   const mismatched = compareHashes(original, now);
   const mainIdentical = mismatched.length === 0;
@@ -175,13 +177,13 @@ export async function runDemo({ dir, log, seed }: DemoOptions): Promise<DemoResu
   for (const e of history) out(formatOneline(e, current));
   cmd(`tdv show ${DEMO_BRANCH}`);
   const shown = await show(repo, { rev: DEMO_BRANCH });
-  out(`commit ${shown.commit.oid}`);
+  out(`commit ${shown.commit.oid} (${DEMO_BRANCH})`);
   out(`Author: ${shown.commit.author.name} <${shown.commit.author.email}>`);
   out(`Date:   ${formatDate(shown.commit.author)}`);
   out("");
   for (const line of shown.commit.message.trimEnd().split("\n")) out(`    ${line}`);
   out("");
-  for (const a of shown.changes.arrays) out(`${a.path}  ${a.change}  ${formatChunkCounts(a)}`);
+  for (const a of shown.changes.arrays) out(`  ${a.path}: ${formatChunkCounts(a)}`);
   say();
 
   // ---- 8. what differs between the branches
@@ -197,14 +199,14 @@ export async function runDemo({ dir, log, seed }: DemoOptions): Promise<DemoResu
   say(`8. main and ${DEMO_BRANCH} differ in ${chunksChanged} of ${edited?.chunks ?? "?"} chunks of ${edited?.path ?? edit.array}:`);
   out(`the ${edit.chunks.length} chunks covering the corrected box (${edit.chunks.join(", ")}), ${formatBytes(bytesChanged)}.`);
   out(
-    `Everything else, ${formatBytes(bytesShared)} of chunk data, is shared: both versions are stored in ` +
-      `${formatBytes(totalMain + bytesChanged)} instead of ${formatBytes(2 * totalMain)}.`,
+    `Everything else, ${formatBytes(bytesShared)} of chunks, is shared: the chunks of both versions ` +
+      `take ${formatBytes(totalMain + bytesChanged)} in the repository, not ${formatBytes(2 * totalMain)}.`,
   );
   say();
 
   say("Try next:");
   for (const line of [
-    `cd ${shortPath(root)}`,
+    `cd ${shellQuote(shortPath(root))}`,
     "tdv log --oneline",
     `tdv show ${DEMO_BRANCH}`,
     "tdv ls",
@@ -240,7 +242,7 @@ async function assertFreshFolder(given: string, root: string): Promise<void> {
   }
   if ((await fsp.readdir(root)).length > 0) {
     throw new UsageError(`${given} is not empty: the demo writes a new repository and dataset there`, {
-      hint: `give a new or empty folder (\`tdv demo ${path.basename(root)}-2\`), or remove ${given} first`,
+      hint: `give a new or empty folder (\`tdv demo ${shellQuote(`${given.replace(/[\\/]+$/, "")}-2`)}\`), or remove ${given} first`,
     });
   }
 }
@@ -294,13 +296,14 @@ export function formatBytes(n: number): string {
 }
 
 function formatChunkCounts(a: ArrayChanges): string {
+  const counts: string[] = [];
+  if (a.chunks.modified) counts.push(`${a.chunks.modified} modified`);
+  if (a.chunks.added) counts.push(`${a.chunks.added} added`);
+  if (a.chunks.deleted) counts.push(`${a.chunks.deleted} deleted`);
   const parts: string[] = [];
-  if (a.chunks.added) parts.push(`${a.chunks.added} chunks added`);
-  if (a.chunks.modified) parts.push(`${a.chunks.modified} chunks modified`);
-  if (a.chunks.deleted) parts.push(`${a.chunks.deleted} chunks deleted`);
-  for (const m of a.metadata) parts.push(`${path.posix.basename(m.path)} ${m.change}`);
-  const bytes = a.bytesAdded || a.bytesRemoved ? `, ${formatBytes(a.bytesAdded)}` : "";
-  return `${parts.join(", ") || "no chunk changes"}${bytes}`;
+  if (counts.length) parts.push(`chunks: ${counts.join(", ")}${a.bytesAdded > 0 ? ` (${formatBytes(a.bytesAdded)})` : ""}`);
+  if (a.metadata.length) parts.push(`metadata: ${a.metadata.map((m) => path.posix.basename(m.path)).join(", ")}`);
+  return parts.join("; ") || "no chunk changes";
 }
 
 function formatLs(arrays: readonly ArrayInfo[]): string[] {
@@ -329,11 +332,18 @@ function formatOneline(e: LogEntry, current: string): string {
   return `${short(e.oid)}${deco.length ? ` (${deco.join(", ")})` : ""} ${subject}`;
 }
 
-/** `2024-05-01 14:03:12 +0200` in the author's own time zone. */
+/** Git's date format, "Tue Mar 4 12:30:05 2025 +0100", in the person's own time zone. */
 function formatDate(p: Person): string {
   const d = new Date((p.timestamp + p.tzOffset * 60) * 1000);
-  const iso = d.toISOString().replace("T", " ").slice(0, 19);
-  const sign = p.tzOffset < 0 ? "-" : "+";
+  const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  const two = (n: number) => String(n).padStart(2, "0");
   const abs = Math.abs(p.tzOffset);
-  return `${iso} ${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}${String(abs % 60).padStart(2, "0")}`;
+  const zone = `${p.tzOffset < 0 ? "-" : "+"}${two(Math.floor(abs / 60))}${two(abs % 60)}`;
+  const time = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
+  return `${days[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()} ${time} ${d.getUTCFullYear()} ${zone}`;
+}
+
+/** A word a POSIX shell reads back as is: single-quoted when it holds anything but safe characters. */
+function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }

@@ -158,7 +158,7 @@ describe("runDemo", () => {
     for (const c of ["$ tdv init", "$ tdv add -A", `$ tdv commit -m "${IMPORT_MESSAGE}"`, `$ tdv switch -c ${DEMO_BRANCH}`, "$ tdv status", `$ tdv commit -a -m "${FIX_MESSAGE}"`, "$ tdv switch main", "Try next:"]) {
       expect(text).toContain(c);
     }
-    expect(text).toMatch(/modified: +climate\.zarr\/temperature +\(4 chunks modified/);
+    expect(text).toMatch(/modified +climate\.zarr\/temperature +chunks: 4 modified \(/);
     expect(text).toContain("byte-identical");
     expect(text).toContain(`tdv cat main climate.zarr/temperature/zarr.json`);
 
