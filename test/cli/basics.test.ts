@@ -6,10 +6,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { tdv } from "../helpers/cli.js";
 import { makeFixture, tempDir } from "../helpers/fixture.js";
 
-const COMMANDS = ["init", "status", "add", "commit", "log", "show", "ls", "branch", "switch", "checkout", "restore", "reset", "tag", "cat"];
+const COMMANDS = ["init", "status", "add", "commit", "log", "show", "ls", "branch", "switch", "checkout", "restore", "reset", "tag", "cat", "demo"];
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-describe("program", () => {
+describe.concurrent("program", () => {
   it("--version prints the package version", async () => {
     const pkg = JSON.parse(await fsp.readFile(path.join(ROOT, "package.json"), "utf8")) as { version: string };
     const r = await tdv(ROOT, ["--version"]);
@@ -54,7 +54,7 @@ describe("program", () => {
   });
 });
 
-describe("usage errors exit 2 with a clear message", () => {
+describe.concurrent("usage errors exit 2 with a clear message", () => {
   let dir = "";
   beforeAll(async () => {
     dir = path.dirname(await makeFixture("v2/single.zarr"));
@@ -86,7 +86,7 @@ describe("usage errors exit 2 with a clear message", () => {
   });
 });
 
-describe("failures exit 1 with the error and a hint", () => {
+describe.concurrent("failures exit 1 with the error and a hint", () => {
   it("outside a repository", async () => {
     const dir = await tempDir();
     for (const args of [["status"], ["log"], ["add", "-A"]]) {

@@ -1,0 +1,73 @@
+/** Two processes at once, and time travel through the reflog. */
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { tdv, tdvJson, tdvOk } from "../helpers/cli.js";
+import { listFiles, makeFixture } from "../helpers/fixture.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function committed(fixture: string): Promise<string> {
+  const dir = path.dirname(await makeFixture(fixture));
+  await tdvOk(dir, ["init"]);
+  await tdvOk(dir, ["add", "-A"]);
+  await tdvOk(dir, ["commit", "-m", "import"]);
+  return dir;
+}
+
+describe.concurrent("two commits racing on one branch", () => {
+  it("both land, or one lands and the other fails with 'branch moved': no commit is ever lost", async () => {
+    const dir = await committed("v2/single.zarr");
+    for (let round = 0; round < 3; round++) {
+      await fsp.writeFile(path.join(dir, "single.zarr/0.0"), `round ${round}`);
+      await tdvOk(dir, ["add", "single.zarr"]);
+      // real durability here: the race is about the ref update, which fsync slows down
+      const env = { TDV_FSYNC: "1" };
+      const [a, b] = await Promise.all([
+        tdv(dir, ["commit", "--allow-empty", "-m", `a${round}`], { env }),
+        tdv(dir, ["commit", "--allow-empty", "-m", `b${round}`], { env }),
+      ]);
+      const reported: string[] = [];
+      for (const r of [a, b]) {
+        if (r.code === 0) {
+          const m = /^\[main ([0-9a-f]{7})\] /m.exec(r.stdout);
+          expect(m, r.stdout).not.toBeNull();
+          reported.push(m?.[1] as string);
+        } else {
+          expect(r.code).toBe(1);
+          expect(r.stderr).toMatch(/^error: branch moved: refs\/heads\/main is now at [0-9a-f]+, expected [0-9a-f]+/m);
+          expect(r.stderr).toMatch(/^hint: another commit landed first/m);
+        }
+      }
+      expect(reported.length).toBeGreaterThanOrEqual(1);
+      const history = (await tdvJson<{ oid: string; parents: string[] }[]>(dir, ["log", "--json"])).map((e) => e.oid.slice(0, 7));
+      for (const oid of reported) expect(history).toContain(oid);
+      // the history is a chain: the commits that landed this round are the newest ones
+      expect(history.slice(0, reported.length).sort()).toEqual([...reported].sort());
+    }
+  });
+});
+
+describe.concurrent("BRANCH@{DATE}", () => {
+  it("checks out what the branch was at a time between two commits", async () => {
+    const dir = await committed("v3/sharded.zarr");
+    const first = await listFiles(dir);
+    await sleep(1100);
+    const between = new Date();
+    await sleep(1100);
+    await fsp.writeFile(path.join(dir, "sharded.zarr/temperature/c/0/0"), "rewritten shard");
+    await tdvOk(dir, ["commit", "-a", "-m", "second"]);
+    const second = await listFiles(dir);
+    expect(second).not.toEqual(first);
+
+    const co = await tdvOk(dir, ["checkout", `main@{${between.toISOString()}}`]);
+    expect(co.stdout).toMatch(/^HEAD is now at [0-9a-f]{7} import/m);
+    expect(await listFiles(dir)).toEqual(first);
+    expect((await tdvOk(dir, ["log", "--oneline", "main@{1}"])).stdout).toMatch(/^[0-9a-f]{7} \(HEAD\) import$/m);
+    const tooEarly = await tdv(dir, ["show", "main@{2001-01-01}"]);
+    expect(tooEarly.code).toBe(1);
+    expect(tooEarly.stderr).toContain("unknown revision");
+    await tdvOk(dir, ["switch", "main"]);
+    expect(await listFiles(dir)).toEqual(second);
+  });
+});

@@ -1,0 +1,76 @@
+/** Failures a user meets on real data: dirty working copy, invalid metadata. */
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { tdv, tdvOk } from "../helpers/cli.js";
+import { listFiles, makeFixture } from "../helpers/fixture.js";
+
+async function committed(fixture: string): Promise<string> {
+  const dir = path.dirname(await makeFixture(fixture));
+  await tdvOk(dir, ["init"]);
+  await tdvOk(dir, ["add", "-A"]);
+  await tdvOk(dir, ["commit", "-m", "import"]);
+  return dir;
+}
+
+describe.concurrent("errors on real data", () => {
+  it("switch refuses to overwrite local changes (exit 1, names the file); --force overrides", async () => {
+    const dir = await committed("v2/weather.zarr");
+    const chunk = "weather.zarr/precip/0/0/0";
+    await tdvOk(dir, ["switch", "-c", "other"]);
+    await fsp.writeFile(path.join(dir, chunk), "other branch bytes");
+    await tdvOk(dir, ["commit", "-a", "-m", "change precip"]);
+    const other = await listFiles(dir);
+    await tdvOk(dir, ["switch", "main"]);
+    await fsp.writeFile(path.join(dir, chunk), "local edit");
+
+    const r = await tdv(dir, ["switch", "other"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: switching to 'other' would overwrite local changes in:\n  weather\.zarr\/precip\/0\/0\/0$/m);
+    expect(r.stderr).toMatch(/^hint: .*--force/m);
+    expect(await fsp.readFile(path.join(dir, chunk), "utf8")).toBe("local edit");
+    expect((await tdvOk(dir, ["status"])).stdout).toMatch(/^On branch main$/m);
+
+    const checkout = await tdv(dir, ["checkout", "other"]);
+    expect(checkout.code).toBe(1);
+    expect(checkout.stderr).toContain("weather.zarr/precip/0/0/0");
+
+    const forced = await tdvOk(dir, ["switch", "--force", "other"]);
+    expect(forced.stdout).toContain("Switched to branch 'other'");
+    expect(await listFiles(dir)).toEqual(other);
+  });
+
+  it("invalid zarr.json: add and commit fail with exit 1 and name the file", async () => {
+    const dir = await committed("v3/consolidated.zarr");
+    const bad = "consolidated.zarr/broken/zarr.json";
+    await fsp.mkdir(path.join(dir, "consolidated.zarr/broken/c"), { recursive: true });
+    await fsp.writeFile(path.join(dir, bad), '{"zarr_format": 3, "node_type": "array", "shape": "wide"}');
+    await fsp.writeFile(path.join(dir, "consolidated.zarr/broken/c/0"), "chunk");
+
+    const st = await tdvOk(dir, ["status"]);
+    expect(st.stderr).toMatch(new RegExp(`^warning: invalid Zarr metadata in ${bad}`, "m"));
+
+    const add = await tdv(dir, ["add", "-A"]);
+    expect(add.code).toBe(1);
+    expect(add.stderr).toMatch(new RegExp(`^error: invalid Zarr metadata in ${bad}: .*shape`, "m"));
+    expect(add.stderr).toMatch(/^hint: /m);
+
+    await fsp.writeFile(path.join(dir, "consolidated.zarr/pressure/zarr.json"), "{ not json");
+    const commit = await tdv(dir, ["commit", "-a", "-m", "x"]);
+    expect(commit.code).toBe(1);
+    expect(commit.stderr).toContain("invalid Zarr metadata in consolidated.zarr/pressure/zarr.json");
+  });
+
+  it("a revision that names no commit, an ambiguous path, a path outside the tree", async () => {
+    const dir = await committed("v2/single.zarr");
+    const outside = await tdv(path.join(dir, "single.zarr"), ["status", "../../elsewhere"]);
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toContain("is outside the working tree");
+    const nopath = await tdv(dir, ["log", "no-such-thing"]);
+    expect(nopath.code).toBe(1);
+    expect(nopath.stderr).toContain("unknown revision 'no-such-thing'");
+    const ls = await tdv(dir, ["ls", "no/such/path"]);
+    expect(ls.code).toBe(1);
+    expect(ls.stderr).toContain("'no/such/path' not found");
+  });
+});
