@@ -44,6 +44,21 @@ export function parseCount(value: string): number {
   return n;
 }
 
+/** What a command that runs in a repository gets first: the library and the open repository. */
+export interface RepoContext {
+  lib: Lib;
+  repo: Repo;
+}
+
+/**
+ * The setup declaration of a command that needs a repository (all but init):
+ * the action opens it from the current folder, searching upward (a
+ * NotARepositoryError otherwise), and passes it to `fn` before commander's arguments.
+ */
+export function inRepo<A extends unknown[]>(fn: (ctx: RepoContext, ...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+  return action(async (...args: A) => fn(await openRepo(), ...args));
+}
+
 // ---- plain output -------------------------------------------------------------
 
 export function out(line = ""): void {

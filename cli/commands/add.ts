@@ -1,7 +1,7 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
-import { action, formatBytes, openRepo, out, plural, warn, withProgress } from "../output.js";
+import { inRepo, formatBytes, out, plural, warn, withProgress, type RepoContext } from "../output.js";
 
 interface AddOptions {
   all?: boolean;
@@ -23,11 +23,10 @@ Examples:
   $ tdv add era5.zarr/t2m           stage one array (new, changed and deleted chunks)
   $ tdv add README.md masks.zarr`,
     )
-    .action(action(run));
+    .action(inRepo(run));
 }
 
-async function run(paths: string[], opts: AddOptions): Promise<void> {
-  const { lib, repo } = await openRepo();
+async function run({ lib, repo }: RepoContext, paths: string[], opts: AddOptions): Promise<void> {
   if (!opts.all && paths.length === 0) {
     throw new lib.UsageError("nothing specified, nothing added", { hint: "name paths to stage (`tdv add era5.zarr`) or stage everything with `tdv add -A`" });
   }

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { action, openRepo, out, printJson, shortOid, subject } from "../output.js";
+import { inRepo, out, printJson, shortOid, subject, type RepoContext } from "../output.js";
 
 interface BranchOptions {
   list?: boolean;
@@ -32,11 +32,10 @@ Examples:
   $ tdv branch -d reprocess-2024
   $ tdv branch --list --json`,
     )
-    .action(action(run));
+    .action(inRepo(run));
 }
 
-async function run(name: string | undefined, start: string | undefined, opts: BranchOptions & { D?: boolean }): Promise<void> {
-  const { lib, repo } = await openRepo();
+async function run({ lib, repo }: RepoContext, name: string | undefined, start: string | undefined, opts: BranchOptions & { D?: boolean }): Promise<void> {
   const del = opts.delete === true || opts.D === true;
   if (del) {
     if (name === undefined) throw new lib.UsageError("branch name required", { hint: "`tdv branch -d NAME`" });

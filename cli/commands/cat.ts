@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { action, openRepo } from "../output.js";
+import { inRepo, type RepoContext } from "../output.js";
 
 export function register(program: Command): void {
   program
@@ -15,11 +15,10 @@ Examples:
   $ tdv cat v1.0 era5.zarr/t2m/c/0/0/0 > chunk.bin
   $ tdv cat main~2 weather.zarr/.zattrs | jq .`,
     )
-    .action(action(run));
+    .action(inRepo(run));
 }
 
-async function run(rev: string, path: string, _opts: unknown): Promise<void> {
-  const { lib, repo } = await openRepo();
+async function run({ lib, repo }: RepoContext, rev: string, path: string, _opts: unknown): Promise<void> {
   const bytes = await lib.cat(repo, { rev, path: repo.relPath(path) });
   await new Promise<void>((resolve, reject) => {
     process.stdout.write(bytes, (e) => (e ? reject(e) : resolve()));

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { action, err, formatBytes, openRepo, out, plural, shortOid, subject, withProgress } from "../output.js";
+import { inRepo, err, formatBytes, out, plural, shortOid, subject, withProgress, type RepoContext } from "../output.js";
 
 interface CheckoutOptions {
   force?: boolean;
@@ -22,11 +22,10 @@ Examples:
   $ tdv checkout HEAD~1
   $ tdv checkout main                 back to a branch`,
     )
-    .action(action(run));
+    .action(inRepo(run));
 }
 
-async function run(rev: string, opts: CheckoutOptions): Promise<void> {
-  const { lib, repo } = await openRepo();
+async function run({ lib, repo }: RepoContext, rev: string, opts: CheckoutOptions): Promise<void> {
   const before = await lib.currentBranch(repo);
   const res = await withProgress(opts.quiet, (onProgress) => lib.checkout(repo, { rev, force: opts.force === true, onProgress }));
   if (opts.quiet) return;

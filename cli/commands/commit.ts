@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { action, branchName, commitSummaryLines, openRepo, out, shortOid, subject, withProgress } from "../output.js";
+import { inRepo, branchName, commitSummaryLines, out, shortOid, subject, withProgress, type RepoContext } from "../output.js";
 
 interface CommitOptions {
   message?: string[];
@@ -24,15 +24,14 @@ Examples:
   $ tdv commit -a -m "Reprocess t2m with the fixed calibration"
   $ tdv commit -m "Subject" -m "A longer body paragraph."`,
     )
-    .action(action(run));
+    .action(inRepo(run));
 }
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-async function run(opts: CommitOptions): Promise<void> {
-  const { lib, repo } = await openRepo();
+async function run({ lib, repo }: RepoContext, opts: CommitOptions): Promise<void> {
   const paragraphs = opts.message ?? [];
   if (paragraphs.length === 0) {
     throw new lib.UsageError("a commit message is required", { hint: 'pass it with -m: `tdv commit -m "what and why"`' });

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import type { LogEntry } from "../../src/index.js";
-import { action, commitHeaderLines, parseCount, decorate, openRepo, out, printJson, shortOid, subject, refContext, type Lib, type Repo } from "../output.js";
+import { inRepo, commitHeaderLines, parseCount, decorate, out, printJson, shortOid, subject, refContext, type Lib, type Repo, type RepoContext } from "../output.js";
 
 interface LogOptions {
   oneline?: boolean;
@@ -29,11 +29,10 @@ Examples:
   $ tdv log -- era5.zarr/t2m          only commits that changed this array
   $ tdv log experiment -- README.md`,
     )
-    .action(action(run));
+    .action(inRepo(run));
 }
 
-async function run(rev: string | undefined, rest: string[], opts: LogOptions): Promise<void> {
-  const { lib, repo } = await openRepo();
+async function run({ lib, repo }: RepoContext, rev: string | undefined, rest: string[], opts: LogOptions): Promise<void> {
   // operands after `--` are paths; commander drops the `--` itself, so count them from argv
   const dd = process.argv.indexOf("--");
   const afterDashes = dd < 0 ? 0 : process.argv.length - dd - 1;
@@ -48,6 +47,10 @@ async function run(rev: string | undefined, rest: string[], opts: LogOptions): P
       paths = [...others, ...paths];
     } else if (dd < 0 && before.every((p) => existsSync(path.resolve(p)))) {
       paths = [...before, ...paths];
+    } else if (dd < 0) {
+      throw new lib.UsageError(`ambiguous argument '${first}': unknown revision or path not in the working tree`, {
+        hint: `separate paths from revisions with '--': \`tdv log [REV] -- PATH\` (also for paths that no longer exist); \`tdv branch\` and \`tdv tag\` list names`,
+      });
     } else {
       await lib.resolveRevision(repo, first); // throws the UnknownRevisionError with its hint
     }

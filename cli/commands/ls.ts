@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { ArrayInfo } from "../../src/index.js";
-import { action, formatBytes, formatTable, openRepo, out, printJson } from "../output.js";
+import { inRepo, formatBytes, formatTable, out, printJson, type RepoContext } from "../output.js";
 
 interface LsOptions {
   json?: boolean;
@@ -21,11 +21,10 @@ Examples:
   $ tdv ls era5.zarr                  arrays under a path, at HEAD
   $ tdv ls v1.0 era5.zarr --json`,
     )
-    .action(action(run));
+    .action(inRepo(run));
 }
 
-async function run(first: string | undefined, second: string | undefined, opts: LsOptions): Promise<void> {
-  const { lib, repo } = await openRepo();
+async function run({ lib, repo }: RepoContext, first: string | undefined, second: string | undefined, opts: LsOptions): Promise<void> {
   let rev = "HEAD";
   let where: string | undefined;
   if (second !== undefined) {

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { ResetMode } from "../../src/index.js";
-import { action, formatBytes, openRepo, out, plural, shortOid, subject, withProgress } from "../output.js";
+import { inRepo, formatBytes, out, plural, shortOid, subject, withProgress, type RepoContext } from "../output.js";
 
 interface ResetOptions {
   soft?: boolean;
@@ -27,11 +27,10 @@ Examples:
   $ tdv reset --hard HEAD~1            drop the last commit (it stays in the reflog: main@{1})
   $ tdv reset --soft HEAD~1            undo the last commit, keep its changes staged`,
     )
-    .action(action(run));
+    .action(inRepo(run));
 }
 
-async function run(rev: string, opts: ResetOptions): Promise<void> {
-  const { lib, repo } = await openRepo();
+async function run({ lib, repo }: RepoContext, rev: string, opts: ResetOptions): Promise<void> {
   const modes = (["soft", "mixed", "hard"] as const).filter((m) => opts[m]);
   if (modes.length > 1) throw new lib.UsageError(`--${modes.join(" and --")} cannot be used together`, { hint: "pick one of --soft, --mixed, --hard" });
   const mode: ResetMode = modes[0] ?? "mixed";

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { action, formatBytes, openRepo, out, plural, withProgress } from "../output.js";
+import { inRepo, formatBytes, out, plural, withProgress, type RepoContext } from "../output.js";
 
 interface RestoreOptions {
   source?: string;
@@ -21,11 +21,10 @@ Examples:
   $ tdv restore .                      undo every local edit (also brings back deleted files)
   $ tdv restore --source v1.0 README.md`,
     )
-    .action(action(run));
+    .action(inRepo(run));
 }
 
-async function run(paths: string[], opts: RestoreOptions): Promise<void> {
-  const { lib, repo } = await openRepo();
+async function run({ lib, repo }: RepoContext, paths: string[], opts: RestoreOptions): Promise<void> {
   if (paths.length === 0) {
     throw new lib.UsageError("you must name the paths to restore", { hint: "`tdv restore PATH...`, or `tdv restore .` for everything" });
   }

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { action, commitHeaderLines, commitSummaryLines, openRepo, out, printJson, refContext } from "../output.js";
+import { inRepo, commitHeaderLines, commitSummaryLines, out, printJson, refContext, type RepoContext } from "../output.js";
 
 interface ShowOptions {
   json?: boolean;
@@ -19,11 +19,10 @@ Examples:
   $ tdv show v1.0
   $ tdv show HEAD~2 --json`,
     )
-    .action(action(run));
+    .action(inRepo(run));
 }
 
-async function run(rev: string, opts: ShowOptions): Promise<void> {
-  const { lib, repo } = await openRepo();
+async function run({ lib, repo }: RepoContext, rev: string, opts: ShowOptions): Promise<void> {
   const res = await lib.show(repo, { rev });
   if (opts.json) {
     printJson(res);

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { StatusResult } from "../../src/index.js";
-import { action, branchName, openRepo, out, printJson, shortOid, statusLines, untrackedLines, warn } from "../output.js";
+import { inRepo, branchName, out, printJson, shortOid, statusLines, untrackedLines, warn, type RepoContext } from "../output.js";
 
 interface StatusOptions {
   json?: boolean;
@@ -22,11 +22,10 @@ Examples:
   $ tdv status era5.zarr/t2m
   $ tdv status --json | jq '.grouped.unstaged.arrays[].path'`,
     )
-    .action(action(run));
+    .action(inRepo(run));
 }
 
-async function run(paths: string[], opts: StatusOptions): Promise<void> {
-  const { lib, repo } = await openRepo();
+async function run({ lib, repo }: RepoContext, paths: string[], opts: StatusOptions): Promise<void> {
   const rel = paths.length ? paths.map((p) => repo.relPath(p)) : undefined;
   const st = await lib.status(repo, rel ? { paths: rel } : {});
   if (opts.json) printJson(st);
@@ -40,7 +39,7 @@ function printLong(st: StatusResult): void {
   out(branch !== null ? `On branch ${branch}` : `HEAD detached at ${st.head ? shortOid(st.head) : "(none)"}`);
   if (st.head === null) out("\nNo commits yet");
   const sections: [string, string[], string][] = [
-    ["Changes to be committed:", statusLines(st.grouped.staged), '  (use "tdv reset" to unstage everything)'],
+    ["Changes to be committed:", statusLines(st.grouped.staged), st.head ? '  (use "tdv reset" to unstage everything)' : ""],
     [
       "Changes not staged for commit:",
       statusLines(st.grouped.unstaged),
@@ -52,7 +51,7 @@ function printLong(st: StatusResult): void {
     if (lines.length === 0) continue;
     out("");
     out(title);
-    out(hint);
+    if (hint) out(hint);
     for (const l of lines) out(l);
   }
   out("");

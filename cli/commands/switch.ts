@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { action, err, formatBytes, openRepo, out, plural, withProgress } from "../output.js";
+import { inRepo, err, formatBytes, out, plural, withProgress, type RepoContext } from "../output.js";
 
 interface SwitchOptions {
   create?: string;
@@ -25,11 +25,10 @@ Examples:
   $ tdv switch -c hotfix v1.0         a new branch at a tag
   $ tdv switch --force main           drop local changes in the way`,
     )
-    .action(action(run));
+    .action(inRepo(run));
 }
 
-async function run(branch: string | undefined, start: string | undefined, opts: SwitchOptions): Promise<void> {
-  const { lib, repo } = await openRepo();
+async function run({ lib, repo }: RepoContext, branch: string | undefined, start: string | undefined, opts: SwitchOptions): Promise<void> {
   let name: string;
   let from: string | undefined;
   if (opts.create !== undefined) {
@@ -42,7 +41,7 @@ async function run(branch: string | undefined, start: string | undefined, opts: 
     name = branch;
   }
   const current = await lib.currentBranch(repo);
-  if (!opts.create && current === name) {
+  if (!opts.create && !opts.force && current === name) {
     if (!opts.quiet) err(`Already on '${name}'`);
     return;
   }

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { action, openRepo, out, printJson, shortOid } from "../output.js";
+import { inRepo, out, printJson, shortOid, type RepoContext } from "../output.js";
 
 interface TagOptions {
   list?: boolean;
@@ -30,11 +30,10 @@ Examples:
   $ tdv tag -d nightly
   $ tdv tag --list --json`,
     )
-    .action(action(run));
+    .action(inRepo(run));
 }
 
-async function run(name: string | undefined, rev: string | undefined, opts: TagOptions): Promise<void> {
-  const { lib, repo } = await openRepo();
+async function run({ lib, repo }: RepoContext, name: string | undefined, rev: string | undefined, opts: TagOptions): Promise<void> {
   if (opts.delete) {
     if (name === undefined) throw new lib.UsageError("tag name required", { hint: "`tdv tag -d NAME`" });
     if (rev !== undefined) throw new lib.UsageError("`tdv tag -d` takes one tag name", { hint: "`tdv tag -d NAME`" });

@@ -102,7 +102,7 @@ describe.concurrent("failures exit 1 with the error and a hint", () => {
     await tdv(dir, ["init"]);
     await tdv(dir, ["add", "-A"]);
     await tdv(dir, ["commit", "-m", "one"]);
-    for (const args of [["show", "nope"], ["log", "nope"], ["checkout", "nope"], ["cat", "HEAD~5", "single.zarr/.zarray"]]) {
+    for (const args of [["show", "nope"], ["log", "nope", "--"], ["checkout", "nope"], ["cat", "HEAD~5", "single.zarr/.zarray"]]) {
       const r = await tdv(dir, args);
       expect(r.code, args.join(" ")).toBe(1);
       expect(r.stderr).toMatch(/^error: unknown revision/m);

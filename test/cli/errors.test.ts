@@ -67,8 +67,14 @@ describe.concurrent("errors on real data", () => {
     expect(outside.code).toBe(2);
     expect(outside.stderr).toContain("is outside the working tree");
     const nopath = await tdv(dir, ["log", "no-such-thing"]);
-    expect(nopath.code).toBe(1);
-    expect(nopath.stderr).toContain("unknown revision 'no-such-thing'");
+    expect(nopath.code).toBe(2);
+    expect(nopath.stderr).toContain("ambiguous argument 'no-such-thing': unknown revision or path not in the working tree");
+    expect(nopath.stderr).toContain("tdv log [REV] -- PATH");
+    const norev = await tdv(dir, ["log", "no-such-rev", "--", "single.zarr"]);
+    expect(norev.code).toBe(1);
+    expect(norev.stderr).toContain("unknown revision 'no-such-rev'");
+    // a path that is gone from the working tree: after --
+    expect((await tdvOk(dir, ["log", "--oneline", "--", "gone.zarr"])).stdout).toBe("");
     const ls = await tdv(dir, ["ls", "no/such/path"]);
     expect(ls.code).toBe(1);
     expect(ls.stderr).toContain("'no/such/path' not found");
