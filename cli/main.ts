@@ -89,8 +89,8 @@ async function main(argv: string[]): Promise<void> {
 async function report(error: unknown): Promise<number> {
   if (isCommanderError(error)) return exitCodeForCommander(error.exitCode); // commander already printed it
   // the library is loaded by now if it threw; importing it here costs nothing then
-  const { isTdvError } = await import("../src/index.js");
-  if (isTdvError(error)) {
+  const lib = await import("../src/index.js").catch(() => null);
+  if (lib?.isTdvError(error)) {
     process.stderr.write(`error: ${error.message}\n`);
     if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
     if (process.env.TDV_DEBUG === "1" && error.stack) process.stderr.write(`${error.stack}\n`);

@@ -36,10 +36,11 @@ async function run({ lib, repo }: RepoContext, paths: string[], opts: AddOptions
   );
   const staged = [...res.added, ...res.modified];
   const arrays = await countArrays(repo.root, [...staged, ...res.removed]);
-  const parts = [`staged ${plural(staged.length, "file")}`];
-  if (arrays > 0) parts[0] += ` (${plural(arrays, "array")})`;
-  if (res.removed.length) parts.push(`${res.removed.length} removed`);
-  if (!opts.quiet) out(staged.length + res.removed.length === 0 ? "nothing to stage: no changes" : `${parts.join(", ")}, ${formatBytes(res.bytes)}`);
+  const items: string[] = [];
+  if (staged.length > 0) items.push(plural(staged.length, "file"));
+  if (res.removed.length > 0) items.push(plural(res.removed.length, "deletion"));
+  const where = arrays > 0 ? ` (${plural(arrays, "array")})` : "";
+  if (!opts.quiet) out(items.length === 0 ? "nothing to stage: no changes" : `staged ${items.join(" and ")}${where}, ${formatBytes(res.bytes)}`);
   for (const w of res.warnings) warn(w);
   for (const s of res.skipped) warn(`skipped ${s.path}: ${s.reason}`);
 }

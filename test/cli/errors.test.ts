@@ -3,7 +3,7 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { tdv, tdvOk } from "../helpers/cli.js";
-import { listFiles, makeFixture } from "../helpers/fixture.js";
+import { listFiles, makeFixture, tempDir } from "../helpers/fixture.js";
 
 async function committed(fixture: string): Promise<string> {
   const dir = path.dirname(await makeFixture(fixture));
@@ -78,5 +78,16 @@ describe.concurrent("errors on real data", () => {
     const ls = await tdv(dir, ["ls", "no/such/path"]);
     expect(ls.code).toBe(1);
     expect(ls.stderr).toContain("'no/such/path' not found");
+  });
+
+  // BUG in src/repo/checkout.ts switchBranch: on a repository without commits, `switch -c NAME`
+  // takes the unborn-branch shortcut (setHead) before checkRefName, so HEAD can point at an
+  // invalid ref name. Remove `.fails` once it is fixed.
+  it.fails("switch -c refuses an invalid branch name also before the first commit", async () => {
+    const dir = await tempDir();
+    await tdvOk(dir, ["init"]);
+    const r = await tdv(dir, ["switch", "-c", "bad..name"]);
+    expect(r.stderr).toContain("not a valid branch or tag name");
+    expect(r.code).toBe(2);
   });
 });
