@@ -102,6 +102,18 @@ export class RefExistsError extends TdvError<"RefExistsError"> {
   }
 }
 
+export class NotMergedError extends TdvError<"NotMergedError"> {
+  readonly _tag = "NotMergedError";
+  constructor(
+    readonly branch: string,
+    readonly oid: string,
+  ) {
+    super(`branch '${branch}' is not fully merged into HEAD`, {
+      hint: `merge it first, or delete it anyway with \`tdv branch -D ${branch}\`; its last commit is ${oid} (\`tdv branch ${branch} ${oid.slice(0, 10)}\` brings it back)`,
+    });
+  }
+}
+
 export class RefNotFoundError extends TdvError<"RefNotFoundError"> {
   readonly _tag = "RefNotFoundError";
   constructor(
@@ -265,6 +277,7 @@ export type TdvErrorTag =
   | AmbiguousRevisionError["_tag"]
   | RefExistsError["_tag"]
   | RefNotFoundError["_tag"]
+  | NotMergedError["_tag"]
   | InvalidRefNameError["_tag"]
   | BranchMovedError["_tag"]
   | RefLockedError["_tag"]

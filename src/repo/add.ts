@@ -76,6 +76,7 @@ export async function add(repo: Repository, opts: AddOptions): Promise<AddResult
   });
   for (const [p, e] of ws.refreshed) index.entries.set(p, e);
   for (const [p, e] of ws.modified) {
+    await h.classify(p); // strict: a modified zarr.json/.zarray that no longer parses fails here, naming the file
     index.entries.set(p, e);
     bytes += e.size;
   }

@@ -1,7 +1,7 @@
 /**
  * Branches: refs under refs/heads/, created and deleted by compare-and-swap.
  */
-import { BranchMovedError, isTdvError, RefExistsError, RefNotFoundError, UsageError } from "../errors.js";
+import { BranchMovedError, isTdvError, NotMergedError, RefExistsError, RefNotFoundError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { checkRefName } from "../store/refs.js";
 import { isAncestor } from "./log.js";
@@ -98,9 +98,7 @@ export async function deleteBranch(
     });
   }
   if (!force && (head.oid === null || !(await isAncestor(repo, oid, head.oid)))) {
-    throw new UsageError(`branch '${name}' is not fully merged into HEAD`, {
-      hint: `merge it first, or delete it anyway with \`tdv branch -D ${name}\` (--force); its last commit is ${oid}`,
-    });
+    throw new NotMergedError(name, oid);
   }
   try {
     await repo.refs.update(ref, { expected: oid, next: null, who: repo.identity(), message: "branch: deleted" });

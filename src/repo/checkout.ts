@@ -145,12 +145,12 @@ export async function switchBranch(
   const head = await repo.refs.head();
   let target: GitOid | null;
   if (create) {
+    checkRefName(name);
     if (!head.oid && start === undefined) {
       // a new branch on an unborn repository: just point HEAD at it
       await repo.refs.setHead({ branch: ref }, repo.identity(), `switch: to new branch ${name}`);
       return { branch: name, oid: null, created: true, written: 0, deleted: 0, bytes: 0 };
     }
-    checkRefName(name);
     if (await repo.refs.read(ref)) throw new RefExistsError(`branch ${name}`);
     target = await resolveRevision(repo, start ?? "HEAD");
   } else {

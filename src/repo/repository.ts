@@ -73,7 +73,7 @@ export class Repository {
     await fsp.mkdir(root, { recursive: true });
     const marker = path.join(root, ".tdv");
     if (await fsp.lstat(marker).catch(() => null)) throw new AlreadyInitializedError(root);
-    const tdvDir = separateRepo ? path.resolve(root, separateRepo) : marker;
+    const tdvDir = separateRepo ? path.resolve(separateRepo) : marker;
     if (separateRepo) {
       const existing = await fsp.readdir(tdvDir).catch(() => [] as string[]);
       if (existing.length > 0) throw new UsageError(`--separate-repo folder ${tdvDir} is not empty`, { hint: "name a new or empty folder" });

@@ -142,10 +142,17 @@ export class Refs {
           await fsp.rm(this.file(`logs/${ref}`), { force: true });
           return;
         }
-        await this.appendReflog(ref, actual, next, who, message);
         const head = await this.head();
-        if (head.branch === ref) await this.appendReflog("HEAD", actual, next, who, message);
-        await lock.commit(`${next}\n`);
+        const logs = head.branch === ref ? [ref, "HEAD"] : [ref];
+        const sizes = await Promise.all(logs.map((l) => fsp.stat(this.file(`logs/${l}`)).then((s) => s.size, () => 0)));
+        for (const l of logs) await this.appendReflog(l, actual, next, who, message);
+        try {
+          await lock.commit(`${next}\n`);
+        } catch (err) {
+          // the ref did not move: take back the reflog lines that say it did
+          await Promise.all(logs.map((l, i) => fsp.truncate(this.file(`logs/${l}`), sizes[i]).catch(() => {})));
+          throw err;
+        }
       },
       2000,
     );

@@ -80,10 +80,7 @@ describe.concurrent("errors on real data", () => {
     expect(ls.stderr).toContain("'no/such/path' not found");
   });
 
-  // BUG in src/repo/checkout.ts switchBranch: on a repository without commits, `switch -c NAME`
-  // takes the unborn-branch shortcut (setHead) before checkRefName, so HEAD can point at an
-  // invalid ref name. Remove `.fails` once it is fixed.
-  it.fails("switch -c refuses an invalid branch name also before the first commit", async () => {
+  it("switch -c refuses an invalid branch name also before the first commit", async () => {
     const dir = await tempDir();
     await tdvOk(dir, ["init"]);
     const r = await tdv(dir, ["switch", "-c", "bad..name"]);

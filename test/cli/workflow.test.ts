@@ -155,7 +155,7 @@ describe("workflow on v3/ocean.zarr", () => {
     await tdvOk(dir, ["switch", "main"]);
     expect((await tdvOk(dir, ["branch", "-d", "from-first"])).stdout).toMatch(/^Deleted branch from-first \(was [0-9a-f]{7}\)\.$/m);
     const unmerged = await tdv(dir, ["branch", "-d", "experiment"]);
-    expect(unmerged.code).not.toBe(0);
+    expect(unmerged.code).toBe(1);
     expect(unmerged.stderr).toContain("not fully merged");
 
     // detached checkout of HEAD~1

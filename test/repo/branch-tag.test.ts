@@ -136,7 +136,7 @@ describe("branches", () => {
     expect(await repo.refs.reflog("refs/heads/merged")).toEqual([]);
 
     const err = await rejection(deleteBranch(repo, { name: "topic" }));
-    expect(err._tag).toBe("UsageError");
+    expect(err._tag).toBe("NotMergedError");
     expect(err.message).toBe("branch 'topic' is not fully merged into HEAD");
     expect(err.hint).toContain("tdv branch -D topic");
     expect(err.hint).toContain(t1);
@@ -166,7 +166,7 @@ describe("branches", () => {
     await createBranch(repo, { name: "base", start: "main~1" });
     expect(await deleteBranch(repo, { name: "base" })).toEqual({ name: "base", oid: c1 });
     expect(await deleteBranch(repo, { name: "topic" })).toEqual({ name: "topic", oid: t1 });
-    expect((await rejection(deleteBranch(repo, { name: "main" })))._tag).toBe("UsageError");
+    expect((await rejection(deleteBranch(repo, { name: "main" })))._tag).toBe("NotMergedError");
   });
 
   it("currentBranch names an unborn branch", async () => {
