@@ -7,14 +7,7 @@ import type { CommitObject, Person } from "../store/git.js";
 import type { Repository } from "./repository.js";
 import { peelObject, resolveRevision } from "./revision.js";
 
-export interface LogEntry {
-  oid: GitOid;
-  tree: GitOid;
-  parents: GitOid[];
-  author: Person;
-  committer: Person;
-  /** the commit message without its final newline */
-  message: string;
+export interface LogEntry extends CommitObject {
   /** "HEAD" when HEAD points here, then short names of branches, then of tags */
   refs: string[];
 }

@@ -2,18 +2,10 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { tdv, tdvJson, tdvOk } from "../helpers/cli.js";
+import { committed, tdv, tdvJson, tdvOk } from "../helpers/cli.js";
 import { listFiles, makeFixture } from "../helpers/fixture.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function committed(fixture: string): Promise<string> {
-  const dir = path.dirname(await makeFixture(fixture));
-  await tdvOk(dir, ["init"]);
-  await tdvOk(dir, ["add", "-A"]);
-  await tdvOk(dir, ["commit", "-m", "import"]);
-  return dir;
-}
 
 describe.concurrent("two commits racing on one branch", () => {
   it("both land, or one lands and the other fails with 'branch moved': no commit is ever lost", async () => {

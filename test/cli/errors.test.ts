@@ -2,16 +2,8 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { tdv, tdvOk } from "../helpers/cli.js";
+import { committed, tdv, tdvOk } from "../helpers/cli.js";
 import { listFiles, makeFixture, tempDir } from "../helpers/fixture.js";
-
-async function committed(fixture: string): Promise<string> {
-  const dir = path.dirname(await makeFixture(fixture));
-  await tdvOk(dir, ["init"]);
-  await tdvOk(dir, ["add", "-A"]);
-  await tdvOk(dir, ["commit", "-m", "import"]);
-  return dir;
-}
 
 describe.concurrent("errors on real data", () => {
   it("switch refuses to overwrite local changes (exit 1, names the file); --force overrides", async () => {

@@ -7,7 +7,9 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { makeFixture } from "./fixture.js";
 
 export const BIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 
@@ -69,4 +71,13 @@ export async function tdvOk(cwd: string, args: readonly string[], opts: RunOptio
 export async function tdvJson<T = unknown>(cwd: string, args: readonly string[], opts: RunOptions = {}): Promise<T> {
   const r = await tdvOk(cwd, args, opts);
   return JSON.parse(r.stdout) as T;
+}
+
+/** A fixture copied to a temp dir, initialised, with everything committed; returns the working dir. */
+export async function committed(fixture: string): Promise<string> {
+  const dir = path.dirname(await makeFixture(fixture));
+  await tdvOk(dir, ["init"]);
+  await tdvOk(dir, ["add", "-A"]);
+  await tdvOk(dir, ["commit", "-m", "import"]);
+  return dir;
 }

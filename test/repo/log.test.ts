@@ -8,6 +8,7 @@ import type { GitOid } from "../../src/format/hash.js";
 import { isAncestor, log, treeEntryAt } from "../../src/repo/log.js";
 import { Repository } from "../../src/repo/repository.js";
 import type { Person, TreeEntry } from "../../src/store/git.js";
+import { newRepo, writeFiles, type Files } from "../helpers/git-objects.js";
 
 process.env.TDV_FSYNC = "0";
 
@@ -15,25 +16,6 @@ process.env.TDV_FSYNC = "0";
 
 function person(timestamp: number, name = "Ada Tester"): Person {
   return { name, email: "ada@example.com", timestamp, tzOffset: -300 };
-}
-
-async function newRepo(): Promise<Repository> {
-  const dir = await fs.mkdtemp(`${os.tmpdir()}/tdv-test-`);
-  return (await Repository.init({ dir })).repo;
-}
-
-type Files = Record<string, string>;
-
-async function writeFiles(repo: Repository, files: Files): Promise<GitOid> {
-  const entries: TreeEntry[] = [];
-  const dirs = new Map<string, Files>();
-  for (const [p, content] of Object.entries(files)) {
-    const [head, ...rest] = p.split("/") as [string, ...string[]];
-    if (rest.length === 0) entries.push({ mode: "100644", name: head, oid: await repo.git.writeBlob(Buffer.from(content)) });
-    else dirs.set(head, { ...dirs.get(head), [rest.join("/")]: content });
-  }
-  for (const [name, sub] of dirs) entries.push({ mode: "040000", name, oid: await writeFiles(repo, sub) });
-  return repo.git.writeTree(entries);
 }
 
 async function commit(repo: Repository, t: number, files: Files, parents: GitOid[] = [], message = `commit at ${t}`): Promise<GitOid> {

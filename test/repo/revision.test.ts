@@ -9,33 +9,13 @@ import type { GitOid } from "../../src/format/hash.js";
 import { Repository } from "../../src/repo/repository.js";
 import { parseDate, resolveRefName, resolveRevision } from "../../src/repo/revision.js";
 import { formatPerson, GitStore, type Person, type TreeEntry } from "../../src/store/git.js";
+import { newRepo, person, writeFiles } from "../helpers/git-objects.js";
 
 process.env.TDV_FSYNC = "0";
 
 // ---- helpers (build commits directly; the commit command lives elsewhere) ----
 
 const DAY = 86_400;
-
-function person(timestamp: number): Person {
-  return { name: "Ada Tester", email: "ada@example.com", timestamp, tzOffset: 60 };
-}
-
-async function newRepo(): Promise<Repository> {
-  const dir = await fs.mkdtemp(`${os.tmpdir()}/tdv-test-`);
-  return (await Repository.init({ dir })).repo;
-}
-
-async function writeFiles(repo: Repository, files: Record<string, string>): Promise<GitOid> {
-  const entries: TreeEntry[] = [];
-  const dirs = new Map<string, Record<string, string>>();
-  for (const [p, content] of Object.entries(files)) {
-    const [head, ...rest] = p.split("/") as [string, ...string[]];
-    if (rest.length === 0) entries.push({ mode: "100644", name: head, oid: await repo.git.writeBlob(Buffer.from(content)) });
-    else dirs.set(head, { ...dirs.get(head), [rest.join("/")]: content });
-  }
-  for (const [name, sub] of dirs) entries.push({ mode: "040000", name, oid: await writeFiles(repo, sub) });
-  return repo.git.writeTree(entries);
-}
 
 async function commit(repo: Repository, t: number, parents: GitOid[] = [], message = `commit at ${t}`): Promise<GitOid> {
   const tree = await writeFiles(repo, { "README.md": message });

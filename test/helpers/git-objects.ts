@@ -1,0 +1,30 @@
+/** Build commits directly from Git objects, for tests of revision, branch, tag and log. */
+import { promises as fs } from "node:fs";
+import os from "node:os";
+import { Repository } from "../../src/index.js";
+import type { GitOid } from "../../src/format/hash.js";
+import type { Person, TreeEntry } from "../../src/store/git.js";
+
+export type Files = Record<string, string>;
+
+export function person(timestamp: number): Person {
+  return { name: "Ada Tester", email: "ada@example.com", timestamp, tzOffset: 60 };
+}
+
+export async function newRepo(): Promise<Repository> {
+  const dir = await fs.mkdtemp(`${os.tmpdir()}/tdv-test-`);
+  return (await Repository.init({ dir })).repo;
+}
+
+/** Write a tree of small text files (paths with "/" make subtrees). */
+export async function writeFiles(repo: Repository, files: Files): Promise<GitOid> {
+  const entries: TreeEntry[] = [];
+  const dirs = new Map<string, Files>();
+  for (const [p, content] of Object.entries(files)) {
+    const [head, ...rest] = p.split("/") as [string, ...string[]];
+    if (rest.length === 0) entries.push({ mode: "100644", name: head, oid: await repo.git.writeBlob(Buffer.from(content)) });
+    else dirs.set(head, { ...dirs.get(head), [rest.join("/")]: content });
+  }
+  for (const [name, sub] of dirs) entries.push({ mode: "040000", name, oid: await writeFiles(repo, sub) });
+  return repo.git.writeTree(entries);
+}
