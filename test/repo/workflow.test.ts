@@ -290,3 +290,47 @@ describe("status", () => {
     expect(await listFiles(store)).toEqual(files);
   });
 });
+
+describe("manifests", () => {
+  it("a commit that changes a few chunks rewrites only the manifest shards that hold them", async () => {
+    const dir = await tempDir();
+    const arr = path.join(dir, "big.zarr");
+    await fsp.mkdir(path.join(arr, "c"), { recursive: true });
+    const n = 4096 * 2 + 10; // three regions of the 1-D grid: 0-4095, 4096-8191, 8192-8201
+    await fsp.writeFile(
+      path.join(arr, "zarr.json"),
+      JSON.stringify({
+        zarr_format: 3,
+        node_type: "array",
+        shape: [n],
+        data_type: "uint8",
+        chunk_grid: { name: "regular", configuration: { chunk_shape: [1] } },
+        chunk_key_encoding: { name: "default", configuration: { separator: "." } },
+        codecs: [{ name: "bytes" }],
+        fill_value: 0,
+      }),
+    );
+    for (let i = 0; i < n; i++) await fsp.writeFile(path.join(arr, `c.${i}`), Buffer.from([i % 251]));
+    const { repo } = await Repository.init({ dir });
+    await add(repo, { all: true });
+    const c1 = await commit(repo, { message: "import" });
+    const shards = async (tree: string) => {
+      const arrTree = (await repo.git.readTree(tree as never)).find((e) => e.name === "big.zarr")!.oid;
+      const man = (await repo.git.readTree(arrTree)).find((e) => e.name === ".tdv-manifest")!.oid;
+      return new Map((await repo.git.readTree(man)).map((e) => [e.name, e.oid]));
+    };
+    const before = await shards(c1.tree);
+    expect([...before.keys()]).toEqual(["0", "1", "2"]);
+    await fsp.writeFile(path.join(arr, "c.5000"), Buffer.from([255]));
+    const c2 = await commit(repo, { message: "one chunk", all: true });
+    expect(c2.changes.arrays).toEqual([expect.objectContaining({ path: "big.zarr", chunks: { added: 0, modified: 1, deleted: 0 } })]);
+    const after = await shards(c2.tree);
+    expect(after.get("0")).toBe(before.get("0"));
+    expect(after.get("1")).not.toBe(before.get("1"));
+    expect(after.get("2")).toBe(before.get("2"));
+    // the same state always gives the same manifest ids
+    await fsp.writeFile(path.join(arr, "c.5000"), Buffer.from([5000 % 251]));
+    const c3 = await commit(repo, { message: "back", all: true });
+    expect(c3.tree).toBe(c1.tree);
+  });
+});
