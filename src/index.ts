@@ -14,5 +14,3 @@ export { listBranches, createBranch, deleteBranch, currentBranch } from "./repo/
 export { listTags, createTag, deleteTag } from "./repo/tag.js";
 export { log, type LogEntry } from "./repo/log.js";
 export type { CommitObject, Person } from "./store/git.js";
-export { runDemo, type DemoResult } from "./demo/run.js";
-export { writeClimateDataset, editRegion } from "./demo/dataset.js";

@@ -2,16 +2,16 @@
  * The single wrapper over Git metadata in `.tdv/git`. Objects are written as
  * loose Git objects by tdv itself (zlib + SHA-1, temp file + fsync + rename:
  * isomorphic-git's writer neither fsyncs nor keeps up with thousands of
- * metadata blobs) and read with isomorphic-git, which also understands packs.
+ * metadata blobs). Loose objects are read and verified here; isomorphic-git
+ * reads packfiles (a repository packed by stock git) and finds merge bases.
  */
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { deflateSync } from "node:zlib";
-import git from "isomorphic-git";
-import { MissingObjectError, UnsafePathError } from "../errors.js";
+import { deflateSync, inflateSync } from "node:zlib";
+import { CorruptObjectError, MissingObjectError, UnsafePathError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
-import { exists, writeObjectFile } from "./atomic.js";
+import { asAccessError, exists, writeObjectFile } from "./atomic.js";
 
 export type TreeMode = "100644" | "100755" | "040000" | "120000" | "160000";
 
@@ -117,68 +117,114 @@ export class GitStore {
   }
 
   // ---- reading -------------------------------------------------------------
+  //
+  // Loose objects are read here directly: inflate, check the SHA-1 against the
+  // id (a repository may be hostile), parse. isomorphic-git is loaded only for
+  // objects in packfiles (a repository packed by stock git) and merge bases,
+  // which keeps it out of the start-up of every command.
 
-  private args() {
-    return { fs, gitdir: this.gitdir, cache: this.cache };
+  private iso(): Promise<typeof import("isomorphic-git")> {
+    return import("isomorphic-git").then((m) => (m.default ?? m) as typeof import("isomorphic-git"));
+  }
+
+  private async isoArgs() {
+    return { fs: (await import("node:fs")).default, gitdir: this.gitdir, cache: this.cache };
+  }
+
+  /** Type and content of an object, verified against its id. */
+  async readObject(oid: GitOid, what: string): Promise<{ type: string; content: Buffer }> {
+    if (!/^[0-9a-f]{40}$/.test(oid)) throw new MissingObjectError(oid, what);
+    const file = path.join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2));
+    let raw: Buffer;
+    try {
+      raw = await fs.promises.readFile(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw asAccessError(err, file);
+      return this.readPacked(oid, what);
+    }
+    let full: Buffer;
+    try {
+      full = inflateSync(raw);
+    } catch {
+      throw new CorruptObjectError(oid, `${what}: loose object does not inflate`);
+    }
+    if (createHash("sha1").update(full).digest("hex") !== oid) throw new CorruptObjectError(oid, `${what}: bytes do not match the object id`);
+    const nul = full.indexOf(0);
+    const header = nul > 0 ? full.toString("latin1", 0, nul) : "";
+    const m = /^(blob|tree|commit|tag) (\d+)$/.exec(header);
+    if (!m || Number(m[2]) !== full.length - nul - 1) throw new CorruptObjectError(oid, `${what}: bad object header`);
+    return { type: m[1] as string, content: full.subarray(nul + 1) };
+  }
+
+  private async readPacked(oid: GitOid, what: string): Promise<{ type: string; content: Buffer }> {
+    const packs = await fs.promises.readdir(path.join(this.gitdir, "objects", "pack")).catch(() => [] as string[]);
+    if (!packs.some((f) => f.endsWith(".idx"))) throw new MissingObjectError(oid, what);
+    const git = await this.iso();
+    let o: { type: string; object: Uint8Array };
+    try {
+      o = (await git.readObject({ ...(await this.isoArgs()), oid, format: "content" })) as { type: string; object: Uint8Array };
+    } catch (err) {
+      throw missing(err, oid, what);
+    }
+    const content = Buffer.from(o.object);
+    const actual = createHash("sha1").update(`${o.type} ${content.length}\0`).update(content).digest("hex");
+    if (actual !== oid) throw new CorruptObjectError(oid, `${what}: packed bytes do not match the object id`);
+    return { type: o.type, content };
+  }
+
+  private async readTyped(oid: GitOid, type: string, what: string): Promise<Buffer> {
+    const o = await this.readObject(oid, what);
+    if (o.type !== type) throw new CorruptObjectError(oid, `${what}: expected a ${type}, found a ${o.type}`);
+    return o.content;
   }
 
   async readBlob(oid: GitOid, what = "blob"): Promise<Uint8Array> {
-    try {
-      const { blob } = await git.readBlob({ ...this.args(), oid });
-      return blob;
-    } catch (err) {
-      throw missing(err, oid, what);
-    }
+    return this.readTyped(oid, "blob", what);
   }
 
   async readTree(oid: GitOid, what = "tree"): Promise<TreeEntry[]> {
-    try {
-      const { tree } = await git.readTree({ ...this.args(), oid });
-      return tree.map((e) => ({ mode: normMode(e.mode), name: e.path, oid: e.oid as GitOid }));
-    } catch (err) {
-      throw missing(err, oid, what);
+    const b = await this.readTyped(oid, "tree", what);
+    const out: TreeEntry[] = [];
+    let p = 0;
+    while (p < b.length) {
+      const sp = b.indexOf(0x20, p);
+      const nul = sp < 0 ? -1 : b.indexOf(0, sp);
+      if (sp < 0 || nul < 0 || nul + 21 > b.length) throw new CorruptObjectError(oid, `${what}: truncated tree entry`);
+      const mode = b.toString("latin1", p, sp);
+      out.push({ mode: normMode(mode), name: b.toString("utf8", sp + 1, nul), oid: b.toString("hex", nul + 1, nul + 21) as GitOid });
+      p = nul + 21;
     }
+    return out;
   }
 
   async readCommit(oid: GitOid): Promise<CommitObject> {
-    try {
-      const { commit } = await git.readCommit({ ...this.args(), oid });
-      return {
-        oid,
-        tree: commit.tree as GitOid,
-        parents: commit.parent as GitOid[],
-        author: person(commit.author),
-        committer: person(commit.committer),
-        message: commit.message,
-      };
-    } catch (err) {
-      throw missing(err, oid, "commit");
-    }
+    const { headers, message } = parseHeaders(await this.readTyped(oid, "commit", "commit"), oid);
+    const tree = headers.get("tree")?.[0];
+    const author = headers.get("author")?.[0];
+    const committer = headers.get("committer")?.[0];
+    if (!tree || !isOid(tree) || !author || !committer) throw new CorruptObjectError(oid, "commit lacks tree, author or committer");
+    const parents = headers.get("parent") ?? [];
+    if (!parents.every(isOid)) throw new CorruptObjectError(oid, "commit has a malformed parent");
+    return { oid, tree: tree as GitOid, parents: parents as GitOid[], author: parsePerson(author, oid), committer: parsePerson(committer, oid), message };
   }
 
   async readTag(oid: GitOid): Promise<TagObject> {
-    try {
-      const { tag } = await git.readTag({ ...this.args(), oid });
-      return {
-        oid,
-        object: tag.object as GitOid,
-        type: tag.type,
-        tag: tag.tag,
-        tagger: tag.tagger ? person(tag.tagger) : null,
-        message: tag.message,
-      };
-    } catch (err) {
-      throw missing(err, oid, "tag");
-    }
+    const { headers, message } = parseHeaders(await this.readTyped(oid, "tag", "tag"), oid);
+    const object = headers.get("object")?.[0];
+    const type = headers.get("type")?.[0];
+    const tag = headers.get("tag")?.[0];
+    const tagger = headers.get("tagger")?.[0];
+    if (!object || !isOid(object) || !type || tag === undefined) throw new CorruptObjectError(oid, "tag lacks object, type or name");
+    return { oid, object: object as GitOid, type, tag, tagger: tagger ? parsePerson(tagger, oid) : null, message };
   }
 
   /** The type of an object, or null when the repository lacks it. */
   async typeOf(oid: GitOid): Promise<string | null> {
     try {
-      const o = await git.readObject({ ...this.args(), oid, format: "parsed" });
-      return o.type;
-    } catch {
-      return null;
+      return (await this.readObject(oid, "object")).type;
+    } catch (err) {
+      if (err instanceof MissingObjectError) return null;
+      throw err;
     }
   }
 
@@ -194,19 +240,58 @@ export class GitStore {
     } catch {
       /* no loose objects with that fan-out */
     }
-    try {
-      out.add(await git.expandOid({ ...this.args(), oid: prefix }));
-    } catch (err) {
-      const e = err as { code?: string; data?: { matches?: string[] } };
-      if (e.code === "AmbiguousError") for (const o of e.data?.matches ?? []) out.add(o);
+    const packs = await fs.promises.readdir(path.join(this.gitdir, "objects", "pack")).catch(() => [] as string[]);
+    if (packs.some((f) => f.endsWith(".idx"))) {
+      const git = await this.iso();
+      try {
+        out.add(await git.expandOid({ ...(await this.isoArgs()), oid: prefix }));
+      } catch (err) {
+        const e = err as { code?: string; data?: { matches?: string[] } };
+        if (e.code === "AmbiguousError") for (const o of e.data?.matches ?? []) out.add(o);
+      }
     }
     return [...out] as GitOid[];
   }
 
   async mergeBase(a: GitOid, b: GitOid): Promise<GitOid[]> {
-    const oids = await git.findMergeBase({ ...this.args(), oids: [a, b] });
+    const git = await this.iso();
+    const oids = await git.findMergeBase({ ...(await this.isoArgs()), oids: [a, b] });
     return oids as GitOid[];
   }
+}
+
+function isOid(s: string): boolean {
+  return /^[0-9a-f]{40}$/.test(s);
+}
+
+/** Headers (with continuation lines) and message of a commit or tag object. */
+function parseHeaders(b: Buffer, oid: string): { headers: Map<string, string[]>; message: string } {
+  const text = b.toString("utf8");
+  const blank = text.indexOf("\n\n");
+  const head = blank < 0 ? text.replace(/\n$/, "") : text.slice(0, blank);
+  const message = blank < 0 ? "" : text.slice(blank + 2);
+  const headers = new Map<string, string[]>();
+  let last: string[] | null = null;
+  for (const line of head.split("\n")) {
+    if (line.startsWith(" ") && last) {
+      last[last.length - 1] += `\n${line.slice(1)}`;
+      continue;
+    }
+    const sp = line.indexOf(" ");
+    if (sp <= 0) throw new CorruptObjectError(oid, `malformed header line "${line.slice(0, 40)}"`);
+    const key = line.slice(0, sp);
+    last = headers.get(key) ?? [];
+    last.push(line.slice(sp + 1));
+    headers.set(key, last);
+  }
+  return { headers, message };
+}
+
+function parsePerson(s: string, oid: string): Person {
+  const m = /^(.*?) ?<([^>]*)> (\d+) ([+-])(\d\d)(\d\d)$/.exec(s);
+  if (!m) throw new CorruptObjectError(oid, `malformed identity "${s.slice(0, 60)}"`);
+  const tz = (Number(m[5]) * 60 + Number(m[6])) * (m[4] === "-" ? -1 : 1);
+  return { name: m[1] as string, email: m[2] as string, timestamp: Number(m[3]), tzOffset: tz };
 }
 
 function missing(err: unknown, oid: string, what: string): unknown {
@@ -219,10 +304,6 @@ function normMode(mode: string): TreeMode {
   return (mode === "40000" ? "040000" : mode) as TreeMode;
 }
 
-function person(p: { name: string; email: string; timestamp: number; timezoneOffset: number }): Person {
-  // isomorphic-git reports timezoneOffset like Date#getTimezoneOffset (minutes WEST of UTC).
-  return { name: p.name, email: p.email, timestamp: p.timestamp, tzOffset: -p.timezoneOffset };
-}
 
 export function formatPerson(p: Person): string {
   const sign = p.tzOffset < 0 ? "-" : "+";
