@@ -1,0 +1,279 @@
+/**
+ * Encode one chunk of a Zarr array with the array's own codecs, through
+ * zarrita's codec pipeline: what a merge needs to write a chunk it merged
+ * element by element.
+ *
+ * zarrita 0.7 decodes gzip, zlib and crc32c but cannot encode them. Rather
+ * than swapping zarrita's registry entries (which other code relies on), the
+ * one-chunk array built here names its codecs `tdv.gzip`, `tdv.zlib`,
+ * `tdv.crc32c`: codecs registered under those new names that both encode
+ * (fflate, gzip with mtime 0 so the bytes are reproducible) and decode.
+ *
+ * How: a throwaway array whose shape is the chunk's shape, in a Map store,
+ * with the array's metadata otherwise unchanged; `zarr.set` writes its one
+ * chunk, whose bytes are the encoded chunk. Every encoded chunk is decoded
+ * again and compared with the input (NaN equals NaN): a codec that does not
+ * round-trip is an error, never a silently changed value.
+ */
+import { gunzipSync, gzipSync, unzlibSync, zlibSync } from "fflate";
+import * as zarr from "zarrita";
+import { TdvError } from "../errors.js";
+
+/** A codec this tdv cannot encode with, a sharded array, or a chunk that did not round-trip. */
+export class ChunkEncodeError extends TdvError<"ChunkEncodeError"> {
+  readonly _tag = "ChunkEncodeError";
+  constructor(
+    readonly reason: string,
+    opts: { cause?: unknown } = {},
+  ) {
+    super(`cannot encode chunk: ${reason}`, {
+      hint: "resolve the chunk by taking one side (`tdv resolve PATH --chunk I,J --ours|--theirs`), or rewrite it with a Zarr tool and `tdv add` it",
+      ...opts,
+    });
+  }
+}
+
+/** Decoded chunk data as zarrita returns and accepts it. */
+export interface ChunkData {
+  data: ArrayLike<unknown> & { length: number };
+  shape: number[];
+  stride: number[];
+}
+
+type Json = Record<string, unknown>;
+type CodecLoader = Parameters<typeof zarr.registry.set>[1];
+
+// ---- encoders zarrita lacks --------------------------------------------------
+
+function levelOf(config: unknown, fallback: number): number {
+  const level = (config as { level?: unknown } | undefined)?.level;
+  return typeof level === "number" && Number.isInteger(level) && level >= 0 && level <= 9 ? level : fallback;
+}
+
+type Level = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+
+class GzipCodec {
+  readonly kind = "bytes_to_bytes" as const;
+  constructor(readonly level: number) {}
+  static fromConfig(config: unknown): GzipCodec {
+    return new GzipCodec(levelOf(config, 5));
+  }
+  encode(bytes: Uint8Array): Uint8Array {
+    return gzipSync(bytes, { level: this.level as Level, mtime: 0 });
+  }
+  decode(bytes: Uint8Array): Uint8Array {
+    return gunzipSync(bytes);
+  }
+}
+
+class ZlibCodec {
+  readonly kind = "bytes_to_bytes" as const;
+  constructor(readonly level: number) {}
+  static fromConfig(config: unknown): ZlibCodec {
+    return new ZlibCodec(levelOf(config, 1));
+  }
+  encode(bytes: Uint8Array): Uint8Array {
+    return zlibSync(bytes, { level: this.level as Level });
+  }
+  decode(bytes: Uint8Array): Uint8Array {
+    return unzlibSync(bytes);
+  }
+}
+
+const CRC32C_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+export function crc32c(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = (CRC32C_TABLE[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+class Crc32cCodec {
+  readonly kind = "bytes_to_bytes" as const;
+  static fromConfig(): Crc32cCodec {
+    return new Crc32cCodec();
+  }
+  encode(bytes: Uint8Array): Uint8Array {
+    const out = new Uint8Array(bytes.length + 4);
+    out.set(bytes);
+    new DataView(out.buffer).setUint32(bytes.length, crc32c(bytes), true);
+    return out;
+  }
+  decode(bytes: Uint8Array): Uint8Array {
+    const body = bytes.subarray(0, bytes.length - 4);
+    const stored = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true);
+    if (stored !== crc32c(body)) throw new Error("crc32c checksum mismatch");
+    return body;
+  }
+}
+
+/** zarrita codec names (v3, and numcodecs ids as zarrita maps v2 compressors) → our encoding codec. */
+const RENAMED: Record<string, { name: string; codec: unknown }> = {
+  gzip: { name: "tdv.gzip", codec: GzipCodec },
+  zlib: { name: "tdv.zlib", codec: ZlibCodec },
+  crc32c: { name: "tdv.crc32c", codec: Crc32cCodec },
+};
+
+for (const { name, codec } of Object.values(RENAMED)) {
+  // v3 metadata names the codec itself; zarrita prefixes v2 compressor ids with "numcodecs."
+  for (const key of [name, `numcodecs.${name}`]) zarr.registry.set(key, (() => codec) as unknown as CodecLoader);
+}
+
+// ---- metadata of the one-chunk array ----------------------------------------------
+
+function parseDoc(metaDoc: Uint8Array | string | Json): Json {
+  if (typeof metaDoc === "object" && !(metaDoc instanceof Uint8Array)) return metaDoc;
+  const text = typeof metaDoc === "string" ? metaDoc : new TextDecoder().decode(metaDoc);
+  try {
+    return JSON.parse(text) as Json;
+  } catch {
+    // zarr-python may write bare NaN/Infinity: as strings, which zarrita reads as those fill values
+    return JSON.parse(text.replace(/(?<=[:[,]\s*)(-?Infinity|NaN)(?=\s*[,}\]])/g, '"$1"')) as Json;
+  }
+}
+
+function renameCodec(c: unknown): unknown {
+  if (typeof c === "string") return RENAMED[c] ? RENAMED[c].name : c;
+  if (typeof c !== "object" || c === null) return c;
+  const o = c as Json;
+  if (o.name === "sharding_indexed") throw new ChunkEncodeError("the array is sharded; zarrita cannot write shards");
+  if (typeof o.name === "string" && RENAMED[o.name]) return { ...o, name: RENAMED[o.name].name };
+  return o;
+}
+
+function renameV2(c: unknown): unknown {
+  if (typeof c !== "object" || c === null) return c;
+  const o = c as Json;
+  return typeof o.id === "string" && RENAMED[o.id] ? { ...o, id: RENAMED[o.id].name } : o;
+}
+
+/** The chunk shape of a v2 (.zarray) or v3 (zarr.json) array document. */
+export function chunkShapeOf(doc: Json): number[] {
+  if (doc.zarr_format === 2) return doc.chunks as number[];
+  const grid = doc.chunk_grid as { configuration?: { chunk_shape?: number[] } };
+  return grid.configuration?.chunk_shape ?? [];
+}
+
+/** A one-chunk array document: the shape is the chunk shape, bytes codecs renamed to encoding ones. */
+function oneChunkDoc(doc: Json): Json {
+  const shape = chunkShapeOf(doc);
+  if (doc.zarr_format === 2) {
+    return {
+      ...doc,
+      shape,
+      compressor: renameV2(doc.compressor ?? null),
+      filters: Array.isArray(doc.filters) ? doc.filters.map(renameV2) : (doc.filters ?? null),
+    };
+  }
+  if (doc.zarr_format !== 3 || doc.node_type !== "array") throw new ChunkEncodeError("not a Zarr array document");
+  return { ...doc, shape, codecs: (doc.codecs as unknown[]).map(renameCodec), attributes: {} };
+}
+
+async function openOneChunk(doc: Json): Promise<{ arr: zarr.Array<zarr.DataType, Map<string, Uint8Array>>; store: Map<string, Uint8Array> }> {
+  const store = new Map<string, Uint8Array>();
+  const v2 = doc.zarr_format === 2;
+  const text = JSON.stringify(oneChunkDoc(doc));
+  store.set(v2 ? "/.zarray" : "/zarr.json", new TextEncoder().encode(text));
+  const loc = zarr.root(store);
+  const arr = v2 ? await zarr.open.v2(loc, { kind: "array" }) : await zarr.open.v3(loc, { kind: "array" });
+  return { arr, store };
+}
+
+function chunkKeyOf(store: Map<string, Uint8Array>): string | undefined {
+  return [...store.keys()].find((k) => k !== "/.zarray" && k !== "/zarr.json" && k !== "/.zattrs");
+}
+
+// ---- encode and check -------------------------------------------------------------
+
+/** True when two element values are the same (NaN equals NaN). */
+export function sameValue(a: unknown, b: unknown): boolean {
+  return a === b || (typeof a === "number" && typeof b === "number" && Number.isNaN(a) && Number.isNaN(b));
+}
+
+/** Element `i` of decoded chunk data (typed arrays index, zarrita's bool/string arrays `get`). */
+export function elementAt(data: ChunkData["data"], i: number): unknown {
+  const d = data as { get?: (i: number) => unknown } & ArrayLike<unknown>;
+  return typeof d.get === "function" ? d.get(i) : d[i];
+}
+
+/** Offsets of every element of a chunk in C order of its coordinates. */
+function* offsets(shape: readonly number[], stride: readonly number[]): Generator<number> {
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n === 0) return;
+  const idx = shape.map(() => 0);
+  for (let k = 0; k < n; k++) {
+    let off = 0;
+    for (let d = 0; d < shape.length; d++) off += (idx[d] as number) * (stride[d] as number);
+    yield off;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      idx[d] = (idx[d] as number) + 1;
+      if ((idx[d] as number) < (shape[d] as number)) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+/**
+ * Encode a whole chunk (its full chunk shape, edge chunks included) with the
+ * codecs of the array described by `metaDoc` (a `zarr.json` or `.zarray`
+ * document, as bytes, text or parsed JSON). `chunkIndex` is the chunk's grid
+ * position (used to name the chunk in errors). The result decodes back to
+ * exactly `data`, or ChunkEncodeError is thrown.
+ */
+export async function encodeChunk(metaDoc: Uint8Array | string | Json, chunkIndex: readonly number[], data: ChunkData): Promise<Uint8Array> {
+  const where = `chunk [${chunkIndex.join(",")}]`;
+  const doc = parseDoc(metaDoc);
+  const shape = chunkShapeOf(doc);
+  if (data.shape.length !== shape.length || data.shape.some((n, i) => n !== shape[i])) {
+    throw new ChunkEncodeError(`${where}: data of shape [${data.shape}] for chunks of shape [${shape}]`);
+  }
+  const { arr, store } = await openOneChunk(doc);
+  try {
+    if (shape.length === 0) await zarr.set(arr, null, elementAt(data.data, 0) as never);
+    else await zarr.set(arr, null, data as never);
+  } catch (cause) {
+    if (cause instanceof ChunkEncodeError) throw cause;
+    throw new ChunkEncodeError(`${where}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+  const key = chunkKeyOf(store);
+  const bytes = key === undefined ? undefined : store.get(key);
+  if (!bytes) throw new ChunkEncodeError(`${where}: zarrita wrote no chunk`);
+
+  // the check: decode what was written and compare element by element
+  const back = (await arr.getChunk(shape.map(() => 0))) as ChunkData;
+  const a = [...offsets(data.shape, data.stride)];
+  const b = [...offsets(back.shape, back.stride)];
+  for (let k = 0; k < a.length; k++) {
+    const x = elementAt(data.data, a[k] as number);
+    const y = elementAt(back.data, b[k] as number);
+    if (!sameValue(x, y)) throw new ChunkEncodeError(`${where}: the encoded chunk decodes to ${String(y)} where ${String(x)} was written`);
+  }
+  return bytes;
+}
+
+/** Decode a chunk with the same codecs (for checks and tests; merges decode through src/zarr/decode.ts). */
+export async function decodeWithCodecs(metaDoc: Uint8Array | string | Json, bytes: Uint8Array): Promise<ChunkData> {
+  const doc = parseDoc(metaDoc);
+  const { arr, store } = await openOneChunk(doc);
+  store.set(`/${originKey(doc)}`, bytes);
+  return (await arr.getChunk(chunkShapeOf(doc).map(() => 0))) as ChunkData;
+}
+
+/** The key of chunk (0, 0, ...) of an array document. */
+function originKey(doc: Json): string {
+  const ndim = chunkShapeOf(doc).length;
+  if (doc.zarr_format === 2) return ndim ? Array(ndim).fill("0").join(String(doc.dimension_separator ?? ".")) : "0";
+  const enc = doc.chunk_key_encoding as { name?: string; configuration?: { separator?: string } } | string | undefined;
+  const name = typeof enc === "string" ? enc : (enc?.name ?? "default");
+  const sep = (typeof enc === "object" ? enc.configuration?.separator : undefined) ?? (name === "v2" ? "." : "/");
+  if (name === "v2") return ndim ? Array(ndim).fill("0").join(sep) : "0";
+  return ["c", ...Array(ndim).fill("0")].join(sep);
+}
