@@ -1,0 +1,292 @@
+/**
+ * Decode one stored unit of an array (a chunk file, or a whole shard file of a
+ * sharded v3 array) into its values, with zarrita itself: an in-memory store
+ * holds the array's metadata document and that one file, zarrita opens the
+ * array from it and reads the chunk. Whatever zarrita reads, tdv decodes the
+ * same way (codecs, byte order, memory order, fill values).
+ *
+ *   const c = await decodeChunk(zarrJsonBytes, null, [0, 1, 2], chunkBytes);
+ *   c.shape;                 // the chunk shape (the shard shape when sharded)
+ *   elementAt(c.data, 17);   // number | bigint | boolean | string | unknown
+ *
+ * A missing file reads as the fill value everywhere: `fillChunk`.
+ * A codec zarrita does not have (or cannot decode) is a CodecUnavailableError;
+ * bytes the codecs reject (a truncated or corrupt file) a ChunkDecodeError.
+ */
+import * as zarr from "zarrita";
+import { TdvError } from "../errors.js";
+import { formatChunkKey } from "../format/chunk-key.js";
+import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
+
+/** The values of a chunk as zarrita returns them: a typed array, a BoolArray, a string array, ... */
+export type ChunkData = zarr.Chunk<zarr.DataType>["data"];
+
+export interface DecodedChunk {
+  data: ChunkData;
+  /** extent of the stored unit (chunk or shard shape; edge chunks are not clipped) */
+  shape: number[];
+  /** element strides of `data` (C order unless the array is stored in F order or transposed) */
+  stride: number[];
+  /** array coordinates of element [0, 0, ...]: chunk index × chunk shape */
+  origin: number[];
+}
+
+/** zarrita has no decoder for one of the array's codecs or for its data type. */
+export class CodecUnavailableError extends TdvError<"CodecUnavailableError"> {
+  readonly _tag = "CodecUnavailableError";
+  constructor(
+    readonly codec: string,
+    detail: string,
+    cause?: unknown,
+  ) {
+    super(`cannot decode chunks encoded with '${codec}': ${detail}`, {
+      hint: "chunk-level changes are still reported; to see values, read the array with a Zarr library that has this codec (tdv decodes with zarrita)",
+      cause,
+    });
+  }
+}
+
+/** The bytes of a chunk could not be decoded by the array's codecs (truncated or corrupt file). */
+export class ChunkDecodeError extends TdvError<"ChunkDecodeError"> {
+  readonly _tag = "ChunkDecodeError";
+  constructor(
+    readonly chunk: number[],
+    readonly codec: string | null,
+    detail: string,
+    cause?: unknown,
+  ) {
+    super(`chunk [${chunk.join(", ")}] does not decode${codec ? ` with '${codec}'` : ""}: ${detail}`, {
+      hint: "the chunk file is probably truncated or corrupt; rewrite it with your Zarr library, or `tdv restore` it",
+      cause,
+    });
+  }
+}
+
+/** Decode `chunkBytes`, the stored file of chunk (or shard) `chunkIndex` of the array described by `metaDoc`. */
+export async function decodeChunk(
+  metaDoc: Uint8Array,
+  zattrs: Uint8Array | null,
+  chunkIndex: number[],
+  chunkBytes: Uint8Array,
+): Promise<DecodedChunk> {
+  return read(metaDoc, zattrs, chunkIndex, chunkBytes);
+}
+
+/** A chunk (or shard) whose file is missing: the fill value everywhere, with the chunk's shape. */
+export async function fillChunk(metaDoc: Uint8Array, chunkIndex: number[]): Promise<DecodedChunk> {
+  return read(metaDoc, null, chunkIndex, null);
+}
+
+/** Parsed metadata (normalized by tdv's parser), from a zarr.json or .zarray document. */
+export function arrayMetaOf(metaDoc: Uint8Array): ArrayMeta {
+  const v = JSON.parse(normalizeJson(new TextDecoder().decode(metaDoc))) as { zarr_format?: unknown };
+  if (v.zarr_format === 2) return parseZarray(metaDoc, ".zarray");
+  const node = parseZarrJson(metaDoc, "zarr.json");
+  if (node.kind !== "array") throw new CodecUnavailableError("group", "the metadata document describes a group, not an array");
+  return node.meta;
+}
+
+/** Element `i` (flat index into `data`) as a plain value. */
+export function elementAt(data: ChunkData, i: number): unknown {
+  const d = data as { get?: (i: number) => unknown } & ArrayLike<unknown>;
+  return typeof d.get === "function" && !ArrayBuffer.isView(d) ? d.get(i) : d[i];
+}
+
+// ---------------------------------------------------------------------------
+
+type AnyArray = zarr.Array<zarr.DataType, MemoryStore>;
+
+/** The smallest store zarrita reads from: fixed keys → bytes, with ranges (for shards). */
+class MemoryStore {
+  constructor(private readonly files: ReadonlyMap<string, Uint8Array>) {}
+
+  async get(key: zarr.AbsolutePath): Promise<Uint8Array | undefined> {
+    return this.files.get(key);
+  }
+
+  async getRange(key: zarr.AbsolutePath, range: zarr.RangeQuery): Promise<Uint8Array | undefined> {
+    const bytes = this.files.get(key);
+    if (!bytes) return undefined;
+    if ("suffixLength" in range) return bytes.subarray(Math.max(0, bytes.byteLength - range.suffixLength));
+    return bytes.subarray(range.offset, range.offset + range.length);
+  }
+}
+
+async function read(metaDoc: Uint8Array, zattrs: Uint8Array | null, index: number[], bytes: Uint8Array | null): Promise<DecodedChunk> {
+  const meta = arrayMetaOf(metaDoc);
+  if (index.length !== meta.shape.length || index.some((n) => !Number.isSafeInteger(n) || n < 0)) {
+    throw new RangeError(`chunk index [${index}] does not fit a ${meta.shape.length}-d array`);
+  }
+  const files = new Map<string, Uint8Array>();
+  const doc = new TextEncoder().encode(normalizeJson(new TextDecoder().decode(metaDoc)));
+  files.set(meta.zarrFormat === 2 ? "/.zarray" : "/zarr.json", doc);
+  if (zattrs && meta.zarrFormat === 2) files.set("/.zattrs", new TextEncoder().encode(normalizeJson(new TextDecoder().decode(zattrs))));
+  if (bytes) files.set(`/${formatChunkKey(meta.keyEncoding, index)}`, bytes);
+  const store = new MemoryStore(files);
+  const origin = index.map((n, d) => n * (meta.chunkShape[d] as number));
+
+  let arr: AnyArray;
+  try {
+    arr = meta.zarrFormat === 2 ? await zarr.open.v2(store, { kind: "array" }) : await zarr.open.v3(store, { kind: "array" });
+  } catch (err) {
+    throw unavailable(meta, err);
+  }
+  try {
+    if (!meta.innerChunkShape) {
+      const c = await arr.getChunk(index);
+      return { data: c.data, shape: c.shape, stride: c.stride, origin };
+    }
+    return { ...(await readShard(arr, meta, index, meta.innerChunkShape)), origin };
+  } catch (err) {
+    throw decodeFailure(meta, index, err);
+  }
+}
+
+/** A whole shard: every inner chunk decoded by zarrita and copied into one C-order block of the shard's shape. */
+async function readShard(arr: AnyArray, meta: ArrayMeta, shard: number[], inner: number[]): Promise<Omit<DecodedChunk, "origin">> {
+  const shape = meta.chunkShape;
+  const perShard = shape.map((n, d) => n / (inner[d] as number));
+  const stride = cStrides(shape);
+  const size = shape.reduce((a, b) => a * b, 1);
+  const innerIndices = [...ndindex(perShard)];
+  const chunks = await Promise.all(innerIndices.map((k) => arr.getChunk(k.map((n, d) => (shard[d] as number) * (perShard[d] as number) + n))));
+  const first = chunks[0];
+  if (!first) return { data: emptyLike(arr, 0), shape, stride };
+  const data = emptyLike(arr, size, first.data);
+  innerIndices.forEach((k, c) => {
+    const chunk = chunks[c]!;
+    const offset = k.reduce((acc, n, d) => acc + n * (inner[d] as number) * (stride[d] as number), 0);
+    copyBox(chunk.data, chunk.stride, data, stride, offset, inner);
+  });
+  return { data, shape, stride };
+}
+
+/** A new container of `size` elements of the array's type (same kind as `like` when given). */
+function emptyLike(arr: AnyArray, size: number, like?: ChunkData): ChunkData {
+  if (like && (like as unknown) instanceof zarr.UnicodeStringArray) {
+    return new zarr.UnicodeStringArray(size, (like as zarr.UnicodeStringArray).chars);
+  }
+  if (like && (like as unknown) instanceof zarr.ByteStringArray) {
+    return new zarr.ByteStringArray(size, (like as zarr.ByteStringArray).chars);
+  }
+  if (like && Array.isArray(like)) return new Array<unknown>(size) as ChunkData;
+  if (like) return new (like.constructor as new (n: number) => ChunkData)(size);
+  return arr.dtype === "bool" ? new zarr.BoolArray(size) : ([] as unknown as ChunkData);
+}
+
+/** Copy a box of `shape` from `src` (strides `srcStride`, from 0) into `dst` (strides `dstStride`, from `dstOffset`). */
+function copyBox(src: ChunkData, srcStride: readonly number[], dst: ChunkData, dstStride: readonly number[], dstOffset: number, shape: readonly number[]): void {
+  const nd = shape.length;
+  if (nd === 0) {
+    copyRun(src, 0, 1, dst, dstOffset, 1, 1);
+    return;
+  }
+  const last = nd - 1;
+  const outer = shape.slice(0, last);
+  const n = shape[last] as number;
+  for (const idx of ndindex(outer)) {
+    let s = 0;
+    let t = dstOffset;
+    for (let d = 0; d < last; d++) {
+      s += (idx[d] as number) * (srcStride[d] as number);
+      t += (idx[d] as number) * (dstStride[d] as number);
+    }
+    copyRun(src, s, srcStride[last] as number, dst, t, dstStride[last] as number, n);
+  }
+}
+
+function copyRun(src: ChunkData, s: number, ss: number, dst: ChunkData, t: number, ts: number, n: number): void {
+  const plain = (x: ChunkData) => ArrayBuffer.isView(x) || Array.isArray(x);
+  if (plain(src) && plain(dst)) {
+    const a = src as unknown as ArrayLike<unknown>;
+    const b = dst as unknown as Record<number, unknown>;
+    for (let i = 0; i < n; i++) b[t + i * ts] = a[s + i * ss];
+    return;
+  }
+  const set = (dst as unknown as { set: (i: number, v: unknown) => void }).set.bind(dst);
+  for (let i = 0; i < n; i++) set(t + i * ts, elementAt(src, s + i * ss));
+}
+
+function cStrides(shape: readonly number[]): number[] {
+  const stride = new Array<number>(shape.length).fill(1);
+  for (let d = shape.length - 2; d >= 0; d--) stride[d] = (stride[d + 1] as number) * (shape[d + 1] as number);
+  return stride;
+}
+
+/** Every index of a box of `shape`, in C order (one empty index for 0-d). */
+export function* ndindex(shape: readonly number[]): Generator<number[]> {
+  if (shape.some((n) => n === 0)) return;
+  const idx = new Array<number>(shape.length).fill(0);
+  for (;;) {
+    yield idx.slice();
+    let d = shape.length - 1;
+    for (; d >= 0; d--) {
+      if (++(idx[d] as number) < (shape[d] as number)) break;
+      idx[d] = 0;
+    }
+    if (d < 0) return;
+  }
+}
+
+// ---- errors -------------------------------------------------------------------
+
+function unavailable(meta: ArrayMeta, err: unknown): unknown {
+  if (zarr.isZarritaError(err, "UnknownCodecError")) return new CodecUnavailableError(err.codec, "zarrita has no such codec", err);
+  if (zarr.isZarritaError(err, "InvalidMetadataError", "UnsupportedError")) {
+    return new CodecUnavailableError(meta.codecs.join(",") || meta.dtype, err.message, err);
+  }
+  if (err instanceof Error && /unknown|unsupported|not supported|invalid/i.test(err.message)) {
+    // zarrita refuses some data types with a plain Error ("Unknown or unsupported dtype")
+    return new CodecUnavailableError(meta.dtype, err.message, err);
+  }
+  return err;
+}
+
+function decodeFailure(meta: ArrayMeta, index: number[], err: unknown): unknown {
+  if (zarr.isZarritaError(err, "UnknownCodecError")) return new CodecUnavailableError(err.codec, "zarrita has no such codec", err);
+  if (zarr.isZarritaError(err, "UnsupportedError", "InvalidMetadataError")) return unavailable(meta, err);
+  if (zarr.isZarritaError(err, "CodecPipelineError")) {
+    const cause = err.cause instanceof Error ? err.cause.message : String(err.cause);
+    if (err.direction === "decode" && /not implemented|unsupported/i.test(cause)) {
+      return new CodecUnavailableError(err.codec ?? "?", cause, err);
+    }
+    return new ChunkDecodeError(index, err.codec ?? null, cause, err);
+  }
+  if (err instanceof RangeError || err instanceof TypeError || (err instanceof Error && !(err instanceof TdvError))) {
+    // a codec that read past the end of its input, a shard index pointing outside the file, ...
+    return new ChunkDecodeError(index, null, err.message, err);
+  }
+  return err;
+}
+
+// ---- JSON with bare NaN / Infinity -------------------------------------------------
+
+/**
+ * zarr-python writes bare `NaN`, `Infinity` and `-Infinity` in metadata
+ * documents; zarrita's JSON.parse rejects them. Outside strings, replace them
+ * with the strings the Zarr specs use for those fill values.
+ */
+function normalizeJson(text: string): string {
+  if (!/NaN|Infinity/.test(text)) return text;
+  let out = "";
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i] as string;
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+      continue;
+    }
+    const word = ["-Infinity", "Infinity", "NaN"].find((w) => text.startsWith(w, i));
+    if (word) {
+      out += JSON.stringify(word);
+      i += word.length;
+      continue;
+    }
+    out += c;
+    i++;
+  }
+  return out;
+}
