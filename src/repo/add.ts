@@ -1,6 +1,6 @@
 import { PathNotFoundError } from "../errors.js";
 import { mapLimit } from "../store/atomic.js";
-import { readIndex, writeIndex, type IndexEntry } from "../store/index-file.js";
+import { readIndex, type IndexEntry } from "../store/index-file.js";
 import { isUnder, type Skipped } from "./worktree.js";
 import { storeFor } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
@@ -83,7 +83,7 @@ export async function add(repo: Repository, opts: AddOptions): Promise<AddResult
   for (const [p, e] of added) index.entries.set(p, e);
   for (const p of ws.deleted) index.entries.delete(p);
   const changed = added.length + ws.modified.size + ws.deleted.length > 0;
-  await writeIndex(repo.indexFile, { tree: changed ? null : index.tree, entries: index.entries });
+  await repo.writeIndex({ tree: changed ? null : index.tree, entries: index.entries });
   return {
     added: added.map(([p]) => p),
     modified: [...ws.modified.keys()].sort(),

@@ -9,7 +9,7 @@ import { checkRefName } from "../store/refs.js";
 import type { GitOid } from "../format/hash.js";
 import { mapLimit } from "../store/atomic.js";
 import { GitStore } from "../store/git.js";
-import { readIndex, writeIndex, type IndexEntry, type IndexState } from "../store/index-file.js";
+import { readIndex, type IndexEntry, type IndexState } from "../store/index-file.js";
 import { createBranch } from "./branch.js";
 import type { Repository } from "./repository.js";
 import { resolveRevision } from "./revision.js";
@@ -122,7 +122,7 @@ export async function materialize(
     for (const p of deletes) entries.delete(p);
     for (const [p, e] of stats) entries.set(p, e);
   }
-  await writeIndex(repo.indexFile, { tree: force || !carried ? targetTree : null, entries });
+  await repo.writeIndex({ tree: force || !carried ? targetTree : null, entries });
   return { written: writes.length, deleted: deletes.length, bytes };
 }
 
@@ -218,7 +218,7 @@ export async function restore(
   const { stats, bytes } = await writeEntries(repo, writes, deletes, onProgress);
   if (source === undefined && stats.size > 0) {
     for (const [p, e] of stats) index.entries.set(p, e);
-    await writeIndex(repo.indexFile, index);
+    await repo.writeIndex(index);
   }
   return { written: writes.length, deleted: deletes.length, bytes };
 }
@@ -244,7 +244,7 @@ export async function reset(
       const i = index.entries.get(p);
       entries.set(p, i && i.id === t.id ? i : { ...t, mtimeNs: 0n, ctimeNs: 0n, ino: 0n });
     }
-    await writeIndex(repo.indexFile, { tree, entries });
+    await repo.writeIndex({ tree, entries });
   }
   await repo.refs.update(head.branch ?? "HEAD", { expected: head.oid, next: oid, who: repo.identity(), message: `reset: moving to ${rev}` });
   return { oid, previous: head.oid, branch: head.branch, ...res };

@@ -1,6 +1,6 @@
 import { NothingToCommitError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
-import { readIndex, writeIndex } from "../store/index-file.js";
+import { readIndex } from "../store/index-file.js";
 import { add, type Progress } from "./add.js";
 import { diffFileMaps, groupChanges, type GroupedChanges } from "./changes.js";
 import { classifyWith } from "./hierarchy.js";
@@ -61,7 +61,7 @@ export async function commit(repo: Repository, opts: CommitOptions): Promise<Com
   const subject = message.trim().split("\n")[0] ?? "";
   const logMsg = `commit${head.oid ? (extraParents.length ? " (merge)" : "") : " (initial)"}: ${subject}`;
   await repo.refs.update(head.branch ?? "HEAD", { expected: head.oid, next: oid, who, message: logMsg });
-  await writeIndex(repo.indexFile, { tree, entries: index.entries });
+  await repo.writeIndex({ tree, entries: index.entries });
 
   const prev = await readSnapshot(repo, before);
   const next = await readSnapshot(repo, tree);

@@ -20,6 +20,9 @@ import {
 } from "../errors.js";
 import { readFileOrNull, writeAtomic } from "../store/atomic.js";
 import { GitStore, type Person } from "../store/git.js";
+import { writeIndex, type IndexState } from "../store/index-file.js";
+import { withLock } from "../store/lock.js";
+import { durabilityFromEnv, type Durability } from "../store/durability.js";
 import { ChunkStore } from "../store/objects.js";
 import { checkRefName, Refs } from "../store/refs.js";
 
@@ -30,12 +33,18 @@ export interface RepoConfig {
   formatVersion: number;
   createdBy: string;
   user?: { name?: string; email?: string };
+  /** remotes by name (tdv remote add) */
+  remotes?: Record<string, { url: string }>;
+  /** a lazy clone: chunks missing here are fetched from this remote when read */
+  lazy?: { remote: string };
 }
 
 export class Repository {
   readonly git: GitStore;
   readonly refs: Refs;
   readonly chunks: ChunkStore;
+  /** when written objects reach the disk (flushed before refs or the index name them) */
+  readonly durability: Durability;
   /** whether the file system clones files (reflink); learnt on first checkout */
   reflink: boolean | undefined = undefined;
 
@@ -46,14 +55,20 @@ export class Repository {
     readonly tdvDir: string,
     readonly config: RepoConfig,
   ) {
-    const durable = process.env.TDV_FSYNC !== "0";
-    this.git = new GitStore(path.join(tdvDir, "git"), durable);
-    this.refs = new Refs(path.join(tdvDir, "git"));
-    this.chunks = new ChunkStore(path.join(tdvDir, "chunks"), durable);
+    this.durability = durabilityFromEnv(tdvDir);
+    this.git = new GitStore(path.join(tdvDir, "git"), this.durability);
+    this.refs = new Refs(path.join(tdvDir, "git"), () => this.durability.flush());
+    this.chunks = new ChunkStore(path.join(tdvDir, "chunks"), this.durability);
   }
 
   get indexFile(): string {
     return path.join(this.tdvDir, "index");
+  }
+
+  /** Write the index, after making the objects it names durable. */
+  async writeIndex(state: Pick<IndexState, "tree" | "entries">): Promise<void> {
+    await this.durability.flush();
+    await writeIndex(this.indexFile, state, this.durability.mode !== "none");
   }
 
   /** Create a repository in `dir`. Returns it with the paths it created. */
@@ -125,7 +140,32 @@ export class Repository {
     }
     if (typeof config.formatVersion !== "number") throw new CorruptObjectError(path.join(tdvDir, "tdv.json"), "no formatVersion");
     if (config.formatVersion > REPO_FORMAT_VERSION) throw new UnsupportedFormatError(`repository ${tdvDir}`, config.formatVersion, REPO_FORMAT_VERSION);
-    return new Repository(root, tdvDir, config);
+    const repo = new Repository(root, tdvDir, config);
+    if (config.lazy?.remote) {
+      // a lazy clone reads missing chunks from its remote (the one upward import: loaded only here)
+      const { lazyChunkFetcher } = await import("../remote/lazy.js");
+      repo.chunks.fallback = lazyChunkFetcher(repo, config.lazy.remote);
+    }
+    return repo;
+  }
+
+  /** Edit `.tdv/tdv.json` under its lock: re-read, apply `edit`, write atomically. */
+  async updateConfig(edit: (config: RepoConfig) => void): Promise<RepoConfig> {
+    const file = path.join(this.tdvDir, "tdv.json");
+    const next = await withLock(
+      file,
+      "tdv.json",
+      async (lock) => {
+        const fresh = JSON.parse(((await readFileOrNull(file)) ?? Buffer.from("{}")).toString("utf8")) as RepoConfig;
+        edit(fresh);
+        await lock.commit(`${JSON.stringify(fresh, null, 2)}\n`);
+        return fresh;
+      },
+      2000,
+    );
+    for (const k of Object.keys(this.config)) delete (this.config as unknown as Record<string, unknown>)[k];
+    Object.assign(this.config, next);
+    return next;
   }
 
   /** The author/committer identity: TDV_AUTHOR_*, then GIT_AUTHOR_*, then .tdv config, then the OS user. */

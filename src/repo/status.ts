@@ -1,5 +1,5 @@
 import type { GitOid } from "../format/hash.js";
-import { readIndex, writeIndex } from "../store/index-file.js";
+import { readIndex } from "../store/index-file.js";
 import { diffFileMaps, groupChanges, type Change, type GroupedChanges } from "./changes.js";
 import { classifyWith, Hierarchy } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
@@ -32,7 +32,7 @@ export async function status(repo: Repository, { paths }: { paths?: readonly str
   const ws = await compareWorktree(repo, index, { under: paths });
   if (ws.refreshed.size > 0) {
     for (const [p, e] of ws.refreshed) index.entries.set(p, e);
-    await writeIndex(repo.indexFile, index).catch(() => {}); // opportunistic, like git's refresh
+    await repo.writeIndex(index).catch(() => {}); // opportunistic, like git's refresh
   }
 
   let staged: Change[] = [];

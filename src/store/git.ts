@@ -12,6 +12,7 @@ import { deflateSync, inflateSync } from "node:zlib";
 import { CorruptObjectError, MissingObjectError, UnsafePathError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { asAccessError, exists, writeObjectFile } from "./atomic.js";
+import { Durability } from "./durability.js";
 
 export type TreeMode = "100644" | "100755" | "040000" | "120000" | "160000";
 
@@ -60,7 +61,7 @@ export class GitStore {
   readonly cache: object = {};
   constructor(
     readonly gitdir: string,
-    readonly durable = true,
+    readonly durability: Durability = new Durability(gitdir, "fsync"),
   ) {}
 
   // ---- writing -------------------------------------------------------------
@@ -70,7 +71,9 @@ export class GitStore {
     const full = Buffer.concat([header, content]);
     const oid = createHash("sha1").update(full).digest("hex") as GitOid;
     const file = path.join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2));
-    if (!(await exists(file))) await writeObjectFile(file, deflateSync(full, { level: 1 }), this.durable);
+    if (!(await exists(file)) && (await writeObjectFile(file, deflateSync(full, { level: 1 }), this.durability.syncEachWrite))) {
+      this.durability.written(file);
+    }
     return oid;
   }
 

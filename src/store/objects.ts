@@ -7,11 +7,15 @@ import path from "node:path";
 import { CorruptObjectError, MissingObjectError } from "../errors.js";
 import { sha256, type ChunkId } from "../format/hash.js";
 import { asAccessError, exists, writeObjectFile } from "./atomic.js";
+import { Durability } from "./durability.js";
 
 export class ChunkStore {
+  /** a lazy clone's source of missing objects (set by Repository.open); its bytes are verified and stored */
+  fallback: ((id: ChunkId) => Promise<Uint8Array | null>) | undefined;
+
   constructor(
     readonly dir: string,
-    readonly durable = true,
+    readonly durability: Durability = new Durability(dir, "fsync"),
   ) {}
 
   pathOf(id: ChunkId): string {
@@ -23,8 +27,11 @@ export class ChunkStore {
   }
 
   /** Store bytes whose id the caller computed; returns true when newly written. */
-  put(id: ChunkId, bytes: Uint8Array): Promise<boolean> {
-    return writeObjectFile(this.pathOf(id), bytes, this.durable);
+  async put(id: ChunkId, bytes: Uint8Array): Promise<boolean> {
+    const file = this.pathOf(id);
+    const wrote = await writeObjectFile(file, bytes, this.durability.syncEachWrite);
+    if (wrote) this.durability.written(file);
+    return wrote;
   }
 
   /** Read an object and verify its bytes against its id. */
@@ -33,11 +40,24 @@ export class ChunkStore {
     try {
       bytes = await fsp.readFile(this.pathOf(id));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new MissingObjectError(id, "chunk object");
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+        if (this.fallback) return this.fetchMissing(id);
+        throw new MissingObjectError(id, "chunk object");
+      }
       throw asAccessError(err, this.pathOf(id));
     }
     const actual = sha256(bytes);
     if (actual !== id) throw new CorruptObjectError(id, `its bytes hash to ${actual}`);
+    return bytes;
+  }
+
+  private async fetchMissing(id: ChunkId): Promise<Buffer> {
+    const got = await (this.fallback as (id: ChunkId) => Promise<Uint8Array | null>)(id);
+    if (!got) throw new MissingObjectError(id, "chunk object (not on the lazy clone's remote either)");
+    const bytes = Buffer.from(got.buffer, got.byteOffset, got.byteLength);
+    const actual = sha256(bytes);
+    if (actual !== id) throw new CorruptObjectError(id, `the remote's copy hashes to ${actual}`);
+    await this.put(id, bytes);
     return bytes;
   }
 

@@ -47,7 +47,11 @@ export function checkRefName(short: string): void {
 }
 
 export class Refs {
-  constructor(readonly gitdir: string) {}
+  /** `beforeUpdate` runs before any ref moves: it makes the objects the ref will name durable. */
+  constructor(
+    readonly gitdir: string,
+    private readonly beforeUpdate: () => Promise<void> = async () => {},
+  ) {}
 
   private file(ref: string): string {
     return path.join(this.gitdir, ...ref.split("/"));
@@ -130,6 +134,7 @@ export class Refs {
   ): Promise<void> {
     const file = this.file(ref);
     await fsp.mkdir(path.dirname(file), { recursive: true });
+    if (next !== null) await this.beforeUpdate();
     await withLock(
       file,
       ref,
@@ -162,6 +167,7 @@ export class Refs {
   /** Point HEAD at a branch (symbolic) or a commit (detached). */
   async setHead(target: { branch: string } | { oid: GitOid }, who: Person, message: string): Promise<void> {
     const file = path.join(this.gitdir, "HEAD");
+    await this.beforeUpdate();
     await withLock(
       file,
       "HEAD",

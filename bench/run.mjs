@@ -1,0 +1,406 @@
+#!/usr/bin/env node
+/**
+ * tdv benchmark: the same operations on the same data, in the same run, timed
+ * for tdv and for what a user would use instead (cp, git, git-lfs).
+ *
+ *   npm run bench                      # small dataset (~3,000 chunks, ~150 MB)
+ *   npm run bench -- --size medium     # ~10,000 chunks, ~500 MB
+ *   npm run bench -- --size large      # ~100,000 chunks (commit/status/switch scaling)
+ *   npm run bench -- --runs 5 --only first-commit,status
+ *
+ * Prints medians, ratios and peak memory (GNU time), the size on disk of each
+ * repository, and writes everything as JSON to bench/out/ for comparison.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const TDV = path.join(ROOT, "dist/cli/main.js");
+const OUT = path.join(ROOT, "bench/out");
+
+const SIZES = {
+  small: { chunks: 3_000, chunkBytes: 50_000 },
+  medium: { chunks: 10_000, chunkBytes: 50_000 },
+  large: { chunks: 100_000, chunkBytes: 10_000 },
+};
+
+// ---- arguments ---------------------------------------------------------------
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const sizeName = opt("size", "small");
+const size = SIZES[sizeName];
+if (!size) throw new Error(`--size must be one of ${Object.keys(SIZES).join(", ")}`);
+const RUNS = Number(opt("runs", "3"));
+const ONLY = opt("only", "")?.split(",").filter(Boolean) ?? [];
+const WORK = opt("dir", path.join(os.tmpdir(), `tdv-bench-${sizeName}`));
+const has = (cmd, a = ["--version"]) => spawnSync(cmd, a, { stdio: "ignore" }).status === 0;
+const HAVE_LFS = has("git", ["lfs", "version"]);
+const HAVE_TIME = fs.existsSync("/usr/bin/time");
+
+const ENV = {
+  ...process.env,
+  TDV_AUTHOR_NAME: "Bench",
+  TDV_AUTHOR_EMAIL: "bench@example.org",
+  GIT_AUTHOR_NAME: "Bench",
+  GIT_AUTHOR_EMAIL: "bench@example.org",
+  GIT_COMMITTER_NAME: "Bench",
+  GIT_COMMITTER_EMAIL: "bench@example.org",
+  GIT_CONFIG_NOSYSTEM: "1",
+  HOME: path.join(WORK, "home"),
+};
+
+// ---- data ----------------------------------------------------------------------
+
+/** Deterministic incompressible bytes (compressed chunks look random). */
+function bytesFor(seed, n) {
+  const out = Buffer.alloc(n);
+  let block = createHash("sha256").update(String(seed)).digest();
+  for (let off = 0; off < n; off += 32) {
+    block.copy(out, off, 0, Math.min(32, n - off));
+    block = createHash("sha256").update(block).digest();
+  }
+  return out;
+}
+
+const LAT = 10;
+const LON = 10;
+
+function arrayMeta(shape, chunks) {
+  return JSON.stringify({
+    zarr_format: 3,
+    node_type: "array",
+    shape,
+    data_type: "float32",
+    chunk_grid: { name: "regular", configuration: { chunk_shape: chunks } },
+    chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
+    codecs: [{ name: "bytes", configuration: { endian: "little" } }, { name: "gzip", configuration: { level: 5 } }],
+    fill_value: "NaN",
+    dimension_names: shape.length === 3 ? ["time", "lat", "lon"] : ["x"],
+    attributes: { units: "K" },
+  });
+}
+
+/** era.zarr: t2m with `chunks` chunk files (time × 10 × 10 grid), plus small arrays. */
+function writeDataset(dir) {
+  const store = path.join(dir, "era.zarr");
+  const nTime = Math.ceil(size.chunks / (LAT * LON));
+  fs.mkdirSync(path.join(store, "t2m"), { recursive: true });
+  fs.writeFileSync(path.join(store, "zarr.json"), JSON.stringify({ zarr_format: 3, node_type: "group", attributes: { title: "bench" } }));
+  fs.writeFileSync(path.join(store, "t2m/zarr.json"), arrayMeta([nTime * 4, LAT * 20, LON * 20], [4, 20, 20]));
+  let n = 0;
+  for (let t = 0; t < nTime && n < size.chunks; t++) {
+    for (let y = 0; y < LAT && n < size.chunks; y++) {
+      fs.mkdirSync(path.join(store, `t2m/c/${t}/${y}`), { recursive: true });
+      for (let x = 0; x < LON && n < size.chunks; x++, n++) {
+        fs.writeFileSync(path.join(store, `t2m/c/${t}/${y}/${x}`), bytesFor(`${t}.${y}.${x}`, size.chunkBytes));
+      }
+    }
+  }
+  for (const name of ["lat", "lon", "time"]) {
+    fs.mkdirSync(path.join(store, `${name}/c`), { recursive: true });
+    fs.writeFileSync(path.join(store, `${name}/zarr.json`), arrayMeta([100], [100]));
+    fs.writeFileSync(path.join(store, `${name}/c/0`), bytesFor(name, 400));
+  }
+  fs.writeFileSync(path.join(dir, "README.md"), "# bench dataset\n");
+  return { nTime };
+}
+
+/** Change 1% of t2m's chunks and append one time slice (new chunk files, shape grows). */
+function editOnePercent(dir, nTime, round) {
+  const store = path.join(dir, "era.zarr/t2m");
+  const changed = Math.max(1, Math.floor(size.chunks / 100));
+  for (let i = 0; i < changed; i++) {
+    const t = Math.floor((i * 97) % nTime);
+    const y = i % LAT;
+    const x = (i * 7) % LON;
+    const f = path.join(store, `c/${t}/${y}/${x}`);
+    if (fs.existsSync(f)) fs.writeFileSync(f, bytesFor(`edit${round}.${i}`, size.chunkBytes));
+  }
+  for (let y = 0; y < LAT; y++) {
+    fs.mkdirSync(path.join(store, `c/${nTime}/${y}`), { recursive: true });
+    for (let x = 0; x < LON; x++) fs.writeFileSync(path.join(store, `c/${nTime}/${y}/${x}`), bytesFor(`append${round}.${y}.${x}`, size.chunkBytes));
+  }
+  fs.writeFileSync(path.join(store, "zarr.json"), arrayMeta([(nTime + 1) * 4, LAT * 20, LON * 20], [4, 20, 20]));
+  return changed + LAT * LON;
+}
+
+function manyArrays(dir, n = 2000) {
+  const store = path.join(dir, "many.zarr");
+  fs.mkdirSync(store, { recursive: true });
+  fs.writeFileSync(path.join(store, "zarr.json"), JSON.stringify({ zarr_format: 3, node_type: "group", attributes: {} }));
+  for (let i = 0; i < n; i++) {
+    fs.mkdirSync(path.join(store, `a${i}/c`), { recursive: true });
+    fs.writeFileSync(path.join(store, `a${i}/zarr.json`), arrayMeta([16], [16]));
+    fs.writeFileSync(path.join(store, `a${i}/c/0`), bytesFor(`many${i}`, 64));
+  }
+}
+
+// ---- measuring -----------------------------------------------------------------
+
+function sh(cmd, cwd) {
+  execFileSync("bash", ["-c", cmd], { cwd, env: ENV, stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 28 });
+}
+
+/** Run a shell command once; returns seconds and peak RSS in MB (largest process of the pipeline). */
+function timeOnce(cmd, cwd) {
+  const quoted = `'${cmd.replace(/'/g, "'\\''")}'`;
+  const wrapped = HAVE_TIME ? `/usr/bin/time -f "__TIME %e %M" bash -c ${quoted}` : cmd;
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync("bash", ["-c", wrapped], { cwd, env: ENV, encoding: "utf8", maxBuffer: 1 << 28 });
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`failed (${r.status}): ${cmd}\n${r.stderr}`);
+  const m = /__TIME ([\d.]+) (\d+)/.exec(r.stderr ?? "");
+  return { secs, rssMB: m ? Math.round(Number(m[2]) / 1024) : null };
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Measure `cmd` RUNS times; `setup` prepares a fresh state before each run (not timed). */
+function measure(label, cmd, { setup, cwd }) {
+  const times = [];
+  let rss = 0;
+  for (let i = 0; i < RUNS; i++) {
+    const dir = setup ? setup(i) : cwd;
+    const r = timeOnce(cmd, dir);
+    times.push(r.secs);
+    rss = Math.max(rss, r.rssMB ?? 0);
+  }
+  return { label, cmd, median: median(times), runs: times, peakRssMB: rss || null };
+}
+
+function du(p) {
+  try {
+    return Number(execFileSync("du", ["-sb", p], { encoding: "utf8" }).split("\t")[0]);
+  } catch {
+    return null;
+  }
+}
+
+const tdv = `node ${TDV}`;
+const gitInit = "git init -q -b main . && git config core.autocrlf false && git config gc.auto 0";
+const lfsInit = `${gitInit} && git lfs install --local >/dev/null && git lfs track 'era.zarr/**/c/**' 'many.zarr/**/c/**' >/dev/null && git add .gitattributes`;
+
+// ---- the operations --------------------------------------------------------------
+
+function fresh(name) {
+  const d = path.join(WORK, name);
+  fs.rmSync(d, { recursive: true, force: true });
+  return d;
+}
+
+function copyOf(src, name) {
+  const d = fresh(name);
+  sh(`cp -r ${JSON.stringify(src)} ${JSON.stringify(d)}`);
+  return d;
+}
+
+const results = [];
+const want = (op) => ONLY.length === 0 || ONLY.includes(op);
+
+function record(op, rows, note) {
+  const base = rows[0].median;
+  for (const r of rows) r.ratioToFirst = r.median / base;
+  results.push({ op, rows, note });
+  const w = Math.max(...rows.map((r) => r.label.length));
+  console.log(`\n${op}${note ? `  (${note})` : ""}`);
+  for (const r of rows) {
+    const ratio = r === rows[0] ? "" : `  ${(r.median / base).toFixed(2)}× of ${rows[0].label}`;
+    const mem = r.peakRssMB ? `  peak ${r.peakRssMB} MB` : "";
+    console.log(`  ${r.label.padEnd(w)}  ${r.median.toFixed(3)} s${ratio}${mem}`);
+  }
+}
+
+function main() {
+  if (!fs.existsSync(TDV)) throw new Error("run `npm run build` first");
+  fs.mkdirSync(WORK, { recursive: true });
+  fs.mkdirSync(ENV.HOME, { recursive: true });
+  fs.mkdirSync(OUT, { recursive: true });
+  console.log(`tdv bench: ${sizeName} dataset, ${size.chunks} chunks × ${size.chunkBytes} B, ${RUNS} runs, work dir ${WORK}`);
+  console.log(`git ${execFileSync("git", ["--version"], { encoding: "utf8" }).trim()}${HAVE_LFS ? ", git-lfs present" : ", git-lfs NOT installed (apt-get install git-lfs): its columns are skipped"}`);
+
+  const data = fresh("data");
+  fs.mkdirSync(data);
+  const { nTime } = writeDataset(data);
+  const dataBytes = du(data);
+  console.log(`dataset: ${(dataBytes / 1e6).toFixed(1)} MB`);
+
+  // first commit
+  if (want("first-commit")) {
+    const rows = [
+      measure("cp -r", `cp -r ${data} ../cp-copy`, { setup: () => (fresh("cp-copy"), copyOf(data, "cp-src")) }),
+      measure("tdv init+add+commit", `${tdv} init >/dev/null && ${tdv} add -A -q >/dev/null && ${tdv} commit -q -m import >/dev/null`, { setup: () => copyOf(data, "tdv1") }),
+      measure("git add+commit", `${gitInit} && git add -A && git commit -q -m import`, { setup: () => copyOf(data, "git1") }),
+    ];
+    if (HAVE_LFS) rows.push(measure("git-lfs add+commit", `${lfsInit} && git add -A && git commit -q -m import`, { setup: () => copyOf(data, "lfs1") }));
+    record("first commit of the dataset", rows);
+  } else {
+    for (const [name, init] of [["tdv1", `${tdv} init >/dev/null && ${tdv} add -A -q && ${tdv} commit -q -m import >/dev/null`], ["git1", `${gitInit} && git add -A && git commit -q -m import`]]) sh(init, copyOf(data, name));
+  }
+  const tdvRepo = path.join(WORK, "tdv1");
+  const gitRepo = path.join(WORK, "git1");
+  sh(`${tdv} tag -f base >/dev/null && ${tdv} status >/dev/null`, tdvRepo);
+  sh("git tag -f base >/dev/null && git status >/dev/null", gitRepo);
+
+  if (want("status")) {
+    sh(`${tdv} status >/dev/null; git -C ${gitRepo} status >/dev/null`, tdvRepo);
+    record("status, clean tree", [
+      measure("node -e 0", "node -e 0", { cwd: tdvRepo }),
+      measure("tdv status", `${tdv} status >/dev/null`, { cwd: tdvRepo }),
+      measure("git status", "git status >/dev/null", { cwd: gitRepo }),
+    ]);
+  }
+
+  // incremental commit: 1% of t2m + an appended time slice
+  const changedFiles = [];
+  if (want("incremental-commit")) {
+    // in place, as a user works: reset to the imported state (not timed), edit, commit
+    const prep = (dir, resetCmd) => (i) => {
+      sh(resetCmd, dir);
+      editOnePercent(dir, nTime, i);
+      return dir;
+    };
+    const probe = copyOf(data, "probe");
+    const before = new Map(walkFiles(probe).map((f) => [f, fs.readFileSync(path.join(probe, f))]));
+    editOnePercent(probe, nTime, 0);
+    for (const f of walkFiles(probe)) if (!before.get(f)?.equals(fs.readFileSync(path.join(probe, f)))) changedFiles.push(f);
+    fs.writeFileSync(path.join(WORK, "changed.txt"), changedFiles.join("\n"));
+    const rows = [
+      measure("cp of the changed files", `xargs -a ${path.join(WORK, "changed.txt")} cp --parents -t ../cp-inc`, { setup: () => (fresh("cp-inc"), fs.mkdirSync(path.join(WORK, "cp-inc")), probe) }),
+      measure("tdv commit -a", `${tdv} commit -a -q -m edit >/dev/null`, { setup: prep(tdvRepo, `${tdv} reset -q --hard base >/dev/null`) }),
+      measure("git add -A && git commit", "git add -A && git commit -q -m edit", { setup: prep(gitRepo, "git reset -q --hard base && git clean -qfd") }),
+    ];
+    if (HAVE_LFS) {
+      const lfsRepo = copyOf(data, "lfs-base");
+      sh(`${lfsInit} && git add -A && git commit -q -m import && git tag base`, lfsRepo);
+      rows.push(measure("git-lfs add+commit", "git add -A && git commit -q -m edit", { setup: prep(lfsRepo, "git reset -q --hard base && git clean -qfd") }));
+    }
+    record("commit after changing 1% of one array and appending a time slice", rows, `${changedFiles.length} files changed or added`);
+    sh(`${tdv} reset -q --hard base >/dev/null`, tdvRepo);
+    sh("git reset -q --hard base && git clean -qfd", gitRepo);
+  }
+
+  // two commits on two branches for checkout / switch / diff
+  // copies get new inodes and times: refresh their stat caches first, as a user's steady state
+  const tdv2 = copyOf(tdvRepo, "tdv2");
+  const git2 = copyOf(gitRepo, "git2");
+  sh(`${tdv} status >/dev/null`, tdv2);
+  sh("git status >/dev/null", git2);
+  sh(`${tdv} switch -c edit -q >/dev/null`, tdv2);
+  editOnePercent(tdv2, nTime, 7);
+  sh(`${tdv} commit -a -q -m edit >/dev/null && ${tdv} switch main -q >/dev/null`, tdv2);
+  sh("git switch -q -c edit", git2);
+  editOnePercent(git2, nTime, 7);
+  sh("git add -A && git commit -q -m edit && git switch -q main", git2);
+
+  if (want("checkout")) {
+    record("checkout of the first commit (full tree)", [
+      measure("cp -r", `cp -r ${data} ../cp-co`, { setup: () => (fresh("cp-co"), data) }),
+      measure("tdv checkout", `${tdv} checkout -q --force main >/dev/null`, { setup: () => emptyWorktree(copyOf(tdv2, "tdv-co"), ".tdv") }),
+      measure("git checkout", "git checkout -q -f main", { setup: () => emptyWorktree(copyOf(git2, "git-co"), ".git") }),
+    ]);
+  }
+
+  if (want("switch")) {
+    let tdvOn = "main";
+    let gitOn = "main";
+    record("switch between two branches differing by 1%", [
+      measure("tdv switch", `${tdv} switch -q $(cat .bench-target) >/dev/null`, {
+        setup: () => {
+          tdvOn = tdvOn === "main" ? "edit" : "main";
+          fs.writeFileSync(path.join(tdv2, ".bench-target"), tdvOn);
+          return tdv2;
+        },
+      }),
+      measure("git switch", "git switch -q $(cat .bench-target)", {
+        setup: () => {
+          gitOn = gitOn === "main" ? "edit" : "main";
+          fs.writeFileSync(path.join(git2, ".bench-target"), gitOn);
+          return git2;
+        },
+      }),
+    ]);
+    for (const d of [tdv2, git2]) fs.rmSync(path.join(d, ".bench-target"), { force: true });
+  }
+
+  if (want("diff")) {
+    const tdvHasDiff = /\n {2}diff\b/.test(spawnSync("node", [TDV, "--help"], { encoding: "utf8" }).stdout ?? "");
+    if (tdvHasDiff) {
+      record("diff --stat between the two commits", [
+        measure("tdv diff --stat", `${tdv} diff --stat main edit >/dev/null`, { cwd: tdv2 }),
+        measure("git diff --stat", "git diff --stat main edit >/dev/null", { cwd: git2 }),
+      ]);
+    } else console.log("\ndiff --stat: skipped (this tdv has no diff command yet)");
+  }
+
+  if (want("log")) {
+    const tl = fresh("tdv-log");
+    const gl = fresh("git-log");
+    fs.mkdirSync(tl);
+    fs.mkdirSync(gl);
+    fs.writeFileSync(path.join(tl, "a.txt"), "x");
+    fs.writeFileSync(path.join(gl, "a.txt"), "x");
+    sh(`${tdv} init >/dev/null && ${tdv} add -A -q && node ${path.join(ROOT, "bench/commits.mjs")} 1000`, tl);
+    sh(`${gitInit} && git add -A && git commit -q -m c0 && for i in $(seq 1 999); do git commit -q --allow-empty -m c$i; done`, gl);
+    record("log of 1,000 commits", [
+      measure("tdv log --oneline", `${tdv} log --oneline >/dev/null`, { cwd: tl }),
+      measure("git log --oneline", "git log --oneline >/dev/null", { cwd: gl }),
+    ]);
+  }
+
+  if (want("many-arrays")) {
+    const src = fresh("many-src");
+    fs.mkdirSync(src);
+    manyArrays(src);
+    record("commit of 2,000 small arrays", [
+      measure("tdv add -A && tdv commit", `${tdv} init >/dev/null && ${tdv} add -A -q && ${tdv} commit -q -m many >/dev/null`, { setup: () => copyOf(src, "tdv-many") }),
+      measure("git add -A && git commit", `${gitInit} && git add -A && git commit -q -m many`, { setup: () => copyOf(src, "git-many") }),
+    ]);
+  }
+
+  if (want("start")) {
+    record("CLI start", [
+      measure("node -e 0", "node -e 0", { cwd: WORK }),
+      measure("tdv --version", `${tdv} --version >/dev/null`, { cwd: WORK }),
+    ]);
+  }
+
+  const sizes = {
+    data: dataBytes,
+    tdvRepoAfterTwoCommits: du(path.join(tdv2, ".tdv")),
+    gitRepoAfterTwoCommits: du(path.join(git2, ".git")),
+  };
+  console.log(`\nbytes on disk: data ${(sizes.data / 1e6).toFixed(1)} MB; after the two commits: .tdv ${(sizes.tdvRepoAfterTwoCommits / 1e6).toFixed(1)} MB (${(sizes.tdvRepoAfterTwoCommits / sizes.data).toFixed(3)}× the data), .git ${(sizes.gitRepoAfterTwoCommits / 1e6).toFixed(1)} MB`);
+
+  const file = path.join(OUT, `results-${sizeName}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  fs.writeFileSync(file, JSON.stringify({ size: sizeName, ...size, runs: RUNS, node: process.version, cpus: os.cpus().length, sizes, results }, null, 2));
+  console.log(`\nwrote ${path.relative(ROOT, file)}`);
+}
+
+function walkFiles(dir, rel = "") {
+  const out = [];
+  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    if (e.name === ".tdv" || e.name === ".git") continue;
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...walkFiles(dir, r));
+    else out.push(r);
+  }
+  return out;
+}
+
+function emptyWorktree(dir, keep) {
+  for (const n of fs.readdirSync(dir)) if (n !== keep) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
+  // make the repository think its working files are gone (an index matching nothing)
+  return dir;
+}
+
+main();
