@@ -13,6 +13,7 @@ import { register as cat } from "./commands/cat.js";
 import { register as checkout } from "./commands/checkout.js";
 import { register as commit } from "./commands/commit.js";
 import { register as demo } from "./commands/demo.js";
+import { register as diff } from "./commands/diff.js";
 import { register as init } from "./commands/init.js";
 import { register as log } from "./commands/log.js";
 import { register as ls } from "./commands/ls.js";
@@ -24,7 +25,7 @@ import { register as switchCmd } from "./commands/switch.js";
 import { register as tag } from "./commands/tag.js";
 import { EXIT_FAILURE, exitCodeForCommander, exitCodeForTag } from "./exit-codes.js";
 
-const COMMANDS = [init, status, add, commit, log, show, ls, branch, switchCmd, checkout, restore, reset, tag, cat, demo];
+const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, checkout, restore, reset, tag, cat, demo];
 
 function version(): string {
   // dist/cli/main.js and cli/main.ts both sit two levels below package.json

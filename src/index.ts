@@ -14,3 +14,8 @@ export { listBranches, createBranch, deleteBranch, currentBranch } from "./repo/
 export { listTags, createTag, deleteTag } from "./repo/tag.js";
 export { log, type LogEntry } from "./repo/log.js";
 export type { CommitObject, Person } from "./store/git.js";
+export { diff } from "./repo/diff/diff.js";
+export type * from "./repo/diff/types.js";
+export type { Box } from "./repo/diff/ranges.js";
+export { formatBox } from "./repo/diff/ranges.js";
+export { decodeChunk, fillChunk, elementAt, CodecUnavailableError, ChunkDecodeError, type DecodedChunk, type ChunkData } from "./zarr/decode.js";

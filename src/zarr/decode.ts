@@ -86,6 +86,15 @@ export function arrayMetaOf(metaDoc: Uint8Array): ArrayMeta {
   return node.meta;
 }
 
+/**
+ * Parse a metadata document as Zarr implementations write it: bare NaN,
+ * Infinity and -Infinity (zarr-python) become the strings "NaN", "Infinity",
+ * "-Infinity", as the Zarr specs spell those fill values.
+ */
+export function readJson(bytes: Uint8Array): unknown {
+  return JSON.parse(normalizeJson(new TextDecoder().decode(bytes)));
+}
+
 /** Element `i` (flat index into `data`) as a plain value. */
 export function elementAt(data: ChunkData, i: number): unknown {
   const d = data as { get?: (i: number) => unknown } & ArrayLike<unknown>;

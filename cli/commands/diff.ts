@@ -1,0 +1,342 @@
+import { existsSync } from "node:fs";
+import type { Command } from "commander";
+import type { ArrayDiff, AttributeChange, DiffResult, FileDiff, GroupDiff, MetadataChange, ValueDiff } from "../../src/index.js";
+import { formatBytes, formatTable, inRepo, out, plural, printJson, shortOid, warn, withProgress, type Lib, type Repo, type RepoContext } from "../output.js";
+
+interface DiffOptions {
+  stat?: boolean;
+  values?: boolean;
+  json?: boolean;
+  exitCode?: boolean;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("diff")
+    .description("show what changed, by array: structure, metadata, chunks and (with --values) the data itself")
+    .argument("[revs...]", "no REV: working copy vs HEAD; one REV: working copy vs REV; two: REV vs REV. Paths go after --")
+    .option("--stat", "one line per array and file: chunks changed and bytes (never decodes a chunk)")
+    .option("--values", "decode the changed chunks and summarize how the values changed")
+    .option("--json", "print the diff as one JSON document (schema: docs/diff-json.md)")
+    .option("--exit-code", "exit with 1 when there are differences, 0 when there are none")
+    .option("-q, --quiet", "no progress display")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ tdv diff                          working copy vs HEAD
+  $ tdv diff --stat main              working copy vs main, one line per array
+  $ tdv diff v1 v2 --values           how the data changed between two tags
+  $ tdv diff HEAD~1 HEAD -- era5.zarr/t2m
+  $ tdv diff --exit-code --stat || echo "dataset changed"
+  $ tdv diff v1 --json | jq '.arrays[] | {path, changed: .values.changed}'`,
+    )
+    .action(inRepo(run));
+}
+
+async function run({ lib, repo }: RepoContext, operands: string[], opts: DiffOptions): Promise<number> {
+  const { revs, paths } = await splitOperands(lib, repo, operands);
+  const [from, to] = revs;
+  const res = await withProgress(opts.quiet || opts.json, (onProgress) =>
+    lib.diff(repo, {
+      ...(from === undefined ? {} : { from }),
+      ...(to === undefined ? {} : { to }),
+      ...(paths.length > 0 ? { paths: paths.map((p) => repo.relPath(p)) } : {}),
+      values: opts.values === true,
+      onProgress,
+    }),
+  );
+  if (opts.json) printJson(res);
+  else if (opts.stat) {
+    printStat(res);
+    if (opts.values) printValues(res);
+  } else printFull(res);
+  for (const w of res.warnings) warn(w);
+  return opts.exitCode && res.different ? 1 : 0;
+}
+
+/** Operands before `--` are revisions (at most two); a first operand that is a path in the working tree starts the paths. */
+async function splitOperands(lib: Lib, repo: Repo, operands: string[]): Promise<{ revs: string[]; paths: string[] }> {
+  // commander drops the `--` itself: count the operands after it from argv
+  const dd = process.argv.indexOf("--");
+  const afterDashes = dd < 0 ? 0 : process.argv.length - dd - 1;
+  const before = operands.slice(0, operands.length - afterDashes);
+  const paths = operands.slice(operands.length - afterDashes);
+  const revs: string[] = [];
+  for (const [i, op] of before.entries()) {
+    if (await isRevision(lib, repo, op)) {
+      revs.push(op);
+      continue;
+    }
+    if (dd < 0 && before.slice(i).every((p) => existsSync(p))) return { revs: check(lib, revs), paths: [...before.slice(i), ...paths] };
+    if (dd < 0) {
+      throw new lib.UsageError(`ambiguous argument '${op}': unknown revision or path not in the working tree`, {
+        hint: "separate paths from revisions with '--': `tdv diff [REV [REV]] -- PATH...`; `tdv branch` and `tdv tag` list names",
+      });
+    }
+    await lib.resolveRevision(repo, op); // throws the UnknownRevisionError with its hint
+  }
+  return { revs: check(lib, revs), paths };
+}
+
+function check(lib: Lib, revs: string[]): string[] {
+  if (revs.length > 2) {
+    throw new lib.UsageError(`too many revisions: ${revs.join(" ")}`, { hint: "give at most two: `tdv diff REV REV`; paths go after `--`" });
+  }
+  return revs;
+}
+
+async function isRevision(lib: Lib, repo: Repo, rev: string): Promise<boolean> {
+  try {
+    await lib.resolveRevision(repo, rev);
+    return true;
+  } catch (e) {
+    if (lib.isTdvError(e, "UnknownRevisionError")) return rev === "HEAD" && (await repo.refs.head()).oid === null;
+    throw e;
+  }
+}
+
+// ---- the full diff ------------------------------------------------------------------
+
+function sideName(s: DiffResult["from"]): string {
+  if (s.rev === null) return "working copy";
+  return s.commit ? `${s.rev} (${shortOid(s.commit)})` : `${s.rev} (no commits)`;
+}
+
+function printFull(res: DiffResult): void {
+  if (!res.different) return;
+  out(`diff ${sideName(res.from)} → ${sideName(res.to)}`);
+  for (const a of res.arrays) {
+    out("");
+    for (const l of arrayLines(a)) out(l);
+  }
+  if (res.groups.length > 0) out("");
+  for (const g of res.groups) for (const l of groupLines(g)) out(l);
+  if (res.files.length > 0) out("");
+  for (const f of res.files) out(fileLine(f));
+  printValues(res);
+}
+
+const LABEL = 11;
+const label = (s: string) => `  ${s.padEnd(LABEL)}`;
+const cont = () => `  ${"".padEnd(LABEL)}`;
+
+function arrayLines(a: ArrayDiff): string[] {
+  const name = a.path || ".";
+  const lines: string[] = [];
+  if (a.status === "renamed") {
+    lines.push(`renamed array ${a.oldPath || "."} → ${name}`);
+    return lines;
+  }
+  if (a.status === "added" || a.status === "removed") {
+    const m = (a.after ?? a.before)!;
+    const set = a.status === "added" ? a.chunks.added : a.chunks.removed;
+    lines.push(`${a.status === "added" ? "new" : "removed"} array ${name}`);
+    lines.push(`${label("array")}${m.dtype} [${m.shape.join(", ")}], chunks [${m.chunkShape.join(", ")}], ${m.codecs.join(", ") || "no codecs"}`);
+    lines.push(`${label("chunks")}${plural(set.count, "chunk")}${set.count > 0 ? ` ${boxes(set.boxes)}` : ""} (${formatBytes(set.bytes)})`);
+    return lines;
+  }
+  lines.push(`modified array ${name}`);
+  for (const m of a.metadata) lines.push(...metadataLines(m));
+  lines.push(...attributeLines(a.attributes));
+  const c = a.chunks;
+  const chunkLines: string[] = [];
+  if (c.modified.count) chunkLines.push(`${c.modified.count} modified ${boxes(c.modified.boxes)} (${formatBytes(c.modified.bytesBefore)} → ${formatBytes(c.modified.bytes)})`);
+  if (c.added.count) chunkLines.push(`${c.added.count} added ${boxes(c.added.boxes)} (+${formatBytes(c.added.bytes)})`);
+  if (c.removed.count) chunkLines.push(`${c.removed.count} removed ${boxes(c.removed.boxes)} (-${formatBytes(c.removed.bytes)})`);
+  chunkLines.forEach((l, i) => lines.push(`${i === 0 ? label("chunks") : cont()}${l}`));
+  if (a.metadata.length === 0 && a.attributes.length === 0 && chunkLines.length === 0) lines.push(`${label("metadata")}document rewritten, same content`);
+  if (a.valuesNote) lines.push(`${label("values")}${a.valuesNote}`);
+  return lines;
+}
+
+const MAX_BOXES = 6;
+
+function boxes(list: [number, number][][]): string {
+  const shown = list.slice(0, MAX_BOXES).map((b) => `[${b.map(([x, y]) => (x === y ? `${x}` : `${x}..${y}`)).join(", ")}]`);
+  return shown.join(" ") + (list.length > MAX_BOXES ? ` … (${list.length - MAX_BOXES} more ranges)` : "");
+}
+
+const FIELD_LABEL: Record<MetadataChange["field"], string> = {
+  zarrFormat: "format",
+  shape: "shape",
+  dtype: "dtype",
+  chunkShape: "chunks",
+  innerChunkShape: "inner chunks",
+  chunkKeyEncoding: "chunk keys",
+  order: "order",
+  fillValue: "fill value",
+  codecs: "codecs",
+  dimensionNames: "dim names",
+};
+
+function metadataLines(m: MetadataChange): string[] {
+  const fmt = m.field === "codecs" ? codecsText : m.field === "chunkKeyEncoding" || m.field === "dtype" || m.field === "order" ? String : compactJson;
+  let line = `${label(FIELD_LABEL[m.field])}${fmt(m.before)} → ${fmt(m.after)}`;
+  if (m.dims && m.dims.length > 0) {
+    line += `  (${m.dims.map((d) => `dim ${d.dim}${d.name ? ` "${d.name}"` : ""} ${d.change} by ${d.by}`).join(", ")})`;
+  }
+  return [line];
+}
+
+/** `bytes(endian=little), gzip(level=5)` */
+function codecsText(v: unknown): string {
+  if (!Array.isArray(v) || v.length === 0) return "none";
+  return v
+    .map((c) => {
+      if (typeof c === "string") return c;
+      const o = c as { name?: string; id?: string; configuration?: Record<string, unknown> } & Record<string, unknown>;
+      const name = o.name ?? o.id ?? "?";
+      const config = o.name !== undefined ? (o.configuration ?? {}) : Object.fromEntries(Object.entries(o).filter(([k]) => k !== "id"));
+      const args = Object.entries(config).map(([k, x]) => `${k}=${typeof x === "object" && x !== null ? compactJson(x) : String(x)}`);
+      return args.length ? `${name}(${args.join(", ")})` : name;
+    })
+    .join(", ");
+}
+
+function compactJson(v: unknown): string {
+  const s = JSON.stringify(v);
+  const text = s === undefined ? String(v) : s.replace(/,/g, ", ");
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function attributeLines(changes: AttributeChange[]): string[] {
+  return changes.map((c, i) => {
+    const head = i === 0 ? label("attributes") : cont();
+    if (c.change === "added") return `${head}+ ${c.key}: ${compactJson(c.after)}`;
+    if (c.change === "removed") return `${head}- ${c.key}: ${compactJson(c.before)}`;
+    return `${head}~ ${c.key}: ${compactJson(c.before)} → ${compactJson(c.after)}`;
+  });
+}
+
+function groupLines(g: GroupDiff): string[] {
+  const name = g.path || ".";
+  if (g.status !== "modified") return [`${g.status === "added" ? "new" : "removed"} group ${name}`];
+  const lines = [`modified group ${name}`, ...attributeLines(g.attributes)];
+  if (g.consolidatedChanged) lines.push(`${label("metadata")}consolidated metadata changed`);
+  return lines;
+}
+
+function fileLine(f: FileDiff): string {
+  if (f.status === "added") return `new file ${f.path} (${formatBytes(f.bytesAfter ?? 0)})`;
+  if (f.status === "removed") return `removed file ${f.path} (${formatBytes(f.bytesBefore ?? 0)})`;
+  return `modified file ${f.path} (${formatBytes(f.bytesBefore ?? 0)} → ${formatBytes(f.bytesAfter ?? 0)})`;
+}
+
+// ---- values -------------------------------------------------------------------------
+
+function printValues(res: DiffResult): void {
+  if (!res.values) return;
+  const rows: string[][] = [];
+  for (const a of res.arrays) {
+    const v = a.values;
+    if (!v) continue;
+    rows.push([
+      a.path || ".",
+      count(v.changed),
+      count(v.compared),
+      num(v.maxAbsDelta),
+      v.meanDelta === null ? "-" : `${v.meanDelta >= 0 ? "+" : ""}${num(v.meanDelta)}`,
+      v.kind === "numeric" ? `+${v.nanIntroduced}/-${v.nanRemoved}` : "-",
+      range(v.before),
+      range(v.after),
+      v.bbox ? `[${v.bbox.map(([x, y]) => (x === y ? `${x}` : `${x}..${y}`)).join(", ")}]` : "-",
+      appended(v),
+    ]);
+  }
+  if (rows.length === 0) return;
+  out("");
+  out("Values in the changed chunks:");
+  const header = ["array", "changed", "of", "max |Δ|", "mean Δ", "NaN", "before", "after", "where", "appended"];
+  for (const l of formatTable(header, rows, new Set([1, 2, 3, 4, 5]))) out(`  ${l}`);
+}
+
+function appended(v: ValueDiff): string {
+  if (v.appended.count === 0) return v.truncated > 0 ? `-${count(v.truncated)} cut` : "-";
+  return `${count(v.appended.count)}${v.appended.range ? ` in ${range(v.appended.range)}` : ""}`;
+}
+
+function count(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+/** Four significant digits, no exponent for everyday magnitudes. */
+function num(x: number | null): string {
+  if (x === null) return "-";
+  if (x === 0) return "0";
+  const a = Math.abs(x);
+  if (a >= 1e6 || a < 1e-3) return x.toExponential(3);
+  return String(Number(x.toPrecision(4)));
+}
+
+function range(r: { min: number; max: number } | null): string {
+  return r ? `${num(r.min)}..${num(r.max)}` : "-";
+}
+
+// ---- --stat ---------------------------------------------------------------------------
+
+const BAR = 30;
+
+function printStat(res: DiffResult): void {
+  if (!res.different) return;
+  const rows: { name: string; n: string; bytes: string; bar: string }[] = [];
+  const totals = res.arrays.map((a) => a.chunks.added.count + a.chunks.modified.count + a.chunks.removed.count);
+  const max = Math.max(1, ...totals);
+  const scale = (k: number) => (k === 0 ? 0 : Math.max(1, Math.round((k * BAR) / Math.max(max, BAR))));
+  for (const a of res.arrays) {
+    const c = a.chunks;
+    const n = c.added.count + c.modified.count + c.removed.count;
+    const name = a.status === "renamed" ? `${a.oldPath || "."} → ${a.path || "."}` : a.path || ".";
+    const tag = a.status === "added" ? " (new)" : a.status === "removed" ? " (removed)" : a.status === "renamed" ? " (renamed)" : "";
+    const meta = a.metadata.length + a.attributes.length > 0 ? " +metadata" : "";
+    const written = c.added.bytes + c.modified.bytes;
+    const dropped = c.removed.bytes + c.modified.bytesBefore;
+    rows.push({
+      name: `${name}${tag}`,
+      n: n > 0 ? plural(n, "chunk") : a.status === "renamed" ? "" : "metadata",
+      bytes: n > 0 ? bytesDelta(written, dropped) : "",
+      bar: "+".repeat(scale(c.added.count)) + "~".repeat(scale(c.modified.count)) + "-".repeat(scale(c.removed.count)) + meta,
+    });
+  }
+  for (const g of res.groups) rows.push({ name: `${g.path || "."} (${g.status === "added" ? "new group" : g.status === "removed" ? "removed group" : "group"})`, n: "attributes", bytes: "", bar: "" });
+  for (const f of res.files) {
+    rows.push({ name: f.path, n: f.status === "added" ? "new file" : f.status === "removed" ? "removed" : "file", bytes: bytesDelta(f.bytesAfter ?? 0, f.bytesBefore ?? 0), bar: "" });
+  }
+  const w = Math.max(...rows.map((r) => r.name.length));
+  const wn = Math.max(...rows.map((r) => r.n.length));
+  const wb = Math.max(...rows.map((r) => r.bytes.length));
+  for (const r of rows) out(` ${r.name.padEnd(w)} | ${r.n.padStart(wn)}  ${r.bytes.padStart(wb)}  ${r.bar}`.trimEnd());
+  out(` ${summaryLine(res)}`);
+}
+
+function bytesDelta(written: number, dropped: number): string {
+  if (dropped === 0) return `+${formatBytes(written)}`;
+  if (written === 0) return `-${formatBytes(dropped)}`;
+  return `+${formatBytes(written)} -${formatBytes(dropped)}`;
+}
+
+function summaryLine(res: DiffResult): string {
+  const s = res.summary;
+  const parts: string[] = [];
+  const arrays = s.arrays.added + s.arrays.removed + s.arrays.modified + s.arrays.renamed;
+  if (arrays > 0) {
+    const kinds = [
+      s.arrays.added ? `${s.arrays.added} new` : "",
+      s.arrays.removed ? `${s.arrays.removed} removed` : "",
+      s.arrays.renamed ? `${s.arrays.renamed} renamed` : "",
+    ].filter(Boolean);
+    parts.push(`${plural(arrays, "array")} changed${kinds.length ? ` (${kinds.join(", ")})` : ""}`);
+  }
+  const chunks = [
+    s.chunks.modified ? `${s.chunks.modified} modified` : "",
+    s.chunks.added ? `${s.chunks.added} added` : "",
+    s.chunks.removed ? `${s.chunks.removed} removed` : "",
+  ].filter(Boolean);
+  if (chunks.length) parts.push(`chunks: ${chunks.join(", ")} (${bytesDelta(s.bytesAdded, s.bytesRemoved)})`);
+  const groups = s.groups.added + s.groups.removed + s.groups.modified;
+  if (groups > 0) parts.push(`${plural(groups, "group")} changed`);
+  const files = s.files.added + s.files.removed + s.files.modified;
+  if (files > 0) parts.push(`${plural(files, "file")} changed`);
+  return parts.join("; ");
+}
