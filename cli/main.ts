@@ -11,12 +11,17 @@ import { register as add } from "./commands/add.js";
 import { register as branch } from "./commands/branch.js";
 import { register as cat } from "./commands/cat.js";
 import { register as checkout } from "./commands/checkout.js";
+import { register as clone } from "./commands/clone.js";
 import { register as commit } from "./commands/commit.js";
 import { register as demo } from "./commands/demo.js";
+import { register as fetch } from "./commands/fetch.js";
 import { register as diff } from "./commands/diff.js";
 import { register as init } from "./commands/init.js";
 import { register as log } from "./commands/log.js";
 import { register as ls } from "./commands/ls.js";
+import { register as pull } from "./commands/pull.js";
+import { register as push } from "./commands/push.js";
+import { register as remote } from "./commands/remote.js";
 import { register as reset } from "./commands/reset.js";
 import { register as restore } from "./commands/restore.js";
 import { register as show } from "./commands/show.js";
@@ -25,7 +30,7 @@ import { register as switchCmd } from "./commands/switch.js";
 import { register as tag } from "./commands/tag.js";
 import { EXIT_FAILURE, exitCodeForCommander, exitCodeForTag } from "./exit-codes.js";
 
-const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, checkout, restore, reset, tag, cat, demo];
+const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, checkout, restore, reset, tag, cat, remote, push, fetch, pull, clone, demo];
 
 function version(): string {
   // dist/cli/main.js and cli/main.ts both sit two levels below package.json

@@ -322,6 +322,10 @@ export interface ProgressEvent {
   done: number;
   total: number;
   bytes: number;
+  /** bytes expected in all: adds "of N" and an ETA */
+  totalBytes?: number;
+  /** what is counted (default "files") */
+  unit?: string;
 }
 
 export interface ProgressReporter {
@@ -345,7 +349,10 @@ export function progress({ quiet = false, stream = process.stderr }: { quiet?: b
     const secs = (Date.now() - start) / 1000;
     const rate = secs > 0.2 ? `  ${formatBytes(p.bytes / secs)}/s` : "";
     const pct = p.total > 0 ? ` ${String(Math.floor((100 * p.done) / p.total)).padStart(3)}%` : "";
-    stream.write(`\r\x1b[K${p.phase}${pct}  ${p.done}/${p.total} files  ${formatBytes(p.bytes)}${rate}`);
+    const of = p.totalBytes !== undefined ? `/${formatBytes(p.totalBytes)}` : "";
+    const left = p.totalBytes !== undefined && secs > 1 && p.bytes > 0 ? Math.max(0, ((p.totalBytes - p.bytes) * secs) / p.bytes) : null;
+    const eta = left !== null && p.done < p.total ? `  ETA ${left < 60 ? `${Math.ceil(left)}s` : `${Math.floor(left / 60)}m${String(Math.ceil(left % 60)).padStart(2, "0")}s`}` : "";
+    stream.write(`\r\x1b[K${p.phase}${pct}  ${p.done}/${p.total} ${p.unit ?? "files"}  ${formatBytes(p.bytes)}${of}${rate}${eta}`);
     shown = true;
   };
   return {

@@ -14,6 +14,15 @@ export { listBranches, createBranch, deleteBranch, currentBranch } from "./repo/
 export { listTags, createTag, deleteTag } from "./repo/tag.js";
 export { log, type LogEntry } from "./repo/log.js";
 export type { CommitObject, Person } from "./store/git.js";
+export * from "./remote/errors.js";
+export { openBackend, normalizeRemoteUrl, type ObjectBackend, type BackendOptions, type PutOptions, type ObjectInfo } from "./remote/backend.js";
+export { addRemote, removeRemote, listRemotes, resolveRemote, type RemoteInfo } from "./remote/config.js";
+export { push, type PushOptions, type PushResult, type RefUpdate, type RefStatus } from "./remote/push.js";
+export { fetch, type FetchOptions, type FetchResult, type FetchedRef, type FetchRefStatus } from "./remote/fetch.js";
+export { pull, type PullOptions, type PullResult } from "./remote/pull.js";
+export { clone, cloneDirName, type CloneOptions, type CloneResult } from "./remote/clone.js";
+export { RemoteRepo } from "./remote/layout.js";
+export type { TransferProgress, TransferCounts } from "./remote/transfer.js";
 export { diff } from "./repo/diff/diff.js";
 export type * from "./repo/diff/types.js";
 export type { Box } from "./repo/diff/ranges.js";

@@ -34,12 +34,12 @@ export async function resolveRevision(repo: Repository, rev: string): Promise<Gi
 
 /**
  * The full ref a short name means: "HEAD" and "@" give "HEAD"; otherwise the
- * first of refs/heads/NAME, refs/tags/NAME, refs/NAME (and NAME itself when it
- * starts with "refs/") that exists. Null when none does.
+ * first of refs/heads/NAME, refs/tags/NAME, refs/NAME, refs/remotes/NAME
+ * (origin/main) (and NAME itself when it starts with "refs/") that exists. Null when none does.
  */
 export async function resolveRefName(repo: Repository, name: string): Promise<string | null> {
   if (name === "HEAD" || name === "@") return "HEAD";
-  const candidates = name.startsWith("refs/") ? [name] : [`refs/heads/${name}`, `refs/tags/${name}`, `refs/${name}`];
+  const candidates = name.startsWith("refs/") ? [name] : [`refs/heads/${name}`, `refs/tags/${name}`, `refs/${name}`, `refs/remotes/${name}`];
   for (const ref of candidates) {
     if (isValidRefName(ref) && (await readRef(repo, ref)) !== null) return ref;
   }

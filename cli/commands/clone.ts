@@ -1,0 +1,58 @@
+import type { Command } from "commander";
+import { action, err, formatBytes, loadLib, out, plural, printJson, withProgress } from "../output.js";
+
+interface CloneOptions {
+  branch?: string;
+  lazy?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("clone")
+    .description("copy a remote into a new working copy and check out its default branch")
+    .argument("<url>", "s3://bucket/prefix, file:///path, a path, or https://... (read-only)")
+    .argument("[dir]", "the new folder (default: named after the URL)")
+    .option("-b, --branch <name>", "check out this branch instead of the remote's default")
+    .option("--lazy", "download metadata only; chunks arrive when read or checked out")
+    .option("--json", "print a summary as JSON")
+    .option("-q, --quiet", "print nothing but errors; no progress display")
+    .addHelpText(
+      "after",
+      `
+Every object is verified against its hash before it is stored.
+
+Examples:
+  $ tdv clone s3://climate-data/era5
+  $ tdv clone --lazy https://data.example.org/era5 era5   read any revision without copying it all
+  $ tdv clone ../shared/era5.tdv -b qc`,
+    )
+    .action(action(run));
+}
+
+async function run(url: string, dir: string | undefined, opts: CloneOptions): Promise<void> {
+  const lib = await loadLib();
+  const target = dir ?? lib.cloneDirName(url);
+  if (!opts.quiet && !opts.json) err(`Cloning into '${target}'...`);
+  const res = await withProgress(opts.quiet || opts.json, (onProgress) =>
+    lib.clone({
+      url,
+      dir: target,
+      ...(opts.branch === undefined ? {} : { branch: opts.branch }),
+      lazy: opts.lazy === true,
+      onProgress,
+      onCheckoutProgress: onProgress,
+    }),
+  );
+  if (opts.json) return printJson(res);
+  if (opts.quiet) return;
+  const d = res.fetch.downloaded;
+  out(`received ${plural(d.objects, "object")} (${formatBytes(d.bytes)}: ${plural(d.chunks, "chunk")}, ${d.gitObjects} metadata)`);
+  if (res.empty) {
+    err("warning: you appear to have cloned an empty repository.");
+    return;
+  }
+  out(`checked out '${res.branch}' (${plural(res.written, "file")}, ${formatBytes(res.bytes)})`);
+  if (opts.lazy) out("lazy clone: chunks are downloaded when read; `tdv fetch --all-chunks` downloads them all");
+}

@@ -1,0 +1,94 @@
+/**
+ * An object store as tdv sees it: keys to bytes, with conditional writes.
+ * Each backend is a small class in its own module, loaded from a
+ * `Map<scheme, () => import(...)>` registry only when a URL needs it.
+ *
+ *   file:///path or /path   file.ts   (conditional writes under a lock file)
+ *   s3://bucket/prefix      s3.ts     (signed requests; any S3-compatible server)
+ *   http(s)://host/path     http.ts   (read-only; any static web server)
+ *
+ * Keys are relative to the remote's root and use "/" ("chunks/ab/cdef…").
+ */
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { UnsupportedUrlError } from "./errors.js";
+
+export interface PutOptions {
+  /** "*": write only when no object has the key (create) */
+  ifNoneMatch?: "*";
+  /** write only when the object's ETag still is this value (as `get`/`head`/`put` returned it) */
+  ifMatch?: string;
+}
+
+export interface ObjectInfo {
+  /** opaque version tag, to pass back as `ifMatch` */
+  etag: string;
+  size: number;
+}
+
+export interface ObjectBackend {
+  /** the URL, for messages */
+  readonly url: string;
+  /** false for read-only transports (http) */
+  readonly writable: boolean;
+  /**
+   * The bytes of an object and their ETag, read in one request (so a
+   * conditional write based on them is sound), or null when there is none.
+   */
+  get(key: string): Promise<{ bytes: Uint8Array; etag: string } | null>;
+  head(key: string): Promise<ObjectInfo | null>;
+  /** Write the whole object; a failed condition throws PreconditionFailedError. */
+  put(key: string, bytes: Uint8Array, opts?: PutOptions): Promise<{ etag: string }>;
+  /** Every key under `prefix` (which ends with "/"), in any order. */
+  list(prefix: string): AsyncIterable<string>;
+  delete?(key: string): Promise<void>;
+}
+
+/** What a backend may take from its caller: the environment (for credentials) and tuning. */
+export interface BackendOptions {
+  env?: NodeJS.ProcessEnv;
+  /** attempts for a failing request (first try included) */
+  maxAttempts?: number;
+  /** first backoff delay in ms (doubled each retry, with jitter) */
+  retryBaseMs?: number;
+  /** S3: objects larger than this go up in parts of this size */
+  partSize?: number;
+  /** S3: max-keys per ListObjectsV2 page */
+  pageSize?: number;
+  /** fsync files written by the file backend (default: unless TDV_FSYNC=0) */
+  durable?: boolean;
+}
+
+type Factory = (url: string, opts: BackendOptions) => Promise<ObjectBackend>;
+
+const BACKENDS = new Map<string, Factory>([
+  ["file", async (url, opts) => new (await import("./file.js")).FileBackend(url, opts)],
+  ["s3", async (url, opts) => new (await import("./s3.js")).S3Backend(url, opts)],
+  ["http", async (url, opts) => new (await import("./http.js")).HttpBackend(url, opts)],
+  ["https", async (url, opts) => new (await import("./http.js")).HttpBackend(url, opts)],
+]);
+
+/** The URL scheme of a remote; a plain path is "file". */
+export function schemeOf(url: string): string {
+  const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url);
+  return m ? (m[1] as string).toLowerCase() : "file";
+}
+
+/**
+ * The canonical form of a remote URL: a plain path becomes an absolute path
+ * (resolved against `cwd`); URLs are kept as given, less a trailing "/".
+ */
+export function normalizeRemoteUrl(url: string, cwd = process.cwd()): string {
+  const scheme = schemeOf(url);
+  if (!BACKENDS.has(scheme)) throw new UnsupportedUrlError(url, `unknown scheme '${scheme}://'`);
+  if (scheme === "file" && !/^file:\/\//i.test(url)) return path.resolve(cwd, url);
+  return url.length > scheme.length + 3 ? url.replace(/\/+$/, "") : url;
+}
+
+/** Open the backend for a remote URL (its module is imported on first use). */
+export async function openBackend(url: string, opts: BackendOptions = {}): Promise<ObjectBackend> {
+  const scheme = schemeOf(url);
+  const factory = BACKENDS.get(scheme);
+  if (!factory) throw new UnsupportedUrlError(url, `unknown scheme '${scheme}://'`);
+  return factory(scheme === "file" && !/^file:\/\//i.test(url) ? pathToFileURL(path.resolve(url)).href : url, opts);
+}

@@ -1,0 +1,294 @@
+/**
+ * Fetch: bring the remote's branches and tags here, verified.
+ *
+ * 1. Read the remote's refs.
+ * 2. Walk from them, downloading every Git object this repository lacks
+ *    (commits, trees, metadata blobs, manifest shards): each is inflated and
+ *    its SHA-1 checked against its name before it is parsed. A commit or tree
+ *    that is already here is complete (this repository only ever stores an
+ *    object after everything it names), so the walk stops there.
+ * 3. Unless lazy: download the chunks the new manifests and file lists name
+ *    that are not here, each checked against its SHA-256, and store them.
+ * 4. Store the Git objects, children before parents, so that a crash leaves
+ *    only unreferenced objects, never a commit or tree with a hole.
+ * 5. Move the remote-tracking refs (refs/remotes/NAME/BRANCH) and create new
+ *    tags.
+ *
+ * Any mismatch is an error naming the object; nothing is referenced until
+ * all it needs is stored.
+ */
+import path from "node:path";
+import { MissingObjectError, UsageError } from "../errors.js";
+import { decodeFileList, decodeShard } from "../format/manifest.js";
+import { sha256, type ChunkId, type GitOid } from "../format/hash.js";
+import { CorruptObjectError } from "../errors.js";
+import { isAncestor } from "../repo/log.js";
+import type { Repository } from "../repo/repository.js";
+import { FILE_LIST, MANIFEST_TREE } from "../repo/snapshot.js";
+import { walkReachable } from "../repo/walk.js";
+import { exists, mapLimit } from "../store/atomic.js";
+import type { BackendOptions } from "./backend.js";
+import { resolveRemote } from "./config.js";
+import { lazyChunkFetcher } from "./lazy.js";
+import { decodeLoose, headerLinks, parseTree, type GitType } from "./git-objects.js";
+import { chunkKey, gitObjectKey, RemoteRepo, type RemoteRef } from "./layout.js";
+import { addCount, drain, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
+
+export interface FetchOptions {
+  /** a remote name or URL (default: origin, or the only remote) */
+  remote?: string;
+  /** metadata only; chunks come on demand (default: as the repository was cloned) */
+  lazy?: boolean;
+  /** also download every chunk that local refs reach and that is missing (completes a lazy clone) */
+  allChunks?: boolean;
+  concurrency?: number;
+  onProgress?: OnTransferProgress;
+  backend?: BackendOptions;
+}
+
+export type FetchRefStatus = "new" | "updated" | "forced" | "up-to-date" | "deleted" | "rejected";
+
+export interface FetchedRef {
+  /** the ref on the remote ("refs/heads/main") */
+  ref: string;
+  /** where it is kept here ("refs/remotes/origin/main", "refs/tags/v1"); null when fetched by URL */
+  localRef: string | null;
+  old: GitOid | null;
+  new: GitOid | null;
+  status: FetchRefStatus;
+}
+
+export interface FetchResult {
+  remote: string | null;
+  url: string;
+  refs: FetchedRef[];
+  /** the remote's default branch ("main"), if it says */
+  defaultBranch: string | null;
+  downloaded: TransferCounts;
+  /** objects the new metadata names that were already here (bytes: chunks only) */
+  skipped: { objects: number; bytes: number };
+  lazy: boolean;
+}
+
+type Role = "any" | "tree" | "manifest" | "blob" | "shard" | "filelist";
+
+interface Fetched {
+  type: GitType;
+  content: Buffer;
+  links: GitOid[];
+}
+
+export async function fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchResult> {
+  const { concurrency = 16, onProgress } = opts;
+  const { name, url } = resolveRemote(repo, opts.remote);
+  const lazy = opts.lazy ?? (repo.config.lazy !== undefined && repo.config.lazy.remote === name);
+  if (lazy && !name) throw new UsageError("a lazy fetch needs a named remote (its chunks are fetched from it later)", { hint: "`tdv remote add NAME URL` first" });
+  const remote = await RemoteRepo.open(url, opts.backend);
+  await remote.requireConfig();
+  const remoteRefs = await remote.listRefs();
+  const defaultBranch = (await remote.defaultBranch())?.slice("refs/heads/".length) ?? null;
+
+  const downloaded = zeroCounts();
+  const skipped = { objects: 0, bytes: 0 };
+
+  // 2. missing Git objects, verified, kept in memory until step 4
+  const fetched = new Map<string, Fetched>();
+  const chunkRefs = new Map<ChunkId, number>();
+  const roots = [...new Set([...remoteRefs.values()].map((r) => r.oid))];
+  const seen = new Set<string>(roots);
+  const meta = meter(onProgress, "receiving metadata", roots.length);
+  await drain<{ oid: GitOid; role: Role; path: string }>(
+    roots.map((oid) => ({ oid, role: "any", path: "" })),
+    concurrency,
+    async ({ oid, role, path: at }, enqueue) => {
+      const where = role === "any" ? `commit or tag ${oid}` : role === "tree" || role === "manifest" ? `tree ${at || "(root)"}` : at;
+      if (await hasGitObject(repo, oid)) {
+        skipped.objects++;
+        meta.add(0);
+        return;
+      }
+      const got = await remote.backend.get(gitObjectKey(oid));
+      if (!got) throw new MissingObjectError(oid, `Git object (${where}) on the remote ${url}`);
+      const obj = decodeLoose(oid, got.bytes, `${where}, downloaded from ${url}`);
+      checkRole(oid, obj.type, role, where);
+      const links: GitOid[] = [];
+      const follow = (child: GitOid, childRole: Role, childPath: string) => {
+        links.push(child);
+        if (seen.has(child)) return;
+        seen.add(child);
+        meta.grow(1);
+        enqueue({ oid: child, role: childRole, path: childPath });
+      };
+      if (obj.type === "commit" || obj.type === "tag") {
+        const l = headerLinks(oid, obj.type, obj.content);
+        if (l.tree) follow(l.tree, "tree", "");
+        for (const p of l.parents) follow(p, "any", "");
+        if (l.object) follow(l.object, "any", "");
+      } else if (obj.type === "tree") {
+        for (const e of parseTree(oid, obj.content)) {
+          if (e.mode === "160000") continue;
+          const rel = at ? `${at}/${e.name}` : e.name;
+          if (e.mode === "40000" || e.mode === "040000") follow(e.oid, e.name === MANIFEST_TREE ? "manifest" : "tree", rel);
+          else follow(e.oid, role === "manifest" ? "shard" : e.name === FILE_LIST ? "filelist" : "blob", rel);
+        }
+      } else if (role === "shard") {
+        for (const c of decodeShard(obj.content, where).entries) chunkRefs.set(c.id, c.size);
+      } else if (role === "filelist") {
+        for (const f of decodeFileList(obj.content, where)) chunkRefs.set(f.id, f.size);
+      }
+      fetched.set(oid, { type: obj.type, content: obj.content, links });
+      addCount(downloaded, "git", got.bytes.byteLength);
+      meta.add(got.bytes.byteLength);
+    },
+  );
+
+  // 3. chunks
+  if (!lazy && chunkRefs.size > 0) {
+    const ids = [...chunkRefs.keys()];
+    const here = await mapLimit(ids, 64, (id) => repo.chunks.has(id));
+    const missing = ids.filter((_, i) => !here[i]);
+    for (const id of ids.filter((_, i) => here[i])) {
+      skipped.objects++;
+      skipped.bytes += chunkRefs.get(id) ?? 0;
+    }
+    await downloadChunks(repo, remote, missing, chunkRefs, { concurrency, onProgress, counts: downloaded });
+  }
+
+  // 4. store the Git objects, children first
+  await storeInOrder(repo, fetched, concurrency);
+
+  // 5. refs
+  const refs = await updateLocalRefs(repo, name, remoteRefs);
+  if (lazy && name && repo.config.lazy?.remote !== name) {
+    await repo.updateConfig((c) => void (c.lazy = { remote: name }));
+    repo.chunks.fallback = lazyChunkFetcher(repo, name);
+  }
+
+  if (opts.allChunks) {
+    await completeChunks(repo, remote, { concurrency, onProgress, counts: downloaded, skipped });
+    if (repo.config.lazy) {
+      await repo.updateConfig((c) => void delete c.lazy);
+      repo.chunks.fallback = undefined;
+    }
+  }
+  return { remote: name, url, refs, defaultBranch, downloaded, skipped, lazy: lazy && !opts.allChunks };
+}
+
+async function hasGitObject(repo: Repository, oid: GitOid): Promise<boolean> {
+  if (await exists(path.join(repo.git.gitdir, "objects", oid.slice(0, 2), oid.slice(2)))) return true;
+  return (await repo.git.typeOf(oid)) !== null;
+}
+
+function checkRole(oid: GitOid, type: GitType, role: Role, where: string): void {
+  const want = role === "any" ? ["commit", "tag"] : role === "tree" || role === "manifest" ? ["tree"] : ["blob"];
+  if (!want.includes(type)) throw new CorruptObjectError(oid, `${where}: expected a ${want.join(" or ")}, the remote holds a ${type}`);
+}
+
+async function downloadChunks(
+  repo: Repository,
+  remote: RemoteRepo,
+  ids: ChunkId[],
+  sizes: Map<ChunkId, number>,
+  { concurrency, onProgress, counts }: { concurrency: number; onProgress: OnTransferProgress | undefined; counts: TransferCounts },
+): Promise<void> {
+  if (ids.length === 0) return;
+  const m = meter(onProgress, "receiving chunks", ids.length, ids.reduce((s, id) => s + (sizes.get(id) ?? 0), 0));
+  await mapLimit(ids, concurrency, async (id) => {
+    const got = await remote.backend.get(chunkKey(id));
+    if (!got) throw new MissingObjectError(id, `chunk object on the remote ${remote.url}`);
+    const actual = sha256(got.bytes);
+    if (actual !== id) throw new CorruptObjectError(id, `chunk downloaded from ${remote.url} hashes to ${actual}`);
+    await repo.chunks.put(id, got.bytes);
+    addCount(counts, "chunk", got.bytes.byteLength);
+    m.add(got.bytes.byteLength);
+  });
+}
+
+/** Write fetched objects so that every object is stored after all the fetched objects it names. */
+async function storeInOrder(repo: Repository, fetched: Map<string, Fetched>, concurrency: number): Promise<void> {
+  const level = new Map<string, number>();
+  for (const root of fetched.keys()) {
+    const stack: [string, boolean][] = [[root, false]];
+    while (stack.length > 0) {
+      const [oid, expanded] = stack.pop() as [string, boolean];
+      if (level.has(oid)) continue;
+      const rec = fetched.get(oid) as Fetched;
+      const kids = rec.links.filter((c) => fetched.has(c));
+      if (!expanded) {
+        stack.push([oid, true]);
+        for (const c of kids) if (!level.has(c)) stack.push([c, false]);
+      } else {
+        level.set(oid, kids.reduce((mx, c) => Math.max(mx, (level.get(c) ?? 0) + 1), 0));
+      }
+    }
+  }
+  const byLevel: string[][] = [];
+  for (const [oid, l] of level) (byLevel[l] ??= []).push(oid);
+  for (const oids of byLevel) {
+    if (!oids) continue;
+    await mapLimit(oids, concurrency, async (oid) => {
+      const rec = fetched.get(oid) as Fetched;
+      const written = await repo.git.writeRaw(rec.type, rec.content);
+      if (written !== oid) throw new CorruptObjectError(oid, `stored as ${written}`);
+    });
+  }
+}
+
+async function updateLocalRefs(repo: Repository, name: string | null, remoteRefs: Map<string, RemoteRef>): Promise<FetchedRef[]> {
+  const out: FetchedRef[] = [];
+  const who = repo.identity();
+  for (const [ref, r] of remoteRefs) {
+    if (ref.startsWith("refs/heads/")) {
+      if (!name) {
+        out.push({ ref, localRef: null, old: null, new: r.oid, status: "new" });
+        continue;
+      }
+      const localRef = `refs/remotes/${name}/${ref.slice("refs/heads/".length)}`;
+      const old = await repo.refs.read(localRef).catch(() => null);
+      if (old === r.oid) {
+        out.push({ ref, localRef, old, new: r.oid, status: "up-to-date" });
+        continue;
+      }
+      const status: FetchRefStatus = old === null ? "new" : (await isAncestor(repo, old, r.oid).catch(() => false)) ? "updated" : "forced";
+      await repo.refs.update(localRef, { expected: old, next: r.oid, who, message: `fetch: ${status === "forced" ? "forced-update" : status === "new" ? "storing head" : "fast-forward"}` });
+      out.push({ ref, localRef, old, new: r.oid, status });
+    } else if (ref.startsWith("refs/tags/") && name) {
+      const old = await repo.refs.read(ref).catch(() => null);
+      if (old === r.oid) out.push({ ref, localRef: ref, old, new: r.oid, status: "up-to-date" });
+      else if (old !== null) out.push({ ref, localRef: ref, old, new: r.oid, status: "rejected" });
+      else {
+        await repo.refs.update(ref, { expected: null, next: r.oid, who, message: "fetch: storing tag" });
+        out.push({ ref, localRef: ref, old, new: r.oid, status: "new" });
+      }
+    }
+  }
+  // branches deleted on the remote: drop their tracking refs (fetch --prune)
+  if (name) {
+    for (const [localRef, oid] of await repo.refs.list(`refs/remotes/${name}/`)) {
+      const ref = `refs/heads/${localRef.slice(`refs/remotes/${name}/`.length)}`;
+      if (remoteRefs.has(ref)) continue;
+      await repo.refs.update(localRef, { expected: oid, next: null, who, message: "fetch: pruned" });
+      out.push({ ref, localRef, old: oid, new: null, status: "deleted" });
+    }
+  }
+  return out;
+}
+
+/** Download every chunk that any local ref reaches and that is not here. */
+async function completeChunks(
+  repo: Repository,
+  remote: RemoteRepo,
+  { concurrency, onProgress, counts, skipped }: { concurrency: number; onProgress: OnTransferProgress | undefined; counts: TransferCounts; skipped: { objects: number; bytes: number } },
+): Promise<void> {
+  const roots = new Set<GitOid>();
+  for (const prefix of ["refs/heads/", "refs/tags/", "refs/remotes/"]) for (const oid of (await repo.refs.list(prefix)).values()) roots.add(oid);
+  const head = await repo.refs.head();
+  if (head.oid) roots.add(head.oid);
+  const sizes = new Map<ChunkId, number>();
+  await walkReachable(repo, { roots: [...roots] }, { chunk: (id, size) => void sizes.set(id, size) });
+  const ids = [...sizes.keys()];
+  const here = await mapLimit(ids, 64, (id) => repo.chunks.has(id));
+  const missing = ids.filter((_, i) => !here[i]);
+  skipped.objects += ids.length - missing.length;
+  await downloadChunks(repo, remote, missing, sizes, { concurrency, onProgress, counts });
+}

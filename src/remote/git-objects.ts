@@ -1,0 +1,76 @@
+/**
+ * Git objects as they travel: a loose object is zlib(header + content), named
+ * by the SHA-1 of header + content. Everything downloaded is inflated and
+ * checked against its name before it is parsed or stored.
+ */
+import { createHash } from "node:crypto";
+import { deflateSync, inflateSync } from "node:zlib";
+import { CorruptObjectError } from "../errors.js";
+import type { GitOid } from "../format/hash.js";
+
+export type GitType = "blob" | "tree" | "commit" | "tag";
+
+export interface RawObject {
+  type: GitType;
+  content: Buffer;
+}
+
+/** The loose-object bytes of an object (what a remote stores under git/objects/). */
+export function encodeLoose(type: GitType, content: Uint8Array): Buffer {
+  return deflateSync(Buffer.concat([Buffer.from(`${type} ${content.byteLength}\0`), content]), { level: 1 });
+}
+
+/** Inflate and verify a downloaded loose object; `where` names it in errors. */
+export function decodeLoose(oid: GitOid, raw: Uint8Array, where: string): RawObject {
+  let full: Buffer;
+  try {
+    full = inflateSync(raw);
+  } catch {
+    throw new CorruptObjectError(oid, `${where}: does not inflate (damaged or truncated)`);
+  }
+  const actual = createHash("sha1").update(full).digest("hex");
+  if (actual !== oid) throw new CorruptObjectError(oid, `${where}: its bytes hash to ${actual}`);
+  const nul = full.indexOf(0);
+  const m = /^(blob|tree|commit|tag) (\d+)$/.exec(nul > 0 ? full.toString("latin1", 0, nul) : "");
+  if (!m || Number(m[2]) !== full.length - nul - 1) throw new CorruptObjectError(oid, `${where}: bad object header`);
+  return { type: m[1] as GitType, content: full.subarray(nul + 1) };
+}
+
+export interface RawTreeEntry {
+  mode: string;
+  name: string;
+  oid: GitOid;
+}
+
+export function parseTree(oid: GitOid, b: Buffer): RawTreeEntry[] {
+  const out: RawTreeEntry[] = [];
+  let p = 0;
+  while (p < b.length) {
+    const sp = b.indexOf(0x20, p);
+    const nul = sp < 0 ? -1 : b.indexOf(0, sp);
+    if (sp < 0 || nul < 0 || nul + 21 > b.length) throw new CorruptObjectError(oid, "truncated tree entry");
+    out.push({ mode: b.toString("latin1", p, sp), name: b.toString("utf8", sp + 1, nul), oid: b.toString("hex", nul + 1, nul + 21) as GitOid });
+    p = nul + 21;
+  }
+  return out;
+}
+
+/** The objects a commit or tag names: [tree, ...parents] or [object]. */
+export function headerLinks(oid: GitOid, type: "commit" | "tag", b: Buffer): { tree?: GitOid; parents: GitOid[]; object?: GitOid } {
+  const text = b.toString("utf8");
+  const end = text.indexOf("\n\n");
+  const head = end < 0 ? text : text.slice(0, end);
+  const out: { tree?: GitOid; parents: GitOid[]; object?: GitOid } = { parents: [] };
+  for (const line of head.split("\n")) {
+    const sp = line.indexOf(" ");
+    const key = line.slice(0, sp);
+    const val = line.slice(sp + 1);
+    const isOid = /^[0-9a-f]{40}$/.test(val);
+    if (type === "commit" && key === "tree" && isOid) out.tree = val as GitOid;
+    else if (type === "commit" && key === "parent" && isOid) out.parents.push(val as GitOid);
+    else if (type === "tag" && key === "object" && isOid) out.object = val as GitOid;
+  }
+  if (type === "commit" && !out.tree) throw new CorruptObjectError(oid, "commit has no tree");
+  if (type === "tag" && !out.object) throw new CorruptObjectError(oid, "tag names no object");
+  return out;
+}

@@ -1,0 +1,181 @@
+/**
+ * A remote repository: the local layout (docs/format.md, "Remote layout") on
+ * an ObjectBackend.
+ *
+ *   tdv.json                 {"formatVersion": 1, "createdBy": "tdv 0.1.0"}
+ *   chunks/ab/cdef…          chunk objects, the exact bytes, by SHA-256
+ *   git/objects/ab/cdef…     Git objects, loose (zlib), by SHA-1
+ *   git/refs/heads/NAME      "<commit id>\n", moved only by conditional writes
+ *   git/refs/tags/NAME
+ *   git/HEAD                 "ref: refs/heads/main\n" (the default branch)
+ *   git/info/refs            "<id>\t<ref>\n" for every ref (for http:// readers)
+ */
+import { CorruptObjectError, UnsupportedFormatError } from "../errors.js";
+import { isGitOid, type ChunkId, type GitOid } from "../format/hash.js";
+import { mapLimit } from "../store/atomic.js";
+import { REPO_FORMAT_VERSION, TDV_VERSION } from "../repo/repository.js";
+import { openBackend, type BackendOptions, type ObjectBackend } from "./backend.js";
+import { NotARemoteRepositoryError, PreconditionFailedError } from "./errors.js";
+
+export const CONFIG_KEY = "tdv.json";
+export const HEAD_KEY = "git/HEAD";
+export const INFO_REFS_KEY = "git/info/refs";
+
+export function chunkKey(id: ChunkId | string): string {
+  return `chunks/${id.slice(0, 2)}/${id.slice(2)}`;
+}
+
+export function gitObjectKey(oid: GitOid | string): string {
+  return `git/objects/${oid.slice(0, 2)}/${oid.slice(2)}`;
+}
+
+/** "refs/heads/main" → "git/refs/heads/main" */
+export function refKey(ref: string): string {
+  return `git/${ref}`;
+}
+
+export interface RemoteRef {
+  oid: GitOid;
+  /** the ETag of the ref object as read ("" when read from info/refs) */
+  etag: string;
+}
+
+export interface RemoteConfig {
+  formatVersion: number;
+  createdBy?: string;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export class RemoteRepo {
+  constructor(readonly backend: ObjectBackend) {}
+
+  static async open(url: string, opts: BackendOptions = {}): Promise<RemoteRepo> {
+    return new RemoteRepo(await openBackend(url, opts));
+  }
+
+  get url(): string {
+    return this.backend.url;
+  }
+
+  /** The remote's tdv.json, checked; null when the remote is empty. A newer format is refused. */
+  async readConfig(): Promise<RemoteConfig | null> {
+    const got = await this.backend.get(CONFIG_KEY);
+    if (!got) return null;
+    let config: RemoteConfig;
+    try {
+      config = JSON.parse(dec.decode(got.bytes)) as RemoteConfig;
+    } catch {
+      throw new CorruptObjectError(`${this.url}/${CONFIG_KEY}`, "not valid JSON");
+    }
+    if (typeof config?.formatVersion !== "number") throw new CorruptObjectError(`${this.url}/${CONFIG_KEY}`, "no formatVersion");
+    if (config.formatVersion > REPO_FORMAT_VERSION) throw new UnsupportedFormatError(`remote ${this.url}`, config.formatVersion, REPO_FORMAT_VERSION);
+    return config;
+  }
+
+  /** The config of a remote that must exist (fetch, clone). */
+  async requireConfig(): Promise<RemoteConfig> {
+    const c = await this.readConfig();
+    if (!c) throw new NotARemoteRepositoryError(this.url);
+    return c;
+  }
+
+  /** Make the remote a tdv repository if it is empty (first push); returns whether it was created. */
+  async ensureConfig(): Promise<boolean> {
+    if (await this.readConfig()) return false;
+    const config: RemoteConfig = { formatVersion: REPO_FORMAT_VERSION, createdBy: `tdv ${TDV_VERSION}` };
+    try {
+      await this.backend.put(CONFIG_KEY, enc.encode(`${JSON.stringify(config, null, 2)}\n`), { ifNoneMatch: "*" });
+      return true;
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+      await this.requireConfig(); // another pusher made it first: check its version
+      return false;
+    }
+  }
+
+  async readRef(ref: string): Promise<RemoteRef | null> {
+    const got = await this.backend.get(refKey(ref));
+    if (!got) return null;
+    const v = dec.decode(got.bytes).trim();
+    if (!isGitOid(v)) throw new CorruptObjectError(`${this.url}/${refKey(ref)}`, `a ref holds "${v.slice(0, 60)}", not a commit id`);
+    return { oid: v, etag: got.etag };
+  }
+
+  /**
+   * Branches and tags on the remote. Backends that list read every ref object
+   * (authoritative); http:// reads git/info/refs.
+   */
+  async listRefs(): Promise<Map<string, RemoteRef>> {
+    const out = new Map<string, RemoteRef>();
+    if (!this.backend.writable) {
+      const got = await this.backend.get(INFO_REFS_KEY);
+      if (!got) return out;
+      for (const line of dec.decode(got.bytes).split("\n")) {
+        const [oid, ref] = line.split("\t");
+        if (oid && ref && isGitOid(oid) && /^refs\/(heads|tags)\//.test(ref) && !ref.endsWith("^{}")) out.set(ref, { oid, etag: "" });
+      }
+      return sorted(out);
+    }
+    const names: string[] = [];
+    for await (const key of this.backend.list("git/refs/")) {
+      const ref = key.slice("git/".length);
+      if (/^refs\/(heads|tags)\/./.test(ref)) names.push(ref);
+    }
+    const refs = await mapLimit(names, 16, (ref) => this.readRef(ref));
+    names.forEach((ref, i) => {
+      const r = refs[i];
+      if (r) out.set(ref, r);
+    });
+    return sorted(out);
+  }
+
+  /**
+   * Compare-and-swap a ref: create it (`expected` null: If-None-Match: *) or
+   * move it from the version read (`expected` its ETag: If-Match). Throws
+   * PreconditionFailedError when the ref changed meanwhile.
+   */
+  async updateRef(ref: string, next: GitOid, expected: RemoteRef | null): Promise<void> {
+    await this.backend.put(refKey(ref), enc.encode(`${next}\n`), expected ? { ifMatch: expected.etag } : { ifNoneMatch: "*" });
+  }
+
+  /** The remote's default branch ("refs/heads/main"), from git/HEAD; null when unset. */
+  async defaultBranch(): Promise<string | null> {
+    const got = await this.backend.get(HEAD_KEY);
+    const m = got ? /^ref: (refs\/heads\/\S+)/.exec(dec.decode(got.bytes)) : null;
+    return m ? (m[1] as string) : null;
+  }
+
+  /** Set git/HEAD unless it exists (the first branch pushed becomes the default). */
+  async ensureHead(branchRef: string): Promise<void> {
+    try {
+      await this.backend.put(HEAD_KEY, enc.encode(`ref: ${branchRef}\n`), { ifNoneMatch: "*" });
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+    }
+  }
+
+  /**
+   * Rewrite git/info/refs from the refs themselves. Read its ETag first and
+   * list after, and write with If-Match: a pusher that listed before another
+   * pusher's ref moved cannot overwrite that pusher's newer list.
+   */
+  async updateInfoRefs(): Promise<void> {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const cur = await this.backend.head(INFO_REFS_KEY);
+      const refs = await this.listRefs();
+      const text = [...refs].map(([ref, r]) => `${r.oid}\t${ref}\n`).join("");
+      try {
+        await this.backend.put(INFO_REFS_KEY, enc.encode(text), cur ? { ifMatch: cur.etag } : { ifNoneMatch: "*" });
+        return;
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err;
+      }
+    }
+  }
+}
+
+function sorted<V>(m: Map<string, V>): Map<string, V> {
+  return new Map([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

@@ -1,0 +1,51 @@
+/**
+ * Pull: fetch, then bring the current branch up to the remote's: a
+ * fast-forward moves the branch and the working tree (local changes are
+ * carried, or the pull refuses as switch does). Branches that diverged are
+ * left for `tdv merge REMOTE/BRANCH`, the fetch being done.
+ */
+import { UsageError } from "../errors.js";
+import type { GitOid } from "../format/hash.js";
+import { materialize, type CheckoutResult, type ProgressFn } from "../repo/checkout.js";
+import { isAncestor } from "../repo/log.js";
+import type { Repository } from "../repo/repository.js";
+import { RefNotFoundError } from "../errors.js";
+import { DivergedError } from "./errors.js";
+import { fetch, type FetchOptions, type FetchResult } from "./fetch.js";
+
+export interface PullOptions extends FetchOptions {
+  /** the remote branch to bring in (default: the current branch's name) */
+  branch?: string;
+  /** progress of writing the working tree */
+  onCheckoutProgress?: ProgressFn;
+}
+
+export interface PullResult extends CheckoutResult {
+  fetch: FetchResult;
+  branch: string;
+  /** "origin/main", or the URL and branch when pulled by URL */
+  upstream: string;
+  old: GitOid | null;
+  new: GitOid;
+  status: "up-to-date" | "fast-forward" | "ahead";
+}
+
+export async function pull(repo: Repository, opts: PullOptions = {}): Promise<PullResult> {
+  const head = await repo.refs.head();
+  if (!head.branch) throw new UsageError("HEAD is detached: pull needs a current branch", { hint: "`tdv switch BRANCH` first" });
+  const local = head.branch.slice("refs/heads/".length);
+  const branch = opts.branch ?? local;
+  const fetched = await fetch(repo, opts);
+  const theirs = fetched.refs.find((r) => r.ref === `refs/heads/${branch}`)?.new;
+  const upstream = fetched.remote ? `${fetched.remote}/${branch}` : `${fetched.url} ${branch}`;
+  if (!theirs) throw new RefNotFoundError(`${upstream}`, `the remote has no branch '${branch}'; \`tdv branch --list\` here, or name another: \`tdv pull REMOTE BRANCH\``);
+  const none = { written: 0, deleted: 0, bytes: 0 };
+  const base = { fetch: fetched, branch: local, upstream, old: head.oid, new: theirs };
+  if (head.oid === theirs) return { ...base, ...none, status: "up-to-date" };
+  if (head.oid && (await isAncestor(repo, theirs, head.oid))) return { ...base, ...none, new: head.oid, status: "ahead" };
+  if (head.oid && !(await isAncestor(repo, head.oid, theirs))) throw new DivergedError(local, upstream, head.oid, theirs);
+  const tree = (await repo.git.readCommit(theirs)).tree;
+  const res = await materialize(repo, { targetTree: tree, action: `pulling ${upstream}`, ...(opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {}) });
+  await repo.refs.update(head.branch, { expected: head.oid, next: theirs, who: repo.identity(), message: `pull ${upstream}: Fast-forward` });
+  return { ...base, ...res, status: "fast-forward" };
+}

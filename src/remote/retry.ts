@@ -1,0 +1,95 @@
+/**
+ * Retries for HTTP backends: exponential backoff with full jitter (a random
+ * wait between 0 and base·2^attempt, capped), on connection errors, timeouts,
+ * 5xx, 429 and S3's throttling codes. Anything else is final at once.
+ */
+import type { BackendOptions } from "./backend.js";
+import { RemoteUnreachableError } from "./errors.js";
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  baseMs: number;
+  capMs: number;
+  /** per-request timeout */
+  timeoutMs: number;
+}
+
+export function retryPolicy(opts: BackendOptions): RetryPolicy {
+  const env = opts.env ?? process.env;
+  const num = (v: string | undefined, d: number) => (v !== undefined && v !== "" && Number.isFinite(Number(v)) ? Number(v) : d);
+  return {
+    maxAttempts: Math.max(1, opts.maxAttempts ?? num(env.TDV_REMOTE_MAX_ATTEMPTS, 6)),
+    baseMs: opts.retryBaseMs ?? num(env.TDV_REMOTE_RETRY_MS, 200),
+    capMs: 10_000,
+    timeoutMs: num(env.TDV_REMOTE_TIMEOUT_MS, 300_000),
+  };
+}
+
+/** Thrown by one attempt to ask for another. */
+export class Retryable extends Error {
+  constructor(
+    readonly detail: string,
+    override readonly cause?: unknown,
+  ) {
+    super(detail);
+  }
+}
+
+/** HTTP statuses and S3 error codes worth another try. */
+export function isRetryableStatus(status: number, code = ""): boolean {
+  if (status >= 500 || status === 429 || status === 408) return true;
+  return ["SlowDown", "RequestTimeout", "RequestTimeTooSkewed", "InternalError", "ServiceUnavailable", "ConditionalRequestConflict", "OperationAborted"].includes(code);
+}
+
+/** What a failed fetch() says about the connection (ECONNREFUSED, ECONNRESET, timeout, ...). */
+export function describeFetchError(err: unknown): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e?.name === "TimeoutError") return "the request timed out";
+  const code = e?.cause?.code;
+  const msg = e?.cause?.message ?? e?.message ?? String(err);
+  return code ? `${code} (${msg})` : msg;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Run `attempt` until it returns, throws a non-Retryable error, or the
+ * attempts are used up (then RemoteUnreachableError naming the last cause).
+ * `attempt` gets the attempt number (0-based).
+ */
+export async function withRetry<T>(policy: RetryPolicy, url: string, attempt: (n: number) => Promise<T>): Promise<T> {
+  let last: Retryable | null = null;
+  for (let n = 0; n < policy.maxAttempts; n++) {
+    if (n > 0) await sleep(Math.random() * Math.min(policy.capMs, policy.baseMs * 2 ** (n - 1)));
+    try {
+      return await attempt(n);
+    } catch (err) {
+      if (!(err instanceof Retryable)) throw err;
+      last = err;
+    }
+  }
+  throw new RemoteUnreachableError(url, policy.maxAttempts, last?.detail ?? "no answer", last?.cause);
+}
+
+/** fetch() with a timeout; a connection failure becomes Retryable. */
+export async function fetchOnce(url: string | URL, init: RequestInit, policy: RetryPolicy): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(policy.timeoutMs) });
+  } catch (err) {
+    throw new Retryable(describeFetchError(err), err);
+  }
+}
+
+/** Read a response body fully; a connection dropped mid-body is Retryable. */
+export async function readBody(res: Response): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await res.arrayBuffer());
+  } catch (err) {
+    throw new Retryable(`connection lost while reading the body: ${describeFetchError(err)}`, err);
+  }
+}
+
+/** An ETag as the server wrote it (quoted or not), less a weak prefix: If-Match compares strongly. */
+export function cleanEtag(raw: string | null): string {
+  return (raw ?? "").trim().replace(/^W\//, "");
+}

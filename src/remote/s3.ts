@@ -1,0 +1,260 @@
+/**
+ * `s3://bucket/prefix` on AWS S3 or any S3-compatible server (MinIO, Ceph,
+ * R2, ...): requests signed with SigV4 (aws4fetch), settings from the usual
+ * AWS environment (aws-config.ts). A custom endpoint is addressed path-style
+ * (`endpoint/bucket/key`), AWS itself virtual-hosted.
+ *
+ * - Conditional writes: `If-None-Match: *` and `If-Match: <etag>`; 412 is
+ *   PreconditionFailedError. The ETag is passed back exactly as the server
+ *   gave it (quoted or not); only a weak `W/` prefix is dropped.
+ * - Retries with backoff on connection errors, 5xx, 429 and SlowDown.
+ * - Objects above `partSize` (default 16 MiB) go up as a multipart upload.
+ * - Listing is ListObjectsV2, following continuation tokens.
+ * - Every upload carries the SHA-256 of its body (x-amz-content-sha256), so
+ *   the server refuses bytes damaged on the way.
+ */
+import { createHash } from "node:crypto";
+import { AwsV4Signer } from "aws4fetch";
+import { mapLimit } from "../store/atomic.js";
+import { awsSettings, type AwsSettings } from "./aws-config.js";
+import type { BackendOptions, ObjectBackend, ObjectInfo, PutOptions } from "./backend.js";
+import {
+  AccessDeniedError,
+  BucketNotFoundError,
+  NoCredentialsError,
+  PreconditionFailedError,
+  RemoteRequestError,
+  UnsupportedUrlError,
+} from "./errors.js";
+import { cleanEtag, fetchOnce, isRetryableStatus, readBody, Retryable, retryPolicy, withRetry, type RetryPolicy } from "./retry.js";
+
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+interface Req {
+  method: "GET" | "HEAD" | "PUT" | "POST" | "DELETE";
+  /** object key below the prefix; null for the bucket itself (listing) */
+  key: string | null;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: Uint8Array;
+  /** sha256 hex of the body, when the caller knows it */
+  bodySha256?: string;
+}
+
+interface S3ErrorInfo {
+  code: string;
+  message: string;
+}
+
+export class S3Backend implements ObjectBackend {
+  readonly writable = true;
+  readonly bucket: string;
+  /** key prefix inside the bucket: "" or "a/b/" */
+  readonly prefix: string;
+  private readonly settings: AwsSettings;
+  private readonly policy: RetryPolicy;
+  private readonly partSize: number;
+  private readonly pageSize: number;
+  private readonly base: string;
+  private readonly pathStyle: boolean;
+
+  constructor(
+    readonly url: string,
+    opts: BackendOptions = {},
+  ) {
+    const m = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(url);
+    if (!m || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$|^[a-zA-Z0-9._-]{1,255}$/.test(m[1] as string)) {
+      throw new UnsupportedUrlError(url, "an S3 URL is s3://bucket or s3://bucket/prefix");
+    }
+    this.bucket = m[1] as string;
+    const p = (m[2] as string).replace(/^\/+|\/+$/g, "");
+    this.prefix = p ? `${p}/` : "";
+    this.settings = awsSettings(opts.env);
+    this.policy = retryPolicy(opts);
+    this.partSize = opts.partSize ?? 16 * 1024 * 1024;
+    this.pageSize = opts.pageSize ?? 1000;
+    if (this.settings.endpoint) {
+      this.base = this.settings.endpoint.replace(/\/+$/, "");
+      this.pathStyle = true;
+    } else if (this.bucket.includes(".")) {
+      this.base = `https://s3.${this.settings.region}.amazonaws.com`;
+      this.pathStyle = true;
+    } else {
+      this.base = `https://${this.bucket}.s3.${this.settings.region}.amazonaws.com`;
+      this.pathStyle = false;
+    }
+  }
+
+  private endpointName(): string {
+    return this.settings.endpoint ?? `AWS S3 (${this.settings.region})`;
+  }
+
+  private urlFor(key: string | null, query: Record<string, string> = {}): URL {
+    const enc = (s: string) => s.split("/").map(encodeURIComponent).join("/");
+    const bucketPart = this.pathStyle ? `/${encodeURIComponent(this.bucket)}` : "";
+    const keyPart = key === null ? "/" : `/${enc(this.prefix + key)}`;
+    const u = new URL(this.base + bucketPart + keyPart);
+    for (const [k, v] of Object.entries(query)) u.searchParams.set(k, v);
+    return u;
+  }
+
+  private display(key: string | null): string {
+    return `s3://${this.bucket}/${key === null ? this.prefix : this.prefix + key}`;
+  }
+
+  /** One request, signed anew per attempt, retried on transient failures. Non-2xx answers are returned with their body read. */
+  private async send(req: Req): Promise<{ res: Response; body: Uint8Array }> {
+    const url = this.urlFor(req.key, req.query);
+    return withRetry(this.policy, this.display(req.key), async () => {
+      const headers: Record<string, string> = { ...req.headers };
+      let init: RequestInit;
+      const creds = this.settings.credentials;
+      if (creds) {
+        const sha = req.bodySha256 ?? (req.body ? createHash("sha256").update(req.body).digest("hex") : EMPTY_SHA256);
+        const signer = new AwsV4Signer({
+          method: req.method,
+          url: url.toString(),
+          headers: { ...headers, "x-amz-content-sha256": sha },
+          ...(req.body ? { body: req.body } : {}),
+          accessKeyId: creds.accessKeyId,
+          secretAccessKey: creds.secretAccessKey,
+          ...(creds.sessionToken ? { sessionToken: creds.sessionToken } : {}),
+          service: "s3",
+          region: this.settings.region,
+        });
+        const signed = await signer.sign();
+        init = { method: req.method, headers: signed.headers };
+      } else {
+        init = { method: req.method, headers };
+      }
+      if (req.body) init.body = req.body;
+      const res = await fetchOnce(url, init, this.policy);
+      const body = req.method === "HEAD" ? new Uint8Array(0) : await readBody(res);
+      if (!res.ok) {
+        const info = parseError(body);
+        if (isRetryableStatus(res.status, info.code)) throw new Retryable(`${res.status} ${info.code || res.statusText}${info.message ? `: ${info.message}` : ""}`);
+      }
+      return { res, body };
+    });
+  }
+
+  /** Turn a non-2xx answer into the error that names its cause. */
+  private fail(req: Req, res: Response, body: Uint8Array): never {
+    const info = parseError(body);
+    const where = this.display(req.key);
+    if (res.status === 412) throw new PreconditionFailedError(req.key ?? "");
+    if (info.code === "NoSuchBucket" || (res.status === 404 && req.key === null)) throw new BucketNotFoundError(this.bucket, this.endpointName());
+    if (res.status === 401 || res.status === 403) {
+      if (!this.settings.credentials) throw new NoCredentialsError(where, `the server refused an unsigned request (${info.code || res.status}); credentials: ${this.settings.source}`);
+      throw new AccessDeniedError(where, info.code || String(res.status), info.message || `the server refused the ${req.method} request with the key from ${this.settings.source}`);
+    }
+    throw new RemoteRequestError(where, res.status, info.code, info.message);
+  }
+
+  async get(key: string): Promise<{ bytes: Uint8Array; etag: string } | null> {
+    const req: Req = { method: "GET", key };
+    const { res, body } = await this.send(req);
+    if (res.status === 404 && parseError(body).code !== "NoSuchBucket") return null;
+    if (!res.ok) this.fail(req, res, body);
+    return { bytes: body, etag: cleanEtag(res.headers.get("etag")) };
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    const req: Req = { method: "HEAD", key };
+    const { res, body } = await this.send(req);
+    if (res.status === 404) return null;
+    if (!res.ok) this.fail(req, res, body);
+    return { etag: cleanEtag(res.headers.get("etag")), size: Number(res.headers.get("content-length") ?? 0) };
+  }
+
+  async put(key: string, bytes: Uint8Array, opts: PutOptions = {}): Promise<{ etag: string }> {
+    const conditional = opts.ifMatch !== undefined || opts.ifNoneMatch !== undefined;
+    if (bytes.byteLength > this.partSize && !conditional) return this.putMultipart(key, bytes);
+    const headers: Record<string, string> = { "content-type": "application/octet-stream" };
+    if (opts.ifNoneMatch) headers["if-none-match"] = opts.ifNoneMatch;
+    if (opts.ifMatch !== undefined) headers["if-match"] = opts.ifMatch;
+    const req: Req = { method: "PUT", key, headers, body: bytes };
+    const { res, body } = await this.send(req);
+    if (!res.ok) this.fail(req, res, body);
+    return { etag: cleanEtag(res.headers.get("etag")) };
+  }
+
+  private async putMultipart(key: string, bytes: Uint8Array): Promise<{ etag: string }> {
+    const start: Req = { method: "POST", key, query: { uploads: "" }, headers: { "content-type": "application/octet-stream" } };
+    const created = await this.send(start);
+    if (!created.res.ok) this.fail(start, created.res, created.body);
+    const uploadId = xmlValues(created.body, "UploadId")[0];
+    if (!uploadId) throw new RemoteRequestError(this.display(key), created.res.status, "", "CreateMultipartUpload returned no UploadId");
+    try {
+      const parts: { n: number; start: number }[] = [];
+      for (let off = 0, n = 1; off < bytes.byteLength; off += this.partSize, n++) parts.push({ n, start: off });
+      const etags = await mapLimit(parts, 4, async ({ n, start: off }) => {
+        const part = bytes.subarray(off, Math.min(off + this.partSize, bytes.byteLength));
+        const req: Req = { method: "PUT", key, query: { partNumber: String(n), uploadId }, body: part };
+        const { res, body } = await this.send(req);
+        if (!res.ok) this.fail(req, res, body);
+        return res.headers.get("etag") ?? "";
+      });
+      const xml = `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${escapeXml(e)}</ETag></Part>`).join("")}</CompleteMultipartUpload>`;
+      const done: Req = { method: "POST", key, query: { uploadId }, body: new TextEncoder().encode(xml), headers: { "content-type": "application/xml" } };
+      const { res, body } = await this.send(done);
+      // S3 may answer 200 and put the error in the body
+      if (!res.ok || xmlValues(body, "Code").length > 0) this.fail(done, res.ok ? new Response(null, { status: 500 }) : res, body);
+      return { etag: cleanEtag(xmlValues(body, "ETag")[0] ?? res.headers.get("etag")) };
+    } catch (err) {
+      await this.send({ method: "DELETE", key, query: { uploadId } }).catch(() => {});
+      throw err;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    let token: string | undefined;
+    do {
+      const query: Record<string, string> = { "list-type": "2", prefix: this.prefix + prefix, "max-keys": String(this.pageSize) };
+      if (token) query["continuation-token"] = token;
+      const req: Req = { method: "GET", key: null, query };
+      const { res, body } = await this.send(req);
+      if (!res.ok) this.fail(req, res, body);
+      for (const k of xmlValues(body, "Key")) yield k.slice(this.prefix.length);
+      const truncated = xmlValues(body, "IsTruncated")[0] === "true";
+      token = truncated ? xmlValues(body, "NextContinuationToken")[0] : undefined;
+      if (truncated && !token) throw new RemoteRequestError(this.display(prefix), res.status, "", "a truncated listing without NextContinuationToken");
+    } while (token);
+  }
+
+  async delete(key: string): Promise<void> {
+    const req: Req = { method: "DELETE", key };
+    const { res, body } = await this.send(req);
+    if (!res.ok && res.status !== 404) this.fail(req, res, body);
+  }
+}
+
+function decodeXml(s: string): string {
+  return s.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (_m, e: string) => {
+    const l = e.toLowerCase();
+    if (l === "amp") return "&";
+    if (l === "lt") return "<";
+    if (l === "gt") return ">";
+    if (l === "quot") return '"';
+    if (l === "apos") return "'";
+    return String.fromCodePoint(l.startsWith("#x") ? parseInt(l.slice(2), 16) : parseInt(l.slice(1), 10));
+  });
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+/** The text of every `<tag>…</tag>` in an XML document (S3's answers are flat enough for this). */
+export function xmlValues(body: Uint8Array, tag: string): string[] {
+  const text = new TextDecoder().decode(body);
+  const re = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, "g");
+  const out: string[] = [];
+  for (let m = re.exec(text); m; m = re.exec(text)) out.push(decodeXml(m[1] as string));
+  return out;
+}
+
+function parseError(body: Uint8Array): S3ErrorInfo {
+  if (body.byteLength === 0 || body.byteLength > 64 * 1024) return { code: "", message: "" };
+  return { code: xmlValues(body, "Code")[0] ?? "", message: xmlValues(body, "Message")[0] ?? "" };
+}
