@@ -3,6 +3,7 @@ import { readIndex } from "../store/index-file.js";
 import { diffFileMaps, groupChanges, type Change, type GroupedChanges } from "./changes.js";
 import { classifyWith, Hierarchy } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
+import { mergeStatus, type MergeStatus } from "./merge/state.js";
 import { readSnapshot } from "./snapshot.js";
 import { classifyAll, compareWorktree, workHierarchy } from "./work-state.js";
 
@@ -19,6 +20,8 @@ export interface StatusResult {
   clean: boolean;
   /** files read and hashed to decide (0 when the stat cache answered everything) */
   hashed: number;
+  /** a merge stopped on conflicts (`tdv merge`): what is merged and each conflict */
+  merge?: MergeStatus;
 }
 
 export async function headTree(repo: Repository, head: GitOid | null): Promise<GitOid | null> {
@@ -65,7 +68,9 @@ export async function status(repo: Repository, { paths }: { paths?: readonly str
   const untracked = ws.untracked.map((p) => change(p, "added"));
   for (const p of h.problems) warnings.push(p.message);
 
+  const merge = await mergeStatus(repo, index.entries, head.oid);
   return {
+    ...(merge ? { merge } : {}),
     branch: head.branch,
     head: head.oid,
     staged,

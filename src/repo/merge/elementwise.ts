@@ -1,0 +1,159 @@
+/**
+ * Element-wise merge of one chunk changed on both sides: decode base, ours
+ * and theirs (a missing chunk is the fill value), take each element from the
+ * side that changed it, and re-encode with the array's codecs. An element is
+ * in conflict only when both sides changed it to different values (NaN
+ * equals NaN). Elements outside a side's shape (an array grown on the other
+ * side) are "absent" there: growing is a change, absence is not a value.
+ */
+import * as zarr from "zarrita";
+import { decodeChunk, elementAt, fillChunk, type DecodedChunk } from "../../zarr/decode.js";
+import { encodeChunk } from "../../zarr/encode.js";
+import type { ElementConflict, ElementValue, Side, Sides } from "./types.js";
+
+/** What each side has for the chunk: the array's metadata document and the chunk file (null: missing). */
+export interface ChunkSide {
+  metaDoc: Uint8Array;
+  /** `.zattrs` of a v2 array (zarrita reads dimension names from it), else null */
+  zattrs: Uint8Array | null;
+  /** the array's shape on that side */
+  shape: number[];
+  bytes: Uint8Array | null;
+}
+
+export interface ChunkMergeInput {
+  chunk: number[];
+  sides: Sides<ChunkSide>;
+  /** the merged array's metadata document (codecs to encode with) and shape */
+  merged: { metaDoc: Uint8Array; shape: number[] };
+  /** the side whose value conflicting elements take; null: ours, and they stay conflicts */
+  prefer: Side | null;
+  /** how many conflicting elements to keep as examples */
+  examples?: number;
+}
+
+export type ChunkMergeResult = {
+  /** the merged chunk: one side's file unchanged, or new bytes ("delete": all fill and one side has no file) */
+  result: { kind: "side"; side: Side } | { kind: "bytes"; bytes: Uint8Array };
+  /** elements both sides changed to different values */
+  conflicts: { count: number; examples: ElementConflict[] };
+  /** elements taken from theirs (changed by theirs only, or conflicts settled for theirs) */
+  fromTheirs: number;
+};
+
+const ABSENT: unique symbol = Symbol("absent");
+type Value = unknown;
+
+function sameValue(a: Value, b: Value): boolean {
+  return a === b || (typeof a === "number" && typeof b === "number" && Number.isNaN(a) && Number.isNaN(b));
+}
+
+/** A value as conflict records hold it: JSON-safe. */
+export function plainValue(v: Value): ElementValue {
+  if (v === ABSENT || v === undefined || v === null) return null;
+  if (typeof v === "number") return Number.isFinite(v) ? v : String(v);
+  if (typeof v === "bigint") return v.toString();
+  if (typeof v === "boolean" || typeof v === "string") return v;
+  return String(v);
+}
+
+async function decodeSide(s: ChunkSide, chunk: number[]): Promise<DecodedChunk> {
+  return s.bytes ? decodeChunk(s.metaDoc, s.zattrs, chunk, s.bytes) : fillChunk(s.metaDoc, chunk);
+}
+
+/** Flat offsets of a chunk's elements in C order of their coordinates, and those coordinates. */
+function* elements(shape: readonly number[], stride: readonly number[]): Generator<{ off: number; idx: number[] }> {
+  if (shape.some((n) => n === 0)) return;
+  const idx = shape.map(() => 0);
+  for (;;) {
+    let off = 0;
+    for (let d = 0; d < shape.length; d++) off += (idx[d] as number) * (stride[d] as number);
+    yield { off, idx };
+    let d = shape.length - 1;
+    for (; d >= 0; d--) {
+      idx[d] = (idx[d] as number) + 1;
+      if ((idx[d] as number) < (shape[d] as number)) break;
+      idx[d] = 0;
+    }
+    if (d < 0) return;
+  }
+}
+
+/** A writable copy of decoded data (typed arrays and zarrita's BoolArray). */
+function copyOf(data: DecodedChunk["data"]): { data: DecodedChunk["data"]; set: (i: number, v: unknown) => void } {
+  if (ArrayBuffer.isView(data)) {
+    const copy = (data as unknown as { slice: () => DecodedChunk["data"] }).slice();
+    const w = copy as unknown as Record<number, unknown>;
+    return { data: copy, set: (i, v) => void (w[i] = v) };
+  }
+  if ((data as unknown) instanceof zarr.BoolArray) {
+    const d = data as unknown as zarr.BoolArray;
+    const copy = new zarr.BoolArray(d.length);
+    for (let i = 0; i < d.length; i++) copy.set(i, d.get(i));
+    return { data: copy as unknown as DecodedChunk["data"], set: (i, v) => copy.set(i, v as boolean) };
+  }
+  throw new ElementwiseUnsupported(`element-wise merge supports numeric and boolean data types, not ${(data as object).constructor.name}`);
+}
+
+/** The chunk cannot be merged element by element (data type, sharding, codec); `message` says why. */
+export class ElementwiseUnsupported extends Error {}
+
+export async function mergeChunk(input: ChunkMergeInput): Promise<ChunkMergeResult> {
+  const { chunk, sides, merged, prefer, examples: maxExamples = 5 } = input;
+  const [b, o, t] = await Promise.all([decodeSide(sides.base, chunk), decodeSide(sides.ours, chunk), decodeSide(sides.theirs, chunk)]);
+  const shape = o.shape;
+  for (const x of [b, t]) {
+    if (x.shape.length !== shape.length || x.shape.some((n, d) => n !== shape[d])) {
+      throw new ElementwiseUnsupported(`the chunk shape differs between the sides ([${x.shape}] and [${shape}])`);
+    }
+  }
+  const origin = o.origin;
+  const inBounds = (s: readonly number[], idx: readonly number[]) => idx.every((n, d) => (origin[d] as number) + n < (s[d] as number));
+  const fullyOutside = origin.some((n, d) => n >= (merged.shape[d] as number));
+
+  const out = copyOf(o.data);
+  let count = 0;
+  let fromTheirs = 0;
+  let differsFromOurs = false;
+  let differsFromTheirs = false;
+  const examples: ElementConflict[] = [];
+  const it = { b: elements(b.shape, b.stride), o: elements(o.shape, o.stride), t: elements(t.shape, t.stride) };
+  for (let eo = it.o.next(); !eo.done; eo = it.o.next()) {
+    const eb = it.b.next().value as { off: number };
+    const et = it.t.next().value as { off: number };
+    const idx = eo.value.idx;
+    const vo: Value = inBounds(sides.ours.shape, idx) ? elementAt(o.data, eo.value.off) : ABSENT;
+    const vt: Value = inBounds(sides.theirs.shape, idx) ? elementAt(t.data, et.off) : ABSENT;
+    const vb: Value = inBounds(sides.base.shape, idx) ? elementAt(b.data, eb.off) : ABSENT;
+    let take: Side = "ours";
+    const relevant = !fullyOutside && inBounds(merged.shape, idx);
+    if (!relevant) take = vo === ABSENT && vt !== ABSENT ? "theirs" : "ours";
+    else if (sameValue(vo, vt)) take = "ours";
+    else if (sameValue(vo, vb)) take = "theirs"; // only theirs changed it
+    else if (sameValue(vt, vb)) take = "ours"; // only ours changed it
+    else {
+      count++;
+      if (examples.length < maxExamples) {
+        examples.push({ coords: idx.map((n, d) => (origin[d] as number) + n), values: { base: plainValue(vb), ours: plainValue(vo), theirs: plainValue(vt) } });
+      }
+      take = prefer ?? "ours";
+    }
+    const value = take === "theirs" ? elementAt(t.data, et.off) : elementAt(o.data, eo.value.off);
+    if (take === "theirs") {
+      out.set(eo.value.off, value);
+      if (relevant) fromTheirs++;
+    }
+    if (relevant && !sameValue(value, vo)) differsFromOurs = true;
+    if (relevant && !sameValue(value, vt)) differsFromTheirs = true;
+  }
+  const conflicts = { count, examples };
+  if (fullyOutside) {
+    // outside the merged array: keep no file when a side has none
+    const side: Side = sides.ours.bytes === null || sides.theirs.bytes !== null ? "ours" : "theirs";
+    return { result: { kind: "side", side }, conflicts, fromTheirs: 0 };
+  }
+  if (!differsFromOurs) return { result: { kind: "side", side: "ours" }, conflicts, fromTheirs };
+  if (!differsFromTheirs) return { result: { kind: "side", side: "theirs" }, conflicts, fromTheirs };
+  const bytes = await encodeChunk(merged.metaDoc, chunk, { data: out.data as never, shape: o.shape, stride: o.stride });
+  return { result: { kind: "bytes", bytes }, conflicts, fromTheirs };
+}

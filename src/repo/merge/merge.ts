@@ -1,0 +1,259 @@
+/**
+ * `tdv merge`: fast-forward when possible; otherwise a three-way merge of
+ * snapshots against the merge base (detectConflicts, then solve with the
+ * strategy), a merged snapshot written as one tree, the working copy and
+ * index moved to it, and either a merge commit with two parents or, when
+ * conflicts stay open, a stopped merge (MERGE_HEAD, MERGE_STATE.json) that
+ * `--continue`, `--abort` and `tdv resolve` work on.
+ */
+import type { GitOid } from "../../format/hash.js";
+import { sha256 } from "../../format/hash.js";
+import { writeAtomic } from "../../store/atomic.js";
+import { GitStore } from "../../store/git.js";
+import { readIndex } from "../../store/index-file.js";
+import { add } from "../add.js";
+import { diffFileMaps, groupChanges, type GroupedChanges } from "../changes.js";
+import { materialize, readEntry, type CheckoutResult, type ProgressFn } from "../checkout.js";
+import { commit, type CommitResult } from "../commit.js";
+import { classifyWith } from "../hierarchy.js";
+import type { Repository } from "../repository.js";
+import { resolveRevision } from "../revision.js";
+import { readCommitSnapshot, writeSnapshot, type Snapshot, type SnapEntry } from "../snapshot.js";
+import { status } from "../status.js";
+import { detectConflicts, type DetectInput } from "./detect.js";
+import { LocalChangesError, MergeInProgressError, MergeStaleError, NoMergeInProgressError, NotFastForwardError, UnresolvedConflictsError } from "./errors.js";
+import { solve } from "./solve.js";
+import {
+  clearMergeState,
+  isResolvedInIndex,
+  openConflict,
+  readMergeState,
+  readOrigIndex,
+  saveOrigIndex,
+  writeMergeState,
+} from "./state.js";
+import { conflictSubject, type Conflict, type Detection, type MergedFile, type OpenConflict, type Policy, type SolveResult } from "./types.js";
+
+export interface MergeOptions {
+  /** what to merge into HEAD: a branch, tag or any revision */
+  rev: string;
+  /** the merge commit's message (default "Merge branch 'X'") */
+  message?: string;
+  /** "auto": fast-forward when possible (default); "only": refuse anything else; "no": always a merge commit */
+  ff?: "auto" | "only" | "no";
+  /** how conflicts are settled: element-wise only (default), or the rest for one side */
+  strategy?: Policy;
+  /** compute and report, write nothing */
+  dryRun?: boolean;
+  /** provenance trailers for the merge commit */
+  trailers?: Record<string, string>;
+  onProgress?: ProgressFn;
+}
+
+interface MergeCommon {
+  /** the revision as given */
+  name: string;
+  ours: GitOid | null;
+  theirs: GitOid;
+  dryRun: boolean;
+}
+
+export interface MergeSummary {
+  /** chunks both sides changed, merged element by element */
+  chunksMerged: number;
+  /** conflicts settled by the strategy (or element-wise) */
+  solved: Conflict[];
+  notes: string[];
+}
+
+export type MergeResult =
+  | (MergeCommon & { kind: "up-to-date" })
+  | (MergeCommon & { kind: "fast-forward"; changes: GroupedChanges; checkout: CheckoutResult })
+  | (MergeCommon & { kind: "merged"; base: GitOid | null; commit: CommitResult | null; tree: GitOid | null; changes: GroupedChanges; summary: MergeSummary; checkout: CheckoutResult })
+  | (MergeCommon & { kind: "conflicts"; base: GitOid | null; conflicts: OpenConflict[]; changes: GroupedChanges; summary: MergeSummary; checkout: CheckoutResult });
+
+const NO_CHECKOUT: CheckoutResult = { written: 0, deleted: 0, bytes: 0 };
+
+export async function merge(repo: Repository, opts: MergeOptions): Promise<MergeResult> {
+  const { rev, ff = "auto", strategy = "elementwise", dryRun = false, trailers = {}, onProgress } = opts;
+  const pending = await readMergeState(repo);
+  if (pending) throw new MergeInProgressError(pending.name);
+  const head = await repo.refs.head();
+  const theirs = await resolveRevision(repo, rev);
+  const common: MergeCommon = { name: rev, ours: head.oid, theirs, dryRun };
+  await assertClean(repo, rev);
+
+  const base = head.oid ? ((await repo.git.mergeBase(head.oid, theirs))[0] ?? null) : null;
+  if (head.oid && (base === theirs || head.oid === theirs)) return { ...common, kind: "up-to-date" };
+  const canFastForward = head.oid === null || base === head.oid;
+  if (ff === "only" && !canFastForward) throw new NotFastForwardError(rev, head.oid as string, theirs);
+  const [O, T] = [await readCommitSnapshot(repo, head.oid), await readCommitSnapshot(repo, theirs)];
+
+  if (canFastForward && ff !== "no") {
+    const changes = await changesBetween(O, T.files, T);
+    let checkout = NO_CHECKOUT;
+    if (!dryRun) {
+      checkout = await materialize(repo, { targetTree: T.tree, action: `merging '${rev}'`, onProgress });
+      await repo.refs.update(head.branch ?? "HEAD", { expected: head.oid, next: theirs, who: repo.identity(), message: `merge ${rev}: Fast-forward` });
+    }
+    return { ...common, kind: "fast-forward", changes, checkout };
+  }
+
+  const B = await readCommitSnapshot(repo, base);
+  const input: DetectInput = { base: B, ours: O, theirs: T, read: (p, e) => readEntry(repo, p, e) };
+  const detection = await detectConflicts(input);
+  const solved = await solve({ ...input, detection }, { conflicts: detection.conflicts, policy: strategy });
+  const files = await assemble(repo, detection, solved, dryRun);
+  const changes = await changesBetween(O, files, null);
+  const summary: MergeSummary = {
+    chunksMerged: detection.conflicts.filter((c) => c._tag === "ChunkBothChanged").length,
+    solved: solved.solved,
+    notes: solved.notes,
+  };
+  const message = opts.message ?? (await defaultMessage(repo, rev, head.branch));
+  const tree = dryRun ? null : await writeSnapshot(repo, files);
+
+  if (solved.unsolvable.length === 0) {
+    if (dryRun) return { ...common, kind: "merged", base, commit: null, tree, changes, summary, checkout: NO_CHECKOUT };
+    const checkout = await materialize(repo, { targetTree: tree, action: `merging '${rev}'`, onProgress });
+    const res = await commit(repo, { message, extraParents: [theirs], trailers });
+    return { ...common, kind: "merged", base, commit: res, tree, changes, summary, checkout };
+  }
+
+  if (dryRun) {
+    const conflicts = solved.unsolvable.map((u) => ({ ...u, scope: [], fingerprint: "" }));
+    return { ...common, kind: "conflicts", base, conflicts, changes, summary, checkout: NO_CHECKOUT };
+  }
+  await saveOrigIndex(repo);
+  let checkout: CheckoutResult;
+  try {
+    checkout = await materialize(repo, { targetTree: tree, action: `merging '${rev}'`, onProgress });
+  } catch (err) {
+    await clearMergeState(repo);
+    throw err;
+  }
+  const index = await readIndex(repo.indexFile);
+  const conflicts = solved.unsolvable.map((u) => openConflict(u, index.entries));
+  await writeMergeState(repo, {
+    version: 1,
+    name: rev,
+    origHead: head.oid as GitOid,
+    branch: head.branch,
+    base,
+    theirs,
+    message,
+    strategy,
+    conflicts,
+    choices: {},
+  });
+  return { ...common, kind: "conflicts", base, conflicts, changes, summary, checkout };
+}
+
+/** Refuse to merge over staged or unstaged changes to tracked files (untracked files may stay). */
+async function assertClean(repo: Repository, rev: string): Promise<void> {
+  const st = await status(repo);
+  const dirty = [...new Set([...st.staged, ...st.unstaged].map((c) => c.path))].sort();
+  if (dirty.length > 0) throw new LocalChangesError(dirty, rev);
+}
+
+async function defaultMessage(repo: Repository, rev: string, branch: string | null): Promise<string> {
+  const into = branch && !["refs/heads/main", "refs/heads/master"].includes(branch) ? ` into ${branch.replace(/^refs\/heads\//, "")}` : "";
+  if (await repo.refs.read(`refs/heads/${rev}`)) return `Merge branch '${rev}'${into}`;
+  if (await repo.refs.read(`refs/tags/${rev}`)) return `Merge tag '${rev}'${into}`;
+  return `Merge commit '${rev}'${into}`;
+}
+
+/** The merged snapshot's files: detection, documents it rebuilt, and what solve patched; new bytes stored (unless a dry run). */
+async function assemble(repo: Repository, detection: Detection, solved: SolveResult, dryRun: boolean): Promise<Map<string, SnapEntry>> {
+  const files = new Map(detection.files);
+  const put = async (bytes: Uint8Array, store: "git" | "chunk"): Promise<SnapEntry> => {
+    if (store === "git") return { store, id: dryRun ? GitStore.blobOid(bytes) : await repo.git.writeBlob(bytes), size: bytes.byteLength };
+    const id = sha256(bytes);
+    if (!dryRun) await repo.chunks.put(id, bytes);
+    return { store, id, size: bytes.byteLength };
+  };
+  for (const [p, bytes] of detection.written) if (!solved.patched.has(p)) files.set(p, await put(bytes, "git"));
+  for (const [p, f] of solved.patched) await applyPatch(files, p, f, put);
+  return files;
+}
+
+export async function applyPatch(
+  files: Map<string, SnapEntry>,
+  p: string,
+  f: MergedFile,
+  put: (bytes: Uint8Array, store: "git" | "chunk") => Promise<SnapEntry>,
+): Promise<void> {
+  if (f.kind === "delete") files.delete(p);
+  else if (f.kind === "entry") files.set(p, f.entry);
+  else files.set(p, await put(f.bytes, f.store));
+}
+
+/** What the merge changes relative to ours: by array and file. */
+async function changesBetween(O: Snapshot, after: ReadonlyMap<string, SnapEntry>, afterSnap: Snapshot | null): Promise<GroupedChanges> {
+  const arrays = afterSnap?.arrays ?? O.arrays;
+  const list = await diffFileMaps(O.files, after, (rel, side) => classifyWith(side === "before" ? O.arrays : arrays, rel));
+  return groupChanges(list);
+}
+
+// ---- --continue, --abort, --quit ------------------------------------------------------
+
+async function activeState(repo: Repository) {
+  const state = await readMergeState(repo);
+  if (!state) throw new NoMergeInProgressError();
+  const head = await repo.refs.head();
+  if (head.oid !== state.origHead) throw new MergeStaleError(state.origHead, head.oid);
+  return state;
+}
+
+export interface ContinueOptions {
+  /** the merge commit's message (default: the one the merge prepared) */
+  message?: string;
+  /** stage changes to tracked files first (commit -a) */
+  all?: boolean;
+  trailers?: Record<string, string>;
+}
+
+/** Conclude a stopped merge: a commit with two parents, once no conflict is open. */
+export async function mergeContinue(repo: Repository, opts: ContinueOptions = {}): Promise<CommitResult> {
+  const state = await activeState(repo);
+  if (opts.all) await add(repo, { trackedOnly: true });
+  const index = await readIndex(repo.indexFile);
+  const open = state.conflicts.filter((c) => !isResolvedInIndex(c, index.entries));
+  if (open.length > 0) throw new UnresolvedConflictsError(open.map(describeOpen));
+  const res = await commit(repo, { message: opts.message ?? state.message, extraParents: [state.theirs], trailers: opts.trailers ?? {} });
+  await clearMergeState(repo);
+  return res;
+}
+
+export function describeOpen(o: OpenConflict): string {
+  const c = o.conflict;
+  const where = c._tag === "ChunkBothChanged" ? `${c.array || "."} chunk [${c.chunk.join(",")}]` : conflictSubject(c) || ".";
+  return `${where}: ${o.reasons.join("; ")}`;
+}
+
+/** Undo a stopped merge: working files, index (byte for byte) and HEAD as they were before it. */
+export async function mergeAbort(repo: Repository, { onProgress }: { onProgress?: ProgressFn } = {}): Promise<CheckoutResult> {
+  const state = await activeState(repo);
+  const tree = (await repo.git.readCommit(state.origHead)).tree;
+  const res = await materialize(repo, { targetTree: tree, force: true, action: "aborting the merge", onProgress });
+  const orig = await readOrigIndex(repo);
+  if (orig) await writeAtomic(repo.indexFile, orig);
+  await clearMergeState(repo);
+  return res;
+}
+
+/** Forget a stopped merge's state, leaving the working copy and index as they are (git merge --quit). */
+export async function mergeQuit(repo: Repository): Promise<void> {
+  if (!(await readMergeState(repo))) throw new NoMergeInProgressError();
+  await clearMergeState(repo);
+}
+
+/** The snapshots of a stopped merge, and a reader of their files. */
+export async function mergeInputs(repo: Repository, state: { base: GitOid | null; origHead: GitOid; theirs: GitOid }): Promise<DetectInput> {
+  const [base, ours, theirs] = await Promise.all([
+    readCommitSnapshot(repo, state.base),
+    readCommitSnapshot(repo, state.origHead),
+    readCommitSnapshot(repo, state.theirs),
+  ]);
+  return { base, ours, theirs, read: (p, e) => readEntry(repo, p, e) };
+}

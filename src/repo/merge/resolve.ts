@@ -1,0 +1,108 @@
+/**
+ * `tdv resolve PATH [--chunk I,J] --ours|--theirs`: settle the open conflicts
+ * of a stopped merge for one array (or node, file, folder) or one chunk, with
+ * one side; and the merge part of `tdv status`.
+ *
+ * Settling re-runs the merge of what the conflicts cover from the three
+ * snapshots with the chosen side (a chunk still merges element by element:
+ * only its conflicting elements take the side), writes the result to the
+ * working copy and the index, and records the choice.
+ */
+import { UsageError } from "../../errors.js";
+import { sha256 } from "../../format/hash.js";
+import { readIndex, writeIndex, type IndexEntry } from "../../store/index-file.js";
+import type { Repository } from "../repository.js";
+import type { SnapEntry } from "../snapshot.js";
+import { TreeWriter } from "../worktree.js";
+import { MergeStaleError, NoMergeInProgressError } from "./errors.js";
+import { describeOpen, mergeInputs } from "./merge.js";
+import { solve } from "./solve.js";
+import { conflictsAt, isResolvedInIndex, openConflict, readMergeState, writeMergeState } from "./state.js";
+import { conflictKey, type Conflict, type OpenConflict, type Side } from "./types.js";
+
+export interface ResolveOptions {
+  /** an array, group, file or folder (relative to the repository root) */
+  path: string;
+  /** only this chunk of the array */
+  chunk?: number[];
+  side: Side;
+}
+
+export interface ResolveResult {
+  resolved: Conflict[];
+  /** files written to the working copy and the index */
+  written: string[];
+  deleted: string[];
+  notes: string[];
+  /** conflicts still open afterwards */
+  remaining: number;
+}
+
+export async function resolve(repo: Repository, { path, chunk, side }: ResolveOptions): Promise<ResolveResult> {
+  const state = await readMergeState(repo);
+  if (!state) throw new NoMergeInProgressError();
+  const head = await repo.refs.head();
+  if (head.oid !== state.origHead) throw new MergeStaleError(state.origHead, head.oid);
+  const targets = conflictsAt(state, path, chunk);
+  if (targets.length === 0) {
+    const open = state.conflicts.map(describeOpen);
+    throw new UsageError(`no open merge conflict at '${path || "."}'${chunk ? ` chunk [${chunk.join(",")}]` : ""}`, {
+      hint: open.length ? `open conflicts:\n  ${open.slice(0, 10).join("\n  ")}` : "every conflict is settled: run `tdv merge --continue`",
+    });
+  }
+  const wanted = new Set(targets.map((t) => conflictKey(t.conflict)));
+  const choose = (c: Conflict): Side | null => (wanted.has(conflictKey(c)) ? side : (state.choices[conflictKey(c)] ?? null));
+
+  const index = await readIndex(repo.indexFile);
+  const before = new Map(index.entries);
+  const input = await mergeInputs(repo, state);
+  const detection = { files: new Map<string, SnapEntry>(index.entries), written: new Map<string, Uint8Array>(), conflicts: [] };
+  const out = await solve({ ...input, detection }, { conflicts: targets.map((t) => t.conflict), policy: choose });
+
+  // write the settled files to the working copy and the index
+  const w = new TreeWriter(repo.root);
+  const written: string[] = [];
+  const deleted: string[] = [];
+  for (const [p, f] of out.patched) {
+    if (f.kind === "delete") {
+      if (index.entries.has(p)) deleted.push(p);
+      await w.remove(p);
+      index.entries.delete(p);
+      continue;
+    }
+    let bytes: Uint8Array;
+    let stored: Pick<IndexEntry, "store" | "id">;
+    if (f.kind === "entry") {
+      bytes = await input.read(p, f.entry);
+      stored = { store: f.entry.store, id: f.entry.id } as Pick<IndexEntry, "store" | "id">;
+    } else if (f.store === "git") {
+      bytes = f.bytes;
+      stored = { store: "git", id: await repo.git.writeBlob(bytes) } as Pick<IndexEntry, "store" | "id">;
+    } else {
+      bytes = f.bytes;
+      const id = sha256(bytes);
+      await repo.chunks.put(id, bytes);
+      stored = { store: "chunk", id } as Pick<IndexEntry, "store" | "id">;
+    }
+    const st = await w.write(p, bytes);
+    index.entries.set(p, { ...stored, ...st, size: bytes.byteLength } as IndexEntry);
+    written.push(p);
+  }
+  await writeIndex(repo.indexFile, { tree: null, entries: index.entries });
+
+  for (const t of targets) state.choices[conflictKey(t.conflict)] = side;
+  const settled = new Set(out.solved.map(conflictKey));
+  const still = new Map(out.unsolvable.map((u) => [conflictKey(u.conflict), u]));
+  const remaining: OpenConflict[] = [];
+  for (const o of state.conflicts) {
+    const key = conflictKey(o.conflict);
+    if (settled.has(key) && wanted.has(key)) continue;
+    // still open (e.g. another key of a re-merged document): fingerprinted anew, so the rewrite does not count as resolving it
+    const u = still.get(key) ?? o;
+    if (isResolvedInIndex(o, before)) remaining.push(o);
+    else remaining.push(openConflict({ conflict: u.conflict, reasons: u.reasons, ...(u.elements ? { elements: u.elements } : {}) }, index.entries));
+  }
+  state.conflicts = remaining;
+  await writeMergeState(repo, state);
+  return { resolved: targets.map((t) => t.conflict).filter((c) => settled.has(conflictKey(c))), written, deleted, notes: out.notes, remaining: remaining.length };
+}
