@@ -17,6 +17,7 @@ import type { ArrayDiff, DiffResult } from "../../src/repo/diff/types.js";
 import { Repository } from "../../src/repo/repository.js";
 import { elementAt, ndindex } from "../../src/zarr/decode.js";
 import { committed } from "../helpers/cli.js";
+import { tempDir } from "../helpers/fixture.js";
 
 // ---- writing with zarrita: zarrita's gzip decodes only; an fflate encoder stands in while the tests run
 
@@ -394,7 +395,7 @@ describe.concurrent("diff between revisions", () => {
     expect(res.paths).toEqual(["ocean.zarr/sst"]);
     expect((await diff(repo, { paths: ["ocean.zarr/depth"] })).different).toBe(false);
 
-    const fresh = await Repository.init({ dir: path.join(dir, "..", "fresh") });
+    const fresh = await Repository.init({ dir: await tempDir() });
     await fsp.cp(path.join(dir, "ocean.zarr/depth"), path.join(fresh.repo.root, "depth"), { recursive: true });
     await add(fresh.repo, { all: true });
     const first = await diff(fresh.repo);
