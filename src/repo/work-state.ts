@@ -6,7 +6,7 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { sha256 } from "../format/hash.js";
-import { asAccessError, mapLimit } from "../store/atomic.js";
+import { asAccessError, mapLimit, readWithStat } from "../store/atomic.js";
 import { GitStore } from "../store/git.js";
 import type { IndexEntry, IndexState, Stored } from "../store/index-file.js";
 import { Hierarchy, type FileKind } from "./hierarchy.js";
@@ -39,19 +39,7 @@ export async function hashWorkFile(
   write: boolean,
 ): Promise<IndexEntry> {
   const abs = path.join(repo.root, ...rel.split("/"));
-  let bytes: Buffer;
-  let st: import("node:fs").BigIntStats;
-  try {
-    const fh = await fsp.open(abs, "r");
-    try {
-      st = await fh.stat({ bigint: true });
-      bytes = await fh.readFile();
-    } finally {
-      await fh.close();
-    }
-  } catch (err) {
-    throw asAccessError(err, abs);
-  }
+  const { bytes, stat: st } = await readWithStat(abs);
   let stored: Stored;
   if (store === "git") {
     stored = { store, id: write ? await repo.git.writeBlob(bytes) : GitStore.blobOid(bytes) };

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { constants, promises as fsp } from "node:fs";
+import fs, { constants, promises as fsp } from "node:fs";
 import path from "node:path";
 import { FileAccessError } from "../errors.js";
 
@@ -35,17 +35,98 @@ export async function writeAtomic(
 
 /**
  * Write a content-addressed object: like writeAtomic, but an existing target
- * is left alone (same name means same bytes) and missing folders are made.
+ * is only freshened (same name means same bytes) and missing folders are made.
  */
 export async function writeObjectFile(
   file: string,
   bytes: Uint8Array,
   durable: boolean,
 ): Promise<boolean> {
-  if (await exists(file)) return false;
+  if (!durable && bytes.byteLength <= SMALL_IO) return writeObjectFileSync(file, bytes);
+  if (freshen(file)) return false;
   await fsp.mkdir(path.dirname(file), { recursive: true });
   await writeAtomic(file, bytes, { durable, mode: 0o444 });
   return true;
+}
+
+/**
+ * Files up to this size are read and written with synchronous calls: for small
+ * files the thread-pool round trips of the promise API cost more than the I/O.
+ */
+export const SMALL_IO = 1 << 20;
+
+/**
+ * When an object a writer needs already exists, set its mtime to now and say
+ * so (git's "freshen"): gc deletes unreachable objects only once they are
+ * older than its grace period, so a commit in progress that reuses an old,
+ * unreachable object (a tree or chunk it would have written) keeps it alive.
+ */
+export function freshen(file: string): boolean {
+  try {
+    const now = new Date();
+    fs.utimesSync(file, now, now);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    return fs.existsSync(file); // read-only repository or another owner: present, not freshened
+  }
+}
+
+function writeObjectFileSync(file: string, bytes: Uint8Array): boolean {
+  if (freshen(file)) return false;
+  const tmp = tempName(file);
+  try {
+    try {
+      fs.writeFileSync(tmp, bytes, { flag: "wx", mode: 0o444 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(tmp, bytes, { flag: "wx", mode: 0o444 });
+    }
+    fs.renameSync(tmp, file);
+    return true;
+  } catch (err) {
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      /* nothing to clean */
+    }
+    throw asAccessError(err, file);
+  }
+}
+
+/** Read a file and the stat data of the same open file (synchronously when it is small). */
+export async function readWithStat(file: string): Promise<{ bytes: Buffer; stat: import("node:fs").BigIntStats }> {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch (err) {
+    throw asAccessError(err, file);
+  }
+  try {
+    const stat = fs.fstatSync(fd, { bigint: true });
+    const size = Number(stat.size);
+    if (size > SMALL_IO) {
+      const fh = await fsp.open(file, "r");
+      try {
+        return { bytes: await fh.readFile(), stat: await fh.stat({ bigint: true }) };
+      } finally {
+        await fh.close();
+      }
+    }
+    const bytes = Buffer.allocUnsafe(size);
+    let off = 0;
+    while (off < size) {
+      const n = fs.readSync(fd, bytes, off, size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return { bytes: off === size ? bytes : bytes.subarray(0, off), stat };
+  } catch (err) {
+    throw asAccessError(err, file);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export async function exists(file: string): Promise<boolean> {

@@ -11,7 +11,7 @@ import path from "node:path";
 import { deflateSync, inflateSync } from "node:zlib";
 import { CorruptObjectError, MissingObjectError, UnsafePathError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
-import { asAccessError, exists, writeObjectFile } from "./atomic.js";
+import { asAccessError, freshen, writeObjectFile } from "./atomic.js";
 import { Durability } from "./durability.js";
 
 export type TreeMode = "100644" | "100755" | "040000" | "120000" | "160000";
@@ -71,7 +71,7 @@ export class GitStore {
     const full = Buffer.concat([header, content]);
     const oid = createHash("sha1").update(full).digest("hex") as GitOid;
     const file = path.join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2));
-    if (!(await exists(file)) && (await writeObjectFile(file, deflateSync(full, { level: 1 }), this.durability.syncEachWrite))) {
+    if (!freshen(file) && (await writeObjectFile(file, deflateSync(full, { level: 1 }), this.durability.syncEachWrite))) {
       this.durability.written(file);
     }
     return oid;
@@ -140,7 +140,7 @@ export class GitStore {
     const file = path.join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2));
     let raw: Buffer;
     try {
-      raw = await fs.promises.readFile(file);
+      raw = fs.readFileSync(file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw asAccessError(err, file);
       return this.readPacked(oid, what);
