@@ -33,7 +33,7 @@ describe("refs", () => {
       .catch((e) => e);
     expect(isTdvError(err, "RefLockedError")).toBe(true);
     expect(err.message).toContain(lock);
-    expect(err.hint).toMatch(/delete the lock file/);
+    expect(err.hint).toMatch(/delete the lock file|remove the stale lock/);
     await fsp.rm(lock);
     await repo.refs.update("refs/heads/main", { expected: oid, next: oid, who: repo.identity(), message: "x" });
   });
