@@ -1,0 +1,53 @@
+/** Generated datasets and shared set-up for the remote tests. */
+import { randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import { startS3Server, type S3TestServer } from "../helpers/s3-server.mjs";
+import { tempDir } from "../helpers/fixture.js";
+
+/**
+ * A Zarr v3 array of `chunks` uncompressed chunks of `chunkBytes` random
+ * bytes each, at `dir/name` (1-D uint8, "bytes" codec): every chunk is
+ * distinct, so byte counts of a transfer are exact.
+ */
+export async function writeArray(dir: string, name: string, { chunks, chunkBytes }: { chunks: number; chunkBytes: number }): Promise<string> {
+  const root = path.join(dir, name);
+  await fs.mkdir(path.join(root, "c"), { recursive: true });
+  const meta = {
+    zarr_format: 3,
+    node_type: "array",
+    shape: [chunks * chunkBytes],
+    data_type: "uint8",
+    chunk_grid: { name: "regular", configuration: { chunk_shape: [chunkBytes] } },
+    chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
+    fill_value: 0,
+    codecs: [{ name: "bytes" }],
+  };
+  await fs.writeFile(path.join(root, "zarr.json"), JSON.stringify(meta, null, 2));
+  for (let i = 0; i < chunks; i++) await fs.writeFile(path.join(root, "c", String(i)), randomBytes(chunkBytes));
+  return root;
+}
+
+/** Overwrite chunk `i` of an array written by writeArray with new random bytes. */
+export async function rewriteChunk(arrayDir: string, i: number): Promise<void> {
+  const file = path.join(arrayDir, "c", String(i));
+  const size = (await fs.stat(file)).size;
+  await fs.writeFile(file, randomBytes(size));
+}
+
+/** An S3 test server and the environment a spawned tdv needs to reach it (HOME isolated from ~/.aws). */
+export async function s3Setup(opts?: Parameters<typeof startS3Server>[0]): Promise<{ s3: S3TestServer; env: Record<string, string> }> {
+  const s3 = await startS3Server(opts);
+  const home = await tempDir();
+  return { s3, env: { ...s3.env(), HOME: home, TDV_REMOTE_RETRY_MS: "5" } };
+}
+
+/** Count of chunk objects in a repository (.tdv/chunks/ab/...). */
+export async function countChunkObjects(workdir: string): Promise<number> {
+  const dir = path.join(workdir, ".tdv", "chunks");
+  let n = 0;
+  for (const fan of await fs.readdir(dir).catch(() => [] as string[])) {
+    n += (await fs.readdir(path.join(dir, fan))).filter((f) => !f.includes(".tmp-")).length;
+  }
+  return n;
+}

@@ -1,0 +1,92 @@
+/**
+ * Two pushers race for the same branch: the remote ref moves by
+ * compare-and-swap, so one wins, the other is told "non-fast-forward", and no
+ * commit is lost: the winner's is on the remote, the loser's is still local
+ * and lands after a pull-and-merge (here: after taking the winner's commit).
+ */
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { add, clone, commit, fetch, isTdvError, log, push, Repository } from "../../src/index.js";
+import { tdv, tdvJson, tdvOk, committed } from "../helpers/cli.js";
+import { listFiles, tempDir } from "../helpers/fixture.js";
+import type { S3TestServer } from "../helpers/s3-server.mjs";
+import { s3Setup } from "./dataset.js";
+
+let s3: S3TestServer;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  ({ s3, env } = await s3Setup());
+});
+afterAll(async () => s3?.stop());
+
+async function edit(dir: string, name: string): Promise<void> {
+  await fs.writeFile(path.join(dir, "NOTES.md"), `edited by ${name}\n`);
+}
+
+describe("racing pushers", () => {
+  it("on S3 through the CLI: one wins, one is refused, nothing is lost", async () => {
+    const origin = await committed("v2/single.zarr");
+    const url = `s3://${s3.bucket}/race`;
+    await tdvOk(origin, ["push", url], { env });
+    const parent = await tempDir();
+    await Promise.all(["a", "b"].map((n) => tdvOk(parent, ["clone", "-q", url, n], { env })));
+    const [a, b] = [path.join(parent, "a"), path.join(parent, "b")];
+    for (const [dir, n] of [[a, "a"], [b, "b"]] as const) {
+      await edit(dir, n);
+      await tdvOk(dir, ["add", "NOTES.md"]);
+      await tdvOk(dir, ["commit", "-m", `notes from ${n}`]);
+    }
+    const results = await Promise.all([tdv(a, ["push"], { env }), tdv(b, ["push"], { env })]);
+    const codes = results.map((r) => r.code).sort();
+    expect(codes).toEqual([0, 1]);
+    const loser = results.find((r) => r.code === 1)!;
+    expect(loser.stderr).toMatch(/non-fast-forward/);
+    expect(loser.stderr).toMatch(/tdv pull/);
+    const [winDir, loseDir] = results[0]!.code === 0 ? [a, b] : [b, a];
+
+    // the remote holds the winner's commit, complete
+    const check = path.join(parent, "check");
+    await tdvOk(parent, ["clone", "-q", url, "check"], { env });
+    expect(await listFiles(check)).toEqual(await listFiles(winDir));
+    // the loser keeps its commit; pull says the branches diverged, the fetch is done
+    const loserLog = (await tdvOk(loseDir, ["log", "--oneline"])).stdout;
+    expect(loserLog).toMatch(/notes from/);
+    const pulled = await tdv(loseDir, ["pull"], { env });
+    expect(pulled.code).toBe(1);
+    expect(pulled.stderr).toMatch(/diverged/);
+    const oids = async (dir: string, rev: string) => (await tdvJson<{ oid: string }[]>(dir, ["log", "--json", rev])).map((e) => e.oid);
+    expect(await oids(loseDir, "origin/main")).toEqual(await oids(winDir, "HEAD"));
+    // --force overwrites (the winner's commit stays reachable from its clone and the loser's origin/main)
+    await tdvOk(loseDir, ["push", "--force"], { env });
+  });
+
+  it("on a folder remote through the library: eight concurrent pushes, one winner", async () => {
+    const remoteDir = path.join(await tempDir(), "remote");
+    const base = await committed("v2/single.zarr");
+    const baseRepo = await Repository.open({ dir: base });
+    await push(baseRepo, { remote: remoteDir });
+    const clones = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const dir = path.join(await tempDir(), `c${i}`);
+        await clone({ url: remoteDir, dir });
+        const repo = await Repository.open({ dir });
+        await edit(dir, `c${i}`);
+        await add(repo, { paths: ["NOTES.md"] });
+        await commit(repo, { message: `c${i}` });
+        return repo;
+      }),
+    );
+    const outcomes = await Promise.allSettled(clones.map((repo) => push(repo, {})));
+    const won = outcomes.filter((o) => o.status === "fulfilled");
+    expect(won).toHaveLength(1);
+    for (const o of outcomes) if (o.status === "rejected") expect(isTdvError(o.reason, "NonFastForwardError")).toBe(true);
+    const winner = clones[outcomes.findIndex((o) => o.status === "fulfilled")]!;
+    const head = (await winner.refs.head()).oid;
+    const fresh = await Repository.open({ dir: clones[0]!.root });
+    await fetch(fresh, {});
+    expect(await fresh.refs.read("refs/remotes/origin/main")).toBe(head);
+    expect((await log(winner, {}))[0]!.message).toMatch(/^c\d/);
+  });
+});
