@@ -14,10 +14,13 @@ import { register as checkout } from "./commands/checkout.js";
 import { register as clone } from "./commands/clone.js";
 import { register as commit } from "./commands/commit.js";
 import { register as demo } from "./commands/demo.js";
+import { register as fsck } from "./commands/fsck.js";
+import { register as gc } from "./commands/gc.js";
 import { register as fetch } from "./commands/fetch.js";
 import { register as diff } from "./commands/diff.js";
 import { register as init } from "./commands/init.js";
 import { register as log } from "./commands/log.js";
+import { register as reflog } from "./commands/reflog.js";
 import { register as ls } from "./commands/ls.js";
 import { register as pull } from "./commands/pull.js";
 import { register as push } from "./commands/push.js";
@@ -30,7 +33,7 @@ import { register as switchCmd } from "./commands/switch.js";
 import { register as tag } from "./commands/tag.js";
 import { EXIT_FAILURE, exitCodeForCommander, exitCodeForTag } from "./exit-codes.js";
 
-const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, checkout, restore, reset, tag, cat, remote, push, fetch, pull, clone, demo];
+const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, checkout, restore, reset, tag, cat, reflog, fsck, gc, remote, push, fetch, pull, clone, demo];
 
 function version(): string {
   // dist/cli/main.js and cli/main.ts both sit two levels below package.json

@@ -160,8 +160,11 @@ export class RefLockedError extends TdvError<"RefLockedError"> {
     readonly lockFile: string,
     readonly ageSeconds: number,
   ) {
-    super(`${ref} is locked by another tdv process (lock file ${lockFile}, ${Math.round(ageSeconds)} s old)`, {
-      hint: "wait for the other command to finish; if no tdv process is running (it was killed), delete the lock file and retry",
+    // a ref update holds its lock for milliseconds: an old lock was left by a killed command
+    const stale = ageSeconds > 60;
+    const age = ageSeconds < 120 ? `${Math.round(ageSeconds)} s` : ageSeconds < 7200 ? `${Math.round(ageSeconds / 60)} min` : `${Math.round(ageSeconds / 3600)} h`;
+    super(`${ref} is locked (lock file ${lockFile}, ${age} old${stale ? ": left by a tdv command that was killed" : ""})`, {
+      hint: `${stale ? "" : "wait for the other tdv command to finish; "}if no tdv command is running, remove the stale lock and retry: rm '${lockFile}' (\`tdv fsck\` lists lock files)`,
     });
   }
 }

@@ -35,22 +35,34 @@ export async function walkReachable(repo: Repository, opts: WalkOptions, visit: 
   const counts = { commits: 0, trees: 0, blobs: 0, chunks: 0 };
   const stack: GitOid[] = [...roots];
 
+  // The same bytes can be a plain file (folder) in one place and a manifest shard (tree) or
+  // file list in another: each object is visited once, but read once in each role it has.
   const walkTree = async (oid: GitOid, where: string, inManifest: boolean): Promise<void> => {
-    if (seen.has(oid)) return;
-    seen.add(oid);
-    counts.trees++;
-    await visit.git?.(oid, "tree", where);
+    const role = `${oid}:${inManifest ? "manifest" : "tree"}`;
+    if (seen.has(role)) return;
+    seen.add(role);
+    if (!seen.has(oid)) {
+      seen.add(oid);
+      counts.trees++;
+      await visit.git?.(oid, "tree", where);
+    }
     for (const e of await repo.git.readTree(oid, where || "root tree")) {
       const rel = where ? `${where}/${e.name}` : e.name;
       if (e.mode === "040000") {
         await walkTree(e.oid, rel, e.name === MANIFEST_TREE);
         continue;
       }
-      if (e.mode === "160000" || seen.has(e.oid)) continue;
-      seen.add(e.oid);
-      counts.blobs++;
-      await visit.git?.(e.oid, "blob", rel);
-      if (!visit.chunk) continue;
+      if (e.mode === "160000") continue;
+      const decode = visit.chunk !== undefined && (inManifest || e.name === FILE_LIST);
+      const blobRole = `${e.oid}:${inManifest ? "shard" : "files"}`;
+      if (seen.has(e.oid) && (!decode || seen.has(blobRole))) continue;
+      if (!seen.has(e.oid)) {
+        seen.add(e.oid);
+        counts.blobs++;
+        await visit.git?.(e.oid, "blob", rel);
+      }
+      if (!decode) continue;
+      seen.add(blobRole);
       if (inManifest) {
         for (const c of decodeShard(await repo.git.readBlob(e.oid, rel), rel).entries) await chunk(c.id, c.size, rel);
       } else if (e.name === FILE_LIST) {

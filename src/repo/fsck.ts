@@ -1,0 +1,737 @@
+/**
+ * fsck: is every object the repository needs present and intact?
+ *
+ * What the repository needs is everything reachable from its roots: every ref
+ * (branches, tags, remote-tracking refs, anything under refs/), HEAD, every
+ * reflog entry (old and new value), MERGE_HEAD and the other *_HEAD files, the
+ * ids named by an in-progress operation's state file (MERGE_STATE.json), and
+ * the index (staged objects and its cached tree). `collectRoots` finds them;
+ * gc keeps exactly what they reach.
+ *
+ * A missing or corrupt object is reported with the path it was met at, the
+ * commit whose snapshot needs it and the refs that reach that commit. Lock
+ * files are reported with their age; unreachable objects and temp files left
+ * by killed commands are garbage (for `tdv gc`), not errors. fsck never
+ * writes anything.
+ */
+import { createHash } from "node:crypto";
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import { inflateSync } from "node:zlib";
+import { isTdvError } from "../errors.js";
+import { formatChunkKey, type KeyEncoding } from "../format/chunk-key.js";
+import { isChunkId, isGitOid, sha256, type ChunkId, type GitOid } from "../format/hash.js";
+import { decodeFileList, decodeShard } from "../format/manifest.js";
+import { parseZarray, parseZarrJson } from "../format/zarr-meta.js";
+import { mapLimit } from "../store/atomic.js";
+import { checkEntryName, type TreeEntry } from "../store/git.js";
+import { readIndex } from "../store/index-file.js";
+import { reflogRefs } from "./reflog.js";
+import type { Repository } from "./repository.js";
+import { FILE_LIST, MANIFEST_TREE } from "./snapshot.js";
+
+/** A ref lock older than this is stale: a ref update holds its lock for milliseconds. */
+export const STALE_LOCK_SECONDS = 60;
+
+// ---- roots ----------------------------------------------------------------
+
+export interface Root {
+  /** a Git object id (commit, tag, tree or blob) */
+  oid: GitOid;
+  /** what holds it: "HEAD", "refs/heads/main", "reflog of refs/heads/main", "MERGE_HEAD", "index" */
+  label: string;
+  /** for a blob or tree of the index: its path */
+  path?: string;
+}
+
+export interface ChunkRoot {
+  id: ChunkId;
+  label: string;
+  path: string;
+}
+
+export interface RootProblem {
+  /** the ref, reflog or state file that could not be read */
+  file: string;
+  message: string;
+}
+
+export interface Roots {
+  objects: Root[];
+  chunks: ChunkRoot[];
+  problems: RootProblem[];
+  /** malformed reflog lines (a torn append): skipped, reported as warnings */
+  warnings: string[];
+  counts: { refs: number; reflogEntries: number; indexEntries: number; other: number };
+}
+
+/**
+ * Everything the repository must keep, in a stable order: HEAD, refs, special
+ * heads, operation state, reflogs, the index. Unreadable refs and state files
+ * are returned as problems, never skipped silently.
+ */
+export async function collectRoots(repo: Repository): Promise<Roots> {
+  const gitdir = repo.refs.gitdir;
+  const out: Roots = { objects: [], chunks: [], problems: [], warnings: [], counts: { refs: 0, reflogEntries: 0, indexEntries: 0, other: 0 } };
+  const problem = (file: string, err: unknown) => out.problems.push({ file, message: err instanceof Error ? err.message : String(err) });
+
+  // HEAD: symbolic (its branch is listed with the refs) or detached
+  const head = (await fsp.readFile(path.join(gitdir, "HEAD"), "utf8").catch(() => null))?.trim() ?? null;
+  if (head === null) out.problems.push({ file: "HEAD", message: "HEAD is missing" });
+  else if (isGitOid(head)) out.objects.push({ oid: head, label: "HEAD" });
+  else if (!/^ref: refs\/\S+$/.test(head)) out.problems.push({ file: "HEAD", message: `HEAD holds "${head.slice(0, 60)}", neither a commit id nor "ref: refs/…"` });
+  else {
+    const branch = await repo.refs.read(head.slice(5)).catch(() => null); // a bad ref file is reported below
+    if (branch) out.objects.push({ oid: branch, label: "HEAD" });
+  }
+
+  // every ref: loose files are read one by one so that a bad one is named
+  const loose = await listFiles(path.join(gitdir, "refs"), "refs");
+  for (const name of loose) {
+    if (name.endsWith(".lock") || name.includes(".tmp-")) continue;
+    try {
+      const oid = await repo.refs.read(name);
+      if (oid) {
+        out.objects.push({ oid, label: name });
+        out.counts.refs++;
+      }
+    } catch (err) {
+      problem(name, err);
+    }
+  }
+  const seenRefs = new Set(loose);
+  for (const [name, oid] of await repo.refs.list("refs/").catch(() => new Map<string, GitOid>())) {
+    if (seenRefs.has(name)) continue;
+    out.objects.push({ oid, label: name });
+    out.counts.refs++;
+  }
+
+  // MERGE_HEAD, ORIG_HEAD, FETCH_HEAD, …: every line's first id
+  for (const name of (await fsp.readdir(gitdir).catch(() => [] as string[])).sort()) {
+    if (!/^[A-Z_]+_HEAD$/.test(name)) continue;
+    const text = await fsp.readFile(path.join(gitdir, name), "utf8").catch(() => "");
+    for (const line of text.split("\n")) {
+      const id = /^([0-9a-f]{40})\b/.exec(line)?.[1];
+      if (id) {
+        out.objects.push({ oid: id as GitOid, label: name });
+        out.counts.other++;
+      }
+    }
+  }
+
+  // an in-progress operation's state (MERGE_STATE.json, …): every id it names
+  for (const name of (await fsp.readdir(repo.tdvDir).catch(() => [] as string[])).sort()) {
+    if (!/^[A-Z_]+_STATE\.json$/.test(name)) continue;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(await fsp.readFile(path.join(repo.tdvDir, name), "utf8"));
+    } catch (err) {
+      problem(name, err);
+      continue;
+    }
+    for (const id of hexStrings(doc)) {
+      if (isGitOid(id)) out.objects.push({ oid: id, label: name });
+      else if (isChunkId(id)) out.chunks.push({ id, label: name, path: name });
+      out.counts.other++;
+    }
+  }
+
+  // reflogs: both sides of every move
+  for (const ref of await reflogRefs(repo)) {
+    const file = path.join(gitdir, "logs", ...ref.split("/"));
+    const text = await fsp.readFile(file, "utf8").catch(() => "");
+    const entries = await repo.refs.reflog(ref);
+    const lines = text.split("\n").filter((l) => l.trim() !== "").length;
+    if (lines !== entries.length) out.warnings.push(`reflog of ${ref}: ${lines - entries.length} malformed line(s) skipped`);
+    for (const e of entries) {
+      out.counts.reflogEntries++;
+      for (const oid of [e.old, e.next]) if (oid) out.objects.push({ oid, label: `reflog of ${ref}` });
+    }
+  }
+
+  // the index: staged objects and the tree it caches
+  try {
+    const index = await readIndex(repo.indexFile);
+    if (index.tree) out.objects.push({ oid: index.tree, label: "index" });
+    for (const [p, e] of index.entries) {
+      out.counts.indexEntries++;
+      if (e.store === "git") out.objects.push({ oid: e.id, label: "index", path: p });
+      else out.chunks.push({ id: e.id, label: "index", path: p });
+    }
+  } catch (err) {
+    problem("index", err);
+  }
+  return out;
+}
+
+/** Every 40- or 64-hex string anywhere in a JSON document. */
+function hexStrings(doc: unknown): string[] {
+  const out: string[] = [];
+  const visit = (v: unknown): void => {
+    if (typeof v === "string") {
+      if (/^[0-9a-f]{40}$|^[0-9a-f]{64}$/.test(v)) out.push(v);
+    } else if (Array.isArray(v)) v.forEach(visit);
+    else if (v && typeof v === "object") Object.values(v).forEach(visit);
+  };
+  visit(doc);
+  return out;
+}
+
+/** Relative paths of the files under `dir` (prefixed with `rel`), recursively. */
+async function listFiles(dir: string, rel: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string, r: string): Promise<void> => {
+    let ents: import("node:fs").Dirent[];
+    try {
+      ents = await fsp.readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of ents) {
+      if (e.isDirectory()) await walk(path.join(d, e.name), `${r}/${e.name}`);
+      else out.push(`${r}/${e.name}`);
+    }
+  };
+  await walk(dir, rel);
+  return out.sort();
+}
+
+// ---- object files on disk -------------------------------------------------
+
+export interface StoredObject {
+  /** Git object id or chunk id */
+  id: string;
+  file: string;
+}
+
+export interface ObjectListing {
+  git: StoredObject[];
+  chunks: StoredObject[];
+  /** temp files of writes that never finished (killed processes) */
+  temp: string[];
+  /** files in the object folders that are none of these */
+  other: string[];
+}
+
+/** The loose Git objects, chunk objects and leftover temp files on disk. */
+export async function listObjectFiles(repo: Repository): Promise<ObjectListing> {
+  const out: ObjectListing = { git: [], chunks: [], temp: [], other: [] };
+  const scan = async (root: string, nameLen: number, into: StoredObject[]) => {
+    for (const fan of (await fsp.readdir(root).catch(() => [] as string[])).sort()) {
+      const dir = path.join(root, fan);
+      if (!/^[0-9a-f]{2}$/.test(fan)) {
+        if (isTemp(fan)) out.temp.push(dir);
+        continue;
+      }
+      for (const name of (await fsp.readdir(dir).catch(() => [] as string[])).sort()) {
+        const file = path.join(dir, name);
+        if (name.length === nameLen && /^[0-9a-f]+$/.test(name)) into.push({ id: fan + name, file });
+        else if (isTemp(name)) out.temp.push(file);
+        else out.other.push(file);
+      }
+    }
+  };
+  await scan(path.join(repo.refs.gitdir, "objects"), 38, out.git);
+  await scan(repo.chunks.dir, 62, out.chunks);
+  // temp files of atomic writes elsewhere (index, refs)
+  for (const dir of [repo.tdvDir, repo.refs.gitdir]) {
+    for (const name of await fsp.readdir(dir).catch(() => [] as string[])) if (isTemp(name)) out.temp.push(path.join(dir, name));
+  }
+  return out;
+}
+
+function isTemp(name: string): boolean {
+  return name.includes(".tmp-") || name.startsWith("tmp_obj_");
+}
+
+export interface LockInfo {
+  /** the lock file, absolute */
+  file: string;
+  ageSeconds: number;
+  /** older than STALE_LOCK_SECONDS: its command was killed; safe to delete when no tdv runs */
+  stale: boolean;
+}
+
+/** Lock files in the repository (ref locks, index locks) with their age. */
+export async function listLocks(repo: Repository, now = Date.now()): Promise<LockInfo[]> {
+  const out: LockInfo[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    let ents: import("node:fs").Dirent[];
+    try {
+      ents = await fsp.readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of ents) {
+      const file = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (file !== path.join(repo.refs.gitdir, "objects") && file !== repo.chunks.dir) await walk(file);
+      } else if (e.name.endsWith(".lock")) {
+        const st = await fsp.lstat(file).catch(() => null);
+        if (!st) continue;
+        const ageSeconds = Math.max(0, (now - st.mtimeMs) / 1000);
+        out.push({ file, ageSeconds, stale: ageSeconds > STALE_LOCK_SECONDS });
+      }
+    }
+  };
+  await walk(repo.tdvDir);
+  return out.sort((a, b) => (a.file < b.file ? -1 : 1));
+}
+
+/** Inflate a loose Git object file and check it: its SHA-1 is its name, its header is well formed. */
+export function verifyLooseObject(oid: string, raw: Buffer): string | null {
+  let full: Buffer;
+  try {
+    full = inflateSync(raw);
+  } catch {
+    return "does not inflate (zlib)";
+  }
+  const actual = createHash("sha1").update(full).digest("hex");
+  if (actual !== oid) return `its bytes hash to ${actual}`;
+  const nul = full.indexOf(0);
+  const m = /^(blob|tree|commit|tag) (\d+)$/.exec(nul > 0 ? full.toString("latin1", 0, nul) : "");
+  if (!m || Number(m[2]) !== full.length - nul - 1) return "bad object header";
+  return null;
+}
+
+// ---- fsck -----------------------------------------------------------------
+
+export type FsckProblemKind = "missing" | "corrupt" | "unsafe" | "bad-ref" | "stale-lock";
+
+export interface FsckProblem {
+  kind: FsckProblemKind;
+  /** commit, tree, blob, tag, chunk; ref, index, lock for the others */
+  type: string;
+  /** the object id, or the ref/file name */
+  id: string;
+  message: string;
+  /** where it was met, as a path in the snapshot ("era5.zarr/t2m/c/0/0") */
+  path: string | null;
+  /** the commit whose snapshot needs it (the first one met) */
+  commit: GitOid | null;
+  /** refs, reflogs and other roots that reach that commit (or hold the object) */
+  neededBy: string[];
+}
+
+export interface FsckOptions {
+  /** re-hash every chunk object and verify every loose Git object's SHA-1 */
+  full?: boolean;
+  /** for lock ages (tests) */
+  now?: Date;
+}
+
+export interface FsckResult {
+  ok: boolean;
+  full: boolean;
+  roots: Roots["counts"];
+  reachable: { commits: number; trees: number; blobs: number; tags: number; chunks: number; chunkBytes: number };
+  /** objects whose bytes were hashed again (--full) */
+  verified: { gitObjects: number; chunks: number };
+  /** garbage: present but needed by nothing (tdv gc removes it after the grace period) */
+  unreachable: { gitObjects: number; chunks: number; bytes: number };
+  tempFiles: { count: number; bytes: number };
+  locks: LockInfo[];
+  problems: FsckProblem[];
+  warnings: string[];
+}
+
+interface Need {
+  commit: GitOid | null;
+  label: string;
+}
+
+/** Check the repository; never modifies it. `ok` is false when anything needs repair. */
+export async function fsck(repo: Repository, { full = false, now = new Date() }: FsckOptions = {}): Promise<FsckResult> {
+  return new Checker(repo, full).run(now);
+}
+
+class Checker {
+  private readonly seen = new Set<string>();
+  private readonly problems: FsckProblem[] = [];
+  private readonly problemIds = new Set<string>();
+  private readonly chunkNeeds = new Map<string, { size: number; path: string; need: Need }>();
+  /** parent → children links and root labels, to name the refs that reach a commit */
+  private readonly children = new Map<string, string[]>();
+  private readonly rootLabels = new Map<string, Set<string>>();
+  private readonly commitTrees: { commit: GitOid; tree: GitOid }[] = [];
+  private readonly counts = { commits: 0, trees: 0, blobs: 0, tags: 0, chunks: 0, chunkBytes: 0 };
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly full: boolean,
+  ) {}
+
+  async run(now: Date): Promise<FsckResult> {
+    const roots = await collectRoots(this.repo);
+    for (const p of roots.problems) this.add({ kind: "bad-ref", type: p.file === "index" ? "index" : "ref", id: p.file, message: p.message, path: null, commit: null, neededBy: [] });
+
+    // 1. commits (and tags) from every root, recording who reaches what
+    const treeRoots: { oid: GitOid; need: Need; path: string }[] = [];
+    for (const r of roots.objects) {
+      if (r.path === undefined) await this.visitRoot(r, treeRoots);
+    }
+    // 2. every snapshot, each tree and blob once; then what only the index holds
+    for (const { commit, tree } of this.commitTrees) {
+      await this.tree(tree, "", { commit, label: "" }, null);
+    }
+    for (const r of roots.objects) {
+      if (r.path !== undefined) await this.visitRoot(r, treeRoots);
+    }
+    for (const t of treeRoots) await this.tree(t.oid, t.path, t.need, null);
+    for (const c of roots.chunks) this.needChunk(c.id as ChunkId, -1, c.path, { commit: null, label: c.label });
+    // 3. chunk objects: present, right size, and (--full) right bytes
+    const listing = await listObjectFiles(this.repo);
+    const verified = { gitObjects: 0, chunks: 0 };
+    await this.checkChunks(listing, verified);
+    // 4. --full: every loose Git object, reachable or not
+    if (this.full) {
+      await mapLimit(listing.git, 16, async (o) => {
+        const raw = await fsp.readFile(o.file).catch(() => null);
+        if (!raw) return;
+        verified.gitObjects++;
+        const bad = verifyLooseObject(o.id, raw);
+        if (bad && !this.problemIds.has(o.id)) {
+          const reachable = this.seen.has(o.id);
+          this.add({
+            kind: "corrupt",
+            type: "object",
+            id: o.id,
+            message: `Git object ${o.id} is corrupt: ${bad}${reachable ? "" : " (unreachable, but a later write of the same object would trust it)"}`,
+            path: null,
+            commit: null,
+            neededBy: [],
+          });
+        }
+      });
+    }
+    // 5. garbage, temp files, locks
+    const unreachable = { gitObjects: 0, chunks: 0, bytes: 0 };
+    for (const o of listing.git) {
+      if (this.seen.has(o.id)) continue;
+      unreachable.gitObjects++;
+      unreachable.bytes += (await fsp.lstat(o.file).catch(() => null))?.size ?? 0;
+    }
+    for (const o of listing.chunks) {
+      if (this.chunkNeeds.has(o.id)) continue;
+      unreachable.chunks++;
+      unreachable.bytes += (await fsp.lstat(o.file).catch(() => null))?.size ?? 0;
+    }
+    let tempBytes = 0;
+    for (const f of listing.temp) tempBytes += (await fsp.lstat(f).catch(() => null))?.size ?? 0;
+    const locks = await listLocks(this.repo, now.getTime());
+    for (const l of locks) {
+      if (!l.stale) continue;
+      this.add({
+        kind: "stale-lock",
+        type: "lock",
+        id: l.file,
+        message: `stale lock file ${l.file} (${formatAge(l.ageSeconds)} old): a tdv command was killed while it held it, and it blocks updates of ${lockTarget(this.repo, l.file)}`,
+        path: null,
+        commit: null,
+        neededBy: [],
+      });
+    }
+    this.fillNeededBy();
+    const warnings = [...roots.warnings];
+    for (const l of locks) {
+      if (!l.stale) warnings.push(`lock file ${l.file} (${formatAge(l.ageSeconds)} old): a tdv command is updating ${lockTarget(this.repo, l.file)}, or was killed while it did`);
+    }
+    if (listing.other.length > 0) warnings.push(`${listing.other.length} unexpected file(s) in the object folders, e.g. ${listing.other[0]}`);
+    return {
+      ok: this.problems.length === 0,
+      full: this.full,
+      roots: roots.counts,
+      reachable: this.counts,
+      verified,
+      unreachable,
+      tempFiles: { count: listing.temp.length, bytes: tempBytes },
+      locks,
+      problems: this.problems,
+      warnings,
+    };
+  }
+
+  private add(p: FsckProblem): void {
+    if (p.kind !== "bad-ref" && p.kind !== "stale-lock") {
+      if (this.problemIds.has(p.id)) return;
+      this.problemIds.add(p.id);
+    }
+    this.problems.push(p);
+  }
+
+  /** Record a read failure as a problem; anything but a missing/corrupt object is rethrown. */
+  private failed(err: unknown, id: string, type: string, where: string | null, need: Need): void {
+    if (isTdvError(err, "MissingObjectError")) {
+      this.add({ kind: "missing", type, id, message: `${type} ${id} is missing`, path: where, commit: need.commit, neededBy: need.label ? [need.label] : [] });
+    } else if (isTdvError(err, "CorruptObjectError") || isTdvError(err, "UnsafePathError") || isTdvError(err, "UnsupportedFormatError")) {
+      this.add({ kind: "corrupt", type, id, message: (err as Error).message, path: where, commit: need.commit, neededBy: need.label ? [need.label] : [] });
+    } else if (isTdvError(err, "FileAccessError")) {
+      this.add({ kind: "corrupt", type, id, message: `${type} ${id} cannot be read: ${(err as Error).message}`, path: where, commit: need.commit, neededBy: need.label ? [need.label] : [] });
+    } else {
+      throw err;
+    }
+  }
+
+  private async visitRoot(r: Root, treeRoots: { oid: GitOid; need: Need; path: string }[]): Promise<void> {
+    let oid = r.oid;
+    const need: Need = { commit: null, label: r.label };
+    for (let depth = 0; depth < 64; depth++) {
+      let type: string | null;
+      if (r.path !== undefined && this.seen.has(oid)) return; // a staged blob the snapshots already hold
+      try {
+        type = await this.repo.git.typeOf(oid);
+      } catch (err) {
+        this.failed(err, oid, r.path !== undefined ? "blob" : "object", r.path ?? null, need);
+        return;
+      }
+      if (type === null) {
+        this.add({ kind: "missing", type: "object", id: oid, message: `object ${oid} named by ${r.label} is missing`, path: r.path ?? null, commit: null, neededBy: [r.label] });
+        return;
+      }
+      if (type === "tag") {
+        if (!this.seen.has(oid)) {
+          this.seen.add(oid);
+          this.counts.tags++;
+        }
+        try {
+          oid = (await this.repo.git.readTag(oid)).object;
+        } catch (err) {
+          this.failed(err, oid, "tag", null, need);
+          return;
+        }
+        continue;
+      }
+      if (type === "commit") {
+        addTo(this.rootLabels, oid, r.label);
+        await this.commits(oid, need);
+      } else if (type === "tree") {
+        treeRoots.push({ oid, need, path: r.path ?? "" });
+      } else if (!this.seen.has(oid)) {
+        this.seen.add(oid);
+        this.counts.blobs++;
+        try {
+          await this.repo.git.readBlob(oid, r.path ?? r.label);
+        } catch (err) {
+          this.failed(err, oid, "blob", r.path ?? null, need);
+        }
+      }
+      return;
+    }
+  }
+
+  /** Every commit reachable from `start` through parents, depth first. */
+  private async commits(start: GitOid, need: Need): Promise<void> {
+    const stack: { oid: GitOid; child: GitOid | null }[] = [{ oid: start, child: null }];
+    while (stack.length > 0) {
+      const { oid, child } = stack.pop() as { oid: GitOid; child: GitOid | null };
+      if (child) addChild(this.children, oid, child);
+      if (this.seen.has(oid)) continue;
+      this.seen.add(oid);
+      this.counts.commits++;
+      let c;
+      try {
+        c = await this.repo.git.readCommit(oid);
+      } catch (err) {
+        this.failed(err, oid, "commit", child ? `parent of ${child}` : null, { commit: child, label: child ? "" : need.label });
+        continue;
+      }
+      this.commitTrees.push({ commit: oid, tree: c.tree });
+      for (const p of [...c.parents].reverse()) stack.push({ oid: p, child: oid });
+    }
+  }
+
+  private async tree(oid: GitOid, where: string, need: Need, keys: KeyEncoding | null, inManifest = false): Promise<void> {
+    // the same tree (or blob) can be a plain folder in one place and a manifest in another: visit each role once
+    const key = inManifest ? `${oid}:manifest` : oid;
+    if (this.seen.has(key)) return;
+    if (!this.seen.has(oid)) this.counts.trees++;
+    this.seen.add(key);
+    this.seen.add(oid);
+    let entries: TreeEntry[];
+    try {
+      entries = await this.repo.git.readTree(oid, where || "root tree");
+    } catch (err) {
+      this.failed(err, oid, "tree", where || "(root)", need);
+      return;
+    }
+    this.checkNames(oid, entries, where, need);
+    const encoding = entries.some((e) => e.name === MANIFEST_TREE) ? await this.keyEncoding(entries, where) : keys;
+    await mapLimit(entries, 8, async (e) => {
+      const rel = where ? `${where}/${e.name}` : e.name;
+      if (e.mode === "160000") return;
+      if (e.mode === "040000") return this.tree(e.oid, rel, need, encoding, e.name === MANIFEST_TREE);
+      const role = inManifest ? ":shard" : e.name === FILE_LIST ? ":files" : "";
+      if (this.seen.has(e.oid + role)) return;
+      if (!this.seen.has(e.oid)) this.counts.blobs++;
+      this.seen.add(e.oid + role);
+      this.seen.add(e.oid);
+      let bytes: Uint8Array;
+      try {
+        bytes = await this.repo.git.readBlob(e.oid, rel);
+      } catch (err) {
+        this.failed(err, e.oid, "blob", rel, need);
+        return;
+      }
+      try {
+        if (inManifest) {
+          const arrayDir = where.slice(0, Math.max(0, where.length - MANIFEST_TREE.length - 1));
+          for (const c of decodeShard(bytes, rel).entries) {
+            const key = encoding ? safeKey(encoding, c.index) : null;
+            this.needChunk(c.id, c.size, key ? (arrayDir ? `${arrayDir}/${key}` : key) : `${rel} [${c.index.join(",")}]`, need);
+          }
+        } else if (e.name === FILE_LIST) {
+          for (const f of decodeFileList(bytes, rel)) this.needChunk(f.id, f.size, where ? `${where}/${f.name}` : f.name, need);
+        }
+      } catch (err) {
+        this.failed(err, e.oid, inManifest ? "manifest shard" : "file list", rel, need);
+      }
+    });
+  }
+
+  /** Names that a checkout would refuse: a hostile or broken tree. */
+  private checkNames(oid: GitOid, entries: TreeEntry[], where: string, need: Need): void {
+    const lower = new Set<string>();
+    for (const e of entries) {
+      let why: string | null = null;
+      try {
+        checkEntryName(e.name, where);
+      } catch (err) {
+        why = (err as Error).message;
+      }
+      if (!why && (e.mode === "120000" || e.mode === "160000")) why = `entry '${e.name}' has mode ${e.mode} (symbolic links and submodules are not allowed)`;
+      const l = e.name.toLowerCase();
+      if (!why && lower.has(l)) why = `two entries named '${e.name}' (or differing only by case)`;
+      lower.add(l);
+      if (why) {
+        this.add({ kind: "unsafe", type: "tree", id: oid, message: `tree ${oid}: ${why}`, path: where || "(root)", commit: need.commit, neededBy: need.label ? [need.label] : [] });
+        return;
+      }
+    }
+  }
+
+  private async keyEncoding(entries: TreeEntry[], where: string): Promise<KeyEncoding | null> {
+    const meta = entries.find((e) => (e.name === "zarr.json" || e.name === ".zarray") && e.mode !== "040000");
+    if (!meta) return null;
+    try {
+      const bytes = await this.repo.git.readBlob(meta.oid, meta.name);
+      const rel = where ? `${where}/${meta.name}` : meta.name;
+      if (meta.name === ".zarray") return parseZarray(bytes, rel).keyEncoding;
+      const node = parseZarrJson(bytes, rel);
+      return node.kind === "array" ? node.meta.keyEncoding : null;
+    } catch {
+      return null; // reported when the blob itself is checked
+    }
+  }
+
+  private needChunk(id: ChunkId, size: number, where: string, need: Need): void {
+    const known = this.chunkNeeds.get(id);
+    if (known) {
+      if (known.size < 0) known.size = size;
+      return;
+    }
+    this.chunkNeeds.set(id, { size, path: where, need });
+  }
+
+  private async checkChunks(listing: ObjectListing, verified: { chunks: number }): Promise<void> {
+    const store = this.repo.chunks;
+    await mapLimit([...this.chunkNeeds], 32, async ([id, { size, path: where, need }]) => {
+      this.counts.chunks++;
+      const file = store.pathOf(id as ChunkId);
+      const st = await fsp.lstat(file).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? null : err));
+      const base = { type: "chunk", id, path: where, commit: need.commit, neededBy: need.label ? [need.label] : [] };
+      if (st === null) {
+        this.add({ kind: "missing", ...base, message: `chunk object ${id} is missing` });
+        return;
+      }
+      if (st instanceof Error) {
+        this.add({ kind: "corrupt", ...base, message: `chunk object ${id} cannot be read (${st.code})` });
+        return;
+      }
+      this.counts.chunkBytes += st.size;
+      if (size >= 0 && st.size !== size) {
+        this.add({ kind: "corrupt", ...base, message: `chunk object ${id} has ${st.size} bytes, its manifest says ${size}` });
+        return;
+      }
+      if (this.full) {
+        const bytes = await fsp.readFile(file).catch(() => null);
+        verified.chunks++;
+        const actual = bytes ? sha256(bytes) : "(unreadable)";
+        if (actual !== id) this.add({ kind: "corrupt", ...base, message: `chunk object ${id} is corrupt: its bytes hash to ${actual}` });
+      }
+    });
+    if (!this.full) return;
+    // unreachable chunk objects too: a later add of the same bytes would trust a corrupt one
+    const rest = listing.chunks.filter((o) => !this.chunkNeeds.has(o.id));
+    await mapLimit(rest, 32, async (o) => {
+      const bytes = await fsp.readFile(o.file).catch(() => null);
+      if (!bytes) return;
+      verified.chunks++;
+      const actual = sha256(bytes);
+      if (actual !== o.id) {
+        this.add({
+          kind: "corrupt",
+          type: "chunk",
+          id: o.id,
+          message: `chunk object ${o.id} is corrupt: its bytes hash to ${actual} (unreachable, but a later add of the same bytes would trust it)`,
+          path: null,
+          commit: null,
+          neededBy: [],
+        });
+      }
+    });
+  }
+
+  /** For each problem met in a commit's snapshot: the refs (roots) that reach that commit. */
+  private fillNeededBy(): void {
+    for (const p of this.problems) {
+      if (!p.commit) continue;
+      const labels = new Set<string>(p.neededBy);
+      const queue = [p.commit as string];
+      const visited = new Set(queue);
+      while (queue.length > 0) {
+        const c = queue.shift() as string;
+        for (const l of this.rootLabels.get(c) ?? []) labels.add(l);
+        for (const child of this.children.get(c) ?? []) {
+          if (!visited.has(child)) {
+            visited.add(child);
+            queue.push(child);
+          }
+        }
+      }
+      p.neededBy = [...labels].filter((l) => l !== "");
+    }
+  }
+}
+
+function addTo(map: Map<string, Set<string>>, key: string, value: string): void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(value);
+}
+
+function addChild(map: Map<string, string[]>, parent: string, child: string): void {
+  const list = map.get(parent);
+  if (!list) map.set(parent, [child]);
+  else if (!list.includes(child)) list.push(child);
+}
+
+function safeKey(enc: KeyEncoding, index: number[]): string | null {
+  try {
+    return formatChunkKey(enc, index);
+  } catch {
+    return null;
+  }
+}
+
+/** "refs/heads/main" for …/git/refs/heads/main.lock. */
+function lockTarget(repo: Repository, file: string): string {
+  const rel = path.relative(repo.refs.gitdir, file.replace(/\.lock$/, ""));
+  return rel.startsWith("..") ? path.basename(file, ".lock") : rel.split(path.sep).join("/");
+}
+
+export function formatAge(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172800) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86400)} days`;
+}

@@ -1,0 +1,162 @@
+/**
+ * gc: delete the objects nothing needs. An object is kept when it is
+ * reachable from any root (`collectRoots`: refs, HEAD, every reflog entry,
+ * MERGE_HEAD and operation state, the index) or when its file is younger than
+ * the grace period. Writers refresh the mtime of an object they would have
+ * written but found present, so whatever a command in progress has written or
+ * reused is young, and a gc beside it deletes none of it.
+ *
+ * gc refuses to run when a root cannot be read or a reachable object is
+ * missing or corrupt: with part of the graph unknown, it cannot tell which
+ * chunks are still needed. Packfiles (made by stock `git gc`) are left alone.
+ */
+import { promises as fsp } from "node:fs";
+import { CorruptObjectError, MissingObjectError, UsageError } from "../errors.js";
+import type { GitOid } from "../format/hash.js";
+import { decodeFileList, decodeShard } from "../format/manifest.js";
+import { collectRoots, listObjectFiles, type StoredObject } from "./fsck.js";
+import type { Repository } from "./repository.js";
+import { parseDate } from "./revision.js";
+import { FILE_LIST, MANIFEST_TREE } from "./snapshot.js";
+import { walkReachable } from "./walk.js";
+
+/** Git's default: unreachable objects younger than two weeks are kept. */
+export const DEFAULT_PRUNE = "2.weeks.ago";
+
+export interface GcOptions {
+  /**
+   * Delete unreachable objects older than this: a Date, a date as `@{DATE}`
+   * takes it ("2.weeks.ago", "2026-01-31", "now"), or "never" to delete
+   * nothing but report. Default two weeks ago.
+   */
+  prune?: Date | string;
+  /** report what would be deleted, delete nothing */
+  dryRun?: boolean;
+  now?: Date;
+}
+
+export interface GcResult {
+  dryRun: boolean;
+  /** unreachable objects older than this were deleted (ISO time); null with --prune=never */
+  cutoff: string | null;
+  removed: { gitObjects: number; chunks: number; tempFiles: number; bytes: number };
+  /** unreachable objects kept because they are younger than the cutoff */
+  recent: { gitObjects: number; chunks: number; tempFiles: number; bytes: number };
+  reachable: { gitObjects: number; chunks: number };
+  /** ids of the objects removed (or that would be, with dryRun), and temp file paths */
+  removedIds: { git: string[]; chunks: string[]; tempFiles: string[] };
+}
+
+/** The cutoff time of a `--prune` value; null for "never". Throws UsageError for a value that is no date. */
+export function parsePrune(spec: Date | string, now = new Date()): Date | null {
+  if (spec instanceof Date) return spec;
+  const s = spec.trim().toLowerCase();
+  if (s === "never" || s === "false") return null;
+  const d = parseDate(s, now);
+  if (d === null) {
+    throw new UsageError(`--prune: '${spec}' is not a date`, {
+      hint: 'give a date or an age: --prune=2.weeks.ago, --prune=3.days.ago, --prune=2026-01-31, --prune=now (everything unreachable), --prune=never',
+    });
+  }
+  return d;
+}
+
+export async function gc(repo: Repository, { prune = DEFAULT_PRUNE, dryRun = false, now = new Date() }: GcOptions = {}): Promise<GcResult> {
+  const cutoff = parsePrune(prune, now);
+  const keep = await markReachable(repo);
+  const listing = await listObjectFiles(repo);
+  const result: GcResult = {
+    dryRun,
+    cutoff: cutoff ? cutoff.toISOString() : null,
+    removed: { gitObjects: 0, chunks: 0, tempFiles: 0, bytes: 0 },
+    recent: { gitObjects: 0, chunks: 0, tempFiles: 0, bytes: 0 },
+    reachable: { gitObjects: 0, chunks: 0 },
+    removedIds: { git: [], chunks: [], tempFiles: [] },
+  };
+
+  const sweep = async (objects: StoredObject[], kind: "gitObjects" | "chunks", ids: string[]) => {
+    for (const o of objects) {
+      if (keep.has(o.id)) {
+        result.reachable[kind]++;
+        continue;
+      }
+      await sweepFile(o.file, kind, () => ids.push(o.id));
+    }
+  };
+  const sweepFile = async (file: string, kind: "gitObjects" | "chunks" | "tempFiles", record: () => void) => {
+    // stat right before deleting: a writer that reused the object since the walk made it young again
+    const st = await fsp.lstat(file).catch(() => null);
+    if (!st) return;
+    if (cutoff === null || st.mtimeMs >= cutoff.getTime()) {
+      result.recent[kind]++;
+      result.recent.bytes += st.size;
+      return;
+    }
+    if (!dryRun) {
+      try {
+        await fsp.rm(file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+        throw err;
+      }
+    }
+    result.removed[kind]++;
+    result.removed.bytes += st.size;
+    record();
+  };
+
+  await sweep(listing.git, "gitObjects", result.removedIds.git);
+  await sweep(listing.chunks, "chunks", result.removedIds.chunks);
+  for (const f of listing.temp) await sweepFile(f, "tempFiles", () => result.removedIds.tempFiles.push(f));
+  return result;
+}
+
+/**
+ * Every Git object id and chunk id the repository needs. Throws when a root
+ * is unreadable or a reachable object is missing or corrupt.
+ */
+export async function markReachable(repo: Repository): Promise<Set<string>> {
+  const roots = await collectRoots(repo);
+  const bad = roots.problems[0];
+  if (bad) throw new CorruptObjectError(bad.file, `${bad.message} (gc deletes nothing while a root is unreadable)`);
+  const keep = new Set<string>();
+  const commits: GitOid[] = [];
+  for (const r of roots.objects) {
+    let oid = r.oid;
+    for (let depth = 0; ; depth++) {
+      const type = await repo.git.typeOf(oid);
+      if (type === null) throw new MissingObjectError(oid, `object named by ${r.label}${r.path ? ` (${r.path})` : ""}`);
+      if (type === "tag" && depth < 64) {
+        keep.add(oid);
+        oid = (await repo.git.readTag(oid)).object;
+        continue;
+      }
+      if (type === "commit") commits.push(oid);
+      else if (type === "tree") await markTree(repo, oid, r.path ?? "", keep);
+      else keep.add(oid);
+      break;
+    }
+  }
+  await walkReachable(repo, { roots: commits }, { git: (oid) => void keep.add(oid), chunk: (id) => void keep.add(id) });
+  for (const c of roots.chunks) keep.add(c.id);
+  return keep;
+}
+
+/** Mark a tree that no commit holds (the index's cached tree, a merge in progress) and all it names. */
+async function markTree(repo: Repository, oid: GitOid, where: string, keep: Set<string>, inManifest = false): Promise<void> {
+  const key = inManifest ? `${oid}:manifest` : `${oid}:tree`;
+  if (keep.has(key)) return;
+  keep.add(key);
+  keep.add(oid);
+  for (const e of await repo.git.readTree(oid, where || "root tree")) {
+    const rel = where ? `${where}/${e.name}` : e.name;
+    if (e.mode === "160000") continue;
+    if (e.mode === "040000") {
+      await markTree(repo, e.oid, rel, keep, e.name === MANIFEST_TREE);
+      continue;
+    }
+    keep.add(e.oid);
+    if (inManifest) for (const c of decodeShard(await repo.git.readBlob(e.oid, rel), rel).entries) keep.add(c.id);
+    else if (e.name === FILE_LIST) for (const f of decodeFileList(await repo.git.readBlob(e.oid, rel), rel)) keep.add(f.id);
+  }
+}

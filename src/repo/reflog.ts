@@ -1,0 +1,79 @@
+/**
+ * Reflogs: every move of a ref, newest first, as `git reflog` lists them.
+ * Entry N of ref R is the revision `R@{N}` (resolveRevision reads the same
+ * file), so a reset, a forced branch update or a deleted commit can be undone:
+ * `tdv reset --hard main@{1}`.
+ */
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import { RefNotFoundError } from "../errors.js";
+import type { GitOid } from "../format/hash.js";
+import type { ReflogEntry } from "../store/refs.js";
+import type { Repository } from "./repository.js";
+import { resolveRefName } from "./revision.js";
+
+export interface ReflogItem {
+  /** the revision naming this entry: "main@{0}" is the newest */
+  selector: string;
+  /** the commit the ref pointed to after this move */
+  oid: GitOid | null;
+  /** the commit it pointed to before (null when the move created the ref) */
+  old: GitOid | null;
+  /** "Name <email>" of who moved it */
+  who: string;
+  /** seconds since the epoch */
+  timestamp: number;
+  /** what moved it: "commit: …", "checkout: moving from a to b", "reset: moving to HEAD~1" */
+  message: string;
+}
+
+export interface ReflogOptions {
+  /** a branch, a tag, "HEAD" (the default) or a full ref name */
+  ref?: string;
+  /** at most this many entries, newest first */
+  n?: number;
+}
+
+export interface ReflogResult {
+  /** the full ref name whose log this is ("HEAD", "refs/heads/main") */
+  ref: string;
+  entries: ReflogItem[];
+}
+
+/** The reflog of one ref, newest first. */
+export async function reflog(repo: Repository, { ref = "HEAD", n }: ReflogOptions = {}): Promise<ReflogResult> {
+  const full = await resolveRefName(repo, ref);
+  if (full === null) {
+    throw new RefNotFoundError(ref, "name a branch, a tag or HEAD; `tdv branch --list` and `tdv tag --list` show what exists");
+  }
+  const label = ref === "@" ? "HEAD" : ref;
+  const entries = await repo.refs.reflog(full);
+  const limit = n ?? entries.length;
+  const out: ReflogItem[] = [];
+  for (let i = 0; i < entries.length && out.length < limit; i++) {
+    const e = entries[entries.length - 1 - i] as ReflogEntry;
+    out.push({ selector: `${label}@{${i}}`, oid: e.next, old: e.old, who: e.who, timestamp: e.timestamp, message: e.message });
+  }
+  return { ref: full, entries: out };
+}
+
+/** Full names of every ref that has a reflog ("HEAD", "refs/heads/main", …), sorted. */
+export async function reflogRefs(repo: Repository): Promise<string[]> {
+  const root = path.join(repo.refs.gitdir, "logs");
+  const out: string[] = [];
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    let ents: import("node:fs").Dirent[];
+    try {
+      ents = await fsp.readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of ents) {
+      const name = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(path.join(dir, e.name), name);
+      else if (e.isFile() && !e.name.endsWith(".lock") && !e.name.includes(".tmp-")) out.push(name);
+    }
+  };
+  await walk(root, "");
+  return out.sort();
+}
