@@ -5,7 +5,7 @@
 import fs, { constants, promises as fsp } from "node:fs";
 import path from "node:path";
 import { UnsafePathError } from "../errors.js";
-import { asAccessError } from "../store/atomic.js";
+import { asAccessError, SMALL_IO } from "../store/atomic.js";
 
 export interface FileStat {
   size: number;
@@ -141,6 +141,7 @@ export class TreeWriter {
   async write(rel: string, bytes: Uint8Array): Promise<FileStat> {
     const abs = this.abs(rel);
     await this.prepareParent(rel);
+    if (bytes.byteLength <= SMALL_IO) return writeNewFileSync(abs, bytes);
     try {
       await fsp.rm(abs, { force: true, recursive: false });
     } catch (err) {
@@ -191,6 +192,29 @@ export class TreeWriter {
     // folders may have been removed: forget what we verified under this path
     const parts = rel.split("/");
     for (let i = 1; i < parts.length; i++) this.safeDirs.delete(parts.slice(0, i).join("/"));
+  }
+}
+
+/** Replace `abs` by a new file holding `bytes` (never writing through an existing file or link). */
+function writeNewFileSync(abs: string, bytes: Uint8Array): FileStat {
+  try {
+    try {
+      fs.unlinkSync(abs);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EISDIR" || code === "EPERM") fs.rmSync(abs, { recursive: true, force: true });
+      else if (code !== "ENOENT") throw err;
+    }
+    const fd = fs.openSync(abs, "wx");
+    try {
+      let off = 0;
+      while (off < bytes.byteLength) off += fs.writeSync(fd, bytes, off, bytes.byteLength - off);
+      return statOf(fs.fstatSync(fd, { bigint: true }));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    throw asAccessError(err, abs);
   }
 }
 
