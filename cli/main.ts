@@ -22,10 +22,12 @@ import { register as init } from "./commands/init.js";
 import { register as log } from "./commands/log.js";
 import { register as reflog } from "./commands/reflog.js";
 import { register as ls } from "./commands/ls.js";
+import { register as merge } from "./commands/merge.js";
 import { register as pull } from "./commands/pull.js";
 import { register as push } from "./commands/push.js";
 import { register as remote } from "./commands/remote.js";
 import { register as reset } from "./commands/reset.js";
+import { register as resolveCmd } from "./commands/resolve.js";
 import { register as restore } from "./commands/restore.js";
 import { register as show } from "./commands/show.js";
 import { register as status } from "./commands/status.js";
@@ -33,7 +35,7 @@ import { register as switchCmd } from "./commands/switch.js";
 import { register as tag } from "./commands/tag.js";
 import { EXIT_FAILURE, exitCodeForCommander, exitCodeForTag } from "./exit-codes.js";
 
-const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, checkout, restore, reset, tag, cat, reflog, fsck, gc, remote, push, fetch, pull, clone, demo];
+const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, resolveCmd, checkout, restore, reset, tag, cat, reflog, fsck, gc, remote, push, fetch, pull, clone, demo];
 
 function version(): string {
   // dist/cli/main.js and cli/main.ts both sit two levels below package.json

@@ -38,8 +38,10 @@ async function run({ lib, repo }: RepoContext, opts: CommitOptions): Promise<voi
   }
   const message = paragraphs.join("\n\n");
   if (message.trim() === "") throw new lib.UsageError("the commit message is empty", { hint: 'say what changed: `tdv commit -m "what and why"`' });
+  // during a stopped merge, committing concludes it (two parents), as `tdv merge --continue` does
+  const merging = (await lib.readMergeState(repo)) !== null;
   const res = await withProgress(opts.quiet, (onProgress) =>
-    lib.commit(repo, {
+    merging ? lib.mergeContinue(repo, { message, all: opts.all === true, trailers: { "Tdv-Command": commandLine() } }) : lib.commit(repo, {
       message,
       all: opts.all === true,
       allowEmpty: opts.allowEmpty === true,

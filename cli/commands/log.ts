@@ -6,6 +6,7 @@ import { inRepo, commitHeaderLines, parseCount, decorate, out, printJson, shortO
 
 interface LogOptions {
   oneline?: boolean;
+  graph?: boolean;
   json?: boolean;
   maxCount?: number;
 }
@@ -17,6 +18,7 @@ export function register(program: Command): void {
     .argument("[rev]", "where history starts: a branch, tag, commit id, HEAD~N, BRANCH@{DATE}")
     .argument("[paths...]", "only commits that change these paths (put them after -- to be explicit)")
     .option("--oneline", "one line per commit: short id, refs, subject")
+    .option("--graph", "draw the history graph (branches and merges) beside the commits")
     .option("--json", "print the entries as one JSON array")
     .option("-n, --max-count <n>", "show at most N commits", parseCount)
     .addHelpText(
@@ -25,6 +27,7 @@ export function register(program: Command): void {
 Examples:
   $ tdv log
   $ tdv log --oneline -n 10
+  $ tdv log --graph --oneline
   $ tdv log main~3 --json
   $ tdv log -- era5.zarr/t2m          only commits that changed this array
   $ tdv log experiment -- README.md`,
@@ -63,6 +66,10 @@ async function run({ lib, repo }: RepoContext, rev: string | undefined, rest: st
     return;
   }
   const ctx = await refContext(lib, repo);
+  if (opts.graph) {
+    for (const l of graphLines(lib, entries, ctx, opts.oneline === true)) out(l);
+    return;
+  }
   for (const [i, e] of entries.entries()) {
     if (opts.oneline) {
       out(`${shortOid(e.oid)}${e.refs.length ? ` (${decorate(e.refs, ctx)})` : ""} ${subject(e.message)}`);
@@ -94,4 +101,34 @@ async function logPaths(lib: Lib, repo: Repo, rev: string, paths: string[], n: n
   const order = (await lib.log(repo, { rev })).map((e) => e.oid).filter((oid) => byOid.has(oid));
   const all = order.map((oid) => byOid.get(oid) as LogEntry);
   return n === undefined ? all : all.slice(0, n);
+}
+
+/** The entries beside their history graph, as `git log --graph` prints them. */
+function graphLines(lib: Lib, entries: LogEntry[], ctx: Awaited<ReturnType<typeof refContext>>, oneline: boolean): string[] {
+  const lines: string[] = [];
+  const rows = lib.historyGraph(entries);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    if (row.kind === "edge") {
+      lines.push(row.graph);
+      continue;
+    }
+    const e = entries[row.index] as LogEntry;
+    if (oneline) {
+      lines.push(`${row.graph} ${shortOid(e.oid)}${e.refs.length ? ` (${decorate(e.refs, ctx)})` : ""} ${subject(e.message)}`);
+      continue;
+    }
+    const [first, ...rest] = commitHeaderLines(e, e.refs, ctx);
+    lines.push(`${row.graph} ${first}`);
+    // a merge's branching edge comes right under its first line, as git draws it
+    const next = rows[r + 1];
+    let body = rest;
+    if (next?.kind === "edge" && e.parents.length > 1) {
+      lines.push(`${next.graph.padEnd(row.continuation.length)} ${rest[0] ?? ""}`.trimEnd());
+      body = rest.slice(1);
+      r++;
+    }
+    for (const l of row.index < entries.length - 1 ? [...body, ""] : body) lines.push(`${row.continuation} ${l}`.trimEnd());
+  }
+  return lines;
 }

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { StatusResult } from "../../src/index.js";
+import { mergeStatusLines } from "./merge.js";
 import { inRepo, branchName, out, printJson, shortOid, statusLines, untrackedLines, warn, type RepoContext } from "../output.js";
 
 interface StatusOptions {
@@ -38,6 +39,7 @@ function printLong(st: StatusResult): void {
   const branch = branchName(st.branch);
   out(branch !== null ? `On branch ${branch}` : `HEAD detached at ${st.head ? shortOid(st.head) : "(none)"}`);
   if (st.head === null) out("\nNo commits yet");
+  if (st.merge) for (const l of mergeStatusLines(st.merge)) out(l);
   const sections: [string, string[], string][] = [
     ["Changes to be committed:", statusLines(st.grouped.staged), st.head ? '  (use "tdv reset" to unstage everything)' : ""],
     [
@@ -79,6 +81,7 @@ function printShort(st: StatusResult): void {
   const inArray = new Set(st.grouped.untracked.arrays.map((a) => a.path));
   for (const f of st.grouped.untracked.files) if (f.array === null || !inArray.has(f.array)) untracked.add(f.path);
   const byPath = ([a]: [string, unknown], [b]: [string, unknown]) => (a < b ? -1 : 1);
+  for (const c of st.merge?.conflicts ?? []) if (!c.resolved) codes.set(c.scope.map((s) => (s === "/" ? "./" : s)).join(" "), ["U", "U"]);
   for (const [p, [x, y]] of [...codes].sort(byPath)) out(`${x}${y} ${p}`);
   for (const p of [...untracked].sort()) out(`?? ${p}`);
 }
