@@ -12,12 +12,16 @@
  */
 import { promises as fsp } from "node:fs";
 import path from "node:path";
+import FileSystemStore from "@zarrita/storage/fs";
+import * as zarr from "zarrita";
 import {
   add,
   commit,
+  historyGraph,
   listBranches,
   log as logCommits,
   ls,
+  merge,
   Repository,
   show,
   status,
@@ -36,6 +40,7 @@ import {
   HEATWAVE,
   writeClimateDataset,
   type ClimateDatasetResult,
+  type RegionEdit,
   type RegionEditResult,
 } from "./dataset.js";
 
@@ -44,6 +49,10 @@ export const DEMO_STORE = "climate.zarr";
 export const DEMO_BRANCH = "heatwave-fix";
 export const IMPORT_MESSAGE = "Import ERA-like climate sample";
 export const FIX_MESSAGE = "Correct heatwave region";
+export const ARCTIC_MESSAGE = "Recalibrate Arctic stations";
+
+/** The second team's edit: -1.2 K in the Arctic (64-84°N, 10-50°E), July-December 2021; it shares chunk c/3/2/3 with HEATWAVE. */
+export const ARCTIC: RegionEdit = { array: "temperature", time: [18, 24], lat: [64, 84], lon: [10, 50], delta: -1.2 };
 
 export interface DemoOptions {
   /** the folder to create the demo repository in; must be new or empty */
@@ -63,7 +72,7 @@ export interface DemoResult {
   /** the current branch at the end (the demo switches back) */
   branch: string;
   branches: string[];
-  commits: { import: GitOid; fix: GitOid };
+  commits: { import: GitOid; fix: GitOid; recalibration: GitOid; merge: GitOid };
   edit: RegionEditResult;
   /** what differs between main and the fix branch */
   diff: {
@@ -80,6 +89,16 @@ export interface DemoResult {
   mainIdentical: boolean;
   /** files that differ when mainIdentical is false */
   mismatched: string[];
+  /** the merge of the fix into main after a second edit on main (steps 9 and 10) */
+  merge: {
+    arctic: RegionEditResult;
+    /** chunk keys both edits rewrote */
+    sharedChunks: string[];
+    chunksMerged: number;
+    parents: GitOid[];
+    /** the merged temperature is the original with both corrections, value for value */
+    verified: boolean;
+  };
 }
 
 /** Run the demo in `dir`. Refuses a folder that exists and is not empty. */
@@ -204,10 +223,48 @@ export async function runDemo({ dir, log, seed }: DemoOptions): Promise<DemoResu
   );
   say();
 
+  // ---- 9. meanwhile on main, another team edits the same chunks elsewhere
+  const before = await readTemperature(storeDir);
+  say(
+    `9. Meanwhile, on main, a second team recalibrates the Arctic stations (${formatLat(ARCTIC.lat[0])}-${formatLat(ARCTIC.lat[1])}, ` +
+      `${formatLon(ARCTIC.lon[0])}-${formatLon(ARCTIC.lon[1])}, ${monthRange(ARCTIC.time[0], ARCTIC.time[1] - 1)}): temperature ${ARCTIC.delta} K.`,
+  );
+  const arctic = await editRegion(storeDir, ARCTIC);
+  const shared = arctic.chunks.filter((k) => edit.chunks.includes(k));
+  const n = arctic.chunks.length;
+  out(`${arctic.elements} values changed in ${n === 1 ? "chunk" : `${n} chunks:`} ${arctic.chunks.join(", ")}; the heatwave fix rewrote ${shared.join(", ")} too`);
+  cmd(`tdv commit -a -m "${ARCTIC_MESSAGE}"`);
+  const recal = await commit(repo, { message: ARCTIC_MESSAGE, all: true, trailers: { "Tdv-Command": "tdv demo" } });
+  out(`[main ${short(recal.oid)}] ${ARCTIC_MESSAGE}`);
+  for (const a of recal.changes.arrays) out(`  ${a.path}: ${formatChunkCounts(a)}`);
+  say();
+
+  // ---- 10. merge: the shared chunks merge element by element
+  say(`10. Merge the fix into main. Both branches rewrote ${shared.join(", ")}, in different regions: tdv merges it element by element.`);
+  cmd(`tdv merge ${DEMO_BRANCH}`);
+  const merged = await merge(repo, { rev: DEMO_BRANCH, trailers: { "Tdv-Command": "tdv demo" } });
+  if (merged.kind !== "merged" || !merged.commit) throw new Error(`demo: merging ${DEMO_BRANCH} should make a merge commit, not '${merged.kind}'`);
+  for (const a of merged.changes.arrays) out(`  ${a.path}: ${formatChunkCounts(a)}`);
+  out(`  ${merged.summary.chunksMerged} chunk${merged.summary.chunksMerged === 1 ? "" : "s"} changed on both sides, merged element by element`);
+  out(`[main ${short(merged.commit.oid)}] Merge made by tdv (2 parents)`);
+  const after = await readTemperature(storeDir);
+  const mergeVerified = checkBothEdits(before, after, [
+    { box: edit.box, delta: HEATWAVE.delta },
+    { box: arctic.box, delta: ARCTIC.delta },
+  ]);
+  if (mergeVerified) out(`verified: every value of temperature is the original one, with both corrections applied (${edit.elements + arctic.elements} values changed)`);
+  else out("MISMATCH: the merged temperature is not the original with both corrections");
+  cmd("tdv log --graph --oneline");
+  const graphLog = await logCommits(repo, { rev: "main" });
+  for (const row of historyGraph(graphLog)) {
+    out(row.kind === "edge" ? row.graph : `${row.graph} ${formatOneline(graphLog[row.index] as LogEntry, current)}`);
+  }
+  say();
+
   say("Try next:");
   for (const line of [
     `cd ${shellQuote(shortPath(root))}`,
-    "tdv log --oneline",
+    "tdv log --graph --oneline",
     `tdv show ${DEMO_BRANCH}`,
     "tdv ls",
     `tdv switch ${DEMO_BRANCH}`,
@@ -224,15 +281,36 @@ export async function runDemo({ dir, log, seed }: DemoOptions): Promise<DemoResu
     dataset,
     branch: current,
     branches,
-    commits: { import: first.oid, fix: fix.oid },
+    commits: { import: first.oid, fix: fix.oid, recalibration: recal.oid, merge: merged.commit.oid },
     edit,
     diff: { arrays: shown.changes.arrays, chunksChanged, chunksTotal: edited?.chunks ?? 0, bytesChanged, bytesShared },
     mainIdentical,
     mismatched,
+    merge: { arctic, sharedChunks: shared, chunksMerged: merged.summary.chunksMerged, parents: merged.commit.parents, verified: mergeVerified },
   };
 }
 
 // ---- checks --------------------------------------------------------------------
+
+/** The temperature array's values, read with zarrita. */
+async function readTemperature(storeDir: string): Promise<{ data: Float32Array; shape: number[] }> {
+  const arr = await zarr.open.v3(zarr.root(new FileSystemStore(storeDir)).resolve("temperature"), { kind: "array" });
+  const got = (await zarr.get(arr)) as { data: Float32Array; shape: number[] };
+  return { data: got.data, shape: got.shape };
+}
+
+/** `after` is `before` plus each edit's delta inside its box (float32 arithmetic), and equal elsewhere. */
+function checkBothEdits(before: { data: Float32Array; shape: number[] }, after: { data: Float32Array }, edits: { box: [number, number][]; delta: number }[]): boolean {
+  const [, ny, nx] = before.shape as [number, number, number];
+  const expected = Float32Array.from(before.data);
+  for (const { box, delta } of edits) {
+    const [[t0, t1], [y0, y1], [x0, x1]] = box as [[number, number], [number, number], [number, number]];
+    for (let t = t0; t < t1; t++) for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) expected[(t * ny + y) * nx + x]! += delta;
+  }
+  return expected.length === after.data.length && expected.every((v, i) => v === after.data[i]);
+}
+
+// ---- checks (folders) --------------------------------------------------------------------
 
 async function assertFreshFolder(given: string, root: string): Promise<void> {
   const st = await fsp.stat(root).catch(() => null);

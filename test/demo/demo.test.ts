@@ -6,8 +6,8 @@ import FileSystemStore from "@zarrita/storage/fs";
 import { describe, expect, it, vi } from "vitest";
 import * as zarr from "zarrita";
 import { chunksCovering, editRegion, HEATWAVE, writeClimateDataset } from "../../src/demo/dataset.js";
-import { DEMO_BRANCH, FIX_MESSAGE, IMPORT_MESSAGE, runDemo } from "../../src/demo/run.js";
-import { isTdvError, listBranches, log, Repository, status, switchBranch } from "../../src/index.js";
+import { ARCTIC_MESSAGE, DEMO_BRANCH, FIX_MESSAGE, IMPORT_MESSAGE, runDemo } from "../../src/demo/run.js";
+import { checkout, isTdvError, listBranches, log, Repository, status, switchBranch } from "../../src/index.js";
 import { listFiles, tempDir } from "../helpers/fixture.js";
 
 process.env.TDV_AUTHOR_NAME = "Test";
@@ -170,17 +170,40 @@ describe("runDemo", () => {
     const history = await log(repo, { rev: DEMO_BRANCH });
     expect(history.map((e) => e.message.split("\n")[0])).toEqual([FIX_MESSAGE, IMPORT_MESSAGE]);
     expect(history.map((e) => e.oid)).toEqual([res.commits.fix, res.commits.import]);
-    expect((await log(repo, { rev: "main" })).map((e) => e.oid)).toEqual([res.commits.import]);
+    // main: the import, a second team's edit, and the merge of the fix (two parents)
+    const mainLog = await log(repo, { rev: "main" });
+    expect(mainLog.map((e) => e.oid)).toEqual([res.commits.merge, res.commits.recalibration, res.commits.fix, res.commits.import]);
+    expect(mainLog[0]!.parents).toEqual([res.commits.recalibration, res.commits.fix]);
+    expect(mainLog[1]!.message.split("\n")[0]).toBe(ARCTIC_MESSAGE);
+    expect(res.merge.sharedChunks).toEqual(["c/3/2/3"]);
+    expect(res.merge.chunksMerged).toBe(1);
+    expect(res.merge.verified).toBe(true);
+    expect(text).toContain("$ tdv merge heatwave-fix");
+    expect(text).toContain("1 chunk changed on both sides, merged element by element");
+    expect(text).toMatch(/\* [0-9a-f]{7} \(HEAD -> main\) Merge branch 'heatwave-fix'\n {2}\|\\\n/);
     expect((await status(repo)).clean).toBe(true);
 
-    // main's working copy is byte for byte a fresh write of the sample
+    // the merged temperature: the original with both corrections, read back with zarrita
+    const merged = await readFloat(path.join(dir, "climate.zarr"), "temperature");
     const fresh = await tempDir();
     await writeClimateDataset(path.join(fresh, "climate.zarr"));
+    const original = await readFloat(path.join(fresh, "climate.zarr"), "temperature");
+    const inBox = (box: [number, number][], c: number[]) => box.every(([a, b], d) => c[d]! >= a && c[d]! < b);
+    for (let t = 0; t < 24; t++)
+      for (let j = 0; j < 45; j++)
+        for (let i = 0; i < 90; i++) {
+          const k = t * 4050 + j * 90 + i;
+          const delta = inBox(res.edit.box, [t, j, i]) ? HEATWAVE.delta : inBox(res.merge.arctic.box, [t, j, i]) ? -1.2 : 0;
+          if (merged.data[k] !== Math.fround(original.data[k]! + delta)) throw new Error(`merged value at ${t},${j},${i}`);
+        }
+
+    // the import commit is byte for byte a fresh write of the sample
+    await checkout(repo, { rev: res.commits.import });
     const freshFiles = await listFiles(fresh);
     const mainFiles = await listFiles(dir);
     expect(changedPaths(freshFiles, mainFiles)).toEqual([]);
 
-    // the fix branch differs from main only in the 4 chunks covering the box
+    // the fix branch differs from the import only in the 4 chunks covering the box
     expect(res.diff.chunksChanged).toBe(HEATWAVE_CHUNKS.length);
     expect(res.diff.chunksTotal).toBe(72);
     expect(res.diff.arrays.map((a) => [a.path, a.chunks])).toEqual([["climate.zarr/temperature", { added: 0, modified: 4, deleted: 0 }]]);
