@@ -289,7 +289,7 @@ function printStat(res: DiffResult): void {
     const n = c.added.count + c.modified.count + c.removed.count;
     const name = a.status === "renamed" ? `${a.oldPath || "."} → ${a.path || "."}` : a.path || ".";
     const tag = a.status === "added" ? " (new)" : a.status === "removed" ? " (removed)" : a.status === "renamed" ? " (renamed)" : "";
-    const meta = a.metadata.length + a.attributes.length > 0 ? " +metadata" : "";
+    const meta = n > 0 && a.metadata.length + a.attributes.length > 0 ? " +metadata" : "";
     const written = c.added.bytes + c.modified.bytes;
     const dropped = c.removed.bytes + c.modified.bytesBefore;
     rows.push({

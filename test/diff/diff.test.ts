@@ -161,6 +161,16 @@ describe.concurrent("diff of the working copy", () => {
     expect(reads.trees).toEqual([]);
   });
 
+  it("a changed working copy reads only the trees on the changed paths (the rest has the same ids as HEAD)", async () => {
+    const { dir, repo } = await setup("v3");
+    await zarr.set(await openArray(path.join(dir, "v3/ocean.zarr/sst")), [5, 15, 23], 1.25);
+    const reads = countReads(repo);
+    const res = await diff(repo);
+    expect(res.arrays.map((a) => a.path)).toEqual(["v3/ocean.zarr/sst"]);
+    const other = [...reads.trees, ...reads.blobs].filter((w) => /salinity|flags|sharded|consolidated|depth|lat|lon|time/.test(w));
+    expect(other).toEqual([]);
+  });
+
   it("float32 with NaN (v3, gzip): NaNs introduced and removed, deltas, bounding box", async () => {
     const { dir, repo } = await setup("v3/ocean.zarr");
     const sst = path.join(dir, "ocean.zarr/sst");

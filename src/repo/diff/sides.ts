@@ -164,12 +164,18 @@ export async function workingSide(repo: Repository, paths: readonly string[] | u
 
   const read = (rel: string) => readWorkFile(repo, rel, index.entries.get(rel));
   const trackedArrays = await arraysOf(new Map([...index.entries].filter(([p]) => isArrayDoc(p))), read, warnings);
-  const arrays = await arraysOf(files, read, warnings);
+  const arrays = ws.modified.size === 0 && ws.deleted.length === 0 ? trackedArrays : await arraysOf(files, read, warnings);
+  let appended = 0;
   for (const p of ws.untracked) {
     const k = classifyWith(arrays, p);
     if (k.array === null || !trackedArrays.has(k.array) || k.kind === "meta") continue;
     const size = ws.scan.files.get(p)?.size ?? 0;
     files.set(p, { store: storeFor(k, size), id: null, size });
+    appended++;
+  }
+  // nothing changed on disk: the working copy is the index, whose snapshot tree is known
+  if (index.tree && ws.modified.size === 0 && ws.deleted.length === 0 && appended === 0) {
+    return { rev: null, commit: null, root: gitFolder(repo, index.tree, ""), warnings };
   }
   const root = buildTree(repo, files, arrays, read);
   return { rev: null, commit: null, root, warnings };
