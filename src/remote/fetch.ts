@@ -26,13 +26,13 @@ import { isAncestor } from "../repo/log.js";
 import type { Repository } from "../repo/repository.js";
 import { FILE_LIST, MANIFEST_TREE } from "../repo/snapshot.js";
 import { walkReachable } from "../repo/walk.js";
-import { exists, mapLimit } from "../store/atomic.js";
+import { exists } from "../store/atomic.js";
 import type { BackendOptions } from "./backend.js";
 import { resolveRemote } from "./config.js";
 import { lazyChunkFetcher } from "./lazy.js";
 import { decodeLoose, headerLinks, parseTree, type GitType } from "./git-objects.js";
 import { chunkKey, gitObjectKey, RemoteRepo, type RemoteRef } from "./layout.js";
-import { addCount, drain, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
+import { addCount, drain, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
 
 export interface FetchOptions {
   /** a remote name or URL (default: origin, or the only remote) */
@@ -145,7 +145,7 @@ export async function fetch(repo: Repository, opts: FetchOptions = {}): Promise<
   // 3. chunks
   if (!lazy && chunkRefs.size > 0) {
     const ids = [...chunkRefs.keys()];
-    const here = await mapLimit(ids, 64, (id) => repo.chunks.has(id));
+    const here = await mapSettled(ids, 64, (id) => repo.chunks.has(id));
     const missing = ids.filter((_, i) => !here[i]);
     for (const id of ids.filter((_, i) => here[i])) {
       skipped.objects++;
@@ -193,7 +193,7 @@ async function downloadChunks(
 ): Promise<void> {
   if (ids.length === 0) return;
   const m = meter(onProgress, "receiving chunks", ids.length, ids.reduce((s, id) => s + (sizes.get(id) ?? 0), 0));
-  await mapLimit(ids, concurrency, async (id) => {
+  await mapSettled(ids, concurrency, async (id) => {
     const got = await remote.backend.get(chunkKey(id));
     if (!got) throw new MissingObjectError(id, `chunk object on the remote ${remote.url}`);
     const actual = sha256(got.bytes);
@@ -226,7 +226,7 @@ async function storeInOrder(repo: Repository, fetched: Map<string, Fetched>, con
   for (const [oid, l] of level) (byLevel[l] ??= []).push(oid);
   for (const oids of byLevel) {
     if (!oids) continue;
-    await mapLimit(oids, concurrency, async (oid) => {
+    await mapSettled(oids, concurrency, async (oid) => {
       const rec = fetched.get(oid) as Fetched;
       const written = await repo.git.writeRaw(rec.type, rec.content);
       if (written !== oid) throw new CorruptObjectError(oid, `stored as ${written}`);
@@ -287,7 +287,7 @@ async function completeChunks(
   const sizes = new Map<ChunkId, number>();
   await walkReachable(repo, { roots: [...roots] }, { chunk: (id, size) => void sizes.set(id, size) });
   const ids = [...sizes.keys()];
-  const here = await mapLimit(ids, 64, (id) => repo.chunks.has(id));
+  const here = await mapSettled(ids, 64, (id) => repo.chunks.has(id));
   const missing = ids.filter((_, i) => !here[i]);
   skipped.objects += ids.length - missing.length;
   await downloadChunks(repo, remote, missing, sizes, { concurrency, onProgress, counts });

@@ -23,13 +23,12 @@ import { isAncestor } from "../repo/log.js";
 import type { Repository } from "../repo/repository.js";
 import { peelObject } from "../repo/revision.js";
 import { walkReachable } from "../repo/walk.js";
-import { mapLimit } from "../store/atomic.js";
 import type { BackendOptions } from "./backend.js";
 import { resolveRemote } from "./config.js";
 import { NonFastForwardError, PreconditionFailedError, ReadOnlyRemoteError } from "./errors.js";
 import { encodeLoose, type GitType } from "./git-objects.js";
 import { chunkKey, gitObjectKey, RemoteRepo, type RemoteRef } from "./layout.js";
-import { addCount, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
+import { addCount, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
 
 export interface PushOptions {
   /** a remote name or URL (default: origin, or the only remote) */
@@ -136,7 +135,7 @@ export async function push(repo: Repository, opts: PushOptions = {}): Promise<Pu
   let checked = 0;
   let todo = uploads;
   if (unsure && uploads.length > 0) {
-    const present = await mapLimit(uploads, concurrency, async (u) => (await remote.backend.head(u.key)) !== null);
+    const present = await mapSettled(uploads, concurrency, async (u) => (await remote.backend.head(u.key)) !== null);
     checked = uploads.length;
     todo = uploads.filter((u, i) => {
       if (!present[i]) return true;
@@ -152,7 +151,7 @@ export async function push(repo: Repository, opts: PushOptions = {}): Promise<Pu
   if (todo.length > 0) {
     // Git objects are small: encode them first so the totals are exact
     const gitBytes = new Map<string, Uint8Array>();
-    await mapLimit(
+    await mapSettled(
       todo.filter((u) => u.kind === "git"),
       concurrency,
       async (u) => {
@@ -165,7 +164,7 @@ export async function push(repo: Repository, opts: PushOptions = {}): Promise<Pu
     const m = meter(onProgress, "uploading", todo.length, todo.reduce((s, u) => s + u.size, 0));
     // chunks first: a remote interrupted mid-push then holds data, not dangling metadata
     const ordered = [...todo.filter((u) => u.kind === "chunk"), ...todo.filter((u) => u.kind === "git")];
-    await mapLimit(ordered, concurrency, async (u) => {
+    await mapSettled(ordered, concurrency, async (u) => {
       const bytes = u.kind === "git" ? (gitBytes.get(u.id) as Uint8Array) : await repo.chunks.get(u.id as ChunkId);
       await remote.backend.put(u.key, bytes);
       addCount(uploaded, u.kind, bytes.byteLength);

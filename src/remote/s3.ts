@@ -15,7 +15,6 @@
  */
 import { createHash } from "node:crypto";
 import { AwsV4Signer } from "aws4fetch";
-import { mapLimit } from "../store/atomic.js";
 import { awsSettings, type AwsSettings } from "./aws-config.js";
 import type { BackendOptions, ObjectBackend, ObjectInfo, PutOptions } from "./backend.js";
 import {
@@ -26,6 +25,7 @@ import {
   RemoteRequestError,
   UnsupportedUrlError,
 } from "./errors.js";
+import { mapSettled } from "./transfer.js";
 import { cleanEtag, fetchOnce, isRetryableStatus, readBody, Retryable, retryPolicy, withRetry, type RetryPolicy } from "./retry.js";
 
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -188,7 +188,7 @@ export class S3Backend implements ObjectBackend {
     try {
       const parts: { n: number; start: number }[] = [];
       for (let off = 0, n = 1; off < bytes.byteLength; off += this.partSize, n++) parts.push({ n, start: off });
-      const etags = await mapLimit(parts, 4, async ({ n, start: off }) => {
+      const etags = await mapSettled(parts, 4, async ({ n, start: off }) => {
         const part = bytes.subarray(off, Math.min(off + this.partSize, bytes.byteLength));
         const req: Req = { method: "PUT", key, query: { partNumber: String(n), uploadId }, body: part };
         const { res, body } = await this.send(req);

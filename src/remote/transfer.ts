@@ -65,17 +65,20 @@ export function meter(onProgress: OnTransferProgress | undefined, phase: string,
 /**
  * Run `fn` over items pulled from a queue that `fn` itself may extend, with
  * at most `limit` in flight. Ends when the queue is empty and nothing runs.
+ * After a failure nothing new starts, and the first error is thrown once the
+ * tasks in flight have settled (so none writes after the caller cleaned up).
  */
 export async function drain<T>(initial: readonly T[], limit: number, fn: (item: T, push: (next: T) => void) => Promise<void>): Promise<void> {
   const queue: T[] = [...initial];
+  let head = 0;
   let running = 0;
-  let failed: unknown = null;
+  let failed: { err: unknown } | null = null;
   await new Promise<void>((resolve, reject) => {
     const pump = () => {
-      if (failed) return;
-      if (queue.length === 0 && running === 0) return resolve();
-      while (running < limit && queue.length > 0) {
-        const item = queue.shift() as T;
+      if (running === 0 && (failed || head === queue.length)) return failed ? reject(failed.err) : resolve();
+      while (!failed && running < limit && head < queue.length) {
+        const item = queue[head] as T;
+        queue[head++] = undefined as T; // let it be collected
         running++;
         fn(item, (next) => queue.push(next)).then(
           () => {
@@ -83,12 +86,26 @@ export async function drain<T>(initial: readonly T[], limit: number, fn: (item: 
             pump();
           },
           (err) => {
-            failed = err;
-            reject(err);
+            failed ??= { err };
+            running--;
+            pump();
           },
         );
       }
     };
     pump();
   });
+}
+
+/** mapLimit that, on a failure, starts nothing new and throws once the tasks in flight have settled. */
+export async function mapSettled<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  await drain(
+    items.map((item, i) => ({ item, i })),
+    limit,
+    async ({ item, i }) => {
+      out[i] = await fn(item, i);
+    },
+  );
+  return out;
 }

@@ -2,8 +2,27 @@
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
+import { add, commit, Repository } from "../../src/index.js";
+import { makeFixture, tempDir } from "../helpers/fixture.js";
 import { startS3Server, type S3TestServer } from "../helpers/s3-server.mjs";
-import { tempDir } from "../helpers/fixture.js";
+
+// throwaway repositories: no fsync (as the spawned CLI gets from test/helpers/cli.ts)
+process.env.TDV_FSYNC = "0";
+
+/** Commit everything in `dir` through the library (init first if needed): set-up without spawning the CLI. */
+export async function commitAll(dir: string, message = "import"): Promise<Repository> {
+  const repo = await Repository.open({ dir }).catch(async () => (await Repository.init({ dir })).repo);
+  await add(repo, { all: true });
+  await commit(repo, { message });
+  return repo;
+}
+
+/** A fixture copied to a temp dir and committed (library); returns the working dir. */
+export async function committedFixture(name: string): Promise<string> {
+  const dir = path.dirname(await makeFixture(name));
+  await commitAll(dir);
+  return dir;
+}
 
 /**
  * A Zarr v3 array of `chunks` uncompressed chunks of `chunkBytes` random

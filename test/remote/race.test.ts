@@ -7,11 +7,11 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { add, clone, commit, fetch, isTdvError, log, push, Repository } from "../../src/index.js";
-import { tdv, tdvJson, tdvOk, committed } from "../helpers/cli.js";
+import { clone, fetch, isTdvError, log, push, Repository } from "../../src/index.js";
+import { tdv, tdvOk } from "../helpers/cli.js";
 import { listFiles, tempDir } from "../helpers/fixture.js";
 import type { S3TestServer } from "../helpers/s3-server.mjs";
-import { s3Setup } from "./dataset.js";
+import { commitAll, committedFixture, s3Setup } from "./dataset.js";
 
 let s3: S3TestServer;
 let env: Record<string, string>;
@@ -27,16 +27,15 @@ async function edit(dir: string, name: string): Promise<void> {
 
 describe("racing pushers", () => {
   it("on S3 through the CLI: one wins, one is refused, nothing is lost", async () => {
-    const origin = await committed("v2/single.zarr");
+    const origin = await committedFixture("v2/single.zarr");
     const url = `s3://${s3.bucket}/race`;
-    await tdvOk(origin, ["push", url], { env });
+    await push(await Repository.open({ dir: origin }), { remote: url, backend: { env } });
     const parent = await tempDir();
     await Promise.all(["a", "b"].map((n) => tdvOk(parent, ["clone", "-q", url, n], { env })));
     const [a, b] = [path.join(parent, "a"), path.join(parent, "b")];
     for (const [dir, n] of [[a, "a"], [b, "b"]] as const) {
       await edit(dir, n);
-      await tdvOk(dir, ["add", "NOTES.md"]);
-      await tdvOk(dir, ["commit", "-m", `notes from ${n}`]);
+      await commitAll(dir, `notes from ${n}`);
     }
     const results = await Promise.all([tdv(a, ["push"], { env }), tdv(b, ["push"], { env })]);
     const codes = results.map((r) => r.code).sort();
@@ -48,15 +47,15 @@ describe("racing pushers", () => {
 
     // the remote holds the winner's commit, complete
     const check = path.join(parent, "check");
-    await tdvOk(parent, ["clone", "-q", url, "check"], { env });
+    await clone({ url, dir: check, backend: { env } });
     expect(await listFiles(check)).toEqual(await listFiles(winDir));
     // the loser keeps its commit; pull says the branches diverged, the fetch is done
-    const loserLog = (await tdvOk(loseDir, ["log", "--oneline"])).stdout;
-    expect(loserLog).toMatch(/notes from/);
+    const loserLog = await log(await Repository.open({ dir: loseDir }), {});
+    expect(loserLog[0]!.message).toMatch(/notes from/);
     const pulled = await tdv(loseDir, ["pull"], { env });
     expect(pulled.code).toBe(1);
     expect(pulled.stderr).toMatch(/diverged/);
-    const oids = async (dir: string, rev: string) => (await tdvJson<{ oid: string }[]>(dir, ["log", "--json", rev])).map((e) => e.oid);
+    const oids = async (dir: string, rev: string) => (await log(await Repository.open({ dir }), { rev })).map((e) => e.oid);
     expect(await oids(loseDir, "origin/main")).toEqual(await oids(winDir, "HEAD"));
     // --force overwrites (the winner's commit stays reachable from its clone and the loser's origin/main)
     await tdvOk(loseDir, ["push", "--force"], { env });
@@ -64,18 +63,15 @@ describe("racing pushers", () => {
 
   it("on a folder remote through the library: eight concurrent pushes, one winner", async () => {
     const remoteDir = path.join(await tempDir(), "remote");
-    const base = await committed("v2/single.zarr");
+    const base = await committedFixture("v2/single.zarr");
     const baseRepo = await Repository.open({ dir: base });
     await push(baseRepo, { remote: remoteDir });
     const clones = await Promise.all(
       Array.from({ length: 8 }, async (_, i) => {
         const dir = path.join(await tempDir(), `c${i}`);
         await clone({ url: remoteDir, dir });
-        const repo = await Repository.open({ dir });
         await edit(dir, `c${i}`);
-        await add(repo, { paths: ["NOTES.md"] });
-        await commit(repo, { message: `c${i}` });
-        return repo;
+        return commitAll(dir, `c${i}`);
       }),
     );
     const outcomes = await Promise.allSettled(clones.map((repo) => push(repo, {})));
