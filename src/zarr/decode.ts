@@ -105,11 +105,30 @@ export function elementAt(data: ChunkData, i: number): unknown {
 
 type AnyArray = zarr.Array<zarr.DataType, MemoryStore>;
 
-/** The smallest store zarrita reads from: fixed keys → bytes, with ranges (for shards). */
+/** The smallest store zarrita reads from: fixed keys → bytes, ranges (for shards), and a one-call slot. */
 class MemoryStore {
+  private slotKey: string | null = null;
+  private slotBytes: Uint8Array | null = null;
+
   constructor(private readonly files: ReadonlyMap<string, Uint8Array>) {}
 
+  /** Offer `bytes` under `key` to the next get of that key only (null bytes: a missing chunk). */
+  arm(key: string | null, bytes: Uint8Array | null): void {
+    this.slotKey = bytes ? key : null;
+    this.slotBytes = bytes;
+  }
+
+  armed(): boolean {
+    return this.slotKey !== null;
+  }
+
   async get(key: zarr.AbsolutePath): Promise<Uint8Array | undefined> {
+    if (this.slotKey !== null && key === this.slotKey) {
+      const bytes = this.slotBytes ?? undefined;
+      this.slotKey = null;
+      this.slotBytes = null;
+      return bytes;
+    }
     return this.files.get(key);
   }
 
@@ -121,32 +140,83 @@ class MemoryStore {
   }
 }
 
-async function read(metaDoc: Uint8Array, zattrs: Uint8Array | null, index: number[], bytes: Uint8Array | null): Promise<DecodedChunk> {
-  const meta = arrayMetaOf(metaDoc);
-  if (index.length !== meta.shape.length || index.some((n) => !Number.isSafeInteger(n) || n < 0)) {
-    throw new RangeError(`chunk index [${index}] does not fit a ${meta.shape.length}-d array`);
-  }
-  const files = new Map<string, Uint8Array>();
-  const doc = new TextEncoder().encode(normalizeJson(new TextDecoder().decode(metaDoc)));
-  files.set(meta.zarrFormat === 2 ? "/.zarray" : "/zarr.json", doc);
-  if (zattrs && meta.zarrFormat === 2) files.set("/.zattrs", new TextEncoder().encode(normalizeJson(new TextDecoder().decode(zattrs))));
-  if (bytes) files.set(`/${formatChunkKey(meta.keyEncoding, index)}`, bytes);
-  const store = new MemoryStore(files);
-  const origin = index.map((n, d) => n * (meta.chunkShape[d] as number));
+/**
+ * What decoding needs from one metadata document, kept while the document's
+ * bytes object lives (a diff passes the same object for every chunk of an
+ * array): the parsed metadata and, for unsharded arrays, one zarrita array
+ * whose codec pipeline is reused, so codecs (blosc's WebAssembly, ...) are
+ * set up once per array rather than once per chunk.
+ */
+interface Decoder {
+  meta: ArrayMeta;
+  files: Map<string, Uint8Array>;
+  reusable: Promise<{ arr: AnyArray; store: MemoryStore } | null> | null;
+}
 
-  let arr: AnyArray;
+const decoders = new WeakMap<Uint8Array, Decoder>();
+
+function decoderFor(metaDoc: Uint8Array, zattrs: Uint8Array | null): Decoder {
+  const cached = decoders.get(metaDoc);
+  if (cached) return cached;
+  const meta = arrayMetaOf(metaDoc);
+  const files = new Map<string, Uint8Array>();
+  files.set(meta.zarrFormat === 2 ? "/.zarray" : "/zarr.json", new TextEncoder().encode(normalizeJson(new TextDecoder().decode(metaDoc))));
+  if (zattrs && meta.zarrFormat === 2) files.set("/.zattrs", new TextEncoder().encode(normalizeJson(new TextDecoder().decode(zattrs))));
+  const dec: Decoder = { meta, files, reusable: null };
+  if (!meta.innerChunkShape) {
+    const store = new MemoryStore(new Map(files));
+    dec.reusable = open(meta, store).then(
+      (arr) => ({ arr, store }),
+      () => null, // the error is raised again, typed, by the one-off path
+    );
+  }
+  decoders.set(metaDoc, dec);
+  return dec;
+}
+
+async function open(meta: ArrayMeta, store: MemoryStore): Promise<AnyArray> {
   try {
-    arr = meta.zarrFormat === 2 ? await zarr.open.v2(store, { kind: "array" }) : await zarr.open.v3(store, { kind: "array" });
+    return meta.zarrFormat === 2 ? await zarr.open.v2(store, { kind: "array" }) : await zarr.open.v3(store, { kind: "array" });
   } catch (err) {
     throw unavailable(meta, err);
   }
+}
+
+async function read(metaDoc: Uint8Array, zattrs: Uint8Array | null, index: number[], bytes: Uint8Array | null): Promise<DecodedChunk> {
+  const dec = decoderFor(metaDoc, zattrs);
+  const { meta } = dec;
+  if (index.length !== meta.shape.length || index.some((n) => !Number.isSafeInteger(n) || n < 0)) {
+    throw new RangeError(`chunk index [${index}] does not fit a ${meta.shape.length}-d array`);
+  }
+  const key = `/${formatChunkKey(meta.keyEncoding, index)}` as zarr.AbsolutePath;
+  const origin = index.map((n, d) => n * (meta.chunkShape[d] as number));
   try {
+    const reused = dec.reusable ? await dec.reusable : null;
+    if (reused) {
+      // zarrita asks the store for the chunk synchronously inside getChunk: the bytes wait in a
+      // one-call slot. Should a zarrita version ask later, the slot is withdrawn and this decoder
+      // falls back to one array per chunk for good, so no call can ever read another's bytes.
+      reused.store.arm(key, bytes);
+      const pending = reused.arr.getChunk(index);
+      if (reused.store.armed()) {
+        reused.store.arm(null, null);
+        dec.reusable = null;
+        pending.catch(() => {});
+      } else {
+        const c = await pending;
+        return { data: c.data, shape: c.shape, stride: c.stride, origin };
+      }
+    }
+    const files = new Map(dec.files);
+    if (bytes) files.set(key, bytes);
+    const arr = await open(meta, new MemoryStore(files));
     if (!meta.innerChunkShape) {
       const c = await arr.getChunk(index);
       return { data: c.data, shape: c.shape, stride: c.stride, origin };
     }
     return { ...(await readShard(arr, meta, index, meta.innerChunkShape)), origin };
   } catch (err) {
+    if (err instanceof TdvError) throw err;
     throw decodeFailure(meta, index, err);
   }
 }

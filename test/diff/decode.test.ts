@@ -114,3 +114,24 @@ describe("decode errors are typed", () => {
     expect(c.shape).toEqual([4, 10, 10]);
   });
 });
+
+describe("decoding many chunks of one array at once", () => {
+  it("concurrent decodes with the same metadata bytes each get their own chunk", async () => {
+    const root = path.join(FIXTURES_DIR, "v3/ocean.zarr/sst");
+    const metaDoc = await fsp.readFile(path.join(root, "zarr.json"));
+    const meta = arrayMetaOf(metaDoc);
+    const indices = [...ndindex(gridShape(meta))];
+    const files = await Promise.all(indices.map((i) => fsp.readFile(path.join(root, "c", ...i.map(String)))));
+    const together = await Promise.all(indices.map((i, k) => decodeChunk(metaDoc, null, i, files[k]!)));
+    for (const [k, i] of indices.entries()) {
+      const alone = await decodeChunk(new Uint8Array(metaDoc), null, i, files[k]!);
+      expect([...(together[k]!.data as Float32Array)].map(String)).toEqual([...(alone.data as Float32Array)].map(String));
+      expect(together[k]!.origin).toEqual(i.map((n, d) => n * (meta.chunkShape[d] as number)));
+    }
+    // a missing chunk in between reads as the fill value
+    const [x, fill, y] = await Promise.all([decodeChunk(metaDoc, null, [0, 0, 0], files[0]!), fillChunk(metaDoc, [0, 0, 1]), decodeChunk(metaDoc, null, [0, 0, 1], files[1]!)]);
+    expect(Number.isNaN(elementAt(fill.data, 0))).toBe(true);
+    expect(String(elementAt(x.data, 100))).toBe(String(elementAt(together[0]!.data, 100)));
+    expect(String(elementAt(y.data, 100))).toBe(String(elementAt(together[1]!.data, 100)));
+  });
+});

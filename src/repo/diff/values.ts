@@ -109,6 +109,13 @@ async function side(node: ArrayNodeDocs, index: number[], ref: ChunkRef | null, 
 
 type Kind = "number" | "bigint" | "other";
 
+const EMPTY_NUMBERS = new Float64Array(0);
+
+/** The data as an indexable array of numbers (typed arrays other than 64-bit integers), else null. */
+function numbers(data: ChunkData): ArrayLike<number> | null {
+  return ArrayBuffer.isView(data) && !(data instanceof BigInt64Array) && !(data instanceof BigUint64Array) ? (data as unknown as ArrayLike<number>) : null;
+}
+
 function kindOf(data: ChunkData): Kind {
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) return "bigint";
   if (ArrayBuffer.isView(data)) return "number";
@@ -168,6 +175,9 @@ class Accumulator {
     if (kinds.includes("other")) this.numeric = false;
     const getA = a ? reader(a.data) : null;
     const getB = b ? reader(b.data) : null;
+    // a side absent (outside its shape) imposes nothing: the fast loop needs only the present sides to be numbers
+    const fastA = a ? numbers(a.data) : EMPTY_NUMBERS;
+    const fastB = b ? numbers(b.data) : EMPTY_NUMBERS;
     const strideA = a?.stride ?? [];
     const strideB = b?.stride ?? [];
     // the part of the chunk inside either shape
@@ -198,11 +208,50 @@ class Accumulator {
       const n = Math.max(lenA, lenB);
       const sA = strideA[last] ?? 0;
       const sB = strideB[last] ?? 0;
+      if (fastA && fastB) {
+        // the common case, typed arrays of numbers on both sides: a tight loop, per-element work only for changes
+        const common = Math.min(lenA, lenB);
+        this.compared += common;
+        for (let j = 0; j < common; j++) {
+          const x = fastA[baseA + j * sA] as number;
+          const y = fastB[baseB + j * sB] as number;
+          if (x === y || (x !== x && y !== y)) continue;
+          pos[last] = o0 + j;
+          this.numberChanged(pos, x, y);
+        }
+        for (let j = common; j < lenB; j++) this.appendedValue(fastB[baseB + j * sB] as number);
+        if (lenA > common) this.truncated += lenA - common;
+        continue;
+      }
       for (let j = 0; j < n; j++) {
         pos[last] = o0 + j;
         this.element(pos, j < lenA ? getA!(baseA + j * sA) : ABSENT, j < lenB ? getB!(baseB + j * sB) : ABSENT);
       }
     }
+  }
+
+  private numberChanged(pos: number[], a: number, b: number): void {
+    this.mark(pos);
+    const nanA = a !== a;
+    const nanB = b !== b;
+    if (nanA) this.nanOut++;
+    else this.rangeBefore = widen(this.rangeBefore, a);
+    if (nanB) this.nanIn++;
+    else this.rangeAfter = widen(this.rangeAfter, b);
+    if (!nanA && !nanB) {
+      const delta = b - a;
+      if (Number.isFinite(delta)) {
+        this.sumDelta += delta;
+        this.deltas++;
+        if (Math.abs(delta) > this.maxAbs) this.maxAbs = Math.abs(delta);
+      }
+    }
+  }
+
+  private appendedValue(v: number): void {
+    this.appended++;
+    if (v !== v) this.appendedNan++;
+    else this.appendedRange = widen(this.appendedRange, v);
   }
 
   private element(pos: number[], x: unknown, y: unknown): void {
