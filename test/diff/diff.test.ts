@@ -327,6 +327,19 @@ describe.concurrent("diff of the working copy", () => {
     expect(only(r2, "weather.zarr/precip").attributes).toMatchObject([{ key: "units", change: "changed", after: "m" }]);
   });
 
+  it("a new .zattrs in a tracked array is part of the working copy, as commit -a takes it", async () => {
+    const { dir, repo } = await setup("v2/weather.zarr");
+    const attrs = path.join(dir, "weather.zarr/lat/.zattrs");
+    const before = JSON.parse(await fsp.readFile(attrs, "utf8"));
+    await fsp.rm(attrs);
+    await commitAll(repo, "drop lat attributes");
+    await fsp.writeFile(attrs, JSON.stringify(before));
+    const res = await diff(repo);
+    const a = only(res, "weather.zarr/lat");
+    expect(a.attributes.map((c) => [c.key, c.change])).toEqual(Object.keys(before).sort().map((k) => [k, "added"]));
+    expect(res.files).toEqual([]);
+  });
+
   it("metadata fields: dtype, codecs (a level), fill value, dimension names", async () => {
     const { dir, repo } = await setup("v3/ocean.zarr");
     await editJson(path.join(dir, "ocean.zarr/flags/zarr.json"), (d) => {

@@ -168,8 +168,9 @@ export async function workingSide(repo: Repository, paths: readonly string[] | u
   let appended = 0;
   for (const p of ws.untracked) {
     const k = classifyWith(arrays, p);
-    if (k.array === null || !trackedArrays.has(k.array) || k.kind === "meta") continue;
+    if (k.array === null || !trackedArrays.has(k.array)) continue;
     const size = ws.scan.files.get(p)?.size ?? 0;
+    // ids are computed only if the other side has the same path (a new chunk needs no hash to be "added")
     files.set(p, { store: storeFor(k, size), id: null, size });
     appended++;
   }
