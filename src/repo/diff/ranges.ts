@@ -16,14 +16,52 @@ export type Box = [number, number][];
 export function toBoxes(indices: readonly (readonly number[])[]): Box[] {
   if (indices.length === 0) return [];
   const ndim = indices[0]!.length;
-  let boxes: Box[] = indices.map((i) => i.map((n) => [n, n] as [number, number]));
   if (ndim === 0) return [[]];
+  let boxes = runs(indices);
   for (let pass = 0; pass < 2 * ndim + 2; pass++) {
     const before = boxes.length;
     for (let d = ndim - 1; d >= 0; d--) boxes = joinAlong(boxes, d);
     if (boxes.length === before) break;
   }
   return boxes.sort(compareBoxes);
+}
+
+/** First pass, linear on sorted input: consecutive indices along the last dimension become one box. */
+function runs(indices: readonly (readonly number[])[]): Box[] {
+  let sorted = indices;
+  for (let i = 1; i < indices.length; i++) {
+    if (compareIndex(indices[i - 1]!, indices[i]!) > 0) {
+      sorted = [...indices].sort(compareIndex);
+      break;
+    }
+  }
+  const last = sorted[0]!.length - 1;
+  const out: Box[] = [];
+  let cur: Box | null = null;
+  let prev: readonly number[] | null = null;
+  for (const idx of sorted) {
+    if (cur && prev && samePrefix(prev, idx, last) && idx[last] === (prev[last] as number) + 1) {
+      cur[last]![1] = idx[last] as number;
+    } else {
+      cur = idx.map((n) => [n, n] as [number, number]);
+      out.push(cur);
+    }
+    prev = idx;
+  }
+  return out;
+}
+
+function samePrefix(a: readonly number[], b: readonly number[], n: number): boolean {
+  for (let d = 0; d < n; d++) if (a[d] !== b[d]) return false;
+  return true;
+}
+
+function compareIndex(a: readonly number[], b: readonly number[]): number {
+  for (let d = 0; d < a.length; d++) {
+    const x = (a[d] as number) - (b[d] as number);
+    if (x !== 0) return x;
+  }
+  return 0;
 }
 
 function joinAlong(boxes: Box[], d: number): Box[] {
