@@ -18,6 +18,8 @@ export interface PutOptions {
   ifNoneMatch?: "*";
   /** write only when the object's ETag still is this value (as `get`/`head`/`put` returned it) */
   ifMatch?: string;
+  /** SHA-256 (hex) of the bytes when the caller knows it (a chunk id): S3 sends it instead of hashing again */
+  contentSha256?: string;
 }
 
 export interface ObjectInfo {

@@ -166,7 +166,7 @@ export async function push(repo: Repository, opts: PushOptions = {}): Promise<Pu
     const ordered = [...todo.filter((u) => u.kind === "chunk"), ...todo.filter((u) => u.kind === "git")];
     await mapSettled(ordered, concurrency, async (u) => {
       const bytes = u.kind === "git" ? (gitBytes.get(u.id) as Uint8Array) : await repo.chunks.get(u.id as ChunkId);
-      await remote.backend.put(u.key, bytes);
+      await remote.backend.put(u.key, bytes, u.kind === "chunk" ? { contentSha256: u.id } : {});
       addCount(uploaded, u.kind, bytes.byteLength);
       m.add(bytes.byteLength);
     });

@@ -173,7 +173,7 @@ export class S3Backend implements ObjectBackend {
     const headers: Record<string, string> = { "content-type": "application/octet-stream" };
     if (opts.ifNoneMatch) headers["if-none-match"] = opts.ifNoneMatch;
     if (opts.ifMatch !== undefined) headers["if-match"] = opts.ifMatch;
-    const req: Req = { method: "PUT", key, headers, body: bytes };
+    const req: Req = { method: "PUT", key, headers, body: bytes, ...(opts.contentSha256 ? { bodySha256: opts.contentSha256 } : {}) };
     const { res, body } = await this.send(req);
     if (!res.ok) this.fail(req, res, body);
     return { etag: cleanEtag(res.headers.get("etag")) };
