@@ -39,7 +39,7 @@ async function run({ lib, repo }: RepoContext, opts: CommitOptions): Promise<voi
   const message = paragraphs.join("\n\n");
   if (message.trim() === "") throw new lib.UsageError("the commit message is empty", { hint: 'say what changed: `tdv commit -m "what and why"`' });
   // during a stopped merge, committing concludes it (two parents), as `tdv merge --continue` does
-  const merging = (await lib.readMergeState(repo)) !== null;
+  const merging = (await lib.readMergeState(repo).catch(() => null)) !== null;
   const res = await withProgress(opts.quiet, (onProgress) =>
     merging ? lib.mergeContinue(repo, { message, all: opts.all === true, trailers: { "Tdv-Command": commandLine() } }) : lib.commit(repo, {
       message,

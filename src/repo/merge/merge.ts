@@ -244,7 +244,8 @@ export async function mergeAbort(repo: Repository, { onProgress }: { onProgress?
 
 /** Forget a stopped merge's state, leaving the working copy and index as they are (git merge --quit). */
 export async function mergeQuit(repo: Repository): Promise<void> {
-  if (!(await readMergeState(repo))) throw new NoMergeInProgressError();
+  // an unreadable state file is forgotten too: that is what --quit is for
+  if ((await readMergeState(repo).catch(() => "unreadable")) === null) throw new NoMergeInProgressError();
   await clearMergeState(repo);
 }
 

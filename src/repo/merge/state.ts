@@ -96,7 +96,8 @@ export function fingerprint(entries: ReadonlyMap<string, Pick<IndexEntry, "id">>
   const h = createHash("sha256");
   const paths = scope.every((s) => !s.endsWith("/")) ? scope.filter((p) => entries.has(p)) : [...entries.keys()].filter((p) => inScope(p, scope));
   for (const p of [...new Set(paths)].sort()) h.update(`${p}\0${entries.get(p)!.id}\n`);
-  return h.digest("hex");
+  // prefixed: a bare 64-hex string in the state file would read as a chunk id to fsck and gc
+  return `fp:${h.digest("hex")}`;
 }
 
 export function openConflict(u: Unsolved, entries: ReadonlyMap<string, Pick<IndexEntry, "id">>): OpenConflict {
@@ -137,7 +138,8 @@ export interface MergeStatus {
 
 /** The merge in progress as `tdv status` shows it (null when none): each open conflict, resolved or not in the index. */
 export async function mergeStatus(repo: Repository, entries: ReadonlyMap<string, Pick<IndexEntry, "id">>, head: GitOid | null): Promise<MergeStatus | null> {
-  const state = await readMergeState(repo);
+  // an unreadable state file does not break status; `tdv merge --continue|--abort|--quit` report it
+  const state = await readMergeState(repo).catch(() => null);
   if (!state) return null;
   return {
     name: state.name,
