@@ -1,8 +1,10 @@
 import type { Command } from "commander";
-import { formatBytes, inRepo, out, plural, printJson, shortOid, withProgress, type RepoContext } from "../output.js";
+import { commitSummaryLines, err, formatBytes, inRepo, out, plural, printJson, shortOid, withProgress, type RepoContext } from "../output.js";
 import { printFetch } from "./fetch.js";
+import { conflictLines } from "./merge.js";
 
 interface PullOptions {
+  ffOnly?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -10,41 +12,65 @@ interface PullOptions {
 export function register(program: Command): void {
   program
     .command("pull")
-    .description("fetch, then fast-forward the current branch to the remote's")
+    .description("fetch, then bring the remote branch into the current one (fast-forward, or merge)")
     .argument("[remote]", "a remote name or URL (default: origin)")
     .argument("[branch]", "the remote branch (default: the current branch's name)")
+    .option("--ff-only", "only fast-forward; stop (after the fetch) when both sides have new commits")
     .option("--json", "print a summary as JSON")
     .option("-q, --quiet", "print nothing but errors; no progress display")
     .addHelpText(
       "after",
       `
-When both sides have new commits, pull stops after the fetch and says so:
-merge them with \`tdv merge origin/BRANCH\`.
+When both sides have new commits, pull merges them as \`tdv merge origin/BRANCH\`
+does (chunk by chunk, element by element), and may stop on conflicts.
 
 Examples:
   $ tdv pull
+  $ tdv pull --ff-only
   $ tdv pull origin main`,
     )
     .action(inRepo(run));
 }
 
-async function run({ lib, repo }: RepoContext, remote: string | undefined, branch: string | undefined, opts: PullOptions): Promise<void> {
+async function run({ lib, repo }: RepoContext, remote: string | undefined, branch: string | undefined, opts: PullOptions): Promise<number | void> {
   const res = await withProgress(opts.quiet || opts.json, (onProgress) =>
     lib.pull(repo, {
       ...(remote === undefined ? {} : { remote }),
       ...(branch === undefined ? {} : { branch }),
+      ffOnly: opts.ffOnly === true,
       onProgress,
       onCheckoutProgress: onProgress,
     }),
   );
-  if (opts.json) return printJson(res);
-  if (opts.quiet) return;
-  printFetch(res.fetch);
-  if (res.status === "up-to-date" || res.status === "ahead") {
-    out(res.status === "ahead" ? `Already up to date (${res.branch} is ahead of ${res.upstream}).` : "Already up to date.");
-    return;
+  if (opts.json) {
+    printJson(res);
+    return res.status === "conflicts" ? 1 : 0;
   }
-  out(`Updating ${res.old ? shortOid(res.old) : "(no commits)"}..${shortOid(res.new)}`);
-  out("Fast-forward");
-  if (res.written + res.deleted > 0) out(`(${plural(res.written, "file")} written, ${res.deleted} removed, ${formatBytes(res.bytes)})`);
+  if (!opts.quiet) printFetch(res.fetch);
+  switch (res.status) {
+    case "up-to-date":
+    case "ahead":
+      if (!opts.quiet) out(res.status === "ahead" ? `Already up to date (${res.branch} is ahead of ${res.upstream}).` : "Already up to date.");
+      return;
+    case "fast-forward":
+      if (opts.quiet) return;
+      out(`Updating ${res.old ? shortOid(res.old) : "(no commits)"}..${shortOid(res.new)}`);
+      out("Fast-forward");
+      if (res.written + res.deleted > 0) out(`(${plural(res.written, "file")} written, ${res.deleted} removed, ${formatBytes(res.bytes)})`);
+      return;
+    case "merged": {
+      if (opts.quiet) return;
+      const m = res.merge;
+      if (m && m.kind === "merged") for (const l of commitSummaryLines(m.changes)) out(l);
+      out(`[${res.branch} ${shortOid(res.new)}] Merge of ${res.upstream} made by tdv`);
+      return;
+    }
+    case "conflicts": {
+      const m = res.merge;
+      if (m && m.kind === "conflicts") for (const l of conflictLines(m.conflicts)) out(l);
+      err("Automatic merge stopped on conflicts; the rest is merged in the working copy.");
+      err("hint: resolve with `tdv resolve PATH ... --ours|--theirs`, then `tdv merge --continue`; `tdv merge --abort` undoes the merge.");
+      return 1;
+    }
+  }
 }

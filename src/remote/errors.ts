@@ -157,7 +157,7 @@ export class DivergedError extends TdvError<"DivergedError"> {
     readonly theirs: string,
   ) {
     super(`${branch} and ${upstream} have diverged: each has commits the other lacks, so a fast-forward is not possible`, {
-      hint: `merge them with \`tdv merge ${upstream}\` (the fetch is done), or replace yours with \`tdv reset --hard ${upstream}\``,
+      hint: `merge them with \`tdv pull\` (without --ff-only) or \`tdv merge ${upstream}\` (the fetch is done), or replace yours with \`tdv reset --hard ${upstream}\``,
     });
   }
 }

@@ -1,21 +1,25 @@
 /**
- * Pull: fetch, then bring the current branch up to the remote's: a
- * fast-forward moves the branch and the working tree (local changes are
- * carried, or the pull refuses as switch does). Branches that diverged are
- * left for `tdv merge REMOTE/BRANCH`, the fetch being done.
+ * Pull: fetch, then bring the remote branch into the current one. Already
+ * contained: nothing to do. Ours behind: a fast-forward moves the branch and
+ * the working tree (local changes are carried, or the pull refuses, as
+ * switch does). Both sides moved: the merge library merges them (chunk by
+ * chunk, element by element), which may stop on conflicts; with `ffOnly`,
+ * a DivergedError instead, the fetch being done.
  */
-import { UsageError } from "../errors.js";
+import { RefNotFoundError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { materialize, type CheckoutResult, type ProgressFn } from "../repo/checkout.js";
 import { isAncestor } from "../repo/log.js";
+import { merge, type MergeResult } from "../repo/merge/merge.js";
 import type { Repository } from "../repo/repository.js";
-import { RefNotFoundError } from "../errors.js";
 import { DivergedError } from "./errors.js";
 import { fetch, type FetchOptions, type FetchResult } from "./fetch.js";
 
 export interface PullOptions extends FetchOptions {
   /** the remote branch to bring in (default: the current branch's name) */
   branch?: string;
+  /** refuse to merge: only fast-forward */
+  ffOnly?: boolean;
   /** progress of writing the working tree */
   onCheckoutProgress?: ProgressFn;
 }
@@ -27,7 +31,9 @@ export interface PullResult extends CheckoutResult {
   upstream: string;
   old: GitOid | null;
   new: GitOid;
-  status: "up-to-date" | "fast-forward" | "ahead";
+  status: "up-to-date" | "ahead" | "fast-forward" | "merged" | "conflicts";
+  /** the merge, when both sides had moved */
+  merge?: MergeResult;
 }
 
 export async function pull(repo: Repository, opts: PullOptions = {}): Promise<PullResult> {
@@ -38,14 +44,24 @@ export async function pull(repo: Repository, opts: PullOptions = {}): Promise<Pu
   const fetched = await fetch(repo, opts);
   const theirs = fetched.refs.find((r) => r.ref === `refs/heads/${branch}`)?.new;
   const upstream = fetched.remote ? `${fetched.remote}/${branch}` : `${fetched.url} ${branch}`;
-  if (!theirs) throw new RefNotFoundError(`${upstream}`, `the remote has no branch '${branch}'; \`tdv branch --list\` here, or name another: \`tdv pull REMOTE BRANCH\``);
+  if (!theirs) throw new RefNotFoundError(upstream, `the remote has no branch '${branch}'; name another: \`tdv pull REMOTE BRANCH\``);
   const none = { written: 0, deleted: 0, bytes: 0 };
   const base = { fetch: fetched, branch: local, upstream, old: head.oid, new: theirs };
   if (head.oid === theirs) return { ...base, ...none, status: "up-to-date" };
   if (head.oid && (await isAncestor(repo, theirs, head.oid))) return { ...base, ...none, new: head.oid, status: "ahead" };
-  if (head.oid && !(await isAncestor(repo, head.oid, theirs))) throw new DivergedError(local, upstream, head.oid, theirs);
-  const tree = (await repo.git.readCommit(theirs)).tree;
-  const res = await materialize(repo, { targetTree: tree, action: `pulling ${upstream}`, ...(opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {}) });
-  await repo.refs.update(head.branch, { expected: head.oid, next: theirs, who: repo.identity(), message: `pull ${upstream}: Fast-forward` });
-  return { ...base, ...res, status: "fast-forward" };
+  if (!head.oid || (await isAncestor(repo, head.oid, theirs))) {
+    const tree = (await repo.git.readCommit(theirs)).tree;
+    const res = await materialize(repo, { targetTree: tree, action: `pulling ${upstream}`, ...(opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {}) });
+    await repo.refs.update(head.branch, { expected: head.oid, next: theirs, who: repo.identity(), message: `pull ${upstream}: Fast-forward` });
+    return { ...base, ...res, status: "fast-forward" };
+  }
+  if (opts.ffOnly) throw new DivergedError(local, fetched.remote ? upstream : theirs, head.oid, theirs);
+  const m = await merge(repo, {
+    rev: fetched.remote ? upstream : theirs,
+    message: `Merge branch '${branch}' of ${fetched.url}${branch === local ? "" : ` into ${local}`}`,
+    ...(opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {}),
+  });
+  const checkout = "checkout" in m ? m.checkout : none;
+  const now = (await repo.refs.head()).oid ?? theirs;
+  return { ...base, ...checkout, new: now, status: m.kind === "conflicts" ? "conflicts" : "merged", merge: m };
 }

@@ -22,7 +22,7 @@ beforeAll(async () => {
 afterAll(async () => s3?.stop());
 
 async function edit(dir: string, name: string): Promise<void> {
-  await fs.writeFile(path.join(dir, "NOTES.md"), `edited by ${name}\n`);
+  await fs.writeFile(path.join(dir, `NOTES-${name}.md`), `written by ${name}\n`);
 }
 
 describe("racing pushers", () => {
@@ -49,16 +49,23 @@ describe("racing pushers", () => {
     const check = path.join(parent, "check");
     await clone({ url, dir: check, backend: { env } });
     expect(await listFiles(check)).toEqual(await listFiles(winDir));
-    // the loser keeps its commit; pull says the branches diverged, the fetch is done
+    // the loser keeps its commit; --ff-only stops after the fetch, a plain pull merges
     const loserLog = await log(await Repository.open({ dir: loseDir }), {});
     expect(loserLog[0]!.message).toMatch(/notes from/);
-    const pulled = await tdv(loseDir, ["pull"], { env });
-    expect(pulled.code).toBe(1);
-    expect(pulled.stderr).toMatch(/diverged/);
+    const ffOnly = await tdv(loseDir, ["pull", "--ff-only"], { env });
+    expect(ffOnly.code).toBe(1);
+    expect(ffOnly.stderr).toMatch(/diverged/);
     const oids = async (dir: string, rev: string) => (await log(await Repository.open({ dir }), { rev })).map((e) => e.oid);
     expect(await oids(loseDir, "origin/main")).toEqual(await oids(winDir, "HEAD"));
-    // --force overwrites (the winner's commit stays reachable from its clone and the loser's origin/main)
-    await tdvOk(loseDir, ["push", "--force"], { env });
+    expect((await tdvOk(loseDir, ["pull"], { env })).stdout).toMatch(/Merge of origin\/main made by tdv/);
+    await tdvOk(loseDir, ["push"], { env });
+    // nothing lost: the remote now has both commits and both files
+    const final = path.join(parent, "final");
+    await clone({ url, dir: final, backend: { env } });
+    const files = [...(await listFiles(final)).keys()];
+    expect(files).toEqual(expect.arrayContaining(["NOTES-a.md", "NOTES-b.md"]));
+    const messages = (await log(await Repository.open({ dir: final }), {})).map((e) => e.message.split("\n")[0]);
+    expect(messages).toEqual(expect.arrayContaining(["notes from a", "notes from b"]));
   });
 
   it("on a folder remote through the library: eight concurrent pushes, one winner", async () => {
@@ -80,9 +87,12 @@ describe("racing pushers", () => {
     for (const o of outcomes) if (o.status === "rejected") expect(isTdvError(o.reason, "NonFastForwardError")).toBe(true);
     const winner = clones[outcomes.findIndex((o) => o.status === "fulfilled")]!;
     const head = (await winner.refs.head()).oid;
-    const fresh = await Repository.open({ dir: clones[0]!.root });
-    await fetch(fresh, {});
-    expect(await fresh.refs.read("refs/remotes/origin/main")).toBe(head);
-    expect((await log(winner, {}))[0]!.message).toMatch(/^c\d/);
+    const loser = clones.find((c) => c !== winner)!;
+    await fetch(loser, {});
+    expect(await loser.refs.read("refs/remotes/origin/main")).toBe(head);
+    // --force overwrites the remote branch (the winner's commit stays in its clone and in origin/main here)
+    const forced = await push(loser, { force: true });
+    expect(forced.refs[0]!.status).toBe("forced");
+    expect(forced.refs[0]!.old).toBe(head);
   });
 });
