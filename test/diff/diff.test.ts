@@ -171,6 +171,26 @@ describe.concurrent("diff of the working copy", () => {
     expect(other).toEqual([]);
   });
 
+  it("the working copy laid over the index's snapshot equals the one built from scratch", async () => {
+    const { dir, repo } = await setup("v3/ocean.zarr");
+    const sst = path.join(dir, "ocean.zarr/sst");
+    await editJson(path.join(sst, "zarr.json"), (d) => {
+      d.shape = [8, 16, 24];
+      (d.attributes as Record<string, unknown>).history = "appended";
+    });
+    const arr = await openArray(sst);
+    await zarr.set(arr, [zarr.slice(5, 8), 0, zarr.slice(0, 4)], 7);
+    await fsp.rm(path.join(dir, "ocean.zarr/flags/c/1/1/2"));
+    await fsp.writeFile(path.join(dir, "ocean.zarr/depth/c/1"), Buffer.from("changed bytes"));
+    const laid = await diff(repo, { values: true }); // the index still equals HEAD's tree: overlay
+    await fsp.writeFile(path.join(dir, "extra.txt"), "x");
+    await add(repo, { paths: ["extra.txt"] }); // the index no longer knows its tree ...
+    await fsp.rm(path.join(dir, "extra.txt")); // ... and the working copy is what it was
+    const built = await diff(repo, { values: true });
+    expect(built).toEqual(laid);
+    expect(laid.summary.chunks).toEqual({ added: 1, removed: 1, modified: 2 });
+  });
+
   it("float32 with NaN (v3, gzip): NaNs introduced and removed, deltas, bounding box", async () => {
     const { dir, repo } = await setup("v3/ocean.zarr");
     const sst = path.join(dir, "ocean.zarr/sst");

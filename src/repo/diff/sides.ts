@@ -16,10 +16,12 @@ import { isTdvError } from "../../errors.js";
 import { formatChunkKey } from "../../format/chunk-key.js";
 import { sha256, type ChunkId, type GitOid } from "../../format/hash.js";
 import {
+  compareIndex,
   decodeFileList,
   decodeShard,
   encodeFileList,
   encodeShard,
+  regionName,
   splitIntoShards,
   type FileListEntry,
   type ManifestEntry,
@@ -157,29 +159,166 @@ export async function workingSide(repo: Repository, paths: readonly string[] | u
   const index = await readIndex(repo.indexFile);
   const ws = await compareWorktree(repo, index, { under: paths });
   const warnings = ws.scan.skipped.map((s) => `${s.path}: ${s.reason}`);
-  const files = new Map<string, WorkEntry>();
-  for (const [p, e] of index.entries) files.set(p, { store: e.store, id: e.id, size: e.size });
-  for (const [p, e] of ws.modified) files.set(p, { store: e.store, id: e.id, size: e.size });
-  for (const p of ws.deleted) files.delete(p);
-
   const read = (rel: string) => readWorkFile(repo, rel, index.entries.get(rel));
-  const trackedArrays = await arraysOf(new Map([...index.entries].filter(([p]) => isArrayDoc(p))), read, warnings);
-  const arrays = ws.modified.size === 0 && ws.deleted.length === 0 ? trackedArrays : await arraysOf(files, read, warnings);
-  let appended = 0;
+  // the arrays of tracked metadata documents, as they are on disk now
+  const arrays = await arraysOf(new Map([...index.entries].filter(([p]) => isArrayDoc(p))), read, warnings);
+
+  const changes = new Map<string, WorkEntry | null>();
+  for (const [p, e] of ws.modified) changes.set(p, { store: e.store, id: e.id, size: e.size });
+  for (const p of ws.deleted) changes.set(p, null);
   for (const p of ws.untracked) {
     const k = classifyWith(arrays, p);
-    if (k.array === null || !trackedArrays.has(k.array)) continue;
+    if (k.array === null || !arrays.has(k.array)) continue;
     const size = ws.scan.files.get(p)?.size ?? 0;
-    // ids are computed only if the other side has the same path (a new chunk needs no hash to be "added")
-    files.set(p, { store: storeFor(k, size), id: null, size });
-    appended++;
+    // not hashed: a new chunk is "added" whatever its bytes; it is hashed only if the other side has the path
+    changes.set(p, { store: storeFor(k, size), id: null, size });
   }
-  // nothing changed on disk: the working copy is the index, whose snapshot tree is known
-  if (index.tree && ws.modified.size === 0 && ws.deleted.length === 0 && appended === 0) {
-    return { rev: null, commit: null, root: gitFolder(repo, index.tree, ""), warnings };
+
+  let root: Folder | null;
+  if (index.tree && changes.size === 0) {
+    root = gitFolder(repo, index.tree, ""); // the working copy is the index, whose snapshot is known
+  } else if (index.tree && (await sameLayout(repo, index.entries, changes, arrays))) {
+    root = overlay(gitFolder(repo, index.tree, ""), changes, arrays, read);
+  } else {
+    const files = new Map<string, WorkEntry>();
+    for (const [p, e] of index.entries) files.set(p, { store: e.store, id: e.id, size: e.size });
+    for (const [p, e] of changes) {
+      if (e === null) files.delete(p);
+      else files.set(p, e);
+    }
+    root = buildTree(repo, files, await arraysOf(files, read, warnings), read);
   }
-  const root = buildTree(repo, files, arrays, read);
   return { rev: null, commit: null, root, warnings };
+}
+
+// ---- the working copy as the index's snapshot with the changes laid over it --------
+
+/**
+ * True when the changes keep the snapshot's layout: no array appeared or went
+ * away, and no array changed its number of dimensions or chunk key encoding
+ * (which would turn files into chunks or chunks into files). A shape change
+ * (an append) keeps it.
+ */
+async function sameLayout(
+  repo: Repository,
+  entries: ReadonlyMap<string, { store: "git" | "chunk"; id: string }>,
+  changes: ReadonlyMap<string, WorkEntry | null>,
+  arrays: ReadonlyMap<string, ArrayMeta>,
+): Promise<boolean> {
+  for (const [p, e] of changes) {
+    const b = baseName(p);
+    if (b !== "zarr.json" && b !== ".zarray") continue;
+    if (e === null || !entries.has(p)) return false;
+    const dir = parentDir(p);
+    const before = await arraysOf(
+      new Map([...["zarr.json", ".zarray"]].map((n) => joinPath(dir, n)).filter((q) => entries.has(q)).map((q) => [q, entries.get(q)!])),
+      async (rel) => {
+        const st = entries.get(rel)!;
+        return st.store === "git" ? repo.git.readBlob(st.id as GitOid, rel) : repo.chunks.get(st.id as ChunkId);
+      },
+      [],
+    );
+    if (layoutOf(before.get(dir)) !== layoutOf(arrays.get(dir))) return false;
+  }
+  return true;
+}
+
+function layoutOf(m: ArrayMeta | undefined): string {
+  return m ? `${m.shape.length} ${m.keyEncoding.kind} ${m.keyEncoding.separator}` : "-";
+}
+
+/** `base` with `changes` (path → new entry, or null for deleted) applied; only folders on a changed path are listed. */
+function overlay(
+  base: Folder,
+  changes: ReadonlyMap<string, WorkEntry | null>,
+  arrays: ReadonlyMap<string, ArrayMeta>,
+  read: (rel: string) => Promise<Uint8Array>,
+): Folder {
+  const files = new Map<string, Map<string, WorkEntry | null>>();
+  const chunks = new Map<string, Map<string, { index: number[]; entry: WorkEntry | null }>>();
+  const children = new Map<string, Set<string>>();
+  const touch = (dir: string) => {
+    for (let d = dir; d !== ""; d = parentDir(d)) {
+      const parent = parentDir(d);
+      const set = children.get(parent) ?? new Set<string>();
+      if (set.has(baseName(d))) return;
+      set.add(baseName(d));
+      children.set(parent, set);
+    }
+  };
+  for (const [p, e] of changes) {
+    const k = classifyWith(arrays, p);
+    if (k.kind === "chunk") {
+      const m = chunks.get(k.array) ?? new Map();
+      m.set(k.index.join(","), { index: k.index, entry: e });
+      chunks.set(k.array, m);
+      touch(k.array);
+    } else {
+      const dir = parentDir(p);
+      const m = files.get(dir) ?? new Map();
+      m.set(baseName(p), e);
+      files.set(dir, m);
+      touch(dir);
+    }
+  }
+  const changed = (dir: string) => files.has(dir) || chunks.has(dir) || children.has(dir);
+
+  const folder = (b: Folder | null, dir: string): Folder => {
+    let listing: Promise<Listing> | undefined;
+    const list = async (): Promise<Listing> => {
+      const bl = b ? await b.list() : { files: new Map(), manifest: null, dirs: new Map() };
+      const out: Listing = { files: new Map(bl.files), manifest: bl.manifest, dirs: new Map(bl.dirs) };
+      for (const [name, e] of files.get(dir) ?? []) {
+        if (e === null) out.files.delete(name);
+        else out.files.set(name, { ...e, read: () => read(joinPath(dir, name)) });
+      }
+      for (const name of children.get(dir) ?? []) out.dirs.set(name, folder(bl.dirs.get(name) ?? null, joinPath(dir, name)));
+      const ch = chunks.get(dir);
+      const meta = arrays.get(dir);
+      if (ch && meta) out.manifest = overlayManifest(bl.manifest, ch, meta, dir, read);
+      return out;
+    };
+    return { oid: null, list: () => (listing ??= list()) };
+  };
+  const wrap = (b: Folder | null, dir: string): Folder | null => (changed(dir) ? folder(b, dir) : b);
+  return wrap(base, "") ?? base;
+}
+
+function overlayManifest(
+  base: ManifestRef | null,
+  changes: ReadonlyMap<string, { index: number[]; entry: WorkEntry | null }>,
+  meta: ArrayMeta,
+  dir: string,
+  read: (rel: string) => Promise<Uint8Array>,
+): ManifestRef {
+  const ndim = meta.shape.length;
+  const byShard = new Map<string, { index: number[]; entry: WorkEntry | null }[]>();
+  for (const c of changes.values()) {
+    const name = regionName(c.index, ndim);
+    byShard.set(name, [...(byShard.get(name) ?? []), c]);
+  }
+  const shards = new Map(base?.shards ?? []);
+  for (const [name, list] of byShard) {
+    const before = base?.shards.get(name);
+    let entries: Promise<ChunkRef[]> | undefined;
+    shards.set(name, {
+      oid: null,
+      entries: () =>
+        (entries ??= (async () => {
+          const m = new Map((before ? await before.entries() : []).map((c) => [c.index.join(","), c]));
+          for (const { index, entry } of list) {
+            const key = index.join(",");
+            if (entry === null) m.delete(key);
+            else {
+              const rel = joinPath(dir, formatChunkKey(meta.keyEncoding, index));
+              m.set(key, { index, id: entry.store === "chunk" ? (entry.id as ChunkId | null) : null, size: entry.size, read: () => read(rel) });
+            }
+          }
+          return [...m.values()].sort((x, y) => compareIndex(x.index, y.index));
+        })()),
+    });
+  }
+  return { oid: null, shards };
 }
 
 function isArrayDoc(p: string): boolean {
