@@ -251,6 +251,30 @@ describe("merge: fast-forward", () => {
     expect(isTdvError(err, "LocalChangesError")).toBe(true);
     expect((err as Error).message).toContain(`${store}/depth/c/0`);
   });
+
+  it("refuses when an untracked file is where the merge writes one, and changes nothing", async () => {
+    const { repo, dir, store } = await repoFrom("v3/ocean.zarr");
+    await diverge(
+      repo,
+      dir,
+      () => setPoints(dir, `${store}/sst`, { "0,0,0": 1 }),
+      async () => {
+        await setPoints(dir, `${store}/sst`, { "0,0,1": 2 });
+        await fsp.writeFile(path.join(dir, "notes.txt"), "theirs\n");
+      },
+    );
+    await fsp.writeFile(path.join(dir, "notes.txt"), "mine, untracked\n");
+    const head = await repo.refs.head();
+    const files = await listFiles(dir);
+    const err = await merge(repo, { rev: "feature" }).catch((e: unknown) => e);
+    expect(isTdvError(err, "LocalChangesError")).toBe(true);
+    expect((err as Error).message).toMatch(/untracked files would be overwritten by the merge:\n {2}notes\.txt/);
+    expect(await repo.refs.head()).toEqual(head);
+    const after = await listFiles(dir);
+    expect([...after.keys()]).toEqual([...files.keys()]);
+    for (const [p, b] of files) expect(after.get(p)!.equals(b), p).toBe(true);
+    expect((await status(repo)).merge).toBeUndefined();
+  });
 });
 
 describe("merge: metadata and structure", () => {

@@ -57,17 +57,25 @@ export class MergeStaleError extends TdvError<"MergeStaleError"> {
   }
 }
 
-/** Merging needs a working copy without staged or unstaged changes to tracked files. */
+/**
+ * Merging needs a working copy without staged or unstaged changes to tracked
+ * files ("tracked"), and no untracked file where the merge writes one ("untracked").
+ */
 export class LocalChangesError extends TdvError<"LocalChangesError"> {
   readonly _tag = "LocalChangesError";
   constructor(
     readonly paths: string[],
     readonly rev: string,
+    readonly kind: "tracked" | "untracked" = "tracked",
   ) {
     const shown = paths.slice(0, 10).join("\n  ");
     const more = paths.length > 10 ? `\n  ... and ${paths.length - 10} more` : "";
-    super(`cannot merge '${rev}': the working copy has local changes to tracked files:\n  ${shown}${more}`, {
-      hint: "commit them (`tdv commit -a -m ...`) or discard them (`tdv restore PATH`), then merge again",
+    const what = kind === "tracked" ? "the working copy has local changes to tracked files" : "untracked files would be overwritten by the merge";
+    super(`cannot merge '${rev}': ${what}:\n  ${shown}${more}`, {
+      hint:
+        kind === "tracked"
+          ? "commit them (`tdv commit -a -m ...`) or discard them (`tdv restore PATH`), then merge again"
+          : "move or delete them (or `tdv add` and commit them), then merge again",
     });
   }
 }

@@ -6,6 +6,7 @@
  * conflicts stay open, a stopped merge (MERGE_HEAD, MERGE_STATE.json) that
  * `--continue`, `--abort` and `tdv resolve` work on.
  */
+import { isTdvError, type DirtyWorkingCopyError } from "../../errors.js";
 import type { GitOid } from "../../format/hash.js";
 import { sha256 } from "../../format/hash.js";
 import { writeAtomic } from "../../store/atomic.js";
@@ -89,11 +90,11 @@ export async function merge(repo: Repository, opts: MergeOptions): Promise<Merge
   if (ff === "only" && !canFastForward) throw new NotFastForwardError(rev, head.oid as string, theirs);
   const [O, T] = [await readCommitSnapshot(repo, head.oid), await readCommitSnapshot(repo, theirs)];
 
-  if (canFastForward && ff !== "no") {
+  if (canFastForward && (ff !== "no" || head.oid === null)) {
     const changes = await changesBetween(O, T.files, T);
     let checkout = NO_CHECKOUT;
     if (!dryRun) {
-      checkout = await materialize(repo, { targetTree: T.tree, action: `merging '${rev}'`, onProgress });
+      checkout = await moveTo(repo, T.tree, rev, onProgress);
       await repo.refs.update(head.branch ?? "HEAD", { expected: head.oid, next: theirs, who: repo.identity(), message: `merge ${rev}: Fast-forward` });
     }
     return { ...common, kind: "fast-forward", changes, checkout };
@@ -115,7 +116,7 @@ export async function merge(repo: Repository, opts: MergeOptions): Promise<Merge
 
   if (solved.unsolvable.length === 0) {
     if (dryRun) return { ...common, kind: "merged", base, commit: null, tree, changes, summary, checkout: NO_CHECKOUT };
-    const checkout = await materialize(repo, { targetTree: tree, action: `merging '${rev}'`, onProgress });
+    const checkout = await moveTo(repo, tree, rev, onProgress);
     const res = await commit(repo, { message, extraParents: [theirs], trailers });
     return { ...common, kind: "merged", base, commit: res, tree, changes, summary, checkout };
   }
@@ -127,7 +128,7 @@ export async function merge(repo: Repository, opts: MergeOptions): Promise<Merge
   await saveOrigIndex(repo);
   let checkout: CheckoutResult;
   try {
-    checkout = await materialize(repo, { targetTree: tree, action: `merging '${rev}'`, onProgress });
+    checkout = await moveTo(repo, tree, rev, onProgress);
   } catch (err) {
     await clearMergeState(repo);
     throw err;
@@ -147,6 +148,16 @@ export async function merge(repo: Repository, opts: MergeOptions): Promise<Merge
     choices: {},
   });
   return { ...common, kind: "conflicts", base, conflicts, changes, summary, checkout };
+}
+
+/** Move the working copy and index to the merged tree; an untracked file in the way refuses it, naming the files. */
+async function moveTo(repo: Repository, tree: GitOid | null, rev: string, onProgress?: ProgressFn): Promise<CheckoutResult> {
+  try {
+    return await materialize(repo, { targetTree: tree, action: `merging '${rev}'`, onProgress });
+  } catch (err) {
+    if (isTdvError(err, "DirtyWorkingCopyError")) throw new LocalChangesError((err as DirtyWorkingCopyError).paths, rev, "untracked");
+    throw err;
+  }
 }
 
 /** Refuse to merge over staged or unstaged changes to tracked files (untracked files may stay). */
