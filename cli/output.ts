@@ -342,7 +342,8 @@ export interface ProgressReporter {
 export function progress({ quiet = false, stream = process.stderr }: { quiet?: boolean; stream?: NodeJS.WriteStream } = {}): ProgressReporter {
   const enabled = !quiet && stream.isTTY === true && process.env.TDV_NO_PROGRESS !== "1";
   if (!enabled) return { update: () => {}, done: () => {} };
-  const start = Date.now();
+  let start = Date.now();
+  let phase = "";
   let last = 0;
   let shown = false;
   const draw = (p: ProgressEvent) => {
@@ -358,6 +359,12 @@ export function progress({ quiet = false, stream = process.stderr }: { quiet?: b
   return {
     update(p) {
       const now = Date.now();
+      if (p.phase !== phase) {
+        // rate and ETA are per phase
+        phase = p.phase;
+        start = now;
+        last = 0;
+      }
       if (now - last < 100 && p.done < p.total) return;
       last = now;
       draw(p);
