@@ -4,6 +4,7 @@
  * never overwritten without --force; files are written by copy, verified
  * against their ids, never hard-linked to the object store.
  */
+import path from "node:path";
 import { CorruptObjectError, DirtyWorkingCopyError, PathNotFoundError, RefExistsError, RefNotFoundError } from "../errors.js";
 import { checkRefName } from "../store/refs.js";
 import type { GitOid } from "../format/hash.js";
@@ -15,7 +16,7 @@ import type { Repository } from "./repository.js";
 import { resolveRevision } from "./revision.js";
 import { readSnapshot, type SnapEntry } from "./snapshot.js";
 import { headTree } from "./status.js";
-import { compareWorktree } from "./work-state.js";
+import { compareWorktree, hashWorkFile } from "./work-state.js";
 import { isUnder, TreeWriter, type FileStat } from "./worktree.js";
 
 export interface CheckoutResult {
@@ -42,7 +43,7 @@ async function writeEntries(
   deletes: string[],
   onProgress?: ProgressFn,
 ): Promise<{ stats: Map<string, IndexEntry>; bytes: number }> {
-  const w = new TreeWriter(repo.root);
+  const w = new TreeWriter(repo.root, path.join(repo.tdvDir, "tmp"));
   for (const p of deletes) await w.remove(p);
   const stats = new Map<string, IndexEntry>();
   let bytes = 0;
@@ -86,6 +87,16 @@ export async function materialize(
   const writes: [string, SnapEntry][] = [];
   const deletes: string[] = [];
   const dirty: string[] = [];
+  // files whose local state already is the target's (a switch killed half-way got that far)
+  const already = new Map<string, IndexEntry>();
+  const holdsTarget = async (p: string, t: SnapEntry | undefined, i: IndexEntry | undefined): Promise<IndexEntry | "absent" | null> => {
+    if (!ws.scan.files.has(p)) return t ? null : "absent";
+    if (!t) return null;
+    const known = ws.modified.get(p) ?? (i && !deletedLocally.has(p) ? i : undefined);
+    if (known && known.store === t.store) return known.id === t.id ? known : null;
+    const now = await hashWorkFile(repo, p, t.store, false);
+    return now.id === t.id ? now : null;
+  };
   let carried = false;
   const paths = new Set<string>([...H.keys(), ...T.keys(), ...index.entries.keys()]);
   for (const p of paths) {
@@ -103,8 +114,12 @@ export async function materialize(
       continue;
     }
     const inTheWay = !i && !h && ws.scan.files.has(p);
-    if (localChange || inTheWay) dirty.push(p);
-    else if (t) writes.push([p, t]);
+    if (localChange || inTheWay) {
+      const held = await holdsTarget(p, t, i);
+      if (held === "absent") deletes.push(p);
+      else if (held) already.set(p, held);
+      else dirty.push(p);
+    } else if (t) writes.push([p, t]);
     else deletes.push(p);
   }
   if (dirty.length > 0) throw new DirtyWorkingCopyError(dirty.sort(), action);
@@ -120,7 +135,7 @@ export async function materialize(
   } else {
     entries = new Map(index.entries);
     for (const p of deletes) entries.delete(p);
-    for (const [p, e] of stats) entries.set(p, e);
+    for (const [p, e] of [...already, ...stats]) entries.set(p, e);
   }
   await repo.writeIndex({ tree: force || !carried ? targetTree : null, entries });
   return { written: writes.length, deleted: deletes.length, bytes };

@@ -99,11 +99,26 @@ export async function collectRoots(repo: Repository): Promise<Roots> {
       problem(name, err);
     }
   }
+  // packed refs (written by stock `git pack-refs`), with their peeled values
+  const packed = await fsp.readFile(path.join(gitdir, "packed-refs"), "utf8").catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return "";
+    problem("packed-refs", err);
+    return "";
+  });
   const seenRefs = new Set(loose);
-  for (const [name, oid] of await repo.refs.list("refs/").catch(() => new Map<string, GitOid>())) {
-    if (seenRefs.has(name)) continue;
-    out.objects.push({ oid, label: name });
-    out.counts.refs++;
+  let last = "packed-refs";
+  for (const line of packed.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const m = /^\^?([0-9a-f]{40})(?: (\S+))?$/.exec(line);
+    if (!m) {
+      out.problems.push({ file: "packed-refs", message: `malformed line "${line.slice(0, 60)}"` });
+      continue;
+    }
+    const name = m[2] ?? last;
+    if (m[2]) last = m[2];
+    if (seenRefs.has(name) && m[2]) continue; // the loose ref wins
+    out.objects.push({ oid: m[1] as GitOid, label: name });
+    if (m[2]) out.counts.refs++;
   }
 
   // MERGE_HEAD, ORIG_HEAD, FETCH_HEAD, …: every line's first id
@@ -233,10 +248,11 @@ export async function listObjectFiles(repo: Repository): Promise<ObjectListing> 
   };
   await scan(path.join(repo.refs.gitdir, "objects"), 38, out.git);
   await scan(repo.chunks.dir, 62, out.chunks);
-  // temp files of atomic writes elsewhere (index, refs)
+  // temp files of atomic writes elsewhere (index, refs), and of working files (.tdv/tmp)
   for (const dir of [repo.tdvDir, repo.refs.gitdir]) {
     for (const name of await fsp.readdir(dir).catch(() => [] as string[])) if (isTemp(name)) out.temp.push(path.join(dir, name));
   }
+  for (const name of await fsp.readdir(path.join(repo.tdvDir, "tmp")).catch(() => [] as string[])) out.temp.push(path.join(repo.tdvDir, "tmp", name));
   return out;
 }
 

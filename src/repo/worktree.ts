@@ -2,6 +2,7 @@
  * The working tree: what files exist, with the stat data the index caches,
  * and the safe way to write files into it.
  */
+import { randomBytes } from "node:crypto";
 import fs, { constants, promises as fsp } from "node:fs";
 import path from "node:path";
 import { UnsafePathError } from "../errors.js";
@@ -113,7 +114,48 @@ export function isUnder(p: string, prefix: string): boolean {
  */
 export class TreeWriter {
   private readonly safeDirs = new Set<string>([""]);
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    /**
+     * A folder on the same file system (`.tdv/tmp`): files are written there and
+     * renamed into place, so a command killed half-way never leaves a half-written
+     * file, which would later read as a local change. Without it (or across file
+     * systems) files are written in place.
+     */
+    readonly tmpDir?: string,
+  ) {}
+
+  private tmpReady = false;
+  private tmpCount = 0;
+
+  /** Write `bytes` (or a clone of `src`) to a temp file and rename it over `abs`; null when that cannot be done here. */
+  private async viaTemp(abs: string, fill: (tmp: string) => Promise<boolean>): Promise<FileStat | null> {
+    if (!this.tmpDir) return null;
+    if (!this.tmpReady) {
+      fs.mkdirSync(this.tmpDir, { recursive: true });
+      this.tmpReady = true;
+    }
+    const tmp = path.join(this.tmpDir, `${process.pid}-${randomBytes(4).toString("hex")}-${this.tmpCount++}.tmp`);
+    let placed = false;
+    try {
+      if (!(await fill(tmp))) return null;
+      try {
+        fs.renameSync(tmp, abs);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "EXDEV") return null;
+        if (code !== "EISDIR" && code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
+        fs.rmSync(abs, { recursive: true, force: true }); // a folder where the file goes
+        fs.renameSync(tmp, abs);
+      }
+      placed = true;
+      return statOf(fs.lstatSync(abs, { bigint: true })); // after the rename, which changes ctime
+    } catch (err) {
+      throw asAccessError(err, abs);
+    } finally {
+      if (!placed) fs.rmSync(tmp, { force: true });
+    }
+  }
 
   abs(rel: string): string {
     checkRelPath(rel);
@@ -141,6 +183,12 @@ export class TreeWriter {
   async write(rel: string, bytes: Uint8Array): Promise<FileStat> {
     const abs = this.abs(rel);
     await this.prepareParent(rel);
+    const done = await this.viaTemp(abs, async (tmp) => {
+      if (bytes.byteLength <= SMALL_IO) fs.writeFileSync(tmp, bytes, { flag: "wx" });
+      else await fsp.writeFile(tmp, bytes, { flag: "wx" });
+      return true;
+    });
+    if (done) return done;
     if (bytes.byteLength <= SMALL_IO) return writeNewFileSync(abs, bytes);
     try {
       await fsp.rm(abs, { force: true, recursive: false });
@@ -163,6 +211,15 @@ export class TreeWriter {
   async clone(rel: string, src: string): Promise<FileStat | null> {
     const abs = this.abs(rel);
     await this.prepareParent(rel);
+    if (this.tmpDir) {
+      let cloned = true;
+      const done = await this.viaTemp(abs, async (tmp) => {
+        cloned = await cloneFile(src, tmp);
+        if (cloned) await fsp.chmod(tmp, 0o644 & ~process.umask());
+        return cloned;
+      });
+      if (done || !cloned) return done;
+    }
     await fsp.rm(abs, { force: true });
     try {
       await fsp.copyFile(src, abs, constants.COPYFILE_FICLONE_FORCE | constants.COPYFILE_EXCL);
@@ -192,6 +249,21 @@ export class TreeWriter {
     // folders may have been removed: forget what we verified under this path
     const parts = rel.split("/");
     for (let i = 1; i < parts.length; i++) this.safeDirs.delete(parts.slice(0, i).join("/"));
+  }
+}
+
+/** Clone `src` to the new file `dest` (reflink); false when the file system cannot. */
+async function cloneFile(src: string, dest: string): Promise<boolean> {
+  try {
+    await fsp.copyFile(src, dest, constants.COPYFILE_FICLONE_FORCE | constants.COPYFILE_EXCL);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    if (["ENOTSUP", "EOPNOTSUPP", "EINVAL", "EXDEV", "ENOSYS", "ENOTTY", "EBADF"].includes(code)) {
+      await fsp.rm(dest, { force: true });
+      return false;
+    }
+    throw err;
   }
 }
 

@@ -1,4 +1,5 @@
 import { promises as fsp } from "node:fs";
+import path from "node:path";
 import { RefLockedError } from "../errors.js";
 import { asAccessError } from "./atomic.js";
 
@@ -18,6 +19,7 @@ export interface Lock {
 export async function acquireLock(target: string, what: string, waitMs = 0): Promise<Lock> {
   const file = `${target}.lock`;
   const deadline = Date.now() + waitMs;
+  let missingDirRetries = 5;
   for (;;) {
     try {
       const fh = await fsp.open(file, "wx");
@@ -47,6 +49,11 @@ export async function acquireLock(target: string, what: string, waitMs = 0): Pro
       };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" && missingDirRetries-- > 0) {
+        // a concurrent ref delete pruned the empty folder since it was made (git's raceproof_create_file)
+        await fsp.mkdir(path.dirname(file), { recursive: true });
+        continue;
+      }
       if (code !== "EEXIST") throw asAccessError(err, file);
       if (Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));

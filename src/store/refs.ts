@@ -104,7 +104,13 @@ export class Refs {
         if (e.name.endsWith(".lock") || e.name.includes(".tmp-")) continue;
         if (e.isDirectory()) await walk(path.join(dir, e.name), `${rel}${e.name}/`);
         else if (e.isFile()) {
-          const v = (await fsp.readFile(path.join(dir, e.name), "utf8")).trim();
+          // a ref deleted while we list is simply not listed
+          const v = (
+            await fsp.readFile(path.join(dir, e.name), "utf8").catch((err: NodeJS.ErrnoException) => {
+              if (err.code === "ENOENT") return "";
+              throw asAccessError(err, path.join(dir, e.name));
+            })
+          ).trim();
           if (isGitOid(v)) out.set(rel + e.name, v);
         }
       }
@@ -216,9 +222,17 @@ export class Refs {
 
   private async appendReflog(ref: string, old: GitOid | null, next: GitOid, who: Person, message: string): Promise<void> {
     const file = this.file(`logs/${ref}`);
-    await fsp.mkdir(path.dirname(file), { recursive: true });
     const line = `${old ?? ZERO} ${next} ${formatPerson(who)}\t${message.replace(/\n/g, " ")}\n`;
-    await fsp.appendFile(file, line);
+    for (let attempt = 0; ; attempt++) {
+      await fsp.mkdir(path.dirname(file), { recursive: true });
+      try {
+        await fsp.appendFile(file, line);
+        return;
+      } catch (err) {
+        // a concurrent ref delete pruned the empty folder since it was made: make it again
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 5) throw asAccessError(err, file);
+      }
+    }
   }
 
   /** Reflog entries of a ref, oldest first. Malformed lines (a torn write) are skipped. */

@@ -173,6 +173,27 @@ export async function tdvFsckClean(dir: string): Promise<{ warnings: string[]; l
   return doc;
 }
 
+/**
+ * After a kill: the library's fsck with --full (the code `tdv fsck --full`
+ * runs, without a process start) must find no problem; every `cliEvery`-th
+ * call runs the CLI itself.
+ */
+let fsckCalls = 0;
+export async function fsckClean(dir: string, context: string, cliEvery = 10): Promise<void> {
+  if (++fsckCalls % cliEvery === 0) {
+    await tdvFsckClean(dir);
+    return;
+  }
+  const { fsck, Repository } = await import("../../src/index.js");
+  const res = await fsck(await Repository.open({ dir }), { full: true });
+  expect(res.problems, `fsck --full after ${context}`).toEqual([]);
+}
+
+/** Run `n` independent loops at once (each on its own repository): both CPUs stay busy. */
+export function lanes<T>(n: number, fn: (lane: number) => Promise<T>): Promise<T[]> {
+  return Promise.all(Array.from({ length: n }, (_, i) => fn(i)));
+}
+
 /** The value of a ref file (or null), read directly. */
 export async function readRefFile(dir: string, ref: string): Promise<string | null> {
   const text = await fsp.readFile(path.join(dir, ".tdv/git", ref), "utf8").catch(() => null);

@@ -1,0 +1,85 @@
+/**
+ * Guarantee 1, switch: `tdv switch` between two branches that differ in 500
+ * of 1,500 chunks (and in files that exist on one side only) is SIGKILLed at
+ * random moments. After each kill: fsck --full and stock `git fsck` are clean,
+ * no branch moved, HEAD names one of the two branches, and running the switch
+ * again completes it: the working tree is then exactly the target branch and
+ * `tdv status` is clean.
+ */
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { Repository, status } from "../../src/index.js";
+import { tempDir } from "../helpers/fixture.js";
+import { clearStaleLock, fsckClean, gitFsck, hashTree, lanes, makeGrid, mutate, readRefFile, rng, run, runKilledAfter, runOk, seedFor, tdvFsckClean, treeDiff } from "./helpers.js";
+
+const KILLS = Number(process.env.TDV_CRASH_KILLS ?? 36);
+const LANES = 2;
+
+describe("crash safety: tdv switch", () => {
+  it(`switch killed at ${KILLS} random moments: re-running it completes the switch exactly`, { timeout: 300_000 }, async () => {
+    const seed = seedFor("crash-switch");
+    const all = await lanes(LANES, (lane) => switchLane(seed + lane, Math.ceil(KILLS / LANES)));
+    const stats = all.reduce((a, b) => ({ tried: a.tried + b.tried, killed: a.killed + b.killed, headMoved: a.headMoved + b.headMoved, staleLocks: a.staleLocks + b.staleLocks }));
+    process.stderr.write(`[reliability] crash-switch: ${JSON.stringify(stats)}\n`);
+    expect(stats.killed).toBeGreaterThanOrEqual(KILLS);
+  });
+});
+
+async function switchLane(seed: number, kills: number) {
+  const next = rng(seed);
+  const dir = await tempDir();
+  const gitdir = path.join(dir, ".tdv/git");
+  const grid = await makeGrid(dir, 1500, next);
+  await runOk(dir, ["init"]);
+  await runOk(dir, ["add", "-A"]);
+  await runOk(dir, ["commit", "-m", "base"]);
+  const trees = new Map<string, Map<string, string>>([["main", await hashTree(dir)]]);
+  await runOk(dir, ["switch", "-c", "other"]);
+  await mutate(dir, grid, 500, next);
+  // files only on `other`: the switch back deletes them, the switch there creates them
+  await fsp.mkdir(path.join(dir, "extra/deep"), { recursive: true });
+  for (let i = 0; i < 50; i++) await fsp.writeFile(path.join(dir, `extra/deep/f${i}.txt`), `only on other ${i}`);
+  await fsp.rm(path.join(dir, grid.chunks[0] as string));
+  await runOk(dir, ["add", "-A"]);
+  await runOk(dir, ["commit", "-m", "other"]);
+  trees.set("other", await hashTree(dir));
+  const refs = { main: await readRefFile(dir, "refs/heads/main"), other: await readRefFile(dir, "refs/heads/other") };
+
+  let duration = (await runOk(dir, ["switch", "main"])).ms;
+  let current = "main";
+  const stats = { tried: 0, killed: 0, headMoved: 0, staleLocks: 0 };
+  // a run that finishes before its kill time counts as a trial, not a kill point: go on until enough kills
+  for (let trial = 0; stats.killed < kills && trial < kills * 4; trial++) {
+    const target = current === "main" ? "other" : "main";
+    const context = `switch trial ${trial} to ${target} (TDV_SEED=${seed})`;
+    stats.tried++;
+    const r = await runKilledAfter(dir, ["switch", target], next() * duration);
+    if (r.killed) {
+      stats.killed++;
+      await fsckClean(dir, context);
+      await gitFsck(gitdir);
+      expect({ main: await readRefFile(dir, "refs/heads/main"), other: await readRefFile(dir, "refs/heads/other") }, context).toEqual(refs);
+      const head = await readRefFile(dir, "HEAD");
+      expect([`ref: refs/heads/${current}`, `ref: refs/heads/${target}`], context).toContain(head);
+      if (head === `ref: refs/heads/${target}`) stats.headMoved++;
+      // the next command works: the same switch again
+      let again = await run(dir, ["switch", target]);
+      if (await clearStaleLock(again, dir)) {
+        stats.staleLocks++;
+        again = await run(dir, ["switch", target]);
+      }
+      expect(again.code, `${context}: ${again.stdout}${again.stderr}`).toBe(0);
+      if (!/Already on/.test(again.stderr)) duration = (duration + again.ms) / 2;
+    } else {
+      expect(r.code, `${context}: ${r.stderr}`).toBe(0);
+      duration = (duration + r.ms) / 2;
+    }
+    current = target;
+    expect(await readRefFile(dir, "HEAD"), context).toBe(`ref: refs/heads/${target}`);
+    expect(treeDiff(await hashTree(dir), trees.get(target) as Map<string, string>), context).toEqual([]);
+    expect((await status(await Repository.open({ dir }))).clean, context).toBe(true);
+  }
+  await tdvFsckClean(dir);
+  return stats;
+}
