@@ -15,6 +15,7 @@ export function register(program: Command): void {
   program
     .command("diff")
     .description("show what changed, by array: structure, metadata, chunks and (with --values) the data itself")
+    .usage("[options] [REV [REV]] [-- PATH...]")
     .argument("[revs...]", "no REV: working copy vs HEAD; one REV: working copy vs REV; two: REV vs REV. Paths go after --")
     .option("--stat", "one line per array and file: chunks changed and bytes (never decodes a chunk)")
     .option("--values", "decode the changed chunks and summarize how the values changed")
