@@ -117,6 +117,34 @@ export async function mergeChunk(input: ChunkMergeInput): Promise<ChunkMergeResu
   let differsFromOurs = false;
   let differsFromTheirs = false;
   const examples: ElementConflict[] = [];
+  const sameLayout = [b, t].every((x) => x.stride.every((n, d) => n === o.stride[d]));
+  const inside = (s: readonly number[]) => origin.every((n, d) => n + (shape[d] as number) <= (s[d] as number));
+  if (sameLayout && !fullyOutside && [sides.base.shape, sides.ours.shape, sides.theirs.shape, merged.shape].every(inside)) {
+    // the common case, an interior chunk with one memory layout: a flat loop, coordinates only for examples
+    const n = (o.data as { length: number }).length;
+    for (let i = 0; i < n; i++) {
+      const vo = elementAt(o.data, i);
+      const vt = elementAt(t.data, i);
+      if (sameValue(vo, vt)) continue;
+      const vb = elementAt(b.data, i);
+      if (sameValue(vo, vb)) {
+        out.set(i, vt);
+        fromTheirs++;
+        differsFromOurs = true;
+      } else if (sameValue(vt, vb)) {
+        differsFromTheirs = true;
+      } else {
+        count++;
+        if (examples.length < maxExamples) examples.push({ coords: coordsOf(i, o.stride, shape).map((c, d) => (origin[d] as number) + c), values: { base: plainValue(vb), ours: plainValue(vo), theirs: plainValue(vt) } });
+        if (prefer === "theirs") {
+          out.set(i, vt);
+          fromTheirs++;
+          differsFromOurs = true;
+        } else differsFromTheirs = true;
+      }
+    }
+    return finish();
+  }
   const it = { b: elements(b.shape, b.stride), o: elements(o.shape, o.stride), t: elements(t.shape, t.stride) };
   for (let eo = it.o.next(); !eo.done; eo = it.o.next()) {
     const eb = it.b.next().value as { off: number };
@@ -146,14 +174,31 @@ export async function mergeChunk(input: ChunkMergeInput): Promise<ChunkMergeResu
     if (relevant && !sameValue(value, vo)) differsFromOurs = true;
     if (relevant && !sameValue(value, vt)) differsFromTheirs = true;
   }
-  const conflicts = { count, examples };
-  if (fullyOutside) {
-    // outside the merged array: keep no file when a side has none
-    const side: Side = sides.ours.bytes === null || sides.theirs.bytes !== null ? "ours" : "theirs";
-    return { result: { kind: "side", side }, conflicts, fromTheirs: 0 };
+  return finish();
+
+  async function finish(): Promise<ChunkMergeResult> {
+    const conflicts = { count, examples };
+    if (fullyOutside) {
+      // outside the merged array: keep no file when a side has none
+      const side: Side = sides.ours.bytes === null || sides.theirs.bytes !== null ? "ours" : "theirs";
+      return { result: { kind: "side", side }, conflicts, fromTheirs: 0 };
+    }
+    if (!differsFromOurs) return { result: { kind: "side", side: "ours" }, conflicts, fromTheirs };
+    if (!differsFromTheirs) return { result: { kind: "side", side: "theirs" }, conflicts, fromTheirs };
+    const bytes = await encodeChunk(merged.metaDoc, chunk, { data: out.data as never, shape: o.shape, stride: o.stride });
+    return { result: { kind: "bytes", bytes }, conflicts, fromTheirs };
   }
-  if (!differsFromOurs) return { result: { kind: "side", side: "ours" }, conflicts, fromTheirs };
-  if (!differsFromTheirs) return { result: { kind: "side", side: "theirs" }, conflicts, fromTheirs };
-  const bytes = await encodeChunk(merged.metaDoc, chunk, { data: out.data as never, shape: o.shape, stride: o.stride });
-  return { result: { kind: "bytes", bytes }, conflicts, fromTheirs };
+}
+
+/** Chunk coordinates of flat offset `off` for strides that are a permutation of a contiguous layout. */
+function coordsOf(off: number, stride: readonly number[], shape: readonly number[]): number[] {
+  const dims = shape.map((_, d) => d).sort((x, y) => (stride[y] as number) - (stride[x] as number));
+  const out = shape.map(() => 0);
+  let rest = off;
+  for (const d of dims) {
+    const st = stride[d] as number;
+    out[d] = st > 0 ? Math.floor(rest / st) : 0;
+    rest -= (out[d] as number) * st;
+  }
+  return out;
 }
