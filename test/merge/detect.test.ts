@@ -93,6 +93,44 @@ describe("detectConflicts and solve", () => {
     expect(await fsp.readFile(path.join(dir, store, ".zmetadata"), "utf8")).toMatch(/^\{\n {4}"metadata": \{/);
   });
 
+  it("rebuilds v3 consolidated metadata (zarr-python 3) from the merged documents, again after resolve", async () => {
+    const { repo, dir, store } = await repoFrom("v3/consolidated.zarr");
+    const root = path.join(dir, store, "zarr.json");
+    const consolidate = async () => {
+      const doc = JSON.parse(await fsp.readFile(root, "utf8"));
+      for (const k of Object.keys(doc.consolidated_metadata.metadata)) {
+        const child = JSON.parse(await fsp.readFile(path.join(dir, store, k, "zarr.json"), "utf8"));
+        doc.consolidated_metadata.metadata[k] = { ...child, ...("consolidated_metadata" in doc.consolidated_metadata.metadata[k] ? { consolidated_metadata: doc.consolidated_metadata.metadata[k].consolidated_metadata } : {}) };
+      }
+      await fsp.writeFile(root, JSON.stringify(doc, null, 2));
+    };
+    await diverge(
+      repo,
+      dir,
+      async () => {
+        await editAttrs(dir, `${store}/pressure`, (a) => Object.assign(a, { units: "Pa", note: "ours" }));
+        await consolidate();
+      },
+      async () => {
+        await editAttrs(dir, `${store}/pressure`, (a) => void (a.units = "bar"));
+        await editAttrs(dir, `${store}/nested/humidity`, (a) => void (a.units = "%"));
+        await consolidate();
+      },
+    );
+    const r = await merge(repo, { rev: "feature" });
+    expect(r.kind).toBe("conflicts");
+    if (r.kind !== "conflicts") return;
+    expect(r.conflicts.map((c) => c.conflict._tag)).toEqual(["AttrBothChanged"]); // pressure's units, not the root document
+    const listing = async () => JSON.parse(await fsp.readFile(root, "utf8")).consolidated_metadata.metadata;
+    expect((await listing())["nested/humidity"].attributes.units).toBe("%");
+    expect((await listing()).pressure.attributes).toMatchObject({ units: "Pa", note: "ours" });
+    expect((await listing()).nested.consolidated_metadata).toEqual({ kind: "inline", must_understand: false, metadata: {} });
+    await resolveConflicts(repo, { path: `${store}/pressure`, side: "theirs" });
+    expect((await listing()).pressure.attributes).toMatchObject({ units: "bar", note: "ours" });
+    await mergeContinue(repo);
+    expect((await status(repo)).clean).toBe(true);
+  });
+
   it("arrays added on both sides with different content, and plain files changed on both, are conflicts", async () => {
     const { repo, dir, store } = await repoFrom("v3/ocean.zarr");
     const copy = (to: string) => fsp.cp(path.join(dir, store, "depth"), path.join(dir, store, to), { recursive: true });

@@ -8,7 +8,8 @@
  * changed chunks). Within an array present on all sides, a chunk changed on
  * both is a ChunkBothChanged (settled element by element by `solve`), the
  * metadata documents merge key by key (shape, attributes, ...), and
- * consolidated metadata (`.zmetadata`) is rebuilt from the merged documents.
+ * consolidated metadata (`.zmetadata`, v3 `consolidated_metadata`) changed
+ * on both sides is rebuilt from the merged documents.
  *
  * Reads only metadata documents; never decodes a chunk.
  */
@@ -16,6 +17,7 @@ import { parseChunkKey } from "../../format/chunk-key.js";
 import { baseName, joinPath, META_NAMES, parentDir } from "../hierarchy.js";
 import type { Snapshot, SnapEntry } from "../snapshot.js";
 import { encodingKeysChanged, mergeDoc, describeChange, type Chooser } from "./docs.js";
+import { rebuildConsolidated } from "./consolidated.js";
 import { parseDoc, same, serializeLike, toJsonValue, type Json } from "./json.js";
 import type { Conflict, Detection, MetaBothChanged, Side, Sides } from "./types.js";
 
@@ -61,15 +63,15 @@ export async function mergeDocumentAt(
   p: string,
   choose: Chooser,
   parse: (p: string, e: SnapEntry) => Promise<Json> = async (q, e) => parseDoc(await input.read(q, e), q),
-): Promise<{ bytes: Uint8Array; conflicts: Conflict[] }> {
+): Promise<{ bytes: Uint8Array; conflicts: Conflict[]; rebuild: boolean }> {
   const get = (s: Snapshot) => s.files.get(p) ?? null;
   const [b, o, t] = [get(input.base), get(input.ours), get(input.theirs)];
   const node = parentDir(p);
   const isArray = [input.base, input.ours, input.theirs].some((s) => s.arrays.has(node));
   const sides = { base: b ? await parse(p, b) : null, ours: o ? await parse(p, o) : null, theirs: t ? await parse(p, t) : null };
-  const { doc, conflicts } = mergeDoc({ path: p, node, isArray }, sides, choose);
+  const { doc, conflicts, rebuild } = mergeDoc({ path: p, node, isArray }, sides, choose);
   const like = o ?? t;
-  return { bytes: serializeLike(doc, like ? await input.read(p, like) : null), conflicts };
+  return { bytes: serializeLike(doc, like ? await input.read(p, like) : null), conflicts, rebuild };
 }
 
 export async function detectConflicts(input: DetectInput): Promise<Detection> {
@@ -105,10 +107,6 @@ class Detector {
     return d;
   }
 
-  private async bytes(p: string, e: Entry): Promise<Uint8Array | null> {
-    return e ? this.input.read(p, e) : null;
-  }
-
   async run(): Promise<Detection> {
     const { arrays, owner } = arrayOwners(this.input);
     const byArray = new Map<string, string[]>([...arrays].map((a) => [a, []]));
@@ -122,8 +120,13 @@ class Detector {
     }
     for (const [a, paths] of byArray) await this.mergeArray(a, paths);
     for (const p of loose) await this.mergeFile(p);
-    for (const p of this.consolidated) await this.rebuildConsolidated(p);
-    return { files: this.files, written: this.written, conflicts: this.conflicts };
+    // consolidated metadata both sides changed: rebuilt from the merged documents (again after conflicts are settled)
+    const view = { paths: () => this.files.keys(), read: (q: string) => this.mergedBytes(q) };
+    for (const p of this.consolidated) {
+      const bytes = await rebuildConsolidated(p, view);
+      if (bytes) this.written.set(p, bytes);
+    }
+    return { files: this.files, written: this.written, conflicts: this.conflicts, consolidated: this.consolidated };
   }
 
   // ---- plain files and documents ---------------------------------------------------
@@ -157,8 +160,9 @@ class Detector {
 
   /** Merge a document key by key; its conflicts join the list; returns its provisional bytes. */
   async mergeDocument(p: string, choose: Chooser): Promise<Uint8Array> {
-    const { bytes, conflicts } = await mergeDocumentAt(this.input, p, choose, (q, e) => this.doc(q, e));
+    const { bytes, conflicts, rebuild } = await mergeDocumentAt(this.input, p, choose, (q, e) => this.doc(q, e));
     this.conflicts.push(...conflicts);
+    if (rebuild) this.consolidated.push(p);
     return bytes;
   }
 
@@ -285,26 +289,10 @@ class Detector {
     return n;
   }
 
-  // ---- consolidated metadata -------------------------------------------------------------
-
-  /** `.zmetadata` changed on both sides: rebuild it from the merged documents it lists. */
-  private async rebuildConsolidated(p: string): Promise<void> {
-    const e = this.entries(p);
-    const ours = await this.doc(p, e.ours as SnapEntry);
-    const dir = parentDir(p);
-    const listed = (ours.metadata && typeof ours.metadata === "object" ? ours.metadata : {}) as Json;
-    const theirs = e.theirs ? await this.doc(p, e.theirs) : {};
-    const theirsListed = (theirs.metadata && typeof theirs.metadata === "object" ? theirs.metadata : {}) as Json;
-    const keys = new Set([...Object.keys(listed), ...Object.keys(theirsListed)]);
-    for (const f of this.files.keys()) {
-      if ((dir === "" || f.startsWith(`${dir}/`)) && [".zarray", ".zattrs", ".zgroup"].includes(baseName(f))) keys.add(dir ? f.slice(dir.length + 1) : f);
-    }
-    const metadata: Json = {};
-    for (const k of [...keys].sort()) {
-      const full = joinPath(dir, k);
-      const bytes = this.written.get(full) ?? (this.files.get(full) ? await this.input.read(full, this.files.get(full) as SnapEntry) : null);
-      if (bytes) metadata[k] = parseDoc(bytes, full);
-    }
-    this.written.set(p, serializeLike({ ...ours, metadata }, await this.bytes(p, e.ours)));
+  private async mergedBytes(p: string): Promise<Uint8Array | null> {
+    const w = this.written.get(p);
+    if (w) return w;
+    const e = this.files.get(p);
+    return e ? this.input.read(p, e) : null;
   }
 }

@@ -41,6 +41,8 @@ export interface DocMergeContext {
 export interface DocMerge {
   doc: Json;
   conflicts: Conflict[];
+  /** both sides changed the document's consolidated metadata: it holds ours' until rebuilt from the merged documents */
+  rebuild: boolean;
 }
 
 /**
@@ -53,9 +55,14 @@ export function mergeDoc(ctx: DocMergeContext, sides: Sides<Json | null>, choose
   const t = sides.theirs ?? {};
   const conflicts: Conflict[] = [];
   const name = baseName(ctx.path);
-  if (name === ".zattrs") return { doc: mergeAttrs(ctx, { base: b, ours: o, theirs: t }, choose, conflicts), conflicts };
+  if (name === ".zattrs") return { doc: mergeAttrs(ctx, { base: b, ours: o, theirs: t }, choose, conflicts), conflicts, rebuild: false };
 
+  let rebuild = false;
   const doc = mergeKeys({ base: b, ours: o, theirs: t }, (key, values) => {
+    if (key === "consolidated_metadata" && name === "zarr.json" && !ctx.isArray) {
+      rebuild = true;
+      return { value: values.ours === undefined ? values.theirs : values.ours };
+    }
     if (key === "attributes" && name === "zarr.json") {
       const attrs = (v: unknown) => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : {});
       return { value: mergeAttrs(ctx, { base: attrs(values.base), ours: attrs(values.ours), theirs: attrs(values.theirs) }, choose, conflicts) };
@@ -64,7 +71,7 @@ export function mergeDoc(ctx: DocMergeContext, sides: Sides<Json | null>, choose
     conflicts.push(c);
     return { side: choose(c) };
   });
-  return { doc, conflicts };
+  return { doc, conflicts, rebuild };
 }
 
 function mergeAttrs(ctx: DocMergeContext, sides: Sides<Json>, choose: Chooser, conflicts: Conflict[]): Json {

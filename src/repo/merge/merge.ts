@@ -23,6 +23,7 @@ import { readCommitSnapshot, writeSnapshot, type Snapshot, type SnapEntry } from
 import { status } from "../status.js";
 import { detectConflicts, type DetectInput } from "./detect.js";
 import { LocalChangesError, MergeInProgressError, MergeStaleError, NoMergeInProgressError, NotFastForwardError, UnresolvedConflictsError } from "./errors.js";
+import { rebuildConsolidated } from "./consolidated.js";
 import { solve } from "./solve.js";
 import {
   clearMergeState,
@@ -146,6 +147,7 @@ export async function merge(repo: Repository, opts: MergeOptions): Promise<Merge
     strategy,
     conflicts,
     choices: {},
+    consolidated: detection.consolidated,
   });
   return { ...common, kind: "conflicts", base, conflicts, changes, summary, checkout };
 }
@@ -183,8 +185,22 @@ async function assemble(repo: Repository, detection: Detection, solved: SolveRes
     if (!dryRun) await repo.chunks.put(id, bytes);
     return { store, id, size: bytes.byteLength };
   };
-  for (const [p, bytes] of detection.written) if (!solved.patched.has(p)) files.set(p, await put(bytes, "git"));
-  for (const [p, f] of solved.patched) await applyPatch(files, p, f, put);
+  const written = new Map(detection.written);
+  for (const [p, bytes] of written) if (!solved.patched.has(p)) files.set(p, await put(bytes, "git"));
+  for (const [p, f] of solved.patched) {
+    await applyPatch(files, p, f, put);
+    if (f.kind === "bytes") written.set(p, f.bytes);
+    else written.delete(p);
+  }
+  // consolidated metadata, rebuilt from the documents as settled
+  const view = { paths: () => files.keys(), read: async (p: string) => written.get(p) ?? (files.get(p) ? readEntry(repo, p, files.get(p) as SnapEntry) : null) };
+  for (const p of detection.consolidated) {
+    const bytes = await rebuildConsolidated(p, view);
+    if (bytes) {
+      files.set(p, await put(bytes, "git"));
+      written.set(p, bytes);
+    }
+  }
   return files;
 }
 

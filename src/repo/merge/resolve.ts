@@ -18,7 +18,8 @@ import { MergeStaleError, NoMergeInProgressError } from "./errors.js";
 import { describeOpen, mergeInputs } from "./merge.js";
 import { solve } from "./solve.js";
 import { conflictsAt, isResolvedInIndex, openConflict, readMergeState, writeMergeState } from "./state.js";
-import { conflictKey, type Conflict, type OpenConflict, type Side } from "./types.js";
+import { rebuildConsolidated } from "./consolidated.js";
+import { conflictKey, type Conflict, type MergedFile, type OpenConflict, type Side } from "./types.js";
 
 export interface ResolveOptions {
   /** an array, group, file or folder (relative to the repository root) */
@@ -56,19 +57,20 @@ export async function resolve(repo: Repository, { path, chunk, side }: ResolveOp
   const index = await readIndex(repo.indexFile);
   const before = new Map(index.entries);
   const input = await mergeInputs(repo, state);
-  const detection = { files: new Map<string, SnapEntry>(index.entries), written: new Map<string, Uint8Array>(), conflicts: [] };
+  const detection = { files: new Map<string, SnapEntry>(index.entries), written: new Map<string, Uint8Array>(), conflicts: [], consolidated: [] };
   const out = await solve({ ...input, detection }, { conflicts: targets.map((t) => t.conflict), policy: choose });
 
   // write the settled files to the working copy and the index
   const w = new TreeWriter(repo.root);
   const written: string[] = [];
   const deleted: string[] = [];
-  for (const [p, f] of out.patched) {
+  const patches = [...out.patched];
+  const apply = async ([p, f]: [string, MergedFile]) => {
     if (f.kind === "delete") {
       if (index.entries.has(p)) deleted.push(p);
       await w.remove(p);
       index.entries.delete(p);
-      continue;
+      return;
     }
     let bytes: Uint8Array;
     let stored: Pick<IndexEntry, "store" | "id">;
@@ -87,6 +89,17 @@ export async function resolve(repo: Repository, { path, chunk, side }: ResolveOp
     const st = await w.write(p, bytes);
     index.entries.set(p, { ...stored, ...st, size: bytes.byteLength } as IndexEntry);
     written.push(p);
+  };
+  for (const patch of patches) await apply(patch);
+  // consolidated metadata, rebuilt from the documents as now settled
+  if (patches.length > 0) {
+    const view = { paths: () => index.entries.keys(), read: async (q: string) => (index.entries.get(q) ? input.read(q, index.entries.get(q) as SnapEntry) : null) };
+    for (const p of state.consolidated) {
+      const bytes = await rebuildConsolidated(p, view);
+      if (bytes && (await view.read(p).then((b) => !b || Buffer.compare(Buffer.from(b), Buffer.from(bytes)) !== 0))) {
+        await apply([p, { kind: "bytes", bytes, store: "git" }]);
+      }
+    }
   }
   await writeIndex(repo.indexFile, { tree: null, entries: index.entries });
 

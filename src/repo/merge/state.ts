@@ -41,6 +41,7 @@ export async function readMergeState(repo: Repository): Promise<MergeState | nul
     throw new CorruptObjectError(statePath(repo), "not a tdv merge state (remove it with `tdv merge --quit`)");
   }
   s.choices ??= {};
+  s.consolidated ??= [];
   return s;
 }
 

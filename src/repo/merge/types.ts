@@ -127,6 +127,8 @@ export interface Detection {
   /** metadata documents rebuilt from both sides (attributes merged key by key), to be written */
   written: Map<string, Uint8Array>;
   conflicts: Conflict[];
+  /** consolidated metadata documents to rebuild from the merged documents once conflicts are settled */
+  consolidated: string[];
 }
 
 /** One element both sides changed to different values. Values are plain (bigints and NaN as strings). */
@@ -175,6 +177,8 @@ export interface MergeState {
   conflicts: OpenConflict[];
   /** sides chosen for conflicts settled so far (by conflict key), so re-merging a document keeps them */
   choices: Record<string, Side>;
+  /** consolidated metadata documents rebuilt after each `tdv resolve` */
+  consolidated: string[];
 }
 
 export interface OpenConflict extends Unsolved {
