@@ -14,6 +14,7 @@ import { readIndex, type IndexEntry, type IndexState } from "../store/index-file
 import { createBranch } from "./branch.js";
 import type { Repository } from "./repository.js";
 import { resolveRevision } from "./revision.js";
+import { clearMergeState } from "./merge/state.js";
 import { readSnapshot, type SnapEntry } from "./snapshot.js";
 import { headTree } from "./status.js";
 import { compareWorktree, hashWorkFile } from "./work-state.js";
@@ -262,5 +263,6 @@ export async function reset(
     await repo.writeIndex({ tree, entries });
   }
   await repo.refs.update(head.branch ?? "HEAD", { expected: head.oid, next: oid, who: repo.identity(), message: `reset: moving to ${rev}` });
+  await clearMergeState(repo); // as git: a reset ends a stopped merge (MERGE_HEAD and the rest)
   return { oid, previous: head.oid, branch: head.branch, ...res };
 }

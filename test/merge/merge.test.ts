@@ -8,6 +8,7 @@ import {
   merge,
   mergeAbort,
   mergeContinue,
+  reset,
   resolveConflicts,
   status,
   switchBranch,
@@ -199,6 +200,19 @@ describe("merge: chunks", () => {
     expect(st.merge).toBeUndefined();
     expect(st.staged).toEqual([]);
     expect(st.unstaged).toEqual([]);
+    await expect(fsp.access(path.join(repo.git.gitdir, "MERGE_HEAD"))).rejects.toThrow();
+  });
+});
+
+describe("merge: ending a stopped merge otherwise", () => {
+  it("reset ends it, as in git (MERGE_HEAD and the state go away)", async () => {
+    const { repo, dir, store } = await repoFrom("v3/ocean.zarr");
+    await diverge(repo, dir, () => setPoints(dir, `${store}/sst`, { "0,0,0": 1 }), () => setPoints(dir, `${store}/sst`, { "0,0,0": 2 }));
+    expectKind(await merge(repo, { rev: "feature" }), "conflicts");
+    expect((await status(repo)).merge).toBeDefined();
+    await reset(repo, { rev: "HEAD", mode: "hard" });
+    expect((await status(repo)).merge).toBeUndefined();
+    expect((await status(repo)).clean).toBe(true);
     await expect(fsp.access(path.join(repo.git.gitdir, "MERGE_HEAD"))).rejects.toThrow();
   });
 });

@@ -264,7 +264,7 @@ export async function mergeAbort(repo: Repository, { onProgress }: { onProgress?
   const tree = (await repo.git.readCommit(state.origHead)).tree;
   const res = await materialize(repo, { targetTree: tree, force: true, action: "aborting the merge", onProgress });
   const orig = await readOrigIndex(repo);
-  if (orig) await writeAtomic(repo.indexFile, orig);
+  if (orig) await writeAtomic(repo.indexFile, orig, { durable: repo.durability.mode !== "none" });
   await clearMergeState(repo);
   return res;
 }

@@ -10,7 +10,7 @@
  */
 import { UsageError } from "../../errors.js";
 import { sha256 } from "../../format/hash.js";
-import { readIndex, writeIndex, type IndexEntry } from "../../store/index-file.js";
+import { readIndex, type IndexEntry } from "../../store/index-file.js";
 import type { Repository } from "../repository.js";
 import type { SnapEntry } from "../snapshot.js";
 import { TreeWriter } from "../worktree.js";
@@ -101,7 +101,7 @@ export async function resolve(repo: Repository, { path, chunk, side }: ResolveOp
       }
     }
   }
-  await writeIndex(repo.indexFile, { tree: null, entries: index.entries });
+  await repo.writeIndex({ tree: null, entries: index.entries }); // flushes the objects written above first
 
   for (const t of targets) state.choices[conflictKey(t.conflict)] = side;
   const settled = new Set(out.solved.map(conflictKey));

@@ -26,6 +26,7 @@ export const MERGE_ORIG_INDEX = "MERGE_ORIG_INDEX";
 const statePath = (repo: Repository) => path.join(repo.tdvDir, MERGE_STATE);
 const origIndexPath = (repo: Repository) => path.join(repo.tdvDir, MERGE_ORIG_INDEX);
 const gitFile = (repo: Repository, name: string) => path.join(repo.git.gitdir, name);
+const durable = (repo: Repository) => ({ durable: repo.durability.mode !== "none" });
 
 /** The merge in progress, or null. */
 export async function readMergeState(repo: Repository): Promise<MergeState | null> {
@@ -48,15 +49,16 @@ export async function readMergeState(repo: Repository): Promise<MergeState | nul
 /** Record a stopped merge: the pre-merge index first, MERGE_HEAD and ORIG_HEAD, the state file last. */
 export async function saveOrigIndex(repo: Repository): Promise<void> {
   const bytes = await readFileOrNull(repo.indexFile);
-  if (bytes) await writeAtomic(origIndexPath(repo), bytes);
+  if (bytes) await writeAtomic(origIndexPath(repo), bytes, durable(repo));
   else await fsp.rm(origIndexPath(repo), { force: true });
 }
 
 export async function writeMergeState(repo: Repository, state: MergeState): Promise<void> {
-  await writeAtomic(gitFile(repo, "MERGE_HEAD"), `${state.theirs}\n`);
-  await writeAtomic(gitFile(repo, "ORIG_HEAD"), `${state.origHead}\n`);
-  await writeAtomic(gitFile(repo, "MERGE_MSG"), `${state.message.trim()}\n`);
-  await writeAtomic(statePath(repo), `${JSON.stringify(state, null, 2)}\n`);
+  await repo.durability.flush(); // the objects the state names are on disk before it names them
+  await writeAtomic(gitFile(repo, "MERGE_HEAD"), `${state.theirs}\n`, durable(repo));
+  await writeAtomic(gitFile(repo, "ORIG_HEAD"), `${state.origHead}\n`, durable(repo));
+  await writeAtomic(gitFile(repo, "MERGE_MSG"), `${state.message.trim()}\n`, durable(repo));
+  await writeAtomic(statePath(repo), `${JSON.stringify(state, null, 2)}\n`, durable(repo));
 }
 
 /** The index bytes saved when the merge started (null: there was no index). */
