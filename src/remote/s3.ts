@@ -57,6 +57,8 @@ export class S3Backend implements ObjectBackend {
   private readonly pageSize: number;
   private readonly base: string;
   private readonly pathStyle: boolean;
+  /** SigV4 signing keys, derived once a day per region (aws4fetch's cache) */
+  private readonly signCache = new Map<string, ArrayBuffer>();
 
   constructor(
     readonly url: string,
@@ -121,6 +123,7 @@ export class S3Backend implements ObjectBackend {
           ...(creds.sessionToken ? { sessionToken: creds.sessionToken } : {}),
           service: "s3",
           region: this.settings.region,
+          cache: this.signCache,
         });
         const signed = await signer.sign();
         init = { method: req.method, headers: signed.headers };
