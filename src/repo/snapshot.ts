@@ -5,7 +5,7 @@
  * region; large plain files of a folder are listed in its `.tdv-files` blob.
  * Chunk bytes never enter Git.
  */
-import { UnsafePathError } from "../errors.js";
+import { CorruptObjectError, UnsafePathError } from "../errors.js";
 import { formatChunkKey } from "../format/chunk-key.js";
 import { sha256, type ChunkId, type GitOid } from "../format/hash.js";
 import {
@@ -13,6 +13,7 @@ import {
   decodeShard,
   encodeFileList,
   encodeShard,
+  regionName,
   splitIntoShards,
   type FileListEntry,
   type ManifestEntry,
@@ -142,6 +143,9 @@ function checkEntries(entries: TreeEntry[], dir: string): void {
     const l = e.name.toLowerCase();
     if (lower.has(l)) throw new UnsafePathError(joinPath(dir, e.name), "two entries whose names differ only by case");
     lower.add(l);
+    if ((e.name === MANIFEST_TREE && e.mode !== "040000") || (e.name === FILE_LIST && e.mode === "040000")) {
+      throw new UnsafePathError(joinPath(dir, e.name), `'${e.name}' is reserved for tdv's ${e.name === MANIFEST_TREE ? "manifest tree" : "file list"}`);
+    }
   }
 }
 
@@ -149,7 +153,36 @@ function checkEntries(entries: TreeEntry[], dir: string): void {
 export async function readSnapshot(repo: Repository, tree: GitOid | null, prefix = ""): Promise<Snapshot> {
   const snap: Snapshot = { tree, files: new Map(), arrays: new Map() };
   if (tree) await readDir(repo, tree, prefix, snap);
+  checkPaths(snap.files);
   return snap;
+}
+
+/** Add a file to a snapshot; the same path from two sources (a tree entry and a manifest or file list) is refused. */
+function putFile(snap: Snapshot, rel: string, e: SnapEntry): void {
+  if (snap.files.has(rel)) throw new UnsafePathError(rel, "two entries for the same path (a file and a manifest or file list entry)");
+  snap.files.set(rel, e);
+}
+
+/**
+ * Paths that cannot all be checked out: two that differ only by case (one
+ * overwrites the other on macOS and Windows), or a file that is also a
+ * folder of other files. Entries of one tree are checked as they are read;
+ * this catches collisions between trees, manifests and file lists.
+ */
+function checkPaths(files: ReadonlyMap<string, SnapEntry>): void {
+  const lower = new Map<string, string>();
+  for (const p of files.keys()) {
+    const l = p.toLowerCase();
+    const other = lower.get(l);
+    if (other !== undefined) throw new UnsafePathError(p, `two files whose paths differ only by case ('${other}')`);
+    lower.set(l, p);
+  }
+  for (const p of files.keys()) {
+    for (let i = p.indexOf("/"); i > 0; i = p.indexOf("/", i + 1)) {
+      const file = lower.get(p.slice(0, i).toLowerCase());
+      if (file !== undefined) throw new UnsafePathError(file, `a file that is also a folder of '${p}'`);
+    }
+  }
 }
 
 async function readDir(repo: Repository, oid: GitOid, dir: string, snap: Snapshot): Promise<void> {
@@ -163,17 +196,17 @@ async function readDir(repo: Repository, oid: GitOid, dir: string, snap: Snapsho
     if (e.name === MANIFEST_TREE && e.mode === "040000") {
       if (!meta) throw new UnsafePathError(rel, "a manifest in a folder that holds no array metadata");
       for (const chunk of await readManifest(repo, e.oid, rel, meta)) {
-        snap.files.set(joinPath(dir, formatChunkKey(meta.keyEncoding, chunk.index)), { store: "chunk", id: chunk.id, size: chunk.size });
+        putFile(snap, joinPath(dir, formatChunkKey(meta.keyEncoding, chunk.index)), { store: "chunk", id: chunk.id, size: chunk.size });
       }
     } else if (e.name === FILE_LIST && e.mode !== "040000") {
       for (const f of decodeFileList(await repo.git.readBlob(e.oid, rel), rel)) {
         checkEntryName(f.name, dir);
-        snap.files.set(joinPath(dir, f.name), { store: "chunk", id: f.id as ChunkId, size: f.size });
+        putFile(snap, joinPath(dir, f.name), { store: "chunk", id: f.id as ChunkId, size: f.size });
       }
     } else if (e.mode === "040000") {
       subdirs.push(readDir(repo, e.oid, rel, snap));
     } else {
-      snap.files.set(rel, { store: "git", id: e.oid, size: -1 });
+      putFile(snap, rel, { store: "git", id: e.oid, size: -1 });
     }
   }
   await Promise.all(subdirs);
@@ -188,6 +221,10 @@ export async function readManifest(repo: Repository, oid: GitOid, where: string,
     checkEntryName(s.name, where);
     const { ndim: n, entries } = decodeShard(await repo.git.readBlob(s.oid, `${where}/${s.name}`), `${where}/${s.name}`);
     if (n !== ndim) throw new UnsafePathError(`${where}/${s.name}`, `manifest shard has ${n} dimensions, the array ${ndim}`);
+    // a chunk listed in another region's shard could be listed twice, with two ids
+    for (const c of entries) {
+      if (regionName(c.index, ndim) !== s.name) throw new CorruptObjectError(`${where}/${s.name}`, `chunk [${c.index}] belongs in shard ${regionName(c.index, ndim)}`);
+    }
     return entries;
   });
   for (const l of lists) out.push(...l);
