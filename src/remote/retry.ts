@@ -38,7 +38,7 @@ export class Retryable extends Error {
 /** HTTP statuses and S3 error codes worth another try. */
 export function isRetryableStatus(status: number, code = ""): boolean {
   if (status >= 500 || status === 429 || status === 408) return true;
-  return ["SlowDown", "RequestTimeout", "RequestTimeTooSkewed", "InternalError", "ServiceUnavailable", "ConditionalRequestConflict", "OperationAborted"].includes(code);
+  return ["SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "ConditionalRequestConflict", "OperationAborted"].includes(code);
 }
 
 /** What a failed fetch() says about the connection (ECONNREFUSED, ECONNRESET, timeout, ...). */
