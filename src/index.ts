@@ -21,7 +21,7 @@ export { push, type PushOptions, type PushResult, type RefUpdate, type RefStatus
 export { fetch, type FetchOptions, type FetchResult, type FetchedRef, type FetchRefStatus } from "./remote/fetch.js";
 export { pull, type PullOptions, type PullResult } from "./remote/pull.js";
 export { clone, cloneDirName, type CloneOptions, type CloneResult } from "./remote/clone.js";
-export { RemoteRepo } from "./remote/layout.js";
+export { RemoteRepo, isSafeRef } from "./remote/layout.js";
 export type { TransferProgress, TransferCounts } from "./remote/transfer.js";
 export { fsck, formatAge, STALE_LOCK_SECONDS, type FsckOptions, type FsckResult, type FsckProblem, type FsckProblemKind, type LockInfo } from "./repo/fsck.js";
 export { gc, parsePrune, DEFAULT_PRUNE, type GcOptions, type GcResult } from "./repo/gc.js";

@@ -14,6 +14,7 @@ import { CorruptObjectError, UnsupportedFormatError } from "../errors.js";
 import { isGitOid, type ChunkId, type GitOid } from "../format/hash.js";
 import { mapLimit } from "../store/atomic.js";
 import { REPO_FORMAT_VERSION, TDV_VERSION } from "../repo/repository.js";
+import { checkRefName } from "../store/refs.js";
 import { openBackend, type BackendOptions, type ObjectBackend } from "./backend.js";
 import { NotARemoteRepositoryError, PreconditionFailedError } from "./errors.js";
 
@@ -114,14 +115,14 @@ export class RemoteRepo {
       if (!got) return out;
       for (const line of dec.decode(got.bytes).split("\n")) {
         const [oid, ref] = line.split("\t");
-        if (oid && ref && isGitOid(oid) && /^refs\/(heads|tags)\//.test(ref) && !ref.endsWith("^{}")) out.set(ref, { oid, etag: "" });
+        if (oid && ref && isGitOid(oid) && isSafeRef(ref)) out.set(ref, { oid, etag: "" });
       }
       return sorted(out);
     }
     const names: string[] = [];
     for await (const key of this.backend.list("git/refs/")) {
       const ref = key.slice("git/".length);
-      if (/^refs\/(heads|tags)\/./.test(ref)) names.push(ref);
+      if (isSafeRef(ref)) names.push(ref);
     }
     const refs = await mapLimit(names, 16, (ref) => this.readRef(ref));
     names.forEach((ref, i) => {
@@ -144,7 +145,7 @@ export class RemoteRepo {
   async defaultBranch(): Promise<string | null> {
     const got = await this.backend.get(HEAD_KEY);
     const m = got ? /^ref: (refs\/heads\/\S+)/.exec(dec.decode(got.bytes)) : null;
-    return m ? (m[1] as string) : null;
+    return m && isSafeRef(m[1] as string) ? (m[1] as string) : null;
   }
 
   /** Set git/HEAD unless it exists (the first branch pushed becomes the default). */
@@ -173,6 +174,21 @@ export class RemoteRepo {
         if (!(err instanceof PreconditionFailedError)) throw err;
       }
     }
+  }
+}
+
+/**
+ * A branch or tag name that is safe to store here: a remote is not trusted,
+ * and a name like "refs/heads/../../config" must never become a path.
+ */
+export function isSafeRef(ref: string): boolean {
+  const m = /^refs\/(heads|tags)\/(.+)$/.exec(ref);
+  if (!m) return false;
+  try {
+    checkRefName(m[2] as string);
+    return true;
+  } catch {
+    return false;
   }
 }
 

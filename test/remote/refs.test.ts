@@ -13,6 +13,7 @@ import {
   createBranch,
   createTag,
   fetch,
+  isSafeRef,
   isTdvError,
   listRemotes,
   push,
@@ -101,6 +102,26 @@ describe("fetch", () => {
     expect(st2["refs/tags/v1"]).toBe("rejected");
     expect(await rb.refs.read("refs/remotes/origin/topic")).toBeNull();
     expect(await rb.refs.read("refs/tags/v1")).toBe(v1);
+  });
+});
+
+describe("a hostile remote", () => {
+  it("cannot name refs that would escape refs/ or are invalid", async () => {
+    for (const bad of ["refs/heads/../../config", "refs/heads/a/../../b", "refs/heads/x~1", "refs/heads/.hidden", "refs/heads/", "refs/notes/x", "refs/heads/x.lock"]) {
+      expect(isSafeRef(bad), bad).toBe(false);
+    }
+    expect(isSafeRef("refs/heads/team-a/v2.1")).toBe(true);
+
+    const remote = path.join(await tempDir(), "remote");
+    const a = await committedFixture("v2/single.zarr");
+    await push(await Repository.open({ dir: a }), { remote });
+    const head = await fs.readFile(path.join(remote, "git", "refs", "heads", "main"), "utf8");
+    await fs.writeFile(path.join(remote, "git", "refs", "heads", "x~1"), head);
+    await fs.writeFile(path.join(remote, "git", "HEAD"), "ref: refs/heads/../../../x\n");
+    const dir = path.join(await tempDir(), "b");
+    const res = await clone({ url: remote, dir });
+    expect(res.branch).toBe("main");
+    expect(res.fetch.refs.map((r) => r.ref)).toEqual(["refs/heads/main"]);
   });
 });
 
