@@ -24,6 +24,8 @@ export class FileBackend implements ObjectBackend {
   readonly writable = true;
   readonly root: string;
   private readonly durable: boolean;
+  /** folders known to exist (ab/ fan-outs): one mkdir each, not one per object */
+  private readonly made = new Set<string>();
 
   constructor(
     readonly url: string,
@@ -78,9 +80,13 @@ export class FileBackend implements ObjectBackend {
 
   async put(key: string, bytes: Uint8Array, opts: PutOptions = {}): Promise<{ etag: string }> {
     const file = this.file(key);
-    await fsp.mkdir(path.dirname(file), { recursive: true }).catch((err) => {
-      throw asAccessError(err, path.dirname(file));
-    });
+    const dir = path.dirname(file);
+    if (!this.made.has(dir)) {
+      await fsp.mkdir(dir, { recursive: true }).catch((err) => {
+        throw asAccessError(err, dir);
+      });
+      this.made.add(dir);
+    }
     if (opts.ifMatch === undefined && opts.ifNoneMatch === undefined) {
       await writeAtomic(file, bytes, { durable: this.durable });
     } else {
