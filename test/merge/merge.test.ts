@@ -357,6 +357,26 @@ describe("merge: metadata and structure", () => {
     expect(JSON.parse(await fsp.readFile(path.join(dir, depth, "zarr.json"), "utf8")).data_type).toBe("float64");
   });
 
+  it("codecs changed on one side while the other changed chunks is a whole-array conflict saying what each did", async () => {
+    const { repo, dir, store } = await repoFrom("v3/ocean.zarr");
+    const depth = `${store}/depth`;
+    await diverge(
+      repo,
+      dir,
+      () => editMeta(dir, depth, (d) => void (d.codecs = [{ name: "bytes", configuration: { endian: "little" } }, { name: "zstd", configuration: { level: 3 } }])),
+      () => setPoints(dir, depth, { "5": 1 }),
+    );
+    const r = await merge(repo, { rev: "feature" });
+    expectKind(r, "conflicts");
+    const c = r.conflicts[0]!.conflict;
+    expect(c).toMatchObject({ _tag: "MetaBothChanged", array: depth, key: "codecs", scope: "array" });
+    if (c._tag !== "MetaBothChanged") return;
+    expect(c.message).toBe(`${depth}: ours re-encoded the array (codecs bytes(endian=little) → bytes(endian=little), zstd(level=3)) while theirs changed 1 chunk`);
+    await resolveConflicts(repo, { path: depth, side: "theirs" });
+    await mergeContinue(repo);
+    expect((await values(dir, depth))[5]).toBe(1);
+  });
+
   it("deleting an array the other side changed is a conflict; the changed version stays in the working copy", async () => {
     const { repo, dir, store } = await repoFrom("v3/ocean.zarr");
     const depth = `${store}/depth`;

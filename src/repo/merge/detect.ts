@@ -34,6 +34,10 @@ type Entry = SnapEntry | null;
 const sameEntry = (a: Entry, b: Entry): boolean => (a === null ? b === null : b !== null && a.id === b.id);
 
 /** Which files belong to which array: the nearest folder that is an array on any side. */
+function plural(n: number, one: string, many: string, verb: string): string {
+  return `${verb} ${n} ${n === 1 ? one : many}`;
+}
+
 export function arrayOwners(input: Pick<DetectInput, "base" | "ours" | "theirs">): { arrays: Set<string>; owner: (p: string) => string | null } {
   const arrays = new Set<string>([...input.base.arrays.keys(), ...input.ours.arrays.keys(), ...input.theirs.arrays.keys()]);
   const owner = (p: string): string | null => {
@@ -226,7 +230,7 @@ class Detector {
     if (!sameEncoding) {
       const dims = (this.input.ours.arrays.get(a) ?? this.input.base.arrays.get(a))?.dimensionNames ?? null;
       const what = (side: Side, keys: string[], doc: Json) =>
-        keys.length === 0 ? (dataChanged(side) ? `changed ${this.countChunks(a, paths, side)} chunk files` : "changed nothing that matters here") : keys.map((k) => describeChange(k, b.doc[k], doc[k], dims)).join("; ");
+        keys.length === 0 ? (dataChanged(side) ? plural(this.countChunks(a, paths, side), "chunk", "chunks", "changed") : "changed no chunk") : keys.map((k) => describeChange(k, b.doc[k], doc[k], dims)).join("; ");
       const conflict = (key: string, message: string): MetaBothChanged => ({
         _tag: "MetaBothChanged",
         array: a,
