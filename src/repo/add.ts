@@ -1,6 +1,6 @@
 import { PathNotFoundError } from "../errors.js";
 import { mapLimit } from "../store/atomic.js";
-import { readIndex, type IndexEntry } from "../store/index-file.js";
+import { readIndex, type IndexEntry, type IndexState } from "../store/index-file.js";
 import { isUnder, type Skipped } from "./worktree.js";
 import { storeFor } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
@@ -35,6 +35,16 @@ export interface AddResult {
 
 /** Stage files: store their bytes (chunk objects or Git blobs) and record them in the index. */
 export async function add(repo: Repository, opts: AddOptions): Promise<AddResult> {
+  const { result, index } = await stage(repo, opts);
+  await repo.writeIndex(index);
+  return result;
+}
+
+/**
+ * What `add` does, but the new index is returned instead of written (the
+ * objects are stored): `commit -a` writes it only once the commit lands.
+ */
+export async function stage(repo: Repository, opts: AddOptions): Promise<{ result: AddResult; index: Pick<IndexState, "tree" | "entries"> }> {
   const { paths = [], all = false, trackedOnly = false, onProgress } = opts;
   const index = await readIndex(repo.indexFile);
   const under = all || trackedOnly ? undefined : [...paths];
@@ -83,8 +93,7 @@ export async function add(repo: Repository, opts: AddOptions): Promise<AddResult
   for (const [p, e] of added) index.entries.set(p, e);
   for (const p of ws.deleted) index.entries.delete(p);
   const changed = added.length + ws.modified.size + ws.deleted.length > 0;
-  await repo.writeIndex({ tree: changed ? null : index.tree, entries: index.entries });
-  return {
+  const result = {
     added: added.map(([p]) => p),
     modified: [...ws.modified.keys()].sort(),
     removed: ws.deleted,
@@ -92,4 +101,5 @@ export async function add(repo: Repository, opts: AddOptions): Promise<AddResult
     warnings,
     skipped: ws.scan.skipped,
   };
+  return { result, index: { tree: changed ? null : index.tree, entries: index.entries } };
 }

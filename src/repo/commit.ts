@@ -1,7 +1,9 @@
 import { NothingToCommitError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
-import { readIndex } from "../store/index-file.js";
-import { add, type Progress } from "./add.js";
+import { promises as fsp } from "node:fs";
+import { tempName } from "../store/atomic.js";
+import { readIndex, writeIndex } from "../store/index-file.js";
+import { stage, type Progress } from "./add.js";
 import { diffFileMaps, groupChanges, type GroupedChanges } from "./changes.js";
 import { classifyWith } from "./hierarchy.js";
 import { TDV_VERSION, type Repository } from "./repository.js";
@@ -42,8 +44,8 @@ export function formatMessage(message: string, trailers: Record<string, string>)
 export async function commit(repo: Repository, opts: CommitOptions): Promise<CommitResult> {
   const { message, all = false, allowEmpty = false, trailers = {}, extraParents = [], onProgress } = opts;
   const head = await repo.refs.head();
-  if (all) await add(repo, { trackedOnly: true, onProgress });
-  const index = await readIndex(repo.indexFile);
+  // commit -a stages in memory: the index file changes only if the commit lands (git's index.lock)
+  const index = all ? (await stage(repo, { trackedOnly: true, onProgress })).index : await readIndex(repo.indexFile);
   const before = await headTree(repo, head.oid);
   const tree = index.tree ?? (await writeSnapshot(repo, index.entries));
   if (tree === before && !allowEmpty && extraParents.length === 0) throw new NothingToCommitError();
@@ -60,8 +62,18 @@ export async function commit(repo: Repository, opts: CommitOptions): Promise<Com
   });
   const subject = message.trim().split("\n")[0] ?? "";
   const logMsg = `commit${head.oid ? (extraParents.length ? " (merge)" : "") : " (initial)"}: ${subject}`;
-  await repo.refs.update(head.branch ?? "HEAD", { expected: head.oid, next: oid, who, message: logMsg });
-  await repo.writeIndex({ tree, entries: index.entries });
+  // The next index is written beside the index before the branch moves and renamed over it
+  // after: a failure before the move (a full disk) leaves the index as it was, and after the
+  // move only a rename remains to be done.
+  const nextIndex = tempName(repo.indexFile);
+  try {
+    await repo.durability.flush();
+    await writeIndex(nextIndex, { tree, entries: index.entries }, repo.durability.mode !== "none");
+    await repo.refs.update(head.branch ?? "HEAD", { expected: head.oid, next: oid, who, message: logMsg });
+    await fsp.rename(nextIndex, repo.indexFile);
+  } finally {
+    await fsp.rm(nextIndex, { force: true });
+  }
 
   const prev = await readSnapshot(repo, before);
   const next = await readSnapshot(repo, tree);

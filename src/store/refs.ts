@@ -155,13 +155,19 @@ export class Refs {
         }
         const head = await this.head();
         const logs = head.branch === ref ? [ref, "HEAD"] : [ref];
-        const sizes = await Promise.all(logs.map((l) => fsp.stat(this.file(`logs/${l}`)).then((s) => s.size, () => 0)));
-        for (const l of logs) await this.appendReflog(l, actual, next, who, message);
+        const sizes = await Promise.all(logs.map((l) => fsp.stat(this.file(`logs/${l}`)).then((s) => s.size, () => null)));
         try {
+          for (const l of logs) await this.appendReflog(l, actual, next, who, message);
           await lock.commit(`${next}\n`);
         } catch (err) {
-          // the ref did not move: take back the reflog lines that say it did
-          await Promise.all(logs.map((l, i) => fsp.truncate(this.file(`logs/${l}`), sizes[i]).catch(() => {})));
+          // the ref did not move: take back the reflog lines that say it did (a full disk can fail the second append)
+          await Promise.all(
+            logs.map((l, i) => {
+              const size = sizes[i];
+              const file = this.file(`logs/${l}`);
+              return (size === null || size === undefined ? fsp.rm(file, { force: true }) : fsp.truncate(file, size)).catch(() => {});
+            }),
+          );
           throw err;
         }
       },
