@@ -9,7 +9,7 @@
 import { isTdvError, type DirtyWorkingCopyError } from "../../errors.js";
 import type { GitOid } from "../../format/hash.js";
 import { sha256 } from "../../format/hash.js";
-import { writeAtomic } from "../../store/atomic.js";
+import { readFileOrNull, writeAtomic } from "../../store/atomic.js";
 import { GitStore } from "../../store/git.js";
 import { readIndex } from "../../store/index-file.js";
 import { add } from "../add.js";
@@ -117,8 +117,20 @@ export async function merge(repo: Repository, opts: MergeOptions): Promise<Merge
 
   if (solved.unsolvable.length === 0) {
     if (dryRun) return { ...common, kind: "merged", base, commit: null, tree, changes, summary, checkout: NO_CHECKOUT };
-    const checkout = await moveTo(repo, tree, rev, onProgress);
+    // recorded as a merge in progress until its commit lands: a merge killed half-way is
+    // then undone with `tdv merge --abort` (the next `tdv merge` says so), not left as
+    // unexplained local changes
+    await saveOrigIndex(repo);
+    await writeMergeState(repo, { version: 1, name: rev, origHead: head.oid as GitOid, branch: head.branch, base, theirs, message, strategy, conflicts: [], choices: {}, consolidated: detection.consolidated });
+    let checkout: CheckoutResult;
+    try {
+      checkout = await moveTo(repo, tree, rev, onProgress);
+    } catch (err) {
+      await clearMergeState(repo);
+      throw err;
+    }
     const res = await commit(repo, { message, extraParents: [theirs], trailers });
+    await clearMergeState(repo);
     return { ...common, kind: "merged", base, commit: res, tree, changes, summary, checkout };
   }
 
@@ -245,6 +257,10 @@ export async function mergeContinue(repo: Repository, opts: ContinueOptions = {}
   const state = await activeState(repo);
   if (opts.all) await add(repo, { trackedOnly: true });
   const index = await readIndex(repo.indexFile);
+  // a merge killed before it moved the index (the state is written first): nothing to conclude
+  if (state.conflicts.length === 0 && !opts.all && (await readFileOrNull(repo.indexFile))?.equals((await readOrigIndex(repo)) ?? Buffer.alloc(0))) {
+    throw new UnresolvedConflictsError(["the merge was interrupted before it updated the working copy: undo it with `tdv merge --abort` and merge again"]);
+  }
   const open = state.conflicts.filter((c) => !isResolvedInIndex(c, index.entries));
   if (open.length > 0) throw new UnresolvedConflictsError(open.map(describeOpen));
   const res = await commit(repo, { message: opts.message ?? state.message, extraParents: [state.theirs], trailers: opts.trailers ?? {} });
