@@ -4,11 +4,11 @@ import { promises as fsp } from "node:fs";
 import { tempName } from "../store/atomic.js";
 import { readIndex, writeIndex } from "../store/index-file.js";
 import { stage, type Progress } from "./add.js";
-import { diffFileMaps, groupChanges, type GroupedChanges } from "./changes.js";
-import { classifyWith } from "./hierarchy.js";
+import { groupChanges, type GroupedChanges } from "./changes.js";
 import { TDV_VERSION, type Repository } from "./repository.js";
-import { readSnapshot, writeSnapshot } from "./snapshot.js";
+import { writeSnapshot } from "./snapshot.js";
 import { headTree } from "./status.js";
+import { diffTrees } from "./tree-diff.js";
 
 export interface CommitOptions {
   message: string;
@@ -75,10 +75,6 @@ export async function commit(repo: Repository, opts: CommitOptions): Promise<Com
     await fsp.rm(nextIndex, { force: true });
   }
 
-  const prev = await readSnapshot(repo, before);
-  const next = await readSnapshot(repo, tree);
-  const changes = groupChanges(
-    await diffFileMaps(prev.files, next.files, (rel, side) => classifyWith(side === "before" ? prev.arrays : next.arrays, rel)),
-  );
+  const changes = groupChanges(await diffTrees(repo, before, tree));
   return { oid, tree, branch: head.branch, parents, changes };
 }

@@ -3,12 +3,13 @@ import { PathNotFoundError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { gridShape } from "../format/zarr-meta.js";
 import type { CommitObject } from "../store/git.js";
-import { diffFileMaps, groupChanges, type GroupedChanges } from "./changes.js";
+import { groupChanges, type GroupedChanges } from "./changes.js";
 import { readEntry } from "./checkout.js";
 import { classifyWith, joinPath } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
 import { resolveRevision } from "./revision.js";
 import { readSnapshot, type Snapshot } from "./snapshot.js";
+import { diffTrees } from "./tree-diff.js";
 
 export interface ShowResult {
   commit: CommitObject;
@@ -23,13 +24,11 @@ async function snapshotOf(repo: Repository, rev: string): Promise<{ oid: GitOid;
 
 /** A commit and what it changed relative to its first parent. */
 export async function show(repo: Repository, { rev = "HEAD" }: { rev?: string } = {}): Promise<ShowResult> {
-  const { commit, snap } = await snapshotOf(repo, rev);
+  const oid = await resolveRevision(repo, rev);
+  const commit = await repo.git.readCommit(oid);
   const parent = commit.parents[0];
-  const before = parent ? await readSnapshot(repo, (await repo.git.readCommit(parent)).tree) : await readSnapshot(repo, null);
-  const changes = groupChanges(
-    await diffFileMaps(before.files, snap.files, (rel, side) => classifyWith(side === "before" ? before.arrays : snap.arrays, rel)),
-  );
-  return { commit, changes };
+  const before = parent ? (await repo.git.readCommit(parent)).tree : null;
+  return { commit, changes: groupChanges(await diffTrees(repo, before, commit.tree)) };
 }
 
 export interface ArrayInfo {

@@ -121,7 +121,7 @@ async function writeDir(repo: Repository, node: DirNode, where: string): Promise
 }
 
 /** Parse the array metadata document among a folder's tree entries, if any. */
-async function arrayMetaIn(repo: Repository, entries: TreeEntry[], dir: string): Promise<ArrayMeta | null> {
+export async function arrayMetaIn(repo: Repository, entries: TreeEntry[], dir: string): Promise<ArrayMeta | null> {
   const v3 = entries.find((e) => e.name === "zarr.json" && e.mode !== "040000");
   if (v3) {
     const node = parseZarrJson(await repo.git.readBlob(v3.oid, joinPath(dir, "zarr.json")), joinPath(dir, "zarr.json"));
