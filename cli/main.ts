@@ -33,9 +33,10 @@ import { register as show } from "./commands/show.js";
 import { register as status } from "./commands/status.js";
 import { register as switchCmd } from "./commands/switch.js";
 import { register as tag } from "./commands/tag.js";
+import { register as ui } from "./commands/ui.js";
 import { EXIT_FAILURE, exitCodeForCommander, exitCodeForTag } from "./exit-codes.js";
 
-const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, resolveCmd, checkout, restore, reset, tag, cat, reflog, fsck, gc, remote, push, fetch, pull, clone, demo];
+const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, resolveCmd, checkout, restore, reset, tag, cat, reflog, fsck, gc, remote, push, fetch, pull, clone, ui, demo];
 
 function version(): string {
   // dist/cli/main.js and cli/main.ts both sit two levels below package.json

@@ -92,8 +92,7 @@ export function decodeIndex(b: Buffer, what: string): Omit<IndexState, "mtimeNs"
     const ctimeNs = b.readBigUInt64LE(p + 16);
     const ino = b.readBigUInt64LE(p + 24);
     p += 32;
-    const stored = (store === 0 ? { store: "git", id } : { store: "chunk", id }) as Stored;
-    entries.set(path, { ...stored, size, mtimeNs, ctimeNs, ino });
+    entries.set(path, { store: store === 0 ? "git" : "chunk", id, size, mtimeNs, ctimeNs, ino } as IndexEntry);
   }
   if (p !== b.length) throw new CorruptObjectError(what, "index has trailing bytes");
   return { tree, entries };
