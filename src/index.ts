@@ -41,3 +41,6 @@ export type * from "./repo/merge/types.js";
 export { conflictKey, conflictSubject } from "./repo/merge/types.js";
 export { encodeChunk, ChunkEncodeError } from "./zarr/encode.js";
 export { historyGraph, type GraphCommit, type GraphRow } from "./repo/merge/graph.js";
+// for the terminal UI (cli/ui): read one chunk of one array of a commit without reading the whole snapshot
+export { regionName, decodeShard, type ManifestEntry } from "./format/manifest.js";
+export { arrayMetaOf } from "./zarr/decode.js";

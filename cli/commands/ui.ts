@@ -1,0 +1,34 @@
+import type { Command } from "commander";
+import { err, inRepo, type RepoContext } from "../output.js";
+
+export function register(program: Command): void {
+  program
+    .command("ui")
+    .description("browse history, review data diffs and resolve merge conflicts in a full-screen terminal app")
+    .argument("[rev]", "show the history of this revision only (default: every branch and tag)")
+    .addHelpText(
+      "after",
+      `
+Screens: history (Enter opens a commit; m marks one to compare two), review
+(arrays changed, Enter for a chunk heatmap, v for values) and, during a merge,
+conflicts (o/t take ours/theirs, c continues). ? shows every key, q quits.
+NO_COLOR=1 draws without colour. For scripts: \`tdv log --graph\`, \`tdv diff --values\`.
+
+Examples:
+  $ tdv ui
+  $ tdv ui main
+  $ NO_COLOR=1 tdv ui v2024.06`,
+    )
+    .action(inRepo(run));
+}
+
+async function run({ repo }: RepoContext, rev: string | undefined): Promise<number> {
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    err("error: tdv ui needs a terminal (its input and output must be a TTY)");
+    err("hint: for scripts and pipes use `tdv log --graph` and `tdv diff --values`");
+    return 1;
+  }
+  // Ink and React load here only: every other command starts without them
+  const { runUi } = await import("../ui/app.js");
+  return runUi({ repo, rev: rev ?? null });
+}

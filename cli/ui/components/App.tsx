@@ -1,0 +1,112 @@
+/**
+ * The app: one reducer per screen (kept while another screen is on top, so
+ * Esc returns to where the user was), the screen on top, the header and the
+ * footer, and the keys every screen shares.
+ */
+import { Box, useApp } from "ink";
+import path from "node:path";
+import { useEffect, useMemo, useReducer } from "react";
+import { UIActionsContext, UIStateContext, type UIActions, type UIState } from "../contexts.js";
+import type { UiSource } from "../data/source.js";
+import { useAppInput } from "../hooks/use-app-input.js";
+import { useTerminalSize, type Size } from "../hooks/use-terminal-size.js";
+import { ConflictsScreen } from "../screens/ConflictsScreen.js";
+import { HistoryScreen } from "../screens/HistoryScreen.js";
+import { ReviewScreen } from "../screens/ReviewScreen.js";
+import { appReducer, initialApp, topScreen, type ScreenKind } from "../state/app.js";
+import { conflictsReducer, initialConflicts } from "../state/conflicts.js";
+import { historyReducer, initialHistory } from "../state/history.js";
+import { initialReview, reviewReducer } from "../state/review.js";
+import { Footer, Header, type KeyHelp } from "./Chrome.js";
+import { Help } from "./Help.js";
+import { CONFLICT_KEYS, GRID_KEYS, HISTORY_KEYS, REVIEW_KEYS } from "./keys.js";
+import { layout } from "./layout.js";
+
+export interface AppProps {
+  source: UiSource;
+  /** the revision whose history is shown (null: every branch and tag) */
+  rev?: string | null;
+  color: boolean;
+  /** a fixed size (tests); otherwise the terminal's, less its last line */
+  size?: Size;
+  start?: ScreenKind;
+}
+
+export function App({ source, rev = null, color, size: fixed, start = "history" }: AppProps) {
+  const { exit } = useApp();
+  const term = useTerminalSize(fixed);
+  const height = fixed ? term.height : term.height - 1; // Ink redraws a frame as tall as the terminal by clearing it
+  const L = useMemo(() => layout(term.width, height), [term.width, height]);
+  const theme = useMemo(() => ({ color }), [color]);
+  const [app, dispatchApp] = useReducer(appReducer, start, initialApp);
+  const [history, dispatchHistory] = useReducer(historyReducer, undefined, () => initialHistory(rev, L.history.listRows));
+  const [review, dispatchReview] = useReducer(reviewReducer, undefined, initialReview);
+  const [conflicts, dispatchConflicts] = useReducer(conflictsReducer, undefined, initialConflicts);
+
+  useEffect(() => {
+    dispatchHistory({ type: "resize", height: L.history.listRows });
+    dispatchReview({ type: "resize", listRows: L.review.listRows, gridRows: L.review.gridRows, gridCols: L.review.gridCols });
+    dispatchConflicts({ type: "resize", listRows: L.conflicts.listRows });
+  }, [L]);
+
+  const actions = useMemo<UIActions>(
+    () => ({
+      source,
+      dispatchApp,
+      dispatchHistory,
+      dispatchReview,
+      dispatchConflicts,
+      openReview: (t) => {
+        dispatchReview({ type: "start", ...t });
+        dispatchApp({ type: "open", screen: "review" });
+      },
+      openConflicts: () => {
+        dispatchConflicts({ type: "reload" });
+        dispatchApp({ type: "open", screen: "conflicts" });
+      },
+      back: () => dispatchApp({ type: "back" }),
+      quit: () => exit(),
+    }),
+    [source, exit],
+  );
+
+  const top = topScreen(app);
+  useAppInput({ help: app.help, typing: top === "history" && history.search.editing, dispatch: dispatchApp, quit: actions.quit });
+
+  const state: UIState = { app, history, review, conflicts, layout: L, theme };
+  const where = path.basename(source.root);
+  let title: string;
+  let keys: KeyHelp;
+  if (top === "review") {
+    title = `${where} · ${review.title}`;
+    keys = review.focus === "grid" ? GRID_KEYS : REVIEW_KEYS;
+  } else if (top === "conflicts") {
+    title = `${where} · merge conflicts`;
+    keys = CONFLICT_KEYS;
+  } else {
+    title = `${where} · history of ${history.rev === null ? "all branches and tags" : history.rev.replace(/^tags\//, "tag ")}`;
+    keys = HISTORY_KEYS;
+  }
+  const active = !app.help;
+  return (
+    <UIActionsContext.Provider value={actions}>
+      <UIStateContext.Provider value={state}>
+        <Box flexDirection="column" width={L.width} height={L.height}>
+          <Header title={title} right={review.values && top === "review" ? "values on" : ""} busy={null} theme={theme} width={L.width} />
+          <Box flexDirection="column" height={L.body} flexShrink={0}>
+            {app.help ? (
+              <Help theme={theme} width={L.width} height={L.body} />
+            ) : top === "review" ? (
+              <ReviewScreen active={active} />
+            ) : top === "conflicts" ? (
+              <ConflictsScreen active={active} />
+            ) : (
+              <HistoryScreen active={active} />
+            )}
+          </Box>
+          <Footer keys={keys} theme={theme} width={L.width} />
+        </Box>
+      </UIStateContext.Provider>
+    </UIActionsContext.Provider>
+  );
+}

@@ -1,0 +1,43 @@
+/** The header (what is shown, a spinner while loading) and the footer (the keys of the screen). */
+import { Box, Text } from "ink";
+import { Seg } from "./Text.js";
+import { Spinner } from "./Spinner.js";
+import type { Theme } from "./theme.js";
+
+export function Header({ title, right, busy, theme, width }: { title: string; right: string; busy: string | null; theme: Theme; width: number }) {
+  return (
+    <Box width={width} height={1} flexShrink={0}>
+      <Box flexGrow={1} flexShrink={1}>
+        <Text wrap="truncate-end">
+          <Seg theme={theme} t="title">
+            tdv ui
+          </Seg>{" "}
+          {title}
+        </Text>
+      </Box>
+      <Box flexShrink={0} marginLeft={1}>
+        {busy !== null ? <Spinner theme={theme} label={busy} /> : <Text wrap="truncate-end">{right}</Text>}
+      </Box>
+    </Box>
+  );
+}
+
+export type KeyHelp = readonly (readonly [string, string])[];
+
+export function Footer({ keys, theme, width }: { keys: KeyHelp; theme: Theme; width: number }) {
+  return (
+    <Box width={width} height={1} flexShrink={0}>
+      <Text wrap="truncate-end">
+        {keys.map(([k, what], i) => (
+          <Text key={k}>
+            {i > 0 ? "  " : ""}
+            <Seg theme={theme} t="key">
+              {k}
+            </Seg>{" "}
+            {what}
+          </Text>
+        ))}
+      </Text>
+    </Box>
+  );
+}

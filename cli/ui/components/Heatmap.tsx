@@ -1,0 +1,160 @@
+/**
+ * An array's chunk grid as a heatmap: one cell per chunk of a 2-D slice,
+ * marked by what happened to it (or, with values on, by its max |Δ|), the
+ * cursor as `[ ]`, and under it the changed values of the chunk under the
+ * cursor. Props only.
+ */
+import { Box } from "ink";
+import type { ArrayDiff } from "../../../src/index.js";
+import { deltaBucket, key, windowKinds, type CellKind } from "../data/grid.js";
+import { formatValue } from "../data/values.js";
+import { cellIndex, chunkKey, gridWindow, type GridState, type ReviewState } from "../state/review.js";
+import { CELL, ROW_LABEL } from "./layout.js";
+import { Spinner } from "./Spinner.js";
+import { fit, Line, Seg } from "./Text.js";
+import type { Theme, Tone } from "./theme.js";
+
+export interface HeatmapProps {
+  array: ArrayDiff;
+  grid: GridState;
+  state: ReviewState;
+  theme: Theme;
+  width: number;
+  height: number;
+  panelRows: number;
+}
+
+const KIND_CHAR: Record<CellKind, string> = { unchanged: ".", added: "+", removed: "-", modified: "*" };
+const KIND_TONE: Record<CellKind, Tone> = { unchanged: "unchanged", added: "added", removed: "removed", modified: "modified" };
+
+/** What a cell shows: its character and tone. */
+export function cellLook(kind: CellKind, values: boolean, delta: number | null | undefined, max: number): { ch: string; t: Tone } {
+  if (!values || kind === "unchanged") return { ch: KIND_CHAR[kind], t: KIND_TONE[kind] };
+  if (delta === undefined) return { ch: "?", t: "pending" };
+  if (delta === null) return { ch: KIND_CHAR[kind], t: KIND_TONE[kind] }; // not numbers, or nothing to compare
+  const b = deltaBucket(delta, max);
+  return b === 0 ? { ch: "=", t: "same" } : { ch: String(b), t: `heat${b}` as Tone };
+}
+
+function dimName(a: ArrayDiff, d: number): string {
+  return (a.after ?? a.before)?.dimensionNames?.[d] ?? `dim ${d}`;
+}
+
+export function Heatmap({ array, grid, state, theme, width, height, panelRows }: HeatmapProps) {
+  const win = gridWindow(grid, state.view);
+  const kinds = windowKinds(array, grid.cursor, grid, win.rows, win.cols);
+  const deltas = new Map<string, number | null>();
+  let max = 0;
+  for (const k of kinds.keys()) {
+    const c = state.chunks[`${array.path}|${k}`];
+    if (c?.status === "ready") {
+      deltas.set(k, c.value.maxAbsDelta);
+      if (c.value.maxAbsDelta !== null && c.value.maxAbsDelta > max) max = c.value.maxAbsDelta;
+    }
+  }
+  const slice =
+    grid.sliceDim >= 0
+      ? ` · slice ${grid.shape
+          .map((n, d) => (d === grid.rowDim || d === grid.colDim ? null : `${dimName(array, d)}=${grid.cursor[d]}/${n}${d === grid.sliceDim ? "◂" : ""}`))
+          .filter(Boolean)
+          .join(" ")}`
+      : "";
+  const axes = grid.rowDim >= 0 ? ` · rows ${dimName(array, grid.rowDim)}, columns ${dimName(array, grid.colDim)}` : grid.colDim >= 0 ? ` · ${dimName(array, grid.colDim)}` : "";
+  const header = Array.from({ length: win.cols[1] - win.cols[0] }, (_, i) => {
+    const c = win.cols[0] + i;
+    return c % 5 === 0 || i === 0 ? String(c).padEnd(CELL) : " ".repeat(CELL);
+  }).join("");
+  const rowsShown: number[] = [];
+  for (let r = win.rows[0]; r < win.rows[1]; r++) rowsShown.push(r);
+  const legend = state.values
+    ? `1..4 max |Δ| up to ${formatValue(max, 10)} (log scale)  = same values  ? decoding  + added  - removed`
+    : ". unchanged  + added  - removed  * changed   (v: colour by max |Δ|)";
+  const cur = grid.cursor;
+  const curKey = key(cur);
+  const curKind = kinds.get(curKey) ?? "unchanged";
+  const gridLines = Math.max(1, height - 3 - panelRows);
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      <Line width={width}>
+        <Seg theme={theme} t="title">
+          {array.path || "."}
+        </Seg>
+        {` grid ${grid.shape.join("×") || "1"} chunks${axes}${slice}`}
+      </Line>
+      <Line width={width}>{`${" ".repeat(ROW_LABEL)}${grid.colDim >= 0 ? header : ""}`}</Line>
+      <Box flexDirection="column" height={gridLines} flexShrink={0}>
+        {rowsShown.map((r) => (
+          <Line key={r} width={width}>
+            {fit(grid.rowDim >= 0 ? String(r) : "", ROW_LABEL)}
+            {Array.from({ length: win.cols[1] - win.cols[0] }, (_, i) => {
+              const c = win.cols[0] + i;
+              const idx = cellIndex(grid, r, c);
+              const k = key(idx);
+              const kind = kinds.get(k) ?? "unchanged";
+              const look = cellLook(kind, state.values, deltas.get(k), max);
+              const here = k === curKey;
+              return (
+                <Seg key={c} theme={theme} t={here ? "cursor" : look.t}>
+                  {here ? `[${look.ch}]` : ` ${look.ch} `}
+                </Seg>
+              );
+            })}
+          </Line>
+        ))}
+      </Box>
+      <Line width={width}>
+        <Seg theme={theme} t="dim">
+          {legend}
+        </Seg>
+      </Line>
+      <ChunkPanel array={array} index={cur} kind={curKind} state={state} theme={theme} width={width} rows={panelRows} />
+    </Box>
+  );
+}
+
+function ChunkPanel({ array, index, kind, state, theme, width, rows }: { array: ArrayDiff; index: number[]; kind: CellKind; state: ReviewState; theme: Theme; width: number; rows: number }) {
+  const load = state.chunks[chunkKey(array.path, index)];
+  const title = (
+    <Line width={width}>
+      <Seg theme={theme} t="title">{`chunk [${index.join(", ")}]`}</Seg> <Seg theme={theme} t={KIND_TONE[kind]}>{kind === "modified" ? "changed" : kind}</Seg>
+      {load?.status === "ready" ? ` · ${load.value.changed} of ${load.value.compared} elements changed${load.value.maxAbsDelta !== null ? ` · max |Δ| ${formatValue(load.value.maxAbsDelta)}` : ""}` : ""}
+    </Line>
+  );
+  let body: React.JSX.Element[] = [];
+  if (kind === "unchanged") body = [<Line key="u" width={width}>unchanged: the same bytes on both sides</Line>];
+  else if (!load || load.status === "loading")
+    body = [
+      <Line key="l" width={width}>
+        <Spinner theme={theme} label="decoding this chunk…" />
+      </Line>,
+    ];
+  else if (load.status === "error") body = [<Line key="e" width={width}><Seg theme={theme} t="error">{load.error}</Seg></Line>];
+  else if (load.value.elements.length === 0) body = [<Line key="n" width={width}>no element differs (the bytes changed, the values did not)</Line>];
+  else {
+    const cw = Math.max(10, Math.min(16, Math.floor((width - 2) / 4)));
+    const show = load.value.elements.slice(0, Math.max(0, rows - 2));
+    body = [
+      <Line key="h" width={width}>
+        <Seg theme={theme} t="dim">{`${fit("coords", cw + 4)}${fit("before", cw)}${fit("after", cw)}${fit("|Δ|", cw)}`}</Seg>
+      </Line>,
+      ...show.map((e) => {
+        const d = typeof e.before === "number" && typeof e.after === "number" && !Number.isNaN(e.before) && !Number.isNaN(e.after) ? Math.abs(e.after - e.before) : undefined;
+        return (
+          <Line key={e.coords.join(",")} width={width}>
+            {fit(`[${e.coords.join(",")}]`, cw + 4)}
+            {fit(formatValue(e.before, cw - 1), cw)}
+            {fit(formatValue(e.after, cw - 1), cw)}
+            {d === undefined ? "" : formatValue(d, cw - 1)}
+          </Line>
+        );
+      }),
+    ];
+    if (load.value.changed > show.length) body.push(<Line key="more" width={width}><Seg theme={theme} t="dim">{`… ${load.value.changed - show.length} more changed elements`}</Seg></Line>);
+  }
+  return (
+    <Box flexDirection="column" height={rows} flexShrink={0}>
+      {title}
+      {body.slice(0, rows - 1)}
+    </Box>
+  );
+}

@@ -1,0 +1,83 @@
+/** The keys of each screen: the footer shows the short list, `?` the whole one. */
+import type { KeyHelp } from "./Chrome.js";
+
+export const HISTORY_KEYS: KeyHelp = [
+  ["↑↓/jk", "move"],
+  ["Enter", "open"],
+  ["m", "mark"],
+  ["/", "search"],
+  ["b", "branch"],
+  ["?", "help"],
+  ["q", "quit"],
+];
+
+export const REVIEW_KEYS: KeyHelp = [
+  ["↑↓/jk", "array"],
+  ["Enter", "chunk grid"],
+  ["v", "values"],
+  ["Esc", "back"],
+  ["?", "help"],
+  ["q", "quit"],
+];
+
+export const GRID_KEYS: KeyHelp = [
+  ["←↑↓→/hjkl", "chunk"],
+  [",.", "slice"],
+  ["d", "dim"],
+  ["v", "values"],
+  ["Esc", "back"],
+  ["?", "help"],
+  ["q", "quit"],
+];
+
+export const CONFLICT_KEYS: KeyHelp = [
+  ["↑↓/jk", "move"],
+  ["o/t", "ours/theirs"],
+  ["O/T", "whole array"],
+  ["c", "continue"],
+  ["Esc", "back"],
+  ["?", "help"],
+  ["q", "quit"],
+];
+
+export const HELP: readonly { title: string; keys: KeyHelp }[] = [
+  {
+    title: "History",
+    keys: [
+      ["↑ ↓  j k", "move between commits (PgUp PgDn g G: page, first, last)"],
+      ["Enter", "open the commit: the arrays it changed against its first parent"],
+      ["m", "mark a commit; Enter on another compares the two"],
+      ["/", "search messages, authors and ids; n N: next, previous match"],
+      ["b", "choose the branch or tag shown (or all of them)"],
+      ["C", "the conflicts of a merge in progress"],
+    ],
+  },
+  {
+    title: "Review",
+    keys: [
+      ["↑ ↓  j k", "choose an array"],
+      ["Enter", "its chunk grid as a heatmap"],
+      ["v", "values on/off: value statistics, and max |Δ| per chunk in the heatmap"],
+      ["← ↑ ↓ →  h j k l", "heatmap: move between chunks; the chunk's changed values show below"],
+      [", .", "heatmap of 3 or more dimensions: move the slice along a dimension"],
+      ["d", "choose the dimension , and . move along"],
+    ],
+  },
+  {
+    title: "Conflicts",
+    keys: [
+      ["↑ ↓  j k", "choose a conflict; a chunk's base, ours and theirs values show below"],
+      ["o  t", "settle this conflict with ours / theirs (a chunk: only its conflicting elements)"],
+      ["O  T", "settle every conflict of the array with ours / theirs"],
+      ["c", "continue: commit the merge once no conflict is left"],
+    ],
+  },
+  {
+    title: "Everywhere",
+    keys: [
+      ["?", "this help"],
+      ["Esc", "back"],
+      ["q", "quit"],
+    ],
+  },
+];

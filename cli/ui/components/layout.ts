@@ -1,0 +1,36 @@
+/** How a terminal of width × height is shared between the parts of each screen. Pure. */
+export interface Layout {
+  width: number;
+  height: number;
+  /** lines between the header and the footer */
+  body: number;
+  history: { listRows: number };
+  review: { listRows: number; gridRows: number; gridCols: number; panelRows: number };
+  conflicts: { listRows: number };
+}
+
+/** Width of one heatmap cell (`[*]` for the cursor), and of the row labels before the cells. */
+export const CELL = 3;
+export const ROW_LABEL = 5;
+
+export function layout(width: number, height: number): Layout {
+  const w = Math.max(20, width);
+  const h = Math.max(8, height);
+  const body = h - 2;
+  const panelRows = Math.max(4, Math.min(10, Math.floor(body * 0.4)));
+  return {
+    width: w,
+    height: h,
+    body,
+    // one line for the selected commit, one for the prompt or a message
+    history: { listRows: Math.max(1, body - 2) },
+    review: {
+      listRows: Math.max(3, Math.floor((body - 2) * 0.4)),
+      // title, column numbers and legend lines around the grid
+      gridRows: Math.max(1, body - 3 - panelRows),
+      gridCols: Math.max(1, Math.floor((w - ROW_LABEL) / CELL)),
+      panelRows,
+    },
+    conflicts: { listRows: Math.max(3, Math.floor((body - 2) * 0.35)) },
+  };
+}

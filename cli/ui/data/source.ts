@@ -1,0 +1,258 @@
+/**
+ * Everything the terminal UI reads or does, through the library: history of
+ * refs, per-commit summaries, diffs, one chunk's values, the stopped merge and
+ * its resolution. Views never call the library; they get data from here,
+ * through the data hooks, so tests can also hand the app a fake source.
+ */
+import * as lib from "../../../src/index.js";
+import type { ArrayDiff, ChunkBothChanged, ChunkId, GitOid, DiffResult, MergeStatus, Repository, ResolveResult, Side, ValueDiff } from "../../../src/index.js";
+import { historyGraph, type GraphRow } from "../../../src/index.js";
+import { ChunkReader } from "./chunks.js";
+import { mergeHistories } from "./order.js";
+import { diffSummaryLine, groupedSummaryLine } from "./summary.js";
+import { compareChunk, threeWay, type ChunkComparison, type ThreeWayComparison } from "./values.js";
+
+export interface HistoryEntry {
+  oid: string;
+  parents: string[];
+  author: { name: string; email: string; timestamp: number; tzOffset: number };
+  committer: { timestamp: number };
+  message: string;
+  /** decorations: "HEAD", branch names, tag names */
+  refs: string[];
+}
+
+export interface HistoryData {
+  entries: HistoryEntry[];
+  rows: GraphRow[];
+  /** false when older commits were left out (ask again with a larger limit) */
+  complete: boolean;
+  branches: string[];
+  tags: string[];
+  current: string | null;
+}
+
+export interface MergeView extends MergeStatus {
+  branch: string | null;
+}
+
+export interface UiSource {
+  /** the working copy's folder, for the header */
+  root: string;
+  /** the commit a revision names */
+  resolve(rev: string): Promise<string>;
+  /** the history of `rev` (null: every branch and tag), the newest `limit` commits of each */
+  history(opts: { rev: string | null; limit: number }): Promise<HistoryData>;
+  /** a one-line summary of what a commit changed (against its first parent) */
+  summary(entry: Pick<HistoryEntry, "oid" | "parents">): Promise<string>;
+  /** the arrays changed between two commits (from null: the empty snapshot), without values */
+  diff(from: string | null, to: string): Promise<DiffResult>;
+  /** value statistics of one array's changed chunks (decodes them all: on request only) */
+  arrayValues(from: string | null, to: string, a: ArrayDiff): Promise<{ values: ValueDiff | null; note: string | null }>;
+  /** one chunk decoded on both sides and compared */
+  chunk(from: string | null, to: string, a: ArrayDiff, index: readonly number[]): Promise<ChunkComparison>;
+  /** whether a merge stopped on conflicts (cheap: reads the merge state file) */
+  merging(): Promise<boolean>;
+  /** the merge in progress, or null */
+  merge(): Promise<MergeView | null>;
+  /** a conflicted chunk decoded at base, ours and theirs */
+  conflictChunk(m: MergeView, c: ChunkBothChanged): Promise<ThreeWayComparison>;
+  resolveConflict(opts: { path: string; chunk?: number[]; side: Side }): Promise<ResolveResult>;
+  continueMerge(): Promise<{ oid: string }>;
+}
+
+/** A queue that runs at most `n` tasks at once. */
+function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (fn) => {
+    if (running >= n) await new Promise<void>((r) => waiting.push(r));
+    running++;
+    try {
+      return await fn();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+export function repoSource(repo: Repository): UiSource {
+  const reader = new ChunkReader(repo);
+  const summaries = new Map<string, Promise<string>>();
+  const diffs = new Map<string, Promise<DiffResult>>();
+  const background = limiter(2);
+  const decode = limiter(2);
+
+  const diff = (from: string | null, to: string): Promise<DiffResult> => {
+    const k = `${from}..${to}`;
+    let hit = diffs.get(k);
+    if (!hit) {
+      hit = from === null ? rootDiff(to) : lib.diff(repo, { from, to });
+      hit.catch(() => diffs.delete(k));
+      diffs.set(k, hit);
+    }
+    return hit;
+  };
+
+  /** A root commit against nothing: every array added, its stored chunks as boxes. */
+  const rootDiff = async (to: string): Promise<DiffResult> => {
+    const infos = await lib.ls(repo, { rev: to });
+    const arrays: ArrayDiff[] = [];
+    for (const info of infos) {
+      const path = info.path === "." ? "" : info.path;
+      const at = await reader.array(to, path);
+      const stored = at ? await at.stored() : [];
+      const empty = { count: 0, bytes: 0, boxes: [] };
+      arrays.push({
+        path,
+        status: "added",
+        oldPath: null,
+        before: null,
+        after: {
+          zarrFormat: info.zarrFormat,
+          shape: info.shape,
+          dtype: info.dtype,
+          chunkShape: info.chunkShape,
+          innerChunkShape: info.innerChunkShape,
+          fillValue: at?.meta.fillValue ?? null,
+          codecs: info.codecs,
+          dimensionNames: info.dimensionNames,
+        },
+        metadata: [],
+        attributes: [],
+        chunks: {
+          added: { count: stored.length, bytes: info.bytes, boxes: stored.map((s) => s.index.map((i) => [i, i] as [number, number])) },
+          removed: empty,
+          modified: { ...empty, bytesBefore: 0 },
+        },
+        values: null,
+        valuesNote: "a new array: nothing to compare with",
+      });
+    }
+    const chunks = arrays.reduce((n, a) => n + a.chunks.added.count, 0);
+    const bytes = arrays.reduce((n, a) => n + a.chunks.added.bytes, 0);
+    return {
+      from: { rev: null, commit: null },
+      to: { rev: to, commit: to },
+      paths: null,
+      values: false,
+      arrays,
+      groups: [],
+      files: [],
+      summary: {
+        arrays: { added: arrays.length, removed: 0, modified: 0, renamed: 0 },
+        groups: { added: 0, removed: 0, modified: 0 },
+        files: { added: 0, removed: 0, modified: 0 },
+        chunks: { added: chunks, removed: 0, modified: 0 },
+        bytesAdded: bytes,
+        bytesRemoved: 0,
+      },
+      different: arrays.length > 0,
+      warnings: [],
+    };
+  };
+
+  return {
+    root: repo.root,
+
+    resolve: (rev) => lib.resolveRevision(repo, rev),
+
+    async history({ rev, limit }) {
+      const [branches, tags, current, head] = await Promise.all([lib.listBranches(repo), lib.listTags(repo), lib.currentBranch(repo), repo.refs.head()]);
+      const starts = new Set<string>();
+      if (rev !== null) starts.add(await lib.resolveRevision(repo, rev));
+      else {
+        if (head.oid) starts.add(head.oid);
+        for (const b of branches) starts.add(b.oid);
+        for (const t of tags) starts.add(t.oid);
+      }
+      const lists = await Promise.all([...starts].map((oid) => lib.log(repo, { rev: oid, n: limit })));
+      // a list cut at `limit` is complete only down to its oldest commit: show nothing older than that
+      let cutoff = Number.NEGATIVE_INFINITY;
+      for (const l of lists) if (l.length >= limit) cutoff = Math.max(cutoff, l[l.length - 1]!.committer.timestamp);
+      const merged = mergeHistories(lists).filter((e) => e.committer.timestamp >= cutoff);
+      const entries: HistoryEntry[] = merged.map((e) => ({
+        oid: e.oid,
+        parents: e.parents,
+        author: e.author,
+        committer: { timestamp: e.committer.timestamp },
+        message: e.message,
+        refs: e.refs,
+      }));
+      return {
+        entries,
+        rows: historyGraph(entries),
+        complete: cutoff === Number.NEGATIVE_INFINITY,
+        branches: branches.map((b) => b.name),
+        tags: tags.map((t) => t.name),
+        current,
+      };
+    },
+
+    summary(entry) {
+      let hit = summaries.get(entry.oid);
+      if (!hit) {
+        const parent = entry.parents[0];
+        hit = background(async () =>
+          parent === undefined ? groupedSummaryLine((await lib.show(repo, { rev: entry.oid })).changes) : diffSummaryLine((await diff(parent, entry.oid)).summary),
+        );
+        hit.catch(() => summaries.delete(entry.oid));
+        summaries.set(entry.oid, hit);
+      }
+      return hit;
+    },
+
+    diff,
+
+    async arrayValues(from, to, a) {
+      if (from === null) return { values: null, note: "a new array: nothing to compare with" };
+      const r = await lib.diff(repo, { from, to, paths: [a.path], values: true });
+      const got = r.arrays.find((x) => x.path === a.path);
+      return { values: got?.values ?? null, note: got?.valuesNote ?? null };
+    },
+
+    chunk(from, to, a, index) {
+      return decode(async () => {
+        const [before, after] = await Promise.all([
+          from === null || a.before === null ? null : reader.array(from, a.oldPath ?? a.path),
+          a.after === null ? null : reader.array(to, a.path),
+        ]);
+        const [cb, ca] = await Promise.all([before ? before.chunk(index) : null, after ? after.chunk(index) : null]);
+        const chunkShape = (after ?? before)?.meta.chunkShape ?? [];
+        return compareChunk(index, chunkShape, { chunk: cb, shape: before?.meta.shape ?? [] }, { chunk: ca, shape: after?.meta.shape ?? [] });
+      });
+    },
+
+    merging: async () => (await lib.readMergeState(repo)) !== null,
+
+    async merge() {
+      const st = await lib.status(repo);
+      return st.merge ? { ...st.merge, branch: st.branch } : null;
+    },
+
+    conflictChunk(m, c) {
+      return decode(async () => {
+        const sides = await Promise.all(
+          (["base", "ours", "theirs"] as const).map(async (s) => {
+            const commit = s === "base" ? m.base : s === "ours" ? m.origHead : m.theirs;
+            const arr = commit ? await reader.array(commit, c.array) : null;
+            if (!arr) return { chunk: null, shape: [] as number[], chunkShape: null };
+            const e = c.entries[s];
+            const bytes = e === null ? null : e.store === "chunk" ? await repo.chunks.get(e.id as ChunkId) : await repo.git.readBlob(e.id as GitOid, c.path);
+            return { chunk: await arr.decode(c.chunk, bytes), shape: arr.meta.shape, chunkShape: arr.meta.chunkShape };
+          }),
+        );
+        const chunkShape = sides.find((x) => x.chunkShape)?.chunkShape ?? [];
+        return threeWay(c.chunk, chunkShape, sides[0]!, sides[1]!, sides[2]!);
+      });
+    },
+
+    resolveConflict: (opts) => lib.resolveConflicts(repo, opts),
+
+    async continueMerge() {
+      const r = await lib.mergeContinue(repo, { trailers: { "Tdv-Command": "tdv ui" } });
+      return { oid: r.oid };
+    },
+  };
+}

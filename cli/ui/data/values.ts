@@ -1,0 +1,180 @@
+/**
+ * Values of decoded chunks, compared element by element: the before/after
+ * table of one chunk in the review screen and the base/ours/theirs table of a
+ * conflicted chunk. Pure: decoded chunks in, rows out (the library decodes).
+ *
+ * Equality is the library's (docs/diff-json.md): NaN equals NaN, 0 equals -0.
+ * An element outside a side's shape is absent there (`undefined`).
+ */
+import type { DecodedChunk } from "../../../src/index.js";
+
+/** One side of a chunk: decoded (null: the chunk lies wholly outside this side's shape) and the side's array shape. */
+export interface ChunkSide {
+  chunk: DecodedChunk | null;
+  shape: readonly number[];
+}
+
+export interface ChangedElement {
+  coords: number[];
+  /** undefined: outside that side's shape */
+  before: unknown;
+  after: unknown;
+}
+
+export interface ChunkComparison {
+  /** elements inside both shapes */
+  compared: number;
+  /** elements whose value differs, plus those present on one side only */
+  changed: number;
+  /** largest |after - before| over changed numbers (null: none) */
+  maxAbsDelta: number | null;
+  /** the first changed elements, in C order */
+  elements: ChangedElement[];
+}
+
+export interface ThreeWayRow {
+  coords: number[];
+  base: unknown;
+  ours: unknown;
+  theirs: unknown;
+  /** both sides changed the element, to different values */
+  conflict: boolean;
+}
+
+export interface ThreeWayComparison {
+  /** elements either side changed */
+  changed: number;
+  conflicts: number;
+  /** conflicting elements first, then the other changes; at most `limit` */
+  rows: ThreeWayRow[];
+}
+
+type Getter = (coords: readonly number[]) => unknown;
+
+/** Reader of array coordinates inside one decoded chunk; undefined outside the side's shape. */
+function getter(side: ChunkSide): Getter {
+  const c = side.chunk;
+  if (!c) return () => undefined;
+  const data = c.data as unknown as ArrayLike<unknown> & { get?: (i: number) => unknown };
+  const read = ArrayBuffer.isView(data) || Array.isArray(data) || typeof data.get !== "function" ? (i: number) => data[i] : (i: number) => data.get!(i);
+  return (coords) => {
+    let off = 0;
+    for (let d = 0; d < coords.length; d++) {
+      const x = coords[d] as number;
+      if (x >= (side.shape[d] as number)) return undefined;
+      off += (x - (c.origin[d] as number)) * (c.stride[d] as number);
+    }
+    return read(off);
+  };
+}
+
+/** The library's equality of two element values. */
+export function sameValue(x: unknown, y: unknown): boolean {
+  if (x === y) return true;
+  if (typeof x === "number" && typeof y === "number") return Number.isNaN(x) && Number.isNaN(y);
+  if (typeof x === "bigint" || typeof y === "bigint") return false;
+  if (x && y && typeof x === "object" && typeof y === "object") return JSON.stringify(x) === JSON.stringify(y);
+  return false;
+}
+
+function toNumber(v: unknown): number | null {
+  if (typeof v === "number") return v;
+  if (typeof v === "bigint") return Number(v);
+  return null;
+}
+
+/** |after - before| of two numbers, or null (not both numbers, or NaN involved). */
+export function absDelta(before: unknown, after: unknown): number | null {
+  const a = toNumber(before);
+  const b = toNumber(after);
+  if (a === null || b === null || Number.isNaN(a) || Number.isNaN(b)) return null;
+  const d = typeof before === "bigint" && typeof after === "bigint" ? Number(after - before) : b - a;
+  return Number.isFinite(d) ? Math.abs(d) : null;
+}
+
+/** Every array coordinate of chunk `index` inside `limits` (per dimension, the larger shape), C order. */
+function* coordsOf(index: readonly number[], chunkShape: readonly number[], limits: readonly number[]): Generator<number[]> {
+  const origin = index.map((k, d) => k * (chunkShape[d] as number));
+  const end = origin.map((o, d) => Math.min(o + (chunkShape[d] as number), limits[d] as number));
+  if (end.some((e, d) => e <= (origin[d] as number))) return;
+  const pos = origin.slice();
+  for (;;) {
+    yield pos;
+    let d = pos.length - 1;
+    for (; d >= 0; d--) {
+      pos[d] = (pos[d] as number) + 1;
+      if ((pos[d] as number) < (end[d] as number)) break;
+      pos[d] = origin[d] as number;
+    }
+    if (d < 0) return;
+  }
+}
+
+function maxShape(shapes: readonly (readonly number[])[]): number[] {
+  const nd = Math.max(...shapes.map((s) => s.length));
+  return Array.from({ length: nd }, (_, d) => Math.max(...shapes.map((s) => s[d] ?? 0)));
+}
+
+/** Compare chunk `index` of an array on two sides. */
+export function compareChunk(index: readonly number[], chunkShape: readonly number[], before: ChunkSide, after: ChunkSide, limit = 200): ChunkComparison {
+  const a = getter(before);
+  const b = getter(after);
+  const out: ChunkComparison = { compared: 0, changed: 0, maxAbsDelta: null, elements: [] };
+  for (const pos of coordsOf(index, chunkShape, maxShape([before.shape, after.shape]))) {
+    const x = a(pos);
+    const y = b(pos);
+    if (x !== undefined && y !== undefined) {
+      out.compared++;
+      if (sameValue(x, y)) continue;
+      const d = absDelta(x, y);
+      if (d !== null && (out.maxAbsDelta === null || d > out.maxAbsDelta)) out.maxAbsDelta = d;
+    } else if (x === undefined && y === undefined) {
+      continue;
+    }
+    out.changed++;
+    if (out.elements.length < limit) out.elements.push({ coords: pos.slice(), before: x, after: y });
+  }
+  return out;
+}
+
+/** Compare a conflicted chunk's three versions: what each side changed, and where both did differently. */
+export function threeWay(index: readonly number[], chunkShape: readonly number[], base: ChunkSide, ours: ChunkSide, theirs: ChunkSide, limit = 200): ThreeWayComparison {
+  const g = [getter(base), getter(ours), getter(theirs)] as const;
+  const conflicts: ThreeWayRow[] = [];
+  const others: ThreeWayRow[] = [];
+  const out: ThreeWayComparison = { changed: 0, conflicts: 0, rows: [] };
+  for (const pos of coordsOf(index, chunkShape, maxShape([base.shape, ours.shape, theirs.shape]))) {
+    const [vb, vo, vt] = [g[0](pos), g[1](pos), g[2](pos)];
+    const oursChanged = !sameValue(vb, vo);
+    const theirsChanged = !sameValue(vb, vt);
+    if (!oursChanged && !theirsChanged) continue;
+    out.changed++;
+    const conflict = oursChanged && theirsChanged && !sameValue(vo, vt);
+    if (conflict) out.conflicts++;
+    const list = conflict ? conflicts : others;
+    if (list.length < limit) list.push({ coords: pos.slice(), base: vb, ours: vo, theirs: vt, conflict });
+  }
+  out.rows = [...conflicts, ...others].slice(0, limit);
+  return out;
+}
+
+/** A value in at most `width` characters: 6 significant digits, NaN, "—" for absent. */
+export function formatValue(v: unknown, width = 12): string {
+  let s: string;
+  if (v === undefined) s = "—";
+  else if (v === null) s = "null";
+  else if (typeof v === "number") {
+    if (Number.isNaN(v)) s = "NaN";
+    else if (Number.isInteger(v) && Math.abs(v) < 1e12) s = String(v);
+    else s = String(Number(v.toPrecision(6)));
+  } else if (typeof v === "bigint" || typeof v === "boolean") s = String(v);
+  else if (typeof v === "string") s = JSON.stringify(v);
+  else s = JSON.stringify(v) ?? String(v);
+  return s.length > width ? `${s.slice(0, width - 1)}…` : s;
+}
+
+/** A number for a statistics line: 6 significant digits. */
+export function formatNumber(n: number | null | undefined): string {
+  if (n === null || n === undefined) return "—";
+  return formatValue(n, 14);
+}

@@ -1,0 +1,85 @@
+/** Conflict data and actions: the merge in progress, a chunk's three versions, taking a side, concluding. */
+import { useCallback, useEffect } from "react";
+import type { Side } from "../../../src/index.js";
+import { errorText } from "../contexts.js";
+import type { UiSource } from "../data/source.js";
+import { openCount, resolveTarget, selectedItem, type ConflictsAction, type ConflictsState } from "../state/conflicts.js";
+
+export interface ConflictCommands {
+  take: (side: Side, whole: boolean) => void;
+  conclude: () => void;
+}
+
+export function useConflictsData(
+  state: ConflictsState,
+  dispatch: (a: ConflictsAction) => void,
+  source: UiSource,
+  onConcluded: (oid: string) => void,
+): ConflictCommands {
+  const { reload, status } = state;
+  useEffect(() => {
+    if (status !== "loading") return;
+    let live = true;
+    source.merge().then(
+      (merge) => live && dispatch({ type: "loaded", merge }),
+      (err: unknown) => live && dispatch({ type: "failed", error: errorText(err) }),
+    );
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [reload]);
+
+  const item = selectedItem(state);
+  const wantDetail = item !== null && item.conflict._tag === "ChunkBothChanged" && state.details[item.key] === undefined && state.merge !== null;
+  useEffect(() => {
+    if (!wantDetail || !item || item.conflict._tag !== "ChunkBothChanged" || !state.merge) return;
+    const c = item.conflict;
+    const m = state.merge;
+    const t = setTimeout(() => {
+      dispatch({ type: "detail", key: item.key, load: { status: "loading" } });
+      source.conflictChunk(m, c).then(
+        (value) => dispatch({ type: "detail", key: item.key, load: { status: "ready", value } }),
+        (err: unknown) => dispatch({ type: "detail", key: item.key, load: { status: "error", error: errorText(err) } }),
+      );
+    }, 80);
+    return () => clearTimeout(t);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [wantDetail, item?.key]);
+
+  const take = useCallback(
+    (side: Side, whole: boolean) => {
+      const target = resolveTarget(state, whole);
+      if (!target) return;
+      dispatch({ type: "busy", what: `taking ${side} for ${target.path || "."}${target.chunk ? ` chunk [${target.chunk.join(",")}]` : ""}…` });
+      source.resolveConflict({ ...target, side }).then(
+        (r) => {
+          dispatch({ type: "finished", note: `${r.resolved.length} conflict${r.resolved.length === 1 ? "" : "s"} settled with ${side}; ${r.remaining} left${r.remaining === 0 ? ": c concludes the merge" : ""}` });
+          dispatch({ type: "reload" });
+        },
+        (err: unknown) => dispatch({ type: "finished", note: `error: ${errorText(err)}` }),
+      );
+    },
+    [state, dispatch, source],
+  );
+
+  const conclude = useCallback(() => {
+    if (!state.merge) return;
+    const open = openCount(state);
+    if (open > 0) {
+      dispatch({ type: "finished", note: `${open} conflict${open === 1 ? "" : "s"} still open: settle ${open === 1 ? "it" : "them"} first (o/t, O/T)` });
+      return;
+    }
+    dispatch({ type: "busy", what: "concluding the merge…" });
+    source.continueMerge().then(
+      ({ oid }) => {
+        dispatch({ type: "concluded", oid });
+        dispatch({ type: "loaded", merge: null });
+        onConcluded(oid);
+      },
+      (err: unknown) => dispatch({ type: "finished", note: `error: ${errorText(err)}` }),
+    );
+  }, [state, dispatch, source, onConcluded]);
+
+  return { take, conclude };
+}

@@ -1,0 +1,48 @@
+/** History data: read the log when asked, summaries for the rows on screen, older commits near the end. */
+import { useEffect } from "react";
+import { errorText } from "../contexts.js";
+import type { UiSource } from "../data/source.js";
+import { visibleEntries, wantsMore, type HistoryAction, type HistoryState } from "../state/history.js";
+
+export function useHistoryData(state: HistoryState, dispatch: (a: HistoryAction) => void, source: UiSource): void {
+  const { reload, rev, limit, status } = state;
+  useEffect(() => {
+    if (status !== "loading") return;
+    let live = true;
+    source.history({ rev, limit }).then(
+      (data) => live && dispatch({ type: "loaded", data }),
+      (err: unknown) => live && dispatch({ type: "failed", error: errorText(err) }),
+    );
+    return () => {
+      live = false;
+    };
+    // read again only when a load was asked for (reload is bumped by each)
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [reload]);
+
+  // summaries of the rows on screen only: a commit's diff reads what it changed, nothing else
+  const visible = visibleEntries(state).filter((e) => state.summaries[e.oid] === undefined);
+  const key = visible.map((e) => e.oid).join(",");
+  useEffect(() => {
+    if (visible.length === 0) return;
+    let live = true;
+    const t = setTimeout(() => {
+      for (const e of visible) {
+        source.summary(e).then(
+          (text) => live && dispatch({ type: "summary", oid: e.oid, text }),
+          (err: unknown) => live && dispatch({ type: "summary", oid: e.oid, text: `? ${errorText(err)}` }),
+        );
+      }
+    }, 30);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key]);
+
+  const more = wantsMore(state);
+  useEffect(() => {
+    if (more) dispatch({ type: "load", more: true });
+  }, [more, dispatch]);
+}

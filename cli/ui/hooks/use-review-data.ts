@@ -1,0 +1,67 @@
+/** Review data: the diff, an array's value statistics when values are on, and chunks decoded as the cursor reaches them. */
+import { useEffect } from "react";
+import { errorText } from "../contexts.js";
+import { kindAt, windowKinds } from "../data/grid.js";
+import type { UiSource } from "../data/source.js";
+import { chunkKey, gridWindow, selectedArray, type ReviewAction, type ReviewState } from "../state/review.js";
+
+export function useReviewData(state: ReviewState, dispatch: (a: ReviewAction) => void, source: UiSource): void {
+  const { seq, from, to, status } = state;
+  useEffect(() => {
+    if (status !== "loading" || to === "") return;
+    let live = true;
+    source.diff(from, to).then(
+      (diff) => live && dispatch({ type: "loaded", diff }),
+      (err: unknown) => live && dispatch({ type: "failed", error: errorText(err) }),
+    );
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [seq]);
+
+  // value statistics of the selected array: decodes its changed chunks, so only with values on
+  const arr = selectedArray(state);
+  const wantValues = state.values && state.focus === "list" && arr !== null && state.arrayValues[arr.path] === undefined;
+  useEffect(() => {
+    if (!wantValues || !arr) return;
+    const t = setTimeout(() => {
+      dispatch({ type: "arrayValues", path: arr.path, load: { status: "loading" } });
+      source.arrayValues(from, to, arr).then(
+        (value) => dispatch({ type: "arrayValues", path: arr.path, load: { status: "ready", value } }),
+        (err: unknown) => dispatch({ type: "arrayValues", path: arr.path, load: { status: "error", error: errorText(err) } }),
+      );
+    }, 150);
+    return () => clearTimeout(t);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [wantValues, arr?.path]);
+
+  // chunks to decode: the one under the cursor; with values on, every changed one in the window
+  const g = state.focus === "grid" ? state.grid : null;
+  const wanted: number[][] = [];
+  if (g && arr && arr.path === g.path) {
+    if (kindAt(arr, g.cursor) !== "unchanged") wanted.push(g.cursor);
+    if (state.values) {
+      const win = gridWindow(g, state.view);
+      for (const k of windowKinds(arr, g.cursor, g, win.rows, win.cols).keys()) wanted.push(k.split(",").map(Number));
+    }
+  }
+  const missing = arr ? wanted.filter((idx) => state.chunks[chunkKey(arr.path, idx)] === undefined) : [];
+  const missingKey = arr ? missing.map((i) => chunkKey(arr.path, i)).join(" ") : "";
+  useEffect(() => {
+    if (!arr || missing.length === 0) return;
+    // a short pause, so that holding an arrow key does not decode every chunk passed over
+    const t = setTimeout(() => {
+      for (const idx of missing) {
+        const k = chunkKey(arr.path, idx);
+        dispatch({ type: "chunk", key: k, load: { status: "loading" } });
+        source.chunk(from, to, arr, idx).then(
+          (value) => dispatch({ type: "chunk", key: k, load: { status: "ready", value } }),
+          (err: unknown) => dispatch({ type: "chunk", key: k, load: { status: "error", error: errorText(err) } }),
+        );
+      }
+    }, 80);
+    return () => clearTimeout(t);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [missingKey]);
+}

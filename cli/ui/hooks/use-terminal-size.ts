@@ -1,0 +1,27 @@
+/** The terminal's size, following resizes (a fixed size when given, for tests). */
+import { useStdout } from "ink";
+import { useEffect, useState } from "react";
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+export function useTerminalSize(fixed?: Size): Size {
+  const { stdout } = useStdout();
+  const read = (): Size => ({ width: stdout.columns || 80, height: stdout.rows || 24 });
+  const [size, setSize] = useState<Size>(fixed ?? read());
+  useEffect(() => {
+    if (fixed) {
+      setSize(fixed);
+      return;
+    }
+    const onResize = () => setSize(read());
+    stdout.on("resize", onResize);
+    return () => {
+      stdout.off("resize", onResize);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [stdout, fixed?.width, fixed?.height]);
+  return size;
+}

@@ -1,0 +1,25 @@
+/** The history screen wired: state and actions from the contexts, data and keys through hooks, the view with props. */
+import { History } from "../components/History.js";
+import { useUIActions, useUIState } from "../contexts.js";
+import { useHistoryData } from "../hooks/use-history-data.js";
+import { useHistoryInput } from "../hooks/use-history-input.js";
+import { openTarget } from "../state/history.js";
+
+export function HistoryScreen({ active }: { active: boolean }) {
+  const { history, layout, theme } = useUIState();
+  const { dispatchHistory, source, openReview, openConflicts } = useUIActions();
+  useHistoryData(history, dispatchHistory, source);
+  useHistoryInput(
+    history,
+    {
+      dispatch: dispatchHistory,
+      open: () => {
+        const t = openTarget(history);
+        if (t) openReview(t);
+      },
+      conflicts: openConflicts,
+    },
+    active,
+  );
+  return <History state={history} theme={theme} width={layout.width} height={layout.body} />;
+}

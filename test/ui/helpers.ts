@@ -1,0 +1,81 @@
+/**
+ * Real repositories for the UI tests, made with the library as a user would:
+ * the v3 ocean fixture imported, a branch that edits values with zarrita, a
+ * merge, a tag; or two branches that change the same element (a conflict).
+ * And small helpers to drive an Ink app: wait for a frame, press keys.
+ */
+import { createTag, merge, type Repository, switchBranch } from "../../src/index.js";
+import { commitAll, repoFrom, setPoints } from "../merge/helpers.js";
+
+export { repoFrom, setPoints, commitAll };
+
+export const KEYS = {
+  up: "\u001B[A",
+  down: "\u001B[B",
+  right: "\u001B[C",
+  left: "\u001B[D",
+  enter: "\r",
+  escape: "\u001B",
+  backspace: "\u007F",
+} as const;
+
+/** main: import (tag v1) → feature edits sst chunk [0,0,0] and [1,1,2] → main edits [2,1,2] and depth → merge feature. */
+export async function historyRepo(): Promise<{ repo: Repository; dir: string; store: string }> {
+  at(0);
+  const r = await repoFrom("v3/ocean.zarr");
+  const { repo, dir, store } = r;
+  await createTag(repo, { name: "v1" });
+  await switchBranch(repo, { name: "feature", create: true });
+  await setPoints(dir, `${store}/sst`, { "0,3,4": 11.5, "3,10,20": 5 });
+  at(1);
+  await commitAll(repo, "feature: fix two sst tiles");
+  await switchBranch(repo, { name: "main" });
+  await setPoints(dir, `${store}/sst`, { "5,15,23": -1 });
+  await setPoints(dir, `${store}/depth`, { "9": 99 });
+  at(2);
+  await commitAll(repo, "main: recalibrate the last sst tile");
+  at(3);
+  const m = await merge(repo, { rev: "feature", message: "Merge branch 'feature'" });
+  delete process.env.TDV_AUTHOR_DATE;
+  if (m.kind !== "merged") throw new Error(`expected a clean merge, got ${m.kind}`);
+  return r;
+}
+
+/** Both branches change sst element [0,3,4] to different values: a merge stopped on one chunk conflict. */
+export async function conflictRepo(): Promise<{ repo: Repository; dir: string; store: string }> {
+  const r = await repoFrom("v3/ocean.zarr");
+  const { repo, dir, store } = r;
+  await switchBranch(repo, { name: "feature", create: true });
+  await setPoints(dir, `${store}/sst`, { "0,3,4": 22, "0,0,1": 2 });
+  await commitAll(repo, "theirs");
+  await switchBranch(repo, { name: "main" });
+  await setPoints(dir, `${store}/sst`, { "0,3,4": 11, "0,0,0": 1 });
+  await commitAll(repo, "ours");
+  const m = await merge(repo, { rev: "feature" });
+  if (m.kind !== "conflicts") throw new Error(`expected conflicts, got ${m.kind}`);
+  return r;
+}
+
+/** The next commits' date: day `n` of March 2026, so history order is fixed. */
+function at(n: number): void {
+  process.env.TDV_AUTHOR_DATE = new Date(Date.UTC(2026, 2, 1 + n, 10)).toISOString();
+}
+
+/** Wait until `frame()` satisfies `ok` (returns the frame), or fail with the last frame. */
+export async function waitFor(frame: () => string | undefined, ok: (f: string) => boolean, what = "the expected screen", ms = 15_000): Promise<string> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const f = frame() ?? "";
+    if (ok(f)) return f;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last frame:\n${f}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Write keys one by one, letting Ink handle each. */
+export async function press(stdin: { write(s: string): void }, ...keys: string[]): Promise<void> {
+  for (const k of keys) {
+    stdin.write(k);
+    await new Promise((r) => setTimeout(r, 30));
+  }
+}
