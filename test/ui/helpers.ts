@@ -5,7 +5,7 @@
  * And small helpers to drive an Ink app: wait for a frame, press keys.
  */
 import { createTag, merge, type Repository, switchBranch } from "../../src/index.js";
-import { commitAll, repoFrom, setPoints } from "../merge/helpers.js";
+import { commitAll, editAttrs, repoFrom, setPoints } from "../merge/helpers.js";
 
 export { repoFrom, setPoints, commitAll };
 
@@ -59,6 +59,27 @@ export async function conflictRepo(): Promise<{ repo: Repository; dir: string; s
 /** The next commits' date: day `n` of March 2026, so history order is fixed. */
 function at(n: number): void {
   process.env.TDV_AUTHOR_DATE = new Date(Date.UTC(2026, 2, 1 + n, 10)).toISOString();
+}
+
+/** Two chunks of sst and its `units` attribute changed differently on both sides: three conflicts in one array. */
+export async function threeConflictsRepo(): Promise<{ repo: Repository; dir: string; store: string }> {
+  const r = await repoFrom("v3/ocean.zarr");
+  const { repo, dir, store } = r;
+  await switchBranch(repo, { name: "feature", create: true });
+  await setPoints(dir, `${store}/sst`, { "0,3,4": 22, "5,15,23": 222 });
+  await editAttrs(dir, `${store}/sst`, (a) => {
+    a.units = "K";
+  });
+  await commitAll(repo, "theirs");
+  await switchBranch(repo, { name: "main" });
+  await setPoints(dir, `${store}/sst`, { "0,3,4": 11, "5,15,23": 111 });
+  await editAttrs(dir, `${store}/sst`, (a) => {
+    a.units = "degF";
+  });
+  await commitAll(repo, "ours");
+  const m = await merge(repo, { rev: "feature" });
+  if (m.kind !== "conflicts") throw new Error(`expected conflicts, got ${m.kind}`);
+  return r;
 }
 
 /** Wait until `frame()` satisfies `ok` (returns the frame), or fail with the last frame. */

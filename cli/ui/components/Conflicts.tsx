@@ -40,13 +40,13 @@ function details(state: ConflictsState, item: ConflictItem, width: number): Deta
     case "ChunkBothChanged": {
       const load = state.details[item.key];
       if (load?.status === "ready") {
-        lines.push({ text: `${load.value.conflicts} elements in conflict (!), ${load.value.changed} changed by either side` });
+        lines.push({ text: `${load.value.conflicts} ${load.value.conflicts === 1 ? "element" : "elements"} in conflict (!), ${load.value.changed} changed by either side` });
         lines.push(...valueTable(load.value.rows, width));
       } else {
         if (load?.status === "error") lines.push({ text: load.error, t: "error" });
         else lines.push({ text: "decoding base, ours and theirs…", spin: true });
         if (item.elements) {
-          lines.push({ text: `${item.elements.count} elements in conflict; the first ones:` });
+          lines.push({ text: `${item.elements.count} ${item.elements.count === 1 ? "element" : "elements"} in conflict; the first ones:` });
           lines.push(...valueTable(item.elements.examples.map((e) => ({ coords: e.coords, ...e.values, conflict: true })), width));
         }
       }

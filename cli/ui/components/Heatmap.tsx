@@ -44,13 +44,15 @@ export function Heatmap({ array, grid, state, theme, width, height, panelRows }:
   const win = gridWindow(grid, state.view);
   const kinds = windowKinds(array, grid.cursor, grid, win.rows, win.cols);
   const deltas = new Map<string, number | null>();
-  let max = 0;
   for (const k of kinds.keys()) {
     const c = state.chunks[`${array.path}|${k}`];
-    if (c?.status === "ready") {
-      deltas.set(k, c.value.maxAbsDelta);
-      if (c.value.maxAbsDelta !== null && c.value.maxAbsDelta > max) max = c.value.maxAbsDelta;
-    }
+    if (c?.status === "ready") deltas.set(k, c.value.maxAbsDelta);
+  }
+  // the scale: the largest |Δ| of every chunk of the array decoded so far, so a cell keeps its mark across slices
+  let max = 0;
+  const prefix = `${array.path}|`;
+  for (const [k, c] of Object.entries(state.chunks)) {
+    if (k.startsWith(prefix) && c.status === "ready" && c.value.maxAbsDelta !== null && c.value.maxAbsDelta > max) max = c.value.maxAbsDelta;
   }
   const slice =
     grid.sliceDim >= 0
@@ -62,12 +64,13 @@ export function Heatmap({ array, grid, state, theme, width, height, panelRows }:
   const axes = grid.rowDim >= 0 ? ` · rows ${dimName(array, grid.rowDim)}, columns ${dimName(array, grid.colDim)}` : grid.colDim >= 0 ? ` · ${dimName(array, grid.colDim)}` : "";
   const header = Array.from({ length: win.cols[1] - win.cols[0] }, (_, i) => {
     const c = win.cols[0] + i;
-    return c % 5 === 0 || i === 0 ? String(c).padEnd(CELL) : " ".repeat(CELL);
+    // every index that fits its cell, else every fifth
+    return String(c).length < CELL || c % 5 === 0 || i === 0 ? String(c).padEnd(CELL) : " ".repeat(CELL);
   }).join("");
   const rowsShown: number[] = [];
   for (let r = win.rows[0]; r < win.rows[1]; r++) rowsShown.push(r);
   const legend = state.values
-    ? `1..4 max |Δ| up to ${formatValue(max, 10)} (log scale)  = same values  ? decoding  + added  - removed`
+    ? `1-4 max|Δ| to ${formatValue(max, 10)} (log)  = same values  ? decoding  + added  - removed`
     : ". unchanged  + added  - removed  * changed   (v: colour by max |Δ|)";
   const cur = grid.cursor;
   const curKey = key(cur);

@@ -228,7 +228,7 @@ export function repoSource(repo: Repository): UiSource {
 
     async merge() {
       const st = await lib.status(repo);
-      return st.merge ? { ...st.merge, branch: st.branch } : null;
+      return st.merge ? { ...st.merge, branch: st.branch === null ? null : st.branch.replace(/^refs\/heads\//, "") } : null;
     },
 
     conflictChunk(m, c) {

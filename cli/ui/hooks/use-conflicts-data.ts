@@ -66,7 +66,8 @@ export function useConflictsData(
   const conclude = useCallback(() => {
     if (!state.merge) return;
     const open = openCount(state);
-    if (open > 0) {
+    // while the state is read again the library decides: it refuses to conclude with conflicts open
+    if (open > 0 && state.status === "ready") {
       dispatch({ type: "finished", note: `${open} conflict${open === 1 ? "" : "s"} still open: settle ${open === 1 ? "it" : "them"} first (o/t, O/T)` });
       return;
     }
