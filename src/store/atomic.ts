@@ -5,7 +5,11 @@ import { FileAccessError } from "../errors.js";
 
 /** Name for a temp file; unique per process and call. */
 export function tempName(base: string): string {
-  return `${base}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+  const unique = `${process.pid}-${randomBytes(6).toString("hex")}`;
+  // in a Git object folder (objects/ab/), git's own temp name: stock `git fsck` passes over
+  // the leftovers of a killed write instead of reporting "bad sha1 file"
+  if (/[\\/]objects[\\/][0-9a-f]{2}[\\/][0-9a-f]{38}$/.test(base)) return path.join(path.dirname(base), `tmp_obj_${unique}`);
+  return `${base}.tmp-${unique}`;
 }
 
 /**

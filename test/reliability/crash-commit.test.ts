@@ -1,5 +1,5 @@
 /**
- * Guarantee 1, commit: `tdv commit -a` on a grid of 1,500 small chunks is
+ * Guarantee 1, commit: `tdv commit -a` on a grid of 600 small chunks is
  * SIGKILLed after a random delay between 0 and the duration of an unkilled
  * run. After each kill: fsck --full and stock `git fsck` are clean, main
  * points to the old commit or to a new one whose parent is the old one, and
@@ -9,12 +9,13 @@
  */
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkout, Repository } from "../../src/index.js";
+import { checkout, Repository, status } from "../../src/index.js";
 import type { GitOid } from "../../src/format/hash.js";
 import { tempDir } from "../helpers/fixture.js";
-import { clearStaleLock, fsckClean, gitFsck, hashTree, lanes, makeGrid, mutate, readRefFile, rng, run, runKilledAfter, runOk, seedFor, tdvFsckClean, treeDiff } from "./helpers.js";
+import { clearStaleLock, fsckClean, gitFsck, hashTree, lanes, makeGrid, mutate, readRefFile, rng, run, runKilledAfter, runOk, seedFor, tdvFsckClean, treeDiff, killMoment, startupMs } from "./helpers.js";
 
-const KILLS = Number(process.env.TDV_CRASH_KILLS ?? 40);
+/** kill points; TDV_CRASH_SCALE=10 runs ten times as many */
+const KILLS = Math.round(26 * Number(process.env.TDV_CRASH_SCALE ?? 1));
 const LANES = 2;
 
 describe("crash safety: tdv commit", () => {
@@ -31,7 +32,7 @@ async function commitLane(seed: number, kills: number) {
   const next = rng(seed);
   const dir = await tempDir();
   const gitdir = path.join(dir, ".tdv/git");
-  const grid = await makeGrid(dir, 1500, next);
+  const grid = await makeGrid(dir, 600, next);
   await runOk(dir, ["init"]);
   await runOk(dir, ["add", "-A"]);
   await runOk(dir, ["commit", "-m", "base"]);
@@ -42,6 +43,7 @@ async function commitLane(seed: number, kills: number) {
   await mutate(dir, grid, 100, next);
   let snap = await hashTree(dir);
   let duration = (await runOk(dir, ["commit", "-a", "-m", "warm-up"])).ms;
+  const startup = await startupMs(dir);
   recorded.set((await readRefFile(dir, "refs/heads/main")) as string, snap);
 
   const stats = { tried: 0, killed: 0, landedBeforeKill: 0, staleLocks: 0, commitsVerified: 0 };
@@ -49,12 +51,12 @@ async function commitLane(seed: number, kills: number) {
   // a run that finishes before its kill time counts as a trial, not a kill point: go on until enough kills
   for (let trial = 0; stats.killed < kills && trial < kills * 4; trial++) {
     const old = (await readRefFile(dir, "refs/heads/main")) as string;
-    await mutate(dir, grid, 10 + Math.floor(next() * 150), next);
+    await mutate(dir, grid, 10 + Math.floor(next() * 100), next);
     snap = await hashTree(dir);
     const message = `t${trial}`;
     const context = `commit trial ${trial} (TDV_SEED=${seed})`;
     stats.tried++;
-    const r = await runKilledAfter(dir, ["commit", "-a", "-m", message], next() * duration);
+    const r = await runKilledAfter(dir, ["commit", "-a", "-m", message], killMoment(next, startup, duration));
     if (!r.killed) {
       expect(r.code, `${context}: ${r.stderr}`).toBe(0);
       duration = (duration + r.ms) / 2;
@@ -72,8 +74,7 @@ async function commitLane(seed: number, kills: number) {
       expect({ parents: c.parents, subject: c.message.split("\n")[0] }, context).toEqual({ parents: [old], subject: message });
       stats.landedBeforeKill++;
       recorded.set(now, snap);
-      const st = JSON.parse((await runOk(dir, ["status", "--json"])).stdout) as { clean: boolean };
-      expect(st.clean, context).toBe(true);
+      expect((await status(repo)).clean, context).toBe(true);
       continue;
     }
     // the next command works: the same commit again

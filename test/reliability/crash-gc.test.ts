@@ -13,9 +13,10 @@ import { describe, expect, it } from "vitest";
 import { Repository } from "../../src/index.js";
 import { sha256, type GitOid } from "../../src/format/hash.js";
 import { tempDir } from "../helpers/fixture.js";
-import { backdate, fsckClean, gitFsck, lanes, makeGrid, mutate, randomBytes, rng, runKilledAfter, runOk, seedFor, tdvFsckClean } from "./helpers.js";
+import { backdate, fsckClean, gitFsck, lanes, makeGrid, mutate, randomBytes, rng, runKilledAfter, runOk, seedFor, tdvFsckClean, killMoment, startupMs } from "./helpers.js";
 
-const KILLS = Number(process.env.TDV_CRASH_KILLS ?? 30);
+/** kill points; TDV_CRASH_SCALE=10 runs ten times as many */
+const KILLS = Math.round(20 * Number(process.env.TDV_CRASH_SCALE ?? 1));
 const LANES = 2;
 const DAY = 24 * 3600 * 1000;
 
@@ -43,48 +44,57 @@ async function gcLane(seed: number, kills: number) {
   const next = rng(seed);
   const dir = await tempDir();
   const gitdir = path.join(dir, ".tdv/git");
-  const grid = await makeGrid(dir, 1500, next);
+  const grid = await makeGrid(dir, 600, next);
   await runOk(dir, ["init"]);
   await runOk(dir, ["add", "-A"]);
   await runOk(dir, ["commit", "-m", "base"]);
   await runOk(dir, ["switch", "-c", "side"]);
-  await mutate(dir, grid, 300, next);
+  await mutate(dir, grid, 200, next);
   await runOk(dir, ["commit", "-a", "-m", "side"]);
   await runOk(dir, ["switch", "main"]);
-  await mutate(dir, grid, 200, next);
+  await mutate(dir, grid, 100, next);
   await runOk(dir, ["commit", "-a", "-m", "main 2"]);
   const repo = await Repository.open({ dir });
   const refs = await refState(dir);
   const old = new Date(Date.now() - 30 * DAY);
 
+  // every object the repository needs is as old as the garbage: only reachability protects it
+  await backdate(path.join(dir, ".tdv"), old);
+  const objectFile = (oid: string) => path.join(gitdir, "objects", oid.slice(0, 2), oid.slice(2));
+
   /** Old garbage: chunks, blobs, a tree of them and a commit of the tree; and a little young garbage. */
   const young: string[] = [];
+  let garbage: string[] = [];
   const makeGarbage = async () => {
-    const n = 300 + Math.floor(next() * 400);
+    const n = 120 + Math.floor(next() * 200);
     const entries = [];
+    garbage = [];
     for (let i = 0; i < n; i++) {
       const b = randomBytes(next, 64);
       await repo.chunks.put(sha256(b), b);
+      garbage.push(repo.chunks.pathOf(sha256(b)));
       if (i % 10 === 0) entries.push({ mode: "100644" as const, name: `g${i}`, oid: await repo.git.writeBlob(randomBytes(next, 32)) });
     }
     const tree = await repo.git.writeTree(entries);
-    await repo.git.writeCommit({ tree, parents: [], author: repo.identity(), committer: repo.identity(), message: `garbage ${n}\n` });
-    await backdate(path.join(dir, ".tdv"), old);
+    const c = await repo.git.writeCommit({ tree, parents: [], author: repo.identity(), committer: repo.identity(), message: `garbage ${n}\n` });
+    garbage.push(...[...entries.map((e) => e.oid), tree, c].map(objectFile));
+    await Promise.all(garbage.map((f) => fsp.utimes(f, old, old)));
     const y = randomBytes(next, 64);
     await repo.chunks.put(sha256(y), y);
-    young.length = 0; // earlier young garbage was just made old
     young.push(repo.chunks.pathOf(sha256(y)));
     return n;
   };
+  const exists = (f: string) => fsp.stat(f).then(() => true, () => false);
   const stats = { tried: 0, killed: 0, garbageWritten: 0 };
   stats.garbageWritten += await makeGarbage();
   let duration = (await runOk(dir, ["gc", "--prune=1.day.ago"])).ms;
+  const startup = await startupMs(dir);
 
   for (let trial = 0; stats.killed < kills && trial < kills * 4; trial++) {
     stats.garbageWritten += await makeGarbage();
     const context = `gc trial ${trial} (TDV_SEED=${seed})`;
     stats.tried++;
-    const r = await runKilledAfter(dir, ["gc", "--prune=1.day.ago"], next() * duration);
+    const r = await runKilledAfter(dir, ["gc", "--prune=1.day.ago"], killMoment(next, startup, duration));
     if (!r.killed) {
       expect(r.code, `${context}: ${r.stderr}`).toBe(0);
       duration = (duration + r.ms) / 2;
@@ -97,12 +107,13 @@ async function gcLane(seed: number, kills: number) {
       const again = await runOk(dir, ["gc", "--prune=1.day.ago"]);
       duration = (duration + again.ms) / 2;
     }
-    for (const f of young) expect(await fsp.stat(f).then(() => true, () => false), `${context}: young ${f}`).toBe(true);
+    for (const f of young) expect(await exists(f), `${context}: young ${f}`).toBe(true);
     // nothing old and unreachable is left
-    const dry = JSON.parse((await runOk(dir, ["gc", "--prune=1.day.ago", "--dry-run", "--json"])).stdout) as { removed: { chunks: number; gitObjects: number } };
-    expect(dry.removed, context).toMatchObject({ chunks: 0, gitObjects: 0 });
+    for (const f of garbage) expect(await exists(f), `${context}: old garbage ${f}`).toBe(false);
   }
   await tdvFsckClean(dir);
+  const dry = JSON.parse((await runOk(dir, ["gc", "--prune=1.day.ago", "--dry-run", "--json"])).stdout) as { removed: { chunks: number; gitObjects: number } };
+  expect(dry.removed).toMatchObject({ chunks: 0, gitObjects: 0 });
   // the history is intact: every commit of both branches checks out
   for (const rev of ["side", "main~1", "main"]) await runOk(dir, ["checkout", "--force", rev]);
   expect((await repo.git.readCommit((await repo.refs.read("refs/heads/side")) as GitOid)).parents.length).toBe(1);

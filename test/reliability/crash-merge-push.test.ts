@@ -1,6 +1,6 @@
 /**
  * Guarantee 1, merge and push: `tdv merge` of two branches that changed
- * different chunks of a 1,000-chunk grid, and `tdv push` of new commits to a
+ * different chunks of a 600-chunk grid, and `tdv push` of new commits to a
  * file remote, SIGKILLed at random moments.
  *
  * After a killed merge: fsck --full and stock `git fsck` are clean, main is
@@ -16,12 +16,13 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { fsck, Repository } from "../../src/index.js";
+import { commit, fsck, Repository, reset, status } from "../../src/index.js";
 import type { GitOid } from "../../src/format/hash.js";
 import { tempDir } from "../helpers/fixture.js";
-import { fsckClean, gitFsck, hashTree, lanes, makeGrid, mutate, randomBytes, readRefFile, rng, run, runKilledAfter, runOk, seedFor, tdvFsckClean, treeDiff, type Grid } from "./helpers.js";
+import { fsckClean, gitFsck, hashTree, lanes, makeGrid, mutate, randomBytes, readRefFile, rng, run, runKilledAfter, runOk, seedFor, tdvFsckClean, treeDiff, type Grid, killMoment, startupMs } from "./helpers.js";
 
-const KILLS = Number(process.env.TDV_CRASH_KILLS ?? 16);
+/** kill points; TDV_CRASH_SCALE=10 runs ten times as many */
+const KILLS = Math.round(16 * Number(process.env.TDV_CRASH_SCALE ?? 1));
 
 async function rewrite(dir: string, chunks: string[], next: () => number): Promise<void> {
   await Promise.all(chunks.map((c) => fsp.writeFile(path.join(dir, c), randomBytes(next, 64))));
@@ -49,30 +50,31 @@ async function mergeLane(seed: number, kills: number) {
   const next = rng(seed);
   const dir = await tempDir();
   const gitdir = path.join(dir, ".tdv/git");
-  const grid: Grid = await makeGrid(dir, 1000, next);
+  const grid: Grid = await makeGrid(dir, 600, next);
   await runOk(dir, ["init"]);
   await runOk(dir, ["add", "-A"]);
   await runOk(dir, ["commit", "-m", "base"]);
   await runOk(dir, ["switch", "-c", "theirs"]);
-  await rewrite(dir, grid.chunks.slice(0, 300), next);
+  await rewrite(dir, grid.chunks.slice(0, 200), next);
   await runOk(dir, ["commit", "-a", "-m", "theirs"]);
   const theirsFiles = await hashTree(dir);
   await runOk(dir, ["switch", "main"]);
-  await rewrite(dir, grid.chunks.slice(300, 600), next);
+  await rewrite(dir, grid.chunks.slice(200, 400), next);
   await runOk(dir, ["commit", "-a", "-m", "ours"]);
   const ours = (await readRefFile(dir, "refs/heads/main")) as string;
   const theirs = (await readRefFile(dir, "refs/heads/theirs")) as string;
   const expected = new Map(await hashTree(dir));
-  for (const c of grid.chunks.slice(0, 300)) expected.set(c, theirsFiles.get(c) as string);
+  for (const c of grid.chunks.slice(0, 200)) expected.set(c, theirsFiles.get(c) as string);
 
   const repo = await Repository.open({ dir });
   const stats = { tried: 0, killed: 0, landedBeforeKill: 0, refusedThenRecovered: 0 };
   let duration = (await runOk(dir, ["merge", "theirs", "-m", "merge"])).ms;
+  const startup = await startupMs(dir);
   for (let trial = 0; stats.killed < kills && trial < kills * 4; trial++) {
-    await runOk(dir, ["reset", "--hard", ours]);
+    await reset(repo, { rev: ours, mode: "hard" });
     const context = `merge trial ${trial} (TDV_SEED=${seed})`;
     stats.tried++;
-    const r = await runKilledAfter(dir, ["merge", "theirs", "-m", "merge"], next() * duration);
+    const r = await runKilledAfter(dir, ["merge", "theirs", "-m", "merge"], killMoment(next, startup, duration));
     if (!r.killed) {
       expect(r.code, `${context}: ${r.stderr}`).toBe(0);
       duration = (duration + r.ms) / 2;
@@ -102,17 +104,17 @@ async function mergeLane(seed: number, kills: number) {
     const merged = (await readRefFile(dir, "refs/heads/main")) as string;
     expect((await repo.git.readCommit(merged as GitOid)).parents, context).toEqual([ours, theirs]);
     expect(treeDiff(await hashTree(dir), expected), context).toEqual([]);
-    expect(JSON.parse((await runOk(dir, ["status", "--json"])).stdout).clean, context).toBe(true);
+    expect((await status(repo)).clean, context).toBe(true);
   }
   await tdvFsckClean(dir);
   return stats;
 }
 
 /** fsck of a file remote: it has a repository's layout, so a working copy pointing at it (`.tdv` file) opens it. */
-async function remoteFsck(remote: string, context: string): Promise<void> {
+async function remoteFsck(remote: string, context: string, full = false): Promise<void> {
   const probe = await tempDir();
   await fsp.writeFile(path.join(probe, ".tdv"), `tdvdir: ${remote}\n`);
-  const res = await fsck(await Repository.open({ dir: probe }), { full: true });
+  const res = await fsck(await Repository.open({ dir: probe }), { full });
   expect(res.problems, `remote fsck after ${context}`).toEqual([]);
   await gitFsck(path.join(remote, "git"));
 }
@@ -123,32 +125,36 @@ async function pushLane(seed: number, kills: number) {
   const dir = path.join(root, "wc");
   const remote = path.join(root, "remote");
   await fsp.mkdir(dir);
-  const grid = await makeGrid(dir, 1000, next);
+  const grid = await makeGrid(dir, 600, next);
   await runOk(dir, ["init"]);
   await runOk(dir, ["add", "-A"]);
   await runOk(dir, ["commit", "-m", "base"]);
   await runOk(dir, ["remote", "add", "origin", remote]);
   await runOk(dir, ["push", "origin", "main"]);
+  const repo = await Repository.open({ dir });
   const remoteRef = () => fsp.readFile(path.join(remote, "git/refs/heads/main"), "utf8").then((t) => t.trim(), () => null);
 
   const stats = { tried: 0, killed: 0, remoteMovedBeforeKill: 0, staleLocks: 0 };
-  await mutate(dir, grid, 200, next);
+  await mutate(dir, grid, 100, next);
   await runOk(dir, ["commit", "-a", "-m", "warm-up"]);
   let duration = (await runOk(dir, ["push", "origin", "main"])).ms;
+  const startup = await startupMs(dir);
   for (let trial = 0; stats.killed < kills && trial < kills * 4; trial++) {
-    await mutate(dir, grid, 50 + Math.floor(next() * 250), next);
-    await runOk(dir, ["commit", "-a", "-m", `t${trial}`]);
+    await mutate(dir, grid, 30 + Math.floor(next() * 120), next);
+    await commit(repo, { all: true, message: `t${trial}` });
     const local = (await readRefFile(dir, "refs/heads/main")) as string;
     const old = await remoteRef();
     const context = `push trial ${trial} (TDV_SEED=${seed})`;
     stats.tried++;
-    const r = await runKilledAfter(dir, ["push", "origin", "main"], next() * duration);
+    const r = await runKilledAfter(dir, ["push", "origin", "main"], killMoment(next, startup, duration));
     if (!r.killed) {
       expect(r.code, `${context}: ${r.stderr}`).toBe(0);
       duration = (duration + r.ms) / 2;
     } else {
       stats.killed++;
-      await fsckClean(dir, context);
+      // push writes no local object: fsck without re-hashing, here and on the remote, where
+      // every object a ref reaches must be present (a size check for chunks); --full at the end
+      expect((await fsck(repo)).problems, context).toEqual([]);
       await gitFsck(path.join(dir, ".tdv/git"));
       await remoteFsck(remote, context);
       const now = await remoteRef();
@@ -169,6 +175,7 @@ async function pushLane(seed: number, kills: number) {
     }
     expect(await remoteRef(), context).toBe(local);
   }
-  await remoteFsck(remote, "the last push");
+  await remoteFsck(remote, "the last push", true);
+  await tdvFsckClean(dir);
   return stats;
 }

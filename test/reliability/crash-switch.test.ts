@@ -1,6 +1,6 @@
 /**
- * Guarantee 1, switch: `tdv switch` between two branches that differ in 500
- * of 1,500 chunks (and in files that exist on one side only) is SIGKILLed at
+ * Guarantee 1, switch: `tdv switch` between two branches that differ in 300
+ * of 600 chunks (and in files that exist on one side only) is SIGKILLed at
  * random moments. After each kill: fsck --full and stock `git fsck` are clean,
  * no branch moved, HEAD names one of the two branches, and running the switch
  * again completes it: the working tree is then exactly the target branch and
@@ -11,9 +11,10 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { Repository, status } from "../../src/index.js";
 import { tempDir } from "../helpers/fixture.js";
-import { clearStaleLock, fsckClean, gitFsck, hashTree, lanes, makeGrid, mutate, readRefFile, rng, run, runKilledAfter, runOk, seedFor, tdvFsckClean, treeDiff } from "./helpers.js";
+import { clearStaleLock, fsckClean, gitFsck, hashTree, lanes, makeGrid, mutate, readRefFile, rng, run, runKilledAfter, runOk, seedFor, tdvFsckClean, treeDiff, killMoment, startupMs } from "./helpers.js";
 
-const KILLS = Number(process.env.TDV_CRASH_KILLS ?? 36);
+/** kill points; TDV_CRASH_SCALE=10 runs ten times as many */
+const KILLS = Math.round(22 * Number(process.env.TDV_CRASH_SCALE ?? 1));
 const LANES = 2;
 
 describe("crash safety: tdv switch", () => {
@@ -30,13 +31,13 @@ async function switchLane(seed: number, kills: number) {
   const next = rng(seed);
   const dir = await tempDir();
   const gitdir = path.join(dir, ".tdv/git");
-  const grid = await makeGrid(dir, 1500, next);
+  const grid = await makeGrid(dir, 600, next);
   await runOk(dir, ["init"]);
   await runOk(dir, ["add", "-A"]);
   await runOk(dir, ["commit", "-m", "base"]);
   const trees = new Map<string, Map<string, string>>([["main", await hashTree(dir)]]);
   await runOk(dir, ["switch", "-c", "other"]);
-  await mutate(dir, grid, 500, next);
+  await mutate(dir, grid, 300, next);
   // files only on `other`: the switch back deletes them, the switch there creates them
   await fsp.mkdir(path.join(dir, "extra/deep"), { recursive: true });
   for (let i = 0; i < 50; i++) await fsp.writeFile(path.join(dir, `extra/deep/f${i}.txt`), `only on other ${i}`);
@@ -47,6 +48,7 @@ async function switchLane(seed: number, kills: number) {
   const refs = { main: await readRefFile(dir, "refs/heads/main"), other: await readRefFile(dir, "refs/heads/other") };
 
   let duration = (await runOk(dir, ["switch", "main"])).ms;
+  const startup = await startupMs(dir);
   let current = "main";
   const stats = { tried: 0, killed: 0, headMoved: 0, staleLocks: 0 };
   // a run that finishes before its kill time counts as a trial, not a kill point: go on until enough kills
@@ -54,7 +56,7 @@ async function switchLane(seed: number, kills: number) {
     const target = current === "main" ? "other" : "main";
     const context = `switch trial ${trial} to ${target} (TDV_SEED=${seed})`;
     stats.tried++;
-    const r = await runKilledAfter(dir, ["switch", target], next() * duration);
+    const r = await runKilledAfter(dir, ["switch", target], killMoment(next, startup, duration));
     if (r.killed) {
       stats.killed++;
       await fsckClean(dir, context);

@@ -11,6 +11,10 @@ import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import { BIN, baseEnv, type RunResult } from "../helpers/cli.js";
 
+// the library used in-process (setup, fsck) skips fsync like the spawned CLI (baseEnv): a
+// killed process loses nothing the page cache holds, so fsync plays no part in these tests
+process.env.TDV_FSYNC = "0";
+
 export const INJECT = fileURLToPath(new URL("./inject.mjs", import.meta.url));
 export const WORKERS = fileURLToPath(new URL("./workers/", import.meta.url));
 
@@ -187,6 +191,23 @@ export async function fsckClean(dir: string, context: string, cliEvery = 10): Pr
   const { fsck, Repository } = await import("../../src/index.js");
   const res = await fsck(await Repository.open({ dir }), { full: true });
   expect(res.problems, `fsck --full after ${context}`).toEqual([]);
+}
+
+/**
+ * When to kill a run: a random moment between the end of the process start
+ * (node and the CLI loaded: `tdv --version` takes that long, and nothing is
+ * written before) and the measured duration of an unkilled run.
+ */
+export function killMoment(next: () => number, startupMs: number, durationMs: number): number {
+  const start = Math.min(startupMs, durationMs * 0.5);
+  return start + next() * (durationMs - start);
+}
+
+/** How long starting the CLI takes here (the fastest of three `tdv --version`). */
+export async function startupMs(dir: string): Promise<number> {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3; i++) best = Math.min(best, (await runOk(dir, ["--version"])).ms);
+  return best;
 }
 
 /** Run `n` independent loops at once (each on its own repository): both CPUs stay busy. */
