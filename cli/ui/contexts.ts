@@ -7,7 +7,7 @@ import { createContext, useContext } from "react";
 import type { Layout } from "./components/layout.js";
 import type { Theme } from "./components/theme.js";
 import type { UiSource } from "./data/source.js";
-import type { AppAction, AppState } from "./state/app.js";
+import type { AppAction, AppState, ScreenKind } from "./state/app.js";
 import type { ConflictsAction, ConflictsState } from "./state/conflicts.js";
 import type { HistoryAction, HistoryState } from "./state/history.js";
 import type { ReviewAction, ReviewState } from "./state/review.js";
@@ -21,8 +21,19 @@ export interface UIState {
   theme: Theme;
 }
 
+/**
+ * Which screen takes keys now, written by the app on every render. Key
+ * handlers read it (and their state) through refs: React may deliver a key to
+ * a handler of the frame before (a screen just closed, a mode just left), and
+ * that handler must act on what is on screen now.
+ */
+export interface InputGate {
+  current: { top: ScreenKind; help: boolean };
+}
+
 export interface UIActions {
   source: UiSource;
+  gate: InputGate;
   dispatchApp: (a: AppAction) => void;
   dispatchHistory: (a: HistoryAction) => void;
   dispatchReview: (a: ReviewAction) => void;

@@ -100,3 +100,21 @@ export async function press(stdin: { write(s: string): void }, ...keys: string[]
     await new Promise((r) => setTimeout(r, 30));
   }
 }
+
+// eslint-disable-next-line no-control-regex
+const SGR = /\u001B\[[0-9;]*m/g;
+
+/** The history row under the cursor (colour codes removed). */
+export function selectedLine(frame: string | undefined): string {
+  return (frame ?? "").replace(SGR, "").split("\n").find((l) => l.startsWith(">")) ?? "";
+}
+
+/** Press j until the commit whose row contains `subject` is selected (one key at a time, each one seen). */
+export async function selectCommit(ui: { stdin: { write(s: string): void }; lastFrame(): string | undefined }, subject: string): Promise<void> {
+  for (let i = 0; i < 10 && !selectedLine(ui.lastFrame()).includes(subject); i++) {
+    const before = selectedLine(ui.lastFrame());
+    await press(ui.stdin, "j");
+    await waitFor(ui.lastFrame, (f) => selectedLine(f) !== before, "the cursor to move", 5000);
+  }
+  if (!selectedLine(ui.lastFrame()).includes(subject)) throw new Error(`no commit '${subject}' in\n${ui.lastFrame()}`);
+}

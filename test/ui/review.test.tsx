@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Repository } from "../../src/index.js";
 import { App } from "../../cli/ui/components/App.js";
 import { repoSource } from "../../cli/ui/data/source.js";
-import { historyRepo, KEYS, press, waitFor } from "./helpers.js";
+import { historyRepo, KEYS, press, selectCommit, selectedLine, waitFor } from "./helpers.js";
 
 const SIZE = { width: 80, height: 24 };
 let repo: Repository;
@@ -13,12 +13,11 @@ beforeAll(async () => {
   ({ repo } = await historyRepo());
 });
 
-const selectedLine = (f: string) => f.split("\n").find((l) => l.startsWith(">")) ?? "";
 
 async function openCommit(subject: string, opts: { color?: boolean } = {}) {
   const ui = render(<App source={repoSource(repo)} color={opts.color ?? false} size={SIZE} />);
   await waitFor(ui.lastFrame, (s) => s.includes("import"));
-  for (let i = 0; i < 6 && !selectedLine(ui.lastFrame() ?? "").includes(subject); i++) await press(ui.stdin, "j");
+  await selectCommit(ui, subject);
   await press(ui.stdin, KEYS.enter);
   await waitFor(ui.lastFrame, (s) => s.includes("changed ("), "the review");
   return ui;

@@ -5,8 +5,8 @@
  */
 import { Box, useApp } from "ink";
 import path from "node:path";
-import { useEffect, useMemo, useReducer } from "react";
-import { UIActionsContext, UIStateContext, type UIActions, type UIState } from "../contexts.js";
+import { useEffect, useMemo, useReducer, useRef } from "react";
+import { UIActionsContext, UIStateContext, type InputGate, type UIActions, type UIState } from "../contexts.js";
 import type { UiSource } from "../data/source.js";
 import { useAppInput } from "../hooks/use-app-input.js";
 import { useTerminalSize, type Size } from "../hooks/use-terminal-size.js";
@@ -49,9 +49,13 @@ export function App({ source, rev = null, color, size: fixed, start = "history" 
     dispatchConflicts({ type: "resize", listRows: L.conflicts.listRows });
   }, [L]);
 
+  const gate: InputGate = useRef({ top: topScreen(app), help: app.help });
+  gate.current = { top: topScreen(app), help: app.help };
+
   const actions = useMemo<UIActions>(
     () => ({
       source,
+      gate,
       dispatchApp,
       dispatchHistory,
       dispatchReview,
@@ -67,6 +71,7 @@ export function App({ source, rev = null, color, size: fixed, start = "history" 
       back: () => dispatchApp({ type: "back" }),
       quit: () => exit(),
     }),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
     [source, exit],
   );
 
@@ -87,7 +92,6 @@ export function App({ source, rev = null, color, size: fixed, start = "history" 
     title = `${where} · history of ${history.rev === null ? "all branches and tags" : history.rev.replace(/^tags\//, "tag ")}`;
     keys = HISTORY_KEYS;
   }
-  const active = !app.help;
   return (
     <UIActionsContext.Provider value={actions}>
       <UIStateContext.Provider value={state}>
@@ -97,11 +101,11 @@ export function App({ source, rev = null, color, size: fixed, start = "history" 
             {app.help ? (
               <Help theme={theme} width={L.width} height={L.body} />
             ) : top === "review" ? (
-              <ReviewScreen active={active} />
+              <ReviewScreen />
             ) : top === "conflicts" ? (
-              <ConflictsScreen active={active} />
+              <ConflictsScreen />
             ) : (
-              <HistoryScreen active={active} />
+              <HistoryScreen />
             )}
           </Box>
           <Footer keys={keys} theme={theme} width={L.width} />

@@ -1,6 +1,8 @@
 /** Conflict keys → actions. */
 import { useInput } from "ink";
+import { useRef } from "react";
 import type { Side } from "../../../src/index.js";
+import type { InputGate } from "../contexts.js";
 import type { ConflictsAction, ConflictsState } from "../state/conflicts.js";
 
 export interface ConflictKeyActions {
@@ -10,23 +12,24 @@ export interface ConflictKeyActions {
   back: () => void;
 }
 
-export function useConflictsInput(state: ConflictsState, { dispatch, take, conclude, back }: ConflictKeyActions, isActive: boolean): void {
-  useInput(
-    (input, key) => {
-      if (key.escape) {
-        back();
-        return;
-      }
-      if (state.busy !== null) return; // one library call at a time
-      if (key.upArrow || input === "k") dispatch({ type: "move", by: -1 });
-      else if (key.downArrow || input === "j") dispatch({ type: "move", by: 1 });
-      else if (input === "o") take("ours", false);
-      else if (input === "t") take("theirs", false);
-      else if (input === "O") take("ours", true);
-      else if (input === "T") take("theirs", true);
-      else if (input === "c") conclude();
-      else if (input === "r") dispatch({ type: "reload" });
-    },
-    { isActive },
-  );
+export function useConflictsInput(state: ConflictsState, actions: ConflictKeyActions, gate: InputGate): void {
+  const latest = useRef({ state, actions });
+  latest.current = { state, actions };
+  useInput((input, key) => {
+    if (gate.current.top !== "conflicts" || gate.current.help) return;
+    const { state: s, actions: a } = latest.current;
+    if (key.escape) {
+      a.back();
+      return;
+    }
+    if (s.busy !== null) return; // one library call at a time
+    if (key.upArrow || input === "k") a.dispatch({ type: "move", by: -1 });
+    else if (key.downArrow || input === "j") a.dispatch({ type: "move", by: 1 });
+    else if (input === "o") a.take("ours", false);
+    else if (input === "t") a.take("theirs", false);
+    else if (input === "O") a.take("ours", true);
+    else if (input === "T") a.take("theirs", true);
+    else if (input === "c") a.conclude();
+    else if (input === "r") a.dispatch({ type: "reload" });
+  });
 }

@@ -5,9 +5,9 @@ import { useUIActions, useUIState } from "../contexts.js";
 import { useConflictsData } from "../hooks/use-conflicts-data.js";
 import { useConflictsInput } from "../hooks/use-conflicts-input.js";
 
-export function ConflictsScreen({ active }: { active: boolean }) {
+export function ConflictsScreen() {
   const { conflicts, layout, theme } = useUIState();
-  const { dispatchConflicts, dispatchHistory, dispatchApp, source, back } = useUIActions();
+  const { dispatchConflicts, dispatchHistory, dispatchApp, source, back, gate } = useUIActions();
   const onConcluded = useCallback(
     (oid: string) => {
       dispatchHistory({ type: "reload", select: oid });
@@ -16,6 +16,6 @@ export function ConflictsScreen({ active }: { active: boolean }) {
     [dispatchHistory, dispatchApp],
   );
   const { take, conclude } = useConflictsData(conflicts, dispatchConflicts, source, onConcluded);
-  useConflictsInput(conflicts, { dispatch: dispatchConflicts, take, conclude, back }, active);
+  useConflictsInput(conflicts, { dispatch: dispatchConflicts, take, conclude, back }, gate);
   return <Conflicts state={conflicts} theme={theme} width={layout.width} height={layout.body} />;
 }

@@ -5,21 +5,21 @@ import { useHistoryData } from "../hooks/use-history-data.js";
 import { useHistoryInput } from "../hooks/use-history-input.js";
 import { openTarget } from "../state/history.js";
 
-export function HistoryScreen({ active }: { active: boolean }) {
+export function HistoryScreen() {
   const { history, layout, theme } = useUIState();
-  const { dispatchHistory, source, openReview, openConflicts } = useUIActions();
+  const { dispatchHistory, source, openReview, openConflicts, gate } = useUIActions();
   useHistoryData(history, dispatchHistory, source);
   useHistoryInput(
     history,
     {
       dispatch: dispatchHistory,
-      open: () => {
-        const t = openTarget(history);
+      open: (current) => {
+        const t = openTarget(current);
         if (t) openReview(t);
       },
       conflicts: openConflicts,
     },
-    active,
+    gate,
   );
   return <History state={history} theme={theme} width={layout.width} height={layout.body} />;
 }

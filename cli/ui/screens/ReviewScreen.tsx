@@ -4,10 +4,10 @@ import { useUIActions, useUIState } from "../contexts.js";
 import { useReviewData } from "../hooks/use-review-data.js";
 import { useReviewInput } from "../hooks/use-review-input.js";
 
-export function ReviewScreen({ active }: { active: boolean }) {
+export function ReviewScreen() {
   const { review, layout, theme } = useUIState();
-  const { dispatchReview, source, back } = useUIActions();
+  const { dispatchReview, source, back, gate } = useUIActions();
   useReviewData(review, dispatchReview, source);
-  useReviewInput(review, dispatchReview, back, active);
+  useReviewInput(review, dispatchReview, back, gate);
   return <Review state={review} theme={theme} width={layout.width} height={layout.body} panelRows={layout.review.panelRows} />;
 }
