@@ -22,7 +22,8 @@ Examples:
     .action(inRepo(run));
 }
 
-async function run({ repo }: RepoContext, rev: string | undefined): Promise<number> {
+async function run({ lib, repo }: RepoContext, rev: string | undefined): Promise<number> {
+  if (rev !== undefined) await lib.resolveRevision(repo, rev); // an unknown revision is reported as by every command
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     err("error: tdv ui needs a terminal (its input and output must be a TTY)");
     err("hint: for scripts and pipes use `tdv log --graph` and `tdv diff --values`");

@@ -166,7 +166,10 @@ export function formatValue(v: unknown, width = 12): string {
   else if (typeof v === "number") {
     if (Number.isNaN(v)) s = "NaN";
     else if (Number.isInteger(v) && Math.abs(v) < 1e12) s = String(v);
-    else s = String(Number(v.toPrecision(6)));
+    else {
+      s = String(Number(v.toPrecision(6)));
+      if (s.length > width || /e/.test(s)) s = v.toExponential(3).replace(/\.?0+e/, "e");
+    }
   } else if (typeof v === "bigint" || typeof v === "boolean") s = String(v);
   else if (typeof v === "string") s = JSON.stringify(v);
   else s = JSON.stringify(v) ?? String(v);

@@ -1,0 +1,297 @@
+/** The UI's state and data functions, without rendering: reducers, the grid, value comparison, ordering, summaries. */
+import { describe, expect, it } from "vitest";
+import { historyGraph, type ArrayDiff, type DecodedChunk } from "../../src/index.js";
+import { layout } from "../../cli/ui/components/layout.js";
+import { arrayGrid, deltaBucket, follow, kindAt, windowKinds } from "../../cli/ui/data/grid.js";
+import { mergeHistories } from "../../cli/ui/data/order.js";
+import type { HistoryData, HistoryEntry } from "../../cli/ui/data/source.js";
+import { diffSummaryLine } from "../../cli/ui/data/summary.js";
+import { compareChunk, formatValue, threeWay } from "../../cli/ui/data/values.js";
+import { appReducer, initialApp, topScreen } from "../../cli/ui/state/app.js";
+import { conflictsReducer, initialConflicts, itemsOf, resolveTarget } from "../../cli/ui/state/conflicts.js";
+import { historyReducer, initialHistory, openTarget, pickerChoices, selectedEntry, visibleEntries, wantsMore, type HistoryState } from "../../cli/ui/state/history.js";
+import { cellIndex, gridWindow, initialReview, reviewReducer, type ReviewState } from "../../cli/ui/state/review.js";
+
+function entry(oid: string, parents: string[], t: number, message = `commit ${oid}`): HistoryEntry {
+  return { oid, parents, author: { name: "A", email: "a@x", timestamp: t, tzOffset: 0 }, committer: { timestamp: t }, message, refs: [] };
+}
+
+function historyOf(entries: HistoryEntry[], extra: Partial<HistoryData> = {}): HistoryState {
+  const data: HistoryData = { entries, rows: historyGraph(entries), complete: true, branches: ["main", "x"], tags: ["v1"], current: "main", ...extra };
+  return historyReducer(initialHistory(null, 5), { type: "loaded", data });
+}
+
+// a merge: m (d, f) ; d (c) ; f (c) ; c (b) ; b (a) ; a
+const LINEAR = [entry("m", ["d", "f"], 6, "Merge feature"), entry("d", ["c"], 5, "fix tile"), entry("f", ["c"], 4, "feature tile"), entry("c", ["b"], 3), entry("b", ["a"], 2, "grid tile"), entry("a", [], 1, "import")];
+
+describe("history reducer", () => {
+  it("selects the first commit; moves over commit rows only; stops at the ends; keeps the cursor in view", () => {
+    let s = historyOf(LINEAR);
+    expect(s.rows.map((r) => r.kind)).toEqual(["commit", "edge", "commit", "commit", "edge", "commit", "commit", "commit"]);
+    expect(selectedEntry(s)?.oid).toBe("m");
+    s = historyReducer(s, { type: "move", by: 1 });
+    expect(selectedEntry(s)?.oid).toBe("d");
+    expect(s.selected).toBe(2);
+    s = historyReducer(s, { type: "move", by: 3 });
+    expect(selectedEntry(s)?.oid).toBe("b");
+    expect(s.top).toBe(2); // height 5: rows 2..6 show, the cursor at 6
+    s = historyReducer(s, { type: "move", by: 10 });
+    expect(selectedEntry(s)?.oid).toBe("a");
+    s = historyReducer(s, { type: "home" });
+    expect([selectedEntry(s)?.oid, s.top]).toEqual(["m", 0]);
+    s = historyReducer(s, { type: "move", by: -1 });
+    expect(selectedEntry(s)?.oid).toBe("m");
+    s = historyReducer(s, { type: "end" });
+    expect(selectedEntry(s)?.oid).toBe("a");
+    expect(visibleEntries(s).map((e) => e.oid)).toEqual(["f", "c", "b", "a"]);
+  });
+
+  it("search: typed, submitted, next and previous with wrap-around, a message for no match", () => {
+    let s = historyOf(LINEAR);
+    s = historyReducer(s, { type: "searchStart" });
+    for (const ch of "TILX") s = historyReducer(s, { type: "searchInput", text: ch.toLowerCase() });
+    s = historyReducer(s, { type: "searchBackspace" });
+    s = historyReducer(s, { type: "searchSubmit" });
+    expect(s.search).toEqual({ editing: false, query: "til" });
+    expect(selectedEntry(s)?.oid).toBe("d");
+    s = historyReducer(s, { type: "searchNext", dir: 1 });
+    expect(selectedEntry(s)?.oid).toBe("f");
+    s = historyReducer(s, { type: "searchNext", dir: 1 });
+    expect(selectedEntry(s)?.oid).toBe("b");
+    s = historyReducer(s, { type: "searchNext", dir: 1 });
+    expect(selectedEntry(s)?.oid).toBe("d"); // wrapped
+    s = historyReducer(s, { type: "searchNext", dir: -1 });
+    expect(selectedEntry(s)?.oid).toBe("b");
+    s = historyReducer(historyReducer(s, { type: "searchStart" }), { type: "searchInput", text: "zzz" });
+    s = historyReducer(s, { type: "searchSubmit" });
+    expect(s.note).toBe("no commit matches 'zzz'");
+    expect(selectedEntry(s)?.oid).toBe("b");
+  });
+
+  it("the branch picker lists all, branches and tags; choosing one loads its history from the first page", () => {
+    let s = historyOf(LINEAR);
+    expect(pickerChoices(s).map((c) => c.label)).toEqual(["all branches and tags", "main (current)", "x", "tag v1"]);
+    s = historyReducer(s, { type: "pickerOpen" });
+    s = historyReducer(s, { type: "pickerMove", by: 5 });
+    expect(s.picker.index).toBe(3);
+    s = historyReducer(s, { type: "pickerChoose" });
+    expect(s).toMatchObject({ rev: "tags/v1", status: "loading", picker: { open: false } });
+  });
+
+  it("Enter opens a commit against its first parent; with a mark, the older against the newer", () => {
+    let s = historyOf(LINEAR);
+    expect(openTarget(s)).toEqual({ from: "d", to: "m", title: "m Merge feature" });
+    s = historyReducer(s, { type: "end" });
+    expect(openTarget(s)?.from).toBeNull(); // a root commit
+    s = historyReducer(s, { type: "mark" });
+    expect(s.mark).toBe("a");
+    s = historyReducer(s, { type: "home" });
+    expect(openTarget(s)).toMatchObject({ from: "a", to: "m" });
+    s = historyReducer(s, { type: "end" });
+    s = historyReducer(s, { type: "mark" });
+    expect(s.mark).toBeNull();
+  });
+
+  it("a cut history asks for more near its end; a reload keeps the selected commit", () => {
+    let s = historyOf(LINEAR, { complete: false });
+    expect(wantsMore(s)).toBe(true); // 8 rows, height 5: already near the end
+    s = historyReducer(s, { type: "move", by: 2 });
+    s = historyReducer(s, { type: "load", more: true });
+    expect([s.limit, s.status]).toEqual([800, "loading"]);
+    s = historyReducer(s, { type: "loaded", data: { entries: LINEAR, rows: historyGraph(LINEAR), complete: true, branches: [], tags: [], current: null } });
+    expect(selectedEntry(s)?.oid).toBe("f");
+    expect(wantsMore(s)).toBe(false);
+  });
+});
+
+function arrayDiff(partial: Partial<ArrayDiff> = {}): ArrayDiff {
+  const side = { zarrFormat: 3 as const, shape: [6, 16, 24], dtype: "float32", chunkShape: [2, 8, 8], innerChunkShape: null, fillValue: 0, codecs: ["bytes"], dimensionNames: ["t", "y", "x"] };
+  const none = { count: 0, bytes: 0, boxes: [] };
+  return {
+    path: "a",
+    status: "modified",
+    oldPath: null,
+    before: side,
+    after: { ...side, shape: [8, 16, 24] },
+    metadata: [],
+    attributes: [],
+    chunks: {
+      added: { count: 6, bytes: 60, boxes: [[[3, 3], [0, 1], [0, 2]]] },
+      removed: none,
+      modified: { count: 2, bytes: 20, bytesBefore: 20, boxes: [[[0, 0], [0, 0], [0, 0]], [[1, 1], [1, 1], [2, 2]]] },
+    },
+    values: null,
+    valuesNote: null,
+    ...partial,
+  };
+}
+
+describe("review reducer and the grid", () => {
+  const loaded = (): ReviewState => {
+    let s = reviewReducer(initialReview(), { type: "resize", listRows: 3, gridRows: 1, gridCols: 2 });
+    s = reviewReducer(s, { type: "start", from: "a", to: "b", title: "t" });
+    const a = arrayDiff();
+    return reviewReducer(s, { type: "loaded", diff: { arrays: [a, { ...a, path: "b" }] } as never });
+  };
+
+  it("opens the grid of the selected array on its first changed chunk; moves the cursor, slice and window", () => {
+    let s = reviewReducer(loaded(), { type: "openGrid" });
+    expect(s.focus).toBe("grid");
+    expect(s.grid).toMatchObject({ path: "a", shape: [4, 2, 3], rowDim: 1, colDim: 2, cursor: [0, 0, 0], sliceDim: 0 });
+    s = reviewReducer(s, { type: "gridMove", rows: 1, cols: 2 });
+    expect(s.grid?.cursor).toEqual([0, 1, 2]);
+    expect([s.grid?.top, s.grid?.left]).toEqual([1, 1]); // a 1×2 window follows the cursor
+    expect(gridWindow(s.grid!, s.view)).toEqual({ rows: [1, 2], cols: [1, 3] });
+    expect(cellIndex(s.grid!, 1, 1)).toEqual([0, 1, 1]);
+    s = reviewReducer(s, { type: "gridMove", rows: 9, cols: 9 });
+    expect(s.grid?.cursor).toEqual([0, 1, 2]); // clamped
+    s = reviewReducer(s, { type: "slice", by: 5 });
+    expect(s.grid?.cursor).toEqual([3, 1, 2]);
+    s = reviewReducer(s, { type: "sliceDim" });
+    expect(s.grid?.sliceDim).toBe(0); // the only other dimension
+    s = reviewReducer(s, { type: "closeGrid" });
+    expect(s.focus).toBe("list");
+    s = reviewReducer(s, { type: "move", by: 7 });
+    expect(s.selected).toBe(1);
+  });
+
+  it("the grid is the larger of both sides'; chunk kinds come from the boxes, only inside the window", () => {
+    const a = arrayDiff();
+    expect(arrayGrid(a)).toEqual([4, 2, 3]);
+    const dims = { rowDim: 1, colDim: 2 };
+    expect([...windowKinds(a, [3, 0, 0], dims, [0, 2], [0, 3]).entries()]).toHaveLength(6);
+    expect(windowKinds(a, [3, 0, 0], dims, [0, 1], [1, 2])).toEqual(new Map([["3,0,1", "added"]]));
+    expect(windowKinds(a, [1, 0, 0], dims, [0, 2], [0, 3])).toEqual(new Map([["1,1,2", "modified"]]));
+    expect(kindAt(a, [0, 0, 0])).toBe("modified");
+    expect(kindAt(a, [2, 0, 0])).toBe("unchanged");
+    expect(arrayGrid(arrayDiff({ before: null, after: { ...arrayDiff().after!, shape: [], chunkShape: [] } }))).toEqual([]);
+  });
+
+  it("max |Δ| buckets on a log scale; windows follow a position", () => {
+    expect([deltaBucket(0, 10), deltaBucket(0.001, 10), deltaBucket(10, 10), deltaBucket(20, 10), deltaBucket(1, 0)]).toEqual([0, 1, 4, 4, 4]);
+    expect([follow(0, 9, 5, 20), follow(8, 3, 5, 20), follow(10, 19, 5, 20), follow(3, 1, 5, 4)]).toEqual([5, 3, 15, 0]);
+  });
+
+  it("layout shares 80×24: a footer and header line, the heatmap window in cells", () => {
+    const l = layout(80, 24);
+    expect(l.body).toBe(22);
+    expect(l.review.gridCols).toBe(25);
+    expect(l.review.gridRows + l.review.panelRows + 3).toBe(22);
+    expect(layout(10, 3).body).toBeGreaterThan(0);
+  });
+});
+
+function chunk(data: number[], shape: number[], origin: number[]): DecodedChunk {
+  const stride = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+  return { data: Float64Array.from(data) as never, shape, stride, origin };
+}
+
+describe("values of one chunk", () => {
+  it("compares two sides: changed elements with coordinates, max |Δ|, NaN equal to NaN, elements outside a shape", () => {
+    const before = chunk([1, 2, NaN, 4], [2, 2], [2, 0]);
+    const after = chunk([1, 5, NaN, 3], [2, 2], [2, 0]);
+    const c = compareChunk([1, 0], [2, 2], { chunk: before, shape: [4, 2] }, { chunk: after, shape: [4, 2] });
+    expect(c).toEqual({
+      compared: 4,
+      changed: 2,
+      maxAbsDelta: 3,
+      elements: [
+        { coords: [2, 1], before: 2, after: 5 },
+        { coords: [3, 1], before: 4, after: 3 },
+      ],
+    });
+    // the array grew: the new row is absent before
+    const grown = compareChunk([1, 0], [2, 2], { chunk: chunk([1, 2, 0, 0], [2, 2], [2, 0]), shape: [3, 2] }, { chunk: after, shape: [4, 2] });
+    expect(grown.elements.map((e) => [e.coords, e.before, e.after])).toEqual([
+      [[2, 1], 2, 5],
+      [[3, 0], undefined, NaN],
+      [[3, 1], undefined, 3],
+    ]);
+    expect(compareChunk([0, 0], [2, 2], { chunk: null, shape: [] }, { chunk: null, shape: [] }).changed).toBe(0);
+  });
+
+  it("three ways: conflicts first (both changed, differently), then changes of one side", () => {
+    const base = chunk([0, 0, 0, 0], [4], [0]);
+    const ours = chunk([1, 0, 7, 9], [4], [0]);
+    const theirs = chunk([0, 2, 7, 8], [4], [0]);
+    const t = threeWay([0], [4], { chunk: base, shape: [4] }, { chunk: ours, shape: [4] }, { chunk: theirs, shape: [4] });
+    expect(t.changed).toBe(4);
+    expect(t.conflicts).toBe(1);
+    expect(t.rows.map((r) => [r.coords[0], r.conflict])).toEqual([
+      [3, true],
+      [0, false],
+      [1, false],
+      [2, false],
+    ]);
+  });
+
+  it("formats values briefly", () => {
+    expect([formatValue(1 / 3), formatValue(NaN), formatValue(undefined), formatValue(12n), formatValue(true), formatValue("abcdefghijklmnop", 6), formatValue(1e20), formatValue(-2.5e-9)]).toEqual([
+      "0.333333",
+      "NaN",
+      "—",
+      "12",
+      "true",
+      "\"abcd…",
+      "1e+20",
+      "-2.5e-9",
+    ]);
+  });
+});
+
+describe("histories of several refs", () => {
+  it("lists each commit once, children before parents, newest first otherwise (clock skew included)", () => {
+    const main = [entry("m", ["d", "f"], 6), entry("d", ["c"], 5), entry("c", ["a"], 3), entry("a", [], 1)];
+    const feature = [entry("f", ["c"], 2), entry("c", ["a"], 3), entry("a", [], 1)]; // f's clock is behind its parent's
+    const tag = [entry("t", ["a"], 9), entry("a", [], 1)];
+    const all = mergeHistories([main, feature, tag]).map((e) => e.oid);
+    expect(all).toEqual(["t", "m", "d", "f", "c", "a"]);
+  });
+
+  it("summarizes a diff in one line", () => {
+    const s = { arrays: { added: 1, removed: 0, modified: 2, renamed: 0 }, groups: { added: 0, removed: 0, modified: 1 }, files: { added: 1, removed: 0, modified: 0 }, chunks: { added: 3, removed: 1, modified: 5 }, bytesAdded: 0, bytesRemoved: 0 };
+    expect(diffSummaryLine(s)).toBe("3 arrays: +3 ~5 -1 chunks, 1 file");
+    expect(diffSummaryLine({ ...s, arrays: { added: 0, removed: 0, modified: 0, renamed: 0 }, files: { added: 0, removed: 0, modified: 0 } })).toBe("1 group");
+  });
+});
+
+describe("app and conflicts reducers", () => {
+  it("screens stack: Esc goes back, never below the history; help toggles", () => {
+    let s = initialApp();
+    s = appReducer(s, { type: "open", screen: "review" });
+    s = appReducer(s, { type: "open", screen: "conflicts" });
+    expect(s.stack).toEqual(["history", "review", "conflicts"]);
+    s = appReducer(appReducer(appReducer(s, { type: "back" }), { type: "back" }), { type: "back" });
+    expect(topScreen(s)).toBe("history");
+    expect(appReducer(s, { type: "toggleHelp" }).help).toBe(true);
+    expect(initialApp("conflicts").stack).toEqual(["history", "conflicts"]);
+  });
+
+  it("conflicts become items by array; the target of one, or of its whole array", () => {
+    const merge = {
+      name: "feature",
+      theirs: "t",
+      base: "b",
+      origHead: "o",
+      strategy: "elementwise",
+      message: "",
+      stale: false,
+      branch: "main",
+      conflicts: [
+        { conflict: { _tag: "ChunkBothChanged", array: "z/sst", chunk: [1, 2], path: "z/sst/c/1/2", entries: { base: null, ours: null, theirs: null } }, reasons: [], scope: [], fingerprint: "", resolved: false },
+        { conflict: { _tag: "AttrBothChanged", node: "z/sst", path: "z/sst/zarr.json", key: "units", values: { base: "K", ours: "C", theirs: "F" } }, reasons: [], scope: [], fingerprint: "", resolved: true },
+      ],
+    } as never;
+    expect(itemsOf(merge).map((i) => [i.subject, i.label, i.resolved])).toEqual([
+      ["z/sst", "chunk [1,2]", false],
+      ["z/sst", "attribute units", true],
+    ]);
+    let s = conflictsReducer(initialConflicts(), { type: "loaded", merge });
+    expect(resolveTarget(s, false)).toEqual({ path: "z/sst", chunk: [1, 2] });
+    s = conflictsReducer(s, { type: "move", by: 1 });
+    expect(resolveTarget(s, false)).toEqual({ path: "z/sst/zarr.json" });
+    expect(resolveTarget(s, true)).toEqual({ path: "z/sst" });
+    s = conflictsReducer(s, { type: "loaded", merge }); // a reload keeps the selection
+    expect(s.selected).toBe(1);
+  });
+});
