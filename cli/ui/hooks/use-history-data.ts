@@ -1,5 +1,5 @@
 /** History data: read the log when asked, summaries for the rows on screen, older commits near the end. */
-import { useEffect } from "react";
+import { useEffect, useRef } from "react";
 import { errorText } from "../contexts.js";
 import type { UiSource } from "../data/source.js";
 import { visibleEntries, wantsMore, type HistoryAction, type HistoryState } from "../state/history.js";
@@ -20,24 +20,28 @@ export function useHistoryData(state: HistoryState, dispatch: (a: HistoryAction)
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [reload]);
 
-  // summaries of the rows on screen only: a commit's diff reads what it changed, nothing else
-  const visible = visibleEntries(state).filter((e) => state.summaries[e.oid] === undefined);
+  // summaries of the rows on screen only: a commit's diff reads what it changed, nothing else.
+  // Each commit is asked for once (the app's reducer outlives this screen, so late answers still land).
+  const asked = useRef(new Set<string>());
+  useEffect(() => {
+    asked.current.clear();
+  }, [reload]);
+  const visible = visibleEntries(state).filter((e) => state.summaries[e.oid] === undefined && !asked.current.has(e.oid));
   const key = visible.map((e) => e.oid).join(",");
   useEffect(() => {
     if (visible.length === 0) return;
-    let live = true;
+    // a short pause, so that paging through a long history does not ask for every page passed over
     const t = setTimeout(() => {
       for (const e of visible) {
+        if (asked.current.has(e.oid)) continue;
+        asked.current.add(e.oid);
         source.summary(e).then(
-          (text) => live && dispatch({ type: "summary", oid: e.oid, text }),
-          (err: unknown) => live && dispatch({ type: "summary", oid: e.oid, text: `? ${errorText(err)}` }),
+          (text) => dispatch({ type: "summary", oid: e.oid, text }),
+          (err: unknown) => dispatch({ type: "summary", oid: e.oid, text: `? ${errorText(err)}` }),
         );
       }
     }, 30);
-    return () => {
-      live = false;
-      clearTimeout(t);
-    };
+    return () => clearTimeout(t);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
 

@@ -46,7 +46,15 @@ export function useReviewData(state: ReviewState, dispatch: (a: ReviewAction) =>
       for (const k of windowKinds(arr, g.cursor, g, win.rows, win.cols).keys()) wanted.push(k.split(",").map(Number));
     }
   }
-  const missing = arr ? wanted.filter((idx) => state.chunks[chunkKey(arr.path, idx)] === undefined) : [];
+  const seen = new Set<string>();
+  const missing = arr
+    ? wanted.filter((idx) => {
+        const k = chunkKey(arr.path, idx);
+        if (seen.has(k) || state.chunks[k] !== undefined) return false;
+        seen.add(k);
+        return true;
+      })
+    : [];
   const missingKey = arr ? missing.map((i) => chunkKey(arr.path, i)).join(" ") : "";
   useEffect(() => {
     if (!arr || missing.length === 0) return;
