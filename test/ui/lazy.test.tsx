@@ -55,7 +55,7 @@ describe("responsive on large repositories", () => {
   it("summarizes only the commits on screen, and the next ones as the user scrolls to them", async () => {
     const { source, calls } = counted(repoSource(long));
     const ui = render(<App source={source} color={false} size={SIZE} />);
-    await waitFor(ui.lastFrame, (s) => s.includes("step 40") && s.includes("1 array: ~1 chunks"));
+    await waitFor(ui.lastFrame, (s) => s.includes("step 40") && s.includes("1 array: ~1 chunk"));
     await new Promise((r) => setTimeout(r, 300));
     expect(calls.summary.length).toBe(20); // the 20 rows of an 80×24 screen, of 41 commits
     await press(ui.stdin, "G");

@@ -46,8 +46,8 @@ describe("review screen", () => {
   it("the heatmap: one cell per chunk of a slice, moving along time, a chunk's before/after values, max |Δ| with v", async () => {
     const ui = await openCommit("feature: fix");
     await press(ui.stdin, KEYS.enter);
-    let f = await waitFor(ui.lastFrame, (s) => s.includes("grid 3×2×3 chunks") && s.includes("elements changed"), "the heatmap");
-    expect(f).toContain("rows lat, columns lon · slice time=0/3");
+    let f = await waitFor(ui.lastFrame, (s) => s.includes("grid 3×2×3") && s.includes("elements changed"), "the heatmap");
+    expect(f).toContain("ocean.zarr/sst · slice time=0/3◂ · lat × lon · grid 3×2×3");
     expect(f).toMatch(/^ {5}0 {2}1 {2}2\s*$/m);
     expect(f).toMatch(/^0 {4}\[\*\] \. {2}\.\s*$/m);
     expect(f).toMatch(/^1 {5}\. {2}\. {2}\.\s*$/m);
@@ -98,7 +98,7 @@ describe("review screen", () => {
     await press(ui.stdin, "j", "j"); // flags: only 3 of its 18 chunks are stored
     f = await waitFor(ui.lastFrame, (s) => s.includes("ocean.zarr/flags  added"));
     await press(ui.stdin, KEYS.enter);
-    f = await waitFor(ui.lastFrame, (s) => s.includes("grid 3×2×3 chunks") && s.includes("elements changed"));
+    f = await waitFor(ui.lastFrame, (s) => s.includes("grid 3×2×3") && s.includes("elements changed"));
     expect(f).toMatch(/^0 {4}\[\+\] \. {2}\.\s*$/m);
     expect(f).toContain("chunk [0, 0, 0] added");
     expect(f).toMatch(/^\[0,0,0\]\s+—\s+\d+/m); // absent before

@@ -61,7 +61,7 @@ export function Heatmap({ array, grid, state, theme, width, height, panelRows }:
           .filter(Boolean)
           .join(" ")}`
       : "";
-  const axes = grid.rowDim >= 0 ? ` · rows ${dimName(array, grid.rowDim)}, columns ${dimName(array, grid.colDim)}` : grid.colDim >= 0 ? ` · ${dimName(array, grid.colDim)}` : "";
+  const axes = grid.rowDim >= 0 ? ` · ${dimName(array, grid.rowDim)} × ${dimName(array, grid.colDim)}` : grid.colDim >= 0 ? ` · ${dimName(array, grid.colDim)}` : "";
   const header = Array.from({ length: win.cols[1] - win.cols[0] }, (_, i) => {
     const c = win.cols[0] + i;
     // every index that fits its cell, else every fifth
@@ -82,7 +82,7 @@ export function Heatmap({ array, grid, state, theme, width, height, panelRows }:
         <Seg theme={theme} t="title">
           {array.path || "."}
         </Seg>
-        {` grid ${grid.shape.join("×") || "1"} chunks${axes}${slice}`}
+        {`${slice}${axes} · grid ${grid.shape.join("×") || "1"}`}
       </Line>
       <Line width={width}>{`${" ".repeat(ROW_LABEL)}${grid.colDim >= 0 ? header : ""}`}</Line>
       <Box flexDirection="column" height={gridLines} flexShrink={0}>

@@ -29,7 +29,8 @@ function line(arrays: number, chunks: { added: number; removed: number; modified
   const parts: string[] = [];
   if (arrays > 0) {
     const c = [chunks.added ? `+${chunks.added}` : "", chunks.modified ? `~${chunks.modified}` : "", chunks.removed ? `-${chunks.removed}` : ""].filter(Boolean);
-    parts.push(`${plural(arrays, "array")}${c.length ? `: ${c.join(" ")} chunks` : ""}`);
+    const total = chunks.added + chunks.modified + chunks.removed;
+    parts.push(`${plural(arrays, "array")}${c.length ? `: ${c.join(" ")} ${total === 1 ? "chunk" : "chunks"}` : ""}`);
   }
   if (files > 0) parts.push(plural(files, "file"));
   if (groups > 0 && arrays === 0) parts.push(plural(groups, "group"));
