@@ -129,7 +129,6 @@ describe.skipIf(!hasTmux && process.env.CI !== "true")("tdv ui in a pseudo-termi
     expect(code).toBe("0");
     const raw = await fsp.readFile(outFile, "utf8");
     expect(raw).toContain("feature: fix");
-    // eslint-disable-next-line no-control-regex
     expect(raw).not.toMatch(/\u001B\[[0-9;]*m/); // no SGR sequence at all: no colour, no bold, no inverse
   });
 });

@@ -101,7 +101,6 @@ export async function press(stdin: { write(s: string): void }, ...keys: string[]
   }
 }
 
-// eslint-disable-next-line no-control-regex
 const SGR = /\u001B\[[0-9;]*m/g;
 
 /** The history row under the cursor (colour codes removed). */

@@ -1,7 +1,8 @@
 /** The history screen on a real repository: graph, refs, summaries, moving, search, branch choice, opening a commit. */
 import { render } from "ink-testing-library";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Repository } from "../../src/index.js";
+import { Repository } from "../../src/index.js";
+import { tempDir } from "../helpers/fixture.js";
 import { App } from "../../cli/ui/components/App.js";
 import { repoSource } from "../../cli/ui/data/source.js";
 import { historyRepo, KEYS, press, waitFor } from "./helpers.js";
@@ -73,6 +74,16 @@ describe("history screen", () => {
     expect(f).toContain("feature: fix");
     await press(ui.stdin, "b", "k", "k", "k", KEYS.enter);
     await waitFor(ui.lastFrame, (s) => s.includes("history of all branches and tags") && s.includes("recalibrate"));
+    ui.unmount();
+  });
+
+  it("a repository without commits says how to make the first", async () => {
+    const { repo: empty } = await Repository.init({ dir: await tempDir() });
+    const ui = render(<App source={repoSource(empty)} color={false} size={SIZE} />);
+    const f = await waitFor(ui.lastFrame, (s) => s.includes("No commits yet"));
+    expect(f).toContain("0 commits");
+    await press(ui.stdin, KEYS.enter, "j", "m"); // nothing to open, move or mark
+    expect(ui.lastFrame()).toContain("No commits yet");
     ui.unmount();
   });
 

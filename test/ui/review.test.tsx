@@ -102,6 +102,13 @@ describe("review screen", () => {
     expect(f).toMatch(/^0 {4}\[\+\] \. {2}\.\s*$/m);
     expect(f).toContain("chunk [0, 0, 0] added");
     expect(f).toMatch(/^\[0,0,0\]\s+—\s+\d+/m); // absent before
+    // a 0-d array: one cell
+    await press(ui.stdin, KEYS.escape, "j", "j", "j");
+    await waitFor(ui.lastFrame, (s) => s.includes("ocean.zarr/reference_density  added"));
+    await press(ui.stdin, KEYS.enter);
+    f = await waitFor(ui.lastFrame, (s) => s.includes("chunk [] added") && s.includes("elements changed"), "the 0-d heatmap");
+    expect(f).toMatch(/^ {5}\[\+\]\s*$/m);
+    expect(f).toMatch(/^\[\]\s+—\s+1025/m);
     ui.unmount();
   });
 });

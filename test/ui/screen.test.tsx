@@ -18,7 +18,6 @@ import { repoSource } from "../../cli/ui/data/source.js";
 import { historyRepo, KEYS, press, selectCommit, waitFor } from "./helpers.js";
 
 let repo: Repository;
-// eslint-disable-next-line no-control-regex
 const SGR = /\u001B\[[0-9;]*m/g;
 
 beforeAll(async () => {

@@ -71,7 +71,6 @@ export function App({ source, rev = null, color, size: fixed, start = "history" 
       back: () => dispatchApp({ type: "back" }),
       quit: () => exit(),
     }),
-    // eslint-disable-next-line react-hooks/exhaustive-deps
     [source, exit],
   );
 

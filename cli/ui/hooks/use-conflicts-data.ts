@@ -27,7 +27,6 @@ export function useConflictsData(
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [reload]);
 
   const item = selectedItem(state);
@@ -44,7 +43,6 @@ export function useConflictsData(
       );
     }, 80);
     return () => clearTimeout(t);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [wantDetail, item?.key]);
 
   const take = useCallback(

@@ -17,7 +17,6 @@ export function useHistoryData(state: HistoryState, dispatch: (a: HistoryAction)
       live = false;
     };
     // read again only when a load was asked for (reload is bumped by each)
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [reload]);
 
   // summaries of the rows on screen only: a commit's diff reads what it changed, nothing else.
@@ -42,7 +41,6 @@ export function useHistoryData(state: HistoryState, dispatch: (a: HistoryAction)
       }
     }, 30);
     return () => clearTimeout(t);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
 
   const more = wantsMore(state);

@@ -17,7 +17,6 @@ export function useReviewData(state: ReviewState, dispatch: (a: ReviewAction) =>
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [seq]);
 
   // value statistics of the selected array: decodes its changed chunks, so only with values on
@@ -33,7 +32,6 @@ export function useReviewData(state: ReviewState, dispatch: (a: ReviewAction) =>
       );
     }, 150);
     return () => clearTimeout(t);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [wantValues, arr?.path]);
 
   // chunks to decode: the one under the cursor; with values on, every changed one in the window
@@ -70,6 +68,5 @@ export function useReviewData(state: ReviewState, dispatch: (a: ReviewAction) =>
       }
     }, 80);
     return () => clearTimeout(t);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [missingKey]);
 }

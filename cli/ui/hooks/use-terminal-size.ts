@@ -21,7 +21,6 @@ export function useTerminalSize(fixed?: Size): Size {
     return () => {
       stdout.off("resize", onResize);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [stdout, fixed?.width, fixed?.height]);
   return size;
 }
