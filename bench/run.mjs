@@ -8,6 +8,9 @@
  *   npm run bench -- --size large      # ~100,000 chunks (commit/status/switch scaling)
  *   npm run bench -- --runs 5 --only first-commit,status
  *
+ * Operations (for --only): first-commit, status, incremental-commit, checkout,
+ * switch, diff, log, many-arrays, start, remote.
+ *
  * Prints medians, ratios and peak memory (GNU time), the size on disk of each
  * repository, and writes everything as JSON to bench/out/ for comparison.
  */
@@ -372,6 +375,14 @@ function main() {
       measure("node -e 0", "node -e 0", { cwd: WORK }),
       measure("tdv --version", `${tdv} --version >/dev/null`, { cwd: WORK }),
     ]);
+  }
+
+  if (want("remote")) {
+    // push/clone throughput against an S3-compatible server on 127.0.0.1 vs plain parallel requests
+    console.log("\npush and clone through S3 (bench/remote.mjs)");
+    const r = spawnSync("node", [path.join(ROOT, "bench/remote.mjs"), "--rounds", String(Math.max(1, Math.min(RUNS, 2)))], { encoding: "utf8", env: ENV, maxBuffer: 1 << 26 });
+    process.stdout.write((r.stdout ?? "").replace(/^/gm, "  "));
+    if (r.status !== 0) console.log(`  skipped: bench/remote.mjs exited ${r.status}: ${(r.stderr ?? "").trim().split("\n").slice(-3).join(" / ")}`);
   }
 
   const sizes = {
