@@ -95,7 +95,7 @@ export function App({ source, rev = null, color, size: fixed, start = "history" 
     <UIActionsContext.Provider value={actions}>
       <UIStateContext.Provider value={state}>
         <Box flexDirection="column" width={L.width} height={L.height}>
-          <Header title={title} right={review.values && top === "review" ? "values on" : ""} busy={null} theme={theme} width={L.width} />
+          <Header title={title} right={review.values && top === "review" ? "values on" : ""} theme={theme} width={L.width} />
           <Box flexDirection="column" height={L.body} flexShrink={0}>
             {app.help ? (
               <Help theme={theme} width={L.width} height={L.body} />

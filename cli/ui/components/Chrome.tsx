@@ -1,10 +1,9 @@
-/** The header (what is shown, a spinner while loading) and the footer (the keys of the screen). */
+/** The header (what is shown) and the footer (the keys of the screen). */
 import { Box, Text } from "ink";
 import { Seg } from "./Text.js";
-import { Spinner } from "./Spinner.js";
 import type { Theme } from "./theme.js";
 
-export function Header({ title, right, busy, theme, width }: { title: string; right: string; busy: string | null; theme: Theme; width: number }) {
+export function Header({ title, right, theme, width }: { title: string; right: string; theme: Theme; width: number }) {
   return (
     <Box width={width} height={1} flexShrink={0}>
       <Box flexGrow={1} flexShrink={1}>
@@ -16,7 +15,7 @@ export function Header({ title, right, busy, theme, width }: { title: string; ri
         </Text>
       </Box>
       <Box flexShrink={0} marginLeft={1}>
-        {busy !== null ? <Spinner theme={theme} label={busy} /> : <Text wrap="truncate-end">{right}</Text>}
+        <Text wrap="truncate-end">{right}</Text>
       </Box>
     </Box>
   );

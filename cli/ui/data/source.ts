@@ -6,7 +6,7 @@
  */
 import * as lib from "../../../src/index.js";
 import type { ArrayDiff, ChunkBothChanged, ChunkId, GitOid, DiffResult, MergeStatus, Repository, ResolveResult, Side, ValueDiff } from "../../../src/index.js";
-import { historyGraph, type GraphRow } from "../../../src/index.js";
+import type { GraphRow } from "../../../src/index.js";
 import { ChunkReader } from "./chunks.js";
 import { mergeHistories } from "./order.js";
 import { diffSummaryLine, groupedSummaryLine } from "./summary.js";
@@ -167,7 +167,17 @@ export function repoSource(repo: Repository): UiSource {
         for (const b of branches) starts.add(b.oid);
         for (const t of tags) starts.add(t.oid);
       }
-      const lists = await Promise.all([...starts].map((oid) => lib.log(repo, { rev: oid, n: limit })));
+      // newest tip first; a tip already met in an earlier tip's history adds nothing newer than the cut below
+      const tips = await Promise.all([...starts].map(async (oid) => ({ oid, time: (await repo.git.readCommit(oid as GitOid)).committer.timestamp })));
+      tips.sort((a, b) => b.time - a.time);
+      const seen = new Set<string>();
+      const lists: lib.LogEntry[][] = [];
+      for (const tip of tips) {
+        if (seen.has(tip.oid)) continue;
+        const list = await lib.log(repo, { rev: tip.oid, n: limit });
+        for (const e of list) seen.add(e.oid);
+        lists.push(list);
+      }
       // a list cut at `limit` is complete only down to its oldest commit: show nothing older than that
       let cutoff = Number.NEGATIVE_INFINITY;
       for (const l of lists) if (l.length >= limit) cutoff = Math.max(cutoff, l[l.length - 1]!.committer.timestamp);
@@ -182,7 +192,7 @@ export function repoSource(repo: Repository): UiSource {
       }));
       return {
         entries,
-        rows: historyGraph(entries),
+        rows: lib.historyGraph(entries),
         complete: cutoff === Number.NEGATIVE_INFINITY,
         branches: branches.map((b) => b.name),
         tags: tags.map((t) => t.name),

@@ -3,7 +3,7 @@
  * array, one selected with its base/ours/theirs values, taking a side per
  * conflict or per array, and continuing the merge. Pure.
  */
-import type { Conflict, ConflictTag, Side } from "../../../src/index.js";
+import type { Conflict, ConflictTag } from "../../../src/index.js";
 import { follow } from "../data/grid.js";
 import type { MergeView } from "../data/source.js";
 import type { ThreeWayComparison } from "../data/values.js";
@@ -145,4 +145,3 @@ export function resolveTarget(s: ConflictsState, whole: boolean): { path: string
   return whole ? { path: item.subject } : item.target;
 }
 
-export type { Side };
