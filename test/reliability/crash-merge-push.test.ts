@@ -161,8 +161,7 @@ async function pushLane(seed: number, kills: number) {
       expect([old, local], context).toContain(now);
       if (now === local) stats.remoteMovedBeforeKill++;
       let again = await run(dir, ["push", "origin", "main"]);
-      const lock = /lock file (\S+\.lock)/.exec(again.stderr)?.[1];
-      if (again.code !== 0 && lock) {
+      for (let lock = /lock file (\S+\.lock)/.exec(again.stderr)?.[1]; again.code !== 0 && lock; lock = /lock file (\S+\.lock)/.exec(again.stderr)?.[1]) {
         // a lock the killed push left (on the remote's ref, or the local remote-tracking ref):
         // the message says which and how to clear it
         expect(again.stderr, context).toContain(`rm '${lock}'`);
