@@ -9,6 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, baseEnv, tdv, tdvOk } from "../helpers/cli.js";
+import { tempDir } from "../helpers/fixture.js";
 import { historyRepo } from "./helpers.js";
 
 const DIST = fileURLToPath(new URL("../../dist/cli/", import.meta.url));
@@ -93,8 +94,9 @@ describe.skipIf(!hasTmux && process.env.CI !== "true")("tdv ui in a pseudo-termi
   });
 
   it("shows the history, Enter opens a commit's arrays, follows a resize, q exits with 0; NO_COLOR writes no colour", async () => {
-    const exitFile = path.join(dir, "..", "ui-exit-code");
-    const outFile = path.join(dir, "..", "ui-output");
+    const scratch = await tempDir();
+    const exitFile = path.join(scratch, "exit-code");
+    const outFile = path.join(scratch, "output");
     const env = baseEnv({ NO_COLOR: "1", LANG: "C.UTF-8", LC_ALL: "C.UTF-8", TERM: "xterm-256color" });
     const vars = ["TDV_AUTHOR_NAME", "TDV_AUTHOR_EMAIL", "TDV_FSYNC", "NO_COLOR", "LANG", "LC_ALL"].map((k) => `${k}=${JSON.stringify(env[k] ?? "")}`).join(" ");
     // the app's output is also copied to a file (pipe-pane) to look for colour codes

@@ -32,6 +32,9 @@ export async function historyRepo(): Promise<{ repo: Repository; dir: string; st
   await switchBranch(repo, { name: "main" });
   await setPoints(dir, `${store}/sst`, { "5,15,23": -1 });
   await setPoints(dir, `${store}/depth`, { "9": 99 });
+  await editAttrs(dir, `${store}/depth`, (a) => {
+    a.comment = "recalibrated";
+  });
   at(2);
   await commitAll(repo, "main: recalibrate the last sst tile");
   at(3);

@@ -21,7 +21,7 @@ function selectedLine(frame: string): string {
 describe("history screen", () => {
   it("shows the graph of all branches with refs, authors, dates and a change summary per commit", async () => {
     const ui = render(<App source={repoSource(repo)} color={false} size={SIZE} />);
-    const f = await waitFor(ui.lastFrame, (s) => s.includes("9 arrays: +40 chunks") && s.includes("1 array: ~2 chunks"), "history with summaries");
+    const f = await waitFor(ui.lastFrame, (s) => s.includes("9 arrays: +40 chunks") && s.includes("2 arrays: ~2 chunks") && (s.match(/1 array: ~2 chunks/g) ?? []).length === 2, "history with every summary");
     const lines = f.split("\n");
     expect(lines).toHaveLength(24);
     expect(lines.every((l) => l.length <= 80)).toBe(true);
@@ -102,7 +102,8 @@ describe("history screen", () => {
     await press(ui.stdin, "j", KEYS.enter);
     const f = await waitFor(ui.lastFrame, (s) => s.includes("2 arrays changed"), "the review");
     expect(f).toContain("main: recalibrate");
-    expect(f).toMatch(/> ~ ocean\.zarr\/depth\s+\+0 ~1 -0/);
+    expect(f).toMatch(/> ~ ocean\.zarr\/depth\s+\+0 ~1 -0\s+meta$/m);
+    expect(f).toContain("attribute comment added: \"recalibrated\"");
     expect(f).toMatch(/ {2}~ ocean\.zarr\/sst\s+\+0 ~1 -0/);
     await press(ui.stdin, KEYS.escape);
     await waitFor(ui.lastFrame, (s) => selectedLine(s).includes("recalibrate"), "history, same selection");
