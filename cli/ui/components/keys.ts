@@ -33,7 +33,7 @@ export const GRID_KEYS: KeyHelp = [
 export const CONFLICT_KEYS: KeyHelp = [
   ["↑↓/jk", "move"],
   ["o/t", "ours/theirs"],
-  ["O/T", "whole array"],
+  ["O/T", "array"],
   ["c", "continue"],
   ["Esc", "back"],
   ["?", "help"],
@@ -70,6 +70,7 @@ export const HELP: readonly { title: string; keys: KeyHelp }[] = [
       ["o  t", "settle this conflict with ours / theirs (a chunk: only its conflicting elements)"],
       ["O  T", "settle every conflict of the array with ours / theirs"],
       ["c", "continue: commit the merge once no conflict is left"],
+      ["r", "read the merge state again (after `tdv add` elsewhere)"],
     ],
   },
   {
