@@ -370,6 +370,7 @@ class Checker {
   private readonly children = new Map<string, string[]>();
   private readonly rootLabels = new Map<string, Set<string>>();
   private readonly commitTrees: { commit: GitOid; tree: GitOid }[] = [];
+  private readonly commitSeen = new Set<string>();
   private readonly counts = { commits: 0, trees: 0, blobs: 0, tags: 0, chunks: 0, chunkBytes: 0 };
 
   constructor(
@@ -490,6 +491,11 @@ class Checker {
 
   private async visitRoot(r: Root, treeRoots: { oid: GitOid; need: Need; path: string }[]): Promise<void> {
     let oid = r.oid;
+    if (this.commitSeen.has(oid)) {
+      // a commit another root (a reflog entry, mostly) already reached: only note who needs it
+      addTo(this.rootLabels, oid, r.label);
+      return;
+    }
     const need: Need = { commit: null, label: r.label };
     for (let depth = 0; depth < 64; depth++) {
       let type: string | null;
@@ -552,6 +558,7 @@ class Checker {
         continue;
       }
       this.commitTrees.push({ commit: oid, tree: c.tree });
+      this.commitSeen.add(oid);
       for (const p of [...c.parents].reverse()) stack.push({ oid: p, child: oid });
     }
   }

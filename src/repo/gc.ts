@@ -121,7 +121,10 @@ export async function markReachable(repo: Repository): Promise<Set<string>> {
   if (bad) throw new CorruptObjectError(bad.file, `${bad.message} (gc deletes nothing while a root is unreadable)`);
   const keep = new Set<string>();
   const commits: GitOid[] = [];
+  const visited = new Set<string>();
   for (const r of roots.objects) {
+    if (visited.has(r.oid)) continue; // reflogs name most commits twice (old and new value)
+    visited.add(r.oid);
     let oid = r.oid;
     for (let depth = 0; ; depth++) {
       const type = await repo.git.typeOf(oid);
