@@ -17,6 +17,7 @@ import * as zarr from "zarrita";
 import { TdvError } from "../errors.js";
 import { formatChunkKey } from "../format/chunk-key.js";
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
+import { replaceNonFinite } from "../format/non-finite.js";
 
 /** The values of a chunk as zarrita returns them: a typed array, a BoolArray, a string array, ... */
 export type ChunkData = zarr.Chunk<zarr.DataType>["data"];
@@ -346,26 +347,5 @@ function decodeFailure(meta: ArrayMeta, index: number[], err: unknown): unknown 
  * with the strings the Zarr specs use for those fill values.
  */
 function normalizeJson(text: string): string {
-  if (!/NaN|Infinity/.test(text)) return text;
-  let out = "";
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i] as string;
-    if (c === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
-      out += text.slice(i, j + 1);
-      i = j + 1;
-      continue;
-    }
-    const word = ["-Infinity", "Infinity", "NaN"].find((w) => text.startsWith(w, i));
-    if (word) {
-      out += JSON.stringify(word);
-      i += word.length;
-      continue;
-    }
-    out += c;
-    i++;
-  }
-  return out;
+  return replaceNonFinite(text, (word) => JSON.stringify(word));
 }

@@ -7,6 +7,7 @@
  */
 import { InvalidMetadataError } from "../../errors.js";
 import type { JsonValue } from "./types.js";
+import { replaceNonFinite } from "../../format/non-finite.js";
 
 export type Json = { [k: string]: unknown };
 
@@ -31,26 +32,7 @@ export function parseDoc(bytes: Uint8Array, path: string): Json {
 
 /** Bare NaN / Infinity / -Infinity outside strings → marker strings. */
 function markNonFinite(text: string): string {
-  let out = "";
-  for (let i = 0; i < text.length; ) {
-    const c = text[i] as string;
-    if (c === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
-      out += text.slice(i, j + 1);
-      i = j + 1;
-      continue;
-    }
-    const word = ["-Infinity", "Infinity", "NaN"].find((w) => text.startsWith(w, i));
-    if (word) {
-      out += JSON.stringify(MARK + word);
-      i += word.length;
-      continue;
-    }
-    out += c;
-    i++;
-  }
-  return out;
+  return replaceNonFinite(text, (word) => JSON.stringify(MARK + word));
 }
 
 /** A canonical text of a value: keys sorted, non-finite numbers kept apart from strings. */
