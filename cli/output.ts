@@ -194,7 +194,9 @@ function fileLabel(f: Change): string {
 export function untrackedLines(g: GroupedChanges): string[] {
   const lines: string[] = [];
   for (const a of g.arrays) {
-    lines.push(`  ${"new array".padEnd(LABEL_WIDTH)} ${a.path || "."}  (${plural(a.chunks.added, "chunk")}, ${formatBytes(a.bytesAdded)})`);
+    // an array whose metadata is tracked but which has new chunk files (an append) is not a new array
+    const label = a.change === "added" ? "new array" : "new chunks";
+    lines.push(`  ${label.padEnd(LABEL_WIDTH)} ${a.path || "."}  (${plural(a.chunks.added, "chunk")}, ${formatBytes(a.bytesAdded)})`);
   }
   const { groups, rest } = splitGroups(g);
   for (const [dir, names] of groups) lines.push(`  ${"new group".padEnd(LABEL_WIDTH)} ${dir || "."}  (${names.join(", ")})`);
