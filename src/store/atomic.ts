@@ -175,3 +175,18 @@ export async function mapLimit<T, R>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
 }
+
+/**
+ * `mkdir -p` that survives a concurrent removal of an empty parent (a ref
+ * delete pruning its folder): recursive mkdir then fails with ENOENT; retry.
+ */
+export async function mkdirRaceproof(dir: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await fsp.mkdir(dir, { recursive: true });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 8) throw asAccessError(err, dir);
+    }
+  }
+}

@@ -1,7 +1,7 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { RefLockedError } from "../errors.js";
-import { asAccessError } from "./atomic.js";
+import { asAccessError, mkdirRaceproof } from "./atomic.js";
 
 export interface Lock {
   readonly file: string;
@@ -51,7 +51,7 @@ export async function acquireLock(target: string, what: string, waitMs = 0): Pro
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT" && missingDirRetries-- > 0) {
         // a concurrent ref delete pruned the empty folder since it was made (git's raceproof_create_file)
-        await fsp.mkdir(path.dirname(file), { recursive: true });
+        await mkdirRaceproof(path.dirname(file));
         continue;
       }
       if (code !== "EEXIST") throw asAccessError(err, file);

@@ -6,7 +6,7 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { BranchMovedError, CorruptObjectError, InvalidRefNameError } from "../errors.js";
 import { isGitOid, type GitOid } from "../format/hash.js";
-import { asAccessError, readFileOrNull } from "./atomic.js";
+import { asAccessError, mkdirRaceproof, readFileOrNull } from "./atomic.js";
 import { formatPerson, type Person } from "./git.js";
 import { withLock } from "./lock.js";
 
@@ -139,7 +139,7 @@ export class Refs {
     { expected, next, who, message }: { expected: GitOid | null | undefined; next: GitOid | null; who: Person; message: string },
   ): Promise<void> {
     const file = this.file(ref);
-    await fsp.mkdir(path.dirname(file), { recursive: true });
+    await mkdirRaceproof(path.dirname(file));
     if (next !== null) await this.beforeUpdate();
     await withLock(
       file,
@@ -230,8 +230,9 @@ export class Refs {
     const file = this.file(`logs/${ref}`);
     const line = `${old ?? ZERO} ${next} ${formatPerson(who)}\t${message.replace(/\n/g, " ")}\n`;
     for (let attempt = 0; ; attempt++) {
-      await fsp.mkdir(path.dirname(file), { recursive: true });
       try {
+        // mkdir itself fails with ENOENT when a concurrent delete prunes a parent mid-way
+        await mkdirRaceproof(path.dirname(file));
         await fsp.appendFile(file, line);
         return;
       } catch (err) {
