@@ -29,6 +29,9 @@ async function run({ lib, repo }: RepoContext, rev: string | undefined): Promise
     err("hint: for scripts and pipes use `tdv log --graph` and `tdv diff --values`");
     return 1;
   }
+  // Ink draws nothing but the last frame when it believes it runs in CI (CI or
+  // CONTINUOUS_INTEGRATION set): in a real terminal the user must see every frame
+  for (const k of ["CI", "CONTINUOUS_INTEGRATION"]) if (k in process.env) process.env[k] = "0";
   // Ink and React load here only: every other command starts without them
   const { runUi } = await import("../ui/app.js");
   return runUi({ repo, rev: rev ?? null });

@@ -97,8 +97,9 @@ describe.skipIf(!hasTmux && process.env.CI !== "true")("tdv ui in a pseudo-termi
     const scratch = await tempDir();
     const exitFile = path.join(scratch, "exit-code");
     const outFile = path.join(scratch, "output");
-    const env = baseEnv({ NO_COLOR: "1", LANG: "C.UTF-8", LC_ALL: "C.UTF-8", TERM: "xterm-256color" });
-    const vars = ["TDV_AUTHOR_NAME", "TDV_AUTHOR_EMAIL", "TDV_FSYNC", "NO_COLOR", "LANG", "LC_ALL"].map((k) => `${k}=${JSON.stringify(env[k] ?? "")}`).join(" ");
+    // CI=true as on a CI machine: Ink would then draw only the last frame, and tdv ui must still draw every one
+    const env = baseEnv({ NO_COLOR: "1", LANG: "C.UTF-8", LC_ALL: "C.UTF-8", TERM: "xterm-256color", CI: "true" });
+    const vars = ["TDV_AUTHOR_NAME", "TDV_AUTHOR_EMAIL", "TDV_FSYNC", "NO_COLOR", "LANG", "LC_ALL", "CI"].map((k) => `${k}=${JSON.stringify(env[k] ?? "")}`).join(" ");
     // the app's output is also copied to a file (pipe-pane) to look for colour codes
     const cmd = `cd ${JSON.stringify(dir)} && env ${vars} ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} ui; echo $? > ${JSON.stringify(exitFile)}; sleep 30`;
     tmux("-u", "new-session", "-d", "-s", "ui", "-x", "80", "-y", "24", cmd);
