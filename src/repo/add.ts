@@ -1,6 +1,6 @@
 import { PathNotFoundError } from "../errors.js";
 import { mapLimit } from "../store/atomic.js";
-import { readIndex, type IndexEntry, type IndexState } from "../store/index-file.js";
+import { type IndexEntry, type IndexState } from "../store/index-file.js";
 import { isUnder, type Skipped } from "./worktree.js";
 import { storeFor } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
@@ -46,7 +46,7 @@ export async function add(repo: Repository, opts: AddOptions): Promise<AddResult
  */
 export async function stage(repo: Repository, opts: AddOptions): Promise<{ result: AddResult; index: Pick<IndexState, "tree" | "entries"> }> {
   const { paths = [], all = false, trackedOnly = false, onProgress } = opts;
-  const index = await readIndex(repo.indexFile);
+  const index = await repo.readIndex();
   const under = all || trackedOnly ? undefined : [...paths];
   const ws = await compareWorktree(repo, index, { under, write: true });
   if (under) {

@@ -10,7 +10,7 @@ import { checkRefName } from "../store/refs.js";
 import type { GitOid } from "../format/hash.js";
 import { mapLimit } from "../store/atomic.js";
 import { GitStore } from "../store/git.js";
-import { readIndex, type IndexEntry, type IndexState } from "../store/index-file.js";
+import { type IndexEntry, type IndexState } from "../store/index-file.js";
 import { createBranch } from "./branch.js";
 import type { Repository } from "./repository.js";
 import { resolveRevision } from "./revision.js";
@@ -77,7 +77,7 @@ export async function materialize(
   { targetTree, force = false, action, onProgress }: { targetTree: GitOid | null; force?: boolean; action: string; onProgress?: ProgressFn },
 ): Promise<CheckoutResult> {
   const head = await repo.refs.head();
-  const index = await readIndex(repo.indexFile);
+  const index = await repo.readIndex();
   const hTree = await headTree(repo, head.oid);
   const H: ReadonlyMap<string, { id: string }> =
     index.tree && index.tree === hTree ? index.entries : (await readSnapshot(repo, hTree)).files;
@@ -213,7 +213,7 @@ export async function restore(
   repo: Repository,
   { paths, source, onProgress }: { paths: readonly string[]; source?: string; onProgress?: ProgressFn },
 ): Promise<CheckoutResult> {
-  const index = await readIndex(repo.indexFile);
+  const index = await repo.readIndex();
   const src: ReadonlyMap<string, SnapEntry> =
     source === undefined ? index.entries : (await readSnapshot(repo, await commitTree(repo, await resolveRevision(repo, source)))).files;
   const ws = await compareWorktree(repo, index, { under: paths });
@@ -253,7 +253,7 @@ export async function reset(
   if (mode === "hard") {
     res = await materialize(repo, { targetTree: tree, force: true, action: "reset", onProgress });
   } else if (mode === "mixed") {
-    const index: IndexState = await readIndex(repo.indexFile);
+    const index: IndexState = await repo.readIndex();
     const T = (await readSnapshot(repo, tree)).files;
     const entries = new Map<string, IndexEntry>();
     for (const [p, t] of T) {

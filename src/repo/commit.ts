@@ -1,8 +1,7 @@
 import { NothingToCommitError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { promises as fsp } from "node:fs";
-import { tempName } from "../store/atomic.js";
-import { readIndex, writeIndex } from "../store/index-file.js";
+import { writeIndex } from "../store/index-file.js";
 import { stage, type Progress } from "./add.js";
 import { groupChanges, type GroupedChanges } from "./changes.js";
 import { TDV_VERSION, type Repository } from "./repository.js";
@@ -45,7 +44,7 @@ export async function commit(repo: Repository, opts: CommitOptions): Promise<Com
   const { message, all = false, allowEmpty = false, trailers = {}, extraParents = [], onProgress } = opts;
   const head = await repo.refs.head();
   // commit -a stages in memory: the index file changes only if the commit lands (git's index.lock)
-  const index = all ? (await stage(repo, { trackedOnly: true, onProgress })).index : await readIndex(repo.indexFile);
+  const index = all ? (await stage(repo, { trackedOnly: true, onProgress })).index : await repo.readIndex();
   const before = await headTree(repo, head.oid);
   const tree = index.tree ?? (await writeSnapshot(repo, index.entries));
   if (tree === before && !allowEmpty && extraParents.length === 0) throw new NothingToCommitError();
@@ -64,13 +63,16 @@ export async function commit(repo: Repository, opts: CommitOptions): Promise<Com
   const logMsg = `commit${head.oid ? (extraParents.length ? " (merge)" : "") : " (initial)"}: ${subject}`;
   // The next index is written beside the index before the branch moves and renamed over it
   // after: a failure before the move (a full disk) leaves the index as it was, and after the
-  // move only a rename remains to be done.
-  const nextIndex = tempName(repo.indexFile);
+  // move only a rename remains to be done. Killed between the two, the next command that
+  // reads the index does that rename (Repository.readIndex), since the branch names the commit.
+  const nextIndex = repo.pendingIndexFile(oid);
   try {
     await repo.durability.flush();
     await writeIndex(nextIndex, { tree, entries: index.entries }, repo.durability.mode !== "none");
     await repo.refs.update(head.branch ?? "HEAD", { expected: head.oid, next: oid, who, message: logMsg });
-    await fsp.rename(nextIndex, repo.indexFile);
+    await fsp.rename(nextIndex, repo.indexFile).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err; // another tdv process read the index and put it in place
+    });
   } finally {
     await fsp.rm(nextIndex, { force: true });
   }

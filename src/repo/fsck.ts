@@ -25,7 +25,6 @@ import { decodeFileList, decodeShard } from "../format/manifest.js";
 import { parseZarray, parseZarrJson } from "../format/zarr-meta.js";
 import { mapLimit } from "../store/atomic.js";
 import { checkEntryName, type TreeEntry } from "../store/git.js";
-import { readIndex } from "../store/index-file.js";
 import { reflogRefs } from "./reflog.js";
 import type { Repository } from "./repository.js";
 import { FILE_LIST, MANIFEST_TREE } from "./snapshot.js";
@@ -166,7 +165,7 @@ export async function collectRoots(repo: Repository): Promise<Roots> {
 
   // the index: staged objects and the tree it caches
   try {
-    const index = await readIndex(repo.indexFile);
+    const index = await repo.readIndex();
     if (index.tree) out.objects.push({ oid: index.tree, label: "index" });
     for (const [p, e] of index.entries) {
       out.counts.indexEntries++;

@@ -19,8 +19,9 @@ import {
   UsageError,
 } from "../errors.js";
 import { readFileOrNull, writeAtomic } from "../store/atomic.js";
+import type { GitOid } from "../format/hash.js";
 import { GitStore, type Person } from "../store/git.js";
-import { writeIndex, type IndexState } from "../store/index-file.js";
+import { readIndex, writeIndex, type IndexState } from "../store/index-file.js";
 import { withLock } from "../store/lock.js";
 import { durabilityFromEnv, type Durability } from "../store/durability.js";
 import { ChunkStore } from "../store/objects.js";
@@ -28,6 +29,8 @@ import { checkRefName, Refs } from "../store/refs.js";
 
 export const REPO_FORMAT_VERSION = 1;
 export const TDV_VERSION = "0.1.0";
+/** infix of a commit's pending index: `index.tmp-commit-<oid>` */
+const PENDING_INDEX = ".tmp-commit-";
 
 export interface RepoConfig {
   formatVersion: number;
@@ -63,6 +66,36 @@ export class Repository {
 
   get indexFile(): string {
     return path.join(this.tdvDir, "index");
+  }
+
+  /**
+   * Where a commit writes its next index before its branch moves; renamed over
+   * the index once the branch has moved. A temp name (`.tmp-`): gc sweeps the
+   * leftovers of commits that were killed before their branch moved.
+   */
+  pendingIndexFile(commit: GitOid): string {
+    return `${this.indexFile}${PENDING_INDEX}${commit}`;
+  }
+
+  /**
+   * Read the index. A commit killed after its branch moved but before its index
+   * was renamed into place left the index of the commit beside the old one:
+   * that one is put in place first (the commit is rolled forward), so that the
+   * repository is exactly as if the commit had finished.
+   */
+  async readIndex(): Promise<IndexState> {
+    const prefix = path.basename(this.indexFile) + PENDING_INDEX;
+    const pending = (await fsp.readdir(this.tdvDir).catch(() => [] as string[])).filter((n) => n.startsWith(prefix));
+    if (pending.length > 0) {
+      const head = (await this.refs.head()).oid;
+      if (head && pending.includes(prefix + head)) {
+        // the committing process may rename it at the same moment: then it is already in place
+        await fsp.rename(this.pendingIndexFile(head), this.indexFile).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== "ENOENT") throw err;
+        });
+      }
+    }
+    return readIndex(this.indexFile);
   }
 
   /** Write the index, after making the objects it names durable. */

@@ -1,5 +1,4 @@
 import type { GitOid } from "../format/hash.js";
-import { readIndex } from "../store/index-file.js";
 import { diffFileMaps, groupChanges, type Change, type GroupedChanges } from "./changes.js";
 import { classifyWith, Hierarchy } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
@@ -30,7 +29,7 @@ export async function headTree(repo: Repository, head: GitOid | null): Promise<G
 
 export async function status(repo: Repository, { paths }: { paths?: readonly string[] } = {}): Promise<StatusResult> {
   const head = await repo.refs.head();
-  const index = await readIndex(repo.indexFile);
+  const index = await repo.readIndex();
   const tree = await headTree(repo, head.oid);
   const ws = await compareWorktree(repo, index, { under: paths });
   if (ws.refreshed.size > 0) {

@@ -7,6 +7,7 @@
  * message says). At the end every commit in the log is checked out and
  * compared byte for byte with what the working tree held when it was made.
  */
+import { readdir, readFile, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkout, Repository, status } from "../../src/index.js";
@@ -25,6 +26,57 @@ describe("crash safety: tdv commit", () => {
     const stats = all.reduce((a, b) => ({ tried: a.tried + b.tried, killed: a.killed + b.killed, landedBeforeKill: a.landedBeforeKill + b.landedBeforeKill, staleLocks: a.staleLocks + b.staleLocks, commitsVerified: a.commitsVerified + b.commitsVerified }));
     process.stderr.write(`[reliability] crash-commit: ${JSON.stringify(stats)}\n`);
     expect(stats.killed).toBeGreaterThanOrEqual(KILLS);
+  });
+
+  it("killed at the narrowest window, after the branch moved and before the index is renamed: the next command finishes the commit", { timeout: 60_000 }, async () => {
+    // a preload that SIGKILLs the process when it renames a commit's pending index over the index
+    const hook = `data:text/javascript,import fs from "node:fs"; const r = fs.promises.rename; fs.promises.rename = function (a, b, ...x) { if (String(a).includes(".tmp-commit-") && /[\\/]index$/.test(String(b))) process.kill(process.pid, "SIGKILL"); return r.call(this, a, b, ...x); };`;
+    const next = rng(seedFor("crash-commit-window"));
+    const dir = await tempDir();
+    const grid = await makeGrid(dir, 60, next);
+    await runOk(dir, ["init"]);
+    await runOk(dir, ["add", "-A"]);
+    await runOk(dir, ["commit", "-m", "base"]);
+    const old = await readRefFile(dir, "refs/heads/main");
+    await mutate(dir, grid, 10, next);
+    const snap = await hashTree(dir);
+    const r = await run(dir, ["commit", "-a", "-m", "edit"], { nodeArgs: ["--import", hook] });
+    expect(r.signal, r.stderr).toBe("SIGKILL");
+    const now = (await readRefFile(dir, "refs/heads/main")) as string;
+    expect(now).not.toBe(old); // the branch moved: the commit landed
+    const pending = (await readdir(path.join(dir, ".tdv"))).filter((n) => n.includes(".tmp-commit-"));
+    expect(pending).toEqual([`index.tmp-commit-${now}`]);
+
+    // the next command reads the index: the commit is finished, nothing is staged or modified
+    const st = JSON.parse((await runOk(dir, ["status", "--json"])).stdout) as { clean: boolean };
+    expect(st.clean).toBe(true);
+    expect((await readdir(path.join(dir, ".tdv"))).filter((n) => n.includes(".tmp-commit-"))).toEqual([]);
+    expect((await run(dir, ["commit", "-a", "-m", "again"])).code).toBe(1); // nothing to commit
+    await tdvFsckClean(dir);
+    await checkout(await Repository.open({ dir }), { rev: now, force: true });
+    expect(treeDiff(await hashTree(dir), snap)).toEqual([]);
+  });
+
+  it("a pending index of a commit that never landed is left alone, and gc sweeps it when old", async () => {
+    const next = rng(seedFor("crash-commit-orphan"));
+    const dir = await tempDir();
+    const grid = await makeGrid(dir, 20, next);
+    await runOk(dir, ["init"]);
+    await runOk(dir, ["add", "-A"]);
+    await runOk(dir, ["commit", "-m", "base"]);
+    await mutate(dir, grid, 3, next);
+    await runOk(dir, ["add", "-A"]);
+    const index = await readFile(path.join(dir, ".tdv/index"));
+    // as a commit killed before its branch moved leaves it: an index naming a commit no ref holds
+    const orphan = path.join(dir, ".tdv", `index.tmp-commit-${"ab".repeat(20)}`);
+    await writeFile(orphan, Buffer.from("not read"));
+    const st = JSON.parse((await runOk(dir, ["status", "--json"])).stdout) as { clean: boolean };
+    expect(st.clean).toBe(false); // the staged changes are still staged
+    expect(await readFile(path.join(dir, ".tdv/index"))).toEqual(index);
+    const old = new Date(Date.now() - 30 * 24 * 3600 * 1000);
+    await utimes(orphan, old, old);
+    await runOk(dir, ["gc"]);
+    expect((await readdir(path.join(dir, ".tdv"))).filter((n) => n.includes(".tmp-commit-"))).toEqual([]);
   });
 });
 

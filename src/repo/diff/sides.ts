@@ -29,7 +29,6 @@ import {
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../../format/zarr-meta.js";
 import { asAccessError } from "../../store/atomic.js";
 import { checkEntryName, GitStore, type TreeEntry } from "../../store/git.js";
-import { readIndex } from "../../store/index-file.js";
 import { baseName, classifyWith, joinPath, parentDir, storeFor } from "../hierarchy.js";
 import type { Repository } from "../repository.js";
 import { FILE_LIST, MANIFEST_TREE } from "../snapshot.js";
@@ -156,7 +155,7 @@ interface WorkEntry {
  * leaves them out: `tdv add` a new array or file to see it here.
  */
 export async function workingSide(repo: Repository, paths: readonly string[] | undefined): Promise<Side> {
-  const index = await readIndex(repo.indexFile);
+  const index = await repo.readIndex();
   const ws = await compareWorktree(repo, index, { under: paths });
   const warnings = ws.scan.skipped.map((s) => `${s.path}: ${s.reason}`);
   const read = (rel: string) => readWorkFile(repo, rel, index.entries.get(rel));

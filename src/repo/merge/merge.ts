@@ -11,7 +11,6 @@ import type { GitOid } from "../../format/hash.js";
 import { sha256 } from "../../format/hash.js";
 import { readFileOrNull, writeAtomic } from "../../store/atomic.js";
 import { GitStore } from "../../store/git.js";
-import { readIndex } from "../../store/index-file.js";
 import { add } from "../add.js";
 import { diffFileMaps, groupChanges, type GroupedChanges } from "../changes.js";
 import { materialize, readEntry, type CheckoutResult, type ProgressFn } from "../checkout.js";
@@ -146,7 +145,7 @@ export async function merge(repo: Repository, opts: MergeOptions): Promise<Merge
     await clearMergeState(repo);
     throw err;
   }
-  const index = await readIndex(repo.indexFile);
+  const index = await repo.readIndex();
   const conflicts = solved.unsolvable.map((u) => openConflict(u, index.entries));
   await writeMergeState(repo, {
     version: 1,
@@ -256,7 +255,7 @@ export interface ContinueOptions {
 export async function mergeContinue(repo: Repository, opts: ContinueOptions = {}): Promise<CommitResult> {
   const state = await activeState(repo);
   if (opts.all) await add(repo, { trackedOnly: true });
-  const index = await readIndex(repo.indexFile);
+  const index = await repo.readIndex();
   // a merge killed before it moved the index (the state is written first): nothing to conclude
   if (state.conflicts.length === 0 && !opts.all && (await readFileOrNull(repo.indexFile))?.equals((await readOrigIndex(repo)) ?? Buffer.alloc(0))) {
     throw new UnresolvedConflictsError(["the merge was interrupted before it updated the working copy: undo it with `tdv merge --abort` and merge again"]);

@@ -10,7 +10,7 @@
  */
 import { UsageError } from "../../errors.js";
 import { sha256 } from "../../format/hash.js";
-import { readIndex, type IndexEntry } from "../../store/index-file.js";
+import { type IndexEntry } from "../../store/index-file.js";
 import type { Repository } from "../repository.js";
 import type { SnapEntry } from "../snapshot.js";
 import { TreeWriter } from "../worktree.js";
@@ -54,7 +54,7 @@ export async function resolve(repo: Repository, { path, chunk, side }: ResolveOp
   const wanted = new Set(targets.map((t) => conflictKey(t.conflict)));
   const choose = (c: Conflict): Side | null => (wanted.has(conflictKey(c)) ? side : (state.choices[conflictKey(c)] ?? null));
 
-  const index = await readIndex(repo.indexFile);
+  const index = await repo.readIndex();
   const before = new Map(index.entries);
   const input = await mergeInputs(repo, state);
   const detection = { files: new Map<string, SnapEntry>(index.entries), written: new Map<string, Uint8Array>(), conflicts: [], consolidated: [] };
