@@ -13,7 +13,8 @@
  * A codec zarrita does not have (or cannot decode) is a CodecUnavailableError;
  * bytes the codecs reject (a truncated or corrupt file) a ChunkDecodeError.
  */
-import * as zarr from "zarrita";
+import type * as zarr from "zarrita";
+import { loadZarrita, zarrita } from "./zarrita.js";
 import { TdvError } from "../errors.js";
 import { formatChunkKey } from "../format/chunk-key.js";
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
@@ -177,7 +178,8 @@ function decoderFor(metaDoc: Uint8Array, zattrs: Uint8Array | null): Decoder {
 
 async function open(meta: ArrayMeta, store: MemoryStore): Promise<AnyArray> {
   try {
-    return meta.zarrFormat === 2 ? await zarr.open.v2(store, { kind: "array" }) : await zarr.open.v3(store, { kind: "array" });
+    const z = await loadZarrita();
+    return meta.zarrFormat === 2 ? await z.open.v2(store, { kind: "array" }) : await z.open.v3(store, { kind: "array" });
   } catch (err) {
     throw unavailable(meta, err);
   }
@@ -243,15 +245,15 @@ async function readShard(arr: AnyArray, meta: ArrayMeta, shard: number[], inner:
 
 /** A new container of `size` elements of the array's type (same kind as `like` when given). */
 function emptyLike(arr: AnyArray, size: number, like?: ChunkData): ChunkData {
-  if (like && (like as unknown) instanceof zarr.UnicodeStringArray) {
-    return new zarr.UnicodeStringArray(size, (like as zarr.UnicodeStringArray).chars);
+  if (like && (like as unknown) instanceof zarrita().UnicodeStringArray) {
+    return new (zarrita().UnicodeStringArray)(size, (like as zarr.UnicodeStringArray).chars);
   }
-  if (like && (like as unknown) instanceof zarr.ByteStringArray) {
-    return new zarr.ByteStringArray(size, (like as zarr.ByteStringArray).chars);
+  if (like && (like as unknown) instanceof zarrita().ByteStringArray) {
+    return new (zarrita().ByteStringArray)(size, (like as zarr.ByteStringArray).chars);
   }
   if (like && Array.isArray(like)) return new Array<unknown>(size) as ChunkData;
   if (like) return new (like.constructor as new (n: number) => ChunkData)(size);
-  return arr.dtype === "bool" ? new zarr.BoolArray(size) : ([] as unknown as ChunkData);
+  return arr.dtype === "bool" ? new (zarrita().BoolArray)(size) : ([] as unknown as ChunkData);
 }
 
 /** Copy a box of `shape` from `src` (strides `srcStride`, from 0) into `dst` (strides `dstStride`, from `dstOffset`). */
@@ -311,8 +313,8 @@ export function* ndindex(shape: readonly number[]): Generator<number[]> {
 // ---- errors -------------------------------------------------------------------
 
 function unavailable(meta: ArrayMeta, err: unknown): unknown {
-  if (zarr.isZarritaError(err, "UnknownCodecError")) return new CodecUnavailableError(err.codec, "zarrita has no such codec", err);
-  if (zarr.isZarritaError(err, "InvalidMetadataError", "UnsupportedError")) {
+  if (zarrita().isZarritaError(err, "UnknownCodecError")) return new CodecUnavailableError(err.codec, "zarrita has no such codec", err);
+  if (zarrita().isZarritaError(err, "InvalidMetadataError", "UnsupportedError")) {
     return new CodecUnavailableError(meta.codecs.join(",") || meta.dtype, err.message, err);
   }
   if (err instanceof Error && /unknown|unsupported|not supported|invalid/i.test(err.message)) {
@@ -323,9 +325,9 @@ function unavailable(meta: ArrayMeta, err: unknown): unknown {
 }
 
 function decodeFailure(meta: ArrayMeta, index: number[], err: unknown): unknown {
-  if (zarr.isZarritaError(err, "UnknownCodecError")) return new CodecUnavailableError(err.codec, "zarrita has no such codec", err);
-  if (zarr.isZarritaError(err, "UnsupportedError", "InvalidMetadataError")) return unavailable(meta, err);
-  if (zarr.isZarritaError(err, "CodecPipelineError")) {
+  if (zarrita().isZarritaError(err, "UnknownCodecError")) return new CodecUnavailableError(err.codec, "zarrita has no such codec", err);
+  if (zarrita().isZarritaError(err, "UnsupportedError", "InvalidMetadataError")) return unavailable(meta, err);
+  if (zarrita().isZarritaError(err, "CodecPipelineError")) {
     const cause = err.cause instanceof Error ? err.cause.message : String(err.cause);
     if (err.direction === "decode" && /not implemented|unsupported/i.test(cause)) {
       return new CodecUnavailableError(err.codec ?? "?", cause, err);

@@ -15,9 +15,10 @@
  * again and compared with the input (NaN equals NaN): a codec that does not
  * round-trip is an error, never a silently changed value.
  */
-import { gunzipSync, gzipSync, unzlibSync, zlibSync } from "fflate";
-import * as zarr from "zarrita";
+import type * as Fflate from "fflate";
+import type * as zarr from "zarrita";
 import { TdvError } from "../errors.js";
+import { loadZarrita } from "./zarrita.js";
 
 /** A codec this tdv cannot encode with, a sharded array, or a chunk that did not round-trip. */
 export class ChunkEncodeError extends TdvError<"ChunkEncodeError"> {
@@ -59,10 +60,10 @@ class GzipCodec {
     return new GzipCodec(levelOf(config, 5));
   }
   encode(bytes: Uint8Array): Uint8Array {
-    return gzipSync(bytes, { level: this.level as Level, mtime: 0 });
+    return ff().gzipSync(bytes, { level: this.level as Level, mtime: 0 });
   }
   decode(bytes: Uint8Array): Uint8Array {
-    return gunzipSync(bytes);
+    return ff().gunzipSync(bytes);
   }
 }
 
@@ -73,10 +74,10 @@ class ZlibCodec {
     return new ZlibCodec(levelOf(config, 1));
   }
   encode(bytes: Uint8Array): Uint8Array {
-    return zlibSync(bytes, { level: this.level as Level });
+    return ff().zlibSync(bytes, { level: this.level as Level });
   }
   decode(bytes: Uint8Array): Uint8Array {
-    return unzlibSync(bytes);
+    return ff().unzlibSync(bytes);
   }
 }
 
@@ -122,9 +123,25 @@ const RENAMED: Record<string, { name: string; codec: unknown }> = {
   crc32c: { name: "tdv.crc32c", codec: Crc32cCodec },
 };
 
-for (const { name, codec } of Object.values(RENAMED)) {
-  // v3 metadata names the codec itself; zarrita prefixes v2 compressor ids with "numcodecs."
-  for (const key of [name, `numcodecs.${name}`]) zarr.registry.set(key, (() => codec) as unknown as CodecLoader);
+// fflate and zarrita load with the first encode (most commands never encode)
+let fflate: typeof Fflate | undefined;
+let ready: Promise<typeof zarr> | undefined;
+
+function ff(): typeof Fflate {
+  if (!fflate) throw new Error("internal: fflate used before the encoders were loaded");
+  return fflate;
+}
+
+function loadEncoders(): Promise<typeof zarr> {
+  ready ??= Promise.all([loadZarrita(), import("fflate")]).then(([z, f]) => {
+    fflate = f;
+    for (const { name, codec } of Object.values(RENAMED)) {
+      // v3 metadata names the codec itself; zarrita prefixes v2 compressor ids with "numcodecs."
+      for (const key of [name, `numcodecs.${name}`]) z.registry.set(key, (() => codec) as unknown as CodecLoader);
+    }
+    return z;
+  });
+  return ready;
 }
 
 // ---- metadata of the one-chunk array ----------------------------------------------
@@ -177,14 +194,15 @@ function oneChunkDoc(doc: Json): Json {
   return { ...doc, shape, codecs: (doc.codecs as unknown[]).map(renameCodec), attributes: {} };
 }
 
-async function openOneChunk(doc: Json): Promise<{ arr: zarr.Array<zarr.DataType, Map<string, Uint8Array>>; store: Map<string, Uint8Array> }> {
+async function openOneChunk(doc: Json): Promise<{ arr: zarr.Array<zarr.DataType, Map<string, Uint8Array>>; store: Map<string, Uint8Array>; z: typeof zarr }> {
   const store = new Map<string, Uint8Array>();
   const v2 = doc.zarr_format === 2;
   const text = JSON.stringify(oneChunkDoc(doc));
   store.set(v2 ? "/.zarray" : "/zarr.json", new TextEncoder().encode(text));
-  const loc = zarr.root(store);
-  const arr = v2 ? await zarr.open.v2(loc, { kind: "array" }) : await zarr.open.v3(loc, { kind: "array" });
-  return { arr, store };
+  const z = await loadEncoders();
+  const loc = z.root(store);
+  const arr = v2 ? await z.open.v2(loc, { kind: "array" }) : await z.open.v3(loc, { kind: "array" });
+  return { arr, store, z };
 }
 
 function chunkKeyOf(store: Map<string, Uint8Array>): string | undefined {
@@ -235,10 +253,10 @@ export async function encodeChunk(metaDoc: Uint8Array | string | Json, chunkInde
   if (data.shape.length !== shape.length || data.shape.some((n, i) => n !== shape[i])) {
     throw new ChunkEncodeError(`${where}: data of shape [${data.shape}] for chunks of shape [${shape}]`);
   }
-  const { arr, store } = await openOneChunk(doc);
+  const { arr, store, z } = await openOneChunk(doc);
   try {
-    if (shape.length === 0) await zarr.set(arr, null, elementAt(data.data, 0) as never);
-    else await zarr.set(arr, null, data as never);
+    if (shape.length === 0) await z.set(arr, null, elementAt(data.data, 0) as never);
+    else await z.set(arr, null, data as never);
   } catch (cause) {
     if (cause instanceof ChunkEncodeError) throw cause;
     throw new ChunkEncodeError(`${where}: ${(cause as Error)?.message ?? String(cause)}`, { cause });

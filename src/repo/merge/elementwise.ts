@@ -6,7 +6,8 @@
  * equals NaN). Elements outside a side's shape (an array grown on the other
  * side) are "absent" there: growing is a change, absence is not a value.
  */
-import * as zarr from "zarrita";
+import type * as zarr from "zarrita";
+import { zarrita } from "../../zarr/zarrita.js";
 import { decodeChunk, elementAt, fillChunk, type DecodedChunk } from "../../zarr/decode.js";
 import { encodeChunk } from "../../zarr/encode.js";
 import type { ElementConflict, ElementValue, Side, Sides } from "./types.js";
@@ -86,9 +87,9 @@ function copyOf(data: DecodedChunk["data"]): { data: DecodedChunk["data"]; set: 
     const w = copy as unknown as Record<number, unknown>;
     return { data: copy, set: (i, v) => void (w[i] = v) };
   }
-  if ((data as unknown) instanceof zarr.BoolArray) {
+  if ((data as unknown) instanceof zarrita().BoolArray) {
     const d = data as unknown as zarr.BoolArray;
-    const copy = new zarr.BoolArray(d.length);
+    const copy = new (zarrita().BoolArray)(d.length);
     for (let i = 0; i < d.length; i++) copy.set(i, d.get(i));
     return { data: copy as unknown as DecodedChunk["data"], set: (i, v) => copy.set(i, v as boolean) };
   }
