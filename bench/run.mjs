@@ -22,7 +22,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const TDV = path.join(ROOT, "dist/cli/main.js");
+const TDV = path.join(ROOT, "dist/bin/tdv.js");
 const OUT = path.join(ROOT, "bench/out");
 
 const SIZES = {

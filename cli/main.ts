@@ -39,7 +39,7 @@ import { EXIT_FAILURE, exitCodeForCommander, exitCodeForTag } from "./exit-codes
 const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, resolveCmd, checkout, restore, reset, tag, cat, reflog, fsck, gc, remote, push, fetch, pull, clone, ui, demo];
 
 function version(): string {
-  // dist/cli/main.js and cli/main.ts both sit two levels below package.json
+  // dist/bin/tdv.js (the bundle), dist/cli/main.js and cli/main.ts all sit two levels below package.json
   for (const rel of ["../../package.json", "../package.json"]) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as { name?: string; version?: string };

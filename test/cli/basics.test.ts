@@ -3,7 +3,8 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { tdv } from "../helpers/cli.js";
+import { spawnSync } from "node:child_process";
+import { BIN, baseEnv, tdv } from "../helpers/cli.js";
 import { makeFixture, tempDir } from "../helpers/fixture.js";
 
 const COMMANDS = ["init", "status", "add", "commit", "log", "show", "ls", "branch", "switch", "checkout", "restore", "reset", "tag", "cat", "demo"];
@@ -51,6 +52,23 @@ describe.concurrent("program", () => {
       expect(text, f).not.toMatch(/^import[^;]*from\s+["'][./]*src\//m);
       expect(text, f).not.toMatch(/^import[^;]*from\s+["'](isomorphic-git|zarrita)/m);
     }
+  });
+
+  it("the installed binary (the bundle) loads only commander for --version, and no decoder, Git library or UI for status", async () => {
+    const dir = path.dirname(await makeFixture("v3/ocean.zarr"));
+    expect((await tdv(dir, ["init"])).code).toBe(0);
+    expect((await tdv(dir, ["add", "-A"])).code).toBe(0);
+    expect((await tdv(dir, ["commit", "-m", "x"])).code).toBe(0);
+    // a loader hook that prints every package (not node: builtins, not relative files) the process resolves
+    const hook = `data:text/javascript,export async function resolve(s, c, n) { if (!["node:", ".", "/", "file:", "data:"].some((p) => s.startsWith(p))) process.stderr.write("[pkg " + s + "]"); return n(s, c); }`;
+    const reg = `data:text/javascript,import { register } from "node:module"; register(${JSON.stringify(hook)});`;
+    const packages = (stderr: string) => [...new Set([...stderr.matchAll(/\[pkg ([^\]]+)\]/g)].map((m) => m[1]))].sort();
+    const version = spawnSync(process.execPath, ["--import", reg, BIN, "--version"], { env: baseEnv(), encoding: "utf8" });
+    expect(version.status, version.stderr).toBe(0);
+    expect(packages(version.stderr)).toEqual(["commander"]);
+    const st = spawnSync(process.execPath, ["--import", reg, BIN, "status"], { cwd: dir, env: baseEnv(), encoding: "utf8" });
+    expect(st.status, st.stderr).toBe(0);
+    expect(packages(st.stderr)).toEqual(["commander"]);
   });
 });
 

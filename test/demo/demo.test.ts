@@ -233,13 +233,13 @@ describe("runDemo", () => {
 
 // ---- the built CLI ----------------------------------------------------------------
 
-const CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../dist/bin/tdv.js", import.meta.url));
 
-/** Why the CLI test cannot run, or null when `dist/cli/main.js` exists and registers `demo`. */
+/** Why the CLI test cannot run, or null when `dist/bin/tdv.js` exists and registers `demo`. */
 function cliMissing(): string | null {
-  if (!existsSync(CLI)) return "dist/cli/main.js is not built (run `npm run build`)";
+  if (!existsSync(CLI)) return "dist/bin/tdv.js is not built (run `npm run build`)";
   const help = spawnSync(process.execPath, [CLI, "--help"], { encoding: "utf8" });
-  if (!/\bdemo\b/.test(`${help.stdout}${help.stderr}`)) return "dist/cli/main.js does not register the `demo` command";
+  if (!/\bdemo\b/.test(`${help.stdout}${help.stderr}`)) return "dist/bin/tdv.js does not register the `demo` command";
   return null;
 }
 const skipReason = cliMissing();

@@ -1,5 +1,5 @@
 /**
- * Run the built CLI (`dist/cli/main.js`, made by `npm run build`) as a user
+ * Run the built CLI (`dist/bin/tdv.js`, made by `npm run build`) as a user
  * would: a child process in a working directory, with a fixed author identity.
  *
  *   const r = await tdv(dir, ["status", "--json"]);   // never throws on exit codes
@@ -11,7 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeFixture } from "./fixture.js";
 
-export const BIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+export const BIN = fileURLToPath(new URL("../../dist/bin/tdv.js", import.meta.url));
 
 export interface RunResult {
   code: number;

@@ -1,6 +1,6 @@
 /**
  * Error injection for the reliability suite, loaded into a spawned tdv with
- * `node --import inject.mjs dist/cli/main.js …` (tests run as root in CI,
+ * `node --import inject.mjs dist/bin/tdv.js …` (tests run as root in CI,
  * where permissions do not stop reads, and a real full disk needs a mount).
  *
  *   TDV_INJECT_CODE   ENOSPC (default), EACCES, EIO …
