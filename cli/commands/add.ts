@@ -1,5 +1,3 @@
-import { promises as fsp } from "node:fs";
-import path from "node:path";
 import type { Command } from "commander";
 import { inRepo, formatBytes, out, plural, warn, withProgress, type RepoContext } from "../output.js";
 
@@ -35,7 +33,7 @@ async function run({ lib, repo }: RepoContext, paths: string[], opts: AddOptions
     lib.add(repo, opts.all ? { all: true, onProgress } : { paths: rel, onProgress }),
   );
   const staged = [...res.added, ...res.modified];
-  const arrays = await countArrays(repo.root, [...staged, ...res.removed]);
+  const arrays = res.arrays.length;
   const items: string[] = [];
   if (staged.length > 0) items.push(plural(staged.length, "file"));
   if (res.removed.length > 0) items.push(plural(res.removed.length, "deletion"));
@@ -43,48 +41,4 @@ async function run({ lib, repo }: RepoContext, paths: string[], opts: AddOptions
   if (!opts.quiet) out(items.length === 0 ? "nothing to stage: no changes" : `staged ${items.join(" and ")}${where}, ${formatBytes(res.bytes)}`);
   for (const w of res.warnings) warn(w);
   for (const s of res.skipped) warn(`skipped ${s.path}: ${s.reason}`);
-}
-
-/**
- * The number of Zarr arrays the staged paths belong to: for each path, the
- * nearest folder above it that holds `.zarray` or an array's `zarr.json`.
- * One read per folder, cached.
- */
-async function countArrays(root: string, paths: readonly string[]): Promise<number> {
-  const isArray = new Map<string, Promise<boolean>>();
-  const check = (dir: string): Promise<boolean> => {
-    let hit = isArray.get(dir);
-    if (!hit) {
-      hit = (async () => {
-        const abs = path.join(root, dir);
-        if (await fsp.stat(path.join(abs, ".zarray")).then(() => true, () => false)) return true;
-        try {
-          const doc = JSON.parse(await fsp.readFile(path.join(abs, "zarr.json"), "utf8")) as { node_type?: unknown };
-          return doc.node_type === "array";
-        } catch {
-          return false;
-        }
-      })();
-      isArray.set(dir, hit);
-    }
-    return hit;
-  };
-  const found = new Set<string>();
-  for (const p of paths) {
-    let dir = parentOf(p);
-    for (;;) {
-      if (await check(dir)) {
-        found.add(dir);
-        break;
-      }
-      if (dir === "") break;
-      dir = parentOf(dir);
-    }
-  }
-  return found.size;
-}
-
-function parentOf(rel: string): string {
-  const i = rel.lastIndexOf("/");
-  return i < 0 ? "" : rel.slice(0, i);
 }

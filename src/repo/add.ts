@@ -31,6 +31,8 @@ export interface AddResult {
   bytes: number;
   warnings: string[];
   skipped: Skipped[];
+  /** the Zarr arrays (folders) the staged and removed files belong to, sorted */
+  arrays: string[];
 }
 
 /** Stage files: store their bytes (chunk objects or Git blobs) and record them in the index. */
@@ -75,8 +77,10 @@ export async function stage(repo: Repository, opts: AddOptions): Promise<{ resul
   let done = 0;
   let bytes = 0;
   const total = candidates.length;
+  const arrays = new Set<string>();
   const added = await mapLimit(candidates, 16, async (p): Promise<[string, IndexEntry]> => {
     const kind = await h.classify(p);
+    if (kind.array !== null) arrays.add(kind.array);
     if (kind.kind === "chunk" && !kind.inGrid) warnings.push(`${p}: chunk key is outside the grid of array '${kind.array || "."}' (stored as is)`);
     const st = ws.scan.files.get(p)!;
     const entry = await hashWorkFile(repo, p, storeFor(kind, st.size), true);
@@ -86,11 +90,16 @@ export async function stage(repo: Repository, opts: AddOptions): Promise<{ resul
   });
   for (const [p, e] of ws.refreshed) index.entries.set(p, e);
   for (const [p, e] of ws.modified) {
-    await h.classify(p); // strict: a modified zarr.json/.zarray that no longer parses fails here, naming the file
+    const kind = await h.classify(p); // strict: a modified zarr.json/.zarray that no longer parses fails here, naming the file
+    if (kind.array !== null) arrays.add(kind.array);
     index.entries.set(p, e);
     bytes += e.size;
   }
   for (const [p, e] of added) index.entries.set(p, e);
+  for (const p of ws.deleted) {
+    const kind = await h.classify(p).catch(() => null); // a deleted array's metadata is read from the index
+    if (kind?.array != null) arrays.add(kind.array);
+  }
   for (const p of ws.deleted) index.entries.delete(p);
   const changed = added.length + ws.modified.size + ws.deleted.length > 0;
   const result = {
@@ -100,6 +109,7 @@ export async function stage(repo: Repository, opts: AddOptions): Promise<{ resul
     bytes,
     warnings,
     skipped: ws.scan.skipped,
+    arrays: [...arrays].sort(),
   };
   return { result, index: { tree: changed ? null : index.tree, entries: index.entries } };
 }

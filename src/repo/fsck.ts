@@ -357,6 +357,7 @@ interface Need {
 
 /** Check the repository; never modifies it. `ok` is false when anything needs repair. */
 export async function fsck(repo: Repository, { full = false, now = new Date() }: FsckOptions = {}): Promise<FsckResult> {
+  repo.git.dropCache(); // check what is on disk, not what this process read before
   return new Checker(repo, full).run(now);
 }
 

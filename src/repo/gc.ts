@@ -63,6 +63,7 @@ export function parsePrune(spec: Date | string, now = new Date()): Date | null {
 
 export async function gc(repo: Repository, { prune = DEFAULT_PRUNE, dryRun = false, now = new Date() }: GcOptions = {}): Promise<GcResult> {
   const cutoff = parsePrune(prune, now);
+  repo.git.dropCache(); // the reachable graph as it is on disk
   const keep = await markReachable(repo);
   const listing = await listObjectFiles(repo);
   const result: GcResult = {

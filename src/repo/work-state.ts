@@ -3,7 +3,7 @@
  * went away, which files are new. Files whose stat data matches the index and
  * that are not "racy" (modified after the index was written) are not read.
  */
-import { promises as fsp } from "node:fs";
+import fs from "node:fs";
 import path from "node:path";
 import { sha256 } from "../format/hash.js";
 import { asAccessError, mapLimit, readWithStat } from "../store/atomic.js";
@@ -88,7 +88,7 @@ export function workHierarchy(repo: Repository, index: IndexState, strict = fals
     if (scan && !scan.files.has(rel) && !index.entries.has(rel)) return null;
     const abs = path.join(repo.root, ...rel.split("/"));
     try {
-      return await fsp.readFile(abs);
+      return fs.readFileSync(abs); // metadata documents: small, and a thread-pool round trip costs more
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== "ENOENT" && code !== "ENOTDIR") throw asAccessError(err, abs);

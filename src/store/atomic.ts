@@ -3,9 +3,13 @@ import fs, { constants, promises as fsp } from "node:fs";
 import path from "node:path";
 import { FileAccessError } from "../errors.js";
 
+// unique per process (pid and a random tag, for pid reuse across containers) and per call (a counter)
+const TEMP_TAG = `${process.pid}-${randomBytes(4).toString("hex")}`;
+let tempCounter = 0;
+
 /** Name for a temp file; unique per process and call. */
 export function tempName(base: string): string {
-  const unique = `${process.pid}-${randomBytes(6).toString("hex")}`;
+  const unique = `${TEMP_TAG}-${(tempCounter++).toString(36)}`;
   // in a Git object folder (objects/ab/), git's own temp name: stock `git fsck` passes over
   // the leftovers of a killed write instead of reporting "bad sha1 file"
   if (/[\\/]objects[\\/][0-9a-f]{2}[\\/][0-9a-f]{38}$/.test(base)) return path.join(path.dirname(base), `tmp_obj_${unique}`);
@@ -45,9 +49,11 @@ export async function writeObjectFile(
   file: string,
   bytes: Uint8Array,
   durable: boolean,
+  /** false when the caller has just found the object missing (freshen) */
+  check = true,
 ): Promise<boolean> {
-  if (!durable && bytes.byteLength <= SMALL_IO) return writeObjectFileSync(file, bytes);
-  if (freshen(file)) return false;
+  if (!durable && bytes.byteLength <= SMALL_IO) return writeObjectFileSync(file, bytes, check);
+  if (check && freshen(file)) return false;
   await fsp.mkdir(path.dirname(file), { recursive: true });
   await writeAtomic(file, bytes, { durable, mode: 0o444 });
   return true;
@@ -66,18 +72,30 @@ export const SMALL_IO = 1 << 20;
  * unreachable object (a tree or chunk it would have written) keeps it alive.
  */
 export function freshen(file: string): boolean {
+  // a missing object is the common case when writing: a stat that returns nothing is cheaper than a failing utimes
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (!st) return false;
+  // touched in the last minutes (by this command: many equal chunks, one metadata blob for many arrays): young enough
+  if (Date.now() - st.mtimeMs < FRESH_MS) return true;
   try {
     const now = new Date();
     fs.utimesSync(file, now, now);
-    return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-    return fs.existsSync(file); // read-only repository or another owner: present, not freshened
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false; // deleted since the stat (a gc)
+    // read-only repository or another owner: present, not freshened
   }
+  return true;
 }
 
-function writeObjectFileSync(file: string, bytes: Uint8Array): boolean {
-  if (freshen(file)) return false;
+/**
+ * An object whose mtime is this recent is not touched again. gc's grace period
+ * (two weeks by default) must be longer: `gc --prune` with a cutoff of minutes
+ * is unsafe beside running commands, as `git prune --expire=now` is.
+ */
+const FRESH_MS = 10 * 60_000;
+
+function writeObjectFileSync(file: string, bytes: Uint8Array, check: boolean): boolean {
+  if (check && freshen(file)) return false;
   const tmp = tempName(file);
   try {
     try {

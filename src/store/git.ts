@@ -57,12 +57,49 @@ export function checkEntryName(name: string, where: string): void {
   if (lower === ".git" || lower === ".tdv") throw new UnsafePathError(`${where}/${name}`, `'${name}' is reserved`);
 }
 
+/**
+ * Objects this process wrote or read and verified, by id: a commit reads back
+ * the trees and manifests it has just written (its summary), and many arrays
+ * share one metadata blob. Bounded by bytes; the oldest go first.
+ */
+class ObjectCache {
+  private readonly map = new Map<GitOid, { type: string; content: Buffer }>();
+  private bytes = 0;
+  constructor(private readonly maxBytes: number) {}
+
+  get(oid: GitOid): { type: string; content: Buffer } | undefined {
+    return this.map.get(oid);
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.bytes = 0;
+  }
+
+  set(oid: GitOid, type: string, content: Buffer): void {
+    if (content.length > this.maxBytes / 16 || this.map.has(oid)) return;
+    this.map.set(oid, { type, content });
+    this.bytes += content.length + 100;
+    for (const [k, v] of this.map) {
+      if (this.bytes <= this.maxBytes) break;
+      this.map.delete(k);
+      this.bytes -= v.content.length + 100;
+    }
+  }
+}
+
 export class GitStore {
   readonly cache: object = {};
+  private readonly objects = new ObjectCache(32 << 20);
   constructor(
     readonly gitdir: string,
     readonly durability: Durability = new Durability(gitdir, "fsync"),
   ) {}
+
+  /** Forget the objects kept in memory: the next reads go to the disk (fsck, gc). */
+  dropCache(): void {
+    this.objects.clear();
+  }
 
   // ---- writing -------------------------------------------------------------
 
@@ -71,9 +108,11 @@ export class GitStore {
     const full = Buffer.concat([header, content]);
     const oid = createHash("sha1").update(full).digest("hex") as GitOid;
     const file = path.join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2));
-    if (!freshen(file) && (await writeObjectFile(file, deflateSync(full, { level: 1 }), this.durability.syncEachWrite))) {
+    // present: freshened (gc's grace period starts again); missing: deflated and written
+    if (!freshen(file) && (await writeObjectFile(file, deflateSync(full, { level: 1 }), this.durability.syncEachWrite, false))) {
       this.durability.written(file);
     }
+    this.objects.set(oid, type, full.subarray(header.length));
     return oid;
   }
 
@@ -136,6 +175,8 @@ export class GitStore {
 
   /** Type and content of an object, verified against its id. */
   async readObject(oid: GitOid, what: string): Promise<{ type: string; content: Buffer }> {
+    const cached = this.objects.get(oid);
+    if (cached) return cached;
     if (!/^[0-9a-f]{40}$/.test(oid)) throw new MissingObjectError(oid, what);
     const file = path.join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2));
     let raw: Buffer;
@@ -156,7 +197,9 @@ export class GitStore {
     const header = nul > 0 ? full.toString("latin1", 0, nul) : "";
     const m = /^(blob|tree|commit|tag) (\d+)$/.exec(header);
     if (!m || Number(m[2]) !== full.length - nul - 1) throw new CorruptObjectError(oid, `${what}: bad object header`);
-    return { type: m[1] as string, content: full.subarray(nul + 1) };
+    const o = { type: m[1] as string, content: full.subarray(nul + 1) };
+    this.objects.set(oid, o.type, o.content);
+    return o;
   }
 
   private async readPacked(oid: GitOid, what: string): Promise<{ type: string; content: Buffer }> {
