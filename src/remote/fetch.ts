@@ -155,7 +155,7 @@ export async function fetch(repo: Repository, opts: FetchOptions = {}): Promise<
   }
 
   // 4. store the Git objects, children first
-  await storeInOrder(repo, fetched, concurrency);
+  await repo.git.withPack(() => storeInOrder(repo, fetched, concurrency)); // one pack for many objects, written whole
 
   // 5. refs
   const refs = await updateLocalRefs(repo, name, remoteRefs);

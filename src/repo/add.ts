@@ -37,7 +37,7 @@ export interface AddResult {
 
 /** Stage files: store their bytes (chunk objects or Git blobs) and record them in the index. */
 export async function add(repo: Repository, opts: AddOptions): Promise<AddResult> {
-  const { result, index } = await stage(repo, opts);
+  const { result, index } = await repo.git.withPack(() => stage(repo, opts));
   await repo.writeIndex(index);
   return result;
 }

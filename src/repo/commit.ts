@@ -44,9 +44,12 @@ export async function commit(repo: Repository, opts: CommitOptions): Promise<Com
   const { message, all = false, allowEmpty = false, trailers = {}, extraParents = [], onProgress } = opts;
   const head = await repo.refs.head();
   // commit -a stages in memory: the index file changes only if the commit lands (git's index.lock)
-  const index = all ? (await stage(repo, { trackedOnly: true, onProgress })).index : await repo.readIndex();
   const before = await headTree(repo, head.oid);
-  const tree = index.tree ?? (await writeSnapshot(repo, index.entries));
+  // the metadata blobs of commit -a and the snapshot's trees go into one pack when they are many
+  const { index, tree } = await repo.git.withPack(async () => {
+    const index = all ? (await stage(repo, { trackedOnly: true, onProgress })).index : await repo.readIndex();
+    return { index, tree: index.tree ?? (await writeSnapshot(repo, index.entries)) };
+  });
   if (tree === before && !allowEmpty && extraParents.length === 0) throw new NothingToCommitError();
   if (!head.oid && index.entries.size === 0 && !allowEmpty) throw new NothingToCommitError();
 

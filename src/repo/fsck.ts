@@ -247,6 +247,13 @@ export async function listObjectFiles(repo: Repository): Promise<ObjectListing> 
   };
   await scan(path.join(repo.refs.gitdir, "objects"), 38, out.git);
   await scan(repo.chunks.dir, 62, out.chunks);
+  // packs: temp files of a killed pack write, and a pack whose index was never written (killed between the two)
+  const packDir = path.join(repo.refs.gitdir, "objects", "pack");
+  const packNames = await fsp.readdir(packDir).catch(() => [] as string[]);
+  for (const name of packNames) {
+    const orphan = /^pack-[0-9a-f]{40}\.pack$/.test(name) && !packNames.includes(name.replace(/\.pack$/, ".idx"));
+    if (isTemp(name) || orphan) out.temp.push(path.join(packDir, name));
+  }
   // temp files of atomic writes elsewhere (index, refs), and of working files (.tdv/tmp)
   for (const dir of [repo.tdvDir, repo.refs.gitdir]) {
     for (const name of await fsp.readdir(dir).catch(() => [] as string[])) if (isTemp(name)) out.temp.push(path.join(dir, name));

@@ -51,6 +51,11 @@ function newDir(): DirNode {
 
 /** Build and write the snapshot tree of `files` (paths relative to the root). */
 export async function writeSnapshot(repo: Repository, files: ReadonlyMap<string, SnapEntry>): Promise<GitOid> {
+  // thousands of arrays make thousands of trees and manifests: one pack, not a file each
+  return repo.git.withPack(() => writeTrees(repo, files));
+}
+
+async function writeTrees(repo: Repository, files: ReadonlyMap<string, SnapEntry>): Promise<GitOid> {
   const h = new Hierarchy(async (rel) => {
     const e = files.get(rel);
     if (!e) return null;

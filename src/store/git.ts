@@ -11,7 +11,8 @@ import path from "node:path";
 import { deflateSync, inflateSync } from "node:zlib";
 import { CorruptObjectError, MissingObjectError, UnsafePathError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
-import { asAccessError, freshen, writeObjectFile } from "./atomic.js";
+import { asAccessError, freshen, writeAtomic, writeObjectFile } from "./atomic.js";
+import { buildPack, Pack, type PackObject, type PackType, type RawObject } from "./pack.js";
 import { Durability } from "./durability.js";
 
 export type TreeMode = "100644" | "100755" | "040000" | "120000" | "160000";
@@ -88,9 +89,19 @@ class ObjectCache {
   }
 }
 
+/** Fewer new objects than this are written loose: a pack pays off for many. */
+const PACK_MIN = 64;
+
 export class GitStore {
   readonly cache: object = {};
   private readonly objects = new ObjectCache(32 << 20);
+  /** packs by index file, opened on first need */
+  private readonly packs = new Map<string, Pack>();
+  private packsScanned = false;
+  /** objects collected for one pack (withPack), by id */
+  private pending: Map<GitOid, PackObject> | null = null;
+  private packDepth = 0;
+  private packFailed = false;
   constructor(
     readonly gitdir: string,
     readonly durability: Durability = new Durability(gitdir, "fsync"),
@@ -103,17 +114,116 @@ export class GitStore {
 
   // ---- writing -------------------------------------------------------------
 
-  async writeRaw(type: "blob" | "tree" | "commit" | "tag", content: Uint8Array): Promise<GitOid> {
+  async writeRaw(type: PackType, content: Uint8Array): Promise<GitOid> {
     const header = Buffer.from(`${type} ${content.byteLength}\0`);
     const full = Buffer.concat([header, content]);
     const oid = createHash("sha1").update(full).digest("hex") as GitOid;
-    const file = path.join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2));
-    // present: freshened (gc's grace period starts again); missing: deflated and written
-    if (!freshen(file) && (await writeObjectFile(file, deflateSync(full, { level: 1 }), this.durability.syncEachWrite, false))) {
+    const body = full.subarray(header.length);
+    if (this.pending?.has(oid)) return oid;
+    const file = this.loosePath(oid);
+    // present: freshened (gc's grace period starts again); missing: written, or kept for the pack
+    if (freshen(file)) {
+      this.objects.set(oid, type, body);
+      return oid;
+    }
+    const pack = this.packOf(oid, false);
+    if (pack) {
+      freshen(pack.file);
+    } else if (this.pending) {
+      this.pending.set(oid, { oid, type, content: body });
+    } else if (await writeObjectFile(file, deflateSync(full, { level: 1 }), this.durability.syncEachWrite, false)) {
       this.durability.written(file);
     }
-    this.objects.set(oid, type, full.subarray(header.length));
+    this.objects.set(oid, type, body);
     return oid;
+  }
+
+  /**
+   * Run `fn` collecting the objects it writes, and write them as one pack
+   * when they are many (loose otherwise) once it returns: thousands of small
+   * trees and manifests cost two files instead of thousands. Objects written
+   * inside are readable at once. If `fn` throws, they are not written (no
+   * ref can name them yet). Nested calls share the outermost pack.
+   */
+  async withPack<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.packDepth++ === 0) {
+      this.pending = new Map();
+      this.packFailed = false;
+    }
+    let ok = false;
+    try {
+      const out = await fn();
+      ok = true;
+      return out;
+    } finally {
+      if (!ok) this.packFailed = true;
+      if (--this.packDepth === 0) {
+        const pending = this.pending;
+        this.pending = null;
+        if (pending && !this.packFailed) await this.writePending([...pending.values()]);
+      }
+    }
+  }
+
+  private async writePending(objects: PackObject[]): Promise<void> {
+    if (objects.length < PACK_MIN) {
+      for (const o of objects) {
+        const file = this.loosePath(o.oid);
+        const full = Buffer.concat([Buffer.from(`${o.type} ${o.content.byteLength}\0`), o.content]);
+        if (await writeObjectFile(file, deflateSync(full, { level: 1 }), this.durability.syncEachWrite)) this.durability.written(file);
+      }
+      return;
+    }
+    const { name, pack, idx } = buildPack(objects);
+    const dir = this.packDir();
+    await fs.promises.mkdir(dir, { recursive: true });
+    const base = path.join(dir, name);
+    // the pack first: a reader finds a pack by its index, which must never name a missing pack
+    for (const [file, bytes] of [[`${base}.pack`, pack], [`${base}.idx`, idx]] as const) {
+      await writeAtomic(file, bytes, { durable: this.durability.syncEachWrite, mode: 0o444 });
+      this.durability.written(file);
+    }
+    const opened = Pack.open(`${base}.idx`);
+    if (opened) this.packs.set(`${base}.idx`, opened);
+  }
+
+  private loosePath(oid: GitOid): string {
+    return path.join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2));
+  }
+
+  private packDir(): string {
+    return path.join(this.gitdir, "objects", "pack");
+  }
+
+  /** Open the packs not opened yet; true when there were new ones. */
+  private scanPacks(): boolean {
+    this.packsScanned = true;
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.packDir());
+    } catch {
+      return false;
+    }
+    let found = false;
+    for (const n of names) {
+      if (!/^pack-[0-9a-f]{40}\.idx$/.test(n)) continue;
+      const f = path.join(this.packDir(), n);
+      if (this.packs.has(f)) continue;
+      const p = Pack.open(f);
+      if (p) {
+        this.packs.set(f, p);
+        found = true;
+      }
+    }
+    return found;
+  }
+
+  /** The pack holding `oid`; with `rescan`, packs written since by other processes are looked at too. */
+  private packOf(oid: GitOid, rescan: boolean): Pack | null {
+    if (!this.packsScanned) this.scanPacks();
+    for (const p of this.packs.values()) if (p.has(oid)) return p;
+    if (rescan && this.scanPacks()) for (const p of this.packs.values()) if (p.has(oid)) return p;
+    return null;
   }
 
   /** Git blob id of `content` without writing it. */
@@ -175,10 +285,16 @@ export class GitStore {
 
   /** Type and content of an object, verified against its id. */
   async readObject(oid: GitOid, what: string): Promise<{ type: string; content: Buffer }> {
+    return this.readObjectSync(oid, what);
+  }
+
+  private readObjectSync(oid: GitOid, what: string): RawObject {
     const cached = this.objects.get(oid);
-    if (cached) return cached;
+    if (cached) return cached as RawObject;
+    const pending = this.pending?.get(oid);
+    if (pending) return { type: pending.type, content: Buffer.from(pending.content.buffer, pending.content.byteOffset, pending.content.byteLength) };
     if (!/^[0-9a-f]{40}$/.test(oid)) throw new MissingObjectError(oid, what);
-    const file = path.join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2));
+    const file = this.loosePath(oid);
     let raw: Buffer;
     try {
       raw = fs.readFileSync(file);
@@ -197,25 +313,28 @@ export class GitStore {
     const header = nul > 0 ? full.toString("latin1", 0, nul) : "";
     const m = /^(blob|tree|commit|tag) (\d+)$/.exec(header);
     if (!m || Number(m[2]) !== full.length - nul - 1) throw new CorruptObjectError(oid, `${what}: bad object header`);
-    const o = { type: m[1] as string, content: full.subarray(nul + 1) };
+    const o = { type: m[1] as PackType, content: full.subarray(nul + 1) };
     this.objects.set(oid, o.type, o.content);
     return o;
   }
 
-  private async readPacked(oid: GitOid, what: string): Promise<{ type: string; content: Buffer }> {
-    const packs = await fs.promises.readdir(path.join(this.gitdir, "objects", "pack")).catch(() => [] as string[]);
-    if (!packs.some((f) => f.endsWith(".idx"))) throw new MissingObjectError(oid, what);
-    const git = await this.iso();
-    let o: { type: string; object: Uint8Array };
-    try {
-      o = (await git.readObject({ ...(await this.isoArgs()), oid, format: "content" })) as { type: string; object: Uint8Array };
-    } catch (err) {
-      throw missing(err, oid, what);
-    }
-    const content = Buffer.from(o.object);
-    const actual = createHash("sha1").update(`${o.type} ${content.length}\0`).update(content).digest("hex");
+  private readPacked(oid: GitOid, what: string): RawObject {
+    const pack = this.packOf(oid, true);
+    if (!pack) throw new MissingObjectError(oid, what);
+    // a reference delta's base may be anywhere: loose, this pack or another one
+    const o = pack.read(oid, (base) => {
+      try {
+        return this.readObjectSync(base, `delta base of ${what}`);
+      } catch (err) {
+        if (err instanceof MissingObjectError) return null;
+        throw err;
+      }
+    });
+    if (!o) throw new MissingObjectError(oid, what);
+    const actual = createHash("sha1").update(`${o.type} ${o.content.length}\0`).update(o.content).digest("hex");
     if (actual !== oid) throw new CorruptObjectError(oid, `${what}: packed bytes do not match the object id`);
-    return { type: o.type, content };
+    this.objects.set(oid, o.type, o.content);
+    return o;
   }
 
   private async readTyped(oid: GitOid, type: string, what: string): Promise<Buffer> {
@@ -286,16 +405,8 @@ export class GitStore {
     } catch {
       /* no loose objects with that fan-out */
     }
-    const packs = await fs.promises.readdir(path.join(this.gitdir, "objects", "pack")).catch(() => [] as string[]);
-    if (packs.some((f) => f.endsWith(".idx"))) {
-      const git = await this.iso();
-      try {
-        out.add(await git.expandOid({ ...(await this.isoArgs()), oid: prefix }));
-      } catch (err) {
-        const e = err as { code?: string; data?: { matches?: string[] } };
-        if (e.code === "AmbiguousError") for (const o of e.data?.matches ?? []) out.add(o);
-      }
-    }
+    this.scanPacks();
+    for (const p of this.packs.values()) for (const oid of p.oids()) if (oid.startsWith(prefix)) out.add(oid);
     return [...out] as GitOid[];
   }
 
@@ -340,16 +451,9 @@ function parsePerson(s: string, oid: string): Person {
   return { name: m[1] as string, email: m[2] as string, timestamp: Number(m[3]), tzOffset: tz };
 }
 
-function missing(err: unknown, oid: string, what: string): unknown {
-  const code = (err as { code?: string })?.code;
-  if (code === "NotFoundError" || code === "ObjectTypeError") return new MissingObjectError(oid, what);
-  return err;
-}
-
 function normMode(mode: string): TreeMode {
   return (mode === "40000" ? "040000" : mode) as TreeMode;
 }
-
 
 export function formatPerson(p: Person): string {
   const sign = p.tzOffset < 0 ? "-" : "+";

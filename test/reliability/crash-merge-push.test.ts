@@ -19,7 +19,7 @@ import { describe, expect, it } from "vitest";
 import { commit, fsck, Repository, reset, status } from "../../src/index.js";
 import type { GitOid } from "../../src/format/hash.js";
 import { tempDir } from "../helpers/fixture.js";
-import { fsckClean, gitFsck, hashTree, lanes, makeGrid, mutate, randomBytes, readRefFile, rng, run, runKilledAfter, runOk, seedFor, tdvFsckClean, treeDiff, type Grid, killMoment, startupMs } from "./helpers.js";
+import { clearStaleLock, fsckClean, gitFsck, hashTree, lanes, makeGrid, mutate, randomBytes, readRefFile, rng, run, runKilledAfter, runOk, seedFor, tdvFsckClean, treeDiff, type Grid, killMoment, startupMs } from "./helpers.js";
 
 /** kill points; TDV_CRASH_SCALE=10 runs ten times as many */
 const KILLS = Math.round(16 * Number(process.env.TDV_CRASH_SCALE ?? 1));
@@ -32,7 +32,7 @@ describe("crash safety: tdv merge and tdv push", () => {
   it(`merge killed at ${KILLS} random moments: the merge completes exactly when run again`, { timeout: 300_000 }, async () => {
     const seed = seedFor("crash-merge");
     const all = await lanes(2, (lane) => mergeLane(seed + lane, Math.ceil(KILLS / 2)));
-    const stats = all.reduce((a, b) => ({ tried: a.tried + b.tried, killed: a.killed + b.killed, landedBeforeKill: a.landedBeforeKill + b.landedBeforeKill, refusedThenRecovered: a.refusedThenRecovered + b.refusedThenRecovered }));
+    const stats = all.reduce((a, b) => ({ tried: a.tried + b.tried, killed: a.killed + b.killed, landedBeforeKill: a.landedBeforeKill + b.landedBeforeKill, refusedThenRecovered: a.refusedThenRecovered + b.refusedThenRecovered, staleLocks: a.staleLocks + b.staleLocks }));
     process.stderr.write(`[reliability] crash-merge: ${JSON.stringify(stats)}\n`);
     expect(stats.killed).toBeGreaterThanOrEqual(KILLS);
   });
@@ -67,7 +67,7 @@ async function mergeLane(seed: number, kills: number) {
   for (const c of grid.chunks.slice(0, 200)) expected.set(c, theirsFiles.get(c) as string);
 
   const repo = await Repository.open({ dir });
-  const stats = { tried: 0, killed: 0, landedBeforeKill: 0, refusedThenRecovered: 0 };
+  const stats = { tried: 0, killed: 0, landedBeforeKill: 0, refusedThenRecovered: 0, staleLocks: 0 };
   let duration = (await runOk(dir, ["merge", "theirs", "-m", "merge"])).ms;
   const startup = await startupMs(dir);
   for (let trial = 0; stats.killed < kills && trial < kills * 4; trial++) {
@@ -91,6 +91,12 @@ async function mergeLane(seed: number, kills: number) {
       // the next command: the same merge again; when it refuses, what it says to do, then the merge again
       let again = await run(dir, ["merge", "theirs", "-m", "merge"]);
       for (let step = 0; again.code !== 0 && step < 4; step++) {
+        // killed while it held a ref lock: the message says how to clear it (checked), as a user would
+        if (await clearStaleLock(again, dir)) {
+          stats.staleLocks++;
+          again = await run(dir, ["merge", "theirs", "-m", "merge"]);
+          continue;
+        }
         // it refuses: its hint must name a way out, which is taken as a user would
         expect(again.stderr, context).toMatch(/^error: /m);
         const way = /`tdv merge --abort`/.test(again.stderr) ? "--abort" : /`tdv merge --quit`/.test(again.stderr) ? "--quit" : null;

@@ -1,0 +1,144 @@
+/**
+ * Packfiles: what tdv writes is a pack stock git accepts (verify-pack, fsck,
+ * cat-file), and tdv reads packs stock git writes, deltas included. A damaged
+ * pack is refused, never read as other bytes.
+ */
+import { execFileSync } from "node:child_process";
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { add, commit, isTdvError, Repository, status } from "../../src/index.js";
+import type { GitOid } from "../../src/format/hash.js";
+import { tempDir } from "../helpers/fixture.js";
+import { tdvOk } from "../helpers/cli.js";
+
+const git = (gitdir: string, ...args: string[]) => execFileSync("git", ["--git-dir", gitdir, ...args], { encoding: "utf8" });
+const gitBytes = (gitdir: string, ...args: string[]) => execFileSync("git", ["--git-dir", gitdir, ...args]);
+
+async function packFiles(gitdir: string): Promise<string[]> {
+  return (await fsp.readdir(path.join(gitdir, "objects/pack")).catch(() => [] as string[])).sort();
+}
+
+async function looseCount(gitdir: string): Promise<number> {
+  let n = 0;
+  for (const fan of await fsp.readdir(path.join(gitdir, "objects"))) {
+    if (/^[0-9a-f]{2}$/.test(fan)) n += (await fsp.readdir(path.join(gitdir, "objects", fan))).length;
+  }
+  return n;
+}
+
+/** A group of `n` small Zarr v3 arrays, each with its own metadata and one chunk. */
+async function manyArrays(dir: string, n: number): Promise<void> {
+  const store = path.join(dir, "many.zarr");
+  await fsp.mkdir(store, { recursive: true });
+  await fsp.writeFile(path.join(store, "zarr.json"), JSON.stringify({ zarr_format: 3, node_type: "group", attributes: {} }));
+  for (let i = 0; i < n; i++) {
+    const a = path.join(store, `a${i}`);
+    await fsp.mkdir(path.join(a, "c"), { recursive: true });
+    const meta = {
+      zarr_format: 3, node_type: "array", shape: [4 + (i % 3)], data_type: "uint8", chunk_grid: { name: "regular", configuration: { chunk_shape: [8] } },
+      chunk_key_encoding: { name: "default", configuration: { separator: "/" } }, fill_value: 0, codecs: [{ name: "bytes" }], attributes: { i },
+    };
+    await fsp.writeFile(path.join(a, "zarr.json"), JSON.stringify(meta));
+    await fsp.writeFile(path.join(a, "c/0"), Buffer.from([i & 255, (i >> 8) & 255, 1, 2, 3, 4, 5, 6]));
+  }
+}
+
+describe("packs", () => {
+  it("a commit of many arrays writes its trees, manifests and metadata as packs stock git verifies and reads", async () => {
+    const dir = await tempDir();
+    await manyArrays(dir, 300);
+    await tdvOk(dir, ["init"]);
+    await tdvOk(dir, ["add", "-A"]);
+    await tdvOk(dir, ["commit", "-m", "many"]);
+    const gitdir = path.join(dir, ".tdv/git");
+    const packs = await packFiles(gitdir);
+    // add packs the 300 metadata blobs, commit the trees and manifests: two packs, a few loose objects
+    expect(packs.filter((f) => f.endsWith(".idx")).length).toBe(2);
+    expect(packs.filter((f) => f.endsWith(".pack")).length).toBe(2);
+    expect(await looseCount(gitdir)).toBeLessThan(10);
+    for (const f of packs.filter((p) => p.endsWith(".idx"))) git(gitdir, "verify-pack", path.join(gitdir, "objects/pack", f));
+    expect(git(gitdir, "fsck", "--strict", "--no-dangling")).toBe("");
+    expect(git(gitdir, "show", "HEAD:many.zarr/a7/zarr.json")).toContain('"i":7');
+    // tdv reads it back in a new process: clean status, and a checkout elsewhere has every byte
+    expect((await tdvOk(dir, ["status", "--json"])).stdout).toContain('"clean": true');
+    await fsp.rm(path.join(dir, "many.zarr"), { recursive: true });
+    await tdvOk(dir, ["checkout", "--force", "HEAD"]);
+    expect(await fsp.readFile(path.join(dir, "many.zarr/a299/c/0"))).toEqual(Buffer.from([299 & 255, 1, 1, 2, 3, 4, 5, 6]));
+    expect((await tdvOk(dir, ["fsck", "--full"])).stdout).toMatch(/^ok:/m);
+  });
+
+  it("reads packs that stock git wrote, offset and reference deltas included", async () => {
+    const dir = await tempDir();
+    await manyArrays(dir, 40);
+    const { repo } = await Repository.init({ dir });
+    await add(repo, { all: true });
+    const c1 = await commit(repo, { message: "one" });
+    // near-identical metadata in a second commit: good delta candidates for git
+    for (let i = 0; i < 40; i += 2) {
+      const f = path.join(dir, `many.zarr/a${i}/zarr.json`);
+      await fsp.writeFile(f, (await fsp.readFile(f, "utf8")).replace('"attributes":{', '"attributes":{"edited":true,'));
+    }
+    await add(repo, { all: true });
+    const c2 = await commit(repo, { message: "two" });
+    const gitdir = repo.refs.gitdir;
+    const expected = new Map<string, string>();
+    for (const line of git(gitdir, "rev-list", "--objects", "--all").trim().split("\n")) {
+      const oid = line.slice(0, 40);
+      expected.set(oid, git(gitdir, "cat-file", "-t", oid).trim());
+    }
+    for (const [offsets, label] of [["true", "offset deltas"], ["false", "reference deltas"]] as const) {
+      git(gitdir, "-c", `repack.useDeltaBaseOffset=${offsets}`, "repack", "-adf", "--depth=10", "--window=50");
+      const verbose = git(gitdir, "verify-pack", "-v", ...(await packFiles(gitdir)).filter((f) => f.endsWith(".idx")).map((f) => path.join(gitdir, "objects/pack", f)));
+      expect(verbose, label).toMatch(/chain length = [1-9]/); // git did store deltas
+      expect(await looseCount(gitdir), label).toBe(0);
+      const fresh = await Repository.open({ dir });
+      for (const [oid, type] of expected) {
+        const o = await fresh.git.readObject(oid as GitOid, label);
+        expect(o.type, `${label} ${oid}`).toBe(type);
+        expect(o.content.equals(gitBytes(gitdir, "cat-file", type, oid)), `${label} ${oid}`).toBe(true);
+      }
+      expect((await fresh.git.readCommit(c2.oid)).parents).toEqual([c1.oid]);
+      expect((await status(fresh)).clean, label).toBe(true);
+      // an abbreviated id is found in a pack
+      expect(await fresh.git.expand(c1.oid.slice(0, 8))).toEqual([c1.oid]);
+    }
+  });
+
+  it("a pack whose bytes were changed is refused with the object named, never read as other bytes", async () => {
+    const dir = await tempDir();
+    await manyArrays(dir, 100);
+    await tdvOk(dir, ["init"]);
+    await tdvOk(dir, ["add", "-A"]);
+    await tdvOk(dir, ["commit", "-m", "many"]);
+    const gitdir = path.join(dir, ".tdv/git");
+    const packs = (await packFiles(gitdir)).filter((f) => f.endsWith(".pack"));
+    // flip one byte in the middle of every pack (inside some object's compressed data)
+    for (const f of packs) {
+      const file = path.join(gitdir, "objects/pack", f);
+      await fsp.chmod(file, 0o644);
+      const bytes = await fsp.readFile(file);
+      const at = Math.floor(bytes.length / 2);
+      bytes[at] = (bytes[at] as number) ^ 0x5a;
+      await fsp.writeFile(file, bytes);
+    }
+    const repo = await Repository.open({ dir });
+    let refused = 0;
+    const oids = new Set<string>();
+    for (const f of (await packFiles(gitdir)).filter((p) => p.endsWith(".idx"))) {
+      for (const line of execFileSync("git", ["show-index"], { input: await fsp.readFile(path.join(gitdir, "objects/pack", f)), encoding: "utf8" }).trim().split("\n")) {
+        oids.add(line.split(" ")[1] as string);
+      }
+    }
+    for (const oid of oids) {
+      const err = await repo.git.readObject(oid as GitOid, "object").then(() => null, (e: unknown) => e);
+      if (err) {
+        expect(isTdvError(err, "CorruptObjectError"), String(err)).toBe(true);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
+    const fsck = await tdvOk(dir, ["fsck", "--full"]).catch((e: Error) => e);
+    expect(fsck instanceof Error).toBe(true);
+  });
+});
