@@ -37,7 +37,9 @@ export function regionName(index: readonly number[], ndim: number): string {
   }
   if (ndim === 0) return "0";
   const extent = regionExtent(ndim);
-  return index.map((i) => Math.floor(i / extent)).join(".");
+  let name = String(Math.floor((index[0] as number) / extent));
+  for (let d = 1; d < ndim; d++) name += `.${Math.floor((index[d] as number) / extent)}`;
+  return name;
 }
 
 /** Lexicographic order of chunk indices (a shorter prefix sorts first). */
@@ -81,10 +83,22 @@ export function splitIntoShards(
  * Entries must be sorted by index and unique.
  */
 export function encodeShard(ndim: number, entries: readonly ManifestEntry[]): Uint8Array {
-  const out: number[] = [];
-  writeHeader(FileType.ManifestShard, out);
-  encodeVarint(ndim, out);
-  encodeVarint(entries.length, out);
+  const head: number[] = [];
+  writeHeader(FileType.ManifestShard, head);
+  encodeVarint(ndim, head);
+  encodeVarint(entries.length, head);
+  // one buffer with room for the largest varints, written in place (a number[] per byte was the cost)
+  const out = Buffer.allocUnsafe(head.length + entries.length * (ndim * 8 + HASH_BYTES + 8));
+  out.set(head, 0);
+  let p = head.length;
+  const varint = (n: number) => {
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`varint must be an integer in 0..2^53-1, got ${n}`);
+    while (n >= 0x80) {
+      out[p++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    out[p++] = n;
+  };
   let prev: readonly number[] | null = null;
   for (const { index, id, size } of entries) {
     if (index.length !== ndim) {
@@ -94,11 +108,12 @@ export function encodeShard(ndim: number, entries: readonly ManifestEntry[]): Ui
       throw new Error(`manifest entries must be sorted and unique: [${prev}] then [${index}]`);
     }
     prev = index;
-    for (const i of index) encodeVarint(i, out);
-    pushHash(id, out);
-    encodeVarint(size, out);
+    for (const i of index) varint(i);
+    if (id.length !== HASH_BYTES * 2 || out.write(id, p, "hex") !== HASH_BYTES || !isChunkId(id)) throw new Error(`not a chunk id: ${JSON.stringify(id)}`);
+    p += HASH_BYTES;
+    varint(size);
   }
-  return Uint8Array.from(out);
+  return new Uint8Array(out.buffer, out.byteOffset, p).slice();
 }
 
 export function decodeShard(bytes: Uint8Array, what: string): { ndim: number; entries: ManifestEntry[] } {
@@ -174,8 +189,9 @@ export function decodeFileList(bytes: Uint8Array, what: string): FileListEntry[]
 // ---------------------------------------------------------------------------
 
 /** floor(4096^(1/ndim)): 1-D 4096, 2-D 64, 3-D 16, 4-D 8 (the epsilon absorbs 4095.9999…). */
+const EXTENTS: number[] = [];
 function regionExtent(ndim: number): number {
-  return Math.max(1, Math.floor(CHUNKS_PER_REGION ** (1 / ndim) + 1e-9));
+  return (EXTENTS[ndim] ??= Math.max(1, Math.floor(CHUNKS_PER_REGION ** (1 / ndim) + 1e-9)));
 }
 
 const encoder = new TextEncoder();

@@ -153,11 +153,13 @@ export function gridShape(meta: ArrayMeta): number[] {
 
 /** True when `index` names a chunk inside the array's chunk grid. */
 export function isInGrid(meta: ArrayMeta, index: readonly number[]): boolean {
-  const grid = gridShape(meta);
-  return (
-    index.length === grid.length &&
-    index.every((n, i) => Number.isSafeInteger(n) && n >= 0 && n < grid[i])
-  );
+  const { shape, chunkShape } = meta;
+  if (index.length !== shape.length) return false;
+  for (let i = 0; i < index.length; i++) {
+    const n = index[i] as number;
+    if (!Number.isSafeInteger(n) || n < 0 || n >= Math.ceil((shape[i] as number) / (chunkShape[i] as number))) return false;
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------------------

@@ -42,6 +42,7 @@ export function joinPath(dir: string, name: string): string {
 
 export class Hierarchy {
   private readonly nodes = new Map<string, Promise<ArrayNode | null>>();
+  private readonly nearest = new Map<string, Promise<ArrayNode | null>>();
   /** invalid metadata met so far (in non-strict mode the folder is then treated as plain files) */
   readonly problems: InvalidMetadataError[] = [];
 
@@ -81,8 +82,19 @@ export class Hierarchy {
   }
 
   /** The nearest array folder holding `rel` (a file path), or null. */
-  async arrayOf(rel: string): Promise<ArrayNode | null> {
-    for (let dir = parentDir(rel); ; dir = parentDir(dir)) {
+  arrayOf(rel: string): Promise<ArrayNode | null> {
+    // thousands of chunks share a folder: the answer is kept per folder
+    const dir = parentDir(rel);
+    let p = this.nearest.get(dir);
+    if (!p) {
+      p = this.nearestFrom(dir);
+      this.nearest.set(dir, p);
+    }
+    return p;
+  }
+
+  private async nearestFrom(first: string): Promise<ArrayNode | null> {
+    for (let dir = first; ; dir = parentDir(dir)) {
       const node = await this.arrayAt(dir);
       if (node) return node;
       if (dir === "") return null;
