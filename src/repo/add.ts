@@ -1,6 +1,8 @@
 import { PathNotFoundError } from "../errors.js";
 import { mapLimit } from "../store/atomic.js";
-import { type IndexEntry, type IndexState } from "../store/index-file.js";
+import type { GitOid } from "../format/hash.js";
+import { comparePaths, type IndexEntry, type IndexState } from "../store/index-file.js";
+import type { Change } from "./changes.js";
 import { isUnder, type Skipped } from "./worktree.js";
 import { storeFor } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
@@ -46,7 +48,17 @@ export async function add(repo: Repository, opts: AddOptions): Promise<AddResult
  * What `add` does, but the new index is returned instead of written (the
  * objects are stored): `commit -a` writes it only once the commit lands.
  */
-export async function stage(repo: Repository, opts: AddOptions): Promise<{ result: AddResult; index: Pick<IndexState, "tree" | "entries"> }> {
+export async function stage(
+  repo: Repository,
+  opts: AddOptions,
+): Promise<{
+  result: AddResult;
+  index: Pick<IndexState, "tree" | "entries">;
+  /** the tree the index equalled before staging (null when unknown) */
+  baseTree: GitOid | null;
+  /** what staging changed in the index, file by file */
+  changes: Change[];
+}> {
   const { paths = [], all = false, trackedOnly = false, onProgress } = opts;
   const index = await repo.readIndex();
   const under = all || trackedOnly ? undefined : [...paths];
@@ -78,6 +90,8 @@ export async function stage(repo: Repository, opts: AddOptions): Promise<{ resul
   let bytes = 0;
   const total = candidates.length;
   const arrays = new Set<string>();
+  const baseTree = index.tree;
+  const changes: Change[] = [];
   const added = await mapLimit(candidates, 16, async (p): Promise<[string, IndexEntry]> => {
     const kind = await h.classify(p);
     if (kind.array !== null) arrays.add(kind.array);
@@ -86,12 +100,14 @@ export async function stage(repo: Repository, opts: AddOptions): Promise<{ resul
     const entry = await hashWorkFile(repo, p, storeFor(kind, st.size), true);
     bytes += entry.size;
     onProgress?.({ phase: "storing", done: ++done, total, bytes });
+    changes.push({ path: p, change: "added", kind: kind.kind, array: kind.array, bytes: sizeOf(entry), oldBytes: 0 });
     return [p, entry];
   });
   for (const [p, e] of ws.refreshed) index.entries.set(p, e);
   for (const [p, e] of ws.modified) {
     const kind = await h.classify(p); // strict: a modified zarr.json/.zarray that no longer parses fails here, naming the file
     if (kind.array !== null) arrays.add(kind.array);
+    changes.push({ path: p, change: "modified", kind: kind.kind, array: kind.array, bytes: sizeOf(e), oldBytes: sizeOf(index.entries.get(p)) });
     index.entries.set(p, e);
     bytes += e.size;
   }
@@ -99,6 +115,7 @@ export async function stage(repo: Repository, opts: AddOptions): Promise<{ resul
   for (const p of ws.deleted) {
     const kind = await h.classify(p).catch(() => null); // a deleted array's metadata is read from the index
     if (kind?.array != null) arrays.add(kind.array);
+    changes.push({ path: p, change: "deleted", kind: kind?.kind ?? "plain", array: kind?.array ?? null, bytes: 0, oldBytes: sizeOf(index.entries.get(p)) });
   }
   for (const p of ws.deleted) index.entries.delete(p);
   const changed = added.length + ws.modified.size + ws.deleted.length > 0;
@@ -111,5 +128,11 @@ export async function stage(repo: Repository, opts: AddOptions): Promise<{ resul
     skipped: ws.scan.skipped,
     arrays: [...arrays].sort(),
   };
-  return { result, index: { tree: changed ? null : index.tree, entries: index.entries } };
+  changes.sort((a, b) => comparePaths(a.path, b.path));
+  return { result, index: { tree: changed ? null : index.tree, entries: index.entries }, baseTree, changes };
+}
+
+/** A file's size as a change reports it: Git trees do not record blob sizes, so a tree comparison says -1 (unknown) for them. */
+function sizeOf(e: IndexEntry | undefined): number {
+  return !e ? 0 : e.store === "git" ? -1 : e.size;
 }

@@ -46,9 +46,10 @@ export async function commit(repo: Repository, opts: CommitOptions): Promise<Com
   // commit -a stages in memory: the index file changes only if the commit lands (git's index.lock)
   const before = await headTree(repo, head.oid);
   // the metadata blobs of commit -a and the snapshot's trees go into one pack when they are many
-  const { index, tree } = await repo.git.withPack(async () => {
-    const index = all ? (await stage(repo, { trackedOnly: true, onProgress })).index : await repo.readIndex();
-    return { index, tree: index.tree ?? (await writeSnapshot(repo, index.entries)) };
+  const { index, tree, staged } = await repo.git.withPack(async () => {
+    const staged = all ? await stage(repo, { trackedOnly: true, onProgress }) : null;
+    const index = staged ? staged.index : await repo.readIndex();
+    return { index, tree: index.tree ?? (await writeSnapshot(repo, index.entries)), staged };
   });
   if (tree === before && !allowEmpty && extraParents.length === 0) throw new NothingToCommitError();
   if (!head.oid && index.entries.size === 0 && !allowEmpty) throw new NothingToCommitError();
@@ -80,6 +81,7 @@ export async function commit(repo: Repository, opts: CommitOptions): Promise<Com
     await fsp.rm(nextIndex, { force: true });
   }
 
-  const changes = groupChanges(await diffTrees(repo, before, tree));
+  // commit -a on an index equal to HEAD: what staging did is the whole change (no need to compare the trees)
+  const changes = groupChanges(staged && staged.baseTree === before && before !== null ? staged.changes : await diffTrees(repo, before, tree));
   return { oid, tree, branch: head.branch, parents, changes };
 }

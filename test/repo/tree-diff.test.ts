@@ -2,7 +2,7 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { add, commit, Repository } from "../../src/index.js";
-import { diffFileMaps } from "../../src/repo/changes.js";
+import { diffFileMaps, groupChanges } from "../../src/repo/changes.js";
 import { classifyWith } from "../../src/repo/hierarchy.js";
 import { readSnapshot } from "../../src/repo/snapshot.js";
 import { diffTrees } from "../../src/repo/tree-diff.js";
@@ -48,5 +48,22 @@ describe("diffTrees", () => {
     repo.git.dropCache(); // this process wrote and read it: forget it, as a new process would not know it
     await expect(readSnapshot(repo, c3.tree)).rejects.toThrow(/missing/);
     expect((await diffTrees(repo, c2.tree, c3.tree)).map((c) => c.path)).toEqual(["weather.zarr/lat/0"]);
+  });
+
+  it("commit -a on a clean index reports from what it staged exactly what comparing the trees reports", async () => {
+    const src = await makeFixture("v2/weather.zarr");
+    const dir = path.dirname(src);
+    const { repo } = await Repository.init({ dir });
+    await add(repo, { all: true });
+    const c1 = await commit(repo, { message: "import" });
+    // chunks modified, added (in a tracked array), deleted; metadata and a plain file changed
+    await fsp.writeFile(path.join(src, "precip/0/0/0"), "new");
+    await fsp.rm(path.join(src, "temperature/0.0.0"));
+    await fsp.writeFile(path.join(src, "snow_depth/0.0.0"), "filled");
+    await fsp.appendFile(path.join(src, "precip/.zattrs"), " ");
+    await fsp.writeFile(path.join(src, "README.txt"), "changed");
+    const c2 = await commit(repo, { message: "edit", all: true });
+    expect(c2.changes.arrays.length).toBeGreaterThanOrEqual(3);
+    expect(c2.changes).toEqual(groupChanges(await diffTrees(repo, c1.tree, c2.tree)));
   });
 });
