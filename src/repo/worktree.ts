@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import fs, { constants, promises as fsp } from "node:fs";
 import path from "node:path";
 import { UnsafePathError } from "../errors.js";
-import { asAccessError, SMALL_IO } from "../store/atomic.js";
+import { asAccessError } from "../store/atomic.js";
 
 export interface FileStat {
   size: number;
@@ -111,9 +111,21 @@ export function isUnder(p: string, prefix: string): boolean {
 /**
  * Writes files into the working tree without ever following a symbolic link
  * out of it: every folder on the way is checked once per writer.
+ *
+ * The calls are synchronous on purpose: a file is a handful of system calls
+ * (open, write, rename, fstat, close), each far cheaper than a round trip
+ * through libuv's thread pool. Measured on 3,000 chunk files of 50 kB (2
+ * cores): a synchronous loop copied them in 0.37 s, 8 async copyFile calls in
+ * flight in 0.44 s, promise-based read+write with 8 or 16 in flight in 1.0 s,
+ * and two worker threads gained nothing over one loop.
  */
 export class TreeWriter {
   private readonly safeDirs = new Set<string>([""]);
+  /** whether files go through `tmpDir` (false without one, or once a rename from it crossed file systems) */
+  private viaTmp: boolean;
+  private tmpPrefix: string | undefined;
+  private tmpCount = 0;
+
   constructor(
     readonly root: string,
     /**
@@ -123,38 +135,8 @@ export class TreeWriter {
      * systems) files are written in place.
      */
     readonly tmpDir?: string,
-  ) {}
-
-  private tmpReady = false;
-  private tmpCount = 0;
-
-  /** Write `bytes` (or a clone of `src`) to a temp file and rename it over `abs`; null when that cannot be done here. */
-  private async viaTemp(abs: string, fill: (tmp: string) => Promise<boolean>): Promise<FileStat | null> {
-    if (!this.tmpDir) return null;
-    if (!this.tmpReady) {
-      fs.mkdirSync(this.tmpDir, { recursive: true });
-      this.tmpReady = true;
-    }
-    const tmp = path.join(this.tmpDir, `${process.pid}-${randomBytes(4).toString("hex")}-${this.tmpCount++}.tmp`);
-    let placed = false;
-    try {
-      if (!(await fill(tmp))) return null;
-      try {
-        fs.renameSync(tmp, abs);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === "EXDEV") return null;
-        if (code !== "EISDIR" && code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
-        fs.rmSync(abs, { recursive: true, force: true }); // a folder where the file goes
-        fs.renameSync(tmp, abs);
-      }
-      placed = true;
-      return statOf(fs.lstatSync(abs, { bigint: true })); // after the rename, which changes ctime
-    } catch (err) {
-      throw asAccessError(err, abs);
-    } finally {
-      if (!placed) fs.rmSync(tmp, { force: true });
-    }
+  ) {
+    this.viaTmp = tmpDir !== undefined;
   }
 
   abs(rel: string): string {
@@ -163,73 +145,131 @@ export class TreeWriter {
   }
 
   /** Make the parent folders of `rel`, refusing symlinks and replacing files in the way. */
-  async prepareParent(rel: string): Promise<void> {
-    const parts = rel.split("/").slice(0, -1);
+  prepareParentSync(rel: string): void {
+    const parts = rel.split("/");
     let cur = "";
-    for (const part of parts) {
-      cur = cur ? `${cur}/${part}` : part;
+    for (let i = 0; i < parts.length - 1; i++) {
+      cur = cur ? `${cur}/${parts[i]}` : (parts[i] as string);
       if (this.safeDirs.has(cur)) continue;
-      const abs = path.join(this.root, ...cur.split("/"));
-      const st = await fsp.lstat(abs).catch(() => null);
-      if (st?.isSymbolicLink()) throw new UnsafePathError(cur, "a folder on the path is a symbolic link");
-      if (st && !st.isDirectory()) await fsp.rm(abs);
-      if (!st || !st.isDirectory()) await fsp.mkdir(abs).catch((err) => {
+      const abs = path.join(this.root, cur);
+      // mkdir first: in a checkout into an empty tree that is the one call per folder
+      try {
+        fs.mkdirSync(abs);
+      } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw asAccessError(err, abs);
-      });
+        const st = fs.lstatSync(abs);
+        if (st.isSymbolicLink()) throw new UnsafePathError(cur, "a folder on the path is a symbolic link");
+        if (!st.isDirectory()) {
+          try {
+            fs.rmSync(abs); // a file where the folder goes
+            fs.mkdirSync(abs);
+          } catch (err2) {
+            throw asAccessError(err2, abs);
+          }
+        }
+      }
       this.safeDirs.add(cur);
     }
   }
 
-  async write(rel: string, bytes: Uint8Array): Promise<FileStat> {
+  async prepareParent(rel: string): Promise<void> {
+    this.prepareParentSync(rel);
+  }
+
+  /**
+   * Create the file `rel` with the bytes `fill` writes to the open descriptor
+   * it is given, replacing whatever is there; returns the file's stat data as
+   * placed. Through `tmpDir` the file appears at `rel` only complete, and not
+   * at all when `fill` throws (a corrupt object's bytes never reach the tree).
+   */
+  placeSync(rel: string, fill: (fd: number) => void): FileStat {
     const abs = this.abs(rel);
-    await this.prepareParent(rel);
-    const done = await this.viaTemp(abs, async (tmp) => {
-      if (bytes.byteLength <= SMALL_IO) fs.writeFileSync(tmp, bytes, { flag: "wx" });
-      else await fsp.writeFile(tmp, bytes, { flag: "wx" });
-      return true;
-    });
-    if (done) return done;
-    if (bytes.byteLength <= SMALL_IO) return writeNewFileSync(abs, bytes);
-    try {
-      await fsp.rm(abs, { force: true, recursive: false });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EISDIR" || (err as NodeJS.ErrnoException).code === "ERR_FS_EISDIR") await fsp.rm(abs, { recursive: true, force: true });
-      else throw asAccessError(err, abs);
+    this.prepareParentSync(rel);
+    if (this.viaTmp) {
+      const tmp = this.tmpPath();
+      const fd = openNew(tmp);
+      let placed = false;
+      try {
+        fill(fd);
+        if (renameOver(tmp, abs)) {
+          placed = true;
+          return statOf(fs.fstatSync(fd, { bigint: true })); // after the rename, which changes ctime
+        }
+        this.viaTmp = false; // tmpDir is on another file system: write in place from now on
+      } catch (err) {
+        throw asAccessError(err, abs);
+      } finally {
+        fs.closeSync(fd);
+        if (!placed) fs.rmSync(tmp, { force: true });
+      }
     }
+    removeSync(abs);
+    const fd = openNew(abs);
+    let ok = false;
     try {
-      await fsp.writeFile(abs, bytes, { flag: "wx" });
-      return statOf(await fsp.lstat(abs, { bigint: true }));
+      fill(fd);
+      ok = true;
+      return statOf(fs.fstatSync(fd, { bigint: true }));
     } catch (err) {
       throw asAccessError(err, abs);
+    } finally {
+      fs.closeSync(fd);
+      if (!ok) fs.rmSync(abs, { force: true });
     }
+  }
+
+  /** Write `bytes` to `rel` (see placeSync). */
+  writeSync(rel: string, bytes: Uint8Array): FileStat {
+    return this.placeSync(rel, (fd) => writeAllSync(fd, bytes, bytes.byteLength));
+  }
+
+  async write(rel: string, bytes: Uint8Array): Promise<FileStat> {
+    return this.writeSync(rel, bytes);
   }
 
   /**
    * Write `rel` as a reflink (copy-on-write clone) of `src`, whose bytes the
    * caller verified. Returns null when the file system cannot clone.
    */
-  async clone(rel: string, src: string): Promise<FileStat | null> {
+  cloneSync(rel: string, src: string): FileStat | null {
     const abs = this.abs(rel);
-    await this.prepareParent(rel);
-    if (this.tmpDir) {
-      let cloned = true;
-      const done = await this.viaTemp(abs, async (tmp) => {
-        cloned = await cloneFile(src, tmp);
-        if (cloned) await fsp.chmod(tmp, 0o644 & ~process.umask());
-        return cloned;
-      });
-      if (done || !cloned) return done;
-    }
-    await fsp.rm(abs, { force: true });
+    this.prepareParentSync(rel);
+    const dest = this.viaTmp ? this.tmpPath() : abs;
+    if (!this.viaTmp) removeSync(abs);
+    let placed = false;
     try {
-      await fsp.copyFile(src, abs, constants.COPYFILE_FICLONE_FORCE | constants.COPYFILE_EXCL);
+      try {
+        fs.copyFileSync(src, dest, constants.COPYFILE_FICLONE_FORCE | constants.COPYFILE_EXCL);
+      } catch (err) {
+        if (CANNOT_CLONE.has((err as NodeJS.ErrnoException).code ?? "")) return null;
+        throw err;
+      }
+      fs.chmodSync(dest, 0o644 & ~process.umask()); // the object is read-only; the working file is not
+      if (dest !== abs && !renameOver(dest, abs)) {
+        this.viaTmp = false;
+        return null; // the caller writes the bytes in place
+      }
+      placed = true;
+      return statOf(fs.lstatSync(abs, { bigint: true }));
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? "";
-      if (["ENOTSUP", "EOPNOTSUPP", "EINVAL", "EXDEV", "ENOSYS", "ENOTTY", "EBADF"].includes(code)) return null;
       throw asAccessError(err, abs);
+    } finally {
+      if (!placed) fs.rmSync(dest, { force: true });
     }
-    await fsp.chmod(abs, 0o644 & ~process.umask());
-    return statOf(await fsp.lstat(abs, { bigint: true }));
+  }
+
+  async clone(rel: string, src: string): Promise<FileStat | null> {
+    return this.cloneSync(rel, src);
+  }
+
+  /** A new name in `tmpDir` (made on first use): one random prefix per writer, then a counter. */
+  private tmpPath(): string {
+    const dir = this.tmpDir as string;
+    if (this.tmpPrefix === undefined) {
+      fs.mkdirSync(dir, { recursive: true });
+      this.tmpPrefix = `${process.pid}-${randomBytes(4).toString("hex")}`;
+    }
+    return path.join(dir, `${this.tmpPrefix}-${this.tmpCount++}.tmp`);
   }
 
   /** Delete a file, then any folders that became empty (never the root). */
@@ -252,41 +292,42 @@ export class TreeWriter {
   }
 }
 
-/** Clone `src` to the new file `dest` (reflink); false when the file system cannot. */
-async function cloneFile(src: string, dest: string): Promise<boolean> {
-  try {
-    await fsp.copyFile(src, dest, constants.COPYFILE_FICLONE_FORCE | constants.COPYFILE_EXCL);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "";
-    if (["ENOTSUP", "EOPNOTSUPP", "EINVAL", "EXDEV", "ENOSYS", "ENOTTY", "EBADF"].includes(code)) {
-      await fsp.rm(dest, { force: true });
-      return false;
-    }
-    throw err;
-  }
+/** Error codes of a file system (or pair of them) that cannot clone. */
+const CANNOT_CLONE = new Set(["ENOTSUP", "EOPNOTSUPP", "EINVAL", "EXDEV", "ENOSYS", "ENOTTY", "EBADF"]);
+
+/** Open a new file for writing; never opens (or follows) an existing file or link. */
+function openNew(abs: string): number {
+  return fs.openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o666);
 }
 
-/** Replace `abs` by a new file holding `bytes` (never writing through an existing file or link). */
-function writeNewFileSync(abs: string, bytes: Uint8Array): FileStat {
+/** Write the first `n` bytes of `bytes` to `fd`. */
+export function writeAllSync(fd: number, bytes: Uint8Array, n: number): void {
+  let off = 0;
+  while (off < n) off += fs.writeSync(fd, bytes, off, n - off);
+}
+
+/** Rename `tmp` over `abs`, replacing a folder there; false when they are on different file systems. */
+function renameOver(tmp: string, abs: string): boolean {
   try {
-    try {
-      fs.unlinkSync(abs);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "EISDIR" || code === "EPERM") fs.rmSync(abs, { recursive: true, force: true });
-      else if (code !== "ENOENT") throw err;
-    }
-    const fd = fs.openSync(abs, "wx");
-    try {
-      let off = 0;
-      while (off < bytes.byteLength) off += fs.writeSync(fd, bytes, off, bytes.byteLength - off);
-      return statOf(fs.fstatSync(fd, { bigint: true }));
-    } finally {
-      fs.closeSync(fd);
-    }
+    fs.renameSync(tmp, abs);
   } catch (err) {
-    throw asAccessError(err, abs);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EXDEV") return false;
+    if (code !== "EISDIR" && code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
+    fs.rmSync(abs, { recursive: true, force: true }); // a folder where the file goes
+    fs.renameSync(tmp, abs);
+  }
+  return true;
+}
+
+/** Remove whatever is at `abs` (file, link or folder) so a new file can be created there. */
+function removeSync(abs: string): void {
+  try {
+    fs.unlinkSync(abs);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EISDIR" || code === "EPERM") fs.rmSync(abs, { recursive: true, force: true });
+    else if (code !== "ENOENT") throw asAccessError(err, abs);
   }
 }
 
