@@ -60,19 +60,4 @@ export class ChunkStore {
     await this.put(id, bytes);
     return bytes;
   }
-
-  /**
-   * Write object `id` to `dest` (a path the caller checked is safe), verified.
-   * Returns the bytes written.
-   */
-  async checkoutTo(id: ChunkId, dest: string): Promise<number> {
-    const bytes = await this.get(id);
-    await fsp.rm(dest, { force: true });
-    try {
-      await fsp.writeFile(dest, bytes, { flag: constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY });
-    } catch (err) {
-      throw asAccessError(err, dest);
-    }
-    return bytes.byteLength;
-  }
 }
