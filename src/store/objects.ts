@@ -2,7 +2,7 @@
  * Chunk objects: the exact bytes of chunk (or shard) files and large plain
  * files, stored once under `.tdv/chunks/ab/cdef…` by their SHA-256.
  */
-import { constants, promises as fsp } from "node:fs";
+import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { CorruptObjectError, MissingObjectError } from "../errors.js";
 import { sha256, type ChunkId } from "../format/hash.js";
