@@ -158,7 +158,18 @@ export async function materialize(
   const H: ReadonlyMap<string, { id: string }> =
     index.tree && index.tree === hTree ? index.entries : (await readSnapshot(repo, hTree)).files;
   const T = (await readSnapshot(repo, targetTree)).files;
-  const ws = await compareWorktree(repo, index);
+  // Nothing staged (the index is HEAD's snapshot): only the files that differ between HEAD and
+  // the target are written or deleted, so only they are looked at in the working tree. A local
+  // change elsewhere is carried over untouched, as git does; the cost follows the change, not
+  // the size of the tree.
+  const onlyChanged = !force && index.tree !== null && index.tree === hTree;
+  let scope: string[] | undefined;
+  if (onlyChanged) {
+    scope = [];
+    for (const [p, t] of T) if (H.get(p)?.id !== t.id) scope.push(p);
+    for (const p of H.keys()) if (!T.has(p)) scope.push(p);
+  }
+  const ws = await compareWorktree(repo, index, scope ? { under: scope } : {});
   const deletedLocally = new Set(ws.deleted);
 
   const writes: [string, SnapEntry][] = [];
@@ -175,7 +186,7 @@ export async function materialize(
     return now.id === t.id ? now : null;
   };
   let carried = false;
-  const paths = new Set<string>([...H.keys(), ...T.keys(), ...index.entries.keys()]);
+  const paths = scope ? new Set(scope) : new Set<string>([...H.keys(), ...T.keys(), ...index.entries.keys()]);
   for (const p of paths) {
     const h = H.get(p);
     const t = T.get(p);

@@ -61,7 +61,7 @@ export async function compareWorktree(
   { under, write = false }: { under?: readonly string[]; write?: boolean } = {},
 ): Promise<WorkState> {
   const scan = await scanWorktree(repo.root, under);
-  const inScope = (p: string) => !under || under.some((u) => isUnder(p, u));
+  const inScope = scopeTest(under);
   const modified = new Map<string, IndexEntry>();
   const refreshed = new Map<string, IndexEntry>();
   const deleted: string[] = [];
@@ -102,4 +102,17 @@ export function workHierarchy(repo: Repository, index: IndexState, strict = fals
 export async function classifyAll(h: Hierarchy, paths: readonly string[]): Promise<Map<string, FileKind>> {
   const kinds = await mapLimit(paths, 64, (p) => h.classify(p));
   return new Map(paths.map((p, i) => [p, kinds[i]!]));
+}
+
+/** Whether a path is one of `under` or inside one of them (a set and the path's folders: thousands of paths stay cheap). */
+function scopeTest(under: readonly string[] | undefined): (p: string) => boolean {
+  if (!under) return () => true;
+  if (under.includes("")) return () => true;
+  if (under.length <= 4) return (p) => under.some((u) => isUnder(p, u));
+  const set = new Set(under);
+  return (p) => {
+    if (set.has(p)) return true;
+    for (let i = p.lastIndexOf("/"); i > 0; i = p.lastIndexOf("/", i - 1)) if (set.has(p.slice(0, i))) return true;
+    return false;
+  };
 }

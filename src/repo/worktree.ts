@@ -95,7 +95,27 @@ export async function scanWorktree(root: string, under?: readonly string[]): Pro
   if (!under || under.includes("")) {
     walkDir("");
   } else {
+    // a path is looked at only through real folders: a symbolic link (or a file) on the way hides
+    // what is behind it, as in a full scan, which never follows links
+    const realDir = new Map<string, boolean>([["", true]]);
+    const throughRealDirs = (rel: string): boolean => {
+      const i = rel.lastIndexOf("/");
+      if (i < 0) return true;
+      const dir = rel.slice(0, i);
+      let ok = realDir.get(dir);
+      if (ok === undefined) {
+        ok = throughRealDirs(dir);
+        if (ok) {
+          const st = lstat(path.join(root, dir));
+          if (st?.isSymbolicLink()) skipped.push({ path: dir, reason: "symbolic link (not tracked)" });
+          ok = !!st && st.isDirectory();
+        }
+        realDir.set(dir, ok);
+      }
+      return ok;
+    };
     for (const rel of under) {
+      if (!throughRealDirs(rel)) continue;
       const st = lstat(path.join(root, rel));
       if (st) visit(rel, st);
     }
