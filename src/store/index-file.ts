@@ -75,9 +75,10 @@ export function decodeIndex(b: Buffer, what: string): Omit<IndexState, "mtimeNs"
   const count = b.readUInt32LE(p);
   p += 4;
   const entries = new Map<string, IndexEntry>();
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   for (let i = 0; i < count; i++) {
     need(4);
-    const len = b.readUInt32LE(p);
+    const len = dv.getUint32(p, true);
     p += 4;
     need(len + 1);
     const path = b.toString("utf8", p, p + len);
@@ -87,10 +88,10 @@ export function decodeIndex(b: Buffer, what: string): Omit<IndexState, "mtimeNs"
     need(idLen + 32);
     const id = b.toString("hex", p, p + idLen);
     p += idLen;
-    const size = b.readDoubleLE(p);
-    const mtimeNs = b.readBigUInt64LE(p + 8);
-    const ctimeNs = b.readBigUInt64LE(p + 16);
-    const ino = b.readBigUInt64LE(p + 24);
+    const size = dv.getFloat64(p, true);
+    const mtimeNs = dv.getBigUint64(p + 8, true);
+    const ctimeNs = dv.getBigUint64(p + 16, true);
+    const ino = dv.getBigUint64(p + 24, true);
     p += 32;
     entries.set(path, { store: store === 0 ? "git" : "chunk", id, size, mtimeNs, ctimeNs, ino } as IndexEntry);
   }
@@ -99,36 +100,50 @@ export function decodeIndex(b: Buffer, what: string): Omit<IndexState, "mtimeNs"
 }
 
 export function encodeIndex(state: Pick<IndexState, "tree" | "entries">): Buffer {
-  const paths = [...state.entries.keys()].sort(comparePaths);
-  // one buffer, sized first: per-entry buffers were most of the cost at 100,000 entries
+  const paths = [...state.entries.keys()];
+  // the map is usually in order already (decoded sorted, few additions): sort only when it is not
+  for (let i = 1; i < paths.length; i++) {
+    if (comparePaths(paths[i - 1] as string, paths[i] as string) >= 0) {
+      paths.sort(comparePaths);
+      break;
+    }
+  }
+  // one buffer, sized first, written through a DataView: per-entry buffers and bound-checked
+  // writes were most of the cost at 100,000 entries
   const lens = new Array<number>(paths.length);
+  const list = new Array<IndexEntry>(paths.length);
   let total = 6 + (state.tree ? 20 : 0) + 4;
   for (let i = 0; i < paths.length; i++) {
     const e = state.entries.get(paths[i] as string) as IndexEntry;
+    list[i] = e;
     lens[i] = Buffer.byteLength(paths[i] as string, "utf8");
     total += 4 + (lens[i] as number) + 1 + (e.store === "git" ? 20 : 32) + 32;
   }
   const b = Buffer.allocUnsafe(total);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   b.write("TDV", 0, "latin1");
   b[3] = VERSION;
   b[4] = TYPE_INDEX;
   b[5] = state.tree ? 1 : 0;
   let p = 6;
-  if (state.tree) p += b.write(state.tree, p, "hex");
-  p = b.writeUInt32LE(paths.length, p);
+  if (state.tree) p += b.write(state.tree, p, 20, "hex");
+  dv.setUint32(p, paths.length, true);
+  p += 4;
   for (let i = 0; i < paths.length; i++) {
-    const path = paths[i] as string;
-    const e = state.entries.get(path) as IndexEntry;
-    p = b.writeUInt32LE(lens[i] as number, p);
-    p += b.write(path, p, "utf8");
+    const e = list[i] as IndexEntry;
+    const len = lens[i] as number;
+    dv.setUint32(p, len, true);
+    p += 4;
+    p += b.write(paths[i] as string, p, len, "utf8");
     b[p++] = e.store === "git" ? 0 : 1;
     const idLen = e.store === "git" ? 20 : 32;
-    if (b.write(e.id, p, "hex") !== idLen) throw new CorruptObjectError(path, `index entry has a malformed id ${e.id}`);
+    if (e.id.length !== idLen * 2 || b.write(e.id, p, idLen, "hex") !== idLen) throw new CorruptObjectError(paths[i] as string, `index entry has a malformed id ${e.id}`);
     p += idLen;
-    p = b.writeDoubleLE(e.size, p);
-    p = b.writeBigUInt64LE(e.mtimeNs, p);
-    p = b.writeBigUInt64LE(e.ctimeNs, p);
-    p = b.writeBigUInt64LE(e.ino, p);
+    dv.setFloat64(p, e.size, true);
+    dv.setBigUint64(p + 8, e.mtimeNs, true);
+    dv.setBigUint64(p + 16, e.ctimeNs, true);
+    dv.setBigUint64(p + 24, e.ino, true);
+    p += 32;
   }
   if (p !== total) throw new Error("internal: index size miscounted");
   return b;
