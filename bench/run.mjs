@@ -195,6 +195,33 @@ const lfsInit = `${gitInit} && git lfs install --local >/dev/null && git lfs tra
 
 // ---- the operations --------------------------------------------------------------
 
+/**
+ * Icechunk's JS binding, installed with npm into the bench's work folder (the
+ * project does not depend on it). Returns the folder, or why it cannot run here.
+ */
+function icechunkPackage() {
+  if (process.argv.includes("--no-icechunk")) return { dir: null, why: "--no-icechunk" };
+  const dir = path.join(WORK, "icechunk-pkg");
+  if (!fs.existsSync(path.join(dir, "node_modules/@earthmover/icechunk"))) {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "bench-icechunk", private: true }));
+    const r = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--prefix", dir, "@earthmover/icechunk@^2"], { encoding: "utf8", timeout: 180_000 });
+    if (r.status !== 0) return { dir: null, why: `npm could not install @earthmover/icechunk: ${(r.stderr ?? "").trim().split("\n").slice(-1)[0]}` };
+  }
+  const probe = spawnSync("node", ["-e", `require(require("node:module").createRequire(${JSON.stringify(path.join(dir, "package.json"))}).resolve("@earthmover/icechunk"))`], { encoding: "utf8" });
+  if (probe.status !== 0) {
+    const symbol = /undefined symbol: (\S+)/.exec(probe.stderr ?? "");
+    const why = symbol ? `its native addon does not load on this system (undefined symbol ${symbol[1]}: it needs a newer glibc than ${glibc()})` : (probe.stderr ?? "").trim().split("\n")[0];
+    return { dir: null, why: `@earthmover/icechunk is installed but ${why}` };
+  }
+  return { dir, why: null };
+}
+
+function glibc() {
+  const r = spawnSync("ldd", ["--version"], { encoding: "utf8" });
+  return /(\d+\.\d+)\s*$/m.exec((r.stdout ?? "").split("\n")[0] ?? "")?.[0] ?? "this one's";
+}
+
 function fresh(name) {
   const d = path.join(WORK, name);
   fs.rmSync(d, { recursive: true, force: true });
@@ -245,7 +272,13 @@ function main() {
       measure("git add+commit", `${gitInit} && git add -A && git commit -q -m import`, { setup: () => copyOf(data, "git1") }),
     ];
     if (HAVE_LFS) rows.push(measure("git-lfs add+commit", `${lfsInit} && git add -A && git commit -q -m import`, { setup: () => copyOf(data, "lfs1") }));
+    const ice = icechunkPackage();
+    if (ice.dir) {
+      const script = path.join(ROOT, "bench/icechunk.mjs");
+      rows.push(measure("Icechunk JS set+commit", `node ${script} ${ice.dir} ${data} ../ice1`, { setup: () => (fresh("ice1"), data) }));
+    }
     record("first commit of the dataset", rows);
+    if (!ice.dir) console.log(`  (Icechunk column skipped: ${ice.why})`);
   } else {
     for (const [name, init] of [["tdv1", `${tdv} init >/dev/null && ${tdv} add -A -q && ${tdv} commit -q -m import >/dev/null`], ["git1", `${gitInit} && git add -A && git commit -q -m import`]]) sh(init, copyOf(data, name));
   }
