@@ -21,6 +21,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { deflateSync, inflateSync } from "node:zlib";
 import { CorruptObjectError } from "../errors.js";
+import { crc32With } from "../format/crc.js";
 import type { GitOid } from "../format/hash.js";
 
 export type PackType = "commit" | "tree" | "blob" | "tag";
@@ -30,23 +31,8 @@ const OFS_DELTA = 6;
 const REF_DELTA = 7;
 const IDX_MAGIC = 0xff744f63;
 
-// ---- CRC-32 (the index records one per object) ------------------------------------
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32(parts: readonly Uint8Array[]): number {
-  let c = 0xffffffff;
-  for (const b of parts) for (let i = 0; i < b.length; i++) c = (CRC_TABLE[(c ^ (b[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+/** CRC-32 of zlib: the index records one per packed object. */
+export const crc32 = crc32With(0xedb88320);
 
 // ---- writing ------------------------------------------------------------------------
 

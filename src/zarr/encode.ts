@@ -18,6 +18,7 @@
 import type * as Fflate from "fflate";
 import type * as zarr from "zarrita";
 import { TdvError } from "../errors.js";
+import { crc32With } from "../format/crc.js";
 import { loadZarrita } from "./zarrita.js";
 
 /** A codec this tdv cannot encode with, a sharded array, or a chunk that did not round-trip. */
@@ -81,21 +82,8 @@ class ZlibCodec {
   }
 }
 
-const CRC32C_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32c(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = (CRC32C_TABLE[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+/** CRC-32C (Castagnoli), as Zarr's `crc32c` codec appends it. */
+export const crc32c: (bytes: Uint8Array) => number = crc32With(0x82f63b78);
 
 class Crc32cCodec {
   readonly kind = "bytes_to_bytes" as const;

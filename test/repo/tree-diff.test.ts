@@ -14,19 +14,28 @@ async function fullDiff(repo: Repository, a: string | null, b: string | null) {
   return diffFileMaps(x.files, y.files, (rel, side) => classifyWith(side === "before" ? x.arrays : y.arrays, rel));
 }
 
-describe("diffTrees", () => {
-  it("says what a full comparison of both snapshots says, reading only what differs", async () => {
-    const src = await makeFixture("v2/weather.zarr");
-    const dir = path.dirname(src);
-    const { repo } = await Repository.init({ dir });
-    await add(repo, { all: true });
-    const c1 = await commit(repo, { message: "import" });
-    // chunks modified, added, deleted; metadata; plain files; a new array; a removed array; a large plain file
+/** weather.zarr (v2) committed once. */
+async function imported() {
+  const src = await makeFixture("v2/weather.zarr");
+  const { repo } = await Repository.init({ dir: path.dirname(src) });
+  await add(repo, { all: true });
+  return { src, repo, c1: await commit(repo, { message: "import" }) };
+}
+
+/** Changes to tracked files: a chunk modified, one deleted, one added to a tracked array, attributes, a plain file. */
+async function editTracked(src: string): Promise<void> {
     await fsp.writeFile(path.join(src, "precip/0/0/0"), "new");
     await fsp.rm(path.join(src, "temperature/0.0.0"));
     await fsp.writeFile(path.join(src, "snow_depth/0.0.0"), "filled");
     await fsp.appendFile(path.join(src, "precip/.zattrs"), " ");
     await fsp.writeFile(path.join(src, "README.txt"), "changed");
+}
+
+describe("diffTrees", () => {
+  it("says what a full comparison of both snapshots says, reading only what differs", async () => {
+    const { src, repo, c1 } = await imported();
+    // chunks modified, added, deleted; metadata; plain files; a new array; a removed array; a large plain file
+    await editTracked(src);
     await fsp.writeFile(path.join(src, "big.bin"), Buffer.alloc(100_000, 3));
     await fsp.rm(path.join(src, "sub"), { recursive: true });
     await fsp.cp(path.join(src, "mask"), path.join(src, "mask2"), { recursive: true });
@@ -51,17 +60,9 @@ describe("diffTrees", () => {
   });
 
   it("commit -a on a clean index reports from what it staged exactly what comparing the trees reports", async () => {
-    const src = await makeFixture("v2/weather.zarr");
-    const dir = path.dirname(src);
-    const { repo } = await Repository.init({ dir });
-    await add(repo, { all: true });
-    const c1 = await commit(repo, { message: "import" });
+    const { src, repo, c1 } = await imported();
     // chunks modified, added (in a tracked array), deleted; metadata and a plain file changed
-    await fsp.writeFile(path.join(src, "precip/0/0/0"), "new");
-    await fsp.rm(path.join(src, "temperature/0.0.0"));
-    await fsp.writeFile(path.join(src, "snow_depth/0.0.0"), "filled");
-    await fsp.appendFile(path.join(src, "precip/.zattrs"), " ");
-    await fsp.writeFile(path.join(src, "README.txt"), "changed");
+    await editTracked(src);
     const c2 = await commit(repo, { message: "edit", all: true });
     expect(c2.changes.arrays.length).toBeGreaterThanOrEqual(3);
     expect(c2.changes).toEqual(groupChanges(await diffTrees(repo, c1.tree, c2.tree)));
