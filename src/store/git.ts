@@ -8,9 +8,10 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { deflateSync, inflateSync } from "node:zlib";
+import { inflateSync } from "node:zlib";
 import { CorruptObjectError, MissingObjectError, UnsafePathError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
+import { zlibObject } from "../format/zlib-stored.js";
 import { asAccessError, freshen, writeAtomic, writeObjectFile } from "./atomic.js";
 import { buildPack, Pack, type PackObject, type PackType, type RawObject } from "./pack.js";
 import { Durability } from "./durability.js";
@@ -131,7 +132,7 @@ export class GitStore {
       freshen(pack.file);
     } else if (this.pending) {
       this.pending.set(oid, { oid, type, content: body });
-    } else if (await writeObjectFile(file, deflateSync(full, { level: 1 }), this.durability.syncEachWrite, false)) {
+    } else if (await writeObjectFile(file, zlibObject(full), this.durability.syncEachWrite, false)) {
       this.durability.written(file);
     }
     this.objects.set(oid, type, body);
@@ -170,7 +171,7 @@ export class GitStore {
       for (const o of objects) {
         const file = this.loosePath(o.oid);
         const full = Buffer.concat([Buffer.from(`${o.type} ${o.content.byteLength}\0`), o.content]);
-        if (await writeObjectFile(file, deflateSync(full, { level: 1 }), this.durability.syncEachWrite)) this.durability.written(file);
+        if (await writeObjectFile(file, zlibObject(full), this.durability.syncEachWrite)) this.durability.written(file);
       }
       return;
     }

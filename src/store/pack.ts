@@ -6,8 +6,8 @@
  * of a dataset, a group of thousands of small arrays, a fetch) writes them as
  * one pack instead of one loose file each: two files instead of thousands,
  * which is where such a command spent its time. The objects are stored whole
- * (no deltas), each zlib-compressed, as stock git writes them; `git fsck` and
- * `git verify-pack` accept the result.
+ * (no deltas), each a zlib stream (small ones stored uncompressed, see
+ * format/zlib-stored.ts); `git fsck` and `git verify-pack` accept the result.
  *
  * Reading: the index is searched by its fan-out table and binary search; an
  * object is inflated from the pack at its offset. Deltas (what `git gc` or
@@ -19,10 +19,11 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { deflateSync, inflateSync } from "node:zlib";
+import { inflateSync } from "node:zlib";
 import { CorruptObjectError } from "../errors.js";
 import { crc32With } from "../format/crc.js";
 import type { GitOid } from "../format/hash.js";
+import { zlibObject } from "../format/zlib-stored.js";
 
 export type PackType = "commit" | "tree" | "blob" | "tag";
 const TYPE_CODE: Record<PackType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
@@ -70,7 +71,7 @@ export function buildPack(objects: readonly PackObject[]): { name: string; pack:
   let offset = 12;
   for (const o of objects) {
     const h = objectHeader(TYPE_CODE[o.type], o.content.byteLength);
-    const z = deflateSync(o.content, { level: 1 });
+    const z = zlibObject(o.content);
     entries.push({ oid: Buffer.from(o.oid, "hex"), offset, crc: crc32([h, z]) });
     parts.push(h, z);
     offset += h.length + z.length;
