@@ -103,6 +103,8 @@ export class GitStore {
   private pending: Map<GitOid, PackObject> | null = null;
   private packDepth = 0;
   private packFailed = false;
+  /** while collecting a pack: the loose object ids on disk when it began */
+  private loose: Set<string> | null = null;
   constructor(
     readonly gitdir: string,
     readonly durability: Durability = new Durability(gitdir, "fsync"),
@@ -122,8 +124,9 @@ export class GitStore {
     const body = full.subarray(header.length);
     if (this.pending?.has(oid)) return oid;
     const file = this.loosePath(oid);
-    // present: freshened (gc's grace period starts again); missing: written, or kept for the pack
-    if (freshen(file)) {
+    // present: freshened (gc's grace period starts again); missing: written, or kept for the pack.
+    // Collecting a pack, the loose objects are listed once instead of a stat per object.
+    if ((!this.pending || this.looseIds().has(oid)) && freshen(file)) {
       this.objects.set(oid, type, body);
       return oid;
     }
@@ -150,6 +153,7 @@ export class GitStore {
     if (this.packDepth++ === 0) {
       this.pending = new Map();
       this.packFailed = false;
+      this.loose = null;
     }
     let ok = false;
     try {
@@ -186,6 +190,25 @@ export class GitStore {
     }
     const opened = Pack.open(`${base}.idx`);
     if (opened) this.packs.set(`${base}.idx`, opened);
+  }
+
+  /** The loose object ids (256 folder listings), once per pack. */
+  private looseIds(): Set<string> {
+    if (!this.loose) {
+      this.loose = new Set();
+      const root = path.join(this.gitdir, "objects");
+      for (let i = 0; i < 256; i++) {
+        const fan = i.toString(16).padStart(2, "0");
+        let names: string[];
+        try {
+          names = fs.readdirSync(path.join(root, fan));
+        } catch {
+          continue;
+        }
+        for (const n of names) if (n.length === 38) this.loose.add(fan + n);
+      }
+    }
+    return this.loose;
   }
 
   private loosePath(oid: GitOid): string {
