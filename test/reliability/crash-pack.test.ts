@@ -1,0 +1,106 @@
+/**
+ * Crash safety of packs: `tdv add -A` and `tdv commit -a` over a group of many
+ * small arrays write their Git objects as one packfile (over 64 new objects).
+ * Each is SIGKILLed at a random moment. After each kill: `fsck --full` and
+ * stock `git fsck` are clean (a half-written pack is a temp file, a pack
+ * without its index is ignored), main names the old commit or a new one whose
+ * parent is the old one, and running the command again completes it. At the
+ * end every commit checks out byte for byte as it was recorded.
+ */
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { checkout, Repository } from "../../src/index.js";
+import type { GitOid } from "../../src/format/hash.js";
+import { tempDir } from "../helpers/fixture.js";
+import { clearStaleLock, fsckClean, gitFsck, hashTree, killMoment, randomBytes, readRefFile, rng, run, runKilledAfter, runOk, seedFor, startupMs, tdvFsckClean, treeDiff } from "./helpers.js";
+
+const KILLS = Math.round(12 * Number(process.env.TDV_CRASH_SCALE ?? 1));
+const ARRAYS = 120;
+
+async function writeArrays(dir: string, next: () => number, round: number): Promise<void> {
+  const store = path.join(dir, "many.zarr");
+  await fsp.mkdir(store, { recursive: true });
+  await fsp.writeFile(path.join(store, "zarr.json"), JSON.stringify({ zarr_format: 3, node_type: "group", attributes: {} }));
+  for (let i = 0; i < ARRAYS; i++) {
+    const a = path.join(store, `a${i}`);
+    await fsp.mkdir(path.join(a, "c"), { recursive: true });
+    const meta = {
+      zarr_format: 3, node_type: "array", shape: [8], data_type: "uint8", chunk_grid: { name: "regular", configuration: { chunk_shape: [8] } },
+      chunk_key_encoding: { name: "default", configuration: { separator: "/" } }, fill_value: 0, codecs: [{ name: "bytes" }], attributes: { round, i },
+    };
+    await fsp.writeFile(path.join(a, "zarr.json"), JSON.stringify(meta));
+    await fsp.writeFile(path.join(a, "c/0"), randomBytes(next, 8));
+  }
+}
+
+describe("crash safety: packs", () => {
+  it(`add and commit of ${ARRAYS} arrays killed at ${KILLS} random moments: no broken pack, ref or commit`, { timeout: 300_000 }, async () => {
+    const seed = seedFor("crash-pack");
+    const next = rng(seed);
+    const dir = await tempDir();
+    const gitdir = path.join(dir, ".tdv/git");
+    await writeArrays(dir, next, 0);
+    await runOk(dir, ["init"]);
+    await runOk(dir, ["add", "-A"]);
+    await runOk(dir, ["commit", "-m", "base"]);
+    const recorded = new Map<string, Map<string, string>>([[(await readRefFile(dir, "refs/heads/main")) as string, await hashTree(dir)]]);
+    expect((await fsp.readdir(path.join(gitdir, "objects/pack"))).some((f) => f.endsWith(".idx"))).toBe(true);
+
+    const startup = await startupMs(dir);
+    // how long unkilled runs take, refreshed by every run that completes
+    await writeArrays(dir, next, -1);
+    const durations = { add: (await runOk(dir, ["add", "-A"])).ms, commit: (await runOk(dir, ["commit", "-m", "warm-up"])).ms };
+    recorded.set((await readRefFile(dir, "refs/heads/main")) as string, await hashTree(dir));
+    const stats = { tried: 0, killed: 0, landedBeforeKill: 0, staleLocks: 0 };
+    const repo = await Repository.open({ dir });
+    for (let round = 1; stats.killed < KILLS && round <= KILLS * 4; round++) {
+      const old = (await readRefFile(dir, "refs/heads/main")) as string;
+      await writeArrays(dir, next, round); // every array's metadata and chunk change: over 64 new objects each time
+      const snap = await hashTree(dir);
+      const context = `round ${round} (TDV_SEED=${seed})`;
+      // the staging step (a pack of metadata blobs) or the commit (a pack of trees and manifests), in turn
+      const which = round % 2 ? "add" : "commit";
+      const args = which === "add" ? ["add", "-A"] : ["commit", "-a", "-m", `r${round}`];
+      stats.tried++;
+      const r = await runKilledAfter(dir, args, killMoment(next, startup, durations[which]));
+      if (r.killed) {
+        stats.killed++;
+        await fsckClean(dir, context);
+        await gitFsck(gitdir);
+      } else {
+        expect(r.code, `${context}: ${r.stderr}`).toBe(0);
+        durations[which] = (durations[which] + r.ms) / 2;
+      }
+      const now = (await readRefFile(dir, "refs/heads/main")) as string;
+      if (now !== old) {
+        expect((await repo.git.readCommit(now as GitOid)).parents, context).toEqual([old]);
+        if (r.killed) stats.landedBeforeKill++;
+      } else {
+        // finish the round as a user would: the same command, then the commit
+        for (const again of which === "add" ? [args, ["commit", "-a", "-m", `r${round}`]] : [args]) {
+          let res = await run(dir, again);
+          if (await clearStaleLock(res, dir)) {
+            stats.staleLocks++;
+            res = await run(dir, again);
+          }
+          expect(res.code, `${context}: tdv ${again.join(" ")}: ${res.stderr}`).toBe(0);
+        }
+      }
+      const landed = (await readRefFile(dir, "refs/heads/main")) as string;
+      expect((await repo.git.readCommit(landed as GitOid)).parents, context).toEqual([old]);
+      recorded.set(landed, snap);
+    }
+    process.stderr.write(`[reliability] crash-pack: ${JSON.stringify(stats)}\n`);
+    expect(stats.killed).toBeGreaterThanOrEqual(KILLS);
+    await tdvFsckClean(dir);
+    await gitFsck(gitdir);
+
+    const log = JSON.parse((await runOk(dir, ["log", "--json"])).stdout) as { oid: string }[];
+    expect(new Set(log.map((e) => e.oid))).toEqual(new Set(recorded.keys()));
+    for (const { oid } of log) {
+      await checkout(repo, { rev: oid, force: true });
+      expect(treeDiff(await hashTree(dir), recorded.get(oid) as Map<string, string>), `commit ${oid} (TDV_SEED=${seed})`).toEqual([]);
+    }
+  });
+});
