@@ -3,7 +3,9 @@ import type { GitOid } from "../format/hash.js";
 import { promises as fsp } from "node:fs";
 import { writeIndex } from "../store/index-file.js";
 import { stage, type Progress } from "./add.js";
-import { groupChanges, type GroupedChanges } from "./changes.js";
+import { comparePaths, type IndexEntry } from "../store/index-file.js";
+import { groupChanges, type Change, type GroupedChanges } from "./changes.js";
+import type { FileKind } from "./hierarchy.js";
 import { TDV_VERSION, type Repository } from "./repository.js";
 import { writeSnapshot } from "./snapshot.js";
 import { headTree } from "./status.js";
@@ -46,10 +48,11 @@ export async function commit(repo: Repository, opts: CommitOptions): Promise<Com
   // commit -a stages in memory: the index file changes only if the commit lands (git's index.lock)
   const before = await headTree(repo, head.oid);
   // the metadata blobs of commit -a and the snapshot's trees go into one pack when they are many
+  const classified = before === null ? new Map<string, FileKind>() : undefined;
   const { index, tree, staged } = await repo.git.withPack(async () => {
     const staged = all ? await stage(repo, { trackedOnly: true, onProgress }) : null;
     const index = staged ? staged.index : await repo.readIndex();
-    return { index, tree: index.tree ?? (await writeSnapshot(repo, index.entries)), staged };
+    return { index, tree: index.tree ?? (await writeSnapshot(repo, index.entries, classified)), staged };
   });
   if (tree === before && !allowEmpty && extraParents.length === 0) throw new NothingToCommitError();
   if (!head.oid && index.entries.size === 0 && !allowEmpty) throw new NothingToCommitError();
@@ -82,6 +85,18 @@ export async function commit(repo: Repository, opts: CommitOptions): Promise<Com
   }
 
   // commit -a on an index equal to HEAD: what staging did is the whole change (no need to compare the trees)
-  const changes = groupChanges(staged && staged.baseTree === before && before !== null ? staged.changes : await diffTrees(repo, before, tree));
+  // the first commit: every file is added, as the snapshot writer classified it (no need to read it back)
+  const changes = groupChanges(
+    staged && staged.baseTree === before && before !== null
+      ? staged.changes
+      : classified && classified.size === index.entries.size
+        ? [...index.entries].map(([path, e]) => addedChange(path, e, classified.get(path)!)).sort((a, b) => comparePaths(a.path, b.path))
+        : await diffTrees(repo, before, tree),
+  );
   return { oid, tree, branch: head.branch, parents, changes };
+}
+
+function addedChange(path: string, e: IndexEntry, kind: FileKind): Change {
+  // as a tree comparison reports it: Git trees do not record blob sizes
+  return { path, change: "added", kind: kind.kind, array: kind.array, bytes: e.store === "git" ? -1 : e.size, oldBytes: 0 };
 }

@@ -22,7 +22,7 @@ import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.
 import { mapLimit } from "../store/atomic.js";
 import { checkEntryName, type TreeEntry } from "../store/git.js";
 import type { Stored } from "../store/index-file.js";
-import { Hierarchy, joinPath, parentDir, baseName } from "./hierarchy.js";
+import { Hierarchy, joinPath, parentDir, baseName, type FileKind } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
 
 export const MANIFEST_TREE = ".tdv-manifest";
@@ -50,12 +50,13 @@ function newDir(): DirNode {
 }
 
 /** Build and write the snapshot tree of `files` (paths relative to the root). */
-export async function writeSnapshot(repo: Repository, files: ReadonlyMap<string, SnapEntry>): Promise<GitOid> {
+export async function writeSnapshot(repo: Repository, files: ReadonlyMap<string, SnapEntry>, classified?: Map<string, FileKind>): Promise<GitOid> {
   // thousands of arrays make thousands of trees and manifests: one pack, not a file each
-  return repo.git.withPack(() => writeTrees(repo, files));
+  return repo.git.withPack(() => writeTrees(repo, files, classified));
 }
 
-async function writeTrees(repo: Repository, files: ReadonlyMap<string, SnapEntry>): Promise<GitOid> {
+/** `classified`, when given, receives the kind of every file (what a commit's summary needs). */
+async function writeTrees(repo: Repository, files: ReadonlyMap<string, SnapEntry>, classified?: Map<string, FileKind>): Promise<GitOid> {
   const h = new Hierarchy(async (rel) => {
     const e = files.get(rel);
     if (!e) return null;
@@ -77,6 +78,7 @@ async function writeTrees(repo: Repository, files: ReadonlyMap<string, SnapEntry
   };
   const paths = [...files.keys()];
   const kinds = await mapLimit(paths, 64, (p) => h.classify(p));
+  if (classified) paths.forEach((p, i) => classified.set(p, kinds[i]!));
   for (let i = 0; i < paths.length; i++) {
     const rel = paths[i] as string;
     const kind = kinds[i]!;

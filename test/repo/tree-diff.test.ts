@@ -67,4 +67,16 @@ describe("diffTrees", () => {
     expect(c2.changes.arrays.length).toBeGreaterThanOrEqual(3);
     expect(c2.changes).toEqual(groupChanges(await diffTrees(repo, c1.tree, c2.tree)));
   });
+
+  it("a first commit reports from the snapshot writer exactly what comparing with no tree reports", async () => {
+    for (const fixture of ["v2/weather.zarr", "v3/ocean.zarr", "v3/sharded.zarr"]) {
+      const src = await makeFixture(fixture);
+      const { repo } = await Repository.init({ dir: path.dirname(src) });
+      await fsp.writeFile(path.join(src, "big.bin"), Buffer.alloc(100_000, 3)); // a large plain file: a file list
+      await add(repo, { all: true });
+      const c1 = await commit(repo, { message: "import" });
+      expect(c1.changes.arrays.length, fixture).toBeGreaterThan(0);
+      expect(c1.changes, fixture).toEqual(groupChanges(await diffTrees(repo, null, c1.tree)));
+    }
+  });
 });
