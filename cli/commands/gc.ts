@@ -47,4 +47,7 @@ async function run({ lib, repo }: RepoContext, opts: GcOptions): Promise<void> {
     out(`kept ${plural(k.chunks + k.gitObjects + k.tempFiles, "unreachable object")} (${formatBytes(k.bytes)}): ${when}`);
   }
   out(`kept ${plural(res.reachable.chunks, "chunk object")} and ${plural(res.reachable.gitObjects, "Git object")} that are needed`);
+  if (res.packed.gitObjects > 0) {
+    out(res.dryRun ? `would pack ${plural(res.packed.gitObjects, "loose Git object")} into one pack` : `packed ${plural(res.packed.gitObjects, "loose Git object")} into one pack (${formatBytes(res.packed.bytes)})`);
+  }
 }

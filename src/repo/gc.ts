@@ -8,11 +8,15 @@
  *
  * gc refuses to run when a root cannot be read or a reachable object is
  * missing or corrupt: with part of the graph unknown, it cannot tell which
- * chunks are still needed. Packfiles (made by stock `git gc`) are left alone.
+ * chunks are still needed. Packs are never deleted (an unreachable object
+ * inside one stays); the reachable loose Git objects, when there are 64 or
+ * more, are moved into one new pack, written durably before any loose copy
+ * is deleted.
  */
 import { promises as fsp } from "node:fs";
 import { CorruptObjectError, MissingObjectError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
+import { PACK_MIN } from "../store/git.js";
 import { decodeFileList, decodeShard } from "../format/manifest.js";
 import { collectRoots, listObjectFiles, type StoredObject } from "./fsck.js";
 import type { Repository } from "./repository.js";
@@ -45,6 +49,8 @@ export interface GcResult {
   reachable: { gitObjects: number; chunks: number };
   /** ids of the objects removed (or that would be, with dryRun), and temp file paths */
   removedIds: { git: string[]; chunks: string[]; tempFiles: string[] };
+  /** reachable loose Git objects moved into one pack (or that would be): reading history then opens one file, not one per object */
+  packed: { gitObjects: number; bytes: number };
 }
 
 /** The cutoff time of a `--prune` value; null for "never". Throws UsageError for a value that is no date. */
@@ -73,6 +79,7 @@ export async function gc(repo: Repository, { prune = DEFAULT_PRUNE, dryRun = fal
     recent: { gitObjects: 0, chunks: 0, tempFiles: 0, bytes: 0 },
     reachable: { gitObjects: 0, chunks: 0 },
     removedIds: { git: [], chunks: [], tempFiles: [] },
+    packed: { gitObjects: 0, bytes: 0 },
   };
 
   const sweep = async (objects: StoredObject[], kind: "gitObjects" | "chunks", ids: string[]) => {
@@ -109,6 +116,19 @@ export async function gc(repo: Repository, { prune = DEFAULT_PRUNE, dryRun = fal
   await sweep(listing.git, "gitObjects", result.removedIds.git);
   await sweep(listing.chunks, "chunks", result.removedIds.chunks);
   for (const f of listing.temp) await sweepFile(f, "tempFiles", () => result.removedIds.tempFiles.push(f));
+
+  // the reachable loose Git objects: a copy a pack already holds goes (a gc killed while it packed
+  // leaves such copies), and the rest, when they are many, into one pack (git gc packs too)
+  const reachableLoose = listing.git.filter((o) => keep.has(o.id)).map((o) => o.id as GitOid);
+  const loose: GitOid[] = [];
+  for (const oid of reachableLoose) {
+    if (!repo.git.hasPacked(oid)) loose.push(oid);
+    else if (!dryRun) await repo.git.dropLooseCopy(oid);
+  }
+  if (loose.length >= PACK_MIN) {
+    if (dryRun) result.packed.gitObjects = loose.length;
+    else result.packed = (({ objects, bytes }) => ({ gitObjects: objects, bytes }))(await repo.git.packLoose(loose));
+  }
   return result;
 }
 

@@ -8,10 +8,9 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { inflateSync } from "node:zlib";
 import { CorruptObjectError, MissingObjectError, UnsafePathError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
-import { zlibObject } from "../format/zlib-stored.js";
+import { inflateObject, zlibObject } from "../format/zlib-stored.js";
 import { asAccessError, freshen, writeAtomic, writeObjectFile } from "./atomic.js";
 import { buildPack, Pack, type PackObject, type PackType, type RawObject } from "./pack.js";
 import { Durability } from "./durability.js";
@@ -91,7 +90,7 @@ class ObjectCache {
 }
 
 /** Fewer new objects than this are written loose: a pack pays off for many. */
-const PACK_MIN = 64;
+export const PACK_MIN = 64;
 
 export class GitStore {
   readonly cache: object = {};
@@ -168,6 +167,45 @@ export class GitStore {
         if (pending && !this.packFailed) await this.writePending([...pending.values()]);
       }
     }
+  }
+
+  /** Whether a pack holds `oid` (the packs on disk when this store first looked). */
+  hasPacked(oid: GitOid): boolean {
+    return this.packOf(oid, false) !== null;
+  }
+
+  /** Delete the loose copy of an object that a pack also holds (git's prune-packed). */
+  async dropLooseCopy(oid: GitOid): Promise<void> {
+    if (!this.hasPacked(oid)) throw new Error(`internal: ${oid} is in no pack`);
+    await fs.promises.rm(this.loosePath(oid), { force: true });
+  }
+
+  /**
+   * Move loose objects into one new pack (gc): each is read and verified,
+   * the pack is written and made durable, and only then are the loose files
+   * deleted. Killed at any point, every object is loose, packed, or both.
+   * Returns the number of objects packed and the pack's size.
+   */
+  async packLoose(oids: readonly GitOid[]): Promise<{ objects: number; bytes: number }> {
+    if (oids.length === 0) return { objects: 0, bytes: 0 };
+    const objects: PackObject[] = [];
+    for (const oid of oids) {
+      const o = this.readObjectSync(oid, "loose object");
+      objects.push({ oid, type: o.type as PackType, content: o.content });
+    }
+    const { name, pack, idx } = buildPack(objects);
+    const dir = this.packDir();
+    await fs.promises.mkdir(dir, { recursive: true });
+    const base = path.join(dir, name);
+    for (const [file, bytes] of [[`${base}.pack`, pack], [`${base}.idx`, idx]] as const) {
+      await writeAtomic(file, bytes, { durable: this.durability.syncEachWrite, mode: 0o444 });
+      this.durability.written(file);
+    }
+    await this.durability.flush(); // the pack is on disk before any loose copy goes
+    const opened = Pack.open(`${base}.idx`);
+    if (opened) this.packs.set(`${base}.idx`, opened);
+    for (const oid of oids) await fs.promises.rm(this.loosePath(oid), { force: true });
+    return { objects: objects.length, bytes: pack.length + idx.length };
   }
 
   private async writePending(objects: PackObject[]): Promise<void> {
@@ -318,6 +356,11 @@ export class GitStore {
     const pending = this.pending?.get(oid);
     if (pending) return { type: pending.type, content: Buffer.from(pending.content.buffer, pending.content.byteOffset, pending.content.byteLength) };
     if (!/^[0-9a-f]{40}$/.test(oid)) throw new MissingObjectError(oid, what);
+    // a packed object first when a known pack has it: a failed open of its loose path costs more than the read
+    if (this.packs.size > 0 || !this.packsScanned) {
+      const pack = this.packOf(oid, false);
+      if (pack) return this.readPacked(oid, what, pack);
+    }
     const file = this.loosePath(oid);
     let raw: Buffer;
     try {
@@ -328,7 +371,7 @@ export class GitStore {
     }
     let full: Buffer;
     try {
-      full = inflateSync(raw);
+      full = inflateObject(raw);
     } catch {
       throw new CorruptObjectError(oid, `${what}: loose object does not inflate`);
     }
@@ -342,8 +385,8 @@ export class GitStore {
     return o;
   }
 
-  private readPacked(oid: GitOid, what: string): RawObject {
-    const pack = this.packOf(oid, true);
+  private readPacked(oid: GitOid, what: string, known?: Pack): RawObject {
+    const pack = known ?? this.packOf(oid, true);
     if (!pack) throw new MissingObjectError(oid, what);
     // a reference delta's base may be anywhere: loose, this pack or another one
     const o = pack.read(oid, (base) => {

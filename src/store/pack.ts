@@ -19,11 +19,10 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { inflateSync } from "node:zlib";
 import { CorruptObjectError } from "../errors.js";
 import { crc32With } from "../format/crc.js";
 import type { GitOid } from "../format/hash.js";
-import { zlibObject } from "../format/zlib-stored.js";
+import { inflateObject, zlibObject } from "../format/zlib-stored.js";
 
 export type PackType = "commit" | "tree" | "blob" | "tag";
 const TYPE_CODE: Record<PackType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
@@ -260,7 +259,7 @@ export class Pack {
     }
     let data: Buffer;
     try {
-      data = inflateSync(buf.subarray(p));
+      data = inflateObject(buf.subarray(p));
     } catch {
       throw new CorruptObjectError(where, `object at offset ${offset} does not inflate`);
     }

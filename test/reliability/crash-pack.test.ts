@@ -10,10 +10,10 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkout, Repository } from "../../src/index.js";
+import { add, checkout, commit, Repository, status } from "../../src/index.js";
 import type { GitOid } from "../../src/format/hash.js";
 import { tempDir } from "../helpers/fixture.js";
-import { clearStaleLock, fsckClean, gitFsck, hashTree, killMoment, randomBytes, readRefFile, rng, run, runKilledAfter, runOk, seedFor, startupMs, tdvFsckClean, treeDiff } from "./helpers.js";
+import { clearStaleLock, fsckClean, gitFsck, hashTree, killMoment, makeGrid, mutate, randomBytes, readRefFile, rng, run, runKilledAfter, runOk, seedFor, startupMs, tdvFsckClean, treeDiff } from "./helpers.js";
 
 const KILLS = Math.round(12 * Number(process.env.TDV_CRASH_SCALE ?? 1));
 const ARRAYS = 120;
@@ -103,4 +103,60 @@ describe("crash safety: packs", () => {
       expect(treeDiff(await hashTree(dir), recorded.get(oid) as Map<string, string>), `commit ${oid} (TDV_SEED=${seed})`).toEqual([]);
     }
   });
+
+  it(`gc moving loose objects into a pack, killed at ${Math.ceil(KILLS / 2)} random moments: every commit stays readable`, { timeout: 300_000 }, async () => {
+    const seed = seedFor("crash-gc-pack");
+    const next = rng(seed);
+    const dir = await tempDir();
+    const gitdir = path.join(dir, ".tdv/git");
+    const grid = await makeGrid(dir, 40, next);
+    const { repo } = await Repository.init({ dir });
+    await add(repo, { all: true });
+    await commit(repo, { message: "base" });
+    /** 25 small commits: a commit, a root tree, an array tree, a manifest tree and shard each, all loose */
+    const moreHistory = async () => {
+      for (let i = 0; i < 25; i++) {
+        await mutate(dir, grid, 1, next);
+        await commit(repo, { message: `c${i}`, all: true });
+      }
+    };
+    await moreHistory();
+    const startup = await startupMs(dir);
+    let duration = (await runOk(dir, ["gc"])).ms;
+    expect(await looseCount(gitdir)).toBeLessThan(10);
+    const stats = { tried: 0, killed: 0 };
+    for (let round = 0; stats.killed < Math.ceil(KILLS / 2) && round < KILLS * 2; round++) {
+      await moreHistory();
+      const commits = JSON.parse((await runOk(dir, ["log", "--json"])).stdout).length as number;
+      const context = `gc round ${round} (TDV_SEED=${seed})`;
+      stats.tried++;
+      const r = await runKilledAfter(dir, ["gc"], killMoment(next, startup, duration));
+      if (r.killed) {
+        stats.killed++;
+        await fsckClean(dir, context);
+        await gitFsck(gitdir);
+      } else {
+        expect(r.code, `${context}: ${r.stderr}`).toBe(0);
+        duration = (duration + r.ms) / 2;
+      }
+      // history reads whole from a new process, whatever mix of loose and packed objects the kill left
+      expect(JSON.parse((await runOk(dir, ["log", "--json"])).stdout).length, context).toBe(commits);
+      const again = await runOk(dir, ["gc", "--json"]);
+      expect(JSON.parse(again.stdout).removed.gitObjects, context).toBe(0);
+      expect(await looseCount(gitdir), context).toBeLessThan(10);
+    }
+    process.stderr.write(`[reliability] crash-gc-pack: ${JSON.stringify(stats)}\n`);
+    expect(stats.killed).toBeGreaterThanOrEqual(Math.ceil(KILLS / 2));
+    await tdvFsckClean(dir);
+    await gitFsck(gitdir);
+    expect((await status(repo)).clean).toBe(true);
+  });
 });
+
+async function looseCount(gitdir: string): Promise<number> {
+  let n = 0;
+  for (const fan of await fsp.readdir(path.join(gitdir, "objects"))) {
+    if (/^[0-9a-f]{2}$/.test(fan)) n += (await fsp.readdir(path.join(gitdir, "objects", fan))).filter((f) => f.length === 38).length;
+  }
+  return n;
+}
