@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { inflateSync } from "node:zlib";
+import { deflateSync, inflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { adler32, zlibObject, zlibStored, STORE_BELOW } from "../../src/format/zlib-stored.js";
+import { adler32, inflateObject, zlibObject, zlibStored, STORE_BELOW } from "../../src/format/zlib-stored.js";
 
 describe("stored zlib streams", () => {
   it("inflate back to the same bytes (zlib checks the Adler-32), across block and sum-reduction boundaries", () => {
@@ -24,5 +24,17 @@ describe("stored zlib streams", () => {
     expect(zlibObject(small).length).toBe(small.length + 2 + 5 + 4);
     expect(zlibObject(large).length).toBeLessThan(large.length / 10);
     expect(inflateSync(zlibObject(large)).equals(large)).toBe(true);
+  });
+
+  it("inflateObject reads stored streams itself and leaves the rest, and anything damaged, to node:zlib", () => {
+    const data = randomBytes(70_000);
+    expect(inflateObject(zlibStored(data)).equals(data)).toBe(true);
+    expect(inflateObject(deflateSync(data)).equals(data)).toBe(true);
+    expect(inflateObject(deflateSync(data, { level: 0 })).equals(data)).toBe(true); // zlib's own stored blocks
+    const bad = zlibStored(Buffer.from("a small object"));
+    bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 1; // wrong Adler-32
+    expect(() => inflateObject(bad)).toThrow();
+    const cut = zlibStored(data).subarray(0, 1000);
+    expect(() => inflateObject(cut)).toThrow();
   });
 });
