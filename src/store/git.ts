@@ -77,6 +77,13 @@ class ObjectCache {
     this.bytes = 0;
   }
 
+  delete(oid: GitOid): void {
+    const v = this.map.get(oid);
+    if (!v) return;
+    this.map.delete(oid);
+    this.bytes -= v.content.length + 100;
+  }
+
   set(oid: GitOid, type: string, content: Buffer): void {
     if (content.length > this.maxBytes / 16 || this.map.has(oid)) return;
     this.map.set(oid, { type, content });
@@ -165,6 +172,7 @@ export class GitStore {
         const pending = this.pending;
         this.pending = null;
         if (pending && !this.packFailed) await this.writePending([...pending.values()]);
+        else if (pending) for (const oid of pending.keys()) this.objects.delete(oid); // never written: not readable either
       }
     }
   }
@@ -193,19 +201,10 @@ export class GitStore {
       const o = this.readObjectSync(oid, "loose object");
       objects.push({ oid, type: o.type as PackType, content: o.content });
     }
-    const { name, pack, idx } = buildPack(objects);
-    const dir = this.packDir();
-    await fs.promises.mkdir(dir, { recursive: true });
-    const base = path.join(dir, name);
-    for (const [file, bytes] of [[`${base}.pack`, pack], [`${base}.idx`, idx]] as const) {
-      await writeAtomic(file, bytes, { durable: this.durability.syncEachWrite, mode: 0o444 });
-      this.durability.written(file);
-    }
+    const bytes = await this.writePack(objects);
     await this.durability.flush(); // the pack is on disk before any loose copy goes
-    const opened = Pack.open(`${base}.idx`);
-    if (opened) this.packs.set(`${base}.idx`, opened);
     for (const oid of oids) await fs.promises.rm(this.loosePath(oid), { force: true });
-    return { objects: objects.length, bytes: pack.length + idx.length };
+    return { objects: objects.length, bytes };
   }
 
   private async writePending(objects: PackObject[]): Promise<void> {
@@ -217,6 +216,11 @@ export class GitStore {
       }
       return;
     }
+    await this.writePack(objects);
+  }
+
+  /** Write `objects` as one pack and its index; returns their size. */
+  private async writePack(objects: readonly PackObject[]): Promise<number> {
     const { name, pack, idx } = buildPack(objects);
     const dir = this.packDir();
     await fs.promises.mkdir(dir, { recursive: true });
@@ -228,6 +232,7 @@ export class GitStore {
     }
     const opened = Pack.open(`${base}.idx`);
     if (opened) this.packs.set(`${base}.idx`, opened);
+    return pack.length + idx.length;
   }
 
   /** The loose object ids (256 folder listings), once per pack. */

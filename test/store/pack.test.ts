@@ -141,4 +141,20 @@ describe("packs", () => {
     const fsck = await tdvOk(dir, ["fsck", "--full"]).catch((e: Error) => e);
     expect(fsck instanceof Error).toBe(true);
   });
+
+  it("objects collected for a pack whose work failed are neither written nor readable", async () => {
+    const { repo } = await Repository.init({ dir: await tempDir() });
+    let oid = "" as GitOid;
+    const err = await repo.git
+      .withPack(async () => {
+        oid = await repo.git.writeBlob(Buffer.from("never lands"));
+        expect((await repo.git.readBlob(oid)).toString()).toBe("never lands"); // readable while collected
+        throw new Error("the command failed");
+      })
+      .catch((e: Error) => e);
+    expect(String(err)).toContain("the command failed");
+    expect(await repo.git.typeOf(oid)).toBeNull();
+    expect(await packFiles(repo.refs.gitdir)).toEqual([]);
+    expect(await looseCount(repo.refs.gitdir)).toBe(0);
+  });
 });
