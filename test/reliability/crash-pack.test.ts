@@ -13,26 +13,14 @@ import { describe, expect, it } from "vitest";
 import { add, checkout, commit, Repository, status } from "../../src/index.js";
 import type { GitOid } from "../../src/format/hash.js";
 import { tempDir } from "../helpers/fixture.js";
+import { looseCount, writeManyArrays } from "../helpers/many-arrays.js";
 import { clearStaleLock, fsckClean, gitFsck, hashTree, killMoment, makeGrid, mutate, randomBytes, readRefFile, rng, run, runKilledAfter, runOk, seedFor, startupMs, tdvFsckClean, treeDiff } from "./helpers.js";
 
 const KILLS = Math.round(12 * Number(process.env.TDV_CRASH_SCALE ?? 1));
 const ARRAYS = 120;
 
-async function writeArrays(dir: string, next: () => number, round: number): Promise<void> {
-  const store = path.join(dir, "many.zarr");
-  await fsp.mkdir(store, { recursive: true });
-  await fsp.writeFile(path.join(store, "zarr.json"), JSON.stringify({ zarr_format: 3, node_type: "group", attributes: {} }));
-  for (let i = 0; i < ARRAYS; i++) {
-    const a = path.join(store, `a${i}`);
-    await fsp.mkdir(path.join(a, "c"), { recursive: true });
-    const meta = {
-      zarr_format: 3, node_type: "array", shape: [8], data_type: "uint8", chunk_grid: { name: "regular", configuration: { chunk_shape: [8] } },
-      chunk_key_encoding: { name: "default", configuration: { separator: "/" } }, fill_value: 0, codecs: [{ name: "bytes" }], attributes: { round, i },
-    };
-    await fsp.writeFile(path.join(a, "zarr.json"), JSON.stringify(meta));
-    await fsp.writeFile(path.join(a, "c/0"), randomBytes(next, 8));
-  }
-}
+const writeArrays = (dir: string, next: () => number, round: number) =>
+  writeManyArrays(dir, ARRAYS, { chunk: () => randomBytes(next, 8), attrs: (i) => ({ round, i }) });
 
 describe("crash safety: packs", () => {
   it(`add and commit of ${ARRAYS} arrays killed at ${KILLS} random moments: no broken pack, ref or commit`, { timeout: 300_000 }, async () => {
@@ -152,11 +140,3 @@ describe("crash safety: packs", () => {
     expect((await status(repo)).clean).toBe(true);
   });
 });
-
-async function looseCount(gitdir: string): Promise<number> {
-  let n = 0;
-  for (const fan of await fsp.readdir(path.join(gitdir, "objects"))) {
-    if (/^[0-9a-f]{2}$/.test(fan)) n += (await fsp.readdir(path.join(gitdir, "objects", fan))).filter((f) => f.length === 38).length;
-  }
-  return n;
-}

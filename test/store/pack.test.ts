@@ -11,6 +11,7 @@ import { add, commit, isTdvError, Repository, status } from "../../src/index.js"
 import type { GitOid } from "../../src/format/hash.js";
 import { tempDir } from "../helpers/fixture.js";
 import { tdvOk } from "../helpers/cli.js";
+import { looseCount, writeManyArrays } from "../helpers/many-arrays.js";
 
 const git = (gitdir: string, ...args: string[]) => execFileSync("git", ["--git-dir", gitdir, ...args], { encoding: "utf8" });
 const gitBytes = (gitdir: string, ...args: string[]) => execFileSync("git", ["--git-dir", gitdir, ...args]);
@@ -19,30 +20,9 @@ async function packFiles(gitdir: string): Promise<string[]> {
   return (await fsp.readdir(path.join(gitdir, "objects/pack")).catch(() => [] as string[])).sort();
 }
 
-async function looseCount(gitdir: string): Promise<number> {
-  let n = 0;
-  for (const fan of await fsp.readdir(path.join(gitdir, "objects"))) {
-    if (/^[0-9a-f]{2}$/.test(fan)) n += (await fsp.readdir(path.join(gitdir, "objects", fan))).length;
-  }
-  return n;
-}
-
-/** A group of `n` small Zarr v3 arrays, each with its own metadata and one chunk. */
-async function manyArrays(dir: string, n: number): Promise<void> {
-  const store = path.join(dir, "many.zarr");
-  await fsp.mkdir(store, { recursive: true });
-  await fsp.writeFile(path.join(store, "zarr.json"), JSON.stringify({ zarr_format: 3, node_type: "group", attributes: {} }));
-  for (let i = 0; i < n; i++) {
-    const a = path.join(store, `a${i}`);
-    await fsp.mkdir(path.join(a, "c"), { recursive: true });
-    const meta = {
-      zarr_format: 3, node_type: "array", shape: [4 + (i % 3)], data_type: "uint8", chunk_grid: { name: "regular", configuration: { chunk_shape: [8] } },
-      chunk_key_encoding: { name: "default", configuration: { separator: "/" } }, fill_value: 0, codecs: [{ name: "bytes" }], attributes: { i },
-    };
-    await fsp.writeFile(path.join(a, "zarr.json"), JSON.stringify(meta));
-    await fsp.writeFile(path.join(a, "c/0"), Buffer.from([i & 255, (i >> 8) & 255, 1, 2, 3, 4, 5, 6]));
-  }
-}
+/** A group of `n` small arrays, each with its own metadata and one chunk. */
+const manyArrays = (dir: string, n: number) =>
+  writeManyArrays(dir, n, { chunk: (i) => Buffer.from([i & 255, (i >> 8) & 255, 1, 2, 3, 4, 5, 6]), shape: (i) => 4 + (i % 3) });
 
 describe("packs", () => {
   it("a commit of many arrays writes its trees, manifests and metadata as packs stock git verifies and reads", async () => {
