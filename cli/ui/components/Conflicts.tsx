@@ -2,9 +2,10 @@
 import { Box } from "ink";
 import { formatValue } from "../data/values.js";
 import { openCount, selectedItem, type ConflictItem, type ConflictsState } from "../state/conflicts.js";
+import { DetailPane, type DetailLine } from "./Detail.js";
 import { Spinner } from "./Spinner.js";
 import { fit, Line, Seg } from "./Text.js";
-import type { Theme, Tone } from "./theme.js";
+import type { Theme } from "./theme.js";
 
 export interface ConflictsProps {
   state: ConflictsState;
@@ -13,7 +14,6 @@ export interface ConflictsProps {
   height: number;
 }
 
-type DetailLine = { text: string; t?: Tone | undefined; spin?: boolean };
 
 function json(v: unknown, max: number): string {
   const s = v === null ? "(absent)" : (JSON.stringify(v) ?? String(v));
@@ -137,16 +137,7 @@ export function Conflicts({ state, theme, width, height }: ConflictsProps) {
           );
         })}
       </Box>
-      <Line width={width}>
-        <Seg theme={theme} t="dim">{"─".repeat(width)}</Seg>
-      </Line>
-      <Box flexDirection="column" height={detailRows} flexShrink={0}>
-        {lines.slice(0, detailRows).map((l, i) => (
-          <Line key={i} width={width}>
-            {l.spin ? <Spinner theme={theme} label={l.text} /> : <Seg theme={theme} t={l.t}>{l.text}</Seg>}
-          </Line>
-        ))}
-      </Box>
+      <DetailPane lines={lines} rows={detailRows} theme={theme} width={width} />
       <Line width={width}>
         {state.busy !== null ? (
           <Spinner theme={theme} label={state.busy} />

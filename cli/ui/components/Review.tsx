@@ -3,6 +3,7 @@ import { Box } from "ink";
 import { selectedArray, type ReviewState } from "../state/review.js";
 import { attributeLine, chunkCounts, chunksLine, formatBox, formLine, metadataLine, STATUS_CHAR, valueLines } from "./describe.js";
 import { Heatmap } from "./Heatmap.js";
+import { DetailPane, type DetailLine } from "./Detail.js";
 import { Spinner } from "./Spinner.js";
 import { fit, Line, Seg } from "./Text.js";
 import type { Theme, Tone } from "./theme.js";
@@ -46,7 +47,7 @@ export function Review({ state, theme, width, height, panelRows }: ReviewProps) 
   const head = `${d.arrays.length} ${d.arrays.length === 1 ? "array" : "arrays"} changed (+${s.arrays.added} ~${s.arrays.modified} -${s.arrays.removed}${s.arrays.renamed ? ` →${s.arrays.renamed}` : ""})${others[0] ? `, ${others[0]} files` : ""}${others[1] ? `, ${others[1]} groups` : ""}`;
   const listRows = Math.min(d.arrays.length, state.view.listRows);
   const nameWidth = Math.max(12, Math.min(40, width - 30));
-  const detail: { text: string; t?: Tone; spin?: boolean }[] = [];
+  const detail: DetailLine[] = [];
   if (arr) {
     detail.push({ text: `${arr.path || "."}  ${arr.status}${arr.oldPath !== null ? ` from ${arr.oldPath}` : ""}`, t: "title" });
     detail.push({ text: formLine(arr) });
@@ -86,16 +87,7 @@ export function Review({ state, theme, width, height, panelRows }: ReviewProps) 
           );
         })}
       </Box>
-      <Line width={width}>
-        <Seg theme={theme} t="dim">{"─".repeat(width)}</Seg>
-      </Line>
-      <Box flexDirection="column" height={detailRows} flexShrink={0}>
-        {detail.slice(0, detailRows).map((l, i) => (
-          <Line key={i} width={width}>
-            {l.spin ? <Spinner theme={theme} label={l.text} /> : <Seg theme={theme} t={l.t}>{l.text}</Seg>}
-          </Line>
-        ))}
-      </Box>
+      <DetailPane lines={detail} rows={detailRows} theme={theme} width={width} />
     </Box>
   );
 }

@@ -7,7 +7,8 @@ import type { GraphRow } from "../../../src/index.js";
 import type { HistoryData, HistoryEntry } from "../data/source.js";
 import { follow } from "../data/grid.js";
 
-export interface HistoryState {
+/** The history as read (HistoryData) and how it is being looked at. */
+export interface HistoryState extends HistoryData {
   status: "loading" | "ready" | "error";
   error: string | null;
   /** the revision shown; null: every branch and tag */
@@ -16,12 +17,6 @@ export interface HistoryState {
   limit: number;
   /** bumped to read the history again (after a merge, say) */
   reload: number;
-  entries: HistoryEntry[];
-  rows: GraphRow[];
-  complete: boolean;
-  branches: string[];
-  tags: string[];
-  current: string | null;
   /** index into rows of the selected commit row (-1: none) */
   selected: number;
   /** first row shown */

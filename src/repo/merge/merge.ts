@@ -121,13 +121,7 @@ export async function merge(repo: Repository, opts: MergeOptions): Promise<Merge
     // unexplained local changes
     await saveOrigIndex(repo);
     await writeMergeState(repo, { version: 1, name: rev, origHead: head.oid as GitOid, branch: head.branch, base, theirs, message, strategy, conflicts: [], choices: {}, consolidated: detection.consolidated });
-    let checkout: CheckoutResult;
-    try {
-      checkout = await moveTo(repo, tree, rev, onProgress);
-    } catch (err) {
-      await clearMergeState(repo);
-      throw err;
-    }
+    const checkout = await moveRecorded(repo, tree, rev, onProgress);
     const res = await commit(repo, { message, extraParents: [theirs], trailers });
     await clearMergeState(repo);
     return { ...common, kind: "merged", base, commit: res, tree, changes, summary, checkout };
@@ -138,13 +132,7 @@ export async function merge(repo: Repository, opts: MergeOptions): Promise<Merge
     return { ...common, kind: "conflicts", base, conflicts, changes, summary, checkout: NO_CHECKOUT };
   }
   await saveOrigIndex(repo);
-  let checkout: CheckoutResult;
-  try {
-    checkout = await moveTo(repo, tree, rev, onProgress);
-  } catch (err) {
-    await clearMergeState(repo);
-    throw err;
-  }
+  const checkout = await moveRecorded(repo, tree, rev, onProgress);
   const index = await repo.readIndex();
   const conflicts = solved.unsolvable.map((u) => openConflict(u, index.entries));
   await writeMergeState(repo, {
@@ -169,6 +157,16 @@ async function moveTo(repo: Repository, tree: GitOid | null, rev: string, onProg
     return await materialize(repo, { targetTree: tree, action: `merging '${rev}'`, onProgress });
   } catch (err) {
     if (isTdvError(err, "DirtyWorkingCopyError")) throw new LocalChangesError((err as DirtyWorkingCopyError).paths, rev, "untracked");
+    throw err;
+  }
+}
+
+/** moveTo for a merge whose state is recorded: refused or failed, the state is cleared again (nothing was moved). */
+async function moveRecorded(repo: Repository, tree: GitOid | null, rev: string, onProgress?: ProgressFn): Promise<CheckoutResult> {
+  try {
+    return await moveTo(repo, tree, rev, onProgress);
+  } catch (err) {
+    await clearMergeState(repo);
     throw err;
   }
 }
