@@ -14,7 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../helpers/fixture.js";
-import { fsckClean, gitFsck, hashTree, INJECT, lanes, makeGrid, mutate, randomBytes, rng, run, runOk, tdvFsckClean, treeDiff } from "./helpers.js";
+import { committedGrid, fsckClean, gitFsck, hashTree, INJECT, lanes, mutate, randomBytes, rng, run, runOk, tdvFsckClean, treeDiff } from "./helpers.js";
 
 /** What must not change when a command fails: everything under .tdv except objects and temp files. */
 async function repoState(dir: string): Promise<Map<string, string>> {
@@ -31,14 +31,8 @@ async function repoState(dir: string): Promise<Map<string, string>> {
   return out;
 }
 
-async function committedGrid(n = 40): Promise<string> {
-  const dir = await tempDir();
-  await makeGrid(dir, n, rng(5));
-  await runOk(dir, ["init"]);
-  await runOk(dir, ["add", "-A"]);
-  await runOk(dir, ["commit", "-m", "base"]);
-  return dir;
-}
+/** A committed grid of `n` chunks (always the same bytes). */
+const gridRepo = async (n = 40): Promise<string> => (await committedGrid(n, rng(5))).dir;
 
 const ZARRAY = { zarr_format: 2, shape: [8, 8], chunks: [4, 4], dtype: "<f4", compressor: null, fill_value: 0, filters: null, order: "C" };
 
@@ -61,7 +55,7 @@ describe.concurrent("bad user input", () => {
   ];
 
   it(`refuses ${malformed.length} malformed metadata documents in add and commit -a, naming the file; the repository is unchanged`, { timeout: 120_000 }, async () => {
-    const dir = await committedGrid();
+    const dir = await gridRepo();
     const before = await repoState(dir);
     for (const [name, file, text, problem] of malformed) {
       // a new array with the bad document
@@ -98,7 +92,7 @@ describe.concurrent("bad user input", () => {
   });
 
   it("unknown codecs are committed as bytes (tdv never decodes to store) and check out byte for byte", async () => {
-    const dir = await committedGrid();
+    const dir = await gridRepo();
     await fsp.mkdir(path.join(dir, "odd.zarr/c"), { recursive: true });
     await fsp.writeFile(
       path.join(dir, "odd.zarr/zarr.json"),
@@ -120,7 +114,7 @@ describe.concurrent("bad user input", () => {
   });
 
   it("chunk files outside the grid are warned about, committed and checked out as they are", async () => {
-    const dir = await committedGrid();
+    const dir = await gridRepo();
     await fsp.writeFile(path.join(dir, "data.zarr/grid/999.0"), "beyond the edge");
     await fsp.writeFile(path.join(dir, "data.zarr/grid/01.2"), "not a canonical key: a plain file");
     const files = await hashTree(dir);
@@ -134,7 +128,7 @@ describe.concurrent("bad user input", () => {
   });
 
   it("a file that cannot be read (injected EACCES, as root ignores permissions): clear error, exit 1, repository unchanged", async () => {
-    const dir = await committedGrid();
+    const dir = await gridRepo();
     const before = await repoState(dir);
     const victim = "data.zarr/grid/0.1";
     await fsp.writeFile(path.join(dir, victim), "new bytes nobody can read");
@@ -150,7 +144,7 @@ describe.concurrent("bad user input", () => {
   });
 
   it.skipIf(process.getuid?.() === 0)("a file without read permission (chmod 000, non-root only): clear error, exit 1, repository unchanged", async () => {
-    const dir = await committedGrid();
+    const dir = await gridRepo();
     const before = await repoState(dir);
     const victim = path.join(dir, "data.zarr/grid/0.1");
     await fsp.writeFile(victim, "new bytes nobody can read");
@@ -163,7 +157,7 @@ describe.concurrent("bad user input", () => {
   });
 
   it("special files where data should be (a FIFO, a folder) are reported, never read or followed", async () => {
-    const dir = await committedGrid();
+    const dir = await gridRepo();
     try {
       execFileSync("mkfifo", [path.join(dir, "data.zarr/pipe")]);
     } catch {
@@ -181,7 +175,7 @@ describe.concurrent("bad user input", () => {
   });
 
   it("disk full during commit (injected ENOSPC at every write of a commit): exit 1, the repository unchanged, or the commit landed whole", { timeout: 120_000 }, async () => {
-    const template = await committedGrid(60);
+    const template = await gridRepo(60);
     const next = rng(9);
     await mutate(template, { chunks: [...Array(60).keys()].map((k) => `data.zarr/grid/${Math.floor(k / 8)}.${k % 8}`), array: "data.zarr/grid" }, 3, next);
     await fsp.writeFile(path.join(template, "data.zarr/big.bin"), Buffer.alloc(70_000, 7)); // a large plain file: a chunk object and a file list
@@ -235,10 +229,7 @@ describe.concurrent("bad user input", () => {
     try {
       const dir = path.join(mnt, "wc");
       await fsp.mkdir(dir);
-      const grid = await makeGrid(dir, 30, rng(1));
-      await runOk(dir, ["init"]);
-      await runOk(dir, ["add", "-A"]);
-      await runOk(dir, ["commit", "-m", "base"]);
+      const { grid } = await committedGrid(30, rng(1), dir);
       // 1.2 MB of new chunks in the working tree; storing them needs as much again, which is not there
       const next = rng(2);
       for (const c of grid.chunks.slice(0, 30)) await fsp.writeFile(path.join(dir, c), randomBytes(next, 40_000));

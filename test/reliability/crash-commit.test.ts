@@ -12,8 +12,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkout, Repository, status } from "../../src/index.js";
 import type { GitOid } from "../../src/format/hash.js";
-import { tempDir } from "../helpers/fixture.js";
-import { clearStaleLock, fsckClean, gitFsck, hashTree, lanes, makeGrid, mutate, readRefFile, rng, run, runKilledAfter, runOk, seedFor, tdvFsckClean, treeDiff, killMoment, startupMs } from "./helpers.js";
+import { committedGrid, clearStaleLock, fsckClean, gitFsck, hashTree, lanes, mutate, readRefFile, rng, run, runKilledAfter, runOk, seedFor, tdvFsckClean, treeDiff, killMoment, startupMs } from "./helpers.js";
 
 /** kill points; TDV_CRASH_SCALE=10 runs ten times as many */
 const KILLS = Math.round(26 * Number(process.env.TDV_CRASH_SCALE ?? 1));
@@ -32,11 +31,7 @@ describe("crash safety: tdv commit", () => {
     // a preload that SIGKILLs the process when it renames a commit's pending index over the index
     const hook = `data:text/javascript,import fs from "node:fs"; const r = fs.promises.rename; fs.promises.rename = function (a, b, ...x) { if (String(a).includes(".tmp-commit-") && /[\\/]index$/.test(String(b))) process.kill(process.pid, "SIGKILL"); return r.call(this, a, b, ...x); };`;
     const next = rng(seedFor("crash-commit-window"));
-    const dir = await tempDir();
-    const grid = await makeGrid(dir, 60, next);
-    await runOk(dir, ["init"]);
-    await runOk(dir, ["add", "-A"]);
-    await runOk(dir, ["commit", "-m", "base"]);
+    const { dir, grid } = await committedGrid(60, next);
     const old = await readRefFile(dir, "refs/heads/main");
     await mutate(dir, grid, 10, next);
     const snap = await hashTree(dir);
@@ -59,11 +54,7 @@ describe("crash safety: tdv commit", () => {
 
   it("a pending index of a commit that never landed is left alone, and gc sweeps it when old", async () => {
     const next = rng(seedFor("crash-commit-orphan"));
-    const dir = await tempDir();
-    const grid = await makeGrid(dir, 20, next);
-    await runOk(dir, ["init"]);
-    await runOk(dir, ["add", "-A"]);
-    await runOk(dir, ["commit", "-m", "base"]);
+    const { dir, grid } = await committedGrid(20, next);
     await mutate(dir, grid, 3, next);
     await runOk(dir, ["add", "-A"]);
     const index = await readFile(path.join(dir, ".tdv/index"));
@@ -82,12 +73,7 @@ describe("crash safety: tdv commit", () => {
 
 async function commitLane(seed: number, kills: number) {
   const next = rng(seed);
-  const dir = await tempDir();
-  const gitdir = path.join(dir, ".tdv/git");
-  const grid = await makeGrid(dir, 600, next);
-  await runOk(dir, ["init"]);
-  await runOk(dir, ["add", "-A"]);
-  await runOk(dir, ["commit", "-m", "base"]);
+  const { dir, gitdir, grid } = await committedGrid(600, next);
   const recorded = new Map<string, Map<string, string>>();
   recorded.set((await readRefFile(dir, "refs/heads/main")) as string, await hashTree(dir));
 

@@ -12,8 +12,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { Repository } from "../../src/index.js";
 import { sha256, type GitOid } from "../../src/format/hash.js";
-import { tempDir } from "../helpers/fixture.js";
-import { backdate, fsckClean, gitFsck, lanes, makeGrid, mutate, randomBytes, rng, runKilledAfter, runOk, seedFor, tdvFsckClean, killMoment, startupMs } from "./helpers.js";
+import { committedGrid, backdate, fsckClean, gitFsck, lanes, mutate, randomBytes, rng, runKilledAfter, runOk, seedFor, tdvFsckClean, killMoment, startupMs } from "./helpers.js";
 
 /** kill points; TDV_CRASH_SCALE=10 runs ten times as many */
 const KILLS = Math.round(20 * Number(process.env.TDV_CRASH_SCALE ?? 1));
@@ -42,12 +41,7 @@ async function refState(dir: string): Promise<Map<string, string>> {
 
 async function gcLane(seed: number, kills: number) {
   const next = rng(seed);
-  const dir = await tempDir();
-  const gitdir = path.join(dir, ".tdv/git");
-  const grid = await makeGrid(dir, 600, next);
-  await runOk(dir, ["init"]);
-  await runOk(dir, ["add", "-A"]);
-  await runOk(dir, ["commit", "-m", "base"]);
+  const { dir, gitdir, grid } = await committedGrid(600, next);
   await runOk(dir, ["switch", "-c", "side"]);
   await mutate(dir, grid, 200, next);
   await runOk(dir, ["commit", "-a", "-m", "side"]);

@@ -19,7 +19,7 @@ import { describe, expect, it } from "vitest";
 import { commit, fsck, Repository, reset, status } from "../../src/index.js";
 import type { GitOid } from "../../src/format/hash.js";
 import { tempDir } from "../helpers/fixture.js";
-import { clearStaleLock, fsckClean, gitFsck, hashTree, lanes, makeGrid, mutate, randomBytes, readRefFile, rng, run, runKilledAfter, runOk, seedFor, tdvFsckClean, treeDiff, type Grid, killMoment, startupMs } from "./helpers.js";
+import { committedGrid, clearStaleLock, fsckClean, gitFsck, hashTree, lanes, mutate, randomBytes, readRefFile, rng, run, runKilledAfter, runOk, seedFor, tdvFsckClean, treeDiff, type Grid, killMoment, startupMs } from "./helpers.js";
 
 /** kill points; TDV_CRASH_SCALE=10 runs ten times as many */
 const KILLS = Math.round(16 * Number(process.env.TDV_CRASH_SCALE ?? 1));
@@ -48,12 +48,7 @@ describe("crash safety: tdv merge and tdv push", () => {
 
 async function mergeLane(seed: number, kills: number) {
   const next = rng(seed);
-  const dir = await tempDir();
-  const gitdir = path.join(dir, ".tdv/git");
-  const grid: Grid = await makeGrid(dir, 600, next);
-  await runOk(dir, ["init"]);
-  await runOk(dir, ["add", "-A"]);
-  await runOk(dir, ["commit", "-m", "base"]);
+  const { dir, gitdir, grid } = await committedGrid(600, next);
   await runOk(dir, ["switch", "-c", "theirs"]);
   await rewrite(dir, grid.chunks.slice(0, 200), next);
   await runOk(dir, ["commit", "-a", "-m", "theirs"]);
@@ -131,10 +126,7 @@ async function pushLane(seed: number, kills: number) {
   const dir = path.join(root, "wc");
   const remote = path.join(root, "remote");
   await fsp.mkdir(dir);
-  const grid = await makeGrid(dir, 600, next);
-  await runOk(dir, ["init"]);
-  await runOk(dir, ["add", "-A"]);
-  await runOk(dir, ["commit", "-m", "base"]);
+  const { grid } = await committedGrid(600, next, dir);
   await runOk(dir, ["remote", "add", "origin", remote]);
   await runOk(dir, ["push", "origin", "main"]);
   const repo = await Repository.open({ dir });

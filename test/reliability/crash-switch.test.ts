@@ -10,8 +10,7 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { Repository, status } from "../../src/index.js";
-import { tempDir } from "../helpers/fixture.js";
-import { clearStaleLock, fsckClean, gitFsck, hashTree, lanes, makeGrid, mutate, readRefFile, rng, run, runKilledAfter, runOk, seedFor, tdvFsckClean, treeDiff, killMoment, startupMs } from "./helpers.js";
+import { committedGrid, clearStaleLock, fsckClean, gitFsck, hashTree, lanes, mutate, readRefFile, rng, run, runKilledAfter, runOk, seedFor, tdvFsckClean, treeDiff, killMoment, startupMs } from "./helpers.js";
 
 /** kill points; TDV_CRASH_SCALE=10 runs ten times as many */
 const KILLS = Math.round(22 * Number(process.env.TDV_CRASH_SCALE ?? 1));
@@ -29,12 +28,7 @@ describe("crash safety: tdv switch", () => {
 
 async function switchLane(seed: number, kills: number) {
   const next = rng(seed);
-  const dir = await tempDir();
-  const gitdir = path.join(dir, ".tdv/git");
-  const grid = await makeGrid(dir, 600, next);
-  await runOk(dir, ["init"]);
-  await runOk(dir, ["add", "-A"]);
-  await runOk(dir, ["commit", "-m", "base"]);
+  const { dir, gitdir, grid } = await committedGrid(600, next);
   const trees = new Map<string, Map<string, string>>([["main", await hashTree(dir)]]);
   await runOk(dir, ["switch", "-c", "other"]);
   await mutate(dir, grid, 300, next);

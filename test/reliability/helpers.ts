@@ -10,6 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import { BIN, baseEnv, type RunResult } from "../helpers/cli.js";
+import { tempDir } from "../helpers/fixture.js";
 
 // the library used in-process (setup, fsck) skips fsync like the spawned CLI (baseEnv): a
 // killed process loses nothing the page cache holds, so fsync plays no part in these tests
@@ -74,6 +75,19 @@ export async function makeGrid(dir: string, n: number, next: () => number): Prom
   for (let k = 0; k < n; k++) chunks.push(`${array}/${Math.floor(k / side)}.${k % side}`);
   await Promise.all(chunks.map((c) => fsp.writeFile(path.join(dir, c), randomBytes(next, 64))));
   return { chunks, array };
+}
+
+/**
+ * A grid of `n` chunks committed once as "base" through the CLI, in `dir`
+ * (a new temp folder when not given).
+ */
+export async function committedGrid(n: number, next: () => number, dir?: string): Promise<{ dir: string; gitdir: string; grid: Grid }> {
+  const where = dir ?? (await tempDir());
+  const grid = await makeGrid(where, n, next);
+  await runOk(where, ["init"]);
+  await runOk(where, ["add", "-A"]);
+  await runOk(where, ["commit", "-m", "base"]);
+  return { dir: where, gitdir: path.join(where, ".tdv/git"), grid };
 }
 
 /** Rewrite `k` random chunks of the grid with new random bytes. */
