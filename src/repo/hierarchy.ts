@@ -40,6 +40,16 @@ export function joinPath(dir: string, name: string): string {
   return dir ? `${dir}/${name}` : name;
 }
 
+/** The value of `key` in `map`, made (once) by `make` when absent. */
+function memo<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let v = map.get(key);
+  if (v === undefined) {
+    v = make();
+    map.set(key, v);
+  }
+  return v;
+}
+
 export class Hierarchy {
   private readonly nodes = new Map<string, Promise<ArrayNode | null>>();
   private readonly nearest = new Map<string, Promise<ArrayNode | null>>();
@@ -53,12 +63,7 @@ export class Hierarchy {
 
   /** The array whose folder is `dir`, or null. */
   arrayAt(dir: string): Promise<ArrayNode | null> {
-    let p = this.nodes.get(dir);
-    if (!p) {
-      p = this.load(dir);
-      this.nodes.set(dir, p);
-    }
-    return p;
+    return memo(this.nodes, dir, () => this.load(dir));
   }
 
   private async load(dir: string): Promise<ArrayNode | null> {
@@ -83,22 +88,12 @@ export class Hierarchy {
 
   /** The nearest array folder holding `rel` (a file path), or null. */
   arrayOf(rel: string): Promise<ArrayNode | null> {
-    // thousands of chunks share a folder: the answer is kept per folder
-    const dir = parentDir(rel);
-    let p = this.nearest.get(dir);
-    if (!p) {
-      p = this.nearestFrom(dir);
-      this.nearest.set(dir, p);
-    }
-    return p;
+    return this.nearestIn(parentDir(rel));
   }
 
-  private async nearestFrom(first: string): Promise<ArrayNode | null> {
-    for (let dir = first; ; dir = parentDir(dir)) {
-      const node = await this.arrayAt(dir);
-      if (node) return node;
-      if (dir === "") return null;
-    }
+  /** The array at `dir` or its nearest ancestor, kept per folder: thousands of chunks share one. */
+  private nearestIn(dir: string): Promise<ArrayNode | null> {
+    return memo(this.nearest, dir, async () => (await this.arrayAt(dir)) ?? (dir === "" ? null : this.nearestIn(parentDir(dir))));
   }
 
   async classify(rel: string): Promise<FileKind> {

@@ -329,6 +329,8 @@ function decodeFailure(meta: ArrayMeta, index: number[], err: unknown): unknown 
   if (zarrita().isZarritaError(err, "UnsupportedError", "InvalidMetadataError")) return unavailable(meta, err);
   if (zarrita().isZarritaError(err, "CodecPipelineError")) {
     const cause = err.cause instanceof Error ? err.cause.message : String(err.cause);
+    // zarrita's codecs that cannot decode a configuration say "not implemented" or "unsupported":
+    // the array cannot be decoded here (CodecUnavailableError), which is not a damaged chunk
     if (err.direction === "decode" && /not implemented|unsupported/i.test(cause)) {
       return new CodecUnavailableError(err.codec ?? "?", cause, err);
     }
