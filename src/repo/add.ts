@@ -5,6 +5,7 @@ import { comparePaths, type IndexEntry, type IndexState } from "../store/index-f
 import type { Change } from "./changes.js";
 import { isUnder, type Skipped } from "./worktree.js";
 import { storeFor } from "./hierarchy.js";
+import { updateSnapshot } from "./snapshot-update.js";
 import type { Repository } from "./repository.js";
 import { compareWorktree, hashWorkFile, workHierarchy } from "./work-state.js";
 
@@ -39,7 +40,15 @@ export interface AddResult {
 
 /** Stage files: store their bytes (chunk objects or Git blobs) and record them in the index. */
 export async function add(repo: Repository, opts: AddOptions): Promise<AddResult> {
-  const { result, index } = await repo.git.withPack(() => stage(repo, opts));
+  const { result, index } = await repo.git.withPack(async () => {
+    const staged = await stage(repo, opts);
+    // the index keeps the snapshot it equals, written from the one before it: the cost follows
+    // the change, and the next commit writes only the commit (git's cache-tree)
+    if (staged.baseTree && staged.index.tree === null) {
+      staged.index.tree = await updateSnapshot(repo, staged.baseTree, staged.index.entries, staged.changes.map((c) => c.path));
+    }
+    return staged;
+  });
   await repo.writeIndex(index);
   return result;
 }

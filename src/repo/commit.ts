@@ -8,6 +8,7 @@ import { groupChanges, type Change, type GroupedChanges } from "./changes.js";
 import type { FileKind } from "./hierarchy.js";
 import { TDV_VERSION, type Repository } from "./repository.js";
 import { writeSnapshot } from "./snapshot.js";
+import { updateSnapshot } from "./snapshot-update.js";
 import { headTree } from "./status.js";
 import { diffTrees } from "./tree-diff.js";
 
@@ -52,7 +53,11 @@ export async function commit(repo: Repository, opts: CommitOptions): Promise<Com
   const { index, tree, staged } = await repo.git.withPack(async () => {
     const staged = all ? await stage(repo, { trackedOnly: true, onProgress }) : null;
     const index = staged ? staged.index : await repo.readIndex();
-    return { index, tree: index.tree ?? (await writeSnapshot(repo, index.entries, classified)), staged };
+    // staged from an index equal to a snapshot: only what staging changed is written (cache-tree)
+    const tree =
+      index.tree ??
+      (staged?.baseTree ? await updateSnapshot(repo, staged.baseTree, index.entries, staged.changes.map((c) => c.path)) : await writeSnapshot(repo, index.entries, classified));
+    return { index, tree, staged };
   });
   if (tree === before && !allowEmpty && extraParents.length === 0) throw new NothingToCommitError();
   if (!head.oid && index.entries.size === 0 && !allowEmpty) throw new NothingToCommitError();

@@ -37,7 +37,7 @@ export interface Snapshot {
   arrays: Map<string, ArrayMeta>;
 }
 
-interface DirNode {
+export interface DirNode {
   blobs: Map<string, GitOid>;
   large: FileListEntry[];
   dirs: Map<string, DirNode>;
@@ -45,7 +45,7 @@ interface DirNode {
   ndim: number;
 }
 
-function newDir(): DirNode {
+export function newDir(): DirNode {
   return { blobs: new Map(), large: [], dirs: new Map(), chunks: null, ndim: 0 };
 }
 
@@ -57,11 +57,27 @@ export async function writeSnapshot(repo: Repository, files: ReadonlyMap<string,
 
 /** `classified`, when given, receives the kind of every file (what a commit's summary needs). */
 async function writeTrees(repo: Repository, files: ReadonlyMap<string, SnapEntry>, classified?: Map<string, FileKind>): Promise<GitOid> {
-  const h = new Hierarchy(async (rel) => {
+  const root = await collectDirs(repo, snapshotHierarchy(repo, files), files, [...files.keys()], classified);
+  return writeDir(repo, root, "");
+}
+
+/** The hierarchy of a list of files about to be snapshotted (strict: invalid metadata fails the write). */
+export function snapshotHierarchy(repo: Repository, files: ReadonlyMap<string, SnapEntry>): Hierarchy {
+  return new Hierarchy(async (rel) => {
     const e = files.get(rel);
     if (!e) return null;
     return e.store === "git" ? repo.git.readBlob(e.id, rel) : repo.chunks.get(e.id);
   }, true);
+}
+
+/** The folder tree of `paths` (files of `files`): blobs, large-file lists and each array's chunks. */
+export async function collectDirs(
+  repo: Repository,
+  h: Hierarchy,
+  files: ReadonlyMap<string, SnapEntry>,
+  paths: readonly string[],
+  classified?: Map<string, FileKind>,
+): Promise<DirNode> {
   const root = newDir();
   const dirAt = (dir: string): DirNode => {
     let node = root;
@@ -76,7 +92,6 @@ async function writeTrees(repo: Repository, files: ReadonlyMap<string, SnapEntry
     }
     return node;
   };
-  const paths = [...files.keys()];
   const kinds = await mapLimit(paths, 64, (p) => h.classify(p));
   if (classified) paths.forEach((p, i) => classified.set(p, kinds[i]!));
   for (let i = 0; i < paths.length; i++) {
@@ -95,17 +110,19 @@ async function writeTrees(repo: Repository, files: ReadonlyMap<string, SnapEntry
     if (entry.store === "git") node.blobs.set(baseName(rel), entry.id);
     else node.large.push({ name: baseName(rel), id: entry.id as ChunkId, size: entry.size });
   }
-  return writeDir(repo, root, "");
+  return root;
 }
 
-async function blobToChunk(repo: Repository, oid: GitOid, rel: string): Promise<SnapEntry> {
+/** A chunk stored as a Git blob (staged before its array existed) moved to the chunk store. */
+export async function blobToChunk(repo: Repository, oid: GitOid, rel: string): Promise<SnapEntry> {
   const bytes = await repo.git.readBlob(oid, rel);
   const id = sha256(bytes);
   await repo.chunks.put(id, bytes);
   return { store: "chunk", id, size: bytes.byteLength };
 }
 
-async function writeDir(repo: Repository, node: DirNode, where: string): Promise<GitOid> {
+/** Write a folder tree collected by `collectDirs`; returns its Git tree id. */
+export async function writeDir(repo: Repository, node: DirNode, where: string): Promise<GitOid> {
   const entries: TreeEntry[] = [];
   for (const [name, oid] of node.blobs) entries.push({ mode: "100644", name, oid });
   const subdirs = [...node.dirs];

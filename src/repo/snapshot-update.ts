@@ -1,0 +1,223 @@
+/**
+ * Writing a snapshot from the one before it (git's cache-tree, for Zarr): when
+ * the files differ from a known snapshot only at some paths, only the folders
+ * on the way to those paths, the manifest shards that list changed chunks and
+ * the file lists that name changed files are read and rewritten. Every other
+ * subtree keeps its Git id, so a commit costs what changed, not the size of
+ * the dataset. The result is the same tree `writeSnapshot` would write for the
+ * same files (tested), since both encodings are canonical.
+ */
+import type { ChunkId, GitOid } from "../format/hash.js";
+import { compareIndex, decodeFileList, decodeShard, encodeFileList, encodeShard, regionName, type FileListEntry, type ManifestEntry } from "../format/manifest.js";
+import type { ArrayMeta } from "../format/zarr-meta.js";
+import type { TreeEntry } from "../store/git.js";
+import { baseName, joinPath, parentDir, type Hierarchy } from "./hierarchy.js";
+import type { Repository } from "./repository.js";
+import {
+  arrayMetaIn,
+  blobToChunk,
+  collectDirs,
+  FILE_LIST,
+  MANIFEST_TREE,
+  newDir,
+  snapshotHierarchy,
+  writeDir,
+  writeSnapshot,
+  type SnapEntry,
+} from "./snapshot.js";
+
+/** What changes in one folder of the tree. */
+interface Edit {
+  /** files directly in the folder (metadata, plain files): the new entry, or null when deleted */
+  files: Map<string, SnapEntry | null>;
+  /** chunks of the array whose folder this is, by index: the new entry, or null when deleted */
+  chunks: Map<string, { index: number[]; entry: ManifestEntry | null }>;
+  dirs: Map<string, Edit>;
+  /** the folder's tree written anew from the files under it (null: no files remain) */
+  rebuilt?: GitOid | null;
+}
+
+const newEdit = (): Edit => ({ files: new Map(), chunks: new Map(), dirs: new Map() });
+
+/**
+ * The snapshot of `files`, given that `base` is the snapshot of the same files
+ * except at `changed` (paths added, modified or deleted since).
+ */
+export async function updateSnapshot(repo: Repository, base: GitOid, files: ReadonlyMap<string, SnapEntry>, changed: Iterable<string>): Promise<GitOid> {
+  return repo.git.withPack(async () => {
+    const h = snapshotHierarchy(repo, files);
+    const paths = [...new Set(changed)];
+    const roots = await rebuildRoots(repo, h, base, paths);
+    if (roots.includes("")) return writeSnapshot(repo, files);
+
+    const top = newEdit();
+    const editAt = (dir: string): Edit => {
+      let e = top;
+      if (dir === "") return e;
+      for (const part of dir.split("/")) {
+        let next = e.dirs.get(part);
+        if (!next) e.dirs.set(part, (next = newEdit()));
+        e = next;
+      }
+      return e;
+    };
+    const underRoot = (p: string) => roots.some((r) => p.startsWith(`${r}/`));
+    for (const p of paths) {
+      if (underRoot(p)) continue;
+      const kind = await h.classify(p);
+      const entry = files.get(p) ?? null;
+      if (kind.kind === "chunk") {
+        const id = entry && (entry.store === "git" ? (await blobToChunk(repo, entry.id, p)).id : entry.id);
+        const chunk = entry ? { index: kind.index, id: id as ChunkId, size: entry.size } : null;
+        editAt(kind.array).chunks.set(kind.index.join(","), { index: kind.index, entry: chunk });
+      } else {
+        editAt(parentDir(p)).files.set(baseName(p), entry);
+      }
+    }
+    for (const r of roots) {
+      const under = [...files.keys()].filter((p) => p.startsWith(`${r}/`));
+      let node = await collectDirs(repo, h, files, under);
+      for (const part of r.split("/")) node = node.dirs.get(part) ?? newDir();
+      const empty = node.blobs.size === 0 && node.large.length === 0 && node.dirs.size === 0 && !node.chunks?.length;
+      editAt(r).rebuilt = empty ? null : await writeDir(repo, node, r);
+    }
+    return (await apply(repo, h, base, "", top)) as GitOid;
+  });
+}
+
+/**
+ * Folders whose array changed identity (became or stopped being an array, or
+ * changed its number of dimensions or chunk key encoding): every file under
+ * them may now be classified differently, and files that were chunks of an
+ * enclosing array may now be another array's, or the other way round. Such a
+ * folder is written anew from its files, from its nearest enclosing array's
+ * folder when it has one (before or after). Sorted, none inside another.
+ */
+async function rebuildRoots(repo: Repository, h: Hierarchy, base: GitOid, paths: readonly string[]): Promise<string[]> {
+  const dirs = new Set<string>();
+  for (const p of paths) {
+    const name = baseName(p);
+    if (name === "zarr.json" || name === ".zarray") dirs.add(parentDir(p));
+  }
+  const roots: string[] = [];
+  for (const dir of dirs) {
+    const before = await baseArrays(repo, base, dir);
+    const after = await h.arrayAt(dir);
+    if (sameIdentity(before.at, after?.meta ?? null)) continue;
+    const enclosing = dir === "" ? null : await h.arrayOf(dir); // the nearest array above `dir`, after
+    const outer = [dir, before.above, enclosing?.dir].filter((d): d is string => d !== null && d !== undefined);
+    roots.push(outer.reduce((a, b) => (b.length < a.length ? b : a)));
+  }
+  return roots.filter((r) => !roots.some((o) => o !== r && (o === "" || r.startsWith(`${o}/`)))).sort();
+}
+
+function sameIdentity(a: ArrayMeta | null, b: ArrayMeta | null): boolean {
+  if (!a || !b) return a === b;
+  return a.shape.length === b.shape.length && a.keyEncoding.kind === b.keyEncoding.kind && a.keyEncoding.separator === b.keyEncoding.separator;
+}
+
+/** In the snapshot tree `base`: the array metadata of folder `dir` (or null) and the nearest array folder above it. */
+async function baseArrays(repo: Repository, base: GitOid, dir: string): Promise<{ at: ArrayMeta | null; above: string | null }> {
+  let above: string | null = null;
+  let where = "";
+  let entries: TreeEntry[] | null = await repo.git.readTree(base, "root tree");
+  const parts = dir ? dir.split("/") : [];
+  for (const part of parts) {
+    if (await arrayMetaIn(repo, entries, where)) above = where;
+    const e: TreeEntry | undefined = entries.find((x) => x.name === part && x.mode === "040000");
+    where = joinPath(where, part);
+    entries = e ? await repo.git.readTree(e.oid, where) : null;
+    if (!entries) return { at: null, above };
+  }
+  return { at: await arrayMetaIn(repo, entries, dir), above };
+}
+
+/** The tree of folder `dir` (`oid` before, or null) with `edit` applied; null when nothing remains in it. */
+async function apply(repo: Repository, h: Hierarchy, oid: GitOid | null, dir: string, edit: Edit): Promise<GitOid | null> {
+  if (edit.rebuilt !== undefined) return edit.rebuilt;
+  const entries = new Map<string, TreeEntry>();
+  if (oid) for (const e of await repo.git.readTree(oid, dir || "root tree")) entries.set(e.name, e);
+  if (edit.files.size > 0) await applyFiles(repo, entries, dir, edit.files);
+  const subdirs = [...edit.dirs];
+  const next = await Promise.all(
+    subdirs.map(([name, child]) => {
+      const cur = entries.get(name);
+      return apply(repo, h, cur?.mode === "040000" ? cur.oid : null, joinPath(dir, name), child);
+    }),
+  );
+  subdirs.forEach(([name], i) => {
+    const oid = next[i];
+    if (oid) entries.set(name, { mode: "040000", name, oid });
+    else if (entries.get(name)?.mode === "040000") entries.delete(name);
+  });
+  if (edit.chunks.size > 0) await applyChunks(repo, h, entries, dir, edit.chunks);
+  if (entries.size === 0 && dir !== "") return null;
+  return repo.git.writeTree([...entries.values()], dir);
+}
+
+/** Metadata and plain files of one folder: small ones are blobs in the tree, large ones in its file list. */
+async function applyFiles(repo: Repository, entries: Map<string, TreeEntry>, dir: string, files: Map<string, SnapEntry | null>): Promise<void> {
+  const listEntry = entries.get(FILE_LIST);
+  const where = joinPath(dir, FILE_LIST);
+  const large = new Map<string, FileListEntry>();
+  if (listEntry) for (const f of decodeFileList(await repo.git.readBlob(listEntry.oid, where), where)) large.set(f.name, f);
+  const hadLarge = large.size;
+  let largeChanged = false;
+  for (const [name, e] of files) {
+    if (entries.get(name)?.mode !== "040000") entries.delete(name);
+    largeChanged = large.delete(name) || largeChanged;
+    if (!e) continue;
+    if (e.store === "git") entries.set(name, { mode: "100644", name, oid: e.id });
+    else {
+      large.set(name, { name, id: e.id as ChunkId, size: e.size });
+      largeChanged = true;
+    }
+  }
+  if (!largeChanged && large.size === hadLarge) return;
+  if (large.size === 0) entries.delete(FILE_LIST);
+  else entries.set(FILE_LIST, { mode: "100644", name: FILE_LIST, oid: await repo.git.writeBlob(encodeFileList([...large.values()])) });
+}
+
+/** The manifest of the array at `dir`: only the shards that list a changed chunk are rewritten. */
+async function applyChunks(
+  repo: Repository,
+  h: Hierarchy,
+  entries: Map<string, TreeEntry>,
+  dir: string,
+  chunks: Edit["chunks"],
+): Promise<void> {
+  const ndim = (await h.arrayAt(dir))!.meta.shape.length;
+  const where = joinPath(dir, MANIFEST_TREE);
+  const manifest = entries.get(MANIFEST_TREE);
+  const shards = new Map<string, TreeEntry>();
+  if (manifest) for (const s of await repo.git.readTree(manifest.oid, where)) shards.set(s.name, s);
+  const byRegion = new Map<string, Edit["chunks"]>();
+  for (const [key, c] of chunks) {
+    const region = regionName(c.index, ndim);
+    let m = byRegion.get(region);
+    if (!m) byRegion.set(region, (m = new Map()));
+    m.set(key, c);
+  }
+  await Promise.all(
+    [...byRegion].map(async ([region, edits]) => {
+      const cur = shards.get(region);
+      const list = new Map<string, ManifestEntry>();
+      if (cur) {
+        const what = `${where}/${region}`;
+        for (const e of decodeShard(await repo.git.readBlob(cur.oid, what), what).entries) list.set(e.index.join(","), e);
+      }
+      for (const [key, c] of edits) {
+        if (c.entry) list.set(key, c.entry);
+        else list.delete(key);
+      }
+      if (list.size === 0) {
+        shards.delete(region);
+        return;
+      }
+      const sorted = [...list.values()].sort((a, b) => compareIndex(a.index, b.index));
+      shards.set(region, { mode: "100644", name: region, oid: await repo.git.writeBlob(encodeShard(ndim, sorted)) });
+    }),
+  );
+  if (shards.size === 0) entries.delete(MANIFEST_TREE);
+  else entries.set(MANIFEST_TREE, { mode: "040000", name: MANIFEST_TREE, oid: await repo.git.writeTree([...shards.values()], where) });
+}
