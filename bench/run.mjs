@@ -168,17 +168,31 @@ function median(xs) {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Measure `cmd` RUNS times; `setup` prepares a fresh state before each run (not timed). */
+/**
+ * A row to measure: `cmd` run RUNS times; `setup` prepares a fresh state before
+ * each run (not timed). `record` runs the rows of one operation interleaved, in
+ * an order rotated each run, so no tool always runs first or last.
+ */
 function measure(label, cmd, { setup, cwd }) {
-  const times = [];
-  let rss = 0;
+  return { label, cmd, setup, cwd };
+}
+
+function runRows(specs) {
+  const rows = specs.map((s) => ({ label: s.label, cmd: s.cmd, times: [], rss: 0 }));
   for (let i = 0; i < RUNS; i++) {
-    const dir = setup ? setup(i) : cwd;
-    const r = timeOnce(cmd, dir);
-    times.push(r.secs);
-    rss = Math.max(rss, r.rssMB ?? 0);
+    for (let k = 0; k < specs.length; k++) {
+      const j = (k + i) % specs.length;
+      const s = specs[j];
+      const dir = s.setup ? s.setup(i) : s.cwd;
+      // the set-up's writes (copies, resets) reach the disk before the clock starts: a tool that
+      // syncs (tdv) would otherwise pay for writing back the set-up's data, one that does not (git) not
+      execFileSync("sync");
+      const r = timeOnce(s.cmd, dir);
+      rows[j].times.push(r.secs);
+      rows[j].rss = Math.max(rows[j].rss, r.rssMB ?? 0);
+    }
   }
-  return { label, cmd, median: median(times), runs: times, peakRssMB: rss || null };
+  return rows.map((r) => ({ label: r.label, cmd: r.cmd, median: median(r.times), runs: r.times, peakRssMB: r.rss || null }));
 }
 
 function du(p) {
@@ -237,7 +251,8 @@ function copyOf(src, name) {
 const results = [];
 const want = (op) => ONLY.length === 0 || ONLY.includes(op);
 
-function record(op, rows, note) {
+function record(op, specs, note) {
+  const rows = runRows(specs);
   const base = rows[0].median;
   for (const r of rows) r.ratioToFirst = r.median / base;
   results.push({ op, rows, note });
