@@ -78,7 +78,8 @@ export async function stage(
       if (!known) throw new PathNotFoundError(p, "in the working tree or the index (pathspec did not match any files)");
     }
   }
-  const h = workHierarchy(repo, index, true, under ? undefined : ws.scan);
+  const kept = new Map<string, Buffer>();
+  const h = workHierarchy(repo, index, true, under ? undefined : ws.scan, kept);
   let candidates = ws.untracked;
   if (trackedOnly) {
     const trackedArrays = new Set<string>();
@@ -106,7 +107,8 @@ export async function stage(
     if (kind.array !== null) arrays.add(kind.array);
     if (kind.kind === "chunk" && !kind.inGrid) warnings.push(`${p}: chunk key is outside the grid of array '${kind.array || "."}' (stored as is)`);
     const st = ws.scan.files.get(p)!;
-    const entry = await hashWorkFile(repo, p, storeFor(kind, st.size), true);
+    const read = kept.get(p);
+    const entry = await hashWorkFile(repo, p, storeFor(kind, st.size), true, read && { bytes: read, stat: st });
     bytes += entry.size;
     onProgress?.({ phase: "storing", done: ++done, total, bytes });
     changes.push({ path: p, change: "added", kind: kind.kind, array: kind.array, bytes: sizeOf(entry), oldBytes: 0 });

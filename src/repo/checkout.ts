@@ -18,6 +18,7 @@ import type { Repository } from "./repository.js";
 import { resolveRevision } from "./revision.js";
 import { clearMergeState } from "./merge/state.js";
 import { readSnapshot, type SnapEntry } from "./snapshot.js";
+import { diffTrees } from "./tree-diff.js";
 import { headTree } from "./status.js";
 import { compareWorktree, hashWorkFile } from "./work-state.js";
 import { isUnder, TreeWriter, writeAllSync, type FileStat } from "./worktree.js";
@@ -157,17 +158,27 @@ export async function materialize(
   const hTree = await headTree(repo, head.oid);
   const H: ReadonlyMap<string, { id: string }> =
     index.tree && index.tree === hTree ? index.entries : (await readSnapshot(repo, hTree)).files;
-  const T = (await readSnapshot(repo, targetTree)).files;
   // Nothing staged (the index is HEAD's snapshot): only the files that differ between HEAD and
   // the target are written or deleted, so only they are looked at in the working tree. A local
   // change elsewhere is carried over untouched, as git does; the cost follows the change, not
   // the size of the tree.
   const onlyChanged = !force && index.tree !== null && index.tree === hTree;
+  let T: ReadonlyMap<string, SnapEntry>;
   let scope: string[] | undefined;
-  if (onlyChanged) {
-    scope = [];
-    for (const [p, t] of T) if (H.get(p)?.id !== t.id) scope.push(p);
-    for (const p of H.keys()) if (!T.has(p)) scope.push(p);
+  if (onlyChanged && targetTree && repo.isVerifiedTree(targetTree) && repo.isVerifiedTree(hTree!)) {
+    // both trees passed a full check before: comparing them reads only the subtrees that differ,
+    // and T holds only the target's files that differ from HEAD's (all the loop below looks at)
+    const differing = new Map<string, SnapEntry>();
+    scope = (await diffTrees(repo, hTree, targetTree, differing)).map((c) => c.path);
+    T = differing;
+  } else {
+    T = (await readSnapshot(repo, targetTree)).files; // checks everything a hostile tree could hold
+    if (targetTree) repo.markVerifiedTree(targetTree);
+    if (onlyChanged) {
+      scope = [];
+      for (const [p, t] of T) if (H.get(p)?.id !== t.id) scope.push(p);
+      for (const p of H.keys()) if (!T.has(p)) scope.push(p);
+    }
   }
   const ws = await compareWorktree(repo, index, scope ? { under: scope } : {});
   const deletedLocally = new Set(ws.deleted);

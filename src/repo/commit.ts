@@ -88,6 +88,7 @@ export async function commit(repo: Repository, opts: CommitOptions): Promise<Com
   } finally {
     await fsp.rm(nextIndex, { force: true });
   }
+  repo.markVerifiedTree(tree); // written here, from the index: a later switch to it reads only what differs
 
   // commit -a on an index equal to HEAD: what staging did is the whole change (no need to compare the trees)
   // the first commit: every file is added, as the snapshot writer classified it (no need to read it back)

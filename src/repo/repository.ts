@@ -8,7 +8,7 @@
  *
  * `.tdv` may instead be a file `tdvdir: /path/to/repo` (init --separate-repo).
  */
-import { promises as fsp } from "node:fs";
+import fs, { promises as fsp } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
@@ -31,6 +31,8 @@ export const REPO_FORMAT_VERSION = 1;
 export const TDV_VERSION = "0.1.0";
 /** infix of a commit's pending index: `index.tmp-commit-<oid>` */
 const PENDING_INDEX = ".tmp-commit-";
+/** folder of the markers of verified snapshot trees (`Repository.isVerifiedTree`) */
+const VERIFIED_TREES = "verified-trees";
 
 export interface RepoConfig {
   formatVersion: number;
@@ -62,6 +64,34 @@ export class Repository {
     this.git = new GitStore(path.join(tdvDir, "git"), this.durability);
     this.refs = new Refs(path.join(tdvDir, "git"), () => this.durability.flush());
     this.chunks = new ChunkStore(path.join(tdvDir, "chunks"), this.durability);
+  }
+
+  /**
+   * Snapshot trees known to pass every check a checkout makes of a tree from a
+   * possibly hostile source (paths, modes, collisions, manifests): the trees
+   * this repository's commits wrote and the trees a full read has checked.
+   * A move between two of them reads only the parts that differ. A marker is
+   * an empty file named by the tree's id; tree ids name their content, so a
+   * marker stays true whatever gc does.
+   */
+  isVerifiedTree(tree: GitOid): boolean {
+    return fs.existsSync(path.join(this.tdvDir, VERIFIED_TREES, tree));
+  }
+
+  markVerifiedTree(tree: GitOid): void {
+    const dir = path.join(this.tdvDir, VERIFIED_TREES);
+    const file = path.join(dir, tree);
+    try {
+      fs.writeFileSync(file, "");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") return; // a read-only repository: only slower next time
+      try {
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(file, "");
+      } catch {
+        // as above
+      }
+    }
   }
 
   get indexFile(): string {

@@ -12,14 +12,19 @@ import type { TreeEntry } from "../store/git.js";
 import type { Change, ChangeKind } from "./changes.js";
 import { classifyWith, joinPath, META_NAMES } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
-import { arrayMetaIn, FILE_LIST, MANIFEST_TREE, readSnapshot } from "./snapshot.js";
+import { arrayMetaIn, FILE_LIST, MANIFEST_TREE, readSnapshot, type SnapEntry } from "./snapshot.js";
 
-type Sized = { id: string; size: number };
+type Sized = SnapEntry;
 
-export async function diffTrees(repo: Repository, a: GitOid | null, b: GitOid | null): Promise<Change[]> {
+/**
+ * `after`, when given, receives the entry of every file added or modified
+ * (what a checkout of `b` over `a` writes).
+ */
+export async function diffTrees(repo: Repository, a: GitOid | null, b: GitOid | null, after?: Map<string, SnapEntry>): Promise<Change[]> {
   const out: Change[] = [];
-  const emit = (path: string, change: ChangeKind, kind: Change["kind"], array: string | null, before?: Sized, after?: Sized) => {
-    out.push({ path, change, kind, array, bytes: after?.size ?? 0, oldBytes: before?.size ?? 0 });
+  const emit = (path: string, change: ChangeKind, kind: Change["kind"], array: string | null, before?: Sized, next?: Sized) => {
+    out.push({ path, change, kind, array, bytes: next?.size ?? 0, oldBytes: before?.size ?? 0 });
+    if (after && next) after.set(path, next);
   };
 
   /** A whole subtree present on one side only: every file in it is added or deleted. */
@@ -36,7 +41,7 @@ export async function diffTrees(repo: Repository, a: GitOid | null, b: GitOid | 
     if (!oid || !meta) return m;
     const where = `${joinPath(dir, MANIFEST_TREE)}/${name}`;
     for (const c of decodeShard(await repo.git.readBlob(oid, where), where).entries) {
-      m.set(joinPath(dir, formatChunkKey(meta.keyEncoding, c.index)), { id: c.id, size: c.size });
+      m.set(joinPath(dir, formatChunkKey(meta.keyEncoding, c.index)), { store: "chunk", id: c.id, size: c.size });
     }
     return m;
   };
@@ -80,7 +85,7 @@ export async function diffTrees(repo: Repository, a: GitOid | null, b: GitOid | 
         compareMaps(before, after, "chunk", dir);
       } else if (name === FILE_LIST) {
         const list = async (e: TreeEntry | undefined) =>
-          new Map(e ? decodeFileList(await repo.git.readBlob(e.oid, rel), rel).map((f) => [joinPath(dir, f.name), { id: f.id, size: f.size }]) : []);
+          new Map(e ? decodeFileList(await repo.git.readBlob(e.oid, rel), rel).map((f) => [joinPath(dir, f.name), { store: "chunk" as const, id: f.id, size: f.size }]) : []);
         compareMaps(await list(x), await list(y), "plain", array);
       } else if (x?.mode === "040000" && y?.mode === "040000") {
         await walk(x.oid, y.oid, rel, array);
@@ -88,10 +93,10 @@ export async function diffTrees(repo: Repository, a: GitOid | null, b: GitOid | 
         const kind = META_NAMES.has(name) ? "meta" : "plain";
         const owner = kind === "meta" ? (ma || mb ? dir : null) : array;
         if (x?.mode === "040000") await whole(x.oid, rel, "deleted");
-        else if (x && (!y || y.mode === "040000")) emit(rel, "deleted", kind, owner, { id: x.oid, size: -1 });
+        else if (x && (!y || y.mode === "040000")) emit(rel, "deleted", kind, owner, { store: "git", id: x.oid, size: -1 });
         if (y?.mode === "040000") await whole(y.oid, rel, "added");
-        else if (y && (!x || x.mode === "040000")) emit(rel, "added", kind, owner, undefined, { id: y.oid, size: -1 });
-        if (x && y && x.mode !== "040000" && y.mode !== "040000") emit(rel, "modified", kind, owner, { id: x.oid, size: -1 }, { id: y.oid, size: -1 });
+        else if (y && (!x || x.mode === "040000")) emit(rel, "added", kind, owner, undefined, { store: "git", id: y.oid, size: -1 });
+        if (x && y && x.mode !== "040000" && y.mode !== "040000") emit(rel, "modified", kind, owner, { store: "git", id: x.oid, size: -1 }, { store: "git", id: y.oid, size: -1 });
       }
     }
   };

@@ -37,9 +37,12 @@ export async function hashWorkFile(
   rel: string,
   store: "git" | "chunk",
   write: boolean,
+  /** the file's bytes, read after `stat` was taken (a metadata document the hierarchy read) */
+  known?: { bytes: Buffer; stat: FileStat },
 ): Promise<IndexEntry> {
   const abs = path.join(repo.root, ...rel.split("/"));
-  const { bytes, stat: st } = await readWithStat(abs);
+  // stat data older than the bytes is safe: a change in between shows as a stat change, and is hashed again
+  const { bytes, stat: st } = known ?? (await readWithStat(abs));
   let stored: Stored;
   if (store === "git") {
     stored = { store, id: write ? await repo.git.writeBlob(bytes) : GitStore.blobOid(bytes) };
@@ -82,13 +85,15 @@ export async function compareWorktree(
 }
 
 /** A hierarchy over the working tree that falls back to the index for files gone from disk. */
-export function workHierarchy(repo: Repository, index: IndexState, strict = false, scan?: Scan): Hierarchy {
+export function workHierarchy(repo: Repository, index: IndexState, strict = false, scan?: Scan, kept?: Map<string, Buffer>): Hierarchy {
   return new Hierarchy(async (rel) => {
     // a full scan already knows which files exist: skip probing the others
     if (scan && !scan.files.has(rel) && !index.entries.has(rel)) return null;
     const abs = path.join(repo.root, ...rel.split("/"));
     try {
-      return fs.readFileSync(abs); // metadata documents: small, and a thread-pool round trip costs more
+      const bytes = fs.readFileSync(abs); // metadata documents: small, and a thread-pool round trip costs more
+      kept?.set(rel, bytes); // `add` stores what it read instead of reading it again
+      return bytes;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== "ENOENT" && code !== "ENOTDIR") throw asAccessError(err, abs);

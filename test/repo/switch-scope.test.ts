@@ -19,6 +19,8 @@ async function gridRepo() {
     JSON.stringify({ zarr_format: 3, node_type: "array", shape: [4, 16], data_type: "uint8", chunk_grid: { name: "regular", configuration: { chunk_shape: [4, 4] } }, chunk_key_encoding: { name: "default", configuration: { separator: "/" } }, fill_value: 0, codecs: [{ name: "bytes" }], attributes: {} }),
   );
   for (let x = 0; x < 4; x++) await fsp.writeFile(path.join(arr, `c/0/${x}`), Buffer.alloc(16, x));
+  await fsp.mkdir(path.join(dir, "notes"));
+  await fsp.writeFile(path.join(dir, "notes/readme.txt"), "shared by both branches");
   const { repo } = await Repository.init({ dir });
   await add(repo, { all: true });
   await commit(repo, { message: "base" });
@@ -67,5 +69,24 @@ describe("switch with nothing staged", () => {
     expect(err).toBeInstanceOf(Error);
     expect(await fsp.readFile(path.join(outside, "0/1"))).toEqual(Buffer.alloc(16, 1)); // nothing written through the link
     expect((await fsp.lstat(path.join(dir, "g.zarr/c"))).isSymbolicLink()).toBe(true);
+  });
+
+  it("between two verified trees reads only the subtrees that differ; an unverified target is read and checked whole", async () => {
+    const { arr, repo } = await gridRepo();
+    const tree = async (rev: string) => (await repo.git.readCommit((await repo.refs.read(rev))!)).tree;
+    expect(repo.isVerifiedTree(await tree("refs/heads/main")) && repo.isVerifiedTree(await tree("refs/heads/other"))).toBe(true); // both written by commits
+    // the folder both branches share goes missing from the object store: a full read would fail on it
+    const notes = (await repo.git.readTree(await tree("refs/heads/other"))).find((e) => e.name === "notes")!.oid;
+    await fsp.rm(path.join(repo.tdvDir, "git/objects", notes.slice(0, 2), notes.slice(2)));
+    repo.git.dropCache();
+    await switchBranch(repo, { name: "other" });
+    expect(await fsp.readFile(path.join(arr, "c/0/1"))).toEqual(Buffer.alloc(16, 11));
+    expect((await status(repo)).clean).toBe(true);
+
+    // without its marker the target is read whole, every check made: here that read meets the missing folder
+    await fsp.rm(path.join(repo.tdvDir, "verified-trees"), { recursive: true });
+    await expect(switchBranch(repo, { name: "main" })).rejects.toThrow(/missing/);
+    expect((await repo.refs.head()).branch).toBe("refs/heads/other");
+    expect(await fsp.readFile(path.join(arr, "c/0/1"))).toEqual(Buffer.alloc(16, 11));
   });
 });
