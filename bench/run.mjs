@@ -283,6 +283,8 @@ function main() {
   if (want("first-commit")) {
     const rows = [
       measure("cp -r", `cp -r ${data} ../cp-copy`, { setup: () => (fresh("cp-copy"), copyOf(data, "cp-src")) }),
+      // the copy made durable, as tdv makes its objects before a ref names them (git does not sync loose objects)
+      measure("cp -r, then sync", `cp -r ${data} ../cp-copy && sync`, { setup: () => (fresh("cp-copy"), copyOf(data, "cp-src")) }),
       measure("tdv init+add+commit", `${tdv} init >/dev/null && ${tdv} add -A -q >/dev/null && ${tdv} commit -q -m import >/dev/null`, { setup: () => copyOf(data, "tdv1") }),
       measure("git add+commit", `${gitInit} && git add -A && git commit -q -m import`, { setup: () => copyOf(data, "git1") }),
     ];
