@@ -18,6 +18,7 @@ import {
   blobToChunk,
   collectDirs,
   FILE_LIST,
+  folderAt,
   MANIFEST_TREE,
   newDir,
   snapshotHierarchy,
@@ -51,16 +52,7 @@ export async function updateSnapshot(repo: Repository, base: GitOid, files: Read
     if (roots.includes("")) return writeSnapshot(repo, files);
 
     const top = newEdit();
-    const editAt = (dir: string): Edit => {
-      let e = top;
-      if (dir === "") return e;
-      for (const part of dir.split("/")) {
-        let next = e.dirs.get(part);
-        if (!next) e.dirs.set(part, (next = newEdit()));
-        e = next;
-      }
-      return e;
-    };
+    const editAt = (dir: string): Edit => folderAt(top, dir, newEdit);
     const underRoot = (p: string) => roots.some((r) => p.startsWith(`${r}/`));
     for (const p of paths) {
       if (underRoot(p)) continue;
@@ -76,8 +68,7 @@ export async function updateSnapshot(repo: Repository, base: GitOid, files: Read
     }
     for (const r of roots) {
       const under = [...files.keys()].filter((p) => p.startsWith(`${r}/`));
-      let node = await collectDirs(repo, h, files, under);
-      for (const part of r.split("/")) node = node.dirs.get(part) ?? newDir();
+      const node = folderAt(await collectDirs(repo, h, files, under), r, newDir);
       const empty = node.blobs.size === 0 && node.large.length === 0 && node.dirs.size === 0 && !node.chunks?.length;
       editAt(r).rebuilt = empty ? null : await writeDir(repo, node, r);
     }

@@ -70,6 +70,18 @@ export function snapshotHierarchy(repo: Repository, files: ReadonlyMap<string, S
   }, true);
 }
 
+/** The node of folder `dir` (relative to `root`'s folder) in a tree of folder nodes, made with `make` where missing. */
+export function folderAt<T extends { dirs: Map<string, T> }>(root: T, dir: string, make: () => T): T {
+  let node = root;
+  if (dir === "") return node;
+  for (const part of dir.split("/")) {
+    let next = node.dirs.get(part);
+    if (!next) node.dirs.set(part, (next = make()));
+    node = next;
+  }
+  return node;
+}
+
 /** The folder tree of `paths` (files of `files`): blobs, large-file lists and each array's chunks. */
 export async function collectDirs(
   repo: Repository,
@@ -79,19 +91,7 @@ export async function collectDirs(
   classified?: Map<string, FileKind>,
 ): Promise<DirNode> {
   const root = newDir();
-  const dirAt = (dir: string): DirNode => {
-    let node = root;
-    if (dir === "") return node;
-    for (const part of dir.split("/")) {
-      let next = node.dirs.get(part);
-      if (!next) {
-        next = newDir();
-        node.dirs.set(part, next);
-      }
-      node = next;
-    }
-    return node;
-  };
+  const dirAt = (dir: string): DirNode => folderAt(root, dir, newDir);
   const kinds = await mapLimit(paths, 64, (p) => h.classify(p));
   if (classified) paths.forEach((p, i) => classified.set(p, kinds[i]!));
   for (let i = 0; i < paths.length; i++) {
