@@ -129,7 +129,24 @@ export async function gc(repo: Repository, { prune = DEFAULT_PRUNE, dryRun = fal
     if (dryRun) result.packed.gitObjects = loose.length;
     else result.packed = (({ objects, bytes }) => ({ gitObjects: objects, bytes }))(await repo.git.packLoose(loose));
   }
+  // one verified-tree marker per commit would grow without end: keep those of the tips
+  if (!dryRun) await repo.pruneVerifiedTrees(await tipTrees(repo));
   return result;
+}
+
+/** The snapshot trees of HEAD, every branch and tag tip, and the index. */
+async function tipTrees(repo: Repository): Promise<Set<string>> {
+  const tips = [...(await repo.refs.list("refs/")).values()];
+  const head = (await repo.refs.head()).oid;
+  if (head) tips.push(head);
+  const trees = new Set<string>();
+  for (const oid of new Set(tips)) {
+    const tree = await repo.git.readCommit(oid).then((c) => c.tree, () => null); // an annotated tag or a foreign object: no tree to keep
+    if (tree) trees.add(tree);
+  }
+  const indexTree = (await repo.readIndex()).tree;
+  if (indexTree) trees.add(indexTree);
+  return trees;
 }
 
 /**

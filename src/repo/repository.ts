@@ -94,6 +94,22 @@ export class Repository {
     }
   }
 
+  /**
+   * Delete the markers of trees not in `keep` (gc keeps those of the branch and
+   * tag tips, HEAD and the index: what people switch between). Returns how many
+   * went; a tree whose marker went is read whole once more when checked out.
+   */
+  async pruneVerifiedTrees(keep: ReadonlySet<string>): Promise<number> {
+    const dir = path.join(this.tdvDir, VERIFIED_TREES);
+    let removed = 0;
+    for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+      if (keep.has(name)) continue;
+      await fsp.rm(path.join(dir, name), { force: true });
+      removed++;
+    }
+    return removed;
+  }
+
   get indexFile(): string {
     return path.join(this.tdvDir, "index");
   }

@@ -7,7 +7,7 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { add, commit, createBranch, isTdvError, Repository, status, switchBranch } from "../../src/index.js";
+import { add, commit, createBranch, gc, isTdvError, Repository, status, switchBranch } from "../../src/index.js";
 import { tempDir } from "../helpers/fixture.js";
 
 async function gridRepo() {
@@ -87,6 +87,22 @@ describe("switch with nothing staged", () => {
     await fsp.rm(path.join(repo.tdvDir, "verified-trees"), { recursive: true });
     await expect(switchBranch(repo, { name: "main" })).rejects.toThrow(/missing/);
     expect((await repo.refs.head()).branch).toBe("refs/heads/other");
+    expect(await fsp.readFile(path.join(arr, "c/0/1"))).toEqual(Buffer.alloc(16, 11));
+  });
+
+  it("gc keeps the markers of the tips only", async () => {
+    const { arr, repo } = await gridRepo();
+    const treeOf = async (oid: string) => (await repo.git.readCommit(oid as never)).tree;
+    const first = (await repo.refs.head()).oid!;
+    await fsp.writeFile(path.join(arr, "c/0/2"), "two");
+    const second = await commit(repo, { message: "second", all: true });
+    expect(repo.isVerifiedTree(await treeOf(first)) && repo.isVerifiedTree(second.tree)).toBe(true);
+    await gc(repo);
+    expect(repo.isVerifiedTree(await treeOf(first))).toBe(false); // no tip has it any more
+    expect(repo.isVerifiedTree(second.tree)).toBe(true); // main
+    expect(repo.isVerifiedTree(await treeOf((await repo.refs.read("refs/heads/other"))!))).toBe(true);
+    // and the switch still works, reading the target whole where it has no marker
+    await switchBranch(repo, { name: "other" });
     expect(await fsp.readFile(path.join(arr, "c/0/1"))).toEqual(Buffer.alloc(16, 11));
   });
 });
