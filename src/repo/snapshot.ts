@@ -129,7 +129,6 @@ export async function writeDir(repo: Repository, node: DirNode, where: string): 
   const oids = await mapLimit(subdirs, 8, ([name, child]) => writeDir(repo, child, joinPath(where, name)));
   subdirs.forEach(([name], i) => entries.push({ mode: "040000", name, oid: oids[i]! }));
   if (node.large.length > 0) {
-    node.large.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
     entries.push({ mode: "100644", name: FILE_LIST, oid: await repo.git.writeBlob(encodeFileList(node.large)) });
   }
   if (node.chunks && node.chunks.length > 0) {
