@@ -27,12 +27,17 @@ export async function diffTrees(repo: Repository, a: GitOid | null, b: GitOid | 
     if (after && next) after.set(path, next);
   };
 
-  /** A whole subtree present on one side only: every file in it is added or deleted. */
-  const whole = async (oid: GitOid, dir: string, change: "added" | "deleted") => {
+  /**
+   * A whole subtree present on one side only: every file in it is added or
+   * deleted. `outer` is the array folder the subtree lies in, if any: a plain
+   * file no array inside the subtree holds is that array's.
+   */
+  const whole = async (oid: GitOid, dir: string, change: "added" | "deleted", outer: string | null) => {
     const snap = await readSnapshot(repo, oid, dir);
     for (const [p, e] of snap.files) {
       const k = classifyWith(snap.arrays, p);
-      emit(p, change, k.kind, k.array, change === "deleted" ? e : undefined, change === "added" ? e : undefined);
+      const array = k.array === null && k.kind === "plain" ? outer : k.array;
+      emit(p, change, k.kind, array, change === "deleted" ? e : undefined, change === "added" ? e : undefined);
     }
   };
 
@@ -92,9 +97,9 @@ export async function diffTrees(repo: Repository, a: GitOid | null, b: GitOid | 
       } else {
         const kind = META_NAMES.has(name) ? "meta" : "plain";
         const owner = kind === "meta" ? (ma || mb ? dir : null) : array;
-        if (x?.mode === "040000") await whole(x.oid, rel, "deleted");
+        if (x?.mode === "040000") await whole(x.oid, rel, "deleted", ma ? dir : enclosing);
         else if (x && (!y || y.mode === "040000")) emit(rel, "deleted", kind, owner, { store: "git", id: x.oid, size: -1 });
-        if (y?.mode === "040000") await whole(y.oid, rel, "added");
+        if (y?.mode === "040000") await whole(y.oid, rel, "added", mb ? dir : enclosing);
         else if (y && (!x || x.mode === "040000")) emit(rel, "added", kind, owner, undefined, { store: "git", id: y.oid, size: -1 });
         if (x && y && x.mode !== "040000" && y.mode !== "040000") emit(rel, "modified", kind, owner, { store: "git", id: x.oid, size: -1 }, { store: "git", id: y.oid, size: -1 });
       }

@@ -37,6 +37,9 @@ describe("diffTrees", () => {
     // chunks modified, added, deleted; metadata; plain files; a new array; a removed array; a large plain file
     await editTracked(src);
     await fsp.writeFile(path.join(src, "big.bin"), Buffer.alloc(100_000, 3));
+    // a new folder of plain files inside an array: the array's plain files, though no array is in the folder
+    await fsp.mkdir(path.join(src, "precip/notes"));
+    await fsp.writeFile(path.join(src, "precip/notes/readme.txt"), "about precip");
     await fsp.rm(path.join(src, "sub"), { recursive: true });
     await fsp.cp(path.join(src, "mask"), path.join(src, "mask2"), { recursive: true });
     await add(repo, { all: true });
