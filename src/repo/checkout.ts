@@ -16,7 +16,8 @@ import { type IndexEntry, type IndexState } from "../store/index-file.js";
 import { createBranch } from "./branch.js";
 import type { Repository } from "./repository.js";
 import { resolveRevision } from "./revision.js";
-import { clearMergeState } from "./merge/state.js";
+import { MergeInProgressError } from "./merge/errors.js";
+import { clearMergeState, readMergeState } from "./merge/state.js";
 import { readSnapshot, type SnapEntry } from "./snapshot.js";
 import { diffTrees } from "./tree-diff.js";
 import { headTree } from "./status.js";
@@ -240,6 +241,20 @@ export async function materialize(
   return { written: writes.length, deleted: deletes.length, bytes };
 }
 
+/**
+ * A merge stopped on conflicts holds its work in the index and the working
+ * copy: moving away would leave its state behind, pointing at another
+ * branch. Refused, as git does. With `force` the move discards that work and
+ * the merge is abandoned once the move is done (as `reset --hard` abandons
+ * it); returns whether it is.
+ */
+async function refuseDuringMerge(repo: Repository, force: boolean): Promise<boolean> {
+  const pending = await readMergeState(repo);
+  if (!pending) return false;
+  if (!force) throw new MergeInProgressError(pending.name);
+  return true;
+}
+
 async function commitTree(repo: Repository, oid: GitOid): Promise<GitOid> {
   return (await repo.git.readCommit(oid)).tree;
 }
@@ -256,6 +271,7 @@ export async function switchBranch(
   { name, create = false, start, force = false, onProgress }: { name: string; create?: boolean; start?: string; force?: boolean; onProgress?: ProgressFn },
 ): Promise<SwitchResult> {
   const ref = `refs/heads/${name}`;
+  const abandoning = await refuseDuringMerge(repo, force);
   const head = await repo.refs.head();
   let target: GitOid | null;
   if (create) {
@@ -277,6 +293,7 @@ export async function switchBranch(
       : await materialize(repo, { targetTree: await commitTree(repo, target), force, action: `switching to '${name}'`, onProgress });
   if (create) await createBranch(repo, { name, start: target });
   await repo.refs.setHead({ branch: ref }, repo.identity(), `checkout: moving from ${head.branch?.replace("refs/heads/", "") ?? head.oid} to ${name}`);
+  if (abandoning) await clearMergeState(repo);
   return { branch: name, oid: target, created: create, ...res };
 }
 
@@ -295,9 +312,11 @@ export async function checkout(
     const r = await switchBranch(repo, { name: rev, force, onProgress });
     return { ...r, oid: r.oid as GitOid, detached: false, branch: rev };
   }
+  const abandoning = await refuseDuringMerge(repo, force);
   const oid = await resolveRevision(repo, rev);
   const head = await repo.refs.head();
   const res = await materialize(repo, { targetTree: await commitTree(repo, oid), force, action: `checking out '${rev}'`, onProgress });
+  if (abandoning) await clearMergeState(repo);
   await repo.refs.setHead({ oid }, repo.identity(), `checkout: moving from ${head.branch?.replace("refs/heads/", "") ?? head.oid} to ${rev}`);
   return { ...res, oid, detached: true, branch: null };
 }

@@ -90,6 +90,16 @@ describe("tdv merge (CLI)", () => {
     const index = await fsp.readFile(path.join(dir, ".tdv/index"));
     expect((await tdv(dir, ["merge", "feature"])).code).toBe(1);
     expect((await tdv(dir, ["merge", "feature"])).stderr).toContain("a merge of 'feature' is in progress");
+    // moving away would leave the merge's state behind: refused, nothing moves
+    const stopped = await listFiles(dir);
+    for (const args of [["switch", "feature"], ["checkout", "feature"], ["checkout", "HEAD~1"], ["switch", "-c", "elsewhere"]]) {
+      const r = await tdv(dir, args);
+      expect(r.code, `tdv ${args.join(" ")}`).toBe(1);
+      expect(r.stderr).toContain("a merge of 'feature' is in progress");
+      expect(r.stderr).toContain("tdv merge --abort");
+    }
+    expect([...(await listFiles(dir)).keys()]).toEqual([...stopped.keys()]);
+    await fsp.access(path.join(dir, ".tdv/MERGE_STATE.json"));
     await tdvOk(dir, ["merge", "--abort"]);
     const after = await listFiles(dir);
     expect([...after.keys()]).toEqual([...before.keys()]);
@@ -113,6 +123,17 @@ describe("tdv merge (CLI)", () => {
     const ffm = await tdvOk(dir, ["merge", "main"]);
     expect(ffm.stdout).toContain("Fast-forward");
     expect((await values(dir, DEPTH)).slice(0, 3)).toEqual([3, 55, 7]);
+  });
+
+  it("switch --force away from a stopped merge abandons it, as reset --hard does", async () => {
+    const dir = await conflicted();
+    expect((await tdv(dir, ["merge", "feature"])).code).toBe(1);
+    await tdvOk(dir, ["switch", "--force", "feature"]);
+    await expect(fsp.access(path.join(dir, ".tdv/MERGE_STATE.json"))).rejects.toThrow();
+    const st = JSON.parse((await tdvOk(dir, ["status", "--json"])).stdout);
+    expect(st.merge).toBeUndefined();
+    expect(st.branch).toBe("refs/heads/feature");
+    expect(st.clean).toBe(true);
   });
 
   it("refuses to merge over local changes, naming the files", async () => {
