@@ -16,6 +16,7 @@
  */
 import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
+import { filesUnder } from "../store/files-under.js";
 import path from "node:path";
 import { inflateSync } from "node:zlib";
 import { isTdvError } from "../errors.js";
@@ -193,21 +194,7 @@ function hexStrings(doc: unknown): string[] {
 
 /** Relative paths of the files under `dir` (prefixed with `rel`), recursively. */
 async function listFiles(dir: string, rel: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string, r: string): Promise<void> => {
-    let ents: import("node:fs").Dirent[];
-    try {
-      ents = await fsp.readdir(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of ents) {
-      if (e.isDirectory()) await walk(path.join(d, e.name), `${r}/${e.name}`);
-      else out.push(`${r}/${e.name}`);
-    }
-  };
-  await walk(dir, rel);
-  return out.sort();
+  return (await filesUnder(dir)).map((f) => `${rel}/${f.rel}`).sort();
 }
 
 // ---- object files on disk -------------------------------------------------
@@ -277,26 +264,14 @@ export interface LockInfo {
 /** Lock files in the repository (ref locks, index locks) with their age. */
 export async function listLocks(repo: Repository, now = Date.now()): Promise<LockInfo[]> {
   const out: LockInfo[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    let ents: import("node:fs").Dirent[];
-    try {
-      ents = await fsp.readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of ents) {
-      const file = path.join(dir, e.name);
-      if (e.isDirectory()) {
-        if (file !== path.join(repo.refs.gitdir, "objects") && file !== repo.chunks.dir) await walk(file);
-      } else if (e.name.endsWith(".lock")) {
-        const st = await fsp.lstat(file).catch(() => null);
-        if (!st) continue;
-        const ageSeconds = Math.max(0, (now - st.mtimeMs) / 1000);
-        out.push({ file, ageSeconds, stale: ageSeconds > STALE_LOCK_SECONDS });
-      }
-    }
-  };
-  await walk(repo.tdvDir);
+  const skip = (abs: string) => abs === path.join(repo.refs.gitdir, "objects") || abs === repo.chunks.dir;
+  for (const { abs: file, ent } of await filesUnder(repo.tdvDir, skip)) {
+    if (!ent.name.endsWith(".lock")) continue;
+    const st = await fsp.lstat(file).catch(() => null);
+    if (!st) continue;
+    const ageSeconds = Math.max(0, (now - st.mtimeMs) / 1000);
+    out.push({ file, ageSeconds, stale: ageSeconds > STALE_LOCK_SECONDS });
+  }
   return out.sort((a, b) => (a.file < b.file ? -1 : 1));
 }
 

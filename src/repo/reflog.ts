@@ -4,7 +4,7 @@
  * file), so a reset, a forced branch update or a deleted commit can be undone:
  * `tdv reset --hard main@{1}`.
  */
-import { promises as fsp } from "node:fs";
+import { filesUnder } from "../store/files-under.js";
 import path from "node:path";
 import { RefNotFoundError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
@@ -59,21 +59,9 @@ export async function reflog(repo: Repository, { ref = "HEAD", n }: ReflogOption
 
 /** Full names of every ref that has a reflog ("HEAD", "refs/heads/main", …), sorted. */
 export async function reflogRefs(repo: Repository): Promise<string[]> {
-  const root = path.join(repo.refs.gitdir, "logs");
   const out: string[] = [];
-  const walk = async (dir: string, rel: string): Promise<void> => {
-    let ents: import("node:fs").Dirent[];
-    try {
-      ents = await fsp.readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of ents) {
-      const name = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) await walk(path.join(dir, e.name), name);
-      else if (e.isFile() && !e.name.endsWith(".lock") && !e.name.includes(".tmp-")) out.push(name);
-    }
-  };
-  await walk(root, "");
+  for (const { rel, ent } of await filesUnder(path.join(repo.refs.gitdir, "logs"))) {
+    if (ent.isFile() && !ent.name.endsWith(".lock") && !ent.name.includes(".tmp-")) out.push(rel);
+  }
   return out.sort();
 }

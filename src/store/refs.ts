@@ -3,6 +3,7 @@
  * `logs/`), moved only by compare-and-swap under Git's lock-file protocol.
  */
 import { promises as fsp } from "node:fs";
+import { filesUnder } from "./files-under.js";
 import path from "node:path";
 import { BranchMovedError, CorruptObjectError, InvalidRefNameError } from "../errors.js";
 import { isGitOid, type GitOid } from "../format/hash.js";
@@ -93,29 +94,17 @@ export class Refs {
   async list(prefix: string): Promise<Map<string, GitOid>> {
     const out = new Map<string, GitOid>();
     for (const [name, oid] of await this.packed()) if (name.startsWith(prefix)) out.set(name, oid);
-    const walk = async (dir: string, rel: string): Promise<void> => {
-      let ents;
-      try {
-        ents = await fsp.readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of ents) {
-        if (e.name.endsWith(".lock") || e.name.includes(".tmp-")) continue;
-        if (e.isDirectory()) await walk(path.join(dir, e.name), `${rel}${e.name}/`);
-        else if (e.isFile()) {
-          // a ref deleted while we list is simply not listed
-          const v = (
-            await fsp.readFile(path.join(dir, e.name), "utf8").catch((err: NodeJS.ErrnoException) => {
-              if (err.code === "ENOENT") return "";
-              throw asAccessError(err, path.join(dir, e.name));
-            })
-          ).trim();
-          if (isGitOid(v)) out.set(rel + e.name, v);
-        }
-      }
-    };
-    await walk(this.file(prefix.replace(/\/$/, "")), prefix);
+    for (const { rel, abs, ent } of await filesUnder(this.file(prefix.replace(/\/$/, "")))) {
+      if (!ent.isFile() || ent.name.endsWith(".lock") || ent.name.includes(".tmp-")) continue;
+      // a ref deleted while we list is simply not listed
+      const v = (
+        await fsp.readFile(abs, "utf8").catch((err: NodeJS.ErrnoException) => {
+          if (err.code === "ENOENT") return "";
+          throw asAccessError(err, abs);
+        })
+      ).trim();
+      if (isGitOid(v)) out.set(prefix + rel, v);
+    }
     return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 

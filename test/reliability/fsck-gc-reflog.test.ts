@@ -254,7 +254,9 @@ describe.concurrent("tdv gc", () => {
     await tdvFsckClean(dir);
     // everything kept is usable: the staged chunk commits, the reflog-only commit checks out byte for byte
     await runOk(dir, ["commit", "-m", "staged"]);
+    // the merge in progress ends first (switch and checkout refuse to leave a stopped merge)
     await fsp.rm(path.join(dir, ".tdv/git/MERGE_HEAD"));
+    await fsp.rm(path.join(dir, ".tdv/MERGE_STATE.json"));
     await runOk(dir, ["checkout", droppedOid]);
     expect(await hashTree(dir)).toEqual(droppedFiles);
     await runOk(dir, ["checkout", "v1"]);
