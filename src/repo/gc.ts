@@ -8,10 +8,10 @@
  *
  * gc refuses to run when a root cannot be read or a reachable object is
  * missing or corrupt: with part of the graph unknown, it cannot tell which
- * chunks are still needed. Packs are never deleted (an unreachable object
- * inside one stays); the reachable loose Git objects, when there are 64 or
- * more, are moved into one new pack, written durably before any loose copy
- * is deleted.
+ * chunks are still needed. The reachable loose Git objects, when there are 64
+ * or more, are moved into one new pack, written durably before any loose copy
+ * is deleted. A pack older than the grace period that holds unreachable
+ * objects is rewritten without them (`repackStale`).
  */
 import { promises as fsp } from "node:fs";
 import { CorruptObjectError, MissingObjectError, UsageError } from "../errors.js";
@@ -129,9 +129,50 @@ export async function gc(repo: Repository, { prune = DEFAULT_PRUNE, dryRun = fal
     if (dryRun) result.packed.gitObjects = loose.length;
     else result.packed = (({ objects, bytes }) => ({ gitObjects: objects, bytes }))(await repo.git.packLoose(loose));
   }
+  await repackStale(repo, keep, cutoff, dryRun, result);
   // one verified-tree marker per commit would grow without end: keep those of the tips
   if (!dryRun) await repo.pruneVerifiedTrees(await tipTrees(repo));
   return result;
+}
+
+/**
+ * Packs older than the cutoff that hold unreachable objects: their reachable
+ * objects go into one new pack, written durably, and then the old packs go.
+ * A pack younger than the cutoff is kept whole: writers that reuse a packed
+ * object freshen its pack, so a command in progress keeps what it reuses
+ * (each pack's age is looked at again right before it is deleted).
+ */
+async function repackStale(repo: Repository, keep: ReadonlySet<string>, cutoff: Date | null, dryRun: boolean, result: GcResult): Promise<void> {
+  if (cutoff === null) return;
+  const old = async (file: string) => {
+    const st = await fsp.stat(file).catch(() => null);
+    return st !== null && st.mtimeMs < cutoff.getTime() ? st.size : null;
+  };
+  const stale: { idx: string; dead: string[]; bytes: number }[] = [];
+  const live = new Set<GitOid>();
+  for (const { idx, pack } of repo.git.listPacks()) {
+    const size = await old(pack.file);
+    if (size === null) continue;
+    const oids = [...pack.oids()];
+    const dead = oids.filter((o) => !keep.has(o));
+    if (dead.length === 0) continue;
+    stale.push({ idx, dead, bytes: size });
+    for (const o of oids) if (keep.has(o)) live.add(o);
+  }
+  if (stale.length === 0) return;
+  let written = 0;
+  if (!dryRun && live.size > 0) written = (await repo.git.packObjects([...live], "packed object")).bytes;
+  let freed = -written;
+  for (const s of stale) {
+    if (!dryRun) {
+      if ((await old(s.idx.replace(/\.idx$/, ".pack"))) === null) continue; // reused meanwhile: young again
+      await repo.git.dropPack(s.idx);
+    }
+    result.removed.gitObjects += s.dead.length;
+    result.removedIds.git.push(...s.dead);
+    freed += s.bytes;
+  }
+  result.removed.bytes += Math.max(0, freed);
 }
 
 /** The snapshot trees of HEAD, every branch and tag tip, and the index. */

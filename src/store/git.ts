@@ -137,11 +137,11 @@ export class GitStore {
       return oid;
     }
     const pack = this.packOf(oid, false);
-    if (pack) {
-      freshen(pack.file);
-    } else if (this.pending) {
+    // in a pack: that pack is freshened; a pack gc deleted since it was opened holds nothing, so the object is written anew
+    const packed = pack !== null && freshen(pack.file);
+    if (!packed && this.pending) {
       this.pending.set(oid, { oid, type, content: body });
-    } else if (await writeObjectFile(file, zlibObject(full), this.durability.syncEachWrite, false)) {
+    } else if (!packed && (await writeObjectFile(file, zlibObject(full), this.durability.syncEachWrite, false))) {
       this.durability.written(file);
     }
     this.objects.set(oid, type, body);
@@ -195,16 +195,40 @@ export class GitStore {
    * Returns the number of objects packed and the pack's size.
    */
   async packLoose(oids: readonly GitOid[]): Promise<{ objects: number; bytes: number }> {
+    const packed = await this.packObjects(oids, "loose object");
+    for (const oid of oids) await fs.promises.rm(this.loosePath(oid), { force: true });
+    return packed;
+  }
+
+  /** Write the objects `oids` (wherever they are now) as one new pack, durably. */
+  async packObjects(oids: readonly GitOid[], what = "object"): Promise<{ objects: number; bytes: number }> {
     if (oids.length === 0) return { objects: 0, bytes: 0 };
     const objects: PackObject[] = [];
     for (const oid of oids) {
-      const o = this.readObjectSync(oid, "loose object");
+      const o = this.readObjectSync(oid, what);
       objects.push({ oid, type: o.type as PackType, content: o.content });
     }
     const bytes = await this.writePack(objects);
-    await this.durability.flush(); // the pack is on disk before any loose copy goes
-    for (const oid of oids) await fs.promises.rm(this.loosePath(oid), { force: true });
+    await this.durability.flush(); // the pack is on disk before anything it replaces goes
     return { objects: objects.length, bytes };
+  }
+
+  /** The packs on disk: each one's index file and reader. */
+  listPacks(): { idx: string; pack: Pack }[] {
+    this.scanPacks();
+    return [...this.packs].map(([idx, pack]) => ({ idx, pack }));
+  }
+
+  /**
+   * Delete a pack: its index first, so that no reader finds an index whose pack
+   * is gone (a pack left without its index is swept as a temp file).
+   */
+  async dropPack(idx: string): Promise<void> {
+    const pack = this.packs.get(idx);
+    pack?.close();
+    this.packs.delete(idx);
+    await fs.promises.rm(idx, { force: true });
+    await fs.promises.rm(idx.replace(/\.idx$/, ".pack"), { force: true });
   }
 
   private async writePending(objects: PackObject[]): Promise<void> {

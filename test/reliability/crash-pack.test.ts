@@ -14,7 +14,7 @@ import { add, checkout, commit, Repository, status } from "../../src/index.js";
 import type { GitOid } from "../../src/format/hash.js";
 import { tempDir } from "../helpers/fixture.js";
 import { looseCount, writeManyArrays } from "../helpers/many-arrays.js";
-import { clearStaleLock, fsckClean, gitFsck, hashTree, killMoment, makeGrid, mutate, randomBytes, readRefFile, rng, run, runKilledAfter, runOk, seedFor, startupMs, tdvFsckClean, treeDiff } from "./helpers.js";
+import { backdate, clearStaleLock, fsckClean, gitFsck, hashTree, killMoment, makeGrid, mutate, randomBytes, readRefFile, rng, run, runKilledAfter, runOk, seedFor, startupMs, tdvFsckClean, treeDiff } from "./helpers.js";
 
 const KILLS = Math.round(12 * Number(process.env.TDV_CRASH_SCALE ?? 1));
 const ARRAYS = 120;
@@ -92,7 +92,7 @@ describe("crash safety: packs", () => {
     }
   });
 
-  it(`gc moving loose objects into a pack, killed at ${Math.ceil(KILLS / 2)} random moments: every commit stays readable`, { timeout: 300_000 }, async () => {
+  it(`gc moving loose objects into a pack and rewriting old packs, killed at ${Math.ceil(KILLS / 2)} random moments: every commit stays readable`, { timeout: 300_000 }, async () => {
     const seed = seedFor("crash-gc-pack");
     const next = rng(seed);
     const dir = await tempDir();
@@ -113,8 +113,27 @@ describe("crash safety: packs", () => {
     let duration = (await runOk(dir, ["gc"])).ms;
     expect(await looseCount(gitdir)).toBeLessThan(10);
     const stats = { tried: 0, killed: 0 };
+    /**
+     * An old pack gc must rewrite: 70 blobs nothing names beside the blob of a
+     * file committed next (made old with every other pack).
+     */
+    const stalePack = async (round: number) => {
+      const notes = `notes of round ${round}\n`;
+      const garbage = await repo.git.withPack(async () => {
+        const first = await repo.git.writeBlob(Buffer.from(`garbage ${round}.0\n`));
+        for (let i = 1; i < 70; i++) await repo.git.writeBlob(Buffer.from(`garbage ${round}.${i}\n`));
+        await repo.git.writeBlob(Buffer.from(notes));
+        return first;
+      });
+      await fsp.writeFile(path.join(dir, "NOTES.txt"), notes);
+      await add(repo, { paths: ["NOTES.txt"] });
+      await commit(repo, { message: `notes ${round}` });
+      await backdate(path.join(gitdir, "objects/pack"), new Date(Date.now() - 30 * 86_400_000));
+      return garbage;
+    };
     for (let round = 0; stats.killed < Math.ceil(KILLS / 2) && round < KILLS * 2; round++) {
       await moreHistory();
+      const garbage = await stalePack(round);
       const commits = JSON.parse((await runOk(dir, ["log", "--json"])).stdout).length as number;
       const context = `gc round ${round} (TDV_SEED=${seed})`;
       stats.tried++;
@@ -129,6 +148,9 @@ describe("crash safety: packs", () => {
       }
       // history reads whole from a new process, whatever mix of loose and packed objects the kill left
       expect(JSON.parse((await runOk(dir, ["log", "--json"])).stdout).length, context).toBe(commits);
+      expect((await runOk(dir, ["cat", "HEAD", "NOTES.txt"])).stdout, context).toBe(`notes of round ${round}\n`);
+      await runOk(dir, ["gc"]); // what a killed gc left to do
+      await expect((await Repository.open({ dir })).git.readBlob(garbage), context).rejects.toThrow(/missing/); // the old pack was rewritten
       const again = await runOk(dir, ["gc", "--json"]);
       expect(JSON.parse(again.stdout).removed.gitObjects, context).toBe(0);
       expect(await looseCount(gitdir), context).toBeLessThan(10);
