@@ -89,6 +89,7 @@ export async function commit(repo: Repository, opts: CommitOptions): Promise<Com
     await fsp.rm(nextIndex, { force: true });
   }
   repo.markVerifiedTree(tree); // written here, from the index: a later switch to it reads only what differs
+  await autoPack(repo);
 
   // commit -a on an index equal to HEAD: what staging did is the whole change (no need to compare the trees)
   // the first commit: every file is added, as the snapshot writer classified it (no need to read it back)
@@ -100,6 +101,23 @@ export async function commit(repo: Repository, opts: CommitOptions): Promise<Com
         : await diffTrees(repo, before, tree),
   );
   return { oid, tree, branch: head.branch, parents, changes };
+}
+
+/** About this many loose Git objects make a commit pack them all (git's gc.auto default is 6,700). */
+export const AUTO_PACK_LOOSE = 6_700;
+
+/**
+ * Like git's `gc --auto`: once loose objects are many (each costs an open and
+ * a zlib set-up to read, and an inode), the commit that finds them so moves
+ * them all into one pack. Nothing is deleted that a pack does not hold;
+ * unreachable objects go into the pack too, and `tdv gc` drops them from
+ * packs older than its grace period. The commit has landed already: a failure
+ * here (a full disk) leaves the loose objects as they were and is not the
+ * commit's.
+ */
+async function autoPack(repo: Repository): Promise<void> {
+  if (repo.git.looseEstimate() < AUTO_PACK_LOOSE) return;
+  await repo.git.packAllLoose().catch(() => {});
 }
 
 function addedChange(path: string, e: IndexEntry, kind: FileKind): Change {

@@ -97,6 +97,9 @@ class ObjectCache {
 }
 
 /** Fewer new objects than this are written loose: a pack pays off for many. */
+/** A loose object's file name in its fan-out folder (temp files of killed writes are not). */
+const LOOSE_NAME = /^[0-9a-f]{38}$/;
+
 export const PACK_MIN = 64;
 
 export class GitStore {
@@ -200,6 +203,26 @@ export class GitStore {
     return packed;
   }
 
+  /**
+   * About how many loose objects there are: one fan-out folder's count × 256
+   * (git's `gc --auto` samples objects/17 the same way).
+   */
+  looseEstimate(): number {
+    try {
+      return fs.readdirSync(path.join(this.gitdir, "objects", "17")).filter((n) => LOOSE_NAME.test(n)).length * 256;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Move every loose object, reachable or not, into one pack (see packLoose). */
+  async packAllLoose(): Promise<{ objects: number; bytes: number }> {
+    this.loose = null; // listed afresh
+    const oids = [...this.looseIds()] as GitOid[];
+    this.loose = null;
+    return this.packLoose(oids);
+  }
+
   /** Write the objects `oids` (wherever they are now) as one new pack, durably. */
   async packObjects(oids: readonly GitOid[], what = "object"): Promise<{ objects: number; bytes: number }> {
     if (oids.length === 0) return { objects: 0, bytes: 0 };
@@ -272,7 +295,7 @@ export class GitStore {
         } catch {
           continue;
         }
-        for (const n of names) if (n.length === 38) this.loose.add(fan + n);
+        for (const n of names) if (LOOSE_NAME.test(n)) this.loose.add(fan + n);
       }
     }
     return this.loose;

@@ -8,6 +8,8 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { add, commit, gc, Repository } from "../../src/index.js";
+import { AUTO_PACK_LOOSE } from "../../src/repo/commit.js";
+import { looseCount } from "../helpers/many-arrays.js";
 import type { GitOid } from "../../src/format/hash.js";
 import { tempDir } from "../helpers/fixture.js";
 import { backdate, gitFsck, tdvFsckClean } from "./helpers.js";
@@ -74,4 +76,27 @@ describe("gc and packs", () => {
     expect((await (await Repository.open({ dir })).git.readBlob(garbage[5]!)).toString()).toBe("garbage 5\n");
     await tdvFsckClean(dir);
   });
+
+  it("a commit that finds thousands of loose objects packs them all, as git's gc --auto does", async () => {
+    const dir = await tempDir();
+    const { repo } = await Repository.init({ dir });
+    const gitdir = path.join(dir, ".tdv/git");
+    // loose objects (written one by one, outside any pack), reachable or not
+    const blobs: GitOid[] = [];
+    for (let i = 0; blobs.length < AUTO_PACK_LOOSE * 1.2; i++) blobs.push(await repo.git.writeBlob(Buffer.from(`object ${i}\n`)));
+    expect(await looseCount(gitdir)).toBeGreaterThan(AUTO_PACK_LOOSE);
+    await fsp.writeFile(path.join(dir, "README.txt"), "object 7\n"); // one of them, now committed
+    await add(repo, { all: true });
+    const c = await commit(repo, { message: "notes" });
+    expect(await looseCount(gitdir)).toBe(0);
+    const fresh = await Repository.open({ dir });
+    expect((await fresh.git.readBlob(blobs[123]!)).toString()).toBe("object 123\n");
+    expect((await fresh.git.readCommit(c.oid)).tree).toBe(c.tree);
+    await tdvFsckClean(dir);
+    await gitFsck(gitdir);
+    // a commit among few loose objects leaves them loose
+    await fsp.writeFile(path.join(dir, "README.txt"), "changed\n");
+    await commit(repo, { message: "edit", all: true });
+    expect(await looseCount(gitdir)).toBeGreaterThan(0);
+  }, 120_000);
 });
