@@ -3,7 +3,9 @@ import { diffFileMaps, groupChanges, type Change, type GroupedChanges } from "./
 import { classifyWith, Hierarchy } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
 import { mergeStatus, type MergeStatus } from "./merge/state.js";
-import { readSnapshot } from "./snapshot.js";
+import { readSnapshot, type SnapEntry } from "./snapshot.js";
+import { diffTrees } from "./tree-diff.js";
+import type { IndexEntry } from "../store/index-file.js";
 import { classifyAll, compareWorktree, workHierarchy } from "./work-state.js";
 
 export interface StatusResult {
@@ -38,7 +40,11 @@ export async function status(repo: Repository, { paths }: { paths?: readonly str
   }
 
   let staged: Change[] = [];
-  if (!(index.tree && index.tree === tree)) {
+  if (index.tree && index.tree !== tree) {
+    // the index names its snapshot (`add` writes it): compare the two trees, reading only what differs
+    staged = await stagedFromTrees(repo, tree, index.tree, index.entries);
+    if (paths) staged = staged.filter((c) => paths.some((p) => p === "" || c.path === p || c.path.startsWith(`${p}/`)));
+  } else if (!index.tree) {
     const snap = await readSnapshot(repo, tree);
     const ih = new Hierarchy(async (rel) => {
       const e = index.entries.get(rel);
@@ -80,4 +86,35 @@ export async function status(repo: Repository, { paths }: { paths?: readonly str
     clean: staged.length === 0 && unstaged.length === 0 && untracked.length === 0,
     hashed: ws.hashed,
   };
+}
+
+/**
+ * Changes from HEAD's tree to the index's, said as a comparison of the two
+ * file lists says them: a path both sides have is modified (classified as it
+ * is now) or, with the same bytes, not a change, even where its array changed
+ * identity and the trees list it once as a chunk and once as a plain file.
+ */
+async function stagedFromTrees(repo: Repository, head: GitOid | null, indexTree: GitOid, entries: ReadonlyMap<string, IndexEntry>): Promise<Change[]> {
+  const before = new Map<string, SnapEntry>();
+  const after = new Map<string, SnapEntry>();
+  const out: Change[] = [];
+  const seen = new Map<string, number>();
+  for (const c of await diffTrees(repo, head, indexTree, after, before)) {
+    const at = seen.get(c.path);
+    if (at === undefined) {
+      seen.set(c.path, out.push(c) - 1);
+      continue;
+    }
+    // the same path deleted under one classification and added under another
+    const added = c.change === "added" ? c : (out[at] as Change);
+    const deleted = c.change === "added" ? (out[at] as Change) : c;
+    out[at] = { ...added, change: "modified", oldBytes: deleted.oldBytes };
+    if (before.get(c.path)?.id === after.get(c.path)?.id) seen.set(c.path, -1);
+  }
+  return out
+    .filter((c, i) => seen.get(c.path) === i)
+    .map((c) => {
+      const e = c.change === "deleted" ? undefined : entries.get(c.path);
+      return e && c.bytes < 0 ? { ...c, bytes: e.size } : c; // Git trees do not record blob sizes; the index does
+    });
 }

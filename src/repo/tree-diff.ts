@@ -18,13 +18,21 @@ type Sized = SnapEntry;
 
 /**
  * `after`, when given, receives the entry of every file added or modified
- * (what a checkout of `b` over `a` writes).
+ * (what a checkout of `b` over `a` writes); `before`, of every file deleted
+ * or modified.
  */
-export async function diffTrees(repo: Repository, a: GitOid | null, b: GitOid | null, after?: Map<string, SnapEntry>): Promise<Change[]> {
+export async function diffTrees(
+  repo: Repository,
+  a: GitOid | null,
+  b: GitOid | null,
+  after?: Map<string, SnapEntry>,
+  before?: Map<string, SnapEntry>,
+): Promise<Change[]> {
   const out: Change[] = [];
-  const emit = (path: string, change: ChangeKind, kind: Change["kind"], array: string | null, before?: Sized, next?: Sized) => {
-    out.push({ path, change, kind, array, bytes: next?.size ?? 0, oldBytes: before?.size ?? 0 });
+  const emit = (path: string, change: ChangeKind, kind: Change["kind"], array: string | null, prev?: Sized, next?: Sized) => {
+    out.push({ path, change, kind, array, bytes: next?.size ?? 0, oldBytes: prev?.size ?? 0 });
     if (after && next) after.set(path, next);
+    if (before && prev) before.set(path, prev);
   };
 
   /**

@@ -1,7 +1,9 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { add, commit, Repository } from "../../src/index.js";
+import { add, commit, Repository, status } from "../../src/index.js";
+import { diffFileMaps } from "../../src/repo/changes.js";
+import { classifyWith, Hierarchy } from "../../src/repo/hierarchy.js";
 import { readSnapshot, writeSnapshot } from "../../src/repo/snapshot.js";
 import { updateSnapshot } from "../../src/repo/snapshot-update.js";
 import { makeFixture } from "../helpers/fixture.js";
@@ -15,6 +17,19 @@ async function imported() {
   await add(repo, { all: true });
   await commit(repo, { message: "import" });
   return { root, weather, repo };
+}
+
+/** Staged changes as a full comparison of HEAD's snapshot with the index says them. */
+async function fullStaged(repo: Repository) {
+  const index = await repo.readIndex();
+  const head = (await repo.refs.head()).oid!;
+  const snap = await readSnapshot(repo, (await repo.git.readCommit(head)).tree);
+  const ih = new Hierarchy(async (rel) => {
+    const e = index.entries.get(rel);
+    if (!e) return null;
+    return e.store === "git" ? repo.git.readBlob(e.id, rel) : repo.chunks.get(e.id);
+  });
+  return diffFileMaps(snap.files, index.entries, (rel, side) => (side === "before" ? classifyWith(snap.arrays, rel) : ih.classify(rel)));
 }
 
 /** The tree the full snapshot writer makes of the index's files. */
@@ -144,6 +159,10 @@ describe("updateSnapshot (the snapshot written from the one before it)", () => {
       // and it reads back as the index's files
       const snap = await readSnapshot(repo, index.tree);
       expect(new Map([...snap.files].map(([p, e]) => [p, e.id])), what).toEqual(new Map([...index.entries].map(([p, e]) => [p, e.id])));
+      // status compares HEAD's tree with the index's: it says what a full comparison of the two file lists says
+      const staged = (await status(repo)).staged;
+      expect(staged.length, what).toBeGreaterThan(0);
+      expect(staged, what).toEqual(await fullStaged(repo));
     }
   });
 
