@@ -96,10 +96,10 @@ class ObjectCache {
   }
 }
 
-/** Fewer new objects than this are written loose: a pack pays off for many. */
 /** A loose object's file name in its fan-out folder (temp files of killed writes are not). */
 const LOOSE_NAME = /^[0-9a-f]{38}$/;
 
+/** Fewer new objects than this are written loose: a pack pays off for many. */
 export const PACK_MIN = 64;
 
 export class GitStore {
