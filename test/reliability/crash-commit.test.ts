@@ -12,7 +12,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkout, Repository, status } from "../../src/index.js";
 import type { GitOid } from "../../src/format/hash.js";
-import { committedGrid, clearStaleLock, fsckClean, gitFsck, hashTree, lanes, mutate, readRefFile, rng, run, runKilledAfter, runOk, seedFor, tdvFsckClean, treeDiff, killMoment, startupMs } from "./helpers.js";
+import { committedGrid, clearStaleLock, hashTree, lanes, mutate, readRefFile, rng, run, crashTrial, runOk, seedFor, tdvFsckClean, treeDiff, killMoment, startupMs } from "./helpers.js";
 
 /** kill points; TDV_CRASH_SCALE=10 runs ten times as many */
 const KILLS = Math.round(26 * Number(process.env.TDV_CRASH_SCALE ?? 1));
@@ -73,14 +73,14 @@ describe("crash safety: tdv commit", () => {
 
 async function commitLane(seed: number, kills: number) {
   const next = rng(seed);
-  const { dir, gitdir, grid } = await committedGrid(600, next);
+  const { dir, grid } = await committedGrid(600, next);
   const recorded = new Map<string, Map<string, string>>();
   recorded.set((await readRefFile(dir, "refs/heads/main")) as string, await hashTree(dir));
 
   // how long an unkilled commit takes, refreshed by every run that completes
   await mutate(dir, grid, 100, next);
   let snap = await hashTree(dir);
-  let duration = (await runOk(dir, ["commit", "-a", "-m", "warm-up"])).ms;
+  const timing = { ms: (await runOk(dir, ["commit", "-a", "-m", "warm-up"])).ms };
   const startup = await startupMs(dir);
   recorded.set((await readRefFile(dir, "refs/heads/main")) as string, snap);
 
@@ -93,17 +93,11 @@ async function commitLane(seed: number, kills: number) {
     snap = await hashTree(dir);
     const message = `t${trial}`;
     const context = `commit trial ${trial} (TDV_SEED=${seed})`;
-    stats.tried++;
-    const r = await runKilledAfter(dir, ["commit", "-a", "-m", message], killMoment(next, startup, duration));
+    const r = await crashTrial(dir, ["commit", "-a", "-m", message], killMoment(next, startup, timing.ms), { stats, timing, context });
     if (!r.killed) {
-      expect(r.code, `${context}: ${r.stderr}`).toBe(0);
-      duration = (duration + r.ms) / 2;
       recorded.set((await readRefFile(dir, "refs/heads/main")) as string, snap);
       continue;
     }
-    stats.killed++;
-    await fsckClean(dir, context);
-    await gitFsck(gitdir);
     expect(await readRefFile(dir, "HEAD"), context).toBe("ref: refs/heads/main");
     const now = (await readRefFile(dir, "refs/heads/main")) as string;
     if (now !== old) {
@@ -122,7 +116,7 @@ async function commitLane(seed: number, kills: number) {
       again = await run(dir, ["commit", "-a", "-m", message]);
     }
     expect(again.code, `${context}: ${again.stderr}`).toBe(0);
-    duration = (duration + again.ms) / 2;
+    timing.ms = (timing.ms + again.ms) / 2;
     const landed = (await readRefFile(dir, "refs/heads/main")) as string;
     expect((await repo.git.readCommit(landed as GitOid)).parents, context).toEqual([old]);
     recorded.set(landed, snap);

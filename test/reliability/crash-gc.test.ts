@@ -12,7 +12,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { Repository } from "../../src/index.js";
 import { sha256, type GitOid } from "../../src/format/hash.js";
-import { committedGrid, backdate, fsckClean, gitFsck, lanes, mutate, randomBytes, rng, runKilledAfter, runOk, seedFor, tdvFsckClean, killMoment, startupMs } from "./helpers.js";
+import { committedGrid, backdate, lanes, mutate, randomBytes, rng, crashTrial, runOk, seedFor, tdvFsckClean, killMoment, startupMs } from "./helpers.js";
 
 /** kill points; TDV_CRASH_SCALE=10 runs ten times as many */
 const KILLS = Math.round(20 * Number(process.env.TDV_CRASH_SCALE ?? 1));
@@ -81,25 +81,18 @@ async function gcLane(seed: number, kills: number) {
   const exists = (f: string) => fsp.stat(f).then(() => true, () => false);
   const stats = { tried: 0, killed: 0, garbageWritten: 0 };
   stats.garbageWritten += await makeGarbage();
-  let duration = (await runOk(dir, ["gc", "--prune=1.day.ago"])).ms;
+  const timing = { ms: (await runOk(dir, ["gc", "--prune=1.day.ago"])).ms };
   const startup = await startupMs(dir);
 
   for (let trial = 0; stats.killed < kills && trial < kills * 4; trial++) {
     stats.garbageWritten += await makeGarbage();
     const context = `gc trial ${trial} (TDV_SEED=${seed})`;
-    stats.tried++;
-    const r = await runKilledAfter(dir, ["gc", "--prune=1.day.ago"], killMoment(next, startup, duration));
-    if (!r.killed) {
-      expect(r.code, `${context}: ${r.stderr}`).toBe(0);
-      duration = (duration + r.ms) / 2;
-    } else {
-      stats.killed++;
-      await fsckClean(dir, context);
-      await gitFsck(gitdir);
+    const r = await crashTrial(dir, ["gc", "--prune=1.day.ago"], killMoment(next, startup, timing.ms), { stats, timing, context });
+    if (r.killed) {
       expect(await refState(dir), context).toEqual(refs);
       // the next command works: gc again, to the end
       const again = await runOk(dir, ["gc", "--prune=1.day.ago"]);
-      duration = (duration + again.ms) / 2;
+      timing.ms = (timing.ms + again.ms) / 2;
     }
     for (const f of young) expect(await exists(f), `${context}: young ${f}`).toBe(true);
     // nothing old and unreachable is left

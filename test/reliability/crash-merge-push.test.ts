@@ -19,7 +19,7 @@ import { describe, expect, it } from "vitest";
 import { commit, fsck, Repository, reset, status } from "../../src/index.js";
 import type { GitOid } from "../../src/format/hash.js";
 import { tempDir } from "../helpers/fixture.js";
-import { committedGrid, clearStaleLock, fsckClean, gitFsck, hashTree, lanes, mutate, randomBytes, readRefFile, rng, run, runKilledAfter, runOk, seedFor, tdvFsckClean, treeDiff, type Grid, killMoment, startupMs } from "./helpers.js";
+import { committedGrid, clearStaleLock, gitFsck, hashTree, lanes, mutate, randomBytes, readRefFile, rng, run, crashTrial, runOk, seedFor, tdvFsckClean, treeDiff, type Grid, killMoment, startupMs } from "./helpers.js";
 
 /** kill points; TDV_CRASH_SCALE=10 runs ten times as many */
 const KILLS = Math.round(16 * Number(process.env.TDV_CRASH_SCALE ?? 1));
@@ -48,7 +48,7 @@ describe("crash safety: tdv merge and tdv push", () => {
 
 async function mergeLane(seed: number, kills: number) {
   const next = rng(seed);
-  const { dir, gitdir, grid } = await committedGrid(600, next);
+  const { dir, grid } = await committedGrid(600, next);
   await runOk(dir, ["switch", "-c", "theirs"]);
   await rewrite(dir, grid.chunks.slice(0, 200), next);
   await runOk(dir, ["commit", "-a", "-m", "theirs"]);
@@ -63,20 +63,13 @@ async function mergeLane(seed: number, kills: number) {
 
   const repo = await Repository.open({ dir });
   const stats = { tried: 0, killed: 0, landedBeforeKill: 0, refusedThenRecovered: 0, staleLocks: 0 };
-  let duration = (await runOk(dir, ["merge", "theirs", "-m", "merge"])).ms;
+  const timing = { ms: (await runOk(dir, ["merge", "theirs", "-m", "merge"])).ms };
   const startup = await startupMs(dir);
   for (let trial = 0; stats.killed < kills && trial < kills * 4; trial++) {
     await reset(repo, { rev: ours, mode: "hard" });
     const context = `merge trial ${trial} (TDV_SEED=${seed})`;
-    stats.tried++;
-    const r = await runKilledAfter(dir, ["merge", "theirs", "-m", "merge"], killMoment(next, startup, duration));
-    if (!r.killed) {
-      expect(r.code, `${context}: ${r.stderr}`).toBe(0);
-      duration = (duration + r.ms) / 2;
-    } else {
-      stats.killed++;
-      await fsckClean(dir, context);
-      await gitFsck(gitdir);
+    const r = await crashTrial(dir, ["merge", "theirs", "-m", "merge"], killMoment(next, startup, timing.ms), { stats, timing, context });
+    if (r.killed) {
       expect(await readRefFile(dir, "refs/heads/theirs"), context).toBe(theirs);
       const now = (await readRefFile(dir, "refs/heads/main")) as string;
       if (now !== ours) {
@@ -135,7 +128,7 @@ async function pushLane(seed: number, kills: number) {
   const stats = { tried: 0, killed: 0, remoteMovedBeforeKill: 0, staleLocks: 0 };
   await mutate(dir, grid, 100, next);
   await runOk(dir, ["commit", "-a", "-m", "warm-up"]);
-  let duration = (await runOk(dir, ["push", "origin", "main"])).ms;
+  const timing = { ms: (await runOk(dir, ["push", "origin", "main"])).ms };
   const startup = await startupMs(dir);
   for (let trial = 0; stats.killed < kills && trial < kills * 4; trial++) {
     await mutate(dir, grid, 30 + Math.floor(next() * 120), next);
@@ -143,18 +136,15 @@ async function pushLane(seed: number, kills: number) {
     const local = (await readRefFile(dir, "refs/heads/main")) as string;
     const old = await remoteRef();
     const context = `push trial ${trial} (TDV_SEED=${seed})`;
-    stats.tried++;
-    const r = await runKilledAfter(dir, ["push", "origin", "main"], killMoment(next, startup, duration));
-    if (!r.killed) {
-      expect(r.code, `${context}: ${r.stderr}`).toBe(0);
-      duration = (duration + r.ms) / 2;
-    } else {
-      stats.killed++;
-      // push writes no local object: fsck without re-hashing, here and on the remote, where
-      // every object a ref reaches must be present (a size check for chunks); --full at the end
+    // push writes no local object: fsck without re-hashing, here and on the remote, where
+    // every object a ref reaches must be present (a size check for chunks); --full at the end
+    const checkKilled = async () => {
       expect((await fsck(repo)).problems, context).toEqual([]);
       await gitFsck(path.join(dir, ".tdv/git"));
       await remoteFsck(remote, context);
+    };
+    const r = await crashTrial(dir, ["push", "origin", "main"], killMoment(next, startup, timing.ms), { stats, timing, context, checkKilled });
+    if (r.killed) {
       const now = await remoteRef();
       expect([old, local], context).toContain(now);
       if (now === local) stats.remoteMovedBeforeKill++;

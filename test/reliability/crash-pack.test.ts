@@ -14,7 +14,7 @@ import { add, checkout, commit, Repository, status } from "../../src/index.js";
 import type { GitOid } from "../../src/format/hash.js";
 import { tempDir } from "../helpers/fixture.js";
 import { looseCount, writeManyArrays } from "../helpers/many-arrays.js";
-import { backdate, clearStaleLock, fsckClean, gitFsck, hashTree, killMoment, makeGrid, mutate, randomBytes, readRefFile, rng, run, runKilledAfter, runOk, seedFor, startupMs, tdvFsckClean, treeDiff } from "./helpers.js";
+import { backdate, clearStaleLock, gitFsck, hashTree, killMoment, makeGrid, mutate, randomBytes, readRefFile, rng, run, crashTrial, runOk, seedFor, startupMs, tdvFsckClean, treeDiff } from "./helpers.js";
 
 const KILLS = Math.round(12 * Number(process.env.TDV_CRASH_SCALE ?? 1));
 const ARRAYS = 120;
@@ -38,7 +38,7 @@ describe("crash safety: packs", () => {
     const startup = await startupMs(dir);
     // how long unkilled runs take, refreshed by every run that completes
     await writeArrays(dir, next, -1);
-    const durations = { add: (await runOk(dir, ["add", "-A"])).ms, commit: (await runOk(dir, ["commit", "-m", "warm-up"])).ms };
+    const timings = { add: { ms: (await runOk(dir, ["add", "-A"])).ms }, commit: { ms: (await runOk(dir, ["commit", "-m", "warm-up"])).ms } };
     recorded.set((await readRefFile(dir, "refs/heads/main")) as string, await hashTree(dir));
     const stats = { tried: 0, killed: 0, landedBeforeKill: 0, staleLocks: 0 };
     const repo = await Repository.open({ dir });
@@ -50,16 +50,8 @@ describe("crash safety: packs", () => {
       // the staging step (a pack of metadata blobs) or the commit (a pack of trees and manifests), in turn
       const which = round % 2 ? "add" : "commit";
       const args = which === "add" ? ["add", "-A"] : ["commit", "-a", "-m", `r${round}`];
-      stats.tried++;
-      const r = await runKilledAfter(dir, args, killMoment(next, startup, durations[which]));
-      if (r.killed) {
-        stats.killed++;
-        await fsckClean(dir, context);
-        await gitFsck(gitdir);
-      } else {
-        expect(r.code, `${context}: ${r.stderr}`).toBe(0);
-        durations[which] = (durations[which] + r.ms) / 2;
-      }
+      const timing = timings[which];
+      const r = await crashTrial(dir, args, killMoment(next, startup, timing.ms), { stats, timing, context });
       const now = (await readRefFile(dir, "refs/heads/main")) as string;
       if (now !== old) {
         expect((await repo.git.readCommit(now as GitOid)).parents, context).toEqual([old]);
@@ -110,7 +102,7 @@ describe("crash safety: packs", () => {
     };
     await moreHistory();
     const startup = await startupMs(dir);
-    let duration = (await runOk(dir, ["gc"])).ms;
+    const timing = { ms: (await runOk(dir, ["gc"])).ms };
     expect(await looseCount(gitdir)).toBeLessThan(10);
     const stats = { tried: 0, killed: 0 };
     /**
@@ -136,16 +128,7 @@ describe("crash safety: packs", () => {
       const garbage = await stalePack(round);
       const commits = JSON.parse((await runOk(dir, ["log", "--json"])).stdout).length as number;
       const context = `gc round ${round} (TDV_SEED=${seed})`;
-      stats.tried++;
-      const r = await runKilledAfter(dir, ["gc"], killMoment(next, startup, duration));
-      if (r.killed) {
-        stats.killed++;
-        await fsckClean(dir, context);
-        await gitFsck(gitdir);
-      } else {
-        expect(r.code, `${context}: ${r.stderr}`).toBe(0);
-        duration = (duration + r.ms) / 2;
-      }
+      await crashTrial(dir, ["gc"], killMoment(next, startup, timing.ms), { stats, timing, context });
       // history reads whole from a new process, whatever mix of loose and packed objects the kill left
       expect(JSON.parse((await runOk(dir, ["log", "--json"])).stdout).length, context).toBe(commits);
       expect((await runOk(dir, ["cat", "HEAD", "NOTES.txt"])).stdout, context).toBe(`notes of round ${round}\n`);

@@ -10,7 +10,7 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { Repository, status } from "../../src/index.js";
-import { committedGrid, clearStaleLock, fsckClean, gitFsck, hashTree, lanes, mutate, readRefFile, rng, run, runKilledAfter, runOk, seedFor, tdvFsckClean, treeDiff, killMoment, startupMs } from "./helpers.js";
+import { committedGrid, clearStaleLock, hashTree, lanes, mutate, readRefFile, rng, run, crashTrial, runOk, seedFor, tdvFsckClean, treeDiff, killMoment, startupMs } from "./helpers.js";
 
 /** kill points; TDV_CRASH_SCALE=10 runs ten times as many */
 const KILLS = Math.round(22 * Number(process.env.TDV_CRASH_SCALE ?? 1));
@@ -28,7 +28,7 @@ describe("crash safety: tdv switch", () => {
 
 async function switchLane(seed: number, kills: number) {
   const next = rng(seed);
-  const { dir, gitdir, grid } = await committedGrid(600, next);
+  const { dir, grid } = await committedGrid(600, next);
   const trees = new Map<string, Map<string, string>>([["main", await hashTree(dir)]]);
   await runOk(dir, ["switch", "-c", "other"]);
   await mutate(dir, grid, 300, next);
@@ -41,7 +41,7 @@ async function switchLane(seed: number, kills: number) {
   trees.set("other", await hashTree(dir));
   const refs = { main: await readRefFile(dir, "refs/heads/main"), other: await readRefFile(dir, "refs/heads/other") };
 
-  let duration = (await runOk(dir, ["switch", "main"])).ms;
+  const timing = { ms: (await runOk(dir, ["switch", "main"])).ms };
   const startup = await startupMs(dir);
   let current = "main";
   const stats = { tried: 0, killed: 0, headMoved: 0, staleLocks: 0 };
@@ -49,12 +49,8 @@ async function switchLane(seed: number, kills: number) {
   for (let trial = 0; stats.killed < kills && trial < kills * 4; trial++) {
     const target = current === "main" ? "other" : "main";
     const context = `switch trial ${trial} to ${target} (TDV_SEED=${seed})`;
-    stats.tried++;
-    const r = await runKilledAfter(dir, ["switch", target], killMoment(next, startup, duration));
+    const r = await crashTrial(dir, ["switch", target], killMoment(next, startup, timing.ms), { stats, timing, context });
     if (r.killed) {
-      stats.killed++;
-      await fsckClean(dir, context);
-      await gitFsck(gitdir);
       expect({ main: await readRefFile(dir, "refs/heads/main"), other: await readRefFile(dir, "refs/heads/other") }, context).toEqual(refs);
       const head = await readRefFile(dir, "HEAD");
       expect([`ref: refs/heads/${current}`, `ref: refs/heads/${target}`], context).toContain(head);
@@ -66,10 +62,7 @@ async function switchLane(seed: number, kills: number) {
         again = await run(dir, ["switch", target]);
       }
       expect(again.code, `${context}: ${again.stdout}${again.stderr}`).toBe(0);
-      if (!/Already on/.test(again.stderr)) duration = (duration + again.ms) / 2;
-    } else {
-      expect(r.code, `${context}: ${r.stderr}`).toBe(0);
-      duration = (duration + r.ms) / 2;
+      if (!/Already on/.test(again.stderr)) timing.ms = (timing.ms + again.ms) / 2;
     }
     current = target;
     expect(await readRefFile(dir, "HEAD"), context).toBe(`ref: refs/heads/${target}`);

@@ -165,6 +165,42 @@ export async function runKilledAfter(cwd: string, args: readonly string[], ms: n
   return { ...r, killed: r.signal === "SIGKILL" };
 }
 
+/** Counts of a crash lane's trials. */
+export interface Trials {
+  tried: number;
+  killed: number;
+}
+
+/**
+ * One trial of a crash lane: `args` run and SIGKILLed after `ms` if still
+ * running, counted in `stats`. A run that finished must have exited 0, and
+ * `timing.ms` follows its duration (so that later kills land inside a run);
+ * after a kill the repository must be clean for `tdv fsck --full` and stock
+ * `git fsck`, or for `checkKilled` where a lane checks otherwise. Returns the
+ * run; the lane goes on with its own checks.
+ */
+export async function crashTrial(
+  dir: string,
+  args: readonly string[],
+  ms: number,
+  { stats, timing, context, checkKilled }: { stats: Trials; timing: { ms: number }; context: string; checkKilled?: () => Promise<void> },
+) {
+  stats.tried++;
+  const r = await runKilledAfter(dir, args, ms);
+  if (!r.killed) {
+    expect(r.code, `${context}: ${r.stderr}`).toBe(0);
+    timing.ms = (timing.ms + r.ms) / 2;
+    return r;
+  }
+  stats.killed++;
+  if (checkKilled) await checkKilled();
+  else {
+    await fsckClean(dir, context);
+    await gitFsck(path.join(dir, ".tdv/git"));
+  }
+  return r;
+}
+
 // ---- checks -------------------------------------------------------------------
 
 /** Stock `git fsck` on the repository's Git directory: exit 0 and nothing on stderr but dangling objects. */
