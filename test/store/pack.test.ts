@@ -24,14 +24,19 @@ async function packFiles(gitdir: string): Promise<string[]> {
 const manyArrays = (dir: string, n: number) =>
   writeManyArrays(dir, n, { chunk: (i) => Buffer.from([i & 255, (i >> 8) & 255, 1, 2, 3, 4, 5, 6]), shape: (i) => 4 + (i % 3) });
 
+/** A repository whose one commit holds a group of `n` small arrays, added and committed through the CLI; its Git folder. */
+async function committedArrays(dir: string, n: number): Promise<string> {
+  await manyArrays(dir, n);
+  await tdvOk(dir, ["init"]);
+  await tdvOk(dir, ["add", "-A"]);
+  await tdvOk(dir, ["commit", "-m", "many"]);
+  return path.join(dir, ".tdv/git");
+}
+
 describe("packs", () => {
   it("a commit of many arrays writes its trees, manifests and metadata as packs stock git verifies and reads", async () => {
     const dir = await tempDir();
-    await manyArrays(dir, 300);
-    await tdvOk(dir, ["init"]);
-    await tdvOk(dir, ["add", "-A"]);
-    await tdvOk(dir, ["commit", "-m", "many"]);
-    const gitdir = path.join(dir, ".tdv/git");
+    const gitdir = await committedArrays(dir, 300);
     const packs = await packFiles(gitdir);
     // add packs the 300 metadata blobs, commit the trees and manifests: two packs, a few loose objects
     expect(packs.filter((f) => f.endsWith(".idx")).length).toBe(2);
@@ -87,11 +92,7 @@ describe("packs", () => {
 
   it("a pack whose bytes were changed is refused with the object named, never read as other bytes", async () => {
     const dir = await tempDir();
-    await manyArrays(dir, 100);
-    await tdvOk(dir, ["init"]);
-    await tdvOk(dir, ["add", "-A"]);
-    await tdvOk(dir, ["commit", "-m", "many"]);
-    const gitdir = path.join(dir, ".tdv/git");
+    const gitdir = await committedArrays(dir, 100);
     const packs = (await packFiles(gitdir)).filter((f) => f.endsWith(".pack"));
     // flip one byte in the middle of every pack (inside some object's compressed data)
     for (const f of packs) {
