@@ -10,7 +10,7 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { Repository, status } from "../../src/index.js";
-import { committedGrid, clearStaleLock, hashTree, lanes, mutate, readRefFile, rng, run, crashTrial, runOk, seedFor, tdvFsckClean, treeDiff, killMoment, startupMs } from "./helpers.js";
+import { committedGrid, runAgain, hashTree, lanes, mutate, readRefFile, rng, crashTrial, runOk, seedFor, tdvFsckClean, treeDiff, killMoment, startupMs } from "./helpers.js";
 
 /** kill points; TDV_CRASH_SCALE=10 runs ten times as many */
 const KILLS = Math.round(22 * Number(process.env.TDV_CRASH_SCALE ?? 1));
@@ -56,11 +56,7 @@ async function switchLane(seed: number, kills: number) {
       expect([`ref: refs/heads/${current}`, `ref: refs/heads/${target}`], context).toContain(head);
       if (head === `ref: refs/heads/${target}`) stats.headMoved++;
       // the next command works: the same switch again
-      let again = await run(dir, ["switch", target]);
-      if (await clearStaleLock(again, dir)) {
-        stats.staleLocks++;
-        again = await run(dir, ["switch", target]);
-      }
+      const again = await runAgain(dir, ["switch", target], stats);
       expect(again.code, `${context}: ${again.stdout}${again.stderr}`).toBe(0);
       if (!/Already on/.test(again.stderr)) timing.ms = (timing.ms + again.ms) / 2;
     }

@@ -304,4 +304,33 @@ export async function clearStaleLock(r: RunResult, dir: string): Promise<boolean
   return true;
 }
 
+/**
+ * The next command after a kill, as a user runs it: `args` again; when a lock
+ * the killed run held refuses it, the lock is cleared as the message says
+ * (checked) and counted in `stats`, and `args` run once more.
+ */
+export async function runAgain(dir: string, args: readonly string[], stats: { staleLocks: number }) {
+  const r = await run(dir, args);
+  if (!(await clearStaleLock(r, dir))) return r;
+  stats.staleLocks++;
+  return run(dir, args);
+}
+
+/**
+ * No committed byte is lost: every commit of the log checks out exactly as it
+ * was recorded (commit id → hashTree of the working copy then). Returns how
+ * many were checked.
+ */
+export async function expectCommitsAsRecorded(dir: string, recorded: ReadonlyMap<string, Map<string, string>>, seed: number): Promise<number> {
+  const { checkout, Repository } = await import("../../src/index.js");
+  const repo = await Repository.open({ dir });
+  const log = JSON.parse((await runOk(dir, ["log", "--json"])).stdout) as { oid: string }[];
+  expect(new Set(log.map((e) => e.oid))).toEqual(new Set(recorded.keys()));
+  for (const { oid } of log) {
+    await checkout(repo, { rev: oid, force: true });
+    expect(treeDiff(await hashTree(dir), recorded.get(oid) as Map<string, string>), `commit ${oid} (TDV_SEED=${seed})`).toEqual([]);
+  }
+  return log.length;
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
