@@ -19,7 +19,7 @@ import {
   UsageError,
 } from "../errors.js";
 import { readFileOrNull, writeAtomic } from "../store/atomic.js";
-import type { GitOid } from "../format/hash.js";
+import type { ChunkId, GitOid } from "../format/hash.js";
 import { GitStore, type Person } from "../store/git.js";
 import { readIndex, writeIndex, type IndexState } from "../store/index-file.js";
 import { withLock } from "../store/lock.js";
@@ -108,6 +108,11 @@ export class Repository {
       removed++;
     }
     return removed;
+  }
+
+  /** The bytes of a stored file, a Git blob or a chunk object (verified either way); `what` names it in errors. */
+  readStored(e: { store: "git" | "chunk"; id: string }, what: string): Promise<Uint8Array> {
+    return e.store === "git" ? this.git.readBlob(e.id as GitOid, what) : this.chunks.get(e.id as ChunkId);
   }
 
   get indexFile(): string {

@@ -21,7 +21,7 @@ import {
   folderAt,
   MANIFEST_TREE,
   newDir,
-  snapshotHierarchy,
+  storedHierarchy,
   writeDir,
   writeSnapshot,
   type SnapEntry,
@@ -46,7 +46,7 @@ const newEdit = (): Edit => ({ files: new Map(), chunks: new Map(), dirs: new Ma
  */
 export async function updateSnapshot(repo: Repository, base: GitOid, files: ReadonlyMap<string, SnapEntry>, changed: Iterable<string>): Promise<GitOid> {
   return repo.git.withPack(async () => {
-    const h = snapshotHierarchy(repo, files);
+    const h = storedHierarchy(repo, files, true);
     const paths = [...new Set(changed)];
     const roots = await rebuildRoots(repo, h, base, paths);
     if (roots.includes("")) return writeSnapshot(repo, files);

@@ -57,17 +57,20 @@ export async function writeSnapshot(repo: Repository, files: ReadonlyMap<string,
 
 /** `classified`, when given, receives the kind of every file (what a commit's summary needs). */
 async function writeTrees(repo: Repository, files: ReadonlyMap<string, SnapEntry>, classified?: Map<string, FileKind>): Promise<GitOid> {
-  const root = await collectDirs(repo, snapshotHierarchy(repo, files), files, [...files.keys()], classified);
+  const root = await collectDirs(repo, storedHierarchy(repo, files, true), files, [...files.keys()], classified);
   return writeDir(repo, root, "");
 }
 
-/** The hierarchy of a list of files about to be snapshotted (strict: invalid metadata fails the write). */
-export function snapshotHierarchy(repo: Repository, files: ReadonlyMap<string, SnapEntry>): Hierarchy {
+/**
+ * The hierarchy of a list of stored files (an index, files about to be
+ * snapshotted), read from the object stores; `strict`: invalid metadata
+ * throws (a snapshot write fails on it) instead of making a plain folder.
+ */
+export function storedHierarchy(repo: Repository, files: ReadonlyMap<string, Stored>, strict: boolean): Hierarchy {
   return new Hierarchy(async (rel) => {
     const e = files.get(rel);
-    if (!e) return null;
-    return e.store === "git" ? repo.git.readBlob(e.id, rel) : repo.chunks.get(e.id);
-  }, true);
+    return e ? repo.readStored(e, rel) : null;
+  }, strict);
 }
 
 /** The node of folder `dir` (relative to `root`'s folder) in a tree of folder nodes, made with `make` where missing. */

@@ -1,9 +1,9 @@
 import type { GitOid } from "../format/hash.js";
 import { diffFileMaps, groupChanges, type Change, type GroupedChanges } from "./changes.js";
-import { classifyWith, Hierarchy } from "./hierarchy.js";
+import { classifyWith } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
 import { mergeStatus, type MergeStatus } from "./merge/state.js";
-import { readSnapshot, type SnapEntry } from "./snapshot.js";
+import { readSnapshot, storedHierarchy, type SnapEntry } from "./snapshot.js";
 import { diffTrees } from "./tree-diff.js";
 import type { IndexEntry } from "../store/index-file.js";
 import { classifyAll, compareWorktree, workHierarchy } from "./work-state.js";
@@ -43,17 +43,12 @@ export async function status(repo: Repository, { paths }: { paths?: readonly str
   if (index.tree && index.tree !== tree) {
     // the index names its snapshot (`add` writes it): compare the two trees, reading only what differs
     staged = await stagedFromTrees(repo, tree, index.tree, index.entries);
-    if (paths) staged = staged.filter((c) => paths.some((p) => p === "" || c.path === p || c.path.startsWith(`${p}/`)));
   } else if (!index.tree) {
     const snap = await readSnapshot(repo, tree);
-    const ih = new Hierarchy(async (rel) => {
-      const e = index.entries.get(rel);
-      if (!e) return null;
-      return e.store === "git" ? repo.git.readBlob(e.id, rel) : repo.chunks.get(e.id);
-    });
+    const ih = storedHierarchy(repo, index.entries, false);
     staged = await diffFileMaps(snap.files, index.entries, (rel, side) => (side === "before" ? classifyWith(snap.arrays, rel) : ih.classify(rel)));
-    if (paths) staged = staged.filter((c) => paths.some((p) => p === "" || c.path === p || c.path.startsWith(`${p}/`)));
   }
+  if (paths) staged = staged.filter((c) => paths.some((p) => p === "" || c.path === p || c.path.startsWith(`${p}/`)));
 
   const h = workHierarchy(repo, index, false, paths ? undefined : ws.scan);
   const changedPaths = [...ws.modified.keys(), ...ws.deleted, ...ws.untracked];

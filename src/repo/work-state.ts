@@ -100,7 +100,7 @@ export function workHierarchy(repo: Repository, index: IndexState, strict = fals
     }
     const e = index.entries.get(rel);
     if (!e) return null;
-    return e.store === "git" ? repo.git.readBlob(e.id, rel) : repo.chunks.get(e.id);
+    return repo.readStored(e, rel);
   }, strict);
 }
 

@@ -3,8 +3,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { add, commit, Repository, status } from "../../src/index.js";
 import { diffFileMaps } from "../../src/repo/changes.js";
-import { classifyWith, Hierarchy } from "../../src/repo/hierarchy.js";
-import { readSnapshot, writeSnapshot } from "../../src/repo/snapshot.js";
+import { classifyWith } from "../../src/repo/hierarchy.js";
+import { readSnapshot, storedHierarchy, writeSnapshot } from "../../src/repo/snapshot.js";
 import { updateSnapshot } from "../../src/repo/snapshot-update.js";
 import { makeFixture } from "../helpers/fixture.js";
 
@@ -24,11 +24,7 @@ async function fullStaged(repo: Repository) {
   const index = await repo.readIndex();
   const head = (await repo.refs.head()).oid!;
   const snap = await readSnapshot(repo, (await repo.git.readCommit(head)).tree);
-  const ih = new Hierarchy(async (rel) => {
-    const e = index.entries.get(rel);
-    if (!e) return null;
-    return e.store === "git" ? repo.git.readBlob(e.id, rel) : repo.chunks.get(e.id);
-  });
+  const ih = storedHierarchy(repo, index.entries, false);
   return diffFileMaps(snap.files, index.entries, (rel, side) => (side === "before" ? classifyWith(snap.arrays, rel) : ih.classify(rel)));
 }
 

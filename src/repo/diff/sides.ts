@@ -211,10 +211,7 @@ async function sameLayout(
     const dir = parentDir(p);
     const before = await arraysOf(
       new Map([...["zarr.json", ".zarray"]].map((n) => joinPath(dir, n)).filter((q) => entries.has(q)).map((q) => [q, entries.get(q)!])),
-      async (rel) => {
-        const st = entries.get(rel)!;
-        return st.store === "git" ? repo.git.readBlob(st.id as GitOid, rel) : repo.chunks.get(st.id as ChunkId);
-      },
+      async (rel) => repo.readStored(entries.get(rel)!, rel),
       [],
     );
     if (layoutOf(before.get(dir)) !== layoutOf(arrays.get(dir))) return false;
@@ -357,7 +354,7 @@ async function readWorkFile(repo: Repository, rel: string, stored: { store: "git
     const code = (err as NodeJS.ErrnoException).code;
     if ((code !== "ENOENT" && code !== "ENOTDIR") || !stored) throw asAccessError(err, abs);
   }
-  return stored.store === "git" ? repo.git.readBlob(stored.id as GitOid, rel) : repo.chunks.get(stored.id as ChunkId);
+  return repo.readStored(stored, rel);
 }
 
 interface WorkDir {
