@@ -230,7 +230,7 @@ export async function materialize(
     entries = new Map();
     for (const [p, t] of T) {
       const i = index.entries.get(p);
-      entries.set(p, stats.get(p) ?? (i && i.id === t.id ? i : { ...t, mtimeNs: 0n, ctimeNs: 0n, ino: 0n }));
+      entries.set(p, stats.get(p) ?? (i && i.id === t.id ? i : { ...t, mtimeMs: 0, ctimeMs: 0, ino: 0 }));
     }
   } else {
     entries = new Map(index.entries);
@@ -375,7 +375,7 @@ export async function reset(
     const entries = new Map<string, IndexEntry>();
     for (const [p, t] of T) {
       const i = index.entries.get(p);
-      entries.set(p, i && i.id === t.id ? i : { ...t, mtimeNs: 0n, ctimeNs: 0n, ino: 0n });
+      entries.set(p, i && i.id === t.id ? i : { ...t, mtimeMs: 0, ctimeMs: 0, ino: 0 });
     }
     await repo.writeIndex({ tree, entries });
   }

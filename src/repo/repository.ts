@@ -199,10 +199,15 @@ export class Repository {
     const start = path.resolve(dir);
     for (let cur = start; ; ) {
       const marker = path.join(cur, ".tdv");
-      const st = await fsp.lstat(marker).catch(() => null);
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.lstatSync(marker, { throwIfNoEntry: false });
+      } catch {
+        st = undefined; // not readable or not a folder on the way: look further up, as for a missing marker
+      }
       if (st?.isDirectory()) return Repository.load(cur, marker);
       if (st?.isFile()) {
-        const text = (await fsp.readFile(marker, "utf8")).trim();
+        const text = fs.readFileSync(marker, "utf8").trim();
         const m = /^tdvdir: (.+)$/.exec(text);
         if (!m) throw new CorruptObjectError(marker, "a .tdv file must hold `tdvdir: PATH`");
         return Repository.load(cur, path.resolve(cur, m[1] as string));

@@ -11,7 +11,8 @@ import { GitStore } from "../store/git.js";
 import type { IndexEntry, IndexState, Stored } from "../store/index-file.js";
 import { Hierarchy, type FileKind } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
-import { isUnder, sameStat, scanWorktree, type FileStat, type Scan } from "./worktree.js";
+import { scanWorktree, type Scan } from "./scan.js";
+import { isUnder, sameStat, type FileStat } from "./worktree.js";
 
 export interface WorkFile extends FileStat {
   path: string;
@@ -51,11 +52,11 @@ export async function hashWorkFile(
     if (write) await repo.chunks.put(id, bytes);
     stored = { store, id };
   }
-  return { ...stored, size: bytes.byteLength, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino };
+  return { ...stored, size: bytes.byteLength, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
 }
 
 export function isClean(index: IndexState, e: IndexEntry, st: FileStat): boolean {
-  return sameStat(e, st) && e.mtimeNs < index.mtimeNs;
+  return sameStat(e, st) && e.mtimeMs < index.mtimeMs;
 }
 
 export async function compareWorktree(
@@ -63,7 +64,7 @@ export async function compareWorktree(
   index: IndexState,
   { under, write = false }: { under?: readonly string[]; write?: boolean } = {},
 ): Promise<WorkState> {
-  const scan = await scanWorktree(repo.root, under);
+  const scan = await scanWorktree(repo.root, { under, known: index.entries });
   const inScope = scopeTest(under);
   const modified = new Map<string, IndexEntry>();
   const refreshed = new Map<string, IndexEntry>();
@@ -73,7 +74,7 @@ export async function compareWorktree(
     if (!inScope(p)) continue;
     const st = scan.files.get(p);
     if (!st) deleted.push(p);
-    else if (!isClean(index, e, st)) toHash.push([p, e]);
+    else if (st === e ? !(e.mtimeMs < index.mtimeMs) : !isClean(index, e, st)) toHash.push([p, e]); // the scan lists an unchanged file with its entry
   }
   await mapLimit(toHash, 16, async ([p, e]) => {
     const now = await hashWorkFile(repo, p, e.store, write);

@@ -8,119 +8,25 @@ import path from "node:path";
 import { UnsafePathError } from "../errors.js";
 import { asAccessError } from "../store/atomic.js";
 
+/** What the index caches of a file's stat data, as fs.Stats gives it (numbers: no BigInts to collect). */
 export interface FileStat {
   size: number;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-  ino: bigint;
-}
-
-export interface Skipped {
-  path: string;
-  reason: string;
-}
-
-export interface Scan {
-  files: Map<string, FileStat>;
-  skipped: Skipped[];
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
 }
 
 /** Names tdv uses inside snapshot trees; a user file may not have them. */
 export const RESERVED_NAMES = new Set([".tdv-manifest", ".tdv-files"]);
-const SKIP_DIRS = new Set([".tdv", ".git"]);
+/** Folders a scan never enters (and names a file may not have). */
+export const SKIP_DIRS: ReadonlySet<string> = new Set([".tdv", ".git"]);
 
-export function statOf(s: import("node:fs").BigIntStats): FileStat {
-  return { size: Number(s.size), mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs, ino: s.ino };
+export function statOf(s: import("node:fs").Stats): FileStat {
+  return { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino };
 }
 
 export function sameStat(a: FileStat, b: FileStat): boolean {
-  return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino;
-}
-
-/**
- * List the regular files under `root` (or only under `under`, paths relative
- * to root), skipping `.tdv` and `.git` folders. Symbolic links and special
- * files are reported in `skipped`, never followed.
- */
-export async function scanWorktree(root: string, under?: readonly string[]): Promise<Scan> {
-  // Synchronous calls on purpose: for many small stat calls they are several
-  // times faster than promises through the thread pool, and allocate far less.
-  const files = new Map<string, FileStat>();
-  const skipped: Skipped[] = [];
-
-  const visit = (rel: string, st: import("node:fs").BigIntStats): void => {
-    const name = rel.slice(rel.lastIndexOf("/") + 1);
-    if (st.isSymbolicLink()) {
-      skipped.push({ path: rel, reason: "symbolic link (not tracked)" });
-    } else if (st.isDirectory()) {
-      if (!SKIP_DIRS.has(name)) walkDir(rel);
-    } else if (!st.isFile()) {
-      skipped.push({ path: rel, reason: "not a regular file" });
-    } else if (RESERVED_NAMES.has(name) || SKIP_DIRS.has(name)) {
-      skipped.push({ path: rel, reason: `'${name}' is a name reserved by tdv` });
-    } else {
-      files.set(rel, statOf(st));
-    }
-  };
-
-  const lstat = (abs: string) => {
-    try {
-      return fs.lstatSync(abs, { bigint: true, throwIfNoEntry: false }) ?? null;
-    } catch (err) {
-      throw asAccessError(err, abs);
-    }
-  };
-
-  const walkDir = (rel: string): void => {
-    const abs = rel ? path.join(root, rel) : root;
-    let ents: import("node:fs").Dirent[];
-    try {
-      ents = fs.readdirSync(abs, { withFileTypes: true });
-    } catch (err) {
-      throw asAccessError(err, abs);
-    }
-    for (const ent of ents) {
-      const n = ent.name;
-      if (!rel && n === ".tdv") continue;
-      const childRel = rel ? `${rel}/${n}` : n;
-      if (ent.isDirectory()) {
-        if (!SKIP_DIRS.has(n)) walkDir(childRel);
-        continue;
-      }
-      const st = lstat(`${abs}/${n}`);
-      if (st) visit(childRel, st);
-    }
-  };
-
-  if (!under || under.includes("")) {
-    walkDir("");
-  } else {
-    // a path is looked at only through real folders: a symbolic link (or a file) on the way hides
-    // what is behind it, as in a full scan, which never follows links
-    const realDir = new Map<string, boolean>([["", true]]);
-    const throughRealDirs = (rel: string): boolean => {
-      const i = rel.lastIndexOf("/");
-      if (i < 0) return true;
-      const dir = rel.slice(0, i);
-      let ok = realDir.get(dir);
-      if (ok === undefined) {
-        ok = throughRealDirs(dir);
-        if (ok) {
-          const st = lstat(path.join(root, dir));
-          if (st?.isSymbolicLink()) skipped.push({ path: dir, reason: "symbolic link (not tracked)" });
-          ok = !!st && st.isDirectory();
-        }
-        realDir.set(dir, ok);
-      }
-      return ok;
-    };
-    for (const rel of under) {
-      if (!throughRealDirs(rel)) continue;
-      const st = lstat(path.join(root, rel));
-      if (st) visit(rel, st);
-    }
-  }
-  return { files, skipped };
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
 }
 
 /** True when `p` is `prefix` itself or inside it ("" is the whole tree). */
@@ -213,7 +119,7 @@ export class TreeWriter {
         fill(fd);
         if (renameOver(tmp, abs)) {
           placed = true;
-          return statOf(fs.fstatSync(fd, { bigint: true })); // after the rename, which changes ctime
+          return statOf(fs.fstatSync(fd)); // after the rename, which changes ctime
         }
         this.viaTmp = false; // tmpDir is on another file system: write in place from now on
       } catch (err) {
@@ -229,7 +135,7 @@ export class TreeWriter {
     try {
       fill(fd);
       ok = true;
-      return statOf(fs.fstatSync(fd, { bigint: true }));
+      return statOf(fs.fstatSync(fd));
     } catch (err) {
       throw asAccessError(err, abs);
     } finally {
@@ -270,7 +176,7 @@ export class TreeWriter {
         return null; // the caller writes the bytes in place
       }
       placed = true;
-      return statOf(fs.lstatSync(abs, { bigint: true }));
+      return statOf(fs.lstatSync(abs));
     } catch (err) {
       throw asAccessError(err, abs);
     } finally {

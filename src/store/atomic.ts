@@ -118,7 +118,7 @@ function writeObjectFileSync(file: string, bytes: Uint8Array, check: boolean): b
 }
 
 /** Read a file and the stat data of the same open file (synchronously when it is small). */
-export async function readWithStat(file: string): Promise<{ bytes: Buffer; stat: import("node:fs").BigIntStats }> {
+export async function readWithStat(file: string): Promise<{ bytes: Buffer; stat: import("node:fs").Stats }> {
   let fd: number;
   try {
     fd = fs.openSync(file, "r");
@@ -126,12 +126,12 @@ export async function readWithStat(file: string): Promise<{ bytes: Buffer; stat:
     throw asAccessError(err, file);
   }
   try {
-    const stat = fs.fstatSync(fd, { bigint: true });
-    const size = Number(stat.size);
+    const stat = fs.fstatSync(fd);
+    const size = stat.size;
     if (size > SMALL_IO) {
       const fh = await fsp.open(file, "r");
       try {
-        return { bytes: await fh.readFile(), stat: await fh.stat({ bigint: true }) };
+        return { bytes: await fh.readFile(), stat: await fh.stat() };
       } finally {
         await fh.close();
       }
@@ -160,9 +160,10 @@ export async function exists(file: string): Promise<boolean> {
   }
 }
 
+/** A whole file, or null when it does not exist (read synchronously: small files, where a thread-pool round trip costs more). */
 export async function readFileOrNull(file: string): Promise<Buffer | null> {
   try {
-    return await fsp.readFile(file);
+    return fs.readFileSync(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw asAccessError(err, file);

@@ -2,7 +2,7 @@
  * Refs in Git's own layout (`refs/heads/*`, `refs/tags/*`, `HEAD`, reflogs in
  * `logs/`), moved only by compare-and-swap under Git's lock-file protocol.
  */
-import { promises as fsp } from "node:fs";
+import fs, { promises as fsp } from "node:fs";
 import { filesUnder } from "./files-under.js";
 import path from "node:path";
 import { BranchMovedError, CorruptObjectError, InvalidRefNameError } from "../errors.js";
@@ -62,7 +62,7 @@ export class Refs {
   async read(ref: string): Promise<GitOid | null> {
     let loose: Buffer | null;
     try {
-      loose = await fsp.readFile(this.file(ref));
+      loose = fs.readFileSync(this.file(ref)); // a few bytes: synchronous is faster than the thread pool
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       // a folder where the ref file would be (refs/heads/a when a/b exists) means no such ref

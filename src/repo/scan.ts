@@ -1,0 +1,270 @@
+/**
+ * The scan of the working tree: every regular file with the stat data the
+ * index caches. This is the one cost of `status`, `add` and `commit -a` that
+ * grows with the size of the tree rather than with the change: one `lstat`
+ * a file, most of it in the kernel.
+ *
+ * Synchronous calls on purpose: for many small stat calls they are several
+ * times faster than promises through the thread pool, and allocate far less.
+ * A large tree is scanned on two threads: the main thread lists the first
+ * levels, then it and a worker thread take the folders below from one shared
+ * counter. Measured at 102,400 files (2 cores): 400 ms on one thread, 270 ms
+ * on two. Below ~30,000 files the worker's start (~30 ms of a core) costs
+ * what it saves, so smaller trees are scanned on the main thread alone.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { Worker } from "node:worker_threads";
+import { asAccessError } from "../store/atomic.js";
+import { RESERVED_NAMES, SKIP_DIRS, sameStat, type FileStat } from "./worktree.js";
+
+export interface Skipped {
+  path: string;
+  reason: string;
+}
+
+export interface Scan {
+  files: Map<string, FileStat>;
+  /** symbolic links, special files and reserved names, sorted by path */
+  skipped: Skipped[];
+  /** folders the worker thread walked (0 when the scan ran on one thread) */
+  byWorker: number;
+}
+
+export interface ScanOptions {
+  /** scan only these paths (relative to root), files or folders */
+  under?: readonly string[];
+  /** the index: a file whose stat data equals its entry is listed with that entry itself (no new object) */
+  known?: ReadonlyMap<string, FileStat>;
+  /** use a worker thread: by default when `known` lists at least PARALLEL_FILES files */
+  threads?: boolean;
+  /** false: the main thread leaves every shared folder to the worker (tests of the worker's side) */
+  mainShares?: boolean;
+}
+
+export const PARALLEL_FILES = 30_000;
+/** folders the first levels must reach before the two threads share them */
+const SHARED_FOLDERS = 256;
+
+/** what a worker reports of a file: its kind, then size, mtimeMs, ctimeMs, ino */
+const KIND_FILE = 0;
+const KIND_LINK = 1;
+const KIND_OTHER = 2;
+const FIELDS = 5;
+
+/**
+ * List the regular files under `root`, skipping `.tdv` and `.git` folders.
+ * Symbolic links and special files are reported in `skipped`, never followed.
+ */
+export async function scanWorktree(root: string, { under, known, threads, mainShares = true }: ScanOptions = {}): Promise<Scan> {
+  const files = new Map<string, FileStat>();
+  const skipped: Skipped[] = [];
+  let byWorker = 0;
+
+  const addFile = (rel: string, st: FileStat): void => {
+    const name = rel.slice(rel.lastIndexOf("/") + 1);
+    if (RESERVED_NAMES.has(name) || SKIP_DIRS.has(name)) {
+      skipped.push({ path: rel, reason: `'${name}' is a name reserved by tdv` });
+      return;
+    }
+    const k = known?.get(rel);
+    files.set(rel, k && sameStat(k, st) ? k : { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
+  };
+  const visit = (rel: string, abs: string, st: fs.Stats): void => {
+    if (st.isFile()) addFile(rel, st);
+    else if (st.isSymbolicLink()) skipped.push({ path: rel, reason: "symbolic link (not tracked)" });
+    else if (st.isDirectory()) {
+      // a folder the listing did not type (some file systems leave the type unknown)
+      if (!SKIP_DIRS.has(rel.slice(rel.lastIndexOf("/") + 1))) walkFolder(fs, rel, abs, SKIP_DIRS, visit);
+    } else skipped.push({ path: rel, reason: "not a regular file" });
+  };
+  const lstat = (abs: string): fs.Stats | null => {
+    try {
+      return fs.lstatSync(abs, { throwIfNoEntry: false }) ?? null;
+    } catch (err) {
+      throw asAccessError(err, abs);
+    }
+  };
+
+  try {
+    if (!under || under.includes("")) {
+      const top = path.resolve(root);
+      if (threads ?? (known?.size ?? 0) >= PARALLEL_FILES) byWorker = await walkShared(top, visit, addFile, skipped, mainShares);
+      else walkFolder(fs, "", top, SKIP_DIRS, visit);
+    } else {
+      // a path is looked at only through real folders: a symbolic link (or a file) on the way hides
+      // what is behind it, as in a full scan, which never follows links
+      const realDir = new Map<string, boolean>([["", true]]);
+      const throughRealDirs = (rel: string): boolean => {
+        const i = rel.lastIndexOf("/");
+        if (i < 0) return true;
+        const dir = rel.slice(0, i);
+        let ok = realDir.get(dir);
+        if (ok === undefined) {
+          ok = throughRealDirs(dir);
+          if (ok) {
+            const st = lstat(path.join(root, dir));
+            if (st?.isSymbolicLink()) skipped.push({ path: dir, reason: "symbolic link (not tracked)" });
+            ok = !!st && st.isDirectory();
+          }
+          realDir.set(dir, ok);
+        }
+        return ok;
+      };
+      for (const rel of under) {
+        if (!throughRealDirs(rel)) continue;
+        const abs = path.join(root, rel);
+        const st = lstat(abs);
+        if (st) visit(rel, abs, st);
+      }
+    }
+  } catch (err) {
+    throw asAccessError(err, (err as NodeJS.ErrnoException).path ?? root);
+  }
+  skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { files, skipped, byWorker };
+}
+
+/**
+ * Walk one folder tree, calling `onFile` with the lstat of everything that is
+ * not a folder. Self-contained (no imports, no outer names): the scan worker
+ * runs its source text.
+ */
+function walkFolder(
+  fsm: typeof fs,
+  rel: string,
+  abs: string,
+  skipDirs: ReadonlySet<string>,
+  onFile: (rel: string, abs: string, st: fs.Stats) => void,
+): void {
+  for (const ent of fsm.readdirSync(abs, { withFileTypes: true })) {
+    const n = ent.name;
+    const childRel = rel ? `${rel}/${n}` : n;
+    const childAbs = `${abs}/${n}`; // a name from the folder itself: nothing to normalize
+    if (ent.isDirectory()) {
+      if (!skipDirs.has(n)) walkFolder(fsm, childRel, childAbs, skipDirs, onFile);
+      continue;
+    }
+    const st = fsm.lstatSync(childAbs, { throwIfNoEntry: false });
+    if (st) onFile(childRel, childAbs, st);
+  }
+}
+
+interface WorkerData {
+  dirs: [string, string][];
+  claims: SharedArrayBuffer;
+  skipDirs: string[];
+}
+type WorkerResult = { paths: string; stats: Float64Array; folders: number } | { error: { message: string; code?: string; path?: string } };
+
+/** The worker's side: take folders from the shared counter, report every file found. Self-contained, as walkFolder. */
+function workerMain(fsm: typeof fs, wt: typeof import("node:worker_threads"), walk: typeof walkFolder): void {
+  const { dirs, claims, skipDirs } = wt.workerData as WorkerData;
+  const next = new Int32Array(claims);
+  const skip = new Set(skipDirs);
+  const paths: string[] = [];
+  const nums: number[] = [];
+  const onFile = (rel: string, abs: string, st: fs.Stats): void => {
+    if (st.isDirectory()) {
+      if (!skip.has(rel.slice(rel.lastIndexOf("/") + 1))) walk(fsm, rel, abs, skip, onFile);
+      return;
+    }
+    paths.push(rel);
+    nums.push(st.isFile() ? 0 : st.isSymbolicLink() ? 1 : 2, st.size, st.mtimeMs, st.ctimeMs, st.ino);
+  };
+  let result: WorkerResult;
+  let folders = 0;
+  try {
+    for (let i = Atomics.add(next, 0, 1); i < dirs.length; i = Atomics.add(next, 0, 1)) {
+      const [rel, abs] = dirs[i] as [string, string];
+      walk(fsm, rel, abs, skip, onFile);
+      folders++;
+    }
+    result = { paths: paths.join("\0"), stats: new Float64Array(nums), folders };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    result = { error: { message: e.message, code: e.code, path: e.path } };
+  }
+  wt.parentPort?.postMessage(result);
+}
+
+const WORKER_SOURCE = `(${workerMain.toString()})(require("node:fs"), require("node:worker_threads"), ${walkFolder.toString()})`;
+
+/**
+ * Walk `top` on two threads: the main thread lists levels until there are
+ * SHARED_FOLDERS folders (or none left), then both take them from one
+ * counter. If the worker fails to start or dies, the main thread walks the
+ * folders it took. Returns how many folders the worker walked.
+ */
+async function walkShared(
+  top: string,
+  visit: (rel: string, abs: string, st: fs.Stats) => void,
+  addFile: (rel: string, st: FileStat) => void,
+  skipped: Skipped[],
+  mainShares: boolean,
+): Promise<number> {
+  let level: [string, string][] = [["", top]];
+  let dirs: [string, string][] = [];
+  while (level.length > 0 && dirs.length + level.length < SHARED_FOLDERS) {
+    const deeper: [string, string][] = [];
+    for (const [rel, abs] of level) {
+      for (const ent of fs.readdirSync(abs, { withFileTypes: true })) {
+        const n = ent.name;
+        const childRel = rel ? `${rel}/${n}` : n;
+        const childAbs = `${abs}/${n}`;
+        if (ent.isDirectory()) {
+          if (!SKIP_DIRS.has(n)) deeper.push([childRel, childAbs]);
+          continue;
+        }
+        const st = fs.lstatSync(childAbs, { throwIfNoEntry: false });
+        if (st) visit(childRel, childAbs, st);
+      }
+    }
+    level = deeper;
+  }
+  dirs = level;
+  if (dirs.length === 0) return 0;
+
+  const claims = new SharedArrayBuffer(4);
+  const next = new Int32Array(claims);
+  const mine = new Uint8Array(dirs.length);
+  let worker: Worker | null = null;
+  let result: Promise<WorkerResult | null> = Promise.resolve(null);
+  try {
+    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { dirs, claims, skipDirs: [...SKIP_DIRS] } satisfies WorkerData });
+    const w = worker;
+    result = new Promise((resolve) => {
+      w.once("message", (m: WorkerResult) => resolve(m));
+      w.once("error", () => resolve(null));
+      w.once("exit", () => resolve(null));
+    });
+  } catch {
+    worker = null; // no threads here: the main thread walks everything
+  }
+  for (let i = mainShares || !worker ? Atomics.add(next, 0, 1) : dirs.length; i < dirs.length; i = Atomics.add(next, 0, 1)) {
+    const [rel, abs] = dirs[i] as [string, string];
+    mine[i] = 1;
+    walkFolder(fs, rel, abs, SKIP_DIRS, visit);
+  }
+  const got = await result;
+  void worker?.terminate();
+  if (got && "error" in got) {
+    throw Object.assign(new Error(got.error.message), { code: got.error.code, path: got.error.path });
+  }
+  if (!got) {
+    // the worker never answered: walk what it took (or all, if it took nothing)
+    for (let i = 0; i < dirs.length; i++) if (!mine[i]) walkFolder(fs, dirs[i]![0], dirs[i]![1], SKIP_DIRS, visit);
+    return 0;
+  }
+  const { stats } = got;
+  const paths = got.paths === "" ? [] : got.paths.split("\0");
+  for (let i = 0; i < paths.length; i++) {
+    const rel = paths[i] as string;
+    const o = i * FIELDS;
+    const kind = stats[o];
+    if (kind === KIND_FILE) addFile(rel, { size: stats[o + 1]!, mtimeMs: stats[o + 2]!, ctimeMs: stats[o + 3]!, ino: stats[o + 4]! });
+    else if (kind === KIND_LINK) skipped.push({ path: rel, reason: "symbolic link (not tracked)" });
+    else if (kind === KIND_OTHER) skipped.push({ path: rel, reason: "not a regular file" });
+  }
+  return got.folders;
+}

@@ -1,0 +1,91 @@
+/**
+ * The working-tree scan on two threads lists exactly what the one-thread scan
+ * lists: the same files with the same stat data, the same skipped entries,
+ * and unchanged files as their index entries themselves.
+ */
+import { execFileSync } from "node:child_process";
+import { promises as fsp } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { scanWorktree, type Scan } from "../../src/repo/scan.js";
+
+/** 300 folders (more than the first levels hand to the threads), each with files, a subfolder and, here and there, what a scan must skip. */
+async function wideTree(): Promise<string> {
+  const root = await fsp.mkdtemp(path.join(os.tmpdir(), "tdv-scan-"));
+  await fsp.mkdir(path.join(root, ".tdv"));
+  await fsp.writeFile(path.join(root, ".tdv", "index"), "not scanned");
+  await fsp.writeFile(path.join(root, "top.txt"), "top");
+  for (let i = 0; i < 300; i++) {
+    const d = path.join(root, "arr", `d${String(i).padStart(3, "0")}`);
+    await fsp.mkdir(path.join(d, "sub"), { recursive: true });
+    await fsp.writeFile(path.join(d, "f"), `file ${i}`);
+    await fsp.writeFile(path.join(d, "sub", "g"), Buffer.alloc(i));
+    if (i % 50 === 1) await fsp.symlink("../../top.txt", path.join(d, "link"));
+    if (i % 50 === 2) await fsp.writeFile(path.join(d, ".tdv-manifest"), "reserved");
+    if (i % 50 === 3) {
+      await fsp.mkdir(path.join(d, ".git"));
+      await fsp.writeFile(path.join(d, ".git", "HEAD"), "not scanned");
+    }
+    if (i % 50 === 4) execFileSync("mkfifo", [path.join(d, "pipe")]);
+    if (i % 50 === 5) await fsp.writeFile(path.join(d, "sub", ".git"), "a file named .git");
+  }
+  return root;
+}
+
+const sorted = (s: Scan) => [...s.files].sort(([a], [b]) => (a < b ? -1 : 1));
+
+describe("scanWorktree", () => {
+  it("on two threads finds what one thread finds, and keeps index entries of unchanged files", async () => {
+    const root = await wideTree();
+    const one = await scanWorktree(root, { threads: false });
+    const two = await scanWorktree(root, { threads: true, mainShares: false });
+    expect(two.byWorker).toBe(300); // the worker walked every folder below the first levels
+    expect(one.files.size).toBe(601);
+    expect(one.files.has(".tdv/index")).toBe(false);
+    expect(one.files.has("arr/d003/.git/HEAD")).toBe(false);
+    expect(one.byWorker).toBe(0);
+    expect(sorted(two)).toEqual(sorted(one));
+    const shared = await scanWorktree(root, { threads: true }); // both threads take folders as they come
+    expect(sorted(shared)).toEqual(sorted(one));
+    expect(shared.skipped).toEqual(one.skipped);
+    expect(two.skipped).toEqual(one.skipped);
+    expect(one.skipped.map((s) => s.path)).toEqual([
+      "arr/d001/link",
+      "arr/d002/.tdv-manifest",
+      "arr/d004/pipe",
+      "arr/d005/sub/.git",
+      "arr/d051/link",
+      "arr/d052/.tdv-manifest",
+      "arr/d054/pipe",
+      "arr/d055/sub/.git",
+      "arr/d101/link",
+      "arr/d102/.tdv-manifest",
+      "arr/d104/pipe",
+      "arr/d105/sub/.git",
+      "arr/d151/link",
+      "arr/d152/.tdv-manifest",
+      "arr/d154/pipe",
+      "arr/d155/sub/.git",
+      "arr/d201/link",
+      "arr/d202/.tdv-manifest",
+      "arr/d204/pipe",
+      "arr/d205/sub/.git",
+      "arr/d251/link",
+      "arr/d252/.tdv-manifest",
+      "arr/d254/pipe",
+      "arr/d255/sub/.git",
+    ]);
+
+    // one file changes; every other is listed as the very entry it was given
+    const changed = path.join(root, "arr", "d299", "sub", "g");
+    await fsp.writeFile(changed, "other bytes");
+    const again = await scanWorktree(root, { threads: true, known: one.files, mainShares: false });
+    let same = 0;
+    for (const [p, st] of again.files) if (st === one.files.get(p)) same++;
+    expect(same).toBe(600);
+    expect(again.files.get("arr/d299/sub/g")).toMatchObject({ size: 11 });
+    await fsp.rm(root, { recursive: true, force: true });
+  });
+
+});

@@ -1,0 +1,112 @@
+/**
+ * The index file: version 2 keeps stat data as Node's fs.Stats numbers; an
+ * index written by version 1 (u64 nanoseconds) still reads, to the same
+ * numbers a stat call gives now, so a clean tree stays clean without hashing.
+ */
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { add, commit, isTdvError, Repository } from "../../src/index.js";
+import { compareWorktree } from "../../src/repo/work-state.js";
+import { decodeIndex, encodeIndex, type IndexEntry } from "../../src/store/index-file.js";
+import { makeFixture } from "../helpers/fixture.js";
+
+process.env.TDV_AUTHOR_NAME = "Test";
+process.env.TDV_AUTHOR_EMAIL = "test@example.org";
+
+/** The version 1 layout, written from the files' BigInt stat data as tdv 0.x wrote it. */
+async function encodeV1(dir: string, b2: Buffer): Promise<Buffer> {
+  const { tree, entries } = decodeIndex(b2, "index");
+  const parts: Buffer[] = [Buffer.from([0x54, 0x44, 0x56, 1, 3, tree ? 1 : 0])];
+  if (tree) parts.push(Buffer.from(tree, "hex"));
+  const count = Buffer.alloc(4);
+  count.writeUInt32LE(entries.size);
+  parts.push(count);
+  for (const [rel, e] of entries) {
+    const st = await fsp.lstat(path.join(dir, rel), { bigint: true });
+    const name = Buffer.from(rel, "utf8");
+    const head = Buffer.alloc(5);
+    head.writeUInt32LE(name.length);
+    head[4] = e.store === "git" ? 0 : 1;
+    const tail = Buffer.alloc(32);
+    tail.writeDoubleLE(e.size, 0);
+    tail.writeBigUInt64LE(st.mtimeNs, 8);
+    tail.writeBigUInt64LE(st.ctimeNs, 16);
+    tail.writeBigUInt64LE(st.ino, 24);
+    parts.push(head.subarray(0, 4), name, head.subarray(4), Buffer.from(e.id, "hex"), tail);
+  }
+  return Buffer.concat(parts);
+}
+
+describe("index file", () => {
+  it("reads a version 1 index to the stat numbers of today: a clean tree hashes nothing, an edit still shows", async () => {
+    const dir = await makeFixture("v3");
+    const { repo } = await Repository.init({ dir });
+    await add(repo, { all: true });
+    await commit(repo, { message: "import" });
+    const v2 = await fsp.readFile(repo.indexFile);
+    expect(v2[3]).toBe(2);
+
+    const v1 = await encodeV1(dir, v2);
+    expect(v1.length).toBe(v2.length); // same layout, other encoding of the three stat fields
+    await new Promise((r) => setTimeout(r, 20)); // the index is written after the files: none is racy
+    await fsp.writeFile(repo.indexFile, v1);
+    const index = await repo.readIndex();
+    expect(index.entries.size).toBeGreaterThan(5);
+    for (const [rel, e] of index.entries) {
+      const st = await fsp.lstat(path.join(dir, rel));
+      expect({ mtimeMs: e.mtimeMs, ctimeMs: e.ctimeMs, ino: e.ino }).toEqual({ mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
+    }
+    const clean = await compareWorktree(repo, index);
+    expect(clean.hashed).toBe(0);
+    expect([clean.modified.size, clean.deleted.length, clean.untracked.length]).toEqual([0, 0, 0]);
+
+    // the same size, other bytes: the stat data differs, so the file is hashed and shows as modified
+    const rel = [...index.entries.keys()].find((p) => p.endsWith("zarr.json")) as string;
+    const bytes = await fsp.readFile(path.join(dir, rel));
+    bytes[bytes.length - 2] = bytes[bytes.length - 2] === 0x20 ? 0x0a : 0x20;
+    await fsp.writeFile(path.join(dir, rel), bytes);
+    const edited = await compareWorktree(repo, await repo.readIndex());
+    expect([...edited.modified.keys()]).toEqual([rel]);
+  });
+
+  it("a write after edits copies unchanged entries and equals an encoding from scratch", async () => {
+    const dir = await makeFixture("v3");
+    const { repo } = await Repository.init({ dir });
+    await add(repo, { all: true });
+    const bytes = await fsp.readFile(repo.indexFile);
+    const { entries } = decodeIndex(bytes, "index");
+    const paths = [...entries.keys()];
+    expect(paths.length).toBeGreaterThan(6);
+    const first = paths[0] as string;
+    const middle = paths[Math.floor(paths.length / 2)] as string;
+    const last = paths[paths.length - 1] as string;
+    // an entry changed (a new object), one gone, one new between two others and one at the end, one set again as itself
+    entries.set(middle, { ...(entries.get(middle) as IndexEntry), size: 12345, mtimeMs: 1.5 });
+    entries.delete(first);
+    entries.set(`${paths[2]}-added`, { store: "git", id: "ab".repeat(20), size: 3, mtimeMs: 2, ctimeMs: 3, ino: 4 } as IndexEntry);
+    entries.set("\u{10ffff}-last", { store: "chunk", id: "cd".repeat(32), size: 5, mtimeMs: 6, ctimeMs: 7, ino: 8 } as IndexEntry);
+    entries.set(last, entries.get(last) as IndexEntry);
+    const copied = encodeIndex({ tree: null, entries });
+    const fresh = encodeIndex({ tree: null, entries: new Map(entries) }); // a new map: nothing to copy from
+    expect(copied.equals(fresh)).toBe(true);
+    const back = decodeIndex(copied, "index");
+    expect([...back.entries]).toEqual([...entries].sort(([a], [b]) => (a < b ? -1 : 1)));
+    expect(back.entries.get(middle)).toMatchObject({ size: 12345, mtimeMs: 1.5 });
+    expect(back.entries.has(first)).toBe(false);
+  });
+
+  it("writes what it reads, and refuses an index from a newer tdv naming the version", async () => {
+    const dir = await makeFixture("v3");
+    const { repo } = await Repository.init({ dir });
+    await add(repo, { all: true });
+    const bytes = await fsp.readFile(repo.indexFile);
+    expect(encodeIndex(decodeIndex(bytes, "index")).equals(bytes)).toBe(true);
+
+    bytes[3] = 3;
+    await fsp.writeFile(repo.indexFile, bytes);
+    const err = await repo.readIndex().catch((e: unknown) => e);
+    expect(isTdvError(err)).toBe(true);
+    expect(String((err as Error).message)).toMatch(/version 3/);
+  });
+});
