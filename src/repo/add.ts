@@ -8,7 +8,8 @@ import { isUnder } from "./worktree.js";
 import { storeFor } from "./hierarchy.js";
 import { updateSnapshot } from "./snapshot-update.js";
 import type { Repository } from "./repository.js";
-import { compareWorktree, hashWorkFile, workHierarchy } from "./work-state.js";
+import { storeChunkFiles } from "./store-files.js";
+import { classifyAll, compareWorktree, hashWorkFile, workHierarchy } from "./work-state.js";
 
 export interface Progress {
   phase: string;
@@ -103,18 +104,37 @@ export async function stage(
   const arrays = new Set<string>();
   const baseTree = index.tree;
   const changes: Change[] = [];
-  const added = await mapLimit(candidates, 16, async (p): Promise<[string, IndexEntry]> => {
-    const kind = await h.classify(p);
+  const kinds = await classifyAll(h, candidates);
+  // chunk objects (the bulk: many files, most bytes) are stored on both cores; metadata and small
+  // plain files, which the hierarchy may already have read, one by one here
+  const bulk: string[] = [];
+  const small: string[] = [];
+  for (const p of candidates) {
+    const kind = kinds.get(p)!;
     if (kind.array !== null) arrays.add(kind.array);
     if (kind.kind === "chunk" && !kind.inGrid) warnings.push(`${p}: chunk key is outside the grid of array '${kind.array || "."}' (stored as is)`);
+    (storeFor(kind, ws.scan.files.get(p)!.size) === "chunk" && !kept.has(p) ? bulk : small).push(p);
+  }
+  const stored = new Map<string, IndexEntry>();
+  await mapLimit(small, 16, async (p) => {
     const st = ws.scan.files.get(p)!;
     const read = kept.get(p);
-    const entry = await hashWorkFile(repo, p, storeFor(kind, st.size), true, read && { bytes: read, stat: st });
+    const entry = await hashWorkFile(repo, p, storeFor(kinds.get(p)!, st.size), true, read && { bytes: read, stat: st });
+    stored.set(p, entry);
     bytes += entry.size;
     onProgress?.({ phase: "storing", done: ++done, total, bytes });
+  });
+  const before = { done, bytes };
+  await storeChunkFiles(repo, bulk, (p) => ws.scan.files.get(p)!.size, true, (p, e) => stored.set(p, e), {
+    onProgress: (files, b) => onProgress?.({ phase: "storing", done: before.done + files, total, bytes: before.bytes + b }),
+  });
+  const added = candidates.map((p): [string, IndexEntry] => {
+    const entry = stored.get(p)!;
+    const kind = kinds.get(p)!;
     changes.push({ path: p, change: "added", kind: kind.kind, array: kind.array, bytes: sizeOf(entry), oldBytes: 0 });
     return [p, entry];
   });
+  bytes = added.reduce((n, [, e]) => n + e.size, 0);
   for (const [p, e] of ws.refreshed) index.entries.set(p, e);
   for (const [p, e] of ws.modified) {
     const kind = await h.classify(p); // strict: a modified zarr.json/.zarray that no longer parses fails here, naming the file

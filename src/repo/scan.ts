@@ -14,8 +14,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { Worker } from "node:worker_threads";
 import { asAccessError } from "../store/atomic.js";
+import { shareWork, workerSource } from "./shared-work.js";
 import { RESERVED_NAMES, SKIP_DIRS, sameStat, type FileStat } from "./worktree.js";
 
 export interface Skipped {
@@ -150,16 +150,11 @@ function walkFolder(
   }
 }
 
-interface WorkerData {
-  dirs: [string, string][];
-  claims: SharedArrayBuffer;
-  skipDirs: string[];
-}
-type WorkerResult = { paths: string; stats: Float64Array; folders: number } | { error: { message: string; code?: string; path?: string } };
+type WorkerResult = { paths: string; stats: Float64Array; folders: number };
 
 /** The worker's side: take folders from the shared counter, report every file found. Self-contained, as walkFolder. */
 function workerMain(fsm: typeof fs, wt: typeof import("node:worker_threads"), walk: typeof walkFolder): void {
-  const { dirs, claims, skipDirs } = wt.workerData as WorkerData;
+  const { dirs, claims, skipDirs } = wt.workerData as { dirs: [string, string][]; claims: SharedArrayBuffer; skipDirs: string[] };
   const next = new Int32Array(claims);
   const skip = new Set(skipDirs);
   const paths: string[] = [];
@@ -172,7 +167,6 @@ function workerMain(fsm: typeof fs, wt: typeof import("node:worker_threads"), wa
     paths.push(rel);
     nums.push(st.isFile() ? 0 : st.isSymbolicLink() ? 1 : 2, st.size, st.mtimeMs, st.ctimeMs, st.ino);
   };
-  let result: WorkerResult;
   let folders = 0;
   try {
     for (let i = Atomics.add(next, 0, 1); i < dirs.length; i = Atomics.add(next, 0, 1)) {
@@ -180,21 +174,20 @@ function workerMain(fsm: typeof fs, wt: typeof import("node:worker_threads"), wa
       walk(fsm, rel, abs, skip, onFile);
       folders++;
     }
-    result = { paths: paths.join("\0"), stats: new Float64Array(nums), folders };
+    const result: WorkerResult = { paths: paths.join("\0"), stats: new Float64Array(nums), folders };
+    wt.parentPort?.postMessage(result);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    result = { error: { message: e.message, code: e.code, path: e.path } };
+    wt.parentPort?.postMessage({ error: { message: e.message, code: e.code, path: e.path } });
   }
-  wt.parentPort?.postMessage(result);
 }
 
-const WORKER_SOURCE = `(${workerMain.toString()})(require("node:fs"), require("node:worker_threads"), ${walkFolder.toString()})`;
+const WORKER_SOURCE = workerSource(workerMain, ["node:fs", "node:worker_threads"], [walkFolder]);
 
 /**
  * Walk `top` on two threads: the main thread lists levels until there are
  * SHARED_FOLDERS folders (or none left), then both take them from one
- * counter. If the worker fails to start or dies, the main thread walks the
- * folders it took. Returns how many folders the worker walked.
+ * counter (shareWork). Returns how many folders the worker walked.
  */
 async function walkShared(
   top: string,
@@ -203,11 +196,10 @@ async function walkShared(
   skipped: Skipped[],
   mainShares: boolean,
 ): Promise<number> {
-  let level: [string, string][] = [["", top]];
-  let dirs: [string, string][] = [];
-  while (level.length > 0 && dirs.length + level.length < SHARED_FOLDERS) {
+  let dirs: [string, string][] = [["", top]];
+  while (dirs.length > 0 && dirs.length < SHARED_FOLDERS) {
     const deeper: [string, string][] = [];
-    for (const [rel, abs] of level) {
+    for (const [rel, abs] of dirs) {
       for (const ent of fs.readdirSync(abs, { withFileTypes: true })) {
         const n = ent.name;
         const childRel = rel ? `${rel}/${n}` : n;
@@ -220,44 +212,20 @@ async function walkShared(
         if (st) visit(childRel, childAbs, st);
       }
     }
-    level = deeper;
+    dirs = deeper;
   }
-  dirs = level;
   if (dirs.length === 0) return 0;
 
-  const claims = new SharedArrayBuffer(4);
-  const next = new Int32Array(claims);
-  const mine = new Uint8Array(dirs.length);
-  let worker: Worker | null = null;
-  let result: Promise<WorkerResult | null> = Promise.resolve(null);
-  try {
-    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { dirs, claims, skipDirs: [...SKIP_DIRS] } satisfies WorkerData });
-    const w = worker;
-    result = new Promise((resolve) => {
-      w.once("message", (m: WorkerResult) => resolve(m));
-      w.once("error", () => resolve(null));
-      w.once("exit", () => resolve(null));
-    });
-  } catch {
-    worker = null; // no threads here: the main thread walks everything
-  }
-  for (let i = mainShares || !worker ? Atomics.add(next, 0, 1) : dirs.length; i < dirs.length; i = Atomics.add(next, 0, 1)) {
-    const [rel, abs] = dirs[i] as [string, string];
-    mine[i] = 1;
-    walkFolder(fs, rel, abs, SKIP_DIRS, visit);
-  }
-  const got = await result;
-  void worker?.terminate();
-  if (got && "error" in got) {
-    throw Object.assign(new Error(got.error.message), { code: got.error.code, path: got.error.path });
-  }
-  if (!got) {
-    // the worker never answered: walk what it took (or all, if it took nothing)
-    for (let i = 0; i < dirs.length; i++) if (!mine[i]) walkFolder(fs, dirs[i]![0], dirs[i]![1], SKIP_DIRS, visit);
-    return 0;
-  }
-  const { stats } = got;
-  const paths = got.paths === "" ? [] : got.paths.split("\0");
+  const { result } = await shareWork<WorkerResult>(
+    WORKER_SOURCE,
+    { dirs, skipDirs: [...SKIP_DIRS] },
+    dirs.length,
+    (i) => walkFolder(fs, dirs[i]![0], dirs[i]![1], SKIP_DIRS, visit),
+    mainShares,
+  );
+  if (!result) return 0;
+  const { stats } = result;
+  const paths = result.paths === "" ? [] : result.paths.split("\0");
   for (let i = 0; i < paths.length; i++) {
     const rel = paths[i] as string;
     const o = i * FIELDS;
@@ -266,5 +234,5 @@ async function walkShared(
     else if (kind === KIND_LINK) skipped.push({ path: rel, reason: "symbolic link (not tracked)" });
     else if (kind === KIND_OTHER) skipped.push({ path: rel, reason: "not a regular file" });
   }
-  return got.folders;
+  return result.folders;
 }

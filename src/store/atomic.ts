@@ -92,7 +92,7 @@ export function freshen(file: string): boolean {
  * (two weeks by default) must be longer: `gc --prune` with a cutoff of minutes
  * is unsafe beside running commands, as `git prune --expire=now` is.
  */
-const FRESH_MS = 10 * 60_000;
+export const FRESH_MS = 10 * 60_000;
 
 function writeObjectFileSync(file: string, bytes: Uint8Array, check: boolean): boolean {
   if (check && freshen(file)) return false;

@@ -1,0 +1,100 @@
+/**
+ * Chunk files stored by the worker thread are stored exactly as the main
+ * thread stores them: the same ids and stat data, the object bytes under the
+ * same names, read-only, no temp files left, present objects freshened, and
+ * a repository that fsck finds whole after a commit.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { add, commit, fsck, Repository } from "../../src/index.js";
+import { storeChunkFiles } from "../../src/repo/store-files.js";
+import { hashWorkFile } from "../../src/repo/work-state.js";
+import type { IndexEntry } from "../../src/store/index-file.js";
+import { tempDir } from "../helpers/fixture.js";
+
+process.env.TDV_AUTHOR_NAME = "Test";
+process.env.TDV_AUTHOR_EMAIL = "test@example.org";
+
+async function repoWithFiles(n: number): Promise<{ repo: Repository; rels: string[] }> {
+  const dir = await tempDir();
+  const { repo } = await Repository.init({ dir });
+  const rels: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const rel = `data/c/${i % 7}/${i}`;
+    await fsp.mkdir(path.join(dir, "data", "c", String(i % 7)), { recursive: true });
+    // two files share their bytes: one object, written once, found present the second time
+    await fsp.writeFile(path.join(dir, rel), i === 5 ? Buffer.from("same bytes") : i === 6 ? Buffer.from("same bytes") : randomBytes(100 + i));
+    // an old mtime (ctime stays now): the two times differ, as they do in a real tree
+    if (i % 3 === 0) await fsp.utimes(path.join(dir, rel), new Date("2020-01-02"), new Date("2020-01-02"));
+    rels.push(rel);
+  }
+  return { repo, rels };
+}
+
+async function objectFiles(repo: Repository): Promise<string[]> {
+  const out: string[] = [];
+  for (const d of await fsp.readdir(repo.chunks.dir).catch(() => [] as string[])) {
+    for (const f of await fsp.readdir(path.join(repo.chunks.dir, d))) out.push(`${d}/${f}`);
+  }
+  return out.sort();
+}
+
+describe("storeChunkFiles", () => {
+  it("on the worker thread stores what the main thread stores", async () => {
+    const { repo, rels } = await repoWithFiles(40);
+    const expected = new Map<string, IndexEntry>();
+    for (const rel of rels) expected.set(rel, await hashWorkFile(repo, rel, "chunk", false)); // ids and stat data, nothing written
+    expect(await objectFiles(repo)).toEqual([]);
+
+    const got = new Map<string, IndexEntry>();
+    const seen: number[] = [];
+    const { byWorker } = await storeChunkFiles(repo, rels, () => 0, true, (rel, e) => got.set(rel, e), {
+      threads: true,
+      mainShares: false,
+      onProgress: (files) => seen.push(files),
+    });
+    expect(byWorker).toBe(40);
+    expect(seen.at(-1)).toBe(40);
+    expect(got).toEqual(expected);
+
+    const objects = await objectFiles(repo);
+    expect(objects).toHaveLength(39); // two files, one object
+    for (const [rel, e] of got) {
+      const file = repo.chunks.pathOf(e.id as never);
+      const bytes = await fsp.readFile(file);
+      expect(bytes.equals(await fsp.readFile(path.join(repo.root, rel)))).toBe(true);
+      expect(createHash("sha256").update(bytes).digest("hex")).toBe(e.id);
+      expect((await fsp.stat(file)).mode & 0o777).toBe(0o444);
+    }
+
+    // stored again: every object is present; an old one is freshened, none rewritten
+    const old = repo.chunks.pathOf(got.get(rels[0] as string)!.id as never);
+    const longAgo = new Date(Date.now() - 30 * 24 * 3600_000);
+    await fsp.utimes(old, longAgo, longAgo);
+    const inode = (await fsp.stat(old)).ino;
+    await storeChunkFiles(repo, rels, () => 0, true, () => {}, { threads: true, mainShares: false });
+    const st = await fsp.stat(old);
+    expect(st.ino).toBe(inode);
+    expect(Date.now() - st.mtimeMs).toBeLessThan(60_000);
+    expect(await objectFiles(repo)).toEqual(objects); // and no temp file beside them
+  });
+
+  it("add and commit through both threads leave a repository fsck finds whole", async () => {
+    const { repo, rels } = await repoWithFiles(120);
+    // 120 files of 150 kB: over both thresholds, so `add` shares them with the worker
+    for (const rel of rels) await fsp.writeFile(path.join(repo.root, rel), randomBytes(150_000));
+    await add(repo, { all: true });
+    await commit(repo, { message: "import" });
+    const report = await fsck(repo, { full: true });
+    expect(report.problems).toEqual([]);
+    const index = await repo.readIndex();
+    expect(index.entries.size).toBe(120);
+    for (const rel of rels) {
+      const e = index.entries.get(rel)!;
+      expect(e.store).toBe("chunk");
+      expect(createHash("sha256").update(await fsp.readFile(path.join(repo.root, rel))).digest("hex")).toBe(e.id);
+    }
+  });
+});
