@@ -4,13 +4,11 @@
  * never overwritten without --force; files are written by copy, verified
  * against their ids, never hard-linked to the object store.
  */
-import { createHash, type Hash } from "node:crypto";
-import fs from "node:fs";
 import path from "node:path";
 import { CorruptObjectError, DirtyWorkingCopyError, PathNotFoundError, RefExistsError, RefNotFoundError } from "../errors.js";
 import { checkRefName } from "../store/refs.js";
-import type { ChunkId, GitOid } from "../format/hash.js";
-import { asAccessError, mapLimit } from "../store/atomic.js";
+import type { GitOid } from "../format/hash.js";
+import { mapLimit } from "../store/atomic.js";
 import { GitStore } from "../store/git.js";
 import { type IndexEntry, type IndexState } from "../store/index-file.js";
 import { createBranch } from "./branch.js";
@@ -22,7 +20,8 @@ import { readSnapshot, type SnapEntry } from "./snapshot.js";
 import { diffTrees } from "./tree-diff.js";
 import { headTree } from "./status.js";
 import { compareWorktree, hashWorkFile } from "./work-state.js";
-import { isUnder, TreeWriter, writeAllSync, type FileStat } from "./worktree.js";
+import { copyChunks } from "./checkout-copy.js";
+import { isUnder, TreeWriter, type FileStat } from "./worktree.js";
 
 export interface CheckoutResult {
   written: number;
@@ -42,70 +41,6 @@ export async function readEntry(repo: Repository, rel: string, e: SnapEntry): Pr
   return bytes;
 }
 
-/** Read and write buffer of a checkout: most chunk files fit in one read. */
-const COPY_BLOCK = 1 << 20;
-
-/**
- * Copy the chunk object of `e` to the working file `rel`, hashing its bytes as
- * they pass (one read and one write per file; no separate verifying read). The file
- * is renamed into place only once its bytes proved to be the object's. Null
- * when the object is not in the local store (a lazy clone fetches it: the
- * caller takes the slow path).
- */
-function copyChunk(repo: Repository, w: TreeWriter, rel: string, e: SnapEntry, buf: Buffer): FileStat | null {
-  const src = repo.chunks.pathOf(e.id as ChunkId);
-  let sfd: number;
-  try {
-    sfd = fs.openSync(src, "r");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw asAccessError(err, src);
-  }
-  try {
-    const verify = (hash: Hash) => {
-      const actual = hash.digest("hex");
-      if (actual !== e.id) throw new CorruptObjectError(e.id, `its bytes hash to ${actual}`);
-    };
-    if (repo.reflink !== false) {
-      // verify first, then clone where the file system can (the clone shares the verified blocks)
-      const hash = createHash("sha256");
-      readBlocks(sfd, buf, e.size, src, (n) => hash.update(buf.subarray(0, n)));
-      verify(hash);
-      const st = w.cloneSync(rel, src);
-      repo.reflink = st !== null;
-      if (st) return st;
-    }
-    return w.placeSync(rel, (fd) => {
-      const hash = createHash("sha256");
-      readBlocks(sfd, buf, e.size, src, (n) => {
-        hash.update(buf.subarray(0, n));
-        writeAllSync(fd, buf, n);
-      });
-      verify(hash);
-    });
-  } finally {
-    fs.closeSync(sfd);
-  }
-}
-
-/** Read the open file `fd` from its start in blocks of `buf`'s size, expecting `size` bytes. */
-function readBlocks(fd: number, buf: Buffer, size: number, file: string, each: (n: number) => void): void {
-  let pos = 0;
-  for (;;) {
-    let n: number;
-    try {
-      n = fs.readSync(fd, buf, 0, buf.length, pos);
-    } catch (err) {
-      throw asAccessError(err, file);
-    }
-    if (n === 0) return;
-    each(n);
-    pos += n;
-    // a short read that ends at the expected size is the end of the file: no read for EOF
-    if (n < buf.length && pos === size) return;
-  }
-}
-
 async function writeEntries(
   repo: Repository,
   writes: [string, SnapEntry][],
@@ -117,25 +52,23 @@ async function writeEntries(
   const stats = new Map<string, IndexEntry>();
   let bytes = 0;
   let done = 0;
+  const byWorker = { files: 0, bytes: 0 };
   const placed = (p: string, e: SnapEntry, st: FileStat) => {
     bytes += st.size;
     stats.set(p, { ...(e.store === "git" ? { store: "git", id: e.id } : { store: "chunk", id: e.id }), ...st });
-    onProgress?.({ phase: "writing", done: ++done, total: writes.length, bytes });
+    onProgress?.({ phase: "writing", done: ++done + byWorker.files, total: writes.length, bytes: bytes + byWorker.bytes });
   };
-  // Chunk objects in the local store: one synchronous verified copy after the
-  // other (see TreeWriter), giving the event loop a turn now and then.
-  const rest: [string, SnapEntry][] = [];
-  const buf = Buffer.allocUnsafe(COPY_BLOCK);
-  let turn = Date.now();
-  for (const [p, e] of writes) {
-    const st = e.store === "chunk" ? copyChunk(repo, w, p, e, buf) : null;
-    if (st) placed(p, e, st);
-    else rest.push([p, e]);
-    if (Date.now() - turn > 50) {
-      await new Promise((resolve) => setImmediate(resolve));
-      turn = Date.now();
-    }
-  }
+  // Chunk objects in the local store: verified copies on both cores (copyChunks);
+  // Git blobs, and chunks a lazy clone must fetch, below
+  const rest: [string, SnapEntry][] = writes.filter(([, e]) => e.store !== "chunk");
+  await copyChunks(
+    repo,
+    w,
+    writes.filter(([, e]) => e.store === "chunk"),
+    placed,
+    (p, e) => rest.push([p, e]),
+    { byWorkerSoFar: byWorker },
+  );
   // Git blobs and chunks a lazy clone fetches: reads in parallel
   await mapLimit(rest, 16, async ([p, e]) => {
     const data = await readEntry(repo, p, e);

@@ -15,7 +15,8 @@
 import { Worker } from "node:worker_threads";
 
 export interface WorkerFailure {
-  error: { message: string; code?: string; path?: string };
+  /** thrown on the main thread as an Error with these fields (a worker may add its own, e.g. which object was corrupt) */
+  error: { message: string; code?: string; path?: string; [more: string]: unknown };
 }
 
 /** Build a worker's source: `main(...modules, ...helpers)` with Node modules by name and helper functions by source text. */
@@ -69,7 +70,7 @@ export async function shareWork<R extends object>(
   const got = await answer;
   void worker?.terminate();
   if (got && "error" in got) {
-    throw Object.assign(new Error(got.error.message), { code: got.error.code, path: got.error.path });
+    throw Object.assign(new Error(got.error.message), got.error);
   }
   if (!got) {
     for (let i = 0; i < count; i++) {

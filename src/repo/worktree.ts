@@ -65,6 +65,11 @@ export class TreeWriter {
     this.viaTmp = tmpDir !== undefined;
   }
 
+  /** whether files are written in `tmpDir` and renamed into place (false without one, or across file systems) */
+  get placesViaTmp(): boolean {
+    return this.viaTmp;
+  }
+
   abs(rel: string): string {
     checkRelPath(rel);
     return path.join(this.root, ...rel.split("/"));

@@ -1,0 +1,256 @@
+/**
+ * The bulk of a checkout: chunk objects copied to working files, each hashed
+ * as it passes and renamed into place only once its bytes proved to be the
+ * object's. On a file system without reflinks a full checkout is ~10,000
+ * reads, hashes and writes of 50 kB (medium bench), so the main thread and a
+ * worker thread share the files (shareWork).
+ *
+ * The main thread makes every parent folder first (TreeWriter refuses a
+ * symbolic link on the way), and checks every path; the worker then only
+ * writes new files in `.tdv/tmp` and renames them over their checked paths,
+ * as TreeWriter.placeSync does.
+ */
+import { createHash, randomBytes, type Hash } from "node:crypto";
+import fs from "node:fs";
+import { CorruptObjectError } from "../errors.js";
+import type { ChunkId } from "../format/hash.js";
+import { asAccessError } from "../store/atomic.js";
+import type { Repository } from "./repository.js";
+import { shareWork, workerSource } from "./shared-work.js";
+import type { SnapEntry } from "./snapshot.js";
+import { writeAllSync, type FileStat, type TreeWriter } from "./worktree.js";
+
+/** Read and write buffer of a checkout: most chunk files fit in one read. */
+const COPY_BLOCK = 1 << 20;
+
+/**
+ * Copy the chunk object of `e` to the working file `rel`, hashing its bytes as
+ * they pass (one read and one write per file; no separate verifying read). The file
+ * is renamed into place only once its bytes proved to be the object's. Null
+ * when the object is not in the local store (a lazy clone fetches it: the
+ * caller takes the slow path).
+ */
+function copyChunk(repo: Repository, w: TreeWriter, rel: string, e: SnapEntry, buf: Buffer): FileStat | null {
+  const src = repo.chunks.pathOf(e.id as ChunkId);
+  let sfd: number;
+  try {
+    sfd = fs.openSync(src, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw asAccessError(err, src);
+  }
+  try {
+    const verify = (hash: Hash) => {
+      const actual = hash.digest("hex");
+      if (actual !== e.id) throw new CorruptObjectError(e.id, `its bytes hash to ${actual}`);
+    };
+    if (repo.reflink !== false) {
+      // verify first, then clone where the file system can (the clone shares the verified blocks)
+      const hash = createHash("sha256");
+      readBlocks(sfd, buf, e.size, src, (n) => hash.update(buf.subarray(0, n)));
+      verify(hash);
+      const st = w.cloneSync(rel, src);
+      repo.reflink = st !== null;
+      if (st) return st;
+    }
+    return w.placeSync(rel, (fd) => {
+      const hash = createHash("sha256");
+      readBlocks(sfd, buf, e.size, src, (n) => {
+        hash.update(buf.subarray(0, n));
+        writeAllSync(fd, buf, n);
+      });
+      verify(hash);
+    });
+  } finally {
+    fs.closeSync(sfd);
+  }
+}
+
+/** Read the open file `fd` from its start in blocks of `buf`'s size, expecting `size` bytes. */
+function readBlocks(fd: number, buf: Buffer, size: number, file: string, each: (n: number) => void): void {
+  let pos = 0;
+  for (;;) {
+    let n: number;
+    try {
+      n = fs.readSync(fd, buf, 0, buf.length, pos);
+    } catch (err) {
+      throw asAccessError(err, file);
+    }
+    if (n === 0) return;
+    each(n);
+    pos += n;
+    // a short read that ends at the expected size is the end of the file: no read for EOF
+    if (n < buf.length && pos === size) return;
+  }
+}
+
+/** Below this many files, or bytes, the worker's start (~30 ms of a core) costs more than it saves. */
+const PARALLEL_MIN_FILES = 64;
+const PARALLEL_MIN_BYTES = 16 << 20;
+/** what the worker reports of a file: its item, then size, mtimeMs, ctimeMs, ino (item -1 - i: object missing) */
+const FIELDS = 5;
+
+type WorkerResult = { placed: Float64Array; missing: Int32Array };
+
+/** The worker's side: copy the files it takes from the shared counter; self-contained (its source text runs in the worker). */
+function workerMain(fsm: typeof fs, crypto: typeof import("node:crypto"), wt: typeof import("node:worker_threads")): void {
+  const { items, claims, progress, tmpDir, tempTag, block } = wt.workerData as {
+    /** object file, working file (checked, parent made), id, size */
+    items: [string, string, string, number][];
+    claims: SharedArrayBuffer;
+    progress: SharedArrayBuffer;
+    tmpDir: string;
+    tempTag: string;
+    block: number;
+  };
+  const next = new Int32Array(claims);
+  const shown = new Float64Array(progress);
+  const buf = Buffer.allocUnsafe(block);
+  const placed: number[] = [];
+  const missing: number[] = [];
+  let temps = 0;
+  const copyOne = (i: number): void => {
+    const [src, dest, id, size] = items[i] as [string, string, string, number];
+    let sfd: number;
+    try {
+      sfd = fsm.openSync(src, "r");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+        missing.push(i); // a lazy clone's object: the main thread fetches it
+        return;
+      }
+      throw err;
+    }
+    try {
+      const tmp = `${tmpDir}/${tempTag}-${(temps++).toString(36)}.tmp`;
+      const fd = fsm.openSync(tmp, fsm.constants.O_WRONLY | fsm.constants.O_CREAT | fsm.constants.O_EXCL, 0o666);
+      let done = false;
+      try {
+        const hash = crypto.createHash("sha256");
+        for (let pos = 0; ; ) {
+          const n = fsm.readSync(sfd, buf, 0, buf.length, pos);
+          if (n === 0) break;
+          hash.update(buf.subarray(0, n));
+          for (let off = 0; off < n; ) off += fsm.writeSync(fd, buf, off, n - off);
+          pos += n;
+          if (n < buf.length && pos === size) break;
+        }
+        const actual = hash.digest("hex");
+        if (actual !== id) throw Object.assign(new Error(`object ${id}: its bytes hash to ${actual}`), { corrupt: { id, actual } });
+        try {
+          fsm.renameSync(tmp, dest);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== "EISDIR" && code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
+          fsm.rmSync(dest, { recursive: true, force: true }); // a folder where the file goes
+          fsm.renameSync(tmp, dest);
+        }
+        done = true;
+        const st = fsm.fstatSync(fd); // after the rename, which changes ctime
+        placed.push(i, st.size, st.mtimeMs, st.ctimeMs, st.ino);
+        shown[0] = (shown[0] as number) + 1;
+        shown[1] = (shown[1] as number) + st.size;
+      } finally {
+        fsm.closeSync(fd);
+        if (!done) fsm.rmSync(tmp, { force: true });
+      }
+    } finally {
+      fsm.closeSync(sfd);
+    }
+  };
+  try {
+    for (let i = Atomics.add(next, 0, 1); i < items.length; i = Atomics.add(next, 0, 1)) copyOne(i);
+    const result: WorkerResult = { placed: Float64Array.from(placed), missing: Int32Array.from(missing) };
+    wt.parentPort?.postMessage(result);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { corrupt?: { id: string; actual: string } };
+    wt.parentPort?.postMessage({ error: { message: e.message, code: e.code, path: e.path, corrupt: e.corrupt } });
+  }
+}
+
+const WORKER_SOURCE = workerSource(workerMain, ["node:fs", "node:crypto", "node:worker_threads"]);
+
+/**
+ * Copy the chunk objects of `writes` to their working files, calling `placed`
+ * for each, or `missing` when its object is not in the local store. The first
+ * copy settles whether the file system clones (reflink) and whether `.tdv/tmp`
+ * is on the same file system; a worker thread helps only when neither clone
+ * nor in-place writes are in play.
+ */
+export async function copyChunks(
+  repo: Repository,
+  w: TreeWriter,
+  writes: readonly [string, SnapEntry][],
+  placed: (rel: string, e: SnapEntry, st: FileStat) => void,
+  missing: (rel: string, e: SnapEntry) => void,
+  {
+    threads,
+    mainShares = true,
+    byWorkerSoFar = { files: 0, bytes: 0 },
+  }: {
+    threads?: boolean;
+    mainShares?: boolean;
+    /** files and bytes the worker has placed but not yet reported through `placed` (for a progress line) */
+    byWorkerSoFar?: { files: number; bytes: number };
+  } = {},
+): Promise<{ byWorker: number }> {
+  const buf = Buffer.allocUnsafe(COPY_BLOCK);
+  const progress = new SharedArrayBuffer(16);
+  const shown = new Float64Array(progress);
+  let turn = Date.now();
+  const one = async (i: number): Promise<void> => {
+    const [p, e] = writes[i] as [string, SnapEntry];
+    const st = copyChunk(repo, w, p, e, buf);
+    byWorkerSoFar.files = shown[0] as number;
+    byWorkerSoFar.bytes = shown[1] as number;
+    if (st) placed(p, e, st);
+    else missing(p, e);
+    if (Date.now() - turn > 50) {
+      // give the event loop a turn now and then (progress, signals)
+      await new Promise((resolve) => setImmediate(resolve));
+      turn = Date.now();
+    }
+  };
+  let first = 0;
+  while (first < writes.length && repo.reflink === undefined) await one(first++);
+  let bytes = 0;
+  for (let i = first; i < writes.length; i++) bytes += (writes[i] as [string, SnapEntry])[1].size;
+  const rest = writes.length - first;
+  const parallel = threads ?? (rest >= PARALLEL_MIN_FILES && bytes >= PARALLEL_MIN_BYTES);
+  if (!parallel || repo.reflink !== false || !w.placesViaTmp || w.tmpDir === undefined) {
+    for (let i = first; i < writes.length; i++) await one(i);
+    return { byWorker: 0 };
+  }
+  const todo = writes.slice(first);
+  // every path checked and its folders made here, before the worker writes any of them
+  const items = todo.map(([p, e]): [string, string, string, number] => {
+    const dest = w.abs(p);
+    w.prepareParentSync(p);
+    return [repo.chunks.pathOf(e.id as ChunkId), dest, e.id, e.size];
+  });
+  fs.mkdirSync(w.tmpDir, { recursive: true });
+  let outcome: { result: WorkerResult | null };
+  try {
+    outcome = await shareWork<WorkerResult>(
+      WORKER_SOURCE,
+      { items, progress, tmpDir: w.tmpDir, tempTag: `${process.pid}-w${randomBytes(4).toString("hex")}`, block: COPY_BLOCK },
+      todo.length,
+      (i) => one(first + i),
+      mainShares,
+    );
+  } catch (err) {
+    const corrupt = (err as { corrupt?: { id: string; actual: string } }).corrupt;
+    if (corrupt) throw new CorruptObjectError(corrupt.id, `its bytes hash to ${corrupt.actual}`);
+    throw asAccessError(err, (err as NodeJS.ErrnoException).path ?? w.root);
+  }
+  const { result } = outcome;
+  byWorkerSoFar.files = byWorkerSoFar.bytes = 0; // reported one by one now
+  if (!result) return { byWorker: 0 };
+  const f = result.placed;
+  for (let o = 0; o < f.length; o += FIELDS) {
+    const [p, e] = todo[f[o] as number] as [string, SnapEntry];
+    placed(p, e, { size: f[o + 1]!, mtimeMs: f[o + 2]!, ctimeMs: f[o + 3]!, ino: f[o + 4]! });
+  }
+  for (const i of result.missing) missing(...(todo[i] as [string, SnapEntry]));
+  return { byWorker: f.length / FIELDS + result.missing.length };
+}
