@@ -6,6 +6,7 @@ import { action, err, loadLib, out, plural, warn } from "../output.js";
 interface InitOptions {
   separateRepo?: string;
   initialBranch?: string;
+  quiet?: boolean;
 }
 
 export function register(program: Command): void {
@@ -15,12 +16,14 @@ export function register(program: Command): void {
     .argument("[dir]", "the folder that holds (or will hold) your Zarr stores", ".")
     .option("--separate-repo <dir>", "keep the repository in another folder; DIR/.tdv becomes a file pointing to it")
     .option("-b, --initial-branch <name>", "name of the first branch", "main")
+    .option("-q, --quiet", "print nothing but warnings and errors")
     .addHelpText(
       "after",
       `
 Examples:
   $ cd project && tdv init            project/ holds era5.zarr, masks.zarr, README.md
   $ tdv init data -b production
+  $ tdv init -q                       in a script: no summary, no hints
   $ tdv init era5.zarr --separate-repo ../era5.tdv
                                       a store root: keep the repository outside it`,
     )
@@ -36,7 +39,7 @@ async function run(dir: string, opts: InitOptions): Promise<void> {
     ...(opts.separateRepo === undefined ? {} : { separateRepo: path.resolve(opts.separateRepo) }),
     ...(opts.initialBranch === undefined ? {} : { initialBranch: opts.initialBranch }),
   });
-  out(`Initialized empty tdv repository in ${repo.tdvDir}${opts.separateRepo ? ` (working tree ${repo.root})` : ""}`);
+  if (!opts.quiet) out(`Initialized empty tdv repository in ${repo.tdvDir}${opts.separateRepo ? ` (working tree ${repo.root})` : ""}`);
   if (storeRoot && opts.separateRepo === undefined) {
     const name = path.basename(root).replace(/\.zarr$/, "");
     const rel = (p: string) => path.relative(process.cwd(), p) || ".";
@@ -47,6 +50,7 @@ async function run(dir: string, opts: InitOptions): Promise<void> {
     err(`    rm -r ${rel(path.join(root, ".tdv"))} && ${again} --separate-repo ${rel(path.join(path.dirname(root), `${name}.tdv`))}`);
     err("  or run `tdv init` in the folder that contains the store.");
   }
+  if (opts.quiet) return;
   const found = await countNodes(root);
   if (found.arrays + found.groups === 0) {
     out("No Zarr arrays found yet. Write your stores here, then:");

@@ -54,6 +54,19 @@ describe.concurrent("program", () => {
     }
   });
 
+  it("init -q prints nothing on stdout and still makes the repository; a store root still warns on stderr", async () => {
+    const dir = path.dirname(await makeFixture("v3/ocean.zarr"));
+    const r = await tdv(dir, ["init", "-q"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe("");
+    expect((await tdv(dir, ["status"])).code).toBe(0);
+    const store = path.join(path.dirname(await makeFixture("v3/ocean.zarr")), "ocean.zarr");
+    const inStore = await tdv(store, ["init", "--quiet"]);
+    expect(inStore.code).toBe(0);
+    expect(inStore.stdout).toBe("");
+    expect(inStore.stderr).toMatch(/is itself a Zarr store root/);
+  });
+
   it("the installed binary (the bundle) loads only commander for --version, and no decoder, Git library or UI for status", async () => {
     const dir = path.dirname(await makeFixture("v3/ocean.zarr"));
     expect((await tdv(dir, ["init"])).code).toBe(0);
