@@ -87,36 +87,53 @@ function readBlocks(fd: number, buf: Buffer, size: number, file: string, each: (
 /** Below this many files, or bytes, the worker's start (~30 ms of a core) costs more than it saves. */
 const PARALLEL_MIN_FILES = 64;
 const PARALLEL_MIN_BYTES = 16 << 20;
-/** what the worker reports of a file: its item, then size, mtimeMs, ctimeMs, ino (item -1 - i: object missing) */
-const FIELDS = 5;
+/** what the worker reports of a file, in shared memory: size, mtimeMs, ctimeMs, ino */
+const FIELDS = 4;
+/** a file's outcome on the worker (shared memory): placed, or its object missing (a lazy clone's: the main thread fetches it) */
+const PLACED = 1;
+const MISSING = 2;
 
-type WorkerResult = { placed: Float64Array; missing: Int32Array };
+/** The worker's answer; its results are in the shared buffers the main thread gave it. */
+type WorkerResult = { files: number };
 
 /** The worker's side: copy the files it takes from the shared counter; self-contained (its source text runs in the worker). */
-function workerMain(fsm: typeof fs, crypto: typeof import("node:crypto"), wt: typeof import("node:worker_threads")): void {
-  const { items, claims, progress, tmpDir, tempTag, block } = wt.workerData as {
-    /** object file, working file (checked, parent made), id, size */
-    items: [string, string, string, number][];
+function workerMain(fsm: typeof fs, crypto: typeof import("node:crypto"), pathm: typeof import("node:path"), wt: typeof import("node:worker_threads")): void {
+  const { root, names, ids, sizes, chunksDir, claims, progress, outcome, stats, tmpDir, tempTag, block } = wt.workerData as {
+    root: string;
+    /** the working files' paths relative to root (checked, parents made), joined by NUL */
+    names: string;
+    /** the objects' ids, 64 hex digits each, one after the other */
+    ids: string;
+    sizes: Float64Array;
+    chunksDir: string;
     claims: SharedArrayBuffer;
     progress: SharedArrayBuffer;
+    /** per file: PLACED or MISSING, written with Atomics after its stats */
+    outcome: SharedArrayBuffer;
+    stats: SharedArrayBuffer;
     tmpDir: string;
     tempTag: string;
     block: number;
   };
+  const rels = names === "" ? [] : names.split("\0");
   const next = new Int32Array(claims);
   const shown = new Float64Array(progress);
+  const flags = new Int32Array(outcome);
+  const out = new Float64Array(stats);
   const buf = Buffer.allocUnsafe(block);
-  const placed: number[] = [];
-  const missing: number[] = [];
+  let count = 0;
   let temps = 0;
   const copyOne = (i: number): void => {
-    const [src, dest, id, size] = items[i] as [string, string, string, number];
+    const id = ids.slice(i * 64, i * 64 + 64);
+    const size = sizes[i] as number;
+    const dest = pathm.join(root, ...(rels[i] as string).split("/")); // as TreeWriter.abs
     let sfd: number;
     try {
-      sfd = fsm.openSync(src, "r");
+      sfd = fsm.openSync(pathm.join(chunksDir, id.slice(0, 2), id.slice(2)), "r"); // as ChunkStore.pathOf
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-        missing.push(i); // a lazy clone's object: the main thread fetches it
+        Atomics.store(flags, i, 2); // MISSING
+        count++;
         return;
       }
       throw err;
@@ -147,7 +164,9 @@ function workerMain(fsm: typeof fs, crypto: typeof import("node:crypto"), wt: ty
         }
         done = true;
         const st = fsm.fstatSync(fd); // after the rename, which changes ctime
-        placed.push(i, st.size, st.mtimeMs, st.ctimeMs, st.ino);
+        out.set([st.size, st.mtimeMs, st.ctimeMs, st.ino], i * 4);
+        Atomics.store(flags, i, 1); // PLACED
+        count++;
         shown[0] = (shown[0] as number) + 1;
         shown[1] = (shown[1] as number) + st.size;
       } finally {
@@ -159,8 +178,8 @@ function workerMain(fsm: typeof fs, crypto: typeof import("node:crypto"), wt: ty
     }
   };
   try {
-    for (let i = Atomics.add(next, 0, 1); i < items.length; i = Atomics.add(next, 0, 1)) copyOne(i);
-    const result: WorkerResult = { placed: Float64Array.from(placed), missing: Int32Array.from(missing) };
+    for (let i = Atomics.add(next, 0, 1); i < rels.length; i = Atomics.add(next, 0, 1)) copyOne(i);
+    const result: WorkerResult = { files: count };
     wt.parentPort?.postMessage(result);
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { corrupt?: { id: string; actual: string } };
@@ -168,7 +187,7 @@ function workerMain(fsm: typeof fs, crypto: typeof import("node:crypto"), wt: ty
   }
 }
 
-const WORKER_SOURCE = workerSource(workerMain, ["node:fs", "node:crypto", "node:worker_threads"]);
+const WORKER_SOURCE = workerSource(workerMain, ["node:fs", "node:crypto", "node:path", "node:worker_threads"]);
 
 /**
  * Copy the chunk objects of `writes` to their working files, calling `placed`
@@ -223,17 +242,30 @@ export async function copyChunks(
   }
   const todo = writes.slice(first);
   // every path checked and its folders made here, before the worker writes any of them
-  const items = todo.map(([p, e]): [string, string, string, number] => {
-    const dest = w.abs(p);
+  for (const [p] of todo) {
+    w.abs(p);
     w.prepareParentSync(p);
-    return [repo.chunks.pathOf(e.id as ChunkId), dest, e.id, e.size];
-  });
+  }
   fs.mkdirSync(w.tmpDir, { recursive: true });
+  const outcomes = new SharedArrayBuffer(todo.length * 4);
+  const stats = new SharedArrayBuffer(todo.length * FIELDS * 8);
   let outcome: { result: WorkerResult | null };
   try {
     outcome = await shareWork<WorkerResult>(
       WORKER_SOURCE,
-      { items, progress, tmpDir: w.tmpDir, tempTag: `${process.pid}-w${randomBytes(4).toString("hex")}`, block: COPY_BLOCK },
+      {
+        root: w.root,
+        names: todo.map(([p]) => p).join("\0"),
+        ids: todo.map(([, e]) => e.id).join(""),
+        sizes: Float64Array.from(todo, ([, e]) => e.size),
+        chunksDir: repo.chunks.dir,
+        progress,
+        outcome: outcomes,
+        stats,
+        tmpDir: w.tmpDir,
+        tempTag: `${process.pid}-w${randomBytes(4).toString("hex")}`,
+        block: COPY_BLOCK,
+      },
       todo.length,
       (i) => one(first + i),
       mainShares,
@@ -246,11 +278,14 @@ export async function copyChunks(
   const { result } = outcome;
   byWorkerSoFar.files = byWorkerSoFar.bytes = 0; // reported one by one now
   if (!result) return { byWorker: 0 };
-  const f = result.placed;
-  for (let o = 0; o < f.length; o += FIELDS) {
-    const [p, e] = todo[f[o] as number] as [string, SnapEntry];
-    placed(p, e, { size: f[o + 1]!, mtimeMs: f[o + 2]!, ctimeMs: f[o + 3]!, ino: f[o + 4]! });
+  const flags = new Int32Array(outcomes);
+  const f = new Float64Array(stats);
+  for (let i = 0; i < todo.length; i++) {
+    const outcome = Atomics.load(flags, i);
+    const [p, e] = todo[i] as [string, SnapEntry];
+    const o = i * FIELDS;
+    if (outcome === PLACED) placed(p, e, { size: f[o]!, mtimeMs: f[o + 1]!, ctimeMs: f[o + 2]!, ino: f[o + 3]! });
+    else if (outcome === MISSING) missing(p, e);
   }
-  for (const i of result.missing) missing(...(todo[i] as [string, SnapEntry]));
-  return { byWorker: f.length / FIELDS + result.missing.length };
+  return { byWorker: result.files };
 }

@@ -11,7 +11,6 @@
  * main thread records the files it wrote for the durability flush, so they
  * reach the disk before any ref or index names them.
  */
-import path from "node:path";
 import type { ChunkId } from "../format/hash.js";
 import { randomBytes } from "node:crypto";
 import { FRESH_MS } from "../store/atomic.js";
@@ -23,10 +22,11 @@ import { hashWorkFile } from "./work-state.js";
 /** Below this many files, or bytes, the worker's start (~30 ms of a core) costs more than it saves. */
 const PARALLEL_MIN_FILES = 64;
 const PARALLEL_MIN_BYTES = 16 << 20;
-/** what the worker reports of a file: size, mtimeMs, ctimeMs, ino, written (1) or present (0) */
+/** what the worker reports of a file, in shared memory: size, mtimeMs, ctimeMs, ino, written (1) or present (0) */
 const FIELDS = 5;
 
-type WorkerResult = { items: Int32Array; ids: string; stats: Float64Array };
+/** The worker's answer; its results are in the shared buffers the main thread gave it. */
+type WorkerResult = { files: number };
 
 export interface StoreOptions {
   /** use a worker thread: by default for 64+ files of 16 MB+ in all */
@@ -39,20 +39,28 @@ export interface StoreOptions {
 
 /** The worker's side: take files from the shared counter; self-contained (its source text runs in the worker). */
 function workerMain(fsm: typeof import("node:fs"), crypto: typeof import("node:crypto"), pathm: typeof import("node:path"), wt: typeof import("node:worker_threads")): void {
-  const { files, claims, progress, chunksDir, write, tempTag, freshMs } = wt.workerData as {
-    files: string[];
+  const { root, names, claims, progress, done, stats, ids, chunksDir, write, tempTag, freshMs } = wt.workerData as {
+    root: string;
+    /** the files' paths relative to root, joined by NUL (one string to copy, not one per file) */
+    names: string;
     claims: SharedArrayBuffer;
     progress: SharedArrayBuffer;
+    /** per file: 1 once the worker stored it (written with Atomics, after its stats and id) */
+    done: SharedArrayBuffer;
+    stats: SharedArrayBuffer;
+    ids: SharedArrayBuffer;
     chunksDir: string;
     write: boolean;
     tempTag: string;
     freshMs: number;
   };
+  const files = names === "" ? [] : names.split("\0");
   const next = new Int32Array(claims);
   const shown = new Float64Array(progress); // files, bytes: read by the main thread for its progress line
-  const items: number[] = [];
-  const ids: string[] = [];
-  const nums: number[] = [];
+  const flags = new Int32Array(done);
+  const out = new Float64Array(stats);
+  const idBytes = new Uint8Array(ids);
+  let count = 0;
   let temps = 0;
   const store = (file: string, bytes: Buffer): number => {
     const st = fsm.statSync(file, { throwIfNoEntry: false });
@@ -85,7 +93,7 @@ function workerMain(fsm: typeof import("node:fs"), crypto: typeof import("node:c
   };
   try {
     for (let i = Atomics.add(next, 0, 1); i < files.length; i = Atomics.add(next, 0, 1)) {
-      const abs = files[i] as string;
+      const abs = pathm.join(root, ...(files[i] as string).split("/"));
       const fd = fsm.openSync(abs, "r");
       let st: import("node:fs").Stats;
       let bytes: Buffer;
@@ -102,15 +110,16 @@ function workerMain(fsm: typeof import("node:fs"), crypto: typeof import("node:c
       } finally {
         fsm.closeSync(fd);
       }
-      const id = crypto.createHash("sha256").update(bytes).digest("hex");
+      const digest = crypto.createHash("sha256").update(bytes).digest();
+      const id = digest.toString("hex");
       const wrote = write ? store(pathm.join(chunksDir, id.slice(0, 2), id.slice(2)), bytes) : 0;
-      items.push(i);
-      ids.push(id);
-      nums.push(bytes.byteLength, st.mtimeMs, st.ctimeMs, st.ino, wrote);
-      shown[0] = items.length;
+      idBytes.set(digest, i * 32);
+      out.set([bytes.byteLength, st.mtimeMs, st.ctimeMs, st.ino, wrote], i * 5);
+      Atomics.store(flags, i, 1);
+      shown[0] = ++count;
       shown[1] = (shown[1] as number) + bytes.byteLength;
     }
-    const result: WorkerResult = { items: Int32Array.from(items), ids: ids.join(""), stats: Float64Array.from(nums) };
+    const result: WorkerResult = { files: count };
     wt.parentPort?.postMessage(result);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -152,11 +161,18 @@ export async function storeChunkFiles(
     for (let i = 0; i < rels.length; i++) await one(i);
     return { byWorker: 0 };
   }
+  const finished = new SharedArrayBuffer(rels.length * 4);
+  const stats = new SharedArrayBuffer(rels.length * FIELDS * 8);
+  const ids = new SharedArrayBuffer(rels.length * 32);
   const { result } = await shareWork<WorkerResult>(
     WORKER_SOURCE,
     {
       progress,
-      files: rels.map((rel) => path.join(repo.root, ...rel.split("/"))),
+      done: finished,
+      stats,
+      ids,
+      root: repo.root,
+      names: rels.join("\0"),
       chunksDir: repo.chunks.dir,
       write,
       tempTag: `${process.pid}-w${randomBytes(4).toString("hex")}`,
@@ -167,15 +183,17 @@ export async function storeChunkFiles(
     mainShares,
   );
   if (!result) return { byWorker: 0 };
-  const { items, ids, stats } = result;
-  for (let k = 0; k < items.length; k++) {
-    const rel = rels[items[k] as number] as string;
-    const id = ids.slice(k * 64, k * 64 + 64) as ChunkId;
-    const o = k * FIELDS;
-    if (stats[o + 4] === 1) repo.chunks.durability.written(repo.chunks.pathOf(id));
-    done(rel, { store: "chunk", id, size: stats[o]!, mtimeMs: stats[o + 1]!, ctimeMs: stats[o + 2]!, ino: stats[o + 3]! });
-    bytesDone += stats[o]!;
+  const flags = new Int32Array(finished);
+  const f = new Float64Array(stats);
+  const idBytes = Buffer.from(ids);
+  for (let i = 0; i < rels.length; i++) {
+    if (Atomics.load(flags, i) !== 1) continue; // the main thread's
+    const id = idBytes.toString("hex", i * 32, i * 32 + 32) as ChunkId;
+    const o = i * FIELDS;
+    if (f[o + 4] === 1) repo.chunks.durability.written(repo.chunks.pathOf(id));
+    done(rels[i] as string, { store: "chunk", id, size: f[o]!, mtimeMs: f[o + 1]!, ctimeMs: f[o + 2]!, ino: f[o + 3]! });
+    bytesDone += f[o]!;
   }
   onProgress?.(rels.length, bytesDone);
-  return { byWorker: items.length };
+  return { byWorker: result.files };
 }
