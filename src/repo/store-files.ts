@@ -5,15 +5,16 @@
  * on one thread, most of it system calls and hashing), so the main thread and
  * a worker thread share the files (shareWork).
  *
- * The worker writes objects exactly as ChunkStore.put does without per-file
- * fsync: a temp name with `.tmp-` (gc sweeps leftovers), mode 0444, renamed
- * over the final name; an object already present is freshened instead. The
+ * The worker writes objects with the function ChunkStore.put uses without
+ * per-file fsync (putObjectWith): a temp name with `.tmp-` (gc sweeps
+ * leftovers), mode 0444, renamed over the final name; an object already
+ * present is freshened instead (and written when gc deleted it meanwhile). The
  * main thread records the files it wrote for the durability flush, so they
  * reach the disk before any ref or index names them.
  */
 import type { ChunkId } from "../format/hash.js";
 import { randomBytes } from "node:crypto";
-import { FRESH_MS } from "../store/atomic.js";
+import { FRESH_MS, freshenWith, putObjectWith } from "../store/atomic.js";
 import type { IndexEntry } from "../store/index-file.js";
 import type { Repository } from "./repository.js";
 import { shareWork, workerSource } from "./shared-work.js";
@@ -38,7 +39,14 @@ export interface StoreOptions {
 }
 
 /** The worker's side: take files from the shared counter; self-contained (its source text runs in the worker). */
-function workerMain(fsm: typeof import("node:fs"), crypto: typeof import("node:crypto"), pathm: typeof import("node:path"), wt: typeof import("node:worker_threads")): void {
+function workerMain(
+  fsm: typeof import("node:fs"),
+  crypto: typeof import("node:crypto"),
+  pathm: typeof import("node:path"),
+  wt: typeof import("node:worker_threads"),
+  fresh: typeof freshenWith,
+  put: typeof putObjectWith,
+): void {
   const { root, names, claims, progress, done, stats, ids, chunksDir, write, tempTag, freshMs } = wt.workerData as {
     root: string;
     /** the files' paths relative to root, joined by NUL (one string to copy, not one per file) */
@@ -62,35 +70,6 @@ function workerMain(fsm: typeof import("node:fs"), crypto: typeof import("node:c
   const idBytes = new Uint8Array(ids);
   let count = 0;
   let temps = 0;
-  const store = (file: string, bytes: Buffer): number => {
-    const st = fsm.statSync(file, { throwIfNoEntry: false });
-    if (st) {
-      if (Date.now() - st.mtimeMs >= freshMs) {
-        try {
-          const now = new Date();
-          fsm.utimesSync(file, now, now);
-        } catch {
-          // deleted since (a gc: written below next time) or not ours to touch: present all the same
-        }
-      }
-      return 0;
-    }
-    const tmp = `${file}.tmp-${tempTag}-${(temps++).toString(36)}`;
-    try {
-      try {
-        fsm.writeFileSync(tmp, bytes, { flag: "wx", mode: 0o444 });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-        fsm.mkdirSync(pathm.dirname(file), { recursive: true });
-        fsm.writeFileSync(tmp, bytes, { flag: "wx", mode: 0o444 });
-      }
-      fsm.renameSync(tmp, file);
-    } catch (err) {
-      fsm.rmSync(tmp, { force: true });
-      throw err;
-    }
-    return 1;
-  };
   try {
     for (let i = Atomics.add(next, 0, 1); i < files.length; i = Atomics.add(next, 0, 1)) {
       const abs = pathm.join(root, ...(files[i] as string).split("/"));
@@ -112,7 +91,8 @@ function workerMain(fsm: typeof import("node:fs"), crypto: typeof import("node:c
       }
       const digest = crypto.createHash("sha256").update(bytes).digest();
       const id = digest.toString("hex");
-      const wrote = write ? store(pathm.join(chunksDir, id.slice(0, 2), id.slice(2)), bytes) : 0;
+      const file = pathm.join(chunksDir, id.slice(0, 2), id.slice(2)); // as ChunkStore.pathOf
+      const wrote = write && put(fsm, pathm, fresh, freshMs, file, bytes, `${file}.tmp-${tempTag}-${(temps++).toString(36)}`, true) ? 1 : 0;
       idBytes.set(digest, i * 32);
       out.set([bytes.byteLength, st.mtimeMs, st.ctimeMs, st.ino, wrote], i * 5);
       Atomics.store(flags, i, 1);
@@ -127,7 +107,7 @@ function workerMain(fsm: typeof import("node:fs"), crypto: typeof import("node:c
   }
 }
 
-const WORKER_SOURCE = workerSource(workerMain, ["node:fs", "node:crypto", "node:path", "node:worker_threads"]);
+const WORKER_SOURCE = workerSource(workerMain, ["node:fs", "node:crypto", "node:path", "node:worker_threads"], [freshenWith, putObjectWith]);
 
 /**
  * Hash the working files `rels` as chunk objects (storing them when `write`),
