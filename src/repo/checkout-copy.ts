@@ -18,7 +18,7 @@ import { asAccessError } from "../store/atomic.js";
 import type { Repository } from "./repository.js";
 import { shareWork, workerSource } from "./shared-work.js";
 import type { SnapEntry } from "./snapshot.js";
-import { writeAllSync, type FileStat, type TreeWriter } from "./worktree.js";
+import { renameOverWith, writeAllSync, type FileStat, type TreeWriter } from "./worktree.js";
 
 /** Read and write buffer of a checkout: most chunk files fit in one read. */
 const COPY_BLOCK = 1 << 20;
@@ -97,7 +97,13 @@ const MISSING = 2;
 type WorkerResult = { files: number };
 
 /** The worker's side: copy the files it takes from the shared counter; self-contained (its source text runs in the worker). */
-function workerMain(fsm: typeof fs, crypto: typeof import("node:crypto"), pathm: typeof import("node:path"), wt: typeof import("node:worker_threads")): void {
+function workerMain(
+  fsm: typeof fs,
+  crypto: typeof import("node:crypto"),
+  pathm: typeof import("node:path"),
+  wt: typeof import("node:worker_threads"),
+  renameOver: typeof renameOverWith,
+): void {
   const { root, names, ids, sizes, chunksDir, claims, progress, outcome, stats, tmpDir, tempTag, block } = wt.workerData as {
     root: string;
     /** the working files' paths relative to root (checked, parents made), joined by NUL */
@@ -154,14 +160,8 @@ function workerMain(fsm: typeof fs, crypto: typeof import("node:crypto"), pathm:
         }
         const actual = hash.digest("hex");
         if (actual !== id) throw Object.assign(new Error(`object ${id}: its bytes hash to ${actual}`), { corrupt: { id, actual } });
-        try {
-          fsm.renameSync(tmp, dest);
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code !== "EISDIR" && code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
-          fsm.rmSync(dest, { recursive: true, force: true }); // a folder where the file goes
-          fsm.renameSync(tmp, dest);
-        }
+        // the main thread proved .tdv/tmp on the working tree's file system before sharing (placesViaTmp)
+        if (!renameOver(fsm, tmp, dest)) throw Object.assign(new Error(`cannot rename ${tmp} to ${dest} across file systems`), { code: "EXDEV", path: dest });
         done = true;
         const st = fsm.fstatSync(fd); // after the rename, which changes ctime
         out.set([st.size, st.mtimeMs, st.ctimeMs, st.ino], i * 4);
@@ -187,7 +187,7 @@ function workerMain(fsm: typeof fs, crypto: typeof import("node:crypto"), pathm:
   }
 }
 
-const WORKER_SOURCE = workerSource(workerMain, ["node:fs", "node:crypto", "node:path", "node:worker_threads"]);
+const WORKER_SOURCE = workerSource(workerMain, ["node:fs", "node:crypto", "node:path", "node:worker_threads"], [renameOverWith]);
 
 /**
  * Copy the chunk objects of `writes` to their working files, calling `placed`

@@ -44,6 +44,10 @@ describe("copyChunks", () => {
     expect(writes).toHaveLength(30);
     await emptyWorktree(repo.root);
     repo.reflink = false; // the shared path is for file systems that cannot clone
+    // a folder where a file goes: replaced by the file
+    const [inTheWay] = writes[3] as [string, SnapEntry];
+    await fsp.mkdir(path.join(repo.root, inTheWay, "sub"), { recursive: true });
+    await fsp.writeFile(path.join(repo.root, inTheWay, "sub", "x"), "untracked");
     const w = new TreeWriter(repo.root, path.join(repo.tdvDir, "tmp"));
     const placed = new Map<string, FileStat>();
     const { byWorker } = await copyChunks(repo, w, writes, (p, _e, st) => placed.set(p, st), () => expect.unreachable(), { threads: true, mainShares: false });
