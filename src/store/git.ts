@@ -102,6 +102,9 @@ const LOOSE_NAME = /^[0-9a-f]{38}$/;
 /** Fewer new objects than this are written loose: a pack pays off for many. */
 export const PACK_MIN = 64;
 
+/** Objects a pack checks for loose copies one stat at a time before listing all 256 folders (which costs ~60 stats). */
+const LOOSE_STATS = 64;
+
 export class GitStore {
   readonly cache: object = {};
   private readonly objects = new ObjectCache(32 << 20);
@@ -114,6 +117,8 @@ export class GitStore {
   private packFailed = false;
   /** while collecting a pack: the loose object ids on disk when it began */
   private loose: Set<string> | null = null;
+  /** objects checked with a stat of their own while collecting a pack, before the loose ones are listed */
+  private looseChecks = 0;
   constructor(
     readonly gitdir: string,
     readonly durability: Durability = new Durability(gitdir, "fsync"),
@@ -134,8 +139,9 @@ export class GitStore {
     if (this.pending?.has(oid)) return oid;
     const file = this.loosePath(oid);
     // present: freshened (gc's grace period starts again); missing: written, or kept for the pack.
-    // Collecting a pack, the loose objects are listed once instead of a stat per object.
-    if ((!this.pending || this.looseIds().has(oid)) && freshen(file)) {
+    // Collecting a pack of many objects, the loose ones are listed once (256 folder listings)
+    // instead of a stat per object; the first ones, all a small commit writes, take a stat each.
+    if ((!this.pending || this.mayBeLoose(oid)) && freshen(file)) {
       this.objects.set(oid, type, body);
       return oid;
     }
@@ -163,6 +169,7 @@ export class GitStore {
       this.pending = new Map();
       this.packFailed = false;
       this.loose = null;
+      this.looseChecks = 0;
     }
     let ok = false;
     try {
@@ -280,6 +287,15 @@ export class GitStore {
     const opened = Pack.open(`${base}.idx`);
     if (opened) this.packs.set(`${base}.idx`, opened);
     return pack.length + idx.length;
+  }
+
+  /** Whether a loose copy of `oid` needs looking for (freshen stats it): yes for the first few, then the listing says. */
+  private mayBeLoose(oid: GitOid): boolean {
+    if (!this.loose && this.looseChecks < LOOSE_STATS) {
+      this.looseChecks++;
+      return true;
+    }
+    return this.looseIds().has(oid);
   }
 
   /** The loose object ids (256 folder listings), once per pack. */
