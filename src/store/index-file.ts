@@ -86,6 +86,8 @@ export function decodeIndex(b: Buffer, what: string): Omit<IndexState, "mtimeMs"
   need(4);
   const count = b.readUInt32LE(p);
   p += 4;
+  // every entry takes at least 57 bytes: a count the file cannot hold is damage, not an allocation to try
+  if (count * 57 > b.length - p) throw new CorruptObjectError(what, "index is truncated");
   const entries = new Map<string, IndexEntry>();
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   // what a later write copies instead of encoding again (version 2 bytes only)

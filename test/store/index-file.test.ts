@@ -103,6 +103,11 @@ describe("index file", () => {
     const bytes = await fsp.readFile(repo.indexFile);
     expect(encodeIndex(decodeIndex(bytes, "index")).equals(bytes)).toBe(true);
 
+    // a count far beyond what the file holds: refused as damage
+    const huge = Buffer.from(bytes);
+    huge.writeUInt32LE(0xfffffff0, huge[5] === 1 ? 26 : 6);
+    expect(() => decodeIndex(huge, "index")).toThrow(/truncated/);
+
     bytes[3] = 3;
     await fsp.writeFile(repo.indexFile, bytes);
     const err = await repo.readIndex().catch((e: unknown) => e);
