@@ -68,13 +68,21 @@ function copyChunk(repo: Repository, w: TreeWriter, rel: string, e: SnapEntry, b
 
 /** Read the open file `fd` from its start in blocks of `buf`'s size, expecting `size` bytes. */
 function readBlocks(fd: number, buf: Buffer, size: number, file: string, each: (n: number) => void): void {
+  readBlocksWith(fs, fd, buf, size, each, (err) => asAccessError(err, file));
+}
+
+/**
+ * readBlocks, self-contained (no imports, no outer names): the checkout worker
+ * runs its source text. A failed read throws what `readError` makes of it.
+ */
+function readBlocksWith(fsm: typeof fs, fd: number, buf: Buffer, size: number, each: (n: number) => void, readError?: (err: unknown) => unknown): void {
   let pos = 0;
   for (;;) {
     let n: number;
     try {
-      n = fs.readSync(fd, buf, 0, buf.length, pos);
+      n = fsm.readSync(fd, buf, 0, buf.length, pos);
     } catch (err) {
-      throw asAccessError(err, file);
+      throw readError ? readError(err) : err;
     }
     if (n === 0) return;
     each(n);
@@ -103,6 +111,7 @@ function workerMain(
   pathm: typeof import("node:path"),
   wt: typeof import("node:worker_threads"),
   renameOver: typeof renameOverWith,
+  readBlocks: typeof readBlocksWith,
 ): void {
   const { root, names, ids, sizes, chunksDir, claims, progress, outcome, stats, tmpDir, tempTag, block } = wt.workerData as {
     root: string;
@@ -150,14 +159,10 @@ function workerMain(
       let done = false;
       try {
         const hash = crypto.createHash("sha256");
-        for (let pos = 0; ; ) {
-          const n = fsm.readSync(sfd, buf, 0, buf.length, pos);
-          if (n === 0) break;
+        readBlocks(fsm, sfd, buf, size, (n) => {
           hash.update(buf.subarray(0, n));
           for (let off = 0; off < n; ) off += fsm.writeSync(fd, buf, off, n - off);
-          pos += n;
-          if (n < buf.length && pos === size) break;
-        }
+        });
         const actual = hash.digest("hex");
         if (actual !== id) throw Object.assign(new Error(`object ${id}: its bytes hash to ${actual}`), { corrupt: { id, actual } });
         // the main thread proved .tdv/tmp on the working tree's file system before sharing (placesViaTmp)
@@ -187,7 +192,7 @@ function workerMain(
   }
 }
 
-const WORKER_SOURCE = workerSource(workerMain, ["node:fs", "node:crypto", "node:path", "node:worker_threads"], [renameOverWith]);
+const WORKER_SOURCE = workerSource(workerMain, ["node:fs", "node:crypto", "node:path", "node:worker_threads"], [renameOverWith, readBlocksWith]);
 
 /**
  * Copy the chunk objects of `writes` to their working files, calling `placed`

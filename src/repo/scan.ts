@@ -16,6 +16,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { asAccessError } from "../store/atomic.js";
+import { comparePaths } from "../store/index-file.js";
 import { shareWork, workerSource } from "./shared-work.js";
 import { RESERVED_NAMES, SKIP_DIRS, sameStat, type FileStat } from "./worktree.js";
 
@@ -122,14 +123,15 @@ export async function scanWorktree(root: string, { under, known, threads, mainSh
   } catch (err) {
     throw asAccessError(err, (err as NodeJS.ErrnoException).path ?? root);
   }
-  skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  skipped.sort((a, b) => comparePaths(a.path, b.path));
   return { files, skipped, byWorker };
 }
 
 /**
  * Walk one folder tree, calling `onFile` with the lstat of everything that is
- * not a folder. Self-contained (no imports, no outer names): the scan worker
- * runs its source text.
+ * not a folder; with `onDir`, the folders in `abs` are handed to it instead of
+ * walked. Self-contained (no imports, no outer names): the scan worker runs
+ * its source text.
  */
 function walkFolder(
   fsm: typeof fs,
@@ -137,13 +139,16 @@ function walkFolder(
   abs: string,
   skipDirs: ReadonlySet<string>,
   onFile: (rel: string, abs: string, st: fs.Stats) => void,
+  onDir?: (rel: string, abs: string) => void,
 ): void {
   for (const ent of fsm.readdirSync(abs, { withFileTypes: true })) {
     const n = ent.name;
     const childRel = rel ? `${rel}/${n}` : n;
     const childAbs = `${abs}/${n}`; // a name from the folder itself: nothing to normalize
     if (ent.isDirectory()) {
-      if (!skipDirs.has(n)) walkFolder(fsm, childRel, childAbs, skipDirs, onFile);
+      if (skipDirs.has(n)) continue;
+      if (onDir) onDir(childRel, childAbs);
+      else walkFolder(fsm, childRel, childAbs, skipDirs, onFile);
       continue;
     }
     const st = fsm.lstatSync(childAbs, { throwIfNoEntry: false });
@@ -200,19 +205,7 @@ async function walkShared(
   let dirs: [string, string][] = [["", top]];
   while (dirs.length > 0 && dirs.length < SHARED_FOLDERS) {
     const deeper: [string, string][] = [];
-    for (const [rel, abs] of dirs) {
-      for (const ent of fs.readdirSync(abs, { withFileTypes: true })) {
-        const n = ent.name;
-        const childRel = rel ? `${rel}/${n}` : n;
-        const childAbs = `${abs}/${n}`;
-        if (ent.isDirectory()) {
-          if (!SKIP_DIRS.has(n)) deeper.push([childRel, childAbs]);
-          continue;
-        }
-        const st = fs.lstatSync(childAbs, { throwIfNoEntry: false });
-        if (st) visit(childRel, childAbs, st);
-      }
-    }
+    for (const [rel, abs] of dirs) walkFolder(fs, rel, abs, SKIP_DIRS, visit, (r, a) => deeper.push([r, a]));
     dirs = deeper;
   }
   if (dirs.length === 0) return 0;

@@ -66,8 +66,9 @@ export async function updateSnapshot(repo: Repository, base: GitOid, files: Read
         editAt(parentDir(p)).files.set(baseName(p), entry);
       }
     }
+    const all = roots.length > 0 ? [...files.keys()] : [];
     for (const r of roots) {
-      const under = [...files.keys()].filter((p) => p.startsWith(`${r}/`));
+      const under = all.filter((p) => p.startsWith(`${r}/`));
       const node = folderAt(await collectDirs(repo, h, files, under), r, newDir);
       const empty = node.blobs.size === 0 && node.large.length === 0 && node.dirs.size === 0 && !node.chunks?.length;
       editAt(r).rebuilt = empty ? null : await writeDir(repo, node, r);

@@ -7,6 +7,7 @@ import { readSnapshot, storedHierarchy, type SnapEntry } from "./snapshot.js";
 import { diffTrees } from "./tree-diff.js";
 import type { IndexEntry } from "../store/index-file.js";
 import { classifyAll, compareWorktree, workHierarchy } from "./work-state.js";
+import { isUnder } from "./worktree.js";
 
 export interface StatusResult {
   branch: string | null;
@@ -48,7 +49,7 @@ export async function status(repo: Repository, { paths }: { paths?: readonly str
     const ih = storedHierarchy(repo, index.entries, false);
     staged = await diffFileMaps(snap.files, index.entries, (rel, side) => (side === "before" ? classifyWith(snap.arrays, rel) : ih.classify(rel)));
   }
-  if (paths) staged = staged.filter((c) => paths.some((p) => p === "" || c.path === p || c.path.startsWith(`${p}/`)));
+  if (paths) staged = staged.filter((c) => paths.some((p) => isUnder(c.path, p)));
 
   const h = workHierarchy(repo, index, false, paths ? undefined : ws.scan);
   const changedPaths = [...ws.modified.keys(), ...ws.deleted, ...ws.untracked];

@@ -14,8 +14,6 @@ import { classifyWith, joinPath, META_NAMES } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
 import { arrayMetaIn, FILE_LIST, MANIFEST_TREE, readSnapshot, type SnapEntry } from "./snapshot.js";
 
-type Sized = SnapEntry;
-
 /**
  * `after`, when given, receives the entry of every file added or modified
  * (what a checkout of `b` over `a` writes); `before`, of every file deleted
@@ -29,7 +27,7 @@ export async function diffTrees(
   before?: Map<string, SnapEntry>,
 ): Promise<Change[]> {
   const out: Change[] = [];
-  const emit = (path: string, change: ChangeKind, kind: Change["kind"], array: string | null, prev?: Sized, next?: Sized) => {
+  const emit = (path: string, change: ChangeKind, kind: Change["kind"], array: string | null, prev?: SnapEntry, next?: SnapEntry) => {
     out.push({ path, change, kind, array, bytes: next?.size ?? 0, oldBytes: prev?.size ?? 0 });
     if (after && next) after.set(path, next);
     if (before && prev) before.set(path, prev);
@@ -50,7 +48,7 @@ export async function diffTrees(
   };
 
   const chunkMap = async (oid: GitOid | undefined, dir: string, meta: ArrayMeta | null, name: string) => {
-    const m = new Map<string, Sized>();
+    const m = new Map<string, SnapEntry>();
     if (!oid || !meta) return m;
     const where = `${joinPath(dir, MANIFEST_TREE)}/${name}`;
     for (const c of decodeShard(await repo.git.readBlob(oid, where), where).entries) {
@@ -59,7 +57,7 @@ export async function diffTrees(
     return m;
   };
 
-  const compareMaps = (before: Map<string, Sized>, after: Map<string, Sized>, kind: Change["kind"], array: string | null) => {
+  const compareMaps = (before: Map<string, SnapEntry>, after: Map<string, SnapEntry>, kind: Change["kind"], array: string | null) => {
     for (const [p, e] of before) {
       const n = after.get(p);
       if (!n) emit(p, "deleted", kind, array, e);
@@ -88,8 +86,8 @@ export async function diffTrees(
         const shardA = new Map(sa.map((e) => [e.name, e.oid]));
         const shardB = new Map(sb.map((e) => [e.name, e.oid]));
         const sameEncoding = JSON.stringify(ma?.keyEncoding) === JSON.stringify(mb?.keyEncoding);
-        const before = new Map<string, Sized>();
-        const after = new Map<string, Sized>();
+        const before = new Map<string, SnapEntry>();
+        const after = new Map<string, SnapEntry>();
         for (const s of new Set([...shardA.keys(), ...shardB.keys()])) {
           if (sameEncoding && shardA.get(s) === shardB.get(s)) continue;
           for (const [p, e] of await chunkMap(shardA.get(s), dir, ma, s)) before.set(p, e);
