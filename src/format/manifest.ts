@@ -7,7 +7,7 @@
  */
 import { CorruptObjectError } from "../errors.js";
 import { FileType, readHeader, writeHeader } from "./header.js";
-import { type ChunkId, chunkIdFromBytes, chunkIdToBytes, isChunkId } from "./hash.js";
+import { type ChunkId, chunkIdToBytes, isChunkId } from "./hash.js";
 import { ByteReader, encodeVarint } from "./varint.js";
 
 export interface ManifestEntry {
@@ -117,23 +117,100 @@ export function encodeShard(ndim: number, entries: readonly ManifestEntry[]): Ui
 }
 
 export function decodeShard(bytes: Uint8Array, what: string): { ndim: number; entries: ManifestEntry[] } {
-  const r = new ByteReader(bytes, what);
-  readHeader(r, FileType.ManifestShard, what);
-  const ndim = r.varint();
-  const count = readCount(r, ndim + HASH_BYTES + 1, what);
+  const c = new ShardCursor(bytes, what);
   const entries: ManifestEntry[] = [];
-  let prev: number[] | null = null;
-  for (let n = 0; n < count; n++) {
-    const index: number[] = [];
-    for (let d = 0; d < ndim; d++) index.push(r.varint());
-    if (prev && compareIndex(prev, index) >= 0) {
-      throw new CorruptObjectError(what, `entries out of order or duplicated: [${prev}] then [${index}]`);
+  for (; c.has; c.next()) entries.push(c.entry());
+  return { ndim: c.ndim, entries };
+}
+
+/**
+ * The entries only in shard `a`, only in `b`, and in both with other bytes,
+ * each in index order, with every check decodeShard makes on both. Entries
+ * equal on both sides are compared as bytes and never built as objects: most
+ * of two versions of a shard is the same.
+ */
+export function diffShards(
+  a: Uint8Array | null,
+  b: Uint8Array | null,
+  whatA: string,
+  whatB: string,
+): { added: ManifestEntry[]; removed: ManifestEntry[]; modified: [ManifestEntry, ManifestEntry][] } {
+  const out = { added: [] as ManifestEntry[], removed: [] as ManifestEntry[], modified: [] as [ManifestEntry, ManifestEntry][] };
+  const ca = a ? new ShardCursor(a, whatA) : null;
+  const cb = b ? new ShardCursor(b, whatB) : null;
+  for (;;) {
+    const x = ca?.has ? ca : null;
+    const y = cb?.has ? cb : null;
+    if (!x && !y) return out;
+    const c = !x ? 1 : !y ? -1 : compareIndex(x.index, y.index);
+    if (c < 0) {
+      out.removed.push(x!.entry());
+      x!.next();
+    } else if (c > 0) {
+      out.added.push(y!.entry());
+      y!.next();
+    } else {
+      if (!x!.sameAs(y!)) out.modified.push([x!.entry(), y!.entry()]);
+      x!.next();
+      y!.next();
     }
-    prev = index;
-    entries.push({ index, id: chunkIdFromBytes(r.bytes(HASH_BYTES)), size: r.varint() });
   }
-  expectEnd(r, what);
-  return { ndim, entries };
+}
+
+/** A shard's entries front to back, checked as read; an entry becomes an object only when asked. */
+class ShardCursor {
+  readonly ndim: number;
+  /** whether index, size and the hash position describe an entry (false past the last) */
+  has = true;
+  /** the current entry's index: reused for the next entry, so entry() copies it */
+  index: number[] = [];
+  size = 0;
+  private prev: number[] = [];
+  private hashAt = 0;
+  private left: number;
+  private readonly r: ByteReader;
+  private readonly buf: Buffer;
+
+  constructor(
+    bytes: Uint8Array,
+    private readonly what: string,
+  ) {
+    this.r = new ByteReader(bytes, what);
+    readHeader(this.r, FileType.ManifestShard, what);
+    this.ndim = this.r.varint();
+    this.left = readCount(this.r, this.ndim + HASH_BYTES + 1, what);
+    this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.next(true);
+  }
+
+  next(first = false): void {
+    if (this.left === 0) {
+      if (this.has) expectEnd(this.r, this.what);
+      this.has = false;
+      return;
+    }
+    this.left--;
+    const index = this.prev;
+    for (let d = 0; d < this.ndim; d++) index[d] = this.r.varint();
+    index.length = this.ndim;
+    if (!first && compareIndex(this.index, index) >= 0) {
+      throw new CorruptObjectError(this.what, `entries out of order or duplicated: [${this.index}] then [${index}]`);
+    }
+    this.prev = this.index;
+    this.index = index;
+    this.hashAt = this.r.pos;
+    this.r.skip(HASH_BYTES);
+    this.size = this.r.varint();
+  }
+
+  entry(): ManifestEntry {
+    return { index: this.index.slice(), id: this.buf.toString("hex", this.hashAt, this.hashAt + HASH_BYTES) as ChunkId, size: this.size };
+  }
+
+  /** Same chunk id and size as the other cursor's entry. */
+  sameAs(o: ShardCursor): boolean {
+    return this.size === o.size && this.buf.compare(o.buf, o.hashAt, o.hashAt + HASH_BYTES, this.hashAt, this.hashAt + HASH_BYTES) === 0;
+  }
 }
 
 /**
@@ -180,7 +257,7 @@ export function decodeFileList(bytes: Uint8Array, what: string): FileListEntry[]
     }
     const problem = nameProblem(name);
     if (problem) throw new CorruptObjectError(what, `file name ${JSON.stringify(name)} ${problem}`);
-    entries.push({ name, id: chunkIdFromBytes(r.bytes(HASH_BYTES)), size: r.varint() });
+    entries.push({ name, id: r.hex(HASH_BYTES) as ChunkId, size: r.varint() });
   }
   expectEnd(r, what);
   return entries;

@@ -23,6 +23,7 @@ export function encodeVarint(n: number, out: number[]): void {
  */
 export class ByteReader {
   pos = 0;
+  private asBuffer: Buffer | undefined;
 
   constructor(
     private readonly buf: Uint8Array,
@@ -46,14 +47,33 @@ export class ByteReader {
     return this.corrupt(`varint at offset ${start} is longer than ${MAX_VARINT_BYTES} bytes`);
   }
 
+  /** The next `n` bytes as lowercase hex (a hash), without a view of them first. */
+  hex(n: number): string {
+    this.need(n);
+    this.asBuffer ??= Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    const out = this.asBuffer.toString("hex", this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  /** Step over the next `n` bytes. */
+  skip(n: number): void {
+    this.need(n);
+    this.pos += n;
+  }
+
   /** The next `n` bytes, as a view into the input (not a copy). */
   bytes(n: number): Uint8Array {
-    if (n > this.remaining()) {
-      this.corrupt(`truncated: needed ${n} bytes at offset ${this.pos}, only ${this.remaining()} left`);
-    }
+    this.need(n);
     const out = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return out;
+  }
+
+  private need(n: number): void {
+    if (n > this.remaining()) {
+      this.corrupt(`truncated: needed ${n} bytes at offset ${this.pos}, only ${this.remaining()} left`);
+    }
   }
 
   u8(): number {

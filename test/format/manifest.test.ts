@@ -7,6 +7,7 @@ import {
   compareIndex,
   decodeFileList,
   decodeShard,
+  diffShards,
   encodeFileList,
   encodeShard,
   regionName,
@@ -153,6 +154,75 @@ describe("manifest shards", () => {
     expect(decodeShard(bytesOf(HEADER_SHARD, 1, 2, raw(a), raw(b)), "obj").entries).toEqual([a, b]);
     const overlong = bytesOf(HEADER_SHARD, 1, 1, [0x81, 0x00], Buffer.from(a.id, "hex"), 1);
     expect(corrupt(() => decodeShard(overlong, "obj"))).toMatch(/non-minimal varint/);
+  });
+});
+
+describe("shard diff", () => {
+  /** The diff by decoding both shards whole and joining them: what diffShards must equal. */
+  function joined(a: ManifestEntry[], b: ManifestEntry[]) {
+    const key = (e: ManifestEntry) => e.index.join(",");
+    const inB = new Map(b.map((e) => [key(e), e]));
+    const inA = new Map(a.map((e) => [key(e), e]));
+    return {
+      added: b.filter((e) => !inA.has(key(e))),
+      removed: a.filter((e) => !inB.has(key(e))),
+      modified: a.flatMap((e): [ManifestEntry, ManifestEntry][] => {
+        const o = inB.get(key(e));
+        return o && (o.id !== e.id || o.size !== e.size) ? [[e, o]] : [];
+      }),
+    };
+  }
+
+  it("equals a whole decode and join, for random edits in 1 to 3 dimensions", () => {
+    let seed = 7;
+    const seen = { added: 0, removed: 0, modified: 0, sizeOnly: 0 };
+    const rnd = (n: number) => Math.floor(((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * n);
+    for (let round = 0; round < 60; round++) {
+      const ndim = 1 + (round % 3);
+      const all = new Map<string, ManifestEntry>();
+      for (let k = 0; k < 200; k++) {
+        const index = Array.from({ length: ndim }, () => rnd(8));
+        all.set(index.join(","), entry(index, 10 + rnd(3)));
+      }
+      const a = [...all.values()].sort((x, y) => compareIndex(x.index, y.index));
+      // b: some removed, some with other bytes, some with another size only, some new
+      const b = a
+        .filter(() => rnd(10) !== 0)
+        .map((e) => (rnd(8) === 0 ? { ...e, id: id(`edit${round}:${e.index}`) } : rnd(20) === 0 ? { ...e, size: e.size + 1 } : e));
+      for (let k = 0; k < 20; k++) {
+        const index = Array.from({ length: ndim }, () => 8 + rnd(4));
+        if (!b.some((e) => compareIndex(e.index, index) === 0)) b.push(entry(index));
+      }
+      b.sort((x, y) => compareIndex(x.index, y.index));
+      const got = diffShards(encodeShard(ndim, a), encodeShard(ndim, b), "a", "b");
+      expect(got).toEqual(joined(a, b));
+      seen.added += got.added.length;
+      seen.removed += got.removed.length;
+      seen.modified += got.modified.length;
+      seen.sizeOnly += got.modified.filter(([x, y]) => x.id === y.id).length;
+    }
+    for (const n of Object.values(seen)) expect(n).toBeGreaterThan(20);
+  });
+
+  it("takes a missing side as empty, and finds nothing between equal shards", () => {
+    const a = [entry([0, 1]), entry([2, 0])];
+    const bytes = encodeShard(2, a);
+    expect(diffShards(null, bytes, "a", "b")).toEqual({ added: a, removed: [], modified: [] });
+    expect(diffShards(bytes, null, "a", "b")).toEqual({ added: [], removed: a, modified: [] });
+    expect(diffShards(bytes, encodeShard(2, a), "a", "b")).toEqual({ added: [], removed: [], modified: [] });
+  });
+
+  it("refuses a corrupt shard on either side, even where the other side is equal", () => {
+    const good = encodeShard(1, [entry([1]), entry([2]), entry([3])]);
+    const raw = (e: ManifestEntry) => encodeShard(1, [e]).subarray(HEADER_SHARD.length + 2);
+    const unsorted = bytesOf(HEADER_SHARD, 1, 3, raw(entry([1])), raw(entry([3])), raw(entry([2])));
+    const twice = bytesOf(HEADER_SHARD, 1, 3, raw(entry([1])), raw(entry([2])), raw(entry([2])));
+    for (const bad of [unsorted, twice, bytesOf(good, 0), good.subarray(0, good.length - 1)]) {
+      expect(corrupt(() => diffShards(good, bad, "x", "obj"))).toBeTruthy();
+      expect(corrupt(() => diffShards(bad, good, "obj", "x"))).toBeTruthy();
+      expect(corrupt(() => diffShards(bad, null, "obj", "x"))).toBeTruthy();
+    }
+    expect(corrupt(() => diffShards(good, unsorted, "x", "obj"))).toMatch(/out of order or duplicated: \[3\] then \[2\]/);
   });
 });
 

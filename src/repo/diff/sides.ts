@@ -53,9 +53,35 @@ export interface ChunkRef {
   read(): Promise<Uint8Array>;
 }
 
+/** A chunk a committed manifest names: read from the chunk store (a class: one shape, no closure per chunk). */
+class StoredChunk implements ChunkRef {
+  readonly #repo: Repository;
+
+  constructor(
+    readonly index: number[],
+    readonly id: ChunkId,
+    readonly size: number,
+    repo: Repository,
+  ) {
+    this.#repo = repo;
+  }
+
+  read(): Promise<Uint8Array> {
+    return this.#repo.chunks.get(this.id);
+  }
+}
+
 export interface ShardRef {
   oid: GitOid | null;
   entries(): Promise<ChunkRef[]>;
+  /** a committed shard: its bytes, so that a diff builds only the entries that differ */
+  stored?: StoredShard;
+}
+
+export interface StoredShard {
+  what: string;
+  bytes(): Promise<Uint8Array>;
+  ref(e: ManifestEntry): ChunkRef;
 }
 
 export interface ManifestRef {
@@ -128,13 +154,16 @@ function gitManifest(repo: Repository, oid: GitOid, where: string, shards: TreeE
   for (const s of shards) {
     checkEntryName(s.name, where);
     let entries: Promise<ChunkRef[]> | undefined;
-    const what = `${where}/${s.name}`;
+    let bytes: Promise<Uint8Array> | undefined;
+    const stored: StoredShard = {
+      what: `${where}/${s.name}`,
+      bytes: () => (bytes ??= repo.git.readBlob(s.oid, stored.what)),
+      ref: (e) => new StoredChunk(e.index, e.id, e.size, repo),
+    };
     map.set(s.name, {
       oid: s.oid,
-      entries: () =>
-        (entries ??= repo.git.readBlob(s.oid, what).then((bytes) =>
-          decodeShard(bytes, what).entries.map((e) => ({ ...e, read: () => repo.chunks.get(e.id) })),
-        )),
+      entries: () => (entries ??= stored.bytes().then((b) => decodeShard(b, stored.what).entries.map(stored.ref))),
+      stored,
     });
   }
   return { oid, shards: map };

@@ -8,7 +8,7 @@
  * hash a new working file the other side also has).
  */
 import { formatChunkKey } from "../../format/chunk-key.js";
-import { compareIndex } from "../../format/manifest.js";
+import { compareIndex, diffShards } from "../../format/manifest.js";
 import { mapLimit } from "../../store/atomic.js";
 import { joinPath } from "../hierarchy.js";
 import { isUnder } from "../worktree.js";
@@ -157,6 +157,17 @@ export async function diffManifests(
     const sa = ma?.shards.get(name);
     const sb = mb?.shards.get(name);
     if (sa && sb && sa.oid !== null && sa.oid === sb.oid) return null;
+    const [ra, rb] = [sa?.stored, sb?.stored];
+    if ((!sa || ra) && (!sb || rb)) {
+      // two committed shards (or one): compared as bytes
+      const [ba, bb] = await Promise.all([ra ? ra.bytes() : null, rb ? rb.bytes() : null]);
+      const d = diffShards(ba, bb, ra?.what ?? "", rb?.what ?? "");
+      return {
+        added: d.added.map((e) => rb!.ref(e)),
+        removed: d.removed.map((e) => ra!.ref(e)),
+        modified: d.modified.map(([x, y]): [ChunkRef, ChunkRef] => [ra!.ref(x), rb!.ref(y)]),
+      };
+    }
     const [ea, eb] = await Promise.all([sa ? sa.entries() : [], sb ? sb.entries() : []]);
     return mergeJoin(ea, eb);
   });
@@ -195,12 +206,21 @@ async function mergeJoin(ea: ChunkRef[], eb: ChunkRef[]) {
       j++;
     }
   }
-  const differs = await mapLimit(both, 16, async ([x, y]) => {
-    if (x.id !== null && y.id !== null) return x.id !== y.id;
-    if (x.size !== y.size) return true;
-    return (await chunkIdOf(x)) !== (await chunkIdOf(y));
-  });
-  return { added, removed, modified: both.filter((_, k) => differs[k]) };
+  // ids and sizes answer almost every pair at once; only new working files are hashed
+  const modified: [ChunkRef, ChunkRef][] = [];
+  const unknown: [ChunkRef, ChunkRef][] = [];
+  for (const pair of both) {
+    const [x, y] = pair;
+    if (x.id !== null && y.id !== null) {
+      if (x.id !== y.id) modified.push(pair);
+    } else if (x.size !== y.size) modified.push(pair);
+    else unknown.push(pair);
+  }
+  if (unknown.length > 0) {
+    const differs = await mapLimit(unknown, 16, async ([x, y]) => (await chunkIdOf(x)) !== (await chunkIdOf(y)));
+    modified.push(...unknown.filter((_, k) => differs[k])); // diffManifests sorts
+  }
+  return { added, removed, modified };
 }
 
 /** A removed and an added array with the same metadata documents and the same chunks: one renamed array. */
