@@ -67,17 +67,21 @@ async function run({ lib, repo }: RepoContext, rev: string | undefined, rest: st
   }
   const ctx = await refContext(lib, repo);
   if (opts.graph) {
-    for (const l of graphLines(lib, entries, ctx, opts.oneline === true)) out(l);
+    const lines = [...graphLines(lib, entries, ctx, opts.oneline === true)];
+    if (lines.length > 0) out(lines.join("\n"));
     return;
   }
+  // one write for the whole log: a write per line is a system call per line
+  const lines: string[] = [];
   for (const [i, e] of entries.entries()) {
     if (opts.oneline) {
-      out(`${shortOid(e.oid)}${e.refs.length ? ` (${decorate(e.refs, ctx)})` : ""} ${subject(e.message)}`);
+      lines.push(`${shortOid(e.oid)}${e.refs.length ? ` (${decorate(e.refs, ctx)})` : ""} ${subject(e.message)}`);
     } else {
-      if (i > 0) out("");
-      for (const l of commitHeaderLines(e, e.refs, ctx)) out(l);
+      if (i > 0) lines.push("");
+      lines.push(...commitHeaderLines(e, e.refs, ctx));
     }
   }
+  if (lines.length > 0) out(lines.join("\n"));
 }
 
 async function isRevision(lib: Lib, repo: Repo, rev: string): Promise<boolean> {

@@ -23,12 +23,12 @@ export interface LogOptions {
 export async function log(repo: Repository, { rev = "HEAD", n, path }: LogOptions = {}): Promise<LogEntry[]> {
   const start = await resolveRevision(repo, rev);
   const limit = n ?? Number.POSITIVE_INFINITY;
-  const keep = path === undefined ? async () => true : pathFilter(repo, path);
+  const keep = path === undefined ? null : pathFilter(repo, path);
   const decorations = await refsByCommit(repo);
   const out: LogEntry[] = [];
-  for await (const { commit, parentTree } of walk(repo, start)) {
+  for (const { commit, parentTree } of walk(repo, start)) {
     if (out.length >= limit) break;
-    if (await keep(commit, parentTree)) out.push(toEntry(commit, decorations.get(commit.oid) ?? []));
+    if (!keep || (await keep(commit, parentTree))) out.push(toEntry(commit, decorations.get(commit.oid) ?? []));
   }
   return out;
 }
@@ -73,16 +73,16 @@ export async function treeEntryAt(repo: Repository, tree: GitOid, path: string):
 // ---- the walk -------------------------------------------------------------
 
 /** Each commit reachable from `start` once, newest committer time first, with its first parent's tree. */
-async function* walk(repo: Repository, start: GitOid): AsyncGenerator<{ commit: CommitObject; parentTree: GitOid | null }> {
+function* walk(repo: Repository, start: GitOid): Generator<{ commit: CommitObject; parentTree: GitOid | null }> {
   const trees = new Map<string, GitOid>();
   const queue = new CommitQueue();
-  const first = await repo.git.readCommit(start);
+  const first = repo.git.readCommitSync(start);
   trees.set(first.oid, first.tree);
   queue.push(first);
   for (let c = queue.pop(); c; c = queue.pop()) {
     for (const p of c.parents) {
       if (trees.has(p)) continue;
-      const parent = await repo.git.readCommit(p);
+      const parent = repo.git.readCommitSync(p);
       trees.set(p, parent.tree);
       queue.push(parent);
     }

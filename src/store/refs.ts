@@ -97,12 +97,7 @@ export class Refs {
     for (const { rel, abs, ent } of await filesUnder(this.file(prefix.replace(/\/$/, "")))) {
       if (!ent.isFile() || ent.name.endsWith(".lock") || ent.name.includes(".tmp-")) continue;
       // a ref deleted while we list is simply not listed
-      const v = (
-        await fsp.readFile(abs, "utf8").catch((err: NodeJS.ErrnoException) => {
-          if (err.code === "ENOENT") return "";
-          throw asAccessError(err, abs);
-        })
-      ).trim();
+      const v = ((await readFileOrNull(abs))?.toString("utf8") ?? "").trim();
       if (isGitOid(v)) out.set(prefix + rel, v);
     }
     return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
