@@ -1,7 +1,7 @@
-#!/usr/bin/env node
 /**
  * The tdv command line: builds the program, registers one file per command,
  * parses, and maps every error to a message on stderr and an exit code.
+ * Run by cli/bin.ts (from tsc's output) or by the bundle (scripts/bundle.mjs).
  * Loads no part of the library itself: commands import it inside actions,
  * so `tdv --version` and `tdv --help` start fast.
  */
@@ -82,13 +82,16 @@ function isCommanderError(err: unknown): err is CommanderError {
   return err instanceof CommanderError;
 }
 
-async function main(argv: string[]): Promise<void> {
+function quietOnClosedPipe(e: NodeJS.ErrnoException): void {
+  if (e.code !== "EPIPE") throw e;
+  process.exitCode ??= 0;
+  process.stdout.destroy();
+}
+
+/** Run the command line `argv` (as process.argv: node, script, arguments); sets process.exitCode. */
+export async function main(argv: string[]): Promise<void> {
   // `tdv log | head`: a closed pipe ends the output quietly, as in git
-  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code !== "EPIPE") throw e;
-    process.exitCode ??= 0;
-    process.stdout.destroy();
-  });
+  if (!process.stdout.listeners("error").includes(quietOnClosedPipe)) process.stdout.on("error", quietOnClosedPipe);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -114,5 +117,3 @@ async function report(error: unknown): Promise<number> {
   else process.stderr.write("hint: this is a bug in tdv or an unexpected system error; run with TDV_DEBUG=1 for the stack trace\n");
   return EXIT_FAILURE;
 }
-
-await main(process.argv);

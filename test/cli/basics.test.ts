@@ -72,16 +72,30 @@ describe.concurrent("program", () => {
     expect((await tdv(dir, ["init"])).code).toBe(0);
     expect((await tdv(dir, ["add", "-A"])).code).toBe(0);
     expect((await tdv(dir, ["commit", "-m", "x"])).code).toBe(0);
-    // a loader hook that prints every package (not node: builtins, not relative files) the process resolves
-    const hook = `data:text/javascript,export async function resolve(s, c, n) { if (!["node:", ".", "/", "file:", "data:"].some((p) => s.startsWith(p))) process.stderr.write("[pkg " + s + "]"); return n(s, c); }`;
+    // hooks that print every package (not node: builtins, not relative files) the process imports or requires
+    const isPackage = `(s) => !["node:", ".", "/", "file:", "data:"].some((p) => s.startsWith(p))`;
+    const hook = `data:text/javascript,export async function resolve(s, c, n) { if ((${isPackage})(s)) process.stderr.write("[pkg " + s + "]"); return n(s, c); }`;
     const reg = `data:text/javascript,import { register } from "node:module"; register(${JSON.stringify(hook)});`;
+    const preload = path.join(dir, "requires.cjs");
+    await fsp.writeFile(
+      preload,
+      `const M = require("node:module"); const load = M._load; M._load = function (s, ...rest) { if ((${isPackage})(s)) process.stderr.write("[pkg " + s + "]"); return load.call(this, s, ...rest); };`,
+    );
     const packages = (stderr: string) => [...new Set([...stderr.matchAll(/\[pkg ([^\]]+)\]/g)].map((m) => m[1]))].sort();
-    const version = spawnSync(process.execPath, ["--import", reg, BIN, "--version"], { env: baseEnv(), encoding: "utf8" });
+    const traced = ["--import", reg, "--require", preload, BIN];
+    const version = spawnSync(process.execPath, [...traced, "--version"], { env: baseEnv(), encoding: "utf8" });
     expect(version.status, version.stderr).toBe(0);
     expect(packages(version.stderr)).toEqual(["commander"]);
-    const st = spawnSync(process.execPath, ["--import", reg, BIN, "status"], { cwd: dir, env: baseEnv(), encoding: "utf8" });
+    const st = spawnSync(process.execPath, [...traced, "status"], { cwd: dir, env: baseEnv(), encoding: "utf8" });
     expect(st.status, st.stderr).toBe(0);
     expect(packages(st.stderr)).toEqual(["commander"]);
+    // the hooks do see a package where one is loaded: diff --values decodes with zarrita
+    const chunk = path.join(dir, "ocean.zarr/depth/c/0");
+    const bytes = await fsp.readFile(chunk);
+    await fsp.writeFile(chunk, bytes.map((b) => b ^ 1));
+    const values = spawnSync(process.execPath, [...traced, "diff", "--values"], { cwd: dir, env: baseEnv(), encoding: "utf8" });
+    expect(values.status, values.stderr).toBe(0);
+    expect(packages(values.stderr)).toContain("zarrita");
   });
 });
 
