@@ -71,6 +71,15 @@ try {
   await tdv("checkout", "-q", "HEAD~0");
   await tdv("restore", "-s", "edit", "data.zarr");
   await tdv("status", "--short");
+  await tdv("restore", "data.zarr");
+  await tdv("switch", "main");
+  await tdv("branch");
+  await tdv("tag", "v1");
+  await tdv("show", "edit");
+  await tdv("ls", "edit");
+  await tdv("merge", "-m", "merge", "edit");
+  await tdv("log", "--graph", "--oneline");
+  await tdv("reflog");
   process.stdout.write = write;
   writeFileSync(path.join(bin, "main.cache"), script.createCachedData());
 } finally {
