@@ -33,10 +33,6 @@ export function isGitOid(s: string): s is GitOid {
   return GIT_OID.test(s);
 }
 
-export function chunkIdFromBytes(raw: Uint8Array): ChunkId {
-  return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("hex") as ChunkId;
-}
-
 export function chunkIdToBytes(id: ChunkId): Uint8Array {
   return Buffer.from(id, "hex");
 }

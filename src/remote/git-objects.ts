@@ -3,12 +3,12 @@
  * by the SHA-1 of header + content. Everything downloaded is inflated and
  * checked against its name before it is parsed or stored.
  */
-import { createHash } from "node:crypto";
 import { deflateSync, inflateSync } from "node:zlib";
 import { CorruptObjectError } from "../errors.js";
+import { checkGitObject, type GitObjectType } from "../format/git-object.js";
 import type { GitOid } from "../format/hash.js";
 
-export type GitType = "blob" | "tree" | "commit" | "tag";
+export type GitType = GitObjectType;
 
 export interface RawObject {
   type: GitType;
@@ -28,12 +28,9 @@ export function decodeLoose(oid: GitOid, raw: Uint8Array, where: string): RawObj
   } catch {
     throw new CorruptObjectError(oid, `${where}: does not inflate (damaged or truncated)`);
   }
-  const actual = createHash("sha1").update(full).digest("hex");
-  if (actual !== oid) throw new CorruptObjectError(oid, `${where}: its bytes hash to ${actual}`);
-  const nul = full.indexOf(0);
-  const m = /^(blob|tree|commit|tag) (\d+)$/.exec(nul > 0 ? full.toString("latin1", 0, nul) : "");
-  if (!m || Number(m[2]) !== full.length - nul - 1) throw new CorruptObjectError(oid, `${where}: bad object header`);
-  return { type: m[1] as GitType, content: full.subarray(nul + 1) };
+  const checked = checkGitObject(full, oid);
+  if (typeof checked === "string") throw new CorruptObjectError(oid, `${where}: ${checked}`);
+  return checked;
 }
 
 export interface RawTreeEntry {

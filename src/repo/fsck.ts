@@ -14,13 +14,13 @@
  * by killed commands are garbage (for `tdv gc`), not errors. fsck never
  * writes anything.
  */
-import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import { filesUnder } from "../store/files-under.js";
 import path from "node:path";
 import { inflateSync } from "node:zlib";
 import { isTdvError } from "../errors.js";
 import { formatChunkKey, type KeyEncoding } from "../format/chunk-key.js";
+import { checkGitObject } from "../format/git-object.js";
 import { isChunkId, isGitOid, sha256, type ChunkId, type GitOid } from "../format/hash.js";
 import { decodeFileList, decodeShard } from "../format/manifest.js";
 import { parseZarray, parseZarrJson } from "../format/zarr-meta.js";
@@ -283,12 +283,8 @@ export function verifyLooseObject(oid: string, raw: Buffer): string | null {
   } catch {
     return "does not inflate (zlib)";
   }
-  const actual = createHash("sha1").update(full).digest("hex");
-  if (actual !== oid) return `its bytes hash to ${actual}`;
-  const nul = full.indexOf(0);
-  const m = /^(blob|tree|commit|tag) (\d+)$/.exec(nul > 0 ? full.toString("latin1", 0, nul) : "");
-  if (!m || Number(m[2]) !== full.length - nul - 1) return "bad object header";
-  return null;
+  const checked = checkGitObject(full, oid);
+  return typeof checked === "string" ? checked : null;
 }
 
 // ---- fsck -----------------------------------------------------------------

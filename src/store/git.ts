@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { CorruptObjectError, MissingObjectError, UnsafePathError } from "../errors.js";
+import { checkGitObject } from "../format/git-object.js";
 import { sha1, type GitOid } from "../format/hash.js";
 import { inflateObject, zlibObject } from "../format/zlib-stored.js";
 import { asAccessError, freshen, writeAtomic, writeObjectFile } from "./atomic.js";
@@ -445,12 +446,8 @@ export class GitStore {
     } catch {
       throw new CorruptObjectError(oid, `${what}: loose object does not inflate`);
     }
-    if (sha1(full) !== oid) throw new CorruptObjectError(oid, `${what}: bytes do not match the object id`);
-    const nul = full.indexOf(0);
-    const header = nul > 0 ? full.toString("latin1", 0, nul) : "";
-    const m = /^(blob|tree|commit|tag) (\d+)$/.exec(header);
-    if (!m || Number(m[2]) !== full.length - nul - 1) throw new CorruptObjectError(oid, `${what}: bad object header`);
-    const o = { type: m[1] as PackType, content: full.subarray(nul + 1) };
+    const o = checkGitObject(full, oid);
+    if (typeof o === "string") throw new CorruptObjectError(oid, `${what}: ${o}`);
     this.objects.set(oid, o.type, o.content);
     return o;
   }
