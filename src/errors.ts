@@ -169,6 +169,46 @@ export class RefLockedError extends TdvError<"RefLockedError"> {
   }
 }
 
+/** Another command holds the working-copy lock (`.tdv/worktree.lock`). */
+export class WorktreeLockedError extends TdvError<"WorktreeLockedError"> {
+  readonly _tag = "WorktreeLockedError";
+  constructor(
+    readonly owner: { pid: number; host: string; command: string; since: string } | null,
+    readonly lockFile: string,
+  ) {
+    const who = owner ? `\`tdv ${owner.command}\` (pid ${owner.pid}${owner.since ? `, since ${owner.since}` : ""})` : "another tdv command";
+    super(`another tdv command is running in this working copy: ${who}`, {
+      hint: `wait for it to finish and run your command again; nothing was changed. If no tdv command is running${owner ? ` (pid ${owner.pid} on ${owner.host} is something else)` : ""}, remove the lock: rm '${lockFile}'`,
+    });
+  }
+}
+
+/** gc runs (or another gc does): the command gave way and changed nothing. */
+export class GcRunningError extends TdvError<"GcRunningError"> {
+  readonly _tag = "GcRunningError";
+  constructor(
+    readonly who: string,
+    readonly lockFile: string,
+  ) {
+    super(`${who} is collecting garbage in this repository`, {
+      hint: `nothing was changed; run the command again when it has finished. If that process is gone from another machine, remove its announcement: rm '${lockFile}'`,
+    });
+  }
+}
+
+/** gc refused because commands that write objects kept running: it deleted nothing. */
+export class WritersRunningError extends TdvError<"WritersRunningError"> {
+  readonly _tag = "WritersRunningError";
+  constructor(
+    readonly writers: string[],
+    readonly lockFiles: string[],
+  ) {
+    super(`gc deleted nothing: ${writers.join(", ")} ${writers.length === 1 ? "is" : "are"} writing to this repository`, {
+      hint: `run \`tdv gc\` again when ${writers.length === 1 ? "it has" : "they have"} finished (TDV_WRITERS_WAIT_MS sets how long gc waits). A process gone from another machine leaves its announcement: ${lockFiles.map((f) => `rm '${f}'`).join("; ")}`,
+    });
+  }
+}
+
 export class DirtyWorkingCopyError extends TdvError<"DirtyWorkingCopyError"> {
   readonly _tag = "DirtyWorkingCopyError";
   constructor(
@@ -284,6 +324,9 @@ export type TdvErrorTag =
   | InvalidRefNameError["_tag"]
   | BranchMovedError["_tag"]
   | RefLockedError["_tag"]
+  | WorktreeLockedError["_tag"]
+  | GcRunningError["_tag"]
+  | WritersRunningError["_tag"]
   | DirtyWorkingCopyError["_tag"]
   | InvalidMetadataError["_tag"]
   | PathNotFoundError["_tag"]

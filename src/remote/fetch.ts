@@ -78,7 +78,11 @@ interface Fetched {
   links: GitOid[];
 }
 
-export async function fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchResult> {
+export function fetch(repo: Repository, opts?: Parameters<typeof _fetch>[1]): ReturnType<typeof _fetch> {
+  return repo.writing("fetch", () => _fetch(repo, opts));
+}
+
+async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchResult> {
   const { concurrency = 16, onProgress } = opts;
   const { name, url } = resolveRemote(repo, opts.remote);
   const lazy = opts.lazy ?? (repo.config.lazy !== undefined && repo.config.lazy.remote === name);

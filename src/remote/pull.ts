@@ -36,7 +36,11 @@ export interface PullResult extends CheckoutResult {
   merge?: MergeResult;
 }
 
-export async function pull(repo: Repository, opts: PullOptions = {}): Promise<PullResult> {
+export function pull(repo: Repository, opts?: Parameters<typeof _pull>[1]): ReturnType<typeof _pull> {
+  return repo.exclusive("pull", () => _pull(repo, opts));
+}
+
+async function _pull(repo: Repository, opts: PullOptions = {}): Promise<PullResult> {
   const head = await repo.refs.head();
   if (!head.branch) throw new UsageError("HEAD is detached: pull needs a current branch", { hint: "`tdv switch BRANCH` first" });
   const local = head.branch.slice("refs/heads/".length);

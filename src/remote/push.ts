@@ -74,7 +74,11 @@ interface Upload {
   gitType?: GitType;
 }
 
-export async function push(repo: Repository, opts: PushOptions = {}): Promise<PushResult> {
+export function push(repo: Repository, opts?: Parameters<typeof _push>[1]): ReturnType<typeof _push> {
+  return repo.writing("push", () => _push(repo, opts));
+}
+
+async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResult> {
   const { force = false, concurrency = 16, onProgress } = opts;
   const { name, url } = resolveRemote(repo, opts.remote);
   const label = name ?? url;

@@ -41,7 +41,11 @@ export interface AddResult {
 }
 
 /** Stage files: store their bytes (chunk objects or Git blobs) and record them in the index. */
-export async function add(repo: Repository, opts: AddOptions): Promise<AddResult> {
+export function add(repo: Repository, opts: Parameters<typeof _add>[1]): ReturnType<typeof _add> {
+  return repo.exclusive("add", () => _add(repo, opts));
+}
+
+async function _add(repo: Repository, opts: AddOptions): Promise<AddResult> {
   const { result, index } = await repo.git.withPack(async () => {
     const staged = await stage(repo, opts);
     // the index keeps the snapshot it equals, written from the one before it: the cost follows

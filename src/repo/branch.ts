@@ -41,7 +41,11 @@ export interface CreateBranchOptions {
   force?: boolean;
 }
 
-export async function createBranch(
+export function createBranch(repo: Repository, opts: Parameters<typeof _createBranch>[1]): ReturnType<typeof _createBranch> {
+  return repo.writing("branch", () => _createBranch(repo, opts));
+}
+
+async function _createBranch(
   repo: Repository,
   { name, start = "HEAD", force = false }: CreateBranchOptions,
 ): Promise<{ name: string; ref: string; oid: GitOid; previous: GitOid | null }> {

@@ -199,7 +199,11 @@ export interface SwitchResult extends CheckoutResult {
 }
 
 /** Switch to a branch (creating it at `start` with `create`). */
-export async function switchBranch(
+export function switchBranch(repo: Repository, opts: Parameters<typeof _switchBranch>[1]): ReturnType<typeof _switchBranch> {
+  return repo.exclusive("switch", () => _switchBranch(repo, opts));
+}
+
+async function _switchBranch(
   repo: Repository,
   { name, create = false, start, force = false, onProgress }: { name: string; create?: boolean; start?: string; force?: boolean; onProgress?: ProgressFn },
 ): Promise<SwitchResult> {
@@ -237,7 +241,11 @@ export interface CheckoutRevResult extends CheckoutResult {
 }
 
 /** Check out a revision: a branch name switches to it; anything else detaches HEAD there. */
-export async function checkout(
+export function checkout(repo: Repository, opts: Parameters<typeof _checkout>[1]): ReturnType<typeof _checkout> {
+  return repo.exclusive("checkout", () => _checkout(repo, opts));
+}
+
+async function _checkout(
   repo: Repository,
   { rev, force = false, onProgress }: { rev: string; force?: boolean; onProgress?: ProgressFn },
 ): Promise<CheckoutRevResult> {
@@ -259,7 +267,11 @@ export async function checkout(
  * revision). The index is not changed. Tracked files under a path that the
  * source lacks are removed (as `git restore` does).
  */
-export async function restore(
+export function restore(repo: Repository, opts: Parameters<typeof _restore>[1]): ReturnType<typeof _restore> {
+  return repo.exclusive("restore", () => _restore(repo, opts));
+}
+
+async function _restore(
   repo: Repository,
   { paths, source, onProgress }: { paths: readonly string[]; source?: string; onProgress?: ProgressFn },
 ): Promise<CheckoutResult> {
@@ -292,7 +304,11 @@ export async function restore(
 export type ResetMode = "soft" | "mixed" | "hard";
 
 /** Move the current branch (or detached HEAD) to `rev`; mixed also resets the index, hard also the working tree. */
-export async function reset(
+export function reset(repo: Repository, opts: Parameters<typeof _reset>[1]): ReturnType<typeof _reset> {
+  return repo.exclusive("reset", () => _reset(repo, opts));
+}
+
+async function _reset(
   repo: Repository,
   { rev, mode = "mixed", onProgress }: { rev: string; mode?: ResetMode; onProgress?: ProgressFn },
 ): Promise<{ oid: GitOid; previous: GitOid | null; branch: string | null } & CheckoutResult> {

@@ -43,7 +43,11 @@ export function formatMessage(message: string, trailers: Record<string, string>)
  * branch to it with compare-and-swap: if the branch moved meanwhile, nothing
  * is overwritten and BranchMovedError says so; the index keeps the staged work.
  */
-export async function commit(repo: Repository, opts: CommitOptions): Promise<CommitResult> {
+export function commit(repo: Repository, opts: Parameters<typeof _commit>[1]): ReturnType<typeof _commit> {
+  return repo.exclusive("commit", () => _commit(repo, opts));
+}
+
+async function _commit(repo: Repository, opts: CommitOptions): Promise<CommitResult> {
   const { message, all = false, allowEmpty = false, trailers = {}, extraParents = [], onProgress } = opts;
   const head = await repo.refs.head();
   // commit -a stages in memory: the index file changes only if the commit lands (git's index.lock)

@@ -2,21 +2,28 @@
  * gc: delete the objects nothing needs. An object is kept when it is
  * reachable from any root (`collectRoots`: refs, HEAD, every reflog entry,
  * MERGE_HEAD and operation state, the index) or when its file is younger than
- * the grace period. Writers refresh the mtime of an object they would have
- * written but found present, so whatever a command in progress has written or
- * reused is young, and a gc beside it deletes none of it.
+ * the grace period.
  *
- * gc refuses to run when a root cannot be read or a reachable object is
- * missing or corrupt: with part of the graph unknown, it cannot tell which
- * chunks are still needed. The reachable loose Git objects, when there are 64
- * or more, are moved into one new pack, written durably before any loose copy
- * is deleted. A pack older than the grace period that holds unreachable
- * objects is rewritten without them (`repackStale`).
+ * gc and the commands that write objects exclude each other (store/writers.ts):
+ * gc announces itself, waits until no writer runs, and writers that start
+ * meanwhile wait for it. So no command can find an object present, or write
+ * it, while gc decides to delete it: an object a command reuses is named by
+ * its ref or index before gc looks, or is looked at only after gc ended. This
+ * holds for every `--prune`, `now` included; the grace period is git's policy
+ * for keeping recent garbage around, not what makes gc safe.
+ *
+ * gc refuses to run when a root cannot be read or a reachable object (Git
+ * object or chunk) is missing or corrupt: with part of the graph unknown, it
+ * cannot tell which objects are still needed. The reachable loose Git
+ * objects, when there are 64 or more, are moved into one new pack, written
+ * durably before any loose copy is deleted. A pack older than the grace
+ * period that holds unreachable objects is rewritten without them (`repackStale`).
  */
 import { promises as fsp } from "node:fs";
 import { CorruptObjectError, MissingObjectError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { PACK_MIN } from "../store/git.js";
+import { enterGc } from "../store/writers.js";
 import { decodeFileList, decodeShard } from "../format/manifest.js";
 import { collectRoots, listObjectFiles, type StoredObject } from "./fsck.js";
 import type { Repository } from "./repository.js";
@@ -67,11 +74,26 @@ export function parsePrune(spec: Date | string, now = new Date()): Date | null {
   return d;
 }
 
-export async function gc(repo: Repository, { prune = DEFAULT_PRUNE, dryRun = false, now = new Date() }: GcOptions = {}): Promise<GcResult> {
-  const cutoff = parsePrune(prune, now);
+export async function gc(repo: Repository, opts: GcOptions = {}): Promise<GcResult> {
+  const cutoff = parsePrune(opts.prune ?? DEFAULT_PRUNE, opts.now);
+  if (opts.dryRun) return collect(repo, cutoff, true); // deletes nothing: writers may go on
+  const announced = await enterGc(repo.tdvDir, { onWait: repo.onNotice });
+  try {
+    return await collect(repo, cutoff, false);
+  } finally {
+    announced.release();
+  }
+}
+
+async function collect(repo: Repository, cutoff: Date | null, dryRun: boolean): Promise<GcResult> {
   repo.git.dropCache(); // the reachable graph as it is on disk
   const keep = await markReachable(repo);
   const listing = await listObjectFiles(repo);
+  if (!repo.config.lazy) {
+    // a chunk a ref needs and the store lacks: the graph is damaged, and gc deletes nothing (a lazy clone fetches them when read)
+    const stored = new Set(listing.chunks.map((c) => c.id));
+    for (const id of keep) if (id.length === 64 && !stored.has(id)) throw new MissingObjectError(id, "chunk object needed by a ref (gc deletes nothing while one is missing; `tdv fsck` lists what needs it)");
+  }
   const result: GcResult = {
     dryRun,
     cutoff: cutoff ? cutoff.toISOString() : null,

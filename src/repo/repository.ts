@@ -26,6 +26,9 @@ import { withLock } from "../store/lock.js";
 import { durabilityFromEnv, type Durability } from "../store/durability.js";
 import { ChunkStore } from "../store/objects.js";
 import { checkRefName, Refs } from "../store/refs.js";
+import { enterWriter, type Announcement } from "../store/writers.js";
+import { acquireWorktreeLock, type WorktreeLock } from "../store/worktree-lock.js";
+import { describeOwner } from "../store/owner.js";
 
 export const REPO_FORMAT_VERSION = 1;
 export const TDV_VERSION = "0.1.0";
@@ -52,6 +55,14 @@ export class Repository {
   readonly durability: Durability;
   /** whether the file system clones files (reflink); learnt on first checkout */
   reflink: boolean | undefined = undefined;
+  /**
+   * Where the repository tells of a wait or a recovery (waiting for gc, a dead
+   * command's lock replaced); the CLI prints these on stderr. The library never prints.
+   */
+  onNotice: ((message: string) => void) | undefined = undefined;
+  /** this instance's writer announcement, shared by nested and concurrent calls */
+  private writer: { count: number; ready: Promise<Announcement> } | null = null;
+  private worktreeLock: { count: number; lock: WorktreeLock } | null = null;
 
   private constructor(
     /** the working tree root (absolute) */
@@ -108,6 +119,50 @@ export class Repository {
       removed++;
     }
     return removed;
+  }
+
+  /**
+   * Run `fn` as a writer of objects: gc does not run meanwhile (it waits for
+   * `fn`, or `fn` waits for a running gc first; store/writers.ts). Every
+   * command that writes objects, or names objects from a new ref or index
+   * entry, runs inside this, so gc can never delete what it is about to name.
+   */
+  async writing<T>(command: string, fn: () => Promise<T>): Promise<T> {
+    this.writer ??= { count: 0, ready: enterWriter(this.tdvDir, command, { onWait: this.onNotice }) };
+    const w = this.writer;
+    w.count++;
+    try {
+      await w.ready;
+      return await fn();
+    } finally {
+      if (--w.count === 0) {
+        if (this.writer === w) this.writer = null;
+        (await w.ready.catch(() => null))?.release();
+      }
+    }
+  }
+
+  /**
+   * Run `fn` under the working-copy lock (git's index.lock: one command at a
+   * time writes the index or the working tree; another is refused with
+   * WorktreeLockedError) and as a writer (`writing`). Nested calls share the lock.
+   */
+  async exclusive<T>(command: string, fn: () => Promise<T>): Promise<T> {
+    if (!this.worktreeLock) {
+      const lock = acquireWorktreeLock(this.tdvDir, command);
+      if (lock.replaced) this.onNotice?.(`${describeOwner(lock.replaced)} was killed before it finished and left its lock; replaced it. Run \`tdv status\` to see the working copy as it left it`);
+      this.worktreeLock = { count: 0, lock };
+    }
+    const held = this.worktreeLock;
+    held.count++;
+    try {
+      return await this.writing(command, fn);
+    } finally {
+      if (--held.count === 0) {
+        if (this.worktreeLock === held) this.worktreeLock = null;
+        held.lock.release();
+      }
+    }
   }
 
   /** The bytes of a stored file, a Git blob or a chunk object (verified either way); `what` names it in errors. */

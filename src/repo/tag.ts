@@ -58,7 +58,11 @@ export interface CreateTagOptions {
   force?: boolean;
 }
 
-export async function createTag(
+export function createTag(repo: Repository, opts: Parameters<typeof _createTag>[1]): ReturnType<typeof _createTag> {
+  return repo.writing("tag", () => _createTag(repo, opts));
+}
+
+async function _createTag(
   repo: Repository,
   { name, rev = "HEAD", message, force = false }: CreateTagOptions,
 ): Promise<TagInfo & { previous: GitOid | null }> {

@@ -75,7 +75,11 @@ export type MergeResult =
 
 const NO_CHECKOUT: CheckoutResult = { written: 0, deleted: 0, bytes: 0 };
 
-export async function merge(repo: Repository, opts: MergeOptions): Promise<MergeResult> {
+export function merge(repo: Repository, opts: Parameters<typeof _merge>[1]): ReturnType<typeof _merge> {
+  return repo.exclusive("merge", () => _merge(repo, opts));
+}
+
+async function _merge(repo: Repository, opts: MergeOptions): Promise<MergeResult> {
   const { rev, ff = "auto", strategy = "elementwise", dryRun = false, trailers = {}, onProgress } = opts;
   const pending = await readMergeState(repo);
   if (pending) throw new MergeInProgressError(pending.name);
@@ -250,7 +254,11 @@ export interface ContinueOptions {
 }
 
 /** Conclude a stopped merge: a commit with two parents, once no conflict is open. */
-export async function mergeContinue(repo: Repository, opts: ContinueOptions = {}): Promise<CommitResult> {
+export function mergeContinue(repo: Repository, opts?: Parameters<typeof _mergeContinue>[1]): ReturnType<typeof _mergeContinue> {
+  return repo.exclusive("merge --continue", () => _mergeContinue(repo, opts));
+}
+
+async function _mergeContinue(repo: Repository, opts: ContinueOptions = {}): Promise<CommitResult> {
   const state = await activeState(repo);
   if (opts.all) await add(repo, { trackedOnly: true });
   const index = await repo.readIndex();
@@ -272,7 +280,11 @@ export function describeOpen(o: OpenConflict): string {
 }
 
 /** Undo a stopped merge: working files, index (byte for byte) and HEAD as they were before it. */
-export async function mergeAbort(repo: Repository, { onProgress }: { onProgress?: ProgressFn } = {}): Promise<CheckoutResult> {
+export function mergeAbort(repo: Repository, opts?: Parameters<typeof _mergeAbort>[1]): ReturnType<typeof _mergeAbort> {
+  return repo.exclusive("merge --abort", () => _mergeAbort(repo, opts));
+}
+
+async function _mergeAbort(repo: Repository, { onProgress }: { onProgress?: ProgressFn } = {}): Promise<CheckoutResult> {
   const state = await activeState(repo);
   const tree = (await repo.git.readCommit(state.origHead)).tree;
   const res = await materialize(repo, { targetTree: tree, force: true, action: "aborting the merge", onProgress });
@@ -283,7 +295,11 @@ export async function mergeAbort(repo: Repository, { onProgress }: { onProgress?
 }
 
 /** Forget a stopped merge's state, leaving the working copy and index as they are (git merge --quit). */
-export async function mergeQuit(repo: Repository): Promise<void> {
+export function mergeQuit(repo: Repository): ReturnType<typeof _mergeQuit> {
+  return repo.exclusive("merge --quit", () => _mergeQuit(repo));
+}
+
+async function _mergeQuit(repo: Repository): Promise<void> {
   // an unreadable state file is forgotten too: that is what --quit is for
   if ((await readMergeState(repo).catch(() => "unreadable")) === null) throw new NoMergeInProgressError();
   await clearMergeState(repo);

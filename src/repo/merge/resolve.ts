@@ -39,7 +39,11 @@ export interface ResolveResult {
   remaining: number;
 }
 
-export async function resolve(repo: Repository, { path, chunk, side }: ResolveOptions): Promise<ResolveResult> {
+export function resolve(repo: Repository, opts: Parameters<typeof _resolve>[1]): ReturnType<typeof _resolve> {
+  return repo.exclusive("resolve", () => _resolve(repo, opts));
+}
+
+async function _resolve(repo: Repository, { path, chunk, side }: ResolveOptions): Promise<ResolveResult> {
   const state = await readMergeState(repo);
   if (!state) throw new NoMergeInProgressError();
   const head = await repo.refs.head();
