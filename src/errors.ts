@@ -177,7 +177,7 @@ export class WorktreeLockedError extends TdvError<"WorktreeLockedError"> {
     readonly lockFile: string,
   ) {
     const who = owner ? `\`tdv ${owner.command}\` (pid ${owner.pid}${owner.since ? `, since ${owner.since}` : ""})` : "another tdv command";
-    super(`another tdv command is running in this working copy: ${who}`, {
+    super(`another tdv command is running in this working copy${owner ? `: ${who}` : ""}`, {
       hint: `wait for it to finish and run your command again; nothing was changed. If no tdv command is running${owner ? ` (pid ${owner.pid} on ${owner.host} is something else)` : ""}, remove the lock: rm '${lockFile}'`,
     });
   }

@@ -14,6 +14,8 @@
  * by killed commands are garbage (for `tdv gc`), not errors. fsck never
  * writes anything.
  */
+import { describeOwner } from "../store/owner.js";
+import { WORKTREE_LOCK, worktreeLockHolder } from "../store/worktree-lock.js";
 import { promises as fsp } from "node:fs";
 import { filesUnder } from "../store/files-under.js";
 import path from "node:path";
@@ -266,7 +268,7 @@ export async function listLocks(repo: Repository, now = Date.now()): Promise<Loc
   const out: LockInfo[] = [];
   const skip = (abs: string) => abs === path.join(repo.refs.gitdir, "objects") || abs === repo.chunks.dir;
   for (const { abs: file, ent } of await filesUnder(repo.tdvDir, skip)) {
-    if (!ent.name.endsWith(".lock")) continue;
+    if (!ent.name.endsWith(".lock") || file === path.join(repo.tdvDir, WORKTREE_LOCK)) continue; // the working-copy lock: its owner tells (below)
     const st = await fsp.lstat(file).catch(() => null);
     if (!st) continue;
     const ageSeconds = Math.max(0, (now - st.mtimeMs) / 1000);
@@ -430,6 +432,14 @@ class Checker {
     const warnings = [...roots.warnings];
     for (const l of locks) {
       if (!l.stale) warnings.push(`lock file ${l.file} (${formatAge(l.ageSeconds)} old): a tdv command is updating ${lockTarget(this.repo, l.file)}, or was killed while it did`);
+    }
+    const holder = worktreeLockHolder(this.repo.tdvDir);
+    if (holder) {
+      warnings.push(
+        holder.running
+          ? `the working copy is locked by ${describeOwner(holder.owner)}, which is running`
+          : `${describeOwner(holder.owner)} was killed while it held the working-copy lock ${holder.file}; the next command that writes the working copy replaces it`,
+      );
     }
     if (listing.other.length > 0) warnings.push(`${listing.other.length} unexpected file(s) in the object folders, e.g. ${listing.other[0]}`);
     return {

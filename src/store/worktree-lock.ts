@@ -20,7 +20,7 @@ import { ownerAlive, ownerOf, parseOwner, releasedAtExit, removeAtExit, type Own
 
 export const WORKTREE_LOCK = "worktree.lock";
 
-/** A lock file with no owner in it is being written; one this old was left by a command killed while writing it. */
+/** A lock file with no owner in it (damaged, or written by hand) counts as held until it is this old. */
 const UNREADABLE_STALE_MS = 5_000;
 /** A break marker lives for microseconds; one this old was left by a killed command. */
 const BREAK_STALE_MS = 10_000;
@@ -67,18 +67,31 @@ function breakDead(file: string, text: string): boolean {
   }
 }
 
+/**
+ * Create `file` holding `body` unless it exists: written whole under a temp
+ * name, then hard-linked in place. link fails when the target exists (an
+ * exclusive create), and nobody ever sees the lock without its owner.
+ */
+function createWhole(file: string, body: string): boolean {
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    fs.writeFileSync(tmp, body);
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw asAccessError(err, file);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
 /** Take the working-copy lock of the repository in `tdvDir` for `command`, or throw WorktreeLockedError. */
 export function acquireWorktreeLock(tdvDir: string, command: string): WorktreeLock {
   const file = path.join(tdvDir, WORKTREE_LOCK);
   let replaced: Owner | null = null;
   for (let attempt = 0; attempt < 50; attempt++) {
-    try {
-      const fd = fs.openSync(file, "wx");
-      try {
-        fs.writeSync(fd, JSON.stringify(ownerOf(command)));
-      } finally {
-        fs.closeSync(fd);
-      }
+    if (createWhole(file, JSON.stringify(ownerOf(command)))) {
       removeAtExit(file);
       let released = false;
       return {
@@ -91,8 +104,6 @@ export function acquireWorktreeLock(tdvDir: string, command: string): WorktreeLo
           releasedAtExit(file);
         },
       };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw asAccessError(err, file);
     }
     const text = readOrNull(file);
     if (text === null) continue; // released meanwhile
@@ -103,4 +114,13 @@ export function acquireWorktreeLock(tdvDir: string, command: string): WorktreeLo
     else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10); // another command is breaking it: look again shortly
   }
   throw new WorktreeLockedError(parseOwner(readOrNull(file) ?? ""), file);
+}
+
+/** Who holds the working-copy lock now, and whether that command still runs; null when nobody does. */
+export function worktreeLockHolder(tdvDir: string): { file: string; owner: Owner | null; running: boolean } | null {
+  const file = path.join(tdvDir, WORKTREE_LOCK);
+  const text = readOrNull(file);
+  if (text === null) return null;
+  const owner = parseOwner(text);
+  return { file, owner, running: owner ? ownerAlive(owner) : ageMs(file) <= UNREADABLE_STALE_MS };
 }

@@ -45,13 +45,16 @@ let parent = null;
 for (let k = 0; k < cfg.commits; k++) {
   const tmp = `refs/heads/tmp/p${cfg.id}-${k}`;
   try {
-    await repo.refs.update(tmp, { expected: null, next: base, who, message: "branch: Created from main" });
-    const tree = cfg.pool ? await snapshotOf(cfg.pool[(cfg.id + k) % cfg.pool.length]) : baseTree;
-    const oid = await repo.git.writeCommit({ tree, parents: [parent ?? base], author: who, committer: who, message: `p${cfg.id}-${k}\n` });
-    await repo.refs.update(ref, { expected: parent, next: oid, who, message: `commit: p${cfg.id}-${k}` });
-    await repo.refs.update(tmp, { expected: base, next: null, who, message: "branch: deleted" });
-    parent = oid;
-    commits.push(oid);
+    // a writer of objects announces itself, as every tdv command that writes does: gc never runs meanwhile
+    await repo.writing("branch-committer", async () => {
+      await repo.refs.update(tmp, { expected: null, next: base, who, message: "branch: Created from main" });
+      const tree = cfg.pool ? await snapshotOf(cfg.pool[(cfg.id + k) % cfg.pool.length]) : baseTree;
+      const oid = await repo.git.writeCommit({ tree, parents: [parent ?? base], author: who, committer: who, message: `p${cfg.id}-${k}\n` });
+      await repo.refs.update(ref, { expected: parent, next: oid, who, message: `commit: p${cfg.id}-${k}` });
+      await repo.refs.update(tmp, { expected: base, next: null, who, message: "branch: deleted" });
+      parent = oid;
+      commits.push(oid);
+    });
   } catch (err) {
     errors.push({ k, error: `${err?.name}: ${err?.message}` });
   }
