@@ -209,6 +209,28 @@ export class WritersRunningError extends TdvError<"WritersRunningError"> {
   }
 }
 
+/**
+ * A command that writes the working copy failed half-way (a full disk, a
+ * permission): HEAD and the index are as they were, some files already updated.
+ */
+export class IncompleteUpdateError extends TdvError<"IncompleteUpdateError"> {
+  readonly _tag = "IncompleteUpdateError";
+  constructor(
+    readonly action: string,
+    readonly path: string | null,
+    readonly code: string | null,
+    cause: unknown,
+  ) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(`${action} stopped before it finished: ${why}`, {
+      hint: `HEAD and the index are unchanged and some working files are already updated. ${
+        code === "ENOSPC" ? "Free space (`tdv gc --prune=now` deletes the objects no ref needs), then run" : "Fix the cause, then run"
+      } the same command again to finish it, or \`tdv reset --hard\` to put every tracked file back as HEAD has it`,
+      cause,
+    });
+  }
+}
+
 export class DirtyWorkingCopyError extends TdvError<"DirtyWorkingCopyError"> {
   readonly _tag = "DirtyWorkingCopyError";
   constructor(
@@ -302,7 +324,7 @@ export class FileAccessError extends TdvError<"FileAccessError"> {
     super(`cannot read or write ${path} (${code})`, {
       hint:
         code === "ENOSPC"
-          ? "the disk is full: free space and retry; the repository is unchanged"
+          ? "the disk is full: free space and retry; the repository is unchanged (`tdv gc --prune=now` deletes objects the failed command stored)"
           : code === "EACCES" || code === "EPERM"
             ? "check the file's permissions"
             : "check that the file exists and is readable",
@@ -328,6 +350,7 @@ export type TdvErrorTag =
   | GcRunningError["_tag"]
   | WritersRunningError["_tag"]
   | DirtyWorkingCopyError["_tag"]
+  | IncompleteUpdateError["_tag"]
   | InvalidMetadataError["_tag"]
   | PathNotFoundError["_tag"]
   | UnsafePathError["_tag"]

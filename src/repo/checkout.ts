@@ -5,7 +5,7 @@
  * against their ids, never hard-linked to the object store.
  */
 import path from "node:path";
-import { CorruptObjectError, DirtyWorkingCopyError, PathNotFoundError, RefExistsError, RefNotFoundError } from "../errors.js";
+import { CorruptObjectError, DirtyWorkingCopyError, FileAccessError, IncompleteUpdateError, isTdvError, PathNotFoundError, RefExistsError, RefNotFoundError } from "../errors.js";
 import { checkRefName } from "../store/refs.js";
 import type { GitOid } from "../format/hash.js";
 import { mapLimit } from "../store/atomic.js";
@@ -39,6 +39,18 @@ export async function readEntry(repo: Repository, rel: string, e: SnapEntry): Pr
   const bytes = await repo.git.readBlob(e.id, rel);
   if (GitStore.blobOid(bytes) !== e.id) throw new CorruptObjectError(e.id, `blob for ${rel} does not match its id`);
   return bytes;
+}
+
+/**
+ * A failure to write or read a file (a full disk) once a command has begun
+ * changing the working copy becomes IncompleteUpdateError, which says what
+ * state the working copy is in and how to finish or undo. The index is
+ * written last, so HEAD and the index still describe where the command started.
+ */
+function incomplete(action: string, err: unknown): unknown {
+  if (!isTdvError(err, "FileAccessError")) return err;
+  const e = err as FileAccessError;
+  return new IncompleteUpdateError(action, e.path, e.code, err);
 }
 
 async function writeEntries(
@@ -157,7 +169,13 @@ export async function materialize(
   }
   if (dirty.length > 0) throw new DirtyWorkingCopyError(dirty.sort(), action);
 
-  const { stats, bytes } = await writeEntries(repo, writes, deletes, onProgress);
+  let written: Awaited<ReturnType<typeof writeEntries>>;
+  try {
+    written = await writeEntries(repo, writes, deletes, onProgress);
+  } catch (err) {
+    throw incomplete(action, err);
+  }
+  const { stats, bytes } = written;
   let entries: Map<string, IndexEntry>;
   if (force) {
     entries = new Map();
@@ -170,7 +188,9 @@ export async function materialize(
     for (const p of deletes) entries.delete(p);
     for (const [p, e] of [...already, ...stats]) entries.set(p, e);
   }
-  await repo.writeIndex({ tree: force || !carried ? targetTree : null, entries });
+  await repo.writeIndex({ tree: force || !carried ? targetTree : null, entries }).catch((err: unknown) => {
+    throw incomplete(action, err);
+  });
   return { written: writes.length, deleted: deletes.length, bytes };
 }
 
@@ -293,7 +313,9 @@ async function _restore(
     if (ws.modified.has(p) || deleted.has(p) || !i || i.id !== e.id || !ws.scan.files.has(p)) writes.push([p, e]);
   }
   for (const p of index.entries.keys()) if (inScope(p) && !src.has(p) && ws.scan.files.has(p)) deletes.push(p);
-  const { stats, bytes } = await writeEntries(repo, writes, deletes, onProgress);
+  const { stats, bytes } = await writeEntries(repo, writes, deletes, onProgress).catch((err: unknown) => {
+    throw incomplete(`restoring ${paths.join(", ")}`, err);
+  });
   if (source === undefined && stats.size > 0) {
     for (const [p, e] of stats) index.entries.set(p, e);
     await repo.writeIndex(index);

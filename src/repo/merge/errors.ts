@@ -79,3 +79,48 @@ export class LocalChangesError extends TdvError<"LocalChangesError"> {
     });
   }
 }
+
+/** The working copy could not be moved to the merge's result (a full disk): what was done about it, and what to do. */
+export class MergeFailedError extends TdvError<"MergeFailedError"> {
+  readonly _tag = "MergeFailedError";
+  constructor(
+    readonly merging: string,
+    /** what the working copy is now: put back as before the merge, a merge kept in progress, or partly moved (a fast-forward) */
+    readonly outcome: "rolled-back" | "kept" | "partial",
+    readonly code: string | null,
+    cause: unknown,
+  ) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    const free = code === "ENOSPC" ? "free space" : "fix the cause";
+    const reclaim = "`tdv gc --prune=now` deletes the objects the failed merge stored";
+    super(
+      outcome === "rolled-back"
+        ? `merging '${merging}' failed: ${why}; the working copy and index were put back as they were before the merge`
+        : outcome === "kept"
+          ? `merging '${merging}' stopped half-way: ${why}; the merge stays in progress and the working copy is partly updated`
+          : `merging '${merging}' stopped half-way: ${why}; HEAD and the index are unchanged and the working copy is partly updated`,
+      {
+        hint:
+          outcome === "rolled-back"
+            ? `${free} and merge again (${reclaim})`
+            : outcome === "kept"
+              ? `${free}, then \`tdv merge --abort\` puts the working copy and index back as they were; merge again after it (${reclaim} once aborted)`
+              : `${free}, then \`tdv reset --hard\` puts the working copy back as HEAD has it; merge again after it (${reclaim})`,
+        cause,
+      },
+    );
+  }
+}
+
+/** `merge --continue` (or commit) on a merge that stopped while it updated the working copy. */
+export class MergeIncompleteError extends TdvError<"MergeIncompleteError"> {
+  readonly _tag = "MergeIncompleteError";
+  constructor(
+    readonly merging: string,
+    readonly reason: string,
+  ) {
+    super(`the merge of '${merging}' did not finish updating the working copy (${reason}): it cannot be concluded`, {
+      hint: "undo it with `tdv merge --abort` (the working copy and index go back as they were before the merge), then merge again",
+    });
+  }
+}

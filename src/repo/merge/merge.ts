@@ -6,7 +6,7 @@
  * conflicts stay open, a stopped merge (MERGE_HEAD, MERGE_STATE.json) that
  * `--continue`, `--abort` and `tdv resolve` work on.
  */
-import { isTdvError, type DirtyWorkingCopyError } from "../../errors.js";
+import { isTdvError, type DirtyWorkingCopyError, type FileAccessError } from "../../errors.js";
 import type { GitOid } from "../../format/hash.js";
 import { sha256 } from "../../format/hash.js";
 import { readFileOrNull, writeAtomic } from "../../store/atomic.js";
@@ -21,7 +21,7 @@ import { resolveRevision } from "../revision.js";
 import { readCommitSnapshot, writeSnapshot, type Snapshot, type SnapEntry } from "../snapshot.js";
 import { status } from "../status.js";
 import { detectConflicts, type DetectInput } from "./detect.js";
-import { LocalChangesError, MergeInProgressError, MergeStaleError, NoMergeInProgressError, NotFastForwardError, UnresolvedConflictsError } from "./errors.js";
+import { LocalChangesError, MergeFailedError, MergeIncompleteError, MergeInProgressError, MergeStaleError, NoMergeInProgressError, NotFastForwardError, UnresolvedConflictsError } from "./errors.js";
 import { rebuildConsolidated } from "./consolidated.js";
 import { solve } from "./solve.js";
 import {
@@ -33,7 +33,7 @@ import {
   saveOrigIndex,
   writeMergeState,
 } from "./state.js";
-import { conflictSubject, type Conflict, type Detection, type MergedFile, type OpenConflict, type Policy, type SolveResult } from "./types.js";
+import { conflictSubject, type Conflict, type Detection, type MergedFile, type MergeState, type OpenConflict, type Policy, type SolveResult } from "./types.js";
 
 export interface MergeOptions {
   /** what to merge into HEAD: a branch, tag or any revision */
@@ -98,7 +98,7 @@ async function _merge(repo: Repository, opts: MergeOptions): Promise<MergeResult
     const changes = await changesBetween(O, T.files, T);
     let checkout = NO_CHECKOUT;
     if (!dryRun) {
-      checkout = await moveTo(repo, T.tree, rev, onProgress);
+      checkout = await moveRecorded(repo, T.tree, rev, head.oid, null, onProgress);
       await repo.refs.update(head.branch ?? "HEAD", { expected: head.oid, next: theirs, who: repo.identity(), message: `merge ${rev}: Fast-forward` });
     }
     return { ...common, kind: "fast-forward", changes, checkout };
@@ -124,8 +124,9 @@ async function _merge(repo: Repository, opts: MergeOptions): Promise<MergeResult
     // then undone with `tdv merge --abort` (the next `tdv merge` says so), not left as
     // unexplained local changes
     await saveOrigIndex(repo);
-    await writeMergeState(repo, { version: 1, name: rev, origHead: head.oid as GitOid, branch: head.branch, base, theirs, message, strategy, conflicts: [], choices: {}, consolidated: detection.consolidated });
-    const checkout = await moveRecorded(repo, tree, rev, onProgress);
+    const state: MergeState = { version: 1, name: rev, origHead: head.oid as GitOid, branch: head.branch, base, theirs, message, strategy, conflicts: [], choices: {}, consolidated: detection.consolidated };
+    await writeMergeState(repo, state);
+    const checkout = await moveRecorded(repo, tree, rev, head.oid, state, onProgress);
     const res = await commit(repo, { message, extraParents: [theirs], trailers });
     await clearMergeState(repo);
     return { ...common, kind: "merged", base, commit: res, tree, changes, summary, checkout };
@@ -136,10 +137,9 @@ async function _merge(repo: Repository, opts: MergeOptions): Promise<MergeResult
     return { ...common, kind: "conflicts", base, conflicts, changes, summary, checkout: NO_CHECKOUT };
   }
   await saveOrigIndex(repo);
-  const checkout = await moveRecorded(repo, tree, rev, onProgress);
-  const index = await repo.readIndex();
-  const conflicts = solved.unsolvable.map((u) => openConflict(u, index.entries));
-  await writeMergeState(repo, {
+  // recorded before the working copy moves, marked as not concluded: killed or failed half-way,
+  // the merge is then undone with --abort, never concluded with its conflicts unlisted
+  const state: MergeState = {
     version: 1,
     name: rev,
     origHead: head.oid as GitOid,
@@ -148,10 +148,17 @@ async function _merge(repo: Repository, opts: MergeOptions): Promise<MergeResult
     theirs,
     message,
     strategy,
-    conflicts,
+    conflicts: [],
     choices: {},
     consolidated: detection.consolidated,
-  });
+    interrupted: "it was stopped while it updated the working copy",
+  };
+  await writeMergeState(repo, state);
+  const checkout = await moveRecorded(repo, tree, rev, head.oid, state, onProgress);
+  const index = await repo.readIndex();
+  const conflicts = solved.unsolvable.map((u) => openConflict(u, index.entries));
+  const { interrupted: _moved, ...settled } = state;
+  await writeMergeState(repo, { ...settled, conflicts });
   return { ...common, kind: "conflicts", base, conflicts, changes, summary, checkout };
 }
 
@@ -165,13 +172,35 @@ async function moveTo(repo: Repository, tree: GitOid | null, rev: string, onProg
   }
 }
 
-/** moveTo for a merge whose state is recorded: refused or failed, the state is cleared again (nothing was moved). */
-async function moveRecorded(repo: Repository, tree: GitOid | null, rev: string, onProgress?: ProgressFn): Promise<CheckoutResult> {
+/**
+ * moveTo for a merge (its state recorded, or null for a fast-forward).
+ * Refused (local changes in the way), nothing moved: the state is cleared.
+ * Failed part-way (a full disk): the working copy and index are put back as
+ * they were and the state cleared; when even that fails, the merge is kept in
+ * progress, marked as not concluded, for `--abort`. Either way the error says which.
+ */
+async function moveRecorded(repo: Repository, tree: GitOid | null, rev: string, origHead: GitOid | null, state: MergeState | null, onProgress?: ProgressFn): Promise<CheckoutResult> {
   try {
     return await moveTo(repo, tree, rev, onProgress);
   } catch (err) {
+    if (isTdvError(err, "LocalChangesError") || isTdvError(err, "DirtyWorkingCopyError")) {
+      await clearMergeState(repo);
+      throw err;
+    }
+    // an I/O failure comes wrapped as IncompleteUpdateError: report its cause; anything else as it is
+    const cause = isTdvError(err, "IncompleteUpdateError") ? ((err as Error).cause as FileAccessError) : err;
+    const code = isTdvError(cause, "FileAccessError") ? (cause as FileAccessError).code : null;
+    try {
+      await materialize(repo, { targetTree: origHead ? (await repo.git.readCommit(origHead)).tree : null, force: true, action: "undoing the merge" });
+      const orig = state ? await readOrigIndex(repo) : null;
+      if (orig) await writeAtomic(repo.indexFile, orig, { durable: repo.durability.mode !== "none" });
+    } catch {
+      if (!state) throw new MergeFailedError(rev, "partial", code, cause);
+      await writeMergeState(repo, { ...state, interrupted: cause instanceof Error ? cause.message : String(cause) }).catch(() => {});
+      throw new MergeFailedError(rev, "kept", code, cause);
+    }
     await clearMergeState(repo);
-    throw err;
+    throw new MergeFailedError(rev, "rolled-back", code, cause);
   }
 }
 
@@ -260,6 +289,7 @@ export function mergeContinue(repo: Repository, opts?: Parameters<typeof _mergeC
 
 async function _mergeContinue(repo: Repository, opts: ContinueOptions = {}): Promise<CommitResult> {
   const state = await activeState(repo);
+  if (state.interrupted) throw new MergeIncompleteError(state.name, state.interrupted);
   if (opts.all) await add(repo, { trackedOnly: true });
   const index = await repo.readIndex();
   // a merge killed before it moved the index (the state is written first): nothing to conclude

@@ -179,6 +179,8 @@ export interface MergeState {
   choices: Record<string, Side>;
   /** consolidated metadata documents rebuilt after each `tdv resolve` */
   consolidated: string[];
+  /** set while the merge moves the working copy, and kept when that failed: why the merge cannot be concluded */
+  interrupted?: string;
 }
 
 export interface OpenConflict extends Unsolved {
