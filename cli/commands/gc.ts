@@ -19,8 +19,10 @@ export function register(program: Command): void {
       `
 Everything reachable from a branch, a tag, any reflog entry (HEAD's too),
 MERGE_HEAD or the index is kept, and so is every object younger than the
-grace period: a commit running beside gc is safe. With --prune=now, run gc
-only when no other tdv command is running.
+grace period. gc and the commands that write objects exclude each other: gc
+waits for running commands to finish (and refuses after a minute, deleting
+nothing), and commands started meanwhile wait for gc. So gc is safe beside
+them with any --prune, 'now' included.
 
 Examples:
   $ tdv gc

@@ -93,9 +93,9 @@ export function freshenWith(fsm: typeof fs, file: string, freshMs: number): bool
 }
 
 /**
- * An object whose mtime is this recent is not touched again. gc's grace period
- * (two weeks by default) must be longer: `gc --prune` with a cutoff of minutes
- * is unsafe beside running commands, as `git prune --expire=now` is.
+ * An object whose mtime is this recent is not touched again: freshening keeps
+ * recently reused objects for gc's grace period, git's policy. gc's safety
+ * beside running commands does not rest on it (store/writers.ts).
  */
 export const FRESH_MS = 10 * 60_000;
 
