@@ -81,24 +81,27 @@ export function describeOwner(owner: Owner | null): string {
 }
 
 const held = new Set<string>();
+let exitHooked = false;
 
 /**
- * Remove `file` if this process exits while holding it (process.exit, a
- * signal handler that exits): a lock must not outlive its command. A kill -9
- * leaves it, and then the owner check above recognises it as dead.
+ * This process now holds the lock or announcement `file`: returns the
+ * function that removes it (once). Until then the file is also removed if
+ * the process exits (process.exit, a signal handler that exits); a kill -9
+ * leaves it, and the owner check above then recognises it as dead.
  */
-export function removeAtExit(file: string): void {
-  if (held.size === 0 && !exitHooked) {
+export function holdFile(file: string): () => void {
+  if (!exitHooked) {
     exitHooked = true;
     process.on("exit", () => {
       for (const f of held) fs.rmSync(f, { force: true });
     });
   }
   held.add(file);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    fs.rmSync(file, { force: true });
+    held.delete(file);
+  };
 }
-
-/** The lock `file` was released: nothing to remove at exit. */
-export function releasedAtExit(file: string): void {
-  held.delete(file);
-}
-let exitHooked = false;

@@ -16,7 +16,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { WorktreeLockedError } from "../errors.js";
 import { asAccessError } from "./atomic.js";
-import { ownerAlive, ownerOf, parseOwner, releasedAtExit, removeAtExit, type Owner } from "./owner.js";
+import { holdFile, ownerAlive, ownerOf, parseOwner, type Owner } from "./owner.js";
 
 export const WORKTREE_LOCK = "worktree.lock";
 
@@ -92,18 +92,7 @@ export function acquireWorktreeLock(tdvDir: string, command: string): WorktreeLo
   let replaced: Owner | null = null;
   for (let attempt = 0; attempt < 50; attempt++) {
     if (createWhole(file, JSON.stringify(ownerOf(command)))) {
-      removeAtExit(file);
-      let released = false;
-      return {
-        file,
-        replaced,
-        release() {
-          if (released) return;
-          released = true;
-          fs.rmSync(file, { force: true });
-          releasedAtExit(file);
-        },
-      };
+      return { file, replaced, release: holdFile(file) };
     }
     const text = readOrNull(file);
     if (text === null) continue; // released meanwhile

@@ -29,7 +29,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { GcRunningError, WritersRunningError } from "../errors.js";
 import { asAccessError } from "./atomic.js";
-import { describeOwner, ownerAlive, ownerOf, parseOwner, releasedAtExit, removeAtExit, type Owner } from "./owner.js";
+import { describeOwner, holdFile, ownerAlive, ownerOf, parseOwner, type Owner } from "./owner.js";
 
 /** the folder of `.tdv` that holds the announcements (and the working-copy lock's neighbours) */
 export const LOCKS_DIR = "locks";
@@ -80,21 +80,11 @@ function announce(tdvDir: string, kind: Kind, command: string): Announcement {
       fs.writeFileSync(tmp, body, { flag: "wx" });
     }
     fs.renameSync(tmp, file);
-    removeAtExit(file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     throw asAccessError(err, file);
   }
-  let released = false;
-  return {
-    file,
-    release() {
-      if (released) return;
-      released = true;
-      fs.rmSync(file, { force: true });
-      releasedAtExit(file);
-    },
-  };
+  return { file, release: holdFile(file) };
 }
 
 /** The live announcements of `kind` other than `self`; those of dead owners are removed on the way. */
