@@ -71,13 +71,13 @@ async function raceRounds(mode: "default" | "now", seed: number) {
 }
 
 describe("gc beside writers", () => {
-  it(`gc and commit -a race over reused old objects: ${ROUNDS} rounds, default grace`, { timeout: 600_000 }, async () => {
+  it(`gc and commit -a race over reused old objects: ${ROUNDS} rounds, default grace`, { timeout: 60_000 + ROUNDS * 10_000 }, async () => {
     const stats = await raceRounds("default", seedFor("gc-race default"));
     process.stderr.write(`[reliability] gc-race default: ${JSON.stringify(stats)}\n`);
     expect(stats.rounds).toBe(ROUNDS);
   });
 
-  it(`gc --prune=now and commit -a race: ${ROUNDS} rounds`, { timeout: 600_000 }, async () => {
+  it(`gc --prune=now and commit -a race: ${ROUNDS} rounds`, { timeout: 60_000 + ROUNDS * 10_000 }, async () => {
     const stats = await raceRounds("now", seedFor("gc-race now"));
     process.stderr.write(`[reliability] gc-race now: ${JSON.stringify(stats)}\n`);
     expect(stats.rounds).toBe(ROUNDS);
