@@ -136,6 +136,32 @@ export class InvalidRefNameError extends TdvError<"InvalidRefNameError"> {
   }
 }
 
+/**
+ * A ref on disk that cannot be followed: a symbolic ref whose target is no
+ * valid ref name inside refs/ (it could lead outside the repository), symbolic
+ * refs that loop or nest deeper than git's limit, or a ref whose own name git
+ * would refuse. Nothing was read through it and nothing was written.
+ */
+export class BadRefError extends TdvError<"BadRefError"> {
+  readonly _tag = "BadRefError";
+  constructor(
+    /** the ref at fault ("HEAD", "refs/heads/loop", a name in packed-refs) */
+    readonly ref: string,
+    /** the file that holds it */
+    readonly file: string,
+    readonly problem: string,
+    hint?: string,
+  ) {
+    super(`bad ref ${ref}: ${problem}`, {
+      hint:
+        hint ??
+        (ref === "HEAD"
+          ? `point HEAD at a branch: write "ref: refs/heads/main" (or a commit id) into '${file}', e.g. printf 'ref: refs/heads/main\\n' > '${file}'`
+          : `remove it (rm '${file}') or write a commit id into it; \`tdv fsck\` lists every bad ref`),
+    });
+  }
+}
+
 /** A compare-and-swap ref update found another value than the one expected. */
 export class BranchMovedError extends TdvError<"BranchMovedError"> {
   readonly _tag = "BranchMovedError";
@@ -282,6 +308,7 @@ export type TdvErrorTag =
   | RefNotFoundError["_tag"]
   | NotMergedError["_tag"]
   | InvalidRefNameError["_tag"]
+  | BadRefError["_tag"]
   | BranchMovedError["_tag"]
   | RefLockedError["_tag"]
   | DirtyWorkingCopyError["_tag"]

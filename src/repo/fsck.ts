@@ -18,7 +18,7 @@ import { promises as fsp } from "node:fs";
 import { filesUnder } from "../store/files-under.js";
 import path from "node:path";
 import { inflateSync } from "node:zlib";
-import { isTdvError } from "../errors.js";
+import { isTdvError, type BadRefError } from "../errors.js";
 import { formatChunkKey, type KeyEncoding } from "../format/chunk-key.js";
 import { checkGitObject } from "../format/git-object.js";
 import { isChunkId, isGitOid, sha256, type ChunkId, type GitOid } from "../format/hash.js";
@@ -26,6 +26,7 @@ import { decodeFileList, decodeShard } from "../format/manifest.js";
 import { parseZarray, parseZarrJson } from "../format/zarr-meta.js";
 import { mapLimit } from "../store/atomic.js";
 import { checkEntryName, type TreeEntry } from "../store/git.js";
+import { fullRefNameProblem } from "../store/refs.js";
 import { reflogRefs } from "./reflog.js";
 import type { Repository } from "./repository.js";
 import { FILE_LIST, MANIFEST_TREE } from "./snapshot.js";
@@ -73,22 +74,34 @@ export interface Roots {
 export async function collectRoots(repo: Repository): Promise<Roots> {
   const gitdir = repo.refs.gitdir;
   const out: Roots = { objects: [], chunks: [], problems: [], warnings: [], counts: { refs: 0, reflogEntries: 0, indexEntries: 0, other: 0 } };
-  const problem = (file: string, err: unknown) => out.problems.push({ file, message: err instanceof Error ? err.message : String(err) });
+  const problem = (file: string, err: unknown) =>
+    out.problems.push({ file, message: isTdvError(err, "BadRefError") ? `${err.message}: ${err.hint}` : err instanceof Error ? err.message : String(err) });
 
   // HEAD: symbolic (its branch is listed with the refs) or detached
   const head = (await fsp.readFile(path.join(gitdir, "HEAD"), "utf8").catch(() => null))?.trim() ?? null;
   if (head === null) out.problems.push({ file: "HEAD", message: "HEAD is missing" });
   else if (isGitOid(head)) out.objects.push({ oid: head, label: "HEAD" });
-  else if (!/^ref: refs\/\S+$/.test(head)) out.problems.push({ file: "HEAD", message: `HEAD holds "${head.slice(0, 60)}", neither a commit id nor "ref: refs/…"` });
+  else if (!head.startsWith("ref: ")) out.problems.push({ file: "HEAD", message: `HEAD holds "${head.slice(0, 60)}", neither a commit id nor "ref: refs/…"` });
   else {
-    const branch = await repo.refs.read(head.slice(5)).catch(() => null); // a bad ref file is reported below
-    if (branch) out.objects.push({ oid: branch, label: "HEAD" });
+    try {
+      const branch = (await repo.refs.head()).oid;
+      if (branch) out.objects.push({ oid: branch, label: "HEAD" });
+    } catch (err) {
+      // HEAD naming no valid ref inside refs/ is HEAD's problem; a bad ref file it leads to is reported below
+      if (isTdvError(err, "BadRefError") && (err as BadRefError).ref === "HEAD") problem("HEAD", err);
+    }
   }
 
   // every ref: loose files are read one by one so that a bad one is named
   const loose = await listFiles(path.join(gitdir, "refs"), "refs");
   for (const name of loose) {
     if (name.endsWith(".lock") || name.includes(".tmp-")) continue;
+    const bad = fullRefNameProblem(name);
+    if (bad !== null) {
+      // a file a tdv or git command never writes: its name could not be read back as a ref
+      out.problems.push({ file: name, message: `ref ${name}: git refuses its name (${bad}); rename or remove ${path.join(gitdir, ...name.split("/"))}` });
+      continue;
+    }
     try {
       const oid = await repo.refs.read(name);
       if (oid) {
@@ -116,6 +129,8 @@ export async function collectRoots(repo: Repository): Promise<Roots> {
     }
     const name = m[2] ?? last;
     if (m[2]) last = m[2];
+    const bad = m[2] ? fullRefNameProblem(m[2]) : null;
+    if (bad !== null) out.problems.push({ file: "packed-refs", message: `packed-refs names '${name.slice(0, 200)}', which git refuses as a ref name (${bad}): delete its line from ${path.join(gitdir, "packed-refs")}` });
     if (seenRefs.has(name) && m[2]) continue; // the loose ref wins
     out.objects.push({ oid: m[1] as GitOid, label: name });
     if (m[2]) out.counts.refs++;
@@ -155,7 +170,13 @@ export async function collectRoots(repo: Repository): Promise<Roots> {
   for (const ref of await reflogRefs(repo)) {
     const file = path.join(gitdir, "logs", ...ref.split("/"));
     const text = await fsp.readFile(file, "utf8").catch(() => "");
-    const entries = await repo.refs.reflog(ref);
+    let entries: Awaited<ReturnType<typeof repo.refs.reflog>>;
+    try {
+      entries = await repo.refs.reflog(ref);
+    } catch (err) {
+      problem(`logs/${ref}`, err);
+      continue;
+    }
     const lines = text.split("\n").filter((l) => l.trim() !== "").length;
     if (lines !== entries.length) out.warnings.push(`reflog of ${ref}: ${lines - entries.length} malformed line(s) skipped`);
     for (const e of entries) {
@@ -475,7 +496,9 @@ class Checker {
       return;
     }
     const need: Need = { commit: null, label: r.label };
-    for (let depth = 0; depth < 64; depth++) {
+    // a tag chain of any depth (as peelObject follows it); a tag met twice cannot be followed
+    const tags = new Set<string>();
+    for (;;) {
       let type: string | null;
       if (r.path !== undefined && this.seen.has(oid)) return; // a staged blob the snapshots already hold
       try {
@@ -489,6 +512,11 @@ class Checker {
         return;
       }
       if (type === "tag") {
+        if (tags.has(oid)) {
+          this.add({ kind: "corrupt", type: "tag", id: oid, message: `tag chain loops back to tag ${oid} after ${tags.size} tags`, path: null, commit: null, neededBy: [r.label] });
+          return;
+        }
+        tags.add(oid);
         if (!this.seen.has(oid)) {
           this.seen.add(oid);
           this.counts.tags++;
