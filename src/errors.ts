@@ -162,6 +162,19 @@ export class BadRefError extends TdvError<"BadRefError"> {
   }
 }
 
+/** gc met a root (a ref, HEAD, a reflog, the index, an operation's state) it cannot read: it deletes nothing. */
+export class GcRefusedError extends TdvError<"GcRefusedError"> {
+  readonly _tag = "GcRefusedError";
+  constructor(
+    readonly root: string,
+    readonly problem: string,
+  ) {
+    super(`gc deleted nothing: ${root} cannot be followed: ${problem}`, {
+      hint: "with part of the graph unknown gc cannot tell what is still needed; repair what `tdv fsck` reports, then run gc again",
+    });
+  }
+}
+
 /** A compare-and-swap ref update found another value than the one expected. */
 export class BranchMovedError extends TdvError<"BranchMovedError"> {
   readonly _tag = "BranchMovedError";
@@ -309,6 +322,7 @@ export type TdvErrorTag =
   | NotMergedError["_tag"]
   | InvalidRefNameError["_tag"]
   | BadRefError["_tag"]
+  | GcRefusedError["_tag"]
   | BranchMovedError["_tag"]
   | RefLockedError["_tag"]
   | DirtyWorkingCopyError["_tag"]

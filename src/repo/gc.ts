@@ -14,7 +14,7 @@
  * objects is rewritten without them (`repackStale`).
  */
 import { promises as fsp } from "node:fs";
-import { CorruptObjectError, MissingObjectError, UsageError } from "../errors.js";
+import { GcRefusedError, MissingObjectError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { PACK_MIN } from "../store/git.js";
 import { decodeFileList, decodeShard } from "../format/manifest.js";
@@ -197,7 +197,7 @@ async function tipTrees(repo: Repository): Promise<Set<string>> {
 export async function markReachable(repo: Repository): Promise<Set<string>> {
   const roots = await collectRoots(repo);
   const bad = roots.problems[0];
-  if (bad) throw new CorruptObjectError(bad.file, `${bad.message} (gc deletes nothing while a root is unreadable)`);
+  if (bad) throw new GcRefusedError(bad.file, bad.message);
   const keep = new Set<string>();
   const commits: GitOid[] = [];
   const visited = new Set<string>();
