@@ -29,7 +29,7 @@ import type { TreeEntry } from "../store/git.js";
 import { fullRefNameProblem } from "../store/refs.js";
 import { reflogRefs } from "./reflog.js";
 import type { Repository } from "./repository.js";
-import { arrayMetaIn, checkEntries, checkFileList, checkManifestHasArray, checkShard, FILE_LIST, MANIFEST_TREE } from "./snapshot.js";
+import { arrayMetaIn, checkEntries, checkFileList, checkManifestHasArray, checkShard, chunkPathRivals, FILE_LIST, MANIFEST_TREE } from "./snapshot.js";
 
 /** A ref lock older than this is stale: a ref update holds its lock for milliseconds. */
 export const STALE_LOCK_SECONDS = 60;
@@ -369,6 +369,13 @@ interface ArrayContext {
   dir: string;
   meta: ArrayMeta;
   siblings: TreeEntry[];
+  /**
+   * What checkShard's verdict on a shard depends on besides its bytes and name:
+   * the dimensionality, and the folder itself when it has entries a chunk
+   * path could collide with (rare: otherwise a shard shared by many versions
+   * of an array is checked once)
+   */
+  key: string;
 }
 
 /** Check the repository; never modifies it. `ok` is false when anything needs repair. */
@@ -598,8 +605,8 @@ class Checker {
 
   private async tree(oid: GitOid, where: string, need: Need, array: ArrayContext | null, inManifest = false): Promise<void> {
     // the same tree (or blob) can be a plain folder in one place and a manifest in another: visit each role once
-    // (a manifest's checks depend on its array's dimensionality, so once per ndim)
-    const key = inManifest ? `${oid}:manifest:${array?.meta.shape.length ?? "-"}` : oid;
+    // (a manifest's checks depend on its array too: once per ArrayContext.key)
+    const key = inManifest ? `${oid}:manifest:${array?.key ?? "-"}` : oid;
     if (this.seen.has(key)) return;
     if (!this.seen.has(oid)) this.counts.trees++;
     this.seen.add(key);
@@ -611,13 +618,13 @@ class Checker {
       this.failed(err, oid, "tree", where || "(root)", need);
       return;
     }
-    const here = inManifest ? null : (this.checkNames(oid, entries, where, need), await this.arrayIn(entries, where, need));
+    const here = inManifest ? null : (this.checkNames(oid, entries, where, need), await this.arrayIn(oid, entries, where, need));
     await mapLimit(entries, 8, async (e) => {
       const rel = where ? `${where}/${e.name}` : e.name;
       if (e.mode === "160000") return;
       if (e.mode === "040000") return this.tree(e.oid, rel, need, e.name === MANIFEST_TREE ? here : null, e.name === MANIFEST_TREE);
       // a shard is checked against its name and array, a file list against its folder: once per such role
-      const role = inManifest ? `:shard:${array?.meta.shape.length ?? "-"}:${e.name}` : e.name === FILE_LIST ? `:files:${oid}` : "";
+      const role = inManifest ? `:shard:${array?.key ?? "-"}:${e.name}` : e.name === FILE_LIST ? `:files:${oid}` : "";
       if (this.seen.has(e.oid + role)) return;
       if (!this.seen.has(e.oid)) this.counts.blobs++;
       this.seen.add(e.oid + role);
@@ -668,7 +675,7 @@ class Checker {
    * metadata, and a manifest without metadata, are problems (checkout refuses
    * both). Null when the folder holds no array or its metadata is unusable.
    */
-  private async arrayIn(entries: TreeEntry[], where: string, need: Need): Promise<ArrayContext | null> {
+  private async arrayIn(folder: GitOid, entries: TreeEntry[], where: string, need: Need): Promise<ArrayContext | null> {
     const at = { commit: need.commit, neededBy: need.label ? [need.label] : [] };
     let meta: ArrayMeta | null;
     try {
@@ -688,7 +695,8 @@ class Checker {
       this.add({ kind: "unsafe", type: "tree", id: `${where}/${MANIFEST_TREE}`, message: (err as Error).message, path: where ? `${where}/${MANIFEST_TREE}` : MANIFEST_TREE, ...at });
       return null;
     }
-    return { dir: where, meta, siblings: entries };
+    const ndim = meta.shape.length;
+    return { dir: where, meta, siblings: entries, key: chunkPathRivals(entries).size === 0 ? `${ndim}` : `${ndim}:${folder}` };
   }
 
   private noteOutOfGrid(array: ArrayContext, shard: string, index: number[]): void {

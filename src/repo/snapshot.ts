@@ -281,9 +281,7 @@ export function checkShard(dir: string, name: string, shard: { ndim: number; ent
     const region = regionName(c.index, ndim);
     if (region !== name) throw new CorruptObjectError(what, `entry [${c.index}] of array ${array} lies in region ${region}, not in the region of shard ${name}`);
   }
-  // chunk paths start with a digit or "c" (v3): only siblings named so can collide
-  const clash = new Map<string, TreeEntry>();
-  for (const e of siblings) if (/^[0-9c]/i.test(e.name)) clash.set(e.name.toLowerCase(), e);
+  const clash = chunkPathRivals(siblings);
   if (clash.size === 0) return;
   for (const c of shard.entries) {
     const key = formatChunkKey(meta.keyEncoding, c.index);
@@ -293,6 +291,13 @@ export function checkShard(dir: string, name: string, shard: { ndim: number; ent
     const why = slash < 0 ? `entry [${c.index}] of array ${array} (shard ${name}) and the tree entry '${other.name}' name the same file` : `entry [${c.index}] of array ${array} (shard ${name}) needs a folder where the tree holds the file '${other.name}'`;
     throw new UnsafePathError(joinPath(dir, key), why);
   }
+}
+
+/** The entries of an array's folder a chunk path could collide with (chunk paths start with a digit, or "c" in v3), by lower-case name. */
+export function chunkPathRivals(siblings: readonly TreeEntry[]): Map<string, TreeEntry> {
+  const out = new Map<string, TreeEntry>();
+  for (const e of siblings) if (/^[0-9c]/i.test(e.name)) out.set(e.name.toLowerCase(), e);
+  return out;
 }
 
 /**
