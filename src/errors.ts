@@ -136,6 +136,45 @@ export class InvalidRefNameError extends TdvError<"InvalidRefNameError"> {
   }
 }
 
+/**
+ * A ref on disk that cannot be followed: a symbolic ref whose target is no
+ * valid ref name inside refs/ (it could lead outside the repository), symbolic
+ * refs that loop or nest deeper than git's limit, or a ref whose own name git
+ * would refuse. Nothing was read through it and nothing was written.
+ */
+export class BadRefError extends TdvError<"BadRefError"> {
+  readonly _tag = "BadRefError";
+  constructor(
+    /** the ref at fault ("HEAD", "refs/heads/loop", a name in packed-refs) */
+    readonly ref: string,
+    /** the file that holds it */
+    readonly file: string,
+    readonly problem: string,
+    hint?: string,
+  ) {
+    super(`bad ref ${ref}: ${problem}`, {
+      hint:
+        hint ??
+        (ref === "HEAD"
+          ? `point HEAD at a branch: write "ref: refs/heads/main" (or a commit id) into '${file}', e.g. printf 'ref: refs/heads/main\\n' > '${file}'`
+          : `remove it (rm '${file}') or write a commit id into it; \`tdv fsck\` lists every bad ref`),
+    });
+  }
+}
+
+/** gc met a root (a ref, HEAD, a reflog, the index, an operation's state) it cannot read: it deletes nothing. */
+export class GcRefusedError extends TdvError<"GcRefusedError"> {
+  readonly _tag = "GcRefusedError";
+  constructor(
+    readonly root: string,
+    readonly problem: string,
+  ) {
+    super(`gc deleted nothing: ${root} cannot be followed: ${problem}`, {
+      hint: "with part of the graph unknown gc cannot tell what is still needed; repair what `tdv fsck` reports, then run gc again",
+    });
+  }
+}
+
 /** A compare-and-swap ref update found another value than the one expected. */
 export class BranchMovedError extends TdvError<"BranchMovedError"> {
   readonly _tag = "BranchMovedError";
@@ -344,6 +383,8 @@ export type TdvErrorTag =
   | RefNotFoundError["_tag"]
   | NotMergedError["_tag"]
   | InvalidRefNameError["_tag"]
+  | BadRefError["_tag"]
+  | GcRefusedError["_tag"]
   | BranchMovedError["_tag"]
   | RefLockedError["_tag"]
   | WorktreeLockedError["_tag"]

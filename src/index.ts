@@ -10,7 +10,7 @@ export type { Change, ChangeKind, ArrayChanges, GroupedChanges } from "./repo/ch
 export { checkout, switchBranch, restore, reset, type ResetMode, type CheckoutResult } from "./repo/checkout.js";
 export { show, ls, cat, type ShowResult, type ArrayInfo } from "./repo/inspect.js";
 export { resolveRevision, parseDate } from "./repo/revision.js";
-export { listBranches, createBranch, deleteBranch, currentBranch } from "./repo/branch.js";
+export { listBranches, scanBranches, createBranch, deleteBranch, currentBranch } from "./repo/branch.js";
 export { listTags, createTag, deleteTag } from "./repo/tag.js";
 export { log, type LogEntry } from "./repo/log.js";
 export type { CommitObject, Person } from "./store/git.js";
@@ -21,7 +21,7 @@ export { push, type PushOptions, type PushResult, type RefUpdate, type RefStatus
 export { fetch, type FetchOptions, type FetchResult, type FetchedRef, type FetchRefStatus } from "./remote/fetch.js";
 export { pull, type PullOptions, type PullResult } from "./remote/pull.js";
 export { clone, cloneDirName, type CloneOptions, type CloneResult } from "./remote/clone.js";
-export { RemoteRepo, isSafeRef } from "./remote/layout.js";
+export { RemoteRepo, isSafeRef, type IgnoredRemoteRef } from "./remote/layout.js";
 export type { TransferProgress, TransferCounts } from "./remote/transfer.js";
 export { fsck, formatAge, STALE_LOCK_SECONDS, type FsckOptions, type FsckResult, type FsckProblem, type FsckProblemKind, type LockInfo } from "./repo/fsck.js";
 export { gc, parsePrune, DEFAULT_PRUNE, type GcOptions, type GcResult } from "./repo/gc.js";

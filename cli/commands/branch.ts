@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { inRepo, out, printJson, shortOid, subject, type RepoContext } from "../output.js";
+import path from "node:path";
+import { err, inRepo, out, printJson, shortOid, subject, warn, type RepoContext } from "../output.js";
 
 interface BranchOptions {
   list?: boolean;
@@ -46,7 +47,12 @@ async function run({ lib, repo }: RepoContext, name: string | undefined, start: 
   }
   if (name === undefined || opts.list) {
     if (name !== undefined) throw new lib.UsageError("--list takes no branch name", { hint: "`tdv branch --list`, or `tdv branch NAME` to create one" });
-    const branches = await lib.listBranches(repo);
+    const { branches, broken } = await lib.scanBranches(repo);
+    // refs that cannot be followed are reported (as git's "ignoring broken ref"), never hidden
+    for (const b of broken) {
+      warn(`ignoring broken ref ${b.ref}: ${b.problem}`);
+      err(`hint: ${path.basename(b.file) === "packed-refs" ? `delete its line from '${b.file}'` : `remove it (rm '${b.file}') or write a commit id into it`}`);
+    }
     if (opts.json) {
       printJson(branches);
       return;
@@ -54,7 +60,8 @@ async function run({ lib, repo }: RepoContext, name: string | undefined, start: 
     const width = Math.max(0, ...branches.map((b) => b.name.length));
     for (const b of branches) {
       const mark = b.current ? "*" : " ";
-      if (!opts.verbose) out(`${mark} ${b.name}`);
+      if (b.symref !== undefined && !opts.verbose) out(`${mark} ${b.name} -> ${b.symref}`);
+      else if (!opts.verbose) out(`${mark} ${b.name}`);
       else out(`${mark} ${b.name.padEnd(width)} ${shortOid(b.oid)} ${subject((await lib.log(repo, { rev: b.oid, n: 1 }))[0]?.message ?? "")}`);
     }
     if (branches.length === 0) {

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { action, err, formatBytes, loadLib, out, plural, printJson, withProgress } from "../output.js";
+import { warnIgnored } from "./fetch.js";
 
 interface CloneOptions {
   branch?: string;
@@ -45,6 +46,7 @@ async function run(url: string, dir: string | undefined, opts: CloneOptions): Pr
       onCheckoutProgress: onProgress,
     }),
   );
+  warnIgnored(res.fetch);
   if (opts.json) return printJson(res);
   if (opts.quiet) return;
   const d = res.fetch.downloaded;

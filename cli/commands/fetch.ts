@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { FetchedRef, FetchResult } from "../../src/index.js";
-import { formatBytes, inRepo, out, plural, printJson, shortOid, withProgress, type RepoContext } from "../output.js";
+import { formatBytes, inRepo, out, plural, printJson, shortOid, warn, withProgress, type RepoContext } from "../output.js";
 
 interface FetchOptions {
   lazy?: boolean;
@@ -40,9 +40,15 @@ async function run({ lib, repo }: RepoContext, remote: string | undefined, opts:
       onProgress,
     }),
   );
+  warnIgnored(res);
   if (opts.json) return printJson(res);
   if (opts.quiet) return;
   printFetch(res);
+}
+
+/** Refs the remote names that were not taken: reported, never hidden (stderr, also with --quiet and --json). */
+export function warnIgnored(res: FetchResult): void {
+  for (const i of res.ignored) warn(`ignoring ${i.ref === "HEAD" ? "HEAD" : `ref '${i.ref}'`} of the remote (${i.where}): ${i.problem}`);
 }
 
 export function printFetch(res: FetchResult): void {

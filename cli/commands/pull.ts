@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { commitSummaryLines, err, formatBytes, inRepo, out, plural, printJson, shortOid, withProgress, type RepoContext } from "../output.js";
-import { printFetch } from "./fetch.js";
+import { printFetch, warnIgnored } from "./fetch.js";
 import { conflictLines } from "./merge.js";
 
 interface PullOptions {
@@ -42,6 +42,7 @@ async function run({ lib, repo }: RepoContext, remote: string | undefined, branc
       onCheckoutProgress: onProgress,
     }),
   );
+  warnIgnored(res.fetch);
   if (opts.json) {
     printJson(res);
     return res.status === "conflicts" ? 1 : 0;

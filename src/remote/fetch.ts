@@ -31,7 +31,7 @@ import type { BackendOptions } from "./backend.js";
 import { resolveRemote } from "./config.js";
 import { lazyChunkFetcher } from "./lazy.js";
 import { decodeLoose, headerLinks, parseTree, type GitType } from "./git-objects.js";
-import { chunkKey, gitObjectKey, RemoteRepo, type RemoteRef } from "./layout.js";
+import { chunkKey, gitObjectKey, RemoteRepo, type IgnoredRemoteRef, type RemoteRef } from "./layout.js";
 import { addCount, drain, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
 
 export interface FetchOptions {
@@ -64,6 +64,8 @@ export interface FetchResult {
   refs: FetchedRef[];
   /** the remote's default branch ("main"), if it says */
   defaultBranch: string | null;
+  /** refs the remote names that were not taken (a name that could lead outside refs/, a HEAD naming one), and why */
+  ignored: IgnoredRemoteRef[];
   downloaded: TransferCounts;
   /** objects the new metadata names that were already here (bytes: chunks only) */
   skipped: { objects: number; bytes: number };
@@ -89,8 +91,10 @@ async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchR
   if (lazy && !name) throw new UsageError("a lazy fetch needs a named remote (its chunks are fetched from it later)", { hint: "`tdv remote add NAME URL` first" });
   const remote = await RemoteRepo.open(url, opts.backend);
   await remote.requireConfig();
-  const remoteRefs = await remote.listRefs();
-  const defaultBranch = (await remote.defaultBranch())?.slice("refs/heads/".length) ?? null;
+  const { refs: remoteRefs, ignored } = await remote.scanRefs();
+  const head = await remote.readHead();
+  if (head.ignored) ignored.unshift(head.ignored);
+  const defaultBranch = head.branch?.slice("refs/heads/".length) ?? null;
 
   const downloaded = zeroCounts();
   const skipped = { objects: 0, bytes: 0 };
@@ -175,7 +179,7 @@ async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchR
       repo.chunks.fallback = undefined;
     }
   }
-  return { remote: name, url, refs, defaultBranch, downloaded, skipped, lazy: lazy && !opts.allChunks };
+  return { remote: name, url, refs, defaultBranch, ignored, downloaded, skipped, lazy: lazy && !opts.allChunks };
 }
 
 async function hasGitObject(repo: Repository, oid: GitOid): Promise<boolean> {

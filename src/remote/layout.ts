@@ -14,7 +14,7 @@ import { CorruptObjectError, UnsupportedFormatError } from "../errors.js";
 import { isGitOid, type ChunkId, type GitOid } from "../format/hash.js";
 import { mapLimit } from "../store/atomic.js";
 import { REPO_FORMAT_VERSION, TDV_VERSION } from "../repo/repository.js";
-import { checkRefName } from "../store/refs.js";
+import { checkRefName, fullRefNameProblem } from "../store/refs.js";
 import { openBackend, type BackendOptions, type ObjectBackend } from "./backend.js";
 import { NotARemoteRepositoryError, PreconditionFailedError } from "./errors.js";
 
@@ -109,27 +109,43 @@ export class RemoteRepo {
    * (authoritative); http:// reads git/info/refs.
    */
   async listRefs(): Promise<Map<string, RemoteRef>> {
+    return (await this.scanRefs()).refs;
+  }
+
+  /**
+   * listRefs, with the names it refused: a name git's check-ref-format
+   * refuses or that lies outside refs/ (a remote is not trusted: such a name
+   * must never become a local path), or a branch or tag name tdv does not
+   * use. Other refs (refs/notes/…) are not tdv's and are passed over.
+   */
+  async scanRefs(): Promise<{ refs: Map<string, RemoteRef>; ignored: IgnoredRemoteRef[] }> {
     const out = new Map<string, RemoteRef>();
+    const ignored: IgnoredRemoteRef[] = [];
+    const take = (ref: string, where: string): boolean => {
+      const why = refusal(ref);
+      if (why !== null) ignored.push({ ref: ref.slice(0, 200), where: `${this.url}/${where}`, problem: why });
+      return why === null && isSafeRef(ref);
+    };
     if (!this.backend.writable) {
       const got = await this.backend.get(INFO_REFS_KEY);
-      if (!got) return out;
+      if (!got) return { refs: out, ignored };
       for (const line of dec.decode(got.bytes).split("\n")) {
         const [oid, ref] = line.split("\t");
-        if (oid && ref && isGitOid(oid) && isSafeRef(ref)) out.set(ref, { oid, etag: "" });
+        if (oid && ref && isGitOid(oid) && take(ref, INFO_REFS_KEY)) out.set(ref, { oid, etag: "" });
       }
-      return sorted(out);
+      return { refs: sorted(out), ignored };
     }
     const names: string[] = [];
     for await (const key of this.backend.list("git/refs/")) {
       const ref = key.slice("git/".length);
-      if (isSafeRef(ref)) names.push(ref);
+      if (take(ref, key)) names.push(ref);
     }
     const refs = await mapLimit(names, 16, (ref) => this.readRef(ref));
     names.forEach((ref, i) => {
       const r = refs[i];
       if (r) out.set(ref, r);
     });
-    return sorted(out);
+    return { refs: sorted(out), ignored };
   }
 
   /**
@@ -141,11 +157,20 @@ export class RemoteRepo {
     await this.backend.put(refKey(ref), enc.encode(`${next}\n`), expected ? { ifMatch: expected.etag } : { ifNoneMatch: "*" });
   }
 
-  /** The remote's default branch ("refs/heads/main"), from git/HEAD; null when unset. */
+  /** The remote's default branch ("refs/heads/main"), from git/HEAD; null when unset, not a branch, or refused (readHead). */
   async defaultBranch(): Promise<string | null> {
+    return (await this.readHead()).branch;
+  }
+
+  /** git/HEAD: the branch it names, or why it was refused (a target such as "refs/heads/../../x" is never followed). */
+  async readHead(): Promise<{ branch: string | null; ignored: IgnoredRemoteRef | null }> {
     const got = await this.backend.get(HEAD_KEY);
-    const m = got ? /^ref: (refs\/heads\/\S+)/.exec(dec.decode(got.bytes)) : null;
-    return m && isSafeRef(m[1] as string) ? (m[1] as string) : null;
+    const text = got ? dec.decode(got.bytes).trim() : "";
+    if (!text.startsWith("ref: ")) return { branch: null, ignored: null };
+    const target = text.slice("ref: ".length).trim();
+    const why = refusal(target);
+    if (why !== null) return { branch: null, ignored: { ref: "HEAD", where: `${this.url}/${HEAD_KEY}`, problem: `it is a symbolic ref to '${target.slice(0, 200)}': ${why}` } };
+    return { branch: target.startsWith("refs/heads/") && isSafeRef(target) ? target : null, ignored: null };
   }
 
   /** Set git/HEAD unless it exists (the first branch pushed becomes the default). */
@@ -175,6 +200,22 @@ export class RemoteRepo {
       }
     }
   }
+}
+
+/** A ref the remote names but tdv does not take, and why. */
+export interface IgnoredRemoteRef {
+  ref: string;
+  /** the remote object that names it */
+  where: string;
+  problem: string;
+}
+
+/** Why a ref name from a remote is refused, or null: git's check-ref-format and inside refs/; a branch or tag as tdv names them. */
+function refusal(ref: string): string | null {
+  const problem = fullRefNameProblem(ref);
+  if (problem !== null) return `git refuses it as a ref name (${problem})`;
+  if (/^refs\/(heads|tags)\//.test(ref) && !isSafeRef(ref)) return "it is no branch or tag name tdv uses";
+  return null;
 }
 
 /**

@@ -2,6 +2,7 @@
  * Branches: refs under refs/heads/, created and deleted by compare-and-swap.
  */
 import { BranchMovedError, isTdvError, NotMergedError, RefExistsError, RefNotFoundError, UsageError } from "../errors.js";
+import path from "node:path";
 import type { GitOid } from "../format/hash.js";
 import { checkRefName } from "../store/refs.js";
 import { isAncestor } from "./log.js";
@@ -15,16 +16,32 @@ export interface BranchInfo {
   oid: GitOid;
   /** HEAD is on this branch */
   current: boolean;
+  /** a symbolic ref (git branch's "alias -> main"): the branch it points to */
+  symref?: string;
 }
 
-/** All branches, sorted by name. */
+/** All branches, sorted by name, symbolic ones with the branch they point to. */
 export async function listBranches(repo: Repository): Promise<BranchInfo[]> {
+  return (await scanBranches(repo)).branches;
+}
+
+/**
+ * The branches, and the refs under refs/heads/ that cannot be followed (a
+ * symbolic ref that loops or leads outside refs/, a name git refuses, a file
+ * holding no commit id), each with its file, so that a listing reports them.
+ */
+export async function scanBranches(repo: Repository): Promise<{ branches: BranchInfo[]; broken: { ref: string; file: string; problem: string }[] }> {
   const head = await repo.refs.head();
-  const out: BranchInfo[] = [];
-  for (const [ref, oid] of await repo.refs.list(HEADS)) {
-    out.push({ name: ref.slice(HEADS.length), oid, current: ref === head.branch });
+  const scan = await repo.refs.scan(HEADS);
+  const all: [string, BranchInfo][] = [...scan.refs].map(([ref, oid]) => [ref, { name: ref.slice(HEADS.length), oid, current: ref === head.branch }]);
+  const broken = [...scan.broken];
+  for (const [ref, { target, oid }] of scan.symbolic) {
+    const short = target.startsWith(HEADS) ? target.slice(HEADS.length) : target;
+    if (oid === null) broken.push({ ref, file: path.join(repo.refs.gitdir, ...ref.split("/")), problem: `it is a symbolic ref to '${target}', which does not exist` });
+    else all.push([ref, { name: ref.slice(HEADS.length), oid, current: ref === head.branch, symref: short }]);
   }
-  return out;
+  all.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return { branches: all.map(([, b]) => b), broken };
 }
 
 /** The short name of HEAD's branch (also when it has no commit yet), or null when HEAD is detached. */

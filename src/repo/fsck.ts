@@ -20,17 +20,18 @@ import { promises as fsp } from "node:fs";
 import { filesUnder } from "../store/files-under.js";
 import path from "node:path";
 import { inflateSync } from "node:zlib";
-import { isTdvError } from "../errors.js";
+import { isTdvError, type BadRefError } from "../errors.js";
 import { formatChunkKey, type KeyEncoding } from "../format/chunk-key.js";
 import { checkGitObject } from "../format/git-object.js";
 import { isChunkId, isGitOid, sha256, type ChunkId, type GitOid } from "../format/hash.js";
 import { decodeFileList, decodeShard } from "../format/manifest.js";
-import { parseZarray, parseZarrJson } from "../format/zarr-meta.js";
+import { gridShape, isInGrid, type ArrayMeta } from "../format/zarr-meta.js";
 import { mapLimit } from "../store/atomic.js";
-import { checkEntryName, type TreeEntry } from "../store/git.js";
+import type { TreeEntry } from "../store/git.js";
+import { fullRefNameProblem } from "../store/refs.js";
 import { reflogRefs } from "./reflog.js";
 import type { Repository } from "./repository.js";
-import { FILE_LIST, MANIFEST_TREE } from "./snapshot.js";
+import { arrayMetaIn, checkEntries, checkFileList, checkManifestHasArray, checkShard, chunkPathRivals, FILE_LIST, MANIFEST_TREE } from "./snapshot.js";
 
 /** A ref lock older than this is stale: a ref update holds its lock for milliseconds. */
 export const STALE_LOCK_SECONDS = 60;
@@ -75,22 +76,34 @@ export interface Roots {
 export async function collectRoots(repo: Repository): Promise<Roots> {
   const gitdir = repo.refs.gitdir;
   const out: Roots = { objects: [], chunks: [], problems: [], warnings: [], counts: { refs: 0, reflogEntries: 0, indexEntries: 0, other: 0 } };
-  const problem = (file: string, err: unknown) => out.problems.push({ file, message: err instanceof Error ? err.message : String(err) });
+  const problem = (file: string, err: unknown) =>
+    out.problems.push({ file, message: isTdvError(err, "BadRefError") ? `${err.message}: ${err.hint}` : err instanceof Error ? err.message : String(err) });
 
   // HEAD: symbolic (its branch is listed with the refs) or detached
   const head = (await fsp.readFile(path.join(gitdir, "HEAD"), "utf8").catch(() => null))?.trim() ?? null;
   if (head === null) out.problems.push({ file: "HEAD", message: "HEAD is missing" });
   else if (isGitOid(head)) out.objects.push({ oid: head, label: "HEAD" });
-  else if (!/^ref: refs\/\S+$/.test(head)) out.problems.push({ file: "HEAD", message: `HEAD holds "${head.slice(0, 60)}", neither a commit id nor "ref: refs/…"` });
+  else if (!head.startsWith("ref: ")) out.problems.push({ file: "HEAD", message: `HEAD holds "${head.slice(0, 60)}", neither a commit id nor "ref: refs/…"` });
   else {
-    const branch = await repo.refs.read(head.slice(5)).catch(() => null); // a bad ref file is reported below
-    if (branch) out.objects.push({ oid: branch, label: "HEAD" });
+    try {
+      const branch = (await repo.refs.head()).oid;
+      if (branch) out.objects.push({ oid: branch, label: "HEAD" });
+    } catch (err) {
+      // HEAD naming no valid ref inside refs/ is HEAD's problem; a bad ref file it leads to is reported below
+      if (isTdvError(err, "BadRefError") && (err as BadRefError).ref === "HEAD") problem("HEAD", err);
+    }
   }
 
   // every ref: loose files are read one by one so that a bad one is named
   const loose = await listFiles(path.join(gitdir, "refs"), "refs");
   for (const name of loose) {
     if (name.endsWith(".lock") || name.includes(".tmp-")) continue;
+    const bad = fullRefNameProblem(name);
+    if (bad !== null) {
+      // a file a tdv or git command never writes: its name could not be read back as a ref
+      out.problems.push({ file: name, message: `ref ${name}: git refuses its name (${bad}); rename or remove ${path.join(gitdir, ...name.split("/"))}` });
+      continue;
+    }
     try {
       const oid = await repo.refs.read(name);
       if (oid) {
@@ -118,6 +131,8 @@ export async function collectRoots(repo: Repository): Promise<Roots> {
     }
     const name = m[2] ?? last;
     if (m[2]) last = m[2];
+    const bad = m[2] ? fullRefNameProblem(m[2]) : null;
+    if (bad !== null) out.problems.push({ file: "packed-refs", message: `packed-refs names '${name.slice(0, 200)}', which git refuses as a ref name (${bad}): delete its line from ${path.join(gitdir, "packed-refs")}` });
     if (seenRefs.has(name) && m[2]) continue; // the loose ref wins
     out.objects.push({ oid: m[1] as GitOid, label: name });
     if (m[2]) out.counts.refs++;
@@ -157,7 +172,13 @@ export async function collectRoots(repo: Repository): Promise<Roots> {
   for (const ref of await reflogRefs(repo)) {
     const file = path.join(gitdir, "logs", ...ref.split("/"));
     const text = await fsp.readFile(file, "utf8").catch(() => "");
-    const entries = await repo.refs.reflog(ref);
+    let entries: Awaited<ReturnType<typeof repo.refs.reflog>>;
+    try {
+      entries = await repo.refs.reflog(ref);
+    } catch (err) {
+      problem(`logs/${ref}`, err);
+      continue;
+    }
     const lines = text.split("\n").filter((l) => l.trim() !== "").length;
     if (lines !== entries.length) out.warnings.push(`reflog of ${ref}: ${lines - entries.length} malformed line(s) skipped`);
     for (const e of entries) {
@@ -335,6 +356,30 @@ interface Need {
   label: string;
 }
 
+/** An entry of a manifest shard or file list that names a chunk with a size. */
+interface Claim {
+  size: number;
+  /** the snapshot path of the chunk */
+  path: string;
+  need: Need;
+  /** the manifest shard or file list that holds the entry (absent for the index and state files) */
+  in?: { type: "manifest shard" | "file list"; oid: GitOid; where: string; entry: string };
+}
+
+/** The array a manifest subtree belongs to: its folder, metadata and the folder's other entries. */
+interface ArrayContext {
+  dir: string;
+  meta: ArrayMeta;
+  siblings: TreeEntry[];
+  /**
+   * What checkShard's verdict on a shard depends on besides its bytes and name:
+   * the dimensionality, and the folder itself when it has entries a chunk
+   * path could collide with (rare: otherwise a shard shared by many versions
+   * of an array is checked once)
+   */
+  key: string;
+}
+
 /** Check the repository; never modifies it. `ok` is false when anything needs repair. */
 export async function fsck(repo: Repository, { full = false, now = new Date() }: FsckOptions = {}): Promise<FsckResult> {
   repo.git.dropCache(); // check what is on disk, not what this process read before
@@ -345,7 +390,11 @@ class Checker {
   private readonly seen = new Set<string>();
   private readonly problems: FsckProblem[] = [];
   private readonly problemIds = new Set<string>();
-  private readonly chunkNeeds = new Map<string, { size: number; path: string; need: Need }>();
+  /** every chunk a root reaches: its first claim, and the claims that record another size */
+  private readonly chunkNeeds = new Map<string, Claim>();
+  private readonly otherSizes = new Map<string, Claim[]>();
+  /** --full: per array folder, manifest entries outside the chunk grid (data tdv keeps, reported as warnings) */
+  private readonly outOfGrid = new Map<string, { count: number; example: string; grid: number[] }>();
   /** parent → children links and root labels, to name the refs that reach a commit */
   private readonly children = new Map<string, string[]>();
   private readonly rootLabels = new Map<string, Set<string>>();
@@ -375,7 +424,7 @@ class Checker {
       if (r.path !== undefined) await this.visitRoot(r, treeRoots);
     }
     for (const t of treeRoots) await this.tree(t.oid, t.path, t.need, null);
-    for (const c of roots.chunks) this.needChunk(c.id as ChunkId, -1, c.path, { commit: null, label: c.label });
+    for (const c of roots.chunks) this.needChunk(c.id as ChunkId, { size: -1, path: c.path, need: { commit: null, label: c.label } });
     // 3. chunk objects: present, right size, and (--full) right bytes
     const listing = await listObjectFiles(this.repo);
     const verified = { gitObjects: 0, chunks: 0 };
@@ -430,6 +479,9 @@ class Checker {
     }
     this.fillNeededBy();
     const warnings = [...roots.warnings];
+    for (const [dir, { count, example, grid }] of this.outOfGrid) {
+      warnings.push(`array ${dir || "."}: ${count === 1 ? "1 manifest entry lies" : `${count} manifest entries lie`} outside its chunk grid [${grid}], e.g. ${example}: chunk files tdv stores as they are (a Zarr reader ignores them)`);
+    }
     for (const l of locks) {
       if (!l.stale) warnings.push(`lock file ${l.file} (${formatAge(l.ageSeconds)} old): a tdv command is updating ${lockTarget(this.repo, l.file)}, or was killed while it did`);
     }
@@ -456,10 +508,11 @@ class Checker {
     };
   }
 
-  private add(p: FsckProblem): void {
+  /** Record a problem, once per object (`key`: once per entry of an object). */
+  private add(p: FsckProblem, key = p.id): void {
     if (p.kind !== "bad-ref" && p.kind !== "stale-lock") {
-      if (this.problemIds.has(p.id)) return;
-      this.problemIds.add(p.id);
+      if (this.problemIds.has(key)) return;
+      this.problemIds.add(key);
     }
     this.problems.push(p);
   }
@@ -468,7 +521,9 @@ class Checker {
   private failed(err: unknown, id: string, type: string, where: string | null, need: Need): void {
     if (isTdvError(err, "MissingObjectError")) {
       this.add({ kind: "missing", type, id, message: `${type} ${id} is missing`, path: where, commit: need.commit, neededBy: need.label ? [need.label] : [] });
-    } else if (isTdvError(err, "CorruptObjectError") || isTdvError(err, "UnsafePathError") || isTdvError(err, "UnsupportedFormatError")) {
+    } else if (isTdvError(err, "UnsafePathError")) {
+      this.add({ kind: "unsafe", type, id, message: (err as Error).message, path: where, commit: need.commit, neededBy: need.label ? [need.label] : [] });
+    } else if (isTdvError(err, "CorruptObjectError") || isTdvError(err, "UnsupportedFormatError")) {
       this.add({ kind: "corrupt", type, id, message: (err as Error).message, path: where, commit: need.commit, neededBy: need.label ? [need.label] : [] });
     } else if (isTdvError(err, "FileAccessError")) {
       this.add({ kind: "corrupt", type, id, message: `${type} ${id} cannot be read: ${(err as Error).message}`, path: where, commit: need.commit, neededBy: need.label ? [need.label] : [] });
@@ -485,7 +540,9 @@ class Checker {
       return;
     }
     const need: Need = { commit: null, label: r.label };
-    for (let depth = 0; depth < 64; depth++) {
+    // a tag chain of any depth (as peelObject follows it); a tag met twice cannot be followed
+    const tags = new Set<string>();
+    for (;;) {
       let type: string | null;
       if (r.path !== undefined && this.seen.has(oid)) return; // a staged blob the snapshots already hold
       try {
@@ -499,6 +556,11 @@ class Checker {
         return;
       }
       if (type === "tag") {
+        if (tags.has(oid)) {
+          this.add({ kind: "corrupt", type: "tag", id: oid, message: `tag chain loops back to tag ${oid} after ${tags.size} tags`, path: null, commit: null, neededBy: [r.label] });
+          return;
+        }
+        tags.add(oid);
         if (!this.seen.has(oid)) {
           this.seen.add(oid);
           this.counts.tags++;
@@ -551,9 +613,10 @@ class Checker {
     }
   }
 
-  private async tree(oid: GitOid, where: string, need: Need, keys: KeyEncoding | null, inManifest = false): Promise<void> {
+  private async tree(oid: GitOid, where: string, need: Need, array: ArrayContext | null, inManifest = false): Promise<void> {
     // the same tree (or blob) can be a plain folder in one place and a manifest in another: visit each role once
-    const key = inManifest ? `${oid}:manifest` : oid;
+    // (a manifest's checks depend on its array too: once per ArrayContext.key)
+    const key = inManifest ? `${oid}:manifest:${array?.key ?? "-"}` : oid;
     if (this.seen.has(key)) return;
     if (!this.seen.has(oid)) this.counts.trees++;
     this.seen.add(key);
@@ -565,13 +628,13 @@ class Checker {
       this.failed(err, oid, "tree", where || "(root)", need);
       return;
     }
-    this.checkNames(oid, entries, where, need);
-    const encoding = entries.some((e) => e.name === MANIFEST_TREE) ? await this.keyEncoding(entries, where) : keys;
+    const here = inManifest ? null : (this.checkNames(oid, entries, where, need), await this.arrayIn(oid, entries, where, need));
     await mapLimit(entries, 8, async (e) => {
       const rel = where ? `${where}/${e.name}` : e.name;
       if (e.mode === "160000") return;
-      if (e.mode === "040000") return this.tree(e.oid, rel, need, encoding, e.name === MANIFEST_TREE);
-      const role = inManifest ? ":shard" : e.name === FILE_LIST ? ":files" : "";
+      if (e.mode === "040000") return this.tree(e.oid, rel, need, e.name === MANIFEST_TREE ? here : null, e.name === MANIFEST_TREE);
+      // a shard is checked against its name and array, a file list against its folder: once per such role
+      const role = inManifest ? `:shard:${array?.key ?? "-"}:${e.name}` : e.name === FILE_LIST ? `:files:${oid}` : "";
       if (this.seen.has(e.oid + role)) return;
       if (!this.seen.has(e.oid)) this.counts.blobs++;
       this.seen.add(e.oid + role);
@@ -583,69 +646,94 @@ class Checker {
         this.failed(err, e.oid, "blob", rel, need);
         return;
       }
+      if (!inManifest && e.name !== FILE_LIST) return;
+      const type = inManifest ? "manifest shard" : "file list";
       try {
         if (inManifest) {
-          const arrayDir = where.slice(0, Math.max(0, where.length - MANIFEST_TREE.length - 1));
-          for (const c of decodeShard(bytes, rel).entries) {
-            const key = encoding ? safeKey(encoding, c.index) : null;
-            this.needChunk(c.id, c.size, key ? (arrayDir ? `${arrayDir}/${key}` : key) : `${rel} [${c.index.join(",")}]`, need);
+          const shard = decodeShard(bytes, rel);
+          for (const c of shard.entries) {
+            const chunkKey = array ? safeKey(array.meta.keyEncoding, c.index) : null;
+            const path = chunkKey ? (array?.dir ? `${array.dir}/${chunkKey}` : chunkKey) : `${rel} [${c.index.join(",")}]`;
+            this.needChunk(c.id, { size: c.size, path, need, in: { type, oid: e.oid, where: rel, entry: `[${c.index.join(",")}]` } });
+            if (this.full && array && !isInGrid(array.meta, c.index)) this.noteOutOfGrid(array, e.name, c.index);
           }
-        } else if (e.name === FILE_LIST) {
-          for (const f of decodeFileList(bytes, rel)) this.needChunk(f.id, f.size, where ? `${where}/${f.name}` : f.name, need);
+          // what checkout checks before it writes a chunk of this shard (after the chunks are noted as needed)
+          if (array) checkShard(array.dir, e.name, shard, array.meta, array.siblings);
+        } else {
+          const list = decodeFileList(bytes, rel);
+          for (const f of list) this.needChunk(f.id, { size: f.size, path: where ? `${where}/${f.name}` : f.name, need, in: { type, oid: e.oid, where: rel, entry: `'${f.name}'` } });
+          checkFileList(where, list, entries);
         }
       } catch (err) {
-        this.failed(err, e.oid, inManifest ? "manifest shard" : "file list", rel, need);
+        this.failed(err, e.oid, type, rel, need);
       }
     });
   }
 
-  /** Names that a checkout would refuse: a hostile or broken tree. */
+  /** Names that a checkout would refuse: a hostile or broken tree (checkout's own check, checkEntries). */
   private checkNames(oid: GitOid, entries: TreeEntry[], where: string, need: Need): void {
-    const lower = new Set<string>();
-    for (const e of entries) {
-      let why: string | null = null;
-      try {
-        checkEntryName(e.name, where);
-      } catch (err) {
-        why = (err as Error).message;
-      }
-      if (!why && (e.mode === "120000" || e.mode === "160000")) why = `entry '${e.name}' has mode ${e.mode} (symbolic links and submodules are not allowed)`;
-      const l = e.name.toLowerCase();
-      if (!why && lower.has(l)) why = `two entries named '${e.name}' (or differing only by case)`;
-      lower.add(l);
-      if (why) {
-        this.add({ kind: "unsafe", type: "tree", id: oid, message: `tree ${oid}: ${why}`, path: where || "(root)", commit: need.commit, neededBy: need.label ? [need.label] : [] });
-        return;
-      }
-    }
-  }
-
-  private async keyEncoding(entries: TreeEntry[], where: string): Promise<KeyEncoding | null> {
-    const meta = entries.find((e) => (e.name === "zarr.json" || e.name === ".zarray") && e.mode !== "040000");
-    if (!meta) return null;
     try {
-      const bytes = await this.repo.git.readBlob(meta.oid, meta.name);
-      const rel = where ? `${where}/${meta.name}` : meta.name;
-      if (meta.name === ".zarray") return parseZarray(bytes, rel).keyEncoding;
-      const node = parseZarrJson(bytes, rel);
-      return node.kind === "array" ? node.meta.keyEncoding : null;
-    } catch {
-      return null; // reported when the blob itself is checked
+      checkEntries(entries, where);
+    } catch (err) {
+      if (!isTdvError(err, "UnsafePathError")) throw err;
+      this.add({ kind: "unsafe", type: "tree", id: oid, message: `tree ${oid}: ${(err as Error).message}`, path: where || "(root)", commit: need.commit, neededBy: need.label ? [need.label] : [] });
     }
   }
 
-  private needChunk(id: ChunkId, size: number, where: string, need: Need): void {
-    const known = this.chunkNeeds.get(id);
-    if (known) {
-      if (known.size < 0) known.size = size;
+  /**
+   * The array a folder holds, read as checkout reads it (arrayMetaIn): invalid
+   * metadata, and a manifest without metadata, are problems (checkout refuses
+   * both). Null when the folder holds no array or its metadata is unusable.
+   */
+  private async arrayIn(folder: GitOid, entries: TreeEntry[], where: string, need: Need): Promise<ArrayContext | null> {
+    const at = { commit: need.commit, neededBy: need.label ? [need.label] : [] };
+    let meta: ArrayMeta | null;
+    try {
+      meta = await arrayMetaIn(this.repo, entries, where);
+    } catch (err) {
+      const doc = entries.find((e) => (e.name === "zarr.json" || e.name === ".zarray") && e.mode !== "040000");
+      const rel = doc ? (where ? `${where}/${doc.name}` : doc.name) : where;
+      if (isTdvError(err, "InvalidMetadataError")) this.add({ kind: "corrupt", type: "metadata", id: doc?.oid ?? rel, message: (err as Error).message, path: rel, ...at });
+      else this.failed(err, doc?.oid ?? rel, "blob", rel, need);
+      return null;
+    }
+    if (!entries.some((e) => e.name === MANIFEST_TREE && e.mode === "040000")) return null;
+    try {
+      checkManifestHasArray(where, meta);
+    } catch (err) {
+      if (!isTdvError(err, "UnsafePathError")) throw err;
+      this.add({ kind: "unsafe", type: "tree", id: `${where}/${MANIFEST_TREE}`, message: (err as Error).message, path: where ? `${where}/${MANIFEST_TREE}` : MANIFEST_TREE, ...at });
+      return null;
+    }
+    const ndim = meta.shape.length;
+    return { dir: where, meta, siblings: entries, key: chunkPathRivals(entries).size === 0 ? `${ndim}` : `${ndim}:${folder}` };
+  }
+
+  private noteOutOfGrid(array: ArrayContext, shard: string, index: number[]): void {
+    const known = this.outOfGrid.get(array.dir);
+    if (known) known.count++;
+    else this.outOfGrid.set(array.dir, { count: 1, example: `entry [${index}] of shard ${shard}`, grid: gridShape(array.meta) });
+  }
+
+  private needChunk(id: ChunkId, claim: Claim): void {
+    const first = this.chunkNeeds.get(id);
+    if (!first) {
+      this.chunkNeeds.set(id, claim);
       return;
     }
-    this.chunkNeeds.set(id, { size, path: where, need });
+    if (first.size < 0) first.size = claim.size;
+    else if (claim.size >= 0 && claim.size !== first.size) {
+      // another entry records another size for the same bytes: one of them cannot be true
+      const others = this.otherSizes.get(id) ?? [];
+      if (!others.some((o) => o.size === claim.size && o.in?.oid === claim.in?.oid)) others.push(claim);
+      this.otherSizes.set(id, others);
+    }
   }
 
   private async checkChunks(listing: ObjectListing, verified: { chunks: number }): Promise<void> {
     const store = this.repo.chunks;
-    await mapLimit([...this.chunkNeeds], 32, async ([id, { size, path: where, need }]) => {
+    await mapLimit([...this.chunkNeeds], 32, async ([id, first]) => {
+      const { size, path: where, need } = first;
       this.counts.chunks++;
       const file = store.pathOf(id as ChunkId);
       const st = await fsp.lstat(file).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? null : err));
@@ -659,9 +747,29 @@ class Checker {
         return;
       }
       this.counts.chunkBytes += st.size;
-      if (size >= 0 && st.size !== size) {
-        this.add({ kind: "corrupt", ...base, message: `chunk object ${id} has ${st.size} bytes, its manifest says ${size}` });
+      // every size recorded for these bytes must be theirs: diff, progress and transfers trust it
+      const claims = [first, ...(this.otherSizes.get(id) ?? [])].filter((c) => c.size >= 0);
+      const wrong = claims.filter((c) => c.size !== st.size);
+      if (wrong.length > 0 && wrong.length === claims.length) {
+        // no entry agrees with the object: the object is what changed (truncated, replaced)
+        this.add({ kind: "corrupt", ...base, message: `chunk object ${id} has ${st.size} bytes, its manifest says ${size}${first.in ? ` (${describeClaim(first)})` : ""}` });
         return;
+      }
+      for (const c of wrong) {
+        // the object agrees with another entry: this entry records a size its chunk cannot have
+        const at = c.in as NonNullable<Claim["in"]>;
+        this.add(
+          {
+            kind: "corrupt",
+            type: at.type,
+            id: at.oid,
+            message: `${describeClaim(c)} records ${c.size} bytes for chunk ${id}, which has ${st.size}`,
+            path: at.where,
+            commit: c.need.commit,
+            neededBy: c.need.label ? [c.need.label] : [],
+          },
+          `${at.oid} ${at.entry}`,
+        );
       }
       if (this.full) {
         const bytes = await fsp.readFile(file).catch(() => null);
@@ -724,6 +832,14 @@ function addChild(map: Map<string, string[]>, parent: string, child: string): vo
   const list = map.get(parent);
   if (!list) map.set(parent, [child]);
   else if (!list.includes(child)) list.push(child);
+}
+
+/** "entry [1] of manifest shard data.zarr/a/.tdv-manifest/0 (array data.zarr/a)", or of a file list. */
+function describeClaim(c: Claim): string {
+  if (!c.in) return c.path;
+  if (c.in.type === "file list") return `entry ${c.in.entry} of file list ${c.in.where}`;
+  const dir = c.in.where.slice(0, Math.max(0, c.in.where.lastIndexOf(`/${MANIFEST_TREE}/`)));
+  return `entry ${c.in.entry} of manifest shard ${c.in.where} (array ${dir || "."})`;
 }
 
 function safeKey(enc: KeyEncoding, index: number[]): string | null {

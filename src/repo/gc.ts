@@ -20,14 +20,14 @@
  * period that holds unreachable objects is rewritten without them (`repackStale`).
  */
 import { promises as fsp } from "node:fs";
-import { CorruptObjectError, MissingObjectError, UsageError } from "../errors.js";
+import { GcRefusedError, MissingObjectError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { PACK_MIN } from "../store/git.js";
 import { enterGc } from "../store/writers.js";
 import { decodeFileList, decodeShard } from "../format/manifest.js";
 import { collectRoots, listObjectFiles, type StoredObject } from "./fsck.js";
 import type { Repository } from "./repository.js";
-import { parseDate } from "./revision.js";
+import { parseDate, peelObject } from "./revision.js";
 import { FILE_LIST, MANIFEST_TREE } from "./snapshot.js";
 import { walkReachable } from "./walk.js";
 
@@ -219,27 +219,19 @@ async function tipTrees(repo: Repository): Promise<Set<string>> {
 export async function markReachable(repo: Repository): Promise<Set<string>> {
   const roots = await collectRoots(repo);
   const bad = roots.problems[0];
-  if (bad) throw new CorruptObjectError(bad.file, `${bad.message} (gc deletes nothing while a root is unreadable)`);
+  if (bad) throw new GcRefusedError(bad.file, bad.message);
   const keep = new Set<string>();
   const commits: GitOid[] = [];
   const visited = new Set<string>();
   for (const r of roots.objects) {
     if (visited.has(r.oid)) continue; // reflogs name most commits twice (old and new value)
     visited.add(r.oid);
-    let oid = r.oid;
-    for (let depth = 0; ; depth++) {
-      const type = await repo.git.typeOf(oid);
-      if (type === null) throw new MissingObjectError(oid, `object named by ${r.label}${r.path ? ` (${r.path})` : ""}`);
-      if (type === "tag" && depth < 64) {
-        keep.add(oid);
-        oid = (await repo.git.readTag(oid)).object;
-        continue;
-      }
-      if (type === "commit") commits.push(oid);
-      else if (type === "tree") await markTree(repo, oid, r.path ?? "", keep);
-      else keep.add(oid);
-      break;
-    }
+    // a tag chain of any depth, every tag kept; one that cannot be followed throws: gc deletes nothing
+    const { oid, type } = await peelObject(repo, r.oid, (tag) => void keep.add(tag));
+    if (type === null) throw new MissingObjectError(oid, `object named by ${r.label}${r.path ? ` (${r.path})` : ""}`);
+    if (type === "commit") commits.push(oid);
+    else if (type === "tree") await markTree(repo, oid, r.path ?? "", keep);
+    else keep.add(oid);
   }
   await walkReachable(repo, { roots: commits }, { git: (oid) => void keep.add(oid), chunk: (id) => void keep.add(id) });
   for (const c of roots.chunks) keep.add(c.id);

@@ -7,7 +7,7 @@
  *
  * Every revision resolves to a commit: annotated tags are peeled.
  */
-import { AmbiguousRevisionError, FileAccessError, isTdvError, MissingObjectError, UnknownRevisionError } from "../errors.js";
+import { AmbiguousRevisionError, CorruptObjectError, FileAccessError, isTdvError, MissingObjectError, UnknownRevisionError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { checkRefName, type ReflogEntry } from "../store/refs.js";
 import type { Repository } from "./repository.js";
@@ -46,14 +46,23 @@ export async function resolveRefName(repo: Repository, name: string): Promise<st
   return null;
 }
 
-/** The object a tag chain ends at, with its type (null: the object is missing). */
-export async function peelObject(repo: Repository, oid: GitOid): Promise<{ oid: GitOid; type: string | null }> {
-  for (let depth = 0; depth < 64; depth++) {
+/**
+ * The object a tag chain ends at, with its type (null: the object is missing).
+ * Chains of any depth are followed, one tag at a time (as git's deref_tag);
+ * `onTag` sees every tag object on the way. A tag met twice (ids are hashes
+ * of verified bytes, so only a broken object store could show one) is a
+ * CorruptObjectError, never an endless loop.
+ */
+export async function peelObject(repo: Repository, oid: GitOid, onTag?: (tag: GitOid) => void): Promise<{ oid: GitOid; type: string | null }> {
+  const seen = new Set<string>();
+  for (;;) {
     const type = await repo.git.typeOf(oid);
     if (type !== "tag") return { oid, type };
+    if (seen.has(oid)) throw new CorruptObjectError(oid, `tag chain loops back to tag ${oid} after ${seen.size} tags`);
+    seen.add(oid);
+    onTag?.(oid);
     oid = (await repo.git.readTag(oid)).object;
   }
-  throw new UnknownRevisionError(oid, "tag chain deeper than 64 tags");
 }
 
 // ---- parsing --------------------------------------------------------------

@@ -158,8 +158,8 @@ export async function arrayMetaIn(repo: Repository, entries: TreeEntry[], dir: s
   return null;
 }
 
-/** Validate a folder's tree entries as coming from a possibly hostile repository. */
-function checkEntries(entries: TreeEntry[], dir: string): void {
+/** Validate a folder's tree entries as coming from a possibly hostile repository (checkout and fsck). */
+export function checkEntries(entries: TreeEntry[], dir: string): void {
   const lower = new Set<string>();
   for (const e of entries) {
     checkEntryName(e.name, dir);
@@ -220,15 +220,14 @@ async function readDir(repo: Repository, oid: GitOid, dir: string, snap: Snapsho
   for (const e of entries) {
     const rel = joinPath(dir, e.name);
     if (e.name === MANIFEST_TREE && e.mode === "040000") {
-      if (!meta) throw new UnsafePathError(rel, "a manifest in a folder that holds no array metadata");
-      for (const chunk of await readManifest(repo, e.oid, rel, meta)) {
+      checkManifestHasArray(dir, meta);
+      for (const chunk of await readManifest(repo, e.oid, dir, meta, entries)) {
         putFile(snap, joinPath(dir, formatChunkKey(meta.keyEncoding, chunk.index)), { store: "chunk", id: chunk.id, size: chunk.size });
       }
     } else if (e.name === FILE_LIST && e.mode !== "040000") {
-      for (const f of decodeFileList(await repo.git.readBlob(e.oid, rel), rel)) {
-        checkEntryName(f.name, dir);
-        putFile(snap, joinPath(dir, f.name), { store: "chunk", id: f.id as ChunkId, size: f.size });
-      }
+      const list = decodeFileList(await repo.git.readBlob(e.oid, rel), rel);
+      checkFileList(dir, list, entries);
+      for (const f of list) putFile(snap, joinPath(dir, f.name), { store: "chunk", id: f.id as ChunkId, size: f.size });
     } else if (e.mode === "040000") {
       subdirs.push(readDir(repo, e.oid, rel, snap));
     } else {
@@ -238,23 +237,84 @@ async function readDir(repo: Repository, oid: GitOid, dir: string, snap: Snapsho
   await Promise.all(subdirs);
 }
 
-/** All chunk entries of a manifest subtree, validated against the array's dimensions. */
-export async function readManifest(repo: Repository, oid: GitOid, where: string, meta: ArrayMeta): Promise<ManifestEntry[]> {
+/** All chunk entries of the manifest subtree of the array in `dir`, each shard checked by checkShard. */
+export async function readManifest(repo: Repository, oid: GitOid, dir: string, meta: ArrayMeta, siblings: readonly TreeEntry[]): Promise<ManifestEntry[]> {
+  const where = joinPath(dir, MANIFEST_TREE);
   const shards = await repo.git.readTree(oid, where);
-  const ndim = meta.shape.length;
   const out: ManifestEntry[] = [];
   const lists = await mapLimit(shards, 16, async (s) => {
     checkEntryName(s.name, where);
-    const { ndim: n, entries } = decodeShard(await repo.git.readBlob(s.oid, `${where}/${s.name}`), `${where}/${s.name}`);
-    if (n !== ndim) throw new UnsafePathError(`${where}/${s.name}`, `manifest shard has ${n} dimensions, the array ${ndim}`);
-    // a chunk listed in another region's shard could be listed twice, with two ids
-    for (const c of entries) {
-      if (regionName(c.index, ndim) !== s.name) throw new CorruptObjectError(`${where}/${s.name}`, `chunk [${c.index}] belongs in shard ${regionName(c.index, ndim)}`);
-    }
-    return entries;
+    const shard = decodeShard(await repo.git.readBlob(s.oid, `${where}/${s.name}`), `${where}/${s.name}`);
+    checkShard(dir, s.name, shard, meta, siblings);
+    return shard.entries;
   });
   for (const l of lists) out.push(...l);
   return out;
+}
+
+// ---- what a reader relies on: checkout refuses what these refuse, and fsck reports it --------
+
+/** A manifest belongs in an array's folder: without array metadata nothing says what its entries are. */
+export function checkManifestHasArray(dir: string, meta: ArrayMeta | null): asserts meta is ArrayMeta {
+  if (!meta) throw new UnsafePathError(joinPath(dir, MANIFEST_TREE), "a manifest in a folder that holds no array metadata");
+}
+
+/**
+ * What a reader checks in one decoded manifest shard (decodeShard has checked
+ * the encoding, and that entries are sorted and unique) of the array in
+ * `dir`: the shard's name is a safe path component; the shard has the
+ * array's dimensionality; every entry lies in the region the shard is named
+ * after (a chunk listed in another region's shard could be listed twice, with
+ * two ids); and no entry's chunk path is also a tree entry of the array's
+ * folder (`siblings`): a file of that name, or a file where the chunk path
+ * needs a folder (v3 `c`). Throws UnsafePathError / CorruptObjectError
+ * naming the array, the shard and the entry.
+ */
+export function checkShard(dir: string, name: string, shard: { ndim: number; entries: readonly ManifestEntry[] }, meta: ArrayMeta, siblings: readonly TreeEntry[]): void {
+  const where = joinPath(dir, MANIFEST_TREE);
+  const what = `${where}/${name}`;
+  const array = dir || ".";
+  checkEntryName(name, where);
+  const ndim = meta.shape.length;
+  if (shard.ndim !== ndim) throw new UnsafePathError(what, `manifest shard ${name} of array ${array} has ${shard.ndim} dimensions, the array ${ndim}`);
+  for (const c of shard.entries) {
+    const region = regionName(c.index, ndim);
+    if (region !== name) throw new CorruptObjectError(what, `entry [${c.index}] of array ${array} lies in region ${region}, not in the region of shard ${name}`);
+  }
+  const clash = chunkPathRivals(siblings);
+  if (clash.size === 0) return;
+  for (const c of shard.entries) {
+    const key = formatChunkKey(meta.keyEncoding, c.index);
+    const slash = key.indexOf("/");
+    const other = clash.get((slash < 0 ? key : key.slice(0, slash)).toLowerCase());
+    if (!other || (slash >= 0 && other.mode === "040000")) continue; // a folder on the way is checked with the paths of the snapshot
+    const why = slash < 0 ? `entry [${c.index}] of array ${array} (shard ${name}) and the tree entry '${other.name}' name the same file` : `entry [${c.index}] of array ${array} (shard ${name}) needs a folder where the tree holds the file '${other.name}'`;
+    throw new UnsafePathError(joinPath(dir, key), why);
+  }
+}
+
+/** The entries of an array's folder a chunk path could collide with (chunk paths start with a digit, or "c" in v3), by lower-case name. */
+export function chunkPathRivals(siblings: readonly TreeEntry[]): Map<string, TreeEntry> {
+  const out = new Map<string, TreeEntry>();
+  for (const e of siblings) if (/^[0-9c]/i.test(e.name)) out.set(e.name.toLowerCase(), e);
+  return out;
+}
+
+/**
+ * What a reader checks in a folder's decoded file list (decodeFileList has
+ * checked the encoding, order, uniqueness and that each name is one path
+ * component): every name is a safe name, and none is also a tree entry of the
+ * folder or another listed name, not even but for case.
+ */
+export function checkFileList(dir: string, list: readonly FileListEntry[], siblings: readonly TreeEntry[]): void {
+  const taken = new Map<string, string>(siblings.map((e) => [e.name.toLowerCase(), `the tree entry '${e.name}'`]));
+  for (const f of list) {
+    checkEntryName(f.name, dir);
+    const l = f.name.toLowerCase();
+    const other = taken.get(l);
+    if (other !== undefined) throw new UnsafePathError(joinPath(dir, f.name), `file list entry '${f.name}' of ${joinPath(dir, FILE_LIST)} and ${other} name the same file (or differ only by case)`);
+    taken.set(l, `the file list entry '${f.name}'`);
+  }
 }
 
 /** Snapshot of a commit's tree. */

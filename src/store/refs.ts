@@ -5,7 +5,7 @@
 import fs, { promises as fsp } from "node:fs";
 import { filesUnder } from "./files-under.js";
 import path from "node:path";
-import { BranchMovedError, CorruptObjectError, InvalidRefNameError } from "../errors.js";
+import { BadRefError, BranchMovedError, CorruptObjectError, InvalidRefNameError, isTdvError } from "../errors.js";
 import { isGitOid, type GitOid } from "../format/hash.js";
 import { asAccessError, mkdirRaceproof, readFileOrNull } from "./atomic.js";
 import { formatPerson, type Person } from "./git.js";
@@ -28,23 +28,65 @@ export interface ReflogEntry {
 
 const ZERO = "0".repeat(40);
 
+/** Throws InvalidRefNameError unless `short` (a branch or tag name, "main", "team/x") is a name tdv gives a new ref. */
 export function checkRefName(short: string): void {
-  const bad = (why: string) => {
-    throw new InvalidRefNameError(short, why);
-  };
-  if (short.length === 0) bad("empty");
-  if (short === "@" || short === "HEAD") bad(`'${short}' is reserved`);
-  if (/[\0-\x20\x7f~^:?*[\\]/.test(short)) bad("contains a space, control character or one of ~ ^ : ? * [ \\");
-  if (short.includes("..")) bad("contains '..'");
-  if (short.includes("@{")) bad("contains '@{'");
-  if (short.startsWith("-")) bad("starts with '-'");
-  if (short.startsWith("/") || short.endsWith("/") || short.includes("//")) bad("empty path component");
-  if (short.endsWith(".")) bad("ends with '.'");
-  for (const part of short.split("/")) {
-    if (part.startsWith(".")) bad("a component starts with '.'");
-    if (part.endsWith(".lock")) bad("a component ends with '.lock'");
+  const why = newRefNameReason(short);
+  if (why !== null) throw new InvalidRefNameError(short, why);
+}
+
+/** git's check-ref-format, plus what tdv refuses for a new branch or tag ('HEAD', a leading '-', a commit id). */
+function newRefNameReason(short: string): string | null {
+  if (short === "HEAD") return `'${short}' is reserved`;
+  const why = gitRefNameReason(short);
+  if (why !== null) return why;
+  if (short.startsWith("-")) return "starts with '-'";
+  if (/^[0-9a-f]{40}$/.test(short)) return "looks like a commit id";
+  return null;
+}
+
+/** What git's check-ref-format finds wrong with a ref name, or null. */
+function gitRefNameReason(name: string): string | null {
+  if (name.length === 0) return "empty";
+  if (name === "@") return "'@' is reserved";
+  if (/[\0-\x20\x7f~^:?*[\\]/.test(name)) return "contains a space, control character or one of ~ ^ : ? * [ \\";
+  if (name.includes("..")) return "contains '..'";
+  if (name.includes("@{")) return "contains '@{'";
+  if (name.startsWith("/") || name.endsWith("/") || name.includes("//")) return "empty path component";
+  if (name.endsWith(".")) return "ends with '.'";
+  for (const part of name.split("/")) {
+    if (part.startsWith(".")) return "a component starts with '.'";
+    if (part.endsWith(".lock")) return "a component ends with '.lock'";
   }
-  if (/^[0-9a-f]{40}$/.test(short)) bad("looks like a commit id");
+  return null;
+}
+
+/**
+ * What is wrong with a full ref name read from disk or from a remote (a
+ * symbolic ref's target, a name in a listing or in packed-refs), or null: it
+ * must lie inside refs/ and pass check-ref-format, so that it can never name
+ * a file outside the repository's refs.
+ */
+export function fullRefNameProblem(ref: string): string | null {
+  if (!ref.startsWith("refs/")) return "not inside refs/";
+  return gitRefNameReason(ref.slice("refs/".length));
+}
+
+/** "it is a symbolic ref to 'X', which git refuses as a ref name (why)". */
+function badTarget(target: string, why: string): string {
+  return `it is a symbolic ref to '${target.slice(0, 200)}', which git refuses as a ref name (${why})`;
+}
+
+/** Git's SYMREF_MAXDEPTH: reading a ref follows at most this many refs, symbolic ones included. */
+export const SYMREF_MAX_DEPTH = 5;
+
+/** Refs under a prefix as they are on disk, with the ones that cannot be used. */
+export interface RefScan {
+  /** refs holding a commit id (loose or packed), sorted by name */
+  refs: Map<string, GitOid>;
+  /** symbolic refs that resolve (git's refs/remotes/origin/HEAD): name → target ref and its value */
+  symbolic: Map<string, { target: string; oid: GitOid | null }>;
+  /** refs that cannot be followed: a name git refuses, a bad symbolic ref, a file holding no commit id */
+  broken: { ref: string; file: string; problem: string }[];
 }
 
 export class Refs {
@@ -54,62 +96,157 @@ export class Refs {
     private readonly beforeUpdate: () => Promise<void> = async () => {},
   ) {}
 
+  /** The file of a ref; a name that could lead outside refs/ (or is no ref name at all) is refused. */
   private file(ref: string): string {
+    // HEAD and git's other top-level pseudo-refs (ORIG_HEAD, MERGE_HEAD), else a name inside refs/
+    if (!/^[A-Z_]*HEAD$/.test(ref)) {
+      const problem = fullRefNameProblem(ref);
+      if (problem !== null) throw new InvalidRefNameError(ref, problem);
+    }
     return path.join(this.gitdir, ...ref.split("/"));
   }
 
-  /** The commit a full ref name (refs/heads/x, refs/tags/x) points to, or null. */
-  async read(ref: string): Promise<GitOid | null> {
-    let loose: Buffer | null;
-    try {
-      loose = fs.readFileSync(this.file(ref)); // a few bytes: synchronous is faster than the thread pool
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      // a folder where the ref file would be (refs/heads/a when a/b exists) means no such ref
-      if (code !== "ENOENT" && code !== "EISDIR" && code !== "ENOTDIR") throw asAccessError(err, this.file(ref));
-      loose = null;
-    }
-    if (loose !== null) {
-      const v = loose.toString("utf8").trim();
-      if (v.startsWith("ref: ")) return this.read(v.slice(5));
-      if (!isGitOid(v)) throw new CorruptObjectError(ref, `ref file holds "${v.slice(0, 60)}", not a commit id`);
-      return v;
-    }
-    return (await this.packed()).get(ref) ?? null;
+  /** The reflog file of a ref, under logs/; the name is checked as for the ref itself. */
+  private logFile(ref: string): string {
+    this.file(ref);
+    return path.join(this.gitdir, "logs", ...ref.split("/"));
   }
 
+  /**
+   * The commit a ref ("HEAD", refs/heads/x, refs/tags/x) points to, or null.
+   * Symbolic refs are followed as git follows them: a target must be a valid
+   * ref name inside refs/, and at most SYMREF_MAX_DEPTH refs are read, so a
+   * loop (refs/heads/a → refs/heads/a) is a BadRefError naming it, not a
+   * stack overflow.
+   */
+  async read(ref: string): Promise<GitOid | null> {
+    const chain = [ref];
+    for (let name = ref; ; ) {
+      const file = this.file(name);
+      let loose: Buffer | null;
+      try {
+        loose = fs.readFileSync(file); // a few bytes: synchronous is faster than the thread pool
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // a folder where the ref file would be (refs/heads/a when a/b exists) means no such ref
+        if (code !== "ENOENT" && code !== "EISDIR" && code !== "ENOTDIR") throw asAccessError(err, file);
+        loose = null;
+      }
+      if (loose === null) return (await this.packed()).get(name) ?? null;
+      const v = loose.toString("utf8").trim();
+      if (!v.startsWith("ref: ")) {
+        if (!isGitOid(v)) throw new CorruptObjectError(name, `ref file holds "${v.slice(0, 60)}", not a commit id`);
+        return v;
+      }
+      const target = v.slice("ref: ".length).trim();
+      const problem = fullRefNameProblem(target);
+      if (problem !== null) throw new BadRefError(name, file, badTarget(target, problem));
+      if (chain.length >= SYMREF_MAX_DEPTH || chain.includes(target)) {
+        const loop = chain.indexOf(target);
+        const at = loop >= 0 ? (chain[loop] as string) : ref;
+        const shown = [...chain, target].join(" → ");
+        throw new BadRefError(
+          at,
+          this.file(at),
+          loop >= 0 ? `symbolic refs loop: ${shown}` : `symbolic refs nest deeper than ${SYMREF_MAX_DEPTH}: ${shown}`,
+        );
+      }
+      chain.push(target);
+      name = target;
+    }
+  }
+
+  /** packed-refs as name → id; names that fail fullRefNameProblem are left out (see scan). */
   private async packed(): Promise<Map<string, GitOid>> {
-    const text = await readFileOrNull(path.join(this.gitdir, "packed-refs"));
     const out = new Map<string, GitOid>();
+    for (const [name, oid] of await this.packedLines()) if (fullRefNameProblem(name) === null) out.set(name, oid);
+    return out;
+  }
+
+  private async packedLines(): Promise<[string, GitOid][]> {
+    const text = await readFileOrNull(path.join(this.gitdir, "packed-refs"));
+    const out: [string, GitOid][] = [];
     if (!text) return out;
     for (const line of text.toString("utf8").split("\n")) {
       if (!line || line.startsWith("#") || line.startsWith("^")) continue;
       const [oid, name] = line.split(" ");
-      if (oid && name && isGitOid(oid)) out.set(name, oid);
+      if (oid && name && isGitOid(oid)) out.push([name, oid]);
     }
     return out;
   }
 
-  /** Full ref names under `prefix` (e.g. "refs/heads/"), sorted, with their commits. */
+  /** Full ref names under `prefix` (e.g. "refs/heads/"), sorted, with their commits. Symbolic and broken refs are not listed (see scan). */
   async list(prefix: string): Promise<Map<string, GitOid>> {
-    const out = new Map<string, GitOid>();
-    for (const [name, oid] of await this.packed()) if (name.startsWith(prefix)) out.set(name, oid);
-    for (const { rel, abs, ent } of await filesUnder(this.file(prefix.replace(/\/$/, "")))) {
-      if (!ent.isFile() || ent.name.endsWith(".lock") || ent.name.includes(".tmp-")) continue;
-      // a ref deleted while we list is simply not listed
-      const v = ((await readFileOrNull(abs))?.toString("utf8") ?? "").trim();
-      if (isGitOid(v)) out.set(prefix + rel, v);
-    }
-    return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return (await this.scan(prefix)).refs;
   }
 
-  async head(): Promise<Head> {
-    const raw = (await readFileOrNull(path.join(this.gitdir, "HEAD")))?.toString("utf8").trim() ?? "";
-    if (raw.startsWith("ref: ")) {
-      const branch = raw.slice(5);
-      return { branch, oid: await this.read(branch) };
+  /**
+   * The refs under `prefix` as git's for-each-ref sees them: those that hold
+   * a commit id, the symbolic ones (resolved), and the broken ones with what
+   * is wrong, so that a listing can report them instead of hiding them.
+   */
+  async scan(prefix: string): Promise<RefScan> {
+    const refs = new Map<string, GitOid>();
+    const symbolic = new Map<string, { target: string; oid: GitOid | null }>();
+    const broken: RefScan["broken"] = [];
+    const packedFile = path.join(this.gitdir, "packed-refs");
+    for (const [name, oid] of await this.packedLines()) {
+      if (!name.startsWith(prefix)) continue;
+      const problem = fullRefNameProblem(name);
+      if (problem === null) refs.set(name, oid);
+      else broken.push({ ref: name, file: packedFile, problem: `packed-refs names '${name.slice(0, 200)}', which git refuses as a ref name (${problem})` });
     }
-    return { branch: null, oid: isGitOid(raw) ? raw : null };
+    for (const { rel, abs, ent } of await filesUnder(path.join(this.gitdir, ...prefix.replace(/\/$/, "").split("/")))) {
+      if (!ent.isFile() || ent.name.endsWith(".lock") || ent.name.includes(".tmp-")) continue;
+      const name = prefix + rel;
+      refs.delete(name); // the loose ref wins over a packed one
+      const problem = fullRefNameProblem(name);
+      if (problem !== null) {
+        broken.push({ ref: name, file: abs, problem: `git refuses its name (${problem})` });
+        continue;
+      }
+      // a ref deleted while we list is simply not listed
+      const raw = await readFileOrNull(abs);
+      if (raw === null) continue;
+      const v = raw.toString("utf8").trim();
+      if (isGitOid(v)) refs.set(name, v);
+      else if (!v.startsWith("ref: ")) broken.push({ ref: name, file: abs, problem: `the file holds "${v.slice(0, 60)}", not a commit id` });
+      else {
+        try {
+          symbolic.set(name, { target: v.slice("ref: ".length).trim(), oid: await this.read(name) });
+        } catch (err) {
+          if (!isTdvError(err)) throw err;
+          broken.push({ ref: name, file: abs, problem: err instanceof BadRefError ? err.problem : err.message });
+        }
+      }
+    }
+    const byName = <V>(m: Map<string, V>) => new Map([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return { refs: byName(refs), symbolic: byName(symbolic), broken: broken.sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0)) };
+  }
+
+  /**
+   * Where HEAD points. A symbolic HEAD must name a valid ref inside refs/
+   * (git's own check): "ref: refs/heads/../../x" is a BadRefError, never a
+   * path to write a branch at.
+   */
+  async head(): Promise<Head> {
+    const branch = await this.headBranch();
+    if (branch === undefined) return { branch: null, oid: null };
+    if (typeof branch === "string") return { branch, oid: await this.read(branch) };
+    return { branch: null, oid: branch.oid };
+  }
+
+  /** HEAD's branch (checked), { oid } when detached (null when HEAD holds no id), undefined when HEAD is missing. */
+  private async headBranch(): Promise<string | { oid: GitOid | null } | undefined> {
+    const file = path.join(this.gitdir, "HEAD");
+    const text = await readFileOrNull(file);
+    if (text === null) return undefined;
+    const raw = text.toString("utf8").trim();
+    if (!raw.startsWith("ref: ")) return { oid: isGitOid(raw) ? raw : null };
+    const branch = raw.slice("ref: ".length).trim();
+    const problem = fullRefNameProblem(branch);
+    if (problem !== null) throw new BadRefError("HEAD", file, badTarget(branch, problem));
+    return branch;
   }
 
   /**
@@ -134,12 +271,11 @@ export class Refs {
         if (next === null) {
           await fsp.rm(file, { force: true });
           await this.dropPacked(ref);
-          await fsp.rm(this.file(`logs/${ref}`), { force: true });
+          await fsp.rm(this.logFile(ref), { force: true });
           return;
         }
-        const head = await this.head();
-        const logs = head.branch === ref ? [ref, "HEAD"] : [ref];
-        const sizes = await Promise.all(logs.map((l) => fsp.stat(this.file(`logs/${l}`)).then((s) => s.size, () => null)));
+        const logs = (await this.headBranch()) === ref ? [ref, "HEAD"] : [ref];
+        const sizes = await Promise.all(logs.map((l) => fsp.stat(this.logFile(l)).then((s) => s.size, () => null)));
         try {
           for (const l of logs) await this.appendReflog(l, actual, next, who, message);
           await lock.commit(`${next}\n`);
@@ -148,7 +284,7 @@ export class Refs {
           await Promise.all(
             logs.map((l, i) => {
               const size = sizes[i];
-              const file = this.file(`logs/${l}`);
+              const file = this.logFile(l);
               return (size === null || size === undefined ? fsp.rm(file, { force: true }) : fsp.truncate(file, size)).catch(() => {});
             }),
           );
@@ -163,6 +299,7 @@ export class Refs {
   /** Point HEAD at a branch (symbolic) or a commit (detached). */
   async setHead(target: { branch: string } | { oid: GitOid }, who: Person, message: string): Promise<void> {
     const file = path.join(this.gitdir, "HEAD");
+    if ("branch" in target) this.file(target.branch); // a valid name inside refs/
     await this.beforeUpdate();
     await withLock(
       file,
@@ -183,7 +320,7 @@ export class Refs {
     for (const base of ["", "logs/"]) {
       for (let i = parts.length - 1; i > 2; i--) {
         try {
-          await fsp.rmdir(this.file(base + parts.slice(0, i).join("/")));
+          await fsp.rmdir(path.join(this.gitdir, ...(base + parts.slice(0, i).join("/")).split("/")));
         } catch {
           break;
         }
@@ -211,7 +348,7 @@ export class Refs {
   }
 
   private async appendReflog(ref: string, old: GitOid | null, next: GitOid, who: Person, message: string): Promise<void> {
-    const file = this.file(`logs/${ref}`);
+    const file = this.logFile(ref);
     const line = `${old ?? ZERO} ${next} ${formatPerson(who)}\t${message.replace(/\n/g, " ")}\n`;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -228,7 +365,7 @@ export class Refs {
 
   /** Reflog entries of a ref, oldest first. Malformed lines (a torn write) are skipped. */
   async reflog(ref: string): Promise<ReflogEntry[]> {
-    const text = await readFileOrNull(this.file(`logs/${ref}`));
+    const text = await readFileOrNull(this.logFile(ref));
     if (!text) return [];
     const out: ReflogEntry[] = [];
     for (const line of text.toString("utf8").split("\n")) {

@@ -122,6 +122,11 @@ describe("a hostile remote", () => {
     const res = await clone({ url: remote, dir });
     expect(res.branch).toBe("main");
     expect(res.fetch.refs.map((r) => r.ref)).toEqual(["refs/heads/main"]);
+    // refused, and reported: never taken silently
+    expect(res.fetch.ignored.map((i) => [i.ref, i.where.replace(/^.*\/git\//, "git/"), i.problem])).toEqual([
+      ["HEAD", "git/HEAD", "it is a symbolic ref to 'refs/heads/../../../x': git refuses it as a ref name (contains '..')"],
+      ["refs/heads/x~1", "git/refs/heads/x~1", "git refuses it as a ref name (contains a space, control character or one of ~ ^ : ? * [ \\)"],
+    ]);
   });
 });
 

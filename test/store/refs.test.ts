@@ -54,3 +54,57 @@ describe("refs", () => {
     expect(isTdvError(err, "CorruptObjectError")).toBe(true);
   });
 });
+
+describe("refs on disk that cannot be followed", () => {
+  const bad = async (p: Promise<unknown>, tag: string, message: RegExp) => {
+    const err = await p.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(isTdvError(err, tag), String(err)).toBe(true);
+    expect((err as Error).message).toMatch(message);
+  };
+
+  it("a symbolic ref is followed only to a valid name inside refs/, through at most 5 refs (git's SYMREF_MAXDEPTH)", async () => {
+    const { repo, oid } = await repoWithCommit();
+    const heads = path.join(repo.tdvDir, "git/refs/heads");
+    for (const [name, target] of [
+      ["up", "refs/heads/../../../../x"],
+      ["abs", "/etc/passwd"],
+      ["outside", "HEAD"],
+      ["tilde", "refs/heads/a~1"],
+    ] as const) {
+      await fsp.writeFile(path.join(heads, name), `ref: ${target}\n`);
+      await bad(repo.refs.read(`refs/heads/${name}`), "BadRefError", new RegExp(`^bad ref refs/heads/${name}: it is a symbolic ref to '`));
+      await fsp.rm(path.join(heads, name));
+    }
+    await fsp.writeFile(path.join(heads, "self"), "ref: refs/heads/self\n");
+    await bad(repo.refs.read("refs/heads/self"), "BadRefError", /^bad ref refs\/heads\/self: symbolic refs loop: refs\/heads\/self → refs\/heads\/self$/);
+    for (let i = 1; i <= 5; i++) await fsp.writeFile(path.join(heads, `s${i}`), `ref: refs/heads/${i < 5 ? `s${i + 1}` : "main"}\n`);
+    expect(await repo.refs.read("refs/heads/s2")).toBe(oid); // s2 s3 s4 s5 main: 5 refs read
+    await bad(repo.refs.read("refs/heads/s1"), "BadRefError", /nest deeper than 5/);
+    const scan = await repo.refs.scan("refs/heads/");
+    expect([...scan.refs.keys()]).toEqual(["refs/heads/main"]);
+    expect([...scan.symbolic.keys()]).toEqual(["refs/heads/s2", "refs/heads/s3", "refs/heads/s4", "refs/heads/s5"]);
+    expect(scan.broken.map((b) => b.ref)).toEqual(["refs/heads/s1", "refs/heads/self"]);
+  });
+
+  it("HEAD naming no valid ref inside refs/ is refused before anything is written; so is any update of such a name", async () => {
+    const { repo, oid } = await repoWithCommit();
+    const headFile = path.join(repo.tdvDir, "git/HEAD");
+    await fsp.writeFile(headFile, "ref: refs/heads/../../../../pwned\n");
+    await bad(repo.refs.head(), "BadRefError", /^bad ref HEAD: it is a symbolic ref to 'refs\/heads\/\.\.\/\.\.\/\.\.\/\.\.\/pwned'/);
+    // a ref update reads HEAD to decide whether HEAD's reflog moves too: refused, nothing written
+    await bad(repo.refs.update("refs/heads/main", { expected: oid, next: oid, who: repo.identity(), message: "x" }), "BadRefError", /bad ref HEAD/);
+    expect((await repo.refs.reflog("refs/heads/main")).length).toBe(1);
+    await fsp.writeFile(headFile, "ref: refs/heads/main\n");
+    const who = repo.identity();
+    for (const name of ["refs/heads/../../../pwned", "refs/heads/a/../../b", "logs/x", "config", "refs/heads/x.lock"]) {
+      await bad(repo.refs.update(name, { expected: undefined, next: oid, who, message: "x" }), "InvalidRefNameError", /is not a valid branch or tag name/);
+      await bad(repo.refs.read(name), "InvalidRefNameError", /is not a valid branch or tag name/);
+    }
+    await bad(repo.refs.setHead({ branch: "refs/heads/../../x" }, who, "x"), "InvalidRefNameError", /contains '\.\.'/);
+    expect(await fsp.readFile(headFile, "utf8")).toBe("ref: refs/heads/main\n");
+    for (const f of ["pwned", "b", "x", "../pwned"]) expect(await fsp.stat(path.join(repo.tdvDir, f)).then(() => true, () => false), f).toBe(false);
+  });
+});
