@@ -207,6 +207,28 @@ export class PathNotFoundError extends TdvError<"PathNotFoundError"> {
   }
 }
 
+/** Files or folders in the working tree whose names are not UTF-8: tdv cannot track them. */
+export class NonUtf8NameError extends TdvError<"NonUtf8NameError"> {
+  readonly _tag = "NonUtf8NameError";
+  constructor(
+    /** the paths, relative to the working copy's root, each byte that is not UTF-8 shown as \xHH (a folder ends with "/") */
+    readonly paths: string[],
+  ) {
+    const shown = paths.slice(0, 10).map((p) => `  "${p}"`);
+    if (paths.length > 10) shown.push(`  ... and ${paths.length - 10} more`);
+    const one = paths.length === 1;
+    const first = (paths[0] ?? "").replace(/\/$/, "").replace(/'/g, "\\'");
+    super(
+      one
+        ? `cannot track "${paths[0]}": its name is not valid UTF-8 (bytes shown as \\xHH)`
+        : `cannot track ${paths.length} files or folders whose names are not valid UTF-8 (bytes shown as \\xHH):\n${shown.join("\n")}`,
+      {
+        hint: `rename ${one ? "it" : "them"} (in bash: mv $'${first}' NEW_NAME); tdv paths are UTF-8 text, as Zarr keys are. Nothing was staged`,
+      },
+    );
+  }
+}
+
 export class UnsafePathError extends TdvError<"UnsafePathError"> {
   readonly _tag = "UnsafePathError";
   constructor(
@@ -288,6 +310,7 @@ export type TdvErrorTag =
   | InvalidMetadataError["_tag"]
   | PathNotFoundError["_tag"]
   | UnsafePathError["_tag"]
+  | NonUtf8NameError["_tag"]
   | CorruptObjectError["_tag"]
   | MissingObjectError["_tag"]
   | NothingToCommitError["_tag"]
