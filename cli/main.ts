@@ -34,7 +34,7 @@ import { register as status } from "./commands/status.js";
 import { register as switchCmd } from "./commands/switch.js";
 import { register as tag } from "./commands/tag.js";
 import { register as ui } from "./commands/ui.js";
-import { EXIT_FAILURE, exitCodeForCommander, exitCodeForTag } from "./exit-codes.js";
+import { EXIT_FAILURE, exitCodeForCommander, exitCodeForError } from "./exit-codes.js";
 import { escapeControl } from "./output.js";
 
 const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, resolveCmd, checkout, restore, reset, tag, cat, reflog, fsck, gc, remote, push, fetch, pull, clone, ui, demo];
@@ -111,7 +111,7 @@ async function report(error: unknown): Promise<number> {
     process.stderr.write(`error: ${escapeControl(error.message)}\n`);
     if (error.hint) process.stderr.write(`hint: ${escapeControl(error.hint)}\n`);
     if (process.env.TDV_DEBUG === "1" && error.stack) process.stderr.write(`${escapeControl(error.stack)}\n`);
-    return exitCodeForTag(error._tag);
+    return exitCodeForError(error);
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`error: ${escapeControl(message)}\n`);

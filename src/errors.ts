@@ -241,6 +241,40 @@ export class UnsafePathError extends TdvError<"UnsafePathError"> {
   }
 }
 
+/** A word for a shell command line: as it is when it is plain, else in single quotes. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * A working copy a `tdv clone` began and did not finish (killed, or interrupted
+ * while it removed what it made): every command refuses it, and the same
+ * clone command resumes it (or finishes the removal and clones again).
+ */
+export class UnfinishedCloneError extends TdvError<"UnfinishedCloneError"> {
+  readonly _tag = "UnfinishedCloneError";
+  constructor(
+    readonly dir: string,
+    readonly url: string,
+  ) {
+    super(`this clone did not finish: run \`tdv clone ${shellWord(url)} ${shellWord(dir)}\` again`, {
+      hint: `that command resumes it where it stopped, keeping what was downloaded; to give up instead, remove the folder: rm -rf ${shellWord(dir)}`,
+    });
+  }
+}
+
+/** A command stopped by a signal (Ctrl-C, SIGTERM) before it finished; `hint` says what it left. */
+export class InterruptedError extends TdvError<"InterruptedError"> {
+  readonly _tag = "InterruptedError";
+  constructor(
+    /** "SIGINT", "SIGTERM" */
+    readonly signal: string,
+    hint?: string,
+  ) {
+    super(`interrupted by ${signal}`, hint === undefined ? {} : { hint });
+  }
+}
+
 export class CorruptObjectError extends TdvError<"CorruptObjectError"> {
   readonly _tag = "CorruptObjectError";
   constructor(
@@ -311,6 +345,8 @@ export type TdvErrorTag =
   | PathNotFoundError["_tag"]
   | UnsafePathError["_tag"]
   | NonUtf8NameError["_tag"]
+  | UnfinishedCloneError["_tag"]
+  | InterruptedError["_tag"]
   | CorruptObjectError["_tag"]
   | MissingObjectError["_tag"]
   | NothingToCommitError["_tag"]
