@@ -34,7 +34,8 @@ import { register as status } from "./commands/status.js";
 import { register as switchCmd } from "./commands/switch.js";
 import { register as tag } from "./commands/tag.js";
 import { register as ui } from "./commands/ui.js";
-import { EXIT_FAILURE, exitCodeForCommander, exitCodeForTag } from "./exit-codes.js";
+import { EXIT_FAILURE, exitCodeForCommander, exitCodeForError } from "./exit-codes.js";
+import { escapeControl } from "./output.js";
 
 const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, resolveCmd, checkout, restore, reset, tag, cat, reflog, fsck, gc, remote, push, fetch, pull, clone, ui, demo];
 
@@ -61,8 +62,9 @@ function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({
-      writeOut: (s) => process.stdout.write(s),
-      writeErr: (s) => process.stderr.write(s),
+      // commander's messages quote what was typed: escaped as every line tdv prints
+      writeOut: (s) => process.stdout.write(escapeControl(s)),
+      writeErr: (s) => process.stderr.write(escapeControl(s)),
     })
     .addHelpText(
       "after",
@@ -100,20 +102,20 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-/** Print an error the way a user can act on it; return the exit code. */
+/** Print an error the way a user can act on it (control characters escaped: messages name paths); return the exit code. */
 async function report(error: unknown): Promise<number> {
   if (isCommanderError(error)) return exitCodeForCommander(error.exitCode); // commander already printed it
   // the library is loaded by now if it threw; importing it here costs nothing then
   const lib = await import("../src/index.js").catch(() => null);
   if (lib?.isTdvError(error)) {
-    process.stderr.write(`error: ${error.message}\n`);
-    if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
-    if (process.env.TDV_DEBUG === "1" && error.stack) process.stderr.write(`${error.stack}\n`);
-    return exitCodeForTag(error._tag);
+    process.stderr.write(`error: ${escapeControl(error.message)}\n`);
+    if (error.hint) process.stderr.write(`hint: ${escapeControl(error.hint)}\n`);
+    if (process.env.TDV_DEBUG === "1" && error.stack) process.stderr.write(`${escapeControl(error.stack)}\n`);
+    return exitCodeForError(error);
   }
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`error: ${message}\n`);
-  if (process.env.TDV_DEBUG === "1" && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  process.stderr.write(`error: ${escapeControl(message)}\n`);
+  if (process.env.TDV_DEBUG === "1" && error instanceof Error && error.stack) process.stderr.write(`${escapeControl(error.stack)}\n`);
   else process.stderr.write("hint: this is a bug in tdv or an unexpected system error; run with TDV_DEBUG=1 for the stack trace\n");
   return EXIT_FAILURE;
 }

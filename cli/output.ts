@@ -8,6 +8,10 @@
  */
 import { InvalidArgumentError } from "commander";
 import type { ArrayChanges, Change, CommitObject, GroupedChanges, Person, Repository } from "../src/index.js";
+// the one runtime import from the library: a small pure module, so that every line printed is escaped
+import { escapeControl, quotePath } from "../src/format/display.js";
+
+export { escapeControl, quotePath };
 
 export type Lib = typeof import("../src/index.js");
 
@@ -62,22 +66,33 @@ export function inRepo<A extends unknown[]>(fn: (ctx: RepoContext, ...args: A) =
 }
 
 // ---- plain output -------------------------------------------------------------
+//
+// Every line of human output goes through out() or err(), which escape control
+// characters (C0 but line feed and tab, DEL, C1): a file, branch or commit
+// message from a hostile dataset cannot move the cursor, clear or retitle the
+// terminal. Paths are also quoted where they are printed (quotePath), so that
+// a name with a line feed or an escape reads as one name.
 
 export function out(line = ""): void {
-  process.stdout.write(`${line}\n`);
+  process.stdout.write(`${escapeControl(line)}\n`);
 }
 
 export function err(line = ""): void {
-  process.stderr.write(`${line}\n`);
+  process.stderr.write(`${escapeControl(line)}\n`);
 }
 
 export function warn(message: string): void {
   err(`warning: ${message}`);
 }
 
-/** One JSON document on stdout, 2-space indent; bigints become strings. */
+/**
+ * One JSON document on stdout, 2-space indent; bigints become strings.
+ * JSON.stringify escapes C0 controls; DEL and C1 (U+009B is a CSI to some
+ * terminals) are escaped too (`\u009b`): the same value, nothing a terminal acts on.
+ */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
+  const text = JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2);
+  process.stdout.write(`${text.replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}\n`);
 }
 
 // ---- formatting ---------------------------------------------------------------
@@ -155,7 +170,7 @@ function baseNameOf(p: string): string {
 
 /** The array's own file names relative to its folder ("zarr.json", ".zattrs"). */
 function metaNames(a: ArrayChanges): string {
-  return a.metadata.map((m) => (a.path && m.path.startsWith(`${a.path}/`) ? m.path.slice(a.path.length + 1) : baseNameOf(m.path))).join(", ");
+  return a.metadata.map((m) => quotePath(a.path && m.path.startsWith(`${a.path}/`) ? m.path.slice(a.path.length + 1) : baseNameOf(m.path))).join(", ");
 }
 
 const LABEL_WIDTH = 13;
@@ -171,7 +186,7 @@ export function statusLines(g: GroupedChanges): string[] {
   const lines: string[] = [];
   const label = (s: string) => `  ${s.padEnd(LABEL_WIDTH)} `;
   for (const a of g.arrays) {
-    const name = a.path || ".";
+    const name = quotePath(a.path || ".");
     if (a.change === "added") {
       lines.push(`${label("new array")}${name}  (${plural(a.chunks.added, "chunk")}, ${formatBytes(a.bytesAdded)})`);
     } else if (a.change === "deleted") {
@@ -184,7 +199,7 @@ export function statusLines(g: GroupedChanges): string[] {
       lines.push(`${label("modified")}${name}  ${parts.join("; ")}`.trimEnd());
     }
   }
-  for (const f of g.files) lines.push(`${label(fileLabel(f))}${f.path}`);
+  for (const f of g.files) lines.push(`${label(fileLabel(f))}${quotePath(f.path)}`);
   return lines;
 }
 
@@ -198,14 +213,14 @@ export function untrackedLines(g: GroupedChanges): string[] {
   for (const a of g.arrays) {
     // an array whose metadata is tracked but which has new chunk files (an append) is not a new array
     const label = a.change === "added" ? "new array" : "new chunks";
-    lines.push(`  ${label.padEnd(LABEL_WIDTH)} ${a.path || "."}  (${plural(a.chunks.added, "chunk")}, ${formatBytes(a.bytesAdded)})`);
+    lines.push(`  ${label.padEnd(LABEL_WIDTH)} ${quotePath(a.path || ".")}  (${plural(a.chunks.added, "chunk")}, ${formatBytes(a.bytesAdded)})`);
   }
   const { groups, rest } = splitGroups(g);
-  for (const [dir, names] of groups) lines.push(`  ${"new group".padEnd(LABEL_WIDTH)} ${dir || "."}  (${names.join(", ")})`);
+  for (const [dir, names] of groups) lines.push(`  ${"new group".padEnd(LABEL_WIDTH)} ${quotePath(dir || ".")}  (${names.map(quotePath).join(", ")})`);
   const inArray = new Set(g.arrays.map((a) => a.path));
   for (const f of rest) {
     if (f.array !== null && inArray.has(f.array)) continue;
-    lines.push(`  ${"".padEnd(LABEL_WIDTH)} ${f.path}`);
+    lines.push(`  ${"".padEnd(LABEL_WIDTH)} ${quotePath(f.path)}`);
   }
   return lines;
 }
@@ -239,7 +254,7 @@ function splitGroups(g: GroupedChanges): { groups: Map<string, string[]>; rest: 
 export function commitSummaryLines(g: GroupedChanges): string[] {
   const lines: string[] = [];
   for (const a of g.arrays) {
-    const name = a.path || ".";
+    const name = quotePath(a.path || ".");
     if (a.change === "added") {
       lines.push(`  new array ${name} (${plural(a.chunks.added, "chunk")}, ${formatBytes(a.bytesAdded)})`);
       continue;
@@ -264,9 +279,9 @@ export function commitSummaryLines(g: GroupedChanges): string[] {
     lines.push(`  ${name}: ${parts.join("; ")}`);
   }
   const { groups, rest } = splitGroups(g);
-  for (const [dir, names] of groups) lines.push(`  new group ${dir || "."} (${names.join(", ")})`);
+  for (const [dir, names] of groups) lines.push(`  new group ${quotePath(dir || ".")} (${names.map(quotePath).join(", ")})`);
   const byChange = { added: [] as string[], modified: [] as string[], deleted: [] as string[] };
-  for (const f of rest) byChange[f.change].push(f.path);
+  for (const f of rest) byChange[f.change].push(quotePath(f.path));
   for (const kind of ["added", "modified", "deleted"] as const) {
     const files = byChange[kind];
     if (files.length === 0) continue;

@@ -308,6 +308,28 @@ export class PathNotFoundError extends TdvError<"PathNotFoundError"> {
   }
 }
 
+/** Files or folders in the working tree whose names are not UTF-8: tdv cannot track them. */
+export class NonUtf8NameError extends TdvError<"NonUtf8NameError"> {
+  readonly _tag = "NonUtf8NameError";
+  constructor(
+    /** the paths, relative to the working copy's root, each byte that is not UTF-8 shown as \xHH (a folder ends with "/") */
+    readonly paths: string[],
+  ) {
+    const shown = paths.slice(0, 10).map((p) => `  "${p}"`);
+    if (paths.length > 10) shown.push(`  ... and ${paths.length - 10} more`);
+    const one = paths.length === 1;
+    const first = (paths[0] ?? "").replace(/\/$/, "").replace(/'/g, "\\'");
+    super(
+      one
+        ? `cannot track "${paths[0]}": its name is not valid UTF-8 (bytes shown as \\xHH)`
+        : `cannot track ${paths.length} files or folders whose names are not valid UTF-8 (bytes shown as \\xHH):\n${shown.join("\n")}`,
+      {
+        hint: `rename ${one ? "it" : "them"} (in bash: mv $'${first}' NEW_NAME); tdv paths are UTF-8 text, as Zarr keys are. Nothing was staged`,
+      },
+    );
+  }
+}
+
 export class UnsafePathError extends TdvError<"UnsafePathError"> {
   readonly _tag = "UnsafePathError";
   constructor(
@@ -317,6 +339,40 @@ export class UnsafePathError extends TdvError<"UnsafePathError"> {
     super(`refusing unsafe path '${path}': ${reason}`, {
       hint: "the repository or input may be corrupt or malicious; nothing was written for this path",
     });
+  }
+}
+
+/** A word for a shell command line: as it is when it is plain, else in single quotes. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * A working copy a `tdv clone` began and did not finish (killed, or interrupted
+ * while it removed what it made): every command refuses it, and the same
+ * clone command resumes it (or finishes the removal and clones again).
+ */
+export class UnfinishedCloneError extends TdvError<"UnfinishedCloneError"> {
+  readonly _tag = "UnfinishedCloneError";
+  constructor(
+    readonly dir: string,
+    readonly url: string,
+  ) {
+    super(`this clone did not finish: run \`tdv clone ${shellWord(url)} ${shellWord(dir)}\` again`, {
+      hint: `that command resumes it where it stopped, keeping what was downloaded; to give up instead, remove the folder: rm -rf ${shellWord(dir)}`,
+    });
+  }
+}
+
+/** A command stopped by a signal (Ctrl-C, SIGTERM) before it finished; `hint` says what it left. */
+export class InterruptedError extends TdvError<"InterruptedError"> {
+  readonly _tag = "InterruptedError";
+  constructor(
+    /** "SIGINT", "SIGTERM" */
+    readonly signal: string,
+    hint?: string,
+  ) {
+    super(`interrupted by ${signal}`, hint === undefined ? {} : { hint });
   }
 }
 
@@ -395,6 +451,9 @@ export type TdvErrorTag =
   | InvalidMetadataError["_tag"]
   | PathNotFoundError["_tag"]
   | UnsafePathError["_tag"]
+  | NonUtf8NameError["_tag"]
+  | UnfinishedCloneError["_tag"]
+  | InterruptedError["_tag"]
   | CorruptObjectError["_tag"]
   | MissingObjectError["_tag"]
   | NothingToCommitError["_tag"]

@@ -20,7 +20,7 @@ export { addRemote, removeRemote, listRemotes, resolveRemote, type RemoteInfo } 
 export { push, type PushOptions, type PushResult, type RefUpdate, type RefStatus } from "./remote/push.js";
 export { fetch, type FetchOptions, type FetchResult, type FetchedRef, type FetchRefStatus } from "./remote/fetch.js";
 export { pull, type PullOptions, type PullResult } from "./remote/pull.js";
-export { clone, cloneDirName, type CloneOptions, type CloneResult } from "./remote/clone.js";
+export { clone, cloneDirName, type CloneOptions, type CloneResult, type CloneStart } from "./remote/clone.js";
 export { RemoteRepo, isSafeRef, type IgnoredRemoteRef } from "./remote/layout.js";
 export type { TransferProgress, TransferCounts } from "./remote/transfer.js";
 export { fsck, formatAge, STALE_LOCK_SECONDS, type FsckOptions, type FsckResult, type FsckProblem, type FsckProblemKind, type LockInfo } from "./repo/fsck.js";

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { inRepo, formatBytes, out, plural, warn, withProgress, type RepoContext } from "../output.js";
+import { inRepo, formatBytes, out, plural, quotePath, warn, withProgress, type RepoContext } from "../output.js";
 
 interface AddOptions {
   all?: boolean;
@@ -40,5 +40,5 @@ async function run({ lib, repo }: RepoContext, paths: string[], opts: AddOptions
   const where = arrays > 0 ? ` (${plural(arrays, "array")})` : "";
   if (!opts.quiet) out(items.length === 0 ? "nothing to stage: no changes" : `staged ${items.join(" and ")}${where}, ${formatBytes(res.bytes)}`);
   for (const w of res.warnings) warn(w);
-  for (const s of res.skipped) warn(`skipped ${s.path}: ${s.reason}`);
+  for (const s of res.skipped) warn(`skipped ${quotePath(s.path)}: ${s.reason}`);
 }

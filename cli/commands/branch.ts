@@ -66,7 +66,7 @@ async function run({ lib, repo }: RepoContext, name: string | undefined, start: 
     }
     if (branches.length === 0) {
       const current = await lib.currentBranch(repo);
-      if (current) process.stderr.write(`(no branches yet: ${current} is created by the first commit)\n`);
+      if (current) err(`(no branches yet: ${current} is created by the first commit)`);
     }
     return;
   }

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { action, err, formatBytes, loadLib, out, plural, printJson, withProgress } from "../output.js";
+import { action, err, formatBytes, loadLib, out, plural, printJson, quotePath, withProgress } from "../output.js";
 import { warnIgnored } from "./fetch.js";
 
 interface CloneOptions {
@@ -22,7 +22,9 @@ export function register(program: Command): void {
     .addHelpText(
       "after",
       `
-Every object is verified against its hash before it is stored.
+Every object is verified against its hash before it is stored. A clone that
+fails or is interrupted (Ctrl-C, SIGTERM) removes what it made. One that was
+killed outright is resumed by the same command, keeping what it downloaded.
 
 Examples:
   $ tdv clone s3://climate-data/era5
@@ -35,17 +37,45 @@ Examples:
 async function run(url: string, dir: string | undefined, opts: CloneOptions): Promise<void> {
   const lib = await loadLib();
   const target = dir ?? lib.cloneDirName(url);
-  if (!opts.quiet && !opts.json) err(`Cloning into '${target}'...`);
-  const res = await withProgress(opts.quiet || opts.json, (onProgress) =>
-    lib.clone({
-      url,
-      dir: target,
-      ...(opts.branch === undefined ? {} : { branch: opts.branch }),
-      lazy: opts.lazy === true,
-      onProgress,
-      onCheckoutProgress: onProgress,
-    }),
-  );
+  const talk = !opts.quiet && !opts.json;
+  // Ctrl-C and SIGTERM stop the clone, which then removes what it made; a second one stops at once
+  // (what is left is an unfinished clone, which the same command resumes)
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stop.signal.aborted) {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      process.kill(process.pid, signal);
+      return;
+    }
+    if (talk) err(`\n${signal === "SIGINT" ? "interrupted" : "terminated"}: stopping the clone (again to stop at once)...`);
+    stop.abort(new lib.InterruptedError(signal));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  let res: Awaited<ReturnType<typeof lib.clone>>;
+  try {
+    res = await withProgress(opts.quiet || opts.json, (onProgress) =>
+      lib.clone({
+        url,
+        dir: target,
+        ...(opts.branch === undefined ? {} : { branch: opts.branch }),
+        lazy: opts.lazy === true,
+        onProgress,
+        onCheckoutProgress: onProgress,
+        signal: stop.signal,
+        onStart: (how) => {
+          if (!talk) return;
+          if (how === "resumed") err(`Resuming the unfinished clone in '${quotePath(target)}' (what it downloaded is kept)...`);
+          else if (how === "restarted") err(`Removed what an interrupted clone left in '${quotePath(target)}'; cloning into it again...`);
+          else err(`Cloning into '${quotePath(target)}'...`);
+        },
+      }),
+    );
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
   warnIgnored(res.fetch);
   if (opts.json) return printJson(res);
   if (opts.quiet) return;

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import type { ArrayDiff, AttributeChange, DiffResult, FileDiff, GroupDiff, MetadataChange, ValueDiff } from "../../src/index.js";
-import { formatBytes, formatTable, inRepo, out, plural, printJson, shortOid, warn, withProgress, type Lib, type Repo, type RepoContext } from "../output.js";
+import { formatBytes, formatTable, inRepo, out, plural, printJson, quotePath, shortOid, warn, withProgress, type Lib, type Repo, type RepoContext } from "../output.js";
 
 interface DiffOptions {
   stat?: boolean;
@@ -124,10 +124,10 @@ const label = (s: string) => `  ${s.padEnd(LABEL)}`;
 const cont = () => `  ${"".padEnd(LABEL)}`;
 
 function arrayLines(a: ArrayDiff): string[] {
-  const name = a.path || ".";
+  const name = quotePath(a.path || ".");
   const lines: string[] = [];
   if (a.status === "renamed") {
-    lines.push(`renamed array ${a.oldPath || "."} → ${name}`);
+    lines.push(`renamed array ${quotePath(a.oldPath || ".")} → ${name}`);
     return lines;
   }
   if (a.status === "added" || a.status === "removed") {
@@ -212,7 +212,7 @@ function attributeLines(changes: AttributeChange[]): string[] {
 }
 
 function groupLines(g: GroupDiff): string[] {
-  const name = g.path || ".";
+  const name = quotePath(g.path || ".");
   if (g.status !== "modified") return [`${g.status === "added" ? "new" : "removed"} group ${name}`];
   const lines = [`modified group ${name}`, ...attributeLines(g.attributes)];
   if (g.consolidatedChanged) lines.push(`${label("metadata")}consolidated metadata changed`);
@@ -220,9 +220,9 @@ function groupLines(g: GroupDiff): string[] {
 }
 
 function fileLine(f: FileDiff): string {
-  if (f.status === "added") return `new file ${f.path} (${formatBytes(f.bytesAfter ?? 0)})`;
-  if (f.status === "removed") return `removed file ${f.path} (${formatBytes(f.bytesBefore ?? 0)})`;
-  return `modified file ${f.path} (${formatBytes(f.bytesBefore ?? 0)} → ${formatBytes(f.bytesAfter ?? 0)})`;
+  if (f.status === "added") return `new file ${quotePath(f.path)} (${formatBytes(f.bytesAfter ?? 0)})`;
+  if (f.status === "removed") return `removed file ${quotePath(f.path)} (${formatBytes(f.bytesBefore ?? 0)})`;
+  return `modified file ${quotePath(f.path)} (${formatBytes(f.bytesBefore ?? 0)} → ${formatBytes(f.bytesAfter ?? 0)})`;
 }
 
 // ---- values -------------------------------------------------------------------------
@@ -234,7 +234,7 @@ function printValues(res: DiffResult): void {
     const v = a.values;
     if (!v) continue;
     rows.push([
-      a.path || ".",
+      quotePath(a.path || "."),
       count(v.changed),
       count(v.compared),
       num(v.maxAbsDelta),
@@ -288,7 +288,7 @@ function printStat(res: DiffResult): void {
   for (const a of res.arrays) {
     const c = a.chunks;
     const n = c.added.count + c.modified.count + c.removed.count;
-    const name = a.status === "renamed" ? `${a.oldPath || "."} → ${a.path || "."}` : a.path || ".";
+    const name = a.status === "renamed" ? `${quotePath(a.oldPath || ".")} → ${quotePath(a.path || ".")}` : quotePath(a.path || ".");
     const tag = a.status === "added" ? " (new)" : a.status === "removed" ? " (removed)" : a.status === "renamed" ? " (renamed)" : "";
     const meta = n > 0 && a.metadata.length + a.attributes.length > 0 ? " +metadata" : "";
     const written = c.added.bytes + c.modified.bytes;
@@ -300,9 +300,9 @@ function printStat(res: DiffResult): void {
       bar: "+".repeat(scale(c.added.count)) + "~".repeat(scale(c.modified.count)) + "-".repeat(scale(c.removed.count)) + meta,
     });
   }
-  for (const g of res.groups) rows.push({ name: `${g.path || "."} (${g.status === "added" ? "new group" : g.status === "removed" ? "removed group" : "group"})`, n: "attributes", bytes: "", bar: "" });
+  for (const g of res.groups) rows.push({ name: `${quotePath(g.path || ".")} (${g.status === "added" ? "new group" : g.status === "removed" ? "removed group" : "group"})`, n: "attributes", bytes: "", bar: "" });
   for (const f of res.files) {
-    rows.push({ name: f.path, n: f.status === "added" ? "new file" : f.status === "removed" ? "removed" : "file", bytes: bytesDelta(f.bytesAfter ?? 0, f.bytesBefore ?? 0), bar: "" });
+    rows.push({ name: quotePath(f.path), n: f.status === "added" ? "new file" : f.status === "removed" ? "removed" : "file", bytes: bytesDelta(f.bytesAfter ?? 0, f.bytesBefore ?? 0), bar: "" });
   }
   const w = Math.max(...rows.map((r) => r.name.length));
   const wn = Math.max(...rows.map((r) => r.n.length));

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { ArrayInfo } from "../../src/index.js";
-import { inRepo, formatBytes, formatTable, out, printJson, type RepoContext } from "../output.js";
+import { inRepo, formatBytes, formatTable, out, printJson, quotePath, type RepoContext } from "../output.js";
 
 interface LsOptions {
   json?: boolean;
@@ -59,5 +59,5 @@ async function run({ lib, repo }: RepoContext, first: string | undefined, second
 function row(a: ArrayInfo): string[] {
   const dims = (s: readonly number[]) => (s.length === 0 ? "()" : s.join("×"));
   const chunks = a.innerChunkShape ? `${dims(a.chunkShape)} (inner ${dims(a.innerChunkShape)})` : dims(a.chunkShape);
-  return [a.path, dims(a.shape), a.dtype, chunks, a.codecs.join(",") || "-", `${a.chunks}/${a.gridChunks}`, formatBytes(a.bytes)];
+  return [quotePath(a.path), dims(a.shape), a.dtype, chunks, a.codecs.join(",") || "-", `${a.chunks}/${a.gridChunks}`, formatBytes(a.bytes)];
 }

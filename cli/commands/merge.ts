@@ -9,6 +9,7 @@ import {
   out,
   plural,
   printJson,
+  quotePath,
   shortOid,
   subject,
   withProgress,
@@ -164,7 +165,7 @@ export function conflictLines(conflicts: readonly (OpenConflict & { resolved?: b
       case "ChunkBothChanged": {
         const n = o.elements?.count;
         const what = n !== undefined ? `${plural(n, "element")} changed on both sides to different values` : o.reasons.join("; ");
-        lines.push(`CONFLICT (chunk): ${c.array || "."} chunk [${c.chunk.join(",")}]: ${what}${done}`);
+        lines.push(`CONFLICT (chunk): ${quotePath(c.array || ".")} chunk [${c.chunk.join(",")}]: ${what}${done}`);
         for (const e of o.elements?.examples ?? []) {
           lines.push(`    [${e.coords.join(",")}]  base ${v(e.values.base)}  ours ${v(e.values.ours)}  theirs ${v(e.values.theirs)}`);
         }
@@ -172,19 +173,19 @@ export function conflictLines(conflicts: readonly (OpenConflict & { resolved?: b
         break;
       }
       case "AttrBothChanged":
-        lines.push(`CONFLICT (attribute): ${c.node || "."} '${c.key}': base ${v(c.values.base)}, ours ${v(c.values.ours)}, theirs ${v(c.values.theirs)}${done}`);
+        lines.push(`CONFLICT (attribute): ${quotePath(c.node || ".")} '${c.key}': base ${v(c.values.base)}, ours ${v(c.values.ours)}, theirs ${v(c.values.theirs)}${done}`);
         break;
       case "MetaBothChanged":
         lines.push(`CONFLICT (metadata): ${c.message}${done}`);
         break;
       case "DeleteOfChanged":
-        lines.push(`CONFLICT (delete/modify): ${c.path || "."}: ${o.reasons.join("; ")}${done}`);
+        lines.push(`CONFLICT (delete/modify): ${quotePath(c.path || ".")}: ${o.reasons.join("; ")}${done}`);
         break;
       case "FileBothChanged":
-        lines.push(`CONFLICT (content): ${c.path}: both sides changed the file${done}`);
+        lines.push(`CONFLICT (content): ${quotePath(c.path)}: both sides changed the file${done}`);
         break;
       case "ArrayAddedBoth":
-        lines.push(`CONFLICT (add/add): ${c.array || "."}: both sides added the array with different content${done}`);
+        lines.push(`CONFLICT (add/add): ${quotePath(c.array || ".")}: both sides added the array with different content${done}`);
         break;
     }
   }

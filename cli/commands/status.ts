@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { StatusResult } from "../../src/index.js";
 import { mergeStatusLines } from "./merge.js";
-import { inRepo, branchName, out, printJson, shortOid, statusLines, untrackedLines, warn, type RepoContext } from "../output.js";
+import { inRepo, branchName, out, printJson, quotePath, shortOid, statusLines, untrackedLines, warn, type RepoContext } from "../output.js";
 
 interface StatusOptions {
   json?: boolean;
@@ -35,6 +35,11 @@ async function run({ lib, repo }: RepoContext, paths: string[], opts: StatusOpti
   for (const w of st.warnings) warn(w);
 }
 
+/** Files and folders whose names are not UTF-8, as `status` lists them: `"bad\xff.txt"`, `"raw\xfe/"  (a folder: ...)`. */
+function badNameLines(st: StatusResult): string[] {
+  return st.badNames.map((b) => `  "${b.path}${b.folder ? "/" : ""}"${b.folder ? "  (a folder: nothing in it can be tracked)" : ""}`);
+}
+
 function printLong(st: StatusResult): void {
   const branch = branchName(st.branch);
   out(branch !== null ? `On branch ${branch}` : `HEAD detached at ${st.head ? shortOid(st.head) : "(none)"}`);
@@ -48,6 +53,7 @@ function printLong(st: StatusResult): void {
       '  (use "tdv add <path>..." to stage, "tdv restore <path>..." to discard)',
     ],
     ["Untracked:", untrackedLines(st.grouped.untracked), '  (use "tdv add <path>..." or "tdv add -A" to include them)'],
+    ["Names that are not UTF-8 (bytes shown as \\xHH):", badNameLines(st), "  (tdv cannot track them, and `tdv add` refuses to run while they are in the way: rename them)"],
   ];
   for (const [title, lines, hint] of sections) {
     if (lines.length === 0) continue;
@@ -58,6 +64,7 @@ function printLong(st: StatusResult): void {
   }
   out("");
   if (st.clean) out("nothing to commit, working tree clean");
+  else if (st.staged.length === 0 && st.unstaged.length === 0 && st.untracked.length === 0) out("nothing to commit (rename the files listed above to track them)");
   else if (st.staged.length === 0) {
     out(st.unstaged.length ? 'no changes added to commit (use "tdv add" or "tdv commit -a")' : 'nothing added to commit but untracked files present (use "tdv add" to track)');
   }
@@ -82,6 +89,8 @@ function printShort(st: StatusResult): void {
   for (const f of st.grouped.untracked.files) if (f.array === null || !inArray.has(f.array)) untracked.add(f.path);
   const byPath = ([a]: [string, unknown], [b]: [string, unknown]) => (a < b ? -1 : 1);
   for (const c of st.merge?.conflicts ?? []) if (!c.resolved) codes.set(c.scope.map((s) => (s === "/" ? "./" : s)).join(" "), ["U", "U"]);
-  for (const [p, [x, y]] of [...codes].sort(byPath)) out(`${x}${y} ${p}`);
-  for (const p of [...untracked].sort()) out(`?? ${p}`);
+  for (const [p, [x, y]] of [...codes].sort(byPath)) out(`${x}${y} ${quotePath(p)}`);
+  for (const p of [...untracked].sort()) out(`?? ${quotePath(p)}`);
+  // git's code for "ignored"; here: cannot be tracked
+  for (const b of st.badNames) out(`!! "${b.path}${b.folder ? "/" : ""}"`);
 }

@@ -1,18 +1,27 @@
 /**
- * Clone: a new working copy of a remote: init, `remote add origin URL`,
- * fetch (all of it, or metadata only with `lazy`), and check out the branch
- * (the remote's default, or `branch`). A clone that fails leaves nothing
- * behind.
+ * Clone: a new working copy of a remote: init (with `origin` and a marker
+ * that the clone is in progress), fetch (all of it, or metadata only with
+ * `lazy`), check out the branch (the remote's default, or `branch`), then
+ * drop the marker. Until the marker is gone, every other command refuses the
+ * folder ("this clone did not finish") instead of working on half a clone.
+ *
+ * A clone that fails or is interrupted (`signal`) removes what it made (the
+ * folder, if it made it; else the folder's content), as git clone does, and
+ * never touches anything else. A clone killed outright (SIGKILL, power) leaves
+ * the marker: the same `tdv clone URL DIR` then resumes it, keeping what was
+ * downloaded (objects are stored before anything names them, and a checkout
+ * takes files that already hold the target's bytes as they are).
  */
 import { promises as fsp } from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { RefNotFoundError, UsageError } from "../errors.js";
+import { InterruptedError, RefNotFoundError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { materialize, type CheckoutResult, type ProgressFn } from "../repo/checkout.js";
-import { Repository } from "../repo/repository.js";
+import { Repository, type CloneMarker, type RepoConfig } from "../repo/repository.js";
+import { readFileOrNull } from "../store/atomic.js";
 import type { BackendOptions } from "./backend.js";
 import { normalizeRemoteUrl } from "./backend.js";
-import { addRemote } from "./config.js";
 import { fetch, type FetchResult } from "./fetch.js";
 import { RemoteRepo } from "./layout.js";
 import type { OnTransferProgress } from "./transfer.js";
@@ -29,7 +38,19 @@ export interface CloneOptions {
   onProgress?: OnTransferProgress;
   onCheckoutProgress?: ProgressFn;
   backend?: BackendOptions;
+  /**
+   * Stop the clone (the CLI aborts it on SIGINT and SIGTERM, with an
+   * InterruptedError as the reason): transfers stop starting, the ones in
+   * flight and a checkout under way finish, then what this clone made is
+   * removed and an InterruptedError is thrown.
+   */
+  signal?: AbortSignal;
+  /** told, before any transfer, whether the clone starts afresh or resumes one that did not finish */
+  onStart?: (how: CloneStart) => void;
 }
+
+/** "new": into an absent or empty folder; "resumed": an unfinished clone of the same URL; "restarted": an interrupted removal finished first */
+export type CloneStart = "new" | "resumed" | "restarted";
 
 export interface CloneResult extends CheckoutResult {
   dir: string;
@@ -38,6 +59,8 @@ export interface CloneResult extends CheckoutResult {
   oid: GitOid | null;
   /** the remote has no branches yet */
   empty: boolean;
+  /** how it began: a resumed clone kept what an earlier, unfinished run had downloaded */
+  start: CloneStart;
   fetch: FetchResult;
 }
 
@@ -49,48 +72,207 @@ export function cloneDirName(url: string): string {
   return last;
 }
 
+/** Where the clone goes: a fresh start (the folder absent, or empty) or the repository of an unfinished clone to resume. */
+type Target = { kind: "new"; start: "new" | "restarted"; createdDir: boolean } | { kind: "resume"; repo: Repository };
+
 export async function clone(opts: CloneOptions): Promise<CloneResult> {
   const cwd = opts.cwd ?? process.cwd();
   const url = normalizeRemoteUrl(opts.url, cwd);
   const dir = path.resolve(cwd, opts.dir ?? cloneDirName(url));
-  const before = await fsp.readdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? null : Promise.reject(err)));
-  if (before && before.length > 0) throw new UsageError(`destination ${dir} already exists and is not empty`, { hint: "clone into a new or empty folder: `tdv clone URL DIR`" });
+  const { signal } = opts;
+  const target = await prepareTarget(dir, url);
+  opts.onStart?.(target.kind === "resume" ? "resumed" : target.start);
 
-  const remote = await RemoteRepo.open(url, opts.backend);
-  await remote.requireConfig();
-  const initial = opts.branch ?? (await remote.defaultBranch())?.slice("refs/heads/".length) ?? "main";
-
-  const { repo } = await Repository.init({ dir, initialBranch: initial });
+  let repo: Repository | null = target.kind === "resume" ? target.repo : null;
   try {
-    await addRemote(repo, { name: "origin", url });
-    const fetched = await fetch(repo, {
+    signal?.throwIfAborted();
+    const remote = await RemoteRepo.open(url, opts.backend);
+    await remote.requireConfig();
+    const initial = opts.branch ?? (await remote.defaultBranch())?.slice("refs/heads/".length) ?? "main";
+    signal?.throwIfAborted();
+    if (!repo) {
+      const cloning: CloneMarker = { url, ...whoClones(), createdDir: target.kind === "new" && target.createdDir };
+      ({ repo } = await Repository.init({ dir, initialBranch: initial, config: { remotes: { origin: { url } }, cloning } }));
+    }
+    const r = repo;
+    signal?.throwIfAborted();
+    const lazy = opts.lazy === true;
+    const fetched = await fetch(r, {
       remote: "origin",
-      lazy: opts.lazy === true,
+      lazy,
+      // resumed without --lazy after a lazy start: every chunk, as a full clone has
+      ...(!lazy && r.config.lazy ? { allChunks: true } : {}),
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.backend ? { backend: opts.backend } : {}),
+      ...(signal ? { signal } : {}),
     });
-    const heads = fetched.refs.filter((r) => r.ref.startsWith("refs/heads/") && r.new);
+    const heads = fetched.refs.filter((f) => f.ref.startsWith("refs/heads/") && f.new);
     const empty = heads.length === 0;
-    let target = heads.find((r) => r.ref === `refs/heads/${initial}`);
-    if (!target && !opts.branch && !empty) {
+    let found = heads.find((f) => f.ref === `refs/heads/${initial}`);
+    if (!found && !opts.branch && !empty) {
       // the remote's HEAD names no branch it has: take main, else the first
-      target = heads.find((r) => r.ref === "refs/heads/main") ?? heads[0];
-      if (target) await repo.refs.setHead({ branch: target.ref }, repo.identity(), "clone: default branch");
+      found = heads.find((f) => f.ref === "refs/heads/main") ?? heads[0];
     }
-    if (!target) {
-      if (opts.branch) throw new RefNotFoundError(`origin/${opts.branch}`, `the remote has no branch '${opts.branch}'; its branches: ${heads.map((h) => h.ref.slice(11)).join(", ") || "(none)"}`);
-      return { dir, url, branch: initial, oid: null, empty: true, fetch: fetched, written: 0, deleted: 0, bytes: 0 };
+    if (found && (await r.refs.head()).branch !== found.ref) await r.refs.setHead({ branch: found.ref }, r.identity(), "clone: default branch");
+    if (!found && opts.branch) {
+      throw new RefNotFoundError(`origin/${opts.branch}`, `the remote has no branch '${opts.branch}'; its branches: ${heads.map((h) => h.ref.slice(11)).join(", ") || "(none)"}`);
     }
-    const oid = target.new as GitOid;
-    const tree = (await repo.git.readCommit(oid)).tree;
-    const res = await materialize(repo, { targetTree: tree, action: "clone", ...(opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {}) });
-    await repo.refs.update(target.ref, { expected: null, next: oid, who: repo.identity(), message: `clone: from ${url}` });
-    return { dir, url, branch: target.ref.slice("refs/heads/".length), oid, empty, fetch: fetched, ...res };
+    signal?.throwIfAborted();
+    let res: CheckoutResult = { written: 0, deleted: 0, bytes: 0 };
+    let oid: GitOid | null = null;
+    if (found) {
+      oid = found.new as GitOid;
+      const tree = (await r.git.readCommit(oid)).tree;
+      // not interruptible half-way (its writes settle first): a signal takes effect once it is done
+      res = await r.exclusive("clone", () => materialize(r, { targetTree: tree, action: "clone", ...(opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {}) }));
+      signal?.throwIfAborted();
+      // a resumed clone may have got this far before
+      const current = await r.refs.read(found.ref).catch(() => null);
+      if (current !== oid) await r.refs.update(found.ref, { expected: current, next: oid, who: r.identity(), message: `clone: from ${url}` });
+    }
+    signal?.throwIfAborted();
+    await r.updateConfig((c) => void delete c.cloning); // complete: from here on, an ordinary working copy
+    const start = target.kind === "resume" ? "resumed" : target.start;
+    return { dir, url, branch: found ? found.ref.slice("refs/heads/".length) : initial, oid, empty, start, fetch: fetched, ...res };
   } catch (err) {
-    // leave nothing behind: the folder as it was (absent, or empty)
-    if (before === null) await fsp.rm(dir, { recursive: true, force: true });
-    else for (const e of await fsp.readdir(dir)) await fsp.rm(path.join(dir, e), { recursive: true, force: true });
+    const interrupted = signal?.aborted && err === signal.reason ? (err instanceof InterruptedError ? err.signal : "abort") : null;
+    if (target.kind === "new") {
+      // leave nothing behind: the folder as it was (absent, or empty)
+      await removeClone(dir, repo, target.createdDir);
+      if (interrupted) throw new InterruptedError(interrupted, `the unfinished clone was removed${target.createdDir ? ` (${dir} is gone)` : ""}; run the command again to clone`);
+    } else if (interrupted) {
+      throw new InterruptedError(interrupted, "the unfinished clone is kept: run the same `tdv clone` again to resume it");
+    }
     throw err;
   }
+}
+
+function whoClones(): Pick<CloneMarker, "pid" | "host" | "startedAt"> {
+  return { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString() };
+}
+
+/**
+ * Look at the destination: absent or empty is a new clone; an unfinished clone
+ * of the same URL (its marker in tdv.json) is resumed, or, when its removal
+ * was interrupted, removed and started again; a `.tdv` left by a clone killed
+ * inside init (before tdv.json) is cleared. Anything else is refused.
+ */
+async function prepareTarget(dir: string, url: string): Promise<Target> {
+  const names = await entries(dir);
+  if (names === null) return { kind: "new", start: "new", createdDir: true };
+  if (names.length === 0) return { kind: "new", start: "new", createdDir: false };
+  const tdvDir = path.join(dir, ".tdv");
+  const config = await readConfig(tdvDir);
+  const m = config?.cloning;
+  if (m) {
+    if (m.url !== url) {
+      throw new UsageError(`${dir} holds an unfinished clone of ${m.url}, not of ${url}`, {
+        hint: `finish that one with \`tdv clone ${m.url} ${dir}\`, or remove the folder to clone something else there`,
+      });
+    }
+    if (isRunning(m)) {
+      throw new UsageError(`another tdv clone (process ${m.pid}, started ${m.startedAt}) is cloning into ${dir}`, { hint: "wait for it to finish; if it is stuck, stop it and run this command again" });
+    }
+    // the clone that wrote them is gone, and every other command refuses the folder: its locks are stale
+    await removeLocks(tdvDir);
+    if (m.removing) {
+      await removeClone(dir, null, false);
+      return { kind: "new", start: "restarted", createdDir: m.createdDir };
+    }
+    const repo = await Repository.open({ dir, unfinishedClone: true });
+    await repo.updateConfig((c) => {
+      if (c.cloning?.pid !== m.pid || c.cloning.host !== m.host) throw new UsageError(`another tdv clone took over ${dir}`, { hint: "wait for it to finish" });
+      c.cloning = { ...c.cloning, ...whoClones() };
+    });
+    return { kind: "resume", repo };
+  }
+  if (!config && names.length === 1 && names[0]!.toString() === ".tdv" && (await isInitLeftover(tdvDir))) {
+    await fsp.rm(tdvDir, { recursive: true, force: true });
+    return { kind: "new", start: "restarted", createdDir: false };
+  }
+  throw new UsageError(`destination ${dir} already exists and is not empty`, { hint: "clone into a new or empty folder: `tdv clone URL DIR`" });
+}
+
+/** The names in `dir` as bytes (a name that is not UTF-8 is still removed), or null when there is no such folder. */
+async function entries(dir: string): Promise<Buffer[] | null> {
+  return fsp.readdir(dir, { encoding: "buffer" }).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? null : Promise.reject(err)));
+}
+
+const inDir = (dir: string, name: Buffer): Buffer => Buffer.concat([Buffer.from(`${dir}${path.sep}`), name]);
+
+async function readConfig(tdvDir: string): Promise<RepoConfig | null> {
+  const raw = await readFileOrNull(path.join(tdvDir, "tdv.json")).catch(() => null);
+  if (!raw) return null;
+  try {
+    return JSON.parse(raw.toString("utf8")) as RepoConfig;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the process that wrote the marker still runs (on another host: not known, taken as gone). */
+function isRunning(m: CloneMarker): boolean {
+  if (m.host !== os.hostname() || m.pid === process.pid) return false;
+  try {
+    process.kill(m.pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Delete every `*.lock` under the repository (not in the object folders, which hold none). */
+async function removeLocks(tdvDir: string): Promise<void> {
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await fsp.readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        if (p !== path.join(tdvDir, "chunks") && p !== path.join(tdvDir, "git", "objects")) await walk(p);
+      } else if (e.name.endsWith(".lock")) await fsp.rm(p, { force: true });
+    }
+  };
+  await walk(tdvDir);
+}
+
+/** The files Repository.init writes before tdv.json (and their temp files): a `.tdv` holding only these is an init that was killed. */
+const INIT_FILES = new Set(["git/HEAD", "git/config", "git/description"]);
+
+async function isInitLeftover(tdvDir: string): Promise<boolean> {
+  const walk = async (d: string, rel: string): Promise<boolean> => {
+    for (const e of await fsp.readdir(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        if (!(await walk(path.join(d, e.name), r))) return false;
+      } else if (!INIT_FILES.has(r.replace(/\.tmp-[^/]*$/, "")) && !/^tdv\.json\.tmp-/.test(r)) return false;
+    }
+    return true;
+  };
+  return (await fsp.stat(tdvDir).catch(() => null))?.isDirectory() === true && walk(tdvDir, "");
+}
+
+/**
+ * Remove what a clone made in `dir`, in an order a kill at any point leaves
+ * recognisable: the working files first (still a resumable clone), then the
+ * marker says "removing" and the repository goes, tdv.json last (left with
+ * it, the next clone finishes the removal; without it, `.tdv` is empty, which
+ * the next clone clears). The folder itself goes only when the clone made it.
+ */
+async function removeClone(dir: string, repo: Repository | null, removeDir: boolean): Promise<void> {
+  const names = (await entries(dir)) ?? [];
+  for (const n of names) if (n.toString() !== ".tdv") await fsp.rm(inDir(dir, n), { recursive: true, force: true });
+  const tdvDir = path.join(dir, ".tdv");
+  const config = path.join(tdvDir, "tdv.json");
+  if (await readFileOrNull(config).catch(() => null)) {
+    const r = repo ?? (await Repository.open({ dir, unfinishedClone: true }).catch(() => null));
+    await r
+      ?.updateConfig((c) => {
+        if (c.cloning) c.cloning.removing = true;
+      })
+      .catch(() => {}); // a repository that cannot say it is being removed is removed all the same
+  }
+  for (const n of (await entries(tdvDir)) ?? []) if (n.toString() !== "tdv.json") await fsp.rm(inDir(tdvDir, n), { recursive: true, force: true });
+  await fsp.rm(config, { force: true });
+  await fsp.rm(tdvDir, { recursive: true, force: true });
+  if (removeDir) await fsp.rmdir(dir).catch(() => {}); // not empty: someone wrote into it meanwhile; theirs to keep
 }

@@ -44,6 +44,13 @@ export interface FetchOptions {
   concurrency?: number;
   onProgress?: OnTransferProgress;
   backend?: BackendOptions;
+  /**
+   * Stop early: once aborted, no new download or write starts, the ones in
+   * flight finish, and fetch throws `signal.reason`. What was stored is
+   * complete (objects before what names them); no ref has moved unless
+   * everything it names is here.
+   */
+  signal?: AbortSignal;
 }
 
 export type FetchRefStatus = "new" | "updated" | "forced" | "up-to-date" | "deleted" | "rejected";
@@ -85,7 +92,7 @@ export function fetch(repo: Repository, opts?: Parameters<typeof _fetch>[1]): Re
 }
 
 async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchResult> {
-  const { concurrency = 16, onProgress } = opts;
+  const { concurrency = 16, onProgress, signal } = opts;
   const { name, url } = resolveRemote(repo, opts.remote);
   const lazy = opts.lazy ?? (repo.config.lazy !== undefined && repo.config.lazy.remote === name);
   if (lazy && !name) throw new UsageError("a lazy fetch needs a named remote (its chunks are fetched from it later)", { hint: "`tdv remote add NAME URL` first" });
@@ -109,6 +116,7 @@ async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchR
     roots.map((oid) => ({ oid, role: "any", path: "" })),
     concurrency,
     async ({ oid, role, path: at }, enqueue) => {
+      signal?.throwIfAborted();
       const where = role === "any" ? `commit or tag ${oid}` : role === "tree" || role === "manifest" ? `tree ${at || "(root)"}` : at;
       if (await hasGitObject(repo, oid)) {
         skipped.objects++;
@@ -159,11 +167,13 @@ async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchR
       skipped.objects++;
       skipped.bytes += chunkRefs.get(id) ?? 0;
     }
-    await downloadChunks(repo, remote, missing, chunkRefs, { concurrency, onProgress, counts: downloaded });
+    await downloadChunks(repo, remote, missing, chunkRefs, { concurrency, onProgress, counts: downloaded, signal });
   }
 
   // 4. store the Git objects, children first
+  signal?.throwIfAborted();
   await repo.git.withPack(() => storeInOrder(repo, fetched, concurrency)); // one pack for many objects, written whole
+  signal?.throwIfAborted();
 
   // 5. refs
   const refs = await updateLocalRefs(repo, name, remoteRefs);
@@ -173,7 +183,7 @@ async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchR
   }
 
   if (opts.allChunks) {
-    await completeChunks(repo, remote, { concurrency, onProgress, counts: downloaded, skipped });
+    await completeChunks(repo, remote, { concurrency, onProgress, counts: downloaded, skipped, signal });
     if (repo.config.lazy) {
       await repo.updateConfig((c) => void delete c.lazy);
       repo.chunks.fallback = undefined;
@@ -197,11 +207,12 @@ async function downloadChunks(
   remote: RemoteRepo,
   ids: ChunkId[],
   sizes: Map<ChunkId, number>,
-  { concurrency, onProgress, counts }: { concurrency: number; onProgress: OnTransferProgress | undefined; counts: TransferCounts },
+  { concurrency, onProgress, counts, signal }: { concurrency: number; onProgress: OnTransferProgress | undefined; counts: TransferCounts; signal?: AbortSignal | undefined },
 ): Promise<void> {
   if (ids.length === 0) return;
   const m = meter(onProgress, "receiving chunks", ids.length, ids.reduce((s, id) => s + (sizes.get(id) ?? 0), 0));
   await mapSettled(ids, concurrency, async (id) => {
+    signal?.throwIfAborted();
     const got = await remote.backend.get(chunkKey(id));
     if (!got) throw new MissingObjectError(id, `chunk object on the remote ${remote.url}`);
     const actual = sha256(got.bytes);
@@ -286,7 +297,13 @@ async function updateLocalRefs(repo: Repository, name: string | null, remoteRefs
 async function completeChunks(
   repo: Repository,
   remote: RemoteRepo,
-  { concurrency, onProgress, counts, skipped }: { concurrency: number; onProgress: OnTransferProgress | undefined; counts: TransferCounts; skipped: { objects: number; bytes: number } },
+  {
+    concurrency,
+    onProgress,
+    counts,
+    skipped,
+    signal,
+  }: { concurrency: number; onProgress: OnTransferProgress | undefined; counts: TransferCounts; skipped: { objects: number; bytes: number }; signal?: AbortSignal | undefined },
 ): Promise<void> {
   const roots = new Set<GitOid>();
   for (const prefix of ["refs/heads/", "refs/tags/", "refs/remotes/"]) for (const oid of (await repo.refs.list(prefix)).values()) roots.add(oid);
@@ -298,5 +315,5 @@ async function completeChunks(
   const here = await mapSettled(ids, 64, (id) => repo.chunks.has(id));
   const missing = ids.filter((_, i) => !here[i]);
   skipped.objects += ids.length - missing.length;
-  await downloadChunks(repo, remote, missing, sizes, { concurrency, onProgress, counts });
+  await downloadChunks(repo, remote, missing, sizes, { concurrency, onProgress, counts, signal });
 }

@@ -1,9 +1,9 @@
-import { PathNotFoundError } from "../errors.js";
+import { NonUtf8NameError, PathNotFoundError } from "../errors.js";
 import { mapLimit } from "../store/atomic.js";
 import type { GitOid } from "../format/hash.js";
 import { comparePaths, type IndexEntry, type IndexState } from "../store/index-file.js";
 import type { Change } from "./changes.js";
-import type { Skipped } from "./scan.js";
+import type { BadName, Skipped } from "./scan.js";
 import { isUnder } from "./worktree.js";
 import { storeFor } from "./hierarchy.js";
 import { updateSnapshot } from "./snapshot-update.js";
@@ -78,6 +78,7 @@ export async function stage(
   const index = await repo.readIndex();
   const under = all || trackedOnly ? undefined : [...paths];
   const ws = await compareWorktree(repo, index, { under, write: true });
+  if (!trackedOnly) refuseBadNames(ws.scan.badNames);
   if (under) {
     for (const p of under) {
       const known = [...ws.scan.files.keys(), ...index.entries.keys()].some((f) => isUnder(f, p));
@@ -100,6 +101,7 @@ export async function stage(
       if (node && trackedArrays.has(node.dir)) keep.push(p);
     }
     candidates = keep;
+    refuseBadNames(ws.scan.badNames.filter((b) => [...trackedArrays].some((a) => isUnder(b.dir, a))));
   }
   const warnings: string[] = [];
   let done = 0;
@@ -166,6 +168,11 @@ export async function stage(
   };
   changes.sort((a, b) => comparePaths(a.path, b.path));
   return { result, index: { tree: changed ? null : index.tree, entries: index.entries }, baseTree, changes };
+}
+
+/** Names that are not UTF-8 where files are to be staged: refused before anything is staged. */
+function refuseBadNames(bad: readonly BadName[]): void {
+  if (bad.length > 0) throw new NonUtf8NameError(bad.map((b) => (b.folder ? `${b.path}/` : b.path)));
 }
 
 /** A file's size as a change reports it: Git trees do not record blob sizes, so a tree comparison says -1 (unknown) for them. */

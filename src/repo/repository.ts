@@ -15,6 +15,7 @@ import {
   AlreadyInitializedError,
   CorruptObjectError,
   NotARepositoryError,
+  UnfinishedCloneError,
   UnsupportedFormatError,
   UsageError,
 } from "../errors.js";
@@ -45,6 +46,27 @@ export interface RepoConfig {
   remotes?: Record<string, { url: string }>;
   /** a lazy clone: chunks missing here are fetched from this remote when read */
   lazy?: { remote: string };
+  /** present while `tdv clone` makes this working copy: every command but that clone refuses it */
+  cloning?: CloneMarker;
+}
+
+/**
+ * The mark of a clone in progress, in `tdv.json` from the moment the
+ * repository exists (init writes it with the rest) until the clone is complete.
+ * A clone killed before that leaves it, so that the next `tdv clone` of the
+ * same URL into the folder resumes, and other commands say so.
+ */
+export interface CloneMarker {
+  /** the remote's URL (normalized) */
+  url: string;
+  /** the cloning process, to tell a running clone from a killed one */
+  pid: number;
+  host: string;
+  startedAt: string;
+  /** the clone made the folder (it did not exist): removing the clone removes the folder */
+  createdDir: boolean;
+  /** an interrupted clone began to remove what it made: the next clone finishes that, then starts again */
+  removing?: true;
 }
 
 export class Repository {
@@ -215,10 +237,13 @@ export class Repository {
     dir,
     separateRepo,
     initialBranch = "main",
+    config: extra = {},
   }: {
     dir: string;
     separateRepo?: string;
     initialBranch?: string;
+    /** settings written with the repository's first tdv.json (clone: its remote and its marker) */
+    config?: Pick<RepoConfig, "remotes" | "cloning">;
   }): Promise<{ repo: Repository; created: string[] }> {
     checkRefName(initialBranch);
     const root = path.resolve(dir);
@@ -242,15 +267,20 @@ export class Repository {
       "[core]\n\trepositoryformatversion = 0\n\tfilemode = false\n\tbare = true\n",
     );
     await writeAtomic(path.join(gitdir, "description"), "tdv dataset repository (chunk bytes live in ../chunks)\n");
-    const config: RepoConfig = { formatVersion: REPO_FORMAT_VERSION, createdBy: `tdv ${TDV_VERSION}` };
+    // tdv.json last: until it exists the folder is no repository (clone counts on it)
+    const config: RepoConfig = { formatVersion: REPO_FORMAT_VERSION, createdBy: `tdv ${TDV_VERSION}`, ...extra };
     await writeAtomic(path.join(tdvDir, "tdv.json"), `${JSON.stringify(config, null, 2)}\n`);
     if (separateRepo) await writeAtomic(marker, `tdvdir: ${tdvDir}\n`);
     const created = separateRepo ? [marker, tdvDir] : [marker];
     return { repo: new Repository(root, tdvDir, config), created };
   }
 
-  /** Find the repository whose working tree holds `dir` (searching upward). */
-  static async open({ dir = process.cwd() }: { dir?: string } = {}): Promise<Repository> {
+  /**
+   * Find the repository whose working tree holds `dir` (searching upward).
+   * A clone that did not finish is refused (UnfinishedCloneError) unless
+   * `unfinishedClone` (the clone that resumes it).
+   */
+  static async open({ dir = process.cwd(), unfinishedClone = false }: { dir?: string; unfinishedClone?: boolean } = {}): Promise<Repository> {
     const start = path.resolve(dir);
     for (let cur = start; ; ) {
       const marker = path.join(cur, ".tdv");
@@ -260,12 +290,12 @@ export class Repository {
       } catch {
         st = undefined; // not readable or not a folder on the way: look further up, as for a missing marker
       }
-      if (st?.isDirectory()) return Repository.load(cur, marker);
+      if (st?.isDirectory()) return Repository.load(cur, marker, unfinishedClone);
       if (st?.isFile()) {
         const text = fs.readFileSync(marker, "utf8").trim();
         const m = /^tdvdir: (.+)$/.exec(text);
         if (!m) throw new CorruptObjectError(marker, "a .tdv file must hold `tdvdir: PATH`");
-        return Repository.load(cur, path.resolve(cur, m[1] as string));
+        return Repository.load(cur, path.resolve(cur, m[1] as string), unfinishedClone);
       }
       const up = path.dirname(cur);
       if (up === cur) throw new NotARepositoryError(start);
@@ -273,7 +303,7 @@ export class Repository {
     }
   }
 
-  private static async load(root: string, tdvDir: string): Promise<Repository> {
+  private static async load(root: string, tdvDir: string, unfinishedClone: boolean): Promise<Repository> {
     const raw = await readFileOrNull(path.join(tdvDir, "tdv.json"));
     if (!raw) throw new NotARepositoryError(root);
     let config: RepoConfig;
@@ -284,6 +314,7 @@ export class Repository {
     }
     if (typeof config.formatVersion !== "number") throw new CorruptObjectError(path.join(tdvDir, "tdv.json"), "no formatVersion");
     if (config.formatVersion > REPO_FORMAT_VERSION) throw new UnsupportedFormatError(`repository ${tdvDir}`, config.formatVersion, REPO_FORMAT_VERSION);
+    if (config.cloning && !unfinishedClone) throw new UnfinishedCloneError(root, config.cloning.url);
     const repo = new Repository(root, tdvDir, config);
     if (config.lazy?.remote) {
       // a lazy clone reads missing chunks from its remote (the one upward import: loaded only here)

@@ -15,6 +15,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { escapeBytes } from "../format/display.js";
 import { asAccessError } from "../store/atomic.js";
 import { comparePaths } from "../store/index-file.js";
 import { shareWork, workerSource } from "./shared-work.js";
@@ -25,10 +26,29 @@ export interface Skipped {
   reason: string;
 }
 
+/**
+ * A file or folder whose name is not UTF-8. Node cannot name it with a string
+ * (it decodes the bytes lossily), Zarr keys and tdv paths are UTF-8 text, and
+ * a Git tree entry tdv reads must be: it cannot be tracked. `status` lists it,
+ * `add` and `commit -a` refuse to run until it is renamed.
+ */
+export interface BadName {
+  /** its path with each byte that is not UTF-8 as `\xHH` (and control characters, `"`, `\` escaped: escapeBytes) */
+  path: string;
+  /** the folder that holds it (a valid path, "" for the root) */
+  dir: string;
+  /** the name's bytes in hex, exactly as the file system has them */
+  hex: string;
+  /** a folder: nothing in it was scanned */
+  folder: boolean;
+}
+
 export interface Scan {
   files: Map<string, FileStat>;
   /** symbolic links, special files and reserved names, sorted by path */
   skipped: Skipped[];
+  /** files and folders whose names are not UTF-8, sorted by path (never in `files`) */
+  badNames: BadName[];
   /** folders the worker thread walked (0 when the scan ran on one thread) */
   byWorker: number;
 }
@@ -61,7 +81,11 @@ const FIELDS = 5;
 export async function scanWorktree(root: string, { under, known, threads, mainShares = true }: ScanOptions = {}): Promise<Scan> {
   const files = new Map<string, FileStat>();
   const skipped: Skipped[] = [];
+  const badNames: BadName[] = [];
   let byWorker = 0;
+  const onBad = (dir: string, name: Buffer, folder: boolean): void => {
+    badNames.push({ path: escapeBytes(Buffer.concat([Buffer.from(dir ? `${dir}/` : ""), name])), dir, hex: name.toString("hex"), folder });
+  };
 
   const addFile = (rel: string, st: FileStat): void => {
     const name = rel.slice(rel.lastIndexOf("/") + 1);
@@ -77,7 +101,7 @@ export async function scanWorktree(root: string, { under, known, threads, mainSh
     else if (st.isSymbolicLink()) skipped.push({ path: rel, reason: "symbolic link (not tracked)" });
     else if (st.isDirectory()) {
       // a folder the listing did not type (some file systems leave the type unknown)
-      if (!SKIP_DIRS.has(rel.slice(rel.lastIndexOf("/") + 1))) walkFolder(fs, rel, abs, SKIP_DIRS, visit);
+      if (!SKIP_DIRS.has(rel.slice(rel.lastIndexOf("/") + 1))) walkFolder(fs, rel, abs, SKIP_DIRS, visit, undefined, onBad);
     } else skipped.push({ path: rel, reason: "not a regular file" });
   };
   const lstat = (abs: string): fs.Stats | null => {
@@ -91,8 +115,8 @@ export async function scanWorktree(root: string, { under, known, threads, mainSh
   try {
     if (!under || under.includes("")) {
       const top = path.resolve(root);
-      if (threads ?? (known?.size ?? 0) >= PARALLEL_FILES) byWorker = await walkShared(top, visit, addFile, skipped, mainShares);
-      else walkFolder(fs, "", top, SKIP_DIRS, visit);
+      if (threads ?? (known?.size ?? 0) >= PARALLEL_FILES) byWorker = await walkShared(top, visit, addFile, skipped, onBad, mainShares);
+      else walkFolder(fs, "", top, SKIP_DIRS, visit, undefined, onBad);
     } else {
       // a path is looked at only through real folders: a symbolic link (or a file) on the way hides
       // what is behind it, as in a full scan, which never follows links
@@ -124,14 +148,17 @@ export async function scanWorktree(root: string, { under, known, threads, mainSh
     throw asAccessError(err, (err as NodeJS.ErrnoException).path ?? root);
   }
   skipped.sort((a, b) => comparePaths(a.path, b.path));
-  return { files, skipped, byWorker };
+  badNames.sort((a, b) => comparePaths(a.path, b.path));
+  return { files, skipped, badNames, byWorker };
 }
 
 /**
  * Walk one folder tree, calling `onFile` with the lstat of everything that is
  * not a folder; with `onDir`, the folders in `abs` are handed to it instead of
- * walked. Self-contained (no imports, no outer names): the scan worker runs
- * its source text.
+ * walked. A name that is not UTF-8 goes to `onBad` (with the folder that holds
+ * it), and a folder so named is not entered: Node would name it lossily (U+FFFD
+ * for each bad byte), a path that does not exist. Self-contained (no imports,
+ * no outer names): the scan worker runs its source text.
  */
 function walkFolder(
   fsm: typeof fs,
@@ -140,15 +167,29 @@ function walkFolder(
   skipDirs: ReadonlySet<string>,
   onFile: (rel: string, abs: string, st: fs.Stats) => void,
   onDir?: (rel: string, abs: string) => void,
+  onBad?: (dir: string, name: Buffer, folder: boolean) => void,
 ): void {
+  /** the names of this folder that are valid UTF-8, read only when a name holds U+FFFD */
+  let valid: Set<string> | null = null;
   for (const ent of fsm.readdirSync(abs, { withFileTypes: true })) {
     const n = ent.name;
+    if (n.includes("\uFFFD")) {
+      if (!valid) {
+        valid = new Set();
+        for (const raw of fsm.readdirSync(abs, { withFileTypes: true, encoding: "buffer" })) {
+          const text = raw.name.toString("utf8");
+          if (Buffer.from(text, "utf8").equals(raw.name)) valid.add(text);
+          else onBad?.(rel, raw.name, raw.isDirectory());
+        }
+      }
+      if (!valid.has(n)) continue; // reported above
+    }
     const childRel = rel ? `${rel}/${n}` : n;
     const childAbs = `${abs}/${n}`; // a name from the folder itself: nothing to normalize
     if (ent.isDirectory()) {
       if (skipDirs.has(n)) continue;
       if (onDir) onDir(childRel, childAbs);
-      else walkFolder(fsm, childRel, childAbs, skipDirs, onFile);
+      else walkFolder(fsm, childRel, childAbs, skipDirs, onFile, undefined, onBad);
       continue;
     }
     const st = fsm.lstatSync(childAbs, { throwIfNoEntry: false });
@@ -156,7 +197,8 @@ function walkFolder(
   }
 }
 
-type WorkerResult = { paths: string; stats: Float64Array; folders: number };
+/** bad: [dir, name in hex, folder] of each name that is not UTF-8 */
+type WorkerResult = { paths: string; stats: Float64Array; folders: number; bad: [string, string, boolean][] };
 
 /** The worker's side: take folders from the shared counter, report every file found. Self-contained, as walkFolder. */
 function workerMain(fsm: typeof fs, wt: typeof import("node:worker_threads"), walk: typeof walkFolder): void {
@@ -165,9 +207,11 @@ function workerMain(fsm: typeof fs, wt: typeof import("node:worker_threads"), wa
   const skip = new Set(skipDirs);
   const paths: string[] = [];
   const nums: number[] = [];
+  const bad: [string, string, boolean][] = [];
+  const onBad = (dir: string, name: Buffer, folder: boolean): void => void bad.push([dir, name.toString("hex"), folder]);
   const onFile = (rel: string, abs: string, st: fs.Stats): void => {
     if (st.isDirectory()) {
-      if (!skip.has(rel.slice(rel.lastIndexOf("/") + 1))) walk(fsm, rel, abs, skip, onFile);
+      if (!skip.has(rel.slice(rel.lastIndexOf("/") + 1))) walk(fsm, rel, abs, skip, onFile, undefined, onBad);
       return;
     }
     paths.push(rel);
@@ -177,10 +221,10 @@ function workerMain(fsm: typeof fs, wt: typeof import("node:worker_threads"), wa
   try {
     for (let i = Atomics.add(next, 0, 1); i < dirs.length; i = Atomics.add(next, 0, 1)) {
       const [rel, abs] = dirs[i] as [string, string];
-      walk(fsm, rel, abs, skip, onFile);
+      walk(fsm, rel, abs, skip, onFile, undefined, onBad);
       folders++;
     }
-    const result: WorkerResult = { paths: paths.join("\0"), stats: new Float64Array(nums), folders };
+    const result: WorkerResult = { paths: paths.join("\0"), stats: new Float64Array(nums), folders, bad };
     wt.parentPort?.postMessage(result);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -200,12 +244,13 @@ async function walkShared(
   visit: (rel: string, abs: string, st: fs.Stats) => void,
   addFile: (rel: string, st: FileStat) => void,
   skipped: Skipped[],
+  onBad: (dir: string, name: Buffer, folder: boolean) => void,
   mainShares: boolean,
 ): Promise<number> {
   let dirs: [string, string][] = [["", top]];
   while (dirs.length > 0 && dirs.length < SHARED_FOLDERS) {
     const deeper: [string, string][] = [];
-    for (const [rel, abs] of dirs) walkFolder(fs, rel, abs, SKIP_DIRS, visit, (r, a) => deeper.push([r, a]));
+    for (const [rel, abs] of dirs) walkFolder(fs, rel, abs, SKIP_DIRS, visit, (r, a) => deeper.push([r, a]), onBad);
     dirs = deeper;
   }
   if (dirs.length === 0) return 0;
@@ -214,10 +259,11 @@ async function walkShared(
     WORKER_SOURCE,
     { dirs, skipDirs: [...SKIP_DIRS] },
     dirs.length,
-    (i) => walkFolder(fs, dirs[i]![0], dirs[i]![1], SKIP_DIRS, visit),
+    (i) => walkFolder(fs, dirs[i]![0], dirs[i]![1], SKIP_DIRS, visit, undefined, onBad),
     mainShares,
   );
   if (!result) return 0;
+  for (const [dir, hex, folder] of result.bad) onBad(dir, Buffer.from(hex, "hex"), folder);
   const { stats } = result;
   const paths = result.paths === "" ? [] : result.paths.split("\0");
   for (let i = 0; i < paths.length; i++) {

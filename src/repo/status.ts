@@ -5,6 +5,7 @@ import type { Repository } from "./repository.js";
 import { mergeStatus, type MergeStatus } from "./merge/state.js";
 import { readSnapshot, storedHierarchy, type SnapEntry } from "./snapshot.js";
 import { diffTrees } from "./tree-diff.js";
+import type { BadName } from "./scan.js";
 import type { IndexEntry } from "../store/index-file.js";
 import { classifyAll, compareWorktree, workHierarchy } from "./work-state.js";
 import { isUnder } from "./worktree.js";
@@ -19,6 +20,9 @@ export interface StatusResult {
   untracked: Change[];
   grouped: { staged: GroupedChanges; unstaged: GroupedChanges; untracked: GroupedChanges };
   warnings: string[];
+  /** files and folders whose names are not UTF-8: tdv cannot track them until they are renamed */
+  badNames: BadName[];
+  /** nothing staged, changed, untracked or badly named */
   clean: boolean;
   /** files read and hashed to decide (0 when the stat cache answered everything) */
   hashed: number;
@@ -79,7 +83,8 @@ export async function status(repo: Repository, { paths }: { paths?: readonly str
     untracked,
     grouped: { staged: groupChanges(staged), unstaged: groupChanges(unstaged), untracked: groupChanges(untracked) },
     warnings,
-    clean: staged.length === 0 && unstaged.length === 0 && untracked.length === 0,
+    badNames: ws.scan.badNames,
+    clean: staged.length === 0 && unstaged.length === 0 && untracked.length === 0 && ws.scan.badNames.length === 0,
     hashed: ws.hashed,
   };
 }

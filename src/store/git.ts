@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { CorruptObjectError, MissingObjectError, UnsafePathError } from "../errors.js";
+import { escapeBytes, isUtf8 } from "../format/display.js";
 import { checkGitObject } from "../format/git-object.js";
 import { sha1, type GitOid } from "../format/hash.js";
 import { inflateObject, zlibObject } from "../format/zlib-stored.js";
@@ -51,8 +52,18 @@ export interface TagObject {
   message: string;
 }
 
-/** Names a tree entry may never have (they would escape or shadow the repository). */
+/**
+ * What readTree puts before the name of an entry whose bytes are not UTF-8
+ * (then shown with `\xHH` escapes): a NUL, which no name read from a tree can
+ * hold, so that checkEntryName refuses it and no reader mistakes it for a name.
+ */
+export const NON_UTF8_NAME = "\0";
+
+/** Names a tree entry may never have (they would escape or shadow the repository, or are not text). */
 export function checkEntryName(name: string, where: string): void {
+  if (name.startsWith(NON_UTF8_NAME)) {
+    throw new UnsafePathError(`${where}/${name.slice(NON_UTF8_NAME.length)}`, "the name is not valid UTF-8 (its bytes are shown as \\xHH); tdv paths are UTF-8 text, as Zarr keys are");
+  }
   if (name === "" || name === "." || name === "..") throw new UnsafePathError(`${where}/${name}`, "empty, '.' or '..' path component");
   if (name.includes("/") || name.includes("\\") || name.includes("\0")) throw new UnsafePathError(`${where}/${name}`, "path component contains '/', '\\' or NUL");
   const lower = name.toLowerCase();
@@ -494,7 +505,10 @@ export class GitStore {
       const nul = sp < 0 ? -1 : b.indexOf(0, sp);
       if (sp < 0 || nul < 0 || nul + 21 > b.length) throw new CorruptObjectError(oid, `${what}: truncated tree entry`);
       const mode = b.toString("latin1", p, sp);
-      out.push({ mode: normMode(mode), name: b.toString("utf8", sp + 1, nul), oid: b.toString("hex", nul + 1, nul + 21) as GitOid });
+      let name = b.toString("utf8", sp + 1, nul);
+      // bytes that are not UTF-8 decode to U+FFFD: keep them apart (and refused by checkEntryName), never lossily renamed
+      if (name.includes("\uFFFD") && !isUtf8(b.subarray(sp + 1, nul))) name = NON_UTF8_NAME + escapeBytes(b.subarray(sp + 1, nul));
+      out.push({ mode: normMode(mode), name, oid: b.toString("hex", nul + 1, nul + 21) as GitOid });
       p = nul + 21;
     }
     return out;

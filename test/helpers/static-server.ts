@@ -1,6 +1,8 @@
 /**
  * A static web server on 127.0.0.1 over a folder (GET and HEAD, 404 for
  * anything missing): the stand-in for a remote published over https.
+ * `delayMs` holds each response that long (a slow link: a clone that takes a
+ * moment, to interrupt).
  */
 import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
@@ -13,9 +15,10 @@ export interface StaticServer {
   stop(): Promise<void>;
 }
 
-export async function startStaticServer(root: string): Promise<StaticServer> {
+export async function startStaticServer(root: string, { delayMs = 0 }: { delayMs?: number } = {}): Promise<StaticServer> {
   const requests: StaticServer["requests"] = [];
   const server = http.createServer(async (req, res) => {
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     const p = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     const entry = { method: req.method ?? "", path: p, status: 0 };
     requests.push(entry);

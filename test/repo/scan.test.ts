@@ -29,6 +29,13 @@ async function wideTree(): Promise<string> {
     }
     if (i % 50 === 4) execFileSync("mkfifo", [path.join(d, "pipe")]);
     if (i % 50 === 5) await fsp.writeFile(path.join(d, "sub", ".git"), "a file named .git");
+    // names that are not UTF-8 (a file; a folder, whose content is not scanned), and one that is U+FFFD itself
+    if (i % 50 === 6) await fsp.writeFile(Buffer.from(`${d}/bad\xff`, "latin1"), "x");
+    if (i % 50 === 7) {
+      await fsp.mkdir(Buffer.from(`${d}/raw\xfe`, "latin1"));
+      await fsp.writeFile(Buffer.from(`${d}/raw\xfe/inside`, "latin1"), "y");
+    }
+    if (i % 50 === 8) await fsp.writeFile(path.join(d, "ok\uFFFD"), "a valid name");
   }
   return root;
 }
@@ -41,7 +48,8 @@ describe("scanWorktree", () => {
     const one = await scanWorktree(root, { threads: false });
     const two = await scanWorktree(root, { threads: true, mainShares: false });
     expect(two.byWorker).toBe(300); // the worker walked every folder below the first levels
-    expect(one.files.size).toBe(601);
+    expect(one.files.size).toBe(607);
+    expect(one.files.has("arr/d008/ok\uFFFD")).toBe(true);
     expect(one.files.has(".tdv/index")).toBe(false);
     expect(one.files.has("arr/d003/.git/HEAD")).toBe(false);
     expect(one.byWorker).toBe(0);
@@ -50,6 +58,15 @@ describe("scanWorktree", () => {
     expect(sorted(shared)).toEqual(sorted(one));
     expect(shared.skipped).toEqual(one.skipped);
     expect(two.skipped).toEqual(one.skipped);
+    // each thread reports the names that are not UTF-8 and never enters such a folder
+    expect(shared.badNames).toEqual(one.badNames);
+    expect(two.badNames).toEqual(one.badNames);
+    expect(one.badNames.slice(0, 2)).toEqual([
+      { path: "arr/d006/bad\\xff", dir: "arr/d006", hex: "626164ff", folder: false },
+      { path: "arr/d007/raw\\xfe", dir: "arr/d007", hex: "726177fe", folder: true },
+    ]);
+    expect(one.badNames).toHaveLength(12);
+    expect([...one.files.keys()].some((p) => p.includes("inside"))).toBe(false);
     expect(one.skipped.map((s) => s.path)).toEqual([
       "arr/d001/link",
       "arr/d002/.tdv-manifest",
@@ -83,7 +100,7 @@ describe("scanWorktree", () => {
     const again = await scanWorktree(root, { threads: true, known: one.files, mainShares: false });
     let same = 0;
     for (const [p, st] of again.files) if (st === one.files.get(p)) same++;
-    expect(same).toBe(600);
+    expect(same).toBe(606);
     expect(again.files.get("arr/d299/sub/g")).toMatchObject({ size: 11 });
     await fsp.rm(root, { recursive: true, force: true });
   });

@@ -1,6 +1,6 @@
 /** The header (what is shown) and the footer (the keys of the screen). */
 import { Box, Text } from "ink";
-import { Seg } from "./Text.js";
+import { safe, Seg } from "./Text.js";
 import type { Theme } from "./theme.js";
 
 export function Header({ title, right, theme, width }: { title: string; right: string; theme: Theme; width: number }) {
@@ -11,11 +11,11 @@ export function Header({ title, right, theme, width }: { title: string; right: s
           <Seg theme={theme} t="title">
             tdv ui
           </Seg>{" "}
-          {title}
+          {safe(title)}
         </Text>
       </Box>
       <Box flexShrink={0} marginLeft={1}>
-        <Text wrap="truncate-end">{right}</Text>
+        <Text wrap="truncate-end">{safe(right)}</Text>
       </Box>
     </Box>
   );
@@ -33,7 +33,7 @@ export function Footer({ keys, theme, width }: { keys: KeyHelp; theme: Theme; wi
             <Seg theme={theme} t="key">
               {k}
             </Seg>{" "}
-            {what}
+            {safe(what)}
           </Text>
         ))}
       </Text>

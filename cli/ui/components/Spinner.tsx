@@ -1,6 +1,7 @@
 /** A spinner for work in progress (a diff being computed, a chunk decoded). */
 import { Text } from "ink";
 import { useEffect, useState } from "react";
+import { safe } from "./Text.js";
 import { tone, type Theme } from "./theme.js";
 
 const FRAMES = ["|", "/", "-", "\\"];
@@ -13,7 +14,7 @@ export function Spinner({ theme, label }: { theme: Theme; label: string }) {
   }, []);
   return (
     <Text {...tone(theme, "pending")}>
-      {FRAMES[i]} {label}
+      {FRAMES[i]} {safe(label)}
     </Text>
   );
 }
