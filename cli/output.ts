@@ -73,14 +73,6 @@ export function warn(message: string): void {
   err(`warning: ${message}`);
 }
 
-/** Refs a listing passed over because they cannot be followed: reported as git's "ignoring broken ref", each with its fix. */
-export function warnBrokenRefs(broken: readonly { ref: string; file: string; problem: string }[]): void {
-  for (const b of broken) {
-    warn(`ignoring broken ref ${b.ref}: ${b.problem}`);
-    err(`hint: ${b.file.endsWith("/packed-refs") || b.file === "packed-refs" ? `delete its line from '${b.file}'` : `remove it (rm '${b.file}') or write a commit id into it`}`);
-  }
-}
-
 /** One JSON document on stdout, 2-space indent; bigints become strings. */
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
@@ -393,5 +385,15 @@ export async function withProgress<T>(quiet: boolean | undefined, fn: (onProgres
     return await fn(p.update);
   } finally {
     p.done();
+  }
+}
+
+// ---- refs -----------------------------------------------------------------------
+
+/** Refs a listing passed over because they cannot be followed: reported as git's "ignoring broken ref", each with its fix. */
+export function warnBrokenRefs(broken: readonly { ref: string; file: string; problem: string }[]): void {
+  for (const b of broken) {
+    warn(`ignoring broken ref ${b.ref}: ${b.problem}`);
+    err(`hint: ${b.file.endsWith("/packed-refs") || b.file === "packed-refs" ? `delete its line from '${b.file}'` : `remove it (rm '${b.file}') or write a commit id into it`}`);
   }
 }
