@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { inRepo, out, printJson, shortOid, subject, warnBrokenRefs, type RepoContext } from "../output.js";
+import { err, inRepo, out, printJson, shortOid, subject, warnBrokenRefs, type RepoContext } from "../output.js";
 
 interface BranchOptions {
   list?: boolean;
@@ -61,7 +61,7 @@ async function run({ lib, repo }: RepoContext, name: string | undefined, start: 
     }
     if (branches.length === 0) {
       const current = await lib.currentBranch(repo);
-      if (current) process.stderr.write(`(no branches yet: ${current} is created by the first commit)\n`);
+      if (current) err(`(no branches yet: ${current} is created by the first commit)`);
     }
     return;
   }
