@@ -19,7 +19,7 @@ interface Case {
   dtype: string;
   filters: string;
   compressor: string;
-  /** numpy expression of the base values (8 elements) */
+  /** numpy expression of the base values (N elements) */
   base: string;
   theirs: [number, string][];
   ours: [number, string][];
@@ -27,7 +27,10 @@ interface Case {
   refused: RegExp | null;
 }
 
-const FLOAT_BASE = (dt: string) => `(lambda b: (b.__setitem__(1, 0.0), b.__setitem__(5, -0.0), b)[2])((np.arange(8) + .5).astype('${dt}'))`;
+/** Elements per array, one chunk: odd, and large enough that blosc compresses (not a plain copy) and shuffles have a remainder */
+const N = 1001;
+
+const FLOAT_BASE = (dt: string) => `(lambda b: (b.__setitem__(1, 0.0), b.__setitem__(5, -0.0), b)[2])((np.arange(N) + .5).astype('${dt}'))`;
 // theirs turns +0.0 into -0.0 at [1]; ours turns -0.0 into +0.0 at [5]; both change [6] (theirs wins)
 const FLOAT_THEIRS: [number, string][] = [[4, "200"], [1, "-0.0"], [6, "77"]];
 const FLOAT_OURS: [number, string][] = [[0, "0.1"], [6, "66"], [5, "0.0"]];
@@ -44,15 +47,15 @@ const CASES: Case[] = [
   float("f4, Shuffle(elementsize=2), no compressor", "<f4", "[Shuffle(elementsize=2)]", "None"),
   float("f8, Blosc lz4 byte shuffle", "<f8", "None", "Blosc(cname='lz4', shuffle=Blosc.SHUFFLE)"),
   float("f4, Blosc zstd bitshuffle", "<f4", "None", "Blosc(cname='zstd', shuffle=Blosc.BITSHUFFLE)"),
-  { name: "i2, Blosc lz4 byte shuffle", dtype: "<i2", filters: "None", compressor: "Blosc(cname='lz4', shuffle=Blosc.SHUFFLE)", base: "np.arange(8, dtype='<i2') * 3", theirs: INT_THEIRS, ours: INT_OURS, refused: null },
+  { name: "i2, Blosc lz4 byte shuffle", dtype: "<i2", filters: "None", compressor: "Blosc(cname='lz4', shuffle=Blosc.SHUFFLE)", base: "np.arange(N, dtype='<i2') * 3", theirs: INT_THEIRS, ours: INT_OURS, refused: null },
   float("f8, Zlib", "<f8", "None", "Zlib()"),
   float("f4, no compressor", "<f4", "None", "None"),
-  { name: "i8, Delta(astype='<i4') + Zlib", dtype: "<i8", filters: "[Delta(dtype='<i8', astype='<i4')]", compressor: "Zlib()", base: "np.arange(8, dtype='<i8') * 3", theirs: INT_THEIRS, ours: INT_OURS, refused: /codec 'delta' with astype="<i4"/ },
-  { name: "M8[ns]", dtype: "<M8[ns]", filters: "None", compressor: "Zlib()", base: "np.arange(8).astype('<M8[ns]')", theirs: [[4, "np.datetime64(200, 'ns')"]], ours: [[0, "np.datetime64(9, 'ns')"]], refused: /data type '<M8\[ns\]': datetime64/ },
-  { name: "m8[s]", dtype: "<m8[s]", filters: "None", compressor: "None", base: "np.arange(8).astype('<m8[s]')", theirs: [[4, "np.timedelta64(200, 's')"]], ours: [[0, "np.timedelta64(9, 's')"]], refused: /data type '<m8\[s\]': datetime64 and timedelta64/ },
-  { name: "f2", dtype: "<f2", filters: "None", compressor: "Zlib()", base: "np.arange(8, dtype='<f2')", theirs: INT_THEIRS, ours: INT_OURS, refused: /data type '<f2': float16/ },
-  { name: "c8", dtype: "<c8", filters: "None", compressor: "Blosc()", base: "np.arange(8).astype('<c8')", theirs: [[4, "200+1j"]], ours: [[0, "9-1j"]], refused: /data type '<c8': complex/ },
-  { name: "c16", dtype: "<c16", filters: "None", compressor: "Zlib()", base: "np.arange(8).astype('<c16')", theirs: [[4, "200+1j"]], ours: [[0, "9-1j"]], refused: /data type '<c16': complex/ },
+  { name: "i8, Delta(astype='<i4') + Zlib", dtype: "<i8", filters: "[Delta(dtype='<i8', astype='<i4')]", compressor: "Zlib()", base: "np.arange(N, dtype='<i8') * 3", theirs: INT_THEIRS, ours: INT_OURS, refused: /codec 'delta' with astype="<i4"/ },
+  { name: "M8[ns]", dtype: "<M8[ns]", filters: "None", compressor: "Zlib()", base: "np.arange(N).astype('<M8[ns]')", theirs: [[4, "np.datetime64(200, 'ns')"]], ours: [[0, "np.datetime64(9, 'ns')"]], refused: /data type '<M8\[ns\]': datetime64/ },
+  { name: "m8[s]", dtype: "<m8[s]", filters: "None", compressor: "None", base: "np.arange(N).astype('<m8[s]')", theirs: [[4, "np.timedelta64(200, 's')"]], ours: [[0, "np.timedelta64(9, 's')"]], refused: /data type '<m8\[s\]': datetime64 and timedelta64/ },
+  { name: "f2", dtype: "<f2", filters: "None", compressor: "Zlib()", base: "np.arange(N, dtype='<f2')", theirs: INT_THEIRS, ours: INT_OURS, refused: /data type '<f2': float16/ },
+  { name: "c8", dtype: "<c8", filters: "None", compressor: "Blosc()", base: "np.arange(N).astype('<c8')", theirs: [[4, "200+1j"]], ours: [[0, "9-1j"]], refused: /data type '<c8': complex/ },
+  { name: "c16", dtype: "<c16", filters: "None", compressor: "Zlib()", base: "np.arange(N).astype('<c16')", theirs: [[4, "200+1j"]], ours: [[0, "9-1j"]], refused: /data type '<c16': complex/ },
 ];
 
 const assign = (target: string, edits: [number, string][]) => edits.map(([i, v]) => `${target}[${i}] = ${v}`).join("\n");
@@ -74,15 +77,15 @@ describe.skipIf(skip)("numcodecs arrays written by zarr-python: diff --values an
   it("every case: values in diffs, merged values exactly numpy's, refusals by name", { timeout: 300_000 }, async () => {
     const dir = await tmp();
     const each = (fn: (c: Case, k: number) => string) => CASES.map((c, k) => fn(c, k)).join("\n");
-    await python(dir, each((c, k) => `z = zarr.open('${arrayOf(k)}', mode='w', shape=(8,), chunks=(8,), dtype='${c.dtype}', filters=${c.filters}, compressor=${c.compressor})\nz[:] = ${c.base}`));
+    await python(dir, `N = ${N}\n` + each((c, k) => `z = zarr.open('${arrayOf(k)}', mode='w', shape=(${N},), chunks=(${N},), dtype='${c.dtype}', filters=${c.filters}, compressor=${c.compressor})\nz[:] = ${c.base}`));
     await tdvOk(dir, ["init"]);
     await tdvOk(dir, ["add", "-A"]);
     await tdvOk(dir, ["commit", "-m", "import"]);
     await tdvOk(dir, ["switch", "-c", "b"]);
-    await python(dir, each((c, k) => `z = zarr.open('${arrayOf(k)}')\n${assign("z", c.theirs)}`));
+    await python(dir, `N = ${N}\n` + each((c, k) => `z = zarr.open('${arrayOf(k)}')\n${assign("z", c.theirs)}`));
     await tdvOk(dir, ["commit", "-a", "-m", "theirs"]);
     await tdvOk(dir, ["switch", "main"]);
-    await python(dir, each((c, k) => `z = zarr.open('${arrayOf(k)}')\n${assign("z", c.ours)}`));
+    await python(dir, `N = ${N}\n` + each((c, k) => `z = zarr.open('${arrayOf(k)}')\n${assign("z", c.ours)}`));
     await tdvOk(dir, ["commit", "-a", "-m", "ours"]);
 
     // diff --values: ours' and theirs' changes against the import
@@ -97,7 +100,7 @@ describe.skipIf(skip)("numcodecs arrays written by zarr-python: diff --values an
     expect(t.code, t.stderr).toBe(0);
     const read = await pythonJson<{ got: string; want: string; repr: string }[]>(
       dir,
-      "out = []\n" +
+      `N = ${N}\nout = []\n` +
         each((c, k) => {
           const want = c.refused === null ? `e = (${c.base})\n${assign("e", c.ours)}\n${assign("e", c.theirs)}` : `e = (${c.base})\n${assign("e", c.theirs)}`;
           return `${want}\nz = zarr.open('${arrayOf(k)}')[:]\nout.append({'got': z.tobytes().hex(), 'want': e.astype(z.dtype).tobytes().hex(), 'repr': repr(z)})`;
