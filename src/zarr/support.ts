@@ -100,8 +100,9 @@ function float16(): boolean {
   return typeof (globalThis as { Float16Array?: unknown }).Float16Array === "function";
 }
 
-/** "f8" and "<f8" name the same type; "|u1", "u1" and "<u1" too. */
+/** "f8" and "<f8" name the same type; "|u1", "u1" and "<u1" too; a v3 name ("float64") its numpy spelling. */
 function normalizeNumpy(s: string): string {
+  if (V3_NUMPY[s]) return V3_NUMPY[s] as string;
   const m = /^([<>|=]?)([a-zA-Z]\d*)$/.exec(s);
   if (!m) return s;
   const [, endian, rest] = m as unknown as [string, string, string];

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { formatChunkKey } from "../../src/format/chunk-key.js";
 import { gridShape } from "../../src/format/zarr-meta.js";
 import { arrayMetaOf, decodeChunk, elementAt, fillChunk, ndindex, type DecodedChunk } from "../../src/zarr/decode.js";
-import { ShuffleCodec } from "../../src/zarr/support.js";
+import { refusal, ShuffleCodec } from "../../src/zarr/support.js";
 import { FIXTURES_DIR, listFiles } from "../helpers/fixture.js";
 
 interface FixtureArray {
@@ -170,6 +170,21 @@ describe("the allow-list: arrays tdv cannot decode faithfully are refused by nam
       expect(err).toMatchObject({ _tag: "CodecUnavailableError", ...fields });
       expect((err as Error).message).toMatch(message);
       expect((err as Error).message).toContain("changed chunks are still reported");
+    }
+  });
+
+  it("settings decoded faithfully are accepted", () => {
+    const json = (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b)) as Record<string, unknown>;
+    for (const doc of [
+      v3("float64", [{ name: "numcodecs.delta", configuration: { dtype: "float64" } }, bytes]),
+      v3("float64", [{ name: "numcodecs.delta", configuration: { dtype: "<f8", astype: "<f8" } }, bytes, { name: "numcodecs.zlib", configuration: { level: 1 } }]),
+      v3("int16", [bytes, { name: "blosc", configuration: { cname: "zstd", clevel: 5, shuffle: "bitshuffle", typesize: 2, blocksize: 0 } }, { name: "crc32c" }]),
+      v3("int32", [{ name: "sharding_indexed", configuration: { chunk_shape: [4], codecs: [bytes, { name: "numcodecs.shuffle", configuration: {} }], index_codecs: [bytes, { name: "crc32c" }], index_location: "end" } }]),
+      v2("|u1", [{ id: "delta", dtype: "u1" }], { id: "zstd", level: 3, checksum: false }),
+      v2("<f4", [{ id: "shuffle", elementsize: 2 }], { id: "blosc", cname: "lz4", clevel: 5, shuffle: -1, blocksize: 0 }),
+      v2("|O", [{ id: "vlen-utf8" }], { id: "gzip", level: 1 }),
+    ]) {
+      expect(refusal(json(doc))).toBeNull();
     }
   });
 
