@@ -228,7 +228,9 @@ function need(m: Json, key: string, path: string): unknown {
 function checkFormat(m: Json, expected: 2 | 3, path: string): void {
   const found = need(m, "zarr_format", path);
   if (found !== expected) {
-    fail(path, `unsupported zarr_format ${JSON.stringify(found)} (expected ${expected})`);
+    // zarr-python 2.11-2.16 wrote an experimental draft of v3 under this name, with its own layout (meta/, data/)
+    const draft = typeof found === "string" && found.startsWith("https://purl.org/zarr/spec/protocol/core/3") ? ", a draft of Zarr v3 that predates the spec" : "";
+    fail(path, `unsupported zarr_format ${JSON.stringify(found)}${draft} (expected ${expected})`);
   }
 }
 

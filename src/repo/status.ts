@@ -1,6 +1,6 @@
 import type { GitOid } from "../format/hash.js";
 import { diffFileMaps, groupChanges, type Change, type GroupedChanges } from "./changes.js";
-import { classifyWith } from "./hierarchy.js";
+import { classifyWith, plainFolderWarning } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
 import { mergeStatus, type MergeStatus } from "./merge/state.js";
 import { readSnapshot, storedHierarchy, type SnapEntry } from "./snapshot.js";
@@ -71,7 +71,7 @@ export async function status(repo: Repository, { paths }: { paths?: readonly str
     ...ws.deleted.map((p) => change(p, "deleted")),
   ].sort((a, b) => (a.path < b.path ? -1 : 1));
   const untracked = ws.untracked.map((p) => change(p, "added"));
-  for (const p of h.problems) warnings.push(p.message);
+  for (const p of h.problems) warnings.push(plainFolderWarning(p));
 
   const merge = await mergeStatus(repo, index.entries, head.oid);
   return {
