@@ -1,4 +1,7 @@
+import { promises as fsp } from "node:fs";
+import path from "node:path";
 import type { GitOid } from "../format/hash.js";
+import { disagreementWarning, listedUntracked } from "./consolidated-check.js";
 import { diffFileMaps, groupChanges, type Change, type GroupedChanges } from "./changes.js";
 import { classifyWith, plainFolderWarning } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
@@ -72,6 +75,10 @@ export async function status(repo: Repository, { paths }: { paths?: readonly str
   ].sort((a, b) => (a.path < b.path ? -1 : 1));
   const untracked = ws.untracked.map((p) => change(p, "added"));
   for (const p of h.problems) warnings.push(plainFolderWarning(p));
+  // a .zmetadata naming arrays not tracked (zarr-python consolidated an array the user has not added)
+  const exists = (rel: string) => ws.scan.files.has(rel);
+  const readWork = (rel: string) => fsp.readFile(path.join(repo.root, ...rel.split("/"))).catch(() => null);
+  for (const d of await listedUntracked(ws.untracked, exists, readWork)) warnings.push(disagreementWarning(d, "the tracked files"));
 
   const merge = await mergeStatus(repo, index.entries, head.oid);
   return {
