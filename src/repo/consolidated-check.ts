@@ -92,8 +92,8 @@ export async function checkConsolidated(
 }
 
 /**
- * The `.zmetadata` documents of the working tree that list untracked
- * documents (`untracked`: paths; `exists`: is this file in the working tree),
+ * The tracked `.zmetadata` documents of the working tree that list untracked
+ * documents (`untracked`: paths; `exists`: is this file in the working tree and tracked),
  * each with the untracked arrays and groups it names. Reads only when a
  * metadata document is untracked, so a clean `status` reads nothing.
  */

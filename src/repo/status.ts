@@ -75,8 +75,8 @@ export async function status(repo: Repository, { paths }: { paths?: readonly str
   ].sort((a, b) => (a.path < b.path ? -1 : 1));
   const untracked = ws.untracked.map((p) => change(p, "added"));
   for (const p of h.problems) warnings.push(plainFolderWarning(p));
-  // a .zmetadata naming arrays not tracked (zarr-python consolidated an array the user has not added)
-  const exists = (rel: string) => ws.scan.files.has(rel);
+  // a tracked .zmetadata naming arrays not tracked (zarr-python consolidated an array the user has not added)
+  const exists = (rel: string) => ws.scan.files.has(rel) && index.entries.has(rel);
   const readWork = (rel: string) => fsp.readFile(path.join(repo.root, ...rel.split("/"))).catch(() => null);
   for (const d of await listedUntracked(ws.untracked, exists, readWork)) warnings.push(disagreementWarning(d, "the tracked files"));
 
