@@ -86,8 +86,9 @@ export async function stage(
     }
   }
   const kept = new Map<string, Buffer>();
-  // metadata tdv cannot read makes its folder plain files (a warning), never fails the whole add
-  const h = workHierarchy(repo, index, false, under ? undefined : ws.scan, kept);
+  // strict: invalid metadata of a Zarr version tdv reads fails here, naming the file; metadata tdv
+  // cannot read at all (an unknown version, not JSON) makes its folder plain files, with a warning
+  const h = workHierarchy(repo, index, true, under ? undefined : ws.scan, kept);
   let candidates = ws.untracked;
   if (trackedOnly) {
     const trackedArrays = new Set<string>();
@@ -144,7 +145,7 @@ export async function stage(
   bytes = added.reduce((n, [, e]) => n + e.size, 0);
   for (const [p, e] of ws.refreshed) index.entries.set(p, e);
   for (const [p, e] of ws.modified) {
-    const kind = await h.classify(p); // a modified zarr.json/.zarray that no longer parses makes its folder plain files
+    const kind = await h.classify(p); // strict: a modified zarr.json/.zarray that is invalid fails here, naming the file
     if (kind.array !== null) arrays.add(kind.array);
     changes.push({ path: p, change: "modified", kind: kind.kind, array: kind.array, bytes: sizeOf(e), oldBytes: sizeOf(index.entries.get(p)) });
     index.entries.set(p, e);

@@ -682,8 +682,9 @@ class Checker {
 
   /**
    * The array a folder holds, read as checkout reads it (arrayMetaIn): invalid
-   * metadata beside a manifest, and a manifest without metadata, are problems
-   * (checkout refuses both); invalid metadata alone is a folder of plain files. Null when the folder holds no array or its metadata is unusable.
+   * metadata, and a manifest without metadata, are problems (checkout refuses
+   * both); unreadable metadata (an unknown version, not JSON) without a
+   * manifest is a folder of plain files. Null when the folder holds no array or its metadata is unusable.
    */
   private async arrayIn(folder: GitOid, entries: TreeEntry[], where: string, need: Need): Promise<ArrayContext | null> {
     const at = { commit: need.commit, neededBy: need.label ? [need.label] : [] };

@@ -46,7 +46,7 @@ const newEdit = (): Edit => ({ files: new Map(), chunks: new Map(), dirs: new Ma
  */
 export async function updateSnapshot(repo: Repository, base: GitOid, files: ReadonlyMap<string, SnapEntry>, changed: Iterable<string>): Promise<GitOid> {
   return repo.git.withPack(async () => {
-    const h = storedHierarchy(repo, files, false);
+    const h = storedHierarchy(repo, files, true);
     const paths = [...new Set(changed)];
     const roots = await rebuildRoots(repo, h, base, paths);
     if (roots.includes("")) return writeSnapshot(repo, files);

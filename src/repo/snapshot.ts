@@ -5,7 +5,7 @@
  * region; large plain files of a folder are listed in its `.tdv-files` blob.
  * Chunk bytes never enter Git.
  */
-import { CorruptObjectError, isTdvError, UnsafePathError } from "../errors.js";
+import { CorruptObjectError, isTdvError, UnsafePathError, type InvalidMetadataError } from "../errors.js";
 import { formatChunkKey } from "../format/chunk-key.js";
 import { sha256, type ChunkId, type GitOid } from "../format/hash.js";
 import {
@@ -57,16 +57,17 @@ export async function writeSnapshot(repo: Repository, files: ReadonlyMap<string,
 
 /** `classified`, when given, receives the kind of every file (what a commit's summary needs). */
 async function writeTrees(repo: Repository, files: ReadonlyMap<string, SnapEntry>, classified?: Map<string, FileKind>): Promise<GitOid> {
-  const root = await collectDirs(repo, storedHierarchy(repo, files, false), files, [...files.keys()], classified);
+  const root = await collectDirs(repo, storedHierarchy(repo, files, true), files, [...files.keys()], classified);
   return writeDir(repo, root, "");
 }
 
 /**
  * The hierarchy of a list of stored files (an index, files about to be
  * snapshotted), read from the object stores; `strict`: invalid metadata
- * throws instead of making a plain folder. Snapshots are written non-strict:
- * a folder whose metadata tdv cannot read is committed as plain files
- * (`add` has warned), and read back so by `arrayMetaIn`.
+ * throws (a snapshot write fails on it) instead of making a plain folder.
+ * Metadata tdv cannot read at all (`unreadable`: an unknown Zarr version,
+ * not JSON) always makes a folder of plain files (`add` has warned), and
+ * `arrayMetaIn` reads it back so.
  */
 export function storedHierarchy(repo: Repository, files: ReadonlyMap<string, Stored>, strict: boolean): Hierarchy {
   return new Hierarchy(async (rel) => {
@@ -150,15 +151,15 @@ export async function writeDir(repo: Repository, node: DirNode, where: string): 
 
 /**
  * Parse the array metadata document among a folder's tree entries, if any.
- * Metadata tdv cannot read is a folder of plain files (null), as the snapshot
- * writer made it; beside a manifest it is refused (InvalidMetadataError):
- * nothing then says what the manifest's entries are.
+ * Metadata tdv cannot read at all (`unreadable`) is a folder of plain files
+ * (null), as the snapshot writer made it; beside a manifest it is refused
+ * (InvalidMetadataError): nothing then says what the manifest's entries are.
  */
 export async function arrayMetaIn(repo: Repository, entries: TreeEntry[], dir: string): Promise<ArrayMeta | null> {
   try {
     return await parseArrayMetaIn(repo, entries, dir);
   } catch (err) {
-    if (!isTdvError(err, "InvalidMetadataError") || entries.some((e) => e.name === MANIFEST_TREE && e.mode === "040000")) throw err;
+    if (!isTdvError(err, "InvalidMetadataError") || !(err as InvalidMetadataError).unreadable || entries.some((e) => e.name === MANIFEST_TREE && e.mode === "040000")) throw err;
     return null;
   }
 }

@@ -32,7 +32,7 @@ describe.concurrent("errors on real data", () => {
     expect(await listFiles(dir)).toEqual(other);
   });
 
-  it("invalid zarr.json: status, add and commit warn, name the file, and keep its folder as plain files", async () => {
+  it("invalid zarr.json: add fails with exit 1 and names the file; a zarr.json that is not JSON is carried as plain files", async () => {
     const dir = await committed("v3/consolidated.zarr");
     const bad = "consolidated.zarr/broken/zarr.json";
     await fsp.mkdir(path.join(dir, "consolidated.zarr/broken/c"), { recursive: true });
@@ -43,8 +43,10 @@ describe.concurrent("errors on real data", () => {
     expect(st.stderr).toMatch(new RegExp(`^warning: invalid Zarr metadata in ${bad}`, "m"));
 
     const add = await tdv(dir, ["add", "-A"]);
-    expect(add.code).toBe(0);
-    expect(add.stderr).toMatch(new RegExp(`^warning: invalid Zarr metadata in ${bad}: .*shape.*plain files`, "m"));
+    expect(add.code).toBe(1);
+    expect(add.stderr).toMatch(new RegExp(`^error: invalid Zarr metadata in ${bad}: .*shape`, "m"));
+    expect(add.stderr).toMatch(/^hint: /m);
+    await fsp.rm(path.join(dir, "consolidated.zarr/broken"), { recursive: true });
 
     await fsp.writeFile(path.join(dir, "consolidated.zarr/pressure/zarr.json"), "{ not json");
     const commit = await tdv(dir, ["commit", "-a", "-m", "x"]);
