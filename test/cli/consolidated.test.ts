@@ -7,6 +7,7 @@
  *   `zarr.consolidate_metadata` writes for the merged working copy.
  */
 import { execFileSync } from "node:child_process";
+import { readFile as readFileBytes } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { tdvOk } from "../helpers/cli.js";
@@ -88,5 +89,27 @@ describe.runIf(hasZarrPython()).concurrent("consolidated metadata", () => {
     expect(line).toBeDefined();
     expect(line).toContain("consolidated metadata");
     expect(line).not.toContain("attributes");
+  });
+
+  it("after a merge, the rebuilt .zmetadata is byte for byte what zarr.consolidate_metadata writes for the merged working copy", async () => {
+    const { dir, store } = await dataset();
+    const zmeta = path.join(store, ".zmetadata");
+    await tdvOk(dir, ["switch", "-c", "other"]);
+    py(store, `g = zarr.open_group(store)\ng["a"].attrs.update({"eps2": 2.5e-07, "huge": 1.5e+300, "whole": 100.0, "emoji": "\\U0001f600"})\nzarr.consolidate_metadata(store)\n`);
+    await tdvOk(dir, ["commit", "-a", "-m", "other: attributes of a"]);
+    await tdvOk(dir, ["switch", "main"]);
+    py(store, `g = zarr.open_group(store)\ng["c"].attrs["units"] = "degC"\ng["b"].attrs.update({"x": 1.0, "y": 12345678901234567890, "z": 0.0001})\nzarr.consolidate_metadata(store)\n`);
+    await tdvOk(dir, ["commit", "-a", "-m", "main: attributes of b and c"]);
+
+    await tdvOk(dir, ["merge", "other", "-m", "merge other"]);
+    const merged = await readFileBytes(zmeta);
+    expect(merged.toString("utf8")).toContain('"eps2": 2.5e-07');
+    expect(merged.toString("utf8")).toContain('"units": "degC"');
+    py(store, "zarr.consolidate_metadata(store)\n");
+    const again = await readFileBytes(zmeta);
+    expect(merged.toString("utf8")).toBe(again.toString("utf8"));
+    expect(merged.equals(again)).toBe(true);
+    // so the next consolidation is no change
+    expect((await tdvOk(dir, ["status", "--short"])).stdout).toBe("");
   });
 });
