@@ -74,7 +74,13 @@ export async function checkConsolidated(
   read: (rel: string) => Promise<Uint8Array | null>,
   changed: readonly string[],
 ): Promise<Disagreement[]> {
-  const zmetas = [...files.keys()].filter((f) => baseName(f) === ".zmetadata");
+  // one pass over the paths (a million chunks): the .zmetadata documents and the documents they could list
+  const zmetas: string[] = [];
+  const allDocs: string[] = [];
+  for (const f of files.keys()) {
+    if (baseName(f) === ".zmetadata") zmetas.push(f);
+    else if (isConsolidatedDoc(f)) allDocs.push(f);
+  }
   if (zmetas.length === 0) return [];
   const out: Disagreement[] = [];
   for (const p of zmetas) {
@@ -84,7 +90,7 @@ export async function checkConsolidated(
     const bytes = await read(p);
     const listed = bytes && listedDocs(bytes, p);
     if (!listed) continue;
-    const docs = [...files.keys()].filter((f) => under(f) && isConsolidatedDoc(f));
+    const docs = allDocs.filter(under);
     const d = disagreement(p, listed, (rel) => files.has(rel), docs);
     if (d) out.push(d);
   }
