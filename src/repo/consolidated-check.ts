@@ -9,7 +9,7 @@
  */
 import { isTdvError } from "../errors.js";
 import { parseZattrs } from "../format/zarr-meta.js";
-import { baseName, joinPath, parentDir } from "./hierarchy.js";
+import { joinPath, parentDir } from "./hierarchy.js";
 
 /** The documents zarr-python 2 consolidates: keys ending so (its `is_zarr_key`). */
 export function isConsolidatedDoc(rel: string): boolean {
@@ -78,7 +78,7 @@ export async function checkConsolidated(
   const zmetas: string[] = [];
   const allDocs: string[] = [];
   for (const f of files.keys()) {
-    if (baseName(f) === ".zmetadata") zmetas.push(f);
+    if (f.endsWith("/.zmetadata") || f === ".zmetadata") zmetas.push(f);
     else if (isConsolidatedDoc(f)) allDocs.push(f);
   }
   if (zmetas.length === 0) return [];
