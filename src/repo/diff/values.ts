@@ -1,11 +1,13 @@
 /**
  * How the data changed: decode each changed chunk on both sides (a missing
  * chunk is the fill value) and compare element by element, inside the array's
- * shape. Chunks stream through a fixed number of slots, so memory stays at
+ * shape. Floats compare as their bits do: -0 differs from 0, a NaN equals a
+ * NaN of the same bits. Chunks stream through a fixed number of slots, so memory stays at
  * about `concurrency` × 2 decoded chunks whatever the size of the change.
  */
 import { isTdvError } from "../../errors.js";
 import { mapLimit } from "../../store/atomic.js";
+import { bitsOf } from "../../zarr/bits.js";
 import { decodeChunk, fillChunk, type ChunkData, type DecodedChunk } from "../../zarr/decode.js";
 import type { ArrayNodeDocs } from "./metadata.js";
 import type { Box } from "./ranges.js";
@@ -127,8 +129,11 @@ async function assembleOld(node: ArrayNodeDocs, chunkShape: readonly number[], i
     const ref = refs.get(oldIndex.join(",")) ?? null;
     const old = ref ? await decodeChunk(node.doc, node.zattrs, oldIndex, await ref.read().then((b) => (read(b.byteLength), b))) : await fillChunk(node.doc, oldIndex);
     if (!ArrayBuffer.isView(old.data)) throw new RegridUnsupported();
-    const src = old.data as unknown as { [i: number]: unknown; constructor: new (n: number) => { [i: number]: unknown } };
-    data ??= new src.constructor(stride.length === 0 ? 1 : (stride[0] as number) * (chunkShape[0] as number));
+    const typed = old.data as unknown as { [i: number]: unknown; constructor: new (n: number) => { [i: number]: unknown } };
+    data ??= new typed.constructor(stride.length === 0 ? 1 : (stride[0] as number) * (chunkShape[0] as number));
+    // floats are copied by their bits (a NaN keeps its payload), as merges copy them
+    const src = (bitsOf(old.data) ?? typed) as { [i: number]: unknown };
+    const dst = (bitsOf(data) ?? data) as { [i: number]: unknown };
     // the intersection of the old chunk and the new chunk's region, inside the old shape
     const from = origin.map((x, d) => Math.max(x, (old.origin[d] as number)));
     const to = end.map((x, d) => Math.min(x, (old.origin[d] as number) + (m.chunkShape[d] as number)));
@@ -140,9 +145,8 @@ async function assembleOld(node: ArrayNodeDocs, chunkShape: readonly number[], i
         si += (g - (old.origin[d] as number)) * (old.stride[d] as number);
         di += (g - (origin[d] as number)) * (stride[d] as number);
       }
-      data[di] = src[si];
+      dst[di] = src[si];
     }
-    if (chunkShape.length === 0) data[0] = src[0];
   }
   return { data: data as unknown as ChunkData, shape: [...chunkShape], stride, origin };
 }
@@ -269,6 +273,10 @@ class Accumulator {
     // a side absent (outside its shape) imposes nothing: the fast loop needs only the present sides to be numbers
     const fastA = a ? numbers(a.data) : EMPTY_NUMBERS;
     const fastB = b ? numbers(b.data) : EMPTY_NUMBERS;
+    // NaNs compare by their bits (read only when both elements are NaN)
+    const bitsA = a ? bitsOf(a.data) : null;
+    const bitsB = b ? bitsOf(b.data) : null;
+    const nanBits = bitsA !== null && bitsB !== null && bitsA.constructor === bitsB.constructor;
     const strideA = a?.stride ?? [];
     const strideB = b?.stride ?? [];
     // the part of the chunk inside either shape
@@ -306,7 +314,7 @@ class Accumulator {
         for (let j = 0; j < common; j++) {
           const x = fastA[baseA + j * sA] as number;
           const y = fastB[baseB + j * sB] as number;
-          if (x === y || (x !== x && y !== y)) continue;
+          if (x === y ? x !== 0 || Object.is(x, y) : x !== x && y !== y && (!nanBits || bitsA[baseA + j * sA] === bitsB[baseB + j * sB])) continue;
           pos[last] = o0 + j;
           this.numberChanged(pos, x, y);
         }
@@ -360,14 +368,14 @@ class Accumulator {
       return;
     }
     this.compared++;
-    if (x === y) return;
+    if (x === y && (x !== 0 || Object.is(x, y))) return;
     const a = toNumber(x);
     const b = toNumber(y);
     if (a !== null && b !== null) {
       const nanA = Number.isNaN(a);
       const nanB = Number.isNaN(b);
       if (nanA && nanB) return;
-      if (a === b) return;
+      if (a === b && (typeof x === "bigint" || Object.is(a, b))) return;
       this.mark(pos);
       if (nanA) this.nanOut++;
       else this.rangeBefore = widen(this.rangeBefore, a);
