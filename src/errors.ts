@@ -289,6 +289,8 @@ export class InvalidMetadataError extends TdvError<"InvalidMetadataError"> {
   constructor(
     readonly path: string,
     readonly problem: string,
+    /** not metadata tdv can read at all (not JSON, not an object, an unknown zarr_format): its folder is carried as plain files */
+    readonly unreadable = false,
   ) {
     super(`invalid Zarr metadata in ${path}: ${problem}`, {
       hint: "fix or rewrite the file with your Zarr library, then run the command again",

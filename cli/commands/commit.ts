@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { inRepo, branchName, commitSummaryLines, out, shortOid, subject, withProgress, type RepoContext } from "../output.js";
+import { inRepo, branchName, commitSummaryLines, out, shortOid, subject, warn, withProgress, type RepoContext } from "../output.js";
 
 interface CommitOptions {
   message?: string[];
@@ -49,6 +49,7 @@ async function run({ lib, repo }: RepoContext, opts: CommitOptions): Promise<voi
       onProgress,
     }),
   );
+  for (const w of res.warnings) warn(w);
   if (opts.quiet) return;
   const where = branchName(res.branch) ?? "detached HEAD";
   out(`[${where}${res.parents.length === 0 ? " (root-commit)" : ""} ${shortOid(res.oid)}] ${subject(message)}`);

@@ -300,7 +300,7 @@ function printStat(res: DiffResult): void {
       bar: "+".repeat(scale(c.added.count)) + "~".repeat(scale(c.modified.count)) + "-".repeat(scale(c.removed.count)) + meta,
     });
   }
-  for (const g of res.groups) rows.push({ name: `${quotePath(g.path || ".")} (${g.status === "added" ? "new group" : g.status === "removed" ? "removed group" : "group"})`, n: "attributes", bytes: "", bar: "" });
+  for (const g of res.groups) rows.push({ name: `${quotePath(g.path || ".")} (${g.status === "added" ? "new group" : g.status === "removed" ? "removed group" : "group"})`, n: groupStat(g), bytes: "", bar: "" });
   for (const f of res.files) {
     rows.push({ name: quotePath(f.path), n: f.status === "added" ? "new file" : f.status === "removed" ? "removed" : "file", bytes: bytesDelta(f.bytesAfter ?? 0, f.bytesBefore ?? 0), bar: "" });
   }
@@ -309,6 +309,13 @@ function printStat(res: DiffResult): void {
   const wb = Math.max(...rows.map((r) => r.bytes.length));
   for (const r of rows) out(` ${r.name.padEnd(w)} | ${r.n.padStart(wn)}  ${r.bytes.padStart(wb)}  ${r.bar}`.trimEnd());
   out(` ${summaryLine(res)}`);
+}
+
+/** What changed in a group, for --stat: its attributes, its consolidated metadata, or both. */
+function groupStat(g: GroupDiff): string {
+  if (g.status !== "modified") return "metadata";
+  const what = [g.attributes.length > 0 ? "attributes" : "", g.consolidatedChanged ? "consolidated metadata" : ""].filter(Boolean);
+  return what.join(", ") || "metadata";
 }
 
 function bytesDelta(written: number, dropped: number): string {

@@ -1,7 +1,9 @@
 /**
  * Zarr metadata documents → normalized values. v2 (.zarray, .zgroup, .zattrs)
  * and v3 (zarr.json) arrays both become an ArrayMeta. Every problem throws
- * InvalidMetadataError(path, problem) naming the offending key.
+ * InvalidMetadataError(path, problem) naming the offending key; a document
+ * that is no metadata tdv reads at all (not JSON, not an object, a zarr_format
+ * other than 2 or 3) is `unreadable`, and its folder is carried as plain files.
  */
 import { InvalidMetadataError } from "../errors.js";
 import type { KeyEncoding } from "./chunk-key.js";
@@ -208,8 +210,8 @@ function keyEncoding(v: unknown, path: string): KeyEncoding {
 // ---------------------------------------------------------------------------
 // shared checks
 
-function fail(path: string, problem: string): never {
-  throw new InvalidMetadataError(path, problem);
+function fail(path: string, problem: string, unreadable = false): never {
+  throw new InvalidMetadataError(path, problem, unreadable);
 }
 
 function isObject(v: unknown): v is Json {
@@ -226,9 +228,12 @@ function need(m: Json, key: string, path: string): unknown {
 }
 
 function checkFormat(m: Json, expected: 2 | 3, path: string): void {
-  const found = need(m, "zarr_format", path);
+  if (!Object.hasOwn(m, "zarr_format")) fail(path, 'missing "zarr_format"', true);
+  const found = m.zarr_format;
   if (found !== expected) {
-    fail(path, `unsupported zarr_format ${JSON.stringify(found)} (expected ${expected})`);
+    // zarr-python 2.11-2.16 wrote an experimental draft of v3 under this name, with its own layout (meta/, data/)
+    const draft = typeof found === "string" && found.startsWith("https://purl.org/zarr/spec/protocol/core/3") ? ", a draft of Zarr v3 that predates the spec" : "";
+    fail(path, `unsupported zarr_format ${JSON.stringify(found)}${draft} (expected ${expected})`, true);
   }
 }
 
@@ -247,7 +252,7 @@ function sameDims(v: number[], what: string, shape: number[], path: string): voi
 
 function readObject(input: string | Uint8Array, path: string, kind: string): Json {
   const v = parseJson(decode(input, path), path);
-  if (!isObject(v)) fail(path, `${kind} must be a JSON object`);
+  if (!isObject(v)) fail(path, `${kind} must be a JSON object`, true);
   return v;
 }
 
@@ -256,7 +261,7 @@ function decode(input: string | Uint8Array, path: string): string {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(input);
   } catch {
-    return fail(path, "not valid UTF-8");
+    return fail(path, "not valid UTF-8", true);
   }
 }
 
@@ -387,6 +392,6 @@ class LenientJson {
   }
 
   private error(detail: string): never {
-    return fail(this.path, `invalid JSON at position ${this.pos}: ${detail}`);
+    return fail(this.path, `invalid JSON at position ${this.pos}: ${detail}`, true);
   }
 }

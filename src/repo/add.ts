@@ -5,7 +5,7 @@ import { comparePaths, type IndexEntry, type IndexState } from "../store/index-f
 import type { Change } from "./changes.js";
 import type { BadName, Skipped } from "./scan.js";
 import { isUnder } from "./worktree.js";
-import { storeFor } from "./hierarchy.js";
+import { plainFolderWarning, problemsFor, storeFor } from "./hierarchy.js";
 import { updateSnapshot } from "./snapshot-update.js";
 import type { Repository } from "./repository.js";
 import { storeChunkFiles } from "./store-files.js";
@@ -86,6 +86,8 @@ export async function stage(
     }
   }
   const kept = new Map<string, Buffer>();
+  // strict: invalid metadata of a Zarr version tdv reads fails here, naming the file; metadata tdv
+  // cannot read at all (an unknown version, not JSON) makes its folder plain files, with a warning
   const h = workHierarchy(repo, index, true, under ? undefined : ws.scan, kept);
   let candidates = ws.untracked;
   if (trackedOnly) {
@@ -143,7 +145,7 @@ export async function stage(
   bytes = added.reduce((n, [, e]) => n + e.size, 0);
   for (const [p, e] of ws.refreshed) index.entries.set(p, e);
   for (const [p, e] of ws.modified) {
-    const kind = await h.classify(p); // strict: a modified zarr.json/.zarray that no longer parses fails here, naming the file
+    const kind = await h.classify(p); // strict: a modified zarr.json/.zarray that is invalid fails here, naming the file
     if (kind.array !== null) arrays.add(kind.array);
     changes.push({ path: p, change: "modified", kind: kind.kind, array: kind.array, bytes: sizeOf(e), oldBytes: sizeOf(index.entries.get(p)) });
     index.entries.set(p, e);
@@ -156,6 +158,7 @@ export async function stage(
     changes.push({ path: p, change: "deleted", kind: kind?.kind ?? "plain", array: kind?.array ?? null, bytes: 0, oldBytes: sizeOf(index.entries.get(p)) });
   }
   for (const p of ws.deleted) index.entries.delete(p);
+  for (const err of problemsFor(h.problems, changes.map((c) => c.path))) warnings.push(plainFolderWarning(err));
   const changed = added.length + ws.modified.size + ws.deleted.length > 0;
   const result = {
     added: added.map(([p]) => p),

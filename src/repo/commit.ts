@@ -5,6 +5,7 @@ import { writeIndex } from "../store/index-file.js";
 import { stage, type Progress } from "./add.js";
 import { comparePaths, type IndexEntry } from "../store/index-file.js";
 import { groupChanges, type Change, type GroupedChanges } from "./changes.js";
+import { checkConsolidated, disagreementWarning } from "./consolidated-check.js";
 import type { FileKind } from "./hierarchy.js";
 import { TDV_VERSION, type Repository } from "./repository.js";
 import { writeSnapshot } from "./snapshot.js";
@@ -30,6 +31,8 @@ export interface CommitResult {
   branch: string | null;
   parents: GitOid[];
   changes: GroupedChanges;
+  /** what `commit -a` staged with a warning (metadata tdv cannot read, chunks outside the grid), and consolidated metadata that disagrees with the commit */
+  warnings: string[];
 }
 
 export function formatMessage(message: string, trailers: Record<string, string>): string {
@@ -97,14 +100,17 @@ async function _commit(repo: Repository, opts: CommitOptions): Promise<CommitRes
 
   // commit -a on an index equal to HEAD: what staging did is the whole change (no need to compare the trees)
   // the first commit: every file is added, as the snapshot writer classified it (no need to read it back)
-  const changes = groupChanges(
+  const changeList =
     staged && staged.baseTree === before && before !== null
       ? staged.changes
       : classified && classified.size === index.entries.size
         ? [...index.entries].map(([path, e]) => addedChange(path, e, classified.get(path)!)).sort((a, b) => comparePaths(a.path, b.path))
-        : await diffTrees(repo, before, tree),
-  );
-  return { oid, tree, branch: head.branch, parents, changes };
+        : await diffTrees(repo, before, tree);
+  const warnings = [...(staged?.result.warnings ?? [])];
+  // a .zmetadata that names an array the commit lacks (zarr-python consolidated one not added): readers would be misled
+  const read = (rel: string) => repo.readStored(index.entries.get(rel)!, rel);
+  for (const d of await checkConsolidated(index.entries, read, changeList.map((c) => c.path))) warnings.push(disagreementWarning(d, "the commit"));
+  return { oid, tree, branch: head.branch, parents, changes: groupChanges(changeList), warnings };
 }
 
 /** About this many loose Git objects make a commit pack them all (git's gc.auto default is 6,700). */

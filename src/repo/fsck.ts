@@ -683,7 +683,8 @@ class Checker {
   /**
    * The array a folder holds, read as checkout reads it (arrayMetaIn): invalid
    * metadata, and a manifest without metadata, are problems (checkout refuses
-   * both). Null when the folder holds no array or its metadata is unusable.
+   * both); unreadable metadata (an unknown version, not JSON) without a
+   * manifest is a folder of plain files. Null when the folder holds no array or its metadata is unusable.
    */
   private async arrayIn(folder: GitOid, entries: TreeEntry[], where: string, need: Need): Promise<ArrayContext | null> {
     const at = { commit: need.commit, neededBy: need.label ? [need.label] : [] };

@@ -50,10 +50,30 @@ function memo<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   return v;
 }
 
+/**
+ * What `add`, `commit -a` and `status` say about metadata tdv cannot read (an
+ * unknown Zarr version, a document that does not parse): the file, why, and
+ * that its folder is carried as plain files. (`status` also warns so about
+ * invalid metadata of a version tdv reads, which `add` refuses.)
+ */
+export function plainFolderWarning(err: InvalidMetadataError): string {
+  const dir = parentDir(err.path);
+  if (!err.unreadable) return err.message;
+  return `${err.message}; tdv keeps ${dir ? `'${dir}'` : "the top folder"} as plain files`;
+}
+
+/** The problems whose folder holds one of `paths` (a folder of plain files is worth a warning where something in it changes). */
+export function problemsFor(problems: readonly InvalidMetadataError[], paths: Iterable<string>): InvalidMetadataError[] {
+  const dirs = problems.map((p) => parentDir(p.path));
+  const hit = new Set<number>();
+  for (const p of paths) dirs.forEach((d, i) => (d === "" || p.startsWith(`${d}/`)) && hit.add(i));
+  return problems.filter((_, i) => hit.has(i));
+}
+
 export class Hierarchy {
   private readonly nodes = new Map<string, Promise<ArrayNode | null>>();
   private readonly nearest = new Map<string, Promise<ArrayNode | null>>();
-  /** invalid metadata met so far (in non-strict mode the folder is then treated as plain files) */
+  /** metadata tdv cannot read met so far, once per folder: the folder is then plain files */
   readonly problems: InvalidMetadataError[] = [];
 
   constructor(
@@ -80,7 +100,7 @@ export class Hierarchy {
       return null;
     } catch (err) {
       if (!isTdvError(err, "InvalidMetadataError")) throw err;
-      if (this.strict) throw err;
+      if (this.strict && !(err as InvalidMetadataError).unreadable) throw err;
       this.problems.push(err as InvalidMetadataError);
       return null;
     }

@@ -5,7 +5,7 @@
  * region; large plain files of a folder are listed in its `.tdv-files` blob.
  * Chunk bytes never enter Git.
  */
-import { CorruptObjectError, UnsafePathError } from "../errors.js";
+import { CorruptObjectError, isTdvError, UnsafePathError, type InvalidMetadataError } from "../errors.js";
 import { formatChunkKey } from "../format/chunk-key.js";
 import { sha256, type ChunkId, type GitOid } from "../format/hash.js";
 import {
@@ -65,6 +65,9 @@ async function writeTrees(repo: Repository, files: ReadonlyMap<string, SnapEntry
  * The hierarchy of a list of stored files (an index, files about to be
  * snapshotted), read from the object stores; `strict`: invalid metadata
  * throws (a snapshot write fails on it) instead of making a plain folder.
+ * Metadata tdv cannot read at all (`unreadable`: an unknown Zarr version,
+ * not JSON) always makes a folder of plain files (`add` has warned), and
+ * `arrayMetaIn` reads it back so.
  */
 export function storedHierarchy(repo: Repository, files: ReadonlyMap<string, Stored>, strict: boolean): Hierarchy {
   return new Hierarchy(async (rel) => {
@@ -146,8 +149,22 @@ export async function writeDir(repo: Repository, node: DirNode, where: string): 
   return repo.git.writeTree(entries, where);
 }
 
-/** Parse the array metadata document among a folder's tree entries, if any. */
+/**
+ * Parse the array metadata document among a folder's tree entries, if any.
+ * Metadata tdv cannot read at all (`unreadable`) is a folder of plain files
+ * (null), as the snapshot writer made it; beside a manifest it is refused
+ * (InvalidMetadataError): nothing then says what the manifest's entries are.
+ */
 export async function arrayMetaIn(repo: Repository, entries: TreeEntry[], dir: string): Promise<ArrayMeta | null> {
+  try {
+    return await parseArrayMetaIn(repo, entries, dir);
+  } catch (err) {
+    if (!isTdvError(err, "InvalidMetadataError") || !(err as InvalidMetadataError).unreadable || entries.some((e) => e.name === MANIFEST_TREE && e.mode === "040000")) throw err;
+    return null;
+  }
+}
+
+async function parseArrayMetaIn(repo: Repository, entries: TreeEntry[], dir: string): Promise<ArrayMeta | null> {
   const v3 = entries.find((e) => e.name === "zarr.json" && e.mode !== "040000");
   if (v3) {
     const node = parseZarrJson(await repo.git.readBlob(v3.oid, joinPath(dir, "zarr.json")), joinPath(dir, "zarr.json"));

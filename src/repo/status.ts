@@ -1,6 +1,9 @@
+import { promises as fsp } from "node:fs";
+import path from "node:path";
 import type { GitOid } from "../format/hash.js";
+import { disagreementWarning, listedUntracked } from "./consolidated-check.js";
 import { diffFileMaps, groupChanges, type Change, type GroupedChanges } from "./changes.js";
-import { classifyWith } from "./hierarchy.js";
+import { classifyWith, plainFolderWarning } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
 import { mergeStatus, type MergeStatus } from "./merge/state.js";
 import { readSnapshot, storedHierarchy, type SnapEntry } from "./snapshot.js";
@@ -71,7 +74,11 @@ export async function status(repo: Repository, { paths }: { paths?: readonly str
     ...ws.deleted.map((p) => change(p, "deleted")),
   ].sort((a, b) => (a.path < b.path ? -1 : 1));
   const untracked = ws.untracked.map((p) => change(p, "added"));
-  for (const p of h.problems) warnings.push(p.message);
+  for (const p of h.problems) warnings.push(plainFolderWarning(p));
+  // a tracked .zmetadata naming arrays not tracked (zarr-python consolidated an array the user has not added)
+  const exists = (rel: string) => ws.scan.files.has(rel) && index.entries.has(rel);
+  const readWork = (rel: string) => fsp.readFile(path.join(repo.root, ...rel.split("/"))).catch(() => null);
+  for (const d of await listedUntracked(ws.untracked, exists, readWork)) warnings.push(disagreementWarning(d, "the tracked files"));
 
   const merge = await mergeStatus(repo, index.entries, head.oid);
   return {

@@ -54,10 +54,15 @@ describe.concurrent("bad user input", () => {
     ["a zarr_format of 4", "zarr.json", JSON.stringify({ zarr_format: 4, node_type: "group" }), /zarr_format/],
   ];
 
-  it(`refuses ${malformed.length} malformed metadata documents in add and commit -a, naming the file; the repository is unchanged`, { timeout: 120_000 }, async () => {
+  // no metadata tdv reads at all (not JSON, not an object, another zarr_format): carried as plain files (issue 15 item 7)
+  const unreadable = new Set(["invalid JSON (.zarray)", "a JSON array instead of an object", "an empty file", "invalid JSON (zarr.json)", "a zarr_format of 4"]);
+  const refused = malformed.filter(([name]) => !unreadable.has(name));
+  const carried = malformed.filter(([name]) => unreadable.has(name));
+
+  it(`refuses ${refused.length} malformed metadata documents in add and commit -a, naming the file; the repository is unchanged`, { timeout: 120_000 }, async () => {
     const dir = await gridRepo();
     const before = await repoState(dir);
-    for (const [name, file, text, problem] of malformed) {
+    for (const [name, file, text, problem] of refused) {
       // a new array with the bad document
       const rel = `new.zarr/${file}`;
       await fsp.mkdir(path.join(dir, "new.zarr"), { recursive: true });
@@ -77,7 +82,7 @@ describe.concurrent("bad user input", () => {
     // the same documents over a tracked array's metadata, through commit -a
     const tracked = "data.zarr/grid/.zarray";
     const good = await fsp.readFile(path.join(dir, tracked));
-    for (const [name, file, text, problem] of malformed.filter(([, f]) => f === ".zarray")) {
+    for (const [name, file, text, problem] of refused.filter(([, f]) => f === ".zarray")) {
       await fsp.writeFile(path.join(dir, tracked), text);
       const r = await run(dir, ["commit", "-a", "-m", "bad"]);
       expect({ name, code: r.code }).toEqual({ name, code: 1 });
@@ -86,6 +91,28 @@ describe.concurrent("bad user input", () => {
       expect(await repoState(dir), name).toEqual(before);
     }
     await fsp.writeFile(path.join(dir, tracked), good);
+    await tdvFsckClean(dir);
+    await gitFsck(path.join(dir, ".tdv/git"));
+    expect((await runOk(dir, ["status", "--json"])).stdout).toContain('"clean": true');
+  });
+
+  it(`carries ${carried.length} documents that are no metadata tdv reads as plain files: add and commit work, one warning names the file`, { timeout: 120_000 }, async () => {
+    const dir = await gridRepo();
+    for (const [name, file, text, problem] of carried) {
+      const rel = `new.zarr/${file}`;
+      await fsp.mkdir(path.join(dir, "new.zarr/c"), { recursive: true });
+      await fsp.writeFile(path.join(dir, rel), text);
+      await fsp.writeFile(path.join(dir, file === "zarr.json" ? "new.zarr/c/0" : "new.zarr/0.0"), "chunk");
+      const r = await run(dir, ["add", "-A"]);
+      expect({ name, code: r.code }).toEqual({ name, code: 0 });
+      const warnings = r.stderr.split("\n").filter((l) => l.startsWith("warning:"));
+      expect(warnings, name).toHaveLength(1);
+      expect(warnings[0], name).toMatch(new RegExp(`^warning: invalid Zarr metadata in ${rel.replace(".", "\\.")}: .*plain files`));
+      expect(warnings[0], name).toMatch(problem);
+      await runOk(dir, ["commit", "-m", name]);
+      await fsp.rm(path.join(dir, "new.zarr"), { recursive: true });
+      await runOk(dir, ["commit", "-a", "-m", `${name}: removed`]);
+    }
     await tdvFsckClean(dir);
     await gitFsck(path.join(dir, ".tdv/git"));
     expect((await runOk(dir, ["status", "--json"])).stdout).toContain('"clean": true');

@@ -58,7 +58,7 @@ export interface ArrayDiff {
   chunks: ChunkChanges;
   /** with `values`: how the data changed in the changed chunks; null when not computed */
   values: ValueDiff | null;
-  /** why values are missing or partial (unknown codec, undecodable chunk, chunk grid changed), else null */
+  /** why values are missing or partial (unknown codec, undecodable chunk, dimensions changed), else null */
   valuesNote: string | null;
 }
 

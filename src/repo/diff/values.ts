@@ -25,6 +25,8 @@ interface Task {
   index: number[];
   before: ChunkRef | null;
   after: ChunkRef | null;
+  /** the chunk grid changed: the old side of new chunk `index` is assembled from the old chunks it overlaps */
+  regrid?: Map<string, ChunkRef>;
 }
 
 /** Values of every array in `arrays` (modified ones; others get a note), chunks at most `concurrency` at a time. */
@@ -43,6 +45,10 @@ export async function compareValues(
     }
     const acc = new Accumulator(a.before!, a.after!);
     accs.push([a, acc]);
+    if (gridChanged(a)) {
+      tasks.push(...regridTasks(a, acc));
+      continue;
+    }
     for (const [x, y] of a.modified) tasks.push({ acc, index: x.index, before: x, after: y });
     for (const y of a.added) tasks.push({ acc, index: y.index, before: null, after: y });
     for (const x of a.removed) tasks.push({ acc, index: x.index, before: x, after: null });
@@ -67,10 +73,94 @@ function notComparable(a: RawArrayDiff): string | null | undefined {
   if (a.added.length + a.removed.length + a.modified.length === 0) return null;
   const [m, n] = [a.before.meta, a.after.meta];
   if (m.shape.length !== n.shape.length) return `values not compared: the number of dimensions changed (${m.shape.length} → ${n.shape.length})`;
-  if (m.chunkShape.some((c, d) => c !== n.chunkShape[d])) {
-    return `values not compared: the chunk grid changed ([${m.chunkShape.join(", ")}] → [${n.chunkShape.join(", ")}]), so chunks do not cover the same elements`;
-  }
   return undefined;
+}
+
+function gridChanged(a: RawArrayDiff): boolean {
+  const [m, n] = [a.before!.meta, a.after!.meta];
+  return m.chunkShape.some((c, d) => c !== n.chunkShape[d]);
+}
+
+/**
+ * The chunk grid changed (a rechunk): compare region by region over both
+ * grids. Each new chunk that is stored, or that overlaps a stored old chunk,
+ * is compared with the old values of its region, assembled from the old
+ * chunks it overlaps (a missing one is the fill value). Chunks stored with the
+ * same bytes on both sides are not in the diff: their region is taken as
+ * unchanged (the same bytes under two chunk shapes decode to different
+ * shapes, so this is all but impossible).
+ */
+function regridTasks(a: RawArrayDiff, acc: Accumulator): Task[] {
+  const [m, n] = [a.before!.meta, a.after!.meta];
+  const before = new Map<string, ChunkRef>();
+  const after = new Map<string, ChunkRef>();
+  for (const x of a.removed) before.set(x.index.join(","), x);
+  for (const y of a.added) after.set(y.index.join(","), y);
+  for (const [x, y] of a.modified) {
+    before.set(x.index.join(","), x);
+    after.set(y.index.join(","), y);
+  }
+  const wanted = new Map<string, number[]>();
+  for (const y of after.values()) wanted.set(y.index.join(","), y.index);
+  for (const x of before.values()) {
+    // the new chunks the old chunk x overlaps
+    const lo = x.index.map((k, d) => Math.floor((k * (m.chunkShape[d] as number)) / (n.chunkShape[d] as number)));
+    const hi = x.index.map((k, d) => Math.floor((Math.min((k + 1) * (m.chunkShape[d] as number), m.shape[d] as number) - 1) / (n.chunkShape[d] as number)));
+    for (const o of boxIndices(hi.map((h, d) => h - (lo[d] as number) + 1))) {
+      const idx = o.map((v, d) => v + (lo[d] as number));
+      wanted.set(idx.join(","), idx);
+    }
+  }
+  return [...wanted.values()].map((index) => ({ acc, index, before: null, after: after.get(index.join(",")) ?? null, regrid: before }));
+}
+
+/** The old values of new chunk `index`'s region, in the new chunk's shape (C order); null when the region lies outside the old shape. */
+async function assembleOld(node: ArrayNodeDocs, chunkShape: readonly number[], index: number[], refs: Map<string, ChunkRef>, read: (n: number) => void): Promise<DecodedChunk | null> {
+  const m = node.meta;
+  const origin = index.map((k, d) => k * (chunkShape[d] as number));
+  if (origin.some((o, d) => o >= (m.shape[d] as number))) return null;
+  const end = origin.map((o, d) => Math.min(o + (chunkShape[d] as number), m.shape[d] as number));
+  const stride = strides(chunkShape);
+  let data: { [i: number]: unknown } | null = null;
+  const lo = origin.map((o, d) => Math.floor(o / (m.chunkShape[d] as number)));
+  const hi = end.map((e, d) => Math.floor((e - 1) / (m.chunkShape[d] as number)));
+  for (const o of boxIndices(hi.map((h, d) => h - (lo[d] as number) + 1))) {
+    const oldIndex = o.map((v, d) => v + (lo[d] as number));
+    const ref = refs.get(oldIndex.join(",")) ?? null;
+    const old = ref ? await decodeChunk(node.doc, node.zattrs, oldIndex, await ref.read().then((b) => (read(b.byteLength), b))) : await fillChunk(node.doc, oldIndex);
+    if (!ArrayBuffer.isView(old.data)) throw new RegridUnsupported();
+    const typed = old.data as unknown as { [i: number]: unknown; constructor: new (n: number) => { [i: number]: unknown } };
+    data ??= new typed.constructor(stride.length === 0 ? 1 : (stride[0] as number) * (chunkShape[0] as number));
+    // floats are copied by their bits (a NaN keeps its payload), as merges copy them
+    const src = (bitsOf(old.data) ?? typed) as { [i: number]: unknown };
+    const dst = (bitsOf(data) ?? data) as { [i: number]: unknown };
+    // the intersection of the old chunk and the new chunk's region, inside the old shape
+    const from = origin.map((x, d) => Math.max(x, (old.origin[d] as number)));
+    const to = end.map((x, d) => Math.min(x, (old.origin[d] as number) + (m.chunkShape[d] as number)));
+    for (const p of boxIndices(to.map((t, d) => t - (from[d] as number)))) {
+      let si = 0;
+      let di = 0;
+      for (let d = 0; d < p.length; d++) {
+        const g = (p[d] as number) + (from[d] as number);
+        si += (g - (old.origin[d] as number)) * (old.stride[d] as number);
+        di += (g - (origin[d] as number)) * (stride[d] as number);
+      }
+      dst[di] = src[si];
+    }
+  }
+  return { data: data as unknown as ChunkData, shape: [...chunkShape], stride, origin };
+}
+
+class RegridUnsupported extends Error {}
+
+function strides(shape: readonly number[]): number[] {
+  const out = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    out[d] = s;
+    s *= shape[d] as number;
+  }
+  return out;
 }
 
 async function compareChunk(t: Task, read: (n: number) => void): Promise<void> {
@@ -81,12 +171,15 @@ async function compareChunk(t: Task, read: (n: number) => void): Promise<void> {
   }
   try {
     const [a, b] = await Promise.all([
-      side(acc.beforeNode, t.index, t.before, read),
+      t.regrid ? assembleOld(acc.beforeNode, acc.afterNode.meta.chunkShape, t.index, t.regrid, read) : side(acc.beforeNode, t.index, t.before, read),
       side(acc.afterNode, t.index, t.after, read),
     ]);
     acc.add(t.index, a, b);
   } catch (err) {
-    if (isTdvError(err, "CodecUnavailableError")) {
+    if (err instanceof RegridUnsupported) {
+      acc.unavailable ??= "the chunk grid changed and the data type is not a numeric one, whose regions tdv can assemble across grids";
+      acc.skip();
+    } else if (isTdvError(err, "CodecUnavailableError")) {
       acc.unavailable ??= err.message;
       acc.skip();
     } else if (isTdvError(err)) {

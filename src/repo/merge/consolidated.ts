@@ -5,6 +5,8 @@
  * side's copy is right: rebuild it from the merged documents themselves.
  */
 import { baseName, joinPath, parentDir } from "../hierarchy.js";
+import { pyDumps, pyLoads, type PyObject } from "../../format/py-json.js";
+import { isConsolidatedDoc } from "../consolidated-check.js";
 import { parseDoc, serializeLike, type Json } from "./json.js";
 
 /** The merged state: which paths exist, and their bytes. */
@@ -12,8 +14,6 @@ export interface MergedView {
   paths: () => Iterable<string>;
   read: (path: string) => Promise<Uint8Array | null>;
 }
-
-const V2_DOCS = new Set([".zarray", ".zattrs", ".zgroup"]);
 
 /** The rebuilt document at `p` (`.zmetadata` or a group's `zarr.json`), or null when it lists nothing to rebuild. */
 export async function rebuildConsolidated(p: string, view: MergedView): Promise<Uint8Array | null> {
@@ -25,15 +25,21 @@ export async function rebuildConsolidated(p: string, view: MergedView): Promise<
   const rel = (f: string) => (dir ? f.slice(dir.length + 1) : f);
 
   if (baseName(p) === ".zmetadata") {
-    const listed = isObject(doc.metadata) ? doc.metadata : {};
-    const keys = new Set(Object.keys(listed));
-    for (const f of view.paths()) if (under(f) && V2_DOCS.has(baseName(f)) && f !== p) keys.add(rel(f));
-    const metadata: Json = {};
-    for (const k of [...keys].sort()) {
-      const bytes = await view.read(joinPath(dir, k));
-      if (bytes) metadata[k] = parseDoc(bytes, joinPath(dir, k));
+    // as zarr-python 2's consolidate_metadata: every document below whose key ends in .zarray, .zgroup
+    // or .zattrs, read with json.loads and written with its json_dumps, so consolidating the merged
+    // working copy again writes the same bytes (0.0 stays 0.0, keys sorted, ASCII only)
+    const top = pyLoads(current, p);
+    if (!(top instanceof Map)) return null;
+    const metadata: PyObject = new Map();
+    for (const f of view.paths()) {
+      if (!under(f) || f === p || !isConsolidatedDoc(f)) continue;
+      const bytes = await view.read(f);
+      if (bytes) metadata.set(rel(f), pyLoads(bytes, f));
     }
-    return serializeLike({ ...doc, metadata }, current);
+    top.set("metadata", metadata);
+    const text = new TextDecoder().decode(current);
+    const indent = /\n( +)"/.exec(text)?.[1]?.length ?? 4;
+    return new TextEncoder().encode(pyDumps(top, indent) + (text.endsWith("\n") ? "\n" : ""));
   }
 
   const cm = doc.consolidated_metadata;

@@ -1,0 +1,219 @@
+/**
+ * JSON as Python's json module reads and writes it: zarr-python 2 writes every
+ * metadata document with `json.dumps(o, indent=4, sort_keys=True,
+ * ensure_ascii=True, separators=(",", ": "))` (zarr.util.json_dumps) of what
+ * `json.loads` read. Writing a document it would write byte for byte needs
+ * the numbers as Python holds them: a token with a fraction or an exponent is
+ * a float (written back as Python's repr: 0.0, 1e-05, 1e+16, NaN, -0.0), any
+ * other an int (exact, any size). Objects are Maps, so any key is a key.
+ */
+import { InvalidMetadataError } from "../errors.js";
+
+export class PyFloat {
+  constructor(readonly value: number) {}
+}
+
+export class PyInt {
+  /** the decimal digits, normalized as Python's int() does ("-0" is "0") */
+  readonly text: string;
+  constructor(token: string) {
+    this.text = BigInt(token).toString();
+  }
+}
+
+export type PyValue = null | boolean | string | PyFloat | PyInt | PyValue[] | PyObject;
+export type PyObject = Map<string, PyValue>;
+
+/** `json.loads`: JSON with the bare NaN, Infinity and -Infinity Python accepts; numbers keep their kind. */
+export function pyLoads(input: string | Uint8Array, path: string): PyValue {
+  const text = typeof input === "string" ? input : new TextDecoder().decode(input);
+  return new Reader(text, path).document();
+}
+
+/** `json.dumps(v, indent=indent, sort_keys=True, ensure_ascii=True, separators=(",", ": "))`. */
+export function pyDumps(v: PyValue, indent = 4): string {
+  return dump(v, " ".repeat(indent), "");
+}
+
+function dump(v: PyValue, step: string, at: string): string {
+  if (v === null) return "null";
+  if (v === true) return "true";
+  if (v === false) return "false";
+  if (typeof v === "string") return pyString(v);
+  if (v instanceof PyInt) return v.text;
+  if (v instanceof PyFloat) return floatRepr(v.value);
+  const inner = at + step;
+  if (Array.isArray(v)) {
+    if (v.length === 0) return "[]";
+    return `[\n${v.map((x) => inner + dump(x, step, inner)).join(",\n")}\n${at}]`;
+  }
+  if (v.size === 0) return "{}";
+  const keys = [...v.keys()].sort(byCodePoint);
+  return `{\n${keys.map((k) => `${inner}${pyString(k)}: ${dump(v.get(k) as PyValue, step, inner)}`).join(",\n")}\n${at}}`;
+}
+
+/** Python's repr of a float: the shortest digits that round-trip, fixed notation for 1e-4 <= |x| < 1e16, else e±XX. */
+export function floatRepr(x: number): string {
+  if (Number.isNaN(x)) return "NaN";
+  if (x === Number.POSITIVE_INFINITY) return "Infinity";
+  if (x === Number.NEGATIVE_INFINITY) return "-Infinity";
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const sign = x < 0 ? "-" : "";
+  const [mantissa, e] = Math.abs(x).toExponential().split("e") as [string, string];
+  const digits = mantissa.replace(".", "");
+  const exp = Number(e);
+  const point = exp + 1; // the value is 0.<digits> × 10^point
+  if (point <= -4 || point > 16) {
+    const rest = digits.slice(1);
+    return `${sign}${digits[0]}${rest ? `.${rest}` : ""}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  }
+  if (point <= 0) return `${sign}0.${"0".repeat(-point)}${digits}`;
+  if (point >= digits.length) return `${sign}${digits}${"0".repeat(point - digits.length)}.0`;
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+/** A JSON string as Python writes it with ensure_ascii: only printable ASCII is literal, escapes in lower-case hex. */
+export function pyString(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22) out += '\\"';
+    else if (c === 0x5c) out += "\\\\";
+    else if (c >= 0x20 && c < 0x7f) out += s[i];
+    else if (c === 0x0a) out += "\\n";
+    else if (c === 0x0d) out += "\\r";
+    else if (c === 0x09) out += "\\t";
+    else if (c === 0x08) out += "\\b";
+    else if (c === 0x0c) out += "\\f";
+    else out += `\\u${c.toString(16).padStart(4, "0")}`; // UTF-16 code units: astral characters as surrogate pairs, as Python
+  }
+  return `${out}"`;
+}
+
+/** Python's str order: by code point (JS's default sort compares UTF-16 code units). */
+function byCodePoint(a: string, b: string): number {
+  const x = [...a];
+  const y = [...b];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = (x[i] as string).codePointAt(0)! - (y[i] as string).codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
+}
+
+// ---------------------------------------------------------------------------
+
+const MAX_DEPTH = 1000;
+const SPACE = /[ \t\n\r]*/y;
+const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+const WORDS: [string, PyValue][] = [
+  ["true", true],
+  ["false", false],
+  ["null", null],
+  ["NaN", new PyFloat(Number.NaN)],
+  ["Infinity", new PyFloat(Number.POSITIVE_INFINITY)],
+  ["-Infinity", new PyFloat(Number.NEGATIVE_INFINITY)],
+];
+
+class Reader {
+  private pos = 0;
+
+  constructor(
+    private readonly text: string,
+    private readonly path: string,
+  ) {}
+
+  document(): PyValue {
+    const v = this.value(0);
+    this.space();
+    if (this.pos < this.text.length) this.error("unexpected data after the document");
+    return v;
+  }
+
+  private value(depth: number): PyValue {
+    if (depth > MAX_DEPTH) this.error(`nesting deeper than ${MAX_DEPTH} levels`);
+    this.space();
+    const c = this.text[this.pos];
+    if (c === "{") return this.object(depth);
+    if (c === "[") return this.array(depth);
+    if (c === '"') return this.string();
+    for (const [word, v] of WORDS) {
+      if (this.text.startsWith(word, this.pos)) {
+        this.pos += word.length;
+        return v;
+      }
+    }
+    NUMBER.lastIndex = this.pos;
+    const m = NUMBER.exec(this.text);
+    if (!m) this.error(c === undefined ? "unexpected end of input" : `unexpected ${JSON.stringify(c)}`);
+    this.pos += m[0].length;
+    return m[1] !== undefined || m[2] !== undefined ? new PyFloat(Number(m[0])) : new PyInt(m[0]);
+  }
+
+  private object(depth: number): PyObject {
+    const out: PyObject = new Map();
+    this.pos++;
+    if (this.peek() === "}") {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      this.space();
+      if (this.text[this.pos] !== '"') this.error("expected a string key");
+      const key = this.string();
+      this.expect(":");
+      out.set(key, this.value(depth + 1));
+      if (this.peek() === "}") {
+        this.pos++;
+        return out;
+      }
+      this.expect(",");
+    }
+  }
+
+  private array(depth: number): PyValue[] {
+    const out: PyValue[] = [];
+    this.pos++;
+    if (this.peek() === "]") {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      out.push(this.value(depth + 1));
+      if (this.peek() === "]") {
+        this.pos++;
+        return out;
+      }
+      this.expect(",");
+    }
+  }
+
+  private string(): string {
+    STRING.lastIndex = this.pos;
+    const m = STRING.exec(this.text);
+    if (!m) this.error("invalid string");
+    this.pos += m[0].length;
+    return JSON.parse(m[0]) as string;
+  }
+
+  private peek(): string | undefined {
+    this.space();
+    return this.text[this.pos];
+  }
+
+  private expect(c: string): void {
+    if (this.peek() !== c) this.error(`expected ${JSON.stringify(c)}`);
+    this.pos++;
+  }
+
+  private space(): void {
+    SPACE.lastIndex = this.pos;
+    SPACE.exec(this.text);
+    this.pos = SPACE.lastIndex;
+  }
+
+  private error(detail: string): never {
+    throw new InvalidMetadataError(this.path, `invalid JSON at position ${this.pos}: ${detail}`);
+  }
+}
