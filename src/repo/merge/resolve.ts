@@ -14,12 +14,12 @@ import { type IndexEntry } from "../../store/index-file.js";
 import type { Repository } from "../repository.js";
 import type { SnapEntry } from "../snapshot.js";
 import { TreeWriter } from "../worktree.js";
-import { MergeStaleError, NoMergeInProgressError } from "./errors.js";
+import { MergeStaleError, NoMergeInProgressError, OtherEditsDiscardedError } from "./errors.js";
 import { describeOpen, mergeInputs } from "./merge.js";
 import { solve } from "./solve.js";
 import { conflictsAt, isResolvedInIndex, openConflict, readMergeState, writeMergeState } from "./state.js";
 import { rebuildConsolidated } from "./consolidated.js";
-import { conflictKey, type Conflict, type MergedFile, type OpenConflict, type Side } from "./types.js";
+import { conflictKey, type Conflict, type DiscardedEdits, type MergedFile, type OpenConflict, type Side } from "./types.js";
 
 export interface ResolveOptions {
   /** an array, group, file or folder (relative to the repository root) */
@@ -27,6 +27,8 @@ export interface ResolveOptions {
   /** only this chunk of the array */
   chunk?: number[];
   side: Side;
+  /** let a chunk that cannot merge element by element take the side's whole chunk, discarding the other side's edits of it (refused otherwise) */
+  discardOtherEdits?: boolean;
 }
 
 export interface ResolveResult {
@@ -35,6 +37,8 @@ export interface ResolveResult {
   written: string[];
   deleted: string[];
   notes: string[];
+  /** chunks taken whole from the chosen side: the other side's edits of them are lost */
+  discarded: DiscardedEdits[];
   /** conflicts still open afterwards */
   remaining: number;
 }
@@ -43,7 +47,7 @@ export function resolve(repo: Repository, opts: Parameters<typeof _resolve>[1]):
   return repo.exclusive("resolve", () => _resolve(repo, opts));
 }
 
-async function _resolve(repo: Repository, { path, chunk, side }: ResolveOptions): Promise<ResolveResult> {
+async function _resolve(repo: Repository, { path, chunk, side, discardOtherEdits = false }: ResolveOptions): Promise<ResolveResult> {
   const state = await readMergeState(repo);
   if (!state) throw new NoMergeInProgressError();
   const head = await repo.refs.head();
@@ -63,6 +67,7 @@ async function _resolve(repo: Repository, { path, chunk, side }: ResolveOptions)
   const input = await mergeInputs(repo, state);
   const detection = { files: new Map<string, SnapEntry>(index.entries), written: new Map<string, Uint8Array>(), conflicts: [], consolidated: [] };
   const out = await solve({ ...input, detection }, { conflicts: targets.map((t) => t.conflict), policy: choose });
+  if (out.discarded.length > 0 && !discardOtherEdits) throw new OtherEditsDiscardedError(out.discarded, "resolve");
 
   // write the settled files to the working copy and the index
   const w = new TreeWriter(repo.root);
@@ -121,5 +126,5 @@ async function _resolve(repo: Repository, { path, chunk, side }: ResolveOptions)
   }
   state.conflicts = remaining;
   await writeMergeState(repo, state);
-  return { resolved: targets.map((t) => t.conflict).filter((c) => settled.has(conflictKey(c))), written, deleted, notes: out.notes, remaining: remaining.length };
+  return { resolved: targets.map((t) => t.conflict).filter((c) => settled.has(conflictKey(c))), written, deleted, notes: out.notes, discarded: out.discarded, remaining: remaining.length };
 }
