@@ -6,7 +6,7 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { isTdvError, merge, mergeContinue, resolveConflicts, type MergeResult } from "../../src/index.js";
+import { isTdvError, merge, mergeContinue, resolveConflicts, status, type MergeResult } from "../../src/index.js";
 import { tdv, tdvJson, tdvOk } from "../helpers/cli.js";
 import { listFiles, makeFixture } from "../helpers/fixture.js";
 import { commitAll, diverge, editMeta, repoFrom, setBox, setPoints, values } from "./helpers.js";
@@ -60,6 +60,35 @@ describe("merge: chunks outside the merged grid (issue 15.3)", () => {
     expect(r.summary.dropped.every((d) => d.from === "ours")).toBe(true);
     const doc = JSON.parse(await fsp.readFile(path.join(dir, sst, "zarr.json"), "utf8"));
     expect(doc.shape).toEqual([6, 16, 32]);
+  });
+
+  it("a shape conflict left open keeps both sides' chunks; tdv resolve --theirs drops those outside the settled shape", async () => {
+    const { repo, dir, store } = await repoFrom("v3/ocean.zarr");
+    const sst = `${store}/sst`;
+    await diverge(
+      repo,
+      dir,
+      async () => {
+        await editMeta(dir, sst, (d) => void (d.shape = [6, 24, 24]));
+        await setBox(dir, sst, [[0, 6], [16, 24], [0, 24]], () => 1);
+      },
+      async () => {
+        await editMeta(dir, sst, (d) => void (d.shape = [6, 16, 32]));
+        await setBox(dir, sst, [[0, 6], [0, 16], [24, 32]], () => 2);
+      },
+    );
+    const r = await merge(repo, { rev: "feature" });
+    expectKind(r, "conflicts");
+    expect(r.summary.dropped).toEqual([]);
+    const rowFiles = async () => [...(await listFiles(dir)).keys()].filter((p) => p.startsWith(`${sst}/c/`) && p.split("/").at(-2) === "2");
+    expect(await rowFiles()).toHaveLength(9); // ours' rows stay while the shape is open
+    const res = await resolveConflicts(repo, { path: sst, side: "theirs" });
+    expect(res.remaining).toBe(0);
+    expect(res.dropped).toHaveLength(9);
+    expect(res.deleted).toEqual(expect.arrayContaining(res.dropped.map((d) => d.path)));
+    expect(await rowFiles()).toEqual([]);
+    await mergeContinue(repo);
+    expect((await status(repo)).clean).toBe(true);
   });
 });
 

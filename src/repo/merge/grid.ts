@@ -37,16 +37,17 @@ export async function arraysOf(files: ReadonlyMap<string, SnapEntry>, written: R
 }
 
 /**
- * Remove from `files` every chunk wholly outside its merged array's grid,
- * except in `skip` (arrays with open conflicts: their shape is provisional)
- * and files ours holds outside its own grid already. Returns what was removed.
+ * Remove from `files` every chunk wholly outside its merged array's grid, in
+ * the arrays `consider` accepts (not those with open conflicts: their shape is
+ * provisional), except files ours holds outside its own grid already.
+ * Returns what was removed.
  */
 export async function dropOutsideGrid(
   files: Map<string, SnapEntry>,
   written: ReadonlyMap<string, Uint8Array>,
   sides: { ours: Snapshot; theirs: Snapshot },
   read: ReadFn,
-  skip: ReadonlySet<string> = new Set(),
+  consider: (array: string) => boolean = () => true,
 ): Promise<DroppedChunk[]> {
   const arrays = await arraysOf(files, written, read);
   const owner = (p: string): string | null => {
@@ -58,7 +59,7 @@ export async function dropOutsideGrid(
   const dropped: DroppedChunk[] = [];
   for (const [p, e] of [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const a = owner(p);
-    if (a === null || skip.has(a)) continue;
+    if (a === null || !consider(a)) continue;
     const meta = arrays.get(a) as ArrayMeta;
     const index = parseChunkKey(meta.keyEncoding, a ? p.slice(a.length + 1) : p, meta.shape.length);
     if (!index || isInGrid(meta, index)) continue;

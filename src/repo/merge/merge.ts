@@ -139,7 +139,7 @@ async function _merge(repo: Repository, opts: MergeOptions): Promise<MergeResult
   const { files, written } = await assemble(repo, detection, solved, dryRun);
   // arrays with open conflicts keep their files: their shape is provisional until resolved
   const unsettled = new Set(solved.unsolvable.map((u) => conflictSubject(u.conflict)));
-  const dropped = await dropOutsideGrid(files, written, { ours: O, theirs: T }, mb.read, unsettled);
+  const dropped = await dropOutsideGrid(files, written, { ours: O, theirs: T }, mb.read, (a) => !unsettled.has(a));
   const changes = await changesBetween(O, files, null);
   const summary: MergeSummary = {
     chunksMerged: detection.conflicts.filter((c) => c._tag === "ChunkBothChanged").length,

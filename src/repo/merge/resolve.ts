@@ -19,7 +19,8 @@ import { describeOpen, mergeInputs } from "./merge.js";
 import { solve } from "./solve.js";
 import { conflictsAt, isResolvedInIndex, openConflict, readMergeState, writeMergeState } from "./state.js";
 import { rebuildConsolidated } from "./consolidated.js";
-import { conflictKey, type Conflict, type DiscardedEdits, type MergedFile, type OpenConflict, type Side } from "./types.js";
+import { dropOutsideGrid } from "./grid.js";
+import { conflictKey, conflictSubject, type Conflict, type DiscardedEdits, type DroppedChunk, type MergedFile, type OpenConflict, type Side } from "./types.js";
 
 export interface ResolveOptions {
   /** an array, group, file or folder (relative to the repository root) */
@@ -37,6 +38,8 @@ export interface ResolveResult {
   written: string[];
   deleted: string[];
   notes: string[];
+  /** chunk files removed: wholly outside the array's grid once its shape is settled */
+  dropped: DroppedChunk[];
   /** chunks taken whole from the chosen side: the other side's edits of them are lost */
   discarded: DiscardedEdits[];
   /** conflicts still open afterwards */
@@ -110,6 +113,13 @@ async function _resolve(repo: Repository, { path, chunk, side, discardOtherEdits
       }
     }
   }
+  // arrays whose last conflict this settles: chunks now wholly outside their grid go (a shape settled for one side)
+  const settledNow = new Set(out.solved.map(conflictKey).filter((k) => wanted.has(k)));
+  const stillOpen = new Set(state.conflicts.filter((o) => !settledNow.has(conflictKey(o.conflict))).map((o) => conflictSubject(o.conflict)));
+  const closing = new Set(targets.map((t) => conflictSubject(t.conflict)).filter((a) => !stillOpen.has(a)));
+  const files = new Map<string, SnapEntry>(index.entries);
+  const dropped = closing.size > 0 ? await dropOutsideGrid(files, new Map(), input, input.read, (a) => closing.has(a)) : [];
+  for (const d of dropped) await apply([d.path, { kind: "delete" }]);
   await repo.writeIndex({ tree: null, entries: index.entries }); // flushes the objects written above first
 
   for (const t of targets) state.choices[conflictKey(t.conflict)] = side;
@@ -126,5 +136,5 @@ async function _resolve(repo: Repository, { path, chunk, side, discardOtherEdits
   }
   state.conflicts = remaining;
   await writeMergeState(repo, state);
-  return { resolved: targets.map((t) => t.conflict).filter((c) => settled.has(conflictKey(c))), written, deleted, notes: out.notes, discarded: out.discarded, remaining: remaining.length };
+  return { resolved: targets.map((t) => t.conflict).filter((c) => settled.has(conflictKey(c))), written, deleted, notes: out.notes, discarded: out.discarded, dropped, remaining: remaining.length };
 }
