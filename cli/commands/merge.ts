@@ -56,6 +56,14 @@ to different values. Attributes merge key by key. A merge that stops on
 conflicts leaves what merged cleanly in the working copy; \`tdv status\` lists
 the conflicts.
 
+A chunk that cannot merge element by element (strings, complex numbers, a
+codec tdv cannot decode or encode) can only be settled by taking one side's
+whole chunk, losing the other side's edits of it: --strategy refuses that,
+naming the chunks, unless --discard-other-edits is given. Chunks left wholly
+outside the merged shape (one side shrank the array) are dropped and listed.
+With several merge bases (criss-cross history) the bases are merged first;
+where they disagree and the sides differ, the merge conflicts.
+
 Examples:
   $ tdv merge qc-fixes
   $ tdv merge --no-ff -m "Merge the June reprocessing" reprocess-2024-06

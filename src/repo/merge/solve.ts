@@ -131,7 +131,7 @@ export async function solve(input: SolveInput, { conflicts, policy }: SolveOptio
       const why = unmergeable(err);
       if (why === null) throw err;
       if (prefer === null) {
-        open({ conflict: c, reasons: [`cannot merge element by element: ${why}`] });
+        open({ conflict: c, reasons: [`cannot merge element by element: ${why}; settling it with a side takes that side's whole chunk (\`tdv resolve ... --discard-other-edits\`), or edit it with a Zarr tool and \`tdv add\` it`] });
         continue;
       }
       const e = c.entries[prefer];
