@@ -6,7 +6,7 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { isTdvError, merge, mergeContinue, resolveConflicts, status, type MergeResult } from "../../src/index.js";
+import { isTdvError, merge, mergeContinue, resolveConflicts, status, switchBranch, type MergeResult } from "../../src/index.js";
 import { tdv, tdvJson, tdvOk } from "../helpers/cli.js";
 import { listFiles, makeFixture } from "../helpers/fixture.js";
 import { commitAll, diverge, editMeta, repoFrom, setBox, setPoints, values } from "./helpers.js";
@@ -223,4 +223,29 @@ describe("merge: criss-cross history (issue 15.4)", () => {
     const w = await values(dir, D);
     expect([w[1], w[3], w[5]]).toEqual([1, 7, 55]);
   });
+
+  it("criss-cross history whose bases merge cleanly: a virtual base, no conflict", async () => {
+    const { repo, dir, store } = await repoFrom("v3/ocean.zarr");
+    const depth = `${store}/depth`;
+    const base = (await values(dir, depth)) as number[];
+    await switchBranch(repo, { name: "B", create: true });
+    await switchBranch(repo, { name: "main" });
+    await setPoints(dir, depth, { "0": 100 });
+    const a1 = await commitAll(repo, "a1");
+    await switchBranch(repo, { name: "B" });
+    await setPoints(dir, depth, { "2": 102 });
+    await commitAll(repo, "b1");
+    expectKind(await merge(repo, { rev: a1.oid }), "merged");
+    await switchBranch(repo, { name: "main" });
+    expectKind(await merge(repo, { rev: "B~1" }), "merged");
+    await switchBranch(repo, { name: "B" });
+    await setPoints(dir, depth, { "3": 103 });
+    await commitAll(repo, "b2");
+    await switchBranch(repo, { name: "main" });
+    const r = await merge(repo, { rev: "B" });
+    expectKind(r, "merged");
+    expect(r.summary.bases).toHaveLength(2);
+    expect(((await values(dir, depth)) as number[]).slice(0, 5)).toEqual([100, base[1], 102, 103, base[4]]);
+  });
 });
+

@@ -15,12 +15,18 @@ import type { ReadFn } from "./assemble.js";
 import type { DroppedChunk } from "./types.js";
 
 /** The arrays described by the metadata documents among `files` (`written` overrides stored bytes). */
-export async function arraysOf(files: ReadonlyMap<string, SnapEntry>, written: ReadonlyMap<string, Uint8Array>, read: ReadFn): Promise<Map<string, ArrayMeta>> {
+export async function arraysOf(
+  files: ReadonlyMap<string, SnapEntry>,
+  written: ReadonlyMap<string, Uint8Array>,
+  read: ReadFn,
+  only?: ReadonlySet<string>,
+): Promise<Map<string, ArrayMeta>> {
   const arrays = new Map<string, ArrayMeta>();
   for (const [p, e] of files) {
     const name = baseName(p);
     if (name !== "zarr.json" && name !== ".zarray") continue;
     const dir = parentDir(p);
+    if (only && !only.has(dir)) continue;
     if (name === ".zarray" && files.has(p.slice(0, -".zarray".length) + "zarr.json")) continue;
     try {
       const bytes = written.get(p) ?? (await read(p, e));
@@ -49,7 +55,17 @@ export async function dropOutsideGrid(
   read: ReadFn,
   consider: (array: string) => boolean = () => true,
 ): Promise<DroppedChunk[]> {
-  const arrays = await arraysOf(files, written, read);
+  // only folders holding a file the merge changed relative to ours can hold a chunk the merge left outside
+  const touched = new Set<string>();
+  const touch = (p: string) => {
+    for (let dir = parentDir(p); !touched.has(dir); dir = parentDir(dir)) {
+      touched.add(dir);
+      if (dir === "") break;
+    }
+  };
+  for (const [p, e] of files) if (sides.ours.files.get(p)?.id !== e.id || written.has(p)) touch(p);
+  for (const p of sides.ours.files.keys()) if (!files.has(p)) touch(p);
+  const arrays = await arraysOf(files, written, read, touched);
   const owner = (p: string): string | null => {
     for (let dir = parentDir(p); ; dir = parentDir(dir)) {
       if (arrays.has(dir)) return dir;
