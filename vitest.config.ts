@@ -1,10 +1,18 @@
 import { defineConfig } from "vitest/config";
 
+// `npm test`: the suite a newcomer runs, a few minutes. The long lanes (kill -9 at
+// random moments, racing processes, injected faults: test/reliability/) run with
+// `npm run test:long` (vitest.long.config.ts), and CI runs both.
+export const shared = {
+  testTimeout: 60_000,
+  hookTimeout: 60_000,
+  pool: "forks" as const,
+};
+
 export default defineConfig({
   test: {
+    ...shared,
     include: ["test/**/*.test.ts", "test/**/*.test.tsx"],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-    pool: "forks",
+    exclude: ["test/reliability/**", "node_modules/**"],
   },
 });

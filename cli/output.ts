@@ -404,3 +404,13 @@ export async function withProgress<T>(quiet: boolean | undefined, fn: (onProgres
     p.done();
   }
 }
+
+// ---- refs -----------------------------------------------------------------------
+
+/** Refs a listing passed over because they cannot be followed: reported as git's "ignoring broken ref", each with its fix. */
+export function warnBrokenRefs(broken: readonly { ref: string; file: string; problem: string }[]): void {
+  for (const b of broken) {
+    warn(`ignoring broken ref ${b.ref}: ${b.problem}`);
+    err(`hint: ${b.file.endsWith("/packed-refs") || b.file === "packed-refs" ? `delete its line from '${b.file}'` : `remove it (rm '${b.file}') or write a commit id into it`}`);
+  }
+}

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import path from "node:path";
-import { err, inRepo, out, printJson, shortOid, subject, warn, type RepoContext } from "../output.js";
+import { err, inRepo, out, printJson, shortOid, subject, warnBrokenRefs, type RepoContext } from "../output.js";
 
 interface BranchOptions {
   list?: boolean;
@@ -48,11 +47,7 @@ async function run({ lib, repo }: RepoContext, name: string | undefined, start: 
   if (name === undefined || opts.list) {
     if (name !== undefined) throw new lib.UsageError("--list takes no branch name", { hint: "`tdv branch --list`, or `tdv branch NAME` to create one" });
     const { branches, broken } = await lib.scanBranches(repo);
-    // refs that cannot be followed are reported (as git's "ignoring broken ref"), never hidden
-    for (const b of broken) {
-      warn(`ignoring broken ref ${b.ref}: ${b.problem}`);
-      err(`hint: ${path.basename(b.file) === "packed-refs" ? `delete its line from '${b.file}'` : `remove it (rm '${b.file}') or write a commit id into it`}`);
-    }
+    warnBrokenRefs(broken); // reported, never hidden
     if (opts.json) {
       printJson(branches);
       return;

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { inRepo, out, printJson, shortOid, type RepoContext } from "../output.js";
+import { inRepo, out, printJson, shortOid, warnBrokenRefs, type RepoContext } from "../output.js";
 
 interface TagOptions {
   list?: boolean;
@@ -44,6 +44,7 @@ async function run({ lib, repo }: RepoContext, name: string | undefined, rev: st
   if (name === undefined || opts.list) {
     if (name !== undefined) throw new lib.UsageError("--list takes no tag name", { hint: "`tdv tag --list`, or `tdv tag NAME` to create one" });
     const tags = await lib.listTags(repo);
+    warnBrokenRefs((await repo.refs.scan("refs/tags/")).broken); // reported, never hidden
     if (opts.json) printJson(tags);
     else for (const t of tags) out(t.name);
     return;

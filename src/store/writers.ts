@@ -131,16 +131,19 @@ export async function enterWriter(tdvDir: string, command: string, { waitMs, onW
   const deadline = Date.now() + (waitMs ?? envMs("TDV_GC_WAIT_MS", WRITER_WAIT_MS));
   let told = false;
   for (;;) {
-    const mine = announce(tdvDir, "writer", command);
-    let gcs: Found[];
-    try {
-      gcs = running(tdvDir, "gc");
-    } catch (err) {
-      mine.release();
-      throw err;
+    // while a gc is known to run, look without announcing: a waiting writer's file would make gc wait in turn
+    let gcs = running(tdvDir, "gc");
+    if (gcs.length === 0) {
+      const mine = announce(tdvDir, "writer", command);
+      try {
+        gcs = running(tdvDir, "gc");
+      } catch (err) {
+        mine.release();
+        throw err;
+      }
+      if (gcs.length === 0) return mine;
+      mine.release(); // give way: gc may be waiting for this very file
     }
-    if (gcs.length === 0) return mine;
-    mine.release(); // give way: gc may be waiting for this very file
     const who = describeOwner(gcs[0]?.owner ?? null);
     if (Date.now() >= deadline) throw new GcRunningError(who, gcs[0]?.file ?? "");
     if (!told) onWait?.(`waiting for ${who} to finish garbage collection…`);

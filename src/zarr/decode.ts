@@ -10,8 +10,11 @@
  *   elementAt(c.data, 17);   // number | bigint | boolean | string | unknown
  *
  * A missing file reads as the fill value everywhere: `fillChunk`.
- * A codec zarrita does not have (or cannot decode) is a CodecUnavailableError;
- * bytes the codecs reject (a truncated or corrupt file) a ChunkDecodeError.
+ * A data type, codec or codec setting tdv cannot decode faithfully (the
+ * allow-list in src/zarr/support.ts, checked before zarrita sees the array)
+ * is a CodecUnavailableError, raised for every chunk of that array and never
+ * turned into values; bytes the codecs reject (a truncated or corrupt file)
+ * are a ChunkDecodeError.
  */
 import type * as zarr from "zarrita";
 import { loadZarrita, zarrita } from "./zarrita.js";
@@ -19,6 +22,7 @@ import { TdvError } from "../errors.js";
 import { formatChunkKey } from "../format/chunk-key.js";
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
 import { replaceNonFinite } from "../format/non-finite.js";
+import { describeRefusal, forZarrita, refusal, type Refusal } from "./support.js";
 
 /** The values of a chunk as zarrita returns them: a typed array, a BoolArray, a string array, ... */
 export type ChunkData = zarr.Chunk<zarr.DataType>["data"];
@@ -33,18 +37,37 @@ export interface DecodedChunk {
   origin: number[];
 }
 
-/** zarrita has no decoder for one of the array's codecs or for its data type. */
+/** What still works on an array whose values tdv cannot decode. */
+const STILL_WORKS = "changed chunks are still reported (bytes, no values) and merged as whole chunks";
+
+/**
+ * tdv cannot decode an array's values faithfully: its data type, one of its
+ * codecs, or a codec setting is not on the allow-list (src/zarr/support.ts),
+ * or zarrita has no decoder for it. `codec` names the codec (the data type
+ * for a data type); `setting` the parameter, when one is at fault.
+ */
 export class CodecUnavailableError extends TdvError<"CodecUnavailableError"> {
   readonly _tag = "CodecUnavailableError";
+  readonly setting: string | null;
   constructor(
     readonly codec: string,
     detail: string,
     cause?: unknown,
+    opts: { setting?: string | null; message?: string } = {},
   ) {
-    super(`cannot decode chunks encoded with '${codec}': ${detail}`, {
-      hint: "chunk-level changes are still reported; to see values, read the array with a Zarr library that has this codec (tdv decodes with zarrita)",
+    super(opts.message ?? `cannot decode chunks encoded with '${codec}': ${detail}; ${STILL_WORKS}`, {
+      hint: "to see values, read the array with a Zarr library that supports it (tdv decodes with zarrita); `tdv resolve PATH --chunk I --ours|--theirs` settles a chunk both sides changed",
       cause,
     });
+    this.setting = opts.setting ?? null;
+  }
+
+  /** The error for an array the allow-list refuses. */
+  static of(r: Refusal): CodecUnavailableError {
+    const message = `cannot decode ${describeRefusal(r)}; ${STILL_WORKS}`;
+    return r.kind === "dtype"
+      ? new CodecUnavailableError(r.dtype, r.detail, undefined, { message })
+      : new CodecUnavailableError(r.codec, r.detail, undefined, { setting: r.setting || null, message });
   }
 }
 
@@ -151,6 +174,8 @@ class MemoryStore {
  */
 interface Decoder {
   meta: ArrayMeta;
+  /** why the array cannot be decoded faithfully (every chunk is refused), or null */
+  refused: Refusal | null;
   files: Map<string, Uint8Array>;
   reusable: Promise<{ arr: AnyArray; store: MemoryStore } | null> | null;
 }
@@ -161,11 +186,13 @@ function decoderFor(metaDoc: Uint8Array, zattrs: Uint8Array | null): Decoder {
   const cached = decoders.get(metaDoc);
   if (cached) return cached;
   const meta = arrayMetaOf(metaDoc);
+  const doc = readJson(metaDoc) as Record<string, unknown>;
+  const refused = refusal(doc);
   const files = new Map<string, Uint8Array>();
-  files.set(meta.zarrFormat === 2 ? "/.zarray" : "/zarr.json", new TextEncoder().encode(normalizeJson(new TextDecoder().decode(metaDoc))));
+  files.set(meta.zarrFormat === 2 ? "/.zarray" : "/zarr.json", new TextEncoder().encode(JSON.stringify(refused ? doc : forZarrita(doc))));
   if (zattrs && meta.zarrFormat === 2) files.set("/.zattrs", new TextEncoder().encode(normalizeJson(new TextDecoder().decode(zattrs))));
-  const dec: Decoder = { meta, files, reusable: null };
-  if (!meta.innerChunkShape) {
+  const dec: Decoder = { meta, refused, files, reusable: null };
+  if (!meta.innerChunkShape && !refused) {
     const store = new MemoryStore(new Map(files));
     dec.reusable = open(meta, store).then(
       (arr) => ({ arr, store }),
@@ -188,6 +215,7 @@ async function open(meta: ArrayMeta, store: MemoryStore): Promise<AnyArray> {
 async function read(metaDoc: Uint8Array, zattrs: Uint8Array | null, index: number[], bytes: Uint8Array | null): Promise<DecodedChunk> {
   const dec = decoderFor(metaDoc, zattrs);
   const { meta } = dec;
+  if (dec.refused) throw CodecUnavailableError.of(dec.refused);
   if (index.length !== meta.shape.length || index.some((n) => !Number.isSafeInteger(n) || n < 0)) {
     throw new RangeError(`chunk index [${index}] does not fit a ${meta.shape.length}-d array`);
   }

@@ -12,13 +12,15 @@
  * How: a throwaway array whose shape is the chunk's shape, in a Map store,
  * with the array's metadata otherwise unchanged; `zarr.set` writes its one
  * chunk, whose bytes are the encoded chunk. Every encoded chunk is decoded
- * again and compared with the input (NaN equals NaN): a codec that does not
+ * again and compared with the input (floats by their bits): a codec that does not
  * round-trip is an error, never a silently changed value.
  */
 import type * as Fflate from "fflate";
 import type * as zarr from "zarrita";
 import { TdvError } from "../errors.js";
 import { crc32With } from "../format/crc.js";
+import { bitsOf, sameNumberish } from "./bits.js";
+import { describeRefusal, forZarrita, refusal } from "./support.js";
 import { loadZarrita } from "./zarrita.js";
 
 /** A codec this tdv cannot encode with, a sharded array, or a chunk that did not round-trip. */
@@ -145,13 +147,18 @@ function parseDoc(metaDoc: Uint8Array | string | Json): Json {
   }
 }
 
+/** Our encoding codec for a v3 codec name: `gzip` and `numcodecs.gzip` alike (zarr-python 3 writes the latter for numcodecs codecs). */
+function renamedV3(name: string): { name: string } | undefined {
+  return RENAMED[name] ?? (name.startsWith("numcodecs.") ? RENAMED[name.slice("numcodecs.".length)] : undefined);
+}
+
 function renameCodec(c: unknown): unknown {
-  if (typeof c === "string") return RENAMED[c] ? RENAMED[c].name : c;
+  if (typeof c === "string") return renamedV3(c)?.name ?? c;
   if (typeof c !== "object" || c === null) return c;
   const o = c as Json;
   if (o.name === "sharding_indexed") throw new ChunkEncodeError("the array is sharded; zarrita cannot write shards");
-  if (typeof o.name === "string" && RENAMED[o.name]) return { ...o, name: RENAMED[o.name].name };
-  return o;
+  const r = typeof o.name === "string" ? renamedV3(o.name) : undefined;
+  return r ? { ...o, name: r.name } : o;
 }
 
 function renameV2(c: unknown): unknown {
@@ -168,7 +175,10 @@ export function chunkShapeOf(doc: Json): number[] {
 }
 
 /** A one-chunk array document: the shape is the chunk shape, bytes codecs renamed to encoding ones. */
-function oneChunkDoc(doc: Json): Json {
+function oneChunkDoc(raw: Json): Json {
+  const refused = refusal(raw);
+  if (refused) throw new ChunkEncodeError(`cannot re-encode ${describeRefusal(refused)}`);
+  const doc = forZarrita(raw);
   const shape = chunkShapeOf(doc);
   if (doc.zarr_format === 2) {
     return {
@@ -199,10 +209,8 @@ function chunkKeyOf(store: Map<string, Uint8Array>): string | undefined {
 
 // ---- encode and check -------------------------------------------------------------
 
-/** True when two element values are the same (NaN equals NaN). */
-export function sameValue(a: unknown, b: unknown): boolean {
-  return a === b || (typeof a === "number" && typeof b === "number" && Number.isNaN(a) && Number.isNaN(b));
-}
+/** True when two element values are the same: numbers as Object.is (-0 is not 0), NaN equals NaN. */
+export const sameValue: (a: unknown, b: unknown) => boolean = sameNumberish;
 
 /** Element `i` of decoded chunk data (typed arrays index, zarrita's bool/string arrays `get`). */
 export function elementAt(data: ChunkData["data"], i: number): unknown {
@@ -257,6 +265,17 @@ export async function encodeChunk(metaDoc: Uint8Array | string | Json, chunkInde
   const back = (await arr.getChunk(shape.map(() => 0))) as ChunkData;
   const a = [...offsets(data.shape, data.stride)];
   const b = [...offsets(back.shape, back.stride)];
+  // floats by their bits: a codec that turned -0 into 0, or changed a NaN's payload, is caught
+  const bitsIn = bitsOf(data.data);
+  const bitsBack = bitsOf(back.data);
+  if (bitsIn && bitsBack && bitsIn.constructor === bitsBack.constructor) {
+    for (let k = 0; k < a.length; k++) {
+      if (bitsIn[a[k] as number] !== bitsBack[b[k] as number]) {
+        throw new ChunkEncodeError(`${where}: the encoded chunk decodes to ${String(elementAt(back.data, b[k] as number))} where ${String(elementAt(data.data, a[k] as number))} was written`);
+      }
+    }
+    return bytes;
+  }
   for (let k = 0; k < a.length; k++) {
     const x = elementAt(data.data, a[k] as number);
     const y = elementAt(back.data, b[k] as number);

@@ -4,15 +4,22 @@
  *
  * `loadZarrita()` before the first use; after it, `zarrita()` gives the module
  * synchronously (for `instanceof` checks on data zarrita returned, and for
- * classifying errors it threw).
+ * classifying errors it threw). tdv's own codecs (src/zarr/support.ts) are
+ * registered with it.
  */
 import type * as Zarrita from "zarrita";
+import { ShuffleCodec, TDV_SHUFFLE } from "./support.js";
 
 let loaded: typeof Zarrita | undefined;
 let loading: Promise<typeof Zarrita> | undefined;
 
 export function loadZarrita(): Promise<typeof Zarrita> {
-  loading ??= import("zarrita").then((m) => (loaded = m));
+  loading ??= import("zarrita").then((m) => {
+    // tdv's own codecs, under names of their own (zarrita's entries stay as they are);
+    // v2 filter ids reach the registry prefixed with "numcodecs."
+    for (const key of [TDV_SHUFFLE, `numcodecs.${TDV_SHUFFLE}`]) m.registry.set(key, (() => ShuffleCodec) as unknown as Parameters<typeof m.registry.set>[1]);
+    return (loaded = m);
+  });
   return loading;
 }
 

@@ -27,7 +27,7 @@ function oidFrom(commitOutput: string): string {
 }
 
 describe("workflow on v3/ocean.zarr", () => {
-  it("init, add, commit, edit, status, log, show, ls, branches, checkout, restore, reset, tag, cat", async () => {
+  it("init, add, commit, edit, status, log, show, ls, branches, checkout, restore, reset, tag, cat", { timeout: 180_000 }, async () => {
     const dir = path.dirname(await makeFixture("v3/ocean.zarr"));
     const original = await listFiles(dir);
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { formatChunkKey } from "../../src/format/chunk-key.js";
 import { gridShape } from "../../src/format/zarr-meta.js";
 import { arrayMetaOf, decodeChunk, elementAt, fillChunk, ndindex, type DecodedChunk } from "../../src/zarr/decode.js";
+import { refusal, ShuffleCodec } from "../../src/zarr/support.js";
 import { FIXTURES_DIR, listFiles } from "../helpers/fixture.js";
 
 interface FixtureArray {
@@ -133,5 +134,66 @@ describe("decoding many chunks of one array at once", () => {
     expect(Number.isNaN(elementAt(fill.data, 0))).toBe(true);
     expect(String(elementAt(x.data, 100))).toBe(String(elementAt(together[0]!.data, 100)));
     expect(String(elementAt(y.data, 100))).toBe(String(elementAt(together[1]!.data, 100)));
+  });
+});
+
+describe("the allow-list: arrays tdv cannot decode faithfully are refused by name", () => {
+  const v3 = (dataType: string, codecs: unknown[]) =>
+    new TextEncoder().encode(
+      JSON.stringify({
+        zarr_format: 3,
+        node_type: "array",
+        shape: [8],
+        data_type: dataType,
+        chunk_grid: { name: "regular", configuration: { chunk_shape: [8] } },
+        chunk_key_encoding: { name: "default" },
+        fill_value: 0,
+        codecs,
+      }),
+    );
+  const v2 = (dtype: string, filters: unknown[] | null, compressor: unknown) =>
+    new TextEncoder().encode(JSON.stringify({ zarr_format: 2, shape: [8], chunks: [8], dtype, fill_value: 0, order: "C", filters, compressor }));
+  const bytes = { name: "bytes", configuration: { endian: "little" } };
+
+  it.each([
+    ["v3 complex64", v3("complex64", [bytes]), { codec: "complex64", setting: null }, /data type 'complex64': complex/],
+    ["v3 numpy.datetime64", v3("numpy.datetime64", [bytes]), { codec: "numpy.datetime64" }, /datetime64/],
+    ["v3 numcodecs.delta astype", v3("int64", [{ name: "numcodecs.delta", configuration: { dtype: "<i8", astype: "<i4" } }, bytes]), { codec: "numcodecs.delta", setting: 'astype="<i4"' }, /astype/],
+    ["v3 shard index at the start", v3("int32", [{ name: "sharding_indexed", configuration: { chunk_shape: [4], codecs: [bytes], index_codecs: [bytes], index_location: "start" } }]), { codec: "sharding_indexed", setting: 'index_location="start"' }, /index_location/],
+    ["v3 unknown parameter", v3("int32", [bytes, { name: "gzip", configuration: { level: 5, window: 3 } }]), { codec: "gzip", setting: "window=3" }, /does not honour 'window'/],
+    ["v2 delta astype", v2("<i8", [{ id: "delta", dtype: "<i8", astype: "<i4" }], null), { codec: "delta", setting: 'astype="<i4"' }, /codec 'delta' with astype="<i4"/],
+    ["v2 fixedscaleoffset", v2("<f8", [{ id: "fixedscaleoffset", scale: 10, offset: 0, dtype: "<f8", astype: "<i4" }], null), { codec: "fixedscaleoffset" }, /no decoder/],
+    ["v2 datetime64", v2("<M8[ns]", null, { id: "zlib", level: 1 }), { codec: "<M8[ns]" }, /datetime64/],
+    ["v2 structured", v2('[["a","<i4"]]', null, null), {}, /data type/],
+  ])("%s", async (_name, doc, fields, message) => {
+    for (const err of [await fillChunk(doc, [0]).catch((e: unknown) => e), await decodeChunk(doc, null, [0], new Uint8Array(64)).catch((e: unknown) => e)]) {
+      expect(err).toMatchObject({ _tag: "CodecUnavailableError", ...fields });
+      expect((err as Error).message).toMatch(message);
+      expect((err as Error).message).toContain("changed chunks are still reported");
+    }
+  });
+
+  it("settings decoded faithfully are accepted", () => {
+    const json = (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b)) as Record<string, unknown>;
+    for (const doc of [
+      v3("float64", [{ name: "numcodecs.delta", configuration: { dtype: "float64" } }, bytes]),
+      v3("float64", [{ name: "numcodecs.delta", configuration: { dtype: "<f8", astype: "<f8" } }, bytes, { name: "numcodecs.zlib", configuration: { level: 1 } }]),
+      v3("int16", [bytes, { name: "blosc", configuration: { cname: "zstd", clevel: 5, shuffle: "bitshuffle", typesize: 2, blocksize: 0 } }, { name: "crc32c" }]),
+      v3("int32", [{ name: "sharding_indexed", configuration: { chunk_shape: [4], codecs: [bytes, { name: "numcodecs.shuffle", configuration: {} }], index_codecs: [bytes, { name: "crc32c" }], index_location: "end" } }]),
+      v2("|u1", [{ id: "delta", dtype: "u1" }], { id: "zstd", level: 3, checksum: false }),
+      v2("<f4", [{ id: "shuffle", elementsize: 2 }], { id: "blosc", cname: "lz4", clevel: 5, shuffle: -1, blocksize: 0 }),
+      v2("|O", [{ id: "vlen-utf8" }], { id: "gzip", level: 1 }),
+    ]) {
+      expect(refusal(json(doc))).toBeNull();
+    }
+  });
+
+  it("v2 shuffle without elementsize is numcodecs' default, 4; a numeric fill of a unicode array reads as numpy's string", async () => {
+    const raw = Float64Array.from([0.5, 1.5, -0, 3.5, 4.5, 5.5, 6.5, 7.5]);
+    const doc = v2("<f8", [{ id: "shuffle" }], null);
+    const c = await decodeChunk(doc, null, [0], new ShuffleCodec(4).encode(new Uint8Array(raw.buffer)));
+    expect([...(c.data as Float64Array)].map((x) => Object.is(x, -0) ? "-0" : String(x))).toEqual(["0.5", "1.5", "-0", "3.5", "4.5", "5.5", "6.5", "7.5"]);
+    const u = await fillChunk(v2("<U4", null, null), [0]);
+    expect(elementAt(u.data, 3)).toBe("0");
   });
 });

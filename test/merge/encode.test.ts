@@ -4,6 +4,7 @@ import FileSystemStore from "@zarrita/storage/fs";
 import { describe, expect, it } from "vitest";
 import * as zarr from "zarrita";
 import { ChunkEncodeError, decodeWithCodecs, encodeChunk, sameValue, type ChunkData } from "../../src/zarr/encode.js";
+import { ShuffleCodec } from "../../src/zarr/support.js";
 import { makeFixture } from "../helpers/fixture.js";
 
 async function openAt(store: string, name: string, v: 2 | 3) {
@@ -75,3 +76,40 @@ function chunkKey(v: 2 | 3, sep: string | null | undefined, doc: Record<string, 
   if (enc.name === "v2") return index.length ? index.join(enc.configuration?.separator ?? ".") : "0";
   return ["c", ...index].join(enc.configuration?.separator ?? "/");
 }
+
+describe("encodeChunk: codec settings", () => {
+  const v3 = (codecs: unknown[], dataType = "float64") => ({
+    zarr_format: 3,
+    node_type: "array",
+    shape: [8],
+    data_type: dataType,
+    chunk_grid: { name: "regular", configuration: { chunk_shape: [8] } },
+    chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
+    fill_value: 0,
+    codecs,
+    attributes: {},
+  });
+  const chunk = () => ({ data: Float64Array.from([0.5, -0, 0, Number.NaN, 1e300, -2.5, 3, 7]), shape: [8], stride: [1] });
+
+  it("re-encodes v3 numcodecs.zlib (as v2 zlib) and numcodecs.shuffle with its elementsize", async () => {
+    const doc = v3([{ name: "bytes", configuration: { endian: "little" } }, { name: "numcodecs.shuffle", configuration: { elementsize: 4 } }, { name: "numcodecs.zlib", configuration: { level: 1 } }]);
+    const bytes = await encodeChunk(doc, [0], chunk());
+    const { unzlibSync } = await import("fflate");
+    const raw = new Uint8Array(chunk().data.buffer);
+    expect(Buffer.from(unzlibSync(bytes)).toString("hex")).toBe(Buffer.from(new ShuffleCodec(4).encode(raw)).toString("hex"));
+    const back = await decodeWithCodecs(doc, bytes);
+    expect(Buffer.from(new Uint8Array((back.data as Float64Array).buffer)).toString("hex")).toBe(Buffer.from(raw).toString("hex"));
+  });
+
+  it("refuses to encode what it could not read back faithfully", async () => {
+    const delta = v3([{ name: "numcodecs.delta", configuration: { dtype: "<f8", astype: "<f4" } }, { name: "bytes", configuration: { endian: "little" } }]);
+    await expect(encodeChunk(delta, [0], chunk())).rejects.toThrow(/codec 'numcodecs.delta' with astype="<f4"/);
+  });
+
+  it("sameValue: -0 is not 0, NaN equals NaN", () => {
+    expect(sameValue(0, -0)).toBe(false);
+    expect(sameValue(-0, -0)).toBe(true);
+    expect(sameValue(Number.NaN, Number.NaN)).toBe(true);
+    expect(sameValue(1n, 1n)).toBe(true);
+  });
+});

@@ -202,7 +202,7 @@ describe.concurrent("bad user input", () => {
         outcomes.failedCleanly++;
         expect(r.code, `${what}: ${r.stderr}`).toBe(1);
         expect(r.stderr, what).toMatch(/^error: cannot read or write .* \(ENOSPC\)$/m);
-        expect(r.stderr, what).toMatch(/^hint: the disk is full: free space and retry; the repository is unchanged$/m);
+        expect(r.stderr, what).toMatch(/^hint: the disk is full: free space and retry; the repository is unchanged \(`tdv gc --prune=now` deletes objects the failed command stored\)$/m);
         expect(now, `${what}: the branch moved though the command failed`).toBe(head);
         expect(await repoState(dir), what).toEqual(before);
       }

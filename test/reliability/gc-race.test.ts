@@ -128,8 +128,9 @@ describe("the gc/writer protocol", () => {
     // the library's writers share their instance's announcement: add and commit run under this one
     await repo.writing("test writer", async () => {
       held.gc = start(dir, ["gc", "--prune=now"]);
-      await new Promise((r) => setTimeout(r, 1500));
-      // gc is still waiting: nothing deleted, the reused objects are there
+      // gc has announced itself (however slowly the machine started it), and waits for this writer
+      await until(async () => (await fsp.readdir(path.join(dir, ".tdv/locks"))).some((n) => n.startsWith("gc-")), "gc to announce itself");
+      await new Promise((r) => setTimeout(r, 500));
       expect(await gcFinished(held.gc)).toBe(false);
       await add(repo, { all: true });
       await commit(repo, { message: "names the reused chunks" });
@@ -149,7 +150,9 @@ describe("the gc/writer protocol", () => {
     const gcHold = await enterGc(repo.tdvDir);
     await fsp.writeFile(path.join(dir, "note.txt"), "hello\n");
     const add = start(dir, ["add", "note.txt"]);
-    await new Promise((r) => setTimeout(r, 1000));
+    // add holds the working-copy lock (however slowly the machine started it) and then waits for gc
+    await until(async () => fsp.stat(path.join(dir, ".tdv/worktree.lock")).then(() => true, () => false), "add to start");
+    await new Promise((r) => setTimeout(r, 500));
     expect(await gcFinished(add)).toBe(false);
     gcHold.release();
     const r = await add.done;
@@ -190,6 +193,14 @@ describe("the gc/writer protocol", () => {
     expect((await fsp.readdir(chunkDir, { recursive: true })).length).toBe(before);
   });
 });
+
+async function until(ok: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 async function gcFinished(s: { done: Promise<unknown> }): Promise<boolean> {
   return Promise.race([s.done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 50))]);

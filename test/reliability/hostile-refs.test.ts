@@ -171,6 +171,14 @@ describe("hostile refs", () => {
     await fsp.writeFile(path.join(s.gitdir, "HEAD"), "ref: refs/heads/main\n");
     await fsp.writeFile(path.join(s.wc, "README"), "base\n");
     await fsp.rm(path.join(heads, "loop"));
+    // a tag that loops: tag --list reports it too; log (which decorates with every tag) works
+    await fsp.writeFile(path.join(s.gitdir, "refs/tags/tloop"), "ref: refs/tags/tloop\n");
+    const tags = await runOk(s.wc, ["tag", "--list"]);
+    expect(tags.stdout).toBe("");
+    expect(tags.stderr).toMatch(/^warning: ignoring broken ref refs\/tags\/tloop: symbolic refs loop/m);
+    await runOk(s.wc, ["log"]);
+    await expectAllRefused(s, [["log", "tloop"], ["fsck"], ["gc", "--prune=now"]], /refs\/tags\/tloop: symbolic refs loop/);
+    await fsp.rm(path.join(s.gitdir, "refs/tags/tloop"));
 
     // a → b → a
     await fsp.writeFile(path.join(heads, "a"), "ref: refs/heads/b\n");

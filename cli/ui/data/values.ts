@@ -68,9 +68,9 @@ function getter(side: ChunkSide): Getter {
   };
 }
 
-/** The library's equality of two element values. */
+/** The library's equality of two element values: -0 is not 0, NaN equals NaN. */
 export function sameValue(x: unknown, y: unknown): boolean {
-  if (x === y) return true;
+  if (x === y) return x !== 0 || Object.is(x, y);
   if (typeof x === "number" && typeof y === "number") return Number.isNaN(x) && Number.isNaN(y);
   if (typeof x === "bigint" || typeof y === "bigint") return false;
   if (x && y && typeof x === "object" && typeof y === "object") return JSON.stringify(x) === JSON.stringify(y);

@@ -1,11 +1,13 @@
 /**
  * How the data changed: decode each changed chunk on both sides (a missing
  * chunk is the fill value) and compare element by element, inside the array's
- * shape. Chunks stream through a fixed number of slots, so memory stays at
+ * shape. Floats compare as their bits do: -0 differs from 0, a NaN equals a
+ * NaN of the same bits. Chunks stream through a fixed number of slots, so memory stays at
  * about `concurrency` × 2 decoded chunks whatever the size of the change.
  */
 import { isTdvError } from "../../errors.js";
 import { mapLimit } from "../../store/atomic.js";
+import { bitsOf } from "../../zarr/bits.js";
 import { decodeChunk, fillChunk, type ChunkData, type DecodedChunk } from "../../zarr/decode.js";
 import type { ArrayNodeDocs } from "./metadata.js";
 import type { Box } from "./ranges.js";
@@ -178,6 +180,10 @@ class Accumulator {
     // a side absent (outside its shape) imposes nothing: the fast loop needs only the present sides to be numbers
     const fastA = a ? numbers(a.data) : EMPTY_NUMBERS;
     const fastB = b ? numbers(b.data) : EMPTY_NUMBERS;
+    // NaNs compare by their bits (read only when both elements are NaN)
+    const bitsA = a ? bitsOf(a.data) : null;
+    const bitsB = b ? bitsOf(b.data) : null;
+    const nanBits = bitsA !== null && bitsB !== null && bitsA.constructor === bitsB.constructor;
     const strideA = a?.stride ?? [];
     const strideB = b?.stride ?? [];
     // the part of the chunk inside either shape
@@ -215,7 +221,7 @@ class Accumulator {
         for (let j = 0; j < common; j++) {
           const x = fastA[baseA + j * sA] as number;
           const y = fastB[baseB + j * sB] as number;
-          if (x === y || (x !== x && y !== y)) continue;
+          if (x === y ? x !== 0 || Object.is(x, y) : x !== x && y !== y && (!nanBits || bitsA[baseA + j * sA] === bitsB[baseB + j * sB])) continue;
           pos[last] = o0 + j;
           this.numberChanged(pos, x, y);
         }
@@ -269,14 +275,14 @@ class Accumulator {
       return;
     }
     this.compared++;
-    if (x === y) return;
+    if (x === y && (x !== 0 || Object.is(x, y))) return;
     const a = toNumber(x);
     const b = toNumber(y);
     if (a !== null && b !== null) {
       const nanA = Number.isNaN(a);
       const nanB = Number.isNaN(b);
       if (nanA && nanB) return;
-      if (a === b) return;
+      if (a === b && (typeof x === "bigint" || Object.is(a, b))) return;
       this.mark(pos);
       if (nanA) this.nanOut++;
       else this.rangeBefore = widen(this.rangeBefore, a);

@@ -2,14 +2,16 @@
  * Element-wise merge of one chunk changed on both sides: decode base, ours
  * and theirs (a missing chunk is the fill value), take each element from the
  * side that changed it, and re-encode with the array's codecs. An element is
- * in conflict only when both sides changed it to different values (NaN
- * equals NaN). Elements outside a side's shape (an array grown on the other
+ * in conflict only when both sides changed it to different values. Floats
+ * compare and copy by their bits: -0 is not 0, a NaN equals a NaN of the
+ * same bits, payloads survive. Elements outside a side's shape (an array grown on the other
  * side) are "absent" there: growing is a change, absence is not a value.
  */
 import type * as zarr from "zarrita";
 import { zarrita } from "../../zarr/zarrita.js";
 import { decodeChunk, elementAt, fillChunk, type DecodedChunk } from "../../zarr/decode.js";
 import { encodeChunk } from "../../zarr/encode.js";
+import { bitsOf, sameNumberish } from "../../zarr/bits.js";
 import type { ElementConflict, ElementValue, Side, Sides } from "./types.js";
 
 /** What each side has for the chunk: the array's metadata document and the chunk file (null: missing). */
@@ -45,8 +47,19 @@ export type ChunkMergeResult = {
 const ABSENT: unique symbol = Symbol("absent");
 type Value = unknown;
 
-function sameValue(a: Value, b: Value): boolean {
-  return a === b || (typeof a === "number" && typeof b === "number" && Number.isNaN(a) && Number.isNaN(b));
+const sameValue: (a: Value, b: Value) => boolean = sameNumberish;
+
+/**
+ * How to compare and copy the elements of three sides: by their bits when
+ * all three are float arrays of one width, else by value.
+ */
+function comparer(b: DecodedChunk, o: DecodedChunk, t: DecodedChunk) {
+  const bits = [bitsOf(b.data), bitsOf(o.data), bitsOf(t.data)];
+  const [bb, bo, bt] = bits;
+  if (bb && bo && bt && bits.every((x) => x?.constructor === bo.constructor)) {
+    return { b: (i: number): Value => bb[i], o: (i: number): Value => bo[i], t: (i: number): Value => bt[i], same: (x: Value, y: Value) => x === y, bits: bt };
+  }
+  return { b: (i: number) => elementAt(b.data, i), o: (i: number) => elementAt(o.data, i), t: (i: number) => elementAt(t.data, i), same: sameValue, bits: null };
 }
 
 /** A value as conflict records hold it: JSON-safe. */
@@ -113,6 +126,14 @@ export async function mergeChunk(input: ChunkMergeInput): Promise<ChunkMergeResu
   const fullyOutside = origin.some((n, d) => n >= (merged.shape[d] as number));
 
   const out = copyOf(o.data);
+  const cmp = comparer(b, o, t);
+  const outBits = cmp.bits ? bitsOf(out.data) : null;
+  /** element `i` of the result takes theirs' element `j` (bits and all) */
+  const takeTheirs = (i: number, j: number) => {
+    if (outBits && cmp.bits) outBits[i] = cmp.bits[j] as never;
+    else out.set(i, elementAt(t.data, j));
+  };
+  const same = cmp.same;
   let count = 0;
   let fromTheirs = 0;
   let differsFromOurs = false;
@@ -124,21 +145,24 @@ export async function mergeChunk(input: ChunkMergeInput): Promise<ChunkMergeResu
     // the common case, an interior chunk with one memory layout: a flat loop, coordinates only for examples
     const n = (o.data as { length: number }).length;
     for (let i = 0; i < n; i++) {
-      const vo = elementAt(o.data, i);
-      const vt = elementAt(t.data, i);
-      if (sameValue(vo, vt)) continue;
-      const vb = elementAt(b.data, i);
-      if (sameValue(vo, vb)) {
-        out.set(i, vt);
+      const vo = cmp.o(i);
+      const vt = cmp.t(i);
+      if (same(vo, vt)) continue;
+      const vb = cmp.b(i);
+      if (same(vo, vb)) {
+        takeTheirs(i, i);
         fromTheirs++;
         differsFromOurs = true;
-      } else if (sameValue(vt, vb)) {
+      } else if (same(vt, vb)) {
         differsFromTheirs = true;
       } else {
         count++;
-        if (examples.length < maxExamples) examples.push({ coords: coordsOf(i, o.stride, shape).map((c, d) => (origin[d] as number) + c), values: { base: plainValue(vb), ours: plainValue(vo), theirs: plainValue(vt) } });
+        if (examples.length < maxExamples) {
+          const values = { base: plainValue(elementAt(b.data, i)), ours: plainValue(elementAt(o.data, i)), theirs: plainValue(elementAt(t.data, i)) };
+          examples.push({ coords: coordsOf(i, o.stride, shape).map((c, d) => (origin[d] as number) + c), values });
+        }
         if (prefer === "theirs") {
-          out.set(i, vt);
+          takeTheirs(i, i);
           fromTheirs++;
           differsFromOurs = true;
         } else differsFromTheirs = true;
@@ -151,29 +175,34 @@ export async function mergeChunk(input: ChunkMergeInput): Promise<ChunkMergeResu
     const eb = it.b.next().value as { off: number };
     const et = it.t.next().value as { off: number };
     const idx = eo.value.idx;
-    const vo: Value = inBounds(sides.ours.shape, idx) ? elementAt(o.data, eo.value.off) : ABSENT;
-    const vt: Value = inBounds(sides.theirs.shape, idx) ? elementAt(t.data, et.off) : ABSENT;
-    const vb: Value = inBounds(sides.base.shape, idx) ? elementAt(b.data, eb.off) : ABSENT;
+    const inO = inBounds(sides.ours.shape, idx);
+    const inT = inBounds(sides.theirs.shape, idx);
+    const inB = inBounds(sides.base.shape, idx);
+    const vo: Value = inO ? cmp.o(eo.value.off) : ABSENT;
+    const vt: Value = inT ? cmp.t(et.off) : ABSENT;
+    const vb: Value = inB ? cmp.b(eb.off) : ABSENT;
+    const eq = (x: Value, y: Value) => (x === ABSENT || y === ABSENT ? x === y : same(x, y));
     let take: Side = "ours";
     const relevant = !fullyOutside && inBounds(merged.shape, idx);
     if (!relevant) take = vo === ABSENT && vt !== ABSENT ? "theirs" : "ours";
-    else if (sameValue(vo, vt)) take = "ours";
-    else if (sameValue(vo, vb)) take = "theirs"; // only theirs changed it
-    else if (sameValue(vt, vb)) take = "ours"; // only ours changed it
+    else if (eq(vo, vt)) take = "ours";
+    else if (eq(vo, vb)) take = "theirs"; // only theirs changed it
+    else if (eq(vt, vb)) take = "ours"; // only ours changed it
     else {
       count++;
       if (examples.length < maxExamples) {
-        examples.push({ coords: idx.map((n, d) => (origin[d] as number) + n), values: { base: plainValue(vb), ours: plainValue(vo), theirs: plainValue(vt) } });
+        const shown = (inside: boolean, data: DecodedChunk["data"], off: number) => plainValue(inside ? elementAt(data, off) : ABSENT);
+        examples.push({ coords: idx.map((n, d) => (origin[d] as number) + n), values: { base: shown(inB, b.data, eb.off), ours: shown(inO, o.data, eo.value.off), theirs: shown(inT, t.data, et.off) } });
       }
       take = prefer ?? "ours";
     }
-    const value = take === "theirs" ? elementAt(t.data, et.off) : elementAt(o.data, eo.value.off);
+    const value = take === "theirs" ? cmp.t(et.off) : cmp.o(eo.value.off);
     if (take === "theirs") {
-      out.set(eo.value.off, value);
+      takeTheirs(eo.value.off, et.off);
       if (relevant) fromTheirs++;
     }
-    if (relevant && !sameValue(value, vo)) differsFromOurs = true;
-    if (relevant && !sameValue(value, vt)) differsFromTheirs = true;
+    if (relevant && !eq(value, vo)) differsFromOurs = true;
+    if (relevant && !eq(value, vt)) differsFromTheirs = true;
   }
   return finish();
 
