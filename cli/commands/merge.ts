@@ -21,6 +21,7 @@ interface MergeOptions {
   ff?: boolean;
   ffOnly?: boolean;
   strategy?: "ours" | "theirs";
+  discardOtherEdits?: boolean;
   dryRun?: boolean;
   continue?: boolean;
   abort?: boolean;
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .option("--no-ff", "make a merge commit even when a fast-forward is possible")
     .option("--ff-only", "only fast-forward; refuse when the histories diverged")
     .addOption(new Option("--strategy <side>", "settle what still conflicts after the element-wise merge for this side").choices(["ours", "theirs"]))
+    .option("--discard-other-edits", "let --strategy take a side's whole chunk where a chunk cannot merge element by element (the other side's edits of it are lost)")
     .option("--dry-run", "say what the merge would do; change nothing")
     .option("--continue", "conclude a merge stopped on conflicts (once they are resolved)")
     .option("--abort", "undo a merge stopped on conflicts: working copy, index and HEAD as before")
@@ -54,10 +56,20 @@ to different values. Attributes merge key by key. A merge that stops on
 conflicts leaves what merged cleanly in the working copy; \`tdv status\` lists
 the conflicts.
 
+A chunk that cannot merge element by element (strings, complex numbers, a
+codec tdv cannot decode or encode) can only be settled by taking one side's
+whole chunk, losing the other side's edits of it: --strategy refuses that,
+naming the chunks, unless --discard-other-edits is given. Chunks left wholly
+outside the merged shape (one side shrank the array) are dropped and listed.
+With several merge bases (criss-cross history) the bases are merged first;
+where they disagree and the sides differ, the merge conflicts.
+
 Examples:
   $ tdv merge qc-fixes
   $ tdv merge --no-ff -m "Merge the June reprocessing" reprocess-2024-06
   $ tdv merge --strategy theirs vendor-update      conflicting elements take theirs
+  $ tdv merge --strategy theirs --discard-other-edits labels-update
+                                                  string chunks edited on both sides: take theirs whole
   $ tdv merge --dry-run feature
   $ tdv resolve era5.zarr/t2m --chunk 3,0,7 --theirs && tdv merge --continue
   $ tdv merge --abort`,
@@ -102,6 +114,7 @@ async function run({ lib, repo }: RepoContext, rev: string | undefined, opts: Me
       ...(message ? { message } : {}),
       ff: opts.ffOnly ? "only" : opts.ff === false ? "no" : "auto",
       strategy: (opts.strategy ?? "elementwise") as Policy,
+      discardOtherEdits: opts.discardOtherEdits === true,
       dryRun: opts.dryRun === true,
       trailers: { "Tdv-Command": commandLine() },
       onProgress,
@@ -129,8 +142,11 @@ function printResult(r: MergeResult, quiet: boolean): void {
   const merged = r.summary.chunksMerged;
   if (!quiet) {
     for (const l of commitSummaryLines(r.changes)) out(l);
+    if (r.summary.bases.length > 1) out(`  ${r.summary.bases.length} merge bases (criss-cross history): merged against a virtual base of ${r.summary.bases.map(shortOid).join(", ")}`);
     if (merged > 0) out(`  ${plural(merged, "chunk")} changed on both sides, merged element by element`);
-    for (const n of r.summary.notes) out(`  note: ${n}`);
+    for (const d of r.summary.discarded) out(`  discarded ${d.discarded}' edits of ${quotePath(d.array || ".")} chunk [${d.chunk.join(",")}]: took ${d.kept}' whole chunk (${d.reason})`);
+    for (const n of r.summary.notes.filter((n) => !r.summary.discarded.some((d) => n.startsWith(`${d.path}:`)))) out(`  note: ${n}`);
+    for (const d of r.summary.dropped) out(`  dropped ${quotePath(d.path)}: wholly outside the merged shape of ${quotePath(d.array || ".")}`);
   }
   if (r.kind === "merged") {
     if (quiet) return;
@@ -164,7 +180,8 @@ export function conflictLines(conflicts: readonly (OpenConflict & { resolved?: b
     switch (c._tag) {
       case "ChunkBothChanged": {
         const n = o.elements?.count;
-        const what = n !== undefined ? `${plural(n, "element")} changed on both sides to different values` : o.reasons.join("; ");
+        let what = n !== undefined ? `${plural(n, "element")} changed on both sides to different values` : o.reasons.join("; ");
+        if (c.basesDisagree && n !== undefined) what += `; ${o.reasons.join("; ")}`;
         lines.push(`CONFLICT (chunk): ${quotePath(c.array || ".")} chunk [${c.chunk.join(",")}]: ${what}${done}`);
         for (const e of o.elements?.examples ?? []) {
           lines.push(`    [${e.coords.join(",")}]  base ${v(e.values.base)}  ours ${v(e.values.ours)}  theirs ${v(e.values.theirs)}`);

@@ -5,6 +5,7 @@ interface ResolveOptions {
   chunk?: number[];
   ours?: boolean;
   theirs?: boolean;
+  discardOtherEdits?: boolean;
   json?: boolean;
 }
 
@@ -16,18 +17,23 @@ export function register(program: Command): void {
     .option("--chunk <index>", "only this chunk of the array: its grid position, e.g. 3,0,7", parseIndex)
     .option("--ours", "take ours (the branch merged into) where the sides conflict")
     .option("--theirs", "take theirs (the branch merged in) where the sides conflict")
+    .option("--discard-other-edits", "where a chunk cannot merge element by element, take the side's whole chunk (the other side's edits of it are lost)")
     .option("--json", "print the result as one JSON document")
     .addHelpText(
       "after",
       `
 A chunk still merges element by element: only the elements both sides changed
 take the chosen side. Metadata, attribute, file and whole-array conflicts take
-that side's version.
+that side's version. A chunk that cannot merge element by element (strings,
+complex numbers, a codec tdv cannot decode) can only take the side's whole
+chunk, losing the other side's edits of it: refused, listing the chunks,
+unless --discard-other-edits is given.
 
 Examples:
   $ tdv resolve era5.zarr/t2m --theirs                  every conflict of the array
   $ tdv resolve era5.zarr/t2m --chunk 3,0,7 --ours      one chunk
-  $ tdv resolve era5.zarr --ours                        every array under a folder`,
+  $ tdv resolve era5.zarr --ours                        every array under a folder
+  $ tdv resolve labels.zarr/names --theirs --discard-other-edits`,
     )
     .action(inRepo(run));
 }
@@ -44,6 +50,7 @@ async function run({ lib, repo }: RepoContext, target: string, opts: ResolveOpti
     path: repo.relPath(target),
     ...(opts.chunk ? { chunk: opts.chunk } : {}),
     side: opts.ours ? "ours" : "theirs",
+    discardOtherEdits: opts.discardOtherEdits === true,
   });
   if (opts.json) {
     printJson(res);
@@ -51,6 +58,8 @@ async function run({ lib, repo }: RepoContext, target: string, opts: ResolveOpti
   }
   const side = opts.ours ? "ours" : "theirs";
   out(`Resolved ${plural(res.resolved.length, "conflict")} with ${side} (${plural(res.written.length, "file")} written${res.deleted.length ? `, ${res.deleted.length} removed` : ""})`);
-  for (const n of res.notes) out(`  note: ${n}`);
+  for (const d of res.discarded) out(`  discarded ${d.discarded}' edits of ${d.array || "."} chunk [${d.chunk.join(",")}]: took ${d.kept}' whole chunk (${d.reason})`);
+  for (const d of res.dropped) out(`  dropped ${d.path}: wholly outside the settled shape of ${d.array || "."}`);
+  for (const n of res.notes.filter((n) => !res.discarded.some((d) => n.startsWith(`${d.path}:`)))) out(`  note: ${n}`);
   out(res.remaining === 0 ? "No conflicts left: conclude with `tdv merge --continue`" : `${plural(res.remaining, "conflict")} left (\`tdv status\` lists them)`);
 }

@@ -95,8 +95,12 @@ describe.skipIf(skip)("numcodecs arrays written by zarr-python: diff --values an
     const m = await tdv(dir, ["merge", "b"]);
     expect(m.code).toBe(1);
     await tdvOk(dir, ["merge", "--abort"]);
-    // --strategy theirs: exit 0, and exactly the values numpy expects
-    const t = await tdv(dir, ["merge", "--strategy", "theirs", "b"]);
+    // --strategy theirs alone refuses to discard ours' edits of the refused arrays' chunks (issue 15.5)
+    const refused = await tdv(dir, ["merge", "--strategy", "theirs", "b"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("--discard-other-edits");
+    // with --discard-other-edits: exit 0, and exactly the values numpy expects
+    const t = await tdv(dir, ["merge", "--strategy", "theirs", "--discard-other-edits", "b"]);
     expect(t.code, t.stderr).toBe(0);
     const read = await pythonJson<{ got: string; want: string; repr: string }[]>(
       dir,

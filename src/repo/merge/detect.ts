@@ -25,6 +25,12 @@ export interface DetectInput {
   base: Snapshot;
   ours: Snapshot;
   theirs: Snapshot;
+  /**
+   * criss-cross history: the second version of the virtual base (`base` is the
+   * first). Where the two differ the merge bases disagree: a file the sides
+   * hold differently there is a conflict, never settled silently.
+   */
+  altBase?: Snapshot;
   /** the bytes of a file of one of the snapshots */
   read: (path: string, entry: SnapEntry) => Promise<Uint8Array>;
 }
@@ -96,6 +102,12 @@ class Detector {
     return { base: this.input.base.files.get(p) ?? null, ours: this.input.ours.files.get(p) ?? null, theirs: this.input.theirs.files.get(p) ?? null };
   }
 
+  /** The merge bases disagree on this file (criss-cross history), so it has no known base version. */
+  private disputed(p: string): boolean {
+    const alt = this.input.altBase;
+    return alt !== undefined && !sameEntry(this.input.base.files.get(p) ?? null, alt.files.get(p) ?? null);
+  }
+
   private set(p: string, e: Entry): void {
     if (e) this.files.set(p, e);
     else this.files.delete(p);
@@ -139,6 +151,10 @@ class Detector {
   private async mergeFile(p: string): Promise<void> {
     const e = this.entries(p);
     if (sameEntry(e.ours, e.theirs)) return this.set(p, e.ours);
+    if (this.disputed(p)) {
+      this.conflicts.push({ _tag: "FileBothChanged", path: p, entries: e, basesDisagree: true });
+      return this.set(p, e.ours ?? e.theirs);
+    }
     if (sameEntry(e.base, e.ours)) return this.set(p, e.theirs);
     if (sameEntry(e.base, e.theirs)) return this.set(p, e.ours);
     if (e.ours === null || e.theirs === null) {
@@ -268,7 +284,8 @@ class Detector {
     const meta = this.input.ours.arrays.get(a)!;
     for (const p of paths) {
       const e = this.entries(p);
-      if (isDoc(p) || sameEntry(e.ours, e.theirs) || sameEntry(e.base, e.ours) || sameEntry(e.base, e.theirs)) {
+      const disputed = !isDoc(p) && !sameEntry(e.ours, e.theirs) && this.disputed(p);
+      if (!disputed && (isDoc(p) || sameEntry(e.ours, e.theirs) || sameEntry(e.base, e.ours) || sameEntry(e.base, e.theirs))) {
         await this.mergeFile(p);
         continue;
       }
@@ -277,7 +294,7 @@ class Detector {
         await this.mergeFile(p);
         continue;
       }
-      this.conflicts.push({ _tag: "ChunkBothChanged", array: a, chunk: index, path: p, entries: e });
+      this.conflicts.push({ _tag: "ChunkBothChanged", array: a, chunk: index, path: p, entries: e, ...(disputed ? { basesDisagree: true } : {}) });
       this.set(p, e.ours);
     }
   }

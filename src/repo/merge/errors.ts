@@ -1,5 +1,6 @@
 /** Errors of merging, as tagged data with the fix in the hint (STYLE principle 3). */
 import { TdvError } from "../../errors.js";
+import type { DiscardedEdits } from "./types.js";
 
 /** A merge stopped on conflicts is still in progress. */
 export class MergeInProgressError extends TdvError<"MergeInProgressError"> {
@@ -121,6 +122,30 @@ export class MergeIncompleteError extends TdvError<"MergeIncompleteError"> {
   ) {
     super(`the merge of '${merging}' did not finish updating the working copy (${reason}): it cannot be concluded`, {
       hint: "undo it with `tdv merge --abort` (the working copy and index go back as they were before the merge), then merge again",
+    });
+  }
+}
+
+/**
+ * `--strategy ours|theirs` (or `tdv resolve`) would take one side's whole
+ * chunk where the chunk cannot merge element by element, discarding the other
+ * side's edits of it: refused, nothing changed, unless the user says so.
+ */
+export class OtherEditsDiscardedError extends TdvError<"OtherEditsDiscardedError"> {
+  readonly _tag = "OtherEditsDiscardedError";
+  constructor(
+    readonly chunks: DiscardedEdits[],
+    readonly command: "merge" | "resolve",
+  ) {
+    const line = (d: DiscardedEdits) => `${d.array || "."} chunk [${d.chunk.join(",")}]: would keep ${d.kept}' whole chunk and discard ${d.discarded}' edits (${d.reason})`;
+    const shown = chunks.slice(0, 10).map(line).join("\n  ");
+    const more = chunks.length > 10 ? `\n  ... and ${chunks.length - 10} more` : "";
+    const n = chunks.length;
+    super(`refusing to discard the other side's edits of ${n} chunk${n === 1 ? "" : "s"} that cannot merge element by element:\n  ${shown}${more}`, {
+      hint:
+        command === "merge"
+          ? "add --discard-other-edits to take them anyway, or merge without --strategy and settle those chunks with `tdv resolve` (or by editing them with a Zarr tool and `tdv add`)"
+          : "add --discard-other-edits to take them anyway, or edit those chunks with a Zarr tool and `tdv add` them",
     });
   }
 }

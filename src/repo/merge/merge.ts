@@ -20,9 +20,21 @@ import type { Repository } from "../repository.js";
 import { resolveRevision } from "../revision.js";
 import { readCommitSnapshot, writeSnapshot, type Snapshot, type SnapEntry } from "../snapshot.js";
 import { status } from "../status.js";
+import { assembleFiles } from "./assemble.js";
+import { mergeBaseOf } from "./bases.js";
 import { detectConflicts, type DetectInput } from "./detect.js";
-import { LocalChangesError, MergeFailedError, MergeIncompleteError, MergeInProgressError, MergeStaleError, NoMergeInProgressError, NotFastForwardError, UnresolvedConflictsError } from "./errors.js";
-import { rebuildConsolidated } from "./consolidated.js";
+import {
+  LocalChangesError,
+  MergeFailedError,
+  MergeIncompleteError,
+  MergeInProgressError,
+  MergeStaleError,
+  NoMergeInProgressError,
+  NotFastForwardError,
+  OtherEditsDiscardedError,
+  UnresolvedConflictsError,
+} from "./errors.js";
+import { dropOutsideGrid } from "./grid.js";
 import { solve } from "./solve.js";
 import {
   clearMergeState,
@@ -33,7 +45,9 @@ import {
   saveOrigIndex,
   writeMergeState,
 } from "./state.js";
-import { conflictSubject, type Conflict, type Detection, type MergedFile, type MergeState, type OpenConflict, type Policy, type SolveResult } from "./types.js";
+import { conflictSubject, type Conflict, type DiscardedEdits, type DroppedChunk, type MergeState, type OpenConflict, type Policy } from "./types.js";
+
+export { applyPatch } from "./assemble.js";
 
 export interface MergeOptions {
   /** what to merge into HEAD: a branch, tag or any revision */
@@ -44,6 +58,12 @@ export interface MergeOptions {
   ff?: "auto" | "only" | "no";
   /** how conflicts are settled: element-wise only (default), or the rest for one side */
   strategy?: Policy;
+  /**
+   * let the strategy take one side's whole chunk where a chunk cannot merge
+   * element by element, discarding the other side's edits of it; without it
+   * such a merge is refused (OtherEditsDiscardedError) and nothing changes
+   */
+  discardOtherEdits?: boolean;
   /** compute and report, write nothing */
   dryRun?: boolean;
   /** provenance trailers for the merge commit */
@@ -65,6 +85,12 @@ export interface MergeSummary {
   /** conflicts settled by the strategy (or element-wise) */
   solved: Conflict[];
   notes: string[];
+  /** chunks the strategy took whole from one side (they cannot merge element by element): the other side's edits of them are lost */
+  discarded: DiscardedEdits[];
+  /** chunk files wholly outside the merged array's grid (a shrunk shape), left out of the merge */
+  dropped: DroppedChunk[];
+  /** every merge base when there are several (criss-cross history): merged against a virtual base of them */
+  bases: GitOid[];
 }
 
 export type MergeResult =
@@ -80,7 +106,7 @@ export function merge(repo: Repository, opts: Parameters<typeof _merge>[1]): Ret
 }
 
 async function _merge(repo: Repository, opts: MergeOptions): Promise<MergeResult> {
-  const { rev, ff = "auto", strategy = "elementwise", dryRun = false, trailers = {}, onProgress } = opts;
+  const { rev, ff = "auto", strategy = "elementwise", dryRun = false, discardOtherEdits = false, trailers = {}, onProgress } = opts;
   const pending = await readMergeState(repo);
   if (pending) throw new MergeInProgressError(pending.name);
   const head = await repo.refs.head();
@@ -88,7 +114,8 @@ async function _merge(repo: Repository, opts: MergeOptions): Promise<MergeResult
   const common: MergeCommon = { name: rev, ours: head.oid, theirs, dryRun };
   await assertClean(repo, rev);
 
-  const base = head.oid ? ((await repo.git.mergeBase(head.oid, theirs))[0] ?? null) : null;
+  const bases = head.oid ? await repo.git.mergeBase(head.oid, theirs) : [];
+  const base = bases[0] ?? null;
   if (head.oid && (base === theirs || head.oid === theirs)) return { ...common, kind: "up-to-date" };
   const canFastForward = head.oid === null || base === head.oid;
   if (ff === "only" && !canFastForward) throw new NotFastForwardError(rev, head.oid as string, theirs);
@@ -104,16 +131,23 @@ async function _merge(repo: Repository, opts: MergeOptions): Promise<MergeResult
     return { ...common, kind: "fast-forward", changes, checkout };
   }
 
-  const B = await readCommitSnapshot(repo, base);
-  const input: DetectInput = { base: B, ours: O, theirs: T, read: (p, e) => readEntry(repo, p, e) };
+  const mb = await mergeBaseOf(repo, bases);
+  const input: DetectInput = { base: mb.base, ...(mb.altBase ? { altBase: mb.altBase } : {}), ours: O, theirs: T, read: mb.read };
   const detection = await detectConflicts(input);
   const solved = await solve({ ...input, detection }, { conflicts: detection.conflicts, policy: strategy });
-  const files = await assemble(repo, detection, solved, dryRun);
+  if (solved.discarded.length > 0 && !discardOtherEdits) throw new OtherEditsDiscardedError(solved.discarded, "merge");
+  const { files, written } = await assemble(repo, detection, solved, dryRun);
+  // arrays with open conflicts keep their files: their shape is provisional until resolved
+  const unsettled = new Set(solved.unsolvable.map((u) => conflictSubject(u.conflict)));
+  const dropped = await dropOutsideGrid(files, written, { ours: O, theirs: T }, mb.read, (a) => !unsettled.has(a));
   const changes = await changesBetween(O, files, null);
   const summary: MergeSummary = {
     chunksMerged: detection.conflicts.filter((c) => c._tag === "ChunkBothChanged").length,
     solved: solved.solved,
     notes: solved.notes,
+    discarded: solved.discarded,
+    dropped,
+    bases: bases.length > 1 ? bases : [],
   };
   const message = opts.message ?? (await defaultMessage(repo, rev, head.branch));
   const tree = dryRun ? null : await writeSnapshot(repo, files);
@@ -124,7 +158,7 @@ async function _merge(repo: Repository, opts: MergeOptions): Promise<MergeResult
     // then undone with `tdv merge --abort` (the next `tdv merge` says so), not left as
     // unexplained local changes
     await saveOrigIndex(repo);
-    const state: MergeState = { version: 1, name: rev, origHead: head.oid as GitOid, branch: head.branch, base, theirs, message, strategy, conflicts: [], choices: {}, consolidated: detection.consolidated };
+    const state: MergeState = { version: 1, name: rev, origHead: head.oid as GitOid, branch: head.branch, base, ...(bases.length > 1 ? { bases } : {}), theirs, message, strategy, conflicts: [], choices: {}, consolidated: detection.consolidated };
     await writeMergeState(repo, state);
     const checkout = await moveRecorded(repo, tree, rev, head.oid, state, onProgress);
     const res = await commit(repo, { message, extraParents: [theirs], trailers });
@@ -145,6 +179,7 @@ async function _merge(repo: Repository, opts: MergeOptions): Promise<MergeResult
     origHead: head.oid as GitOid,
     branch: head.branch,
     base,
+    ...(bases.length > 1 ? { bases } : {}),
     theirs,
     message,
     strategy,
@@ -213,48 +248,22 @@ async function assertClean(repo: Repository, rev: string): Promise<void> {
 
 async function defaultMessage(repo: Repository, rev: string, branch: string | null): Promise<string> {
   const into = branch && !["refs/heads/main", "refs/heads/master"].includes(branch) ? ` into ${branch.replace(/^refs\/heads\//, "")}` : "";
-  if (await repo.refs.read(`refs/heads/${rev}`)) return `Merge branch '${rev}'${into}`;
-  if (await repo.refs.read(`refs/tags/${rev}`)) return `Merge tag '${rev}'${into}`;
+  // `main~1`, `HEAD^2`: no branch or tag has such a name (reading it would be refused as an invalid name)
+  const isRef = (ref: string) => repo.refs.read(ref).catch((err: unknown) => (isTdvError(err, "InvalidRefNameError") ? null : Promise.reject(err)));
+  if (await isRef(`refs/heads/${rev}`)) return `Merge branch '${rev}'${into}`;
+  if (await isRef(`refs/tags/${rev}`)) return `Merge tag '${rev}'${into}`;
   return `Merge commit '${rev}'${into}`;
 }
 
 /** The merged snapshot's files: detection, documents it rebuilt, and what solve patched; new bytes stored (unless a dry run). */
-async function assemble(repo: Repository, detection: Detection, solved: SolveResult, dryRun: boolean): Promise<Map<string, SnapEntry>> {
-  const files = new Map(detection.files);
+async function assemble(repo: Repository, detection: Parameters<typeof assembleFiles>[0], solved: Parameters<typeof assembleFiles>[1], dryRun: boolean) {
   const put = async (bytes: Uint8Array, store: "git" | "chunk"): Promise<SnapEntry> => {
     if (store === "git") return { store, id: dryRun ? GitStore.blobOid(bytes) : await repo.git.writeBlob(bytes), size: bytes.byteLength };
     const id = sha256(bytes);
     if (!dryRun) await repo.chunks.put(id, bytes);
     return { store, id, size: bytes.byteLength };
   };
-  const written = new Map(detection.written);
-  for (const [p, bytes] of written) if (!solved.patched.has(p)) files.set(p, await put(bytes, "git"));
-  for (const [p, f] of solved.patched) {
-    await applyPatch(files, p, f, put);
-    if (f.kind === "bytes") written.set(p, f.bytes);
-    else written.delete(p);
-  }
-  // consolidated metadata, rebuilt from the documents as settled
-  const view = { paths: () => files.keys(), read: async (p: string) => written.get(p) ?? (files.get(p) ? readEntry(repo, p, files.get(p) as SnapEntry) : null) };
-  for (const p of detection.consolidated) {
-    const bytes = await rebuildConsolidated(p, view);
-    if (bytes) {
-      files.set(p, await put(bytes, "git"));
-      written.set(p, bytes);
-    }
-  }
-  return files;
-}
-
-export async function applyPatch(
-  files: Map<string, SnapEntry>,
-  p: string,
-  f: MergedFile,
-  put: (bytes: Uint8Array, store: "git" | "chunk") => Promise<SnapEntry>,
-): Promise<void> {
-  if (f.kind === "delete") files.delete(p);
-  else if (f.kind === "entry") files.set(p, f.entry);
-  else files.set(p, await put(f.bytes, f.store));
+  return assembleFiles(detection, solved, put, (p, e) => readEntry(repo, p, e));
 }
 
 /** What the merge changes relative to ours: by array and file. */
@@ -335,12 +344,12 @@ async function _mergeQuit(repo: Repository): Promise<void> {
   await clearMergeState(repo);
 }
 
-/** The snapshots of a stopped merge, and a reader of their files. */
-export async function mergeInputs(repo: Repository, state: { base: GitOid | null; origHead: GitOid; theirs: GitOid }): Promise<DetectInput> {
-  const [base, ours, theirs] = await Promise.all([
-    readCommitSnapshot(repo, state.base),
+/** The snapshots of a stopped merge (its virtual base, when there were several merge bases), and a reader of their files. */
+export async function mergeInputs(repo: Repository, state: { base: GitOid | null; bases?: GitOid[]; origHead: GitOid; theirs: GitOid }): Promise<DetectInput> {
+  const [mb, ours, theirs] = await Promise.all([
+    mergeBaseOf(repo, state.bases && state.bases.length > 1 ? state.bases : state.base ? [state.base] : []),
     readCommitSnapshot(repo, state.origHead),
     readCommitSnapshot(repo, state.theirs),
   ]);
-  return { base, ours, theirs, read: (p, e) => readEntry(repo, p, e) };
+  return { base: mb.base, ...(mb.altBase ? { altBase: mb.altBase } : {}), ours, theirs, read: mb.read };
 }

@@ -14,12 +14,13 @@ import { type IndexEntry } from "../../store/index-file.js";
 import type { Repository } from "../repository.js";
 import type { SnapEntry } from "../snapshot.js";
 import { TreeWriter } from "../worktree.js";
-import { MergeStaleError, NoMergeInProgressError } from "./errors.js";
+import { MergeStaleError, NoMergeInProgressError, OtherEditsDiscardedError } from "./errors.js";
 import { describeOpen, mergeInputs } from "./merge.js";
 import { solve } from "./solve.js";
 import { conflictsAt, isResolvedInIndex, openConflict, readMergeState, writeMergeState } from "./state.js";
 import { rebuildConsolidated } from "./consolidated.js";
-import { conflictKey, type Conflict, type MergedFile, type OpenConflict, type Side } from "./types.js";
+import { dropOutsideGrid } from "./grid.js";
+import { conflictKey, conflictSubject, type Conflict, type DiscardedEdits, type DroppedChunk, type MergedFile, type OpenConflict, type Side } from "./types.js";
 
 export interface ResolveOptions {
   /** an array, group, file or folder (relative to the repository root) */
@@ -27,6 +28,8 @@ export interface ResolveOptions {
   /** only this chunk of the array */
   chunk?: number[];
   side: Side;
+  /** let a chunk that cannot merge element by element take the side's whole chunk, discarding the other side's edits of it (refused otherwise) */
+  discardOtherEdits?: boolean;
 }
 
 export interface ResolveResult {
@@ -35,6 +38,10 @@ export interface ResolveResult {
   written: string[];
   deleted: string[];
   notes: string[];
+  /** chunk files removed: wholly outside the array's grid once its shape is settled */
+  dropped: DroppedChunk[];
+  /** chunks taken whole from the chosen side: the other side's edits of them are lost */
+  discarded: DiscardedEdits[];
   /** conflicts still open afterwards */
   remaining: number;
 }
@@ -43,7 +50,7 @@ export function resolve(repo: Repository, opts: Parameters<typeof _resolve>[1]):
   return repo.exclusive("resolve", () => _resolve(repo, opts));
 }
 
-async function _resolve(repo: Repository, { path, chunk, side }: ResolveOptions): Promise<ResolveResult> {
+async function _resolve(repo: Repository, { path, chunk, side, discardOtherEdits = false }: ResolveOptions): Promise<ResolveResult> {
   const state = await readMergeState(repo);
   if (!state) throw new NoMergeInProgressError();
   const head = await repo.refs.head();
@@ -63,6 +70,7 @@ async function _resolve(repo: Repository, { path, chunk, side }: ResolveOptions)
   const input = await mergeInputs(repo, state);
   const detection = { files: new Map<string, SnapEntry>(index.entries), written: new Map<string, Uint8Array>(), conflicts: [], consolidated: [] };
   const out = await solve({ ...input, detection }, { conflicts: targets.map((t) => t.conflict), policy: choose });
+  if (out.discarded.length > 0 && !discardOtherEdits) throw new OtherEditsDiscardedError(out.discarded, "resolve");
 
   // write the settled files to the working copy and the index
   const w = new TreeWriter(repo.root);
@@ -105,6 +113,13 @@ async function _resolve(repo: Repository, { path, chunk, side }: ResolveOptions)
       }
     }
   }
+  // arrays whose last conflict this settles: chunks now wholly outside their grid go (a shape settled for one side)
+  const settledNow = new Set(out.solved.map(conflictKey).filter((k) => wanted.has(k)));
+  const stillOpen = new Set(state.conflicts.filter((o) => !settledNow.has(conflictKey(o.conflict))).map((o) => conflictSubject(o.conflict)));
+  const closing = new Set(targets.map((t) => conflictSubject(t.conflict)).filter((a) => !stillOpen.has(a)));
+  const files = new Map<string, SnapEntry>(index.entries);
+  const dropped = closing.size > 0 ? await dropOutsideGrid(files, new Map(), input, input.read, (a) => closing.has(a)) : [];
+  for (const d of dropped) await apply([d.path, { kind: "delete" }]);
   await repo.writeIndex({ tree: null, entries: index.entries }); // flushes the objects written above first
 
   for (const t of targets) state.choices[conflictKey(t.conflict)] = side;
@@ -121,5 +136,5 @@ async function _resolve(repo: Repository, { path, chunk, side }: ResolveOptions)
   }
   state.conflicts = remaining;
   await writeMergeState(repo, state);
-  return { resolved: targets.map((t) => t.conflict).filter((c) => settled.has(conflictKey(c))), written, deleted, notes: out.notes, remaining: remaining.length };
+  return { resolved: targets.map((t) => t.conflict).filter((c) => settled.has(conflictKey(c))), written, deleted, notes: out.notes, discarded: out.discarded, dropped, remaining: remaining.length };
 }

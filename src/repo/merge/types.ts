@@ -41,6 +41,12 @@ export interface ChunkBothChanged {
   path: string;
   /** the chunk file on each side; null: missing (the fill value everywhere) */
   entries: Sides<SnapEntry | null>;
+  /**
+   * criss-cross history: the merge bases disagree on this chunk (`entries.base`
+   * is one of the virtual base's two versions), so an element where they
+   * disagree has no known base value and conflicts unless both sides agree on it
+   */
+  basesDisagree?: boolean;
 }
 
 /**
@@ -98,6 +104,8 @@ export interface FileBothChanged {
   _tag: "FileBothChanged";
   path: string;
   entries: Sides<SnapEntry | null>;
+  /** criss-cross history: the merge bases disagree on the file and the sides' versions differ */
+  basesDisagree?: boolean;
 }
 
 /** Both sides added an array at the same path with different content. */
@@ -140,6 +148,32 @@ export interface ElementConflict {
 
 export type ElementValue = number | string | boolean | null;
 
+/**
+ * A chunk settled by taking one side's whole file because it cannot merge
+ * element by element (strings, complex numbers, a codec without decoder or
+ * encoder; or bases that disagree): the other side's edits in it are lost.
+ */
+export interface DiscardedEdits {
+  array: string;
+  chunk: number[];
+  path: string;
+  /** the side whose whole chunk was taken */
+  kept: Side;
+  /** the side whose edits of the chunk were discarded */
+  discarded: Side;
+  /** why the chunk could not be merged element by element */
+  reason: string;
+}
+
+/** A chunk file left out of the merge: wholly outside the merged array's chunk grid (a shrunk shape). */
+export interface DroppedChunk {
+  array: string;
+  chunk: number[];
+  path: string;
+  /** which side's file it was ("merged": a file the merge made) */
+  from: Side | "both" | "merged";
+}
+
 /** A conflict `solve` could not settle, with why and (for chunks) the elements in conflict. */
 export interface Unsolved {
   conflict: Conflict;
@@ -170,6 +204,8 @@ export interface MergeState {
   /** the branch HEAD was on, or null when detached */
   branch: string | null;
   base: GitOid | null;
+  /** every merge base when there are several (criss-cross history): the merge was made against a virtual base of them */
+  bases?: GitOid[];
   theirs: GitOid;
   message: string;
   strategy: Policy;
