@@ -8,6 +8,7 @@
  * other an int (exact, any size). Objects are Maps, so any key is a key.
  */
 import { InvalidMetadataError } from "../errors.js";
+import { readJson, wordValue } from "./json-reader.js";
 
 export class PyFloat {
   constructor(readonly value: number) {}
@@ -27,7 +28,21 @@ export type PyObject = Map<string, PyValue>;
 /** `json.loads`: JSON with the bare NaN, Infinity and -Infinity Python accepts; numbers keep their kind. */
 export function pyLoads(input: string | Uint8Array, path: string): PyValue {
   const text = typeof input === "string" ? input : new TextDecoder().decode(input);
-  return new Reader(text, path).document();
+  return readJson<PyValue, PyObject>(text, {
+    number: (token, fractional) => (fractional ? new PyFloat(Number(token)) : new PyInt(token)),
+    word: (w) => {
+      const v = wordValue(w);
+      return typeof v === "number" ? new PyFloat(v) : v;
+    },
+    string: (str) => str,
+    array: (items) => items,
+    object: () => new Map(),
+    set: (o, k, v) => void o.set(k, v),
+    done: (o) => o,
+    fail: (detail) => {
+      throw new InvalidMetadataError(path, detail);
+    },
+  });
 }
 
 /** `json.dumps(v, indent=indent, sort_keys=True, ensure_ascii=True, separators=(",", ": "))`. */
@@ -99,121 +114,4 @@ function byCodePoint(a: string, b: string): number {
     if (d !== 0) return d;
   }
   return x.length - y.length;
-}
-
-// ---------------------------------------------------------------------------
-
-const MAX_DEPTH = 1000;
-const SPACE = /[ \t\n\r]*/y;
-const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
-const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
-const WORDS: [string, PyValue][] = [
-  ["true", true],
-  ["false", false],
-  ["null", null],
-  ["NaN", new PyFloat(Number.NaN)],
-  ["Infinity", new PyFloat(Number.POSITIVE_INFINITY)],
-  ["-Infinity", new PyFloat(Number.NEGATIVE_INFINITY)],
-];
-
-class Reader {
-  private pos = 0;
-
-  constructor(
-    private readonly text: string,
-    private readonly path: string,
-  ) {}
-
-  document(): PyValue {
-    const v = this.value(0);
-    this.space();
-    if (this.pos < this.text.length) this.error("unexpected data after the document");
-    return v;
-  }
-
-  private value(depth: number): PyValue {
-    if (depth > MAX_DEPTH) this.error(`nesting deeper than ${MAX_DEPTH} levels`);
-    this.space();
-    const c = this.text[this.pos];
-    if (c === "{") return this.object(depth);
-    if (c === "[") return this.array(depth);
-    if (c === '"') return this.string();
-    for (const [word, v] of WORDS) {
-      if (this.text.startsWith(word, this.pos)) {
-        this.pos += word.length;
-        return v;
-      }
-    }
-    NUMBER.lastIndex = this.pos;
-    const m = NUMBER.exec(this.text);
-    if (!m) this.error(c === undefined ? "unexpected end of input" : `unexpected ${JSON.stringify(c)}`);
-    this.pos += m[0].length;
-    return m[1] !== undefined || m[2] !== undefined ? new PyFloat(Number(m[0])) : new PyInt(m[0]);
-  }
-
-  private object(depth: number): PyObject {
-    const out: PyObject = new Map();
-    this.pos++;
-    if (this.peek() === "}") {
-      this.pos++;
-      return out;
-    }
-    for (;;) {
-      this.space();
-      if (this.text[this.pos] !== '"') this.error("expected a string key");
-      const key = this.string();
-      this.expect(":");
-      out.set(key, this.value(depth + 1));
-      if (this.peek() === "}") {
-        this.pos++;
-        return out;
-      }
-      this.expect(",");
-    }
-  }
-
-  private array(depth: number): PyValue[] {
-    const out: PyValue[] = [];
-    this.pos++;
-    if (this.peek() === "]") {
-      this.pos++;
-      return out;
-    }
-    for (;;) {
-      out.push(this.value(depth + 1));
-      if (this.peek() === "]") {
-        this.pos++;
-        return out;
-      }
-      this.expect(",");
-    }
-  }
-
-  private string(): string {
-    STRING.lastIndex = this.pos;
-    const m = STRING.exec(this.text);
-    if (!m) this.error("invalid string");
-    this.pos += m[0].length;
-    return JSON.parse(m[0]) as string;
-  }
-
-  private peek(): string | undefined {
-    this.space();
-    return this.text[this.pos];
-  }
-
-  private expect(c: string): void {
-    if (this.peek() !== c) this.error(`expected ${JSON.stringify(c)}`);
-    this.pos++;
-  }
-
-  private space(): void {
-    SPACE.lastIndex = this.pos;
-    SPACE.exec(this.text);
-    this.pos = SPACE.lastIndex;
-  }
-
-  private error(detail: string): never {
-    throw new InvalidMetadataError(this.path, `invalid JSON at position ${this.pos}: ${detail}`);
-  }
 }

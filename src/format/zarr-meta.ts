@@ -7,6 +7,7 @@
  */
 import { InvalidMetadataError } from "../errors.js";
 import type { KeyEncoding } from "./chunk-key.js";
+import { readJson, wordValue } from "./json-reader.js";
 
 export interface ArrayMeta {
   zarrFormat: 2 | 3;
@@ -268,130 +269,23 @@ function decode(input: string | Uint8Array, path: string): string {
 // ---------------------------------------------------------------------------
 // JSON with the bare tokens NaN, Infinity and -Infinity, which Python's json
 // module (hence zarr-python) writes for non-finite floats. Valid JSON goes
-// through JSON.parse; anything else through the small parser below, which
+// through JSON.parse; anything else through readJson (json-reader.ts), which
 // also reports where a broken document goes wrong (JSON.parse does not).
 
 function parseJson(text: string, path: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    return new LenientJson(text, path).document();
-  }
-}
-
-const MAX_DEPTH = 1000;
-const SPACE = /[ \t\n\r]*/y;
-const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
-const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
-const LITERALS: [string, unknown][] = [
-  ["true", true],
-  ["false", false],
-  ["null", null],
-  ["NaN", Number.NaN],
-  ["Infinity", Number.POSITIVE_INFINITY],
-  ["-Infinity", Number.NEGATIVE_INFINITY],
-];
-
-class LenientJson {
-  private pos = 0;
-
-  constructor(
-    private readonly text: string,
-    private readonly path: string,
-  ) {}
-
-  document(): unknown {
-    const v = this.value(0);
-    this.space();
-    if (this.pos < this.text.length) this.error("unexpected data after the document");
-    return v;
-  }
-
-  private value(depth: number): unknown {
-    if (depth > MAX_DEPTH) this.error(`nesting deeper than ${MAX_DEPTH} levels`);
-    this.space();
-    const c = this.text[this.pos];
-    if (c === "{") return this.object(depth);
-    if (c === "[") return this.array(depth);
-    if (c === '"') return this.string();
-    for (const [word, v] of LITERALS) {
-      if (this.text.startsWith(word, this.pos)) {
-        this.pos += word.length;
-        return v;
-      }
-    }
-    NUMBER.lastIndex = this.pos;
-    const m = NUMBER.exec(this.text);
-    if (!m) this.error(c === undefined ? "unexpected end of input" : `unexpected ${JSON.stringify(c)}`);
-    this.pos += m[0].length;
-    return Number(m[0]);
-  }
-
-  private object(depth: number): Json {
-    const out: Json = {};
-    this.pos++; // {
-    if (this.peek() === "}") {
-      this.pos++;
-      return out;
-    }
-    for (;;) {
-      this.space();
-      if (this.text[this.pos] !== '"') this.error("expected a string key");
-      const key = this.string();
-      this.expect(":");
-      // defineProperty, as JSON.parse does: a "__proto__" key is an own property.
-      const value = this.value(depth + 1);
-      Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
-      if (this.peek() === "}") {
-        this.pos++;
-        return out;
-      }
-      this.expect(",");
-    }
-  }
-
-  private array(depth: number): unknown[] {
-    const out: unknown[] = [];
-    this.pos++; // [
-    if (this.peek() === "]") {
-      this.pos++;
-      return out;
-    }
-    for (;;) {
-      out.push(this.value(depth + 1));
-      if (this.peek() === "]") {
-        this.pos++;
-        return out;
-      }
-      this.expect(",");
-    }
-  }
-
-  private string(): string {
-    STRING.lastIndex = this.pos;
-    const m = STRING.exec(this.text);
-    if (!m) this.error("invalid string");
-    this.pos += m[0].length;
-    return JSON.parse(m[0]);
-  }
-
-  private peek(): string | undefined {
-    this.space();
-    return this.text[this.pos];
-  }
-
-  private expect(c: string): void {
-    if (this.peek() !== c) this.error(`expected ${JSON.stringify(c)}`);
-    this.pos++;
-  }
-
-  private space(): void {
-    SPACE.lastIndex = this.pos;
-    SPACE.exec(this.text);
-    this.pos = SPACE.lastIndex;
-  }
-
-  private error(detail: string): never {
-    return fail(this.path, `invalid JSON at position ${this.pos}: ${detail}`, true);
+    return readJson<unknown, Json>(text, {
+      number: (token) => Number(token),
+      word: wordValue,
+      string: (str) => str,
+      array: (items) => items,
+      object: () => ({}),
+      // defineProperty, as JSON.parse does: a "__proto__" key is an own property
+      set: (o, key, value) => void Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true }),
+      done: (o) => o,
+      fail: (detail) => fail(path, detail, true),
+    });
   }
 }
