@@ -8,7 +8,7 @@ import type { HistoryData, HistoryEntry } from "../../cli/ui/data/source.js";
 import { diffSummaryLine } from "../../cli/ui/data/summary.js";
 import { compareChunk, formatValue, threeWay } from "../../cli/ui/data/values.js";
 import { appReducer, initialApp, topScreen } from "../../cli/ui/state/app.js";
-import { conflictsReducer, initialConflicts, itemsOf, resolveTarget } from "../../cli/ui/state/conflicts.js";
+import { confirmsDiscard, conflictsReducer, initialConflicts, itemsOf, resolveTarget } from "../../cli/ui/state/conflicts.js";
 import { historyReducer, initialHistory, openTarget, pickerChoices, selectedEntry, visibleEntries, wantsMore, type HistoryState } from "../../cli/ui/state/history.js";
 import { cellIndex, gridWindow, initialReview, reviewReducer, type ReviewState } from "../../cli/ui/state/review.js";
 
@@ -293,5 +293,33 @@ describe("app and conflicts reducers", () => {
     expect(resolveTarget(s, true)).toEqual({ path: "z/sst" });
     s = conflictsReducer(s, { type: "loaded", merge }); // a reload keeps the selection
     expect(s.selected).toBe(1);
+  });
+
+  it("a side that would discard the other side's edits asks first: the same key again confirms, anything else forgets it", () => {
+    const merge = {
+      name: "feature",
+      theirs: "t",
+      base: "b",
+      origHead: "o",
+      strategy: "elementwise",
+      message: "",
+      stale: false,
+      branch: "main",
+      conflicts: [
+        { conflict: { _tag: "ChunkBothChanged", array: "z/s", chunk: [0], path: "z/s/0", entries: { base: null, ours: null, theirs: null } }, reasons: [], scope: [], fingerprint: "", resolved: false },
+        { conflict: { _tag: "ChunkBothChanged", array: "z/s", chunk: [1], path: "z/s/1", entries: { base: null, ours: null, theirs: null } }, reasons: [], scope: [], fingerprint: "", resolved: false },
+      ],
+    } as never;
+    let s = conflictsReducer(initialConflicts(), { type: "loaded", merge });
+    expect(confirmsDiscard(s, "theirs", false)).toBe(false);
+    s = conflictsReducer(s, { type: "confirm", side: "theirs", whole: false, note: "t again discards them" });
+    expect(s.note).toBe("t again discards them");
+    expect(confirmsDiscard(s, "theirs", false)).toBe(true);
+    expect(confirmsDiscard(s, "ours", false)).toBe(false);
+    expect(confirmsDiscard(s, "theirs", true)).toBe(false);
+    // moving to another conflict forgets it
+    expect(confirmsDiscard(conflictsReducer(s, { type: "move", by: 1 }), "theirs", false)).toBe(false);
+    // a chunk's details arriving does not
+    expect(confirmsDiscard(conflictsReducer(s, { type: "detail", key: "x", load: { status: "loading" } }), "theirs", false)).toBe(true);
   });
 });

@@ -57,7 +57,7 @@ export interface UiSource {
   merge(): Promise<MergeView | null>;
   /** a conflicted chunk decoded at base, ours and theirs */
   conflictChunk(m: MergeView, c: ChunkBothChanged): Promise<ThreeWayComparison>;
-  resolveConflict(opts: { path: string; chunk?: number[]; side: Side }): Promise<ResolveResult>;
+  resolveConflict(opts: { path: string; chunk?: number[]; side: Side; discardOtherEdits?: boolean }): Promise<ResolveResult>;
   continueMerge(): Promise<{ oid: string }>;
 }
 

@@ -3,7 +3,7 @@ import { useCallback, useEffect } from "react";
 import type { Side } from "../../../src/index.js";
 import { errorText } from "../contexts.js";
 import type { UiSource } from "../data/source.js";
-import { openCount, resolveTarget, selectedItem, type ConflictsAction, type ConflictsState } from "../state/conflicts.js";
+import { confirmsDiscard, openCount, resolveTarget, selectedItem, type ConflictsAction, type ConflictsState } from "../state/conflicts.js";
 
 export interface ConflictCommands {
   take: (side: Side, whole: boolean) => void;
@@ -49,13 +49,22 @@ export function useConflictsData(
     (side: Side, whole: boolean) => {
       const target = resolveTarget(state, whole);
       if (!target) return;
+      const discardOtherEdits = confirmsDiscard(state, side, whole);
+      const key = `${side === "ours" ? "o" : "t"}`;
       dispatch({ type: "busy", what: `taking ${side} for ${target.path || "."}${target.chunk ? ` chunk [${target.chunk.join(",")}]` : ""}…` });
-      source.resolveConflict({ ...target, side }).then(
+      source.resolveConflict({ ...target, side, discardOtherEdits }).then(
         (r) => {
-          dispatch({ type: "finished", note: `${r.resolved.length} conflict${r.resolved.length === 1 ? "" : "s"} settled with ${side}; ${r.remaining} left${r.remaining === 0 ? ": c concludes the merge" : ""}` });
+          const lost = r.discarded.length > 0 ? ` (the other side's edits of ${r.discarded.length} chunk${r.discarded.length === 1 ? "" : "s"} discarded)` : "";
+          dispatch({ type: "finished", note: `${r.resolved.length} conflict${r.resolved.length === 1 ? "" : "s"} settled with ${side}${lost}; ${r.remaining} left${r.remaining === 0 ? ": c concludes the merge" : ""}` });
           dispatch({ type: "reload" });
         },
-        (err: unknown) => dispatch({ type: "finished", note: `error: ${errorText(err)}` }),
+        (err: unknown) => {
+          if (err instanceof Error && (err as { _tag?: string })._tag === "OtherEditsDiscardedError") {
+            const n = (err as unknown as { chunks: unknown[] }).chunks.length;
+            const k = whole ? key.toUpperCase() : key;
+            dispatch({ type: "confirm", side, whole, note: `taking ${side} would discard the other side's edits of ${n} chunk${n === 1 ? "" : "s"} that cannot merge element by element: ${k} again discards them, any other key keeps the conflict` });
+          } else dispatch({ type: "finished", note: `error: ${errorText(err)}` });
+        },
       );
     },
     [state, dispatch, source],

@@ -40,6 +40,12 @@ export interface ConflictsState {
   reload: number;
   /** the merge was concluded: the new commit */
   done: string | null;
+  /**
+   * A side taken that would discard the other side's edits of chunks that
+   * cannot merge element by element: the same key again confirms, any other
+   * action forgets it.
+   */
+  confirm: { side: "ours" | "theirs"; whole: boolean; key: string } | null;
 }
 
 export type ConflictsAction =
@@ -51,10 +57,11 @@ export type ConflictsAction =
   | { type: "busy"; what: string }
   | { type: "finished"; note: string }
   | { type: "detail"; key: string; load: Load<ThreeWayComparison> }
-  | { type: "concluded"; oid: string };
+  | { type: "concluded"; oid: string }
+  | { type: "confirm"; side: "ours" | "theirs"; whole: boolean; note: string };
 
 export function initialConflicts(): ConflictsState {
-  return { status: "loading", error: null, merge: null, items: [], selected: 0, top: 0, listRows: 6, busy: null, note: null, details: {}, reload: 0, done: null };
+  return { status: "loading", error: null, merge: null, items: [], selected: 0, top: 0, listRows: 6, busy: null, note: null, details: {}, reload: 0, done: null, confirm: null };
 }
 
 function describe(c: Conflict): { subject: string; label: string; target: ConflictItem["target"] } {
@@ -107,7 +114,9 @@ export function openCount(s: ConflictsState): number {
   return s.items.filter((i) => !i.resolved).length;
 }
 
-export function conflictsReducer(s: ConflictsState, a: ConflictsAction): ConflictsState {
+export function conflictsReducer(state: ConflictsState, a: ConflictsAction): ConflictsState {
+  // a pending confirmation lasts for the next action only
+  const s = state.confirm && a.type !== "confirm" && a.type !== "detail" && a.type !== "resize" ? { ...state, confirm: null } : state;
   switch (a.type) {
     case "reload":
       return { ...s, status: "loading", reload: s.reload + 1, note: a.note ?? s.note };
@@ -135,7 +144,16 @@ export function conflictsReducer(s: ConflictsState, a: ConflictsAction): Conflic
       return { ...s, details: { ...s.details, [a.key]: a.load } };
     case "concluded":
       return { ...s, busy: null, done: a.oid, note: `merge concluded: commit ${a.oid.slice(0, 7)}` };
+    case "confirm": {
+      const item = selectedItem(s);
+      return item ? { ...s, busy: null, note: a.note, confirm: { side: a.side, whole: a.whole, key: item.key } } : { ...s, busy: null, note: a.note };
+    }
   }
+}
+
+/** Whether taking `side` (`whole` or not) now confirms the discard the last try asked about. */
+export function confirmsDiscard(s: ConflictsState, side: "ours" | "theirs", whole: boolean): boolean {
+  return s.confirm !== null && s.confirm.side === side && s.confirm.whole === whole && s.confirm.key === selectedItem(s)?.key;
 }
 
 /** The resolve call for the selected conflict (`whole`: every conflict of its array or node). */
