@@ -4,7 +4,10 @@ import { describe, expect, it } from "vitest";
 import { log, status } from "../../src/index.js";
 import { App } from "../../cli/ui/components/App.js";
 import { repoSource } from "../../cli/ui/data/source.js";
-import { flat, values } from "../merge/helpers.js";
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import { merge } from "../../src/index.js";
+import { commitAll, diverge, flat, repoFrom, values } from "../merge/helpers.js";
 import { conflictRepo, KEYS, press, threeConflictsRepo, waitFor } from "./helpers.js";
 
 const SIZE = { width: 80, height: 24 };
@@ -69,5 +72,31 @@ describe("conflicts screen", () => {
     await press(ui.stdin, KEYS.escape);
     await waitFor(ui.lastFrame, (s) => s.includes("history of all branches"));
     ui.unmount();
+  });
+
+  it("a side that would discard the other side's edits of an undecodable chunk asks first; the same key again takes it", async () => {
+    const { repo, dir } = await repoFrom("v3/ocean.zarr");
+    const a = path.join(dir, "opaque");
+    await fsp.mkdir(a, { recursive: true });
+    // a v2 array whose codec no one can decode: its chunks cannot merge element by element
+    await fsp.writeFile(path.join(a, ".zarray"), JSON.stringify({ zarr_format: 2, shape: [8], chunks: [4], dtype: "<i4", compressor: { id: "tdv-test-opaque" }, fill_value: 0, filters: null, order: "C" }));
+    await fsp.writeFile(path.join(a, "0"), "base chunk 0");
+    await commitAll(repo, "opaque array");
+    await diverge(
+      repo,
+      dir,
+      () => fsp.writeFile(path.join(a, "0"), "ours chunk 0"),
+      () => fsp.writeFile(path.join(a, "0"), "theirs chunk 0"),
+    );
+    expect((await merge(repo, { rev: "feature" })).kind).toBe("conflicts");
+    const ui = render(<App source={repoSource(repo)} color={false} size={SIZE} start="conflicts" />);
+    await waitFor(ui.lastFrame, (s) => s.includes("1 open"), "the conflict");
+    await press(ui.stdin, "t");
+    await waitFor(ui.lastFrame, (s) => s.includes("t again takes theirs, discarding ours' edits of 1 unmergeable chunk"), "the question");
+    expect((await fsp.readFile(path.join(a, "0"))).toString()).toBe("ours chunk 0"); // nothing taken yet
+    await press(ui.stdin, "t");
+    await waitFor(ui.lastFrame, (s) => s.includes("settled with theirs, discarding ours' edits of 1 chunk") && s.includes("0 open"), "taken");
+    ui.unmount();
+    expect((await fsp.readFile(path.join(a, "0"))).toString()).toBe("theirs chunk 0");
   });
 });

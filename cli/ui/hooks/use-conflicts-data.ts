@@ -54,7 +54,8 @@ export function useConflictsData(
       dispatch({ type: "busy", what: `taking ${side} for ${target.path || "."}${target.chunk ? ` chunk [${target.chunk.join(",")}]` : ""}…` });
       source.resolveConflict({ ...target, side, discardOtherEdits }).then(
         (r) => {
-          const lost = r.discarded.length > 0 ? ` (the other side's edits of ${r.discarded.length} chunk${r.discarded.length === 1 ? "" : "s"} discarded)` : "";
+          const other = side === "ours" ? "theirs" : "ours";
+          const lost = r.discarded.length > 0 ? `, discarding ${other}' edits of ${r.discarded.length} chunk${r.discarded.length === 1 ? "" : "s"}` : "";
           dispatch({ type: "finished", note: `${r.resolved.length} conflict${r.resolved.length === 1 ? "" : "s"} settled with ${side}${lost}; ${r.remaining} left${r.remaining === 0 ? ": c concludes the merge" : ""}` });
           dispatch({ type: "reload" });
         },
@@ -62,7 +63,8 @@ export function useConflictsData(
           if (err instanceof Error && (err as { _tag?: string })._tag === "OtherEditsDiscardedError") {
             const n = (err as unknown as { chunks: unknown[] }).chunks.length;
             const k = whole ? key.toUpperCase() : key;
-            dispatch({ type: "confirm", side, whole, note: `taking ${side} would discard the other side's edits of ${n} chunk${n === 1 ? "" : "s"} that cannot merge element by element: ${k} again discards them, any other key keeps the conflict` });
+            const other = side === "ours" ? "theirs" : "ours";
+            dispatch({ type: "confirm", side, whole, note: `${k} again takes ${side}, discarding ${other}' edits of ${n} unmergeable chunk${n === 1 ? "" : "s"}; other keys keep it` });
           } else dispatch({ type: "finished", note: `error: ${errorText(err)}` });
         },
       );
