@@ -7,8 +7,10 @@
  * offset and nbytes are both 2^64-1 is absent: it reads as the fill value.
  *
  *   const s = shardingOf(doc);                  // null: not sharded, or an index tdv does not read
- *   const inner = innerChunks(s, shardBytes);   // per inner chunk (C order): its bytes, or null
+ *   const inner = innerChunks(s, shardBytes, [0, 0]); // per inner chunk (C order): bytes, or null
  *   innerDoc(doc, s);                           // an unsharded document whose chunks are the inner chunks
+ *
+ *   writeShard(s, inner);                       // the shard file back, index where and as `s` says
  *
  * Pure: bytes in, values out.
  */
@@ -103,5 +105,33 @@ export function innerChunks(s: Sharding, bytes: Uint8Array | null, shardIndex: r
     if (end > BigInt(bytes.byteLength)) throw fail(`inner chunk ${i} lies outside the shard (bytes ${offset}..${end} of ${bytes.byteLength})`);
     out.push(bytes.subarray(Number(offset), Number(end)));
   }
+  return out;
+}
+
+/**
+ * A shard file per the spec from its inner chunks (C order; null: absent),
+ * the index where `s` puts it, encoded as `s` says (`bytes` in its byte
+ * order, then `crc32c` when `s` has it).
+ */
+export function writeShard(s: Sharding, chunks: readonly (Uint8Array | null)[]): Uint8Array {
+  const n = chunks.length;
+  const size = 16 * n + (s.checksum ? 4 : 0);
+  const body = chunks.reduce((a, c) => a + (c?.byteLength ?? 0), 0);
+  const out = new Uint8Array(body + size);
+  const at = s.indexLocation === "start" ? 0 : body;
+  const view = new DataView(out.buffer, at, size);
+  let pos = s.indexLocation === "start" ? size : 0;
+  chunks.forEach((c, k) => {
+    if (!c) {
+      view.setBigUint64(16 * k, ABSENT, s.littleEndian);
+      view.setBigUint64(16 * k + 8, ABSENT, s.littleEndian);
+      return;
+    }
+    out.set(c, pos);
+    view.setBigUint64(16 * k, BigInt(pos), s.littleEndian);
+    view.setBigUint64(16 * k + 8, BigInt(c.byteLength), s.littleEndian);
+    pos += c.byteLength;
+  });
+  if (s.checksum) view.setUint32(16 * n, crc32c(out.subarray(at, at + 16 * n)), true);
   return out;
 }

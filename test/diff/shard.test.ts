@@ -8,7 +8,6 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import FileSystemStore from "@zarrita/storage/fs";
-import { gunzipSync, gzipSync } from "fflate";
 import * as zarr from "zarrita";
 import { beforeAll, describe, expect, it } from "vitest";
 import { add } from "../../src/repo/add.js";
@@ -16,78 +15,14 @@ import { commit } from "../../src/repo/commit.js";
 import { diff } from "../../src/repo/diff/diff.js";
 import type { ArrayDiff, DiffResult } from "../../src/repo/diff/types.js";
 import { Repository } from "../../src/repo/repository.js";
-import { crc32c } from "../../src/zarr/encode.js";
 import { committed, tdvJson, tdvOk } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixture.js";
+import { encodeInner, readShard, registerGzip, writeShard } from "../helpers/shard.js";
 
-class GzipCodec {
-  readonly kind = "bytes_to_bytes" as const;
-  constructor(readonly level: number) {}
-  static fromConfig(config: unknown): GzipCodec {
-    return new GzipCodec((config as { level?: number } | undefined)?.level ?? 5);
-  }
-  encode(bytes: Uint8Array): Uint8Array {
-    return gzipSync(bytes, { level: this.level as 5, mtime: 0 });
-  }
-  decode(bytes: Uint8Array): Uint8Array {
-    return gunzipSync(bytes);
-  }
-}
-
-beforeAll(() => {
-  zarr.registry.set("gzip", (async () => GzipCodec) as unknown as Parameters<typeof zarr.registry.set>[1]);
-});
+beforeAll(registerGzip);
 
 type Json = Record<string, unknown>;
-const ABSENT = 0xffffffffffffffffn;
 
-/** One inner chunk encoded by zarrita with the inner codecs: a one-chunk unsharded array in a Map store. */
-async function encodeInner(innerShape: number[], dataType: string, codecs: unknown[], fill: unknown, data: Float32Array | Int32Array): Promise<Uint8Array> {
-  const store = new Map<string, Uint8Array>();
-  const doc = { zarr_format: 3, node_type: "array", shape: innerShape, data_type: dataType, chunk_grid: { name: "regular", configuration: { chunk_shape: innerShape } }, chunk_key_encoding: { name: "default", configuration: { separator: "/" } }, codecs, fill_value: fill, attributes: {} };
-  store.set("/zarr.json", new TextEncoder().encode(JSON.stringify(doc)));
-  const arr = await zarr.open.v3(zarr.root(store), { kind: "array" });
-  await zarr.set(arr, null, { data, shape: innerShape, stride: [innerShape[1] as number, 1] } as never);
-  const key = [...store.keys()].find((k) => k !== "/zarr.json");
-  return store.get(key!)!;
-}
-
-/** The inner chunks of a shard file (index: bytes little endian + crc32c), null when absent. */
-function readShard(bytes: Uint8Array, n: number, location: "start" | "end"): (Uint8Array | null)[] {
-  const size = 16 * n + 4;
-  const at = location === "end" ? bytes.length - size : 0;
-  const view = new DataView(bytes.buffer, bytes.byteOffset + at, size);
-  return Array.from({ length: n }, (_, k) => {
-    const off = view.getBigUint64(16 * k, true);
-    const len = view.getBigUint64(16 * k + 8, true);
-    return off === ABSENT ? null : bytes.slice(Number(off), Number(off + len));
-  });
-}
-
-/** A shard file per the spec: inner chunks in order, then (or before them) the index with its crc32c. */
-function writeShard(chunks: (Uint8Array | null)[], location: "start" | "end"): Uint8Array {
-  const size = 16 * chunks.length + 4;
-  const body = chunks.reduce((a, c) => a + (c?.length ?? 0), 0);
-  const out = new Uint8Array(body + size);
-  const index = new DataView(new ArrayBuffer(16 * chunks.length));
-  let pos = location === "start" ? size : 0;
-  chunks.forEach((c, k) => {
-    if (!c) {
-      index.setBigUint64(16 * k, ABSENT, true);
-      index.setBigUint64(16 * k + 8, ABSENT, true);
-      return;
-    }
-    out.set(c, pos);
-    index.setBigUint64(16 * k, BigInt(pos), true);
-    index.setBigUint64(16 * k + 8, BigInt(c.length), true);
-    pos += c.length;
-  });
-  const indexBytes = new Uint8Array(index.buffer);
-  const at = location === "start" ? 0 : body;
-  out.set(indexBytes, at);
-  new DataView(out.buffer).setUint32(at + 16 * chunks.length, crc32c(indexBytes), true);
-  return out;
-}
 
 function only(res: DiffResult, p: string): ArrayDiff {
   const a = res.arrays.find((x) => x.path === p);
