@@ -1,7 +1,7 @@
 /**
  * Sharded v3 arrays for tests: inner chunks encoded by zarrita (an unsharded
  * one-chunk array with the inner codecs), shard files assembled and read per
- * the v3 sharding spec (index: bytes little endian + crc32c), as
+ * the v3 sharding spec (index: bytes little endian, + crc32c unless `checksum` is false), as
  * fixtures/make-v3.mjs does (zarrita cannot write shards).
  */
 import { gunzipSync, gzipSync } from "fflate";
@@ -40,9 +40,9 @@ export async function encodeInner(innerShape: number[], dataType: string, codecs
   return store.get(key!)!;
 }
 
-/** The inner chunks of a shard file (index: bytes little endian + crc32c), null when absent. */
-export function readShard(bytes: Uint8Array, n: number, location: "start" | "end"): (Uint8Array | null)[] {
-  const size = 16 * n + 4;
+/** The inner chunks of a shard file (index: bytes little endian, + crc32c unless `checksum` is false), null when absent. */
+export function readShard(bytes: Uint8Array, n: number, location: "start" | "end", checksum = true): (Uint8Array | null)[] {
+  const size = 16 * n + (checksum ? 4 : 0);
   const at = location === "end" ? bytes.length - size : 0;
   const view = new DataView(bytes.buffer, bytes.byteOffset + at, size);
   return Array.from({ length: n }, (_, k) => {
@@ -52,9 +52,9 @@ export function readShard(bytes: Uint8Array, n: number, location: "start" | "end
   });
 }
 
-/** A shard file per the spec: inner chunks in order, then (or before them) the index with its crc32c. */
-export function writeShard(chunks: (Uint8Array | null)[], location: "start" | "end"): Uint8Array {
-  const size = 16 * chunks.length + 4;
+/** A shard file per the spec: inner chunks in order, then (or before them) the index, with its crc32c unless `checksum` is false. */
+export function writeShard(chunks: (Uint8Array | null)[], location: "start" | "end", checksum = true): Uint8Array {
+  const size = 16 * chunks.length + (checksum ? 4 : 0);
   const body = chunks.reduce((a, c) => a + (c?.length ?? 0), 0);
   const out = new Uint8Array(body + size);
   const index = new DataView(new ArrayBuffer(16 * chunks.length));
@@ -73,7 +73,7 @@ export function writeShard(chunks: (Uint8Array | null)[], location: "start" | "e
   const indexBytes = new Uint8Array(index.buffer);
   const at = location === "start" ? 0 : body;
   out.set(indexBytes, at);
-  new DataView(out.buffer).setUint32(at + 16 * chunks.length, crc32c(indexBytes), true);
+  if (checksum) new DataView(out.buffer).setUint32(at + 16 * chunks.length, crc32c(indexBytes), true);
   return out;
 }
 

@@ -7,7 +7,11 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { add } from "../../src/repo/add.js";
+import { commit } from "../../src/repo/commit.js";
 import { merge } from "../../src/repo/merge/merge.js";
+import { Repository } from "../../src/repo/repository.js";
+import { tempDir } from "../helpers/fixture.js";
 import { encodeInner, readShard, registerGzip, writeShard } from "../helpers/shard.js";
 import { diverge, flat, repoFrom, values } from "./helpers.js";
 
@@ -97,5 +101,42 @@ describe("merge of sharded arrays by inner chunk", () => {
     want[flat([16, 16], [3, 7])] = 4;
     want[flat([16, 16], [4, 0])] = 5;
     expect(got).toEqual(want);
+  });
+
+  it("index at the start, no checksum: the merged shard keeps that layout and each side's inner chunk bytes", async () => {
+    const dir = await tempDir();
+    const { repo } = await Repository.init({ dir });
+    const arr = path.join(dir, "a.zarr");
+    const codecs = [{ name: "bytes", configuration: { endian: "little" } }];
+    const doc = {
+      zarr_format: 3,
+      node_type: "array",
+      shape: [8, 8],
+      data_type: "int32",
+      chunk_grid: { name: "regular", configuration: { chunk_shape: [8, 8] } },
+      chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
+      codecs: [{ name: "sharding_indexed", configuration: { chunk_shape: [4, 4], codecs, index_codecs: codecs, index_location: "start" } }],
+      fill_value: 0,
+      attributes: {},
+    };
+    await fsp.mkdir(path.join(arr, "c/0"), { recursive: true });
+    await fsp.writeFile(path.join(arr, "zarr.json"), JSON.stringify(doc));
+    const block = (v: number) => encodeInner([4, 4], "int32", codecs, 0, new Int32Array(16).fill(v));
+    const file = path.join(arr, "c/0/0");
+    const shard = async (vs: (number | null)[]) => writeShard(await Promise.all(vs.map((v) => (v === null ? null : block(v)))), "start", false);
+    await fsp.writeFile(file, await shard([1, 2, null, 4]));
+    await add(repo, { all: true });
+    await commit(repo, { message: "import" });
+    await diverge(
+      repo,
+      dir,
+      async () => fsp.writeFile(file, await shard([10, 2, null, 4])),
+      async () => fsp.writeFile(file, await shard([1, 2, 30, 4])),
+    );
+    const r = await merge(repo, { rev: "feature" });
+    expect(r.kind).toBe("merged");
+    const got = await fsp.readFile(file);
+    expect(got.equals(await shard([10, 2, 30, 4]))).toBe(true);
+    expect(readShard(new Uint8Array(got), 4, "start", false)).toEqual(await Promise.all([10, 2, 30, 4].map(block)));
   });
 });
