@@ -148,6 +148,8 @@ function arrayLines(a: ArrayDiff): string[] {
   if (c.removed.count) chunkLines.push(`${c.removed.count} removed ${boxes(c.removed.boxes)} (-${formatBytes(c.removed.bytes)})`);
   chunkLines.forEach((l, i) => lines.push(`${i === 0 ? label("chunks") : cont()}${l}`));
   if (a.metadata.length === 0 && a.attributes.length === 0 && chunkLines.length === 0) lines.push(`${label("metadata")}document rewritten, same content`);
+  const inner = a.values?.innerChunks;
+  if (inner) lines.push(`${label("inner")}${plural(inner.count, "inner chunk")} of [${inner.shape.join(", ")}] changed${inner.count > 0 ? ` ${boxes(inner.boxes)}` : ""}`);
   if (a.valuesNote) lines.push(`${label("values")}${a.valuesNote}`);
   return lines;
 }

@@ -164,6 +164,14 @@ export interface ValueDiff {
   appended: { count: number; nan: number; range: ValueRange | null };
   /** elements of the changed chunks inside the old shape only (the array shrank) */
   truncated: number;
+  /**
+   * sharded arrays (same shard and inner chunk shapes on both sides): the inner
+   * chunks whose values differ, as boxes of inner chunk coordinates (inner chunk
+   * index = element index / inner chunk shape). `chunks`, `chunksSkipped` then
+   * count inner chunks compared (stored bytes differ on the two sides) and shards
+   * skipped. Absent for unsharded arrays.
+   */
+  innerChunks?: { shape: number[]; count: number; boxes: Box[] };
 }
 
 export interface GroupDiff {

@@ -8,9 +8,10 @@
 import { isTdvError } from "../../errors.js";
 import { mapLimit } from "../../store/atomic.js";
 import { bitsOf } from "../../zarr/bits.js";
-import { decodeChunk, fillChunk, type ChunkData, type DecodedChunk } from "../../zarr/decode.js";
+import { decodeChunk, fillChunk, ndindex, readJson, type ChunkData, type DecodedChunk } from "../../zarr/decode.js";
+import { innerChunks, innerDoc, shardingOf, type Sharding } from "../../zarr/shard.js";
 import type { ArrayNodeDocs } from "./metadata.js";
-import type { Box } from "./ranges.js";
+import { toBoxes, type Box } from "./ranges.js";
 import type { ChunkRef } from "./sides.js";
 import type { RawArrayDiff } from "./structure.js";
 import type { ValueDiff, ValueRange } from "./types.js";
@@ -27,6 +28,8 @@ interface Task {
   after: ChunkRef | null;
   /** the chunk grid changed: the old side of new chunk `index` is assembled from the old chunks it overlaps */
   regrid?: Map<string, ChunkRef>;
+  /** a sharded array: shard `index` is compared inner chunk by inner chunk */
+  shards?: { before: Sharding; after: Sharding };
 }
 
 /** Values of every array in `arrays` (modified ones; others get a note), chunks at most `concurrency` at a time. */
@@ -43,15 +46,17 @@ export async function compareValues(
       out.set(a, { values: null, note: reason });
       continue;
     }
-    const acc = new Accumulator(a.before!, a.after!);
+    const shards = gridChanged(a) ? null : shardsOf(a);
+    const acc = shards ? new Accumulator(innerNode(a.before!, shards.before), innerNode(a.after!, shards.after), shards.after.inner) : new Accumulator(a.before!, a.after!);
     accs.push([a, acc]);
-    if (gridChanged(a)) {
+    if (!shards && gridChanged(a)) {
       tasks.push(...regridTasks(a, acc));
       continue;
     }
-    for (const [x, y] of a.modified) tasks.push({ acc, index: x.index, before: x, after: y });
-    for (const y of a.added) tasks.push({ acc, index: y.index, before: null, after: y });
-    for (const x of a.removed) tasks.push({ acc, index: x.index, before: x, after: null });
+    const more = shards ? { shards } : {};
+    for (const [x, y] of a.modified) tasks.push({ acc, index: x.index, before: x, after: y, ...more });
+    for (const y of a.added) tasks.push({ acc, index: y.index, before: null, after: y, ...more });
+    for (const x of a.removed) tasks.push({ acc, index: x.index, before: x, after: null, ...more });
   }
   let done = 0;
   let bytes = 0;
@@ -74,6 +79,24 @@ function notComparable(a: RawArrayDiff): string | null | undefined {
   const [m, n] = [a.before.meta, a.after.meta];
   if (m.shape.length !== n.shape.length) return `values not compared: the number of dimensions changed (${m.shape.length} → ${n.shape.length})`;
   return undefined;
+}
+
+/**
+ * Both sides sharded alike (same shard and inner chunk shapes, an index tdv
+ * reads): shards are compared inner chunk by inner chunk. Otherwise null, and
+ * a shard is compared as one block (zarrita decodes it whole).
+ */
+function shardsOf(a: RawArrayDiff): { before: Sharding; after: Sharding } | null {
+  const before = shardingOf(a.before!.raw);
+  const after = shardingOf(a.after!.raw);
+  if (!before || !after || before.inner.some((n, d) => n !== after.inner[d])) return null;
+  return { before, after };
+}
+
+/** The array seen as unsharded, its chunks the inner chunks: what decodes one inner chunk. */
+function innerNode(node: ArrayNodeDocs, s: Sharding): ArrayNodeDocs {
+  const doc = new TextEncoder().encode(JSON.stringify(innerDoc(readJson(node.doc) as Record<string, unknown>, s)));
+  return { ...node, meta: { ...node.meta, chunkShape: [...s.inner], innerChunkShape: null }, doc };
 }
 
 function gridChanged(a: RawArrayDiff): boolean {
@@ -170,6 +193,10 @@ async function compareChunk(t: Task, read: (n: number) => void): Promise<void> {
     return;
   }
   try {
+    if (t.shards) {
+      await compareShard(t, t.shards, read);
+      return;
+    }
     const [a, b] = await Promise.all([
       t.regrid ? assembleOld(acc.beforeNode, acc.afterNode.meta.chunkShape, t.index, t.regrid, read) : side(acc.beforeNode, t.index, t.before, read),
       side(acc.afterNode, t.index, t.after, read),
@@ -190,6 +217,52 @@ async function compareChunk(t: Task, read: (n: number) => void): Promise<void> {
       throw err;
     }
   }
+}
+
+/**
+ * Shard `t.index`, inner chunk by inner chunk: both shard files are read and
+ * their indexes parsed; an inner chunk stored with the same bytes on both
+ * sides (or absent on both) is unchanged, any other is decoded on both sides
+ * (absent: the fill value) and compared. A shard that does not parse is
+ * skipped whole, with a note.
+ */
+async function compareShard(t: Task, s: { before: Sharding; after: Sharding }, read: (n: number) => void): Promise<void> {
+  const { acc } = t;
+  const load = async (ref: ChunkRef | null) => {
+    if (!ref) return null;
+    const bytes = await ref.read();
+    read(bytes.byteLength);
+    return bytes;
+  };
+  const [x, y] = await Promise.all([load(t.before), load(t.after)]);
+  const olds = innerChunks(s.before, x, t.index);
+  const news = innerChunks(s.after, y, t.index);
+  const perShard = s.after.perShard;
+  const pending: [number[], DecodedChunk | null, DecodedChunk | null][] = [];
+  let k = 0;
+  for (const local of ndindex(perShard)) {
+    const [p, q] = [olds[k] ?? null, news[k] ?? null];
+    k++;
+    if (p === null ? q === null : q !== null && sameBytes(p, q)) continue;
+    const index = local.map((n, d) => (t.index[d] as number) * (perShard[d] as number) + n);
+    pending.push([index, await innerSide(acc.beforeNode, index, p), await innerSide(acc.afterNode, index, q)]);
+  }
+  // added only once every inner chunk decoded: a shard is compared whole or skipped whole
+  acc.shardCompared();
+  for (const [index, a, b] of pending) acc.add(index, a, b);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** One side of an inner chunk: decoded, the fill value when absent, null when outside the shape. */
+async function innerSide(node: ArrayNodeDocs, index: number[], bytes: Uint8Array | null): Promise<DecodedChunk | null> {
+  const m = node.meta;
+  if (index.some((k, d) => k * (m.chunkShape[d] as number) >= (m.shape[d] as number))) return null;
+  return bytes ? decodeChunk(node.doc, node.zattrs, index, bytes) : fillChunk(node.doc, index);
 }
 
 /** One side of a chunk: decoded, the fill value when the file is missing, null when the chunk lies outside the shape. */
@@ -249,17 +322,34 @@ class Accumulator {
   private appendedRange: ValueRange | null = null;
   private truncated = 0;
 
+  /** sharded arrays compared by inner chunk: the inner chunks whose values differ */
+  private readonly innerChanged: number[][] = [];
+  private shards = 0;
+
   constructor(
     readonly beforeNode: ArrayNodeDocs,
     readonly afterNode: ArrayNodeDocs,
+    /** the inner chunk shape, when `add` is given inner chunks of a sharded array */
+    private readonly inner: number[] | null = null,
   ) {}
 
   skip(): void {
     this.skipped++;
   }
 
+  /** A shard was compared (its changed inner chunks, possibly none, are `add`ed). */
+  shardCompared(): void {
+    this.shards++;
+  }
+
   /** Compare chunk `index`: `a` on the old side, `b` on the new (null: outside that side's shape). */
   add(index: number[], a: DecodedChunk | null, b: DecodedChunk | null): void {
+    const seen = this.changed + this.appended + this.truncated;
+    this.compare(index, a, b);
+    if (this.inner && this.changed + this.appended + this.truncated !== seen) this.innerChanged.push(index.slice());
+  }
+
+  private compare(index: number[], a: DecodedChunk | null, b: DecodedChunk | null): void {
     this.chunks++;
     const shapeA = this.beforeNode.meta.shape;
     const shapeB = this.afterNode.meta.shape;
@@ -419,7 +509,7 @@ class Accumulator {
     const fb = this.afterNode.raw.fill_value;
     if (JSON.stringify(fa) !== JSON.stringify(fb)) notes.push("the fill value changed: chunks never written read differently too (not counted)");
     const note = notes.length > 0 ? notes.join("; ") : null;
-    if (this.chunks === 0) return { values: null, note: note ?? "no chunk could be compared" };
+    if (this.chunks === 0 && this.shards === 0) return { values: null, note: note ?? "no chunk could be compared" };
     const numeric = this.numeric;
     const bbox: Box | null = this.lo && this.hi ? this.lo.map((l, d) => [l, this.hi![d] as number] as [number, number]) : null;
     return {
@@ -438,6 +528,7 @@ class Accumulator {
         bbox,
         appended: { count: this.appended, nan: this.appendedNan, range: numeric ? this.appendedRange : null },
         truncated: this.truncated,
+        ...(this.inner ? { innerChunks: { shape: [...this.inner], count: this.innerChanged.length, boxes: toBoxes(this.innerChanged) } } : {}),
       },
       note,
     };

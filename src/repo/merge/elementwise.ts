@@ -9,7 +9,8 @@
  */
 import type * as zarr from "zarrita";
 import { zarrita } from "../../zarr/zarrita.js";
-import { decodeChunk, elementAt, fillChunk, type DecodedChunk } from "../../zarr/decode.js";
+import { decodeChunk, elementAt, fillChunk, ndindex, readJson, type DecodedChunk } from "../../zarr/decode.js";
+import { innerChunks, innerDoc, shardingOf, writeShard, type Sharding } from "../../zarr/shard.js";
 import { encodeChunk } from "../../zarr/encode.js";
 import { bitsOf, sameNumberish } from "../../zarr/bits.js";
 import type { ElementConflict, ElementValue, Side, Sides } from "./types.js";
@@ -42,6 +43,8 @@ export type ChunkMergeResult = {
   conflicts: { count: number; examples: ElementConflict[] };
   /** elements taken from theirs (changed by theirs only, or conflicts settled for theirs) */
   fromTheirs: number;
+  /** a sharded array: the inner chunks (array-wide inner chunk indices) holding conflicting elements */
+  innerChunks?: number[][];
 };
 
 const ABSENT: unique symbol = Symbol("absent");
@@ -113,6 +116,8 @@ function copyOf(data: DecodedChunk["data"]): { data: DecodedChunk["data"]; set: 
 export class ElementwiseUnsupported extends Error {}
 
 export async function mergeChunk(input: ChunkMergeInput): Promise<ChunkMergeResult> {
+  const sharding = shardingShared(input);
+  if (sharding) return mergeShard(input, sharding);
   const { chunk, sides, merged, prefer, examples: maxExamples = 5 } = input;
   const [b, o, t] = await Promise.all([decodeSide(sides.base, chunk), decodeSide(sides.ours, chunk), decodeSide(sides.theirs, chunk)]);
   const shape = o.shape;
@@ -218,6 +223,97 @@ export async function mergeChunk(input: ChunkMergeInput): Promise<ChunkMergeResu
     const bytes = await encodeChunk(merged.metaDoc, chunk, { data: out.data as never, shape: o.shape, stride: o.stride });
     return { result: { kind: "bytes", bytes }, conflicts, fromTheirs };
   }
+}
+
+// ---- sharded arrays: a shard is its inner chunks ----------------------------------
+
+/** The sharding of the merged array when all three sides shard the same way (same configuration), else null. */
+function shardingShared(input: ChunkMergeInput): Sharding | null {
+  const docs = [input.merged.metaDoc, input.sides.base.metaDoc, input.sides.ours.metaDoc, input.sides.theirs.metaDoc].map((d) => readJson(d) as Record<string, unknown>);
+  const s = shardingOf(docs[0]!);
+  if (!s) return null;
+  const config = (d: Record<string, unknown>) => JSON.stringify((d.codecs as unknown[] | undefined)?.[0]) + JSON.stringify(d.chunk_grid);
+  return docs.every((d) => config(d) === config(docs[0]!)) ? s : null;
+}
+
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * A shard changed on both sides, merged inner chunk by inner chunk: an inner
+ * chunk only one side changed (by its stored bytes) is taken from that side
+ * as it is; one both changed is merged element by element as a chunk of the
+ * array seen unsharded (chunk shape = inner shape, codecs = the inner
+ * codecs). The merged shard is written with the array's index codecs and
+ * index location; when every inner chunk comes from one side, that side's
+ * shard file is kept.
+ */
+async function mergeShard(input: ChunkMergeInput, s: Sharding): Promise<ChunkMergeResult> {
+  const { chunk, sides, merged, prefer, examples: maxExamples = 5 } = input;
+  const lists = {
+    base: innerChunks(s, sides.base.bytes, chunk),
+    ours: innerChunks(s, sides.ours.bytes, chunk),
+    theirs: innerChunks(s, sides.theirs.bytes, chunk),
+  };
+  const asInner = (doc: Uint8Array) => new TextEncoder().encode(JSON.stringify(innerDoc(readJson(doc) as Record<string, unknown>, s)));
+  const docs = { base: asInner(sides.base.metaDoc), ours: asInner(sides.ours.metaDoc), theirs: asInner(sides.theirs.metaDoc), merged: asInner(merged.metaDoc) };
+  const out: (Uint8Array | null)[] = [];
+  const examples: ElementConflict[] = [];
+  const conflicting: number[][] = [];
+  let count = 0;
+  let fromTheirs = 0;
+  let allOurs = true;
+  let allTheirs = true;
+  let k = 0;
+  for (const local of ndindex(s.perShard)) {
+    const [b, o, t] = [lists.base[k] ?? null, lists.ours[k] ?? null, lists.theirs[k] ?? null];
+    k++;
+    const index = local.map((n, d) => (chunk[d] as number) * (s.perShard[d] as number) + n);
+    if (sameBytes(o, t)) {
+      out.push(o);
+      continue;
+    }
+    if (sameBytes(b, o)) {
+      out.push(t);
+      allOurs = false;
+      continue;
+    }
+    if (sameBytes(b, t)) {
+      out.push(o);
+      allTheirs = false;
+      continue;
+    }
+    const side = (doc: Uint8Array, from: ChunkSide, bytes: Uint8Array | null): ChunkSide => ({ metaDoc: doc, zattrs: null, shape: from.shape, bytes });
+    const r = await mergeChunk({
+      chunk: index,
+      sides: { base: side(docs.base, sides.base, b), ours: side(docs.ours, sides.ours, o), theirs: side(docs.theirs, sides.theirs, t) },
+      merged: { metaDoc: docs.merged, shape: merged.shape },
+      prefer,
+      examples: Math.max(0, maxExamples - examples.length),
+    });
+    count += r.conflicts.count;
+    examples.push(...r.conflicts.examples);
+    if (r.conflicts.count > 0) conflicting.push(index);
+    fromTheirs += r.fromTheirs;
+    if (r.result.kind === "side") {
+      out.push(r.result.side === "ours" ? o : t);
+      if (r.result.side === "ours") allTheirs = false;
+      else allOurs = false;
+    } else {
+      out.push(r.result.bytes);
+      allOurs = false;
+      allTheirs = false;
+    }
+  }
+  const conflicts = { count, examples };
+  const extra = conflicting.length > 0 ? { innerChunks: conflicting } : {};
+  if (allOurs) return { result: { kind: "side", side: "ours" }, conflicts, fromTheirs, ...extra };
+  if (allTheirs) return { result: { kind: "side", side: "theirs" }, conflicts, fromTheirs, ...extra };
+  return { result: { kind: "bytes", bytes: writeShard(s, out) }, conflicts, fromTheirs, ...extra };
 }
 
 /** Chunk coordinates of flat offset `off` for strides that are a permutation of a contiguous layout. */

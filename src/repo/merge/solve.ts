@@ -123,7 +123,7 @@ export async function solve(input: SolveInput, { conflicts, policy }: SolveOptio
         const n = r.conflicts.count;
         open({
           conflict: c,
-          reasons: [`${n} element${n === 1 ? "" : "s"} changed on both sides to different values`],
+          reasons: [`${n} element${n === 1 ? "" : "s"} changed on both sides to different values${innerOf(r)}`],
           elements: r.conflicts,
         });
       } else done(c);
@@ -148,6 +148,13 @@ export async function solve(input: SolveInput, { conflicts, policy }: SolveOptio
 function arrayOf(c: Conflict): string {
   if (c._tag === "ArrayAddedBoth" || c._tag === "MetaBothChanged" || c._tag === "ChunkBothChanged") return c.array;
   return c.path;
+}
+
+/** For a shard: which of its inner chunks hold the conflicting elements. */
+function innerOf(r: ChunkMergeResult): string {
+  const list = r.innerChunks ?? [];
+  if (list.length === 0) return "";
+  return ` (shard's inner chunk${list.length === 1 ? "" : "s"} ${list.map((i) => `[${i.join(", ")}]`).join(", ")})`;
 }
 
 /** Why a chunk could not be merged element-wise, or null when `err` is some other failure. */
