@@ -18,6 +18,7 @@ import path from "node:path";
 import { InterruptedError, RefNotFoundError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { materialize, type CheckoutResult, type ProgressFn } from "../repo/checkout.js";
+import { processRuns } from "../store/owner.js";
 import { Repository, type CloneMarker, type RepoConfig } from "../repo/repository.js";
 import { readFileOrNull } from "../store/atomic.js";
 import type { BackendOptions } from "./backend.js";
@@ -213,13 +214,7 @@ async function readConfig(tdvDir: string): Promise<RepoConfig | null> {
 
 /** Whether the process that wrote the marker still runs (on another host: not known, taken as gone). */
 function isRunning(m: CloneMarker): boolean {
-  if (m.host !== os.hostname() || m.pid === process.pid) return false;
-  try {
-    process.kill(m.pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return m.host === os.hostname() && m.pid !== process.pid && processRuns(m.pid, null);
 }
 
 /** Delete every `*.lock` under the repository (not in the object folders, which hold none). */

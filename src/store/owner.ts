@@ -60,17 +60,24 @@ export function parseOwner(text: string): Owner | null {
  * another time.
  */
 export function ownerAlive(owner: Owner): boolean {
-  if (owner.host !== os.hostname()) return true;
-  if (owner.pid === process.pid) return owner.start === null || owner.start === ownerOf("").start;
+  return owner.host !== os.hostname() || processRuns(owner.pid, owner.start);
+}
+
+/**
+ * Whether process `pid` of this host runs, and is the one that started at
+ * `start` when that is known (a pid given to another process after a kill is not).
+ */
+export function processRuns(pid: number, start: string | null): boolean {
+  if (pid === process.pid) return start === null || start === ownerOf("").start;
   try {
-    process.kill(owner.pid, 0);
+    process.kill(pid, 0);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ESRCH") return false;
     // EPERM: a process of another user has that pid; whose it is, the start time tells
   }
-  if (owner.start === null) return true;
-  const now = startTime(owner.pid);
-  return now === null || now === owner.start;
+  if (start === null) return true;
+  const now = startTime(pid);
+  return now === null || now === start;
 }
 
 /** "commit (pid 4242, since 2026-12-03T17:40:00Z)" */

@@ -12,15 +12,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { tdvOk } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixture.js";
-
-function hasZarrPython(): boolean {
-  try {
-    execFileSync("/usr/bin/python3", ["-c", "import zarr"], { stdio: "pipe" });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { hasZarrPython } from "../helpers/zarr-python.js";
 
 /** Run a python script with zarr imported, `store` bound to the path given. */
 function py(store: string, script: string): string {

@@ -6,7 +6,6 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import FileSystemStore from "@zarrita/storage/fs";
-import { gunzipSync, gzipSync } from "fflate";
 import * as zarr from "zarrita";
 import { beforeAll, describe, expect, it } from "vitest";
 import { add } from "../../src/repo/add.js";
@@ -18,26 +17,11 @@ import { Repository } from "../../src/repo/repository.js";
 import { elementAt, ndindex } from "../../src/zarr/decode.js";
 import { committed } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixture.js";
+import { registerGzip } from "../helpers/shard.js";
 
 // ---- writing with zarrita: zarrita's gzip decodes only; an fflate encoder stands in while the tests run
 
-class GzipCodec {
-  readonly kind = "bytes_to_bytes" as const;
-  constructor(readonly level: number) {}
-  static fromConfig(config: unknown): GzipCodec {
-    return new GzipCodec((config as { level?: number } | undefined)?.level ?? 5);
-  }
-  encode(bytes: Uint8Array): Uint8Array {
-    return gzipSync(bytes, { level: this.level as 5, mtime: 0 });
-  }
-  decode(bytes: Uint8Array): Uint8Array {
-    return gunzipSync(bytes);
-  }
-}
-
-beforeAll(() => {
-  zarr.registry.set("gzip", (async () => GzipCodec) as unknown as Parameters<typeof zarr.registry.set>[1]);
-});
+beforeAll(registerGzip);
 
 type Whole = { data: unknown; shape: number[] };
 

@@ -5,15 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { DiffResult } from "../../src/index.js";
 import { tdvJson, tdvOk } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixture.js";
-
-function hasZarrPython(): boolean {
-  try {
-    execFileSync("/usr/bin/python3", ["-c", "import zarr"], { stdio: "pipe" });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { hasZarrPython } from "../helpers/zarr-python.js";
 
 function py(store: string, script: string): void {
   execFileSync("/usr/bin/python3", ["-c", `import sys, zarr, numpy as np\nstore = sys.argv[1]\n${script}`, store], { encoding: "utf8" });

@@ -10,18 +10,10 @@ import * as zarr from "zarrita";
 import { describe, expect, it } from "vitest";
 import { add, commit, Repository, switchBranch } from "../../src/index.js";
 import { makeFixture } from "../helpers/fixture.js";
+import { hasZarrPython } from "../helpers/zarr-python.js";
 
 process.env.TDV_AUTHOR_NAME = "Test";
 process.env.TDV_AUTHOR_EMAIL = "test@example.org";
-
-function hasZarrPython(): boolean {
-  try {
-    execFileSync("/usr/bin/python3", ["-c", "import zarr"], { stdio: "pipe" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function readAll(store: string, arrayPath: string) {
   const arr = await zarr.open.v3(zarr.root(new FileSystemStore(store)).resolve(arrayPath), { kind: "array" });

@@ -268,20 +268,10 @@ describe("app and conflicts reducers", () => {
   });
 
   it("conflicts become items by array; the target of one, or of its whole array", () => {
-    const merge = {
-      name: "feature",
-      theirs: "t",
-      base: "b",
-      origHead: "o",
-      strategy: "elementwise",
-      message: "",
-      stale: false,
-      branch: "main",
-      conflicts: [
+    const merge = mergeView([
         { conflict: { _tag: "ChunkBothChanged", array: "z/sst", chunk: [1, 2], path: "z/sst/c/1/2", entries: { base: null, ours: null, theirs: null } }, reasons: [], scope: [], fingerprint: "", resolved: false },
         { conflict: { _tag: "AttrBothChanged", node: "z/sst", path: "z/sst/zarr.json", key: "units", values: { base: "K", ours: "C", theirs: "F" } }, reasons: [], scope: [], fingerprint: "", resolved: true },
-      ],
-    } as never;
+    ]);
     expect(itemsOf(merge).map((i) => [i.subject, i.label, i.resolved])).toEqual([
       ["z/sst", "chunk [1,2]", false],
       ["z/sst", "attribute units", true],
@@ -296,20 +286,10 @@ describe("app and conflicts reducers", () => {
   });
 
   it("a side that would discard the other side's edits asks first: the same key again confirms, anything else forgets it", () => {
-    const merge = {
-      name: "feature",
-      theirs: "t",
-      base: "b",
-      origHead: "o",
-      strategy: "elementwise",
-      message: "",
-      stale: false,
-      branch: "main",
-      conflicts: [
+    const merge = mergeView([
         { conflict: { _tag: "ChunkBothChanged", array: "z/s", chunk: [0], path: "z/s/0", entries: { base: null, ours: null, theirs: null } }, reasons: [], scope: [], fingerprint: "", resolved: false },
         { conflict: { _tag: "ChunkBothChanged", array: "z/s", chunk: [1], path: "z/s/1", entries: { base: null, ours: null, theirs: null } }, reasons: [], scope: [], fingerprint: "", resolved: false },
-      ],
-    } as never;
+    ]);
     let s = conflictsReducer(initialConflicts(), { type: "loaded", merge });
     expect(confirmsDiscard(s, "theirs", false)).toBe(false);
     s = conflictsReducer(s, { type: "confirm", side: "theirs", whole: false, note: "t again discards them" });
@@ -323,3 +303,8 @@ describe("app and conflicts reducers", () => {
     expect(confirmsDiscard(conflictsReducer(s, { type: "detail", key: "x", load: { status: "loading" } }), "theirs", false)).toBe(true);
   });
 });
+
+/** A stopped merge as the conflicts screen gets it, with these conflicts. */
+function mergeView(conflicts: unknown[]): never {
+  return { name: "feature", theirs: "t", base: "b", origHead: "o", strategy: "elementwise", message: "", stale: false, branch: "main", conflicts } as never;
+}
