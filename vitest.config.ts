@@ -14,5 +14,7 @@ export default defineConfig({
     ...shared,
     include: ["test/**/*.test.ts", "test/**/*.test.tsx"],
     exclude: ["test/reliability/**", "node_modules/**"],
+    // both cores: the fast suite is CPU-bound (spawned CLIs), 270 s on one worker here, ~200 s on two
+    maxWorkers: 2,
   },
 });
