@@ -2,7 +2,8 @@ import { defineConfig } from "vitest/config";
 
 // `npm test`: the suite a newcomer runs, a few minutes. The long lanes (kill -9 at
 // random moments, racing processes, injected faults: test/reliability/) run with
-// `npm run test:long` (vitest.long.config.ts), and CI runs both.
+// `npm run test:long` (vitest.long.config.ts) with the end-to-end scenarios too slow
+// for a newcomer's run (files named `*.long.test.ts`), and CI runs both.
 export const shared = {
   testTimeout: 60_000,
   hookTimeout: 60_000,
@@ -13,7 +14,7 @@ export default defineConfig({
   test: {
     ...shared,
     include: ["test/**/*.test.ts", "test/**/*.test.tsx"],
-    exclude: ["test/reliability/**", "node_modules/**"],
+    exclude: ["test/reliability/**", "test/**/*.long.test.ts", "test/**/*.long.test.tsx", "node_modules/**"],
     // both cores: the fast suite is CPU-bound (spawned CLIs), 270 s on one worker here, ~200 s on two
     maxWorkers: 2,
   },
