@@ -102,6 +102,15 @@ describe("eight racing pushers on each behaviour of the test server", () => {
   });
 });
 
+describe("eight racing pushers on a folder remote", () => {
+  it("every commit lands, only non-fast-forward reaches a pusher", async () => {
+    const figures = await racingPushers(path.join(await tempDir(), "remote"), {});
+    console.log(`[figures] folder: ${JSON.stringify(figures)}`);
+    expect(figures.unhandled).toEqual([]);
+    expect(figures.commitsOnRemote).toBe(PUSHERS);
+  });
+});
+
 const moto = motoVersion();
 describe.skipIf(!moto)(`moto's S3 server (${moto ?? "not installed: python3 -c 'import moto.server' failed"})`, () => {
   let server: MotoServer;
