@@ -25,7 +25,7 @@ import { peelObject } from "../repo/revision.js";
 import { walkReachable } from "../repo/walk.js";
 import type { BackendOptions } from "./backend.js";
 import { resolveRemote } from "./config.js";
-import { NonFastForwardError, ReadOnlyRemoteError } from "./errors.js";
+import { InfoRefsNotUpdatedError, NonFastForwardError, ReadOnlyRemoteError } from "./errors.js";
 import { encodeLoose, type GitType } from "./git-objects.js";
 import { chunkKey, gitObjectKey, RemoteRepo, type RemoteRef } from "./layout.js";
 import { addCount, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
@@ -192,8 +192,15 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
   }
   const firstBranch = done.find((u) => u.ref.startsWith("refs/heads/"));
   if (firstBranch) await remote.ensureHead(firstBranch.ref);
-  // also when nothing moved: a git/info/refs left stale (an interrupted push) is rewritten
-  await remote.updateInfoRefs();
+  // also when nothing moved: a git/info/refs left stale (an interrupted push) is rewritten;
+  // when it cannot be, that is said after the tracking refs follow and after any rejection
+  const infoRefs = await remote.updateInfoRefs().then(
+    () => null,
+    (err: unknown) => {
+      if (err instanceof InfoRefsNotUpdatedError) return err;
+      throw err;
+    },
+  );
 
   // remote-tracking refs follow what the remote now holds
   if (name) {
@@ -221,6 +228,7 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
       result.refs.filter((r) => r.status !== "rejected"),
     );
   }
+  if (infoRefs) throw infoRefs;
   return result;
 }
 
