@@ -12,8 +12,8 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clone, createBranch, isTdvError, openBackend, push, Repository, type NonFastForwardError } from "../../src/index.js";
-import { tdv } from "../helpers/cli.js";
+import { addRemote, clone, createBranch, isTdvError, openBackend, push, Repository, reset, type NonFastForwardError } from "../../src/index.js";
+import { tdv, tdvOk } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixture.js";
 import type { S3Mode, S3TestServer } from "../helpers/s3-server.mjs";
 import { commitAll, committedFixture, s3Setup } from "./dataset.js";
@@ -106,6 +106,30 @@ describe.each(modes)("an S3 server that behaves as %s", (mode) => {
     expect(lost.hint).toMatch(/tdv pull .*then `tdv push` again/);
     const remote = await openBackend(url, { env });
     expect(dec((await remote.get("git/refs/heads/main"))!.bytes).trim()).toBe(theirs);
+  });
+});
+
+describe("through the CLI, on a server that refuses a quoted If-Match", () => {
+  it("moves an existing branch, and forces it", async () => {
+    s3.mode("quoted-refused");
+    try {
+      const repo = await Repository.open({ dir: await committedFixture("v2/single.zarr") });
+      const first = (await repo.refs.head()).oid as string;
+      await addRemote(repo, { name: "origin", url: `s3://${s3.bucket}/cli-quoted-refused` });
+      await tdvOk(repo.root, ["push", "-q"], { env });
+      const second = await note(repo, "second");
+      const moved = await tdv(repo.root, ["push"], { env });
+      expect(moved.stderr).not.toMatch(/not in your history|rejected/);
+      expect(moved.code).toBe(0);
+      expect(moved.stdout).toContain(`${first.slice(0, 7)}..${second.slice(0, 7)}`);
+      await reset(repo, { rev: first, mode: "hard" });
+      const other = await note(repo, "other");
+      const forced = await tdv(repo.root, ["push", "--force"], { env });
+      expect(forced.code).toBe(0);
+      expect(forced.stdout).toMatch(new RegExp(`${second.slice(0, 7)}\\.\\.\\.${other.slice(0, 7)} +main -> main \\(forced update\\)`));
+    } finally {
+      s3.mode("verbatim-quoted");
+    }
   });
 });
 
