@@ -19,7 +19,7 @@ import { REPO_FORMAT_VERSION, TDV_VERSION } from "../repo/repository.js";
 import { checkRefName, fullRefNameProblem } from "../store/refs.js";
 import { openBackend, type BackendOptions, type ObjectBackend } from "./backend.js";
 import { backoff, retryPolicy, type RetryPolicy } from "./retry.js";
-import { ConditionalWritesIgnoredError, InfoRefsNotUpdatedError, NotARemoteRepositoryError, PreconditionFailedError } from "./errors.js";
+import { ConditionalWritesIgnoredError, ConditionalWritesRefusedError, InfoRefsNotUpdatedError, NotARemoteRepositoryError, PreconditionFailedError } from "./errors.js";
 
 export const CONFIG_KEY = "tdv.json";
 export const HEAD_KEY = "git/HEAD";
@@ -203,7 +203,10 @@ export class RemoteRepo {
       if (!(await canMove(now))) return { moved: false, now };
       from = now;
     }
-    return { moved: false, now: await this.readRef(ref) };
+    const now = await this.readRef(ref);
+    // still the commit it held when read: no push moved it, the server refused every write
+    if (now && expected && now.oid === expected.oid) throw new ConditionalWritesRefusedError(`${this.url}/${refKey(ref)}`, now.etag);
+    return { moved: false, now };
   }
 
   /**
