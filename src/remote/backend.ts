@@ -34,6 +34,12 @@ export interface ObjectBackend {
   /** false for read-only transports (http) */
   readonly writable: boolean;
   /**
+   * true when the server may not enforce conditional writes and must be
+   * checked before a ref is moved there (S3-compatible servers vary; a
+   * folder enforces them itself)
+   */
+  readonly checkConditions?: boolean;
+  /**
    * The bytes of an object and their ETag, read in one request (so a
    * conditional write based on them is sound), or null when there is none.
    */

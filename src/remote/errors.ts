@@ -133,17 +133,77 @@ export class NotARemoteRepositoryError extends TdvError<"NotARemoteRepositoryErr
   }
 }
 
+/** A ref the push could not move: the remote's value (`remote`), ours (`local`); `raced` when it moved during this push, from `was`. */
+export interface RejectedRef {
+  ref: string;
+  remote: string | null;
+  local: string;
+  /** the remote ref moved while this push ran (another push landed first): from `was` to `remote` */
+  raced?: boolean;
+  was?: string | null;
+}
+
 export class NonFastForwardError extends TdvError<"NonFastForwardError"> {
   readonly _tag = "NonFastForwardError";
   constructor(
     readonly remote: string,
-    readonly refs: { ref: string; remote: string | null; local: string }[],
+    readonly refs: RejectedRef[],
     /** refs that did move before the refusal (a push of several refs) */
     readonly pushed: unknown[] = [],
   ) {
-    const names = refs.map((r) => r.ref.replace(/^refs\/(heads|tags)\//, "")).join(", ");
-    super(`rejected: ${names} on ${remote} ${refs.length === 1 ? "has" : "have"} commits that are not in your history (non-fast-forward)`, {
-      hint: `run \`tdv pull ${remote}\` to bring them in, then push again; or \`tdv push --force\` to overwrite them (they are lost from the remote branch)`,
+    const short = (r: RejectedRef) => r.ref.replace(/^refs\/(heads|tags)\//, "");
+    const names = refs.map(short).join(", ");
+    const raced = refs.filter((r) => r.raced);
+    const oid = (o: string | null | undefined) => (o ? o.slice(0, 7) : "(none)");
+    const message =
+      raced.length === refs.length
+        ? `rejected: ${raced.map((r) => `${short(r)} on ${remote} moved while this push ran (${oid(r.was)} -> ${oid(r.remote)}): another push landed first`).join("; ")}, so moving it to ${raced.length === 1 ? oid(raced[0]?.local) : "yours"} would drop its commits (non-fast-forward)`
+        : `rejected: ${names} on ${remote} ${refs.length === 1 ? "has" : "have"} commits that are not in your history (non-fast-forward)`;
+    super(message, {
+      hint:
+        raced.length === refs.length
+          ? `run \`tdv pull ${remote}\` to bring in what landed, then \`tdv push\` again`
+          : `run \`tdv pull ${remote}\` to bring them in, then push again; or \`tdv push --force\` to overwrite them (they are lost from the remote branch)`,
+    });
+  }
+}
+
+/** The server does not enforce S3 conditional writes: refs there could be overwritten by a racing push, so tdv does not move them. */
+export class ConditionalWritesIgnoredError extends TdvError<"ConditionalWritesIgnoredError"> {
+  readonly _tag = "ConditionalWritesIgnoredError";
+  constructor(
+    readonly url: string,
+    /** the condition the server let through: "If-None-Match: *" or "If-Match" */
+    readonly condition: string,
+  ) {
+    super(`this S3 server ignores conditional writes (a PUT with ${condition} that does not hold succeeded at ${url}); tdv cannot update refs safely there`, {
+      hint: "use a server that enforces S3 conditional writes (If-None-Match: * and If-Match), such as AWS S3, MinIO or Ceph RGW, or a file:// remote; no remote branch was moved",
+    });
+  }
+}
+
+/** The server answers 412 to If-Match with the very ETag it serves, quoted and unquoted alike. */
+export class ConditionalWritesRefusedError extends TdvError<"ConditionalWritesRefusedError"> {
+  readonly _tag = "ConditionalWritesRefusedError";
+  constructor(
+    readonly url: string,
+    readonly etag: string,
+  ) {
+    super(`the S3 server refuses every If-Match for ${url}: its ETag ${etag} is unchanged, yet a write conditioned on it fails (412) whether the ETag is sent quoted or not`, {
+      hint: "the server's conditional writes are broken for existing objects; use a server that implements S3's If-Match (AWS S3, MinIO, Ceph RGW) or a file:// remote; no remote branch was moved",
+    });
+  }
+}
+
+/** git/info/refs (the ref list http:// readers use) could not be rewritten: other pushers kept changing it. */
+export class InfoRefsNotUpdatedError extends TdvError<"InfoRefsNotUpdatedError"> {
+  readonly _tag = "InfoRefsNotUpdatedError";
+  constructor(
+    readonly url: string,
+    readonly attempts: number,
+  ) {
+    super(`the branches moved, but ${url}/git/info/refs could not be rewritten after ${attempts} attempts (other pushes kept changing it), so http:// readers may miss them`, {
+      hint: "run `tdv push` to that remote again: a push that finds git/info/refs out of date rewrites it, even when there is nothing to upload",
     });
   }
 }

@@ -9,6 +9,8 @@
  *   git/refs/tags/NAME
  *   git/HEAD                 "ref: refs/heads/main\n" (the default branch)
  *   git/info/refs            "<id>\t<ref>\n" for every ref (for http:// readers)
+ *   git/conditional-writes   written once by the first push to an S3 server,
+ *                            to check that it enforces conditional writes
  */
 import { CorruptObjectError, UnsupportedFormatError } from "../errors.js";
 import { isGitOid, type ChunkId, type GitOid } from "../format/hash.js";
@@ -16,11 +18,19 @@ import { mapLimit } from "../store/atomic.js";
 import { REPO_FORMAT_VERSION, TDV_VERSION } from "../repo/repository.js";
 import { checkRefName, fullRefNameProblem } from "../store/refs.js";
 import { openBackend, type BackendOptions, type ObjectBackend } from "./backend.js";
-import { NotARemoteRepositoryError, PreconditionFailedError } from "./errors.js";
+import { backoff, retryPolicy, type RetryPolicy } from "./retry.js";
+import { ConditionalWritesIgnoredError, ConditionalWritesRefusedError, InfoRefsNotUpdatedError, NotARemoteRepositoryError, PreconditionFailedError } from "./errors.js";
 
 export const CONFIG_KEY = "tdv.json";
 export const HEAD_KEY = "git/HEAD";
 export const INFO_REFS_KEY = "git/info/refs";
+export const CONDITIONS_CHECK_KEY = "git/conditional-writes";
+
+/** Remotes whose server was seen to enforce conditional writes, in this process. */
+const CONDITIONS_CHECKED = new Set<string>();
+
+/** What a compare-and-swap of a remote ref came to: moved (from `old`), or refused with the value found. */
+export type RefMove = { moved: true; old: GitOid | null } | { moved: false; now: RemoteRef | null };
 
 export function chunkKey(id: ChunkId | string): string {
   return `chunks/${id.slice(0, 2)}/${id.slice(2)}`;
@@ -50,10 +60,14 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 export class RemoteRepo {
-  constructor(readonly backend: ObjectBackend) {}
+  constructor(
+    readonly backend: ObjectBackend,
+    /** backoff between rounds of a contended write (git/info/refs) */
+    private readonly policy: RetryPolicy = retryPolicy({}),
+  ) {}
 
   static async open(url: string, opts: BackendOptions = {}): Promise<RemoteRepo> {
-    return new RemoteRepo(await openBackend(url, opts));
+    return new RemoteRepo(await openBackend(url, opts), retryPolicy(opts));
   }
 
   get url(): string {
@@ -82,8 +96,13 @@ export class RemoteRepo {
     return c;
   }
 
-  /** Make the remote a tdv repository if it is empty (first push); returns whether it was created. */
+  /**
+   * Make the remote a tdv repository if it is empty (first push); returns
+   * whether it was created. First checks that the server enforces
+   * conditional writes (checkConditionalWrites), before anything is uploaded.
+   */
   async ensureConfig(): Promise<boolean> {
+    await this.checkConditionalWrites();
     if (await this.readConfig()) return false;
     const config: RemoteConfig = { formatVersion: REPO_FORMAT_VERSION, createdBy: `tdv ${TDV_VERSION}` };
     try {
@@ -154,7 +173,75 @@ export class RemoteRepo {
    * PreconditionFailedError when the ref changed meanwhile.
    */
   async updateRef(ref: string, next: GitOid, expected: RemoteRef | null): Promise<void> {
+    await this.checkConditionalWrites();
     await this.backend.put(refKey(ref), enc.encode(`${next}\n`), expected ? { ifMatch: expected.etag } : { ifNoneMatch: "*" });
+  }
+
+  /**
+   * Move a ref to `next` by compare-and-swap from `expected`, reading it
+   * again after each refusal: our value already there (a write of ours that
+   * landed though its answer was lost) is a move; the same commit under a
+   * new ETag (rewritten meanwhile) is tried again from it; a different value
+   * is another push's, and the ref moves over it only if `canMove(now)`
+   * says so (a fast-forward from it, or --force).
+   */
+  async moveRef(ref: string, next: GitOid, expected: RemoteRef | null, canMove: (now: RemoteRef | null) => Promise<boolean>): Promise<RefMove> {
+    let from = expected;
+    for (let attempt = 0; attempt < 8; attempt++) {
+      try {
+        await this.updateRef(ref, next, from);
+        return { moved: true, old: from?.oid ?? null };
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err;
+      }
+      const now = await this.readRef(ref);
+      if (now?.oid === next) return { moved: true, old: from?.oid ?? null };
+      if (now && from && now.oid === from.oid) {
+        from = now;
+        continue;
+      }
+      if (!(await canMove(now))) return { moved: false, now };
+      from = now;
+    }
+    const now = await this.readRef(ref);
+    // still the commit it held when read: no push moved it, the server refused every write
+    if (now && expected && now.oid === expected.oid) throw new ConditionalWritesRefusedError(`${this.url}/${refKey(ref)}`, now.etag);
+    return { moved: false, now };
+  }
+
+  /**
+   * Check once per process that the server enforces conditional writes, on
+   * a key of its own: a PUT with If-None-Match: * over an existing object
+   * and a PUT with If-Match of an ETag it cannot have must both be refused.
+   * A server that lets either through (some S3 look-alikes ignore the
+   * headers) would let racing pushes overwrite each other's refs:
+   * ConditionalWritesIgnoredError, before anything moves.
+   */
+  async checkConditionalWrites(): Promise<void> {
+    if (!this.backend.checkConditions || CONDITIONS_CHECKED.has(this.url)) return;
+    const body = enc.encode("tdv writes this object with conditions that must fail, to check that the server enforces them\n");
+    let created = false;
+    try {
+      await this.backend.put(CONDITIONS_CHECK_KEY, body, { ifNoneMatch: "*" });
+      created = true;
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+    }
+    if (created) {
+      try {
+        await this.backend.put(CONDITIONS_CHECK_KEY, body, { ifNoneMatch: "*" });
+        throw new ConditionalWritesIgnoredError(this.url, "If-None-Match: *");
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err;
+      }
+    }
+    try {
+      await this.backend.put(CONDITIONS_CHECK_KEY, body, { ifMatch: '"00000000000000000000000000000000-0"' });
+      throw new ConditionalWritesIgnoredError(this.url, "If-Match");
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+    }
+    CONDITIONS_CHECKED.add(this.url);
   }
 
   /** The remote's default branch ("refs/heads/main"), from git/HEAD; null when unset, not a branch, or refused (readHead). */
@@ -183,15 +270,21 @@ export class RemoteRepo {
   }
 
   /**
-   * Rewrite git/info/refs from the refs themselves. Read its ETag first and
-   * list after, and write with If-Match: a pusher that listed before another
-   * pusher's ref moved cannot overwrite that pusher's newer list.
+   * Rewrite git/info/refs from the refs themselves, unless it already says
+   * what they say. Read it (and its ETag) first and list after, and write
+   * with If-Match: a pusher that listed before another pusher's ref moved
+   * cannot overwrite that pusher's newer list. Refused (another pusher wrote
+   * it meanwhile): read and list again, with backoff. Gives up with
+   * InfoRefsNotUpdatedError, never silently.
    */
   async updateInfoRefs(): Promise<void> {
-    for (let attempt = 0; attempt < 8; attempt++) {
-      const cur = await this.backend.head(INFO_REFS_KEY);
+    const attempts = 12;
+    for (let n = 0; n < attempts; n++) {
+      if (n > 0) await backoff({ ...this.policy, capMs: 2000 }, n);
+      const cur = await this.backend.get(INFO_REFS_KEY);
       const refs = await this.listRefs();
       const text = [...refs].map(([ref, r]) => `${r.oid}\t${ref}\n`).join("");
+      if (cur && dec.decode(cur.bytes) === text) return;
       try {
         await this.backend.put(INFO_REFS_KEY, enc.encode(text), cur ? { ifMatch: cur.etag } : { ifNoneMatch: "*" });
         return;
@@ -199,6 +292,7 @@ export class RemoteRepo {
         if (!(err instanceof PreconditionFailedError)) throw err;
       }
     }
+    throw new InfoRefsNotUpdatedError(this.url, attempts);
   }
 }
 

@@ -25,7 +25,7 @@ import { peelObject } from "../repo/revision.js";
 import { walkReachable } from "../repo/walk.js";
 import type { BackendOptions } from "./backend.js";
 import { resolveRemote } from "./config.js";
-import { NonFastForwardError, PreconditionFailedError, ReadOnlyRemoteError } from "./errors.js";
+import { InfoRefsNotUpdatedError, NonFastForwardError, ReadOnlyRemoteError } from "./errors.js";
 import { encodeLoose, type GitType } from "./git-objects.js";
 import { chunkKey, gitObjectKey, RemoteRepo, type RemoteRef } from "./layout.js";
 import { addCount, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
@@ -179,14 +179,28 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
   // 5. move the refs, each by compare-and-swap
   const rejected: RefUpdate[] = updates.filter((u) => u.status === "rejected");
   const done: RefUpdate[] = [];
+  /** refs another push moved while this one ran: the value they had */
+  const raced = new Map<string, GitOid | null>();
   for (const u of moving) {
-    const ok = await casRef(remote, u, force);
+    const was = u.old;
+    const ok = await casRef(repo, remote, u, force);
     if (ok) done.push(strip(u));
-    else rejected.push({ ...strip(u), status: "rejected" });
+    else {
+      raced.set(u.ref, was);
+      rejected.push({ ...strip(u), status: "rejected" });
+    }
   }
   const firstBranch = done.find((u) => u.ref.startsWith("refs/heads/"));
   if (firstBranch) await remote.ensureHead(firstBranch.ref);
-  if (done.length > 0) await remote.updateInfoRefs();
+  // also when nothing moved: a git/info/refs left stale (an interrupted push) is rewritten;
+  // when it cannot be, that is said after the tracking refs follow and after any rejection
+  const infoRefs = await remote.updateInfoRefs().then(
+    () => null,
+    (err: unknown) => {
+      if (err instanceof InfoRefsNotUpdatedError) return err;
+      throw err;
+    },
+  );
 
   // remote-tracking refs follow what the remote now holds
   if (name) {
@@ -210,10 +224,11 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
   if (rejected.length > 0) {
     throw new NonFastForwardError(
       label,
-      rejected.map((r) => ({ ref: r.ref, remote: r.old, local: r.new })),
+      rejected.map((r) => ({ ref: r.ref, remote: r.old, local: r.new, ...(raced.has(r.ref) ? { raced: true, was: raced.get(r.ref) ?? null } : {}) })),
       result.refs.filter((r) => r.status !== "rejected"),
     );
   }
+  if (infoRefs) throw infoRefs;
   return result;
 }
 
@@ -222,27 +237,15 @@ function strip(u: RefUpdate & { expected?: unknown }): RefUpdate {
 }
 
 /**
- * Move one remote ref by compare-and-swap. On a failed precondition, read it
- * again: our value already there (a retried write that had landed) is
- * success; with `force` try again from the new value; otherwise it is a
- * rejection. Returns false when rejected; `u.old` is updated to what was found.
+ * Move one remote ref by compare-and-swap (RemoteRepo.moveRef). Found moved
+ * by another push: it moves over that value only with `force` or when ours
+ * is a fast-forward from it. Returns false when rejected; `u.old` is then
+ * what was found, `u.old` of a move the value it replaced.
  */
-async function casRef(remote: RemoteRepo, u: RefUpdate & { expected: RemoteRef | null }, force: boolean): Promise<boolean> {
-  let expected = u.expected;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      await remote.updateRef(u.ref, u.new, expected);
-      return true;
-    } catch (err) {
-      if (!(err instanceof PreconditionFailedError)) throw err;
-    }
-    const now = await remote.readRef(u.ref);
-    if (now?.oid === u.new) return true;
-    u.old = now?.oid ?? null;
-    if (!force) return false;
-    expected = now;
-  }
-  return false;
+async function casRef(repo: Repository, remote: RemoteRepo, u: RefUpdate & { expected: RemoteRef | null }, force: boolean): Promise<boolean> {
+  const r = await remote.moveRef(u.ref, u.new, u.expected, async (now) => force || now === null || (!u.ref.startsWith("refs/tags/") && (await isFastForward(repo, now.oid, u.new))));
+  u.old = r.moved ? r.old : (r.now?.oid ?? null);
+  return r.moved;
 }
 
 async function isFastForward(repo: Repository, remoteOid: GitOid, localOid: GitOid): Promise<boolean> {

@@ -50,7 +50,12 @@ export function describeFetchError(err: unknown): string {
   return code ? `${code} (${msg})` : msg;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The wait before attempt `n` (1-based retries): full jitter, exponential, capped. */
+export function backoff(policy: RetryPolicy, n: number): Promise<void> {
+  return sleep(Math.random() * Math.min(policy.capMs, policy.baseMs * 2 ** (n - 1)));
+}
 
 /**
  * Run `attempt` until it returns, throws a non-Retryable error, or the
@@ -60,7 +65,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function withRetry<T>(policy: RetryPolicy, url: string, attempt: (n: number) => Promise<T>): Promise<T> {
   let last: Retryable | null = null;
   for (let n = 0; n < policy.maxAttempts; n++) {
-    if (n > 0) await sleep(Math.random() * Math.min(policy.capMs, policy.baseMs * 2 ** (n - 1)));
+    if (n > 0) await backoff(policy, n);
     try {
       return await attempt(n);
     } catch (err) {
@@ -92,4 +97,27 @@ export async function readBody(res: Response): Promise<Uint8Array> {
 /** An ETag as the server wrote it (quoted or not), less a weak prefix: If-Match compares strongly. */
 export function cleanEtag(raw: string | null): string {
   return (raw ?? "").trim().replace(/^W\//, "");
+}
+
+/** The opaque part of an ETag: no weak prefix, no quotes ("\"abc\"" and "abc" are the same version). */
+export function bareEtag(etag: string): string {
+  return cleanEtag(etag).replace(/^"(.*)"$/, "$1");
+}
+
+/** Whether two ETags name the same version, however each is quoted. */
+export function sameEtag(a: string, b: string): boolean {
+  return bareEtag(a) === bareEtag(b);
+}
+
+/** How an ETag is written into If-Match: as RFC 7232's quoted entity-tag, or bare. */
+export type EtagForm = "quoted" | "bare";
+
+export function etagForm(etag: string): EtagForm {
+  return /^".*"$/.test(cleanEtag(etag)) ? "quoted" : "bare";
+}
+
+/** An ETag written in the given form. */
+export function writeEtag(etag: string, form: EtagForm): string {
+  const bare = bareEtag(etag);
+  return form === "quoted" ? `"${bare}"` : bare;
 }

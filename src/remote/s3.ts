@@ -5,8 +5,9 @@
  * (`endpoint/bucket/key`), AWS itself virtual-hosted.
  *
  * - Conditional writes: `If-None-Match: *` and `If-Match: <etag>`; 412 is
- *   PreconditionFailedError. The ETag is passed back exactly as the server
- *   gave it (quoted or not); only a weak `W/` prefix is dropped.
+ *   PreconditionFailedError. If-Match carries the ETag as the server served
+ *   it, or in the other form (quoted ↔ bare) once the server showed it wants
+ *   that (putConditional); a weak `W/` prefix is dropped.
  * - Retries with backoff on connection errors, 5xx, 429 and SlowDown.
  * - Objects above `partSize` (default 16 MiB) go up as a multipart upload.
  * - Listing is ListObjectsV2, following continuation tokens.
@@ -20,13 +21,32 @@ import type { BackendOptions, ObjectBackend, ObjectInfo, PutOptions } from "./ba
 import {
   AccessDeniedError,
   BucketNotFoundError,
+  ConditionalWritesRefusedError,
   NoCredentialsError,
   PreconditionFailedError,
   RemoteRequestError,
+  RemoteUnreachableError,
   UnsupportedUrlError,
 } from "./errors.js";
 import { mapSettled } from "./transfer.js";
-import { cleanEtag, fetchOnce, isRetryableStatus, readBody, Retryable, retryPolicy, withRetry, type RetryPolicy } from "./retry.js";
+import {
+  backoff,
+  cleanEtag,
+  etagForm,
+  fetchOnce,
+  isRetryableStatus,
+  readBody,
+  Retryable,
+  retryPolicy,
+  sameEtag,
+  withRetry,
+  writeEtag,
+  type EtagForm,
+  type RetryPolicy,
+} from "./retry.js";
+
+/** The If-Match form each server (endpoint and bucket) accepted, for this process. */
+const IF_MATCH_FORMS = new Map<string, EtagForm>();
 
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
@@ -48,6 +68,7 @@ interface S3ErrorInfo {
 
 export class S3Backend implements ObjectBackend {
   readonly writable = true;
+  readonly checkConditions = true;
   readonly bucket: string;
   /** key prefix inside the bucket: "" or "a/b/" */
   readonly prefix: string;
@@ -57,6 +78,8 @@ export class S3Backend implements ObjectBackend {
   private readonly pageSize: number;
   private readonly base: string;
   private readonly pathStyle: boolean;
+  /** the server and bucket, for what is learned about them (the If-Match form) */
+  private readonly serverKey: string;
   /** SigV4 signing keys, derived once a day per region (aws4fetch's cache) */
   private readonly signCache = new Map<string, ArrayBuffer>();
 
@@ -85,6 +108,7 @@ export class S3Backend implements ObjectBackend {
       this.base = `https://${this.bucket}.s3.${this.settings.region}.amazonaws.com`;
       this.pathStyle = false;
     }
+    this.serverKey = `${this.base} ${this.bucket}`;
   }
 
   private endpointName(): string {
@@ -105,40 +129,43 @@ export class S3Backend implements ObjectBackend {
   }
 
   /** One request, signed anew per attempt, retried on transient failures. Non-2xx answers are returned with their body read. */
-  private async send(req: Req): Promise<{ res: Response; body: Uint8Array }> {
+  private send(req: Req): Promise<{ res: Response; body: Uint8Array }> {
+    return withRetry(this.policy, this.display(req.key), () => this.attempt(req));
+  }
+
+  /** One attempt at a request; a transient failure (connection, 5xx, 429, throttling, 409 conflict) throws Retryable. */
+  private async attempt(req: Req): Promise<{ res: Response; body: Uint8Array }> {
     const url = this.urlFor(req.key, req.query);
-    return withRetry(this.policy, this.display(req.key), async () => {
-      const headers: Record<string, string> = { ...req.headers };
-      let init: RequestInit;
-      const creds = this.settings.credentials;
-      if (creds) {
-        const sha = req.bodySha256 ?? (req.body ? createHash("sha256").update(req.body).digest("hex") : EMPTY_SHA256);
-        const signer = new AwsV4Signer({
-          method: req.method,
-          url: url.toString(),
-          headers: { ...headers, "x-amz-content-sha256": sha },
-          ...(req.body ? { body: req.body } : {}),
-          accessKeyId: creds.accessKeyId,
-          secretAccessKey: creds.secretAccessKey,
-          ...(creds.sessionToken ? { sessionToken: creds.sessionToken } : {}),
-          service: "s3",
-          region: this.settings.region,
-          cache: this.signCache,
-        });
-        const signed = await signer.sign();
-        init = { method: req.method, headers: signed.headers };
-      } else {
-        init = { method: req.method, headers };
-      }
-      if (req.body) init.body = req.body;
-      const res = await fetchOnce(url, init, this.policy);
-      const body = req.method === "HEAD" ? new Uint8Array(0) : await readBody(res);
-      if (!res.ok) {
-        const info = parseError(body);
-        if (isRetryableStatus(res.status, info.code)) throw new Retryable(`${res.status} ${info.code || res.statusText}${info.message ? `: ${info.message}` : ""}`);
-      }
-      return { res, body };
-    });
+    const headers: Record<string, string> = { ...req.headers };
+    let init: RequestInit;
+    const creds = this.settings.credentials;
+    if (creds) {
+      const sha = req.bodySha256 ?? (req.body ? createHash("sha256").update(req.body).digest("hex") : EMPTY_SHA256);
+      const signer = new AwsV4Signer({
+        method: req.method,
+        url: url.toString(),
+        headers: { ...headers, "x-amz-content-sha256": sha },
+        ...(req.body ? { body: req.body } : {}),
+        accessKeyId: creds.accessKeyId,
+        secretAccessKey: creds.secretAccessKey,
+        ...(creds.sessionToken ? { sessionToken: creds.sessionToken } : {}),
+        service: "s3",
+        region: this.settings.region,
+        cache: this.signCache,
+      });
+      const signed = await signer.sign();
+      init = { method: req.method, headers: signed.headers };
+    } else {
+      init = { method: req.method, headers };
+    }
+    if (req.body) init.body = req.body;
+    const res = await fetchOnce(url, init, this.policy);
+    const body = req.method === "HEAD" ? new Uint8Array(0) : await readBody(res);
+    if (!res.ok) {
+      const info = parseError(body);
+      if (isRetryableStatus(res.status, info.code)) throw new Retryable(`${res.status} ${info.code || res.statusText}${info.message ? `: ${info.message}` : ""}`);
+    }
+    return { res, body };
   }
 
   /** Turn a non-2xx answer into the error that names its cause. */
@@ -172,14 +199,73 @@ export class S3Backend implements ObjectBackend {
 
   async put(key: string, bytes: Uint8Array, opts: PutOptions = {}): Promise<{ etag: string }> {
     const conditional = opts.ifMatch !== undefined || opts.ifNoneMatch !== undefined;
-    if (bytes.byteLength > this.partSize && !conditional) return this.putMultipart(key, bytes);
-    const headers: Record<string, string> = { "content-type": "application/octet-stream" };
-    if (opts.ifNoneMatch) headers["if-none-match"] = opts.ifNoneMatch;
-    if (opts.ifMatch !== undefined) headers["if-match"] = opts.ifMatch;
-    const req: Req = { method: "PUT", key, headers, body: bytes, ...(opts.contentSha256 ? { bodySha256: opts.contentSha256 } : {}) };
+    if (conditional) return this.putConditional(key, bytes, opts);
+    if (bytes.byteLength > this.partSize) return this.putMultipart(key, bytes);
+    const req: Req = { method: "PUT", key, headers: { "content-type": "application/octet-stream" }, body: bytes, ...(opts.contentSha256 ? { bodySha256: opts.contentSha256 } : {}) };
     const { res, body } = await this.send(req);
     if (!res.ok) this.fail(req, res, body);
     return { etag: cleanEtag(res.headers.get("etag")) };
+  }
+
+  /**
+   * A PUT with If-None-Match: * or If-Match, made to hold on every S3
+   * implementation (docs/decisions.md, "Conditional writes on S3 servers"):
+   *
+   * - If-Match carries the ETag in the form this server was last seen to
+   *   accept (at first: as the server served it). A 412 while the object's
+   *   ETag is still the one sent is no lost race but a server that wants the
+   *   other form (quoted ↔ bare): the write is tried once more in it, and the
+   *   form that worked is kept for this server for the rest of the process.
+   *   Refused in both forms: ConditionalWritesRefusedError.
+   * - An answer that says nothing of the condition (5xx, 409
+   *   ConditionalRequestConflict, a dropped connection) is not retried
+   *   blindly: the object is looked at first. Changed (or created) since:
+   *   PreconditionFailedError, and the caller reads it to see whose write
+   *   landed (a write of ours answered 500 counts as ours). Unchanged: the
+   *   write is tried again, with backoff.
+   */
+  private async putConditional(key: string, bytes: Uint8Array, opts: PutOptions): Promise<{ etag: string }> {
+    const expected = opts.ifMatch;
+    const matchAny = expected === "*";
+    let form: EtagForm | undefined = expected === undefined || matchAny ? undefined : (IF_MATCH_FORMS.get(this.serverKey) ?? etagForm(expected));
+    let switched = false;
+    let last: Retryable | null = null;
+    for (let n = 0; n < this.policy.maxAttempts; n++) {
+      if (n > 0 && last) await backoff(this.policy, n);
+      const headers: Record<string, string> = { "content-type": "application/octet-stream" };
+      if (opts.ifNoneMatch) headers["if-none-match"] = opts.ifNoneMatch;
+      if (expected !== undefined) headers["if-match"] = form ? writeEtag(expected, form) : expected;
+      const req: Req = { method: "PUT", key, headers, body: bytes, ...(opts.contentSha256 ? { bodySha256: opts.contentSha256 } : {}) };
+      let answer: { res: Response; body: Uint8Array };
+      try {
+        answer = await this.attempt(req);
+      } catch (err) {
+        if (!(err instanceof Retryable)) throw err;
+        last = err;
+        const now = await this.head(key);
+        const conditionFails = opts.ifNoneMatch === "*" ? now !== null : matchAny ? now === null : now === null || !sameEtag(now.etag, expected as string);
+        if (conditionFails) throw new PreconditionFailedError(key);
+        continue;
+      }
+      last = null;
+      const { res, body } = answer;
+      if (res.ok) {
+        if (form && expected !== undefined && !matchAny) IF_MATCH_FORMS.set(this.serverKey, form);
+        return { etag: cleanEtag(res.headers.get("etag")) };
+      }
+      if (res.status === 412 && form && expected !== undefined) {
+        const now = await this.head(key);
+        if (now && sameEtag(now.etag, expected)) {
+          if (switched) throw new ConditionalWritesRefusedError(this.display(key), now.etag);
+          switched = true;
+          form = form === "quoted" ? "bare" : "quoted";
+          n--; // not a failure of the server: the same attempt in the other form
+          continue;
+        }
+      }
+      this.fail(req, res, body);
+    }
+    throw new RemoteUnreachableError(this.display(key), this.policy.maxAttempts, last?.detail ?? "no answer", last?.cause);
   }
 
   private async putMultipart(key: string, bytes: Uint8Array): Promise<{ etag: string }> {

@@ -8,8 +8,20 @@
  *   differs (check and write are atomic per key; reads of a key wait for a
  *   write in progress, as S3 never shows a half-written object);
  * - unsigned requests are refused (403 AccessDenied), as a private bucket does;
- * - `etagStyle: "unquoted"` serves ETags without quotes and compares If-Match
- *   exactly as served (a server that wants its ETag back verbatim);
+ * - the ways real servers differ, chosen per server or per test with
+ *   `mode(name)` (MODES; or the fields of `state` one by one):
+ *   - `etagStyle`: ETags served quoted (as S3) or "unquoted";
+ *   - `ifMatch`: how If-Match is compared: "exact" (verbatim, as served),
+ *     "lenient" (quotes ignored on both sides: AWS, MinIO, moto), or
+ *     "bare-only" (a quoted If-Match always fails with 412; a bare one is
+ *     compared with the bare ETag: servers that refuse the quoted form), or
+ *     "never" (every If-Match fails: broken conditional writes);
+ *   - `raceStatus`: the answer to a condition that does not hold: 412 (S3),
+ *     409 ConditionalRequestConflict, or 500 InternalError;
+ *   - `ignoreConditions`: If-Match and If-None-Match are dropped (a server
+ *     without conditional writes);
+ *   - `beforeConditionalPut(key)`: awaited before a conditional PUT is
+ *     checked, so a test can make another writer win a race there;
  * - `maxKeys` caps ListObjectsV2 pages (to exercise continuation tokens);
  * - faults: answer N requests matching a method/key with a status (500, 503
  *   SlowDown) or drop the connection, then behave;
@@ -39,7 +51,18 @@ async function readAll(stream) {
   return Buffer.concat(parts);
 }
 
-export async function startS3Server({ buckets = ["tdv-test"], etagStyle = "quoted", maxKeys, dir } = {}) {
+/** Server behaviours, each as real S3 implementations show it (see the header). "verbatim-quoted" is the default. */
+export const MODES = {
+  "verbatim-quoted": { etagStyle: "quoted", ifMatch: "exact", raceStatus: 412, ignoreConditions: false },
+  lenient: { etagStyle: "quoted", ifMatch: "lenient", raceStatus: 412, ignoreConditions: false },
+  "quoted-refused": { etagStyle: "quoted", ifMatch: "bare-only", raceStatus: 412, ignoreConditions: false },
+  "verbatim-unquoted": { etagStyle: "unquoted", ifMatch: "exact", raceStatus: 412, ignoreConditions: false },
+  "race-409": { etagStyle: "quoted", ifMatch: "lenient", raceStatus: 409, ignoreConditions: false },
+  "race-500": { etagStyle: "quoted", ifMatch: "lenient", raceStatus: 500, ignoreConditions: false },
+  "ignores-conditions": { etagStyle: "quoted", ifMatch: "exact", raceStatus: 412, ignoreConditions: true },
+};
+
+export async function startS3Server({ buckets = ["tdv-test"], etagStyle = "quoted", maxKeys, dir, mode } = {}) {
   const dataDir = dir ?? mkdtempSync(path.join(os.tmpdir(), "tdv-s3rver-"));
   const nodeOptions = `${process.env.NODE_OPTIONS ?? ""} --openssl-legacy-provider`.trim();
   const child = spawn(process.execPath, [CHILD, dataDir, JSON.stringify(buckets)], {
@@ -60,6 +83,10 @@ export async function startS3Server({ buckets = ["tdv-test"], etagStyle = "quote
 
   const state = {
     etagStyle,
+    ifMatch: "exact",
+    raceStatus: 412,
+    ignoreConditions: false,
+    ...(mode ? MODES[mode] : {}),
     maxKeys,
     requireAuth: true,
     faults: [],
@@ -118,6 +145,8 @@ export async function startS3Server({ buckets = ["tdv-test"], etagStyle = "quote
     const headers = { ...req.headers };
     const ifMatch = headers["if-match"];
     const ifNoneMatch = headers["if-none-match"];
+    // a test's hook: another writer acts just before this conditional write is checked
+    if (method === "PUT" && (ifMatch !== undefined || ifNoneMatch !== undefined) && state.beforeConditionalPut) await state.beforeConditionalPut(key);
     const lockKey = `${bucket}/${key}`;
     const isWrite = (method === "PUT" || method === "DELETE" || method === "POST") && key !== "";
     let path2 = u.pathname + u.search;
@@ -149,10 +178,16 @@ export async function startS3Server({ buckets = ["tdv-test"], etagStyle = "quote
         const cur = await upstream("HEAD", u.pathname, { host: req.headers.host, authorization: req.headers.authorization, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", "x-amz-date": req.headers["x-amz-date"] }, null);
         const exists = cur.status === 200;
         const served = exists ? serveEtag(cur.headers.etag) : null;
-        const fails = (ifNoneMatch === "*" && exists) || (ifMatch !== undefined && ifMatch !== "*" && ifMatch !== served) || (ifMatch === "*" && !exists);
+        const fails = !state.ignoreConditions && ((ifNoneMatch === "*" && exists) || (ifMatch !== undefined && ifMatch !== "*" && !ifMatchHolds(ifMatch, served)) || (ifMatch === "*" && !exists));
         if (fails) {
-          entry.status = 412;
-          return send(res, 412, { "content-type": "application/xml" }, xmlError("PreconditionFailed", "At least one of the pre-conditions you specified did not hold"));
+          entry.status = state.raceStatus;
+          const [code, message] =
+            state.raceStatus === 409
+              ? ["ConditionalRequestConflict", "A conflicting operation occurred. If using PutObject you can retry the request."]
+              : state.raceStatus === 412
+                ? ["PreconditionFailed", "At least one of the pre-conditions you specified did not hold"]
+                : ["InternalError", "We encountered an internal error. Please try again."];
+          return send(res, state.raceStatus, { "content-type": "application/xml" }, xmlError(code, message));
         }
       }
       const r = await upstream(method, path2, headers, body);
@@ -172,6 +207,16 @@ export async function startS3Server({ buckets = ["tdv-test"], etagStyle = "quote
     } finally {
       release();
     }
+  }
+
+  /** whether an If-Match value names the ETag the server serves, compared as `state.ifMatch` says */
+  function ifMatchHolds(sent, served) {
+    if (served === null) return false;
+    const bare = (e) => String(e).trim().replace(/^W\//, "").replace(/^"(.*)"$/, "$1");
+    if (state.ifMatch === "lenient") return bare(sent) === bare(served);
+    if (state.ifMatch === "never") return false;
+    if (state.ifMatch === "bare-only") return !/^\s*"/.test(sent) && bare(sent) === bare(served);
+    return sent === served;
   }
 
   function serveEtag(raw) {
@@ -215,6 +260,11 @@ export async function startS3Server({ buckets = ["tdv-test"], etagStyle = "quote
     },
     clearFaults() {
       state.faults.length = 0;
+    },
+    /** behave as MODES[name] from now on */
+    mode(name) {
+      if (!MODES[name]) throw new Error(`no such S3 server mode: ${name}`);
+      Object.assign(state, MODES[name]);
     },
     /** where s3rver keeps the bytes of an object (to damage them) */
     objectPath(key, bucket = buckets[0]) {

@@ -65,8 +65,8 @@ describe("push and clone", () => {
     expect(again.refs[0]!.status).toBe("up-to-date");
     expect(again.uploaded.objects).toBe(0);
     expect(puts()).toHaveLength(0);
-    // what push reads: the remote's config and refs, never a listing of the bucket's objects
-    expect(s3.requests.every((r) => r.key.endsWith("tdv.json") || r.key.includes("/git/refs/") || r.query.includes("prefix=incremental%2Fgit%2Frefs%2F"))).toBe(true);
+    // what push reads: the remote's config and refs (and git/info/refs, to see it is current), never a listing of the bucket's objects
+    expect(s3.requests.every((r) => r.key.endsWith("tdv.json") || r.key.includes("/git/refs/") || r.key.endsWith("/git/info/refs") || r.query.includes("prefix=incremental%2Fgit%2Frefs%2F"))).toBe(true);
 
     await rewriteChunk(arr, 42); // 1% of the chunks
     await commitAll(src, "fix one tile");
