@@ -92,6 +92,9 @@ class Lease implements RemoteAnnouncement {
     private readonly lease: number,
   ) {}
 
+  /** the renewal in flight: release waits for it, so that it cannot re-create the announcement after the delete */
+  private renewing: Promise<void> | null = null;
+
   async write(): Promise<void> {
     const started = performance.now();
     await this.backend.put(this.key, this.body);
@@ -100,7 +103,12 @@ class Lease implements RemoteAnnouncement {
 
   startRenewing(): void {
     this.timer = setInterval(() => {
-      if (!this.released) this.write().catch(() => {}); // a failed renewal shows in check()
+      if (this.released || this.renewing) return;
+      this.renewing = this.write()
+        .catch(() => {}) // a failed renewal shows in check()
+        .finally(() => {
+          this.renewing = null;
+        });
     }, Math.max(10, Math.floor(this.lease / 4)));
     this.timer.unref();
   }
@@ -114,6 +122,7 @@ class Lease implements RemoteAnnouncement {
     if (this.released) return;
     this.released = true;
     clearInterval(this.timer);
+    await this.renewing;
     await this.backend.delete(this.key).catch(() => {});
   }
 }
