@@ -27,6 +27,7 @@ import { enterRemoteGc, enterRemoteWriter } from "../../src/remote/remote-writer
 import { openBackend } from "../../src/remote/backend.js";
 import { tdv, tdvOk } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixture.js";
+import { startStaticServer } from "../helpers/static-server.js";
 import type { S3TestServer } from "../helpers/s3-server.mjs";
 import { commitAll, committedFixture, s3Setup, writeArray } from "./dataset.js";
 
@@ -189,6 +190,23 @@ describe("remote fsck", () => {
     );
     expect(full.problems.find((p) => p.id === id(flipped))?.detail).toMatch(/hash to [0-9a-f]{64}/);
     expect(full.rehashed.chunks).toBe(chunkFiles.length - 2);
+  });
+});
+
+describe("remote fsck over https (read-only: refs from git/info/refs, a HEAD per chunk)", () => {
+  it("finds a missing chunk, and remote gc refuses the remote", async () => {
+    const { remote } = await pushed();
+    const server = await startStaticServer(remote);
+    try {
+      expect((await remoteFsck(null, { remote: server.url })).ok).toBe(true);
+      const chunk = (await filesUnder(remote)).find((f) => f.startsWith("chunks/"))!;
+      await fs.rm(path.join(remote, chunk));
+      const res = await remoteFsck(null, { remote: server.url });
+      expect(res.problems.map((p) => [p.kind, p.type, p.id, p.ref])).toEqual([["missing", "chunk", chunk.replace(/^chunks\/(..)\//, "$1"), "refs/heads/main"]]);
+      await expectTag(remoteGc(null, { remote: server.url }), "ReadOnlyRemoteError");
+    } finally {
+      await server.stop();
+    }
   });
 });
 
