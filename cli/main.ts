@@ -22,6 +22,7 @@ import { register as init } from "./commands/init.js";
 import { register as log } from "./commands/log.js";
 import { register as reflog } from "./commands/reflog.js";
 import { register as ls } from "./commands/ls.js";
+import { register as lsRemote } from "./commands/ls-remote.js";
 import { register as merge } from "./commands/merge.js";
 import { register as pull } from "./commands/pull.js";
 import { register as push } from "./commands/push.js";
@@ -37,7 +38,7 @@ import { register as ui } from "./commands/ui.js";
 import { EXIT_FAILURE, exitCodeForCommander, exitCodeForError } from "./exit-codes.js";
 import { escapeControl } from "./output.js";
 
-const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, resolveCmd, checkout, restore, reset, tag, cat, reflog, fsck, gc, remote, push, fetch, pull, clone, ui, demo];
+const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, resolveCmd, checkout, restore, reset, tag, cat, reflog, fsck, gc, remote, lsRemote, push, fetch, pull, clone, ui, demo];
 
 function version(): string {
   // dist/bin/tdv.js (the bundle), dist/cli/main.js and cli/main.ts all sit two levels below package.json

@@ -5,6 +5,7 @@ import { formatBytes, inRepo, out, plural, printJson, shortOid, warn, withProgre
 interface FetchOptions {
   lazy?: boolean;
   allChunks?: boolean;
+  prune?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -16,6 +17,7 @@ export function register(program: Command): void {
     .argument("[remote]", "a remote name or URL (default: origin)")
     .option("--lazy", "metadata only: chunks are downloaded when read or checked out")
     .option("--all-chunks", "also download every missing chunk (completes a lazy clone)")
+    .option("-p, --prune", "remove remote-tracking branches whose branch is gone from the remote")
     .option("--json", "print a summary as JSON (objects and bytes downloaded and skipped)")
     .option("-q, --quiet", "print nothing but errors; no progress display")
     .addHelpText(
@@ -26,7 +28,8 @@ Branches arrive as remote-tracking branches (origin/main): see them with
 
 Examples:
   $ tdv fetch
-  $ tdv fetch --all-chunks            make a lazy clone complete (e.g. before going offline)`,
+  $ tdv fetch --all-chunks            make a lazy clone complete (e.g. before going offline)
+  $ tdv fetch --prune                 also drop origin/BRANCH for branches deleted on the remote`,
     )
     .action(inRepo(run));
 }
@@ -37,6 +40,7 @@ async function run({ lib, repo }: RepoContext, remote: string | undefined, opts:
       ...(remote === undefined ? {} : { remote }),
       ...(opts.lazy ? { lazy: true } : {}),
       allChunks: opts.allChunks === true,
+      prune: opts.prune === true,
       onProgress,
     }),
   );

@@ -1,10 +1,13 @@
 import type { Command } from "commander";
 import { inRepo, out, printJson, type RepoContext } from "../output.js";
+import { registerFsck } from "./remote-fsck.js";
+import { registerGc } from "./remote-gc.js";
+import { registerShow } from "./remote-show.js";
 
 export function register(program: Command): void {
   const remote = program
     .command("remote")
-    .description("list, add and remove remotes (object stores that hold a copy of the repository)")
+    .description("list, add, rename and remove remotes (object stores that hold a copy of the repository); show, check and clean one")
     .option("-v, --verbose", "show each remote's URL")
     .option("--json", "print the remotes as JSON")
     .addHelpText(
@@ -20,6 +23,11 @@ URLs:
 Examples:
   $ tdv remote add origin s3://climate-data/era5
   $ tdv remote -v
+  $ tdv remote set-url origin s3://climate-data/era5-v2
+  $ tdv remote rename origin upstream
+  $ tdv remote show origin
+  $ tdv remote fsck origin --rehash
+  $ tdv remote gc origin --dry-run
   $ tdv remote remove origin`,
     )
     .action(inRepo(list));
@@ -35,6 +43,29 @@ Examples:
     .description("remove a remote and its remote-tracking branches")
     .argument("<name>", "the remote")
     .action(inRepo(remove));
+  remote
+    .command("set-url")
+    .description("point a remote at another URL (its remote-tracking branches stay)")
+    .argument("<name>", "the remote")
+    .argument("<url>", "s3://bucket/prefix, file:///path, a path, or https://...")
+    .action(inRepo(setUrl));
+  remote
+    .command("rename")
+    .description("rename a remote; its remote-tracking branches move to the new name")
+    .argument("<old>", "the remote")
+    .argument("<new>", "its new name")
+    .action(inRepo(rename));
+  registerShow(remote);
+  registerFsck(remote);
+  registerGc(remote);
+}
+
+async function setUrl({ lib, repo }: RepoContext, name: string, url: string): Promise<void> {
+  await lib.setRemoteUrl(repo, { name, url });
+}
+
+async function rename({ lib, repo }: RepoContext, from: string, to: string): Promise<void> {
+  await lib.renameRemote(repo, { from, to });
 }
 
 async function list({ lib, repo }: RepoContext, opts: { verbose?: boolean; json?: boolean }): Promise<void> {

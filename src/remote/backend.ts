@@ -28,6 +28,14 @@ export interface ObjectInfo {
   size: number;
 }
 
+/** One object of a listing, with what the store says about it. */
+export interface ListedObject {
+  key: string;
+  size: number;
+  /** when the object was last written, by the store's clock (S3 LastModified, a file's mtime) */
+  lastModified: Date;
+}
+
 export interface ObjectBackend {
   /** the URL, for messages */
   readonly url: string;
@@ -49,7 +57,10 @@ export interface ObjectBackend {
   put(key: string, bytes: Uint8Array, opts?: PutOptions): Promise<{ etag: string }>;
   /** Every key under `prefix` (which ends with "/"), in any order. */
   list(prefix: string): AsyncIterable<string>;
-  delete?(key: string): Promise<void>;
+  /** `list` with each object's size and time (remote fsck and gc); read-only transports throw ReadOnlyRemoteError. */
+  listObjects(prefix: string): AsyncIterable<ListedObject>;
+  /** Remove an object (no error when it is gone); read-only transports throw ReadOnlyRemoteError. */
+  delete(key: string): Promise<void>;
 }
 
 /** What a backend may take from its caller: the environment (for credentials) and tuning. */

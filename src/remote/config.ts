@@ -76,3 +76,53 @@ export function resolveRemote(repo: Repository, nameOrUrl?: string): { name: str
   }
   throw new UnknownRemoteError(nameOrUrl, Object.keys(remotes));
 }
+
+/** Point a remote at another URL (`tdv remote set-url`); its remote-tracking refs stay. */
+export async function setRemoteUrl(repo: Repository, { name, url, cwd }: { name: string; url: string; cwd?: string }): Promise<RemoteInfo & { old: string }> {
+  const normalized = normalizeRemoteUrl(url, cwd);
+  let old = "";
+  await repo.updateConfig((c) => {
+    const existing = c.remotes?.[name];
+    if (!existing) throw new UnknownRemoteError(name, Object.keys(c.remotes ?? {}));
+    old = existing.url;
+    c.remotes = { ...c.remotes, [name]: { ...existing, url: normalized } };
+  });
+  return { name, url: normalized, old };
+}
+
+/**
+ * Rename a remote (`tdv remote rename`): its remote-tracking refs move from
+ * refs/remotes/OLD/ to refs/remotes/NEW/ (each created, then the old one
+ * deleted, with reflog entries), then the configuration follows, with a lazy
+ * clone's remote. Upstreams are implicit (a branch pulls the same-named
+ * branch of the remote), so they follow the refs. A rename cut short leaves
+ * the remote under its old name with some refs already moved: running it
+ * again finishes it.
+ */
+export async function renameRemote(repo: Repository, { from, to }: { from: string; to: string }): Promise<{ from: string; to: string; url: string; movedRefs: string[] }> {
+  checkRemoteName(to);
+  const remotes = repo.config.remotes ?? {};
+  const existing = remotes[from];
+  if (!existing) throw new UnknownRemoteError(from, Object.keys(remotes));
+  if (from === to) throw new UsageError(`remote '${from}' already has that name`, { hint: "give a different new name" });
+  if (remotes[to]) throw new RemoteExistsError(to, (remotes[to] as { url: string }).url);
+  const who = repo.identity();
+  const movedRefs: string[] = [];
+  for (const [ref, oid] of await repo.refs.list(`refs/remotes/${from}/`)) {
+    const next = `refs/remotes/${to}/${ref.slice(`refs/remotes/${from}/`.length)}`;
+    const cur = await repo.refs.read(next);
+    if (cur !== oid) await repo.refs.update(next, { expected: cur, next: oid, who, message: `remote: renamed ${ref} to ${next}` });
+    await repo.refs.update(ref, { expected: oid, next: null, who, message: `remote: renamed ${ref} to ${next}` });
+    movedRefs.push(next);
+  }
+  await repo.updateConfig((c) => {
+    const r = c.remotes?.[from];
+    if (!r) throw new UnknownRemoteError(from, Object.keys(c.remotes ?? {}));
+    if (c.remotes?.[to]) throw new RemoteExistsError(to, c.remotes[to].url);
+    const rest = { ...c.remotes, [to]: r };
+    delete rest[from];
+    c.remotes = rest;
+    if (c.lazy?.remote === from) c.lazy = { ...c.lazy, remote: to };
+  });
+  return { from, to, url: existing.url, movedRefs };
+}

@@ -23,7 +23,7 @@ export class RemoteExistsError extends TdvError<"RemoteExistsError"> {
     readonly remote: string,
     readonly url: string,
   ) {
-    super(`remote '${remote}' already exists (${url})`, { hint: `remove it first with \`tdv remote remove ${remote}\`, or choose another name` });
+    super(`remote '${remote}' already exists (${url})`, { hint: `change its URL with \`tdv remote set-url ${remote} URL\`, remove it with \`tdv remote remove ${remote}\`, or choose another name` });
   }
 }
 
@@ -218,6 +218,65 @@ export class DivergedError extends TdvError<"DivergedError"> {
   ) {
     super(`${branch} and ${upstream} have diverged: each has commits the other lacks, so a fast-forward is not possible`, {
       hint: `merge them with \`tdv pull\` (without --ff-only) or \`tdv merge ${upstream}\` (the fetch is done), or replace yours with \`tdv reset --hard ${upstream}\``,
+    });
+  }
+}
+
+/** A remote gc runs (or another gc does): the command gave way and changed nothing on the remote. */
+export class RemoteGcRunningError extends TdvError<"RemoteGcRunningError"> {
+  readonly _tag = "RemoteGcRunningError";
+  constructor(
+    readonly remote: string,
+    readonly who: string,
+    readonly key: string,
+    leaseMinutes: number,
+  ) {
+    super(`${who} is collecting garbage on ${remote}`, {
+      hint: `nothing was changed on the remote; run the command again when it has finished. A gc that died leaves its announcement ${key}, which stops counting ${leaseMinutes} minutes after its last renewal`,
+    });
+  }
+}
+
+/** remote gc gave way to pushes that kept running: it deleted nothing. */
+export class RemoteWritersRunningError extends TdvError<"RemoteWritersRunningError"> {
+  readonly _tag = "RemoteWritersRunningError";
+  constructor(
+    readonly remote: string,
+    readonly writers: string[],
+  ) {
+    super(`remote gc deleted nothing: ${writers.join(", ")} ${writers.length === 1 ? "is" : "are"} pushing to ${remote}`, {
+      hint: "run `tdv remote gc` again when the pushes have finished (TDV_WRITERS_WAIT_MS sets how long it waits); the announcement of a push that died stops counting after the lease (10 minutes)",
+    });
+  }
+}
+
+/**
+ * A push or remote gc was held up longer than its announcement on the remote
+ * lasts (a suspended process, a stalled network): it stopped before its next
+ * step could race the other side. Nothing it had not finished is referenced.
+ */
+export class RemoteLeaseLostError extends TdvError<"RemoteLeaseLostError"> {
+  readonly _tag = "RemoteLeaseLostError";
+  constructor(
+    readonly remote: string,
+    readonly command: string,
+    readonly silentMs: number,
+  ) {
+    super(`${command} on ${remote} stopped: its announcement was not renewed for ${Math.round(silentMs / 1000)} s (the process was held up), so a ${command === "push" ? "remote gc" : "push"} may have started meanwhile`, {
+      hint: command === "push" ? "no ref was moved; run the push again (what was uploaded is not sent twice)" : "run `tdv remote gc` again; what it deleted was unreachable and old",
+    });
+  }
+}
+
+/** remote gc cannot tell what is needed (a ref it cannot read, an object a ref needs is missing or damaged): it deletes nothing. */
+export class RemoteGcRefusedError extends TdvError<"RemoteGcRefusedError"> {
+  readonly _tag = "RemoteGcRefusedError";
+  constructor(
+    readonly remote: string,
+    readonly problems: string[],
+  ) {
+    super(`remote gc deleted nothing on ${remote}: ${problems.slice(0, 3).join("; ")}${problems.length > 3 ? `; and ${problems.length - 3} more` : ""}`, {
+      hint: "`tdv remote fsck NAME` lists every problem with the ref that needs it; repair the remote (push the objects again from a complete clone) and run gc again",
     });
   }
 }

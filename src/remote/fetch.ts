@@ -41,6 +41,8 @@ export interface FetchOptions {
   lazy?: boolean;
   /** also download every chunk that local refs reach and that is missing (completes a lazy clone) */
   allChunks?: boolean;
+  /** remove remote-tracking refs whose branch is gone from the remote (git's --prune); default: keep them */
+  prune?: boolean;
   concurrency?: number;
   onProgress?: OnTransferProgress;
   backend?: BackendOptions;
@@ -176,7 +178,7 @@ async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchR
   signal?.throwIfAborted();
 
   // 5. refs
-  const refs = await updateLocalRefs(repo, name, remoteRefs);
+  const refs = await updateLocalRefs(repo, name, remoteRefs, opts.prune === true);
   if (lazy && name && repo.config.lazy?.remote !== name) {
     await repo.updateConfig((c) => void (c.lazy = { remote: name }));
     repo.chunks.fallback = lazyChunkFetcher(repo, name);
@@ -253,7 +255,7 @@ async function storeInOrder(repo: Repository, fetched: Map<string, Fetched>, con
   }
 }
 
-async function updateLocalRefs(repo: Repository, name: string | null, remoteRefs: Map<string, RemoteRef>): Promise<FetchedRef[]> {
+async function updateLocalRefs(repo: Repository, name: string | null, remoteRefs: Map<string, RemoteRef>, prune: boolean): Promise<FetchedRef[]> {
   const out: FetchedRef[] = [];
   const who = repo.identity();
   for (const [ref, r] of remoteRefs) {
@@ -282,7 +284,7 @@ async function updateLocalRefs(repo: Repository, name: string | null, remoteRefs
     }
   }
   // branches deleted on the remote: drop their tracking refs (fetch --prune)
-  if (name) {
+  if (name && prune) {
     for (const [localRef, oid] of await repo.refs.list(`refs/remotes/${name}/`)) {
       const ref = `refs/heads/${localRef.slice(`refs/remotes/${name}/`.length)}`;
       if (remoteRefs.has(ref)) continue;

@@ -13,7 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { asAccessError, writeAtomic } from "../store/atomic.js";
 import { acquireLock } from "../store/lock.js";
-import type { BackendOptions, ObjectBackend, ObjectInfo, PutOptions } from "./backend.js";
+import type { BackendOptions, ListedObject, ObjectBackend, ObjectInfo, PutOptions } from "./backend.js";
 import { PreconditionFailedError, UnsupportedUrlError } from "./errors.js";
 
 function etagOf(st: BigIntStats): string {
@@ -123,6 +123,13 @@ export class FileBackend implements ObjectBackend {
         if (e.isDirectory()) stack.push(key);
         else if (e.isFile()) yield key;
       }
+    }
+  }
+
+  async *listObjects(prefix: string): AsyncIterable<ListedObject> {
+    for await (const key of this.list(prefix)) {
+      const st = await this.stat(this.file(key));
+      if (st) yield { key, size: Number(st.size), lastModified: new Date(Number(st.mtimeNs / 1_000_000n)) };
     }
   }
 

@@ -5,7 +5,7 @@
  * is not possible over plain HTTP: refs are read from `git/info/refs`, which
  * every push keeps up to date (as Git's "dumb" HTTP protocol does).
  */
-import type { BackendOptions, ObjectBackend, ObjectInfo } from "./backend.js";
+import type { BackendOptions, ListedObject, ObjectBackend, ObjectInfo } from "./backend.js";
 import { AccessDeniedError, ReadOnlyRemoteError, RemoteRequestError, UnsupportedUrlError } from "./errors.js";
 import { cleanEtag, fetchOnce, isRetryableStatus, readBody, Retryable, retryPolicy, withRetry, type RetryPolicy } from "./retry.js";
 
@@ -59,6 +59,15 @@ export class HttpBackend implements ObjectBackend {
 
   // biome-ignore lint/correctness/useYield: listing is impossible over plain HTTP
   async *list(): AsyncIterable<string> {
+    throw new ReadOnlyRemoteError(this.url);
+  }
+
+  // biome-ignore lint/correctness/useYield: listing is impossible over plain HTTP
+  async *listObjects(): AsyncIterable<ListedObject> {
+    throw new ReadOnlyRemoteError(this.url);
+  }
+
+  async delete(): Promise<void> {
     throw new ReadOnlyRemoteError(this.url);
   }
 }

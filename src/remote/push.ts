@@ -28,6 +28,7 @@ import { resolveRemote } from "./config.js";
 import { InfoRefsNotUpdatedError, NonFastForwardError, ReadOnlyRemoteError } from "./errors.js";
 import { encodeLoose, type GitType } from "./git-objects.js";
 import { chunkKey, gitObjectKey, RemoteRepo, type RemoteRef } from "./layout.js";
+import { asRemoteWriter } from "./remote-writers.js";
 import { addCount, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
 
 export interface PushOptions {
@@ -43,6 +44,8 @@ export interface PushOptions {
   concurrency?: number;
   onProgress?: OnTransferProgress;
   backend?: BackendOptions;
+  /** called before the first remote ref moves (throws to stop the push there) */
+  beforeRefUpdate?: () => void;
 }
 
 export type RefStatus = "created" | "fast-forward" | "forced" | "up-to-date" | "rejected";
@@ -75,7 +78,8 @@ interface Upload {
 }
 
 export function push(repo: Repository, opts?: Parameters<typeof _push>[1]): ReturnType<typeof _push> {
-  return repo.writing("push", () => _push(repo, opts));
+  // announced on the remote for its whole run, so that a remote gc never races it (remote-writers.ts)
+  return repo.writing("push", () => asRemoteWriter(repo, opts ?? {}, (beforeRefUpdate) => _push(repo, { ...opts, beforeRefUpdate })));
 }
 
 async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResult> {
@@ -177,6 +181,7 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
   }
 
   // 5. move the refs, each by compare-and-swap
+  if (moving.length > 0) opts.beforeRefUpdate?.();
   const rejected: RefUpdate[] = updates.filter((u) => u.status === "rejected");
   const done: RefUpdate[] = [];
   /** refs another push moved while this one ran: the value they had */

@@ -17,7 +17,7 @@
 import { createHash } from "node:crypto";
 import { AwsV4Signer } from "aws4fetch";
 import { awsSettings, type AwsSettings } from "./aws-config.js";
-import type { BackendOptions, ObjectBackend, ObjectInfo, PutOptions } from "./backend.js";
+import type { BackendOptions, ListedObject, ObjectBackend, ObjectInfo, PutOptions } from "./backend.js";
 import {
   AccessDeniedError,
   BucketNotFoundError,
@@ -297,6 +297,10 @@ export class S3Backend implements ObjectBackend {
   }
 
   async *list(prefix: string): AsyncIterable<string> {
+    for await (const o of this.listObjects(prefix)) yield o.key;
+  }
+
+  async *listObjects(prefix: string): AsyncIterable<ListedObject> {
     let token: string | undefined;
     do {
       const query: Record<string, string> = { "list-type": "2", prefix: this.prefix + prefix, "max-keys": String(this.pageSize) };
@@ -304,7 +308,13 @@ export class S3Backend implements ObjectBackend {
       const req: Req = { method: "GET", key: null, query };
       const { res, body } = await this.send(req);
       if (!res.ok) this.fail(req, res, body);
-      for (const k of xmlValues(body, "Key")) yield k.slice(this.prefix.length);
+      for (const c of xmlElements(new TextDecoder().decode(body), "Contents", false)) {
+        const key = xmlElements(c, "Key")[0];
+        if (key === undefined) continue;
+        const size = Number(xmlElements(c, "Size")[0] ?? 0);
+        const lastModified = new Date(xmlElements(c, "LastModified")[0] ?? 0);
+        yield { key: key.slice(this.prefix.length), size, lastModified };
+      }
       const truncated = xmlValues(body, "IsTruncated")[0] === "true";
       token = truncated ? xmlValues(body, "NextContinuationToken")[0] : undefined;
       if (truncated && !token) throw new RemoteRequestError(this.display(prefix), res.status, "", "a truncated listing without NextContinuationToken");
@@ -336,10 +346,14 @@ function escapeXml(s: string): string {
 
 /** The text of every `<tag>…</tag>` in an XML document (S3's answers are flat enough for this). */
 export function xmlValues(body: Uint8Array, tag: string): string[] {
-  const text = new TextDecoder().decode(body);
+  return xmlElements(new TextDecoder().decode(body), tag);
+}
+
+/** The text of every `<tag>…</tag>` in `text`, entities decoded unless `decode` is false (an element that holds elements). */
+function xmlElements(text: string, tag: string, decode = true): string[] {
   const re = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, "g");
   const out: string[] = [];
-  for (let m = re.exec(text); m; m = re.exec(text)) out.push(decodeXml(m[1] as string));
+  for (let m = re.exec(text); m; m = re.exec(text)) out.push(decode ? decodeXml(m[1] as string) : (m[1] as string));
   return out;
 }
 

@@ -60,6 +60,28 @@ describe.each(kinds)("%s backend", (_name, open) => {
     expect(keys.sort()).toEqual(["chunks/ab/cdef", "chunks/cd/0123"]);
   });
 
+  it("lists with sizes and the store's times, and deletes (gone is no error)", async () => {
+    const b = await open();
+    const before = Date.now();
+    await b.put("chunks/ab/cdef", enc("hello"));
+    await b.put("chunks/cd/0123", enc("x"));
+    const listed = [];
+    for await (const o of b.listObjects("chunks/")) listed.push(o);
+    listed.sort((x, y) => (x.key < y.key ? -1 : 1));
+    expect(listed.map((o) => [o.key, o.size])).toEqual([
+      ["chunks/ab/cdef", 5],
+      ["chunks/cd/0123", 1],
+    ]);
+    // the store's clock: this machine's, give or take a server's second resolution
+    for (const o of listed) expect(Math.abs(o.lastModified.getTime() - before)).toBeLessThan(60_000);
+    await b.delete("chunks/ab/cdef");
+    await b.delete("chunks/ab/cdef");
+    expect(await b.get("chunks/ab/cdef")).toBeNull();
+    const keys: string[] = [];
+    for await (const k of b.list("chunks/")) keys.push(k);
+    expect(keys).toEqual(["chunks/cd/0123"]);
+  });
+
   it("creates with If-None-Match: * and moves with If-Match, refusing stale versions", async () => {
     const b = await open();
     const first = await b.put("git/refs/heads/main", enc("one"), { ifNoneMatch: "*" });

@@ -96,7 +96,10 @@ describe("fetch", () => {
     const v1 = await rb.refs.read("refs/tags/v1");
     await fs.rm(path.join(remote, "git", "refs", "heads", "topic"));
     await fs.writeFile(path.join(remote, "git", "refs", "tags", "v1"), `${(await ra.refs.head()).oid}\n`);
-    const again = await fetch(rb, {});
+    const kept = await fetch(rb, {});
+    expect(kept.refs.find((r) => r.ref === "refs/heads/topic")).toBeUndefined(); // as git: no pruning unless asked
+    expect(await rb.refs.read("refs/remotes/origin/topic")).not.toBeNull();
+    const again = await fetch(rb, { prune: true });
     const st2 = Object.fromEntries(again.refs.map((r) => [r.ref, r.status]));
     expect(st2["refs/heads/topic"]).toBe("deleted");
     expect(st2["refs/tags/v1"]).toBe("rejected");
