@@ -22,6 +22,11 @@ export interface PutOptions {
   contentSha256?: string;
 }
 
+export interface DeleteOptions {
+  /** delete only when the object's ETag still is this value (S3's conditional delete) */
+  ifMatch?: string;
+}
+
 export interface ObjectInfo {
   /** opaque version tag, to pass back as `ifMatch` */
   etag: string;
@@ -43,7 +48,10 @@ export interface ObjectBackend {
   put(key: string, bytes: Uint8Array, opts?: PutOptions): Promise<{ etag: string }>;
   /** Every key under `prefix` (which ends with "/"), in any order. */
   list(prefix: string): AsyncIterable<string>;
-  delete?(key: string): Promise<void>;
+  /** Remove an object (none there is no error); a failed `ifMatch` throws PreconditionFailedError. */
+  delete?(key: string, opts?: DeleteOptions): Promise<void>;
+  /** Remove what interrupted writers left (temp files); returns how many. Backends with atomic writes have none. */
+  sweepTemporaries?(): Promise<number>;
 }
 
 /** What a backend may take from its caller: the environment (for credentials) and tuning. */

@@ -157,6 +157,16 @@ export class RemoteRepo {
     await this.backend.put(refKey(ref), enc.encode(`${next}\n`), expected ? { ifMatch: expected.etag } : { ifNoneMatch: "*" });
   }
 
+  /**
+   * Delete a ref if it still holds the version read (`expected`): a
+   * conditional delete (If-Match). Throws PreconditionFailedError when it
+   * moved meanwhile. A backend that cannot delete is refused by the caller.
+   */
+  async deleteRef(ref: string, expected: RemoteRef): Promise<void> {
+    if (!this.backend.delete) throw new PreconditionFailedError(refKey(ref));
+    await this.backend.delete(refKey(ref), { ifMatch: expected.etag });
+  }
+
   /** The remote's default branch ("refs/heads/main"), from git/HEAD; null when unset, not a branch, or refused (readHead). */
   async defaultBranch(): Promise<string | null> {
     return (await this.readHead()).branch;

@@ -92,7 +92,7 @@ function* walk(repo: Repository, start: GitOid): Generator<{ commit: CommitObjec
 }
 
 /** A max-heap on committer time; equal times come out in insertion order, as in git. */
-class CommitQueue {
+export class CommitQueue {
   private heap: { c: CommitObject; seq: number }[] = [];
   private seq = 0;
 
