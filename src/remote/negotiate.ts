@@ -8,8 +8,11 @@
  *    reached from the pushed tips "new" and from the remote's tips "had" (the
  *    had paint wins and flows down to parents). It stops once nothing new is
  *    left in its queue, so it reads the commits since the fork point, not the
- *    whole history. Clock skew can only make it call a had commit new, which
- *    costs a few objects sent twice, never one missing.
+ *    whole history. Commit times decide the order, and equal times (commits
+ *    made in one second) or skewed clocks could end it too early, so it goes
+ *    on through the had commits up to a day older than the oldest new one
+ *    (git's "slop"). Any mistake left can only call a had commit new, which
+ *    costs objects sent twice, never one missing.
  * 2. Objects: each new commit's snapshot is compared with its parents'
  *    snapshots, path by path: an entry equal to a parent's (same Git id) is
  *    skipped without being read, a changed manifest shard or file list is
@@ -39,6 +42,8 @@ export interface SendSet {
 
 const NEW = 1;
 const HAD = 2;
+/** how much older than the oldest new commit the had side is still walked (seconds) */
+const SLOP = 24 * 3600;
 
 /**
  * The objects reachable from `wants` and not from `haves` (commits or tag
@@ -183,13 +188,19 @@ async function paint(repo: Repository, wants: readonly GitOid[], haves: readonly
   };
   for (const h of haves) await mark(h, HAD);
   for (const w of wants) await mark(w, NEW);
-  while (pendingNew > 0) {
-    const c = queue.pop();
-    if (!c) break;
+  let oldestNew = Number.POSITIVE_INFINITY;
+  for (;;) {
+    const top = queue.peek();
+    if (!top) break;
+    if (pendingNew === 0 && top.committer.timestamp < oldestNew - SLOP) break;
+    const c = queue.pop() as CommitObject;
     inQueue.delete(c.oid);
     expanded.add(c.oid);
     const f = flags.get(c.oid) as number;
-    if (f === NEW) pendingNew--;
+    if (f === NEW) {
+      pendingNew--;
+      oldestNew = Math.min(oldestNew, c.committer.timestamp);
+    }
     for (const p of c.parents) await mark(p, f & HAD ? HAD : NEW);
   }
   const out: CommitObject[] = [];

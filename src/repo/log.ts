@@ -106,6 +106,11 @@ export class CommitQueue {
     }
   }
 
+  /** the newest queued commit, left in the queue */
+  peek(): CommitObject | undefined {
+    return this.heap[0]?.c;
+  }
+
   pop(): CommitObject | undefined {
     const top = this.heap[0];
     const last = this.heap.pop();
