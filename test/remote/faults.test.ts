@@ -53,7 +53,7 @@ describe("damaged objects on the remote", () => {
     const { repo } = await Repository.init({ dir });
     await addRemote(repo, { name: "origin", url: `s3://${s3.bucket}/bitrot` });
     const err = await fetch(repo, { backend: { env } }).catch((e) => e);
-    expect(isTdvError(err, "CorruptObjectError")).toBe(true);
+    expect(isTdvError(err, "RemoteObjectCorruptError")).toBe(true);
     expect(await repo.refs.list("refs/")).toEqual(new Map());
     const remoteMain = (await (await openBackend(`s3://${s3.bucket}/bitrot`, { env })).get("git/refs/heads/main"))!;
     const commitOid = new TextDecoder().decode(remoteMain.bytes).trim();
