@@ -150,7 +150,7 @@ try {
       resumed: {
         firstBytes,
         secondBytes: again.uploaded.bytes,
-        found: again.resumed.objects,
+        found: again.found.objects,
         checkRequests: again.checked,
         resentBytes: resent,
         resentOfFirst: resent === null ? null : resent / firstBytes,

@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .option("-d, --delete", "delete the named branches or tags on the remote (and their remote-tracking branches)")
     .option("--verify", "read back and re-hash every object the pushed refs reach on the remote; upload again what is missing or damaged")
     .option("-j, --jobs <n>", JOBS_HELP, jobsOption)
-    .option("--json", "print a summary as JSON (objects and bytes uploaded, skipped, resumed, repaired)")
+    .option("--json", "print a summary as JSON (objects and bytes uploaded, skipped, found, repaired)")
     .option("-q, --quiet", "print nothing but errors; no progress display")
     .addHelpText(
       "after",
@@ -126,7 +126,7 @@ async function run({ lib, repo }: RepoContext, remote: string | undefined, refs:
   const u = res.uploaded;
   const parts = [`uploaded ${plural(u.objects, "object")} (${formatBytes(u.bytes)}: ${plural(u.chunks, "chunk")}, ${u.gitObjects} metadata)`];
   if (res.skipped.objects > 0) parts.push(`${plural(res.skipped.objects, "object")} already there${res.skipped.bytes ? ` (${formatBytes(res.skipped.bytes)})` : ""}`);
-  if (res.resumed.objects > 0) parts.push(`${plural(res.resumed.objects, "object")} left by an interrupted push not sent again${res.resumed.bytes ? ` (${formatBytes(res.resumed.bytes)})` : ""}`);
+  if (res.found.objects > 0) parts.push(`${plural(res.found.objects, "object")} found on the remote already (an interrupted push), not sent again${res.found.bytes ? ` (${formatBytes(res.found.bytes)})` : ""}`);
   out(parts.join("; "));
 }
 

@@ -88,8 +88,12 @@ export interface PushResult {
   uploaded: TransferCounts;
   /** objects the pushed commits need that the remote already had by its refs (bytes: chunks only) */
   skipped: { objects: number; bytes: number };
-  /** objects the remote lacked by its refs but held already (an interrupted earlier push): not sent again */
-  resumed: { objects: number; bytes: number };
+  /**
+   * objects the remote lacked by its refs but held already, found by asking it: what an
+   * interrupted push left there, or what a branch this repository has not fetched reaches.
+   * Not sent again.
+   */
+  found: { objects: number; bytes: number };
   /** requests spent asking the remote what it holds (HEADs and listing pages) */
   checked: number;
   /** with `verify`: objects read back and re-hashed, and those sent again because they were missing or damaged */
@@ -144,7 +148,7 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
     commits: 0,
     uploaded: zeroCounts(),
     skipped: { objects: 0, bytes: 0 },
-    resumed: { objects: 0, bytes: 0 },
+    found: { objects: 0, bytes: 0 },
     checked: 0,
     verified: 0,
     repaired: { objects: 0, bytes: 0, missing: [], damaged: [] },
@@ -178,8 +182,8 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
     result.checked = probe.heads + probe.lists;
     todo = uploads.filter((u) => {
       if (!probe.present.has(u.key)) return true;
-      result.resumed.objects++;
-      if (u.kind === "chunk") result.resumed.bytes += u.size;
+      result.found.objects++;
+      if (u.kind === "chunk") result.found.bytes += u.size;
       return false;
     });
   }
@@ -370,7 +374,7 @@ async function deleteRefs(repo: Repository, remote: RemoteRepo, name: string | n
     commits: 0,
     uploaded: zeroCounts(),
     skipped: { objects: 0, bytes: 0 },
-    resumed: { objects: 0, bytes: 0 },
+    found: { objects: 0, bytes: 0 },
     checked: 0,
     verified: 0,
     repaired: { objects: 0, bytes: 0, missing: [], damaged: [] },
