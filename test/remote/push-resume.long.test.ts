@@ -119,6 +119,31 @@ describe("resumable push", () => {
   });
 });
 
+describe("an interrupted push (Ctrl-C)", () => {
+  it("stops cooperatively: exit 130, no ref moved, no temp file left on the folder remote; the next push completes", async () => {
+    const src = await tempDir();
+    await writeArray(src, "data.zarr", { chunks: 1500, chunkBytes: 1000 });
+    await commitAll(src);
+    const remoteDir = path.join(await tempDir(), "remote.tdv");
+    await tdvOk(src, ["remote", "add", "origin", remoteDir]);
+    const child = spawn(process.execPath, [BIN, "push", "--jobs", "4"], { cwd: src, env: baseEnv({ TDV_FSYNC: "1" }), stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const fans = async () => (await fs.readdir(path.join(remoteDir, "chunks")).catch(() => [] as string[])).length;
+    while ((await fans()) < 64) await new Promise((r) => setTimeout(r, 10));
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/interrupted: stopping the push/);
+    expect(stderr).toMatch(/error: interrupted by SIGINT/);
+    await expect(fs.stat(path.join(remoteDir, "git/refs/heads/main"))).rejects.toThrow();
+    expect(await fs.readdir(path.join(remoteDir, ".tdv-tmp"))).toEqual([]);
+    const again = await tdvJson<PushJson>(src, ["push", "--json"]);
+    expect(again.found.objects).toBeGreaterThan(0);
+    await fs.stat(path.join(remoteDir, "git/refs/heads/main"));
+  });
+});
+
 describe("repair and deletion through the CLI", () => {
   it("S3: clone reports the damaged chunk with the fix, push --verify replaces it, the clone then works", async () => {
     const src = await tempDir();
