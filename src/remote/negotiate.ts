@@ -49,13 +49,17 @@ const SLOP = 24 * 3600;
  * The objects reachable from `wants` and not from `haves` (commits or tag
  * objects; every one of them must be in this repository).
  */
-export async function objectsToSend(repo: Repository, { wants, haves }: { wants: readonly GitOid[]; haves: readonly GitOid[] }): Promise<SendSet> {
+export async function objectsToSend(
+  repo: Repository,
+  { wants, haves, onObject }: { wants: readonly GitOid[]; haves: readonly GitOid[]; /** called for each object added to the set (progress) */ onObject?: () => void },
+): Promise<SendSet> {
   const out: SendSet = { git: [], chunks: new Map(), commits: 0, skipped: { objects: 0, bytes: 0 } };
   const sent = new Set<string>();
   const sendGit = (oid: GitOid, type: GitType) => {
     if (sent.has(oid)) return;
     sent.add(oid);
     out.git.push({ oid, type });
+    onObject?.();
   };
 
   // tags: a had tag object is had with what it names; a wanted one is sent unless had
@@ -94,7 +98,10 @@ export async function objectsToSend(repo: Repository, { wants, haves }: { wants:
   };
   const sendChunk = (id: ChunkId, size: number, known: ReadonlySet<string>) => {
     if (known.has(id)) skip(1, size);
-    else out.chunks.set(id, size);
+    else if (!out.chunks.has(id)) {
+      out.chunks.set(id, size);
+      onObject?.();
+    }
   };
   const compareTree = async (oid: GitOid, bases: readonly GitOid[], manifest: boolean, where: string): Promise<void> => {
     const role = `${oid}:${manifest ? "m" : "t"}`;

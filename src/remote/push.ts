@@ -162,7 +162,8 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
   const uploads: Upload[] = [];
   if (moving.length > 0 || (verify && wants.length > 0)) {
     if (remote.backend.sweepTemporaries) result.temporariesRemoved = await remote.backend.sweepTemporaries();
-    const send = await objectsToSend(repo, { wants: moving.map((u) => u.new), haves });
+    const counting = meter(onProgress, "counting objects", null);
+    const send = await objectsToSend(repo, { wants: moving.map((u) => u.new), haves, onObject: () => counting.add(0) });
     result.commits = send.commits;
     result.skipped = send.skipped;
     for (const [id, size] of send.chunks) uploads.push({ kind: "chunk", key: chunkKey(id), size, id });

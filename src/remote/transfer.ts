@@ -59,13 +59,15 @@ export function addCount(c: TransferCounts, kind: "chunk" | "git", bytes: number
  * A progress meter for one phase; calls `onProgress` at most every 50 ms
  * (and always for the last item). Totals are given up front; once `grow`
  * says they were not final, they are reported as unknown (a count without a
- * percentage) for the rest of the phase, never as a smaller fraction.
+ * percentage) for the rest of the phase, never as a smaller fraction; a
+ * null total is unknown from the start (a count of what a walk finds).
  */
-export function meter(onProgress: OnTransferProgress | undefined, phase: string, total: number, totalBytes?: number) {
+export function meter(onProgress: OnTransferProgress | undefined, phase: string, totalGiven: number | null, totalBytes?: number) {
   let done = 0;
   let bytes = 0;
   let last = 0;
-  let known = true;
+  let known = totalGiven !== null;
+  let total = totalGiven ?? 0;
   const emit = (force: boolean) => {
     if (!onProgress) return;
     const now = Date.now();
