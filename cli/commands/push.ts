@@ -124,6 +124,10 @@ async function run({ lib, repo }: RepoContext, remote: string | undefined, refs:
   for (const r of res.refs) out(refLine(r));
   if (del) return;
   const u = res.uploaded;
+  if (u.objects === 0 && res.found.objects === 0) {
+    out("nothing to upload: the remote has every object");
+    return;
+  }
   const parts = [`uploaded ${plural(u.objects, "object")} (${formatBytes(u.bytes)}: ${plural(u.chunks, "chunk")}, ${u.gitObjects} metadata)`];
   if (res.skipped.objects > 0) parts.push(`${plural(res.skipped.objects, "object")} already there${res.skipped.bytes ? ` (${formatBytes(res.skipped.bytes)})` : ""}`);
   if (res.found.objects > 0) parts.push(`${plural(res.found.objects, "object")} found on the remote already (an interrupted push), not sent again${res.found.bytes ? ` (${formatBytes(res.found.bytes)})` : ""}`);
