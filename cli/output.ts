@@ -339,7 +339,8 @@ export function decorate(refs: readonly string[], { current, branches }: RefCont
 export interface ProgressEvent {
   phase: string;
   done: number;
-  total: number;
+  /** absent when not known (yet): the count is shown without a percentage */
+  total?: number;
   bytes: number;
   /** bytes expected in all: adds "of N" and an ETA */
   totalBytes?: number;
@@ -355,38 +356,74 @@ export interface ProgressReporter {
 }
 
 /**
+ * What a progress line shows, kept so that it never goes backwards within a
+ * phase: counts only grow, and a total that changes after it was shown (a
+ * walk that discovers more) turns into "unknown" (a count without a
+ * percentage) instead of a smaller percentage.
+ */
+export interface ProgressView {
+  phase: string;
+  done: number;
+  bytes: number;
+  /** null: unknown for the rest of the phase */
+  total: number | null;
+  totalBytes: number | null;
+}
+
+/** The next view after event `p` (pure; a new phase starts afresh). */
+export function nextProgressView(prev: ProgressView | null, p: ProgressEvent): ProgressView {
+  if (!prev || prev.phase !== p.phase) {
+    return { phase: p.phase, done: p.done, bytes: p.bytes, total: p.total ?? null, totalBytes: p.totalBytes ?? null };
+  }
+  return {
+    phase: p.phase,
+    done: Math.max(prev.done, p.done),
+    bytes: Math.max(prev.bytes, p.bytes),
+    total: prev.total !== null && p.total === prev.total ? prev.total : null,
+    totalBytes: prev.totalBytes !== null && p.totalBytes === prev.totalBytes ? prev.totalBytes : null,
+  };
+}
+
+/**
  * A one-line progress display on stderr: "storing  120/480 files  4.1 MB  12.3 MB/s".
  * Silent unless stderr is a terminal and `quiet` is false; redraws at most 10 times a second.
+ * What it shows never goes backwards (nextProgressView).
  */
-export function progress({ quiet = false, stream = process.stderr }: { quiet?: boolean; stream?: NodeJS.WriteStream } = {}): ProgressReporter {
+export function progress({
+  quiet = false,
+  stream = process.stderr,
+  now = Date.now,
+}: { quiet?: boolean; stream?: Pick<NodeJS.WriteStream, "isTTY" | "write">; now?: () => number } = {}): ProgressReporter {
   const enabled = !quiet && stream.isTTY === true && process.env.TDV_NO_PROGRESS !== "1";
   if (!enabled) return { update: () => {}, done: () => {} };
-  let start = Date.now();
-  let phase = "";
+  let start = now();
+  let view: ProgressView | null = null;
   let last = 0;
   let shown = false;
-  const draw = (p: ProgressEvent) => {
-    const secs = (Date.now() - start) / 1000;
-    const rate = secs > 0.2 ? `  ${formatBytes(p.bytes / secs)}/s` : "";
-    const pct = p.total > 0 ? ` ${String(Math.floor((100 * p.done) / p.total)).padStart(3)}%` : "";
-    const of = p.totalBytes !== undefined ? `/${formatBytes(p.totalBytes)}` : "";
-    const left = p.totalBytes !== undefined && secs > 1 && p.bytes > 0 ? Math.max(0, ((p.totalBytes - p.bytes) * secs) / p.bytes) : null;
-    const eta = left !== null && p.done < p.total ? `  ETA ${left < 60 ? `${Math.ceil(left)}s` : `${Math.floor(left / 60)}m${String(Math.ceil(left % 60)).padStart(2, "0")}s`}` : "";
-    stream.write(`\r\x1b[K${p.phase}${pct}  ${p.done}/${p.total} ${p.unit ?? "files"}  ${formatBytes(p.bytes)}${of}${rate}${eta}`);
+  const draw = (v: ProgressView, unit: string) => {
+    const secs = (now() - start) / 1000;
+    const rate = secs > 0.2 ? `  ${formatBytes(v.bytes / secs)}/s` : "";
+    const total = v.total !== null && v.total > 0 ? v.total : null;
+    const pct = total !== null ? ` ${String(Math.floor((100 * Math.min(v.done, total)) / total)).padStart(3)}%` : "";
+    const count = total !== null ? `${v.done}/${total}` : `${v.done}`;
+    const of = v.totalBytes !== null ? `/${formatBytes(v.totalBytes)}` : "";
+    const left = v.totalBytes !== null && secs > 1 && v.bytes > 0 ? Math.max(0, ((v.totalBytes - v.bytes) * secs) / v.bytes) : null;
+    const eta = left !== null && total !== null && v.done < total ? `  ETA ${left < 60 ? `${Math.ceil(left)}s` : `${Math.floor(left / 60)}m${String(Math.ceil(left % 60)).padStart(2, "0")}s`}` : "";
+    stream.write(`\r\x1b[K${v.phase}${pct}  ${count} ${unit}  ${formatBytes(v.bytes)}${of}${rate}${eta}`);
     shown = true;
   };
   return {
     update(p) {
-      const now = Date.now();
-      if (p.phase !== phase) {
+      const t = now();
+      if (!view || p.phase !== view.phase) {
         // rate and ETA are per phase
-        phase = p.phase;
-        start = now;
+        start = t;
         last = 0;
       }
-      if (now - last < 100 && p.done < p.total) return;
-      last = now;
-      draw(p);
+      view = nextProgressView(view, p);
+      if (t - last < 100 && (view.total === null || view.done < view.total)) return;
+      last = t;
+      draw(view, p.unit ?? "files");
     },
     done() {
       if (shown) stream.write("\r\x1b[K");
@@ -414,3 +451,13 @@ export function warnBrokenRefs(broken: readonly { ref: string; file: string; pro
     err(`hint: ${b.file.endsWith("/packed-refs") || b.file === "packed-refs" ? `delete its line from '${b.file}'` : `remove it (rm '${b.file}') or write a commit id into it`}`);
   }
 }
+
+// ---- transfers ------------------------------------------------------------------
+
+/** Commander parser for `--jobs N`: a whole number (NaN otherwise); the library's checkJobs refuses what is out of range. */
+export function jobsOption(value: string): number {
+  return /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+}
+
+/** The help line of `--jobs N`. */
+export const JOBS_HELP = "requests in flight at once, 1 to 256 (default 16)";

@@ -26,7 +26,8 @@ export { fetch, type FetchOptions, type FetchResult, type FetchedRef, type Fetch
 export { pull, type PullOptions, type PullResult } from "./remote/pull.js";
 export { clone, cloneDirName, type CloneOptions, type CloneResult, type CloneStart } from "./remote/clone.js";
 export { RemoteRepo, isSafeRef, type IgnoredRemoteRef } from "./remote/layout.js";
-export type { TransferProgress, TransferCounts } from "./remote/transfer.js";
+export { checkJobs, DEFAULT_JOBS, MAX_JOBS, type TransferProgress, type TransferCounts } from "./remote/transfer.js";
+export { objectsToSend, type SendSet } from "./remote/negotiate.js";
 export { fsck, formatAge, STALE_LOCK_SECONDS, type FsckOptions, type FsckResult, type FsckProblem, type FsckProblemKind, type LockInfo } from "./repo/fsck.js";
 export { gc, parsePrune, DEFAULT_PRUNE, type GcOptions, type GcResult } from "./repo/gc.js";
 export { reflog, type ReflogItem, type ReflogOptions, type ReflogResult } from "./repo/reflog.js";

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { action, err, formatBytes, loadLib, out, plural, printJson, quotePath, withProgress } from "../output.js";
+import { action, err, formatBytes, loadLib, out, plural, printJson, quotePath, withProgress, jobsOption, JOBS_HELP } from "../output.js";
 import { warnIgnored } from "./fetch.js";
 
 interface CloneOptions {
@@ -7,6 +7,7 @@ interface CloneOptions {
   lazy?: boolean;
   json?: boolean;
   quiet?: boolean;
+  jobs?: number;
 }
 
 export function register(program: Command): void {
@@ -17,6 +18,7 @@ export function register(program: Command): void {
     .argument("[dir]", "the new folder (default: named after the URL)")
     .option("-b, --branch <name>", "check out this branch instead of the remote's default")
     .option("--lazy", "download metadata only; chunks arrive when read or checked out")
+    .option("-j, --jobs <n>", JOBS_HELP, jobsOption)
     .option("--json", "print a summary as JSON")
     .option("-q, --quiet", "print nothing but errors; no progress display")
     .addHelpText(
@@ -36,6 +38,7 @@ Examples:
 
 async function run(url: string, dir: string | undefined, opts: CloneOptions): Promise<void> {
   const lib = await loadLib();
+  if (opts.jobs !== undefined) lib.checkJobs(opts.jobs);
   const target = dir ?? lib.cloneDirName(url);
   const talk = !opts.quiet && !opts.json;
   // Ctrl-C and SIGTERM stop the clone, which then removes what it made; a second one stops at once
@@ -61,6 +64,7 @@ async function run(url: string, dir: string | undefined, opts: CloneOptions): Pr
         dir: target,
         ...(opts.branch === undefined ? {} : { branch: opts.branch }),
         lazy: opts.lazy === true,
+        ...(opts.jobs === undefined ? {} : { concurrency: opts.jobs }),
         onProgress,
         onCheckoutProgress: onProgress,
         signal: stop.signal,

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { FetchedRef, FetchResult } from "../../src/index.js";
-import { formatBytes, inRepo, out, plural, printJson, shortOid, warn, withProgress, type RepoContext } from "../output.js";
+import { formatBytes, inRepo, out, plural, printJson, shortOid, warn, withProgress, type RepoContext, jobsOption, JOBS_HELP } from "../output.js";
 
 interface FetchOptions {
   lazy?: boolean;
@@ -8,6 +8,7 @@ interface FetchOptions {
   prune?: boolean;
   json?: boolean;
   quiet?: boolean;
+  jobs?: number;
 }
 
 export function register(program: Command): void {
@@ -18,6 +19,7 @@ export function register(program: Command): void {
     .option("--lazy", "metadata only: chunks are downloaded when read or checked out")
     .option("--all-chunks", "also download every missing chunk (completes a lazy clone)")
     .option("-p, --prune", "remove remote-tracking branches whose branch is gone from the remote")
+    .option("-j, --jobs <n>", JOBS_HELP, jobsOption)
     .option("--json", "print a summary as JSON (objects and bytes downloaded and skipped)")
     .option("-q, --quiet", "print nothing but errors; no progress display")
     .addHelpText(
@@ -35,12 +37,14 @@ Examples:
 }
 
 async function run({ lib, repo }: RepoContext, remote: string | undefined, opts: FetchOptions): Promise<void> {
+  if (opts.jobs !== undefined) lib.checkJobs(opts.jobs);
   const res = await withProgress(opts.quiet || opts.json, (onProgress) =>
     lib.fetch(repo, {
       ...(remote === undefined ? {} : { remote }),
       ...(opts.lazy ? { lazy: true } : {}),
       allChunks: opts.allChunks === true,
       prune: opts.prune === true,
+      ...(opts.jobs === undefined ? {} : { concurrency: opts.jobs }),
       onProgress,
     }),
   );

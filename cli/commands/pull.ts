@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { commitSummaryLines, err, formatBytes, inRepo, out, plural, printJson, shortOid, withProgress, type RepoContext } from "../output.js";
+import { commitSummaryLines, err, formatBytes, inRepo, out, plural, printJson, shortOid, withProgress, type RepoContext, jobsOption, JOBS_HELP } from "../output.js";
 import { printFetch, warnIgnored } from "./fetch.js";
 import { conflictLines } from "./merge.js";
 
@@ -7,6 +7,7 @@ interface PullOptions {
   ffOnly?: boolean;
   json?: boolean;
   quiet?: boolean;
+  jobs?: number;
 }
 
 export function register(program: Command): void {
@@ -16,6 +17,7 @@ export function register(program: Command): void {
     .argument("[remote]", "a remote name or URL (default: origin)")
     .argument("[branch]", "the remote branch (default: the current branch's name)")
     .option("--ff-only", "only fast-forward; stop (after the fetch) when both sides have new commits")
+    .option("-j, --jobs <n>", JOBS_HELP, jobsOption)
     .option("--json", "print a summary as JSON")
     .option("-q, --quiet", "print nothing but errors; no progress display")
     .addHelpText(
@@ -33,11 +35,13 @@ Examples:
 }
 
 async function run({ lib, repo }: RepoContext, remote: string | undefined, branch: string | undefined, opts: PullOptions): Promise<number | void> {
+  if (opts.jobs !== undefined) lib.checkJobs(opts.jobs);
   const res = await withProgress(opts.quiet || opts.json, (onProgress) =>
     lib.pull(repo, {
       ...(remote === undefined ? {} : { remote }),
       ...(branch === undefined ? {} : { branch }),
       ffOnly: opts.ffOnly === true,
+      ...(opts.jobs === undefined ? {} : { concurrency: opts.jobs }),
       onProgress,
       onCheckoutProgress: onProgress,
     }),

@@ -22,6 +22,11 @@ export interface PutOptions {
   contentSha256?: string;
 }
 
+export interface DeleteOptions {
+  /** delete only when the object's ETag still is this value (S3's conditional delete) */
+  ifMatch?: string;
+}
+
 export interface ObjectInfo {
   /** opaque version tag, to pass back as `ifMatch` */
   etag: string;
@@ -59,8 +64,13 @@ export interface ObjectBackend {
   list(prefix: string): AsyncIterable<string>;
   /** `list` with each object's size and time (remote fsck and gc); read-only transports throw ReadOnlyRemoteError. */
   listObjects(prefix: string): AsyncIterable<ListedObject>;
-  /** Remove an object (no error when it is gone); read-only transports throw ReadOnlyRemoteError. */
-  delete(key: string): Promise<void>;
+  /**
+   * Remove an object (no error when it is gone); a failed `ifMatch` throws
+   * PreconditionFailedError; read-only transports throw ReadOnlyRemoteError.
+   */
+  delete(key: string, opts?: DeleteOptions): Promise<void>;
+  /** Remove what interrupted writers left (temp files); returns how many. Backends with atomic writes have none. */
+  sweepTemporaries?(): Promise<number>;
 }
 
 /** What a backend may take from its caller: the environment (for credentials) and tuning. */

@@ -86,7 +86,7 @@ export class RemoteUnreachableError extends TdvError<"RemoteUnreachableError"> {
     cause?: unknown,
   ) {
     super(`cannot reach ${url} after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${detail}`, {
-      hint: "check the network and the endpoint (AWS_ENDPOINT_URL); nothing on the remote moved, so run the command again when it is back",
+      hint: `check the network and ${/^s3:\/\//i.test(url) ? "the endpoint (AWS_ENDPOINT_URL)" : "that the server at that URL is up"}; nothing on the remote moved, so run the command again when it is back`,
       cause,
     });
   }
@@ -277,6 +277,39 @@ export class RemoteGcRefusedError extends TdvError<"RemoteGcRefusedError"> {
   ) {
     super(`remote gc deleted nothing on ${remote}: ${problems.slice(0, 3).join("; ")}${problems.length > 3 ? `; and ${problems.length - 3} more` : ""}`, {
       hint: "`tdv remote fsck NAME` lists every problem with the ref that needs it; repair the remote (push the objects again from a complete clone) and run gc again",
+    });
+  }
+}
+
+/** An object a remote ref needs is not on the remote (a damaged or half-deleted remote). */
+export class RemoteObjectMissingError extends TdvError<"RemoteObjectMissingError"> {
+  readonly _tag = "RemoteObjectMissingError";
+  constructor(
+    readonly id: string,
+    /** "chunk", "Git object (tree data.zarr)", ... */
+    readonly what: string,
+    /** "remote origin (s3://bucket/x)" or the URL */
+    readonly remote: string,
+    /** the remote refs that need it, when known */
+    readonly refs: string[] = [],
+  ) {
+    super(`${what} ${id} is missing on ${remote}${refs.length ? ` (needed by ${refs.map((r) => r.replace(/^refs\/(heads|tags)\//, "")).join(", ")})` : ""}`, {
+      hint: "the remote is damaged: from a repository that has the object, run `tdv push --verify` to upload what is missing or broken",
+    });
+  }
+}
+
+/** An object on a remote whose bytes do not match its id (damage on the remote, or a bad copy). */
+export class RemoteObjectCorruptError extends TdvError<"RemoteObjectCorruptError"> {
+  readonly _tag = "RemoteObjectCorruptError";
+  constructor(
+    readonly id: string,
+    readonly what: string,
+    readonly remote: string,
+    detail: string,
+  ) {
+    super(`${what} ${id} on ${remote} is damaged: ${detail}`, {
+      hint: "nothing was stored from it; from a repository that has the object, run `tdv push --verify` to replace the remote's copy",
     });
   }
 }

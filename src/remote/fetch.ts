@@ -18,7 +18,7 @@
  * all it needs is stored.
  */
 import path from "node:path";
-import { MissingObjectError, UsageError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import { decodeFileList, decodeShard } from "../format/manifest.js";
 import { sha256, type ChunkId, type GitOid } from "../format/hash.js";
 import { CorruptObjectError } from "../errors.js";
@@ -29,10 +29,11 @@ import { walkReachable } from "../repo/walk.js";
 import { exists } from "../store/atomic.js";
 import type { BackendOptions } from "./backend.js";
 import { resolveRemote } from "./config.js";
+import { RemoteObjectCorruptError, RemoteObjectMissingError } from "./errors.js";
 import { lazyChunkFetcher } from "./lazy.js";
 import { decodeLoose, headerLinks, parseTree, type GitType } from "./git-objects.js";
 import { chunkKey, gitObjectKey, RemoteRepo, type IgnoredRemoteRef, type RemoteRef } from "./layout.js";
-import { addCount, drain, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
+import { addCount, checkJobs, drain, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
 
 export interface FetchOptions {
   /** a remote name or URL (default: origin, or the only remote) */
@@ -95,7 +96,9 @@ export function fetch(repo: Repository, opts?: Parameters<typeof _fetch>[1]): Re
 
 async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchResult> {
   const { concurrency = 16, onProgress, signal } = opts;
+  checkJobs(concurrency);
   const { name, url } = resolveRemote(repo, opts.remote);
+  const remoteLabel = name ? `remote ${name} (${url})` : url;
   const lazy = opts.lazy ?? (repo.config.lazy !== undefined && repo.config.lazy.remote === name);
   if (lazy && !name) throw new UsageError("a lazy fetch needs a named remote (its chunks are fetched from it later)", { hint: "`tdv remote add NAME URL` first" });
   const remote = await RemoteRepo.open(url, opts.backend);
@@ -113,6 +116,7 @@ async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchR
   const chunkRefs = new Map<ChunkId, number>();
   const roots = [...new Set([...remoteRefs.values()].map((r) => r.oid))];
   const seen = new Set<string>(roots);
+  const refsAt = (oid: string) => [...remoteRefs].filter(([, r]) => r.oid === oid).map(([ref]) => ref);
   const meta = meter(onProgress, "receiving metadata", roots.length);
   await drain<{ oid: GitOid; role: Role; path: string }>(
     roots.map((oid) => ({ oid, role: "any", path: "" })),
@@ -126,7 +130,11 @@ async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchR
         return;
       }
       const got = await remote.backend.get(gitObjectKey(oid));
-      if (!got) throw new MissingObjectError(oid, `Git object (${where}) on the remote ${url}`);
+      if (!got) {
+        // a ref naming a missing commit is named; deeper objects by their place in the snapshot
+        const refs = role === "any" ? refsAt(oid) : [];
+        throw new RemoteObjectMissingError(oid, role === "any" ? "commit" : `Git object (${where})`, remoteLabel, refs);
+      }
       const obj = decodeLoose(oid, got.bytes, `${where}, downloaded from ${url}`);
       checkRole(oid, obj.type, role, where);
       const links: GitOid[] = [];
@@ -169,7 +177,7 @@ async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchR
       skipped.objects++;
       skipped.bytes += chunkRefs.get(id) ?? 0;
     }
-    await downloadChunks(repo, remote, missing, chunkRefs, { concurrency, onProgress, counts: downloaded, signal });
+    await downloadChunks(repo, remote, missing, chunkRefs, { concurrency, onProgress, counts: downloaded, signal, label: remoteLabel });
   }
 
   // 4. store the Git objects, children first
@@ -185,7 +193,7 @@ async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchR
   }
 
   if (opts.allChunks) {
-    await completeChunks(repo, remote, { concurrency, onProgress, counts: downloaded, skipped, signal });
+    await completeChunks(repo, remote, { concurrency, onProgress, counts: downloaded, skipped, signal, label: remoteLabel });
     if (repo.config.lazy) {
       await repo.updateConfig((c) => void delete c.lazy);
       repo.chunks.fallback = undefined;
@@ -209,16 +217,22 @@ async function downloadChunks(
   remote: RemoteRepo,
   ids: ChunkId[],
   sizes: Map<ChunkId, number>,
-  { concurrency, onProgress, counts, signal }: { concurrency: number; onProgress: OnTransferProgress | undefined; counts: TransferCounts; signal?: AbortSignal | undefined },
+  {
+    concurrency,
+    onProgress,
+    counts,
+    signal,
+    label = remote.url,
+  }: { concurrency: number; onProgress: OnTransferProgress | undefined; counts: TransferCounts; signal?: AbortSignal | undefined; label?: string },
 ): Promise<void> {
   if (ids.length === 0) return;
   const m = meter(onProgress, "receiving chunks", ids.length, ids.reduce((s, id) => s + (sizes.get(id) ?? 0), 0));
   await mapSettled(ids, concurrency, async (id) => {
     signal?.throwIfAborted();
     const got = await remote.backend.get(chunkKey(id));
-    if (!got) throw new MissingObjectError(id, `chunk object on the remote ${remote.url}`);
+    if (!got) throw new RemoteObjectMissingError(id, "chunk", label);
     const actual = sha256(got.bytes);
-    if (actual !== id) throw new CorruptObjectError(id, `chunk downloaded from ${remote.url} hashes to ${actual}`);
+    if (actual !== id) throw new RemoteObjectCorruptError(id, "chunk", label, `its bytes hash to ${actual}`);
     await repo.chunks.put(id, got.bytes);
     addCount(counts, "chunk", got.bytes.byteLength);
     m.add(got.bytes.byteLength);
@@ -305,7 +319,8 @@ async function completeChunks(
     counts,
     skipped,
     signal,
-  }: { concurrency: number; onProgress: OnTransferProgress | undefined; counts: TransferCounts; skipped: { objects: number; bytes: number }; signal?: AbortSignal | undefined },
+    label,
+  }: { concurrency: number; onProgress: OnTransferProgress | undefined; counts: TransferCounts; skipped: { objects: number; bytes: number }; signal?: AbortSignal | undefined; label: string },
 ): Promise<void> {
   const roots = new Set<GitOid>();
   for (const prefix of ["refs/heads/", "refs/tags/", "refs/remotes/"]) for (const oid of (await repo.refs.list(prefix)).values()) roots.add(oid);
@@ -317,5 +332,5 @@ async function completeChunks(
   const here = await mapSettled(ids, 64, (id) => repo.chunks.has(id));
   const missing = ids.filter((_, i) => !here[i]);
   skipped.objects += ids.length - missing.length;
-  await downloadChunks(repo, remote, missing, sizes, { concurrency, onProgress, counts, signal });
+  await downloadChunks(repo, remote, missing, sizes, { concurrency, onProgress, counts, signal, label });
 }

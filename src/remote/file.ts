@@ -7,14 +7,52 @@
  *
  * The ETag of a file is its inode, size and mtime (ns), read from the same
  * open file as its bytes; every write makes a new inode, so it changes.
+ *
+ * Temp files live in one folder, `.tdv-tmp/`, named after their owner (host,
+ * pid, process start time): a process removes its own when it exits, and
+ * `sweepTemporaries` (run by push) removes those of owners that are gone (a
+ * kill -9) or that are older than an hour, by one listing of that folder.
  */
-import { promises as fsp, type BigIntStats } from "node:fs";
+import { randomBytes } from "node:crypto";
+import fs, { promises as fsp, type BigIntStats } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { asAccessError, writeAtomic } from "../store/atomic.js";
+import { asAccessError } from "../store/atomic.js";
 import { acquireLock } from "../store/lock.js";
-import type { BackendOptions, ListedObject, ObjectBackend, ObjectInfo, PutOptions } from "./backend.js";
+import { ownerOf, processRuns } from "../store/owner.js";
+import type { BackendOptions, DeleteOptions, ListedObject, ObjectBackend, ObjectInfo, PutOptions } from "./backend.js";
 import { PreconditionFailedError, UnsupportedUrlError } from "./errors.js";
+
+/** The folder of temp files, at the remote's root. */
+export const TEMP_DIR = ".tdv-tmp";
+/** A temp file older than this is a leftover whatever its owner (an owner on another host cannot be checked). */
+export const TEMP_MAX_AGE_MS = 60 * 60_000;
+
+// this process's temp files in flight, removed if it exits meanwhile (process.exit, a signal handler that exits)
+const inFlight = new Set<string>();
+let exitHooked = false;
+let tempCounter = 0;
+let tempTag: string | undefined;
+
+/** "<host>~<pid>~<start>~<random>-<n>": who owns a temp file, readable back by parseTempName. */
+function tempFileName(): string {
+  if (tempTag === undefined) {
+    const me = ownerOf("push");
+    tempTag = `${encodeURIComponent(me.host)}~${me.pid}~${me.start ?? "x"}~${randomBytes(4).toString("hex")}`;
+  }
+  return `${tempTag}-${(tempCounter++).toString(36)}`;
+}
+
+function parseTempName(name: string): { host: string; pid: number; start: string | null } | null {
+  const m = /^([^~]+)~(\d+)~([^~]+)~[0-9a-f]+-[0-9a-z]+$/.exec(name);
+  if (!m) return null;
+  try {
+    return { host: decodeURIComponent(m[1] as string), pid: Number(m[2]), start: m[3] === "x" ? null : (m[3] as string) };
+  } catch {
+    return null;
+  }
+}
 
 function etagOf(st: BigIntStats): string {
   return `${st.ino.toString(16)}-${st.size.toString(16)}-${st.mtimeNs.toString(16)}`;
@@ -88,7 +126,7 @@ export class FileBackend implements ObjectBackend {
       this.made.add(dir);
     }
     if (opts.ifMatch === undefined && opts.ifNoneMatch === undefined) {
-      await writeAtomic(file, bytes, { durable: this.durable });
+      await this.writeViaTemp(file, bytes);
     } else {
       const lock = await acquireLock(file, key, 5000);
       try {
@@ -102,6 +140,76 @@ export class FileBackend implements ObjectBackend {
     }
     const st = await this.stat(file);
     return { etag: st ? etagOf(st) : "" };
+  }
+
+  /**
+   * Write `bytes` to a temp file in `.tdv-tmp/`, fsync it, rename it over
+   * `file`: a reader sees the whole object or none, and an interrupted write
+   * leaves a temp file whose name says whose it was.
+   */
+  private async writeViaTemp(file: string, bytes: Uint8Array): Promise<void> {
+    const dir = path.join(this.root, TEMP_DIR);
+    if (!this.made.has(dir)) {
+      await fsp.mkdir(dir, { recursive: true }).catch((err) => {
+        throw asAccessError(err, dir);
+      });
+      this.made.add(dir);
+    }
+    if (!exitHooked) {
+      exitHooked = true;
+      process.on("exit", () => {
+        for (const f of inFlight) fs.rmSync(f, { force: true });
+      });
+    }
+    const tmp = path.join(dir, tempFileName());
+    inFlight.add(tmp);
+    try {
+      const fh = await fsp.open(tmp, "wx");
+      try {
+        await fh.writeFile(bytes);
+        if (this.durable) await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      await fsp.rename(tmp, file);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true }).catch(() => {});
+      throw asAccessError(err, file);
+    } finally {
+      inFlight.delete(tmp);
+    }
+  }
+
+  /**
+   * Remove the temp files that interrupted writers left: those of a process
+   * of this host that no longer runs, and any older than an hour. Returns
+   * how many were removed.
+   */
+  async sweepTemporaries(now = Date.now()): Promise<number> {
+    const dir = path.join(this.root, TEMP_DIR);
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch (err) {
+      if (isMissing(err)) return 0;
+      throw asAccessError(err, dir);
+    }
+    const host = os.hostname();
+    let removed = 0;
+    for (const name of names) {
+      const file = path.join(dir, name);
+      if (inFlight.has(file)) continue;
+      const owner = parseTempName(name);
+      let stale = owner !== null && owner.host === host && !processRuns(owner.pid, owner.start);
+      if (!stale) {
+        const st = await fsp.stat(file).catch(() => null);
+        stale = st !== null && now - st.mtimeMs > TEMP_MAX_AGE_MS;
+      }
+      if (!stale) continue;
+      await fsp.rm(file, { force: true, recursive: true }).catch(() => {});
+      removed++;
+    }
+    return removed;
   }
 
   async *list(prefix: string): AsyncIterable<string> {
@@ -118,7 +226,7 @@ export class FileBackend implements ObjectBackend {
         throw asAccessError(err, rel);
       }
       for (const e of ents) {
-        if (e.name.endsWith(".lock") || e.name.includes(".tmp-")) continue;
+        if (e.name.endsWith(".lock") || e.name.includes(".tmp-") || e.name === TEMP_DIR) continue;
         const key = rel ? `${rel}/${e.name}` : e.name;
         if (e.isDirectory()) stack.push(key);
         else if (e.isFile()) yield key;
@@ -133,8 +241,21 @@ export class FileBackend implements ObjectBackend {
     }
   }
 
-  async delete(key: string): Promise<void> {
-    await fsp.rm(this.file(key), { force: true });
+  async delete(key: string, opts: DeleteOptions = {}): Promise<void> {
+    const file = this.file(key);
+    if (opts.ifMatch === undefined) {
+      await fsp.rm(file, { force: true });
+      return;
+    }
+    // under the same lock as conditional writes: a compare-and-delete
+    const lock = await acquireLock(file, key, 5000);
+    try {
+      const st = await this.stat(file);
+      if (!st || etagOf(st) !== opts.ifMatch) throw new PreconditionFailedError(key);
+      await fsp.rm(file, { force: true });
+    } finally {
+      await lock.release();
+    }
   }
 }
 

@@ -244,6 +244,15 @@ export class RemoteRepo {
     CONDITIONS_CHECKED.add(this.url);
   }
 
+  /**
+   * Delete a ref if it still holds the version read (`expected`): a
+   * conditional delete (If-Match). Throws PreconditionFailedError when it
+   * moved meanwhile; a read-only transport throws ReadOnlyRemoteError.
+   */
+  async deleteRef(ref: string, expected: RemoteRef): Promise<void> {
+    await this.backend.delete(refKey(ref), { ifMatch: expected.etag });
+  }
+
   /** The remote's default branch ("refs/heads/main"), from git/HEAD; null when unset, not a branch, or refused (readHead). */
   async defaultBranch(): Promise<string | null> {
     return (await this.readHead()).branch;

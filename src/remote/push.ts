@@ -6,30 +6,39 @@
  * 2. Decide each ref's fate locally: new, fast-forward (the remote commit is
  *    an ancestor of ours), up to date, or rejected (non-fast-forward, unless
  *    --force).
- * 3. What the remote lacks, from the commit graph: every object reachable
- *    from the remote's ref tips that we know is there (a remote ref only ever
- *    names complete history); the walk from our tips stops at those commits,
- *    and objects in the remote tips' snapshots are skipped. Only when a remote
- *    tip is unknown here are the remaining objects HEAD-checked.
- * 4. Upload the missing chunks and Git objects in parallel (bounded), each
- *    written whole (S3 PUT, or temp + rename).
- * 5. Only then move each remote ref with a conditional write: If-None-Match: *
+ * 3. Negotiate (negotiate.ts): the remote has everything its refs reach; the
+ *    objects to send are those reachable from the pushed commits and not
+ *    from the remote's, found from the commit graph and snapshot diffs, so
+ *    the work follows the size of what is new.
+ * 4. Ask the remote which of those it already holds (probe.ts: a listing or
+ *    HEADs, whichever is cheaper): an interrupted push left them there, and
+ *    they are not sent again. With `verify`, every object the pushed refs
+ *    reach is read back and re-hashed, and what is missing or damaged is
+ *    sent again (the repair of a damaged remote).
+ * 5. Upload in parallel (bounded), chunks first, each written whole (S3 PUT,
+ *    or temp + rename). A file remote's leftover temp files of interrupted
+ *    pushes are swept first.
+ * 6. Only then move each remote ref with a conditional write: If-None-Match: *
  *    to create, If-Match: <ETag as read> to move. A ref that moved meanwhile
  *    is a non-fast-forward (unless --force).
+ *
+ * `delete` removes remote refs instead, each by a conditional delete.
  */
 import { RefNotFoundError, UsageError } from "../errors.js";
-import type { ChunkId, GitOid } from "../format/hash.js";
+import { sha256, type ChunkId, type GitOid } from "../format/hash.js";
 import { isAncestor } from "../repo/log.js";
 import type { Repository } from "../repo/repository.js";
 import { peelObject } from "../repo/revision.js";
 import { walkReachable } from "../repo/walk.js";
 import type { BackendOptions } from "./backend.js";
 import { resolveRemote } from "./config.js";
-import { InfoRefsNotUpdatedError, NonFastForwardError, ReadOnlyRemoteError } from "./errors.js";
-import { encodeLoose, type GitType } from "./git-objects.js";
+import { InfoRefsNotUpdatedError, NonFastForwardError, PreconditionFailedError, ReadOnlyRemoteError } from "./errors.js";
+import { decodeLoose, encodeLoose, type GitType } from "./git-objects.js";
 import { chunkKey, gitObjectKey, RemoteRepo, type RemoteRef } from "./layout.js";
+import { objectsToSend } from "./negotiate.js";
+import { probeRemote } from "./probe.js";
 import { asRemoteWriter } from "./remote-writers.js";
-import { addCount, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
+import { addCount, checkJobs, DEFAULT_JOBS, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
 
 export interface PushOptions {
   /** a remote name or URL (default: origin, or the only remote) */
@@ -38,23 +47,38 @@ export interface PushOptions {
   refs?: string[];
   /** push every tag as well */
   tags?: boolean;
-  /** move remote refs even when that drops commits from them */
+  /** move remote refs even when that drops commits from them; with `delete`, delete the default branch too */
   force?: boolean;
-  /** requests in flight (default 16) */
+  /** delete these branches or tags on the remote instead of pushing them */
+  delete?: boolean;
+  /**
+   * read back every object the pushed refs reach on the remote, re-hash it,
+   * and upload again what is missing or damaged (even when the refs are up
+   * to date): the repair of a damaged remote
+   */
+  verify?: boolean;
+  /** requests in flight (1..256, default 16) */
   concurrency?: number;
   onProgress?: OnTransferProgress;
   backend?: BackendOptions;
   /** called before the first remote ref moves (throws to stop the push there) */
   beforeRefUpdate?: () => void;
+  /**
+   * Stop early: once aborted, no new request starts, the ones in flight
+   * finish, and push throws `signal.reason`. No remote ref has moved; what
+   * was uploaded stays and the next push does not send it again.
+   */
+  signal?: AbortSignal;
 }
 
-export type RefStatus = "created" | "fast-forward" | "forced" | "up-to-date" | "rejected";
+export type RefStatus = "created" | "fast-forward" | "forced" | "up-to-date" | "rejected" | "deleted";
 
 export interface RefUpdate {
   ref: string;
   /** the remote's value before (null: it did not exist) */
   old: GitOid | null;
-  new: GitOid;
+  /** the value pushed (null: deleted) */
+  new: GitOid | null;
   status: RefStatus;
 }
 
@@ -62,11 +86,24 @@ export interface PushResult {
   remote: string | null;
   url: string;
   refs: RefUpdate[];
+  /** commits the remote lacked */
+  commits: number;
   uploaded: TransferCounts;
-  /** objects the pushed commits need that the remote already had (bytes: chunks only) */
+  /** objects the pushed commits need that the remote already had by its refs (bytes: chunks only) */
   skipped: { objects: number; bytes: number };
-  /** objects HEAD-checked because a remote tip was unknown here */
+  /**
+   * objects the remote lacked by its refs but held already, found by asking it: what an
+   * interrupted push left there, or what a branch this repository has not fetched reaches.
+   * Not sent again.
+   */
+  found: { objects: number; bytes: number };
+  /** requests spent asking the remote what it holds (HEADs and listing pages) */
   checked: number;
+  /** with `verify`: objects read back and re-hashed, and those sent again because they were missing or damaged */
+  verified: number;
+  repaired: { objects: number; bytes: number; missing: string[]; damaged: string[] };
+  /** temp files of interrupted pushes removed from a file remote */
+  temporariesRemoved: number;
 }
 
 interface Upload {
@@ -75,6 +112,7 @@ interface Upload {
   size: number;
   id: string;
   gitType?: GitType;
+  bytes?: Uint8Array;
 }
 
 export function push(repo: Repository, opts?: Parameters<typeof _push>[1]): ReturnType<typeof _push> {
@@ -83,18 +121,20 @@ export function push(repo: Repository, opts?: Parameters<typeof _push>[1]): Retu
 }
 
 async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResult> {
-  const { force = false, concurrency = 16, onProgress } = opts;
+  const { force = false, concurrency = DEFAULT_JOBS, onProgress, signal, verify = false } = opts;
+  checkJobs(concurrency);
   const { name, url } = resolveRemote(repo, opts.remote);
   const label = name ?? url;
   const remote = await RemoteRepo.open(url, opts.backend);
   if (!remote.backend.writable) throw new ReadOnlyRemoteError(url);
+  if (opts.delete) return deleteRefs(repo, remote, name, opts);
 
   const localRefs = await refsToPush(repo, opts);
   await remote.readConfig(); // refuses a newer format before anything is written
   const remoteRefs = await remote.listRefs();
 
   // 2. each ref's fate
-  const updates: (RefUpdate & { expected: RemoteRef | null })[] = [];
+  const updates: (RefUpdate & { new: GitOid; expected: RemoteRef | null })[] = [];
   for (const [ref, oid] of localRefs) {
     const r = remoteRefs.get(ref) ?? null;
     let status: RefStatus;
@@ -105,82 +145,76 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
     updates.push({ ref, old: r?.oid ?? null, new: oid, status, expected: r });
   }
   const moving = updates.filter((u) => u.status !== "up-to-date" && u.status !== "rejected");
+  const result: PushResult = {
+    remote: name,
+    url,
+    refs: [],
+    commits: 0,
+    uploaded: zeroCounts(),
+    skipped: { objects: 0, bytes: 0 },
+    found: { objects: 0, bytes: 0 },
+    checked: 0,
+    verified: 0,
+    repaired: { objects: 0, bytes: 0, missing: [], damaged: [] },
+    temporariesRemoved: 0,
+  };
 
-  // 3. what the remote lacks
-  const haveTips: GitOid[] = [];
-  let unsure = false;
-  for (const r of new Set([...remoteRefs.values()].map((x) => x.oid))) {
-    if (await repo.git.typeOf(r)) {
-      haveTips.push(r);
-      const peeled = await peelObject(repo, r);
-      if (peeled.oid !== r) haveTips.push(peeled.oid);
-    } else unsure = true;
-  }
-  const haveObjects = new Set<string>();
-  if (moving.length > 0 && haveTips.length > 0) {
-    await walkReachable(repo, { roots: haveTips, history: false }, { git: (oid) => void haveObjects.add(oid), chunk: (id) => void haveObjects.add(id) });
-  }
+  // 3. what the remote lacks: everything reachable from its refs is had
+  const haves: GitOid[] = [];
+  for (const r of new Set([...remoteRefs.values()].map((x) => x.oid))) if (await repo.git.typeOf(r)) haves.push(r);
+  const wants = [...new Set((verify ? updates.filter((u) => u.status !== "rejected") : moving).map((u) => u.new))];
   const uploads: Upload[] = [];
-  const skipped = { objects: 0, bytes: 0 };
-  if (moving.length > 0) {
-    await walkReachable(
-      repo,
-      { roots: [...new Set(moving.map((u) => u.new))], haveCommits: new Set(haveTips) },
-      {
-        git: (oid, type) => {
-          if (haveObjects.has(oid)) skipped.objects++;
-          else uploads.push({ kind: "git", key: gitObjectKey(oid), size: 0, id: oid, gitType: type });
-        },
-        chunk: (id, size) => {
-          if (haveObjects.has(id)) {
-            skipped.objects++;
-            skipped.bytes += size;
-          } else uploads.push({ kind: "chunk", key: chunkKey(id), size, id });
-        },
-      },
-    );
+  if (moving.length > 0 || (verify && wants.length > 0)) {
+    if (remote.backend.sweepTemporaries) result.temporariesRemoved = await remote.backend.sweepTemporaries();
+    const counting = meter(onProgress, "counting objects", null);
+    const send = await objectsToSend(repo, { wants: moving.map((u) => u.new), haves, onObject: () => counting.add(0) });
+    result.commits = send.commits;
+    result.skipped = send.skipped;
+    for (const [id, size] of send.chunks) uploads.push({ kind: "chunk", key: chunkKey(id), size, id });
+    // Git objects are small: encode them now, so sizes (and totals) are exact
+    const git = await mapSettled(send.git, concurrency, async ({ oid, type }) => {
+      const o = await repo.git.readObject(oid, `${type} ${oid}`);
+      const bytes = encodeLoose(o.type as GitType, o.content);
+      return { kind: "git" as const, key: gitObjectKey(oid), size: bytes.byteLength, id: oid, gitType: type, bytes };
+    });
+    uploads.push(...git);
   }
-  let checked = 0;
+
+  // 4. what the remote holds already (an interrupted push), or holds damaged (verify)
   let todo = uploads;
-  if (unsure && uploads.length > 0) {
-    const present = await mapSettled(uploads, concurrency, async (u) => (await remote.backend.head(u.key)) !== null);
-    checked = uploads.length;
-    todo = uploads.filter((u, i) => {
-      if (!present[i]) return true;
-      skipped.objects++;
-      if (u.kind === "chunk") skipped.bytes += u.size;
+  if (uploads.length > 0) {
+    const probe = await probeRemote(remote.backend, uploads, concurrency, signal);
+    result.checked = probe.heads + probe.lists;
+    todo = uploads.filter((u) => {
+      if (!probe.present.has(u.key)) return true;
+      result.found.objects++;
+      if (u.kind === "chunk") result.found.bytes += u.size;
       return false;
     });
   }
+  if (verify && wants.length > 0) {
+    const bad = await verifyRemote(repo, remote, wants, new Set(uploads.map((u) => u.key)), { concurrency, onProgress, signal }, result);
+    todo = [...todo, ...bad];
+  }
 
-  // 4. upload
-  const uploaded = zeroCounts();
-  if (moving.length > 0) await remote.ensureConfig();
+  // 5. upload
+  const uploaded = result.uploaded;
+  if (moving.length > 0 || todo.length > 0) await remote.ensureConfig();
   if (todo.length > 0) {
-    // Git objects are small: encode them first so the totals are exact
-    const gitBytes = new Map<string, Uint8Array>();
-    await mapSettled(
-      todo.filter((u) => u.kind === "git"),
-      concurrency,
-      async (u) => {
-        const o = await repo.git.readObject(u.id as GitOid, `${u.gitType} ${u.id}`);
-        const bytes = encodeLoose(o.type as GitType, o.content);
-        gitBytes.set(u.id, bytes);
-        u.size = bytes.byteLength;
-      },
-    );
     const m = meter(onProgress, "uploading", todo.length, todo.reduce((s, u) => s + u.size, 0));
     // chunks first: a remote interrupted mid-push then holds data, not dangling metadata
     const ordered = [...todo.filter((u) => u.kind === "chunk"), ...todo.filter((u) => u.kind === "git")];
     await mapSettled(ordered, concurrency, async (u) => {
-      const bytes = u.kind === "git" ? (gitBytes.get(u.id) as Uint8Array) : await repo.chunks.get(u.id as ChunkId);
+      signal?.throwIfAborted();
+      const bytes = u.bytes ?? (await repo.chunks.get(u.id as ChunkId));
       await remote.backend.put(u.key, bytes, u.kind === "chunk" ? { contentSha256: u.id } : {});
       addCount(uploaded, u.kind, bytes.byteLength);
       m.add(bytes.byteLength);
     });
   }
+  signal?.throwIfAborted();
 
-  // 5. move the refs, each by compare-and-swap
+  // 6. move the refs, each by compare-and-swap
   if (moving.length > 0) opts.beforeRefUpdate?.();
   const rejected: RefUpdate[] = updates.filter((u) => u.status === "rejected");
   const done: RefUpdate[] = [];
@@ -218,23 +252,155 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
     }
   }
 
-  const result: PushResult = {
-    remote: name,
-    url,
-    refs: updates.map((u) => rejected.find((r) => r.ref === u.ref) ?? done.find((d) => d.ref === u.ref) ?? strip(u)),
-    uploaded,
-    skipped,
-    checked,
-  };
+  result.refs = updates.map((u) => rejected.find((r) => r.ref === u.ref) ?? done.find((d) => d.ref === u.ref) ?? strip(u));
   if (rejected.length > 0) {
     throw new NonFastForwardError(
       label,
-      rejected.map((r) => ({ ref: r.ref, remote: r.old, local: r.new, ...(raced.has(r.ref) ? { raced: true, was: raced.get(r.ref) ?? null } : {}) })),
+      rejected.map((r) => ({ ref: r.ref, remote: r.old, local: r.new as GitOid, ...(raced.has(r.ref) ? { raced: true, was: raced.get(r.ref) ?? null } : {}) })),
       result.refs.filter((r) => r.status !== "rejected"),
     );
   }
   if (infoRefs) throw infoRefs;
   return result;
+}
+
+/**
+ * Read back every object `roots` reach on the remote (except those in
+ * `skip`, being uploaded anyway) and re-hash it: chunks by SHA-256, Git
+ * objects by SHA-1 after inflating. Returns the uploads that replace what
+ * is missing or damaged, and counts them in `result`.
+ */
+async function verifyRemote(
+  repo: Repository,
+  remote: RemoteRepo,
+  roots: GitOid[],
+  skip: ReadonlySet<string>,
+  { concurrency, onProgress, signal }: { concurrency: number; onProgress: OnTransferProgress | undefined; signal: AbortSignal | undefined },
+  result: PushResult,
+): Promise<Upload[]> {
+  const all: Upload[] = [];
+  await walkReachable(
+    repo,
+    { roots },
+    {
+      git: (oid, type) => {
+        const key = gitObjectKey(oid);
+        if (!skip.has(key)) all.push({ kind: "git", key, size: 0, id: oid, gitType: type });
+      },
+      chunk: (id, size) => {
+        const key = chunkKey(id);
+        if (!skip.has(key)) all.push({ kind: "chunk", key, size, id });
+      },
+    },
+  );
+  const m = meter(onProgress, "verifying", all.length, all.reduce((s, u) => s + u.size, 0));
+  const verdicts = await mapSettled(all, concurrency, async (u): Promise<"ok" | "missing" | "damaged"> => {
+    signal?.throwIfAborted();
+    const got = await remote.backend.get(u.key);
+    m.add(got?.bytes.byteLength ?? 0);
+    if (!got) return "missing";
+    if (u.kind === "chunk") return sha256(got.bytes) === u.id ? "ok" : "damaged";
+    try {
+      decodeLoose(u.id as GitOid, got.bytes, u.key);
+      return "ok";
+    } catch {
+      return "damaged";
+    }
+  });
+  result.verified = all.length;
+  const bad: Upload[] = [];
+  for (let i = 0; i < all.length; i++) {
+    const u = all[i] as Upload;
+    const v = verdicts[i];
+    if (v === "ok") continue;
+    (v === "missing" ? result.repaired.missing : result.repaired.damaged).push(u.id);
+    if (u.kind === "git") {
+      const o = await repo.git.readObject(u.id as GitOid, `${u.gitType} ${u.id}`);
+      u.bytes = encodeLoose(o.type as GitType, o.content);
+      u.size = u.bytes.byteLength;
+    }
+    result.repaired.objects++;
+    result.repaired.bytes += u.size;
+    bad.push(u);
+  }
+  return bad;
+}
+
+/**
+ * Delete remote branches or tags, each by a conditional delete of the
+ * version read; the remote's default branch only with `force`. The
+ * remote-tracking ref goes too, and info/refs is rewritten.
+ */
+async function deleteRefs(repo: Repository, remote: RemoteRepo, name: string | null, opts: PushOptions): Promise<PushResult> {
+  const label = name ?? remote.url;
+  const names = opts.refs ?? [];
+  if (names.length === 0) throw new UsageError("which branch to delete on the remote?", { hint: "name it: `tdv push --delete origin BRANCH`" });
+  if (!remote.backend.delete) throw new ReadOnlyRemoteError(remote.url);
+  await remote.requireConfig();
+  const remoteRefs = await remote.listRefs();
+  const defaultBranch = await remote.defaultBranch();
+  const targets: { ref: string; expected: RemoteRef }[] = [];
+  for (const n of names) {
+    const candidates = n.startsWith("refs/") ? [n] : [`refs/heads/${n}`, `refs/tags/${n}`];
+    const ref = candidates.find((c) => remoteRefs.has(c));
+    if (!ref) throw new RefNotFoundError(`${n} on ${label}`, `\`tdv fetch ${label}\` and \`tdv branch -r\` show the remote's branches`);
+    if (ref === defaultBranch && !opts.force) {
+      throw new UsageError(`refusing to delete ${n}: it is the default branch of ${label} (what clones check out)`, {
+        hint: `add --force to delete it anyway: \`tdv push --delete --force ${label} ${n}\``,
+      });
+    }
+    targets.push({ ref, expected: remoteRefs.get(ref) as RemoteRef });
+  }
+  const done: RefUpdate[] = [];
+  const rejected: { ref: string; remote: string | null; local: string }[] = [];
+  for (const t of targets) {
+    let expected: RemoteRef | null = t.expected;
+    let ok = false;
+    for (let attempt = 0; attempt < 5 && expected; attempt++) {
+      try {
+        await remote.deleteRef(t.ref, expected);
+        ok = true;
+        break;
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err;
+      }
+      const now = await remote.readRef(t.ref);
+      if (!now) {
+        ok = true; // deleted by someone else meanwhile: the outcome asked for
+        break;
+      }
+      if (!opts.force) {
+        rejected.push({ ref: t.ref, remote: now.oid, local: t.expected.oid });
+        expected = null;
+        break;
+      }
+      expected = now;
+    }
+    if (ok) done.push({ ref: t.ref, old: t.expected.oid, new: null, status: "deleted" });
+  }
+  if (done.length > 0) await remote.updateInfoRefs();
+  if (name) {
+    for (const d of done) {
+      if (!d.ref.startsWith("refs/heads/")) continue;
+      const tracking = `refs/remotes/${name}/${d.ref.slice("refs/heads/".length)}`;
+      const cur = await repo.refs.read(tracking);
+      if (cur !== null) await repo.refs.update(tracking, { expected: cur, next: null, who: repo.identity(), message: "deleted by push" });
+    }
+  }
+  if (rejected.length > 0) throw new NonFastForwardError(label, rejected, done);
+  return {
+    remote: name,
+    url: remote.url,
+    refs: done,
+    commits: 0,
+    uploaded: zeroCounts(),
+    skipped: { objects: 0, bytes: 0 },
+    found: { objects: 0, bytes: 0 },
+    checked: 0,
+    verified: 0,
+    repaired: { objects: 0, bytes: 0, missing: [], damaged: [] },
+    temporariesRemoved: 0,
+  };
 }
 
 function strip(u: RefUpdate & { expected?: unknown }): RefUpdate {
@@ -247,7 +413,7 @@ function strip(u: RefUpdate & { expected?: unknown }): RefUpdate {
  * is a fast-forward from it. Returns false when rejected; `u.old` is then
  * what was found, `u.old` of a move the value it replaced.
  */
-async function casRef(repo: Repository, remote: RemoteRepo, u: RefUpdate & { expected: RemoteRef | null }, force: boolean): Promise<boolean> {
+async function casRef(repo: Repository, remote: RemoteRepo, u: RefUpdate & { new: GitOid; expected: RemoteRef | null }, force: boolean): Promise<boolean> {
   const r = await remote.moveRef(u.ref, u.new, u.expected, async (now) => force || now === null || (!u.ref.startsWith("refs/tags/") && (await isFastForward(repo, now.oid, u.new))));
   u.old = r.moved ? r.old : (r.now?.oid ?? null);
   return r.moved;

@@ -17,7 +17,7 @@
 import { createHash } from "node:crypto";
 import { AwsV4Signer } from "aws4fetch";
 import { awsSettings, type AwsSettings } from "./aws-config.js";
-import type { BackendOptions, ListedObject, ObjectBackend, ObjectInfo, PutOptions } from "./backend.js";
+import type { BackendOptions, DeleteOptions, ListedObject, ObjectBackend, ObjectInfo, PutOptions } from "./backend.js";
 import {
   AccessDeniedError,
   BucketNotFoundError,
@@ -321,8 +321,9 @@ export class S3Backend implements ObjectBackend {
     } while (token);
   }
 
-  async delete(key: string): Promise<void> {
-    const req: Req = { method: "DELETE", key };
+  async delete(key: string, opts: DeleteOptions = {}): Promise<void> {
+    // a conditional delete (S3 answers 412 when the ETag changed)
+    const req: Req = { method: "DELETE", key, ...(opts.ifMatch === undefined ? {} : { headers: { "if-match": opts.ifMatch } }) };
     const { res, body } = await this.send(req);
     if (!res.ok && res.status !== 404) this.fail(req, res, body);
   }

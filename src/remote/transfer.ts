@@ -1,13 +1,34 @@
 /**
- * What push and fetch share: progress events, transfer counters, and a
- * bounded-concurrency runner.
+ * What push and fetch share: progress events, transfer counters, the
+ * number of requests in flight (--jobs), and a bounded-concurrency runner.
  */
+import { UsageError } from "../errors.js";
+
+/** Requests in flight unless --jobs says otherwise. */
+export const DEFAULT_JOBS = 16;
+export const MAX_JOBS = 256;
+
+/** Refuse a --jobs value outside 1..256 (a clear error, before any request). */
+export function checkJobs(jobs: number): void {
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > MAX_JOBS) {
+    throw new UsageError(`--jobs must be a whole number from 1 to ${MAX_JOBS} (got ${Number.isNaN(jobs) ? "not a number" : jobs})`, {
+      hint: `give how many requests may run at once, e.g. \`--jobs 32\` (default ${DEFAULT_JOBS})`,
+    });
+  }
+}
+
+/** Parse a --jobs option value (commander's argParser); the library checks the range. */
+export function parseJobs(value: string): number {
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  checkJobs(n);
+  return n;
+}
 export interface TransferProgress {
   /** "uploading", "receiving metadata", "receiving chunks", ... */
   phase: string;
-  /** objects done / total (total grows while a walk discovers more) */
+  /** objects done / total; total is absent while not known (a walk still discovering objects), never revised */
   done: number;
-  total: number;
+  total?: number;
   /** bytes done / total (totalBytes absent when not known ahead) */
   bytes: number;
   totalBytes?: number;
@@ -35,19 +56,24 @@ export function addCount(c: TransferCounts, kind: "chunk" | "git", bytes: number
 }
 
 /**
- * A progress meter for one phase with known totals; calls `onProgress` at
- * most every 50 ms (and always for the last item).
+ * A progress meter for one phase; calls `onProgress` at most every 50 ms
+ * (and always for the last item). Totals are given up front; once `grow`
+ * says they were not final, they are reported as unknown (a count without a
+ * percentage) for the rest of the phase, never as a smaller fraction; a
+ * null total is unknown from the start (a count of what a walk finds).
  */
-export function meter(onProgress: OnTransferProgress | undefined, phase: string, total: number, totalBytes?: number) {
+export function meter(onProgress: OnTransferProgress | undefined, phase: string, totalGiven: number | null, totalBytes?: number) {
   let done = 0;
   let bytes = 0;
   let last = 0;
+  let known = totalGiven !== null;
+  let total = totalGiven ?? 0;
   const emit = (force: boolean) => {
     if (!onProgress) return;
     const now = Date.now();
     if (!force && now - last < 50) return;
     last = now;
-    onProgress({ phase, done, total, bytes, ...(totalBytes === undefined ? {} : { totalBytes }), unit: "objects" });
+    onProgress(known ? { phase, done, total, bytes, ...(totalBytes === undefined ? {} : { totalBytes }), unit: "objects" } : { phase, done, bytes, unit: "objects" });
   };
   emit(true);
   return {
@@ -58,6 +84,7 @@ export function meter(onProgress: OnTransferProgress | undefined, phase: string,
     },
     grow(n: number) {
       total += n;
+      known = false;
     },
   };
 }

@@ -281,16 +281,26 @@ export async function copyChunks(
     throw asAccessError(err, (err as NodeJS.ErrnoException).path ?? w.root);
   }
   const { result } = outcome;
-  byWorkerSoFar.files = byWorkerSoFar.bytes = 0; // reported one by one now
-  if (!result) return { byWorker: 0 };
+  // the worker's files are reported one by one now: each leaves the worker's count as it is placed,
+  // so the sum a progress line shows stays where it was (never drops back to the main thread's share)
+  byWorkerSoFar.files = shown[0] as number;
+  byWorkerSoFar.bytes = shown[1] as number;
+  if (!result) {
+    byWorkerSoFar.files = byWorkerSoFar.bytes = 0;
+    return { byWorker: 0 };
+  }
   const flags = new Int32Array(outcomes);
   const f = new Float64Array(stats);
   for (let i = 0; i < todo.length; i++) {
     const outcome = Atomics.load(flags, i);
     const [p, e] = todo[i] as [string, SnapEntry];
     const o = i * FIELDS;
-    if (outcome === PLACED) placed(p, e, { size: f[o]!, mtimeMs: f[o + 1]!, ctimeMs: f[o + 2]!, ino: f[o + 3]! });
-    else if (outcome === MISSING) missing(p, e);
+    if (outcome === PLACED) {
+      byWorkerSoFar.files = Math.max(0, byWorkerSoFar.files - 1);
+      byWorkerSoFar.bytes = Math.max(0, byWorkerSoFar.bytes - f[o]!);
+      placed(p, e, { size: f[o]!, mtimeMs: f[o + 1]!, ctimeMs: f[o + 2]!, ino: f[o + 3]! });
+    } else if (outcome === MISSING) missing(p, e);
   }
+  byWorkerSoFar.files = byWorkerSoFar.bytes = 0;
   return { byWorker: result.files };
 }

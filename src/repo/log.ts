@@ -92,7 +92,7 @@ function* walk(repo: Repository, start: GitOid): Generator<{ commit: CommitObjec
 }
 
 /** A max-heap on committer time; equal times come out in insertion order, as in git. */
-class CommitQueue {
+export class CommitQueue {
   private heap: { c: CommitObject; seq: number }[] = [];
   private seq = 0;
 
@@ -104,6 +104,11 @@ class CommitQueue {
       this.swap(i, up);
       i = up;
     }
+  }
+
+  /** the newest queued commit, left in the queue */
+  peek(): CommitObject | undefined {
+    return this.heap[0]?.c;
   }
 
   pop(): CommitObject | undefined {

@@ -45,7 +45,7 @@ describe("damaged objects on the remote", () => {
     const parent = await tempDir();
     const r = await tdv(parent, ["clone", `s3://${s3.bucket}/bitrot`, "copy"], { env });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`object ${chunk} is corrupt: chunk downloaded from s3://${s3.bucket}/bitrot hashes to [0-9a-f]{64}`));
+    expect(r.stderr).toMatch(new RegExp(`chunk ${chunk} on remote origin \\(s3://${s3.bucket}/bitrot\\) is damaged: its bytes hash to [0-9a-f]{64}`));
     await expect(fs.stat(path.join(parent, "copy"))).rejects.toThrow();
 
     // fetch into an existing repository: no ref moves, no commit or tree is stored
@@ -53,7 +53,7 @@ describe("damaged objects on the remote", () => {
     const { repo } = await Repository.init({ dir });
     await addRemote(repo, { name: "origin", url: `s3://${s3.bucket}/bitrot` });
     const err = await fetch(repo, { backend: { env } }).catch((e) => e);
-    expect(isTdvError(err, "CorruptObjectError")).toBe(true);
+    expect(isTdvError(err, "RemoteObjectCorruptError")).toBe(true);
     expect(await repo.refs.list("refs/")).toEqual(new Map());
     const remoteMain = (await (await openBackend(`s3://${s3.bucket}/bitrot`, { env })).get("git/refs/heads/main"))!;
     const commitOid = new TextDecoder().decode(remoteMain.bytes).trim();

@@ -64,6 +64,24 @@ describe("copyChunks", () => {
     expect(await fsp.readdir(path.join(repo.tdvDir, "tmp"))).toEqual([]);
   });
 
+  it("the count a progress line shows (placed + the worker's not yet reported) never drops when the worker's files are handed over", async () => {
+    const { repo, writes } = await committed(60, 70_000);
+    await emptyWorktree(repo.root);
+    repo.reflink = false;
+    const w = new TreeWriter(repo.root, path.join(repo.tdvDir, "tmp"));
+    const byWorkerSoFar = { files: 0, bytes: 0 };
+    const shown: number[] = [];
+    let done = 0;
+    const slowly = () => {
+      // the main thread dawdles, so the worker starts and takes files while the main thread still places some
+      const until = Date.now() + 5;
+      while (Date.now() < until);
+    };
+    await copyChunks(repo, w, writes, () => (shown.push(++done + byWorkerSoFar.files), slowly()), () => expect.unreachable(), { threads: true, mainShares: true, byWorkerSoFar });
+    for (let i = 1; i < shown.length; i++) expect(shown[i], `step ${i}: ${shown.slice(Math.max(0, i - 3), i + 2).join(", ")}`).toBeGreaterThanOrEqual(shown[i - 1] as number);
+    expect(shown.at(-1)).toBe(60);
+  });
+
   it("refuses a corrupt object on the worker thread, writes nothing for it, and hands back a missing one", async () => {
     const { repo, writes } = await committed(12, 70_000);
     await emptyWorktree(repo.root);

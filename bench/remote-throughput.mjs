@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+/**
+ * Remote throughput against the floor, on the test suite's S3 server
+ * (127.0.0.1) and on a folder remote: tdv push / fetch / clone of an array
+ * of N chunks versus plain parallel PUT/GET (S3: signed requests; folder:
+ * write temp + rename / read) of the same bytes with the same number in
+ * flight; then a resumed push: a push stopped at half its chunks, and the
+ * next push, counting what it sends again.
+ *
+ *   npm run build && node bench/remote-throughput.mjs [--chunks 400] [--size 100000] [--jobs 16] [--rounds 2] [--json]
+ *
+ * The servers run on this machine: absolute MB/s say more about it than
+ * about S3; the ratios (tdv / plain) are the figures to watch.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { promises as fsp } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { AwsClient } from "aws4fetch";
+import { startS3Server } from "../test/helpers/s3-server.mjs";
+
+const { values } = parseArgs({
+  options: {
+    chunks: { type: "string", default: "400" },
+    size: { type: "string", default: "100000" },
+    jobs: { type: "string", default: "16" },
+    rounds: { type: "string", default: "2" },
+    json: { type: "boolean", default: false },
+  },
+});
+const N = Number(values.chunks);
+const SIZE = Number(values.size);
+const JOBS = Number(values.jobs);
+const ROUNDS = Math.max(1, Number(values.rounds));
+process.env.TDV_FSYNC ??= "0"; // neither side fsyncs: measure the transfer path, not the disk
+
+const lib = await import("../dist/src/index.js");
+const work = mkdtempSync(path.join(os.tmpdir(), "tdv-bench-throughput-"));
+const s3 = await startS3Server({ buckets: ["bench"] });
+Object.assign(process.env, s3.env());
+const log = (...a) => values.json || console.error(...a);
+
+async function pool(n, fn) {
+  let next = 0;
+  await Promise.all(Array.from({ length: JOBS }, async () => {
+    while (next < n) await fn(next++);
+  }));
+}
+async function timed(fn) {
+  const t = performance.now();
+  await fn();
+  return (performance.now() - t) / 1000;
+}
+
+try {
+  const src = path.join(work, "src");
+  const arr = path.join(src, "data.zarr");
+  mkdirSync(path.join(arr, "c"), { recursive: true });
+  writeFileSync(path.join(arr, "zarr.json"), JSON.stringify({
+    zarr_format: 3, node_type: "array", shape: [N * SIZE], data_type: "uint8",
+    chunk_grid: { name: "regular", configuration: { chunk_shape: [SIZE] } },
+    chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
+    fill_value: 0, codecs: [{ name: "bytes" }],
+  }));
+  const chunks = [];
+  for (let i = 0; i < N; i++) {
+    const b = randomBytes(SIZE);
+    chunks.push(b);
+    writeFileSync(path.join(arr, "c", String(i)), b);
+  }
+  const { repo } = await lib.Repository.init({ dir: src });
+  await lib.add(repo, { all: true });
+  await lib.commit(repo, { message: "bench" });
+  const mb = (N * SIZE) / 1e6;
+  log(`dataset: ${N} chunks x ${SIZE} B = ${mb.toFixed(1)} MB, ${JOBS} in flight`);
+
+  const aws = new AwsClient({ accessKeyId: "S3RVER", secretAccessKey: "S3RVER", region: "us-east-1", service: "s3", retries: 0 });
+  const plain = {
+    s3: {
+      put: (r) => pool(N, async (i) => {
+        const res = await aws.fetch(`${s3.endpoint}/bench/plain${r}/${i}`, { method: "PUT", body: chunks[i] });
+        if (!res.ok) throw new Error(`PUT ${res.status}`);
+        await res.arrayBuffer();
+      }),
+      get: (r) => pool(N, async (i) => {
+        const res = await aws.fetch(`${s3.endpoint}/bench/plain${r}/${i}`);
+        if (!res.ok) throw new Error(`GET ${res.status}`);
+        await res.arrayBuffer();
+      }),
+      url: (r) => `s3://bench/tdv${r}`,
+    },
+    file: {
+      put: (r) => {
+        const dir = path.join(work, `plain${r}`);
+        mkdirSync(dir, { recursive: true });
+        return pool(N, async (i) => {
+          const f = path.join(dir, String(i));
+          await fsp.writeFile(`${f}.tmp`, chunks[i]);
+          await fsp.rename(`${f}.tmp`, f);
+        });
+      },
+      get: (r) => pool(N, async (i) => void (await fsp.readFile(path.join(work, `plain${r}`, String(i))))),
+      url: (r) => path.join(work, `remote${r}.tdv`),
+    },
+  };
+
+  const results = {};
+  for (const [kind, p] of Object.entries(plain)) {
+    const best = { plainPut: Infinity, push: Infinity, plainGet: Infinity, fetch: Infinity, clone: Infinity };
+    for (let r = 0; r < ROUNDS; r++) {
+      best.plainPut = Math.min(best.plainPut, await timed(() => p.put(r)));
+      best.push = Math.min(best.push, await timed(() => lib.push(repo, { remote: p.url(r), concurrency: JOBS })));
+      best.plainGet = Math.min(best.plainGet, await timed(() => p.get(r)));
+      const { repo: empty } = await lib.Repository.init({ dir: path.join(work, `${kind}-fetch${r}`) });
+      best.fetch = Math.min(best.fetch, await timed(() => lib.fetch(empty, { remote: p.url(r), concurrency: JOBS })));
+      best.clone = Math.min(best.clone, await timed(() => lib.clone({ url: p.url(r), dir: path.join(work, `${kind}-clone${r}`), concurrency: JOBS })));
+    }
+
+    // resumed push: stop the first at half its chunks, then push again
+    const url = kind === "s3" ? "s3://bench/resume" : path.join(work, "resume.tdv");
+    const stop = new AbortController();
+    const mark = s3.requests.length;
+    let firstBytes = 0;
+    await lib.push(repo, {
+      remote: url,
+      concurrency: JOBS,
+      signal: stop.signal,
+      onProgress: (ev) => {
+        firstBytes = ev.bytes;
+        if (ev.phase === "uploading" && ev.done >= N / 2) stop.abort(new Error("stopped"));
+      },
+    }).catch((e) => {
+      if (e.message !== "stopped") throw e;
+    });
+    const firstKeys = new Set(s3.requests.slice(mark).filter((q) => q.method === "PUT" && q.status === 200).map((q) => q.key));
+    const mark2 = s3.requests.length;
+    const again = await lib.push(repo, { remote: url, concurrency: JOBS });
+    const resent = kind === "s3"
+      ? s3.requests.slice(mark2).filter((q) => q.method === "PUT" && firstKeys.has(q.key)).reduce((s, q) => s + q.bytesIn, 0)
+      : null;
+    const rate = (s) => mb / s;
+    results[kind] = {
+      push: { mbPerSec: rate(best.push), ofPlain: best.plainPut / best.push },
+      fetch: { mbPerSec: rate(best.fetch), ofPlain: best.plainGet / best.fetch },
+      clone: { mbPerSec: rate(best.clone), ofPlain: best.plainGet / best.clone },
+      plainPut: { mbPerSec: rate(best.plainPut) },
+      plainGet: { mbPerSec: rate(best.plainGet) },
+      resumed: {
+        firstBytes,
+        secondBytes: again.uploaded.bytes,
+        found: again.found.objects,
+        checkRequests: again.checked,
+        resentBytes: resent,
+        resentOfFirst: resent === null ? null : resent / firstBytes,
+      },
+    };
+  }
+  if (values.json) console.log(JSON.stringify({ chunks: N, chunkBytes: SIZE, jobs: JOBS, results }, null, 2));
+  else {
+    const f = (x) => x.toFixed(1).padStart(7);
+    const pc = (x) => `${(x * 100).toFixed(0)}%`.padStart(5);
+    for (const [kind, r] of Object.entries(results)) {
+      console.log(`${kind === "s3" ? "S3 (s3rver on 127.0.0.1)" : "folder remote"}: ${N} x ${(SIZE / 1000).toFixed(0)} kB, ${JOBS} in flight`);
+      console.log(`  plain PUT ${f(r.plainPut.mbPerSec)} MB/s   tdv push  ${f(r.push.mbPerSec)} MB/s  ${pc(r.push.ofPlain)} of plain`);
+      console.log(`  plain GET ${f(r.plainGet.mbPerSec)} MB/s   tdv fetch ${f(r.fetch.mbPerSec)} MB/s  ${pc(r.fetch.ofPlain)}   tdv clone ${f(r.clone.mbPerSec)} MB/s  ${pc(r.clone.ofPlain)}`);
+      const z = r.resumed;
+      console.log(`  resumed push: first stopped after ${(z.firstBytes / 1e6).toFixed(1)} MB; the next sent ${(z.secondBytes / 1e6).toFixed(1)} MB, found ${z.found} objects already there with ${z.checkRequests} requests${z.resentBytes === null ? "" : `, re-sent ${(z.resentBytes / 1e6).toFixed(2)} MB (${(z.resentOfFirst * 100).toFixed(2)}% of the first)`}`);
+    }
+  }
+} finally {
+  await s3.stop();
+  rmSync(work, { recursive: true, force: true });
+}
