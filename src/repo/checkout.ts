@@ -7,7 +7,7 @@
 import path from "node:path";
 import { CorruptObjectError, DirtyWorkingCopyError, FileAccessError, IncompleteUpdateError, isTdvError, PathNotFoundError, RefExistsError, RefNotFoundError } from "../errors.js";
 import { checkRefName } from "../store/refs.js";
-import type { GitOid } from "../format/hash.js";
+import type { ChunkId, GitOid } from "../format/hash.js";
 import { mapLimit } from "../store/atomic.js";
 import { GitStore } from "../store/git.js";
 import { type IndexEntry, type IndexState } from "../store/index-file.js";
@@ -35,7 +35,7 @@ export interface ProgressFn {
 
 /** Bytes of one snapshot entry, verified against its id. */
 export async function readEntry(repo: Repository, rel: string, e: SnapEntry): Promise<Uint8Array> {
-  if (e.store === "chunk") return repo.chunks.get(e.id);
+  if (e.store === "chunk") return repo.chunks.get(e.id, rel);
   const bytes = await repo.git.readBlob(e.id, rel);
   if (GitStore.blobOid(bytes) !== e.id) throw new CorruptObjectError(e.id, `blob for ${rel} does not match its id`);
   return bytes;
@@ -59,6 +59,9 @@ async function writeEntries(
   deletes: string[],
   onProgress?: ProgressFn,
 ): Promise<{ stats: Map<string, IndexEntry>; bytes: number }> {
+  // a lazy clone downloads what it lacks before the working tree is touched: a chunk the remote
+  // cannot give fails the command with the working tree and the index as they were
+  await fetchAbsentChunks(repo, writes, onProgress);
   const w = new TreeWriter(repo.root, path.join(repo.tdvDir, "tmp"));
   for (const p of deletes) await w.remove(p);
   const stats = new Map<string, IndexEntry>();
@@ -87,6 +90,29 @@ async function writeEntries(
     placed(p, e, w.writeSync(p, data));
   });
   return { stats, bytes };
+}
+
+/**
+ * The chunk objects of `writes` a lazy clone lacks, downloaded (verified and
+ * stored) from its remote; nothing for a repository with every chunk. Each
+ * object once, 16 at a time; the first failure stops the rest and is thrown
+ * once the downloads in flight have settled.
+ */
+async function fetchAbsentChunks(repo: Repository, writes: readonly [string, SnapEntry][], onProgress?: ProgressFn): Promise<void> {
+  if (!repo.chunks.fallback) return;
+  const wanted = new Map<string, [string, SnapEntry]>();
+  for (const w of writes) if (w[1].store === "chunk" && !wanted.has(w[1].id)) wanted.set(w[1].id, w);
+  const all = [...wanted.values()];
+  const here = await mapLimit(all, 64, ([, e]) => repo.chunks.has(e.id as ChunkId));
+  const absent = all.filter((_, i) => !here[i]);
+  let done = 0;
+  let bytes = 0;
+  const total = absent.length;
+  await mapLimit(absent, 16, async ([p, e]) => {
+    await repo.chunks.get(e.id as ChunkId, p);
+    bytes += e.size;
+    onProgress?.({ phase: "fetching", done: ++done, total, bytes });
+  });
 }
 
 /**
