@@ -77,3 +77,27 @@ describe("a lazy clone meeting a chunk its remote cannot give", () => {
     expect((await tdvJson<{ clean: boolean }>(dir, ["status", "--json"])).clean).toBe(true);
   });
 });
+
+describe("fsck in a lazy clone", () => {
+  it("counts chunks not downloaded as promised by the remote (exit 0); --check-promised reports one the remote lacks", async () => {
+    const parent = await tempDir();
+    await tdvOk(parent, ["clone", "-q", "--lazy", remote, "copy"]);
+    const dir = path.join(parent, "copy");
+    type Fsck = { ok: boolean; promised: { chunks: number; bytes: number; checked: boolean }; problems: { kind: string; id: string; path: string }[] };
+    // HEAD's chunks came with the checkout; HEAD~1's own versions of chunks 3, 7, 11 did not
+    const fresh = await tdvJson<Fsck>(dir, ["fsck", "--json"]);
+    expect(fresh).toMatchObject({ ok: true, promised: { chunks: 3, bytes: 6_000, checked: false }, problems: [] });
+    const saved = await fs.readFile(remoteChunk(firstIds[1]!));
+    await fs.rm(remoteChunk(firstIds[1]!));
+    try {
+      expect((await tdv(dir, ["fsck"])).code).toBe(0); // not asked: the promise stands
+      const r = await tdv(dir, ["fsck", "--check-promised", "--json"]);
+      expect(r.code).toBe(1);
+      const res = JSON.parse(r.stdout) as Fsck;
+      expect(res.promised).toMatchObject({ chunks: 2, checked: true });
+      expect(res.problems).toEqual([expect.objectContaining({ kind: "missing", id: firstIds[1], path: "data.zarr/c/7" })]);
+    } finally {
+      await fs.writeFile(remoteChunk(firstIds[1]!), saved);
+    }
+  });
+});
