@@ -5,6 +5,7 @@ import { warnIgnored } from "./fetch.js";
 interface CloneOptions {
   branch?: string;
   lazy?: boolean;
+  checkout?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -17,6 +18,7 @@ export function register(program: Command): void {
     .argument("[dir]", "the new folder (default: named after the URL)")
     .option("-b, --branch <name>", "check out this branch instead of the remote's default")
     .option("--lazy", "download metadata only; chunks arrive when read or checked out")
+    .option("-n, --no-checkout", "set HEAD but write no file; `tdv switch BRANCH` or `tdv sparse set PATH...` checks out later")
     .option("--json", "print a summary as JSON")
     .option("-q, --quiet", "print nothing but errors; no progress display")
     .addHelpText(
@@ -29,7 +31,9 @@ killed outright is resumed by the same command, keeping what it downloaded.
 Examples:
   $ tdv clone s3://climate-data/era5
   $ tdv clone --lazy https://data.example.org/era5 era5   read any revision without copying it all
-  $ tdv clone ../shared/era5.tdv -b qc`,
+  $ tdv clone ../shared/era5.tdv -b qc
+  $ tdv clone --lazy --no-checkout s3://climate-data/era5 && cd era5 && tdv sparse set era5.zarr/t2m
+                                   one array of a large dataset: only its chunks are downloaded`,
     )
     .action(action(run));
 }
@@ -61,6 +65,7 @@ async function run(url: string, dir: string | undefined, opts: CloneOptions): Pr
         dir: target,
         ...(opts.branch === undefined ? {} : { branch: opts.branch }),
         lazy: opts.lazy === true,
+        noCheckout: opts.checkout === false,
         onProgress,
         onCheckoutProgress: onProgress,
         signal: stop.signal,
@@ -85,6 +90,7 @@ async function run(url: string, dir: string | undefined, opts: CloneOptions): Pr
     err("warning: you appear to have cloned an empty repository.");
     return;
   }
-  out(`checked out '${res.branch}' (${plural(res.written, "file")}, ${formatBytes(res.bytes)})`);
+  if (opts.checkout === false) out(`HEAD is at '${res.branch}'; no file checked out: \`tdv switch ${res.branch}\` checks out every file, \`tdv sparse set PATH...\` only those`);
+  else out(`checked out '${res.branch}' (${plural(res.written, "file")}, ${formatBytes(res.bytes)})`);
   if (opts.lazy) out("lazy clone: chunks are downloaded when read; `tdv fetch --all-chunks` downloads them all");
 }

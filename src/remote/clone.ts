@@ -34,6 +34,8 @@ export interface CloneOptions {
   /** the branch to check out (default: the remote's default branch) */
   branch?: string;
   lazy?: boolean;
+  /** set HEAD but write no file (and no index): a later `checkout`, `switch` or `sparse set` does the first checkout */
+  noCheckout?: boolean;
   cwd?: string;
   concurrency?: number;
   onProgress?: OnTransferProgress;
@@ -126,7 +128,9 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
       oid = found.new as GitOid;
       const tree = (await r.git.readCommit(oid)).tree;
       // not interruptible half-way (its writes settle first): a signal takes effect once it is done
-      res = await r.exclusive("clone", () => materialize(r, { targetTree: tree, action: "clone", ...(opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {}) }));
+      if (!opts.noCheckout) {
+        res = await r.exclusive("clone", () => materialize(r, { targetTree: tree, action: "clone", ...(opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {}) }));
+      }
       signal?.throwIfAborted();
       // a resumed clone may have got this far before
       const current = await r.refs.read(found.ref).catch(() => null);
