@@ -50,6 +50,19 @@ describe("clone from a local repository", () => {
     expect((await fs.readFile(path.join(dir, ".tdv", "git", "HEAD"), "utf8")).trim()).toBe(history[1]);
   });
 
+  it("--no-checkout writes nothing; switch does the first checkout; checkout REV -- PATH takes one file from a tag, staged", async () => {
+    await tdvOk(parent, ["clone", "-q", "--no-checkout", "climate", "later"]);
+    const dir = path.join(parent, "later");
+    expect(await listFiles(dir)).toEqual(new Map());
+    await tdvOk(dir, ["switch", "-q", "main"]);
+    expect(await listFiles(dir)).toEqual(await listFiles(src));
+    await tdvOk(dir, ["checkout", "-q", "v1", "--", "data.zarr/c/2"]);
+    expect(await fs.readFile(path.join(dir, "data.zarr", "c", "2"))).toEqual(firstFiles.get("data.zarr/c/2"));
+    const st = await tdvJson<{ staged: { path: string; change: string }[]; unstaged: unknown[] }>(dir, ["status", "--json"]);
+    expect(st.staged).toEqual([expect.objectContaining({ path: "data.zarr/c/2", change: "modified" })]);
+    expect(st.unstaged).toEqual([]);
+  });
+
   it("a folder that holds no repository: refused, naming it; nothing made", async () => {
     await fs.mkdir(path.join(parent, "plain"));
     const r = await tdv(parent, ["clone", "plain", "copy"]);
