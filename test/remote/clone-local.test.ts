@@ -40,6 +40,10 @@ describe("clone from a local repository", () => {
     expect((await log(repo, {})).map((e) => e.oid)).toEqual(history);
     expect(repo.config.remotes?.origin?.url).toBe(src);
     expect(await tdvJson(dir, ["fsck", "--json"])).toMatchObject({ ok: true });
+    // read-only: nothing is pushed into another working copy's repository
+    const r = await tdv(dir, ["push"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${src} is a local repository`);
   });
 
   it("its repository folder with --branch TAG: HEAD detached at the tag's commit", async () => {
