@@ -23,7 +23,7 @@ import { initialCheckout, writeEntries, type ProgressFn } from "./checkout.js";
 import type { Repository } from "./repository.js";
 import { readSnapshot } from "./snapshot.js";
 import { headTree } from "./status.js";
-import { hashWorkFile } from "./work-state.js";
+import { hashWorkFile, isClean } from "./work-state.js";
 import { isUnder, TreeWriter } from "./worktree.js";
 
 const SPARSE_FILE = "sparse";
@@ -140,20 +140,27 @@ async function applySparse(repo: Repository, old: SparseSet | null, next: Sparse
   if (next) checkKnown(next.paths, index.entries);
   const was = (p: string) => !old || old.includes(p);
   const will = (p: string) => !next || next.includes(p);
-  const onDisk = (p: string) => fs.existsSync(path.join(repo.root, ...p.split("/")));
+  const statOf = (p: string) => fs.lstatSync(path.join(repo.root, ...p.split("/")), { throwIfNoEntry: false });
   const writes: [string, IndexEntry][] = [];
   const removes: string[] = [];
   const dirty: string[] = [];
-  const holds = async (p: string, e: IndexEntry) => (await hashWorkFile(repo, p, e.store, false)).id === e.id;
+  // unchanged since the index recorded it (the stat cache, as status), else hashed
+  const holds = async (p: string, e: IndexEntry, st: fs.Stats) =>
+    isClean(index, e, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino }) || (await hashWorkFile(repo, p, e.store, false)).id === e.id;
   for (const [p, e] of index.entries) {
-    const present = onDisk(p);
+    if (will(p) && was(p)) continue; // checked out before and after: the user's file, as it is
+    const st = statOf(p);
+    if (st && !st.isFile()) {
+      dirty.push(p); // a folder, a symbolic link (or other) where the file is: the user's, never replaced
+      continue;
+    }
+    const present = st !== undefined;
     if (will(p)) {
-      if (was(p)) continue; // checked out before and after: the user's file, as it is
       if (!present) writes.push([p, e]);
-      else if (!(await holds(p, e))) dirty.push(p); // a file of the user's where one enters the set
+      else if (!(await holds(p, e, st!))) dirty.push(p); // a file of the user's where one enters the set
     } else if (present) {
       // leaving the set (or left behind by a change that was interrupted): removed only when unchanged
-      if (await holds(p, e)) removes.push(p);
+      if (await holds(p, e, st!)) removes.push(p);
       else dirty.push(p);
     }
   }
