@@ -402,6 +402,31 @@ export class MissingObjectError extends TdvError<"MissingObjectError"> {
   }
 }
 
+/**
+ * A lazy clone could not get a chunk object from its remote: the remote lacks
+ * it, or its copy does not hash to the object's id. Names the file that needs
+ * it (when known), the object and the remote.
+ */
+export class UnavailableChunkError extends TdvError<"UnavailableChunkError"> {
+  readonly _tag = "UnavailableChunkError";
+  constructor(
+    readonly id: string,
+    readonly remote: string,
+    readonly url: string,
+    readonly problem: "missing" | "corrupt",
+    /** what the remote's bytes hash to (corrupt) */
+    readonly actual: string | null,
+    /** the working file that needs the object, when known */
+    readonly path: string | null,
+  ) {
+    const whose = path ? `chunk object of '${path}' (${id})` : `chunk object ${id}`;
+    const where = `the remote '${remote}' (${url})`;
+    super(problem === "corrupt" ? `the ${whose} is corrupt on ${where}: its bytes hash to ${actual}` : `the ${whose} is missing from ${where}`, {
+      hint: `${problem === "corrupt" ? "the remote's copy is damaged" : "the remote lacks it (an interrupted push, or removed there)"}: push it again from a copy that has it (\`tdv push\` from a full clone or the working copy that made it), then run this command again; nothing here depends on it yet`,
+    });
+  }
+}
+
 export class NothingToCommitError extends TdvError<"NothingToCommitError"> {
   readonly _tag = "NothingToCommitError";
   constructor() {
@@ -458,5 +483,6 @@ export type TdvErrorTag =
   | InterruptedError["_tag"]
   | CorruptObjectError["_tag"]
   | MissingObjectError["_tag"]
+  | UnavailableChunkError["_tag"]
   | NothingToCommitError["_tag"]
   | FileAccessError["_tag"];

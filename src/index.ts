@@ -7,7 +7,8 @@ export { add, type AddOptions, type AddResult, type Progress } from "./repo/add.
 export { commit, type CommitOptions, type CommitResult } from "./repo/commit.js";
 export { status, type StatusResult } from "./repo/status.js";
 export type { Change, ChangeKind, ArrayChanges, GroupedChanges } from "./repo/changes.js";
-export { checkout, switchBranch, restore, reset, type ResetMode, type CheckoutResult } from "./repo/checkout.js";
+export { checkout, switchBranch, restore, reset, hasIndex, type ResetMode, type CheckoutResult } from "./repo/checkout.js";
+export { changeSparse, readSparse, sparseSet, type SparseChange, type SparseResult, type SparseSet } from "./repo/sparse.js";
 export { show, ls, cat, type ShowResult, type ArrayInfo } from "./repo/inspect.js";
 export { resolveRevision, parseDate } from "./repo/revision.js";
 export { listBranches, scanBranches, createBranch, deleteBranch, currentBranch } from "./repo/branch.js";

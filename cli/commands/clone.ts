@@ -5,6 +5,7 @@ import { warnIgnored } from "./fetch.js";
 interface CloneOptions {
   branch?: string;
   lazy?: boolean;
+  checkout?: boolean;
   json?: boolean;
   quiet?: boolean;
   jobs?: number;
@@ -14,11 +15,12 @@ export function register(program: Command): void {
   program
     .command("clone")
     .description("copy a remote into a new working copy and check out its default branch")
-    .argument("<url>", "s3://bucket/prefix, file:///path, a path, or https://... (read-only)")
+    .argument("<url>", "s3://bucket/prefix, file:///path, https://... (read-only), or a path: a remote folder, a working copy or a repository folder")
     .argument("[dir]", "the new folder (default: named after the URL)")
-    .option("-b, --branch <name>", "check out this branch instead of the remote's default")
+    .option("-b, --branch <name>", "check out this branch instead of the remote's default, or a tag (detached HEAD)")
     .option("--lazy", "download metadata only; chunks arrive when read or checked out")
     .option("-j, --jobs <n>", JOBS_HELP, jobsOption)
+    .option("-n, --no-checkout", "set HEAD but write no file; `tdv switch BRANCH` or `tdv sparse set PATH...` checks out later")
     .option("--json", "print a summary as JSON")
     .option("-q, --quiet", "print nothing but errors; no progress display")
     .addHelpText(
@@ -31,7 +33,11 @@ killed outright is resumed by the same command, keeping what it downloaded.
 Examples:
   $ tdv clone s3://climate-data/era5
   $ tdv clone --lazy https://data.example.org/era5 era5   read any revision without copying it all
-  $ tdv clone ../shared/era5.tdv -b qc`,
+  $ tdv clone ../shared/era5.tdv -b qc
+  $ tdv clone ../climate mine                  another working copy on this machine
+  $ tdv clone -b v1.0 s3://climate-data/era5   the dataset as tagged (detached HEAD)
+  $ tdv clone --lazy --no-checkout s3://climate-data/era5 && cd era5 && tdv sparse set era5.zarr/t2m
+                                   one array of a large dataset: only its chunks are downloaded`,
     )
     .action(action(run));
 }
@@ -65,6 +71,7 @@ async function run(url: string, dir: string | undefined, opts: CloneOptions): Pr
         ...(opts.branch === undefined ? {} : { branch: opts.branch }),
         lazy: opts.lazy === true,
         ...(opts.jobs === undefined ? {} : { concurrency: opts.jobs }),
+        noCheckout: opts.checkout === false,
         onProgress,
         onCheckoutProgress: onProgress,
         signal: stop.signal,
@@ -89,6 +96,8 @@ async function run(url: string, dir: string | undefined, opts: CloneOptions): Pr
     err("warning: you appear to have cloned an empty repository.");
     return;
   }
-  out(`checked out '${res.branch}' (${plural(res.written, "file")}, ${formatBytes(res.bytes)})`);
+  const at = res.tag ? `tag '${res.tag}' (detached HEAD)` : `'${res.branch}'`;
+  if (opts.checkout === false) out(`HEAD is at ${at}; no file checked out: \`tdv checkout ${res.tag ?? res.branch}\` checks out every file, \`tdv sparse set PATH...\` only those`);
+  else out(`checked out ${at} (${plural(res.written, "file")}, ${formatBytes(res.bytes)})`);
   if (opts.lazy) out("lazy clone: chunks are downloaded when read; `tdv fetch --all-chunks` downloads them all");
 }

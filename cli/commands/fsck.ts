@@ -5,6 +5,7 @@ import { inRepo, err, formatBytes, out, plural, printJson, shortOid, type RepoCo
 
 interface FsckOptions {
   full?: boolean;
+  checkPromised?: boolean;
   json?: boolean;
 }
 
@@ -13,6 +14,7 @@ export function register(program: Command): void {
     .command("fsck")
     .description("check that every object the refs, reflogs, index and a merge in progress need is present and intact")
     .option("--full", "also re-hash every chunk object and verify every Git object's SHA-1")
+    .option("--check-promised", "in a lazy clone: ask the remote whether it has every chunk not downloaded yet")
     .option("--json", "print the findings as one JSON document")
     .addHelpText(
       "after",
@@ -22,16 +24,22 @@ corrupt, a ref or the index cannot be read, a tree would be refused on
 checkout, or a lock file is stale. Unreachable objects and temp files left by
 interrupted commands are garbage, not errors: \`tdv gc\` removes them.
 
+In a lazy clone, chunks not downloaded yet that the lazy remote's branches
+and tags reach are promised by that remote, not missing (as git's partial
+clone): \`--check-promised\` asks the remote for each and reports the ones it
+lacks as missing.
+
 Examples:
   $ tdv fsck
   $ tdv fsck --full                    re-hash every chunk (reads all data)
+  $ tdv fsck --check-promised          a lazy clone: does the remote still have the rest?
   $ tdv fsck --json | jq '.problems[]'`,
     )
     .action(inRepo(run));
 }
 
 async function run({ lib, repo }: RepoContext, opts: FsckOptions): Promise<number> {
-  const res = await lib.fsck(repo, { full: opts.full === true });
+  const res = await lib.fsck(repo, { full: opts.full === true, checkPromised: opts.checkPromised === true });
   if (opts.json) printJson(res);
   else render(lib.formatAge, res);
   return res.ok ? 0 : EXIT_FAILURE;
@@ -44,6 +52,10 @@ function render(formatAge: (s: number) => string, res: FsckResult): void {
   );
   const k = res.roots;
   out(`  needed by ${plural(k.refs, "ref")}, ${plural(k.reflogEntries, "reflog entry", "reflog entries")}, ${plural(k.indexEntries, "index entry", "index entries")}${k.other ? `, ${plural(k.other, "other root")}` : ""}`);
+  const p = res.promised;
+  if (p && p.chunks > 0) {
+    out(`  ${plural(p.chunks, "chunk object")} (${formatBytes(p.bytes)}) not downloaded yet, promised by the lazy remote '${p.remote}'${p.checked ? " (it has them all)" : ""}`);
+  }
   if (res.full) out(`  re-hashed ${plural(res.verified.chunks, "chunk object")} and ${plural(res.verified.gitObjects, "loose Git object")}`);
   for (const p of res.problems) out(problemLine(p));
   for (const w of res.warnings) err(`warning: ${w}`);

@@ -41,7 +41,8 @@ async function run({ lib, repo }: RepoContext, branch: string | undefined, start
     name = branch;
   }
   const current = await lib.currentBranch(repo);
-  if (!opts.create && !opts.force && current === name) {
+  // a clone made with --no-checkout has no index yet: switching to its branch is its first checkout
+  if (!opts.create && !opts.force && current === name && lib.hasIndex(repo)) {
     if (!opts.quiet) err(`Already on '${name}'`);
     return;
   }

@@ -3,7 +3,8 @@
  * Each backend is a small class in its own module, loaded from a
  * `Map<scheme, () => import(...)>` registry only when a URL needs it.
  *
- *   file:///path or /path   file.ts   (conditional writes under a lock file)
+ *   file:///path or /path   file.ts   (conditional writes under a lock file);
+ *                           local.ts  (read-only) when the folder is a local repository
  *   s3://bucket/prefix      s3.ts     (signed requests; any S3-compatible server)
  *   http(s)://host/path     http.ts   (read-only; any static web server)
  *
@@ -91,7 +92,8 @@ export interface BackendOptions {
 type Factory = (url: string, opts: BackendOptions) => Promise<ObjectBackend>;
 
 const BACKENDS = new Map<string, Factory>([
-  ["file", async (url, opts) => new (await import("./file.js")).FileBackend(url, opts)],
+  // a folder: a local repository (a working copy, or its repository folder) read through its stores, else a file remote
+  ["file", async (url, opts) => (await import("./local.js")).openLocalRepository(url, opts) ?? new (await import("./file.js")).FileBackend(url, opts)],
   ["s3", async (url, opts) => new (await import("./s3.js")).S3Backend(url, opts)],
   ["http", async (url, opts) => new (await import("./http.js")).HttpBackend(url, opts)],
   ["https", async (url, opts) => new (await import("./http.js")).HttpBackend(url, opts)],

@@ -22,7 +22,8 @@ import { processRuns } from "../store/owner.js";
 import { Repository, type CloneMarker, type RepoConfig } from "../repo/repository.js";
 import { readFileOrNull } from "../store/atomic.js";
 import type { BackendOptions } from "./backend.js";
-import { normalizeRemoteUrl } from "./backend.js";
+import { normalizeRemoteUrl, schemeOf } from "./backend.js";
+import { NotARemoteRepositoryError } from "./errors.js";
 import { fetch, type FetchResult } from "./fetch.js";
 import { RemoteRepo } from "./layout.js";
 import type { OnTransferProgress } from "./transfer.js";
@@ -31,9 +32,11 @@ export interface CloneOptions {
   url: string;
   /** the new working copy (default: named after the URL's last component, in cwd) */
   dir?: string;
-  /** the branch to check out (default: the remote's default branch) */
+  /** the branch to check out (default: the remote's default branch), or a tag (HEAD detached there, as git) */
   branch?: string;
   lazy?: boolean;
+  /** set HEAD but write no file (and no index): a later `checkout`, `switch` or `sparse set` does the first checkout */
+  noCheckout?: boolean;
   cwd?: string;
   concurrency?: number;
   onProgress?: OnTransferProgress;
@@ -57,6 +60,8 @@ export interface CloneResult extends CheckoutResult {
   dir: string;
   url: string;
   branch: string | null;
+  /** `branch` named a tag: HEAD is detached at its commit */
+  tag: string | null;
   oid: GitOid | null;
   /** the remote has no branches yet */
   empty: boolean;
@@ -88,7 +93,12 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
   try {
     signal?.throwIfAborted();
     const remote = await RemoteRepo.open(url, opts.backend);
-    await remote.requireConfig();
+    if (!(await remote.readConfig())) {
+      if (schemeOf(url) !== "file") throw new NotARemoteRepositoryError(url);
+      throw new UsageError(`'${opts.url}' is not a tdv repository: no working copy, repository folder or remote at ${url}`, {
+        hint: "clone a working copy (`tdv clone ../climate mine`), a repository folder (`tdv clone /data/era5.tdv`), a remote folder, or s3:// or https:// URL",
+      });
+    }
     const initial = opts.branch ?? (await remote.defaultBranch())?.slice("refs/heads/".length) ?? "main";
     signal?.throwIfAborted();
     if (!repo) {
@@ -116,8 +126,27 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
       found = heads.find((f) => f.ref === "refs/heads/main") ?? heads[0];
     }
     if (found && (await r.refs.head()).branch !== found.ref) await r.refs.setHead({ branch: found.ref }, r.identity(), "clone: default branch");
-    if (!found && opts.branch) {
-      throw new RefNotFoundError(`origin/${opts.branch}`, `the remote has no branch '${opts.branch}'; its branches: ${heads.map((h) => h.ref.slice(11)).join(", ") || "(none)"}`);
+    // --branch TAG: HEAD detached at the tag's commit, as git clone does
+    const tag = !found && opts.branch ? fetched.refs.find((f) => f.ref === `refs/tags/${opts.branch}` && f.new) : undefined;
+    if (!found && opts.branch && !tag) {
+      const tags = fetched.refs.filter((f) => f.ref.startsWith("refs/tags/") && f.new).map((f) => f.ref.slice(10));
+      throw new RefNotFoundError(
+        `origin/${opts.branch}`,
+        `the remote has no branch or tag '${opts.branch}'; its branches: ${heads.map((h) => h.ref.slice(11)).join(", ") || "(none)"}${tags.length ? `; its tags: ${tags.slice(0, 20).join(", ")}` : ""}`,
+      );
+    }
+    if (tag) {
+      let at = tag.new as GitOid;
+      while ((await r.git.typeOf(at)) === "tag") at = (await r.git.readTag(at)).object; // an annotated tag names its commit
+      signal?.throwIfAborted();
+      const tree = (await r.git.readCommit(at)).tree;
+      const progress = opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {};
+      const res: CheckoutResult = opts.noCheckout ? { written: 0, deleted: 0, bytes: 0 } : await r.exclusive("clone", () => materialize(r, { targetTree: tree, action: "clone", ...progress }));
+      await r.refs.setHead({ oid: at }, r.identity(), `clone: from ${url}, tag ${opts.branch}`);
+      signal?.throwIfAborted();
+      await r.updateConfig((c) => void delete c.cloning);
+      const start = target.kind === "resume" ? "resumed" : target.start;
+      return { dir, url, branch: null, tag: opts.branch ?? null, oid: at, empty, start, fetch: fetched, ...res };
     }
     signal?.throwIfAborted();
     let res: CheckoutResult = { written: 0, deleted: 0, bytes: 0 };
@@ -126,7 +155,9 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
       oid = found.new as GitOid;
       const tree = (await r.git.readCommit(oid)).tree;
       // not interruptible half-way (its writes settle first): a signal takes effect once it is done
-      res = await r.exclusive("clone", () => materialize(r, { targetTree: tree, action: "clone", ...(opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {}) }));
+      if (!opts.noCheckout) {
+        res = await r.exclusive("clone", () => materialize(r, { targetTree: tree, action: "clone", ...(opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {}) }));
+      }
       signal?.throwIfAborted();
       // a resumed clone may have got this far before
       const current = await r.refs.read(found.ref).catch(() => null);
@@ -135,7 +166,7 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
     signal?.throwIfAborted();
     await r.updateConfig((c) => void delete c.cloning); // complete: from here on, an ordinary working copy
     const start = target.kind === "resume" ? "resumed" : target.start;
-    return { dir, url, branch: found ? found.ref.slice("refs/heads/".length) : initial, oid, empty, start, fetch: fetched, ...res };
+    return { dir, url, branch: found ? found.ref.slice("refs/heads/".length) : initial, tag: null, oid, empty, start, fetch: fetched, ...res };
   } catch (err) {
     const interrupted = signal?.aborted && err === signal.reason ? (err instanceof InterruptedError ? err.signal : "abort") : null;
     if (target.kind === "new") {

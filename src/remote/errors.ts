@@ -110,8 +110,11 @@ export class RemoteRequestError extends TdvError<"RemoteRequestError"> {
 export class ReadOnlyRemoteError extends TdvError<"ReadOnlyRemoteError"> {
   readonly _tag = "ReadOnlyRemoteError";
   constructor(readonly url: string) {
-    super(`${url} is read-only: tdv reads http(s):// remotes but cannot write to them`, {
-      hint: "push to the bucket behind it instead (s3://bucket/prefix) or to a file:// remote",
+    const local = !/^https?:\/\//i.test(url); // read-only and not http(s): a local repository (a working copy or its repository folder)
+    super(local ? `${url} is a local repository: tdv clones and fetches from it but does not push into it` : `${url} is read-only: tdv reads http(s):// remotes but cannot write to them`, {
+      hint: local
+        ? "pull from this copy in that working copy instead (`tdv remote add NAME PATH` there, then `tdv pull NAME`), or push to a remote (a new folder, s3://bucket/prefix)"
+        : "push to the bucket behind it instead (s3://bucket/prefix) or to a file:// remote",
     });
   }
 }

@@ -4,10 +4,11 @@
  * never overwritten without --force; files are written by copy, verified
  * against their ids, never hard-linked to the object store.
  */
+import fs from "node:fs";
 import path from "node:path";
 import { CorruptObjectError, DirtyWorkingCopyError, FileAccessError, IncompleteUpdateError, isTdvError, PathNotFoundError, RefExistsError, RefNotFoundError } from "../errors.js";
 import { checkRefName } from "../store/refs.js";
-import type { GitOid } from "../format/hash.js";
+import type { ChunkId, GitOid } from "../format/hash.js";
 import { mapLimit } from "../store/atomic.js";
 import { GitStore } from "../store/git.js";
 import { type IndexEntry, type IndexState } from "../store/index-file.js";
@@ -22,6 +23,7 @@ import { headTree } from "./status.js";
 import { compareWorktree, hashWorkFile } from "./work-state.js";
 import { copyChunks } from "./checkout-copy.js";
 import { isUnder, TreeWriter, type FileStat } from "./worktree.js";
+import { readSparse } from "./sparse.js";
 
 export interface CheckoutResult {
   written: number;
@@ -35,7 +37,7 @@ export interface ProgressFn {
 
 /** Bytes of one snapshot entry, verified against its id. */
 export async function readEntry(repo: Repository, rel: string, e: SnapEntry): Promise<Uint8Array> {
-  if (e.store === "chunk") return repo.chunks.get(e.id);
+  if (e.store === "chunk") return repo.chunks.get(e.id, rel);
   const bytes = await repo.git.readBlob(e.id, rel);
   if (GitStore.blobOid(bytes) !== e.id) throw new CorruptObjectError(e.id, `blob for ${rel} does not match its id`);
   return bytes;
@@ -53,12 +55,15 @@ function incomplete(action: string, err: unknown): unknown {
   return new IncompleteUpdateError(action, e.path, e.code, err);
 }
 
-async function writeEntries(
+export async function writeEntries(
   repo: Repository,
   writes: [string, SnapEntry][],
   deletes: string[],
   onProgress?: ProgressFn,
 ): Promise<{ stats: Map<string, IndexEntry>; bytes: number }> {
+  // a lazy clone downloads what it lacks before the working tree is touched: a chunk the remote
+  // cannot give fails the command with the working tree and the index as they were
+  await fetchAbsentChunks(repo, writes, onProgress);
   const w = new TreeWriter(repo.root, path.join(repo.tdvDir, "tmp"));
   for (const p of deletes) await w.remove(p);
   const stats = new Map<string, IndexEntry>();
@@ -90,6 +95,29 @@ async function writeEntries(
 }
 
 /**
+ * The chunk objects of `writes` a lazy clone lacks, downloaded (verified and
+ * stored) from its remote; nothing for a repository with every chunk. Each
+ * object once, 16 at a time; the first failure stops the rest and is thrown
+ * once the downloads in flight have settled.
+ */
+async function fetchAbsentChunks(repo: Repository, writes: readonly [string, SnapEntry][], onProgress?: ProgressFn): Promise<void> {
+  if (!repo.chunks.fallback) return;
+  const wanted = new Map<string, [string, SnapEntry]>();
+  for (const w of writes) if (w[1].store === "chunk" && !wanted.has(w[1].id)) wanted.set(w[1].id, w);
+  const all = [...wanted.values()];
+  const here = await mapLimit(all, 64, ([, e]) => repo.chunks.has(e.id as ChunkId));
+  const absent = all.filter((_, i) => !here[i]);
+  let done = 0;
+  let bytes = 0;
+  const total = absent.length;
+  await mapLimit(absent, 16, async ([p, e]) => {
+    await repo.chunks.get(e.id as ChunkId, p);
+    bytes += e.size;
+    onProgress?.({ phase: "fetching", done: ++done, total, bytes });
+  });
+}
+
+/**
  * Move the working tree and index from HEAD's snapshot to `targetTree`.
  * Local changes to files that do not differ between the two are carried over
  * (as git does); local changes to files that do differ refuse the move unless
@@ -102,8 +130,15 @@ export async function materialize(
   const head = await repo.refs.head();
   const index = await repo.readIndex();
   const hTree = await headTree(repo, head.oid);
-  const H: ReadonlyMap<string, { id: string }> =
-    index.tree && index.tree === hTree ? index.entries : (await readSnapshot(repo, hTree)).files;
+  // no index yet (a clone made with --no-checkout): the first checkout, which carries nothing from HEAD
+  const H: ReadonlyMap<string, { id: string }> = !hasIndex(repo)
+    ? new Map()
+    : index.tree && index.tree === hTree
+      ? index.entries
+      : (await readSnapshot(repo, hTree)).files;
+  // a sparse checkout: files outside the set are neither written nor removed; the index takes the target's
+  const sparse = readSparse(repo);
+  const outside = new Map<string, SnapEntry | undefined>();
   // Nothing staged (the index is HEAD's snapshot): only the files that differ between HEAD and
   // the target are written or deleted, so only they are looked at in the working tree. A local
   // change elsewhere is carried over untouched, as git does; the cost follows the change, not
@@ -148,6 +183,10 @@ export async function materialize(
     const h = H.get(p);
     const t = T.get(p);
     const i = index.entries.get(p);
+    if (sparse && !sparse.includes(p)) {
+      outside.set(p, t);
+      continue;
+    }
     const localChange = i?.id !== h?.id || ws.modified.has(p) || deletedLocally.has(p);
     if (force) {
       if (t && (i?.id !== t.id || ws.modified.has(p) || deletedLocally.has(p))) writes.push([p, t]);
@@ -187,11 +226,33 @@ export async function materialize(
     entries = new Map(index.entries);
     for (const p of deletes) entries.delete(p);
     for (const [p, e] of [...already, ...stats]) entries.set(p, e);
+    for (const [p, t] of outside) {
+      const i = entries.get(p);
+      if (!t) entries.delete(p);
+      else if (i?.id !== t.id) entries.set(p, { ...t, mtimeMs: 0, ctimeMs: 0, ino: 0 });
+    }
   }
   await repo.writeIndex({ tree: force || !carried ? targetTree : null, entries }).catch((err: unknown) => {
     throw incomplete(action, err);
   });
   return { written: writes.length, deleted: deletes.length, bytes };
+}
+
+/** Whether the working copy has an index: a clone made with --no-checkout has none until its first checkout. */
+export function hasIndex(repo: Repository): boolean {
+  return fs.existsSync(repo.indexFile);
+}
+
+/**
+ * The first checkout of a working copy that has none yet (a clone made with
+ * --no-checkout, or `sparse set` in one): HEAD's snapshot, as far as the
+ * sparse set reaches. Files already in the way are kept when they hold the
+ * target's bytes, else refused as local changes.
+ */
+export async function initialCheckout(repo: Repository, onProgress?: ProgressFn): Promise<CheckoutResult> {
+  const head = await repo.refs.head();
+  if (!head.oid) return { written: 0, deleted: 0, bytes: 0 };
+  return materialize(repo, { targetTree: await commitTree(repo, head.oid), action: "checking out HEAD", ...(onProgress ? { onProgress } : {}) });
 }
 
 /**
@@ -245,7 +306,7 @@ async function _switchBranch(
     if (!target) throw new RefNotFoundError(name, `create it with \`tdv switch -c ${name}\`; \`tdv branch --list\` shows the branches`);
   }
   const res =
-    target === head.oid && !force
+    target === head.oid && !force && hasIndex(repo)
       ? { written: 0, deleted: 0, bytes: 0 }
       : await materialize(repo, { targetTree: await commitTree(repo, target), force, action: `switching to '${name}'`, onProgress });
   if (create) await createBranch(repo, { name, start: target });
@@ -293,7 +354,18 @@ export function restore(repo: Repository, opts: Parameters<typeof _restore>[1]):
 
 async function _restore(
   repo: Repository,
-  { paths, source, onProgress }: { paths: readonly string[]; source?: string; onProgress?: ProgressFn },
+  {
+    paths,
+    source,
+    stage = false,
+    onProgress,
+  }: {
+    paths: readonly string[];
+    source?: string;
+    /** with `source`: also put the source's version of the paths in the index (`checkout REV -- PATH`, as git) */
+    stage?: boolean;
+    onProgress?: ProgressFn;
+  },
 ): Promise<CheckoutResult> {
   const index = await repo.readIndex();
   const src: ReadonlyMap<string, SnapEntry> =
@@ -307,18 +379,35 @@ async function _restore(
   const deleted = new Set(ws.deleted);
   const writes: [string, SnapEntry][] = [];
   const deletes: string[] = [];
+  const sparse = readSparse(repo);
   for (const [p, e] of src) {
-    if (!inScope(p)) continue;
+    if (!inScope(p) || (sparse && !sparse.includes(p))) continue;
     const i = index.entries.get(p);
     if (ws.modified.has(p) || deleted.has(p) || !i || i.id !== e.id || !ws.scan.files.has(p)) writes.push([p, e]);
   }
-  for (const p of index.entries.keys()) if (inScope(p) && !src.has(p) && ws.scan.files.has(p)) deletes.push(p);
+  for (const p of index.entries.keys()) if (inScope(p) && !src.has(p) && ws.scan.files.has(p) && (!sparse || sparse.includes(p))) deletes.push(p);
   const { stats, bytes } = await writeEntries(repo, writes, deletes, onProgress).catch((err: unknown) => {
     throw incomplete(`restoring ${paths.join(", ")}`, err);
   });
   if (source === undefined && stats.size > 0) {
     for (const [p, e] of stats) index.entries.set(p, e);
     await repo.writeIndex(index);
+  } else if (source !== undefined && stage) {
+    let changed = false;
+    for (const [p, e] of src) {
+      if (!inScope(p)) continue;
+      const now = stats.get(p) ?? index.entries.get(p);
+      const next = now && now.id === e.id ? now : { ...e, mtimeMs: 0, ctimeMs: 0, ino: 0 };
+      if (next !== index.entries.get(p)) changed = true;
+      index.entries.set(p, next);
+    }
+    for (const p of [...index.entries.keys()]) {
+      if (inScope(p) && !src.has(p)) {
+        index.entries.delete(p);
+        changed = true;
+      }
+    }
+    if (changed) await repo.writeIndex({ tree: null, entries: index.entries });
   }
   return { written: writes.length, deleted: deletes.length, bytes };
 }

@@ -30,6 +30,7 @@ import { mapLimit } from "../store/atomic.js";
 import type { TreeEntry } from "../store/git.js";
 import { fullRefNameProblem } from "../store/refs.js";
 import { reflogRefs } from "./reflog.js";
+import { walkReachable } from "./walk.js";
 import type { Repository } from "./repository.js";
 import { arrayMetaIn, checkEntries, checkFileList, checkManifestHasArray, checkShard, chunkPathRivals, FILE_LIST, MANIFEST_TREE } from "./snapshot.js";
 
@@ -332,6 +333,8 @@ export interface FsckProblem {
 export interface FsckOptions {
   /** re-hash every chunk object and verify every loose Git object's SHA-1 */
   full?: boolean;
+  /** a lazy clone: ask its remote whether it really has every promised chunk (one HEAD request each) */
+  checkPromised?: boolean;
   /** for lock ages (tests) */
   now?: Date;
 }
@@ -349,6 +352,13 @@ export interface FsckResult {
   locks: LockInfo[];
   problems: FsckProblem[];
   warnings: string[];
+  /**
+   * A lazy clone's chunks not downloaded yet that its remote promises (those
+   * its branches and tags reach, as git's promisor remote): not problems.
+   * `checked`: the remote was asked (checkPromised) and has them all but the
+   * ones reported as missing. Null in a repository that is no lazy clone.
+   */
+  promised: { remote: string; url: string; chunks: number; bytes: number; checked: boolean } | null;
 }
 
 interface Need {
@@ -381,9 +391,9 @@ interface ArrayContext {
 }
 
 /** Check the repository; never modifies it. `ok` is false when anything needs repair. */
-export async function fsck(repo: Repository, { full = false, now = new Date() }: FsckOptions = {}): Promise<FsckResult> {
+export async function fsck(repo: Repository, { full = false, checkPromised = false, now = new Date() }: FsckOptions = {}): Promise<FsckResult> {
   repo.git.dropCache(); // check what is on disk, not what this process read before
-  return new Checker(repo, full).run(now);
+  return new Checker(repo, full, checkPromised).run(now);
 }
 
 class Checker {
@@ -401,10 +411,14 @@ class Checker {
   private readonly commitTrees: { commit: GitOid; tree: GitOid }[] = [];
   private readonly commitSeen = new Set<string>();
   private readonly counts = { commits: 0, trees: 0, blobs: 0, tags: 0, chunks: 0, chunkBytes: 0 };
+  /** needed chunk objects that are not here: missing, or a lazy clone's promised ones (settled by settleAbsent) */
+  private readonly absent: [ChunkId, Claim][] = [];
+  private promised: FsckResult["promised"] = null;
 
   constructor(
     private readonly repo: Repository,
     private readonly full: boolean,
+    private readonly checkPromised = false,
   ) {}
 
   async run(now: Date): Promise<FsckResult> {
@@ -429,6 +443,7 @@ class Checker {
     const listing = await listObjectFiles(this.repo);
     const verified = { gitObjects: 0, chunks: 0 };
     await this.checkChunks(listing, verified);
+    await this.settleAbsent();
     // 4. --full: every loose Git object, reachable or not
     if (this.full) {
       await mapLimit(listing.git, 16, async (o) => {
@@ -505,7 +520,40 @@ class Checker {
       locks,
       problems: this.problems,
       warnings,
+      promised: this.promised,
     };
+  }
+
+  /**
+   * Needed chunk objects that are not here. In a lazy clone, those the lazy
+   * remote's branches and tags (refs/remotes/NAME/*, refs/tags/*) reach are
+   * promised: the remote has them (its push stored every chunk before moving
+   * a ref), and a read downloads them. With checkPromised the remote is asked
+   * for each; one it lacks is missing. Anything else absent is missing.
+   */
+  private async settleAbsent(): Promise<void> {
+    const source = this.repo.chunks.fallback;
+    const missing = (id: ChunkId, c: Claim, why = "") =>
+      this.add({ kind: "missing", type: "chunk", id, path: c.path, commit: c.need.commit, neededBy: c.need.label ? [c.need.label] : [], message: `chunk object ${id} is missing${why}` });
+    if (!source) {
+      for (const [id, c] of this.absent) missing(id, c);
+      return;
+    }
+    this.promised = { remote: source.remote, url: source.url, chunks: 0, bytes: 0, checked: this.checkPromised };
+    if (this.absent.length === 0) return;
+    const roots = new Set<GitOid>();
+    for (const prefix of [`refs/remotes/${source.remote}/`, "refs/tags/"]) for (const oid of (await this.repo.refs.list(prefix)).values()) roots.add(oid);
+    const reach = new Set<string>();
+    await walkReachable(this.repo, { roots: [...roots] }, { chunk: (id) => void reach.add(id) }).catch(() => {}); // a broken object there is reported above
+    const promised = this.absent.filter(([id]) => reach.has(id));
+    for (const [id, c] of this.absent) if (!reach.has(id)) missing(id, c, ` (the lazy clone's remote '${source.remote}' promises only what its branches and tags reach)`);
+    const has = this.checkPromised ? await mapLimit(promised, 16, ([id]) => source.has(id)) : promised.map(() => true);
+    promised.forEach(([id, c], i) => {
+      if (has[i]) {
+        this.promised!.chunks++;
+        this.promised!.bytes += Math.max(0, c.size);
+      } else missing(id, c, `: not downloaded yet, and the lazy clone's remote '${source.remote}' (${source.url}) does not have it either`);
+    });
   }
 
   /** Record a problem, once per object (`key`: once per entry of an object). */
@@ -740,7 +788,7 @@ class Checker {
       const st = await fsp.lstat(file).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? null : err));
       const base = { type: "chunk", id, path: where, commit: need.commit, neededBy: need.label ? [need.label] : [] };
       if (st === null) {
-        this.add({ kind: "missing", ...base, message: `chunk object ${id} is missing` });
+        this.absent.push([id as ChunkId, first]); // missing, or promised by a lazy clone's remote (settleAbsent)
         return;
       }
       if (st instanceof Error) {

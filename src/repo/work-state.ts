@@ -12,6 +12,7 @@ import type { IndexEntry, IndexState, Stored } from "../store/index-file.js";
 import { Hierarchy, type FileKind } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
 import { scanWorktree, type Scan } from "./scan.js";
+import { readSparse } from "./sparse.js";
 import { isUnder, sameStat, type FileStat } from "./worktree.js";
 
 export interface WorkFile extends FileStat {
@@ -65,7 +66,10 @@ export async function compareWorktree(
   { under, write = false }: { under?: readonly string[]; write?: boolean } = {},
 ): Promise<WorkState> {
   const scan = await scanWorktree(repo.root, { under, known: index.entries });
-  const inScope = scopeTest(under);
+  // a sparse checkout: tracked files outside the set are not in the working tree, and are no change
+  const sparse = readSparse(repo);
+  const inUnder = scopeTest(under);
+  const inScope = sparse ? (p: string) => inUnder(p) && sparse.includes(p) : inUnder;
   const modified = new Map<string, IndexEntry>();
   const refreshed = new Map<string, IndexEntry>();
   const deleted: string[] = [];

@@ -205,7 +205,12 @@ export function asAccessError(err: unknown, file: string): unknown {
   return err;
 }
 
-/** Run `fn` over `items` with at most `limit` in flight; results keep input order. */
+/**
+ * Run `fn` over `items` with at most `limit` in flight; results keep input
+ * order. After a failure nothing new starts, and the first error is thrown
+ * once the calls in flight have settled: none of them still writes when the
+ * caller cleans up (a clone removing its folder met ENOTEMPTY otherwise).
+ */
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
@@ -213,13 +218,19 @@ export async function mapLimit<T, R>(
 ): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
+  let failed: { err: unknown } | null = null;
   const worker = async () => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i] as T, i);
+      try {
+        out[i] = await fn(items[i] as T, i);
+      } catch (err) {
+        failed ??= { err };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failed) throw (failed as { err: unknown }).err;
   return out;
 }
 

@@ -4,14 +4,25 @@
  */
 import { promises as fsp } from "node:fs";
 import path from "node:path";
-import { CorruptObjectError, MissingObjectError } from "../errors.js";
+import { CorruptObjectError, MissingObjectError, UnavailableChunkError } from "../errors.js";
 import { sha256, type ChunkId } from "../format/hash.js";
 import { asAccessError, exists, writeObjectFile } from "./atomic.js";
 import { Durability } from "./durability.js";
 
+/** Where a lazy clone gets the chunk objects it lacks: its remote. */
+export interface ChunkSource {
+  /** the remote's name and URL, for messages */
+  remote: string;
+  url: string;
+  /** the object's bytes as the remote has them (unverified), or null when it has none */
+  fetch(id: ChunkId): Promise<Uint8Array | null>;
+  /** whether the remote has the object (fsck --promised); never downloads it */
+  has(id: ChunkId): Promise<boolean>;
+}
+
 export class ChunkStore {
   /** a lazy clone's source of missing objects (set by Repository.open); its bytes are verified and stored */
-  fallback: ((id: ChunkId) => Promise<Uint8Array | null>) | undefined;
+  fallback: ChunkSource | undefined;
 
   constructor(
     readonly dir: string,
@@ -34,14 +45,14 @@ export class ChunkStore {
     return wrote;
   }
 
-  /** Read an object and verify its bytes against its id. */
-  async get(id: ChunkId): Promise<Buffer> {
+  /** Read an object and verify its bytes against its id; `what` (the working file that needs it) names it in a lazy clone's errors. */
+  async get(id: ChunkId, what?: string): Promise<Buffer> {
     let bytes: Buffer;
     try {
       bytes = await fsp.readFile(this.pathOf(id));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-        if (this.fallback) return this.fetchMissing(id);
+        if (this.fallback) return this.fetchMissing(id, this.fallback, what);
         throw new MissingObjectError(id, "chunk object");
       }
       throw asAccessError(err, this.pathOf(id));
@@ -51,12 +62,13 @@ export class ChunkStore {
     return bytes;
   }
 
-  private async fetchMissing(id: ChunkId): Promise<Buffer> {
-    const got = await (this.fallback as (id: ChunkId) => Promise<Uint8Array | null>)(id);
-    if (!got) throw new MissingObjectError(id, "chunk object (not on the lazy clone's remote either)");
+  /** Download an object a lazy clone lacks, verify it and store it. */
+  private async fetchMissing(id: ChunkId, source: ChunkSource, what: string | undefined): Promise<Buffer> {
+    const got = await source.fetch(id);
+    if (!got) throw new UnavailableChunkError(id, source.remote, source.url, "missing", null, what ?? null);
     const bytes = Buffer.from(got.buffer, got.byteOffset, got.byteLength);
     const actual = sha256(bytes);
-    if (actual !== id) throw new CorruptObjectError(id, `the remote's copy hashes to ${actual}`);
+    if (actual !== id) throw new UnavailableChunkError(id, source.remote, source.url, "corrupt", actual, what ?? null);
     await this.put(id, bytes);
     return bytes;
   }
