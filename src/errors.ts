@@ -42,10 +42,21 @@ export class UsageError extends TdvError<"UsageError"> {
 
 export class NotARepositoryError extends TdvError<"NotARepositoryError"> {
   readonly _tag = "NotARepositoryError";
-  constructor(readonly dir: string) {
-    super(`not a tdv repository (or any parent up to /): ${dir}`, {
-      hint: "run `tdv init` in the folder that holds your Zarr stores, or cd into one",
-    });
+  constructor(
+    readonly dir: string,
+    /** a separate repository that records `dir` (or a folder above it) as its working copy: the pointer file is gone */
+    readonly detached?: { worktree: string; tdvDir: string },
+  ) {
+    super(
+      detached
+        ? `not a tdv repository: ${dir} (the working copy of ${detached.tdvDir} lost its pointer file .tdv)`
+        : `not a tdv repository (or any parent up to /): ${dir}`,
+      {
+        hint: detached
+          ? `a tool that rewrote the folder deleted it; re-attach with: cd ${detached.worktree} && tdv init --separate-repo ${detached.tdvDir}`
+          : "run `tdv init` in the folder that holds your Zarr stores, or cd into one",
+      },
+    );
   }
 }
 
