@@ -218,6 +218,12 @@ export function mergeStatusLines(m: MergeStatus): string[] {
     lines.push('  (use "tdv merge --quit" to forget it)');
     return lines;
   }
+  if (m.interrupted) {
+    // as `merge --continue` says (MergeIncompleteError): only --abort gets out of it
+    lines.push(`The merge of '${m.name}' did not finish updating the working copy (${m.interrupted}): it cannot be concluded.`);
+    lines.push('  (use "tdv merge --abort" to put the working copy and index back as they were, then merge again)');
+    return lines;
+  }
   if (open.length === 0) {
     lines.push(`All conflicts fixed but you are still merging '${m.name}'.`);
     lines.push('  (use "tdv merge --continue" to conclude the merge)');
@@ -232,6 +238,14 @@ export function mergeStatusLines(m: MergeStatus): string[] {
     for (const l of conflictLines(m.conflicts)) lines.push(`  ${l}`);
   }
   return lines;
+}
+
+/** The last line of `status` while a merge (not stale) is in progress, instead of "nothing to commit…". */
+export function mergeStatusFooter(m: MergeStatus): string {
+  if (m.interrupted) return 'the merge cannot be concluded (use "tdv merge --abort")';
+  const open = m.conflicts.filter((c) => !c.resolved).length;
+  if (open > 0) return `${plural(open, "unresolved conflict")} (resolve, then "tdv merge --continue")`;
+  return 'ready to conclude the merge (use "tdv merge --continue")';
 }
 
 /** The command line as the user typed it, for the Tdv-Command trailer. */

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { StatusResult } from "../../src/index.js";
-import { mergeStatusLines } from "./merge.js";
+import { mergeStatusFooter, mergeStatusLines } from "./merge.js";
 import { inRepo, branchName, out, printJson, quotePath, shortOid, statusLines, untrackedLines, warn, type RepoContext } from "../output.js";
 
 interface StatusOptions {
@@ -63,7 +63,8 @@ function printLong(st: StatusResult): void {
     for (const l of lines) out(l);
   }
   out("");
-  if (st.clean) out("nothing to commit, working tree clean");
+  if (st.merge && !st.merge.stale) out(mergeStatusFooter(st.merge));
+  else if (st.clean) out("nothing to commit, working tree clean");
   else if (st.staged.length === 0 && st.unstaged.length === 0 && st.untracked.length === 0) out("nothing to commit (rename the files listed above to track them)");
   else if (st.staged.length === 0) {
     out(st.unstaged.length ? 'no changes added to commit (use "tdv add" or "tdv commit -a")' : 'nothing added to commit but untracked files present (use "tdv add" to track)');
