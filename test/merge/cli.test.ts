@@ -13,10 +13,15 @@ import { setPoints, values } from "./helpers.js";
 const DEPTH = "ocean.zarr/depth"; // int32 [10] in chunks of 4
 
 /** main and feature both changed chunk 0 of depth: element 1 on both (a conflict), 0 and 2 on one side each. */
-async function conflicted(): Promise<string> {
+async function conflicted({ newArray = false } = {}): Promise<string> {
   const dir = await committed("v3/ocean.zarr");
   await tdvOk(dir, ["switch", "-c", "feature"]);
   await setPoints(dir, DEPTH, { "1": 50, "2": 7 });
+  if (newArray) {
+    // feature also adds an array: a copy of depth, as landmask
+    await fsp.cp(path.join(dir, DEPTH), path.join(dir, "ocean.zarr/landmask"), { recursive: true });
+    await tdvOk(dir, ["add", "ocean.zarr/landmask"]);
+  }
   await tdvOk(dir, ["commit", "-a", "-m", "theirs"]);
   await tdvOk(dir, ["switch", "main"]);
   await setPoints(dir, DEPTH, { "1": 60, "0": 3 });
@@ -26,9 +31,12 @@ async function conflicted(): Promise<string> {
 
 describe("tdv merge (CLI)", () => {
   it("stops on a conflicting element, status shows it, resolve --theirs and merge --continue conclude; log --graph draws the merge", async () => {
-    const dir = await conflicted();
+    const dir = await conflicted({ newArray: true });
     const m = await tdv(dir, ["merge", "feature"]);
     expect(m.code).toBe(1);
+    // the array feature added is one line, as an array, not its files
+    expect(m.stdout).toMatch(/^ {2}new array ocean\.zarr\/landmask \(\d+ chunks, [\d.]+ k?B\)$/m);
+    expect(m.stdout).not.toContain("landmask/zarr.json");
     expect(m.stdout).toContain("CONFLICT (chunk): ocean.zarr/depth chunk [0]: 1 element changed on both sides to different values");
     expect(m.stdout).toMatch(/\[1\] {2}base 5 {2}ours 60 {2}theirs 50/);
     expect(m.stderr).toContain("tdv merge --continue");
