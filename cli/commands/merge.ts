@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .command("merge")
     .description("merge another branch into the current one: chunk by chunk, element by element where both changed a chunk")
     .argument("[rev]", "the branch (or tag, commit) to merge into HEAD")
-    .option("-m, --message <msg>", "the merge commit's message (repeat for more paragraphs)", collect, [])
+    .option("-m, --message <msg>", "the merge commit's message (repeat for more paragraphs)", collect)
     .option("--no-ff", "make a merge commit even when a fast-forward is possible")
     .option("--ff-only", "only fast-forward; refuse when the histories diverged")
     .addOption(new Option("--strategy <side>", "settle what still conflicts after the element-wise merge for this side").choices(["ours", "theirs"]))
@@ -77,7 +77,8 @@ Examples:
     .action(inRepo(run));
 }
 
-function collect(value: string, previous: string[]): string[] {
+/** -m repeated: one paragraph each (no default value, so --help shows none) */
+function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 

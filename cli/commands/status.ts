@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { StatusResult } from "../../src/index.js";
 import { mergeStatusFooter, mergeStatusLines } from "./merge.js";
-import { inRepo, branchName, out, printJson, quotePath, shortOid, statusLines, untrackedLines, warn, type RepoContext } from "../output.js";
+import { inRepo, branchName, out, printJson, quotePath, shortOid, formatStatusRows, statusRows, untrackedRows, warn, type RepoContext } from "../output.js";
 
 interface StatusOptions {
   json?: boolean;
@@ -45,14 +45,12 @@ function printLong(st: StatusResult): void {
   out(branch !== null ? `On branch ${branch}` : `HEAD detached at ${st.head ? shortOid(st.head) : "(none)"}`);
   if (st.head === null) out("\nNo commits yet");
   if (st.merge) for (const l of mergeStatusLines(st.merge)) out(l);
+  // one column for the details of all three sections
+  const [staged, unstaged, untracked] = formatStatusRows([statusRows(st.grouped.staged), statusRows(st.grouped.unstaged), untrackedRows(st.grouped.untracked)]) as [string[], string[], string[]];
   const sections: [string, string[], string][] = [
-    ["Changes to be committed:", statusLines(st.grouped.staged), st.head ? '  (use "tdv reset" to unstage everything)' : ""],
-    [
-      "Changes not staged for commit:",
-      statusLines(st.grouped.unstaged),
-      '  (use "tdv add <path>..." to stage, "tdv restore <path>..." to discard)',
-    ],
-    ["Untracked:", untrackedLines(st.grouped.untracked), '  (use "tdv add <path>..." or "tdv add -A" to include them)'],
+    ["Changes to be committed:", staged, st.head ? '  (use "tdv reset" to unstage everything)' : ""],
+    ["Changes not staged for commit:", unstaged, '  (use "tdv add <path>..." to stage, "tdv restore <path>..." to discard)'],
+    ["Untracked:", untracked, '  (use "tdv add <path>..." or "tdv add -A" to include them)'],
     ["Names that are not UTF-8 (bytes shown as \\xHH):", badNameLines(st), "  (tdv cannot track them, and `tdv add` refuses to run while they are in the way: rename them)"],
   ];
   for (const [title, lines, hint] of sections) {

@@ -44,6 +44,10 @@ describe("workflow on v3/ocean.zarr", () => {
     expect(st0.stdout).toContain("No commits yet");
     expect(st0.stdout).toMatch(/new array\s+ocean\.zarr\/sst\s+\(18 chunks, [\d.]+ kB\)/);
     expect(st0.stdout).toMatch(/new array\s+ocean\.zarr\/flags\s+\(3 chunks, 222 B\)/);
+    // the details of every row start in one column, after the longest path
+    const rows = st0.stdout.split("\n").filter((l) => l.startsWith("  new "));
+    expect(rows.length).toBeGreaterThan(2);
+    expect(new Set(rows.map((l) => l.indexOf("  (", 15))).size).toBe(1);
 
     // add -A, commit
     const add = await tdvOk(dir, ["add", "-A"]);
