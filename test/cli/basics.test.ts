@@ -32,6 +32,8 @@ describe.concurrent("program", () => {
       expect(r.stdout, COMMANDS[i]).toContain(`Usage: tdv ${COMMANDS[i]}`);
       expect(r.stdout, COMMANDS[i]).toContain("Example");
       expect(r.stdout, COMMANDS[i]).toContain(`$ tdv ${COMMANDS[i]}`);
+      // a repeatable option shows no empty default (commit -m)
+      expect(r.stdout, COMMANDS[i]).not.toMatch(/\(default:\s+\[\]\)/);
     }
   });
 
