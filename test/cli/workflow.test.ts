@@ -144,8 +144,7 @@ describe("workflow on v3/ocean.zarr", () => {
     expect(c3.stdout).toMatch(/^  new file NOTES\.md$/m);
     const experimentFiles = await listFiles(dir);
     const back = await tdvOk(dir, ["switch", "main"]);
-    expect(back.stdout).toContain("Switched to branch 'main'");
-    expect(back.stdout).toMatch(/\(2 files written, 1 removed, [\d.]+ k?B\)/);
+    expect(back.stdout).toMatch(/^Switched to branch 'main'\n\(2 files written, 1 removed, [\d.]+ k?B\)\n$/);
     expect(await listFiles(dir)).toEqual(afterEdit);
     await tdvOk(dir, ["switch", "experiment"]);
     expect(await listFiles(dir)).toEqual(experimentFiles);
@@ -169,7 +168,8 @@ describe("workflow on v3/ocean.zarr", () => {
     expect(co.stderr).toContain("tdv switch -c");
     expect(await listFiles(dir)).toEqual(original);
     expect((await tdvOk(dir, ["status"])).stdout).toMatch(new RegExp(`^HEAD detached at ${first}$`, "m"));
-    expect((await tdvOk(dir, ["checkout", "main"])).stdout).toContain("Switched to branch 'main'");
+    // checkout BRANCH says it as switch does
+    expect((await tdvOk(dir, ["checkout", "main"])).stdout).toMatch(/^Switched to branch 'main'\n\(\d+ files? written, \d+ removed, [\d.]+ k?B\)\n$/);
     expect(await listFiles(dir)).toEqual(afterEdit);
 
     // restore: local edits and deletions come back
