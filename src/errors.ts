@@ -125,6 +125,19 @@ export class NotMergedError extends TdvError<"NotMergedError"> {
   }
 }
 
+/** A branch operation refused because the branch is the current one (delete it, force-move it): a refusal, not a usage error. */
+export class CurrentBranchError extends TdvError<"CurrentBranchError"> {
+  readonly _tag = "CurrentBranchError";
+  constructor(
+    readonly branch: string,
+    readonly action: "delete" | "force-update",
+  ) {
+    super(action === "delete" ? `cannot delete branch '${branch}': it is the current branch` : `cannot force-update the current branch '${branch}'`, {
+      hint: action === "delete" ? "switch to another branch first (`tdv switch OTHER`)" : "use `tdv reset` to move the current branch, or switch to another branch first",
+    });
+  }
+}
+
 export class RefNotFoundError extends TdvError<"RefNotFoundError"> {
   readonly _tag = "RefNotFoundError";
   constructor(
@@ -451,6 +464,7 @@ export type TdvErrorTag =
   | RefExistsError["_tag"]
   | RefNotFoundError["_tag"]
   | NotMergedError["_tag"]
+  | CurrentBranchError["_tag"]
   | InvalidRefNameError["_tag"]
   | BadRefError["_tag"]
   | GcRefusedError["_tag"]

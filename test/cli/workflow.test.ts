@@ -157,6 +157,10 @@ describe("workflow on v3/ocean.zarr", () => {
     expect(await listFiles(dir)).toEqual(original);
     await tdvOk(dir, ["switch", "main"]);
     expect((await tdvOk(dir, ["branch", "-d", "from-first"])).stdout).toMatch(/^Deleted branch from-first \(was [0-9a-f]{7}\)\.$/m);
+    // a refusal exits 1 (with the reason), not 2 (a usage error)
+    const current = await tdv(dir, ["branch", "-d", "main"]);
+    expect(current.code).toBe(1);
+    expect(current.stderr).toContain("error: cannot delete branch 'main': it is the current branch");
     const unmerged = await tdv(dir, ["branch", "-d", "experiment"]);
     expect(unmerged.code).toBe(1);
     expect(unmerged.stderr).toContain("not fully merged");
