@@ -61,6 +61,11 @@ export interface DemoOptions {
   log: (line: string) => void;
   /** seed of the sample dataset */
   seed?: number;
+  /**
+   * How to run tdv when no `tdv` is on PATH (`["node", "/path/to/tdv.js"]`):
+   * the "Try next" commands then start by defining `tdv` for the shell.
+   */
+  runAs?: readonly string[];
 }
 
 export interface DemoResult {
@@ -102,7 +107,7 @@ export interface DemoResult {
 }
 
 /** Run the demo in `dir`. Refuses a folder that exists and is not empty. */
-export async function runDemo({ dir, log, seed }: DemoOptions): Promise<DemoResult> {
+export async function runDemo({ dir, log, seed, runAs }: DemoOptions): Promise<DemoResult> {
   const root = path.resolve(dir);
   await assertFreshFolder(dir, root);
   const storeDir = path.join(root, DEMO_STORE);
@@ -261,8 +266,11 @@ export async function runDemo({ dir, log, seed }: DemoOptions): Promise<DemoResu
   }
   say();
 
-  say("Try next:");
+  if (runAs) {
+    say("Try next (`tdv` is not on your PATH: `npm link` in tdv's folder puts it there; the first line defines it for this shell):");
+  } else say("Try next:");
   for (const line of [
+    ...(runAs ? [`tdv() { ${runAs.map(shellQuote).join(" ")} "$@"; }`] : []),
     `cd ${shellQuote(shortPath(root))}`,
     "tdv log --graph --oneline",
     `tdv show ${DEMO_BRANCH}`,
