@@ -49,6 +49,11 @@ async function run(dir: string, opts: InitOptions): Promise<void> {
   }
   const storeRoot = await lib.isStoreRoot(root);
   let separateRepo = opts.separateRepo === undefined ? undefined : path.resolve(opts.separateRepo);
+  // the folder beside this one that records it as its working copy: plain `init` re-attaches it
+  // (a rewrite deleted the pointer file, and maybe everything else: the folder may not look like a store now)
+  if (separateRepo === undefined && !opts.inside && (await lib.recordedWorktree(lib.siblingRepoDir(root))) === root) {
+    separateRepo = lib.siblingRepoDir(root);
+  }
   const beside = storeRoot && separateRepo === undefined && !opts.inside;
   if (beside && !(await exists(path.join(root, ".tdv")))) {
     separateRepo = lib.siblingRepoDir(root);
