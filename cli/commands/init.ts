@@ -44,6 +44,8 @@ async function run(dir: string, opts: InitOptions): Promise<void> {
   const lib = await loadLib();
   const root = path.resolve(dir);
   const rel = (p: string) => path.relative(process.cwd(), p) || ".";
+  // as a repository records its working copy: symbolic links resolved
+  const real = await fsp.realpath(root).catch(() => root);
   if (opts.inside && opts.separateRepo !== undefined) {
     throw new lib.UsageError("--inside and --separate-repo ask for two places", { hint: "give one of them" });
   }
@@ -51,14 +53,14 @@ async function run(dir: string, opts: InitOptions): Promise<void> {
   let separateRepo = opts.separateRepo === undefined ? undefined : path.resolve(opts.separateRepo);
   // the folder beside this one that records it as its working copy: plain `init` re-attaches it
   // (a rewrite deleted the pointer file, and maybe everything else: the folder may not look like a store now)
-  if (separateRepo === undefined && !opts.inside && (await lib.recordedWorktree(lib.siblingRepoDir(root))) === root) {
+  if (separateRepo === undefined && !opts.inside && (await lib.recordedWorktree(lib.siblingRepoDir(root))) === real) {
     separateRepo = lib.siblingRepoDir(root);
   }
   const beside = storeRoot && separateRepo === undefined && !opts.inside;
   if (beside && !(await exists(path.join(root, ".tdv")))) {
     separateRepo = lib.siblingRepoDir(root);
     const owner = await lib.recordedWorktree(separateRepo);
-    if (owner !== root && (await fsp.readdir(separateRepo).catch(() => [])).length > 0) {
+    if (owner !== real && (await fsp.readdir(separateRepo).catch(() => [])).length > 0) {
       throw new lib.UsageError(`${root} is a Zarr store root, and the folder beside it for its repository, ${separateRepo}, is taken`, {
         hint: "name another with --separate-repo DIR (or keep the repository in the store with --inside, which zarr's mode=\"w\" deletes)",
       });

@@ -269,6 +269,8 @@ export class Repository {
     await fsp.mkdir(root, { recursive: true });
     const marker = path.join(root, ".tdv");
     const tdvDir = separateRepo ? path.resolve(separateRepo) : marker;
+    // the working copy as the repository records it: symbolic links resolved, as a shell's cwd has them
+    const realRoot = await fsp.realpath(root);
     const markerStat = await fsp.lstat(marker).catch(() => null);
     if (markerStat) {
       // the same pointer again: nothing to do (git says "Reinitialized")
@@ -280,10 +282,10 @@ export class Repository {
       if (existing.length > 0) {
         const owner = await recordedWorktree(tdvDir);
         // an older tdv recorded no working copy: a pointer already naming it is proof enough
-        if (owner === root || (owner === null && markerStat)) {
+        if (owner === realRoot || (owner === null && markerStat)) {
           if (!markerStat) await writeAtomic(marker, `tdvdir: ${tdvDir}\n`);
           const repo = await Repository.load(root, tdvDir, false);
-          if (owner === null) await repo.updateConfig((c) => void (c.worktree = root));
+          if (owner === null) await repo.updateConfig((c) => void (c.worktree = realRoot));
           return { repo, created: markerStat ? [] : [marker], reattached: true };
         }
         if (owner === undefined) throw new UsageError(`--separate-repo folder ${tdvDir} is not empty`, { hint: "name a new or empty folder" });
@@ -312,7 +314,7 @@ export class Repository {
       formatVersion: REPO_FORMAT_VERSION,
       createdBy: `tdv ${TDV_VERSION}`,
       ...extra,
-      ...(separateRepo ? { worktree: root } : {}),
+      ...(separateRepo ? { worktree: realRoot } : {}),
     };
     await writeAtomic(path.join(tdvDir, "tdv.json"), `${JSON.stringify(config, null, 2)}\n`);
     if (separateRepo) await writeAtomic(marker, `tdvdir: ${tdvDir}\n`);

@@ -28,7 +28,8 @@ export function siblingRepoDir(root: string): string {
 
 /**
  * The working copy a repository folder belongs to, from its tdv.json: the
- * recorded `worktree`, or the folder around an in-place `.tdv`. `undefined`
+ * recorded `worktree` (symbolic links resolved), or the folder around an
+ * in-place `.tdv`. `undefined`
  * when `tdvDir` is no tdv repository; `null` when it is one that records no
  * working copy (made by an older tdv with --separate-repo).
  */
@@ -41,7 +42,7 @@ export async function recordedWorktree(tdvDir: string): Promise<string | null | 
   }
   if (typeof config.formatVersion !== "number") return undefined;
   if (typeof config.worktree === "string") return config.worktree;
-  return path.basename(tdvDir) === ".tdv" ? path.dirname(tdvDir) : null;
+  return path.basename(tdvDir) === ".tdv" ? fsp.realpath(path.dirname(tdvDir)).catch(() => path.dirname(tdvDir)) : null;
 }
 
 /**
@@ -51,7 +52,7 @@ export async function recordedWorktree(tdvDir: string): Promise<string | null | 
  * `dir` and beside each of its ancestors, so the search stays a few listings.
  */
 export async function findDetachedRepo(dir: string): Promise<{ worktree: string; tdvDir: string } | null> {
-  for (let cur = path.resolve(dir); ; ) {
+  for (let cur = await fsp.realpath(dir).catch(() => path.resolve(dir)); ; ) {
     const parent = path.dirname(cur);
     if (parent === cur) return null;
     const names = await fsp.readdir(parent).catch(() => [] as string[]);
