@@ -174,33 +174,57 @@ function metaNames(a: ArrayChanges): string {
 }
 
 const LABEL_WIDTH = 13;
+/** names longer than this do not push the details of every other line to the right */
+const NAME_WIDTH = 40;
+
+/** One line of a status section: a label column, the path, and details aligned after the longest path. */
+export interface StatusRow {
+  label: string;
+  name: string;
+  detail: string;
+}
 
 /**
- * Lines that describe changes, for `status` sections:
+ * Status rows as lines: labels padded to one column, and the details of every
+ * row in one column after the longest name (up to NAME_WIDTH), so that the
+ * rows of all sections given together line up.
+ */
+export function formatStatusRows(sections: readonly (readonly StatusRow[])[]): string[][] {
+  const width = Math.min(NAME_WIDTH, Math.max(0, ...sections.flat().filter((r) => r.detail).map((r) => r.name.length)));
+  return sections.map((rows) =>
+    rows.map((r) => `  ${r.label.padEnd(LABEL_WIDTH)} ${r.detail ? `${r.name.padEnd(width)}  ${r.detail}` : r.name}`.trimEnd()),
+  );
+}
+
+/**
+ * Rows that describe changes, for `status` sections:
  *   new array     era5.zarr/t2m  (48 chunks, 1.2 MB)
  *   modified      era5.zarr/t2m  chunks: 3 modified, 12 added (4.1 MB); metadata: zarr.json
- *   deleted array era5.zarr/old
+ *   deleted array era5.zarr/old  (3 chunks)
  *   modified      README.md
  */
-export function statusLines(g: GroupedChanges): string[] {
-  const lines: string[] = [];
-  const label = (s: string) => `  ${s.padEnd(LABEL_WIDTH)} `;
+export function statusRows(g: GroupedChanges): StatusRow[] {
+  const rows: StatusRow[] = [];
   for (const a of g.arrays) {
     const name = quotePath(a.path || ".");
     if (a.change === "added") {
-      lines.push(`${label("new array")}${name}  (${plural(a.chunks.added, "chunk")}, ${formatBytes(a.bytesAdded)})`);
+      rows.push({ label: "new array", name, detail: `(${plural(a.chunks.added, "chunk")}, ${formatBytes(a.bytesAdded)})` });
     } else if (a.change === "deleted") {
-      lines.push(`${label("deleted array")}${name}  (${plural(a.chunks.deleted, "chunk")})`);
+      rows.push({ label: "deleted array", name, detail: `(${plural(a.chunks.deleted, "chunk")})` });
     } else {
       const parts: string[] = [];
       const counts = chunkCounts(a);
       if (counts.length) parts.push(`chunks: ${counts.join(", ")}${a.bytesAdded > 0 ? ` (${formatBytes(a.bytesAdded)})` : ""}`);
       if (a.metadata.length) parts.push(`metadata: ${metaNames(a)}`);
-      lines.push(`${label("modified")}${name}  ${parts.join("; ")}`.trimEnd());
+      rows.push({ label: "modified", name, detail: parts.join("; ") });
     }
   }
-  for (const f of g.files) lines.push(`${label(fileLabel(f))}${quotePath(f.path)}`);
-  return lines;
+  for (const f of g.files) rows.push({ label: fileLabel(f), name: quotePath(f.path), detail: "" });
+  return rows;
+}
+
+export function statusLines(g: GroupedChanges): string[] {
+  return formatStatusRows([statusRows(g)])[0] as string[];
 }
 
 function fileLabel(f: Change): string {
@@ -208,21 +232,25 @@ function fileLabel(f: Change): string {
 }
 
 /** Untracked things: arrays and groups as such, other files by path. */
-export function untrackedLines(g: GroupedChanges): string[] {
-  const lines: string[] = [];
+export function untrackedRows(g: GroupedChanges): StatusRow[] {
+  const rows: StatusRow[] = [];
   for (const a of g.arrays) {
     // an array whose metadata is tracked but which has new chunk files (an append) is not a new array
     const label = a.change === "added" ? "new array" : "new chunks";
-    lines.push(`  ${label.padEnd(LABEL_WIDTH)} ${quotePath(a.path || ".")}  (${plural(a.chunks.added, "chunk")}, ${formatBytes(a.bytesAdded)})`);
+    rows.push({ label, name: quotePath(a.path || "."), detail: `(${plural(a.chunks.added, "chunk")}, ${formatBytes(a.bytesAdded)})` });
   }
   const { groups, rest } = splitGroups(g);
-  for (const [dir, names] of groups) lines.push(`  ${"new group".padEnd(LABEL_WIDTH)} ${quotePath(dir || ".")}  (${names.map(quotePath).join(", ")})`);
+  for (const [dir, names] of groups) rows.push({ label: "new group", name: quotePath(dir || "."), detail: `(${names.map(quotePath).join(", ")})` });
   const inArray = new Set(g.arrays.map((a) => a.path));
   for (const f of rest) {
     if (f.array !== null && inArray.has(f.array)) continue;
-    lines.push(`  ${"".padEnd(LABEL_WIDTH)} ${quotePath(f.path)}`);
+    rows.push({ label: "", name: quotePath(f.path), detail: "" });
   }
-  return lines;
+  return rows;
+}
+
+export function untrackedLines(g: GroupedChanges): string[] {
+  return formatStatusRows([untrackedRows(g)])[0] as string[];
 }
 
 const GROUP_DOC = /(^|\/)(zarr\.json|\.zgroup)$/;

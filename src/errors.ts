@@ -42,10 +42,21 @@ export class UsageError extends TdvError<"UsageError"> {
 
 export class NotARepositoryError extends TdvError<"NotARepositoryError"> {
   readonly _tag = "NotARepositoryError";
-  constructor(readonly dir: string) {
-    super(`not a tdv repository (or any parent up to /): ${dir}`, {
-      hint: "run `tdv init` in the folder that holds your Zarr stores, or cd into one",
-    });
+  constructor(
+    readonly dir: string,
+    /** a separate repository that records `dir` (or a folder above it) as its working copy: the pointer file is gone */
+    readonly detached?: { worktree: string; tdvDir: string },
+  ) {
+    super(
+      detached
+        ? `not a tdv repository: ${dir} (the working copy of ${detached.tdvDir} lost its pointer file .tdv)`
+        : `not a tdv repository (or any parent up to /): ${dir}`,
+      {
+        hint: detached
+          ? `a tool that rewrote the folder deleted it; re-attach with: cd ${detached.worktree} && tdv init --separate-repo ${detached.tdvDir}`
+          : "run `tdv init` in the folder that holds your Zarr stores, or cd into one",
+      },
+    );
   }
 }
 
@@ -110,6 +121,19 @@ export class NotMergedError extends TdvError<"NotMergedError"> {
   ) {
     super(`branch '${branch}' is not fully merged into HEAD`, {
       hint: `merge it first, or delete it anyway with \`tdv branch -D ${branch}\`; its last commit is ${oid} (\`tdv branch ${branch} ${oid.slice(0, 10)}\` brings it back)`,
+    });
+  }
+}
+
+/** A branch operation refused because the branch is the current one (delete it, force-move it): a refusal, not a usage error. */
+export class CurrentBranchError extends TdvError<"CurrentBranchError"> {
+  readonly _tag = "CurrentBranchError";
+  constructor(
+    readonly branch: string,
+    readonly action: "delete" | "force-update",
+  ) {
+    super(action === "delete" ? `cannot delete branch '${branch}': it is the current branch` : `cannot force-update the current branch '${branch}'`, {
+      hint: action === "delete" ? "switch to another branch first (`tdv switch OTHER`)" : "use `tdv reset` to move the current branch, or switch to another branch first",
     });
   }
 }
@@ -465,6 +489,7 @@ export type TdvErrorTag =
   | RefExistsError["_tag"]
   | RefNotFoundError["_tag"]
   | NotMergedError["_tag"]
+  | CurrentBranchError["_tag"]
   | InvalidRefNameError["_tag"]
   | BadRefError["_tag"]
   | GcRefusedError["_tag"]

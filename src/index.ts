@@ -3,6 +3,7 @@ export * from "./errors.js";
 export type { ChunkId, GitOid } from "./format/hash.js";
 export type { ArrayMeta } from "./format/zarr-meta.js";
 export { Repository, TDV_VERSION, REPO_FORMAT_VERSION, type CloneMarker, type RepoConfig } from "./repo/repository.js";
+export { isStoreRoot, siblingRepoDir, recordedWorktree, findDetachedRepo } from "./repo/store-root.js";
 export { add, type AddOptions, type AddResult, type Progress } from "./repo/add.js";
 export { commit, type CommitOptions, type CommitResult } from "./repo/commit.js";
 export { status, type StatusResult } from "./repo/status.js";

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { inRepo, err, formatBytes, out, plural, shortOid, subject, withProgress, type RepoContext } from "../output.js";
+import { inRepo, err, out, shortOid, subject, withProgress, type RepoContext } from "../output.js";
+import { filesLine, reportSwitch } from "./switch.js";
 
 interface CheckoutOptions {
   force?: boolean;
@@ -37,10 +38,8 @@ async function run({ lib, repo }: RepoContext, rev: string, paths: string[], opt
   const before = await lib.currentBranch(repo);
   const res = await withProgress(opts.quiet, (onProgress) => lib.checkout(repo, { rev, force: opts.force === true, onProgress }));
   if (opts.quiet) return;
-  const files = res.written + res.deleted > 0 ? ` (${plural(res.written, "file")} written, ${res.deleted} removed, ${formatBytes(res.bytes)})` : "";
   if (!res.detached) {
-    if (before === res.branch) out(`Already on '${res.branch}'${files}`);
-    else out(`Switched to branch '${res.branch}'${files}`);
+    reportSwitch({ ...res, branch: res.branch as string, how: before === res.branch ? "already" : "switched" });
     return;
   }
   const entry = (await lib.log(repo, { rev: res.oid, n: 1 }))[0];
@@ -51,5 +50,7 @@ async function run({ lib, repo }: RepoContext, rev: string, paths: string[], opt
   err("");
   err("  tdv switch -c <new-branch-name>");
   err("");
-  out(`HEAD is now at ${shortOid(res.oid)} ${subject(entry?.message ?? "")}${files}`);
+  out(`HEAD is now at ${shortOid(res.oid)} ${subject(entry?.message ?? "")}`);
+  const files = filesLine(res);
+  if (files) out(files);
 }

@@ -12,7 +12,7 @@ export function register(program: Command): void {
   program
     .command("commit")
     .description("record the staged state of every array and file as one commit on the current branch")
-    .option("-m, --message <msg>", "the commit message (repeat for more paragraphs)", collect, [])
+    .option("-m, --message <msg>", "the commit message (repeat for more paragraphs)", collect)
     .option("-a, --all", "first stage changes to tracked arrays and files (not new ones)")
     .option("--allow-empty", "commit even when nothing changed")
     .option("-q, --quiet", "print nothing but errors; no progress display")
@@ -27,7 +27,8 @@ Examples:
     .action(inRepo(run));
 }
 
-function collect(value: string, previous: string[]): string[] {
+/** -m repeated: one paragraph each (no default value, so --help shows none) */
+function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 

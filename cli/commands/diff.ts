@@ -72,6 +72,8 @@ async function splitOperands(lib: Lib, repo: Repo, operands: string[]): Promise<
     }
     if (dd < 0 && before.slice(i).every((p) => existsSync(p))) return { revs: check(lib, revs), paths: [...before.slice(i), ...paths] };
     if (dd < 0) {
+      // revision syntax (main@{2026-03-31}, HEAD~9) is no path: say why it does not resolve
+      if (/@\{|[~^]/.test(op)) await lib.resolveRevision(repo, op);
       throw new lib.UsageError(`ambiguous argument '${op}': unknown revision or path not in the working tree`, {
         hint: "separate paths from revisions with '--': `tdv diff [REV [REV]] -- PATH...`; `tdv branch` and `tdv tag` list names",
       });

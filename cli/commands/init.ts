@@ -1,10 +1,11 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
-import { action, err, loadLib, out, plural, warn } from "../output.js";
+import { action, loadLib, out, plural, warn } from "../output.js";
 
 interface InitOptions {
   separateRepo?: string;
+  inside?: boolean;
   initialBranch?: string;
   quiet?: boolean;
 }
@@ -14,18 +15,27 @@ export function register(program: Command): void {
     .command("init")
     .description("create a tdv repository in a folder (default: the current one)")
     .argument("[dir]", "the folder that holds (or will hold) your Zarr stores", ".")
-    .option("--separate-repo <dir>", "keep the repository in another folder; DIR/.tdv becomes a file pointing to it")
+    .option("--separate-repo <dir>", "keep the repository in another folder; DIR/.tdv becomes a file pointing to it (again in a folder whose pointer file was deleted: re-attach it)")
+    .option("--inside", "in a store root, keep the repository inside the store (.tdv) instead of beside it")
     .option("-b, --initial-branch <name>", "name of the first branch", "main")
     .option("-q, --quiet", "print nothing but warnings and errors")
     .addHelpText(
       "after",
       `
+A Zarr store root (a folder with .zgroup, .zarray or zarr.json at its top) is
+deleted whole by zarr.open(mode="w") and xarray's to_zarr(mode="w"). Run in one,
+init keeps the repository beside it, in ../<name>.tdv, and writes only the
+pointer file .tdv into the store. If a rewrite deletes that pointer, run the
+same \`tdv init --separate-repo ../<name>.tdv\` in the store to re-attach it.
+
 Examples:
   $ cd project && tdv init            project/ holds era5.zarr, masks.zarr, README.md
   $ tdv init data -b production
   $ tdv init -q                       in a script: no summary, no hints
+  $ cd era5.zarr && tdv init          a store root: the repository goes to ../era5.tdv
+  $ tdv init era5.zarr --separate-repo /data/repos/era5.tdv
   $ tdv init era5.zarr --separate-repo ../era5.tdv
-                                      a store root: keep the repository outside it`,
+                                      again, after zarr deleted era5.zarr/.tdv: re-attach`,
     )
     .action(action(run));
 }
@@ -33,22 +43,50 @@ Examples:
 async function run(dir: string, opts: InitOptions): Promise<void> {
   const lib = await loadLib();
   const root = path.resolve(dir);
-  const storeRoot = await isStoreRoot(root);
-  const { repo } = await lib.Repository.init({
+  const rel = (p: string) => path.relative(process.cwd(), p) || ".";
+  // as a repository records its working copy: symbolic links resolved
+  const real = await fsp.realpath(root).catch(() => root);
+  if (opts.inside && opts.separateRepo !== undefined) {
+    throw new lib.UsageError("--inside and --separate-repo ask for two places", { hint: "give one of them" });
+  }
+  const storeRoot = await lib.isStoreRoot(root);
+  let separateRepo = opts.separateRepo === undefined ? undefined : path.resolve(opts.separateRepo);
+  // the folder beside this one that records it as its working copy: plain `init` re-attaches it
+  // (a rewrite deleted the pointer file, and maybe everything else: the folder may not look like a store now)
+  if (separateRepo === undefined && !opts.inside && (await lib.recordedWorktree(lib.siblingRepoDir(root))) === real) {
+    separateRepo = lib.siblingRepoDir(root);
+  }
+  const beside = storeRoot && separateRepo === undefined && !opts.inside;
+  if (beside && !(await exists(path.join(root, ".tdv")))) {
+    separateRepo = lib.siblingRepoDir(root);
+    const owner = await lib.recordedWorktree(separateRepo);
+    if (owner !== real && (await fsp.readdir(separateRepo).catch(() => [])).length > 0) {
+      throw new lib.UsageError(`${root} is a Zarr store root, and the folder beside it for its repository, ${separateRepo}, is taken`, {
+        hint: "name another with --separate-repo DIR (or keep the repository in the store with --inside, which zarr's mode=\"w\" deletes)",
+      });
+    }
+  }
+  const { repo, reattached } = await lib.Repository.init({
     dir: root,
-    ...(opts.separateRepo === undefined ? {} : { separateRepo: path.resolve(opts.separateRepo) }),
+    ...(separateRepo === undefined ? {} : { separateRepo }),
     ...(opts.initialBranch === undefined ? {} : { initialBranch: opts.initialBranch }),
   });
-  if (!opts.quiet) out(`Initialized empty tdv repository in ${repo.tdvDir}${opts.separateRepo ? ` (working tree ${repo.root})` : ""}`);
-  if (storeRoot && opts.separateRepo === undefined) {
-    const name = path.basename(root).replace(/\.zarr$/, "");
-    const rel = (p: string) => path.relative(process.cwd(), p) || ".";
-    const again = dir === "." ? "tdv init" : `tdv init ${rel(root)}`;
-    warn(`${root} is itself a Zarr store root, and its repository lives inside it (.tdv).`);
-    err("  Tools that rewrite a store (xarray to_zarr(mode=\"w\"), zarr.open(mode=\"w\")) delete its folder,");
-    err("  and the repository with it. Keep the repository outside the store instead:");
-    err(`    rm -r ${rel(path.join(root, ".tdv"))} && ${again} --separate-repo ${rel(path.join(path.dirname(root), `${name}.tdv`))}`);
-    err("  or run `tdv init` in the folder that contains the store.");
+  if (reattached) {
+    if (!opts.quiet) {
+      out(`Reinitialized existing tdv repository in ${repo.tdvDir} (working tree ${repo.root})`);
+      out("  `tdv status` shows how the files differ from the last commit");
+    }
+    return;
+  }
+  if (!opts.quiet) {
+    out(`Initialized empty tdv repository in ${repo.tdvDir}${separateRepo ? ` (working tree ${repo.root})` : ""}`);
+    if (beside) {
+      out(`  ${rel(root) === "." ? path.basename(root) : rel(root)} is a Zarr store root, which zarr's mode="w" deletes whole: the repository is beside it,`);
+      out(`  and ${rel(path.join(root, ".tdv"))} is a pointer to it (\`tdv init --inside\` keeps it in the store instead)`);
+    }
+  }
+  if (storeRoot && opts.inside) {
+    warn(`${root} is a Zarr store root: xarray's to_zarr(mode="w") and zarr.open(mode="w") delete it whole, repository (.tdv) and history with it`);
   }
   if (opts.quiet) return;
   const found = await countNodes(root);
@@ -60,12 +98,11 @@ async function run(dir: string, opts: InitOptions): Promise<void> {
   out('  tdv add -A && tdv commit -m "Import dataset"');
 }
 
-const ZARR_META = new Set(["zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"]);
-
-async function isStoreRoot(dir: string): Promise<boolean> {
-  const names = await fsp.readdir(dir).catch(() => [] as string[]);
-  return names.some((n) => n === "zarr.json" || n === ".zarray" || n === ".zgroup");
+async function exists(p: string): Promise<boolean> {
+  return !!(await fsp.lstat(p).catch(() => null));
 }
+
+const ZARR_META = new Set(["zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"]);
 
 /**
  * Count Zarr arrays and groups under `dir` (skipping .tdv and .git). An

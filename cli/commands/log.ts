@@ -51,6 +51,8 @@ async function run({ lib, repo }: RepoContext, rev: string | undefined, rest: st
     } else if (dd < 0 && before.every((p) => existsSync(path.resolve(p)))) {
       paths = [...before, ...paths];
     } else if (dd < 0) {
+      // revision syntax (main@{2026-03-31}, HEAD~9) is no path: say why it does not resolve
+      if (/@\{|[~^]/.test(first)) await lib.resolveRevision(repo, first);
       throw new lib.UsageError(`ambiguous argument '${first}': unknown revision or path not in the working tree`, {
         hint: `separate paths from revisions with '--': \`tdv log [REV] -- PATH\` (also for paths that no longer exist); \`tdv branch\` and \`tdv tag\` list names`,
       });

@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .command("merge")
     .description("merge another branch into the current one: chunk by chunk, element by element where both changed a chunk")
     .argument("[rev]", "the branch (or tag, commit) to merge into HEAD")
-    .option("-m, --message <msg>", "the merge commit's message (repeat for more paragraphs)", collect, [])
+    .option("-m, --message <msg>", "the merge commit's message (repeat for more paragraphs)", collect)
     .option("--no-ff", "make a merge commit even when a fast-forward is possible")
     .option("--ff-only", "only fast-forward; refuse when the histories diverged")
     .addOption(new Option("--strategy <side>", "settle what still conflicts after the element-wise merge for this side").choices(["ours", "theirs"]))
@@ -77,7 +77,8 @@ Examples:
     .action(inRepo(run));
 }
 
-function collect(value: string, previous: string[]): string[] {
+/** -m repeated: one paragraph each (no default value, so --help shows none) */
+function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
@@ -218,6 +219,12 @@ export function mergeStatusLines(m: MergeStatus): string[] {
     lines.push('  (use "tdv merge --quit" to forget it)');
     return lines;
   }
+  if (m.interrupted) {
+    // as `merge --continue` says (MergeIncompleteError): only --abort gets out of it
+    lines.push(`The merge of '${m.name}' did not finish updating the working copy (${m.interrupted}): it cannot be concluded.`);
+    lines.push('  (use "tdv merge --abort" to put the working copy and index back as they were, then merge again)');
+    return lines;
+  }
   if (open.length === 0) {
     lines.push(`All conflicts fixed but you are still merging '${m.name}'.`);
     lines.push('  (use "tdv merge --continue" to conclude the merge)');
@@ -232,6 +239,14 @@ export function mergeStatusLines(m: MergeStatus): string[] {
     for (const l of conflictLines(m.conflicts)) lines.push(`  ${l}`);
   }
   return lines;
+}
+
+/** The last line of `status` while a merge (not stale) is in progress, instead of "nothing to commit…". */
+export function mergeStatusFooter(m: MergeStatus): string {
+  if (m.interrupted) return 'the merge cannot be concluded (use "tdv merge --abort")';
+  const open = m.conflicts.filter((c) => !c.resolved).length;
+  if (open > 0) return `${plural(open, "unresolved conflict")} (resolve, then "tdv merge --continue")`;
+  return 'ready to conclude the merge (use "tdv merge --continue")';
 }
 
 /** The command line as the user typed it, for the Tdv-Command trailer. */

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { StatusResult } from "../../src/index.js";
-import { mergeStatusLines } from "./merge.js";
-import { inRepo, branchName, out, printJson, quotePath, shortOid, statusLines, untrackedLines, warn, type RepoContext } from "../output.js";
+import { mergeStatusFooter, mergeStatusLines } from "./merge.js";
+import { inRepo, branchName, out, printJson, quotePath, shortOid, formatStatusRows, statusRows, untrackedRows, warn, type RepoContext } from "../output.js";
 
 interface StatusOptions {
   json?: boolean;
@@ -45,14 +45,12 @@ function printLong(st: StatusResult): void {
   out(branch !== null ? `On branch ${branch}` : `HEAD detached at ${st.head ? shortOid(st.head) : "(none)"}`);
   if (st.head === null) out("\nNo commits yet");
   if (st.merge) for (const l of mergeStatusLines(st.merge)) out(l);
+  // one column for the details of all three sections
+  const [staged, unstaged, untracked] = formatStatusRows([statusRows(st.grouped.staged), statusRows(st.grouped.unstaged), untrackedRows(st.grouped.untracked)]) as [string[], string[], string[]];
   const sections: [string, string[], string][] = [
-    ["Changes to be committed:", statusLines(st.grouped.staged), st.head ? '  (use "tdv reset" to unstage everything)' : ""],
-    [
-      "Changes not staged for commit:",
-      statusLines(st.grouped.unstaged),
-      '  (use "tdv add <path>..." to stage, "tdv restore <path>..." to discard)',
-    ],
-    ["Untracked:", untrackedLines(st.grouped.untracked), '  (use "tdv add <path>..." or "tdv add -A" to include them)'],
+    ["Changes to be committed:", staged, st.head ? '  (use "tdv reset" to unstage everything)' : ""],
+    ["Changes not staged for commit:", unstaged, '  (use "tdv add <path>..." to stage, "tdv restore <path>..." to discard)'],
+    ["Untracked:", untracked, '  (use "tdv add <path>..." or "tdv add -A" to include them)'],
     ["Names that are not UTF-8 (bytes shown as \\xHH):", badNameLines(st), "  (tdv cannot track them, and `tdv add` refuses to run while they are in the way: rename them)"],
   ];
   for (const [title, lines, hint] of sections) {
@@ -63,7 +61,8 @@ function printLong(st: StatusResult): void {
     for (const l of lines) out(l);
   }
   out("");
-  if (st.clean) out("nothing to commit, working tree clean");
+  if (st.merge && !st.merge.stale) out(mergeStatusFooter(st.merge));
+  else if (st.clean) out("nothing to commit, working tree clean");
   else if (st.staged.length === 0 && st.unstaged.length === 0 && st.untracked.length === 0) out("nothing to commit (rename the files listed above to track them)");
   else if (st.staged.length === 0) {
     out(st.unstaged.length ? 'no changes added to commit (use "tdv add" or "tdv commit -a")' : 'nothing added to commit but untracked files present (use "tdv add" to track)');

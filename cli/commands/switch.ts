@@ -43,7 +43,7 @@ async function run({ lib, repo }: RepoContext, branch: string | undefined, start
   const current = await lib.currentBranch(repo);
   // a clone made with --no-checkout has no index yet: switching to its branch is its first checkout
   if (!opts.create && !opts.force && current === name && lib.hasIndex(repo)) {
-    if (!opts.quiet) err(`Already on '${name}'`);
+    if (!opts.quiet) reportSwitch({ branch: name, how: "already", written: 0, deleted: 0, bytes: 0 });
     return;
   }
   const res = await withProgress(opts.quiet, (onProgress) =>
@@ -56,6 +56,22 @@ async function run({ lib, repo }: RepoContext, branch: string | undefined, start
     }),
   );
   if (opts.quiet) return;
-  out(res.created ? `Switched to a new branch '${res.branch}'` : `Switched to branch '${res.branch}'`);
-  if (res.written + res.deleted > 0) out(`(${plural(res.written, "file")} written, ${res.deleted} removed, ${formatBytes(res.bytes)})`);
+  reportSwitch({ ...res, how: res.created ? "created" : "switched" });
+}
+
+/**
+ * What `switch` and `checkout BRANCH` print once on a branch, in one format:
+ *   Switched to branch 'main'            (or: Switched to a new branch 'x'; Already on 'main', on stderr, as git)
+ *   (2 files written, 1 removed, 4.1 kB)  when the working copy changed
+ */
+export function reportSwitch(r: { branch: string; how: "created" | "switched" | "already"; written: number; deleted: number; bytes: number }): void {
+  if (r.how === "already") err(`Already on '${r.branch}'`);
+  else out(r.how === "created" ? `Switched to a new branch '${r.branch}'` : `Switched to branch '${r.branch}'`);
+  const files = filesLine(r);
+  if (files) out(files);
+}
+
+/** "(2 files written, 1 removed, 4.1 kB)", or "" when no file changed */
+export function filesLine(r: { written: number; deleted: number; bytes: number }): string {
+  return r.written + r.deleted > 0 ? `(${plural(r.written, "file")} written, ${r.deleted} removed, ${formatBytes(r.bytes)})` : "";
 }

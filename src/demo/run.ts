@@ -61,6 +61,11 @@ export interface DemoOptions {
   log: (line: string) => void;
   /** seed of the sample dataset */
   seed?: number;
+  /**
+   * How to run tdv when no `tdv` is on PATH (`["node", "/path/to/tdv.js"]`):
+   * the "Try next" commands then start by defining `tdv` for the shell.
+   */
+  runAs?: readonly string[];
 }
 
 export interface DemoResult {
@@ -102,7 +107,7 @@ export interface DemoResult {
 }
 
 /** Run the demo in `dir`. Refuses a folder that exists and is not empty. */
-export async function runDemo({ dir, log, seed }: DemoOptions): Promise<DemoResult> {
+export async function runDemo({ dir, log, seed, runAs }: DemoOptions): Promise<DemoResult> {
   const root = path.resolve(dir);
   await assertFreshFolder(dir, root);
   const storeDir = path.join(root, DEMO_STORE);
@@ -117,7 +122,7 @@ export async function runDemo({ dir, log, seed }: DemoOptions): Promise<DemoResu
   say("1. A pipeline writes a Zarr v3 dataset (zarrita, 2 years of monthly means on a 4° grid).");
   const dataset = await writeClimateDataset(storeDir, seed === undefined ? {} : { seed });
   const original = await hashTree(storeDir);
-  out(`wrote ${DEMO_STORE}: ${dataset.arrays.length} arrays, ${dataset.files} files, ${formatBytes(dataset.bytes)}`);
+  out(`wrote ${DEMO_STORE}: ${plural(dataset.arrays.length, "array")}, ${plural(dataset.files, "file")}, ${formatBytes(dataset.bytes)}`);
   say();
 
   // ---- 2. version it
@@ -128,12 +133,12 @@ export async function runDemo({ dir, log, seed }: DemoOptions): Promise<DemoResu
   out(`Initialized empty tdv repository in ${shortPath(repo.tdvDir)}`);
   cmd("tdv add -A");
   const staged = await add(repo, { all: true });
-  out(`staged ${staged.added.length} files (${formatBytes(staged.bytes)}) in ${DEMO_STORE}`);
+  out(`staged ${plural(staged.added.length, "file")} (${formatBytes(staged.bytes)}) in ${DEMO_STORE}`);
   cmd(`tdv commit -m "${IMPORT_MESSAGE}"`);
   const first = await commit(repo, { message: IMPORT_MESSAGE, trailers: { "Tdv-Command": "tdv demo" } });
   out(`[${first.branch?.replace("refs/heads/", "") ?? "HEAD"} (root-commit) ${short(first.oid)}] ${IMPORT_MESSAGE}`);
   const chunksAdded = first.changes.arrays.reduce((n, a) => n + a.chunks.added, 0);
-  out(` ${first.changes.arrays.length} arrays added, ${chunksAdded} chunks, ${formatBytes(staged.bytes)}`);
+  out(` ${plural(first.changes.arrays.length, "array")} added, ${plural(chunksAdded, "chunk")}, ${formatBytes(staged.bytes)}`);
   cmd("tdv ls");
   const arraysMain = await ls(repo, {});
   for (const line of formatLs(arraysMain)) out(line);
@@ -144,7 +149,7 @@ export async function runDemo({ dir, log, seed }: DemoOptions): Promise<DemoResu
   cmd(`tdv switch -c ${DEMO_BRANCH}`);
   const sw = await switchBranch(repo, { name: DEMO_BRANCH, create: true });
   out(`Switched to a new branch '${DEMO_BRANCH}'`);
-  out(`(${sw.written} files written: the working copy already holds main's bytes)`);
+  out(`(${plural(sw.written, "file")} written: the working copy already holds main's bytes)`);
   say();
 
   // ---- 4. a pipeline run changes a region
@@ -155,7 +160,7 @@ export async function runDemo({ dir, log, seed }: DemoOptions): Promise<DemoResu
       `temperature ${HEATWAVE.delta >= 0 ? "+" : ""}${HEATWAVE.delta} K, written in place with zarrita.`,
   );
   const edit = await editRegion(storeDir, HEATWAVE);
-  out(`${edit.elements} values changed in ${DEMO_STORE}/${edit.array} (the ${edit.chunks.length} chunks that hold them were rewritten)`);
+  out(`${plural(edit.elements, "value")} changed in ${DEMO_STORE}/${edit.array} (the ${plural(edit.chunks.length, "chunk")} that hold them were rewritten)`);
   cmd("tdv status");
   const st = await status(repo);
   out(`On branch ${st.branch?.replace("refs/heads/", "") ?? "(detached)"}`);
@@ -180,7 +185,7 @@ export async function runDemo({ dir, log, seed }: DemoOptions): Promise<DemoResu
   cmd("tdv switch main");
   const back = await switchBranch(repo, { name: "main" });
   out("Switched to branch 'main'");
-  out(`(${back.written} files written, ${back.deleted} removed, ${formatBytes(back.bytes)})`);
+  out(`(${plural(back.written, "file")} written, ${back.deleted} removed, ${formatBytes(back.bytes)})`);
   const now = await hashTree(storeDir);
   const mismatched = compareHashes(original, now);
   const mainIdentical = mismatched.length === 0;
@@ -232,7 +237,7 @@ export async function runDemo({ dir, log, seed }: DemoOptions): Promise<DemoResu
   const arctic = await editRegion(storeDir, ARCTIC);
   const shared = arctic.chunks.filter((k) => edit.chunks.includes(k));
   const n = arctic.chunks.length;
-  out(`${arctic.elements} values changed in ${n === 1 ? "chunk" : `${n} chunks:`} ${arctic.chunks.join(", ")}; the heatwave fix rewrote ${shared.join(", ")} too`);
+  out(`${plural(arctic.elements, "value")} changed in ${n === 1 ? "chunk" : `${n} chunks:`} ${arctic.chunks.join(", ")}; the heatwave fix rewrote ${shared.join(", ")} too`);
   cmd(`tdv commit -a -m "${ARCTIC_MESSAGE}"`);
   const recal = await commit(repo, { message: ARCTIC_MESSAGE, all: true, trailers: { "Tdv-Command": "tdv demo" } });
   out(`[main ${short(recal.oid)}] ${ARCTIC_MESSAGE}`);
@@ -261,8 +266,11 @@ export async function runDemo({ dir, log, seed }: DemoOptions): Promise<DemoResu
   }
   say();
 
-  say("Try next:");
+  if (runAs) {
+    say("Try next (`tdv` is not on your PATH: `npm link` in tdv's folder puts it there; the first line defines it for this shell):");
+  } else say("Try next:");
   for (const line of [
+    ...(runAs ? [`tdv() { ${runAs.map(shellQuote).join(" ")} "$@"; }`] : []),
     `cd ${shellQuote(shortPath(root))}`,
     "tdv log --graph --oneline",
     `tdv show ${DEMO_BRANCH}`,
@@ -353,6 +361,7 @@ const formatLat = (x: number): string => `${Math.abs(x)}°${x < 0 ? "S" : "N"}`;
 const formatLon = (x: number): string => `${Math.abs(x)}°${x < 0 ? "W" : "E"}`;
 
 const short = (oid: string): string => oid.slice(0, 7);
+const plural = (n: number, word: string): string => `${n} ${n === 1 ? word : `${word}s`}`;
 
 /** A path relative to the current folder when inside it (./x), else absolute. */
 function shortPath(p: string): string {

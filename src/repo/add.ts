@@ -1,3 +1,4 @@
+import { outsideGridWarnings } from "./grid-warnings.js";
 import { NonUtf8NameError, PathNotFoundError } from "../errors.js";
 import { mapLimit } from "../store/atomic.js";
 import type { GitOid } from "../format/hash.js";
@@ -117,12 +118,14 @@ export async function stage(
   // plain files, which the hierarchy may already have read, one by one here
   const bulk: string[] = [];
   const small: string[] = [];
+  const outside: { path: string; array: string | null }[] = [];
   for (const p of candidates) {
     const kind = kinds.get(p)!;
     if (kind.array !== null) arrays.add(kind.array);
-    if (kind.kind === "chunk" && !kind.inGrid) warnings.push(`${p}: chunk key is outside the grid of array '${kind.array || "."}' (stored as is)`);
+    if (kind.kind === "chunk" && !kind.inGrid) outside.push({ path: p, array: kind.array });
     (storeFor(kind, ws.scan.files.get(p)!.size) === "chunk" && !kept.has(p) ? bulk : small).push(p);
   }
+  warnings.push(...outsideGridWarnings(outside, " (stored as is)"));
   const stored = new Map<string, IndexEntry>();
   await mapLimit(small, 16, async (p) => {
     const st = ws.scan.files.get(p)!;

@@ -1,7 +1,7 @@
 /**
  * Branches: refs under refs/heads/, created and deleted by compare-and-swap.
  */
-import { BranchMovedError, isTdvError, NotMergedError, RefExistsError, RefNotFoundError, UsageError } from "../errors.js";
+import { BranchMovedError, CurrentBranchError, isTdvError, NotMergedError, RefExistsError, RefNotFoundError, UsageError } from "../errors.js";
 import path from "node:path";
 import type { GitOid } from "../format/hash.js";
 import { checkRefName } from "../store/refs.js";
@@ -73,9 +73,7 @@ async function _createBranch(
   const previous = await readRef(repo, ref);
   if (previous !== null && !force) throw new RefExistsError(ref);
   if (previous !== null && (await repo.refs.head()).branch === ref) {
-    throw new UsageError(`cannot force-update the current branch '${name}'`, {
-      hint: "use `tdv reset` to move the current branch, or switch to another branch first",
-    });
+    throw new CurrentBranchError(name, "force-update");
   }
   const message = previous === null ? `branch: Created from ${start}` : `branch: Reset to ${start}`;
   try {
@@ -114,9 +112,7 @@ export async function deleteBranch(
   if (oid === null) throw new RefNotFoundError(ref, "`tdv branch --list` shows the branches");
   const head = await repo.refs.head();
   if (head.branch === ref) {
-    throw new UsageError(`cannot delete branch '${name}': it is the current branch`, {
-      hint: "switch to another branch first (`tdv switch OTHER`)",
-    });
+    throw new CurrentBranchError(name, "delete");
   }
   if (!force && (head.oid === null || !(await isAncestor(repo, oid, head.oid)))) {
     throw new NotMergedError(name, oid);

@@ -181,7 +181,7 @@ export async function collectRoots(repo: Repository): Promise<Roots> {
       continue;
     }
     const lines = text.split("\n").filter((l) => l.trim() !== "").length;
-    if (lines !== entries.length) out.warnings.push(`reflog of ${ref}: ${lines - entries.length} malformed line(s) skipped`);
+    if (lines !== entries.length) out.warnings.push(`reflog of ${ref}: ${lines - entries.length} malformed ${lines - entries.length === 1 ? "line" : "lines"} skipped`);
     for (const e of entries) {
       out.counts.reflogEntries++;
       for (const oid of [e.old, e.next]) if (oid) out.objects.push({ oid, label: `reflog of ${ref}` });
@@ -508,7 +508,7 @@ class Checker {
           : `${describeOwner(holder.owner)} was killed while it held the working-copy lock ${holder.file}; the next command that writes the working copy replaces it`,
       );
     }
-    if (listing.other.length > 0) warnings.push(`${listing.other.length} unexpected file(s) in the object folders, e.g. ${listing.other[0]}`);
+    if (listing.other.length > 0) warnings.push(`${listing.other.length} unexpected ${listing.other.length === 1 ? "file" : "files"} in the object folders, e.g. ${listing.other[0]}`);
     return {
       ok: this.problems.length === 0,
       full: this.full,

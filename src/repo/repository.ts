@@ -30,6 +30,7 @@ import { checkRefName, Refs } from "../store/refs.js";
 import { enterWriter, type Announcement } from "../store/writers.js";
 import { acquireWorktreeLock, type WorktreeLock } from "../store/worktree-lock.js";
 import { describeOwner } from "../store/owner.js";
+import { findDetachedRepo, recordedWorktree } from "./store-root.js";
 
 export const REPO_FORMAT_VERSION = 1;
 export const TDV_VERSION = "0.1.0";
@@ -48,6 +49,8 @@ export interface RepoConfig {
   lazy?: { remote: string };
   /** present while `tdv clone` makes this working copy: every command but that clone refuses it */
   cloning?: CloneMarker;
+  /** a separate repository's working copy (absolute): `init --separate-repo` re-attaches only that folder */
+  worktree?: string;
 }
 
 /**
@@ -67,6 +70,12 @@ export interface CloneMarker {
   createdDir: boolean;
   /** an interrupted clone began to remove what it made: the next clone finishes that, then starts again */
   removing?: true;
+}
+
+/** The repository folder a `.tdv` pointer file names (`tdvdir: PATH`), or null when it holds something else. */
+function readPointer(marker: string): string | null {
+  const m = /^tdvdir: (.+)$/.exec(fs.readFileSync(marker, "utf8").trim());
+  return m ? (m[1] as string) : null;
 }
 
 export class Repository {
@@ -232,7 +241,15 @@ export class Repository {
     await writeIndex(this.indexFile, state, this.durability.mode !== "none");
   }
 
-  /** Create a repository in `dir`. Returns it with the paths it created. */
+  /**
+   * Create a repository in `dir`. Returns it with the paths it created.
+   *
+   * With `separateRepo`, the repository folder may already be the repository
+   * of `dir` (its tdv.json records `dir` as its working copy) whose pointer
+   * file `dir/.tdv` is gone, deleted by a tool that rewrote the folder: the
+   * pointer is written again and the repository returned as it was
+   * (`reattached`), as git's `init --separate-git-dir` re-initializes.
+   */
   static async init({
     dir,
     separateRepo,
@@ -244,18 +261,43 @@ export class Repository {
     initialBranch?: string;
     /** settings written with the repository's first tdv.json (clone: its remote and its marker) */
     config?: Pick<RepoConfig, "remotes" | "cloning">;
-  }): Promise<{ repo: Repository; created: string[] }> {
+  }): Promise<{ repo: Repository; created: string[]; reattached?: true }> {
     checkRefName(initialBranch);
     const root = path.resolve(dir);
     const stat = await fsp.stat(root).catch(() => null);
     if (stat && !stat.isDirectory()) throw new UsageError(`${root} is not a folder`, { hint: "give a folder to init" });
     await fsp.mkdir(root, { recursive: true });
     const marker = path.join(root, ".tdv");
-    if (await fsp.lstat(marker).catch(() => null)) throw new AlreadyInitializedError(root);
     const tdvDir = separateRepo ? path.resolve(separateRepo) : marker;
+    // the working copy as the repository records it: symbolic links resolved, as a shell's cwd has them
+    const realRoot = await fsp.realpath(root);
+    const markerStat = await fsp.lstat(marker).catch(() => null);
+    if (markerStat) {
+      // the same pointer again: nothing to do (git says "Reinitialized")
+      const points = markerStat.isFile() && separateRepo ? readPointer(marker) : null;
+      if (points === null || path.resolve(root, points) !== tdvDir) throw new AlreadyInitializedError(root);
+    }
     if (separateRepo) {
       const existing = await fsp.readdir(tdvDir).catch(() => [] as string[]);
-      if (existing.length > 0) throw new UsageError(`--separate-repo folder ${tdvDir} is not empty`, { hint: "name a new or empty folder" });
+      if (existing.length > 0) {
+        const owner = await recordedWorktree(tdvDir);
+        // an older tdv recorded no working copy: a pointer already naming it is proof enough
+        if (owner === realRoot || (owner === null && markerStat)) {
+          if (!markerStat) await writeAtomic(marker, `tdvdir: ${tdvDir}\n`);
+          const repo = await Repository.load(root, tdvDir, false);
+          if (owner === null) await repo.updateConfig((c) => void (c.worktree = realRoot));
+          return { repo, created: markerStat ? [] : [marker], reattached: true };
+        }
+        if (owner === undefined) throw new UsageError(`--separate-repo folder ${tdvDir} is not empty`, { hint: "name a new or empty folder" });
+        if (owner === null) {
+          throw new UsageError(`${tdvDir} is a tdv repository that does not record its working copy`, {
+            hint: `if ${root} is its working copy, write the pointer file: printf 'tdvdir: ${tdvDir}\\n' > ${marker}; otherwise name a new or empty folder`,
+          });
+        }
+        throw new UsageError(`${tdvDir} is the repository of another working copy, ${owner}`, {
+          hint: `run tdv in ${owner}, or name a new or empty folder for this one`,
+        });
+      }
     }
     const gitdir = path.join(tdvDir, "git");
     for (const d of ["objects/info", "objects/pack", "refs/heads", "refs/tags", "chunks"]) {
@@ -268,7 +310,12 @@ export class Repository {
     );
     await writeAtomic(path.join(gitdir, "description"), "tdv dataset repository (chunk bytes live in ../chunks)\n");
     // tdv.json last: until it exists the folder is no repository (clone counts on it)
-    const config: RepoConfig = { formatVersion: REPO_FORMAT_VERSION, createdBy: `tdv ${TDV_VERSION}`, ...extra };
+    const config: RepoConfig = {
+      formatVersion: REPO_FORMAT_VERSION,
+      createdBy: `tdv ${TDV_VERSION}`,
+      ...extra,
+      ...(separateRepo ? { worktree: realRoot } : {}),
+    };
     await writeAtomic(path.join(tdvDir, "tdv.json"), `${JSON.stringify(config, null, 2)}\n`);
     if (separateRepo) await writeAtomic(marker, `tdvdir: ${tdvDir}\n`);
     const created = separateRepo ? [marker, tdvDir] : [marker];
@@ -292,13 +339,12 @@ export class Repository {
       }
       if (st?.isDirectory()) return Repository.load(cur, marker, unfinishedClone);
       if (st?.isFile()) {
-        const text = fs.readFileSync(marker, "utf8").trim();
-        const m = /^tdvdir: (.+)$/.exec(text);
-        if (!m) throw new CorruptObjectError(marker, "a .tdv file must hold `tdvdir: PATH`");
-        return Repository.load(cur, path.resolve(cur, m[1] as string), unfinishedClone);
+        const target = readPointer(marker);
+        if (target === null) throw new CorruptObjectError(marker, "a .tdv file must hold `tdvdir: PATH`");
+        return Repository.load(cur, path.resolve(cur, target), unfinishedClone);
       }
       const up = path.dirname(cur);
-      if (up === cur) throw new NotARepositoryError(start);
+      if (up === cur) throw new NotARepositoryError(start, (await findDetachedRepo(start)) ?? undefined);
       cur = up;
     }
   }

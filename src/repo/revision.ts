@@ -201,11 +201,13 @@ function valueAt(rev: string, label: string, entries: ReflogEntry[], date: Date)
   if (at?.next) return at.next;
   const first = entries[0] as ReflogEntry;
   const when = formatTime(t);
-  if (at) throw new UnknownRevisionError(rev, `${label} did not exist at ${when}`);
+  // the range the reflog can answer for: a date alone is the start of its day, so "today" may fall before it
+  const range = `its reflog runs from ${formatTime(first.timestamp)} to ${formatTime((entries.at(-1) as ReflogEntry).timestamp)}`;
+  if (at) throw new UnknownRevisionError(rev, `${label} did not exist at ${when} (${range})`);
   if (first.old === null) {
-    throw new UnknownRevisionError(rev, `${label} has no reflog entry at or before ${when}: it did not exist yet then (created ${formatTime(first.timestamp)})`);
+    throw new UnknownRevisionError(rev, `${label} has no reflog entry at or before ${when}: it did not exist yet then (${range}; a date alone means 00:00 local time that day)`);
   }
-  throw new UnknownRevisionError(rev, `the reflog of ${label} only goes back to ${formatTime(first.timestamp)}, after ${when}`);
+  throw new UnknownRevisionError(rev, `the reflog of ${label} only goes back to ${formatTime(first.timestamp)}, after ${when} (${range})`);
 }
 
 function formatTime(seconds: number): string {

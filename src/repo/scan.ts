@@ -88,6 +88,7 @@ export async function scanWorktree(root: string, { under, known, threads, mainSh
   };
 
   const addFile = (rel: string, st: FileStat): void => {
+    if (rel === ".tdv") return; // the working copy's own pointer file (init --separate-repo): tdv's, as a .tdv folder is
     const name = rel.slice(rel.lastIndexOf("/") + 1);
     if (RESERVED_NAMES.has(name) || SKIP_DIRS.has(name)) {
       skipped.push({ path: rel, reason: `'${name}' is a name reserved by tdv` });

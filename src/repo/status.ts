@@ -12,6 +12,7 @@ import type { BadName } from "./scan.js";
 import type { IndexEntry } from "../store/index-file.js";
 import { classifyAll, compareWorktree, workHierarchy } from "./work-state.js";
 import { isUnder } from "./worktree.js";
+import { outsideGridWarnings } from "./grid-warnings.js";
 
 export interface StatusResult {
   branch: string | null;
@@ -62,9 +63,11 @@ export async function status(repo: Repository, { paths }: { paths?: readonly str
   const changedPaths = [...ws.modified.keys(), ...ws.deleted, ...ws.untracked];
   const kinds = await classifyAll(h, changedPaths);
   const warnings = ws.scan.skipped.map((s) => `${s.path}: ${s.reason}`);
+  // only files on disk now: a deleted file is no longer outside anything
+  const outside: { path: string; array: string | null }[] = [];
   const change = (path: string, c: Change["change"]): Change => {
     const k = kinds.get(path)!;
-    if (k.kind === "chunk" && !k.inGrid) warnings.push(`${path}: chunk key is outside the grid of array '${k.array || "."}'`);
+    if (k.kind === "chunk" && !k.inGrid && c !== "deleted") outside.push({ path, array: k.array });
     const bytes = c === "deleted" ? 0 : (ws.modified.get(path)?.size ?? ws.scan.files.get(path)?.size ?? 0);
     const oldBytes = c === "added" ? 0 : (index.entries.get(path)?.size ?? 0);
     return { path, change: c, kind: k.kind, array: k.array, bytes, oldBytes };
@@ -74,6 +77,7 @@ export async function status(repo: Repository, { paths }: { paths?: readonly str
     ...ws.deleted.map((p) => change(p, "deleted")),
   ].sort((a, b) => (a.path < b.path ? -1 : 1));
   const untracked = ws.untracked.map((p) => change(p, "added"));
+  warnings.push(...outsideGridWarnings(outside));
   for (const p of h.problems) warnings.push(plainFolderWarning(p));
   // a tracked .zmetadata naming arrays not tracked (zarr-python consolidated an array the user has not added)
   const exists = (rel: string) => ws.scan.files.has(rel) && index.entries.has(rel);

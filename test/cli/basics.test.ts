@@ -32,6 +32,8 @@ describe.concurrent("program", () => {
       expect(r.stdout, COMMANDS[i]).toContain(`Usage: tdv ${COMMANDS[i]}`);
       expect(r.stdout, COMMANDS[i]).toContain("Example");
       expect(r.stdout, COMMANDS[i]).toContain(`$ tdv ${COMMANDS[i]}`);
+      // a repeatable option shows no empty default (commit -m)
+      expect(r.stdout, COMMANDS[i]).not.toMatch(/\(default:\s+\[\]\)/);
     }
   });
 
@@ -55,7 +57,7 @@ describe.concurrent("program", () => {
     }
   });
 
-  it("init -q prints nothing on stdout and still makes the repository; a store root still warns on stderr", async () => {
+  it("init -q prints nothing on stdout and still makes the repository, in a store root beside it", async () => {
     const dir = path.dirname(await makeFixture("v3/ocean.zarr"));
     const r = await tdv(dir, ["init", "-q"]);
     expect(r.code, r.stderr).toBe(0);
@@ -65,7 +67,8 @@ describe.concurrent("program", () => {
     const inStore = await tdv(store, ["init", "--quiet"]);
     expect(inStore.code).toBe(0);
     expect(inStore.stdout).toBe("");
-    expect(inStore.stderr).toMatch(/is itself a Zarr store root/);
+    expect(inStore.stderr).toBe("");
+    expect(await fsp.readFile(path.join(store, ".tdv"), "utf8")).toBe(`tdvdir: ${path.join(path.dirname(store), "ocean.tdv")}\n`);
   });
 
   it("the installed binary (the bundle) loads only commander for --version, and no decoder, Git library or UI for status", async () => {

@@ -63,6 +63,13 @@ describe.concurrent("errors on real data", () => {
     expect(nopath.code).toBe(2);
     expect(nopath.stderr).toContain("ambiguous argument 'no-such-thing': unknown revision or path not in the working tree");
     expect(nopath.stderr).toContain("tdv log [REV] -- PATH");
+    // a reflog date before the branch existed: the reason and the reflog's range, not "ambiguous argument"
+    const early = await tdv(dir, ["log", "main@{2000-01-01}"]);
+    expect(early.code).toBe(1);
+    expect(early.stderr).not.toContain("ambiguous argument");
+    expect(early.stderr).toMatch(
+      /^error: unknown revision 'main@\{2000-01-01\}': branch main has no reflog entry at or before \S+: it did not exist yet then \(its reflog runs from \S+Z to \S+Z; a date alone means 00:00 local time that day\)$/m,
+    );
     const norev = await tdv(dir, ["log", "no-such-rev", "--", "single.zarr"]);
     expect(norev.code).toBe(1);
     expect(norev.stderr).toContain("unknown revision 'no-such-rev'");

@@ -44,6 +44,10 @@ describe("workflow on v3/ocean.zarr", () => {
     expect(st0.stdout).toContain("No commits yet");
     expect(st0.stdout).toMatch(/new array\s+ocean\.zarr\/sst\s+\(18 chunks, [\d.]+ kB\)/);
     expect(st0.stdout).toMatch(/new array\s+ocean\.zarr\/flags\s+\(3 chunks, 222 B\)/);
+    // the details of every row start in one column, after the longest path
+    const rows = st0.stdout.split("\n").filter((l) => l.startsWith("  new "));
+    expect(rows.length).toBeGreaterThan(2);
+    expect(new Set(rows.map((l) => l.indexOf("  (", 15))).size).toBe(1);
 
     // add -A, commit
     const add = await tdvOk(dir, ["add", "-A"]);
@@ -140,8 +144,7 @@ describe("workflow on v3/ocean.zarr", () => {
     expect(c3.stdout).toMatch(/^  new file NOTES\.md$/m);
     const experimentFiles = await listFiles(dir);
     const back = await tdvOk(dir, ["switch", "main"]);
-    expect(back.stdout).toContain("Switched to branch 'main'");
-    expect(back.stdout).toMatch(/\(2 files written, 1 removed, [\d.]+ k?B\)/);
+    expect(back.stdout).toMatch(/^Switched to branch 'main'\n\(2 files written, 1 removed, [\d.]+ k?B\)\n$/);
     expect(await listFiles(dir)).toEqual(afterEdit);
     await tdvOk(dir, ["switch", "experiment"]);
     expect(await listFiles(dir)).toEqual(experimentFiles);
@@ -154,6 +157,10 @@ describe("workflow on v3/ocean.zarr", () => {
     expect(await listFiles(dir)).toEqual(original);
     await tdvOk(dir, ["switch", "main"]);
     expect((await tdvOk(dir, ["branch", "-d", "from-first"])).stdout).toMatch(/^Deleted branch from-first \(was [0-9a-f]{7}\)\.$/m);
+    // a refusal exits 1 (with the reason), not 2 (a usage error)
+    const current = await tdv(dir, ["branch", "-d", "main"]);
+    expect(current.code).toBe(1);
+    expect(current.stderr).toContain("error: cannot delete branch 'main': it is the current branch");
     const unmerged = await tdv(dir, ["branch", "-d", "experiment"]);
     expect(unmerged.code).toBe(1);
     expect(unmerged.stderr).toContain("not fully merged");
@@ -165,7 +172,8 @@ describe("workflow on v3/ocean.zarr", () => {
     expect(co.stderr).toContain("tdv switch -c");
     expect(await listFiles(dir)).toEqual(original);
     expect((await tdvOk(dir, ["status"])).stdout).toMatch(new RegExp(`^HEAD detached at ${first}$`, "m"));
-    expect((await tdvOk(dir, ["checkout", "main"])).stdout).toContain("Switched to branch 'main'");
+    // checkout BRANCH says it as switch does
+    expect((await tdvOk(dir, ["checkout", "main"])).stdout).toMatch(/^Switched to branch 'main'\n\(\d+ files? written, \d+ removed, [\d.]+ k?B\)\n$/);
     expect(await listFiles(dir)).toEqual(afterEdit);
 
     // restore: local edits and deletions come back

@@ -246,12 +246,20 @@ const skipReason = cliMissing();
 
 describe("tdv demo (built CLI)", () => {
   it.skipIf(skipReason !== null)(`runs the demo and leaves a repository the CLI reads${skipReason ? ` [skipped: ${skipReason}]` : ""}`, async () => {
-    const dir = path.join(await tempDir(), "demo dir");
-    const env = { ...process.env, TDV_AUTHOR_NAME: "Test", TDV_AUTHOR_EMAIL: "test@example.org" };
-    const stdout = execFileSync(process.execPath, [CLI, "demo", dir], { encoding: "utf8", env });
+    // no DIR: a new temporary folder (under TMPDIR), named on the first line; no `tdv` on PATH: the
+    // commands to try next start by defining it
+    const tmp = await tempDir();
+    const env = { ...process.env, TDV_AUTHOR_NAME: "Test", TDV_AUTHOR_EMAIL: "test@example.org", TMPDIR: tmp, PATH: path.dirname(process.execPath) };
+    const stdout = execFileSync(process.execPath, [CLI, "demo"], { encoding: "utf8", env, cwd: tmp });
+    const made = await fsp.readdir(tmp);
+    expect(made).toHaveLength(1);
+    expect(made[0]).toMatch(/^tdv-demo-/);
+    const dir = path.join(tmp, made[0] as string);
+    expect(stdout.split("\n")[0]).toBe(`tdv demo: version control for a Zarr dataset, in ./${made[0]}`);
     expect(stdout).toContain("$ tdv init");
     expect(stdout).toContain("byte-identical");
-    expect(stdout).toContain("Try next:");
+    expect(stdout).toContain("Try next (`tdv` is not on your PATH: `npm link` in tdv's folder puts it there; the first line defines it for this shell):");
+    expect(stdout).toContain(`  $ tdv() { node ${await fsp.realpath(CLI)} "$@"; }\n  $ cd ./${made[0]}\n`);
 
     const again = spawnSync(process.execPath, [CLI, "demo", dir], { encoding: "utf8", env });
     expect(again.status).toBe(2);
@@ -272,7 +280,7 @@ describe("cli/commands/demo.ts (in process)", () => {
     const program = new Command("tdv").exitOverride();
     register(program);
     const demo = program.commands.find((c) => c.name() === "demo")!;
-    expect(demo.registeredArguments.map((a) => [a.name(), a.required, a.defaultValue])).toEqual([["dir", false, "./tdv-demo"]]);
+    expect(demo.registeredArguments.map((a) => [a.name(), a.required, a.defaultValue])).toEqual([["dir", false, undefined]]);
 
     const out: string[] = [];
     const err: string[] = [];

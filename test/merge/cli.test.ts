@@ -13,10 +13,15 @@ import { setPoints, values } from "./helpers.js";
 const DEPTH = "ocean.zarr/depth"; // int32 [10] in chunks of 4
 
 /** main and feature both changed chunk 0 of depth: element 1 on both (a conflict), 0 and 2 on one side each. */
-async function conflicted(): Promise<string> {
+async function conflicted({ newArray = false } = {}): Promise<string> {
   const dir = await committed("v3/ocean.zarr");
   await tdvOk(dir, ["switch", "-c", "feature"]);
   await setPoints(dir, DEPTH, { "1": 50, "2": 7 });
+  if (newArray) {
+    // feature also adds an array: a copy of depth, as landmask
+    await fsp.cp(path.join(dir, DEPTH), path.join(dir, "ocean.zarr/landmask"), { recursive: true });
+    await tdvOk(dir, ["add", "ocean.zarr/landmask"]);
+  }
   await tdvOk(dir, ["commit", "-a", "-m", "theirs"]);
   await tdvOk(dir, ["switch", "main"]);
   await setPoints(dir, DEPTH, { "1": 60, "0": 3 });
@@ -26,9 +31,12 @@ async function conflicted(): Promise<string> {
 
 describe("tdv merge (CLI)", () => {
   it("stops on a conflicting element, status shows it, resolve --theirs and merge --continue conclude; log --graph draws the merge", async () => {
-    const dir = await conflicted();
+    const dir = await conflicted({ newArray: true });
     const m = await tdv(dir, ["merge", "feature"]);
     expect(m.code).toBe(1);
+    // the array feature added is one line, as an array, not its files
+    expect(m.stdout).toMatch(/^ {2}new array ocean\.zarr\/landmask \(\d+ chunks, [\d.]+ k?B\)$/m);
+    expect(m.stdout).not.toContain("landmask/zarr.json");
     expect(m.stdout).toContain("CONFLICT (chunk): ocean.zarr/depth chunk [0]: 1 element changed on both sides to different values");
     expect(m.stdout).toMatch(/\[1\] {2}base 5 {2}ours 60 {2}theirs 50/);
     expect(m.stderr).toContain("tdv merge --continue");
@@ -36,6 +44,8 @@ describe("tdv merge (CLI)", () => {
     const st = await tdvOk(dir, ["status"]);
     expect(st.stdout).toContain("You are merging 'feature' and have 1 unresolved conflict.");
     expect(st.stdout).toMatch(/\[1\] {2}base 5 {2}ours 60 {2}theirs 50/);
+    expect(st.stdout).not.toContain("nothing to commit");
+    expect(st.stdout.trimEnd().split("\n").at(-1)).toBe('1 unresolved conflict (resolve, then "tdv merge --continue")');
     const json = await tdvJson<{ merge: { name: string; conflicts: { conflict: { _tag: string; chunk: number[] }; resolved: boolean }[] } }>(dir, ["status", "--json"]);
     expect(json.merge.conflicts.map((c) => [c.conflict._tag, c.conflict.chunk, c.resolved])).toEqual([["ChunkBothChanged", [0], false]]);
     expect((await tdvOk(dir, ["status", "-s"])).stdout).toContain(`UU ${DEPTH}/c/0`);
@@ -48,7 +58,22 @@ describe("tdv merge (CLI)", () => {
 
     const r = await tdvOk(dir, ["resolve", DEPTH, "--chunk", "0", "--theirs"]);
     expect(r.stdout).toContain("Resolved 1 conflict with theirs");
-    expect((await tdvOk(dir, ["status"])).stdout).toContain("All conflicts fixed but you are still merging");
+    // as a merge killed while it wrote the working copy leaves its state: status and --continue agree that only --abort helps
+    const stateFile = path.join(dir, ".tdv/MERGE_STATE.json");
+    const saved = await fsp.readFile(stateFile, "utf8");
+    await fsp.writeFile(stateFile, JSON.stringify({ ...JSON.parse(saved), interrupted: "it was stopped while it updated the working copy" }));
+    const killed = await tdvOk(dir, ["status"]);
+    expect(killed.stdout).toContain("The merge of 'feature' did not finish updating the working copy (it was stopped while it updated the working copy): it cannot be concluded.");
+    expect(killed.stdout).not.toContain("All conflicts fixed");
+    expect(killed.stdout.trimEnd().split("\n").at(-1)).toBe('the merge cannot be concluded (use "tdv merge --abort")');
+    const refused = await tdv(dir, ["merge", "--continue"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("it cannot be concluded");
+    expect(refused.stderr).toContain("tdv merge --abort");
+    await fsp.writeFile(stateFile, saved);
+    const fixed = await tdvOk(dir, ["status"]);
+    expect(fixed.stdout).toContain("All conflicts fixed but you are still merging");
+    expect(fixed.stdout.trimEnd().split("\n").at(-1)).toBe('ready to conclude the merge (use "tdv merge --continue")');
     const c = await tdvOk(dir, ["merge", "--continue"]);
     expect(c.stdout).toMatch(/^\[main [0-9a-f]{7}\] Merge branch 'feature'/);
     expect((await values(dir, DEPTH)).slice(0, 3)).toEqual([3, 50, 7]);

@@ -93,7 +93,7 @@ describe("branches", () => {
     expect((await repo.refs.reflog("refs/heads/topic")).at(-1)?.message).toBe("branch: Reset to main");
 
     const current = await rejection(createBranch(repo, { name: "main", start: "topic~1", force: true }));
-    expect(current._tag).toBe("UsageError");
+    expect(current._tag).toBe("CurrentBranchError");
     expect(current.message).toContain("current branch 'main'");
     expect(await repo.refs.read("refs/heads/main")).toBe(c2);
   });
@@ -128,7 +128,7 @@ describe("branches", () => {
 
   it("refuses to delete the current branch or a missing one", async () => {
     const current = await rejection(deleteBranch(repo, { name: "main", force: true }));
-    expect(current._tag).toBe("UsageError");
+    expect(current._tag).toBe("CurrentBranchError");
     expect(current.message).toContain("it is the current branch");
     const missing = await rejection(deleteBranch(repo, { name: "nope" }));
     expect(missing._tag).toBe("RefNotFoundError");

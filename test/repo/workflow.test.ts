@@ -265,12 +265,21 @@ describe("status", () => {
     await fsp.mkdir(path.join(dir, "ocean.zarr/sst/c/99/0"), { recursive: true });
     await fsp.writeFile(path.join(dir, "ocean.zarr/sst/c/99/0/0"), "stray");
     const st = await status(repo);
-    expect(st.warnings.join("\n")).toMatch(/ocean\.zarr\/sst\/c\/99\/0\/0: chunk key is outside the grid/);
+    expect(st.warnings.join("\n")).toMatch(/1 chunk file outside the grid of array 'ocean\.zarr\/sst': ocean\.zarr\/sst\/c\/99\/0\/0/);
     expect(st.grouped.untracked.arrays).toEqual([expect.objectContaining({ path: "ocean.zarr/sst", chunks: { added: 1, modified: 0, deleted: 0 } })]);
     const added = await add(repo, { all: true });
     expect(added.warnings.length).toBe(1);
     await commit(repo, { message: "stray" });
+    // many strays: one warning for the array, with a count; deleted ones are not warned about
+    for (const i of [90, 91, 92, 93]) {
+      await fsp.mkdir(path.join(dir, `ocean.zarr/sst/c/${i}/0`), { recursive: true });
+      await fsp.writeFile(path.join(dir, `ocean.zarr/sst/c/${i}/0/0`), "stray");
+    }
     await fsp.rm(path.join(dir, "ocean.zarr/sst/c/99"), { recursive: true });
+    expect((await status(repo)).warnings).toEqual([
+      "4 chunk files outside the grid of array 'ocean.zarr/sst': ocean.zarr/sst/c/90/0/0, ocean.zarr/sst/c/91/0/0, ocean.zarr/sst/c/92/0/0, …",
+    ]);
+    for (const i of [90, 91, 92, 93]) await fsp.rm(path.join(dir, `ocean.zarr/sst/c/${i}`), { recursive: true });
     await reset(repo, { rev: "HEAD", mode: "hard" });
     expect(await fsp.readFile(path.join(dir, "ocean.zarr/sst/c/99/0/0"), "utf8")).toBe("stray");
   });

@@ -89,7 +89,7 @@ describe("history screen", () => {
 
   it("a REV shows that revision's history", async () => {
     const ui = render(<App source={repoSource(repo)} rev="v1" color={false} size={SIZE} />);
-    const f = await waitFor(ui.lastFrame, (s) => s.includes("1 commits"));
+    const f = await waitFor(ui.lastFrame, (s) => s.includes("v1: 1 commit"));
     expect(f).toContain("history of v1");
     expect(f).toContain("import");
     expect(f).not.toContain("Merge");

@@ -120,7 +120,7 @@ function ChunkPanel({ array, index, kind, state, theme, width, rows }: { array: 
   const title = (
     <Line width={width}>
       <Seg theme={theme} t="title">{`chunk [${index.join(", ")}]`}</Seg> <Seg theme={theme} t={KIND_TONE[kind]}>{kind === "modified" ? "changed" : kind}</Seg>
-      {load?.status === "ready" ? ` · ${load.value.changed} of ${load.value.compared} elements changed${load.value.maxAbsDelta !== null ? ` · max |Δ| ${formatValue(load.value.maxAbsDelta)}` : ""}` : ""}
+      {load?.status === "ready" ? ` · ${load.value.changed} of ${load.value.compared} ${load.value.compared === 1 ? "element" : "elements"} changed${load.value.maxAbsDelta !== null ? ` · max |Δ| ${formatValue(load.value.maxAbsDelta)}` : ""}` : ""}
     </Line>
   );
   let body: React.JSX.Element[] = [];

@@ -127,7 +127,7 @@ export function History({ state, theme, width, height }: HistoryProps) {
   else if (state.note) status = state.note;
   else if (state.status === "loading") status = <Spinner theme={theme} label="reading history…" />;
   else if (state.status === "error") status = <Seg theme={theme} t="error">{state.error}</Seg>;
-  else status = <Seg theme={theme} t="dim">{`${shownRev}: ${state.entries.length} commits${state.complete ? "" : " (older ones read as you scroll)"}${state.mark ? ` · marked ${state.mark.slice(0, 7)}` : ""}`}</Seg>;
+  else status = <Seg theme={theme} t="dim">{`${shownRev}: ${state.entries.length} ${state.entries.length === 1 ? "commit" : "commits"}${state.complete ? "" : " (older ones read as you scroll)"}${state.mark ? ` · marked ${state.mark.slice(0, 7)}` : ""}`}</Seg>;
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Box flexDirection="column" height={listRows} flexShrink={0}>

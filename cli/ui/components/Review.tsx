@@ -44,7 +44,7 @@ export function Review({ state, theme, width, height, panelRows }: ReviewProps) 
   const d = state.diff;
   const s = d.summary;
   const others = [s.files.added + s.files.removed + s.files.modified, s.groups.added + s.groups.removed + s.groups.modified];
-  const head = `${d.arrays.length} ${d.arrays.length === 1 ? "array" : "arrays"} changed (+${s.arrays.added} ~${s.arrays.modified} -${s.arrays.removed}${s.arrays.renamed ? ` →${s.arrays.renamed}` : ""})${others[0] ? `, ${others[0]} files` : ""}${others[1] ? `, ${others[1]} groups` : ""}`;
+  const head = `${d.arrays.length} ${d.arrays.length === 1 ? "array" : "arrays"} changed (+${s.arrays.added} ~${s.arrays.modified} -${s.arrays.removed}${s.arrays.renamed ? ` →${s.arrays.renamed}` : ""})${others[0] ? `, ${others[0]} ${others[0] === 1 ? "file" : "files"}` : ""}${others[1] ? `, ${others[1]} ${others[1] === 1 ? "group" : "groups"}` : ""}`;
   const listRows = Math.min(d.arrays.length, state.view.listRows);
   const nameWidth = Math.max(12, Math.min(40, width - 30));
   const detail: DetailLine[] = [];

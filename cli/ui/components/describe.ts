@@ -19,6 +19,11 @@ export function formatCount(n: number): string {
   return n.toLocaleString("en-US");
 }
 
+/** "1 element", "1,024 elements" */
+function counted(n: number, word: string): string {
+  return `${formatCount(n)} ${n === 1 ? word : `${word}s`}`;
+}
+
 /** `[0..11, 3, 0..7]` */
 export function formatBox(box: Box): string {
   return `[${box.map(([a, b]) => (a === b ? `${a}` : `${a}..${b}`)).join(", ")}]`;
@@ -73,13 +78,13 @@ export function chunkCounts(a: ArrayDiff): string {
 }
 
 export function valueLines(v: ValueDiff): string[] {
-  const lines = [`values: ${formatCount(v.changed)} of ${formatCount(v.compared)} elements changed in ${formatCount(v.chunks)} chunks${v.chunksSkipped ? ` (${v.chunksSkipped} skipped)` : ""}`];
+  const lines = [`values: ${formatCount(v.changed)} of ${counted(v.compared, "element")} changed in ${counted(v.chunks, "chunk")}${v.chunksSkipped ? ` (${v.chunksSkipped} skipped)` : ""}`];
   if (v.kind === "numeric") {
     lines.push(`  max |Δ| ${formatNumber(v.maxAbsDelta)} · mean Δ ${formatNumber(v.meanDelta)} · NaN +${v.nanIntroduced} -${v.nanRemoved}`);
     if (v.before || v.after) lines.push(`  before ${v.before ? `${formatNumber(v.before.min)}..${formatNumber(v.before.max)}` : "—"} · after ${v.after ? `${formatNumber(v.after.min)}..${formatNumber(v.after.max)}` : "—"}`);
   }
   if (v.bbox) lines.push(`  changed elements within ${formatBox(v.bbox)}`);
-  if (v.appended.count) lines.push(`  appended ${formatCount(v.appended.count)} elements${v.appended.range ? ` in ${formatNumber(v.appended.range.min)}..${formatNumber(v.appended.range.max)}` : ""}`);
-  if (v.truncated) lines.push(`  truncated ${formatCount(v.truncated)} elements`);
+  if (v.appended.count) lines.push(`  appended ${counted(v.appended.count, "element")}${v.appended.range ? ` in ${formatNumber(v.appended.range.min)}..${formatNumber(v.appended.range.max)}` : ""}`);
+  if (v.truncated) lines.push(`  truncated ${counted(v.truncated, "element")}`);
   return lines;
 }

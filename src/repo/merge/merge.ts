@@ -19,6 +19,7 @@ import { classifyWith } from "../hierarchy.js";
 import type { Repository } from "../repository.js";
 import { resolveRevision } from "../revision.js";
 import { readCommitSnapshot, writeSnapshot, type Snapshot, type SnapEntry } from "../snapshot.js";
+import type { ArrayMeta } from "../../format/zarr-meta.js";
 import { status } from "../status.js";
 import { assembleFiles } from "./assemble.js";
 import { mergeBaseOf } from "./bases.js";
@@ -140,7 +141,7 @@ async function _merge(repo: Repository, opts: MergeOptions): Promise<MergeResult
   // arrays with open conflicts keep their files: their shape is provisional until resolved
   const unsettled = new Set(solved.unsolvable.map((u) => conflictSubject(u.conflict)));
   const dropped = await dropOutsideGrid(files, written, { ours: O, theirs: T }, mb.read, (a) => !unsettled.has(a));
-  const changes = await changesBetween(O, files, null);
+  const changes = await changesBetween(O, files, { arrays: mergedArrays(O, T, files) });
   const summary: MergeSummary = {
     chunksMerged: detection.conflicts.filter((c) => c._tag === "ChunkBothChanged").length,
     solved: solved.solved,
@@ -267,7 +268,19 @@ async function assemble(repo: Repository, detection: Parameters<typeof assembleF
 }
 
 /** What the merge changes relative to ours: by array and file. */
-async function changesBetween(O: Snapshot, after: ReadonlyMap<string, SnapEntry>, afterSnap: Snapshot | null): Promise<GroupedChanges> {
+/**
+ * The arrays of a merged file list, to classify its files: ours, and theirs
+ * where ours has none (an array new on their side is an array, not N files),
+ * each only while its metadata document is in the list.
+ */
+function mergedArrays(O: Snapshot, T: Snapshot, files: ReadonlyMap<string, SnapEntry>): Map<string, ArrayMeta> {
+  const out = new Map<string, ArrayMeta>();
+  const present = (dir: string) => [".zarray", "zarr.json"].some((n) => files.has(dir ? `${dir}/${n}` : n));
+  for (const [dir, meta] of [...T.arrays, ...O.arrays]) if (present(dir)) out.set(dir, meta);
+  return out;
+}
+
+async function changesBetween(O: Snapshot, after: ReadonlyMap<string, SnapEntry>, afterSnap: Pick<Snapshot, "arrays"> | null): Promise<GroupedChanges> {
   const arrays = afterSnap?.arrays ?? O.arrays;
   const list = await diffFileMaps(O.files, after, (rel, side) => classifyWith(side === "before" ? O.arrays : arrays, rel));
   return groupChanges(list);

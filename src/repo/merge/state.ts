@@ -136,6 +136,8 @@ export interface MergeStatus {
   message: string;
   /** HEAD moved since the merge started: the state no longer applies (`tdv merge --quit`) */
   stale: boolean;
+  /** the merge was stopped (killed, or failed) while it updated the working copy: it cannot be concluded, only aborted */
+  interrupted?: string;
   conflicts: (OpenConflict & { resolved: boolean })[];
 }
 
@@ -152,6 +154,7 @@ export async function mergeStatus(repo: Repository, entries: ReadonlyMap<string,
     strategy: state.strategy,
     message: state.message,
     stale: head !== state.origHead,
+    ...(state.interrupted ? { interrupted: state.interrupted } : {}),
     conflicts: state.conflicts.map((c) => ({ ...c, resolved: isResolvedInIndex(c, entries) })),
   };
 }
