@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { inRepo, err, out, shortOid, subject, withProgress, type RepoContext } from "../output.js";
+import { formatBytes, inRepo, err, out, plural, shortOid, subject, withProgress, type RepoContext } from "../output.js";
 import { filesLine, reportSwitch } from "./switch.js";
 
 interface CheckoutOptions {
