@@ -3,11 +3,23 @@ export * from "./errors.js";
 export type { ChunkId, GitOid } from "./format/hash.js";
 export type { ArrayMeta } from "./format/zarr-meta.js";
 export { Repository, TDV_VERSION, REPO_FORMAT_VERSION, type CloneMarker, type RepoConfig } from "./repo/repository.js";
+export {
+  checkConfigKey,
+  effectiveValue as effectiveConfigValue,
+  globalConfigFile,
+  listScope as listConfigScope,
+  resolveIdentity,
+  setGlobal as setGlobalConfig,
+  setRepoSetting,
+  type ConfigScope,
+  type Identity,
+} from "./repo/settings.js";
 export { add, type AddOptions, type AddResult, type Progress } from "./repo/add.js";
 export { commit, type CommitOptions, type CommitResult } from "./repo/commit.js";
 export { status, type StatusResult } from "./repo/status.js";
 export type { Change, ChangeKind, ArrayChanges, GroupedChanges } from "./repo/changes.js";
 export { checkout, switchBranch, restore, reset, type ResetMode, type CheckoutResult } from "./repo/checkout.js";
+export { unstage, type UnstageOptions, type UnstageResult } from "./repo/unstage.js";
 export { show, ls, cat, type ShowResult, type ArrayInfo } from "./repo/inspect.js";
 export { resolveRevision, parseDate } from "./repo/revision.js";
 export { listBranches, scanBranches, createBranch, deleteBranch, currentBranch } from "./repo/branch.js";

@@ -9,6 +9,8 @@ interface DiffOptions {
   json?: boolean;
   exitCode?: boolean;
   quiet?: boolean;
+  cached?: boolean;
+  staged?: boolean;
 }
 
 export function register(program: Command): void {
@@ -17,6 +19,8 @@ export function register(program: Command): void {
     .description("show what changed, by array: structure, metadata, chunks and (with --values) the data itself")
     .usage("[options] [REV [REV]] [-- PATH...]")
     .argument("[revs...]", "no REV: working copy vs HEAD; one REV: working copy vs REV; two: REV vs REV. Paths go after --")
+    .option("--cached", "compare the index (what the next commit records) with HEAD, or with REV; the working copy is not read")
+    .option("--staged", "the same as --cached")
     .option("--stat", "one line per array and file: chunks changed and bytes (never decodes a chunk)")
     .option("--values", "decode the changed chunks and summarize how the values changed")
     .option("--json", "print the diff as one JSON document (schema: docs/diff-json.md)")
@@ -28,6 +32,7 @@ export function register(program: Command): void {
 Examples:
   $ tdv diff                          working copy vs HEAD
   $ tdv diff --stat main              working copy vs main, one line per array
+  $ tdv diff --cached --stat          what \`tdv commit\` would record (index vs HEAD)
   $ tdv diff v1 v2 --values           how the data changed between two tags
   $ tdv diff HEAD~1 HEAD -- era5.zarr/t2m
   $ tdv diff --exit-code --stat || echo "dataset changed"
@@ -38,11 +43,16 @@ Examples:
 
 async function run({ lib, repo }: RepoContext, operands: string[], opts: DiffOptions): Promise<number> {
   const { revs, paths } = await splitOperands(lib, repo, operands);
+  const staged = opts.cached === true || opts.staged === true;
+  if (staged && revs.length > 1) {
+    throw new lib.UsageError(`--cached compares the index with one revision, got ${revs.length}: ${revs.join(" ")}`, { hint: "`tdv diff --cached [REV]` (default HEAD); `tdv diff REV REV` compares two revisions" });
+  }
   const [from, to] = revs;
   const res = await withProgress(opts.quiet || opts.json, (onProgress) =>
     lib.diff(repo, {
       ...(from === undefined ? {} : { from }),
       ...(to === undefined ? {} : { to }),
+      staged,
       ...(paths.length > 0 ? { paths: paths.map((p) => repo.relPath(p)) } : {}),
       values: opts.values === true,
       onProgress,
@@ -101,6 +111,7 @@ async function isRevision(lib: Lib, repo: Repo, rev: string): Promise<boolean> {
 // ---- the full diff ------------------------------------------------------------------
 
 function sideName(s: DiffResult["from"]): string {
+  if (s.index) return "index";
   if (s.rev === null) return "working copy";
   return s.commit ? `${s.rev} (${shortOid(s.commit)})` : `${s.rev} (no commits)`;
 }

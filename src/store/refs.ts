@@ -23,6 +23,8 @@ export interface ReflogEntry {
   next: GitOid | null;
   who: string;
   timestamp: number;
+  /** the mover's time zone, minutes east of UTC (+0100 is 60) */
+  tzOffset: number;
   message: string;
 }
 
@@ -369,14 +371,15 @@ export class Refs {
     if (!text) return [];
     const out: ReflogEntry[] = [];
     for (const line of text.toString("utf8").split("\n")) {
-      const m = /^([0-9a-f]{40}) ([0-9a-f]{40}) (.*) (\d+) [+-]\d{4}\t?(.*)$/.exec(line);
+      const m = /^([0-9a-f]{40}) ([0-9a-f]{40}) (.*) (\d+) ([+-])(\d\d)(\d\d)\t?(.*)$/.exec(line);
       if (!m) continue;
       out.push({
         old: m[1] === ZERO ? null : (m[1] as GitOid),
         next: m[2] === ZERO ? null : (m[2] as GitOid),
         who: m[3] as string,
         timestamp: Number(m[4]),
-        message: m[5] as string,
+        tzOffset: (m[5] === "-" ? -1 : 1) * (Number(m[6]) * 60 + Number(m[7])),
+        message: m[8] as string,
       });
     }
     return out;
