@@ -3,7 +3,7 @@
  * numeric options, so the words are rewritten before parsing, for the
  * commands that take a count and only before a `--` (after it, `-1` is a path).
  */
-const COUNTED = new Set(["log", "reflog", "stash"]);
+const COUNTED = new Set(["log", "reflog"]);
 
 export function expandCountShorthand(argv: readonly string[]): string[] {
   const [node = "", script = "", command, ...rest] = argv;

@@ -30,7 +30,9 @@ import { register as remote } from "./commands/remote.js";
 import { register as reset } from "./commands/reset.js";
 import { register as resolveCmd } from "./commands/resolve.js";
 import { register as restore } from "./commands/restore.js";
+import { register as revert } from "./commands/revert.js";
 import { register as show } from "./commands/show.js";
+import { register as stash } from "./commands/stash.js";
 import { register as status } from "./commands/status.js";
 import { register as switchCmd } from "./commands/switch.js";
 import { register as tag } from "./commands/tag.js";
@@ -39,7 +41,7 @@ import { expandCountShorthand } from "./count-shorthand.js";
 import { EXIT_FAILURE, exitCodeForCommander, exitCodeForError } from "./exit-codes.js";
 import { escapeControl } from "./output.js";
 
-const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, resolveCmd, checkout, restore, reset, tag, cat, reflog, fsck, gc, config, remote, push, fetch, pull, clone, ui, demo];
+const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, resolveCmd, checkout, restore, reset, revert, stash, tag, cat, reflog, fsck, gc, config, remote, push, fetch, pull, clone, ui, demo];
 
 function version(): string {
   // dist/bin/tdv.js (the bundle), dist/cli/main.js and cli/main.ts all sit two levels below package.json

@@ -20,6 +20,8 @@ export { status, type StatusResult } from "./repo/status.js";
 export type { Change, ChangeKind, ArrayChanges, GroupedChanges } from "./repo/changes.js";
 export { checkout, switchBranch, restore, reset, type ResetMode, type CheckoutResult } from "./repo/checkout.js";
 export { unstage, type UnstageOptions, type UnstageResult } from "./repo/unstage.js";
+export { stashPush, stashApply, stashDrop, stashList, parseStashSelector, NoStashError, StashConflictError, type StashEntry, type StashPushResult, type StashApplyResult } from "./repo/stash.js";
+export { revert, RevertConflictError, NothingToRevertError, UncommittedChangesError, type RevertOptions, type RevertResult } from "./repo/revert.js";
 export { show, ls, cat, type ShowResult, type ArrayInfo } from "./repo/inspect.js";
 export { resolveRevision, parseDate } from "./repo/revision.js";
 export { listBranches, scanBranches, createBranch, deleteBranch, currentBranch } from "./repo/branch.js";
