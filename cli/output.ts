@@ -182,11 +182,11 @@ const LABEL_WIDTH = 13;
  *   deleted array era5.zarr/old
  *   modified      README.md
  */
-export function statusLines(g: GroupedChanges): string[] {
+export function statusLines(g: GroupedChanges, show: (rel: string) => string = (p) => p): string[] {
   const lines: string[] = [];
   const label = (s: string) => `  ${s.padEnd(LABEL_WIDTH)} `;
   for (const a of g.arrays) {
-    const name = quotePath(a.path || ".");
+    const name = quotePath(show(a.path) || ".");
     if (a.change === "added") {
       lines.push(`${label("new array")}${name}  (${plural(a.chunks.added, "chunk")}, ${formatBytes(a.bytesAdded)})`);
     } else if (a.change === "deleted") {
@@ -199,7 +199,7 @@ export function statusLines(g: GroupedChanges): string[] {
       lines.push(`${label("modified")}${name}  ${parts.join("; ")}`.trimEnd());
     }
   }
-  for (const f of g.files) lines.push(`${label(fileLabel(f))}${quotePath(f.path)}`);
+  for (const f of g.files) lines.push(`${label(fileLabel(f))}${quotePath(show(f.path))}`);
   return lines;
 }
 
@@ -208,19 +208,19 @@ function fileLabel(f: Change): string {
 }
 
 /** Untracked things: arrays and groups as such, other files by path. */
-export function untrackedLines(g: GroupedChanges): string[] {
+export function untrackedLines(g: GroupedChanges, show: (rel: string) => string = (p) => p): string[] {
   const lines: string[] = [];
   for (const a of g.arrays) {
     // an array whose metadata is tracked but which has new chunk files (an append) is not a new array
     const label = a.change === "added" ? "new array" : "new chunks";
-    lines.push(`  ${label.padEnd(LABEL_WIDTH)} ${quotePath(a.path || ".")}  (${plural(a.chunks.added, "chunk")}, ${formatBytes(a.bytesAdded)})`);
+    lines.push(`  ${label.padEnd(LABEL_WIDTH)} ${quotePath(show(a.path) || ".")}  (${plural(a.chunks.added, "chunk")}, ${formatBytes(a.bytesAdded)})`);
   }
   const { groups, rest } = splitGroups(g);
-  for (const [dir, names] of groups) lines.push(`  ${"new group".padEnd(LABEL_WIDTH)} ${quotePath(dir || ".")}  (${names.map(quotePath).join(", ")})`);
+  for (const [dir, names] of groups) lines.push(`  ${"new group".padEnd(LABEL_WIDTH)} ${quotePath(show(dir) || ".")}  (${names.map(quotePath).join(", ")})`);
   const inArray = new Set(g.arrays.map((a) => a.path));
   for (const f of rest) {
     if (f.array !== null && inArray.has(f.array)) continue;
-    lines.push(`  ${"".padEnd(LABEL_WIDTH)} ${quotePath(f.path)}`);
+    lines.push(`  ${"".padEnd(LABEL_WIDTH)} ${quotePath(show(f.path))}`);
   }
   return lines;
 }

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import type { ArrayDiff, AttributeChange, DiffResult, FileDiff, GroupDiff, MetadataChange, ValueDiff } from "../../src/index.js";
+import { displayPaths } from "../paths.js";
 import { formatBytes, formatTable, inRepo, out, plural, printJson, quotePath, shortOid, warn, withProgress, type Lib, type Repo, type RepoContext } from "../output.js";
 
 interface DiffOptions {
@@ -60,7 +61,7 @@ async function run({ lib, repo }: RepoContext, operands: string[], opts: DiffOpt
   );
   if (opts.json) printJson(res);
   else if (opts.stat) {
-    printStat(res);
+    printStat(res, displayPaths(repo.root));
     if (opts.values) printValues(res);
   } else printFull(res);
   for (const w of res.warnings) warn(w);
@@ -292,7 +293,7 @@ function range(r: { min: number; max: number } | null): string {
 
 const BAR = 30;
 
-function printStat(res: DiffResult): void {
+function printStat(res: DiffResult, show: (rel: string) => string = (p) => p): void {
   if (!res.different) return;
   const rows: { name: string; n: string; bytes: string; bar: string }[] = [];
   const totals = res.arrays.map((a) => a.chunks.added.count + a.chunks.modified.count + a.chunks.removed.count);
@@ -301,7 +302,7 @@ function printStat(res: DiffResult): void {
   for (const a of res.arrays) {
     const c = a.chunks;
     const n = c.added.count + c.modified.count + c.removed.count;
-    const name = a.status === "renamed" ? `${quotePath(a.oldPath || ".")} → ${quotePath(a.path || ".")}` : quotePath(a.path || ".");
+    const name = a.status === "renamed" ? `${quotePath(show(a.oldPath ?? "") || ".")} → ${quotePath(show(a.path) || ".")}` : quotePath(show(a.path) || ".");
     const tag = a.status === "added" ? " (new)" : a.status === "removed" ? " (removed)" : a.status === "renamed" ? " (renamed)" : "";
     const meta = n > 0 && a.metadata.length + a.attributes.length > 0 ? " +metadata" : "";
     const written = c.added.bytes + c.modified.bytes;
@@ -313,9 +314,9 @@ function printStat(res: DiffResult): void {
       bar: "+".repeat(scale(c.added.count)) + "~".repeat(scale(c.modified.count)) + "-".repeat(scale(c.removed.count)) + meta,
     });
   }
-  for (const g of res.groups) rows.push({ name: `${quotePath(g.path || ".")} (${g.status === "added" ? "new group" : g.status === "removed" ? "removed group" : "group"})`, n: groupStat(g), bytes: "", bar: "" });
+  for (const g of res.groups) rows.push({ name: `${quotePath(show(g.path) || ".")} (${g.status === "added" ? "new group" : g.status === "removed" ? "removed group" : "group"})`, n: groupStat(g), bytes: "", bar: "" });
   for (const f of res.files) {
-    rows.push({ name: quotePath(f.path), n: f.status === "added" ? "new file" : f.status === "removed" ? "removed" : "file", bytes: bytesDelta(f.bytesAfter ?? 0, f.bytesBefore ?? 0), bar: "" });
+    rows.push({ name: quotePath(show(f.path)), n: f.status === "added" ? "new file" : f.status === "removed" ? "removed" : "file", bytes: bytesDelta(f.bytesAfter ?? 0, f.bytesBefore ?? 0), bar: "" });
   }
   const w = Math.max(...rows.map((r) => r.name.length));
   const wn = Math.max(...rows.map((r) => r.n.length));

@@ -119,6 +119,25 @@ describe.concurrent("git's everyday commands", () => {
     expect(hard.stderr).toMatch(/cannot do a hard reset with paths/);
   });
 
+  it("in a subfolder, status, diff --stat and add print paths relative to it, and take paths relative to it", async () => {
+    const dir = await repoWithFiles();
+    const docs = path.join(dir, "docs");
+    await fsp.writeFile(path.join(dir, "README.md"), "readme v2\n");
+    await fsp.writeFile(path.join(docs, "notes.txt"), "notes v2\n");
+    await fsp.writeFile(path.join(docs, "new.txt"), "new\n");
+    const short = await tdvOk(docs, ["status", "-s"]);
+    expect(short.stdout).toBe(" M ../README.md\n M notes.txt\n?? new.txt\n");
+    const long = await tdvOk(docs, ["status"]);
+    expect(long.stdout).toMatch(/^  modified {6}\.\.\/README\.md$/m);
+    expect(long.stdout).toMatch(/^  modified {6}notes\.txt$/m);
+    const stat = await tdvOk(docs, ["diff", "--stat"]);
+    expect(stat.stdout).toMatch(/^ \.\.\/README\.md \|/m);
+    expect(stat.stdout).toMatch(/^ notes\.txt {4}\|/m);
+    await tdvOk(docs, ["add", "new.txt"]);
+    const cached = await tdvJson<D2>(dir, ["diff", "--cached", "--json"]);
+    expect(cached.files.map((f) => f.path)).toEqual(["docs/new.txt"]);
+  });
+
   it("reflog shows each move's date: iso by default, --date=relative|unix, --json with timestamp and zone", async () => {
     const dir = await repoWithFiles();
     const iso = await tdvOk(dir, ["reflog"]);
