@@ -13,6 +13,7 @@ import { register as cat } from "./commands/cat.js";
 import { register as checkout } from "./commands/checkout.js";
 import { register as clone } from "./commands/clone.js";
 import { register as commit } from "./commands/commit.js";
+import { register as config } from "./commands/config.js";
 import { register as demo } from "./commands/demo.js";
 import { register as diff } from "./commands/diff.js";
 import { register as fetch } from "./commands/fetch.js";
@@ -30,16 +31,19 @@ import { register as remote } from "./commands/remote.js";
 import { register as reset } from "./commands/reset.js";
 import { register as resolveCmd } from "./commands/resolve.js";
 import { register as restore } from "./commands/restore.js";
+import { register as revert } from "./commands/revert.js";
 import { register as show } from "./commands/show.js";
 import { register as sparse } from "./commands/sparse.js";
+import { register as stash } from "./commands/stash.js";
 import { register as status } from "./commands/status.js";
 import { register as switchCmd } from "./commands/switch.js";
 import { register as tag } from "./commands/tag.js";
 import { register as ui } from "./commands/ui.js";
+import { expandCountShorthand } from "./count-shorthand.js";
 import { EXIT_FAILURE, exitCodeForCommander, exitCodeForError } from "./exit-codes.js";
 import { escapeControl } from "./output.js";
 
-const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, resolveCmd, checkout, restore, reset, tag, cat, reflog, fsck, gc, remote, lsRemote, push, fetch, pull, clone, sparse, ui, demo];
+const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, resolveCmd, checkout, restore, reset, revert, stash, tag, cat, reflog, fsck, gc, config, remote, lsRemote, push, fetch, pull, clone, sparse, ui, demo];
 
 function version(): string {
   // dist/bin/tdv.js (the bundle), dist/cli/main.js and cli/main.ts all sit two levels below package.json
@@ -98,7 +102,7 @@ export async function main(argv: string[]): Promise<void> {
   if (!process.stdout.listeners("error").includes(quietOnClosedPipe)) process.stdout.on("error", quietOnClosedPipe);
   const program = buildProgram();
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(expandCountShorthand(argv));
   } catch (error) {
     process.exitCode = await report(error);
   }

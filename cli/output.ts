@@ -203,10 +203,10 @@ export function formatStatusRows(sections: readonly (readonly StatusRow[])[]): s
  *   deleted array era5.zarr/old  (3 chunks)
  *   modified      README.md
  */
-export function statusRows(g: GroupedChanges): StatusRow[] {
+export function statusRows(g: GroupedChanges, show: (rel: string) => string = (p) => p): StatusRow[] {
   const rows: StatusRow[] = [];
   for (const a of g.arrays) {
-    const name = quotePath(a.path || ".");
+    const name = quotePath(show(a.path) || ".");
     if (a.change === "added") {
       rows.push({ label: "new array", name, detail: `(${plural(a.chunks.added, "chunk")}, ${formatBytes(a.bytesAdded)})` });
     } else if (a.change === "deleted") {
@@ -219,12 +219,12 @@ export function statusRows(g: GroupedChanges): StatusRow[] {
       rows.push({ label: "modified", name, detail: parts.join("; ") });
     }
   }
-  for (const f of g.files) rows.push({ label: fileLabel(f), name: quotePath(f.path), detail: "" });
+  for (const f of g.files) rows.push({ label: fileLabel(f), name: quotePath(show(f.path)), detail: "" });
   return rows;
 }
 
-export function statusLines(g: GroupedChanges): string[] {
-  return formatStatusRows([statusRows(g)])[0] as string[];
+export function statusLines(g: GroupedChanges, show: (rel: string) => string = (p) => p): string[] {
+  return formatStatusRows([statusRows(g, show)])[0] as string[];
 }
 
 function fileLabel(f: Change): string {
@@ -232,25 +232,25 @@ function fileLabel(f: Change): string {
 }
 
 /** Untracked things: arrays and groups as such, other files by path. */
-export function untrackedRows(g: GroupedChanges): StatusRow[] {
+export function untrackedRows(g: GroupedChanges, show: (rel: string) => string = (p) => p): StatusRow[] {
   const rows: StatusRow[] = [];
   for (const a of g.arrays) {
     // an array whose metadata is tracked but which has new chunk files (an append) is not a new array
     const label = a.change === "added" ? "new array" : "new chunks";
-    rows.push({ label, name: quotePath(a.path || "."), detail: `(${plural(a.chunks.added, "chunk")}, ${formatBytes(a.bytesAdded)})` });
+    rows.push({ label, name: quotePath(show(a.path) || "."), detail: `(${plural(a.chunks.added, "chunk")}, ${formatBytes(a.bytesAdded)})` });
   }
   const { groups, rest } = splitGroups(g);
-  for (const [dir, names] of groups) rows.push({ label: "new group", name: quotePath(dir || "."), detail: `(${names.map(quotePath).join(", ")})` });
+  for (const [dir, names] of groups) rows.push({ label: "new group", name: quotePath(show(dir) || "."), detail: `(${names.map(quotePath).join(", ")})` });
   const inArray = new Set(g.arrays.map((a) => a.path));
   for (const f of rest) {
     if (f.array !== null && inArray.has(f.array)) continue;
-    rows.push({ label: "", name: quotePath(f.path), detail: "" });
+    rows.push({ label: "", name: quotePath(show(f.path)), detail: "" });
   }
   return rows;
 }
 
-export function untrackedLines(g: GroupedChanges): string[] {
-  return formatStatusRows([untrackedRows(g)])[0] as string[];
+export function untrackedLines(g: GroupedChanges, show: (rel: string) => string = (p) => p): string[] {
+  return formatStatusRows([untrackedRows(g, show)])[0] as string[];
 }
 
 const GROUP_DOC = /(^|\/)(zarr\.json|\.zgroup)$/;

@@ -4,12 +4,26 @@ export type { ChunkId, GitOid } from "./format/hash.js";
 export type { ArrayMeta } from "./format/zarr-meta.js";
 export { Repository, TDV_VERSION, REPO_FORMAT_VERSION, type CloneMarker, type RepoConfig } from "./repo/repository.js";
 export { isStoreRoot, siblingRepoDir, recordedWorktree, findDetachedRepo } from "./repo/store-root.js";
+export {
+  checkConfigKey,
+  effectiveValue as effectiveConfigValue,
+  globalConfigFile,
+  listScope as listConfigScope,
+  resolveIdentity,
+  setGlobal as setGlobalConfig,
+  setRepoSetting,
+  type ConfigScope,
+  type Identity,
+} from "./repo/settings.js";
 export { add, type AddOptions, type AddResult, type Progress } from "./repo/add.js";
 export { commit, type CommitOptions, type CommitResult } from "./repo/commit.js";
 export { status, type StatusResult } from "./repo/status.js";
 export type { Change, ChangeKind, ArrayChanges, GroupedChanges } from "./repo/changes.js";
 export { checkout, switchBranch, restore, reset, hasIndex, type ResetMode, type CheckoutResult } from "./repo/checkout.js";
 export { changeSparse, readSparse, sparseSet, type SparseChange, type SparseResult, type SparseSet } from "./repo/sparse.js";
+export { unstage, type UnstageOptions, type UnstageResult } from "./repo/unstage.js";
+export { stashPush, stashApply, stashDrop, stashList, parseStashSelector, NoStashError, StashConflictError, type StashEntry, type StashPushResult, type StashApplyResult } from "./repo/stash.js";
+export { revert, RevertConflictError, NothingToRevertError, UncommittedChangesError, type RevertOptions, type RevertResult } from "./repo/revert.js";
 export { show, ls, cat, type ShowResult, type ArrayInfo } from "./repo/inspect.js";
 export { resolveRevision, parseDate } from "./repo/revision.js";
 export { listBranches, scanBranches, createBranch, deleteBranch, currentBranch } from "./repo/branch.js";

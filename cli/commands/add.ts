@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { displayPaths } from "../paths.js";
 import { inRepo, formatBytes, out, plural, quotePath, warn, withProgress, type RepoContext } from "../output.js";
 
 interface AddOptions {
@@ -40,5 +41,6 @@ async function run({ lib, repo }: RepoContext, paths: string[], opts: AddOptions
   const where = arrays > 0 ? ` (${plural(arrays, "array")})` : "";
   if (!opts.quiet) out(items.length === 0 ? "nothing to stage: no changes" : `staged ${items.join(" and ")}${where}, ${formatBytes(res.bytes)}`);
   for (const w of res.warnings) warn(w);
-  for (const s of res.skipped) warn(`skipped ${quotePath(s.path)}: ${s.reason}`);
+  const show = displayPaths(repo.root);
+  for (const s of res.skipped) warn(`skipped ${quotePath(show(s.path))}: ${s.reason}`);
 }

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import type { ArrayDiff, AttributeChange, DiffResult, FileDiff, GroupDiff, MetadataChange, ValueDiff } from "../../src/index.js";
+import { displayPaths } from "../paths.js";
 import { formatBytes, formatTable, inRepo, out, plural, printJson, quotePath, shortOid, warn, withProgress, type Lib, type Repo, type RepoContext } from "../output.js";
 
 interface DiffOptions {
@@ -9,6 +10,8 @@ interface DiffOptions {
   json?: boolean;
   exitCode?: boolean;
   quiet?: boolean;
+  cached?: boolean;
+  staged?: boolean;
 }
 
 export function register(program: Command): void {
@@ -17,6 +20,8 @@ export function register(program: Command): void {
     .description("show what changed, by array: structure, metadata, chunks and (with --values) the data itself")
     .usage("[options] [REV [REV]] [-- PATH...]")
     .argument("[revs...]", "no REV: working copy vs HEAD; one REV: working copy vs REV; two: REV vs REV. Paths go after --")
+    .option("--cached", "compare the index (what the next commit records) with HEAD, or with REV; the working copy is not read")
+    .option("--staged", "the same as --cached")
     .option("--stat", "one line per array and file: chunks changed and bytes (never decodes a chunk)")
     .option("--values", "decode the changed chunks and summarize how the values changed")
     .option("--json", "print the diff as one JSON document (schema: docs/diff-json.md)")
@@ -28,6 +33,7 @@ export function register(program: Command): void {
 Examples:
   $ tdv diff                          working copy vs HEAD
   $ tdv diff --stat main              working copy vs main, one line per array
+  $ tdv diff --cached --stat          what \`tdv commit\` would record (index vs HEAD)
   $ tdv diff v1 v2 --values           how the data changed between two tags
   $ tdv diff HEAD~1 HEAD -- era5.zarr/t2m
   $ tdv diff --exit-code --stat || echo "dataset changed"
@@ -38,11 +44,16 @@ Examples:
 
 async function run({ lib, repo }: RepoContext, operands: string[], opts: DiffOptions): Promise<number> {
   const { revs, paths } = await splitOperands(lib, repo, operands);
+  const staged = opts.cached === true || opts.staged === true;
+  if (staged && revs.length > 1) {
+    throw new lib.UsageError(`--cached compares the index with one revision, got ${revs.length}: ${revs.join(" ")}`, { hint: "`tdv diff --cached [REV]` (default HEAD); `tdv diff REV REV` compares two revisions" });
+  }
   const [from, to] = revs;
   const res = await withProgress(opts.quiet || opts.json, (onProgress) =>
     lib.diff(repo, {
       ...(from === undefined ? {} : { from }),
       ...(to === undefined ? {} : { to }),
+      staged,
       ...(paths.length > 0 ? { paths: paths.map((p) => repo.relPath(p)) } : {}),
       values: opts.values === true,
       onProgress,
@@ -50,7 +61,7 @@ async function run({ lib, repo }: RepoContext, operands: string[], opts: DiffOpt
   );
   if (opts.json) printJson(res);
   else if (opts.stat) {
-    printStat(res);
+    printStat(res, displayPaths(repo.root));
     if (opts.values) printValues(res);
   } else printFull(res);
   for (const w of res.warnings) warn(w);
@@ -103,6 +114,7 @@ async function isRevision(lib: Lib, repo: Repo, rev: string): Promise<boolean> {
 // ---- the full diff ------------------------------------------------------------------
 
 function sideName(s: DiffResult["from"]): string {
+  if (s.index) return "index";
   if (s.rev === null) return "working copy";
   return s.commit ? `${s.rev} (${shortOid(s.commit)})` : `${s.rev} (no commits)`;
 }
@@ -283,7 +295,7 @@ function range(r: { min: number; max: number } | null): string {
 
 const BAR = 30;
 
-function printStat(res: DiffResult): void {
+function printStat(res: DiffResult, show: (rel: string) => string = (p) => p): void {
   if (!res.different) return;
   const rows: { name: string; n: string; bytes: string; bar: string }[] = [];
   const totals = res.arrays.map((a) => a.chunks.added.count + a.chunks.modified.count + a.chunks.removed.count);
@@ -292,7 +304,7 @@ function printStat(res: DiffResult): void {
   for (const a of res.arrays) {
     const c = a.chunks;
     const n = c.added.count + c.modified.count + c.removed.count;
-    const name = a.status === "renamed" ? `${quotePath(a.oldPath || ".")} → ${quotePath(a.path || ".")}` : quotePath(a.path || ".");
+    const name = a.status === "renamed" ? `${quotePath(show(a.oldPath ?? "") || ".")} → ${quotePath(show(a.path) || ".")}` : quotePath(show(a.path) || ".");
     const tag = a.status === "added" ? " (new)" : a.status === "removed" ? " (removed)" : a.status === "renamed" ? " (renamed)" : "";
     const meta = n > 0 && a.metadata.length + a.attributes.length > 0 ? " +metadata" : "";
     const written = c.added.bytes + c.modified.bytes;
@@ -304,9 +316,9 @@ function printStat(res: DiffResult): void {
       bar: "+".repeat(scale(c.added.count)) + "~".repeat(scale(c.modified.count)) + "-".repeat(scale(c.removed.count)) + meta,
     });
   }
-  for (const g of res.groups) rows.push({ name: `${quotePath(g.path || ".")} (${g.status === "added" ? "new group" : g.status === "removed" ? "removed group" : "group"})`, n: groupStat(g), bytes: "", bar: "" });
+  for (const g of res.groups) rows.push({ name: `${quotePath(show(g.path) || ".")} (${g.status === "added" ? "new group" : g.status === "removed" ? "removed group" : "group"})`, n: groupStat(g), bytes: "", bar: "" });
   for (const f of res.files) {
-    rows.push({ name: quotePath(f.path), n: f.status === "added" ? "new file" : f.status === "removed" ? "removed" : "file", bytes: bytesDelta(f.bytesAfter ?? 0, f.bytesBefore ?? 0), bar: "" });
+    rows.push({ name: quotePath(show(f.path)), n: f.status === "added" ? "new file" : f.status === "removed" ? "removed" : "file", bytes: bytesDelta(f.bytesAfter ?? 0, f.bytesBefore ?? 0), bar: "" });
   }
   const w = Math.max(...rows.map((r) => r.name.length));
   const wn = Math.max(...rows.map((r) => r.n.length));

@@ -9,6 +9,7 @@ interface LogOptions {
   graph?: boolean;
   json?: boolean;
   maxCount?: number;
+  all?: boolean;
 }
 
 export function register(program: Command): void {
@@ -20,13 +21,16 @@ export function register(program: Command): void {
     .option("--oneline", "one line per commit: short id, refs, subject")
     .option("--graph", "draw the history graph (branches and merges) beside the commits")
     .option("--json", "print the entries as one JSON array")
-    .option("-n, --max-count <n>", "show at most N commits", parseCount)
+    .option("-n, --max-count <n>", "show at most N commits (also -N: `tdv log -1`)", parseCount)
+    .option("--all", "the history of every branch, tag, remote-tracking ref and the stash, each commit once")
     .addHelpText(
       "after",
       `
 Examples:
   $ tdv log
   $ tdv log --oneline -n 10
+  $ tdv log -1                        the last commit only
+  $ tdv log --all --oneline --graph   every branch and tag at once
   $ tdv log --graph --oneline
   $ tdv log main~3 --json
   $ tdv log -- era5.zarr/t2m          only commits that changed this array
@@ -43,6 +47,9 @@ async function run({ lib, repo }: RepoContext, rev: string | undefined, rest: st
   const before = operands.slice(0, operands.length - afterDashes);
   let paths = operands.slice(operands.length - afterDashes);
   let start = "HEAD";
+  if (opts.all && before.length > 0 && (await isRevision(lib, repo, before[0] as string))) {
+    throw new lib.UsageError(`--all and a revision ('${before[0]}') cannot be used together`, { hint: "`tdv log --all` starts from every ref; `tdv log REV` from one" });
+  }
   if (before.length > 0) {
     const [first, ...others] = before as [string, ...string[]];
     if (await isRevision(lib, repo, first)) {
@@ -62,7 +69,7 @@ async function run({ lib, repo }: RepoContext, rev: string | undefined, rest: st
   }
   const rel = paths.map((p) => repo.relPath(p));
   const n = opts.maxCount;
-  const entries = await logPaths(lib, repo, start, rel, n);
+  const entries = await logPaths(lib, repo, start, rel, n, opts.all === true);
   if (opts.json) {
     printJson(entries);
     return;
@@ -97,14 +104,14 @@ async function isRevision(lib: Lib, repo: Repo, rev: string): Promise<boolean> {
 }
 
 /** The log of `start`, filtered to commits that change any of `paths` (all commits when none). */
-async function logPaths(lib: Lib, repo: Repo, rev: string, paths: string[], n: number | undefined): Promise<LogEntry[]> {
+async function logPaths(lib: Lib, repo: Repo, rev: string, paths: string[], n: number | undefined, everyRef: boolean): Promise<LogEntry[]> {
   const limit = n === undefined ? {} : { n };
-  if (paths.length <= 1) return lib.log(repo, { rev, ...limit, ...(paths[0] === undefined ? {} : { path: paths[0] }) });
+  if (paths.length <= 1) return lib.log(repo, { rev, all: everyRef, ...limit, ...(paths[0] === undefined ? {} : { path: paths[0] }) });
   // several paths: the union of each path's history, newest first (each list is in the same walk order)
-  const lists = await Promise.all(paths.map((p) => lib.log(repo, { rev, path: p, ...limit })));
+  const lists = await Promise.all(paths.map((p) => lib.log(repo, { rev, all: everyRef, path: p, ...limit })));
   const byOid = new Map<string, LogEntry>();
   for (const list of lists) for (const e of list) byOid.set(e.oid, e);
-  const order = (await lib.log(repo, { rev })).map((e) => e.oid).filter((oid) => byOid.has(oid));
+  const order = (await lib.log(repo, { rev, all: everyRef })).map((e) => e.oid).filter((oid) => byOid.has(oid));
   const all = order.map((oid) => byOid.get(oid) as LogEntry);
   return n === undefined ? all : all.slice(0, n);
 }

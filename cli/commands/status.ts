@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { displayPaths } from "../paths.js";
 import type { StatusResult } from "../../src/index.js";
 import { mergeStatusFooter, mergeStatusLines } from "./merge.js";
 import { inRepo, branchName, out, printJson, quotePath, shortOid, formatStatusRows, statusRows, untrackedRows, warn, type RepoContext } from "../output.js";
@@ -30,8 +31,8 @@ async function run({ lib, repo }: RepoContext, paths: string[], opts: StatusOpti
   const rel = paths.length ? paths.map((p) => repo.relPath(p)) : undefined;
   const st = await lib.status(repo, rel ? { paths: rel } : {});
   if (opts.json) printJson(st);
-  else if (opts.short) printShort(st);
-  else printLong(st);
+  else if (opts.short) printShort(st, displayPaths(repo.root));
+  else printLong(st, displayPaths(repo.root));
   for (const w of st.warnings) warn(w);
 }
 
@@ -40,15 +41,15 @@ function badNameLines(st: StatusResult): string[] {
   return st.badNames.map((b) => `  "${b.path}${b.folder ? "/" : ""}"${b.folder ? "  (a folder: nothing in it can be tracked)" : ""}`);
 }
 
-function printLong(st: StatusResult): void {
+function printLong(st: StatusResult, show: (rel: string) => string): void {
   const branch = branchName(st.branch);
   out(branch !== null ? `On branch ${branch}` : `HEAD detached at ${st.head ? shortOid(st.head) : "(none)"}`);
   if (st.head === null) out("\nNo commits yet");
   if (st.merge) for (const l of mergeStatusLines(st.merge)) out(l);
   // one column for the details of all three sections
-  const [staged, unstaged, untracked] = formatStatusRows([statusRows(st.grouped.staged), statusRows(st.grouped.unstaged), untrackedRows(st.grouped.untracked)]) as [string[], string[], string[]];
+  const [staged, unstaged, untracked] = formatStatusRows([statusRows(st.grouped.staged, show), statusRows(st.grouped.unstaged, show), untrackedRows(st.grouped.untracked, show)]) as [string[], string[], string[]];
   const sections: [string, string[], string][] = [
-    ["Changes to be committed:", staged, st.head ? '  (use "tdv reset" to unstage everything)' : ""],
+    ["Changes to be committed:", staged, st.head ? '  (use "tdv restore --staged <path>..." to unstage)' : ""],
     ["Changes not staged for commit:", unstaged, '  (use "tdv add <path>..." to stage, "tdv restore <path>..." to discard)'],
     ["Untracked:", untracked, '  (use "tdv add <path>..." or "tdv add -A" to include them)'],
     ["Names that are not UTF-8 (bytes shown as \\xHH):", badNameLines(st), "  (tdv cannot track them, and `tdv add` refuses to run while they are in the way: rename them)"],
@@ -70,7 +71,7 @@ function printLong(st: StatusResult): void {
 }
 
 /** Like `git status -s`, by array: "M  era5.zarr/t2m", " M README.md", "?? new.zarr/x". */
-function printShort(st: StatusResult): void {
+function printShort(st: StatusResult, show: (rel: string) => string): void {
   const codes = new Map<string, [string, string]>();
   const letter = { added: "A", modified: "M", deleted: "D" } as const;
   const set = (p: string, side: 0 | 1, c: string) => {
@@ -88,8 +89,10 @@ function printShort(st: StatusResult): void {
   for (const f of st.grouped.untracked.files) if (f.array === null || !inArray.has(f.array)) untracked.add(f.path);
   const byPath = ([a]: [string, unknown], [b]: [string, unknown]) => (a < b ? -1 : 1);
   for (const c of st.merge?.conflicts ?? []) if (!c.resolved) codes.set(c.scope.map((s) => (s === "/" ? "./" : s)).join(" "), ["U", "U"]);
-  for (const [p, [x, y]] of [...codes].sort(byPath)) out(`${x}${y} ${quotePath(p)}`);
-  for (const p of [...untracked].sort()) out(`?? ${quotePath(p)}`);
+  // "dir/" keys keep their slash: shown relative to the current folder ("./" for the folder itself)
+  const shown = (p: string) => (p.endsWith("/") ? `${show(p === "./" ? "" : p.slice(0, -1)) || "."}/` : show(p));
+  for (const [p, [x, y]] of [...codes].sort(byPath)) out(`${x}${y} ${quotePath(shown(p))}`);
+  for (const p of [...untracked].sort()) out(`?? ${quotePath(shown(p))}`);
   // git's code for "ignored"; here: cannot be tracked
   for (const b of st.badNames) out(`!! "${b.path}${b.folder ? "/" : ""}"`);
 }

@@ -69,13 +69,15 @@ async function _commit(repo: Repository, opts: CommitOptions): Promise<CommitRes
   if (tree === before && !allowEmpty && extraParents.length === 0) throw new NothingToCommitError();
   if (!head.oid && index.entries.size === 0 && !allowEmpty) throw new NothingToCommitError();
 
-  const who = repo.identity();
+  const now = new Date();
+  const who = repo.identity(now, "author");
+  const committer = repo.identity(now, "committer");
   const parents = [...(head.oid ? [head.oid] : []), ...extraParents];
   const oid = await repo.git.writeCommit({
     tree,
     parents,
     author: who,
-    committer: who,
+    committer,
     message: formatMessage(message, { "Tdv-Version": TDV_VERSION, ...trailers }),
   });
   const subject = message.trim().split("\n")[0] ?? "";
@@ -88,7 +90,7 @@ async function _commit(repo: Repository, opts: CommitOptions): Promise<CommitRes
   try {
     await repo.durability.flush();
     await writeIndex(nextIndex, { tree, entries: index.entries }, repo.durability.mode !== "none");
-    await repo.refs.update(head.branch ?? "HEAD", { expected: head.oid, next: oid, who, message: logMsg });
+    await repo.refs.update(head.branch ?? "HEAD", { expected: head.oid, next: oid, who: committer, message: logMsg });
     await fsp.rename(nextIndex, repo.indexFile).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== "ENOENT") throw err; // another tdv process read the index and put it in place
     });
@@ -107,10 +109,16 @@ async function _commit(repo: Repository, opts: CommitOptions): Promise<CommitRes
         ? [...index.entries].map(([path, e]) => addedChange(path, e, classified.get(path)!)).sort((a, b) => comparePaths(a.path, b.path))
         : await diffTrees(repo, before, tree);
   const warnings = [...(staged?.result.warnings ?? [])];
+  if (repo.identityGuessed()) warnings.push(guessedIdentityWarning(who));
   // a .zmetadata that names an array the commit lacks (zarr-python consolidated one not added): readers would be misled
   const read = (rel: string) => repo.readStored(index.entries.get(rel)!, rel);
   for (const d of await checkConsolidated(index.entries, read, changeList.map((c) => c.path))) warnings.push(disagreementWarning(d, "the commit"));
   return { oid, tree, branch: head.branch, parents, changes: groupChanges(changeList), warnings };
+}
+
+/** git's advice when no setting names the committer: the commit is made, and says how to fix it. */
+export function guessedIdentityWarning(who: { name: string; email: string }): string {
+  return `no user.name or user.email is set: the commit records ${who.name} <${who.email}>, guessed from the user and host names; set them with \`tdv config --global user.name "Your Name"\` and \`tdv config --global user.email you@example.org\` (git's user.name and user.email are read too)`;
 }
 
 /** About this many loose Git objects make a commit pack them all (git's gc.auto default is 6,700). */

@@ -14,19 +14,21 @@ export interface LogEntry extends CommitObject {
 
 export interface LogOptions {
   rev?: string;
+  /** start from every branch, tag, remote-tracking ref, the stash and HEAD instead of `rev` (git log --all) */
+  all?: boolean;
   /** at most this many entries (counted after the path filter) */
   n?: number;
   /** posix path relative to the repository root: only commits that change it */
   path?: string;
 }
 
-export async function log(repo: Repository, { rev = "HEAD", n, path }: LogOptions = {}): Promise<LogEntry[]> {
-  const start = await resolveRevision(repo, rev);
+export async function log(repo: Repository, { rev = "HEAD", all = false, n, path }: LogOptions = {}): Promise<LogEntry[]> {
+  const starts = all ? await allTips(repo) : [await resolveRevision(repo, rev)];
   const limit = n ?? Number.POSITIVE_INFINITY;
   const keep = path === undefined ? null : pathFilter(repo, path);
   const decorations = await refsByCommit(repo);
   const out: LogEntry[] = [];
-  for (const { commit, parentTree } of walk(repo, start)) {
+  for (const { commit, parentTree } of walk(repo, starts)) {
     if (out.length >= limit) break;
     if (!keep || (await keep(commit, parentTree))) out.push(toEntry(commit, decorations.get(commit.oid) ?? []));
   }
@@ -72,13 +74,35 @@ export async function treeEntryAt(repo: Repository, tree: GitOid, path: string):
 
 // ---- the walk -------------------------------------------------------------
 
-/** Each commit reachable from `start` once, newest committer time first, with its first parent's tree. */
-function* walk(repo: Repository, start: GitOid): Generator<{ commit: CommitObject; parentTree: GitOid | null }> {
+/**
+ * The commits every ref names (git log --all): HEAD, branches, tags (peeled),
+ * remote-tracking refs and the stash, each once. An unborn repository has none.
+ */
+async function allTips(repo: Repository): Promise<GitOid[]> {
+  const tips = new Set<GitOid>();
+  const head = await repo.refs.head();
+  if (head.oid) tips.add(head.oid);
+  const named: GitOid[] = [];
+  for (const prefix of ["refs/heads/", "refs/tags/", "refs/remotes/"]) named.push(...(await repo.refs.list(prefix)).values());
+  const stash = await repo.refs.read("refs/stash");
+  if (stash) named.push(stash);
+  for (const oid of named) {
+    const peeled = await peelObject(repo, oid);
+    if (peeled.type === "commit") tips.add(peeled.oid);
+  }
+  return [...tips];
+}
+
+/** Each commit reachable from `starts` once, newest committer time first, with its first parent's tree. */
+function* walk(repo: Repository, starts: readonly GitOid[]): Generator<{ commit: CommitObject; parentTree: GitOid | null }> {
   const trees = new Map<string, GitOid>();
   const queue = new CommitQueue();
-  const first = repo.git.readCommitSync(start);
-  trees.set(first.oid, first.tree);
-  queue.push(first);
+  for (const start of starts) {
+    if (trees.has(start)) continue;
+    const first = repo.git.readCommitSync(start);
+    trees.set(first.oid, first.tree);
+    queue.push(first);
+  }
   for (let c = queue.pop(); c; c = queue.pop()) {
     for (const p of c.parents) {
       if (trees.has(p)) continue;

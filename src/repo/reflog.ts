@@ -23,6 +23,8 @@ export interface ReflogItem {
   who: string;
   /** seconds since the epoch */
   timestamp: number;
+  /** the mover's time zone, minutes east of UTC */
+  tzOffset: number;
   /** what moved it: "commit: …", "checkout: moving from a to b", "reset: moving to HEAD~1" */
   message: string;
 }
@@ -52,7 +54,7 @@ export async function reflog(repo: Repository, { ref = "HEAD", n }: ReflogOption
   const out: ReflogItem[] = [];
   for (let i = 0; i < entries.length && out.length < limit; i++) {
     const e = entries[entries.length - 1 - i] as ReflogEntry;
-    out.push({ selector: `${label}@{${i}}`, oid: e.next, old: e.old, who: e.who, timestamp: e.timestamp, message: e.message });
+    out.push({ selector: `${label}@{${i}}`, oid: e.next, old: e.old, who: e.who, timestamp: e.timestamp, tzOffset: e.tzOffset, message: e.message });
   }
   return { ref: full, entries: out };
 }

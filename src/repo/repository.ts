@@ -9,7 +9,6 @@
  * `.tdv` may instead be a file `tdvdir: /path/to/repo` (init --separate-repo).
  */
 import fs, { promises as fsp } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import {
   AlreadyInitializedError,
@@ -31,6 +30,7 @@ import { enterWriter, type Announcement } from "../store/writers.js";
 import { acquireWorktreeLock, type WorktreeLock } from "../store/worktree-lock.js";
 import { describeOwner } from "../store/owner.js";
 import { findDetachedRepo, recordedWorktree } from "./store-root.js";
+import { resolveIdentity, type Role } from "./settings.js";
 
 export const REPO_FORMAT_VERSION = 1;
 export const TDV_VERSION = "0.1.0";
@@ -389,13 +389,14 @@ export class Repository {
     return next;
   }
 
-  /** The author/committer identity: TDV_AUTHOR_*, then GIT_AUTHOR_*, then .tdv config, then the OS user. */
-  identity(now = new Date()): Person {
-    const env = process.env;
-    const name = env.TDV_AUTHOR_NAME ?? env.GIT_AUTHOR_NAME ?? this.config.user?.name ?? os.userInfo().username;
-    const email = env.TDV_AUTHOR_EMAIL ?? env.GIT_AUTHOR_EMAIL ?? this.config.user?.email ?? `${os.userInfo().username}@${os.hostname()}`;
-    const date = env.TDV_AUTHOR_DATE ? new Date(env.TDV_AUTHOR_DATE) : now;
-    return { name, email, timestamp: Math.floor(date.getTime() / 1000), tzOffset: -date.getTimezoneOffset() };
+  /** Who commits or moves a ref (settings.ts: environment, repository config, tdv's and git's global config, else the OS user). */
+  identity(now = new Date(), role: Role = "author"): Person {
+    return resolveIdentity(this.config, role, now).person;
+  }
+
+  /** True when no setting names the author (commit warns: the identity was guessed from the OS user and host). */
+  identityGuessed(): boolean {
+    return resolveIdentity(this.config).guessed;
   }
 
   /** Path relative to the working tree root, posix separators; throws for paths outside it. */

@@ -23,6 +23,8 @@ export interface ReflogEntry {
   next: GitOid | null;
   who: string;
   timestamp: number;
+  /** the mover's time zone, minutes east of UTC (+0100 is 60) */
+  tzOffset: number;
   message: string;
 }
 
@@ -296,6 +298,45 @@ export class Refs {
     if (next === null) await this.pruneEmptyDirs(ref); // after the lock file is gone
   }
 
+  /**
+   * Drop entry `n` (0 is the newest) from the reflog of `ref` and point the ref
+   * at the newest entry left, or delete it when none is left (how `stash drop`
+   * pops a stack kept in a reflog). Under the ref's lock; `expected` is checked
+   * as in `update`. The log is rewritten first (temp file, rename): killed
+   * before the ref moves, the ref still names a commit that exists.
+   */
+  async dropReflogEntry(ref: string, n: number, expected: GitOid): Promise<GitOid | null> {
+    const file = this.file(ref);
+    const log = this.logFile(ref);
+    let top: GitOid | null = null;
+    await withLock(
+      file,
+      ref,
+      async (lock) => {
+        const actual = await this.read(ref);
+        if (actual !== expected) throw new BranchMovedError(ref, expected, actual);
+        const lines = ((await readFileOrNull(log))?.toString("utf8") ?? "").split("\n").filter((l) => /^[0-9a-f]{40} [0-9a-f]{40} /.test(l));
+        const i = lines.length - 1 - n;
+        if (i < 0) throw new InvalidRefNameError(`${ref}@{${n}}`, `the reflog of ${ref} has ${lines.length} entries`);
+        lines.splice(i, 1);
+        const last = lines[lines.length - 1];
+        top = last === undefined ? null : (last.slice(41, 81) as GitOid);
+        if (top === null) {
+          await fsp.rm(log, { force: true });
+          await fsp.rm(file, { force: true });
+          await this.dropPacked(ref);
+          return;
+        }
+        const tmp = `${log}.tmp-${process.pid}`;
+        await fsp.writeFile(tmp, `${lines.join("\n")}\n`);
+        await fsp.rename(tmp, log);
+        await lock.commit(`${top}\n`);
+      },
+      2000,
+    );
+    return top;
+  }
+
   /** Point HEAD at a branch (symbolic) or a commit (detached). */
   async setHead(target: { branch: string } | { oid: GitOid }, who: Person, message: string): Promise<void> {
     const file = path.join(this.gitdir, "HEAD");
@@ -369,14 +410,15 @@ export class Refs {
     if (!text) return [];
     const out: ReflogEntry[] = [];
     for (const line of text.toString("utf8").split("\n")) {
-      const m = /^([0-9a-f]{40}) ([0-9a-f]{40}) (.*) (\d+) [+-]\d{4}\t?(.*)$/.exec(line);
+      const m = /^([0-9a-f]{40}) ([0-9a-f]{40}) (.*) (\d+) ([+-])(\d\d)(\d\d)\t?(.*)$/.exec(line);
       if (!m) continue;
       out.push({
         old: m[1] === ZERO ? null : (m[1] as GitOid),
         next: m[2] === ZERO ? null : (m[2] as GitOid),
         who: m[3] as string,
         timestamp: Number(m[4]),
-        message: m[5] as string,
+        tzOffset: (m[5] === "-" ? -1 : 1) * (Number(m[6]) * 60 + Number(m[7])),
+        message: m[8] as string,
       });
     }
     return out;

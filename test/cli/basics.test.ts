@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { BIN, baseEnv, tdv } from "../helpers/cli.js";
 import { makeFixture, tempDir } from "../helpers/fixture.js";
 
-const COMMANDS = ["init", "status", "add", "commit", "log", "show", "ls", "branch", "switch", "checkout", "restore", "reset", "tag", "cat", "demo"];
+const COMMANDS = ["init", "status", "add", "commit", "log", "show", "ls", "branch", "switch", "checkout", "restore", "reset", "revert", "stash", "config", "tag", "cat", "demo"];
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 describe.concurrent("program", () => {

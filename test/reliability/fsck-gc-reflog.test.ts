@@ -65,13 +65,13 @@ describe.concurrent("tdv reflog", () => {
 
     const r = await runOk(dir, ["reflog", "main"]);
     const lines = r.stdout.trim().split("\n");
-    expect(lines[0]).toMatch(/^[0-9a-f]{7} main@\{0\}: reset: moving to HEAD~1$/);
-    expect(lines[1]).toMatch(new RegExp(`^${second.slice(0, 7)} main@\\{1\\}: commit: second$`));
-    expect(lines[2]).toMatch(/^[0-9a-f]{7} main@\{2\}: commit \(initial\): base$/);
+    expect(lines[0]).toMatch(/^[0-9a-f]{7} main@\{0\} \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\): reset: moving to HEAD~1$/);
+    expect(lines[1]).toMatch(new RegExp(`^${second.slice(0, 7)} main@\\{1\\} \\(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d [+-]\\d{4}\\): commit: second$`));
+    expect(lines[2]).toMatch(/^[0-9a-f]{7} main@\{2\} \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\): commit \(initial\): base$/);
     expect(lines).toHaveLength(3);
 
     const headLog = (await runOk(dir, ["reflog"])).stdout;
-    expect(headLog).toMatch(/^[0-9a-f]{7} HEAD@\{0\}: reset: moving to HEAD~1$/m);
+    expect(headLog).toMatch(/^[0-9a-f]{7} HEAD@\{0\} \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\): reset: moving to HEAD~1$/m);
     const json = JSON.parse((await runOk(dir, ["reflog", "main", "--json", "-n", "2"])).stdout) as { selector: string; oid: string; old: string | null; message: string }[];
     expect(json.map((e) => e.selector)).toEqual(["main@{0}", "main@{1}"]);
     expect(json[1]?.oid).toBe(second);

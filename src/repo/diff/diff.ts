@@ -17,28 +17,29 @@ import type { Repository } from "../repository.js";
 import { resolveRevision } from "../revision.js";
 import { attributeChanges, metadataChanges, summarize } from "./metadata.js";
 import { toBoxes } from "./ranges.js";
-import { commitSide, workingSide, type ChunkRef, type Side } from "./sides.js";
+import { commitSide, indexSide, workingSide, type ChunkRef, type Side } from "./sides.js";
 import { Scope, walk, type RawArrayDiff } from "./structure.js";
 import type { ArrayDiff, ChunkSet, DiffOptions, DiffResult, DiffSummary } from "./types.js";
 import { compareValues, type ValuesOutcome } from "./values.js";
 
 export async function diff(repo: Repository, opts: DiffOptions = {}): Promise<DiffResult> {
-  const { from = "HEAD", to, paths, values = false, concurrency = 4, onProgress } = opts;
+  const { from = "HEAD", to, staged = false, paths, values = false, concurrency = 4, onProgress } = opts;
+  if (staged && to !== undefined) throw new UsageError("diff: 'staged' compares with the index: leave 'to' out", { hint: "`tdv diff --cached [REV]` compares REV (default HEAD) with the index" });
   if (typeof from !== "string" || from === "") throw new UsageError("diff: 'from' must name a revision", { hint: "e.g. HEAD, main, v1.0, HEAD~2" });
   if (to !== undefined && (typeof to !== "string" || to === "")) throw new UsageError("diff: 'to' must name a revision, or be left out for the working copy");
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new UsageError(`diff: concurrency must be a positive whole number, got ${concurrency}`);
   const scopePaths = paths === undefined ? null : [...new Set(paths.map(normalizePath))].sort();
-  return _diff(repo, { from, to, paths: scopePaths, values, concurrency, onProgress });
+  return _diff(repo, { from, to, staged, paths: scopePaths, values, concurrency, onProgress });
 }
 
 async function _diff(
   repo: Repository,
-  o: { from: string; to: string | undefined; paths: string[] | null; values: boolean; concurrency: number; onProgress: DiffOptions["onProgress"] },
+  o: { from: string; to: string | undefined; staged: boolean; paths: string[] | null; values: boolean; concurrency: number; onProgress: DiffOptions["onProgress"] },
 ): Promise<DiffResult> {
   const scope = new Scope(o.paths === null || o.paths.includes("") ? null : o.paths);
   const [a, b] = await Promise.all([
     revisionSide(repo, o.from),
-    o.to === undefined ? workingSide(repo, scope.paths ?? undefined) : revisionSide(repo, o.to),
+    o.staged ? indexSide(repo) : o.to === undefined ? workingSide(repo, scope.paths ?? undefined) : revisionSide(repo, o.to),
   ]);
   const raw = await walk(a.root, b.root, scope);
   const valueOutcomes = o.values ? await compareValues(raw.arrays, { concurrency: o.concurrency, onProgress: o.onProgress }) : new Map<RawArrayDiff, ValuesOutcome>();
@@ -46,7 +47,7 @@ async function _diff(
   const summary = summarize_(arrays, raw);
   return {
     from: { rev: a.rev, commit: a.commit },
-    to: { rev: b.rev, commit: b.commit },
+    to: o.staged ? { rev: null, commit: null, index: true } : { rev: b.rev, commit: b.commit },
     paths: o.paths,
     values: o.values,
     arrays,

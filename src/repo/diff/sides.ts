@@ -219,6 +219,20 @@ export async function workingSide(repo: Repository, paths: readonly string[] | u
   return { rev: null, commit: null, root, warnings };
 }
 
+// ---- the index ---------------------------------------------------------------------
+
+/** The staged snapshot: what the next `tdv commit` records (`diff --cached`). Nothing on disk is read but the index. */
+export async function indexSide(repo: Repository): Promise<Side> {
+  const index = await repo.readIndex();
+  const warnings: string[] = [];
+  if (index.tree) return { rev: null, commit: null, root: gitFolder(repo, index.tree, ""), warnings };
+  const files = new Map<string, WorkEntry>();
+  for (const [p, e] of index.entries) files.set(p, { store: e.store, id: e.id, size: e.size });
+  const read = (rel: string) => repo.readStored(index.entries.get(rel)!, rel);
+  const root = buildTree(repo, files, await arraysOf(files, read, warnings), read);
+  return { rev: null, commit: null, root, warnings };
+}
+
 // ---- the working copy as the index's snapshot with the changes laid over it --------
 
 /**

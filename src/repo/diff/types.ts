@@ -9,6 +9,8 @@ export interface DiffOptions {
   from?: string;
   /** the new side: a revision, or undefined for the working copy */
   to?: string;
+  /** the new side is the index (what the next `tdv commit` records): `diff --cached`; `to` must be left out */
+  staged?: boolean;
   /** limit the diff to these paths (relative to the repository root) and what is under them */
   paths?: readonly string[];
   /** decode changed chunks and summarize the change in the data */
@@ -23,6 +25,8 @@ export interface DiffSideInfo {
   rev: string | null;
   /** the commit it resolved to (null: working copy, or an unborn branch) */
   commit: string | null;
+  /** present (true) when this side is the index (`diff --cached`); rev and commit are null then */
+  index?: true;
 }
 
 export interface DiffResult {

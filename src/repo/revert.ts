@@ -1,0 +1,126 @@
+/**
+ * `tdv revert COMMIT`: a new commit that undoes COMMIT's changes, made with
+ * the merge machinery: a three-way merge of HEAD (ours) and COMMIT's parent
+ * (theirs) against COMMIT (the base), so later edits of the same arrays are
+ * kept and both sides' edits of one chunk merge element by element. Where
+ * the undo and a later change touch the same elements, the revert is refused
+ * and nothing changes (RevertConflictError lists them): reverting is then a
+ * job for `tdv restore --source COMMIT^ PATH` and a commit.
+ *
+ * Killed after the working copy moved and before the commit, the working
+ * copy holds the revert as staged changes: `tdv commit` concludes it,
+ * `tdv reset --hard` drops it; nothing committed is lost.
+ */
+import { TdvError, UsageError } from "../errors.js";
+import { sha256, type GitOid } from "../format/hash.js";
+import { materialize, readEntry, type CheckoutResult, type ProgressFn } from "./checkout.js";
+import { commit, type CommitResult } from "./commit.js";
+import type { Repository } from "./repository.js";
+import { resolveRevision } from "./revision.js";
+import { readCommitSnapshot, writeSnapshot, type SnapEntry } from "./snapshot.js";
+import { status } from "./status.js";
+import { assembleFiles } from "./merge/assemble.js";
+import { mergeBaseOf } from "./merge/bases.js";
+import { detectConflicts } from "./merge/detect.js";
+import { MergeInProgressError } from "./merge/errors.js";
+import { dropOutsideGrid } from "./merge/grid.js";
+import { describeOpen } from "./merge/merge.js";
+import { solve } from "./merge/solve.js";
+import { readMergeState } from "./merge/state.js";
+
+/** The revert's changes meet later changes of the same elements: refused, nothing changed. */
+export class RevertConflictError extends TdvError<"RevertConflictError"> {
+  readonly _tag = "RevertConflictError";
+  constructor(
+    readonly rev: string,
+    readonly conflicts: string[],
+  ) {
+    const shown = conflicts.slice(0, 10).join("\n  ");
+    const more = conflicts.length > 10 ? `\n  ... and ${conflicts.length - 10} more` : "";
+    super(`cannot revert ${rev}: later commits changed the same data (${conflicts.length} conflict${conflicts.length === 1 ? "" : "s"}); nothing was changed:\n  ${shown}${more}`, {
+      hint: `bring the paths back by hand: \`tdv restore --source ${rev}^ PATH\`, check them, then \`tdv commit -a\``,
+    });
+  }
+}
+
+/** revert and stash apply start from a clean working copy: they refuse local changes to tracked files. */
+export class UncommittedChangesError extends TdvError<"UncommittedChangesError"> {
+  readonly _tag = "UncommittedChangesError";
+  constructor(
+    readonly paths: string[],
+    action: string,
+  ) {
+    const shown = paths.slice(0, 10).join("\n  ");
+    const more = paths.length > 10 ? `\n  ... and ${paths.length - 10} more` : "";
+    super(`cannot ${action}: the working copy has local changes to tracked files:\n  ${shown}${more}`, {
+      hint: "commit them (`tdv commit -a -m ...`), put them aside (`tdv stash`) or discard them (`tdv restore PATH`), then run it again",
+    });
+  }
+}
+
+/** The commit's changes are undone already: nothing to revert. */
+export class NothingToRevertError extends TdvError<"NothingToRevertError"> {
+  readonly _tag = "NothingToRevertError";
+  constructor(readonly rev: string) {
+    super(`nothing to revert: HEAD already has none of ${rev}'s changes`, { hint: "`tdv show REV` lists a commit's changes; `tdv log` finds the one to revert" });
+  }
+}
+
+export interface RevertOptions {
+  /** the commit to undo */
+  rev: string;
+  /** the commit message (default: `Revert "SUBJECT"` and "This reverts commit OID.") */
+  message?: string;
+  trailers?: Record<string, string>;
+  onProgress?: ProgressFn;
+}
+
+export interface RevertResult {
+  /** the reverted commit */
+  reverted: GitOid;
+  commit: CommitResult;
+  checkout: CheckoutResult;
+}
+
+export function revert(repo: Repository, opts: RevertOptions): Promise<RevertResult> {
+  return repo.exclusive("revert", () => _revert(repo, opts));
+}
+
+async function _revert(repo: Repository, { rev, message, trailers = {}, onProgress }: RevertOptions): Promise<RevertResult> {
+  const pending = await readMergeState(repo);
+  if (pending) throw new MergeInProgressError(pending.name);
+  const head = await repo.refs.head();
+  if (head.oid === null) throw new UsageError("nothing to revert: this branch has no commits yet");
+  const target = await resolveRevision(repo, rev);
+  const c = await repo.git.readCommit(target);
+  if (c.parents.length > 1) {
+    throw new UsageError(`${rev} is a merge commit: reverting a merge is not supported`, {
+      hint: `undo it with \`tdv restore --source ${rev}^1 PATH\` and a commit, or \`tdv reset --hard ${rev}^1\` if it is not shared yet`,
+    });
+  }
+  const st = await status(repo);
+  const dirty = [...new Set([...st.staged, ...st.unstaged].map((ch) => ch.path))].sort();
+  if (dirty.length > 0) throw new UncommittedChangesError(dirty, `revert ${rev}`);
+
+  // base: the commit; ours: HEAD; theirs: its parent (what it changed, undone)
+  const mb = await mergeBaseOf(repo, [target]);
+  const [O, T] = [await readCommitSnapshot(repo, head.oid), await readCommitSnapshot(repo, c.parents[0] ?? null)];
+  const input = { base: mb.base, ours: O, theirs: T, read: mb.read };
+  const detection = await detectConflicts(input);
+  const solved = await solve({ ...input, detection }, { conflicts: detection.conflicts, policy: "elementwise" });
+  if (solved.unsolvable.length > 0) throw new RevertConflictError(rev, solved.unsolvable.map((u) => describeOpen({ ...u, scope: [], fingerprint: "" })));
+  const put = async (bytes: Uint8Array, store: "git" | "chunk"): Promise<SnapEntry> => {
+    if (store === "git") return { store, id: await repo.git.writeBlob(bytes), size: bytes.byteLength };
+    const id = sha256(bytes);
+    await repo.chunks.put(id, bytes);
+    return { store, id, size: bytes.byteLength };
+  };
+  const { files, written } = await assembleFiles(detection, solved, put, (p, e) => readEntry(repo, p, e));
+  await dropOutsideGrid(files, written, { ours: O, theirs: T }, mb.read);
+  const tree = await writeSnapshot(repo, files);
+  if (tree === O.tree) throw new NothingToRevertError(rev);
+  const checkout = await materialize(repo, { targetTree: tree, action: `reverting ${rev}`, onProgress });
+  const subject = c.message.trim().split("\n")[0] ?? "";
+  const res = await commit(repo, { message: message ?? `Revert "${subject}"\n\nThis reverts commit ${target}.`, trailers });
+  return { reverted: target, commit: res, checkout };
+}

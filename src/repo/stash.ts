@@ -1,0 +1,196 @@
+/**
+ * `tdv stash`: put local changes to tracked files aside and bring them back,
+ * stored as git stores them: a stash is a commit W (the working files) whose
+ * parents are HEAD and a commit I (the index); `refs/stash` names the newest
+ * and its reflog is the stack (stash@{0} is the newest). Chunk objects of a
+ * stash are reachable from refs/stash and its reflog, so gc keeps them.
+ * Untracked files are not stashed (git's default).
+ *
+ * apply merges the stash into HEAD with the merge machinery (base W^1, ours
+ * HEAD, theirs W), element by element; a conflict refuses it and nothing
+ * changes. Changed files come back unstaged, new files staged, as in git.
+ */
+import { TdvError, UsageError } from "../errors.js";
+import { sha256, type GitOid } from "../format/hash.js";
+import type { IndexEntry } from "../store/index-file.js";
+import { stage } from "./add.js";
+import { materialize, readEntry, type CheckoutResult, type ProgressFn } from "./checkout.js";
+import type { Repository } from "./repository.js";
+import { readCommitSnapshot, readSnapshot, writeSnapshot, type SnapEntry } from "./snapshot.js";
+import { status } from "./status.js";
+import { assembleFiles } from "./merge/assemble.js";
+import { mergeBaseOf } from "./merge/bases.js";
+import { detectConflicts } from "./merge/detect.js";
+import { MergeInProgressError } from "./merge/errors.js";
+import { UncommittedChangesError } from "./revert.js";
+import { dropOutsideGrid } from "./merge/grid.js";
+import { describeOpen } from "./merge/merge.js";
+import { solve } from "./merge/solve.js";
+import { readMergeState } from "./merge/state.js";
+
+const STASH = "refs/stash";
+
+export class NoStashError extends TdvError<"NoStashError"> {
+  readonly _tag = "NoStashError";
+  constructor(readonly selector: string, count: number) {
+    super(count === 0 ? "no stash entries" : `${selector} does not exist: there ${count === 1 ? "is 1 stash entry" : `are ${count} stash entries`}`, {
+      hint: count === 0 ? "`tdv stash` puts local changes aside" : "`tdv stash list` shows them (stash@{0} is the newest)",
+    });
+  }
+}
+
+export class StashConflictError extends TdvError<"StashConflictError"> {
+  readonly _tag = "StashConflictError";
+  constructor(readonly selector: string, readonly conflicts: string[]) {
+    const shown = conflicts.slice(0, 10).join("\n  ");
+    super(`cannot apply ${selector}: it changes the same data as commits made since (${conflicts.length} conflict${conflicts.length === 1 ? "" : "s"}); nothing was changed and the stash is kept:\n  ${shown}`, {
+      hint: `switch to the commit it was made on (\`tdv stash list\` names it) and apply it there, or take files from it: \`tdv restore --source ${selector} PATH\``,
+    });
+  }
+}
+
+export interface StashEntry {
+  selector: string;
+  oid: GitOid;
+  /** "WIP on main: abc1234 subject" or "On main: MESSAGE" */
+  message: string;
+  timestamp: number;
+}
+
+function subjectOf(message: string): string {
+  return message.trim().split("\n")[0] ?? "";
+}
+
+/** The stash stack, newest first. */
+export async function stashList(repo: Repository): Promise<StashEntry[]> {
+  const entries = await repo.refs.reflog(STASH);
+  return entries
+    .map((e, i) => ({ e, n: entries.length - 1 - i }))
+    .reverse()
+    .filter(({ e }) => e.next !== null)
+    .map(({ e, n }) => ({ selector: `stash@{${n}}`, oid: e.next as GitOid, message: e.message, timestamp: e.timestamp }));
+}
+
+/** "stash@{N}", "N" or nothing (0) → N. */
+export function parseStashSelector(selector: string | undefined): number {
+  if (selector === undefined) return 0;
+  const m = /^(?:stash@\{(\d+)\}|(\d+))$/.exec(selector);
+  if (!m) throw new UsageError(`'${selector}' is not a stash entry`, { hint: "name one as stash@{N} or N; `tdv stash list` shows them" });
+  return Number(m[1] ?? m[2]);
+}
+
+async function entryAt(repo: Repository, n: number): Promise<{ entry: StashEntry; top: GitOid }> {
+  const list = await stashList(repo);
+  const entry = list[n];
+  const top = await repo.refs.read(STASH);
+  if (!entry || !top) throw new NoStashError(`stash@{${n}}`, list.length);
+  return { entry, top };
+}
+
+export interface StashPushResult {
+  /** null: there were no local changes to save */
+  entry: StashEntry | null;
+  checkout: CheckoutResult;
+}
+
+/** Save the index and the tracked working files as a stash, then make them match HEAD. */
+export function stashPush(repo: Repository, opts: { message?: string; onProgress?: ProgressFn } = {}): Promise<StashPushResult> {
+  return repo.exclusive("stash", () => _stashPush(repo, opts));
+}
+
+async function _stashPush(repo: Repository, { message, onProgress }: { message?: string; onProgress?: ProgressFn }): Promise<StashPushResult> {
+  const pending = await readMergeState(repo);
+  if (pending) throw new MergeInProgressError(pending.name);
+  const head = await repo.refs.head();
+  if (head.oid === null) throw new UsageError("cannot stash on a branch with no commits", { hint: "commit first: a stash is kept relative to a commit" });
+  const st = await status(repo);
+  if (st.staged.length === 0 && st.unstaged.length === 0) return { entry: null, checkout: { written: 0, deleted: 0, bytes: 0 } };
+  const headCommit = await repo.git.readCommit(head.oid);
+  const branch = head.branch?.replace(/^refs\/heads\//, "") ?? "(no branch)";
+  const base = `${head.oid.slice(0, 7)} ${subjectOf(headCommit.message)}`;
+  const who = repo.identity();
+  const { indexTree, workTree } = await repo.git.withPack(async () => {
+    const index = await repo.readIndex();
+    const indexTree = index.tree ?? (await writeSnapshot(repo, index.entries));
+    const staged = await stage(repo, { trackedOnly: true }); // stores the working files' bytes; the index file is not written
+    const workTree = await writeSnapshot(repo, staged.index.entries);
+    return { indexTree, workTree };
+  });
+  const i = await repo.git.writeCommit({ tree: indexTree, parents: [head.oid], author: who, committer: who, message: `index on ${branch}: ${base}\n` });
+  const title = message ? `On ${branch}: ${message}` : `WIP on ${branch}: ${base}`;
+  const w = await repo.git.writeCommit({ tree: workTree, parents: [head.oid, i], author: who, committer: who, message: `${title}\n` });
+  await repo.durability.flush();
+  await repo.refs.update(STASH, { expected: await repo.refs.read(STASH), next: w, who, message: title });
+  // only now that the stash is recorded: the working copy and index back to HEAD
+  const checkout = await materialize(repo, { targetTree: headCommit.tree, force: true, action: "stashing", onProgress });
+  return { entry: { selector: "stash@{0}", oid: w, message: title, timestamp: who.timestamp }, checkout };
+}
+
+export interface StashApplyResult {
+  entry: StashEntry;
+  checkout: CheckoutResult;
+  /** pop: the entry was dropped */
+  dropped: boolean;
+}
+
+/** Apply stash entry `n` to the working copy (a three-way merge into HEAD); `pop` then drops it. */
+export function stashApply(repo: Repository, opts: { n?: number; pop?: boolean; onProgress?: ProgressFn } = {}): Promise<StashApplyResult> {
+  return repo.exclusive(opts.pop ? "stash pop" : "stash apply", () => _stashApply(repo, opts));
+}
+
+async function _stashApply(repo: Repository, { n = 0, pop = false, onProgress }: { n?: number; pop?: boolean; onProgress?: ProgressFn }): Promise<StashApplyResult> {
+  const pending = await readMergeState(repo);
+  if (pending) throw new MergeInProgressError(pending.name);
+  const { entry, top } = await entryAt(repo, n);
+  const head = await repo.refs.head();
+  if (head.oid === null) throw new UsageError("cannot apply a stash on a branch with no commits");
+  const st = await status(repo);
+  const dirty = [...new Set([...st.staged, ...st.unstaged].map((c) => c.path))].sort();
+  if (dirty.length > 0) throw new UncommittedChangesError(dirty, `apply ${entry.selector}`);
+
+  const w = await repo.git.readCommit(entry.oid);
+  const stashBase = w.parents[0];
+  if (!stashBase) throw new UsageError(`${entry.selector} is not a stash commit (it has no parent)`);
+  const mb = await mergeBaseOf(repo, [stashBase]);
+  const [O, T] = [await readCommitSnapshot(repo, head.oid), await readCommitSnapshot(repo, entry.oid)];
+  const input = { base: mb.base, ours: O, theirs: T, read: mb.read };
+  const detection = await detectConflicts(input);
+  const solved = await solve({ ...input, detection }, { conflicts: detection.conflicts, policy: "elementwise" });
+  if (solved.unsolvable.length > 0) throw new StashConflictError(entry.selector, solved.unsolvable.map((u) => describeOpen({ ...u, scope: [], fingerprint: "" })));
+  const put = async (bytes: Uint8Array, store: "git" | "chunk"): Promise<SnapEntry> => {
+    if (store === "git") return { store, id: await repo.git.writeBlob(bytes), size: bytes.byteLength };
+    const id = sha256(bytes);
+    await repo.chunks.put(id, bytes);
+    return { store, id, size: bytes.byteLength };
+  };
+  const { files, written } = await assembleFiles(detection, solved, put, (p, e) => readEntry(repo, p, e));
+  await dropOutsideGrid(files, written, { ours: O, theirs: T }, mb.read);
+  const tree = await writeSnapshot(repo, files);
+  const checkout = await materialize(repo, { targetTree: tree, action: `applying ${entry.selector}`, onProgress });
+  // as git: changes to HEAD's files come back unstaged, new files staged
+  const H = (await readSnapshot(repo, O.tree)).files;
+  const index = await repo.readIndex();
+  const entries = new Map<string, IndexEntry>(index.entries);
+  const unstaged = (e: SnapEntry): IndexEntry => ({ ...e, mtimeMs: 0, ctimeMs: 0, ino: 0 });
+  for (const [p, e] of index.entries) {
+    const h = H.get(p);
+    if (h && h.id !== e.id) entries.set(p, unstaged(h));
+  }
+  for (const [p, h] of H) if (!entries.has(p)) entries.set(p, unstaged(h));
+  await repo.writeIndex({ tree: null, entries });
+  let dropped = false;
+  if (pop) {
+    await repo.refs.dropReflogEntry(STASH, n, top);
+    dropped = true;
+  }
+  return { entry, checkout, dropped };
+}
+
+/** Drop stash entry `n`. */
+export async function stashDrop(repo: Repository, { n = 0 }: { n?: number } = {}): Promise<StashEntry> {
+  return repo.writing("stash drop", async () => {
+    const { entry, top } = await entryAt(repo, n);
+    await repo.refs.dropReflogEntry(STASH, n, top);
+    return entry;
+  });
+}
