@@ -89,6 +89,7 @@ export async function objectsToSend(
 
   const newCommits = await paint(repo, wantCommits, hadCommits);
   out.commits = newCommits.length;
+  const newOids = new Set<string>(newCommits.map((c) => c.oid));
 
   // objects, each new commit against its parents
   const done = new Set<string>(); // "<tree>:<role>" already compared
@@ -96,38 +97,45 @@ export async function objectsToSend(
     out.skipped.objects += n;
     out.skipped.bytes += bytes;
   };
-  const sendChunk = (id: ChunkId, size: number, known: ReadonlySet<string>) => {
-    if (known.has(id)) skip(1, size);
-    else if (!out.chunks.has(id)) {
+  // `known`: chunk ids of the parents' manifests (true where a had parent holds it: on the remote)
+  const sendChunk = (id: ChunkId, size: number, known: ReadonlyMap<string, boolean>) => {
+    const had = known.get(id);
+    if (had !== undefined) {
+      if (had) skip(1, size); // a new parent's chunk is sent (or counted) for that parent
+    } else if (!out.chunks.has(id)) {
       out.chunks.set(id, size);
       onObject?.();
     }
   };
-  const compareTree = async (oid: GitOid, bases: readonly GitOid[], manifest: boolean, where: string): Promise<void> => {
+  /** `bases`: the parents' trees at this path, each with whether its commit is on the remote (had) */
+  const compareTree = async (oid: GitOid, bases: readonly { oid: GitOid; had: boolean }[], manifest: boolean, where: string): Promise<void> => {
     const role = `${oid}:${manifest ? "m" : "t"}`;
     if (done.has(role)) return;
     done.add(role);
     sendGit(oid, "tree");
-    const baseEntries = new Map<string, TreeEntry[]>();
+    const baseEntries = new Map<string, (TreeEntry & { had: boolean })[]>();
     for (const b of bases) {
-      for (const e of await repo.git.readTree(b, where || "root tree")) {
+      for (const e of await repo.git.readTree(b.oid, where || "root tree")) {
+        const entry = { ...e, had: b.had };
         const list = baseEntries.get(e.name);
-        if (list) list.push(e);
-        else baseEntries.set(e.name, [e]);
+        if (list) list.push(entry);
+        else baseEntries.set(e.name, [entry]);
       }
     }
     for (const e of await repo.git.readTree(oid, where || "root tree")) {
       if (e.mode === "160000") continue;
       const theirs = baseEntries.get(e.name) ?? [];
-      if (theirs.some((t) => t.oid === e.oid && t.mode === e.mode)) {
-        skip(1);
+      const same = theirs.filter((t) => t.oid === e.oid && t.mode === e.mode);
+      if (same.length > 0) {
+        // on the remote already when a had parent holds it; else sent for the new parent
+        if (same.some((t) => t.had)) skip(1);
         continue;
       }
       const rel = where ? `${where}/${e.name}` : e.name;
       if (e.mode === "040000") {
         await compareTree(
           e.oid,
-          theirs.filter((t) => t.mode === "040000").map((t) => t.oid),
+          theirs.filter((t) => t.mode === "040000").map((t) => ({ oid: t.oid, had: t.had })),
           e.name === MANIFEST_TREE,
           rel,
         );
@@ -143,15 +151,15 @@ export async function objectsToSend(
         const bytes = await repo.git.readBlob(blob, rel);
         return kind === "shard" ? decodeShard(bytes, rel).entries : decodeFileList(bytes, rel);
       };
-      const known = new Set<string>();
-      for (const t of theirs) if (t.mode !== "040000" && t.mode !== "160000") for (const c of await ids(t.oid)) known.add(c.id);
+      const known = new Map<string, boolean>();
+      for (const t of theirs) if (t.mode !== "040000" && t.mode !== "160000") for (const c of await ids(t.oid)) known.set(c.id, t.had || known.get(c.id) === true);
       for (const c of await ids(e.oid)) sendChunk(c.id, c.size, known);
     }
   };
   for (const c of newCommits) {
     sendGit(c.oid, "commit");
-    const parentTrees: GitOid[] = [];
-    for (const p of c.parents) parentTrees.push((await repo.git.readCommit(p)).tree);
+    const parentTrees: { oid: GitOid; had: boolean }[] = [];
+    for (const p of c.parents) parentTrees.push({ oid: (await repo.git.readCommit(p)).tree, had: !newOids.has(p) });
     await compareTree(c.tree, parentTrees, false, "");
   }
   return out;

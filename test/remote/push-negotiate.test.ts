@@ -94,6 +94,17 @@ describe("push negotiation", () => {
     expect(c.branch).toBe("main");
   });
 
+  it("a first push of several commits counts nothing as already on the remote", async () => {
+    const { arr, repo } = await setup();
+    await rewriteChunk(arr, 5);
+    await commitAll(path.dirname(arr), "second"); // shares 39 chunks and most trees with base
+    const res = await push(repo, {});
+    expect(res.commits).toBe(2);
+    expect(res.uploaded.chunks).toBe(41);
+    expect(res.skipped).toEqual({ objects: 0, bytes: 0 });
+    expect(res.found.objects).toBe(0);
+  });
+
   it("a new branch at a commit the remote has, while its main moved on: nothing sent, nothing asked", async () => {
     const { arr, repo } = await setup();
     await push(repo, {});
