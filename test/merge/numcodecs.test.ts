@@ -48,6 +48,8 @@ const CASES: Case[] = [
   float("f8, Blosc lz4 byte shuffle", "<f8", "None", "Blosc(cname='lz4', shuffle=Blosc.SHUFFLE)"),
   float("f4, Blosc zstd bitshuffle", "<f4", "None", "Blosc(cname='zstd', shuffle=Blosc.BITSHUFFLE)"),
   { name: "i2, Blosc lz4 byte shuffle", dtype: "<i2", filters: "None", compressor: "Blosc(cname='lz4', shuffle=Blosc.SHUFFLE)", base: "np.arange(N, dtype='<i2') * 3", theirs: INT_THEIRS, ours: INT_OURS, refused: null },
+  { name: "f8, FixedScaleOffset(astype='<i2') + Zlib", dtype: "<f8", filters: "[numcodecs.FixedScaleOffset(offset=100, scale=10, dtype='<f8', astype='<i2')]", compressor: "Zlib()", base: "np.arange(N) * 0.5", theirs: INT_THEIRS, ours: INT_OURS, refused: null },
+  { name: "f4, FixedScaleOffset(astype='|u1') + Blosc lz4 shuffle", dtype: "<f4", filters: "[numcodecs.FixedScaleOffset(offset=0, scale=2, dtype='<f4', astype='|u1')]", compressor: "Blosc(cname='lz4', shuffle=Blosc.SHUFFLE)", base: "(np.arange(N) % 100 * 0.5).astype('<f4')", theirs: [[4, "20"], [6, "77"]], ours: INT_OURS, refused: null },
   float("f8, Zlib", "<f8", "None", "Zlib()"),
   float("f4, no compressor", "<f4", "None", "None"),
   { name: "i8, Delta(astype='<i4') + Zlib", dtype: "<i8", filters: "[Delta(dtype='<i8', astype='<i4')]", compressor: "Zlib()", base: "np.arange(N, dtype='<i8') * 3", theirs: INT_THEIRS, ours: INT_OURS, refused: /codec 'delta' with astype="<i4"/ },
@@ -108,7 +110,7 @@ describe.skipIf(skip)("numcodecs arrays written by zarr-python: diff --values an
         each((c, k) => {
           const want = c.refused === null ? `e = (${c.base})\n${assign("e", c.ours)}\n${assign("e", c.theirs)}` : `e = (${c.base})\n${assign("e", c.theirs)}`;
           // the merged chunk file, and what numcodecs writes for its values (Blosc frames: typesize, shuffle, blocksize as numcodecs sets them)
-          const enc = `zz = zarr.open('${arrayOf(k)}')\nenc = zz.compressor.encode(np.ascontiguousarray(zz[:])) if zz.compressor is not None and zz.filters is None else b''`;
+          const enc = `zz = zarr.open('${arrayOf(k)}')\nv = np.ascontiguousarray(zz[:])\nfor f in (zz.filters or []): v = f.encode(v)\nenc = zz.compressor.encode(v) if zz.compressor is not None else b''`;
           return `${want}\n${enc}\nz = zz[:]\nout.append({'got': z.tobytes().hex(), 'want': e.astype(z.dtype).tobytes().hex(), 'repr': repr(z), 'file': open('${arrayOf(k)}/0', 'rb').read().hex(), 'enc': bytes(enc).hex()})`;
         }) +
         "\nprint(json.dumps(out))",
