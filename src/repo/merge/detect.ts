@@ -80,8 +80,9 @@ export async function mergeDocumentAt(
   const isArray = [input.base, input.ours, input.theirs].some((s) => s.arrays.has(node));
   const sides = { base: b ? await parse(p, b) : null, ours: o ? await parse(p, o) : null, theirs: t ? await parse(p, t) : null };
   const { doc, conflicts, rebuild } = mergeDoc({ path: p, node, isArray }, sides, choose);
-  const like = o ?? t;
-  return { bytes: serializeLike(doc, like ? await input.read(p, like) : null), conflicts, rebuild };
+  // ours' style; numbers keep the spelling ours, theirs or the base gave them (`1.0` stays `1.0`)
+  const sources = await Promise.all([o, t, b].filter((e): e is SnapEntry => e !== null).map((e) => input.read(p, e)));
+  return { bytes: serializeLike(doc, sources[0] ?? null, sources), conflicts, rebuild };
 }
 
 export async function detectConflicts(input: DetectInput): Promise<Detection> {
