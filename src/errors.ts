@@ -459,4 +459,32 @@ export type TdvErrorTag =
   | CorruptObjectError["_tag"]
   | MissingObjectError["_tag"]
   | NothingToCommitError["_tag"]
-  | FileAccessError["_tag"];
+  | FileAccessError["_tag"]
+  // zarr/ (decode.ts, encode.ts): the classes live with the codecs
+  | "CodecUnavailableError"
+  | "ChunkDecodeError"
+  | "ChunkEncodeError"
+  // repo/merge/errors.ts
+  | "MergeInProgressError"
+  | "NoMergeInProgressError"
+  | "UnresolvedConflictsError"
+  | "NotFastForwardError"
+  | "MergeStaleError"
+  | "LocalChangesError"
+  | "MergeFailedError"
+  | "MergeIncompleteError"
+  | "OtherEditsDiscardedError"
+  // remote/errors.ts
+  | "UnknownRemoteError"
+  | "RemoteExistsError"
+  | "UnsupportedUrlError"
+  | "NoCredentialsError"
+  | "AccessDeniedError"
+  | "BucketNotFoundError"
+  | "RemoteUnreachableError"
+  | "RemoteRequestError"
+  | "ReadOnlyRemoteError"
+  | "PreconditionFailedError"
+  | "NotARemoteRepositoryError"
+  | "NonFastForwardError"
+  | "DivergedError";
