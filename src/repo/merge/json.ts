@@ -51,9 +51,36 @@ export function same(a: unknown, b: unknown): boolean {
   return canonical(a) === canonical(b);
 }
 
+/**
+ * The base value of a key the merge bases disagree on (criss-cross history):
+ * equal to no real value, so any side's change there conflicts unless both
+ * sides agree. Conflict records show it as null (no known base).
+ */
+export const DISPUTED: Readonly<Json> = Object.freeze({ "\u0001tdv-disputed": true });
+
+/**
+ * A base document for merging key by key when the merge bases disagree on
+ * the document: `lo`'s keys, those where `hi` differs replaced by DISPUTED
+ * (zarr.json's `attributes` key by key in turn).
+ */
+export function disputedBase(lo: Json | null, hi: Json | null, nested = false): Json {
+  const a = lo ?? {};
+  const b = hi ?? {};
+  const out: Json = {};
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (same(a[k], b[k])) {
+      if (a[k] !== undefined) out[k] = a[k];
+      continue;
+    }
+    const obj = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
+    out[k] = nested && k === "attributes" && obj(a[k]) && obj(b[k]) ? disputedBase(a[k] as Json, b[k] as Json) : DISPUTED;
+  }
+  return out;
+}
+
 /** A value as it goes into conflict records (plain JSON: non-finite numbers as strings, absent as null). */
 export function toJsonValue(v: unknown): JsonValue {
-  if (v === undefined) return null;
+  if (v === undefined || v === DISPUTED) return null;
   return JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === "number" && !Number.isFinite(x) ? String(x) : x))) as JsonValue;
 }
 
