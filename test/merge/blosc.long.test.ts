@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { bitShuffle } from "../../src/zarr/blosc.js";
-import { encodeChunk } from "../../src/zarr/encode.js";
+import { decodeWithCodecs, encodeChunk } from "../../src/zarr/encode.js";
 import { hasZarrPython, pythonJson } from "../helpers/zarr-python.js";
 
 const DTYPES: [string, new (b: ArrayBuffer, o: number, n: number) => ArrayLike<unknown>, number][] = [
@@ -39,6 +39,28 @@ describe("bitShuffle", () => {
     expect([...bitShuffle(1, src)]).toEqual([1, 2, 0, 0, 0, 0, 0, 0, 0xaa]);
     const src2 = new Uint8Array([0x80, 0, 0, 0, 0, 0, 0, 0]); // bit 7 of element 0 → bit 56 → byte 7 bit 0
     expect([...bitShuffle(1, src2)]).toEqual([0, 0, 0, 0, 0, 0, 0, 1]);
+  });
+});
+
+describe("v3 blosc", () => {
+  it("re-encodes with the configuration's typesize and shuffle (bitshuffle, typesize 2), and reads back", async () => {
+    const doc = {
+      zarr_format: 3,
+      node_type: "array",
+      shape: [300],
+      data_type: "int16",
+      chunk_grid: { name: "regular", configuration: { chunk_shape: [300] } },
+      chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
+      fill_value: 0,
+      codecs: [{ name: "bytes", configuration: { endian: "little" } }, { name: "blosc", configuration: { cname: "zstd", clevel: 5, shuffle: "bitshuffle", typesize: 2, blocksize: 0 } }],
+      attributes: {},
+    };
+    const data = Int16Array.from({ length: 300 }, (_, i) => (i * 7) % 1000);
+    const frame = await encodeChunk(doc, [0], { data: data as never, shape: [300], stride: [1] });
+    // version 2, zstd (format 4 in bits 5-7), bit shuffle (0x04), no split (0x10); typesize 2; 600 bytes
+    expect([frame[0], frame[2], frame[3]]).toEqual([2, (4 << 5) | 0x10 | 0x04, 2]);
+    expect(new DataView(frame.buffer, frame.byteOffset).getUint32(4, true)).toBe(600);
+    expect([...((await decodeWithCodecs(doc, frame)).data as Int16Array)]).toEqual([...data]);
   });
 });
 
