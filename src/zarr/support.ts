@@ -90,8 +90,8 @@ const V3: Record<string, Record<string, Check>> = {
   lz4: { acceleration: int },
   crc32c: {},
   "vlen-utf8": {},
-  // zarrita reads the shard index at the end only
-  sharding_indexed: { chunk_shape: any, codecs: any, index_codecs: any, index_location: oneOf("end") },
+  // zarrita reads the shard index at the end only; tdv reads one at the start itself (decode.ts readShard, index codecs bytes ± crc32c)
+  sharding_indexed: { chunk_shape: any, codecs: any, index_codecs: any, index_location: oneOf("end", "start") },
 };
 
 const V2_DTYPE = /^[<>|]?(b1|i1|u1|i2|u2|i4|u4|i8|u8|f4|f8|U\d+|S\d+)$/;
