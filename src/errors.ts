@@ -510,4 +510,47 @@ export type TdvErrorTag =
   | MissingObjectError["_tag"]
   | UnavailableChunkError["_tag"]
   | NothingToCommitError["_tag"]
-  | FileAccessError["_tag"];
+  | FileAccessError["_tag"]
+  // zarr/ (decode.ts, encode.ts): the classes live with the codecs
+  | "CodecUnavailableError"
+  | "ChunkDecodeError"
+  | "ChunkEncodeError"
+  // repo/merge/errors.ts
+  | "MergeInProgressError"
+  | "NoMergeInProgressError"
+  | "UnresolvedConflictsError"
+  | "NotFastForwardError"
+  | "MergeStaleError"
+  | "LocalChangesError"
+  | "MergeFailedError"
+  | "MergeIncompleteError"
+  | "OtherEditsDiscardedError"
+  // remote/errors.ts
+  | "UnknownRemoteError"
+  | "RemoteExistsError"
+  | "UnsupportedUrlError"
+  | "NoCredentialsError"
+  | "AccessDeniedError"
+  | "BucketNotFoundError"
+  | "RemoteUnreachableError"
+  | "RemoteRequestError"
+  | "ReadOnlyRemoteError"
+  | "PreconditionFailedError"
+  | "NotARemoteRepositoryError"
+  | "NonFastForwardError"
+  | "DivergedError"
+  | "ConditionalWritesIgnoredError"
+  | "ConditionalWritesRefusedError"
+  | "InfoRefsNotUpdatedError"
+  | "RemoteGcRefusedError"
+  | "RemoteGcRunningError"
+  | "RemoteLeaseLostError"
+  | "RemoteObjectCorruptError"
+  | "RemoteObjectMissingError"
+  | "RemoteWritersRunningError"
+  // repo/stash.ts, repo/revert.ts
+  | "NoStashError"
+  | "StashConflictError"
+  | "NothingToRevertError"
+  | "RevertConflictError"
+  | "UncommittedChangesError";

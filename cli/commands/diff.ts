@@ -267,6 +267,17 @@ function printValues(res: DiffResult): void {
   out("Values in the changed chunks:");
   const header = ["array", "changed", "of", "max |Δ|", "mean Δ", "NaN", "before", "after", "where", "appended"];
   for (const l of formatTable(header, rows, new Set([1, 2, 3, 4, 5]))) out(`  ${l}`);
+  // where, in coordinate values: "  temperature: time 2024-06-01..2024-06-03, lat 30..45.5"
+  const located = res.arrays.filter((a) => a.values?.coords?.length);
+  if (located.length === 0) return;
+  out("");
+  out("Where, in coordinates:");
+  for (const a of located) out(`  ${quotePath(a.path || ".")}: ${formatCoords(a.values!.coords!)}`);
+}
+
+/** "time 2024-06-01..2024-06-03, lat 30..45.5" */
+function formatCoords(coords: NonNullable<ValueDiff["coords"]>): string {
+  return coords.map((c) => `${c.dim} ${c.first === c.last ? String(c.first) : `${String(c.first)}..${String(c.last)}`}`).join(", ");
 }
 
 function appended(v: ValueDiff): string {

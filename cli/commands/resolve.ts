@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .command("resolve")
     .description("settle the merge conflicts of an array (or one chunk, a group, a file) with one side")
     .argument("<path>", "the array, group, file or folder whose conflicts to settle")
-    .option("--chunk <index>", "only this chunk of the array: its grid position, e.g. 3,0,7", parseIndex)
+    .option("--chunk <index>", "only this chunk of the array: its grid position, e.g. 3,0,7 (a sharded array: the shard, or an inner chunk as the conflict list names it; a shard wins where both match)", parseIndex)
     .option("--ours", "take ours (the branch merged into) where the sides conflict")
     .option("--theirs", "take theirs (the branch merged in) where the sides conflict")
     .option("--discard-other-edits", "where a chunk cannot merge element by element, take the side's whole chunk (the other side's edits of it are lost)")

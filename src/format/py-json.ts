@@ -45,12 +45,16 @@ export function pyLoads(input: string | Uint8Array, path: string): PyValue {
   });
 }
 
-/** `json.dumps(v, indent=indent, sort_keys=True, ensure_ascii=True, separators=(",", ": "))`. */
-export function pyDumps(v: PyValue, indent = 4): string {
-  return dump(v, " ".repeat(indent), "");
+/**
+ * `json.dumps(v, indent=indent, sort_keys=True, ensure_ascii=True, separators=(",", ": "))`
+ * (zarr-python 2); with `sortKeys` false, keys in the order read, as
+ * zarr-python 3 writes its `json.dumps(d, indent=2)` of a dict.
+ */
+export function pyDumps(v: PyValue, indent = 4, sortKeys = true): string {
+  return dump(v, " ".repeat(indent), "", sortKeys);
 }
 
-function dump(v: PyValue, step: string, at: string): string {
+function dump(v: PyValue, step: string, at: string, sortKeys: boolean): string {
   if (v === null) return "null";
   if (v === true) return "true";
   if (v === false) return "false";
@@ -60,11 +64,11 @@ function dump(v: PyValue, step: string, at: string): string {
   const inner = at + step;
   if (Array.isArray(v)) {
     if (v.length === 0) return "[]";
-    return `[\n${v.map((x) => inner + dump(x, step, inner)).join(",\n")}\n${at}]`;
+    return `[\n${v.map((x) => inner + dump(x, step, inner, sortKeys)).join(",\n")}\n${at}]`;
   }
   if (v.size === 0) return "{}";
-  const keys = [...v.keys()].sort(byCodePoint);
-  return `{\n${keys.map((k) => `${inner}${pyString(k)}: ${dump(v.get(k) as PyValue, step, inner)}`).join(",\n")}\n${at}}`;
+  const keys = sortKeys ? [...v.keys()].sort(byCodePoint) : [...v.keys()];
+  return `{\n${keys.map((k) => `${inner}${pyString(k)}: ${dump(v.get(k) as PyValue, step, inner, sortKeys)}`).join(",\n")}\n${at}}`;
 }
 
 /** Python's repr of a float: the shortest digits that round-trip, fixed notation for 1e-4 <= |x| < 1e16, else e±XX. */

@@ -100,6 +100,8 @@ export async function stage(
     }
     const keep: string[] = [];
     for (const p of candidates) {
+      // only files inside a tracked array: an untracked folder's metadata is not read (nor refused) here
+      if (![...trackedArrays].some((a) => isUnder(p, a))) continue;
       const node = await h.arrayOf(p);
       if (node && trackedArrays.has(node.dir)) keep.push(p);
     }

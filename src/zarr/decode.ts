@@ -23,6 +23,7 @@ import { formatChunkKey } from "../format/chunk-key.js";
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
 import { replaceNonFinite } from "../format/non-finite.js";
 import { describeRefusal, forZarrita, refusal, type Refusal } from "./support.js";
+import { innerChunks, innerDoc, shardingOf, type Sharding } from "./shard.js";
 
 /** The values of a chunk as zarrita returns them: a typed array, a BoolArray, a string array, ... */
 export type ChunkData = zarr.Chunk<zarr.DataType>["data"];
@@ -178,6 +179,8 @@ interface Decoder {
   refused: Refusal | null;
   files: Map<string, Uint8Array>;
   reusable: Promise<{ arr: AnyArray; store: MemoryStore } | null> | null;
+  /** shards zarrita does not read (index at the start): read by tdv, inner chunk by inner chunk */
+  ownShards: { s: Sharding; inner: Uint8Array } | null;
 }
 
 const decoders = new WeakMap<Uint8Array, Decoder>();
@@ -191,7 +194,9 @@ function decoderFor(metaDoc: Uint8Array, zattrs: Uint8Array | null): Decoder {
   const files = new Map<string, Uint8Array>();
   files.set(meta.zarrFormat === 2 ? "/.zarray" : "/zarr.json", new TextEncoder().encode(JSON.stringify(refused ? doc : forZarrita(doc))));
   if (zattrs && meta.zarrFormat === 2) files.set("/.zattrs", new TextEncoder().encode(normalizeJson(new TextDecoder().decode(zattrs))));
-  const dec: Decoder = { meta, refused, files, reusable: null };
+  const sharding = refused ? null : shardingOf(doc);
+  const ownShards = sharding && sharding.indexLocation === "start" ? { s: sharding, inner: new TextEncoder().encode(JSON.stringify(innerDoc(doc, sharding))) } : null;
+  const dec: Decoder = { meta, refused, files, reusable: null, ownShards };
   if (!meta.innerChunkShape && !refused) {
     const store = new MemoryStore(new Map(files));
     dec.reusable = open(meta, store).then(
@@ -216,6 +221,7 @@ async function read(metaDoc: Uint8Array, zattrs: Uint8Array | null, index: numbe
   const dec = decoderFor(metaDoc, zattrs);
   const { meta } = dec;
   if (dec.refused) throw CodecUnavailableError.of(dec.refused);
+  if (dec.ownShards) return readShardAtStart(dec.ownShards, index, bytes);
   if (index.length !== meta.shape.length || index.some((n) => !Number.isSafeInteger(n) || n < 0)) {
     throw new RangeError(`chunk index [${index}] does not fit a ${meta.shape.length}-d array`);
   }
@@ -380,4 +386,42 @@ function decodeFailure(meta: ArrayMeta, index: number[], err: unknown): unknown 
  */
 function normalizeJson(text: string): string {
   return replaceNonFinite(text, (word) => JSON.stringify(word));
+}
+
+/**
+ * A whole shard whose index zarrita does not read (at the start of the
+ * file), assembled from its inner chunks (src/zarr/shard.ts), each decoded as
+ * a chunk of the inner document. Numeric data only (typed arrays).
+ */
+async function readShardAtStart(own: { s: Sharding; inner: Uint8Array }, index: number[], bytes: Uint8Array | null): Promise<DecodedChunk> {
+  const { s } = own;
+  const shape = s.inner.map((n, d) => n * (s.perShard[d] as number));
+  const stride = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+  const total = shape.reduce((a, b) => a * b, 1);
+  const parts = innerChunks(s, bytes, index);
+  let out: (ArrayLike<unknown> & { [i: number]: unknown }) | null = null;
+  for (let k = 0; k < parts.length; k++) {
+    // inner chunk k (C order inside the shard) and its array-wide index
+    let rest = k;
+    const pos = s.perShard.map(() => 0);
+    for (let d = s.perShard.length - 1; d >= 0; d--) {
+      pos[d] = rest % (s.perShard[d] as number);
+      rest = Math.floor(rest / (s.perShard[d] as number));
+    }
+    const global = pos.map((p, d) => (index[d] as number) * (s.perShard[d] as number) + p);
+    const part = parts[k];
+    const c = part ? await decodeChunk(own.inner, null, global, part) : await fillChunk(own.inner, global);
+    if (!ArrayBuffer.isView(c.data)) throw new CodecUnavailableError("sharding_indexed", "a shard with its index at the start holds non-numeric data, which tdv does not assemble");
+    out ??= new (c.data.constructor as new (n: number) => ArrayLike<unknown> & { [i: number]: unknown })(total);
+    for (const idx of ndindex(s.inner)) {
+      let src = 0;
+      let dst = 0;
+      for (let d = 0; d < idx.length; d++) {
+        src += (idx[d] as number) * (c.stride[d] as number);
+        dst += ((pos[d] as number) * (s.inner[d] as number) + (idx[d] as number)) * (stride[d] as number);
+      }
+      out[dst] = (c.data as unknown as ArrayLike<unknown>)[src];
+    }
+  }
+  return { data: out as unknown as ChunkData, shape, stride, origin: index.map((i, d) => i * (shape[d] as number)) };
 }

@@ -20,7 +20,8 @@ import type * as zarr from "zarrita";
 import { TdvError } from "../errors.js";
 import { crc32With } from "../format/crc.js";
 import { bitsOf, sameNumberish } from "./bits.js";
-import { describeRefusal, forZarrita, refusal } from "./support.js";
+import { bloscCompress, type BloscSettings, type StreamCompressor } from "./blosc.js";
+import { describeRefusal, forZarrita, refusal, TDV_SHUFFLE } from "./support.js";
 import { loadZarrita } from "./zarrita.js";
 
 /** A codec this tdv cannot encode with, a sharded array, or a chunk that did not round-trip. */
@@ -106,11 +107,65 @@ class Crc32cCodec {
   }
 }
 
+/** numcodecs.js modules for blosc (decoding, and lz4/zstd streams inside frames) */
+type Wasm = { encode(b: Uint8Array): Promise<Uint8Array>; decode(b: Uint8Array): Promise<Uint8Array> };
+let wasm: { blosc: Wasm; lz4: (accel: number) => Wasm; zstd: (level: number) => Wasm } | undefined;
+
+/** The stream compressors c-blosc uses, as far as this machine has them (src/zarr/blosc.ts). */
+const STREAMS: Record<string, StreamCompressor> = {
+  // LZ4_compress_fast(acceleration 10 - clevel); numcodecs.js prefixes the block with its 4-byte length
+  lz4: async (b, clevel) => (await loadedWasm().lz4(10 - clevel).encode(b)).subarray(4),
+  // ZSTD_compress at 2·clevel - 1, the maximum (22) at 9
+  // LZ4HC writes the LZ4 block format (blosc names both format 1): LZ4's fast compressor, other bytes, same format
+  lz4hc: async (b) => (await loadedWasm().lz4(1).encode(b)).subarray(4),
+  zstd: async (b, clevel) => loadedWasm().zstd(clevel < 9 ? clevel * 2 - 1 : 22).encode(b),
+  zlib: async (b, clevel) => ff().zlibSync(b, { level: clevel as Level }),
+};
+
+function loadedWasm(): NonNullable<typeof wasm> {
+  if (!wasm) throw new Error("internal: blosc used before the encoders were loaded");
+  return wasm;
+}
+
+const SHUFFLES: Record<string, 0 | 1 | 2> = { noshuffle: 0, shuffle: 1, bitshuffle: 2 };
+
+/**
+ * Blosc that honours typesize (zarrita's encoder, numcodecs.js, always
+ * shuffles by 4 bytes): frames written by src/zarr/blosc.ts, read by
+ * numcodecs.js (a frame describes itself). `typesize` is the v3
+ * configuration's, or for v2 the one tdv puts in from the dtype and filters
+ * (numcodecs takes it from the buffer it is given).
+ */
+class BloscCodec {
+  readonly kind = "bytes_to_bytes" as const;
+  constructor(readonly settings: BloscSettings) {}
+  static fromConfig(config: Json): BloscCodec {
+    const typesize = typeof config.typesize === "number" && config.typesize > 0 ? config.typesize : 1;
+    const raw = config.shuffle ?? 1;
+    let shuffle = typeof raw === "string" ? (SHUFFLES[raw] ?? 1) : raw === -1 ? (typesize === 1 ? 2 : 1) : (raw as 0 | 1 | 2);
+    if (shuffle !== 0 && shuffle !== 1 && shuffle !== 2) shuffle = 1;
+    return new BloscCodec({
+      cname: typeof config.cname === "string" ? config.cname : "lz4",
+      clevel: typeof config.clevel === "number" ? config.clevel : 5,
+      shuffle,
+      typesize,
+      blocksize: typeof config.blocksize === "number" ? config.blocksize : 0,
+    });
+  }
+  encode(bytes: Uint8Array): Promise<Uint8Array> {
+    return bloscCompress(bytes, this.settings, STREAMS);
+  }
+  decode(bytes: Uint8Array): Promise<Uint8Array> {
+    return loadedWasm().blosc.decode(bytes);
+  }
+}
+
 /** zarrita codec names (v3, and numcodecs ids as zarrita maps v2 compressors) → our encoding codec. */
 const RENAMED: Record<string, { name: string; codec: unknown }> = {
   gzip: { name: "tdv.gzip", codec: GzipCodec },
   zlib: { name: "tdv.zlib", codec: ZlibCodec },
   crc32c: { name: "tdv.crc32c", codec: Crc32cCodec },
+  blosc: { name: "tdv.blosc", codec: BloscCodec },
 };
 
 // fflate and zarrita load with the first encode (most commands never encode)
@@ -123,8 +178,14 @@ function ff(): typeof Fflate {
 }
 
 function loadEncoders(): Promise<typeof zarr> {
-  ready ??= Promise.all([loadZarrita(), import("fflate")]).then(([z, f]) => {
+  ready ??= Promise.all([loadZarrita(), import("fflate"), import("numcodecs/blosc"), import("numcodecs/lz4"), import("numcodecs/zstd")]).then(([z, f, blosc, lz4, zstd]) => {
     fflate = f;
+    const B = blosc.default;
+    wasm = {
+      blosc: new B() as unknown as Wasm,
+      lz4: (accel) => new lz4.default(accel) as unknown as Wasm,
+      zstd: (level) => new zstd.default(level) as unknown as Wasm,
+    };
     for (const { name, codec } of Object.values(RENAMED)) {
       // v3 metadata names the codec itself; zarrita prefixes v2 compressor ids with "numcodecs."
       for (const key of [name, `numcodecs.${name}`]) z.registry.set(key, (() => codec) as unknown as CodecLoader);
@@ -152,19 +213,53 @@ function renamedV3(name: string): { name: string } | undefined {
   return RENAMED[name] ?? (name.startsWith("numcodecs.") ? RENAMED[name.slice("numcodecs.".length)] : undefined);
 }
 
-function renameCodec(c: unknown): unknown {
+function renameCodec(c: unknown, itemsize: number): unknown {
   if (typeof c === "string") return renamedV3(c)?.name ?? c;
   if (typeof c !== "object" || c === null) return c;
   const o = c as Json;
   if (o.name === "sharding_indexed") throw new ChunkEncodeError("the array is sharded; zarrita cannot write shards");
   const r = typeof o.name === "string" ? renamedV3(o.name) : undefined;
+  if (r && r.name === RENAMED.blosc?.name) {
+    // the spec's typesize; numcodecs' wrapper may leave it out and use the data type's
+    const config = (o.configuration ?? {}) as Json;
+    return { ...o, name: r.name, configuration: { ...config, typesize: config.typesize ?? itemsize } };
+  }
   return r ? { ...o, name: r.name } : o;
 }
 
-function renameV2(c: unknown): unknown {
+function renameV2(c: unknown, typesize: number): unknown {
   if (typeof c !== "object" || c === null) return c;
   const o = c as Json;
+  if (o.id === "blosc") return { ...o, id: RENAMED.blosc?.name, typesize };
   return typeof o.id === "string" && RENAMED[o.id] ? { ...o, id: RENAMED[o.id].name } : o;
+}
+
+/** The bytes of one element of a v3 data type ("float64" 8), 1 when not fixed. */
+function v3Itemsize(dt: unknown): number {
+  const m = typeof dt === "string" ? /(\d+)$/.exec(dt) : null;
+  return m ? Math.max(1, Number(m[1]) / 8) : 1;
+}
+
+/** numpy's itemsize of a v2 dtype string ("<f8" 8, "<U3" 12, "|S5" 5), 1 when unknown. */
+function itemsizeV2(dtype: unknown): number {
+  const m = typeof dtype === "string" ? /^[<>|=]?([a-zA-Z])(\d+)$/.exec(dtype) : null;
+  if (!m) return 1;
+  return m[1] === "U" ? Number(m[2]) * 4 : Number(m[2]);
+}
+
+/**
+ * The itemsize of the buffer numcodecs hands a v2 compressor: the dtype's,
+ * changed by the filters before it (shuffle and the object codecs give bytes,
+ * an `astype` its own type).
+ */
+function compressorTypesize(doc: Json): number {
+  let size = doc.dtype === "|O" ? 1 : itemsizeV2(doc.dtype);
+  for (const f of Array.isArray(doc.filters) ? (doc.filters as Json[]) : []) {
+    const id = String(f?.id);
+    if (id === "shuffle" || id === TDV_SHUFFLE || id.startsWith("vlen-") || id === "json2" || id === "pickle" || id === "msgpack2") size = 1;
+    else if (typeof f?.astype === "string") size = itemsizeV2(f.astype);
+  }
+  return size;
 }
 
 /** The chunk shape of a v2 (.zarray) or v3 (zarr.json) array document. */
@@ -184,12 +279,12 @@ function oneChunkDoc(raw: Json): Json {
     return {
       ...doc,
       shape,
-      compressor: renameV2(doc.compressor ?? null),
-      filters: Array.isArray(doc.filters) ? doc.filters.map(renameV2) : (doc.filters ?? null),
+      compressor: renameV2(doc.compressor ?? null, compressorTypesize(doc)),
+      filters: Array.isArray(doc.filters) ? doc.filters.map((f) => renameV2(f, 1)) : (doc.filters ?? null),
     };
   }
   if (doc.zarr_format !== 3 || doc.node_type !== "array") throw new ChunkEncodeError("not a Zarr array document");
-  return { ...doc, shape, codecs: (doc.codecs as unknown[]).map(renameCodec), attributes: {} };
+  return { ...doc, shape, codecs: (doc.codecs as unknown[]).map((c) => renameCodec(c, v3Itemsize(doc.data_type))), attributes: {} };
 }
 
 async function openOneChunk(doc: Json): Promise<{ arr: zarr.Array<zarr.DataType, Map<string, Uint8Array>>; store: Map<string, Uint8Array>; z: typeof zarr }> {

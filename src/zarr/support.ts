@@ -11,9 +11,12 @@
  *   const d = forZarrita(doc);       // the document zarrita opens: tdv's own codecs swapped in
  *
  * Settings tdv implements itself rather than refuses: numcodecs `shuffle`
- * with any `elementsize` (a plain byte shuffle, `tdv.shuffle`), and a
+ * with any `elementsize` (a plain byte shuffle, `tdv.shuffle`), numcodecs
+ * `fixedscaleoffset` on float arrays (`tdv.fixedscaleoffset`), and a
  * numeric fill value of a fixed-length unicode array (numpy reads `0` as "0").
  */
+
+import { fsoType } from "./fixedscaleoffset.js";
 
 type Json = Record<string, unknown>;
 
@@ -47,6 +50,17 @@ const arrayDtype: Check = (v, ctx) => {
   return null;
 };
 
+const finite: Check = (v) => (typeof v === "number" && Number.isFinite(v) ? null : `${JSON.stringify(v)} is not a finite number`);
+const nonZero: Check = (v, ctx) => finite(v, ctx) ?? (v === 0 ? "0 divides by zero" : null);
+/** fixedscaleoffset applies to little-endian float32/float64 arrays only (tdv.fixedscaleoffset) */
+const fsoArray = (ctx: Ctx): string | null =>
+  /^<f[48]$/.test(ctx.numpy ?? "") ? null : `tdv's fixedscaleoffset decodes little-endian float32/float64 arrays only, not ${JSON.stringify(ctx.numpy)}`;
+/** fixedscaleoffset's dtype: the array's own */
+const fsoDtype: Check = (v, ctx) => fsoArray(ctx) ?? arrayDtype(v, ctx);
+/** fixedscaleoffset's astype: a float, or an integer of at most 32 bits, stored little-endian */
+const fsoAstype: Check = (v, ctx) =>
+  fsoArray(ctx) ?? (v === undefined || v === null || fsoType(v) ? null : `${JSON.stringify(v)} is not a little-endian float or integer of at most 32 bits`);
+
 const BLOSC_CNAMES = ["blosclz", "lz4", "lz4hc", "zlib", "zstd"];
 
 /** numcodecs codecs (v2 filter/compressor ids; v3 `numcodecs.<id>`): parameter → check. */
@@ -60,6 +74,7 @@ const NUMCODECS: Record<string, Record<string, Check>> = {
   shuffle: { elementsize: positiveInt }, // tdv.shuffle
   delta: { dtype: arrayDtype, astype: arrayDtype },
   bitround: { keepbits: int }, // decoding is the identity, in numcodecs too
+  fixedscaleoffset: { offset: finite, scale: nonZero, dtype: fsoDtype, astype: fsoAstype }, // tdv.fixedscaleoffset
   "vlen-utf8": {},
   json2: { encoding: any, skipkeys: any, ensure_ascii: any, check_circular: any, allow_nan: any, sort_keys: any, indent: any, separators: any, strict: any },
 };
@@ -75,8 +90,8 @@ const V3: Record<string, Record<string, Check>> = {
   lz4: { acceleration: int },
   crc32c: {},
   "vlen-utf8": {},
-  // zarrita reads the shard index at the end only
-  sharding_indexed: { chunk_shape: any, codecs: any, index_codecs: any, index_location: oneOf("end") },
+  // zarrita reads the shard index at the end only; tdv reads one at the start itself (decode.ts readShard, index codecs bytes ± crc32c)
+  sharding_indexed: { chunk_shape: any, codecs: any, index_codecs: any, index_location: oneOf("end", "start") },
 };
 
 const V2_DTYPE = /^[<>|]?(b1|i1|u1|i2|u2|i4|u4|i8|u8|f4|f8|U\d+|S\d+)$/;
@@ -175,6 +190,10 @@ function checkCodec(name: string, table: Record<string, Check> | undefined, conf
     if (why) return { kind: "codec", codec: name, setting: `${key}=${JSON.stringify(value)}`, detail: why };
   }
   const id = name.replace(/^numcodecs\./, "");
+  if (id === "fixedscaleoffset") {
+    const why = fsoArray(ctx);
+    if (why) return { kind: "codec", codec: name, setting: `dtype=${JSON.stringify(ctx.numpy)}`, detail: why };
+  }
   if (id === "delta" && ctx.order === "F") {
     return { kind: "codec", codec: name, setting: "order=F", detail: "delta over a Fortran-ordered chunk is not checked against numcodecs" };
   }
@@ -204,6 +223,8 @@ export function describeRefusal(r: Refusal): string {
 
 /** The name tdv's own shuffle codec is registered under (zarrita prefixes v2 ids with "numcodecs."). */
 export const TDV_SHUFFLE = "tdv.shuffle";
+/** The name of tdv's numcodecs FixedScaleOffset (src/zarr/fixedscaleoffset.ts). */
+export const TDV_FIXEDSCALEOFFSET = "tdv.fixedscaleoffset";
 
 /**
  * `doc` as zarrita must see it to decode as numcodecs does: numcodecs'
@@ -216,7 +237,9 @@ export function forZarrita(doc: Json): Json {
   if (doc.zarr_format === 2) {
     const out: Json = { ...doc };
     if (Array.isArray(doc.filters)) {
-      out.filters = (doc.filters as Json[]).map((f) => (f?.id === "shuffle" ? { id: TDV_SHUFFLE, elementsize: f.elementsize ?? 4 } : f));
+      out.filters = (doc.filters as Json[]).map((f) =>
+        f?.id === "shuffle" ? { id: TDV_SHUFFLE, elementsize: f.elementsize ?? 4 } : f?.id === "fixedscaleoffset" ? { ...f, id: TDV_FIXEDSCALEOFFSET } : f,
+      );
     }
     if (typeof doc.dtype === "string" && /^[<>|]?U\d+$/.test(doc.dtype) && typeof doc.fill_value === "number" && Number.isInteger(doc.fill_value)) {
       out.fill_value = String(doc.fill_value);

@@ -8,7 +8,8 @@
  * registered with it.
  */
 import type * as Zarrita from "zarrita";
-import { ShuffleCodec, TDV_SHUFFLE } from "./support.js";
+import { FixedScaleOffsetCodec } from "./fixedscaleoffset.js";
+import { ShuffleCodec, TDV_FIXEDSCALEOFFSET, TDV_SHUFFLE } from "./support.js";
 
 let loaded: typeof Zarrita | undefined;
 let loading: Promise<typeof Zarrita> | undefined;
@@ -17,7 +18,13 @@ export function loadZarrita(): Promise<typeof Zarrita> {
   loading ??= import("zarrita").then((m) => {
     // tdv's own codecs, under names of their own (zarrita's entries stay as they are);
     // v2 filter ids reach the registry prefixed with "numcodecs."
-    for (const key of [TDV_SHUFFLE, `numcodecs.${TDV_SHUFFLE}`]) m.registry.set(key, (() => ShuffleCodec) as unknown as Parameters<typeof m.registry.set>[1]);
+    const own: [string, unknown][] = [
+      [TDV_SHUFFLE, ShuffleCodec],
+      [TDV_FIXEDSCALEOFFSET, FixedScaleOffsetCodec],
+    ];
+    for (const [name, codec] of own) {
+      for (const key of [name, `numcodecs.${name}`]) m.registry.set(key, (() => codec) as unknown as Parameters<typeof m.registry.set>[1]);
+    }
     return (loaded = m);
   });
   return loading;

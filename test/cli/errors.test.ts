@@ -2,8 +2,18 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { committed, tdv, tdvOk } from "../helpers/cli.js";
+import { committed, tdv, tdvJson, tdvOk } from "../helpers/cli.js";
 import { listFiles, makeFixture, tempDir } from "../helpers/fixture.js";
+import type * as lib from "../../src/index.js";
+import * as api from "../../src/index.js";
+import { exitCodeForTag } from "../../cli/exit-codes.js";
+
+/** The `_tag` of every error class the library exports. */
+type ExportedTag = {
+  [K in keyof typeof lib]: (typeof lib)[K] extends abstract new (...args: never[]) => { readonly _tag: infer T extends string } ? (string extends T ? never : T) : never;
+}[keyof typeof lib];
+/** Compiles only while TdvErrorTag names every exported error class (the exit-code table is keyed by it). */
+const everyTagKnown: [Exclude<ExportedTag, lib.TdvErrorTag>] extends [never] ? true : Exclude<ExportedTag, lib.TdvErrorTag> = true;
 
 describe.concurrent("errors on real data", () => {
   it("switch refuses to overwrite local changes (exit 1, names the file); --force overrides", async () => {
@@ -46,12 +56,23 @@ describe.concurrent("errors on real data", () => {
     expect(add.code).toBe(1);
     expect(add.stderr).toMatch(new RegExp(`^error: invalid Zarr metadata in ${bad}: .*shape`, "m"));
     expect(add.stderr).toMatch(/^hint: /m);
-    await fsp.rm(path.join(dir, "consolidated.zarr/broken"), { recursive: true });
 
+    // commit -a stages tracked arrays and files only: the untracked broken folder is neither read nor refused
     await fsp.writeFile(path.join(dir, "consolidated.zarr/pressure/zarr.json"), "{ not json");
     const commit = await tdv(dir, ["commit", "-a", "-m", "x"]);
-    expect(commit.code).toBe(0);
+    expect(commit.code, commit.stderr).toBe(0);
     expect(commit.stderr).toMatch(/^warning: invalid Zarr metadata in consolidated\.zarr\/pressure\/zarr\.json: .*plain files/m);
+    expect(commit.stderr).not.toContain(bad);
+    expect((await tdvJson<{ untracked: { path: string }[] }>(dir, ["status", "--json"])).untracked.map((u) => u.path).join(" ")).toContain("consolidated.zarr/broken");
+  });
+
+  it("every error class the library exports has its tag in TdvErrorTag, and an exit code", () => {
+    expect(everyTagKnown).toBe(true);
+    const classes = Object.values(api).filter((v) => typeof v === "function" && (v as { prototype?: unknown }).prototype instanceof api.TdvError);
+    expect(classes.length).toBeGreaterThan(50);
+    // merge errors fail the command (1), as the repository's other refusals do; only a wrong command line is 2
+    for (const tag of ["MergeFailedError", "OtherEditsDiscardedError", "MergeIncompleteError", "UnresolvedConflictsError", "ChunkEncodeError"]) expect(exitCodeForTag(tag)).toBe(1);
+    expect(exitCodeForTag("UsageError")).toBe(2);
   });
 
   it("a revision that names no commit, an ambiguous path, a path outside the tree", async () => {

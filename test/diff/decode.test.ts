@@ -8,6 +8,7 @@ import { formatChunkKey } from "../../src/format/chunk-key.js";
 import { gridShape } from "../../src/format/zarr-meta.js";
 import { arrayMetaOf, decodeChunk, elementAt, fillChunk, ndindex, type DecodedChunk } from "../../src/zarr/decode.js";
 import { refusal, ShuffleCodec } from "../../src/zarr/support.js";
+import { shardingOf, writeShard } from "../../src/zarr/shard.js";
 import { FIXTURES_DIR, listFiles } from "../helpers/fixture.js";
 
 interface FixtureArray {
@@ -159,10 +160,12 @@ describe("the allow-list: arrays tdv cannot decode faithfully are refused by nam
     ["v3 complex64", v3("complex64", [bytes]), { codec: "complex64", setting: null }, /data type 'complex64': complex/],
     ["v3 numpy.datetime64", v3("numpy.datetime64", [bytes]), { codec: "numpy.datetime64" }, /datetime64/],
     ["v3 numcodecs.delta astype", v3("int64", [{ name: "numcodecs.delta", configuration: { dtype: "<i8", astype: "<i4" } }, bytes]), { codec: "numcodecs.delta", setting: 'astype="<i4"' }, /astype/],
-    ["v3 shard index at the start", v3("int32", [{ name: "sharding_indexed", configuration: { chunk_shape: [4], codecs: [bytes], index_codecs: [bytes], index_location: "start" } }]), { codec: "sharding_indexed", setting: 'index_location="start"' }, /index_location/],
+    ["v3 shard index in the middle", v3("int32", [{ name: "sharding_indexed", configuration: { chunk_shape: [4], codecs: [bytes], index_codecs: [bytes], index_location: "middle" } }]), { codec: "sharding_indexed", setting: 'index_location="middle"' }, /index_location/],
     ["v3 unknown parameter", v3("int32", [bytes, { name: "gzip", configuration: { level: 5, window: 3 } }]), { codec: "gzip", setting: "window=3" }, /does not honour 'window'/],
     ["v2 delta astype", v2("<i8", [{ id: "delta", dtype: "<i8", astype: "<i4" }], null), { codec: "delta", setting: 'astype="<i4"' }, /codec 'delta' with astype="<i4"/],
-    ["v2 fixedscaleoffset", v2("<f8", [{ id: "fixedscaleoffset", scale: 10, offset: 0, dtype: "<f8", astype: "<i4" }], null), { codec: "fixedscaleoffset" }, /no decoder/],
+    ["v2 fixedscaleoffset astype i8", v2("<f8", [{ id: "fixedscaleoffset", scale: 10, offset: 0, dtype: "<f8", astype: "<i8" }], null), { codec: "fixedscaleoffset", setting: 'astype="<i8"' }, /at most 32 bits/],
+    ["v2 fixedscaleoffset on an integer array", v2("<i4", [{ id: "fixedscaleoffset", scale: 10, offset: 0, dtype: "<i4", astype: "<i2" }], null), { codec: "fixedscaleoffset" }, /float32\/float64 arrays only/],
+    ["v2 fixedscaleoffset scale 0", v2("<f8", [{ id: "fixedscaleoffset", scale: 0, offset: 0, dtype: "<f8", astype: "<i2" }], null), { codec: "fixedscaleoffset", setting: "scale=0" }, /divides by zero/],
     ["v2 datetime64", v2("<M8[ns]", null, { id: "zlib", level: 1 }), { codec: "<M8[ns]" }, /datetime64/],
     ["v2 structured", v2('[["a","<i4"]]', null, null), {}, /data type/],
   ])("%s", async (_name, doc, fields, message) => {
@@ -170,6 +173,19 @@ describe("the allow-list: arrays tdv cannot decode faithfully are refused by nam
       expect(err).toMatchObject({ _tag: "CodecUnavailableError", ...fields });
       expect((err as Error).message).toMatch(message);
       expect((err as Error).message).toContain("changed chunks are still reported");
+    }
+  });
+
+  it("a shard with its index at the start (which zarrita does not read) decodes inner chunk by inner chunk, a crc32c-checked index too", async () => {
+    for (const checksum of [false, true]) {
+      const indexCodecs = checksum ? [bytes, { name: "crc32c" }] : [bytes];
+      const doc = v3("int32", [{ name: "sharding_indexed", configuration: { chunk_shape: [2], codecs: [bytes], index_codecs: indexCodecs, index_location: "start" } }]);
+      const s = shardingOf(JSON.parse(new TextDecoder().decode(doc)))!;
+      const inner = (v: number[]) => new Uint8Array(Int32Array.from(v).buffer);
+      const file = writeShard(s, [inner([1, 2]), null, inner([5, -6]), inner([7, 8])]);
+      const c = await decodeChunk(doc, null, [0], file);
+      expect([...(c.data as Int32Array)]).toEqual([1, 2, 0, 0, 5, -6, 7, 8]);
+      expect(c.shape).toEqual([8]);
     }
   });
 
@@ -183,6 +199,7 @@ describe("the allow-list: arrays tdv cannot decode faithfully are refused by nam
       v2("|u1", [{ id: "delta", dtype: "u1" }], { id: "zstd", level: 3, checksum: false }),
       v2("<f4", [{ id: "shuffle", elementsize: 2 }], { id: "blosc", cname: "lz4", clevel: 5, shuffle: -1, blocksize: 0 }),
       v2("|O", [{ id: "vlen-utf8" }], { id: "gzip", level: 1 }),
+      v2("<f4", [{ id: "fixedscaleoffset", scale: 2, offset: 1.5, dtype: "<f4", astype: "|u1" }], { id: "zlib", level: 1 }),
     ]) {
       expect(refusal(json(doc))).toBeNull();
     }

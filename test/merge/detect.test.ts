@@ -20,7 +20,7 @@ import {
 import { readEntry } from "../../src/repo/checkout.js";
 import { readCommitSnapshot } from "../../src/repo/snapshot.js";
 import { listFiles } from "../helpers/fixture.js";
-import { diverge, editAttrs, flat, repoFrom, setPoints, values } from "./helpers.js";
+import { commitAll, diverge, editAttrs, flat, repoFrom, setPoints, values } from "./helpers.js";
 
 async function inputs(repo: Repository) {
   const ours = (await repo.refs.head()).oid!;
@@ -129,6 +129,24 @@ describe("detectConflicts and solve", () => {
     expect((await listing()).pressure.attributes).toMatchObject({ units: "bar", note: "ours" });
     await mergeContinue(repo);
     expect((await status(repo)).clean).toBe(true);
+  });
+
+  it("a merged .zattrs keeps each number's spelling (1.0, 1e-05, -0.0), whichever side it came from", async () => {
+    const { repo, dir, store } = await repoFrom("v2/weather.zarr");
+    const file = path.join(dir, store, ".zattrs");
+    const py = (entries: string[]) => fsp.writeFile(file, `{\n${entries.map((e) => `    ${e}`).join(",\n")}\n}`);
+    await py(['"a": 1.0', '"b": 1e-05', '"c": 3', '"z": [0.0, 2.50]']);
+    await commitAll(repo, "python-style attributes");
+    await diverge(
+      repo,
+      dir,
+      () => py(['"a": 1.0', '"b": 1e-05', '"c": 3', '"d": -0.0', '"z": [0.0, 2.50]']),
+      () => py(['"a": 1.0', '"b": 1e-05', '"c": 4', '"e": 7.0', '"z": [0.0, 2.50]']),
+    );
+    const r = await merge(repo, { rev: "feature" });
+    expect(r.kind).toBe("merged");
+    const text = await fsp.readFile(file, "utf8");
+    expect(text).toBe('{\n    "a": 1.0,\n    "b": 1e-05,\n    "c": 4,\n    "d": -0.0,\n    "z": [\n        0.0,\n        2.50\n    ],\n    "e": 7.0\n}');
   });
 
   it("arrays added on both sides with different content, and plain files changed on both, are conflicts", async () => {

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { isTdvError, merge, mergeContinue, resolveConflicts, status, switchBranch, type MergeResult } from "../../src/index.js";
 import { tdv, tdvJson, tdvOk } from "../helpers/cli.js";
 import { listFiles, makeFixture } from "../helpers/fixture.js";
-import { commitAll, diverge, editMeta, repoFrom, setBox, setPoints, values } from "./helpers.js";
+import { commitAll, diverge, editAttrs, editMeta, repoFrom, setBox, setPoints, values } from "./helpers.js";
 
 function expectKind<K extends MergeResult["kind"]>(r: MergeResult, kind: K): asserts r is Extract<MergeResult, { kind: K }> {
   expect(r.kind).toBe(kind);
@@ -222,6 +222,35 @@ describe("merge: criss-cross history (issue 15.4)", () => {
     await tdvOk(dir, ["merge", "--strategy", "ours", "B"]);
     const w = await values(dir, D);
     expect([w[1], w[3], w[5]]).toEqual([1, 7, 55]);
+  });
+
+  it("a metadata document the merge bases disagree on merges key by key: only the disputed key conflicts", async () => {
+    const { repo, dir, store } = await repoFrom("v3/ocean.zarr");
+    await switchBranch(repo, { name: "B", create: true });
+    await switchBranch(repo, { name: "main" });
+    await editAttrs(dir, store, (a) => void (a.title = "main's"));
+    const a1 = await commitAll(repo, "a1");
+    await switchBranch(repo, { name: "B" });
+    await editAttrs(dir, store, (a) => void (a.title = "B's"));
+    await commitAll(repo, "b1");
+    // each side merges the other's earlier work, keeping its own title
+    expectKind(await merge(repo, { rev: a1.oid, strategy: "ours" }), "merged");
+    await switchBranch(repo, { name: "main" });
+    expectKind(await merge(repo, { rev: "B~1", strategy: "ours" }), "merged");
+    await switchBranch(repo, { name: "B" });
+    await editAttrs(dir, store, (a) => void (a.history = "b2")); // a key the bases agree on
+    await commitAll(repo, "b2");
+    await switchBranch(repo, { name: "main" });
+    await editAttrs(dir, store, (a) => void (a.comment = "a2"));
+    await commitAll(repo, "a2");
+
+    const r = await merge(repo, { rev: "B" });
+    expectKind(r, "conflicts");
+    expect(r.conflicts.map((o) => o.conflict)).toEqual([
+      expect.objectContaining({ _tag: "AttrBothChanged", path: `${store}/zarr.json`, key: "title", values: { base: null, ours: "main's", theirs: "B's" } }),
+    ]);
+    const attrs = JSON.parse(await fsp.readFile(path.join(dir, store, "zarr.json"), "utf8")).attributes;
+    expect([attrs.title, attrs.history, attrs.comment]).toEqual(["main's", "b2", "a2"]);
   });
 
   it("criss-cross history whose bases merge cleanly: a virtual base, no conflict", async () => {

@@ -48,6 +48,8 @@ const CASES: Case[] = [
   float("f8, Blosc lz4 byte shuffle", "<f8", "None", "Blosc(cname='lz4', shuffle=Blosc.SHUFFLE)"),
   float("f4, Blosc zstd bitshuffle", "<f4", "None", "Blosc(cname='zstd', shuffle=Blosc.BITSHUFFLE)"),
   { name: "i2, Blosc lz4 byte shuffle", dtype: "<i2", filters: "None", compressor: "Blosc(cname='lz4', shuffle=Blosc.SHUFFLE)", base: "np.arange(N, dtype='<i2') * 3", theirs: INT_THEIRS, ours: INT_OURS, refused: null },
+  { name: "f8, FixedScaleOffset(astype='<i2') + Zlib", dtype: "<f8", filters: "[numcodecs.FixedScaleOffset(offset=100, scale=10, dtype='<f8', astype='<i2')]", compressor: "Zlib()", base: "np.arange(N) * 0.5", theirs: INT_THEIRS, ours: INT_OURS, refused: null },
+  { name: "f4, FixedScaleOffset(astype='|u1') + Blosc lz4 shuffle", dtype: "<f4", filters: "[numcodecs.FixedScaleOffset(offset=0, scale=2, dtype='<f4', astype='|u1')]", compressor: "Blosc(cname='lz4', shuffle=Blosc.SHUFFLE)", base: "(np.arange(N) % 100 * 0.5).astype('<f4')", theirs: [[4, "20"], [6, "77"]], ours: INT_OURS, refused: null },
   float("f8, Zlib", "<f8", "None", "Zlib()"),
   float("f4, no compressor", "<f4", "None", "None"),
   { name: "i8, Delta(astype='<i4') + Zlib", dtype: "<i8", filters: "[Delta(dtype='<i8', astype='<i4')]", compressor: "Zlib()", base: "np.arange(N, dtype='<i8') * 3", theirs: INT_THEIRS, ours: INT_OURS, refused: /codec 'delta' with astype="<i4"/ },
@@ -102,12 +104,14 @@ describe.skipIf(skip)("numcodecs arrays written by zarr-python: diff --values an
     // with --discard-other-edits: exit 0, and exactly the values numpy expects
     const t = await tdv(dir, ["merge", "--strategy", "theirs", "--discard-other-edits", "b"]);
     expect(t.code, t.stderr).toBe(0);
-    const read = await pythonJson<{ got: string; want: string; repr: string }[]>(
+    const read = await pythonJson<{ got: string; want: string; repr: string; file: string; enc: string }[]>(
       dir,
       `N = ${N}\nout = []\n` +
         each((c, k) => {
           const want = c.refused === null ? `e = (${c.base})\n${assign("e", c.ours)}\n${assign("e", c.theirs)}` : `e = (${c.base})\n${assign("e", c.theirs)}`;
-          return `${want}\nz = zarr.open('${arrayOf(k)}')[:]\nout.append({'got': z.tobytes().hex(), 'want': e.astype(z.dtype).tobytes().hex(), 'repr': repr(z)})`;
+          // the merged chunk file, and what numcodecs writes for its values (Blosc frames: typesize, shuffle, blocksize as numcodecs sets them)
+          const enc = `zz = zarr.open('${arrayOf(k)}')\nv = np.ascontiguousarray(zz[:])\nfor f in (zz.filters or []): v = f.encode(v)\nenc = zz.compressor.encode(v) if zz.compressor is not None else b''`;
+          return `${want}\n${enc}\nz = zz[:]\nout.append({'got': z.tobytes().hex(), 'want': e.astype(z.dtype).tobytes().hex(), 'repr': repr(z), 'file': open('${arrayOf(k)}/0', 'rb').read().hex(), 'enc': bytes(enc).hex()})`;
         }) +
         "\nprint(json.dumps(out))",
     );
@@ -137,6 +141,8 @@ describe.skipIf(skip)("numcodecs arrays written by zarr-python: diff --values an
       }
       const r = read[k]!;
       check(c, `merge --strategy theirs: exactly ${c.refused ? "theirs' chunk" : "both sides' changes"}`, r.got === r.want, r.repr);
+      // a Blosc chunk tdv merged is the frame numcodecs writes for those values (lz4/zstd: the same bytes)
+      if (c.refused === null && c.compressor.startsWith("Blosc")) check(c, "merged blosc chunk: numcodecs' bytes", r.file === r.enc, `${r.file.slice(0, 32)} vs ${r.enc.slice(0, 32)}`);
     });
     expect(problems).toEqual([]);
   });

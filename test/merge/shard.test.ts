@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { add } from "../../src/repo/add.js";
 import { commit } from "../../src/repo/commit.js";
 import { merge } from "../../src/repo/merge/merge.js";
+import { resolve } from "../../src/repo/merge/resolve.js";
 import { Repository } from "../../src/repo/repository.js";
 import { tempDir } from "../helpers/fixture.js";
 import { encodeInner, readShard, registerGzip, writeShard } from "../helpers/shard.js";
@@ -81,6 +82,26 @@ describe("merge of sharded arrays by inner chunk", () => {
     want[flat([16, 16], [0, 5])] = 3;
     want[flat([16, 16], [3, 7])] = 2;
     expect(got).toEqual(want);
+    // resolve --chunk takes the inner chunk as the conflict names it (array-wide inner chunk [0, 1], in shard [0, 0])
+    expect(open!.innerChunks).toEqual([[0, 1]]);
+    await expect(resolve(repo, { path: t, chunk: [1, 1], side: "theirs" })).rejects.toThrow(/no open merge conflict/);
+    await resolve(repo, { path: t, chunk: [0, 1], side: "theirs" });
+    want[flat([16, 16], [3, 7])] = 4;
+    expect((await values(dir, t)) as number[]).toEqual(want);
+  });
+
+  it("an inner chunk that shares its shard with other conflicting inner chunks is refused, naming them and the shard", async () => {
+    const { repo, dir, t, editInner } = await setup();
+    await diverge(
+      repo,
+      dir,
+      () => Promise.all([]).then(() => editInner(0, (v) => (v[0] = 1))).then(() => editInner(3, (v) => (v[0] = 1))),
+      () => Promise.all([]).then(() => editInner(0, (v) => (v[0] = 2))).then(() => editInner(3, (v) => (v[0] = 2))),
+    );
+    const r = await merge(repo, { rev: "feature" });
+    expect(r.kind).toBe("conflicts");
+    await expect(resolve(repo, { path: t, chunk: [1, 1], side: "theirs" })).rejects.toThrow(/inner chunk \[1,1\] shares shard \[0,0\] with other conflicting inner chunks: \[0,0\]/);
+    await resolve(repo, { path: t, chunk: [0, 0], side: "theirs" }); // the shard itself
   });
 
   it("--strategy theirs settles the conflicting element only: ours' edits elsewhere in the shard stay", async () => {

@@ -21,6 +21,7 @@ import { commitSide, indexSide, workingSide, type ChunkRef, type Side } from "./
 import { Scope, walk, type RawArrayDiff } from "./structure.js";
 import type { ArrayDiff, ChunkSet, DiffOptions, DiffResult, DiffSummary } from "./types.js";
 import { compareValues, type ValuesOutcome } from "./values.js";
+import { coordinateRanges } from "./coords.js";
 
 export async function diff(repo: Repository, opts: DiffOptions = {}): Promise<DiffResult> {
   const { from = "HEAD", to, staged = false, paths, values = false, concurrency = 4, onProgress } = opts;
@@ -44,6 +45,15 @@ async function _diff(
   const raw = await walk(a.root, b.root, scope);
   const valueOutcomes = o.values ? await compareValues(raw.arrays, { concurrency: o.concurrency, onProgress: o.onProgress }) : new Map<RawArrayDiff, ValuesOutcome>();
   const arrays = raw.arrays.map((r) => arrayDiff(r, o.values ? (valueOutcomes.get(r) ?? { values: null, note: null }) : null));
+  // changed regions in coordinate values (time, lat, ...), read from the side after the change
+  await Promise.all(
+    raw.arrays.map(async (r, k) => {
+      const v = arrays[k]?.values;
+      if (!v?.bbox || !r.after) return;
+      const coords = await coordinateRanges(b.root, r.path, r.after, v.bbox);
+      if (coords) v.coords = coords;
+    }),
+  );
   const summary = summarize_(arrays, raw);
   return {
     from: { rev: a.rev, commit: a.commit },

@@ -176,6 +176,27 @@ export interface ValueDiff {
    * skipped. Absent for unsharded arrays.
    */
   innerChunks?: { shape: number[]; count: number; boxes: Box[] };
+  /**
+   * `bbox` in coordinate values, per named dimension that has a 1-D
+   * coordinate array of its length in the array's group (CF time units read
+   * as ISO dates). Absent when no dimension has one.
+   */
+  coords?: CoordRange[];
+}
+
+/** The coordinate values at the two ends of a changed region along one dimension. */
+export interface CoordRange {
+  /** the dimension's name */
+  dim: string;
+  /** the coordinate array's path */
+  array: string;
+  /** the region's first and last index along the dimension */
+  indices: [number, number];
+  /** the coordinate's values there: an ISO date for CF time, else the value */
+  first: string | number;
+  last: string | number;
+  /** read as CF time */
+  time: boolean;
 }
 
 export interface GroupDiff {

@@ -5,9 +5,8 @@
  * side's copy is right: rebuild it from the merged documents themselves.
  */
 import { baseName, joinPath, parentDir } from "../hierarchy.js";
-import { pyDumps, pyLoads, type PyObject } from "../../format/py-json.js";
+import { pyDumps, pyLoads, type PyObject, type PyValue } from "../../format/py-json.js";
 import { isConsolidatedDoc } from "../consolidated-check.js";
-import { parseDoc, serializeLike, type Json } from "./json.js";
 
 /** The merged state: which paths exist, and their bytes. */
 export interface MergedView {
@@ -19,7 +18,6 @@ export interface MergedView {
 export async function rebuildConsolidated(p: string, view: MergedView): Promise<Uint8Array | null> {
   const current = await view.read(p);
   if (!current) return null;
-  const doc = parseDoc(current, p);
   const dir = parentDir(p);
   const under = (f: string) => dir === "" || f.startsWith(`${dir}/`);
   const rel = (f: string) => (dir ? f.slice(dir.length + 1) : f);
@@ -42,27 +40,42 @@ export async function rebuildConsolidated(p: string, view: MergedView): Promise<
     return new TextEncoder().encode(pyDumps(top, indent) + (text.endsWith("\n") ? "\n" : ""));
   }
 
-  const cm = doc.consolidated_metadata;
-  if (!isObject(cm) || !isObject(cm.metadata)) return null;
-  const listed = cm.metadata;
+  // zarr-python 3's consolidate_metadata: every node below, flattened, ordered by depth then by
+  // NFKC-casefolded name, each its own document (to_dict, which its zarr.json holds), written with
+  // json.dumps(indent=2): keys in order, floats as Python's repr, ASCII only
+  const top = pyLoads(current, p);
+  const cm = top instanceof Map ? top.get("consolidated_metadata") : null;
+  const listed = cm instanceof Map ? cm.get("metadata") : null;
+  if (!(top instanceof Map) || !(cm instanceof Map) || !(listed instanceof Map)) return null;
   const nodes: string[] = [];
   for (const f of view.paths()) if (under(f) && baseName(f) === "zarr.json" && f !== p) nodes.push(rel(parentDir(f)));
-  // zarr-python's order: by depth, then by name
-  nodes.sort((a, b) => a.split("/").length - b.split("/").length || (a < b ? -1 : a > b ? 1 : 0));
-  const metadata: Json = {};
+  const fold = (k: string) => k.normalize("NFKC").toLowerCase().replace(/ß/g, "ss");
+  nodes.sort((a, b) => a.split("/").length - b.split("/").length || byCodePoint(fold(a), fold(b)));
+  const metadata: PyObject = new Map();
   for (const k of nodes) {
     const bytes = await view.read(joinPath(joinPath(dir, k), "zarr.json"));
     if (!bytes) continue;
-    const child = parseDoc(bytes, joinPath(dir, k));
-    const before = listed[k];
+    const child = pyLoads(bytes, joinPath(dir, k));
+    if (!(child instanceof Map)) continue;
+    const before = listed.get(k);
     // nested groups keep the marker they were listed with
-    if (isObject(before) && "consolidated_metadata" in before) child.consolidated_metadata = before.consolidated_metadata;
-    else delete child.consolidated_metadata;
-    metadata[k] = child;
+    if (before instanceof Map && before.has("consolidated_metadata")) child.set("consolidated_metadata", before.get("consolidated_metadata") as PyValue);
+    else child.delete("consolidated_metadata");
+    metadata.set(k, child);
   }
-  return serializeLike({ ...doc, consolidated_metadata: { ...cm, metadata } }, current);
+  cm.set("metadata", metadata);
+  const text = new TextDecoder().decode(current);
+  const indent = /\n( +)"/.exec(text)?.[1]?.length ?? 2;
+  return new TextEncoder().encode(pyDumps(top, indent, false) + (text.endsWith("\n") ? "\n" : ""));
 }
 
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
+/** Python's str order: by code point. */
+function byCodePoint(a: string, b: string): number {
+  const x = [...a];
+  const y = [...b];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = (x[i] as string).codePointAt(0)! - (y[i] as string).codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
 }

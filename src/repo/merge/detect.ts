@@ -18,7 +18,7 @@ import { baseName, joinPath, META_NAMES, parentDir } from "../hierarchy.js";
 import type { Snapshot, SnapEntry } from "../snapshot.js";
 import { encodingKeysChanged, mergeDoc, describeChange, type Chooser } from "./docs.js";
 import { rebuildConsolidated } from "./consolidated.js";
-import { parseDoc, same, serializeLike, toJsonValue, type Json } from "./json.js";
+import { disputedBase, parseDoc, same, serializeLike, toJsonValue, type Json } from "./json.js";
 import type { Conflict, Detection, MetaBothChanged, Side, Sides } from "./types.js";
 
 export interface DetectInput {
@@ -78,10 +78,14 @@ export async function mergeDocumentAt(
   const [b, o, t] = [get(input.base), get(input.ours), get(input.theirs)];
   const node = parentDir(p);
   const isArray = [input.base, input.ours, input.theirs].some((s) => s.arrays.has(node));
-  const sides = { base: b ? await parse(p, b) : null, ours: o ? await parse(p, o) : null, theirs: t ? await parse(p, t) : null };
+  // criss-cross history: where the merge bases disagree on the document, the keys they disagree on have no known base
+  const alt = input.altBase ? (input.altBase.files.get(p) ?? null) : b;
+  const baseDoc = sameEntry(b, alt) ? (b ? await parse(p, b) : null) : disputedBase(b ? await parse(p, b) : null, alt ? await parse(p, alt) : null, baseName(p) === "zarr.json");
+  const sides = { base: baseDoc, ours: o ? await parse(p, o) : null, theirs: t ? await parse(p, t) : null };
   const { doc, conflicts, rebuild } = mergeDoc({ path: p, node, isArray }, sides, choose);
-  const like = o ?? t;
-  return { bytes: serializeLike(doc, like ? await input.read(p, like) : null), conflicts, rebuild };
+  // ours' style; numbers keep the spelling ours, theirs or the base gave them (`1.0` stays `1.0`)
+  const sources = await Promise.all([o, t, b].filter((e): e is SnapEntry => e !== null).map((e) => input.read(p, e)));
+  return { bytes: serializeLike(doc, sources[0] ?? null, sources), conflicts, rebuild };
 }
 
 export async function detectConflicts(input: DetectInput): Promise<Detection> {
@@ -151,9 +155,18 @@ class Detector {
   private async mergeFile(p: string): Promise<void> {
     const e = this.entries(p);
     if (sameEntry(e.ours, e.theirs)) return this.set(p, e.ours);
-    if (this.disputed(p)) {
+    const name = baseName(p);
+    const isDoc = name === ".zattrs" || name === "zarr.json" || name === ".zarray";
+    if (this.disputed(p) && !(isDoc && e.ours !== null && e.theirs !== null)) {
       this.conflicts.push({ _tag: "FileBothChanged", path: p, entries: e, basesDisagree: true });
       return this.set(p, e.ours ?? e.theirs);
+    }
+    if (this.disputed(p)) {
+      // a metadata document the merge bases disagree on: key by key, a key they disagree on has no known base
+      const merged = await this.mergeDocument(p, () => null);
+      this.set(p, e.ours);
+      this.written.set(p, merged);
+      return;
     }
     if (sameEntry(e.base, e.ours)) return this.set(p, e.theirs);
     if (sameEntry(e.base, e.theirs)) return this.set(p, e.ours);
@@ -162,13 +175,12 @@ class Detector {
       this.conflicts.push({ _tag: "DeleteOfChanged", path: p, array: false, deletedBy, changed: [p] });
       return this.set(p, e.ours ?? e.theirs); // the changed version stays: nothing is lost
     }
-    const name = baseName(p);
     if (name === ".zmetadata") {
       this.set(p, e.ours); // rebuilt once every document is merged
       this.consolidated.push(p);
       return;
     }
-    if (name === ".zattrs" || name === "zarr.json" || name === ".zarray") {
+    if (isDoc) {
       const merged = await this.mergeDocument(p, () => null);
       this.set(p, e.ours);
       this.written.set(p, merged);

@@ -6,7 +6,7 @@
  * differently on both is a conflict, which `choose` may settle.
  */
 import { baseName } from "../hierarchy.js";
-import { canonical, same, show, toJsonValue, type Json } from "./json.js";
+import { canonical, DISPUTED, same, show, toJsonValue, type Json } from "./json.js";
 import type { AttrBothChanged, Conflict, MetaBothChanged, Side, Sides } from "./types.js";
 
 /** Decides a conflict: a side, or null to leave it open (ours stays, provisionally). */
@@ -132,6 +132,7 @@ function metaConflict(ctx: DocMergeContext, key: string, values: Sides<unknown>)
 
 /** What a side did to one key of an array document, in words. */
 export function describeChange(key: string, before: unknown, after: unknown, dims?: (string | null)[] | null): string {
+  if (before === DISPUTED) return after === undefined ? `removed ${key} (the merge bases disagree on it)` : `${key} ${show(after)} (the merge bases disagree on it)`;
   if (before === undefined) return `added ${key} ${show(after)}`;
   if (after === undefined) return `removed ${key} (was ${show(before)})`;
   if (key === "shape" && Array.isArray(before) && Array.isArray(after)) return describeShape(before as number[], after as number[], dims);

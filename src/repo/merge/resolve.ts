@@ -62,6 +62,17 @@ async function _resolve(repo: Repository, { path, chunk, side, discardOtherEdits
       hint: open.length ? `open conflicts:\n  ${open.slice(0, 10).join("\n  ")}` : "every conflict is settled: run `tdv merge --continue`",
     });
   }
+  // an inner chunk of a shard names the shard's conflict: refused when the shard has conflicts in other inner chunks too
+  for (const t of targets) {
+    const c = t.conflict;
+    if (!chunk || c._tag !== "ChunkBothChanged" || c.chunk.every((n, i) => n === chunk[i])) continue;
+    const others = (t.innerChunks ?? []).filter((i) => !i.every((n, d) => n === chunk[d]));
+    if (others.length > 0) {
+      throw new UsageError(`inner chunk [${chunk.join(",")}] shares shard [${c.chunk.join(",")}] with other conflicting inner chunks: ${others.map((i) => `[${i.join(",")}]`).join(", ")}`, {
+        hint: `settle the whole shard with \`tdv resolve ${path || "."} --chunk ${c.chunk.join(",")} --ours|--theirs\`, or edit the elements with a Zarr tool and \`tdv add\` them`,
+      });
+    }
+  }
   const wanted = new Set(targets.map((t) => conflictKey(t.conflict)));
   const choose = (c: Conflict): Side | null => (wanted.has(conflictKey(c)) ? side : (state.choices[conflictKey(c)] ?? null));
 

@@ -125,6 +125,7 @@ export async function solve(input: SolveInput, { conflicts, policy }: SolveOptio
           conflict: c,
           reasons: [`${n} element${n === 1 ? "" : "s"} changed on both sides to different values${innerOf(r)}`],
           elements: r.conflicts,
+          ...(r.innerChunks?.length ? { innerChunks: r.innerChunks } : {}),
         });
       } else done(c);
     } catch (err) {

@@ -116,9 +116,15 @@ export function isResolvedInIndex(c: OpenConflict, entries: ReadonlyMap<string, 
 /** The conflicts a `tdv resolve PATH [--chunk I,J]` names: by array, node, file, or chunk. */
 export function conflictsAt(state: MergeState, target: string, chunk?: readonly number[]): OpenConflict[] {
   const t = target.replace(/\/+$/, "");
+  const sameIndex = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((n, i) => n === b[i]);
+  if (chunk) {
+    const exact = state.conflicts.filter((o) => o.conflict._tag === "ChunkBothChanged" && o.conflict.array === t && sameIndex(o.conflict.chunk, chunk));
+    if (exact.length) return exact;
+    // a sharded array's conflict as the conflict list names it: by an inner chunk of the shard
+    return state.conflicts.filter((o) => o.conflict._tag === "ChunkBothChanged" && o.conflict.array === t && (o.innerChunks ?? []).some((i) => sameIndex(i, chunk)));
+  }
   return state.conflicts.filter((o) => {
     const c = o.conflict;
-    if (chunk) return c._tag === "ChunkBothChanged" && c.array === t && c.chunk.length === chunk.length && c.chunk.every((n, i) => n === chunk[i]);
     const subject = conflictSubject(c);
     if (subject === t || ("path" in c && c.path === t)) return true;
     // a folder holding the subject (`tdv resolve era5.zarr` settles every array in it)

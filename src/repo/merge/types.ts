@@ -180,6 +180,8 @@ export interface Unsolved {
   reasons: string[];
   /** for ChunkBothChanged: how many elements conflict, with a few examples */
   elements?: { count: number; examples: ElementConflict[] };
+  /** for a shard's ChunkBothChanged: the inner chunks (array-wide inner chunk indices) holding the conflicting elements */
+  innerChunks?: number[][];
 }
 
 export interface SolveResult {

@@ -1,0 +1,136 @@
+/**
+ * Changed regions in coordinate values: when an array names its dimensions
+ * (v3 `dimension_names`, v2 `_ARRAY_DIMENSIONS` in .zattrs) and its group
+ * holds a 1-D array of that name and length (a CF / xarray coordinate),
+ * the first and last index of a changed region are read from it:
+ *
+ *   bbox [[5, 7], [0, 3]]  →  time 2024-06-01..2024-06-03, lat 30..45.5
+ *
+ * CF time coordinates (`units: "<unit> since <date>"`, standard or
+ * proleptic Gregorian calendar) read as dates (ISO 8601, UTC; the time of
+ * day only when it is not midnight); other coordinates as their values.
+ * Read from the side after the change; a coordinate tdv cannot read
+ * (missing, another length, sharded, not decodable) is left out.
+ */
+import { decodeChunk, elementAt, fillChunk } from "../../zarr/decode.js";
+import { shardingOf } from "../../zarr/shard.js";
+import { joinPath, parentDir } from "../hierarchy.js";
+import { readNode, type ArrayNodeDocs } from "./metadata.js";
+import type { Box } from "./ranges.js";
+import type { Folder } from "./sides.js";
+import type { CoordRange } from "./types.js";
+
+/** The dimension names of an array, or null. */
+export function dimensionNames(node: ArrayNodeDocs): (string | null)[] | null {
+  const raw = node.zarrFormat === 3 ? node.raw.dimension_names : node.attributes._ARRAY_DIMENSIONS;
+  if (!Array.isArray(raw) || raw.length !== node.meta.shape.length) return null;
+  return raw.map((n) => (typeof n === "string" && n !== "" ? n : null));
+}
+
+async function nodeAt(root: Folder, path: string): Promise<ArrayNodeDocs | null> {
+  let folder: Folder | undefined = root;
+  for (const name of path === "" ? [] : path.split("/")) {
+    folder = (await folder.list()).dirs.get(name);
+    if (!folder) return null;
+  }
+  const node = await readNode(await folder.list(), path, []);
+  return node?.kind === "array" ? node : null;
+}
+
+/** Element `i` of a 1-D array, read from the chunk that holds it. */
+async function elementOf(root: Folder, path: string, node: ArrayNodeDocs, i: number): Promise<unknown> {
+  const chunk = node.meta.chunkShape[0] as number;
+  const index = [Math.floor(i / chunk)];
+  let folder: Folder | undefined = root;
+  for (const name of path.split("/")) folder = (await folder!.list()).dirs.get(name);
+  const manifest = (await folder!.list()).manifest;
+  let bytes: Uint8Array | null = null;
+  for (const shard of manifest ? manifest.shards.values() : []) {
+    const ref = (await shard.entries()).find((c) => c.index[0] === index[0]);
+    if (ref) {
+      bytes = await ref.read();
+      break;
+    }
+  }
+  const decoded = bytes ? await decodeChunk(node.doc, node.zattrs, index, bytes) : await fillChunk(node.doc, index);
+  return elementAt(decoded.data, (i % chunk) * (decoded.stride[0] ?? 1));
+}
+
+const UNIT_MS: Record<string, number> = {
+  day: 86_400_000,
+  hour: 3_600_000,
+  minute: 60_000,
+  second: 1_000,
+  millisecond: 1,
+  microsecond: 0.001,
+};
+
+/** A CF time reading of `units`/`calendar`: value → milliseconds since 1970, or null when not CF time tdv reads. */
+export function cfTime(attrs: Record<string, unknown>): ((v: number) => number) | null {
+  const units = attrs.units;
+  const calendar = attrs.calendar ?? "standard";
+  if (typeof units !== "string" || typeof calendar !== "string") return null;
+  if (!["standard", "gregorian", "proleptic_gregorian"].includes(calendar.toLowerCase())) return null;
+  const m = /^\s*(days?|d|hours?|hrs?|h|minutes?|mins?|seconds?|secs?|s|milliseconds?|ms|microseconds?|us)\s+since\s+(\d{1,4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{1,2})(?::(\d{1,2}(?:\.\d+)?))?)?\s*(Z|UTC|[+-]\d{1,2}(?::?\d{2})?)?\s*$/i.exec(units);
+  if (!m) return null;
+  const word = (m[1] as string).toLowerCase();
+  const unit =
+    word.startsWith("d") ? "day" : word.startsWith("h") ? "hour" : word === "ms" || word.startsWith("milli") ? "millisecond" : word === "us" || word.startsWith("micro") ? "microsecond" : word.startsWith("mi") ? "minute" : "second";
+  const [y, mo, d, hh, mm, ss] = [m[2], m[3], m[4], m[5] ?? "0", m[6] ?? "0", m[7] ?? "0"].map(Number) as number[];
+  let ref = Date.UTC(0, (mo as number) - 1, d, hh, mm, 0) + (ss as number) * 1000;
+  ref = new Date(ref).setUTCFullYear(y as number);
+  const zone = m[8];
+  if (zone && !/^(Z|UTC)$/i.test(zone)) {
+    const z = /^([+-])(\d{1,2}):?(\d{2})?$/.exec(zone)!;
+    ref -= (z[1] === "-" ? -1 : 1) * (Number(z[2]) * 60 + Number(z[3] ?? 0)) * 60_000;
+  }
+  // the standard calendar is Julian before 1582-10-15: only the proleptic Gregorian reading is computed here
+  if (calendar.toLowerCase() !== "proleptic_gregorian" && ref < Date.UTC(1582, 9, 15)) return null;
+  const scale = UNIT_MS[unit] as number;
+  return (v) => ref + v * scale;
+}
+
+/** ISO 8601 in UTC: the date alone at midnight, else date and time (seconds, and milliseconds when any). */
+export function isoDate(ms: number): string {
+  const iso = new Date(ms).toISOString(); // 2024-06-01T00:00:00.000Z
+  if (iso.endsWith("T00:00:00.000Z")) return iso.slice(0, 10);
+  return iso.endsWith(".000Z") ? iso.slice(0, 19) : iso.slice(0, 23);
+}
+
+function show(v: unknown, time: ((v: number) => number) | null): string | number | null {
+  if (typeof v === "bigint") v = Number(v);
+  if (typeof v === "number") {
+    if (time && Number.isFinite(v)) {
+      const ms = time(v);
+      return Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? isoDate(ms) : v;
+    }
+    return Number.isFinite(v) ? v : String(v);
+  }
+  if (typeof v === "string" || typeof v === "boolean") return typeof v === "string" ? v : String(v);
+  return null;
+}
+
+/** The coordinate values at the ends of `bbox` of the array at `path` (`node`, after the change), or null when none. */
+export async function coordinateRanges(root: Folder | null, path: string, node: ArrayNodeDocs, bbox: Box): Promise<CoordRange[] | null> {
+  const dims = dimensionNames(node);
+  if (!root || !dims) return null;
+  const out: CoordRange[] = [];
+  for (let d = 0; d < dims.length; d++) {
+    const name = dims[d];
+    if (!name || name.includes("/")) continue;
+    const cpath = joinPath(parentDir(path), name);
+    try {
+      const c = cpath === path && node.meta.shape.length === 1 ? node : await nodeAt(root, cpath);
+      if (!c || c.meta.shape.length !== 1 || c.meta.shape[0] !== node.meta.shape[d] || shardingOf(c.raw) !== null) continue;
+      const [lo, hi] = bbox[d] as [number, number];
+      const time = cfTime(c.attributes);
+      const first = show(await elementOf(root, cpath, c, lo), time);
+      const last = show(lo === hi ? null : await elementOf(root, cpath, c, hi), time) ?? first;
+      if (first === null || last === null) continue;
+      out.push({ dim: name, array: cpath, indices: [lo, hi], first, last, time: time !== null });
+    } catch {
+      // a coordinate tdv cannot read is left out (its own diff says why)
+    }
+  }
+  return out.length ? out : null;
+}
