@@ -145,19 +145,7 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
     updates.push({ ref, old: r?.oid ?? null, new: oid, status, expected: r });
   }
   const moving = updates.filter((u) => u.status !== "up-to-date" && u.status !== "rejected");
-  const result: PushResult = {
-    remote: name,
-    url,
-    refs: [],
-    commits: 0,
-    uploaded: zeroCounts(),
-    skipped: { objects: 0, bytes: 0 },
-    found: { objects: 0, bytes: 0 },
-    checked: 0,
-    verified: 0,
-    repaired: { objects: 0, bytes: 0, missing: [], damaged: [] },
-    temporariesRemoved: 0,
-  };
+  const result = emptyResult(name, url);
 
   // 3. what the remote lacks: everything reachable from its refs is had
   const haves: GitOid[] = [];
@@ -388,10 +376,15 @@ async function deleteRefs(repo: Repository, remote: RemoteRepo, name: string | n
     }
   }
   if (rejected.length > 0) throw new NonFastForwardError(label, rejected, done);
+  return { ...emptyResult(name, remote.url), refs: done };
+}
+
+/** A push's result before anything is counted. */
+function emptyResult(remote: PushResult["remote"], url: string): PushResult {
   return {
-    remote: name,
-    url: remote.url,
-    refs: done,
+    remote,
+    url,
+    refs: [],
     commits: 0,
     uploaded: zeroCounts(),
     skipped: { objects: 0, bytes: 0 },

@@ -12,21 +12,17 @@
  * `tdv reset --hard` drops it; nothing committed is lost.
  */
 import { TdvError, UsageError } from "../errors.js";
-import { sha256, type GitOid } from "../format/hash.js";
-import { materialize, readEntry, type CheckoutResult, type ProgressFn } from "./checkout.js";
+import type { GitOid } from "../format/hash.js";
+import { materialize, type CheckoutResult, type ProgressFn } from "./checkout.js";
 import { commit, type CommitResult } from "./commit.js";
 import type { Repository } from "./repository.js";
 import { resolveRevision } from "./revision.js";
-import { readCommitSnapshot, writeSnapshot, type SnapEntry } from "./snapshot.js";
+import { readCommitSnapshot } from "./snapshot.js";
 import { status } from "./status.js";
-import { assembleFiles } from "./merge/assemble.js";
 import { mergeBaseOf } from "./merge/bases.js";
-import { detectConflicts } from "./merge/detect.js";
 import { MergeInProgressError } from "./merge/errors.js";
-import { dropOutsideGrid } from "./merge/grid.js";
-import { describeOpen } from "./merge/merge.js";
-import { solve } from "./merge/solve.js";
 import { readMergeState } from "./merge/state.js";
+import { mergeSnapshots } from "./merge/three-way.js";
 
 /** The revert's changes meet later changes of the same elements: refused, nothing changed. */
 export class RevertConflictError extends TdvError<"RevertConflictError"> {
@@ -105,19 +101,9 @@ async function _revert(repo: Repository, { rev, message, trailers = {}, onProgre
   // base: the commit; ours: HEAD; theirs: its parent (what it changed, undone)
   const mb = await mergeBaseOf(repo, [target]);
   const [O, T] = [await readCommitSnapshot(repo, head.oid), await readCommitSnapshot(repo, c.parents[0] ?? null)];
-  const input = { base: mb.base, ours: O, theirs: T, read: mb.read };
-  const detection = await detectConflicts(input);
-  const solved = await solve({ ...input, detection }, { conflicts: detection.conflicts, policy: "elementwise" });
-  if (solved.unsolvable.length > 0) throw new RevertConflictError(rev, solved.unsolvable.map((u) => describeOpen({ ...u, scope: [], fingerprint: "" })));
-  const put = async (bytes: Uint8Array, store: "git" | "chunk"): Promise<SnapEntry> => {
-    if (store === "git") return { store, id: await repo.git.writeBlob(bytes), size: bytes.byteLength };
-    const id = sha256(bytes);
-    await repo.chunks.put(id, bytes);
-    return { store, id, size: bytes.byteLength };
-  };
-  const { files, written } = await assembleFiles(detection, solved, put, (p, e) => readEntry(repo, p, e));
-  await dropOutsideGrid(files, written, { ours: O, theirs: T }, mb.read);
-  const tree = await writeSnapshot(repo, files);
+  const merged = await mergeSnapshots(repo, mb, O, T);
+  if (merged.conflicts) throw new RevertConflictError(rev, merged.conflicts);
+  const tree = merged.tree;
   if (tree === O.tree) throw new NothingToRevertError(rev);
   const checkout = await materialize(repo, { targetTree: tree, action: `reverting ${rev}`, onProgress });
   const subject = c.message.trim().split("\n")[0] ?? "";

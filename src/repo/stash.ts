@@ -11,22 +11,18 @@
  * changes. Changed files come back unstaged, new files staged, as in git.
  */
 import { TdvError, UsageError } from "../errors.js";
-import { sha256, type GitOid } from "../format/hash.js";
+import type { GitOid } from "../format/hash.js";
 import type { IndexEntry } from "../store/index-file.js";
 import { stage } from "./add.js";
-import { materialize, readEntry, type CheckoutResult, type ProgressFn } from "./checkout.js";
+import { materialize, type CheckoutResult, type ProgressFn } from "./checkout.js";
 import type { Repository } from "./repository.js";
 import { readCommitSnapshot, readSnapshot, writeSnapshot, type SnapEntry } from "./snapshot.js";
 import { status } from "./status.js";
-import { assembleFiles } from "./merge/assemble.js";
 import { mergeBaseOf } from "./merge/bases.js";
-import { detectConflicts } from "./merge/detect.js";
 import { MergeInProgressError } from "./merge/errors.js";
 import { UncommittedChangesError } from "./revert.js";
-import { dropOutsideGrid } from "./merge/grid.js";
-import { describeOpen } from "./merge/merge.js";
-import { solve } from "./merge/solve.js";
 import { readMergeState } from "./merge/state.js";
+import { mergeSnapshots } from "./merge/three-way.js";
 
 const STASH = "refs/stash";
 
@@ -153,19 +149,9 @@ async function _stashApply(repo: Repository, { n = 0, pop = false, onProgress }:
   if (!stashBase) throw new UsageError(`${entry.selector} is not a stash commit (it has no parent)`);
   const mb = await mergeBaseOf(repo, [stashBase]);
   const [O, T] = [await readCommitSnapshot(repo, head.oid), await readCommitSnapshot(repo, entry.oid)];
-  const input = { base: mb.base, ours: O, theirs: T, read: mb.read };
-  const detection = await detectConflicts(input);
-  const solved = await solve({ ...input, detection }, { conflicts: detection.conflicts, policy: "elementwise" });
-  if (solved.unsolvable.length > 0) throw new StashConflictError(entry.selector, solved.unsolvable.map((u) => describeOpen({ ...u, scope: [], fingerprint: "" })));
-  const put = async (bytes: Uint8Array, store: "git" | "chunk"): Promise<SnapEntry> => {
-    if (store === "git") return { store, id: await repo.git.writeBlob(bytes), size: bytes.byteLength };
-    const id = sha256(bytes);
-    await repo.chunks.put(id, bytes);
-    return { store, id, size: bytes.byteLength };
-  };
-  const { files, written } = await assembleFiles(detection, solved, put, (p, e) => readEntry(repo, p, e));
-  await dropOutsideGrid(files, written, { ours: O, theirs: T }, mb.read);
-  const tree = await writeSnapshot(repo, files);
+  const merged = await mergeSnapshots(repo, mb, O, T);
+  if (merged.conflicts) throw new StashConflictError(entry.selector, merged.conflicts);
+  const tree = merged.tree;
   const checkout = await materialize(repo, { targetTree: tree, action: `applying ${entry.selector}`, onProgress });
   // as git: changes to HEAD's files come back unstaged, new files staged
   const H = (await readSnapshot(repo, O.tree)).files;
