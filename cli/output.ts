@@ -489,3 +489,28 @@ export function jobsOption(value: string): number {
 
 /** The help line of `--jobs N`. */
 export const JOBS_HELP = "requests in flight at once, 1 to 256 (default 16)";
+
+/**
+ * Stop a long command cooperatively on Ctrl-C or SIGTERM: the first signal
+ * aborts `signal` with `reason(sig)` (and says so on stderr when `talk`); a
+ * second one stops the process at once. `release()` removes the handlers.
+ */
+export function stopOnSignals(what: string, talk: boolean, reason: (sig: NodeJS.Signals) => Error): { signal: AbortSignal; release: () => void } {
+  const stop = new AbortController();
+  const release = (): void => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (stop.signal.aborted) {
+      release();
+      process.kill(process.pid, sig);
+      return;
+    }
+    if (talk) err(`\n${sig === "SIGINT" ? "interrupted" : "terminated"}: stopping the ${what} (again to stop at once)...`);
+    stop.abort(reason(sig));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return { signal: stop.signal, release };
+}

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { action, err, formatBytes, loadLib, out, plural, printJson, quotePath, withProgress, jobsOption, JOBS_HELP } from "../output.js";
+import { action, err, formatBytes, loadLib, out, plural, printJson, quotePath, stopOnSignals, withProgress, jobsOption, JOBS_HELP } from "../output.js";
 import { warnIgnored } from "./fetch.js";
 
 interface CloneOptions {
@@ -49,19 +49,7 @@ async function run(url: string, dir: string | undefined, opts: CloneOptions): Pr
   const talk = !opts.quiet && !opts.json;
   // Ctrl-C and SIGTERM stop the clone, which then removes what it made; a second one stops at once
   // (what is left is an unfinished clone, which the same command resumes)
-  const stop = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stop.signal.aborted) {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      process.kill(process.pid, signal);
-      return;
-    }
-    if (talk) err(`\n${signal === "SIGINT" ? "interrupted" : "terminated"}: stopping the clone (again to stop at once)...`);
-    stop.abort(new lib.InterruptedError(signal));
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const stop = stopOnSignals("clone", talk, (sig) => new lib.InterruptedError(sig));
   let res: Awaited<ReturnType<typeof lib.clone>>;
   try {
     res = await withProgress(opts.quiet || opts.json, (onProgress) =>
@@ -84,8 +72,7 @@ async function run(url: string, dir: string | undefined, opts: CloneOptions): Pr
       }),
     );
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    stop.release();
   }
   warnIgnored(res.fetch);
   if (opts.json) return printJson(res);

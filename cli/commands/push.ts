@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { PushResult, RefUpdate } from "../../src/index.js";
-import { err, formatBytes, inRepo, jobsOption, JOBS_HELP, out, plural, printJson, shortOid, withProgress, type RepoContext } from "../output.js";
+import { err, formatBytes, inRepo, jobsOption, JOBS_HELP, out, plural, printJson, shortOid, stopOnSignals, withProgress, type RepoContext } from "../output.js";
 
 interface PushOptions {
   force?: boolean;
@@ -65,19 +65,7 @@ async function run({ lib, repo }: RepoContext, remote: string | undefined, refs:
   if (del && (opts.tags || opts.verify)) throw new lib.UsageError("--delete cannot be combined with --tags or --verify", { hint: "delete in a command of its own" });
 
   // Ctrl-C and SIGTERM: no new upload starts, the ones in flight finish, no remote ref moves
-  const stop = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stop.signal.aborted) {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      process.kill(process.pid, signal);
-      return;
-    }
-    if (!opts.quiet && !opts.json) err(`\n${signal === "SIGINT" ? "interrupted" : "terminated"}: stopping the push (again to stop at once)...`);
-    stop.abort(new lib.InterruptedError(signal, "no remote branch moved; what was uploaded stays there and the next `tdv push` does not send it again"));
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const stop = stopOnSignals("push", !opts.quiet && !opts.json, (sig) => new lib.InterruptedError(sig, "no remote branch moved; what was uploaded stays there and the next `tdv push` does not send it again"));
   let res: PushResult;
   try {
     res = await withProgress(opts.quiet || opts.json, (onProgress) =>
@@ -102,8 +90,7 @@ async function run({ lib, repo }: RepoContext, remote: string | undefined, refs:
     }
     throw e;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    stop.release();
   }
   if (opts.json) return printJson(res);
   if (opts.quiet) return;

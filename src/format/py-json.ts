@@ -110,7 +110,7 @@ export function pyString(s: string): string {
 }
 
 /** Python's str order: by code point (JS's default sort compares UTF-16 code units). */
-function byCodePoint(a: string, b: string): number {
+export function byCodePoint(a: string, b: string): number {
   const x = [...a];
   const y = [...b];
   for (let i = 0; i < Math.min(x.length, y.length); i++) {

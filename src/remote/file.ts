@@ -18,7 +18,7 @@ import fs, { promises as fsp, type BigIntStats } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { asAccessError } from "../store/atomic.js";
+import { asAccessError, writeAtomic } from "../store/atomic.js";
 import { acquireLock } from "../store/lock.js";
 import { ownerOf, processRuns } from "../store/owner.js";
 import type { BackendOptions, DeleteOptions, ListedObject, ObjectBackend, ObjectInfo, PutOptions } from "./backend.js";
@@ -164,17 +164,7 @@ export class FileBackend implements ObjectBackend {
     const tmp = path.join(dir, tempFileName());
     inFlight.add(tmp);
     try {
-      const fh = await fsp.open(tmp, "wx");
-      try {
-        await fh.writeFile(bytes);
-        if (this.durable) await fh.datasync();
-      } finally {
-        await fh.close();
-      }
-      await fsp.rename(tmp, file);
-    } catch (err) {
-      await fsp.rm(tmp, { force: true }).catch(() => {});
-      throw asAccessError(err, file);
+      await writeAtomic(file, bytes, { durable: this.durable, tmp });
     } finally {
       inFlight.delete(tmp);
     }

@@ -17,15 +17,15 @@ export function tempName(base: string): string {
 }
 
 /**
- * Write `bytes` to `file` atomically: write a temp file beside it, fsync it,
- * then rename over the target. Readers see the old bytes or the new, never half.
+ * Write `bytes` to `file` atomically: write a temp file beside it (or at
+ * `tmp`, on the same file system), fsync it, then rename over the target.
+ * Readers see the old bytes or the new, never half.
  */
 export async function writeAtomic(
   file: string,
   bytes: Uint8Array | string,
-  { durable = true, mode }: { durable?: boolean; mode?: number } = {},
+  { durable = true, mode, tmp = tempName(file) }: { durable?: boolean; mode?: number; tmp?: string } = {},
 ): Promise<void> {
-  const tmp = tempName(file);
   try {
     const fh = await fsp.open(tmp, "wx", mode);
     try {

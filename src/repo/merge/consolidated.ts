@@ -5,7 +5,7 @@
  * side's copy is right: rebuild it from the merged documents themselves.
  */
 import { baseName, joinPath, parentDir } from "../hierarchy.js";
-import { pyDumps, pyLoads, type PyObject, type PyValue } from "../../format/py-json.js";
+import { byCodePoint, pyDumps, pyLoads, type PyObject, type PyValue } from "../../format/py-json.js";
 import { isConsolidatedDoc } from "../consolidated-check.js";
 
 /** The merged state: which paths exist, and their bytes. */
@@ -67,15 +67,4 @@ export async function rebuildConsolidated(p: string, view: MergedView): Promise<
   const text = new TextDecoder().decode(current);
   const indent = /\n( +)"/.exec(text)?.[1]?.length ?? 2;
   return new TextEncoder().encode(pyDumps(top, indent, false) + (text.endsWith("\n") ? "\n" : ""));
-}
-
-/** Python's str order: by code point. */
-function byCodePoint(a: string, b: string): number {
-  const x = [...a];
-  const y = [...b];
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = (x[i] as string).codePointAt(0)! - (y[i] as string).codePointAt(0)!;
-    if (d !== 0) return d;
-  }
-  return x.length - y.length;
 }
