@@ -8,9 +8,9 @@
  */
 import { RefNotFoundError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
-import { materialize, type CheckoutResult, type ProgressFn } from "../repo/checkout.js";
-import { isAncestor } from "../repo/log.js";
-import { merge, type MergeResult } from "../repo/merge/merge.js";
+import { materialize, type CheckoutResult, type ProgressFn } from "../commands/checkout.js";
+import { isAncestor } from "../commands/log.js";
+import { merge, type MergeResult } from "../commands/merge.js";
 import type { Repository } from "../repo/repository.js";
 import { DivergedError } from "./errors.js";
 import { fetch, type FetchOptions, type FetchResult } from "./fetch.js";

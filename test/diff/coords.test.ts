@@ -6,10 +6,10 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { add } from "../../src/repo/add.js";
-import { commit } from "../../src/repo/commit.js";
+import { add } from "../../src/commands/add.js";
+import { commit } from "../../src/commands/commit.js";
 import { cfTime, isoDate } from "../../src/repo/diff/coords.js";
-import { diff } from "../../src/repo/diff/diff.js";
+import { diff } from "../../src/commands/diff.js";
 import { Repository } from "../../src/repo/repository.js";
 import { tdvOk } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixture.js";

@@ -6,9 +6,9 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { add } from "../../src/repo/add.js";
-import { commit } from "../../src/repo/commit.js";
-import { diff } from "../../src/repo/diff/diff.js";
+import { add } from "../../src/commands/add.js";
+import { commit } from "../../src/commands/commit.js";
+import { diff } from "../../src/commands/diff.js";
 import { Repository } from "../../src/repo/repository.js";
 import { shardingOf, writeShard } from "../../src/zarr/shard.js";
 import { tempDir } from "../helpers/fixture.js";

@@ -7,10 +7,10 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { add } from "../../src/repo/add.js";
-import { commit } from "../../src/repo/commit.js";
-import { merge } from "../../src/repo/merge/merge.js";
-import { resolve } from "../../src/repo/merge/resolve.js";
+import { add } from "../../src/commands/add.js";
+import { commit } from "../../src/commands/commit.js";
+import { merge } from "../../src/commands/merge.js";
+import { resolve } from "../../src/commands/resolve.js";
 import { Repository } from "../../src/repo/repository.js";
 import { tempDir } from "../helpers/fixture.js";
 import { encodeInner, readShard, registerGzip, writeShard } from "../helpers/shard.js";

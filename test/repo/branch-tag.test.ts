@@ -5,10 +5,10 @@ import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { isTdvError } from "../../src/errors.js";
 import type { GitOid } from "../../src/format/hash.js";
-import { createBranch, currentBranch, deleteBranch, listBranches } from "../../src/repo/branch.js";
+import { createBranch, currentBranch, deleteBranch, listBranches } from "../../src/commands/branch.js";
 import { Repository } from "../../src/repo/repository.js";
 import { resolveRevision } from "../../src/repo/revision.js";
-import { createTag, deleteTag, listTags } from "../../src/repo/tag.js";
+import { createTag, deleteTag, listTags } from "../../src/commands/tag.js";
 import type { Person, TreeEntry } from "../../src/store/git.js";
 import { newRepo, person, writeFiles } from "../helpers/git-objects.js";
 

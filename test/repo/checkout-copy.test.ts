@@ -9,9 +9,9 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { add, checkout, commit, isTdvError, Repository, status } from "../../src/index.js";
-import { copyChunks } from "../../src/repo/checkout-copy.js";
+import { copyChunks } from "../../src/worktree/checkout-copy.js";
 import { readSnapshot, type SnapEntry } from "../../src/repo/snapshot.js";
-import { TreeWriter, type FileStat } from "../../src/repo/worktree.js";
+import { TreeWriter, type FileStat } from "../../src/worktree/worktree.js";
 import { tempDir } from "../helpers/fixture.js";
 
 process.env.TDV_AUTHOR_NAME = "Test";

@@ -5,7 +5,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isTdvError } from "../../src/errors.js";
 import type { GitOid } from "../../src/format/hash.js";
-import { isAncestor, log, treeEntryAt } from "../../src/repo/log.js";
+import { isAncestor, log, treeEntryAt } from "../../src/commands/log.js";
 import { Repository } from "../../src/repo/repository.js";
 import type { Person, TreeEntry } from "../../src/store/git.js";
 import { newRepo, writeFiles, type Files } from "../helpers/git-objects.js";

@@ -8,7 +8,7 @@ import { promises as fsp } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { scanWorktree, type Scan } from "../../src/repo/scan.js";
+import { scanWorktree, type Scan } from "../../src/worktree/scan.js";
 
 /** 300 folders (more than the first levels hand to the threads), each with files, a subfolder and, here and there, what a scan must skip. */
 async function wideTree(): Promise<string> {

@@ -9,8 +9,8 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { add, commit, fsck, Repository } from "../../src/index.js";
-import { storeChunkFiles } from "../../src/repo/store-files.js";
-import { hashWorkFile } from "../../src/repo/work-state.js";
+import { storeChunkFiles } from "../../src/worktree/store-files.js";
+import { hashWorkFile } from "../../src/worktree/work-state.js";
 import type { IndexEntry } from "../../src/store/index-file.js";
 import { tempDir } from "../helpers/fixture.js";
 

@@ -7,7 +7,7 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { add, commit, isTdvError, Repository } from "../../src/index.js";
-import { compareWorktree } from "../../src/repo/work-state.js";
+import { compareWorktree } from "../../src/worktree/work-state.js";
 import { decodeIndex, encodeIndex, type IndexEntry } from "../../src/store/index-file.js";
 import { makeFixture } from "../helpers/fixture.js";
 

@@ -32,7 +32,7 @@ import { checkEntryName, GitStore, type TreeEntry } from "../../store/git.js";
 import { baseName, classifyWith, joinPath, parentDir, storeFor } from "../hierarchy.js";
 import type { Repository } from "../repository.js";
 import { FILE_LIST, MANIFEST_TREE } from "../snapshot.js";
-import { compareWorktree } from "../work-state.js";
+import { compareWorktree } from "../../worktree/work-state.js";
 
 /** A metadata document or plain file of a folder. */
 export interface FileRef {

@@ -5,14 +5,14 @@
  * conflicts that stop it (each described as `tdv merge` lists them).
  */
 import { sha256, type GitOid } from "../../format/hash.js";
-import { readEntry } from "../checkout.js";
+import { readEntry } from "../../commands/checkout.js";
 import type { Repository } from "../repository.js";
 import { writeSnapshot, type SnapEntry, type Snapshot } from "../snapshot.js";
 import { assembleFiles } from "./assemble.js";
 import type { MergeBase } from "./bases.js";
 import { detectConflicts } from "./detect.js";
 import { dropOutsideGrid } from "./grid.js";
-import { describeOpen } from "./merge.js";
+import { describeOpen } from "../../commands/merge.js";
 import { solve } from "./solve.js";
 
 export type ThreeWayResult = { tree: GitOid; conflicts?: undefined } | { tree?: undefined; conflicts: string[] };

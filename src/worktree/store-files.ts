@@ -16,7 +16,7 @@ import type { ChunkId } from "../format/hash.js";
 import { randomBytes } from "node:crypto";
 import { FRESH_MS, freshenWith, putObjectWith } from "../store/atomic.js";
 import type { IndexEntry } from "../store/index-file.js";
-import type { Repository } from "./repository.js";
+import type { Repository } from "../repo/repository.js";
 import { shareWork, workerSource } from "./shared-work.js";
 import { hashWorkFile } from "./work-state.js";
 

@@ -30,9 +30,9 @@ import { mapLimit } from "../store/atomic.js";
 import type { TreeEntry } from "../store/git.js";
 import { fullRefNameProblem } from "../store/refs.js";
 import { reflogRefs } from "./reflog.js";
-import { walkReachable } from "./walk.js";
-import type { Repository } from "./repository.js";
-import { arrayMetaIn, checkEntries, checkFileList, checkManifestHasArray, checkShard, chunkPathRivals, FILE_LIST, MANIFEST_TREE } from "./snapshot.js";
+import { walkReachable } from "../repo/walk.js";
+import type { Repository } from "../repo/repository.js";
+import { arrayMetaIn, checkEntries, checkFileList, checkManifestHasArray, checkShard, chunkPathRivals, FILE_LIST, MANIFEST_TREE } from "../repo/snapshot.js";
 
 /** A ref lock older than this is stale: a ref update holds its lock for milliseconds. */
 export const STALE_LOCK_SECONDS = 60;

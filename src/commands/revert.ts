@@ -15,14 +15,14 @@ import { TdvError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { materialize, type CheckoutResult, type ProgressFn } from "./checkout.js";
 import { commit, type CommitResult } from "./commit.js";
-import type { Repository } from "./repository.js";
-import { resolveRevision } from "./revision.js";
-import { readCommitSnapshot } from "./snapshot.js";
+import type { Repository } from "../repo/repository.js";
+import { resolveRevision } from "../repo/revision.js";
+import { readCommitSnapshot } from "../repo/snapshot.js";
 import { status } from "./status.js";
-import { mergeBaseOf } from "./merge/bases.js";
-import { MergeInProgressError } from "./merge/errors.js";
-import { readMergeState } from "./merge/state.js";
-import { mergeSnapshots } from "./merge/three-way.js";
+import { mergeBaseOf } from "../repo/merge/bases.js";
+import { MergeInProgressError } from "../repo/merge/errors.js";
+import { readMergeState } from "../repo/merge/state.js";
+import { mergeSnapshots } from "../repo/merge/three-way.js";
 
 /** The revert's changes meet later changes of the same elements: refused, nothing changed. */
 export class RevertConflictError extends TdvError<"RevertConflictError"> {

@@ -6,8 +6,8 @@ import { BranchMovedError, RefExistsError, RefNotFoundError } from "../errors.js
 import type { GitOid } from "../format/hash.js";
 import type { Person, TagObject } from "../store/git.js";
 import { checkRefName } from "../store/refs.js";
-import type { Repository } from "./repository.js";
-import { peelObject, readRef, resolveRevision } from "./revision.js";
+import type { Repository } from "../repo/repository.js";
+import { peelObject, readRef, resolveRevision } from "../repo/revision.js";
 
 const TAGS = "refs/tags/";
 

@@ -6,24 +6,24 @@
  * conflicts stay open, a stopped merge (MERGE_HEAD, MERGE_STATE.json) that
  * `--continue`, `--abort` and `tdv resolve` work on.
  */
-import { isTdvError, type DirtyWorkingCopyError, type FileAccessError } from "../../errors.js";
-import type { GitOid } from "../../format/hash.js";
-import { sha256 } from "../../format/hash.js";
-import { readFileOrNull, writeAtomic } from "../../store/atomic.js";
-import { GitStore } from "../../store/git.js";
-import { add } from "../add.js";
-import { diffFileMaps, groupChanges, type GroupedChanges } from "../changes.js";
-import { materialize, readEntry, type CheckoutResult, type ProgressFn } from "../checkout.js";
-import { commit, type CommitResult } from "../commit.js";
-import { classifyWith } from "../hierarchy.js";
-import type { Repository } from "../repository.js";
-import { resolveRevision } from "../revision.js";
-import { readCommitSnapshot, writeSnapshot, type Snapshot, type SnapEntry } from "../snapshot.js";
-import type { ArrayMeta } from "../../format/zarr-meta.js";
-import { status } from "../status.js";
-import { assembleFiles } from "./assemble.js";
-import { mergeBaseOf } from "./bases.js";
-import { detectConflicts, type DetectInput } from "./detect.js";
+import { isTdvError, type DirtyWorkingCopyError, type FileAccessError } from "../errors.js";
+import type { GitOid } from "../format/hash.js";
+import { sha256 } from "../format/hash.js";
+import { readFileOrNull, writeAtomic } from "../store/atomic.js";
+import { GitStore } from "../store/git.js";
+import { add } from "./add.js";
+import { diffFileMaps, groupChanges, type GroupedChanges } from "../repo/changes.js";
+import { materialize, readEntry, type CheckoutResult, type ProgressFn } from "./checkout.js";
+import { commit, type CommitResult } from "./commit.js";
+import { classifyWith } from "../repo/hierarchy.js";
+import type { Repository } from "../repo/repository.js";
+import { resolveRevision } from "../repo/revision.js";
+import { readCommitSnapshot, writeSnapshot, type Snapshot, type SnapEntry } from "../repo/snapshot.js";
+import type { ArrayMeta } from "../format/zarr-meta.js";
+import { status } from "./status.js";
+import { assembleFiles } from "../repo/merge/assemble.js";
+import { mergeBaseOf } from "../repo/merge/bases.js";
+import { detectConflicts, type DetectInput } from "../repo/merge/detect.js";
 import {
   LocalChangesError,
   MergeFailedError,
@@ -34,9 +34,9 @@ import {
   NotFastForwardError,
   OtherEditsDiscardedError,
   UnresolvedConflictsError,
-} from "./errors.js";
-import { dropOutsideGrid } from "./grid.js";
-import { solve } from "./solve.js";
+} from "../repo/merge/errors.js";
+import { dropOutsideGrid } from "../repo/merge/grid.js";
+import { solve } from "../repo/merge/solve.js";
 import {
   clearMergeState,
   isResolvedInIndex,
@@ -45,10 +45,10 @@ import {
   readOrigIndex,
   saveOrigIndex,
   writeMergeState,
-} from "./state.js";
-import { conflictSubject, type Conflict, type DiscardedEdits, type DroppedChunk, type MergeState, type OpenConflict, type Policy } from "./types.js";
+} from "../repo/merge/state.js";
+import { conflictSubject, type Conflict, type DiscardedEdits, type DroppedChunk, type MergeState, type OpenConflict, type Policy } from "../repo/merge/types.js";
 
-export { applyPatch } from "./assemble.js";
+export { applyPatch } from "../repo/merge/assemble.js";
 
 export interface MergeOptions {
   /** what to merge into HEAD: a branch, tag or any revision */

@@ -9,10 +9,10 @@ import { sha256 } from "../format/hash.js";
 import { asAccessError, mapLimit, readWithStat } from "../store/atomic.js";
 import { GitStore } from "../store/git.js";
 import type { IndexEntry, IndexState, Stored } from "../store/index-file.js";
-import { Hierarchy, type FileKind } from "./hierarchy.js";
-import type { Repository } from "./repository.js";
+import { Hierarchy, type FileKind } from "../repo/hierarchy.js";
+import type { Repository } from "../repo/repository.js";
 import { scanWorktree, type Scan } from "./scan.js";
-import { readSparse } from "./sparse.js";
+import { readSparse } from "../commands/sparse.js";
 import { isUnder, sameStat, type FileStat } from "./worktree.js";
 
 export interface WorkFile extends FileStat {

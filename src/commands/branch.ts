@@ -6,8 +6,8 @@ import path from "node:path";
 import type { GitOid } from "../format/hash.js";
 import { checkRefName } from "../store/refs.js";
 import { isAncestor } from "./log.js";
-import type { Repository } from "./repository.js";
-import { readRef, resolveRevision } from "./revision.js";
+import type { Repository } from "../repo/repository.js";
+import { readRef, resolveRevision } from "../repo/revision.js";
 
 const HEADS = "refs/heads/";
 

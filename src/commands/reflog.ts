@@ -9,8 +9,8 @@ import path from "node:path";
 import { RefNotFoundError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import type { ReflogEntry } from "../store/refs.js";
-import type { Repository } from "./repository.js";
-import { resolveRefName } from "./revision.js";
+import type { Repository } from "../repo/repository.js";
+import { resolveRefName } from "../repo/revision.js";
 
 export interface ReflogItem {
   /** the revision naming this entry: "main@{0}" is the newest */

@@ -1,18 +1,18 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import type { GitOid } from "../format/hash.js";
-import { disagreementWarning, listedUntracked } from "./consolidated-check.js";
-import { diffFileMaps, groupChanges, type Change, type GroupedChanges } from "./changes.js";
-import { classifyWith, plainFolderWarning } from "./hierarchy.js";
-import type { Repository } from "./repository.js";
-import { mergeStatus, type MergeStatus } from "./merge/state.js";
-import { readSnapshot, storedHierarchy, type SnapEntry } from "./snapshot.js";
-import { diffTrees } from "./tree-diff.js";
-import type { BadName } from "./scan.js";
+import { disagreementWarning, listedUntracked } from "../repo/consolidated-check.js";
+import { diffFileMaps, groupChanges, type Change, type GroupedChanges } from "../repo/changes.js";
+import { classifyWith, plainFolderWarning } from "../repo/hierarchy.js";
+import type { Repository } from "../repo/repository.js";
+import { mergeStatus, type MergeStatus } from "../repo/merge/state.js";
+import { readSnapshot, storedHierarchy, type SnapEntry } from "../repo/snapshot.js";
+import { diffTrees } from "../repo/tree-diff.js";
+import type { BadName } from "../worktree/scan.js";
 import type { IndexEntry } from "../store/index-file.js";
-import { classifyAll, compareWorktree, workHierarchy } from "./work-state.js";
-import { isUnder } from "./worktree.js";
-import { outsideGridWarnings } from "./grid-warnings.js";
+import { classifyAll, compareWorktree, workHierarchy } from "../worktree/work-state.js";
+import { isUnder } from "../worktree/worktree.js";
+import { outsideGridWarnings } from "../repo/grid-warnings.js";
 
 export interface StatusResult {
   branch: string | null;

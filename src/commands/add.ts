@@ -1,16 +1,16 @@
-import { outsideGridWarnings } from "./grid-warnings.js";
+import { outsideGridWarnings } from "../repo/grid-warnings.js";
 import { NonUtf8NameError, PathNotFoundError } from "../errors.js";
 import { mapLimit } from "../store/atomic.js";
 import type { GitOid } from "../format/hash.js";
 import { comparePaths, type IndexEntry, type IndexState } from "../store/index-file.js";
-import type { Change } from "./changes.js";
-import type { BadName, Skipped } from "./scan.js";
-import { isUnder } from "./worktree.js";
-import { plainFolderWarning, problemsFor, storeFor } from "./hierarchy.js";
-import { updateSnapshot } from "./snapshot-update.js";
-import type { Repository } from "./repository.js";
-import { storeChunkFiles } from "./store-files.js";
-import { classifyAll, compareWorktree, hashWorkFile, workHierarchy } from "./work-state.js";
+import type { Change } from "../repo/changes.js";
+import type { BadName, Skipped } from "../worktree/scan.js";
+import { isUnder } from "../worktree/worktree.js";
+import { plainFolderWarning, problemsFor, storeFor } from "../repo/hierarchy.js";
+import { updateSnapshot } from "../repo/snapshot-update.js";
+import type { Repository } from "../repo/repository.js";
+import { storeChunkFiles } from "../worktree/store-files.js";
+import { classifyAll, compareWorktree, hashWorkFile, workHierarchy } from "../worktree/work-state.js";
 
 export interface Progress {
   phase: string;

@@ -8,19 +8,19 @@
  * only its conflicting elements take the side), writes the result to the
  * working copy and the index, and records the choice.
  */
-import { UsageError } from "../../errors.js";
-import { sha256 } from "../../format/hash.js";
-import { type IndexEntry } from "../../store/index-file.js";
-import type { Repository } from "../repository.js";
-import type { SnapEntry } from "../snapshot.js";
-import { TreeWriter } from "../worktree.js";
-import { MergeStaleError, NoMergeInProgressError, OtherEditsDiscardedError } from "./errors.js";
+import { UsageError } from "../errors.js";
+import { sha256 } from "../format/hash.js";
+import { type IndexEntry } from "../store/index-file.js";
+import type { Repository } from "../repo/repository.js";
+import type { SnapEntry } from "../repo/snapshot.js";
+import { TreeWriter } from "../worktree/worktree.js";
+import { MergeStaleError, NoMergeInProgressError, OtherEditsDiscardedError } from "../repo/merge/errors.js";
 import { describeOpen, mergeInputs } from "./merge.js";
-import { solve } from "./solve.js";
-import { conflictsAt, isResolvedInIndex, openConflict, readMergeState, writeMergeState } from "./state.js";
-import { rebuildConsolidated } from "./consolidated.js";
-import { dropOutsideGrid } from "./grid.js";
-import { conflictKey, conflictSubject, type Conflict, type DiscardedEdits, type DroppedChunk, type MergedFile, type OpenConflict, type Side } from "./types.js";
+import { solve } from "../repo/merge/solve.js";
+import { conflictsAt, isResolvedInIndex, openConflict, readMergeState, writeMergeState } from "../repo/merge/state.js";
+import { rebuildConsolidated } from "../repo/merge/consolidated.js";
+import { dropOutsideGrid } from "../repo/merge/grid.js";
+import { conflictKey, conflictSubject, type Conflict, type DiscardedEdits, type DroppedChunk, type MergedFile, type OpenConflict, type Side } from "../repo/merge/types.js";
 
 export interface ResolveOptions {
   /** an array, group, file or folder (relative to the repository root) */

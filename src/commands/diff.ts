@@ -11,17 +11,17 @@
  * metadata from the documents (metadata.ts), values from decoding the changed
  * chunks with zarrita (values.ts). Nothing is decoded unless `values` is set.
  */
-import { UsageError } from "../../errors.js";
-import type { GitOid } from "../../format/hash.js";
-import type { Repository } from "../repository.js";
-import { resolveRevision } from "../revision.js";
-import { attributeChanges, metadataChanges, summarize } from "./metadata.js";
-import { toBoxes } from "./ranges.js";
-import { commitSide, indexSide, workingSide, type ChunkRef, type Side } from "./sides.js";
-import { Scope, walk, type RawArrayDiff } from "./structure.js";
-import type { ArrayDiff, ChunkSet, DiffOptions, DiffResult, DiffSummary } from "./types.js";
-import { compareValues, type ValuesOutcome } from "./values.js";
-import { coordinateRanges } from "./coords.js";
+import { UsageError } from "../errors.js";
+import type { GitOid } from "../format/hash.js";
+import type { Repository } from "../repo/repository.js";
+import { resolveRevision } from "../repo/revision.js";
+import { attributeChanges, metadataChanges, summarize } from "../repo/diff/metadata.js";
+import { toBoxes } from "../repo/diff/ranges.js";
+import { commitSide, indexSide, workingSide, type ChunkRef, type Side } from "../repo/diff/sides.js";
+import { Scope, walk, type RawArrayDiff } from "../repo/diff/structure.js";
+import type { ArrayDiff, ChunkSet, DiffOptions, DiffResult, DiffSummary } from "../repo/diff/types.js";
+import { compareValues, type ValuesOutcome } from "../repo/diff/values.js";
+import { coordinateRanges } from "../repo/diff/coords.js";
 
 export async function diff(repo: Repository, opts: DiffOptions = {}): Promise<DiffResult> {
   const { from = "HEAD", to, staged = false, paths, values = false, concurrency = 4, onProgress } = opts;

@@ -26,10 +26,10 @@ import { PACK_MIN } from "../store/git.js";
 import { enterGc } from "../store/writers.js";
 import { decodeFileList, decodeShard } from "../format/manifest.js";
 import { collectRoots, listObjectFiles, type StoredObject } from "./fsck.js";
-import type { Repository } from "./repository.js";
-import { parseDate, peelObject } from "./revision.js";
-import { FILE_LIST, MANIFEST_TREE } from "./snapshot.js";
-import { walkReachable } from "./walk.js";
+import type { Repository } from "../repo/repository.js";
+import { parseDate, peelObject } from "../repo/revision.js";
+import { FILE_LIST, MANIFEST_TREE } from "../repo/snapshot.js";
+import { walkReachable } from "../repo/walk.js";
 
 /** Git's default: unreachable objects younger than two weeks are kept. */
 export const DEFAULT_PRUNE = "2.weeks.ago";

@@ -3,13 +3,13 @@ import { PathNotFoundError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { gridShape } from "../format/zarr-meta.js";
 import type { CommitObject } from "../store/git.js";
-import { groupChanges, type GroupedChanges } from "./changes.js";
+import { groupChanges, type GroupedChanges } from "../repo/changes.js";
 import { readEntry } from "./checkout.js";
-import { classifyWith, joinPath } from "./hierarchy.js";
-import type { Repository } from "./repository.js";
-import { resolveRevision } from "./revision.js";
-import { readSnapshot, type Snapshot } from "./snapshot.js";
-import { diffTrees } from "./tree-diff.js";
+import { classifyWith, joinPath } from "../repo/hierarchy.js";
+import type { Repository } from "../repo/repository.js";
+import { resolveRevision } from "../repo/revision.js";
+import { readSnapshot, type Snapshot } from "../repo/snapshot.js";
+import { diffTrees } from "../repo/tree-diff.js";
 
 export interface ShowResult {
   commit: CommitObject;

@@ -13,16 +13,16 @@ import { mapLimit } from "../store/atomic.js";
 import { GitStore } from "../store/git.js";
 import { type IndexEntry, type IndexState } from "../store/index-file.js";
 import { createBranch } from "./branch.js";
-import type { Repository } from "./repository.js";
-import { resolveRevision } from "./revision.js";
-import { MergeInProgressError } from "./merge/errors.js";
-import { clearMergeState, readMergeState } from "./merge/state.js";
-import { readSnapshot, type SnapEntry } from "./snapshot.js";
-import { diffTrees } from "./tree-diff.js";
+import type { Repository } from "../repo/repository.js";
+import { resolveRevision } from "../repo/revision.js";
+import { MergeInProgressError } from "../repo/merge/errors.js";
+import { clearMergeState, readMergeState } from "../repo/merge/state.js";
+import { readSnapshot, type SnapEntry } from "../repo/snapshot.js";
+import { diffTrees } from "../repo/tree-diff.js";
 import { headTree } from "./status.js";
-import { compareWorktree, hashWorkFile } from "./work-state.js";
-import { copyChunks } from "./checkout-copy.js";
-import { isUnder, TreeWriter, type FileStat } from "./worktree.js";
+import { compareWorktree, hashWorkFile } from "../worktree/work-state.js";
+import { copyChunks } from "../worktree/checkout-copy.js";
+import { isUnder, TreeWriter, type FileStat } from "../worktree/worktree.js";
 import { readSparse } from "./sparse.js";
 
 export interface CheckoutResult {

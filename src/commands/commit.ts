@@ -4,14 +4,14 @@ import { promises as fsp } from "node:fs";
 import { writeIndex } from "../store/index-file.js";
 import { stage, type Progress } from "./add.js";
 import { comparePaths, type IndexEntry } from "../store/index-file.js";
-import { groupChanges, type Change, type GroupedChanges } from "./changes.js";
-import { checkConsolidated, disagreementWarning } from "./consolidated-check.js";
-import type { FileKind } from "./hierarchy.js";
-import { TDV_VERSION, type Repository } from "./repository.js";
-import { writeSnapshot } from "./snapshot.js";
-import { updateSnapshot } from "./snapshot-update.js";
+import { groupChanges, type Change, type GroupedChanges } from "../repo/changes.js";
+import { checkConsolidated, disagreementWarning } from "../repo/consolidated-check.js";
+import type { FileKind } from "../repo/hierarchy.js";
+import { TDV_VERSION, type Repository } from "../repo/repository.js";
+import { writeSnapshot } from "../repo/snapshot.js";
+import { updateSnapshot } from "../repo/snapshot-update.js";
 import { headTree } from "./status.js";
-import { diffTrees } from "./tree-diff.js";
+import { diffTrees } from "../repo/tree-diff.js";
 
 export interface CommitOptions {
   message: string;

@@ -4,8 +4,8 @@
  */
 import type { GitOid } from "../format/hash.js";
 import type { CommitObject } from "../store/git.js";
-import type { Repository } from "./repository.js";
-import { peelObject, resolveRevision } from "./revision.js";
+import type { Repository } from "../repo/repository.js";
+import { peelObject, resolveRevision } from "../repo/revision.js";
 
 export interface LogEntry extends CommitObject {
   /** "HEAD" when HEAD points here, then short names of branches, then of tags */

@@ -6,10 +6,10 @@
 import { PathNotFoundError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import type { IndexEntry } from "../store/index-file.js";
-import type { Repository } from "./repository.js";
-import { resolveRevision } from "./revision.js";
-import { readSnapshot } from "./snapshot.js";
-import { isUnder } from "./worktree.js";
+import type { Repository } from "../repo/repository.js";
+import { resolveRevision } from "../repo/revision.js";
+import { readSnapshot } from "../repo/snapshot.js";
+import { isUnder } from "../worktree/worktree.js";
 
 export interface UnstageOptions {
   /** posix paths relative to the repository root ("" is everything) */

@@ -15,14 +15,14 @@ import type { GitOid } from "../format/hash.js";
 import type { IndexEntry } from "../store/index-file.js";
 import { stage } from "./add.js";
 import { materialize, type CheckoutResult, type ProgressFn } from "./checkout.js";
-import type { Repository } from "./repository.js";
-import { readCommitSnapshot, readSnapshot, writeSnapshot, type SnapEntry } from "./snapshot.js";
+import type { Repository } from "../repo/repository.js";
+import { readCommitSnapshot, readSnapshot, writeSnapshot, type SnapEntry } from "../repo/snapshot.js";
 import { status } from "./status.js";
-import { mergeBaseOf } from "./merge/bases.js";
-import { MergeInProgressError } from "./merge/errors.js";
+import { mergeBaseOf } from "../repo/merge/bases.js";
+import { MergeInProgressError } from "../repo/merge/errors.js";
 import { UncommittedChangesError } from "./revert.js";
-import { readMergeState } from "./merge/state.js";
-import { mergeSnapshots } from "./merge/three-way.js";
+import { readMergeState } from "../repo/merge/state.js";
+import { mergeSnapshots } from "../repo/merge/three-way.js";
 
 const STASH = "refs/stash";
 

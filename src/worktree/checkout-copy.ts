@@ -15,9 +15,9 @@ import fs from "node:fs";
 import { CorruptObjectError } from "../errors.js";
 import type { ChunkId } from "../format/hash.js";
 import { asAccessError } from "../store/atomic.js";
-import type { Repository } from "./repository.js";
+import type { Repository } from "../repo/repository.js";
 import { shareWork, workerSource } from "./shared-work.js";
-import type { SnapEntry } from "./snapshot.js";
+import type { SnapEntry } from "../repo/snapshot.js";
 import { renameOverWith, writeAllSync, type FileStat, type TreeWriter } from "./worktree.js";
 
 /** Read and write buffer of a checkout: most chunk files fit in one read. */

@@ -20,11 +20,11 @@ import { DirtyWorkingCopyError, PathNotFoundError, UsageError } from "../errors.
 import { writeAtomic } from "../store/atomic.js";
 import type { IndexEntry } from "../store/index-file.js";
 import { initialCheckout, writeEntries, type ProgressFn } from "./checkout.js";
-import type { Repository } from "./repository.js";
-import { readSnapshot } from "./snapshot.js";
+import type { Repository } from "../repo/repository.js";
+import { readSnapshot } from "../repo/snapshot.js";
 import { headTree } from "./status.js";
-import { hashWorkFile, isClean } from "./work-state.js";
-import { isUnder, TreeWriter } from "./worktree.js";
+import { hashWorkFile, isClean } from "../worktree/work-state.js";
+import { isUnder, TreeWriter } from "../worktree/worktree.js";
 
 const SPARSE_FILE = "sparse";
 
