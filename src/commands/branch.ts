@@ -5,7 +5,7 @@ import { BranchMovedError, CurrentBranchError, isTdvError, NotMergedError, RefEx
 import path from "node:path";
 import type { GitOid } from "../format/hash.js";
 import { checkRefName } from "../store/refs.js";
-import { isAncestor } from "./log.js";
+import { isAncestor } from "../repo/history.js";
 import type { Repository } from "../repo/repository.js";
 import { readRef, resolveRevision } from "../repo/revision.js";
 

@@ -19,7 +19,7 @@ import { MergeInProgressError } from "../repo/merge/errors.js";
 import { clearMergeState, readMergeState } from "../repo/merge/state.js";
 import { readSnapshot, type SnapEntry } from "../repo/snapshot.js";
 import { diffTrees } from "../repo/tree-diff.js";
-import { headTree } from "./status.js";
+import { headTree } from "../repo/snapshot.js";
 import { compareWorktree, hashWorkFile } from "../worktree/work-state.js";
 import { copyChunks } from "../worktree/checkout-copy.js";
 import { isUnder, TreeWriter, type FileStat } from "../worktree/worktree.js";

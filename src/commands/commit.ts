@@ -10,7 +10,7 @@ import type { FileKind } from "../repo/hierarchy.js";
 import { TDV_VERSION, type Repository } from "../repo/repository.js";
 import { writeSnapshot } from "../repo/snapshot.js";
 import { updateSnapshot } from "../repo/snapshot-update.js";
-import { headTree } from "./status.js";
+import { headTree } from "../repo/snapshot.js";
 import { diffTrees } from "../repo/tree-diff.js";
 
 export interface CommitOptions {

@@ -25,7 +25,7 @@ import type { GitOid } from "../format/hash.js";
 import { PACK_MIN } from "../store/git.js";
 import { enterGc } from "../store/writers.js";
 import { decodeFileList, decodeShard } from "../format/manifest.js";
-import { collectRoots, listObjectFiles, type StoredObject } from "./fsck.js";
+import { collectRoots, listObjectFiles, type StoredObject } from "../repo/reachability.js";
 import type { Repository } from "../repo/repository.js";
 import { parseDate, peelObject } from "../repo/revision.js";
 import { FILE_LIST, MANIFEST_TREE } from "../repo/snapshot.js";

@@ -4,13 +4,11 @@
  * file), so a reset, a forced branch update or a deleted commit can be undone:
  * `tdv reset --hard main@{1}`.
  */
-import { filesUnder } from "../store/files-under.js";
-import path from "node:path";
 import { RefNotFoundError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
-import type { ReflogEntry } from "../store/refs.js";
 import type { Repository } from "../repo/repository.js";
 import { resolveRefName } from "../repo/revision.js";
+import type { ReflogEntry } from "../store/refs.js";
 
 export interface ReflogItem {
   /** the revision naming this entry: "main@{0}" is the newest */
@@ -57,13 +55,4 @@ export async function reflog(repo: Repository, { ref = "HEAD", n }: ReflogOption
     out.push({ selector: `${label}@{${i}}`, oid: e.next, old: e.old, who: e.who, timestamp: e.timestamp, tzOffset: e.tzOffset, message: e.message });
   }
   return { ref: full, entries: out };
-}
-
-/** Full names of every ref that has a reflog ("HEAD", "refs/heads/main", …), sorted. */
-export async function reflogRefs(repo: Repository): Promise<string[]> {
-  const out: string[] = [];
-  for (const { rel, ent } of await filesUnder(path.join(repo.refs.gitdir, "logs"))) {
-    if (ent.isFile() && !ent.name.endsWith(".lock") && !ent.name.includes(".tmp-")) out.push(rel);
-  }
-  return out.sort();
 }

@@ -22,7 +22,7 @@ import type { IndexEntry } from "../store/index-file.js";
 import { initialCheckout, writeEntries, type ProgressFn } from "./checkout.js";
 import type { Repository } from "../repo/repository.js";
 import { readSnapshot } from "../repo/snapshot.js";
-import { headTree } from "./status.js";
+import { headTree } from "../repo/snapshot.js";
 import { hashWorkFile, isClean } from "../worktree/work-state.js";
 import { isUnder, TreeWriter } from "../worktree/worktree.js";
 

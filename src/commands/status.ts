@@ -6,7 +6,7 @@ import { diffFileMaps, groupChanges, type Change, type GroupedChanges } from "..
 import { classifyWith, plainFolderWarning } from "../repo/hierarchy.js";
 import type { Repository } from "../repo/repository.js";
 import { mergeStatus, type MergeStatus } from "../repo/merge/state.js";
-import { readSnapshot, storedHierarchy, type SnapEntry } from "../repo/snapshot.js";
+import { headTree, readSnapshot, storedHierarchy, type SnapEntry } from "../repo/snapshot.js";
 import { diffTrees } from "../repo/tree-diff.js";
 import type { BadName } from "../worktree/scan.js";
 import type { IndexEntry } from "../store/index-file.js";
@@ -32,10 +32,6 @@ export interface StatusResult {
   hashed: number;
   /** a merge stopped on conflicts (`tdv merge`): what is merged and each conflict */
   merge?: MergeStatus;
-}
-
-export async function headTree(repo: Repository, head: GitOid | null): Promise<GitOid | null> {
-  return head ? (await repo.git.readCommit(head)).tree : null;
 }
 
 export async function status(repo: Repository, { paths }: { paths?: readonly string[] } = {}): Promise<StatusResult> {

@@ -23,7 +23,7 @@
  */
 import type { ChunkId, GitOid } from "../format/hash.js";
 import { decodeFileList, decodeShard } from "../format/manifest.js";
-import { CommitQueue } from "../commands/log.js";
+import { CommitQueue } from "../repo/history.js";
 import type { Repository } from "../repo/repository.js";
 import { FILE_LIST, MANIFEST_TREE } from "../repo/snapshot.js";
 import type { CommitObject, TreeEntry } from "../store/git.js";

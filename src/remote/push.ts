@@ -26,7 +26,7 @@
  */
 import { RefNotFoundError, UsageError } from "../errors.js";
 import { sha256, type ChunkId, type GitOid } from "../format/hash.js";
-import { isAncestor } from "../commands/log.js";
+import { isAncestor } from "../repo/history.js";
 import type { Repository } from "../repo/repository.js";
 import { peelObject } from "../repo/revision.js";
 import { walkReachable } from "../repo/walk.js";

@@ -340,3 +340,8 @@ export async function readCommitSnapshot(repo: Repository, commit: GitOid | null
   const c = await repo.git.readCommit(commit);
   return readSnapshot(repo, c.tree);
 }
+
+/** The tree of commit `head` (null before the first commit). */
+export async function headTree(repo: Repository, head: GitOid | null): Promise<GitOid | null> {
+  return head ? (await repo.git.readCommit(head)).tree : null;
+}
