@@ -19,8 +19,10 @@ export { add, type AddOptions, type AddResult, type Progress } from "./commands/
 export { commit, type CommitOptions, type CommitResult } from "./commands/commit.js";
 export { status, type StatusResult } from "./commands/status.js";
 export type { Change, ChangeKind, ArrayChanges, GroupedChanges } from "./repo/changes.js";
-export { checkout, switchBranch, restore, reset, hasIndex, type ResetMode, type CheckoutResult } from "./commands/checkout.js";
-export { changeSparse, readSparse, sparseSet, type SparseChange, type SparseResult, type SparseSet } from "./commands/sparse.js";
+export { checkout, switchBranch, restore, reset, type ResetMode } from "./commands/checkout.js";
+export { hasIndex, type CheckoutResult } from "./worktree/materialize.js";
+export { changeSparse, type SparseChange, type SparseResult } from "./commands/sparse.js";
+export { readSparse, sparseSet, type SparseSet } from "./worktree/sparse-set.js";
 export { unstage, type UnstageOptions, type UnstageResult } from "./commands/unstage.js";
 export { stashPush, stashApply, stashDrop, stashList, parseStashSelector, NoStashError, StashConflictError, type StashEntry, type StashPushResult, type StashApplyResult } from "./commands/stash.js";
 export { revert, RevertConflictError, NothingToRevertError, UncommittedChangesError, type RevertOptions, type RevertResult } from "./commands/revert.js";

@@ -4,7 +4,7 @@ import type { GitOid } from "../format/hash.js";
 import { gridShape } from "../format/zarr-meta.js";
 import type { CommitObject } from "../store/git.js";
 import { groupChanges, type GroupedChanges } from "../repo/changes.js";
-import { readEntry } from "./checkout.js";
+import { readEntry } from "../repo/snapshot.js";
 import { classifyWith, joinPath } from "../repo/hierarchy.js";
 import type { Repository } from "../repo/repository.js";
 import { resolveRevision } from "../repo/revision.js";

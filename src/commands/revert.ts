@@ -13,7 +13,7 @@
  */
 import { TdvError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
-import { materialize, type CheckoutResult, type ProgressFn } from "./checkout.js";
+import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
 import { commit, type CommitResult } from "./commit.js";
 import type { Repository } from "../repo/repository.js";
 import { resolveRevision } from "../repo/revision.js";

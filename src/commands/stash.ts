@@ -14,7 +14,7 @@ import { TdvError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import type { IndexEntry } from "../store/index-file.js";
 import { stage } from "./add.js";
-import { materialize, type CheckoutResult, type ProgressFn } from "./checkout.js";
+import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
 import type { Repository } from "../repo/repository.js";
 import { readCommitSnapshot, readSnapshot, writeSnapshot, type SnapEntry } from "../repo/snapshot.js";
 import { status } from "./status.js";

@@ -17,7 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import { InterruptedError, RefNotFoundError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
-import { materialize, type CheckoutResult, type ProgressFn } from "../commands/checkout.js";
+import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
 import { processRuns } from "../store/owner.js";
 import { Repository, type CloneMarker, type RepoConfig } from "../repo/repository.js";
 import { readFileOrNull } from "../store/atomic.js";

@@ -8,7 +8,7 @@
  */
 import { RefNotFoundError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
-import { materialize, type CheckoutResult, type ProgressFn } from "../commands/checkout.js";
+import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
 import { isAncestor } from "../repo/history.js";
 import { merge, type MergeResult } from "../commands/merge.js";
 import type { Repository } from "../repo/repository.js";

@@ -20,7 +20,7 @@ import {
 } from "../format/manifest.js";
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
 import { mapLimit } from "../store/atomic.js";
-import { checkEntryName, type TreeEntry } from "../store/git.js";
+import { checkEntryName, GitStore, type TreeEntry } from "../store/git.js";
 import type { Stored } from "../store/index-file.js";
 import { Hierarchy, joinPath, parentDir, baseName, type FileKind } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
@@ -344,4 +344,12 @@ export async function readCommitSnapshot(repo: Repository, commit: GitOid | null
 /** The tree of commit `head` (null before the first commit). */
 export async function headTree(repo: Repository, head: GitOid | null): Promise<GitOid | null> {
   return head ? (await repo.git.readCommit(head)).tree : null;
+}
+
+/** Bytes of one snapshot entry, verified against its id. */
+export async function readEntry(repo: Repository, rel: string, e: SnapEntry): Promise<Uint8Array> {
+  if (e.store === "chunk") return repo.chunks.get(e.id, rel);
+  const bytes = await repo.git.readBlob(e.id, rel);
+  if (GitStore.blobOid(bytes) !== e.id) throw new CorruptObjectError(e.id, `blob for ${rel} does not match its id`);
+  return bytes;
 }

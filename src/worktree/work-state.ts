@@ -12,7 +12,7 @@ import type { IndexEntry, IndexState, Stored } from "../store/index-file.js";
 import { Hierarchy, type FileKind } from "../repo/hierarchy.js";
 import type { Repository } from "../repo/repository.js";
 import { scanWorktree, type Scan } from "./scan.js";
-import { readSparse } from "../commands/sparse.js";
+import { readSparse } from "./sparse-set.js";
 import { isUnder, sameStat, type FileStat } from "./worktree.js";
 
 export interface WorkFile extends FileStat {

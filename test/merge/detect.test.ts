@@ -17,7 +17,7 @@ import {
   type ChunkBothChanged,
   type Repository,
 } from "../../src/index.js";
-import { readEntry } from "../../src/commands/checkout.js";
+import { readEntry } from "../../src/repo/snapshot.js";
 import { readCommitSnapshot } from "../../src/repo/snapshot.js";
 import { listFiles } from "../helpers/fixture.js";
 import { commitAll, diverge, editAttrs, flat, repoFrom, setPoints, values } from "./helpers.js";

@@ -5,7 +5,7 @@
  * conflicts that stop it (each described as `tdv merge` lists them).
  */
 import { sha256, type GitOid } from "../../format/hash.js";
-import { readEntry } from "../../commands/checkout.js";
+import { readEntry } from "../snapshot.js";
 import type { Repository } from "../repository.js";
 import { writeSnapshot, type SnapEntry, type Snapshot } from "../snapshot.js";
 import { assembleFiles } from "./assemble.js";
