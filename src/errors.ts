@@ -272,6 +272,21 @@ export class WritersRunningError extends TdvError<"WritersRunningError"> {
   }
 }
 
+/** revert and stash apply start from a clean working copy: they refuse local changes to tracked files. */
+export class UncommittedChangesError extends TdvError<"UncommittedChangesError"> {
+  readonly _tag = "UncommittedChangesError";
+  constructor(
+    readonly paths: string[],
+    action: string,
+  ) {
+    const shown = paths.slice(0, 10).join("\n  ");
+    const more = paths.length > 10 ? `\n  ... and ${paths.length - 10} more` : "";
+    super(`cannot ${action}: the working copy has local changes to tracked files:\n  ${shown}${more}`, {
+      hint: "commit them (`tdv commit -a -m ...`), put them aside (`tdv stash`) or discard them (`tdv restore PATH`), then run it again",
+    });
+  }
+}
+
 /**
  * A command that writes the working copy failed half-way (a full disk, a
  * permission): HEAD and the index are as they were, some files already updated.

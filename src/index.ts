@@ -15,8 +15,10 @@ export {
   type ConfigScope,
   type Identity,
 } from "./repo/settings.js";
-export { add, type AddOptions, type AddResult, type Progress } from "./commands/add.js";
-export { commit, type CommitOptions, type CommitResult } from "./commands/commit.js";
+export { add } from "./commands/add.js";
+export { type AddOptions, type AddResult, type Progress } from "./worktree/stage.js";
+export { commit } from "./commands/commit.js";
+export { type CommitOptions, type CommitResult } from "./worktree/record.js";
 export { status, type StatusResult } from "./commands/status.js";
 export type { Change, ChangeKind, ArrayChanges, GroupedChanges } from "./repo/changes.js";
 export { checkout, switchBranch, restore, reset, type ResetMode } from "./commands/checkout.js";
@@ -25,10 +27,12 @@ export { changeSparse, type SparseChange, type SparseResult } from "./commands/s
 export { readSparse, sparseSet, type SparseSet } from "./worktree/sparse-set.js";
 export { unstage, type UnstageOptions, type UnstageResult } from "./commands/unstage.js";
 export { stashPush, stashApply, stashDrop, stashList, parseStashSelector, NoStashError, StashConflictError, type StashEntry, type StashPushResult, type StashApplyResult } from "./commands/stash.js";
-export { revert, RevertConflictError, NothingToRevertError, UncommittedChangesError, type RevertOptions, type RevertResult } from "./commands/revert.js";
+export { revert, RevertConflictError, NothingToRevertError, type RevertOptions, type RevertResult } from "./commands/revert.js";
+export { UncommittedChangesError } from "./errors.js";
 export { show, ls, cat, type ShowResult, type ArrayInfo } from "./commands/inspect.js";
 export { resolveRevision, parseDate } from "./repo/revision.js";
-export { listBranches, scanBranches, createBranch, deleteBranch, currentBranch } from "./commands/branch.js";
+export { createBranch, deleteBranch } from "./commands/branch.js";
+export { listBranches, scanBranches, currentBranch } from "./repo/branches.js";
 export { listTags, createTag, deleteTag } from "./commands/tag.js";
 export { log, type LogEntry } from "./commands/log.js";
 export type { CommitObject, Person } from "./store/git.js";

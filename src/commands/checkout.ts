@@ -15,8 +15,8 @@ import type { IndexEntry, IndexState } from "../store/index-file.js";
 import { checkRefName } from "../store/refs.js";
 import { type CheckoutResult, commitTree, hasIndex, incomplete, materialize, type ProgressFn, writeEntries } from "../worktree/materialize.js";
 import { compareWorktree } from "../worktree/work-state.js";
-import { isUnder } from "../worktree/worktree.js";
-import { createBranch } from "./branch.js";
+import { isUnder } from "../format/paths.js";
+import { createBranchRef } from "../repo/branches.js";
 import { readSparse } from "../worktree/sparse-set.js";
 
 /**
@@ -69,7 +69,7 @@ async function _switchBranch(
     target === head.oid && !force && hasIndex(repo)
       ? { written: 0, deleted: 0, bytes: 0 }
       : await materialize(repo, { targetTree: await commitTree(repo, target), force, action: `switching to '${name}'`, onProgress });
-  if (create) await createBranch(repo, { name, start: target });
+  if (create) await createBranchRef(repo, { name, start: target });
   await repo.refs.setHead({ branch: ref }, repo.identity(), `checkout: moving from ${head.branch?.replace("refs/heads/", "") ?? head.oid} to ${name}`);
   if (abandoning) await clearMergeState(repo);
   return { branch: name, oid: target, created: create, ...res };

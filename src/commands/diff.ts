@@ -18,6 +18,7 @@ import { resolveRevision } from "../repo/revision.js";
 import { attributeChanges, metadataChanges, summarize } from "../repo/diff/metadata.js";
 import { toBoxes } from "../repo/diff/ranges.js";
 import { commitSide, indexSide, workingSide, type ChunkRef, type Side } from "../repo/diff/sides.js";
+import { compareWorktree } from "../worktree/work-state.js";
 import { Scope, walk, type RawArrayDiff } from "../repo/diff/structure.js";
 import type { ArrayDiff, ChunkSet, DiffOptions, DiffResult, DiffSummary } from "../repo/diff/types.js";
 import { compareValues, type ValuesOutcome } from "../repo/diff/values.js";
@@ -40,7 +41,7 @@ async function _diff(
   const scope = new Scope(o.paths === null || o.paths.includes("") ? null : o.paths);
   const [a, b] = await Promise.all([
     revisionSide(repo, o.from),
-    o.staged ? indexSide(repo) : o.to === undefined ? workingSide(repo, scope.paths ?? undefined) : revisionSide(repo, o.to),
+    o.staged ? indexSide(repo) : o.to === undefined ? workingCopySide(repo, scope.paths ?? undefined) : revisionSide(repo, o.to),
   ]);
   const raw = await walk(a.root, b.root, scope);
   const valueOutcomes = o.values ? await compareValues(raw.arrays, { concurrency: o.concurrency, onProgress: o.onProgress }) : new Map<RawArrayDiff, ValuesOutcome>();
@@ -133,4 +134,10 @@ function summarize_(arrays: readonly ArrayDiff[], raw: { groups: DiffResult["gro
   for (const g of raw.groups) s.groups[g.status]++;
   for (const f of raw.files) s.files[f.status]++;
   return s;
+}
+
+/** The working copy's side: the index with what the working tree changed laid over it. */
+async function workingCopySide(repo: Repository, paths: readonly string[] | undefined): Promise<Side> {
+  const index = await repo.readIndex();
+  return workingSide(repo, index, await compareWorktree(repo, index, { under: paths }));
 }

@@ -11,17 +11,18 @@ import type { GitOid } from "../format/hash.js";
 import { sha256 } from "../format/hash.js";
 import { readFileOrNull, writeAtomic } from "../store/atomic.js";
 import { GitStore } from "../store/git.js";
-import { add } from "./add.js";
+import { addToIndex } from "../worktree/stage.js";
 import { diffFileMaps, groupChanges, type GroupedChanges } from "../repo/changes.js";
 import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
 import { readEntry } from "../repo/snapshot.js";
-import { commit, type CommitResult } from "./commit.js";
+import { recordCommit } from "../worktree/record.js";
+import { type CommitResult } from "../worktree/record.js";
 import { classifyWith } from "../repo/hierarchy.js";
 import type { Repository } from "../repo/repository.js";
 import { resolveRevision } from "../repo/revision.js";
 import { readCommitSnapshot, writeSnapshot, type Snapshot, type SnapEntry } from "../repo/snapshot.js";
 import type { ArrayMeta } from "../format/zarr-meta.js";
-import { status } from "./status.js";
+import { uncommittedPaths } from "../worktree/status.js";
 import { assembleFiles } from "../repo/merge/assemble.js";
 import { mergeBaseOf } from "../repo/merge/bases.js";
 import { detectConflicts, type DetectInput } from "../repo/merge/detect.js";
@@ -37,6 +38,7 @@ import {
   UnresolvedConflictsError,
 } from "../repo/merge/errors.js";
 import { dropOutsideGrid } from "../repo/merge/grid.js";
+import { describeOpen } from "../repo/merge/inputs.js";
 import { solve } from "../repo/merge/solve.js";
 import {
   clearMergeState,
@@ -163,7 +165,7 @@ async function _merge(repo: Repository, opts: MergeOptions): Promise<MergeResult
     const state: MergeState = { version: 1, name: rev, origHead: head.oid as GitOid, branch: head.branch, base, ...(bases.length > 1 ? { bases } : {}), theirs, message, strategy, conflicts: [], choices: {}, consolidated: detection.consolidated };
     await writeMergeState(repo, state);
     const checkout = await moveRecorded(repo, tree, rev, head.oid, state, onProgress);
-    const res = await commit(repo, { message, extraParents: [theirs], trailers });
+    const res = await recordCommit(repo, { message, extraParents: [theirs], trailers });
     await clearMergeState(repo);
     return { ...common, kind: "merged", base, commit: res, tree, changes, summary, checkout };
   }
@@ -243,8 +245,7 @@ async function moveRecorded(repo: Repository, tree: GitOid | null, rev: string, 
 
 /** Refuse to merge over staged or unstaged changes to tracked files (untracked files may stay). */
 async function assertClean(repo: Repository, rev: string): Promise<void> {
-  const st = await status(repo);
-  const dirty = [...new Set([...st.staged, ...st.unstaged].map((c) => c.path))].sort();
+  const dirty = await uncommittedPaths(repo);
   if (dirty.length > 0) throw new LocalChangesError(dirty, rev);
 }
 
@@ -313,7 +314,7 @@ export function mergeContinue(repo: Repository, opts?: Parameters<typeof _mergeC
 async function _mergeContinue(repo: Repository, opts: ContinueOptions = {}): Promise<CommitResult> {
   const state = await activeState(repo);
   if (state.interrupted) throw new MergeIncompleteError(state.name, state.interrupted);
-  if (opts.all) await add(repo, { trackedOnly: true });
+  if (opts.all) await addToIndex(repo, { trackedOnly: true });
   const index = await repo.readIndex();
   // a merge killed before it moved the index (the state is written first): nothing to conclude
   if (state.conflicts.length === 0 && !opts.all && (await readFileOrNull(repo.indexFile))?.equals((await readOrigIndex(repo)) ?? Buffer.alloc(0))) {
@@ -321,15 +322,9 @@ async function _mergeContinue(repo: Repository, opts: ContinueOptions = {}): Pro
   }
   const open = state.conflicts.filter((c) => !isResolvedInIndex(c, index.entries));
   if (open.length > 0) throw new UnresolvedConflictsError(open.map(describeOpen));
-  const res = await commit(repo, { message: opts.message ?? state.message, extraParents: [state.theirs], trailers: opts.trailers ?? {} });
+  const res = await recordCommit(repo, { message: opts.message ?? state.message, extraParents: [state.theirs], trailers: opts.trailers ?? {} });
   await clearMergeState(repo);
   return res;
-}
-
-export function describeOpen(o: OpenConflict): string {
-  const c = o.conflict;
-  const where = c._tag === "ChunkBothChanged" ? `${c.array || "."} chunk [${c.chunk.join(",")}]` : conflictSubject(c) || ".";
-  return `${where}: ${o.reasons.join("; ")}`;
 }
 
 /** Undo a stopped merge: working files, index (byte for byte) and HEAD as they were before it. */
@@ -356,14 +351,4 @@ async function _mergeQuit(repo: Repository): Promise<void> {
   // an unreadable state file is forgotten too: that is what --quit is for
   if ((await readMergeState(repo).catch(() => "unreadable")) === null) throw new NoMergeInProgressError();
   await clearMergeState(repo);
-}
-
-/** The snapshots of a stopped merge (its virtual base, when there were several merge bases), and a reader of their files. */
-export async function mergeInputs(repo: Repository, state: { base: GitOid | null; bases?: GitOid[]; origHead: GitOid; theirs: GitOid }): Promise<DetectInput> {
-  const [mb, ours, theirs] = await Promise.all([
-    mergeBaseOf(repo, state.bases && state.bases.length > 1 ? state.bases : state.base ? [state.base] : []),
-    readCommitSnapshot(repo, state.origHead),
-    readCommitSnapshot(repo, state.theirs),
-  ]);
-  return { base: mb.base, ...(mb.altBase ? { altBase: mb.altBase } : {}), ours, theirs, read: mb.read };
 }

@@ -15,7 +15,7 @@ import type { Repository } from "../repo/repository.js";
 import type { SnapEntry } from "../repo/snapshot.js";
 import { TreeWriter } from "../worktree/worktree.js";
 import { MergeStaleError, NoMergeInProgressError, OtherEditsDiscardedError } from "../repo/merge/errors.js";
-import { describeOpen, mergeInputs } from "./merge.js";
+import { describeOpen, mergeInputs } from "../repo/merge/inputs.js";
 import { solve } from "../repo/merge/solve.js";
 import { conflictsAt, isResolvedInIndex, openConflict, readMergeState, writeMergeState } from "../repo/merge/state.js";
 import { rebuildConsolidated } from "../repo/merge/consolidated.js";

@@ -11,14 +11,15 @@
  * copy holds the revert as staged changes: `tdv commit` concludes it,
  * `tdv reset --hard` drops it; nothing committed is lost.
  */
-import { TdvError, UsageError } from "../errors.js";
+import { TdvError, UncommittedChangesError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
-import { commit, type CommitResult } from "./commit.js";
+import { recordCommit } from "../worktree/record.js";
+import { type CommitResult } from "../worktree/record.js";
 import type { Repository } from "../repo/repository.js";
 import { resolveRevision } from "../repo/revision.js";
 import { readCommitSnapshot } from "../repo/snapshot.js";
-import { status } from "./status.js";
+import { uncommittedPaths } from "../worktree/status.js";
 import { mergeBaseOf } from "../repo/merge/bases.js";
 import { MergeInProgressError } from "../repo/merge/errors.js";
 import { readMergeState } from "../repo/merge/state.js";
@@ -35,21 +36,6 @@ export class RevertConflictError extends TdvError<"RevertConflictError"> {
     const more = conflicts.length > 10 ? `\n  ... and ${conflicts.length - 10} more` : "";
     super(`cannot revert ${rev}: later commits changed the same data (${conflicts.length} conflict${conflicts.length === 1 ? "" : "s"}); nothing was changed:\n  ${shown}${more}`, {
       hint: `bring the paths back by hand: \`tdv restore --source ${rev}^ PATH\`, check them, then \`tdv commit -a\``,
-    });
-  }
-}
-
-/** revert and stash apply start from a clean working copy: they refuse local changes to tracked files. */
-export class UncommittedChangesError extends TdvError<"UncommittedChangesError"> {
-  readonly _tag = "UncommittedChangesError";
-  constructor(
-    readonly paths: string[],
-    action: string,
-  ) {
-    const shown = paths.slice(0, 10).join("\n  ");
-    const more = paths.length > 10 ? `\n  ... and ${paths.length - 10} more` : "";
-    super(`cannot ${action}: the working copy has local changes to tracked files:\n  ${shown}${more}`, {
-      hint: "commit them (`tdv commit -a -m ...`), put them aside (`tdv stash`) or discard them (`tdv restore PATH`), then run it again",
     });
   }
 }
@@ -94,8 +80,7 @@ async function _revert(repo: Repository, { rev, message, trailers = {}, onProgre
       hint: `undo it with \`tdv restore --source ${rev}^1 PATH\` and a commit, or \`tdv reset --hard ${rev}^1\` if it is not shared yet`,
     });
   }
-  const st = await status(repo);
-  const dirty = [...new Set([...st.staged, ...st.unstaged].map((ch) => ch.path))].sort();
+  const dirty = await uncommittedPaths(repo);
   if (dirty.length > 0) throw new UncommittedChangesError(dirty, `revert ${rev}`);
 
   // base: the commit; ours: HEAD; theirs: its parent (what it changed, undone)
@@ -107,6 +92,6 @@ async function _revert(repo: Repository, { rev, message, trailers = {}, onProgre
   if (tree === O.tree) throw new NothingToRevertError(rev);
   const checkout = await materialize(repo, { targetTree: tree, action: `reverting ${rev}`, onProgress });
   const subject = c.message.trim().split("\n")[0] ?? "";
-  const res = await commit(repo, { message: message ?? `Revert "${subject}"\n\nThis reverts commit ${target}.`, trailers });
+  const res = await recordCommit(repo, { message: message ?? `Revert "${subject}"\n\nThis reverts commit ${target}.`, trailers });
   return { reverted: target, commit: res, checkout };
 }

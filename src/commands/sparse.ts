@@ -23,7 +23,8 @@ import type { Repository } from "../repo/repository.js";
 import { readSnapshot } from "../repo/snapshot.js";
 import { headTree } from "../repo/snapshot.js";
 import { hashWorkFile, isClean } from "../worktree/work-state.js";
-import { isUnder, TreeWriter } from "../worktree/worktree.js";
+import { TreeWriter } from "../worktree/worktree.js";
+import { isUnder } from "../format/paths.js";
 import { type SparseSet, sparseSet, readSparse, writeSparse } from "../worktree/sparse-set.js";
 
 export type SparseChange = { mode: "set"; paths: readonly string[] } | { mode: "add"; paths: readonly string[] } | { mode: "disable" };

@@ -10,17 +10,16 @@
  * HEAD, theirs W), element by element; a conflict refuses it and nothing
  * changes. Changed files come back unstaged, new files staged, as in git.
  */
-import { TdvError, UsageError } from "../errors.js";
+import { TdvError, UncommittedChangesError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import type { IndexEntry } from "../store/index-file.js";
-import { stage } from "./add.js";
+import { stage } from "../worktree/stage.js";
 import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
 import type { Repository } from "../repo/repository.js";
 import { readCommitSnapshot, readSnapshot, writeSnapshot, type SnapEntry } from "../repo/snapshot.js";
-import { status } from "./status.js";
+import { uncommittedPaths } from "../worktree/status.js";
 import { mergeBaseOf } from "../repo/merge/bases.js";
 import { MergeInProgressError } from "../repo/merge/errors.js";
-import { UncommittedChangesError } from "./revert.js";
 import { readMergeState } from "../repo/merge/state.js";
 import { mergeSnapshots } from "../repo/merge/three-way.js";
 
@@ -99,8 +98,7 @@ async function _stashPush(repo: Repository, { message, onProgress }: { message?:
   if (pending) throw new MergeInProgressError(pending.name);
   const head = await repo.refs.head();
   if (head.oid === null) throw new UsageError("cannot stash on a branch with no commits", { hint: "commit first: a stash is kept relative to a commit" });
-  const st = await status(repo);
-  if (st.staged.length === 0 && st.unstaged.length === 0) return { entry: null, checkout: { written: 0, deleted: 0, bytes: 0 } };
+  if ((await uncommittedPaths(repo)).length === 0) return { entry: null, checkout: { written: 0, deleted: 0, bytes: 0 } };
   const headCommit = await repo.git.readCommit(head.oid);
   const branch = head.branch?.replace(/^refs\/heads\//, "") ?? "(no branch)";
   const base = `${head.oid.slice(0, 7)} ${subjectOf(headCommit.message)}`;
@@ -140,8 +138,7 @@ async function _stashApply(repo: Repository, { n = 0, pop = false, onProgress }:
   const { entry, top } = await entryAt(repo, n);
   const head = await repo.refs.head();
   if (head.oid === null) throw new UsageError("cannot apply a stash on a branch with no commits");
-  const st = await status(repo);
-  const dirty = [...new Set([...st.staged, ...st.unstaged].map((c) => c.path))].sort();
+  const dirty = await uncommittedPaths(repo);
   if (dirty.length > 0) throw new UncommittedChangesError(dirty, `apply ${entry.selector}`);
 
   const w = await repo.git.readCommit(entry.oid);

@@ -9,7 +9,7 @@ import type { IndexEntry } from "../store/index-file.js";
 import type { Repository } from "../repo/repository.js";
 import { resolveRevision } from "../repo/revision.js";
 import { readSnapshot } from "../repo/snapshot.js";
-import { isUnder } from "../worktree/worktree.js";
+import { isUnder } from "../format/paths.js";
 
 export interface UnstageOptions {
   /** posix paths relative to the repository root ("" is everything) */

@@ -10,7 +10,7 @@ import path from "node:path";
 import { UsageError } from "../errors.js";
 import { writeAtomic } from "../store/atomic.js";
 import type { Repository } from "../repo/repository.js";
-import { isUnder } from "./worktree.js";
+import { isUnder } from "../format/paths.js";
 const SPARSE_FILE = "sparse";
 
 export interface SparseSet {

@@ -13,7 +13,8 @@ import { Hierarchy, type FileKind } from "../repo/hierarchy.js";
 import type { Repository } from "../repo/repository.js";
 import { scanWorktree, type Scan } from "./scan.js";
 import { readSparse } from "./sparse-set.js";
-import { isUnder, sameStat, type FileStat } from "./worktree.js";
+import { sameStat, type FileStat } from "./worktree.js";
+import { isUnder } from "../format/paths.js";
 
 export interface WorkFile extends FileStat {
   path: string;

@@ -29,11 +29,6 @@ export function sameStat(a: FileStat, b: FileStat): boolean {
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
 }
 
-/** True when `p` is `prefix` itself or inside it ("" is the whole tree). */
-export function isUnder(p: string, prefix: string): boolean {
-  return prefix === "" || p === prefix || p.startsWith(`${prefix}/`);
-}
-
 /**
  * Writes files into the working tree without ever following a symbolic link
  * out of it: every folder on the way is checked once per writer.

@@ -8,7 +8,7 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { add, commit, gc, Repository } from "../../src/index.js";
-import { AUTO_PACK_LOOSE } from "../../src/commands/commit.js";
+import { AUTO_PACK_LOOSE } from "../../src/worktree/record.js";
 import { looseCount } from "../helpers/many-arrays.js";
 import type { GitOid } from "../../src/format/hash.js";
 import { tempDir } from "../helpers/fixture.js";

@@ -29,10 +29,10 @@ import {
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../../format/zarr-meta.js";
 import { asAccessError } from "../../store/atomic.js";
 import { checkEntryName, GitStore, type TreeEntry } from "../../store/git.js";
+import type { IndexState } from "../../store/index-file.js";
 import { baseName, classifyWith, joinPath, parentDir, storeFor } from "../hierarchy.js";
 import type { Repository } from "../repository.js";
 import { FILE_LIST, MANIFEST_TREE } from "../snapshot.js";
-import { compareWorktree } from "../../worktree/work-state.js";
 
 /** A metadata document or plain file of a folder. */
 export interface FileRef {
@@ -171,6 +171,15 @@ function gitManifest(repo: Repository, oid: GitOid, where: string, shards: TreeE
 
 // ---- the working copy -----------------------------------------------------------
 
+/** The working tree against the index, as the working copy's comparison (worktree/work-state.ts) reports it. */
+export interface WorkingChanges {
+  /** tracked files whose bytes differ from the index, with their new ids */
+  modified: ReadonlyMap<string, { store: "git" | "chunk"; id: string; size: number }>;
+  deleted: readonly string[];
+  untracked: readonly string[];
+  scan: { files: ReadonlyMap<string, { size: number }>; skipped: readonly { path: string; reason: string }[] };
+}
+
 interface WorkEntry {
   store: "git" | "chunk";
   id: string | null;
@@ -183,9 +192,7 @@ interface WorkEntry {
  * arrays (appended chunks). Other untracked files are left out, as `git diff`
  * leaves them out: `tdv add` a new array or file to see it here.
  */
-export async function workingSide(repo: Repository, paths: readonly string[] | undefined): Promise<Side> {
-  const index = await repo.readIndex();
-  const ws = await compareWorktree(repo, index, { under: paths });
+export async function workingSide(repo: Repository, index: IndexState, ws: WorkingChanges): Promise<Side> {
   const warnings = ws.scan.skipped.map((s) => `${s.path}: ${s.reason}`);
   const read = (rel: string) => readWorkFile(repo, rel, index.entries.get(rel));
   // the arrays of tracked metadata documents, as they are on disk now

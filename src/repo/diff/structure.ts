@@ -11,7 +11,7 @@ import { formatChunkKey } from "../../format/chunk-key.js";
 import { compareIndex, diffShards } from "../../format/manifest.js";
 import { mapLimit } from "../../store/atomic.js";
 import { joinPath } from "../hierarchy.js";
-import { isUnder } from "../../worktree/worktree.js";
+import { isUnder } from "../../format/paths.js";
 import { attributeChanges, canonical, NODE_FILES, readNode, type ArrayNodeDocs, type NodeDocs } from "./metadata.js";
 import { chunkIdOf, sameFile, sizeOf, type ChunkRef, type Folder, type Listing, type ManifestRef } from "./sides.js";
 import type { FileDiff, GroupDiff } from "./types.js";

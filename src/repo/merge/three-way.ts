@@ -12,7 +12,7 @@ import { assembleFiles } from "./assemble.js";
 import type { MergeBase } from "./bases.js";
 import { detectConflicts } from "./detect.js";
 import { dropOutsideGrid } from "./grid.js";
-import { describeOpen } from "../../commands/merge.js";
+import { describeOpen } from "./inputs.js";
 import { solve } from "./solve.js";
 
 export type ThreeWayResult = { tree: GitOid; conflicts?: undefined } | { tree?: undefined; conflicts: string[] };

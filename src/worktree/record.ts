@@ -1,0 +1,145 @@
+/**
+ * Recording a commit: the index (or, with `all`, the tracked files staged in
+ * memory) becomes a snapshot, a commit and a branch move.
+ */
+import { NothingToCommitError } from "../errors.js";
+import type { GitOid } from "../format/hash.js";
+import { promises as fsp } from "node:fs";
+import { writeIndex } from "../store/index-file.js";
+import { stage, type Progress } from "./stage.js";
+import { comparePaths, type IndexEntry } from "../store/index-file.js";
+import { groupChanges, type Change, type GroupedChanges } from "../repo/changes.js";
+import { checkConsolidated, disagreementWarning } from "../repo/consolidated-check.js";
+import type { FileKind } from "../repo/hierarchy.js";
+import { TDV_VERSION, type Repository } from "../repo/repository.js";
+import { writeSnapshot } from "../repo/snapshot.js";
+import { updateSnapshot } from "../repo/snapshot-update.js";
+import { headTree } from "../repo/snapshot.js";
+import { diffTrees } from "../repo/tree-diff.js";
+
+export interface CommitOptions {
+  message: string;
+  /** stage changes of tracked arrays and files first (commit -a) */
+  all?: boolean;
+  allowEmpty?: boolean;
+  /** extra provenance trailers, e.g. { "Tdv-Command": "tdv commit -m x" } */
+  trailers?: Record<string, string>;
+  /** extra parents (merge commits) */
+  extraParents?: GitOid[];
+  onProgress?: (p: Progress) => void;
+}
+
+export interface CommitResult {
+  oid: GitOid;
+  tree: GitOid;
+  branch: string | null;
+  parents: GitOid[];
+  changes: GroupedChanges;
+  /** what `commit -a` staged with a warning (metadata tdv cannot read, chunks outside the grid), and consolidated metadata that disagrees with the commit */
+  warnings: string[];
+}
+
+export function formatMessage(message: string, trailers: Record<string, string>): string {
+  const body = message.trim();
+  const lines = Object.entries(trailers).map(([k, v]) => `${k}: ${v.replace(/\n/g, " ")}`);
+  return lines.length ? `${body}\n\n${lines.join("\n")}\n` : `${body}\n`;
+}
+
+/**
+ * Snapshot the staged state of the whole hierarchy as one commit and move the
+ * branch to it with compare-and-swap: if the branch moved meanwhile, nothing
+ * is overwritten and BranchMovedError says so; the index keeps the staged
+ * work. The callers hold the working-copy lock (`commit`, `merge`, `revert`).
+ */
+export async function recordCommit(repo: Repository, opts: CommitOptions): Promise<CommitResult> {
+  const { message, all = false, allowEmpty = false, trailers = {}, extraParents = [], onProgress } = opts;
+  const head = await repo.refs.head();
+  // commit -a stages in memory: the index file changes only if the commit lands (git's index.lock)
+  const before = await headTree(repo, head.oid);
+  // the metadata blobs of commit -a and the snapshot's trees go into one pack when they are many
+  const classified = before === null ? new Map<string, FileKind>() : undefined;
+  const { index, tree, staged } = await repo.git.withPack(async () => {
+    const staged = all ? await stage(repo, { trackedOnly: true, onProgress }) : null;
+    const index = staged ? staged.index : await repo.readIndex();
+    // staged from an index equal to a snapshot: only what staging changed is written (cache-tree)
+    const tree =
+      index.tree ??
+      (staged?.baseTree ? await updateSnapshot(repo, staged.baseTree, index.entries, staged.changes.map((c) => c.path)) : await writeSnapshot(repo, index.entries, classified));
+    return { index, tree, staged };
+  });
+  if (tree === before && !allowEmpty && extraParents.length === 0) throw new NothingToCommitError();
+  if (!head.oid && index.entries.size === 0 && !allowEmpty) throw new NothingToCommitError();
+
+  const now = new Date();
+  const who = repo.identity(now, "author");
+  const committer = repo.identity(now, "committer");
+  const parents = [...(head.oid ? [head.oid] : []), ...extraParents];
+  const oid = await repo.git.writeCommit({
+    tree,
+    parents,
+    author: who,
+    committer,
+    message: formatMessage(message, { "Tdv-Version": TDV_VERSION, ...trailers }),
+  });
+  const subject = message.trim().split("\n")[0] ?? "";
+  const logMsg = `commit${head.oid ? (extraParents.length ? " (merge)" : "") : " (initial)"}: ${subject}`;
+  // The next index is written beside the index before the branch moves and renamed over it
+  // after: a failure before the move (a full disk) leaves the index as it was, and after the
+  // move only a rename remains to be done. Killed between the two, the next command that
+  // reads the index does that rename (Repository.readIndex), since the branch names the commit.
+  const nextIndex = repo.pendingIndexFile(oid);
+  try {
+    await repo.durability.flush();
+    await writeIndex(nextIndex, { tree, entries: index.entries }, repo.durability.mode !== "none");
+    await repo.refs.update(head.branch ?? "HEAD", { expected: head.oid, next: oid, who: committer, message: logMsg });
+    await fsp.rename(nextIndex, repo.indexFile).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err; // another tdv process read the index and put it in place
+    });
+  } finally {
+    await fsp.rm(nextIndex, { force: true });
+  }
+  repo.markVerifiedTree(tree); // written here, from the index: a later switch to it reads only what differs
+  await autoPack(repo);
+
+  // commit -a on an index equal to HEAD: what staging did is the whole change (no need to compare the trees)
+  // the first commit: every file is added, as the snapshot writer classified it (no need to read it back)
+  const changeList =
+    staged && staged.baseTree === before && before !== null
+      ? staged.changes
+      : classified && classified.size === index.entries.size
+        ? [...index.entries].map(([path, e]) => addedChange(path, e, classified.get(path)!)).sort((a, b) => comparePaths(a.path, b.path))
+        : await diffTrees(repo, before, tree);
+  const warnings = [...(staged?.result.warnings ?? [])];
+  if (repo.identityGuessed()) warnings.push(guessedIdentityWarning(who));
+  // a .zmetadata that names an array the commit lacks (zarr-python consolidated one not added): readers would be misled
+  const read = (rel: string) => repo.readStored(index.entries.get(rel)!, rel);
+  for (const d of await checkConsolidated(index.entries, read, changeList.map((c) => c.path))) warnings.push(disagreementWarning(d, "the commit"));
+  return { oid, tree, branch: head.branch, parents, changes: groupChanges(changeList), warnings };
+}
+
+/** git's advice when no setting names the committer: the commit is made, and says how to fix it. */
+export function guessedIdentityWarning(who: { name: string; email: string }): string {
+  return `no user.name or user.email is set: the commit records ${who.name} <${who.email}>, guessed from the user and host names; set them with \`tdv config --global user.name "Your Name"\` and \`tdv config --global user.email you@example.org\` (git's user.name and user.email are read too)`;
+}
+
+/** About this many loose Git objects make a commit pack them all (git's gc.auto default is 6,700). */
+export const AUTO_PACK_LOOSE = 6_700;
+
+/**
+ * Like git's `gc --auto`: once loose objects are many (each costs an open and
+ * a zlib set-up to read, and an inode), the commit that finds them so moves
+ * them all into one pack. Nothing is deleted that a pack does not hold;
+ * unreachable objects go into the pack too, and `tdv gc` drops them from
+ * packs older than its grace period. The commit has landed already: a failure
+ * here (a full disk) leaves the loose objects as they were and is not the
+ * commit's.
+ */
+async function autoPack(repo: Repository): Promise<void> {
+  if (repo.git.looseEstimate() < AUTO_PACK_LOOSE) return;
+  await repo.git.packAllLoose().catch(() => {});
+}
+
+function addedChange(path: string, e: IndexEntry, kind: FileKind): Change {
+  // as a tree comparison reports it: Git trees do not record blob sizes
+  return { path, change: "added", kind: kind.kind, array: kind.array, bytes: e.store === "git" ? -1 : e.size, oldBytes: 0 };
+}

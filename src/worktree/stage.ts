@@ -1,0 +1,189 @@
+/**
+ * Staging: store the bytes of working files (chunk objects or Git blobs) and
+ * compute the next index. `add` writes that index; `commit -a` and `stash`
+ * keep it in memory until their commit lands.
+ */
+import { outsideGridWarnings } from "../repo/grid-warnings.js";
+import { NonUtf8NameError, PathNotFoundError } from "../errors.js";
+import { mapLimit } from "../store/atomic.js";
+import type { GitOid } from "../format/hash.js";
+import { comparePaths, type IndexEntry, type IndexState } from "../store/index-file.js";
+import type { Change } from "../repo/changes.js";
+import type { BadName, Skipped } from "./scan.js";
+import { isUnder } from "../format/paths.js";
+import { plainFolderWarning, problemsFor, storeFor } from "../repo/hierarchy.js";
+import type { Repository } from "../repo/repository.js";
+import { updateSnapshot } from "../repo/snapshot-update.js";
+import { storeChunkFiles } from "./store-files.js";
+import { classifyAll, compareWorktree, hashWorkFile, workHierarchy } from "./work-state.js";
+export interface Progress {
+  phase: string;
+  done: number;
+  total: number;
+  bytes: number;
+}
+
+export interface AddOptions {
+  /** paths relative to the repository root ("" = everything) */
+  paths?: readonly string[];
+  /** stage every change in the working tree (add -A) */
+  all?: boolean;
+  /** only files of tracked arrays and tracked files (commit -a) */
+  trackedOnly?: boolean;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface AddResult {
+  added: string[];
+  modified: string[];
+  removed: string[];
+  /** bytes of the files staged (added or modified) */
+  bytes: number;
+  warnings: string[];
+  skipped: Skipped[];
+  /** the Zarr arrays (folders) the staged and removed files belong to, sorted */
+  arrays: string[];
+}
+
+/**
+ * What `add` does, but the new index is returned instead of written (the
+ * objects are stored): `commit -a` writes it only once the commit lands.
+ */
+export async function stage(
+  repo: Repository,
+  opts: AddOptions,
+): Promise<{
+  result: AddResult;
+  index: Pick<IndexState, "tree" | "entries">;
+  /** the tree the index equalled before staging (null when unknown) */
+  baseTree: GitOid | null;
+  /** what staging changed in the index, file by file */
+  changes: Change[];
+}> {
+  const { paths = [], all = false, trackedOnly = false, onProgress } = opts;
+  const index = await repo.readIndex();
+  const under = all || trackedOnly ? undefined : [...paths];
+  const ws = await compareWorktree(repo, index, { under, write: true });
+  if (!trackedOnly) refuseBadNames(ws.scan.badNames);
+  if (under) {
+    for (const p of under) {
+      const known = [...ws.scan.files.keys(), ...index.entries.keys()].some((f) => isUnder(f, p));
+      if (!known) throw new PathNotFoundError(p, "in the working tree or the index (pathspec did not match any files)");
+    }
+  }
+  const kept = new Map<string, Buffer>();
+  // strict: invalid metadata of a Zarr version tdv reads fails here, naming the file; metadata tdv
+  // cannot read at all (an unknown version, not JSON) makes its folder plain files, with a warning
+  const h = workHierarchy(repo, index, true, under ? undefined : ws.scan, kept);
+  let candidates = ws.untracked;
+  if (trackedOnly) {
+    const trackedArrays = new Set<string>();
+    for (const p of index.entries.keys()) {
+      if (!p.endsWith("zarr.json") && !p.endsWith(".zarray")) continue;
+      const k = await h.classify(p);
+      if (k.kind === "meta" && k.array !== null) trackedArrays.add(k.array);
+    }
+    const keep: string[] = [];
+    for (const p of candidates) {
+      // only files inside a tracked array: an untracked folder's metadata is not read (nor refused) here
+      if (![...trackedArrays].some((a) => isUnder(p, a))) continue;
+      const node = await h.arrayOf(p);
+      if (node && trackedArrays.has(node.dir)) keep.push(p);
+    }
+    candidates = keep;
+    refuseBadNames(ws.scan.badNames.filter((b) => [...trackedArrays].some((a) => isUnder(b.dir, a))));
+  }
+  const warnings: string[] = [];
+  let done = 0;
+  let bytes = 0;
+  const total = candidates.length;
+  const arrays = new Set<string>();
+  const baseTree = index.tree;
+  const changes: Change[] = [];
+  const kinds = await classifyAll(h, candidates);
+  // chunk objects (the bulk: many files, most bytes) are stored on both cores; metadata and small
+  // plain files, which the hierarchy may already have read, one by one here
+  const bulk: string[] = [];
+  const small: string[] = [];
+  const outside: { path: string; array: string | null }[] = [];
+  for (const p of candidates) {
+    const kind = kinds.get(p)!;
+    if (kind.array !== null) arrays.add(kind.array);
+    if (kind.kind === "chunk" && !kind.inGrid) outside.push({ path: p, array: kind.array });
+    (storeFor(kind, ws.scan.files.get(p)!.size) === "chunk" && !kept.has(p) ? bulk : small).push(p);
+  }
+  warnings.push(...outsideGridWarnings(outside, " (stored as is)"));
+  const stored = new Map<string, IndexEntry>();
+  await mapLimit(small, 16, async (p) => {
+    const st = ws.scan.files.get(p)!;
+    const read = kept.get(p);
+    const entry = await hashWorkFile(repo, p, storeFor(kinds.get(p)!, st.size), true, read && { bytes: read, stat: st });
+    stored.set(p, entry);
+    bytes += entry.size;
+    onProgress?.({ phase: "storing", done: ++done, total, bytes });
+  });
+  const before = { done, bytes };
+  await storeChunkFiles(repo, bulk, (p) => ws.scan.files.get(p)!.size, true, (p, e) => stored.set(p, e), {
+    onProgress: (files, b) => onProgress?.({ phase: "storing", done: before.done + files, total, bytes: before.bytes + b }),
+  });
+  const added = candidates.map((p): [string, IndexEntry] => {
+    const entry = stored.get(p)!;
+    const kind = kinds.get(p)!;
+    changes.push({ path: p, change: "added", kind: kind.kind, array: kind.array, bytes: sizeOf(entry), oldBytes: 0 });
+    return [p, entry];
+  });
+  bytes = added.reduce((n, [, e]) => n + e.size, 0);
+  for (const [p, e] of ws.refreshed) index.entries.set(p, e);
+  for (const [p, e] of ws.modified) {
+    const kind = await h.classify(p); // strict: a modified zarr.json/.zarray that is invalid fails here, naming the file
+    if (kind.array !== null) arrays.add(kind.array);
+    changes.push({ path: p, change: "modified", kind: kind.kind, array: kind.array, bytes: sizeOf(e), oldBytes: sizeOf(index.entries.get(p)) });
+    index.entries.set(p, e);
+    bytes += e.size;
+  }
+  for (const [p, e] of added) index.entries.set(p, e);
+  for (const p of ws.deleted) {
+    const kind = await h.classify(p).catch(() => null); // a deleted array's metadata is read from the index
+    if (kind?.array != null) arrays.add(kind.array);
+    changes.push({ path: p, change: "deleted", kind: kind?.kind ?? "plain", array: kind?.array ?? null, bytes: 0, oldBytes: sizeOf(index.entries.get(p)) });
+  }
+  for (const p of ws.deleted) index.entries.delete(p);
+  for (const err of problemsFor(h.problems, changes.map((c) => c.path))) warnings.push(plainFolderWarning(err));
+  const changed = added.length + ws.modified.size + ws.deleted.length > 0;
+  const result = {
+    added: added.map(([p]) => p),
+    modified: [...ws.modified.keys()].sort(),
+    removed: ws.deleted,
+    bytes,
+    warnings,
+    skipped: ws.scan.skipped,
+    arrays: [...arrays].sort(),
+  };
+  changes.sort((a, b) => comparePaths(a.path, b.path));
+  return { result, index: { tree: changed ? null : index.tree, entries: index.entries }, baseTree, changes };
+}
+
+/** Names that are not UTF-8 where files are to be staged: refused before anything is staged. */
+function refuseBadNames(bad: readonly BadName[]): void {
+  if (bad.length > 0) throw new NonUtf8NameError(bad.map((b) => (b.folder ? `${b.path}/` : b.path)));
+}
+
+/** A file's size as a change reports it: Git trees do not record blob sizes, so a tree comparison says -1 (unknown) for them. */
+function sizeOf(e: IndexEntry | undefined): number {
+  return !e ? 0 : e.store === "git" ? -1 : e.size;
+}
+
+/** What `add` does under its lock: stage, then write the index (with the snapshot it equals). */
+export async function addToIndex(repo: Repository, opts: AddOptions): Promise<AddResult> {
+  const { result, index } = await repo.git.withPack(async () => {
+    const staged = await stage(repo, opts);
+    // the index keeps the snapshot it equals, written from the one before it: the cost follows
+    // the change, and the next commit writes only the commit (git's cache-tree)
+    if (staged.baseTree && staged.index.tree === null) {
+      staged.index.tree = await updateSnapshot(repo, staged.baseTree, staged.index.entries, staged.changes.map((c) => c.path));
+    }
+    return staged;
+  });
+  await repo.writeIndex(index);
+  return result;
+}
