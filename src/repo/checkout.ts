@@ -6,12 +6,12 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { CorruptObjectError, DirtyWorkingCopyError, FileAccessError, IncompleteUpdateError, isTdvError, PathNotFoundError, RefExistsError, RefNotFoundError } from "../errors.js";
+import { CorruptObjectError, DirtyWorkingCopyError, type FileAccessError, IncompleteUpdateError, isTdvError, PathNotFoundError, RefExistsError, RefNotFoundError } from "../errors.js";
 import { checkRefName } from "../store/refs.js";
 import type { ChunkId, GitOid } from "../format/hash.js";
 import { mapLimit } from "../store/atomic.js";
 import { GitStore } from "../store/git.js";
-import { type IndexEntry, type IndexState } from "../store/index-file.js";
+import type { IndexEntry, IndexState } from "../store/index-file.js";
 import { createBranch } from "./branch.js";
 import type { Repository } from "./repository.js";
 import { resolveRevision } from "./revision.js";
@@ -31,9 +31,7 @@ export interface CheckoutResult {
   bytes: number;
 }
 
-export interface ProgressFn {
-  (p: { phase: string; done: number; total: number; bytes: number }): void;
-}
+export type ProgressFn = (p: { phase: string; done: number; total: number; bytes: number }) => void;
 
 /** Bytes of one snapshot entry, verified against its id. */
 export async function readEntry(repo: Repository, rel: string, e: SnapEntry): Promise<Uint8Array> {

@@ -27,7 +27,7 @@ import { isChunkId, isGitOid, sha256, type ChunkId, type GitOid } from "../forma
 import { decodeFileList, decodeShard } from "../format/manifest.js";
 import { gridShape, isInGrid, type ArrayMeta } from "../format/zarr-meta.js";
 import { mapLimit } from "../store/atomic.js";
-import type { TreeEntry } from "../store/git.js";
+import type { CommitObject, TreeEntry } from "../store/git.js";
 import { fullRefNameProblem } from "../store/refs.js";
 import { reflogRefs } from "./reflog.js";
 import { walkReachable } from "./walk.js";
@@ -648,7 +648,7 @@ class Checker {
       if (this.seen.has(oid)) continue;
       this.seen.add(oid);
       this.counts.commits++;
-      let c;
+      let c: CommitObject;
       try {
         c = await this.repo.git.readCommit(oid);
       } catch (err) {
@@ -676,7 +676,8 @@ class Checker {
       this.failed(err, oid, "tree", where || "(root)", need);
       return;
     }
-    const here = inManifest ? null : (this.checkNames(oid, entries, where, need), await this.arrayIn(oid, entries, where, need));
+    if (!inManifest) this.checkNames(oid, entries, where, need);
+    const here = inManifest ? null : await this.arrayIn(oid, entries, where, need);
     await mapLimit(entries, 8, async (e) => {
       const rel = where ? `${where}/${e.name}` : e.name;
       if (e.mode === "160000") return;
@@ -873,7 +874,10 @@ class Checker {
 
 function addTo(map: Map<string, Set<string>>, key: string, value: string): void {
   let set = map.get(key);
-  if (!set) map.set(key, (set = new Set()));
+  if (!set) {
+    set = new Set();
+    map.set(key, set);
+  }
   set.add(value);
 }
 
