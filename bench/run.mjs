@@ -242,6 +242,14 @@ function fresh(name) {
   return d;
 }
 
+/** A setup that removes `name` (where the command writes), then gives the folder to run in. */
+function clearing(name, then) {
+  return () => {
+    fresh(name);
+    return then();
+  };
+}
+
 function copyOf(src, name) {
   const d = fresh(name);
   sh(`cp -r ${JSON.stringify(src)} ${JSON.stringify(d)}`);
@@ -282,9 +290,9 @@ function main() {
   // first commit
   if (want("first-commit")) {
     const rows = [
-      measure("cp -r", `cp -r ${data} ../cp-copy`, { setup: () => (fresh("cp-copy"), copyOf(data, "cp-src")) }),
+      measure("cp -r", `cp -r ${data} ../cp-copy`, { setup: clearing("cp-copy", () => copyOf(data, "cp-src")) }),
       // the copy made durable, as tdv makes its objects before a ref names them (git does not sync loose objects)
-      measure("cp -r, then sync", `cp -r ${data} ../cp-copy && sync`, { setup: () => (fresh("cp-copy"), copyOf(data, "cp-src")) }),
+      measure("cp -r, then sync", `cp -r ${data} ../cp-copy && sync`, { setup: clearing("cp-copy", () => copyOf(data, "cp-src")) }),
       measure("tdv init+add+commit", `${tdv} init >/dev/null && ${tdv} add -A -q >/dev/null && ${tdv} commit -q -m import >/dev/null`, { setup: () => copyOf(data, "tdv1") }),
       measure("git add+commit", `${gitInit} && git add -A && git commit -q -m import`, { setup: () => copyOf(data, "git1") }),
     ];
@@ -292,7 +300,7 @@ function main() {
     const ice = icechunkPackage();
     if (ice.dir) {
       const script = path.join(ROOT, "bench/icechunk.mjs");
-      rows.push(measure("Icechunk JS set+commit", `node ${script} ${ice.dir} ${data} ../ice1`, { setup: () => (fresh("ice1"), data) }));
+      rows.push(measure("Icechunk JS set+commit", `node ${script} ${ice.dir} ${data} ../ice1`, { setup: clearing("ice1", () => data) }));
     }
     record("first commit of the dataset", rows);
     if (!ice.dir) console.log(`  (Icechunk column skipped: ${ice.why})`);
@@ -328,7 +336,12 @@ function main() {
     for (const f of walkFiles(probe)) if (!before.get(f)?.equals(fs.readFileSync(path.join(probe, f)))) changedFiles.push(f);
     fs.writeFileSync(path.join(WORK, "changed.txt"), changedFiles.join("\n"));
     const rows = [
-      measure("cp of the changed files", `xargs -a ${path.join(WORK, "changed.txt")} cp --parents -t ../cp-inc`, { setup: () => (fresh("cp-inc"), fs.mkdirSync(path.join(WORK, "cp-inc")), probe) }),
+      measure("cp of the changed files", `xargs -a ${path.join(WORK, "changed.txt")} cp --parents -t ../cp-inc`, {
+        setup: clearing("cp-inc", () => {
+          fs.mkdirSync(path.join(WORK, "cp-inc"));
+          return probe;
+        }),
+      }),
       measure("tdv commit -a", `${tdv} commit -a -q -m edit >/dev/null`, { setup: prep(tdvRepo, `${tdv} reset -q --hard base >/dev/null`) }),
       measure("git add -A && git commit", "git add -A && git commit -q -m edit", { setup: prep(gitRepo, "git reset -q --hard base && git clean -qfd") }),
     ];
@@ -357,7 +370,7 @@ function main() {
 
   if (want("checkout")) {
     record("checkout of the first commit (full tree)", [
-      measure("cp -r", `cp -r ${data} ../cp-co`, { setup: () => (fresh("cp-co"), data) }),
+      measure("cp -r", `cp -r ${data} ../cp-co`, { setup: clearing("cp-co", () => data) }),
       // the same copy into a working copy emptied as tdv's and git's are: file creation right after
       // thousands of deletions costs far more on ext4 (it skips recently freed inodes)
       measure("cp -r into an emptied copy", `cp -r ${data}/. .`, { setup: () => emptyWorktree(copyOf(tdv2, "cpe-co"), ".tdv") }),

@@ -36,6 +36,7 @@ export async function openRepo(): Promise<{ lib: Lib; repo: Repo }> {
  * Wrap a command's action: it returns an exit code (or nothing for 0) and this
  * sets `process.exitCode`; errors propagate to `main`, which maps them.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: an action returns an exit code or nothing (most are Promise<void>)
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const code = await fn(...args);
@@ -61,6 +62,7 @@ export interface RepoContext {
  * the action opens it from the current folder, searching upward (a
  * NotARepositoryError otherwise), and passes it to `fn` before commander's arguments.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: as for action(): an exit code or nothing
 export function inRepo<A extends unknown[]>(fn: (ctx: RepoContext, ...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
   return action(async (...args: A) => fn(await openRepo(), ...args));
 }

@@ -16,9 +16,9 @@ export {
   type Identity,
 } from "./repo/settings.js";
 export { add } from "./commands/add.js";
-export { type AddOptions, type AddResult, type Progress } from "./worktree/stage.js";
+export type { AddOptions, AddResult, Progress } from "./worktree/stage.js";
 export { commit } from "./commands/commit.js";
-export { type CommitOptions, type CommitResult } from "./worktree/record.js";
+export type { CommitOptions, CommitResult } from "./worktree/record.js";
 export { status, type StatusResult } from "./commands/status.js";
 export type { Change, ChangeKind, ArrayChanges, GroupedChanges } from "./repo/changes.js";
 export { checkout, switchBranch, restore, reset, type ResetMode } from "./commands/checkout.js";

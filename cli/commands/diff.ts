@@ -160,7 +160,9 @@ function arrayLines(a: ArrayDiff): string[] {
   if (c.modified.count) chunkLines.push(`${c.modified.count} modified ${boxes(c.modified.boxes)} (${formatBytes(c.modified.bytesBefore)} → ${formatBytes(c.modified.bytes)})`);
   if (c.added.count) chunkLines.push(`${c.added.count} added ${boxes(c.added.boxes)} (+${formatBytes(c.added.bytes)})`);
   if (c.removed.count) chunkLines.push(`${c.removed.count} removed ${boxes(c.removed.boxes)} (-${formatBytes(c.removed.bytes)})`);
-  chunkLines.forEach((l, i) => lines.push(`${i === 0 ? label("chunks") : cont()}${l}`));
+  chunkLines.forEach((l, i) => {
+    lines.push(`${i === 0 ? label("chunks") : cont()}${l}`);
+  });
   if (a.metadata.length === 0 && a.attributes.length === 0 && chunkLines.length === 0) lines.push(`${label("metadata")}document rewritten, same content`);
   const inner = a.values?.innerChunks;
   if (inner) lines.push(`${label("inner")}${plural(inner.count, "inner chunk")} of [${inner.shape.join(", ")}] changed${inner.count > 0 ? ` ${boxes(inner.boxes)}` : ""}`);

@@ -82,10 +82,10 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-async function run({ lib, repo }: RepoContext, rev: string | undefined, opts: MergeOptions): Promise<number | void> {
+async function run({ lib, repo }: RepoContext, rev: string | undefined, opts: MergeOptions): Promise<number | undefined> {
   const modes = [opts.continue, opts.abort, opts.quit].filter(Boolean).length;
   if (modes > 1) throw new lib.UsageError("--continue, --abort and --quit exclude each other");
-  const message = opts.message && opts.message.length ? opts.message.join("\n\n") : undefined;
+  const message = opts.message?.length ? opts.message.join("\n\n") : undefined;
   if (modes === 1 && rev !== undefined) throw new lib.UsageError(`no revision with --${opts.continue ? "continue" : opts.abort ? "abort" : "quit"}`, { hint: "`tdv merge --continue`" });
   if (opts.continue) {
     const res = await lib.mergeContinue(repo, { ...(message ? { message } : {}), trailers: { "Tdv-Command": commandLine() } });

@@ -34,7 +34,7 @@ Examples:
     .action(inRepo(run));
 }
 
-async function run({ lib, repo }: RepoContext, remote: string | undefined, branch: string | undefined, opts: PullOptions): Promise<number | void> {
+async function run({ lib, repo }: RepoContext, remote: string | undefined, branch: string | undefined, opts: PullOptions): Promise<number | undefined> {
   if (opts.jobs !== undefined) lib.checkJobs(opts.jobs);
   const res = await withProgress(opts.quiet || opts.json, (onProgress) =>
     lib.pull(repo, {

@@ -29,7 +29,7 @@ import { arrayMetaIn, checkEntries, checkFileList, checkManifestHasArray, checkS
 import { walkReachable } from "../repo/walk.js";
 import { mapLimit } from "../store/atomic.js";
 import { filesUnder } from "../store/files-under.js";
-import type { TreeEntry } from "../store/git.js";
+import type { CommitObject, TreeEntry } from "../store/git.js";
 import { describeOwner } from "../store/owner.js";
 import { WORKTREE_LOCK, worktreeLockHolder } from "../store/worktree-lock.js";
 
@@ -409,7 +409,7 @@ class Checker {
       if (this.seen.has(oid)) continue;
       this.seen.add(oid);
       this.counts.commits++;
-      let c;
+      let c: CommitObject;
       try {
         c = await this.repo.git.readCommit(oid);
       } catch (err) {
@@ -437,7 +437,8 @@ class Checker {
       this.failed(err, oid, "tree", where || "(root)", need);
       return;
     }
-    const here = inManifest ? null : (this.checkNames(oid, entries, where, need), await this.arrayIn(oid, entries, where, need));
+    if (!inManifest) this.checkNames(oid, entries, where, need);
+    const here = inManifest ? null : await this.arrayIn(oid, entries, where, need);
     await mapLimit(entries, 8, async (e) => {
       const rel = where ? `${where}/${e.name}` : e.name;
       if (e.mode === "160000") return;
@@ -634,7 +635,10 @@ class Checker {
 
 function addTo(map: Map<string, Set<string>>, key: string, value: string): void {
   let set = map.get(key);
-  if (!set) map.set(key, (set = new Set()));
+  if (!set) {
+    set = new Set();
+    map.set(key, set);
+  }
   set.add(value);
 }
 

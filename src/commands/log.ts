@@ -104,7 +104,10 @@ function pathFilter(repo: Repository, path: string): (c: CommitObject, parentTre
   const byTree = new Map<string, Promise<GitOid | null>>();
   const at = (tree: GitOid) => {
     let hit = byTree.get(tree);
-    if (!hit) byTree.set(tree, (hit = treeEntryAt(repo, tree, path)));
+    if (!hit) {
+      hit = treeEntryAt(repo, tree, path);
+      byTree.set(tree, hit);
+    }
     return hit;
   };
   return async (c, parentTree) => {

@@ -16,7 +16,7 @@ import { diffFileMaps, groupChanges, type GroupedChanges } from "../repo/changes
 import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
 import { readEntry } from "../repo/snapshot.js";
 import { recordCommit } from "../worktree/record.js";
-import { type CommitResult } from "../worktree/record.js";
+import type { CommitResult } from "../worktree/record.js";
 import { classifyWith } from "../repo/hierarchy.js";
 import type { Repository } from "../repo/repository.js";
 import { resolveRevision } from "../repo/revision.js";

@@ -10,7 +10,7 @@
  */
 import { UsageError } from "../errors.js";
 import { sha256 } from "../format/hash.js";
-import { type IndexEntry } from "../store/index-file.js";
+import type { IndexEntry } from "../store/index-file.js";
 import type { Repository } from "../repo/repository.js";
 import type { SnapEntry } from "../repo/snapshot.js";
 import { TreeWriter } from "../worktree/worktree.js";

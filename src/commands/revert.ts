@@ -15,7 +15,7 @@ import { TdvError, UncommittedChangesError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
 import { recordCommit } from "../worktree/record.js";
-import { type CommitResult } from "../worktree/record.js";
+import type { CommitResult } from "../worktree/record.js";
 import type { Repository } from "../repo/repository.js";
 import { resolveRevision } from "../repo/revision.js";
 import { readCommitSnapshot } from "../repo/snapshot.js";

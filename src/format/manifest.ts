@@ -268,7 +268,8 @@ export function decodeFileList(bytes: Uint8Array, what: string): FileListEntry[]
 /** floor(4096^(1/ndim)): 1-D 4096, 2-D 64, 3-D 16, 4-D 8 (the epsilon absorbs 4095.9999…). */
 const EXTENTS: number[] = [];
 function regionExtent(ndim: number): number {
-  return (EXTENTS[ndim] ??= Math.max(1, Math.floor(CHUNKS_PER_REGION ** (1 / ndim) + 1e-9)));
+  EXTENTS[ndim] ??= Math.max(1, Math.floor(CHUNKS_PER_REGION ** (1 / ndim) + 1e-9));
+  return EXTENTS[ndim];
 }
 
 const encoder = new TextEncoder();

@@ -188,7 +188,9 @@ async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchR
   // 5. refs
   const refs = await updateLocalRefs(repo, name, remoteRefs, opts.prune === true);
   if (lazy && name && repo.config.lazy?.remote !== name) {
-    await repo.updateConfig((c) => void (c.lazy = { remote: name }));
+    await repo.updateConfig((c) => {
+      c.lazy = { remote: name };
+    });
     repo.chunks.fallback = lazyChunkFetcher(repo, name);
   }
 
@@ -258,7 +260,10 @@ async function storeInOrder(repo: Repository, fetched: Map<string, Fetched>, con
     }
   }
   const byLevel: string[][] = [];
-  for (const [oid, l] of level) (byLevel[l] ??= []).push(oid);
+  for (const [oid, l] of level) {
+    byLevel[l] ??= [];
+    byLevel[l].push(oid);
+  }
   for (const oids of byLevel) {
     if (!oids) continue;
     await mapSettled(oids, concurrency, async (oid) => {

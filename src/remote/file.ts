@@ -85,7 +85,7 @@ export class FileBackend implements ObjectBackend {
 
   async get(key: string): Promise<{ bytes: Uint8Array; etag: string } | null> {
     const file = this.file(key);
-    let fh;
+    let fh: fsp.FileHandle;
     try {
       fh = await fsp.open(file, "r");
     } catch (err) {
@@ -207,7 +207,7 @@ export class FileBackend implements ObjectBackend {
     const stack: string[] = [dir];
     while (stack.length > 0) {
       const rel = stack.pop() as string;
-      let ents;
+      let ents: fs.Dirent[];
       try {
         ents = await fsp.readdir(rel ? this.file(rel) : this.root, { withFileTypes: true });
       } catch (err) {

@@ -46,7 +46,9 @@ export async function probeRemote(backend: ObjectBackend, items: readonly ProbeI
       const info = await backend.head(it.key);
       return info !== null && (it.size === undefined || info.size === it.size);
     });
-    list.forEach((it, i) => found[i] && res.present.add(it.key));
+    list.forEach((it, i) => {
+      if (found[i]) res.present.add(it.key);
+    });
   };
   if (items.length <= FEW) {
     await headAll(items);
@@ -68,7 +70,10 @@ export async function probeRemote(backend: ObjectBackend, items: readonly ProbeI
     const folder = it.key.slice(0, it.key.lastIndexOf("/") + 1);
     const area = folder.slice(0, folder.slice(0, -1).lastIndexOf("/") + 1);
     let byFolder = areas.get(area);
-    if (!byFolder) areas.set(area, (byFolder = new Map()));
+    if (!byFolder) {
+      byFolder = new Map();
+      areas.set(area, byFolder);
+    }
     const list = byFolder.get(folder);
     if (list) list.push(it);
     else byFolder.set(folder, [it]);

@@ -3,7 +3,7 @@
  * and which are plain files. Arrays are found lazily, one folder at a time,
  * from whatever source of bytes the caller has (working tree, index, snapshot).
  */
-import { InvalidMetadataError, isTdvError } from "../errors.js";
+import { type InvalidMetadataError, isTdvError } from "../errors.js";
 import { parseChunkKey } from "../format/chunk-key.js";
 import { isInGrid, parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
 
@@ -66,7 +66,11 @@ export function plainFolderWarning(err: InvalidMetadataError): string {
 export function problemsFor(problems: readonly InvalidMetadataError[], paths: Iterable<string>): InvalidMetadataError[] {
   const dirs = problems.map((p) => parentDir(p.path));
   const hit = new Set<number>();
-  for (const p of paths) dirs.forEach((d, i) => (d === "" || p.startsWith(`${d}/`)) && hit.add(i));
+  for (const p of paths) {
+    dirs.forEach((d, i) => {
+      if (d === "" || p.startsWith(`${d}/`)) hit.add(i);
+    });
+  }
   return problems.filter((_, i) => hit.has(i));
 }
 

@@ -285,7 +285,11 @@ export class Repository {
         if (owner === realRoot || (owner === null && markerStat)) {
           if (!markerStat) await writeAtomic(marker, `tdvdir: ${tdvDir}\n`);
           const repo = await Repository.load(root, tdvDir, false);
-          if (owner === null) await repo.updateConfig((c) => void (c.worktree = realRoot));
+          if (owner === null) {
+            await repo.updateConfig((c) => {
+              c.worktree = realRoot;
+            });
+          }
           return { repo, created: markerStat ? [] : [marker], reattached: true };
         }
         if (owner === undefined) throw new UsageError(`--separate-repo folder ${tdvDir} is not empty`, { hint: "name a new or empty folder" });

@@ -7,7 +7,7 @@
  *
  * Every revision resolves to a commit: annotated tags are peeled.
  */
-import { AmbiguousRevisionError, CorruptObjectError, FileAccessError, isTdvError, MissingObjectError, UnknownRevisionError } from "../errors.js";
+import { AmbiguousRevisionError, CorruptObjectError, type FileAccessError, isTdvError, MissingObjectError, UnknownRevisionError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { checkRefName, type ReflogEntry } from "../store/refs.js";
 import type { Repository } from "./repository.js";

@@ -187,7 +187,10 @@ async function applyChunks(
   for (const [key, c] of chunks) {
     const region = regionName(c.index, ndim);
     let m = byRegion.get(region);
-    if (!m) byRegion.set(region, (m = new Map()));
+    if (!m) {
+      m = new Map();
+      byRegion.set(region, m);
+    }
     m.set(key, c);
   }
   await Promise.all(

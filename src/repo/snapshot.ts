@@ -82,7 +82,10 @@ export function folderAt<T extends { dirs: Map<string, T> }>(root: T, dir: strin
   if (dir === "") return node;
   for (const part of dir.split("/")) {
     let next = node.dirs.get(part);
-    if (!next) node.dirs.set(part, (next = make()));
+    if (!next) {
+      next = make();
+      node.dirs.set(part, next);
+    }
     node = next;
   }
   return node;
@@ -99,7 +102,11 @@ export async function collectDirs(
   const root = newDir();
   const dirAt = (dir: string): DirNode => folderAt(root, dir, newDir);
   const kinds = await mapLimit(paths, 64, (p) => h.classify(p));
-  if (classified) paths.forEach((p, i) => classified.set(p, kinds[i]!));
+  if (classified) {
+    paths.forEach((p, i) => {
+      classified.set(p, kinds[i]!);
+    });
+  }
   for (let i = 0; i < paths.length; i++) {
     const rel = paths[i] as string;
     const kind = kinds[i]!;
@@ -109,7 +116,8 @@ export async function collectDirs(
       const node = dirAt(kind.array);
       const arr = await h.arrayAt(kind.array);
       node.ndim = arr!.meta.shape.length;
-      (node.chunks ??= []).push({ index: kind.index, id: entry.id as ChunkId, size: entry.size });
+      node.chunks ??= [];
+      node.chunks.push({ index: kind.index, id: entry.id as ChunkId, size: entry.size });
       continue;
     }
     const node = dirAt(parentDir(rel));
@@ -133,7 +141,9 @@ export async function writeDir(repo: Repository, node: DirNode, where: string): 
   for (const [name, oid] of node.blobs) entries.push({ mode: "100644", name, oid });
   const subdirs = [...node.dirs];
   const oids = await mapLimit(subdirs, 8, ([name, child]) => writeDir(repo, child, joinPath(where, name)));
-  subdirs.forEach(([name], i) => entries.push({ mode: "040000", name, oid: oids[i]! }));
+  subdirs.forEach(([name], i) => {
+    entries.push({ mode: "040000", name, oid: oids[i]! });
+  });
   if (node.large.length > 0) {
     entries.push({ mode: "100644", name: FILE_LIST, oid: await repo.git.writeBlob(encodeFileList(node.large)) });
   }

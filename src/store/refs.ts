@@ -372,7 +372,7 @@ export class Refs {
   private async dropPacked(ref: string): Promise<void> {
     const file = path.join(this.gitdir, "packed-refs");
     const text = await readFileOrNull(file);
-    if (!text || !text.toString("utf8").includes(` ${ref}\n`)) return;
+    if (!text?.toString("utf8").includes(` ${ref}\n`)) return;
     await withLock(file, "packed-refs", async (lock) => {
       const lines = text.toString("utf8").split("\n");
       const keep: string[] = [];

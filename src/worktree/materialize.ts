@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { readSparse } from "./sparse-set.js";
-import { DirtyWorkingCopyError, FileAccessError, IncompleteUpdateError, isTdvError } from "../errors.js";
+import { DirtyWorkingCopyError, type FileAccessError, IncompleteUpdateError, isTdvError } from "../errors.js";
 import type { ChunkId, GitOid } from "../format/hash.js";
 import type { Repository } from "../repo/repository.js";
 import { headTree, readEntry, readSnapshot, type SnapEntry } from "../repo/snapshot.js";
@@ -25,9 +25,7 @@ export interface CheckoutResult {
   bytes: number;
 }
 
-export interface ProgressFn {
-  (p: { phase: string; done: number; total: number; bytes: number }): void;
-}
+export type ProgressFn = (p: { phase: string; done: number; total: number; bytes: number }) => void
 
 /**
  * A failure to write or read a file (a full disk) once a command has begun

@@ -20,5 +20,5 @@ export function bitsOf(data: unknown): Uint16Array | Uint32Array | BigUint64Arra
 
 /** True when two element values are the same: numbers as Object.is (-0 is not 0), any NaN equals any NaN. */
 export function sameNumberish(a: unknown, b: unknown): boolean {
-  return a === b ? a !== 0 || Object.is(a, b) : typeof a === "number" && typeof b === "number" && a !== a && b !== b;
+  return a === b ? a !== 0 || Object.is(a, b) : Number.isNaN(a) && Number.isNaN(b);
 }

@@ -25,7 +25,8 @@ export function loadZarrita(): Promise<typeof Zarrita> {
     for (const [name, codec] of own) {
       for (const key of [name, `numcodecs.${name}`]) m.registry.set(key, (() => codec) as unknown as Parameters<typeof m.registry.set>[1]);
     }
-    return (loaded = m);
+    loaded = m;
+    return m;
   });
   return loading;
 }

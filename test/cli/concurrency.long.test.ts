@@ -3,7 +3,7 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { committed, tdv, tdvJson, tdvOk } from "../helpers/cli.js";
-import { listFiles, makeFixture } from "../helpers/fixture.js";
+import { listFiles } from "../helpers/fixture.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -3,7 +3,7 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { committed, tdv, tdvJson, tdvOk } from "../helpers/cli.js";
-import { listFiles, makeFixture, tempDir } from "../helpers/fixture.js";
+import { listFiles, tempDir } from "../helpers/fixture.js";
 import type * as lib from "../../src/index.js";
 import * as api from "../../src/index.js";
 import { exitCodeForTag } from "../../cli/exit-codes.js";

@@ -54,7 +54,10 @@ describe("output helpers", () => {
 
   it("printJson keeps every string exact and escapes DEL and C1 as well as C0", () => {
     const chunks: string[] = [];
-    const spy = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => (chunks.push(String(s)), true));
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => {
+      chunks.push(String(s));
+      return true;
+    });
     try {
       printJson({ path: "esc\x1b]0;x\x07 csi\u009b del\u007f ü" });
     } finally {

@@ -12,7 +12,13 @@ import { meter, type TransferProgress } from "../../src/remote/transfer.js";
 function drawn(events: ProgressEvent[]): string[] {
   let t = 0;
   const lines: string[] = [];
-  const stream = { isTTY: true, write: (s: string) => (lines.push(s.replace(/^\r\x1b\[K/, "")), true) };
+  const stream = {
+    isTTY: true,
+    write: (s: string) => {
+      lines.push(s.replace(/^\r\x1b\[K/, ""));
+      return true;
+    },
+  };
   const p = progress({ stream, now: () => t });
   for (const e of events) {
     t += 200;

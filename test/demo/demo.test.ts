@@ -284,8 +284,14 @@ describe("cli/commands/demo.ts (in process)", () => {
 
     const out: string[] = [];
     const err: string[] = [];
-    const spyOut = vi.spyOn(process.stdout, "write").mockImplementation((s) => (out.push(String(s)), true));
-    const spyErr = vi.spyOn(process.stderr, "write").mockImplementation((s) => (err.push(String(s)), true));
+    const spyOut = vi.spyOn(process.stdout, "write").mockImplementation((s) => {
+      out.push(String(s));
+      return true;
+    });
+    const spyErr = vi.spyOn(process.stderr, "write").mockImplementation((s) => {
+      err.push(String(s));
+      return true;
+    });
     const exitCode = process.exitCode;
     try {
       const a = path.join(await tempDir(), "a");

@@ -49,7 +49,7 @@ describe.concurrent("tdv diff", () => {
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^ weather\.zarr\/sub\/elevation\s+\| 2 chunks .*~+ \+metadata$/);
     expect(lines[1]).toMatch(/^ weather\.zarr\/temperature\s+\|\s+1 chunk .*~$/);
-    expect(lines[2]).toBe(" 2 arrays changed; chunks: 3 modified (" + lines[2]!.split("(")[1]);
+    expect(lines[2]).toBe(` 2 arrays changed; chunks: 3 modified (${lines[2]!.split("(")[1]}`);
   });
 
   it("--values: a table of value changes", async () => {

@@ -124,7 +124,10 @@ describe("ranges", () => {
   it("boxes cover the set exactly", () => {
     const set = new Set<string>();
     let seed = 7;
-    const rand = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const rand = () => {
+      seed = (seed * 48271) % 2147483647;
+      return seed / 2147483647;
+    };
     for (let i = 0; i < 300; i++) set.add([Math.floor(rand() * 6), Math.floor(rand() * 7), Math.floor(rand() * 5)].join(","));
     const idx = [...set].map((s) => s.split(",").map(Number));
     const covered: string[] = [];

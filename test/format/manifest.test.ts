@@ -176,7 +176,10 @@ describe("shard diff", () => {
   it("equals a whole decode and join, for random edits in 1 to 3 dimensions", () => {
     let seed = 7;
     const seen = { added: 0, removed: 0, modified: 0, sizeOnly: 0 };
-    const rnd = (n: number) => Math.floor(((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * n);
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return Math.floor((seed / 2 ** 31) * n);
+    };
     for (let round = 0; round < 60; round++) {
       const ndim = 1 + (round % 3);
       const all = new Map<string, ManifestEntry>();

@@ -104,7 +104,7 @@ export async function startS3Server({ buckets = ["tdv-test"], etagStyle = "quote
         }
       });
       req.on("error", reject);
-      req.end(body && body.length ? body : undefined);
+      req.end(body?.length ? body : undefined);
     });
   }
 
@@ -228,7 +228,7 @@ export async function startS3Server({ buckets = ["tdv-test"], etagStyle = "quote
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err) => {
       try {
-        send(res, 500, { "content-type": "text/plain" }, String(err && err.stack));
+        send(res, 500, { "content-type": "text/plain" }, String(err?.stack));
       } catch {
         /* the connection is gone */
       }

@@ -16,7 +16,7 @@ const server = new S3rver({
 server.run().then(
   (addr) => process.stdout.write(`${JSON.stringify({ port: addr.port })}\n`),
   (err) => {
-    process.stderr.write(`s3rver failed to start: ${err && err.stack}\n`);
+    process.stderr.write(`s3rver failed to start: ${err?.stack}\n`);
     process.exit(1);
   },
 );

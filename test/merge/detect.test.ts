@@ -72,12 +72,18 @@ describe("detectConflicts and solve", () => {
       repo,
       dir,
       async () => {
-        await editAttrs(dir, `${store}/temperature`, (a) => void (a.units = "degC"));
+        await editAttrs(dir, `${store}/temperature`, (a) => {
+          a.units = "degC";
+        });
         await consolidate();
       },
       async () => {
-        await editAttrs(dir, `${store}/precip`, (a) => void (a.comment = "gauge-corrected"));
-        await editAttrs(dir, store, (a) => void (a.history = "reprocessed"));
+        await editAttrs(dir, `${store}/precip`, (a) => {
+          a.comment = "gauge-corrected";
+        });
+        await editAttrs(dir, store, (a) => {
+          a.history = "reprocessed";
+        });
         await consolidate();
       },
     );
@@ -112,8 +118,12 @@ describe("detectConflicts and solve", () => {
         await consolidate();
       },
       async () => {
-        await editAttrs(dir, `${store}/pressure`, (a) => void (a.units = "bar"));
-        await editAttrs(dir, `${store}/nested/humidity`, (a) => void (a.units = "%"));
+        await editAttrs(dir, `${store}/pressure`, (a) => {
+          a.units = "bar";
+        });
+        await editAttrs(dir, `${store}/nested/humidity`, (a) => {
+          a.units = "%";
+        });
         await consolidate();
       },
     );

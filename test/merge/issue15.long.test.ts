@@ -24,7 +24,9 @@ describe("merge: chunks outside the merged grid (issue 15.3)", () => {
     await diverge(
       repo,
       dir,
-      () => editMeta(dir, depth, (d) => void (d.shape = [8])),
+      () => editMeta(dir, depth, (d) => {
+        d.shape = [8];
+      }),
       () => setPoints(dir, depth, { "9": 99 }),
     );
     const r = await merge(repo, { rev: "feature" });
@@ -32,7 +34,9 @@ describe("merge: chunks outside the merged grid (issue 15.3)", () => {
     expect(r.summary.dropped).toEqual([{ array: depth, chunk: [2], path: `${depth}/c/2`, from: "theirs" }]);
     expect((await listFiles(dir)).has(`${depth}/c/2`)).toBe(false);
     // the array grows again: the dropped values do not come back
-    await editMeta(dir, depth, (d) => void (d.shape = [10]));
+    await editMeta(dir, depth, (d) => {
+      d.shape = [10];
+    });
     expect((await values(dir, depth)).slice(8)).toEqual([-1, -1]);
   });
 
@@ -43,11 +47,15 @@ describe("merge: chunks outside the merged grid (issue 15.3)", () => {
       repo,
       dir,
       async () => {
-        await editMeta(dir, sst, (d) => void (d.shape = [6, 24, 24]));
+        await editMeta(dir, sst, (d) => {
+          d.shape = [6, 24, 24];
+        });
         await setBox(dir, sst, [[0, 6], [16, 24], [0, 24]], () => 1);
       },
       async () => {
-        await editMeta(dir, sst, (d) => void (d.shape = [6, 16, 32]));
+        await editMeta(dir, sst, (d) => {
+          d.shape = [6, 16, 32];
+        });
         await setBox(dir, sst, [[0, 6], [0, 16], [24, 32]], () => 2);
       },
     );
@@ -69,11 +77,15 @@ describe("merge: chunks outside the merged grid (issue 15.3)", () => {
       repo,
       dir,
       async () => {
-        await editMeta(dir, sst, (d) => void (d.shape = [6, 24, 24]));
+        await editMeta(dir, sst, (d) => {
+          d.shape = [6, 24, 24];
+        });
         await setBox(dir, sst, [[0, 6], [16, 24], [0, 24]], () => 1);
       },
       async () => {
-        await editMeta(dir, sst, (d) => void (d.shape = [6, 16, 32]));
+        await editMeta(dir, sst, (d) => {
+          d.shape = [6, 16, 32];
+        });
         await setBox(dir, sst, [[0, 6], [0, 16], [24, 32]], () => 2);
       },
     );
@@ -228,20 +240,28 @@ describe("merge: criss-cross history (issue 15.4)", () => {
     const { repo, dir, store } = await repoFrom("v3/ocean.zarr");
     await switchBranch(repo, { name: "B", create: true });
     await switchBranch(repo, { name: "main" });
-    await editAttrs(dir, store, (a) => void (a.title = "main's"));
+    await editAttrs(dir, store, (a) => {
+      a.title = "main's";
+    });
     const a1 = await commitAll(repo, "a1");
     await switchBranch(repo, { name: "B" });
-    await editAttrs(dir, store, (a) => void (a.title = "B's"));
+    await editAttrs(dir, store, (a) => {
+      a.title = "B's";
+    });
     await commitAll(repo, "b1");
     // each side merges the other's earlier work, keeping its own title
     expectKind(await merge(repo, { rev: a1.oid, strategy: "ours" }), "merged");
     await switchBranch(repo, { name: "main" });
     expectKind(await merge(repo, { rev: "B~1", strategy: "ours" }), "merged");
     await switchBranch(repo, { name: "B" });
-    await editAttrs(dir, store, (a) => void (a.history = "b2")); // a key the bases agree on
+    await editAttrs(dir, store, (a) => {
+      a.history = "b2";
+    }); // a key the bases agree on
     await commitAll(repo, "b2");
     await switchBranch(repo, { name: "main" });
-    await editAttrs(dir, store, (a) => void (a.comment = "a2"));
+    await editAttrs(dir, store, (a) => {
+      a.comment = "a2";
+    });
     await commitAll(repo, "a2");
 
     const r = await merge(repo, { rev: "B" });

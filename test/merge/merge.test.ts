@@ -301,7 +301,9 @@ describe("merge: metadata and structure", () => {
       dir,
       () => setPoints(dir, depth, { "0": 100, "8": 108 }),
       async () => {
-        await editMeta(dir, depth, (d) => void (d.shape = [14]));
+        await editMeta(dir, depth, (d) => {
+          d.shape = [14];
+        });
         await setBox(dir, depth, [[10, 14]], ([i]) => 1000 + i!);
       },
     );
@@ -339,8 +341,12 @@ describe("merge: metadata and structure", () => {
     await diverge(
       repo,
       dir,
-      () => editMeta(dir, depth, (d) => void (d.data_type = "int64")),
-      () => editMeta(dir, depth, (d) => void (d.data_type = "float64")),
+      () => editMeta(dir, depth, (d) => {
+        d.data_type = "int64";
+      }),
+      () => editMeta(dir, depth, (d) => {
+        d.data_type = "float64";
+      }),
     );
     const r = await merge(repo, { rev: "feature" });
     expectKind(r, "conflicts");
@@ -363,7 +369,9 @@ describe("merge: metadata and structure", () => {
     await diverge(
       repo,
       dir,
-      () => editMeta(dir, depth, (d) => void (d.codecs = [{ name: "bytes", configuration: { endian: "little" } }, { name: "zstd", configuration: { level: 3 } }])),
+      () => editMeta(dir, depth, (d) => {
+        d.codecs = [{ name: "bytes", configuration: { endian: "little" } }, { name: "zstd", configuration: { level: 3 } }];
+      }),
       () => setPoints(dir, depth, { "5": 1 }),
     );
     const r = await merge(repo, { rev: "feature" });

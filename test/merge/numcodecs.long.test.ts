@@ -79,15 +79,16 @@ describe.skipIf(skip)("numcodecs arrays written by zarr-python: diff --values an
   it("every case: values in diffs, merged values exactly numpy's, refusals by name", { timeout: 300_000 }, async () => {
     const dir = await tmp();
     const each = (fn: (c: Case, k: number) => string) => CASES.map((c, k) => fn(c, k)).join("\n");
-    await python(dir, `N = ${N}\n` + each((c, k) => `z = zarr.open('${arrayOf(k)}', mode='w', shape=(${N},), chunks=(${N},), dtype='${c.dtype}', filters=${c.filters}, compressor=${c.compressor})\nz[:] = ${c.base}`));
+    const script = (fn: (c: Case, k: number) => string) => `N = ${N}\n${each(fn)}`;
+    await python(dir, script((c, k) => `z = zarr.open('${arrayOf(k)}', mode='w', shape=(${N},), chunks=(${N},), dtype='${c.dtype}', filters=${c.filters}, compressor=${c.compressor})\nz[:] = ${c.base}`));
     await tdvOk(dir, ["init"]);
     await tdvOk(dir, ["add", "-A"]);
     await tdvOk(dir, ["commit", "-m", "import"]);
     await tdvOk(dir, ["switch", "-c", "b"]);
-    await python(dir, `N = ${N}\n` + each((c, k) => `z = zarr.open('${arrayOf(k)}')\n${assign("z", c.theirs)}`));
+    await python(dir, script((c, k) => `z = zarr.open('${arrayOf(k)}')\n${assign("z", c.theirs)}`));
     await tdvOk(dir, ["commit", "-a", "-m", "theirs"]);
     await tdvOk(dir, ["switch", "main"]);
-    await python(dir, `N = ${N}\n` + each((c, k) => `z = zarr.open('${arrayOf(k)}')\n${assign("z", c.ours)}`));
+    await python(dir, script((c, k) => `z = zarr.open('${arrayOf(k)}')\n${assign("z", c.ours)}`));
     await tdvOk(dir, ["commit", "-a", "-m", "ours"]);
 
     // diff --values: ours' and theirs' changes against the import

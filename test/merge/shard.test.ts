@@ -64,8 +64,16 @@ describe("merge of sharded arrays by inner chunk", () => {
     await diverge(
       repo,
       dir,
-      () => editInner(1, (v) => ((v[0] = 1), (v[15] = 2))), // inner [0, 1]: [0, 4] and [3, 7]
-      () => editInner(1, (v) => ((v[1] = 3), (v[15] = 4))), // [0, 5] and [3, 7]
+      // inner [0, 1]: [0, 4] and [3, 7]
+      () => editInner(1, (v) => {
+        v[0] = 1;
+        v[15] = 2;
+      }),
+      // [0, 5] and [3, 7]
+      () => editInner(1, (v) => {
+        v[1] = 3;
+        v[15] = 4;
+      }),
     );
     const r = await merge(repo, { rev: "feature" });
     expect(r.kind).toBe("conflicts");

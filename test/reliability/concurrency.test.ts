@@ -175,8 +175,12 @@ function worker(cfg: object): Promise<{ commits: string[]; errors: { k: number; 
     const child = spawn(process.execPath, [path.join(WORKERS, "branch-committer.mjs"), JSON.stringify(cfg)], { env: baseEnv(), stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
-    child.stdout.on("data", (b: Buffer) => void (out += b));
-    child.stderr.on("data", (b: Buffer) => void (err += b));
+    child.stdout.on("data", (b: Buffer) => {
+      out += b;
+    });
+    child.stderr.on("data", (b: Buffer) => {
+      err += b;
+    });
     child.on("error", reject);
     child.on("close", (code) => {
       try {

@@ -19,7 +19,7 @@ import { describe, expect, it } from "vitest";
 import { commit, fsck, Repository, reset, status } from "../../src/index.js";
 import type { GitOid } from "../../src/format/hash.js";
 import { tempDir } from "../helpers/fixture.js";
-import { committedGrid, clearStaleLock, gitFsck, hashTree, lanes, mutate, randomBytes, readRefFile, rng, run, crashTrial, runOk, seedFor, tdvFsckClean, treeDiff, type Grid, killMoment, startupMs } from "./helpers.js";
+import { committedGrid, clearStaleLock, gitFsck, hashTree, lanes, mutate, randomBytes, readRefFile, rng, run, crashTrial, runOk, seedFor, tdvFsckClean, treeDiff, killMoment, startupMs } from "./helpers.js";
 
 /** kill points; TDV_CRASH_SCALE=10 runs ten times as many */
 const KILLS = Math.round(16 * Number(process.env.TDV_CRASH_SCALE ?? 1));

@@ -50,7 +50,7 @@ async function repoState(dir: string): Promise<Map<string, string>> {
 async function chunkOf(dir: string, rel: string): Promise<string> {
   const repo = await Repository.open({ dir });
   const e = (await readIndex(repo.indexFile)).entries.get(rel);
-  if (!e || e.store !== "chunk") throw new Error(`${rel} is not a staged chunk`);
+  if (e?.store !== "chunk") throw new Error(`${rel} is not a staged chunk`);
   return repo.chunks.pathOf(e.id);
 }
 

@@ -22,7 +22,7 @@ import {
   push,
   RemoteRepo,
   RemoteUnreachableError,
-  Repository,
+  type Repository,
   switchBranch,
   type GitOid,
 } from "../../src/index.js";

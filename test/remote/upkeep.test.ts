@@ -126,7 +126,9 @@ describe("remote set-url and rename", () => {
   it("moves the tracking refs and the lazy remote with the name, and refuses unknown and taken names", async () => {
     const { repo, remote } = await pushed();
     const main = await repo.refs.read("refs/remotes/origin/main");
-    await repo.updateConfig((c) => void (c.lazy = { remote: "origin" }));
+    await repo.updateConfig((c) => {
+      c.lazy = { remote: "origin" };
+    });
     await addRemote(repo, { name: "backup", url: "s3://bucket/b" });
 
     await expectTag(renameRemote(repo, { from: "nope", to: "x" }), "UnknownRemoteError");

@@ -1,16 +1,13 @@
 import { execFileSync } from "node:child_process";
-import { promises as fs } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { isTdvError } from "../../src/errors.js";
 import type { GitOid } from "../../src/format/hash.js";
 import { createBranch, deleteBranch } from "../../src/commands/branch.js";
 import { currentBranch, listBranches } from "../../src/repo/branches.js";
-import { Repository } from "../../src/repo/repository.js";
+import type { Repository } from "../../src/repo/repository.js";
 import { resolveRevision } from "../../src/repo/revision.js";
 import { createTag, deleteTag, listTags } from "../../src/commands/tag.js";
-import type { Person, TreeEntry } from "../../src/store/git.js";
 import { newRepo, person, writeFiles } from "../helpers/git-objects.js";
 
 process.env.TDV_FSYNC = "0";

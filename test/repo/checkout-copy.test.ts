@@ -77,7 +77,11 @@ describe("copyChunks", () => {
       const until = Date.now() + 5;
       while (Date.now() < until);
     };
-    await copyChunks(repo, w, writes, () => (shown.push(++done + byWorkerSoFar.files), slowly()), () => expect.unreachable(), { threads: true, mainShares: true, byWorkerSoFar });
+    const onFile = () => {
+      shown.push(++done + byWorkerSoFar.files);
+      slowly();
+    };
+    await copyChunks(repo, w, writes, onFile, () => expect.unreachable(), { threads: true, mainShares: true, byWorkerSoFar });
     for (let i = 1; i < shown.length; i++) expect(shown[i], `step ${i}: ${shown.slice(Math.max(0, i - 3), i + 2).join(", ")}`).toBeGreaterThanOrEqual(shown[i - 1] as number);
     expect(shown.at(-1)).toBe(60);
   });

@@ -1,14 +1,12 @@
 import { execFileSync } from "node:child_process";
-import { promises as fs } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isTdvError } from "../../src/errors.js";
 import type { GitOid } from "../../src/format/hash.js";
 import { log, treeEntryAt } from "../../src/commands/log.js";
 import { isAncestor } from "../../src/repo/history.js";
-import { Repository } from "../../src/repo/repository.js";
-import type { Person, TreeEntry } from "../../src/store/git.js";
+import type { Repository } from "../../src/repo/repository.js";
+import type { Person, } from "../../src/store/git.js";
 import { newRepo, writeFiles, type Files } from "../helpers/git-objects.js";
 
 process.env.TDV_FSYNC = "0";

@@ -1,14 +1,13 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isTdvError } from "../../src/errors.js";
 import type { GitOid } from "../../src/format/hash.js";
-import { Repository } from "../../src/repo/repository.js";
+import type { Repository } from "../../src/repo/repository.js";
 import { parseDate, resolveRefName, resolveRevision } from "../../src/repo/revision.js";
-import { formatPerson, GitStore, type Person, type TreeEntry } from "../../src/store/git.js";
+import { formatPerson, GitStore, type Person } from "../../src/store/git.js";
 import { newRepo, person, writeFiles } from "../helpers/git-objects.js";
 
 process.env.TDV_FSYNC = "0";

@@ -178,7 +178,7 @@ describe("updateSnapshot (the snapshot written from the one before it)", () => {
   });
 
   it("reads only the folders on the way to a change", async () => {
-    const { weather, repo } = await imported();
+    const { repo } = await imported();
     const head = await repo.readIndex();
     // an unrelated array's tree goes missing: a full write would not need it either, but reading the
     // whole snapshot would fail; the update never looks at it

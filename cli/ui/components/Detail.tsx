@@ -14,6 +14,7 @@ export function DetailPane({ lines, rows, theme, width }: { lines: readonly Deta
       </Line>
       <Box flexDirection="column" height={rows} flexShrink={0}>
         {lines.slice(0, rows).map((l, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a row of the pane is its position on screen
           <Line key={i} width={width}>
             {l.spin ? <Spinner theme={theme} label={l.text} /> : <Seg theme={theme} t={l.t}>{l.text}</Seg>}
           </Line>

@@ -15,12 +15,14 @@ export function Help({ theme, width, height }: { theme: Theme; width: number; he
     <Box flexDirection="column" width={width} height={height}>
       {shown.map((l, i) =>
         l.kind === "title" ? (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a row of the help is its position on screen
           <Line key={i} width={width}>
             <Seg theme={theme} t="title">
               {l.a}
             </Seg>
           </Line>
         ) : (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a row of the help is its position on screen
           <Line key={i} width={width}>
             {"  "}
             <Seg theme={theme} t="key">

@@ -59,7 +59,7 @@ export function formLine(a: ArrayDiff): string {
   const side = a.after ?? a.before;
   if (!side) return "";
   const shape = a.before && a.after && a.before.shape.join() !== a.after.shape.join() ? `${shapeText(a.before.shape)} → ${shapeText(a.after.shape)}` : shapeText(side.shape);
-  const dims = side.dimensionNames && side.dimensionNames.some((n) => n) ? ` (${side.dimensionNames.map((n) => n ?? "-").join(", ")})` : "";
+  const dims = side.dimensionNames?.some((n) => n) ? ` (${side.dimensionNames.map((n) => n ?? "-").join(", ")})` : "";
   return `${shape}${dims} ${side.dtype}, chunks ${shapeText(side.chunkShape)}, ${side.codecs.join("+") || "no codecs"}`;
 }
 

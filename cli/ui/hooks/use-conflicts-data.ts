@@ -17,6 +17,7 @@ export function useConflictsData(
   onConcluded: (oid: string) => void,
 ): ConflictCommands {
   const { reload, status } = state;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reads again only when a load is asked for (reload is bumped by each)
   useEffect(() => {
     if (status !== "loading") return;
     let live = true;
@@ -31,6 +32,7 @@ export function useConflictsData(
 
   const item = selectedItem(state);
   const wantDetail = item !== null && item.conflict._tag === "ChunkBothChanged" && state.details[item.key] === undefined && state.merge !== null;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed by the selected conflict (item?.key), not by objects made anew at each render
   useEffect(() => {
     if (!wantDetail || !item || item.conflict._tag !== "ChunkBothChanged" || !state.merge) return;
     const c = item.conflict;

@@ -6,6 +6,7 @@ import { visibleEntries, wantsMore, type HistoryAction, type HistoryState } from
 
 export function useHistoryData(state: HistoryState, dispatch: (a: HistoryAction) => void, source: UiSource): void {
   const { reload, rev, limit, status } = state;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reads again only when a load is asked for (reload is bumped by each)
   useEffect(() => {
     if (status !== "loading") return;
     let live = true;
@@ -22,11 +23,13 @@ export function useHistoryData(state: HistoryState, dispatch: (a: HistoryAction)
   // summaries of the rows on screen only: a commit's diff reads what it changed, nothing else.
   // Each commit is asked for once (the app's reducer outlives this screen, so late answers still land).
   const asked = useRef(new Set<string>());
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs at each reload, the trigger, which it does not read
   useEffect(() => {
     asked.current.clear();
   }, [reload]);
   const visible = visibleEntries(state).filter((e) => state.summaries[e.oid] === undefined && !asked.current.has(e.oid));
   const key = visible.map((e) => e.oid).join(",");
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed by the visible commits' ids (key), not by objects made anew at each render
   useEffect(() => {
     if (visible.length === 0) return;
     // a short pause, so that paging through a long history does not ask for every page passed over

@@ -7,6 +7,7 @@ import { chunkKey, gridWindow, selectedArray, type ReviewAction, type ReviewStat
 
 export function useReviewData(state: ReviewState, dispatch: (a: ReviewAction) => void, source: UiSource): void {
   const { seq, from, to, status } = state;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reads again only when a load is asked for (seq is bumped by each)
   useEffect(() => {
     if (status !== "loading" || to === "") return;
     let live = true;
@@ -22,6 +23,7 @@ export function useReviewData(state: ReviewState, dispatch: (a: ReviewAction) =>
   // value statistics of the selected array: decodes its changed chunks, so only with values on
   const arr = selectedArray(state);
   const wantValues = state.values && state.focus === "list" && arr !== null && state.arrayValues[arr.path] === undefined;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed by the selected array's path, not by objects made anew at each render
   useEffect(() => {
     if (!wantValues || !arr) return;
     const t = setTimeout(() => {
@@ -54,6 +56,7 @@ export function useReviewData(state: ReviewState, dispatch: (a: ReviewAction) =>
       })
     : [];
   const missingKey = arr ? missing.map((i) => chunkKey(arr.path, i)).join(" ") : "";
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed by the missing chunks (missingKey), not by objects made anew at each render
   useEffect(() => {
     if (!arr || missing.length === 0) return;
     // a short pause, so that holding an arrow key does not decode every chunk passed over

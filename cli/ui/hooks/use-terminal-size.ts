@@ -11,6 +11,7 @@ export function useTerminalSize(fixed?: Size): Size {
   const { stdout } = useStdout();
   const read = (): Size => ({ width: stdout.columns || 80, height: stdout.rows || 24 });
   const [size, setSize] = useState<Size>(fixed ?? read());
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed by the fixed size's values, not by its object (a new one at each render)
   useEffect(() => {
     if (fixed) {
       setSize(fixed);

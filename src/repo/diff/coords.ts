@@ -121,7 +121,7 @@ export async function coordinateRanges(root: Folder | null, path: string, node: 
     const cpath = joinPath(parentDir(path), name);
     try {
       const c = cpath === path && node.meta.shape.length === 1 ? node : await nodeAt(root, cpath);
-      if (!c || c.meta.shape.length !== 1 || c.meta.shape[0] !== node.meta.shape[d] || shardingOf(c.raw) !== null) continue;
+      if (c?.meta.shape.length !== 1 || c.meta.shape[0] !== node.meta.shape[d] || shardingOf(c.raw) !== null) continue;
       const [lo, hi] = bbox[d] as [number, number];
       const time = cfTime(c.attributes);
       const first = show(await elementOf(root, cpath, c, lo), time);

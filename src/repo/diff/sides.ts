@@ -441,7 +441,8 @@ function buildTree(repo: Repository, files: ReadonlyMap<string, WorkEntry>, arra
       node.meta = meta;
       // a chunk staged as a Git blob is re-hashed as a chunk object by writeSnapshot: its chunk id is not known here
       const known = e.store === "chunk" && e.id !== null;
-      (node.chunks ??= []).push({ index: k.index, id: (known ? e.id : "") as ChunkId, size: e.size, known });
+      node.chunks ??= [];
+      node.chunks.push({ index: k.index, id: (known ? e.id : "") as ChunkId, size: e.size, known });
       continue;
     }
     dirAt(parentDir(rel)).files.set(baseName(rel), e);

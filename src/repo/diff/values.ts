@@ -150,7 +150,10 @@ async function assembleOld(node: ArrayNodeDocs, chunkShape: readonly number[], i
   for (const o of boxIndices(hi.map((h, d) => h - (lo[d] as number) + 1))) {
     const oldIndex = o.map((v, d) => v + (lo[d] as number));
     const ref = refs.get(oldIndex.join(",")) ?? null;
-    const old = ref ? await decodeChunk(node.doc, node.zattrs, oldIndex, await ref.read().then((b) => (read(b.byteLength), b))) : await fillChunk(node.doc, oldIndex);
+    const old = ref ? await decodeChunk(node.doc, node.zattrs, oldIndex, await ref.read().then((b) => {
+      read(b.byteLength);
+      return b;
+    })) : await fillChunk(node.doc, oldIndex);
     if (!ArrayBuffer.isView(old.data)) throw new RegridUnsupported();
     const typed = old.data as unknown as { [i: number]: unknown; constructor: new (n: number) => { [i: number]: unknown } };
     data ??= new typed.constructor(stride.length === 0 ? 1 : (stride[0] as number) * (chunkShape[0] as number));
@@ -404,7 +407,7 @@ class Accumulator {
         for (let j = 0; j < common; j++) {
           const x = fastA[baseA + j * sA] as number;
           const y = fastB[baseB + j * sB] as number;
-          if (x === y ? x !== 0 || Object.is(x, y) : x !== x && y !== y && (!nanBits || bitsA[baseA + j * sA] === bitsB[baseB + j * sB])) continue;
+          if (x === y ? x !== 0 || Object.is(x, y) : Number.isNaN(x) && Number.isNaN(y) && (!nanBits || bitsA[baseA + j * sA] === bitsB[baseB + j * sB])) continue;
           pos[last] = o0 + j;
           this.numberChanged(pos, x, y);
         }
@@ -421,8 +424,8 @@ class Accumulator {
 
   private numberChanged(pos: number[], a: number, b: number): void {
     this.mark(pos);
-    const nanA = a !== a;
-    const nanB = b !== b;
+    const nanA = Number.isNaN(a);
+    const nanB = Number.isNaN(b);
     if (nanA) this.nanOut++;
     else this.rangeBefore = widen(this.rangeBefore, a);
     if (nanB) this.nanIn++;
@@ -439,7 +442,7 @@ class Accumulator {
 
   private appendedValue(v: number): void {
     this.appended++;
-    if (v !== v) this.appendedNan++;
+    if (Number.isNaN(v)) this.appendedNan++;
     else this.appendedRange = widen(this.appendedRange, v);
   }
 

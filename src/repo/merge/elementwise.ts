@@ -101,7 +101,12 @@ function copyOf(data: DecodedChunk["data"]): { data: DecodedChunk["data"]; set: 
   if (ArrayBuffer.isView(data)) {
     const copy = (data as unknown as { slice: () => DecodedChunk["data"] }).slice();
     const w = copy as unknown as Record<number, unknown>;
-    return { data: copy, set: (i, v) => void (w[i] = v) };
+    return {
+      data: copy,
+      set: (i, v) => {
+        w[i] = v;
+      },
+    };
   }
   if ((data as unknown) instanceof zarrita().BoolArray) {
     const d = data as unknown as zarr.BoolArray;

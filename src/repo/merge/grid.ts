@@ -27,7 +27,7 @@ export async function arraysOf(
     if (name !== "zarr.json" && name !== ".zarray") continue;
     const dir = parentDir(p);
     if (only && !only.has(dir)) continue;
-    if (name === ".zarray" && files.has(p.slice(0, -".zarray".length) + "zarr.json")) continue;
+    if (name === ".zarray" && files.has(`${p.slice(0, -".zarray".length)}zarr.json`)) continue;
     try {
       const bytes = written.get(p) ?? (await read(p, e));
       if (name === ".zarray") arrays.set(dir, parseZarray(bytes, p));

@@ -117,7 +117,11 @@ export function numberSpellings(bytes: Uint8Array): Map<string, string> {
   }
   const walk = (t: Tokens, at: string): void => {
     if (t === null) return;
-    if (Array.isArray(t)) t.forEach((x, i) => walk(x, step(at, i)));
+    if (Array.isArray(t)) {
+      t.forEach((x, i) => {
+        walk(x, step(at, i));
+      });
+    }
     else if (t instanceof Map) for (const [k, v] of t) walk(v, step(at, k));
     else if (t.token !== String(Number(t.token))) out.set(at, t.token);
   };
