@@ -26,7 +26,7 @@ import {
   splitIntoShards,
 } from "../../src/format/manifest.js";
 
-const RUNS = { numRuns: 60 };
+const RUNS = { numRuns: 40 };
 
 const chunkId = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString("hex") as ChunkId);
 const size = fc.oneof(fc.nat({ max: 5000 }), fc.maxSafeNat());
@@ -214,7 +214,7 @@ describe("manifest shards (property)", () => {
           expect(isTdvError(err, "CorruptObjectError") || isTdvError(err, "UnsupportedFormatError"), String(err)).toBe(true);
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   });
 
@@ -222,7 +222,7 @@ describe("manifest shards (property)", () => {
     const header = [0x54, 0x44, 0x56, 1, 1];
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 80 }), (tail) => decodesCanonicallyOrRefuses(Uint8Array.from([...header, ...tail]))),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   });
 });
@@ -258,7 +258,7 @@ describe("file lists (property)", () => {
         }
         expect(Buffer.from(encodeFileList(back)).equals(Buffer.from(bytes))).toBe(true);
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   });
 });

@@ -16,7 +16,7 @@ import { detectConflicts, type DetectInput } from "../../src/repo/merge/detect.j
 import type { Conflict } from "../../src/repo/merge/types.js";
 import type { SnapEntry, Snapshot } from "../../src/repo/snapshot.js";
 
-const RUNS = { numRuns: 60 };
+const RUNS = { numRuns: 40 };
 
 type Side = "base" | "ours" | "theirs";
 type Model = Map<string, string>; // key → value (absent: no file / no attribute)
