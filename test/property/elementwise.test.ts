@@ -7,12 +7,15 @@
  * same bits. A missing chunk is the fill value everywhere. The sides'
  * shapes differ at random (an array grown or shrunk on one side), so edge
  * chunks hold elements absent on a side, and elements outside the merged
- * array are not part of the merge. Chunks are written with the `bytes`
- * codec (raw little-endian values), so the test writes and reads them itself.
+ * array are not part of the merge. A shard both sides changed is merged
+ * inner chunk by inner chunk (by their bytes, then element by element).
+ * Chunks are written with the `bytes` codec (raw little-endian values), so
+ * the test writes and reads them itself.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type ChunkSide, mergeChunk } from "../../src/repo/merge/elementwise.js";
+import { innerChunks, shardingOf, writeShard } from "../../src/zarr/shard.js";
 
 type Cell = number | bigint | boolean;
 
@@ -259,6 +262,119 @@ describe("element-wise merge of a chunk (property)", () => {
         }
       }),
       { numRuns: 40 },
+    );
+  });
+
+  it("a shard both sides changed: inner chunks one side changed are taken as they are, those both changed merge element by element", async () => {
+    const SHARD = [6, 8]; // 2×2 inner chunks of 3×4: the whole array
+    const shardDoc = (dt: Dtype, fill: unknown) =>
+      new TextEncoder().encode(
+        JSON.stringify({
+          zarr_format: 3,
+          node_type: "array",
+          shape: SHARD,
+          data_type: dt.name,
+          chunk_grid: { name: "regular", configuration: { chunk_shape: SHARD } },
+          chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
+          fill_value: fill,
+          codecs: [
+            {
+              name: "sharding_indexed",
+              configuration: { chunk_shape: CHUNK_SHAPE, codecs: [{ name: "bytes", configuration: { endian: "little" } }], index_codecs: [{ name: "bytes", configuration: { endian: "little" } }, { name: "crc32c" }], index_location: "end" },
+            },
+          ],
+          attributes: {},
+        }),
+      );
+    // per inner chunk and side: no inner chunk, or its 12 values; the sides start from the base and change some inner chunks
+    const inner = (d: Dtype) => fc.option(fc.array(fc.constantFrom(...d.values), { minLength: N, maxLength: N }), { freq: 4, nil: null });
+    const shardCase = fc.constantFrom("float32", "int16", "bool").chain((name) => {
+      const d = dtype(name);
+      const change = fc.oneof({ arbitrary: fc.constant("keep" as const), weight: 2 }, { arbitrary: inner(d), weight: 1 }, { arbitrary: fc.array(fc.option(fc.constantFrom(...d.values), { freq: 2, nil: undefined }), { minLength: N, maxLength: N }), weight: 2 });
+      return fc.record({
+        dt: fc.constant(name),
+        fill: fc.constantFrom(...d.fills),
+        base: fc.array(inner(d), { minLength: 4, maxLength: 4 }),
+        ours: fc.array(change, { minLength: 4, maxLength: 4 }),
+        theirs: fc.array(change, { minLength: 4, maxLength: 4 }),
+        prefer: fc.constantFrom(null, "ours" as const, "theirs" as const),
+      });
+    });
+    type Inner = Cell[] | null;
+    await fc.assert(
+      fc.asyncProperty(shardCase, async (c) => {
+        const dt = dtype(c.dt);
+        const doc = shardDoc(dt, c.fill.json);
+        const s = shardingOf(JSON.parse(new TextDecoder().decode(doc)));
+        if (!s) throw new Error("not a sharding the merge reads");
+        const apply = (base: Inner, ch: (typeof c.ours)[number]): Inner => {
+          if (ch === "keep") return base;
+          if (ch === null) return null;
+          if (ch.some((x) => x === undefined)) {
+            const from = base ?? new Array<Cell>(N).fill(c.fill.cell); // an edit of a missing inner chunk writes it
+            return from.map((x, i) => (ch[i] === undefined ? x : (ch[i] as Cell)));
+          }
+          return ch as Cell[];
+        };
+        const inners = { base: c.base as Inner[], ours: c.base.map((b, k) => apply(b, c.ours[k]!)), theirs: c.base.map((b, k) => apply(b, c.theirs[k]!)) };
+        const shard = (list: Inner[]) => (list.every((x) => x === null) ? null : writeShard(s, list.map((x) => (x ? encode(dt, x) : null))));
+        const side = (x: S): ChunkSide => ({ metaDoc: doc, zattrs: null, shape: SHARD, bytes: shard(inners[x]) });
+        const got = await mergeChunk({ chunk: [0, 0], sides: { base: side("base"), ours: side("ours"), theirs: side("theirs") }, merged: { metaDoc: doc, shape: SHARD }, prefer: c.prefer, examples: 100 });
+
+        // the model, inner chunk by inner chunk
+        const sameInner = (x: Inner, y: Inner) => (x === null || y === null ? x === y : x.every((v, i) => v === y[i]));
+        const fillAll = () => new Array<Cell>(N).fill(c.fill.cell);
+        let count = 0;
+        let fromTheirs = 0;
+        let allOurs = true;
+        let allTheirs = true;
+        const conflicted: number[][] = [];
+        const want: Cell[][] = [];
+        for (let k = 0; k < 4; k++) {
+          const [b, o, t] = [inners.base[k]!, inners.ours[k]!, inners.theirs[k]!];
+          const values = (x: Inner) => x ?? fillAll();
+          if (sameInner(o, t)) want.push(values(o));
+          else if (sameInner(b, o)) {
+            want.push(values(t));
+            allOurs = false;
+          } else if (sameInner(b, t)) {
+            want.push(values(o));
+            allTheirs = false;
+          } else {
+            const [vb, vo, vt] = [values(b), values(o), values(t)];
+            const out: Cell[] = [];
+            let n = 0;
+            for (let i = 0; i < N; i++) {
+              let take: "ours" | "theirs" = "ours";
+              if (vo[i] === vt[i]) take = "ours";
+              else if (vo[i] === vb[i]) take = "theirs";
+              else if (vt[i] === vb[i]) take = "ours";
+              else {
+                n++;
+                take = c.prefer ?? "ours";
+              }
+              if (take === "theirs") fromTheirs++;
+              out.push(take === "theirs" ? vt[i]! : vo[i]!);
+            }
+            count += n;
+            if (n > 0) conflicted.push([Math.floor(k / 2), k % 2]);
+            const isO = out.every((v, i) => v === vo[i]);
+            const isT = out.every((v, i) => v === vt[i]);
+            if (!isO) allOurs = false;
+            if (isO || !isT) allTheirs = false; // kept ours' file (or new bytes)
+            want.push(out);
+          }
+        }
+        expect(got.conflicts.count).toBe(count);
+        expect(got.fromTheirs).toBe(fromTheirs);
+        expect(got.innerChunks ?? []).toEqual(conflicted);
+        const kind = allOurs ? "ours" : allTheirs ? "theirs" : "bytes";
+        expect(got.result.kind === "side" ? got.result.side : "bytes").toBe(kind);
+        const bytes = got.result.kind === "bytes" ? got.result.bytes : side(got.result.side).bytes;
+        const read = innerChunks(s, bytes, [0, 0]).map((x) => (x ? decode(dt, x) : fillAll()));
+        expect(read).toEqual(want);
+      }),
+      { numRuns: 80 },
     );
   });
 });
