@@ -3,9 +3,7 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { committed, tdv, tdvJson, tdvOk } from "../helpers/cli.js";
-import { listFiles } from "../helpers/fixture.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { listFiles, makeFixture } from "../helpers/fixture.js";
 
 describe.concurrent("two commits racing on one branch", () => {
   it("both land, or one lands and the other fails with 'branch moved': no commit is ever lost", async () => {
@@ -43,13 +41,16 @@ describe.concurrent("two commits racing on one branch", () => {
 
 describe.concurrent("BRANCH@{DATE}", () => {
   it("checks out what the branch was at a time between two commits", async () => {
-    const dir = await committed("v3/sharded.zarr");
+    // the branch's moves are dated (the reflog takes the author date): no waiting for the clock
+    const at = (hour: number) => ({ env: { TDV_AUTHOR_DATE: new Date(Date.UTC(2026, 0, 1, hour)).toISOString() } });
+    const dir = path.dirname(await makeFixture("v3/sharded.zarr"));
+    await tdvOk(dir, ["init"], at(9));
+    await tdvOk(dir, ["add", "-A"], at(9));
+    await tdvOk(dir, ["commit", "-m", "import"], at(10));
     const first = await listFiles(dir);
-    await sleep(1100);
-    const between = new Date();
-    await sleep(1100);
+    const between = new Date(Date.UTC(2026, 0, 1, 11));
     await fsp.writeFile(path.join(dir, "sharded.zarr/temperature/c/0/0"), "rewritten shard");
-    await tdvOk(dir, ["commit", "-a", "-m", "second"]);
+    await tdvOk(dir, ["commit", "-a", "-m", "second"], at(12));
     const second = await listFiles(dir);
     expect(second).not.toEqual(first);
 

@@ -11,6 +11,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../helpers/fixture.js";
 import { tdv, tdvJson, tdvOk } from "../helpers/cli.js";
+import { until } from "../helpers/time.js";
 
 interface Status {
   staged: { path: string }[];
@@ -79,8 +80,11 @@ describe("the working-copy lock", () => {
     const mainTip = (await tdvJson<{ oid: string }[]>(dir, ["log", "--json", "-n", "1"]))[0]?.oid;
     let refused = 0;
     for (let round = 0; round < 4; round++) {
-      const sw = tdv(dir, ["switch", round % 2 === 0 ? "other" : "main"]);
-      await new Promise((r) => setTimeout(r, 150 + round * 60));
+      let switched = false;
+      const sw = tdv(dir, ["switch", round % 2 === 0 ? "other" : "main"]).finally(() => (switched = true));
+      // the commit starts while the switch holds the working copy (or, on a fast machine, just after it)
+      const lock = path.join(dir, ".tdv/worktree.lock");
+      await until(async () => switched || (await fsp.stat(lock).then(() => true, () => false)), "the switch to take the working-copy lock");
       const c = await tdv(dir, ["commit", "-a", "-m", `racing ${round}`]);
       const s = await sw;
       // on a busy machine the commit may start first: then the switch is the one refused

@@ -22,7 +22,8 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../helpers/fixture.js";
-import { backdate, committedGrid, hashTree, randomBytes, rng, run, runOk, seedFor, start, tdvFsckClean, type Grid } from "./helpers.js";
+import { until } from "../helpers/time.js";
+import { backdate, committedGrid, hashTree, randomBytes, rng, run, runOk, seedFor, start, tdvFsckClean, type Grid, type Spawned } from "./helpers.js";
 
 const ROUNDS = Math.max(1, Number(process.env.TDV_GC_RACE_ROUNDS ?? 5));
 const WEEKS_3 = 21 * 24 * 3600 * 1000;
@@ -129,9 +130,12 @@ describe("the gc/writer protocol", () => {
     await repo.writing("test writer", async () => {
       held.gc = start(dir, ["gc", "--prune=now"]);
       // gc has announced itself (however slowly the machine started it), and waits for this writer
+      const gc = held.gc;
+      const gcEnded = ended(gc);
       await until(async () => (await fsp.readdir(path.join(dir, ".tdv/locks"))).some((n) => n.startsWith("gc-")), "gc to announce itself");
-      await new Promise((r) => setTimeout(r, 500));
-      expect(await gcFinished(held.gc)).toBe(false);
+      // it says it waits for this writer, and has not ended (that would be the bug)
+      await until(() => /waiting for `tdv test writer`/.test(gc.stderr()) || gcEnded(), "gc to say it waits for the writer", { detail: gc.stderr });
+      expect(gcEnded(), gc.stderr()).toBe(false);
       await add(repo, { all: true });
       await commit(repo, { message: "names the reused chunks" });
     });
@@ -152,8 +156,9 @@ describe("the gc/writer protocol", () => {
     const add = start(dir, ["add", "note.txt"]);
     // add holds the working-copy lock (however slowly the machine started it) and then waits for gc
     await until(async () => fsp.stat(path.join(dir, ".tdv/worktree.lock")).then(() => true, () => false), "add to start");
-    await new Promise((r) => setTimeout(r, 500));
-    expect(await gcFinished(add)).toBe(false);
+    const addEnded = ended(add);
+    await until(() => /waiting for `tdv gc`/.test(add.stderr()) || addEnded(), "add to say it waits for gc", { detail: add.stderr });
+    expect(addEnded(), add.stderr()).toBe(false);
     gcHold.release();
     const r = await add.done;
     expect(r.code, r.stderr).toBe(0);
@@ -194,16 +199,11 @@ describe("the gc/writer protocol", () => {
   });
 });
 
-async function until(ok: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function gcFinished(s: { done: Promise<unknown> }): Promise<boolean> {
-  return Promise.race([s.done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 50))]);
+/** A function that tells whether `s` has exited yet. */
+function ended(s: Spawned): () => boolean {
+  let done = false;
+  void s.done.then(() => (done = true));
+  return () => done;
 }
 
 /** The pid of a process that has exited (nothing runs under it). */

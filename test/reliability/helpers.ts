@@ -124,6 +124,8 @@ export function treeDiff(a: Map<string, string>, b: Map<string, string>): string
 export interface Spawned {
   pid: number;
   done: Promise<RunResult & { signal: NodeJS.Signals | null; ms: number }>;
+  /** what it has written to stderr so far */
+  stderr(): string;
   kill(): void;
 }
 
@@ -143,7 +145,7 @@ export function start(cwd: string, args: readonly string[], { env = {}, nodeArgs
       resolve({ code: code ?? 128, signal, stdout: stdoutBytes.toString("utf8"), stderr: Buffer.concat(err).toString("utf8"), stdoutBytes, ms: performance.now() - t0 });
     });
   });
-  return { pid: child.pid as number, done, kill: () => void child.kill("SIGKILL") };
+  return { pid: child.pid as number, done, stderr: () => Buffer.concat(err).toString("utf8"), kill: () => void child.kill("SIGKILL") };
 }
 
 export async function run(cwd: string, args: readonly string[], opts: { env?: Record<string, string | undefined>; nodeArgs?: string[] } = {}) {
@@ -271,22 +273,7 @@ export async function readRefFile(dir: string, ref: string): Promise<string | nu
   return text === null ? null : text.trim();
 }
 
-/** Set the mtime (and atime) of every file under `dir` to `date`. */
-export async function backdate(dir: string, date: Date): Promise<number> {
-  let n = 0;
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await fsp.readdir(d, { withFileTypes: true }).catch(() => [])) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else {
-        await fsp.utimes(p, date, date);
-        n++;
-      }
-    }
-  };
-  await walk(dir);
-  return n;
-}
+export { backdate } from "../helpers/time.js";
 
 /**
  * A stale lock left by a killed command blocks the next ref update. The CLI

@@ -12,6 +12,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { baseEnv, BIN, tdv, tdvJson, tdvOk } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixture.js";
+import { until } from "../helpers/time.js";
 import type { S3TestServer } from "../helpers/s3-server.mjs";
 import { commitAll, s3Setup, writeArray } from "./dataset.js";
 
@@ -134,7 +135,10 @@ describe("an interrupted push (Ctrl-C)", () => {
     child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     const fans = async () => (await fs.readdir(path.join(remoteDir, "chunks")).catch(() => [] as string[])).length;
-    while ((await fans()) < 64) await new Promise((r) => setTimeout(r, 10));
+    let ended = false;
+    void exited.then(() => (ended = true));
+    await until(async () => ended || (await fans()) >= 64, "the push to fill 64 chunk folders", { detail: () => stderr });
+    expect(ended, `the push ended before it was interrupted: ${stderr}`).toBe(false);
     child.kill("SIGINT");
     expect(await exited).toBe(130);
     expect(stderr).toMatch(/interrupted: stopping the push/);

@@ -18,6 +18,7 @@ import {
   show,
 } from "../../src/index.js";
 import { listFiles, makeFixture, tempDir } from "../helpers/fixture.js";
+import { backdate, past, setMtime } from "../helpers/time.js";
 
 process.env.TDV_AUTHOR_NAME = "Test";
 process.env.TDV_AUTHOR_EMAIL = "test@example.org";
@@ -236,25 +237,25 @@ describe("errors", () => {
 describe("status", () => {
   it("hashes nothing on a clean tree, and re-hashes only what changed", async () => {
     const { dir, repo } = await repoWith("v2/weather.zarr");
+    // the files' mtimes are set well before the index is written: none is "racy"
+    // (modified in the index's clock tick, so read again whatever its stat says)
+    await backdate(path.join(dir, "weather.zarr"), past(0));
     await add(repo, { all: true });
     await commit(repo, { message: "import" });
-    await new Promise((r) => setTimeout(r, 20));
     const clean = await status(repo);
     expect(clean).toMatchObject({ clean: true, hashed: 0 });
-    await new Promise((r) => setTimeout(r, 20));
-    // touch one chunk without changing its bytes, change another
+    // touch one chunk without changing its bytes, change another (both dated later, still long ago)
     const t = path.join(dir, "weather.zarr/temperature/0.0.0");
+    const m = path.join(dir, "weather.zarr/mask/0.0");
     await fsp.writeFile(t, await fsp.readFile(t));
-    await fsp.writeFile(path.join(dir, "weather.zarr/mask/0.0"), "x");
+    await fsp.writeFile(m, "x");
+    await setMtime(t, past(1));
+    await setMtime(m, past(1));
     const st = await status(repo);
     expect(st.hashed).toBe(2);
     expect(st.unstaged.map((c) => c.path)).toEqual(["weather.zarr/mask/0.0"]);
-    // the touched file's stat was refreshed; only the modified one is read again.
-    // (A file written in the same clock tick as the index is "racy" and re-read
-    // once more, so take the second status after a pause.)
-    await new Promise((r) => setTimeout(r, 20));
-    await status(repo);
-    await new Promise((r) => setTimeout(r, 20));
+    // the touched file's stat was refreshed; only the modified one is read again
+    expect((await status(repo)).hashed).toBe(1);
     expect((await status(repo)).hashed).toBe(1);
   });
 

@@ -10,6 +10,7 @@ import { add, commit, isTdvError, Repository } from "../../src/index.js";
 import { compareWorktree } from "../../src/worktree/work-state.js";
 import { decodeIndex, encodeIndex, type IndexEntry } from "../../src/store/index-file.js";
 import { makeFixture } from "../helpers/fixture.js";
+import { backdate, past } from "../helpers/time.js";
 
 process.env.TDV_AUTHOR_NAME = "Test";
 process.env.TDV_AUTHOR_EMAIL = "test@example.org";
@@ -41,6 +42,7 @@ async function encodeV1(dir: string, b2: Buffer): Promise<Buffer> {
 describe("index file", () => {
   it("reads a version 1 index to the stat numbers of today: a clean tree hashes nothing, an edit still shows", async () => {
     const dir = await makeFixture("v3");
+    await backdate(dir, past(0)); // the files are older than the index written below: none is "racy"
     const { repo } = await Repository.init({ dir });
     await add(repo, { all: true });
     await commit(repo, { message: "import" });
@@ -49,7 +51,6 @@ describe("index file", () => {
 
     const v1 = await encodeV1(dir, v2);
     expect(v1.length).toBe(v2.length); // same layout, other encoding of the three stat fields
-    await new Promise((r) => setTimeout(r, 20)); // the index is written after the files: none is racy
     await fsp.writeFile(repo.indexFile, v1);
     const index = await repo.readIndex();
     expect(index.entries.size).toBeGreaterThan(5);
@@ -72,6 +73,7 @@ describe("index file", () => {
 
   it("a write after edits copies unchanged entries and equals an encoding from scratch", async () => {
     const dir = await makeFixture("v3");
+    await backdate(dir, past(0)); // the files are older than the index written below: none is "racy"
     const { repo } = await Repository.init({ dir });
     await add(repo, { all: true });
     const bytes = await fsp.readFile(repo.indexFile);
@@ -98,6 +100,7 @@ describe("index file", () => {
 
   it("writes what it reads, and refuses an index from a newer tdv naming the version", async () => {
     const dir = await makeFixture("v3");
+    await backdate(dir, past(0)); // the files are older than the index written below: none is "racy"
     const { repo } = await Repository.init({ dir });
     await add(repo, { all: true });
     const bytes = await fsp.readFile(repo.indexFile);

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, baseEnv, tdv, tdvOk } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixture.js";
+import { until as poll } from "../helpers/time.js";
 import { historyRepo } from "./helpers.js";
 
 const DIST = fileURLToPath(new URL("../../dist/cli/", import.meta.url));
@@ -123,12 +124,7 @@ describe.skipIf(!hasTmux && process.env.CI !== "true")("tdv ui in a pseudo-termi
     expect(lines).toHaveLength(30);
     expect(lines[28]).toMatch(/^↑↓\/jk array/);
     tmux("send-keys", "-t", "ui", "q");
-    const end = Date.now() + 10_000;
-    let code = "";
-    while (Date.now() < end && code === "") {
-      code = (await fsp.readFile(exitFile, "utf8").catch(() => "")).trim();
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const code = await poll(async () => (await fsp.readFile(exitFile, "utf8").catch(() => "")).trim() || null, "tdv ui to exit after q", { timeoutMs: 10_000, detail: screen });
     expect(code).toBe("0");
     const raw = await fsp.readFile(outFile, "utf8");
     expect(raw).toContain("feature: fix");

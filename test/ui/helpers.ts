@@ -4,6 +4,7 @@
  * merge, a tag; or two branches that change the same element (a conflict).
  * And small helpers to drive an Ink app: wait for a frame, press keys.
  */
+import { act } from "react";
 import { createTag, merge, type Repository, switchBranch } from "../../src/index.js";
 import { commitAll, editAttrs, repoFrom, setPoints } from "../merge/helpers.js";
 
@@ -96,11 +97,25 @@ export async function waitFor(frame: () => string | undefined, ok: (f: string) =
   }
 }
 
-/** Write keys one by one, letting Ink handle each. */
+/**
+ * Write keys one by one, each handled completely before the next: inside
+ * React's act(), which returns once the key's state updates have rendered and
+ * their effects have run (a lone Escape waits one turn of the event loop in
+ * Ink, as it could start a sequence). No clock is involved.
+ */
 export async function press(stdin: { write(s: string): void }, ...keys: string[]): Promise<void> {
+  const g = globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean };
   for (const k of keys) {
-    stdin.write(k);
-    await new Promise((r) => setTimeout(r, 30));
+    const was = g.IS_REACT_ACT_ENVIRONMENT;
+    g.IS_REACT_ACT_ENVIRONMENT = true; // only while the key is handled: the app's own async loads are not wrapped
+    try {
+      await act(async () => {
+        stdin.write(k);
+        await new Promise((r) => setImmediate(r));
+      });
+    } finally {
+      g.IS_REACT_ACT_ENVIRONMENT = was;
+    }
   }
 }
 

@@ -5,7 +5,7 @@
  * page at a time.
  */
 import { render } from "ink-testing-library";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { Repository } from "../../src/index.js";
 import { App } from "../../cli/ui/components/App.js";
 import { repoSource, type UiSource } from "../../cli/ui/data/source.js";
@@ -55,8 +55,8 @@ describe("responsive on large repositories", () => {
   it("summarizes only the commits on screen, and the next ones as the user scrolls to them", async () => {
     const { source, calls } = counted(repoSource(long));
     const ui = render(<App source={source} color={false} size={SIZE} />);
-    await waitFor(ui.lastFrame, (s) => s.includes("step 40") && s.includes("1 array: ~1 chunk"));
-    await new Promise((r) => setTimeout(r, 300));
+    // every row on screen summarized (steps 40 to 21 each changed one chunk): the rows on screen were all asked for at once
+    await waitFor(ui.lastFrame, (s) => s.includes("step 21") && (s.match(/1 array: ~1 chunk/g) ?? []).length === 20, "the 20 rows summarized");
     expect(calls.summary.length).toBe(20); // the 20 rows of an 80×24 screen, of 41 commits
     await press(ui.stdin, "G");
     await waitFor(ui.lastFrame, (s) => s.includes("9 arrays: +40 chunks"), "the root's summary");
@@ -98,9 +98,17 @@ describe("decoding on demand", () => {
     await press(ui.stdin, KEYS.enter);
     await waitFor(ui.lastFrame, (s) => s.includes("elements changed"));
     expect(calls.chunk).toEqual(["ocean.zarr/sst[0,0,0]"]);
-    await press(ui.stdin, "l", "l", "j"); // unchanged chunks: nothing to decode
-    await waitFor(ui.lastFrame, (s) => s.includes("chunk [0, 1, 2] unchanged"));
-    await new Promise((r) => setTimeout(r, 200));
+    // unchanged chunks: nothing to decode. The app waits a moment before decoding what the cursor
+    // rests on (holding an arrow key decodes nothing passed over): the test moves that clock on
+    // (timers run ahead of real time on demand) rather than sleeping past it
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"], shouldAdvanceTime: true });
+    try {
+      await press(ui.stdin, "l", "l", "j");
+      await waitFor(ui.lastFrame, (s) => s.includes("chunk [0, 1, 2] unchanged"));
+      await vi.advanceTimersByTimeAsync(10_000); // every pause the app took has ended
+    } finally {
+      vi.useRealTimers();
+    }
     expect(calls.chunk).toEqual(["ocean.zarr/sst[0,0,0]"]);
     await press(ui.stdin, ".", "v"); // slice time=1 holds the other changed chunk
     await waitFor(ui.lastFrame, (s) => s.includes("chunk [1, 1, 2] changed") && s.includes("max|Δ| to 18.98"));
