@@ -7,6 +7,7 @@
  *   npm run bench -- --size medium     # ~10,000 chunks, ~500 MB
  *   npm run bench -- --size large      # ~100,000 chunks (commit/status/switch scaling)
  *   npm run bench -- --runs 5 --only first-commit,status
+ *   npm run bench -- --only start --compare old=../old/dist/bin/tdv.js   # other builds' start-up
  *
  * Operations (for --only): first-commit, status, incremental-commit, checkout,
  * switch, diff, log, many-arrays, start, remote.
@@ -43,6 +44,15 @@ if (!size) throw new Error(`--size must be one of ${Object.keys(SIZES).join(", "
 const RUNS = Number(opt("runs", "3"));
 const ONLY = opt("only", "")?.split(",").filter(Boolean) ?? [];
 const WORK = opt("dir", path.join(os.tmpdir(), `tdv-bench-${sizeName}`));
+// other builds to time beside this one in `start`: --compare cache=/path/to/dist/bin/tdv.js,…
+const COMPARE = (opt("compare", "") ?? "")
+  .split(",")
+  .filter(Boolean)
+  .map((spec) => {
+    const [label, file] = spec.includes("=") ? [spec.slice(0, spec.indexOf("=")), spec.slice(spec.indexOf("=") + 1)] : [spec, spec];
+    if (!fs.existsSync(file)) throw new Error(`--compare ${spec}: no file ${file}`);
+    return { label, bin: `node ${path.resolve(file)}` };
+  });
 const has = (cmd, a = ["--version"]) => spawnSync(cmd, a, { stdio: "ignore" }).status === 0;
 const HAVE_LFS = has("git", ["lfs", "version"]);
 const HAVE_TIME = fs.existsSync("/usr/bin/time");
@@ -151,16 +161,20 @@ function sh(cmd, cwd) {
   execFileSync("bash", ["-c", cmd], { cwd, env: ENV, stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 28 });
 }
 
-/** Run a shell command once; returns seconds and peak RSS in MB (largest process of the pipeline). */
+/**
+ * Run a shell command once; returns seconds, peak RSS in MB (largest process of the pipeline) and
+ * CPU seconds (user + system, GNU time's 10 ms steps): on a busy machine the CPU a command uses
+ * swings less than the time it takes.
+ */
 function timeOnce(cmd, cwd) {
   const quoted = `'${cmd.replace(/'/g, "'\\''")}'`;
-  const wrapped = HAVE_TIME ? `/usr/bin/time -f "__TIME %e %M" bash -c ${quoted}` : cmd;
+  const wrapped = HAVE_TIME ? `/usr/bin/time -f "__TIME %e %M %U %S" bash -c ${quoted}` : cmd;
   const t0 = process.hrtime.bigint();
   const r = spawnSync("bash", ["-c", wrapped], { cwd, env: ENV, encoding: "utf8", maxBuffer: 1 << 28 });
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`failed (${r.status}): ${cmd}\n${r.stderr}`);
-  const m = /__TIME ([\d.]+) (\d+)/.exec(r.stderr ?? "");
-  return { secs, rssMB: m ? Math.round(Number(m[2]) / 1024) : null };
+  const m = /__TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(r.stderr ?? "");
+  return { secs, rssMB: m ? Math.round(Number(m[2]) / 1024) : null, cpuSecs: m ? Number(m[3]) + Number(m[4]) : null };
 }
 
 function median(xs) {
@@ -178,7 +192,7 @@ function measure(label, cmd, { setup, cwd }) {
 }
 
 function runRows(specs) {
-  const rows = specs.map((s) => ({ label: s.label, cmd: s.cmd, times: [], rss: 0 }));
+  const rows = specs.map((s) => ({ label: s.label, cmd: s.cmd, times: [], cpu: [], rss: 0 }));
   for (let i = 0; i < RUNS; i++) {
     for (let k = 0; k < specs.length; k++) {
       const j = (k + i) % specs.length;
@@ -190,9 +204,10 @@ function runRows(specs) {
       const r = timeOnce(s.cmd, dir);
       rows[j].times.push(r.secs);
       rows[j].rss = Math.max(rows[j].rss, r.rssMB ?? 0);
+      if (r.cpuSecs !== null) rows[j].cpu.push(r.cpuSecs);
     }
   }
-  return rows.map((r) => ({ label: r.label, cmd: r.cmd, median: median(r.times), runs: r.times, peakRssMB: r.rss || null }));
+  return rows.map((r) => ({ label: r.label, cmd: r.cmd, median: median(r.times), runs: r.times, peakRssMB: r.rss || null, cpuMean: r.cpu.length ? r.cpu.reduce((a, b) => a + b, 0) / r.cpu.length : null, cpu: r.cpu }));
 }
 
 function du(p) {
@@ -269,7 +284,9 @@ function record(op, specs, note) {
   for (const r of rows) {
     const ratio = r === rows[0] ? "" : `  ${(r.median / base).toFixed(2)}× of ${rows[0].label}`;
     const mem = r.peakRssMB ? `  peak ${r.peakRssMB} MB` : "";
-    console.log(`  ${r.label.padEnd(w)}  ${r.median.toFixed(3)} s${ratio}${mem}`);
+    // the mean: GNU time counts CPU in 10 ms steps, too coarse for the median of a short command
+    const cpu = r.cpuMean !== null ? `  cpu ${r.cpuMean.toFixed(3)} s` : "";
+    console.log(`  ${r.label.padEnd(w)}  ${r.median.toFixed(3)} s${ratio}${cpu}${mem}`);
   }
 }
 
@@ -441,6 +458,26 @@ function main() {
       measure("node -e 0", "node -e 0", { cwd: WORK }),
       measure("tdv --version", `${tdv} --version >/dev/null`, { cwd: WORK }),
     ]);
+    // --compare LABEL=PATH,…: other builds of the command line (their dist/bin/tdv.js) on the same
+    // repositories, rows interleaved with this build's
+    if (COMPARE.length > 0) {
+      const logRepo = path.join(WORK, "tdv-log");
+      if (!fs.existsSync(path.join(logRepo, ".tdv"))) {
+        fs.rmSync(logRepo, { recursive: true, force: true });
+        fs.mkdirSync(logRepo);
+        fs.writeFileSync(path.join(logRepo, "a.txt"), "x");
+        sh(`${tdv} init >/dev/null && ${tdv} add -A -q && node ${path.join(ROOT, "bench/commits.mjs")} 1000`, logRepo);
+      }
+      const builds = [{ label: "this build", bin: tdv }, ...COMPARE];
+      for (const [op, args, cwd] of [
+        ["start: --version", "--version", WORK],
+        ["start: clean status", "status", tdvRepo],
+        ["start: diff --stat between the two commits", "diff --stat main edit", tdv2],
+        ["start: log --oneline of 1,000 commits", "log --oneline", logRepo],
+      ]) {
+        record(op, builds.map((b) => measure(`tdv ${args} (${b.label})`, `${b.bin} ${args} >/dev/null`, { cwd })));
+      }
+    }
   }
 
   if (want("remote")) {

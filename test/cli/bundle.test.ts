@@ -1,55 +1,66 @@
 /**
- * The installed command line (dist/bin): the launcher compiles the bundle
- * with the code cache the build wrote; a cache V8 refuses (another Node, a
- * damaged file) or no cache at all only costs time, never a command.
+ * The installed command line (dist/bin, scripts/bundle.mjs): `tdv.js` is an
+ * ES module with the command line and the library; what only some commands
+ * need (Ink and React for `tdv ui`) sits in chunks loaded by import(), never
+ * in what every command loads before it runs.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BIN, baseEnv } from "../helpers/cli.js";
-import { makeFixture } from "../helpers/fixture.js";
 
 const binDir = path.dirname(BIN);
-// a copy beside dist/bin: the same node_modules and package.json two levels up
-const copy = path.join(binDir, "..", "bin-cache-test");
-afterAll(() => rmSync(copy, { recursive: true, force: true }));
 
-const node = (args: string[], cwd?: string) => spawnSync(process.execPath, args, { cwd, env: baseEnv(), encoding: "utf8" });
+/** What a bundle file imports: `import … from "x"` / `import "x"` statements, and `import("x")` calls. */
+function importsOf(file: string): { static: string[]; dynamic: string[] } {
+  const text = readFileSync(path.join(binDir, file), "utf8");
+  return {
+    static: [...text.matchAll(/^import\s*(?:[^;"'()]*?\bfrom\s*)?["']([^"']+)["']/gm)].map((m) => m[1] as string),
+    dynamic: [...text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1] as string),
+  };
+}
 
-describe("the bundle's code cache", () => {
-  it("is written by the build and accepted by this Node", () => {
-    expect(existsSync(path.join(binDir, "main.cache"))).toBe(true);
-    const probe = `const { load } = require(${JSON.stringify(BIN)}); const fs = require("node:fs");
-      const { script } = load(fs.readFileSync(${JSON.stringify(path.join(binDir, "main.cache"))}));
-      process.stdout.write(String(script.cachedDataRejected));`;
-    const r = node(["-e", probe]);
-    expect(r.stderr).toBe("");
-    expect(r.stdout).toBe("false");
+/** The bundle files `file` loads before its code runs (itself and its static imports, transitively), and the packages they import. */
+function loadedWith(file: string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (f: string) => {
+    if (files.has(f)) return;
+    files.add(f);
+    for (const s of importsOf(f).static) {
+      if (s.startsWith("./")) visit(s.slice(2));
+      else if (!s.startsWith("node:")) packages.add(s);
+    }
+  };
+  visit(file);
+  return { files, packages };
+}
+
+const isUiPackage = (s: string) => /^(ink|react)(\/|$)/.test(s);
+
+describe("the bundle", () => {
+  it("loads no Ink or React with the command line; the UI is a chunk of its own, loaded by import()", () => {
+    const main = loadedWith("tdv.js");
+    expect(main.files.size).toBeGreaterThan(0);
+    expect([...main.packages].filter(isUiPackage)).toEqual([]);
+    // the packages every command loads: the library's own (zarrita, isomorphic-git, fflate) come with import() when used
+    expect([...main.packages].sort()).toEqual(["commander"]);
+    // the chunks loaded by import() from what every command loads: one of them brings Ink and React
+    const lazy = [...main.files].flatMap((f) => importsOf(f).dynamic.filter((s) => s.startsWith("./")).map((s) => s.slice(2)));
+    const ui = lazy.filter((f) => [...loadedWith(f).packages].some(isUiPackage));
+    expect(ui).toHaveLength(1);
+    expect(main.files.has(ui[0] as string)).toBe(false);
+    expect([...loadedWith(ui[0] as string).packages]).toEqual(expect.arrayContaining(["ink", "react"]));
   });
 
-  it("refused or missing, the commands still run, import() of zarrita and the UI's modules included", async () => {
-    const dir = path.dirname(await makeFixture("v3/ocean.zarr"));
-    const pkg = JSON.parse(readFileSync(path.join(binDir, "../../package.json"), "utf8")) as { version: string };
-    for (const cache of ["garbage", "none"]) {
-      rmSync(copy, { recursive: true, force: true });
-      cpSync(binDir, copy, { recursive: true });
-      if (cache === "none") rmSync(path.join(copy, "main.cache"));
-      else writeFileSync(path.join(copy, "main.cache"), Buffer.alloc(4096, 7));
-      const bin = path.join(copy, "tdv.js");
-      expect(node([bin, "--version"]).stdout.trim(), cache).toBe(pkg.version);
-      if (cache === "garbage") {
-        for (const args of [["init"], ["add", "-A"], ["commit", "-m", "one"]]) expect(node([bin, ...args], dir).status, `${cache}: ${args}`).toBe(0);
-        const chunk = path.join(dir, "ocean.zarr/depth/c/0");
-        writeFileSync(chunk, readFileSync(chunk).map((b) => b ^ 1));
-      }
-      const values = node([bin, "diff", "--values"], dir);
-      expect(values.status, `${cache}: ${values.stderr}`).toBe(0);
-      expect(values.stdout, cache).toMatch(/ocean\.zarr\/depth/);
-      // the UI (an ES module) imports the library from the bundle and finds what it needs there
-      const ui = node(["--input-type=module", "-e", `import(${JSON.stringify(path.join(copy, "ui.mjs"))}).then((m) => process.stdout.write(typeof m.runUi))`]);
-      expect(ui.stderr, cache).toBe("");
-      expect(ui.stdout, cache).toBe("function");
-    }
+  it("is run directly by its #! line, as npm's link to it is", () => {
+    expect(readFileSync(BIN, "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true);
+    const pkg = JSON.parse(readFileSync(path.join(binDir, "../../package.json"), "utf8")) as { version: string; bin: { tdv: string } };
+    expect(path.resolve(binDir, "../..", pkg.bin.tdv)).toBe(BIN);
+    const r = spawnSync(BIN, ["--version"], { env: baseEnv(), encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
   });
 });
