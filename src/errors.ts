@@ -569,3 +569,19 @@ export type TdvErrorTag =
   | "NothingToRevertError"
   | "RevertConflictError"
   | "UncommittedChangesError";
+
+/** The bytes of a chunk could not be decoded by the array's codecs (truncated or corrupt file). */
+export class ChunkDecodeError extends TdvError<"ChunkDecodeError"> {
+  readonly _tag = "ChunkDecodeError";
+  constructor(
+    readonly chunk: number[],
+    readonly codec: string | null,
+    detail: string,
+    cause?: unknown,
+  ) {
+    super(`chunk [${chunk.join(", ")}] does not decode${codec ? ` with '${codec}'` : ""}: ${detail}`, {
+      hint: "the chunk file is probably truncated or corrupt; rewrite it with your Zarr library, or `tdv restore` it",
+      cause,
+    });
+  }
+}

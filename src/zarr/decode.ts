@@ -18,7 +18,7 @@
  */
 import type * as zarr from "zarrita";
 import { loadZarrita, zarrita } from "./zarrita.js";
-import { TdvError } from "../errors.js";
+import { ChunkDecodeError, TdvError } from "../errors.js";
 import { formatChunkKey } from "../format/chunk-key.js";
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
 import { replaceNonFinite } from "../format/non-finite.js";
@@ -69,22 +69,6 @@ export class CodecUnavailableError extends TdvError<"CodecUnavailableError"> {
     return r.kind === "dtype"
       ? new CodecUnavailableError(r.dtype, r.detail, undefined, { message })
       : new CodecUnavailableError(r.codec, r.detail, undefined, { setting: r.setting || null, message });
-  }
-}
-
-/** The bytes of a chunk could not be decoded by the array's codecs (truncated or corrupt file). */
-export class ChunkDecodeError extends TdvError<"ChunkDecodeError"> {
-  readonly _tag = "ChunkDecodeError";
-  constructor(
-    readonly chunk: number[],
-    readonly codec: string | null,
-    detail: string,
-    cause?: unknown,
-  ) {
-    super(`chunk [${chunk.join(", ")}] does not decode${codec ? ` with '${codec}'` : ""}: ${detail}`, {
-      hint: "the chunk file is probably truncated or corrupt; rewrite it with your Zarr library, or `tdv restore` it",
-      cause,
-    });
   }
 }
 

@@ -15,7 +15,7 @@
  * Pure: bytes in, values out.
  */
 import { crc32c } from "./encode.js";
-import { ChunkDecodeError } from "./decode.js";
+import { ChunkDecodeError } from "../errors.js";
 
 type Json = Record<string, unknown>;
 
