@@ -27,6 +27,7 @@
 import { CorruptObjectError, RefNotFoundError, UsageError } from "../errors.js";
 import { sha256, type ChunkId, type GitOid } from "../format/hash.js";
 import { isAncestor } from "../repo/log.js";
+import { asAccessError } from "../store/atomic.js";
 import type { Repository } from "../repo/repository.js";
 import { peelObject } from "../repo/revision.js";
 import { walkReachable } from "../repo/walk.js";
@@ -38,6 +39,7 @@ import { chunkKey, gitObjectKey, RemoteRepo, type RemoteRef } from "./layout.js"
 import { objectsToSend } from "./negotiate.js";
 import { probeRemote } from "./probe.js";
 import { asRemoteWriter } from "./remote-writers.js";
+import { readVerified } from "./verify-pool.js";
 import { addCount, checkJobs, DEFAULT_JOBS, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
 
 export interface PushOptions {
@@ -205,7 +207,15 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
         }
         // not in the store (a lazy clone's): read through it, which fetches it
       }
-      const bytes = u.bytes ?? (await repo.chunks.get(u.id as ChunkId));
+      let bytes = u.bytes;
+      if (!bytes) {
+        // read and verified off the main thread, which keeps sending
+        const read = await readVerified(repo.chunks.pathOf(u.id as ChunkId), u.id, u.size).catch((err: unknown) => {
+          throw asAccessError(err, repo.chunks.pathOf(u.id as ChunkId));
+        });
+        if ("corrupt" in read) throw new CorruptObjectError(u.id, `its bytes hash to ${read.corrupt}`);
+        bytes = "read" in read ? read.read : await repo.chunks.get(u.id as ChunkId); // absent: a lazy clone's, fetched through the store
+      }
       await remote.backend.put(u.key, bytes, u.kind === "chunk" ? { contentSha256: u.id } : {});
       addCount(uploaded, u.kind, bytes.byteLength);
       m.add(bytes.byteLength);
