@@ -7,7 +7,7 @@
  * flight; then a resumed push: a push stopped at half its chunks, and the
  * next push, counting what it sends again.
  *
- *   npm run build && node bench/remote-throughput.mjs [--chunks 400] [--size 100000] [--jobs 16] [--rounds 2] [--json]
+ *   npm run build && node bench/remote-throughput.mjs [--chunks 400] [--size 100000] [--jobs 16] [--rounds 2] [--only s3|file] [--json]
  *
  * Two floors for each direction, both printed:
  * - plain: the bytes kept in memory (PUT from memory, GET into memory);
@@ -36,6 +36,7 @@ const { values } = parseArgs({
     size: { type: "string", default: "100000" },
     jobs: { type: "string", default: "16" },
     rounds: { type: "string", default: "2" },
+    only: { type: "string" },
     json: { type: "boolean", default: false },
   },
 });
@@ -142,6 +143,7 @@ try {
 
   const results = {};
   for (const [kind, p] of Object.entries(plain)) {
+    if (values.only && values.only !== kind) continue;
     const best = { plainPut: Infinity, storedPut: Infinity, push: Infinity, plainGet: Infinity, storedGet: Infinity, storedGet2: Infinity, fetch: Infinity, clone: Infinity };
     const min = (k, t) => void (best[k] = Math.min(best[k], t));
     for (let r = 0; r < ROUNDS; r++) {

@@ -50,7 +50,7 @@ export interface StoreTask {
 export type StoreOutcome = { wrote: true; bytes: number } | { wrote: false; bytes: number } | { corrupt: string } | { missing: true };
 export type ReadOutcome = { read: Uint8Array } | { corrupt: string } | { missing: true };
 
-type Task = ({ op: "store"; bytes: Uint8Array } & StoreTask) | ({ op: "copy"; src: string } & StoreTask) | { op: "read"; src: string; id: string };
+type Task = ({ op: "store"; bytes: Uint8Array; size: number } & StoreTask) | ({ op: "copy"; src: string } & StoreTask) | { op: "read"; src: string; id: string };
 type Msg = Task & { seq: number };
 type Outcome = StoreOutcome | ReadOutcome;
 
@@ -213,6 +213,10 @@ class VerifyPool {
     for (const p of slot.pending.values()) {
       this.pendingTotal--;
       try {
+        if (p.msg.op === "store" && p.msg.bytes.byteLength === 0 && p.msg.size > 0) {
+          // its bytes were handed over to the worker: nothing here to redo it with
+          throw new Error(`a worker thread stopped while it stored object ${p.msg.id}; nothing was stored under its name: run the command again`);
+        }
         p.resolve(this.inline(p.msg));
       } catch (err) {
         p.reject(err);
@@ -246,17 +250,24 @@ class VerifyPool {
       slot.pending.set(full.seq, { msg: full, resolve, reject });
       this.pendingTotal++;
       slot.worker.ref();
-      // bytes are copied to the worker, not transferred: a worker lost mid-task leaves them here to redo the task with
-      slot.worker.postMessage(full);
+      // bytes that own their whole buffer (a download's body) are handed over, not copied (two copies of every byte, and page faults)
+      const b = full.op === "store" ? full.bytes : null;
+      const own = b !== null && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer;
+      slot.worker.postMessage(full, own ? [b.buffer as ArrayBuffer] : []);
     });
   }
 }
 
 const pool = new VerifyPool();
 
-/** Hash `bytes` and, when they are object `task.id`'s, store them at `task.file` (via `task.tmp`); on a worker when large. */
+/**
+ * Hash `bytes` and, when they are object `task.id`'s, store them at
+ * `task.file` (via `task.tmp`); on a worker when large. The bytes are handed
+ * over: when they own their whole buffer, the worker takes it (the caller's
+ * view is left empty).
+ */
 export function storeBytes(bytes: Uint8Array, task: StoreTask): Promise<StoreOutcome> {
-  return pool.run({ op: "store", bytes, ...task }, bytes.byteLength >= OFFLOAD_MIN_BYTES) as Promise<StoreOutcome>;
+  return pool.run({ op: "store", bytes, size: bytes.byteLength, ...task }, bytes.byteLength >= OFFLOAD_MIN_BYTES) as Promise<StoreOutcome>;
 }
 
 /** Copy file `src` to `task.file` (via `task.tmp`), hashing as it passes; placed only when it is object `task.id`. `size` (when known) picks the thread. */
