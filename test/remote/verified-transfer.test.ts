@@ -1,10 +1,11 @@
 /**
  * The transfer path verifies every chunk before it is visible under its name,
- * on both of its routes: objects of 32 kB and more are hashed and written on
- * worker threads (a folder remote's file copied block by block, an S3 body
- * from memory), smaller ones on the main thread. A damaged object, on the
- * remote (fetch, clone) or in the local store (push to a folder), fails the
- * transfer naming it, and leaves neither the object nor a temp file behind.
+ * on each of its routes: a folder remote's object copied block by block on a
+ * worker thread (32 kB and more; smaller ones on the main thread), an S3 body
+ * hashed before anything is written, an upload read and verified on a worker.
+ * A damaged object, on the remote (fetch, clone) or in the local store (push),
+ * fails the transfer naming it, and leaves neither the object nor a temp file
+ * behind.
  */
 import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
@@ -137,7 +138,7 @@ describe("an S3 remote", () => {
     expect(s3.requests.filter((q) => q.method === "PUT" && q.key.includes("git/refs/"))).toEqual([]);
   });
 
-  it("fetch refuses a damaged large chunk (verified on a worker thread) and keeps none of it", async () => {
+  it("fetch refuses a damaged chunk (hashed before anything is written) and keeps none of it", async () => {
     const { repo, big } = await dataset();
     const url = `s3://${s3.bucket}/verified`;
     await push(repo, { remote: url, backend: { env } });
