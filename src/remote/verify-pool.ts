@@ -254,11 +254,17 @@ export async function storeBytes(bytes: Uint8Array, task: StoreTask): Promise<St
   if (actual !== task.id) return { corrupt: actual };
   if (task.check && freshen(task.file)) return { wrote: false, bytes: 0 };
   const dir = path.dirname(task.file);
-  if (!madeDirs.has(dir)) {
+  const opts = { durable: task.durable, tmp: task.tmp, ...(task.mode === undefined ? {} : { mode: task.mode }) };
+  if (!madeDirs.has(dir)) await fs.promises.mkdir(dir, { recursive: true });
+  try {
+    await writeAtomic(task.file, bytes, opts);
+  } catch (err) {
+    // a folder this process made before may be gone since (a failed clone removed, then begun again)
+    if (fs.existsSync(dir)) throw err;
     await fs.promises.mkdir(dir, { recursive: true });
-    madeDirs.add(dir);
+    await writeAtomic(task.file, bytes, opts);
   }
-  await writeAtomic(task.file, bytes, { durable: task.durable, tmp: task.tmp, ...(task.mode === undefined ? {} : { mode: task.mode }) });
+  madeDirs.add(dir);
   return { wrote: true, bytes: bytes.byteLength };
 }
 

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clone, fetch, isTdvError, push, Repository } from "../../src/index.js";
 import { listFiles, tempDir } from "../helpers/fixture.js";
 import type { S3TestServer } from "../helpers/s3-server.mjs";
+import { storeBytes } from "../../src/remote/verify-pool.js";
 import { commitAll, s3Setup, writeArray } from "./dataset.js";
 
 let s3: S3TestServer;
@@ -158,5 +159,22 @@ describe("an S3 remote", () => {
     // the undamaged ones were stored, verified
     for (const id of big.slice(1))
       expect(sha(await fs.readFile(empty.chunks.pathOf(id as never)))).toBe(id);
+  });
+});
+
+describe("storeBytes", () => {
+  it("writes only bytes that hash to the id, and makes again a folder removed since its last write", async () => {
+    const dir = path.join(await tempDir(), "store", "ab");
+    const bytes = Buffer.from("some chunk bytes");
+    const id = sha(bytes);
+    const file = path.join(dir, "obj");
+    const task = (tmp: string) => ({ id, file, tmp: path.join(dir, tmp), durable: false, check: true, mode: 0o444 });
+    expect(await storeBytes(Buffer.from("other bytes"), task("t0"))).toEqual({ corrupt: sha(Buffer.from("other bytes")) });
+    await expect(fs.stat(file)).rejects.toThrow();
+    expect(await storeBytes(bytes, task("t1"))).toEqual({ wrote: true, bytes: bytes.length });
+    await fs.rm(path.dirname(dir), { recursive: true, force: true });
+    expect(await storeBytes(bytes, task("t2"))).toEqual({ wrote: true, bytes: bytes.length });
+    expect(await fs.readFile(file)).toEqual(bytes);
+    expect(await fs.readdir(dir)).toEqual(["obj"]);
   });
 });
