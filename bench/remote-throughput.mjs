@@ -7,10 +7,19 @@
  * flight; then a resumed push: a push stopped at half its chunks, and the
  * next push, counting what it sends again.
  *
- *   npm run build && node bench/remote-throughput.mjs [--chunks 400] [--size 100000] [--jobs 16] [--rounds 2] [--json]
+ *   npm run build && node bench/remote-throughput.mjs [--chunks 400] [--size 100000] [--jobs 16] [--rounds 2] [--only s3|file] [--json]
+ *
+ * Two floors for each direction, both printed:
+ * - plain: the bytes kept in memory (PUT from memory, GET into memory);
+ * - stored: what the operation must do besides the transfer itself, done
+ *   the plainest way: push reads each object from a file before its PUT;
+ *   fetch writes each object it GETs to a file (temp + rename); clone writes
+ *   it twice (the object and the working file). No hashing on this side.
+ * tdv also hashes every byte it sends or receives (SHA-256), and clone's
+ * checkout verifies each object again as it copies it out of the store.
  *
  * The servers run on this machine: absolute MB/s say more about it than
- * about S3; the ratios (tdv / plain) are the figures to watch.
+ * about S3; the ratios (tdv / floor) are the figures to watch.
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -27,6 +36,7 @@ const { values } = parseArgs({
     size: { type: "string", default: "100000" },
     jobs: { type: "string", default: "16" },
     rounds: { type: "string", default: "2" },
+    only: { type: "string" },
     json: { type: "boolean", default: false },
   },
 });
@@ -76,43 +86,75 @@ try {
   const mb = (N * SIZE) / 1e6;
   log(`dataset: ${N} chunks x ${SIZE} B = ${mb.toFixed(1)} MB, ${JOBS} in flight`);
 
+  /** write `bytes` to `dir/name` via a temp file and a rename, as any store does */
+  const writeFile = async (dir, name, bytes) => {
+    const f = path.join(dir, name);
+    await fsp.writeFile(`${f}.tmp`, bytes);
+    await fsp.rename(`${f}.tmp`, f);
+  };
+  const stored = (get, kind) => ({
+    getStored: (r, copies) => {
+      const dirs = Array.from({ length: copies }, (_, k) => path.join(work, `${kind}-stored${r}-${k}`));
+      for (const d of dirs) mkdirSync(d, { recursive: true });
+      return pool(N, async (i) => {
+        const b = await get(r, i);
+        for (const d of dirs) await writeFile(d, String(i), b);
+      });
+    },
+  });
+  const readChunk = (i) => fsp.readFile(path.join(arr, "c", String(i)));
+
   const aws = new AwsClient({ accessKeyId: "S3RVER", secretAccessKey: "S3RVER", region: "us-east-1", service: "s3", retries: 0 });
+  const s3Put = async (key, body) => {
+    const res = await aws.fetch(`${s3.endpoint}/bench/${key}`, { method: "PUT", body });
+    if (!res.ok) throw new Error(`PUT ${res.status}`);
+    await res.arrayBuffer();
+  };
+  const s3Get = async (r, i) => {
+    const res = await aws.fetch(`${s3.endpoint}/bench/plain${r}/${i}`);
+    if (!res.ok) throw new Error(`GET ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  };
+  const fileGet = (r, i) => fsp.readFile(path.join(work, `plain${r}`, String(i)));
   const plain = {
     s3: {
-      put: (r) => pool(N, async (i) => {
-        const res = await aws.fetch(`${s3.endpoint}/bench/plain${r}/${i}`, { method: "PUT", body: chunks[i] });
-        if (!res.ok) throw new Error(`PUT ${res.status}`);
-        await res.arrayBuffer();
-      }),
-      get: (r) => pool(N, async (i) => {
-        const res = await aws.fetch(`${s3.endpoint}/bench/plain${r}/${i}`);
-        if (!res.ok) throw new Error(`GET ${res.status}`);
-        await res.arrayBuffer();
-      }),
+      put: (r) => pool(N, (i) => s3Put(`plain${r}/${i}`, chunks[i])),
+      putStored: (r) => pool(N, async (i) => s3Put(`stored${r}/${i}`, await readChunk(i))),
+      get: (r) => pool(N, async (i) => void (await s3Get(r, i))),
+      ...stored(s3Get, "s3"),
       url: (r) => `s3://bench/tdv${r}`,
     },
     file: {
       put: (r) => {
         const dir = path.join(work, `plain${r}`);
         mkdirSync(dir, { recursive: true });
-        return pool(N, async (i) => {
-          const f = path.join(dir, String(i));
-          await fsp.writeFile(`${f}.tmp`, chunks[i]);
-          await fsp.rename(`${f}.tmp`, f);
-        });
+        return pool(N, (i) => writeFile(dir, String(i), chunks[i]));
       },
-      get: (r) => pool(N, async (i) => void (await fsp.readFile(path.join(work, `plain${r}`, String(i))))),
+      putStored: (r) => {
+        const dir = path.join(work, `plain-stored${r}`);
+        mkdirSync(dir, { recursive: true });
+        return pool(N, async (i) => writeFile(dir, String(i), await readChunk(i)));
+      },
+      get: (r) => pool(N, async (i) => void (await fileGet(r, i))),
+      ...stored(fileGet, "file"),
       url: (r) => path.join(work, `remote${r}.tdv`),
     },
   };
 
   const results = {};
   for (const [kind, p] of Object.entries(plain)) {
-    const best = { plainPut: Infinity, push: Infinity, plainGet: Infinity, fetch: Infinity, clone: Infinity };
+    if (values.only && values.only !== kind) continue;
+    const best = { plainPut: Infinity, storedPut: Infinity, push: Infinity, plainGet: Infinity, storedGet: Infinity, storedGet2: Infinity, fetch: Infinity, clone: Infinity };
+    const min = (k, t) => {
+      best[k] = Math.min(best[k], t);
+    };
     for (let r = 0; r < ROUNDS; r++) {
-      best.plainPut = Math.min(best.plainPut, await timed(() => p.put(r)));
+      min("plainPut", await timed(() => p.put(r)));
+      min("storedPut", await timed(() => p.putStored(r)));
       best.push = Math.min(best.push, await timed(() => lib.push(repo, { remote: p.url(r), concurrency: JOBS })));
-      best.plainGet = Math.min(best.plainGet, await timed(() => p.get(r)));
+      min("plainGet", await timed(() => p.get(r)));
+      min("storedGet", await timed(() => p.getStored(r, 1)));
+      min("storedGet2", await timed(() => p.getStored(r, 2)));
       const { repo: empty } = await lib.Repository.init({ dir: path.join(work, `${kind}-fetch${r}`) });
       best.fetch = Math.min(best.fetch, await timed(() => lib.fetch(empty, { remote: p.url(r), concurrency: JOBS })));
       best.clone = Math.min(best.clone, await timed(() => lib.clone({ url: p.url(r), dir: path.join(work, `${kind}-clone${r}`), concurrency: JOBS })));
@@ -142,11 +184,14 @@ try {
       : null;
     const rate = (s) => mb / s;
     results[kind] = {
-      push: { mbPerSec: rate(best.push), ofPlain: best.plainPut / best.push },
-      fetch: { mbPerSec: rate(best.fetch), ofPlain: best.plainGet / best.fetch },
-      clone: { mbPerSec: rate(best.clone), ofPlain: best.plainGet / best.clone },
+      push: { mbPerSec: rate(best.push), ofPlain: best.plainPut / best.push, ofStored: best.storedPut / best.push },
+      fetch: { mbPerSec: rate(best.fetch), ofPlain: best.plainGet / best.fetch, ofStored: best.storedGet / best.fetch },
+      clone: { mbPerSec: rate(best.clone), ofPlain: best.plainGet / best.clone, ofStored: best.storedGet2 / best.clone },
       plainPut: { mbPerSec: rate(best.plainPut) },
+      storedPut: { mbPerSec: rate(best.storedPut) },
       plainGet: { mbPerSec: rate(best.plainGet) },
+      storedGet: { mbPerSec: rate(best.storedGet) },
+      storedGet2: { mbPerSec: rate(best.storedGet2) },
       resumed: {
         firstBytes,
         secondBytes: again.uploaded.bytes,
@@ -163,8 +208,10 @@ try {
     const pc = (x) => `${(x * 100).toFixed(0)}%`.padStart(5);
     for (const [kind, r] of Object.entries(results)) {
       console.log(`${kind === "s3" ? "S3 (s3rver on 127.0.0.1)" : "folder remote"}: ${N} x ${(SIZE / 1000).toFixed(0)} kB, ${JOBS} in flight`);
-      console.log(`  plain PUT ${f(r.plainPut.mbPerSec)} MB/s   tdv push  ${f(r.push.mbPerSec)} MB/s  ${pc(r.push.ofPlain)} of plain`);
-      console.log(`  plain GET ${f(r.plainGet.mbPerSec)} MB/s   tdv fetch ${f(r.fetch.mbPerSec)} MB/s  ${pc(r.fetch.ofPlain)}   tdv clone ${f(r.clone.mbPerSec)} MB/s  ${pc(r.clone.ofPlain)}`);
+      console.log(`  floors: plain PUT ${f(r.plainPut.mbPerSec)} MB/s, read file + PUT ${f(r.storedPut.mbPerSec)} MB/s; plain GET ${f(r.plainGet.mbPerSec)} MB/s, GET + write ${f(r.storedGet.mbPerSec)} MB/s, GET + write twice ${f(r.storedGet2.mbPerSec)} MB/s`);
+      console.log(`  tdv push  ${f(r.push.mbPerSec)} MB/s  ${pc(r.push.ofPlain)} of plain PUT, ${pc(r.push.ofStored)} of read + PUT`);
+      console.log(`  tdv fetch ${f(r.fetch.mbPerSec)} MB/s  ${pc(r.fetch.ofPlain)} of plain GET, ${pc(r.fetch.ofStored)} of GET + write`);
+      console.log(`  tdv clone ${f(r.clone.mbPerSec)} MB/s  ${pc(r.clone.ofPlain)} of plain GET, ${pc(r.clone.ofStored)} of GET + write twice`);
       const z = r.resumed;
       console.log(`  resumed push: first stopped after ${(z.firstBytes / 1e6).toFixed(1)} MB; the next sent ${(z.secondBytes / 1e6).toFixed(1)} MB, found ${z.found} objects already there with ${z.checkRequests} requests${z.resentBytes === null ? "" : `, re-sent ${(z.resentBytes / 1e6).toFixed(2)} MB (${(z.resentOfFirst * 100).toFixed(2)}% of the first)`}`);
     }

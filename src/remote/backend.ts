@@ -70,6 +70,19 @@ export interface ObjectBackend {
    * PreconditionFailedError; read-only transports throw ReadOnlyRemoteError.
    */
   delete(key: string, opts?: DeleteOptions): Promise<void>;
+  /**
+   * The file on this machine that holds an object's bytes (a folder remote,
+   * a local repository's chunk), for transfers that copy it instead of
+   * reading it into memory; undefined (or null for a key) where there is none.
+   */
+  localFile?(key: string): string | null;
+  /**
+   * Write the object from the file `src` on this machine, hashing its bytes
+   * as they pass: placed (atomically) only when they hash to `sha256`, else
+   * `{ corrupt: actualHash }` and nothing written; `{ missing: true }` when
+   * `src` is absent. Backends on this machine offer it (no read into memory).
+   */
+  putFromFile?(key: string, src: string, sha256: string, size: number): Promise<{ ok: true } | { corrupt: string } | { missing: true }>;
   /** Remove what interrupted writers left (temp files); returns how many. Backends with atomic writes have none. */
   sweepTemporaries?(): Promise<number>;
 }

@@ -18,21 +18,22 @@
  * all it needs is stored.
  */
 import path from "node:path";
-import { UsageError } from "../errors.js";
+import { isTdvError, UsageError } from "../errors.js";
 import { decodeFileList, decodeShard } from "../format/manifest.js";
-import { sha256, type ChunkId, type GitOid } from "../format/hash.js";
+import type { ChunkId, GitOid } from "../format/hash.js";
 import { CorruptObjectError } from "../errors.js";
 import { isAncestor } from "../repo/history.js";
 import type { Repository } from "../repo/repository.js";
 import { FILE_LIST, MANIFEST_TREE } from "../repo/snapshot.js";
 import { walkReachable } from "../repo/walk.js";
-import { exists } from "../store/atomic.js";
+import { asAccessError, exists, tempName } from "../store/atomic.js";
 import type { BackendOptions } from "./backend.js";
 import { resolveRemote } from "./config.js";
 import { RemoteObjectCorruptError, RemoteObjectMissingError } from "./errors.js";
 import { lazyChunkFetcher } from "./lazy.js";
 import { decodeLoose, headerLinks, parseTree, type GitType } from "./git-objects.js";
 import { chunkKey, gitObjectKey, RemoteRepo, type IgnoredRemoteRef, type RemoteRef } from "./layout.js";
+import { copyFile, storeBytes, type StoreOutcome } from "./verify-pool.js";
 import { addCount, checkJobs, drain, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
 
 export interface FetchOptions {
@@ -229,15 +230,33 @@ async function downloadChunks(
 ): Promise<void> {
   if (ids.length === 0) return;
   const m = meter(onProgress, "receiving chunks", ids.length, ids.reduce((s, id) => s + (sizes.get(id) ?? 0), 0));
+  const store = repo.chunks;
   await mapSettled(ids, concurrency, async (id) => {
     signal?.throwIfAborted();
-    const got = await remote.backend.get(chunkKey(id));
-    if (!got) throw new RemoteObjectMissingError(id, "chunk", label);
-    const actual = sha256(got.bytes);
-    if (actual !== id) throw new RemoteObjectCorruptError(id, "chunk", label, `its bytes hash to ${actual}`);
-    await repo.chunks.put(id, got.bytes);
-    addCount(counts, "chunk", got.bytes.byteLength);
-    m.add(got.bytes.byteLength);
+    // verified and written on a worker thread (verify-pool.ts): under its name only once its bytes hash to it
+    const file = store.pathOf(id);
+    const task = { id, file, tmp: tempName(file), durable: store.durability.syncEachWrite, check: true, mode: 0o444 };
+    const src = remote.backend.localFile?.(chunkKey(id));
+    let out: StoreOutcome;
+    let received = sizes.get(id) ?? 0;
+    try {
+      if (src) out = await copyFile(src, task, sizes.get(id));
+      else {
+        const got = await remote.backend.get(chunkKey(id));
+        if (!got) throw new RemoteObjectMissingError(id, "chunk", label);
+        received = got.bytes.byteLength;
+        out = await storeBytes(got.bytes, task);
+      }
+    } catch (err) {
+      if (isTdvError(err)) throw err;
+      throw asAccessError(err, (err as NodeJS.ErrnoException).path ?? file);
+    }
+    if ("missing" in out) throw new RemoteObjectMissingError(id, "chunk", label);
+    if ("corrupt" in out) throw new RemoteObjectCorruptError(id, "chunk", label, `its bytes hash to ${out.corrupt}`);
+    if (out.wrote) store.durability.written(file);
+    if (src && out.wrote) received = out.bytes;
+    addCount(counts, "chunk", received);
+    m.add(received);
   });
 }
 

@@ -23,6 +23,7 @@ import { acquireLock } from "../store/lock.js";
 import { ownerOf, processRuns } from "../store/owner.js";
 import type { BackendOptions, DeleteOptions, ListedObject, ObjectBackend, ObjectInfo, PutOptions } from "./backend.js";
 import { PreconditionFailedError, UnsupportedUrlError } from "./errors.js";
+import { copyFile } from "./verify-pool.js";
 
 /** The folder of temp files, at the remote's root. */
 export const TEMP_DIR = ".tdv-tmp";
@@ -118,13 +119,7 @@ export class FileBackend implements ObjectBackend {
 
   async put(key: string, bytes: Uint8Array, opts: PutOptions = {}): Promise<{ etag: string }> {
     const file = this.file(key);
-    const dir = path.dirname(file);
-    if (!this.made.has(dir)) {
-      await fsp.mkdir(dir, { recursive: true }).catch((err) => {
-        throw asAccessError(err, dir);
-      });
-      this.made.add(dir);
-    }
+    await this.makeDir(path.dirname(file));
     if (opts.ifMatch === undefined && opts.ifNoneMatch === undefined) {
       await this.writeViaTemp(file, bytes);
     } else {
@@ -142,26 +137,58 @@ export class FileBackend implements ObjectBackend {
     return { etag: st ? etagOf(st) : "" };
   }
 
+  localFile(key: string): string {
+    return this.file(key);
+  }
+
   /**
-   * Write `bytes` to a temp file in `.tdv-tmp/`, fsync it, rename it over
-   * `file`: a reader sees the whole object or none, and an interrupted write
-   * leaves a temp file whose name says whose it was.
+   * An unconditional write from a file on this machine (push from the local
+   * store): copied in large blocks on a worker thread, hashed as it passes,
+   * to a temp file in `.tdv-tmp/` that is fsynced (unless TDV_FSYNC=0) and
+   * renamed over the object only when its bytes hash to `sha256`.
    */
-  private async writeViaTemp(file: string, bytes: Uint8Array): Promise<void> {
-    const dir = path.join(this.root, TEMP_DIR);
-    if (!this.made.has(dir)) {
-      await fsp.mkdir(dir, { recursive: true }).catch((err) => {
-        throw asAccessError(err, dir);
-      });
-      this.made.add(dir);
+  async putFromFile(key: string, src: string, sha256: string, size: number): Promise<{ ok: true } | { corrupt: string } | { missing: true }> {
+    const file = this.file(key);
+    await this.makeDir(path.dirname(file));
+    const tmp = await this.newTemp();
+    inFlight.add(tmp);
+    try {
+      const out = await copyFile(src, { id: sha256, file, tmp, durable: this.durable, check: false }, size);
+      return "wrote" in out ? { ok: true } : out;
+    } catch (err) {
+      throw asAccessError(err, (err as NodeJS.ErrnoException).path ?? file);
+    } finally {
+      inFlight.delete(tmp);
     }
+  }
+
+  private async makeDir(dir: string): Promise<void> {
+    if (this.made.has(dir)) return;
+    await fsp.mkdir(dir, { recursive: true }).catch((err) => {
+      throw asAccessError(err, dir);
+    });
+    this.made.add(dir);
+  }
+
+  /** A new temp file's path in `.tdv-tmp/` (the folder made), removed at exit if still there. */
+  private async newTemp(): Promise<string> {
+    await this.makeDir(path.join(this.root, TEMP_DIR));
     if (!exitHooked) {
       exitHooked = true;
       process.on("exit", () => {
         for (const f of inFlight) fs.rmSync(f, { force: true });
       });
     }
-    const tmp = path.join(dir, tempFileName());
+    return path.join(this.root, TEMP_DIR, tempFileName());
+  }
+
+  /**
+   * Write `bytes` to a temp file in `.tdv-tmp/`, fsync it, rename it over
+   * `file`: a reader sees the whole object or none, and an interrupted write
+   * leaves a temp file whose name says whose it was.
+   */
+  private async writeViaTemp(file: string, bytes: Uint8Array): Promise<void> {
+    const tmp = await this.newTemp();
     inFlight.add(tmp);
     try {
       await writeAtomic(file, bytes, { durable: this.durable, tmp });

@@ -96,6 +96,11 @@ export class LocalRepoBackend implements ObjectBackend {
     return null;
   }
 
+  localFile(key: string): string | null {
+    const m = /^chunks\/([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(key);
+    return m ? path.join(this.chunksDir, m[1] as string, m[2] as string) : null;
+  }
+
   async head(key: string): Promise<ObjectInfo | null> {
     const m = /^chunks\/([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(key);
     if (m) {

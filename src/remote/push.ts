@@ -24,9 +24,10 @@
  *
  * `delete` removes remote refs instead, each by a conditional delete.
  */
-import { RefNotFoundError, UsageError } from "../errors.js";
+import { CorruptObjectError, RefNotFoundError, UsageError } from "../errors.js";
 import { sha256, type ChunkId, type GitOid } from "../format/hash.js";
 import { isAncestor } from "../repo/history.js";
+import { asAccessError } from "../store/atomic.js";
 import type { Repository } from "../repo/repository.js";
 import { peelObject } from "../repo/revision.js";
 import { walkReachable } from "../repo/walk.js";
@@ -38,6 +39,7 @@ import { chunkKey, gitObjectKey, RemoteRepo, type RemoteRef } from "./layout.js"
 import { objectsToSend } from "./negotiate.js";
 import { probeRemote } from "./probe.js";
 import { asRemoteWriter } from "./remote-writers.js";
+import { readVerified } from "./verify-pool.js";
 import { addCount, checkJobs, DEFAULT_JOBS, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
 
 export interface PushOptions {
@@ -194,7 +196,26 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
     const ordered = [...todo.filter((u) => u.kind === "chunk"), ...todo.filter((u) => u.kind === "git")];
     await mapSettled(ordered, concurrency, async (u) => {
       signal?.throwIfAborted();
-      const bytes = u.bytes ?? (await repo.chunks.get(u.id as ChunkId));
+      // a folder remote copies the chunk from the store, verified as it passes (no read into memory)
+      if (u.kind === "chunk" && !u.bytes && remote.backend.putFromFile) {
+        const out = await remote.backend.putFromFile(u.key, repo.chunks.pathOf(u.id as ChunkId), u.id, u.size);
+        if ("corrupt" in out) throw new CorruptObjectError(u.id, `its bytes hash to ${out.corrupt}`);
+        if ("ok" in out) {
+          addCount(uploaded, u.kind, u.size);
+          m.add(u.size);
+          return;
+        }
+        // not in the store (a lazy clone's): read through it, which fetches it
+      }
+      let bytes = u.bytes;
+      if (!bytes) {
+        // read and verified off the main thread, which keeps sending
+        const read = await readVerified(repo.chunks.pathOf(u.id as ChunkId), u.id, u.size).catch((err: unknown) => {
+          throw asAccessError(err, repo.chunks.pathOf(u.id as ChunkId));
+        });
+        if ("corrupt" in read) throw new CorruptObjectError(u.id, `its bytes hash to ${read.corrupt}`);
+        bytes = "read" in read ? read.read : await repo.chunks.get(u.id as ChunkId); // absent: a lazy clone's, fetched through the store
+      }
       await remote.backend.put(u.key, bytes, u.kind === "chunk" ? { contentSha256: u.id } : {});
       addCount(uploaded, u.kind, bytes.byteLength);
       m.add(bytes.byteLength);

@@ -322,10 +322,58 @@ export class S3Backend implements ObjectBackend {
   }
 
   async delete(key: string, opts: DeleteOptions = {}): Promise<void> {
-    // a conditional delete (S3 answers 412 when the ETag changed)
+    if (opts.ifMatch !== undefined && opts.ifMatch !== "*") return this.deleteConditional(key, opts.ifMatch);
     const req: Req = { method: "DELETE", key, ...(opts.ifMatch === undefined ? {} : { headers: { "if-match": opts.ifMatch } }) };
     const { res, body } = await this.send(req);
     if (!res.ok && res.status !== 404) this.fail(req, res, body);
+  }
+
+  /**
+   * A DELETE with If-Match, held to the same rules as putConditional: the
+   * ETag goes in the form this server accepts (learned from ref writes or
+   * here: a 412 while the object still has the ETag sent is the wrong form,
+   * tried once more in the other), and an answer that says nothing of the
+   * condition (5xx, 409, a dropped connection) is settled by looking at the
+   * object: gone or changed, PreconditionFailedError (a delete of ours that
+   * was answered 500 and landed counts as done); unchanged, tried again.
+   */
+  private async deleteConditional(key: string, expected: string): Promise<void> {
+    let form: EtagForm = IF_MATCH_FORMS.get(this.serverKey) ?? etagForm(expected);
+    let switched = false;
+    let last: Retryable | null = null;
+    for (let n = 0; n < this.policy.maxAttempts; n++) {
+      if (n > 0 && last) await backoff(this.policy, n);
+      const req: Req = { method: "DELETE", key, headers: { "if-match": writeEtag(expected, form) } };
+      let answer: { res: Response; body: Uint8Array };
+      try {
+        answer = await this.attempt(req);
+      } catch (err) {
+        if (!(err instanceof Retryable)) throw err;
+        last = err;
+        const now = await this.head(key);
+        if (now === null) return; // gone: ours landed before the error, or another delete did; absent either way, as a 404 is
+        if (!sameEtag(now.etag, expected)) throw new PreconditionFailedError(key);
+        continue;
+      }
+      last = null;
+      const { res, body } = answer;
+      if (res.ok || (res.status === 404 && parseError(body).code !== "NoSuchBucket")) {
+        if (res.ok) IF_MATCH_FORMS.set(this.serverKey, form);
+        return;
+      }
+      if (res.status === 412) {
+        const now = await this.head(key);
+        if (now && sameEtag(now.etag, expected)) {
+          if (switched) throw new ConditionalWritesRefusedError(this.display(key), now.etag);
+          switched = true;
+          form = form === "quoted" ? "bare" : "quoted";
+          n--; // the same attempt in the other form
+          continue;
+        }
+      }
+      this.fail(req, res, body);
+    }
+    throw new RemoteUnreachableError(this.display(key), this.policy.maxAttempts, last?.detail ?? "no answer", last?.cause);
   }
 }
 

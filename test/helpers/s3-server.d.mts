@@ -7,6 +7,8 @@ export interface S3RequestLog {
   bytesIn: number;
   bytesOut: number;
   fault: boolean;
+  /** the If-Match header as sent, if any */
+  ifMatch: string | undefined;
 }
 
 export interface S3Fault {

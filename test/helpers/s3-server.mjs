@@ -4,9 +4,10 @@
  * has and s3rver lacks, and what the tests need to see and break:
  *
  * - conditional writes as S3 does them: PUT with `If-None-Match: *` fails
- *   with 412 when the key exists, `If-Match: <etag>` with 412 when the ETag
- *   differs (check and write are atomic per key; reads of a key wait for a
- *   write in progress, as S3 never shows a half-written object);
+ *   with 412 when the key exists, PUT or DELETE with `If-Match: <etag>` with
+ *   412 when the ETag differs (a DELETE of a missing key: 404), compared as
+ *   the mode says (check and write are atomic per key; reads of a key wait
+ *   for a write in progress, as S3 never shows a half-written object);
  * - unsigned requests are refused (403 AccessDenied), as a private bucket does;
  * - the ways real servers differ, chosen per server or per test with
  *   `mode(name)` (MODES; or the fields of `state` one by one):
@@ -25,7 +26,7 @@
  * - `maxKeys` caps ListObjectsV2 pages (to exercise continuation tokens);
  * - faults: answer N requests matching a method/key with a status (500, 503
  *   SlowDown) or drop the connection, then behave;
- * - a log of every request (method, key, status, bytes in and out).
+ * - a log of every request (method, key, status, bytes in and out, If-Match).
  *
  *   const s3 = await startS3Server();
  *   process.env = { ...process.env, ...s3.env() };  // AWS_ENDPOINT_URL, keys, region
@@ -119,7 +120,7 @@ export async function startS3Server({ buckets = ["tdv-test"], etagStyle = "quote
     const key = rest.length ? decodeURIComponent(rest.join("/")) : "";
     const method = req.method;
     const body = await readAll(req);
-    const entry = { method, bucket, key, query: u.search, status: 0, bytesIn: body.length, bytesOut: 0, fault: false };
+    const entry = { method, bucket, key, query: u.search, status: 0, bytesIn: body.length, bytesOut: 0, fault: false, ifMatch: req.headers["if-match"] };
     state.requests.push(entry);
 
     const fault = state.faults.find(
@@ -172,12 +173,17 @@ export async function startS3Server({ buckets = ["tdv-test"], etagStyle = "quote
       await writeLocks.get(lockKey);
     }
     try {
-      if (method === "PUT" && (ifMatch !== undefined || ifNoneMatch !== undefined)) {
+      if ((method === "PUT" || (method === "DELETE" && key !== "" && !u.searchParams.has("uploadId"))) && (ifMatch !== undefined || ifNoneMatch !== undefined)) {
         delete headers["if-match"];
         delete headers["if-none-match"];
         const cur = await upstream("HEAD", u.pathname, { host: req.headers.host, authorization: req.headers.authorization, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", "x-amz-date": req.headers["x-amz-date"] }, null);
         const exists = cur.status === 200;
         const served = exists ? serveEtag(cur.headers.etag) : null;
+        if (method === "DELETE" && !exists && ifMatch !== undefined && !state.ignoreConditions) {
+          // S3: a conditional delete of a key that does not exist is 404 NoSuchKey
+          entry.status = 404;
+          return send(res, 404, { "content-type": "application/xml" }, xmlError("NoSuchKey", "The specified key does not exist."));
+        }
         const fails = !state.ignoreConditions && ((ifNoneMatch === "*" && exists) || (ifMatch !== undefined && ifMatch !== "*" && !ifMatchHolds(ifMatch, served)) || (ifMatch === "*" && !exists));
         if (fails) {
           entry.status = state.raceStatus;

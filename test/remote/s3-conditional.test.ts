@@ -27,6 +27,7 @@ beforeAll(async () => {
 afterAll(async () => s3?.stop());
 
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+const enc = (s: string) => new TextEncoder().encode(s);
 
 async function caught(p: Promise<unknown>): Promise<Error & { _tag?: string }> {
   try {
@@ -81,6 +82,19 @@ describe.each(modes)("an S3 server that behaves as %s", (mode) => {
     expect(await infoRefs(url)).toBe(`${ours}\trefs/heads/main\n${ours}\trefs/heads/side\n`);
   });
 
+  it("deletes a ref only while it holds the version read (a conditional DELETE)", async () => {
+    s3.mode(mode);
+    const b = await openBackend(`s3://${s3.bucket}/delete-${mode}`, { env });
+    const key = "git/refs/heads/gone";
+    const { etag: first } = await b.put(key, enc("one\n"), { ifNoneMatch: "*" });
+    await b.put(key, enc("two\n"));
+    const moved = await caught(b.delete(key, { ifMatch: first }));
+    expect(isTdvError(moved, "PreconditionFailedError")).toBe(true);
+    expect(dec((await b.get(key))!.bytes)).toBe("two\n");
+    await b.delete(key, { ifMatch: (await b.head(key))!.etag });
+    expect(await b.head(key)).toBeNull();
+  });
+
   // the other modes race eight pushers in s3-servers.long.test.ts
   it.runIf(["quoted-refused", "race-409", "race-500"].includes(mode))("names a race lost to another push, and keeps both commits", async () => {
     s3.mode(mode);
@@ -127,6 +141,42 @@ describe("through the CLI, on a server that refuses a quoted If-Match", () => {
       const forced = await tdv(repo.root, ["push", "--force"], { env });
       expect(forced.code).toBe(0);
       expect(forced.stdout).toMatch(new RegExp(`${second.slice(0, 7)}\\.\\.\\.${other.slice(0, 7)} +main -> main \\(forced update\\)`));
+    } finally {
+      s3.mode("verbatim-quoted");
+    }
+  });
+});
+
+describe("a conditional DELETE (push --delete, remote ref removal)", () => {
+  it("switches the If-Match form as ref writes do, both ways", async () => {
+    const b = await openBackend(`s3://${s3.bucket}/delete-forms`, { env });
+    const bare = (e: string) => e.replace(/^"(.*)"$/, "$1");
+    const deletes = () => s3.requests.filter((q) => q.method === "DELETE").map((q) => [q.ifMatch, q.status]);
+    try {
+      // a server that takes only the quoted form teaches this process that form (a ref write)
+      s3.mode("verbatim-quoted");
+      const { etag: e1 } = await b.put("git/refs/heads/a", enc("1\n"), { ifNoneMatch: "*" });
+      await b.put("git/refs/heads/a", enc("2\n"), { ifMatch: e1 });
+      const { etag: e2 } = await b.put("git/refs/heads/b", enc("1\n"), { ifNoneMatch: "*" });
+      // then it refuses the quoted form: the delete switches to the bare one
+      s3.mode("quoted-refused");
+      const a = (await b.head("git/refs/heads/a"))!.etag;
+      s3.resetLog();
+      await b.delete("git/refs/heads/a", { ifMatch: a });
+      expect(await b.head("git/refs/heads/a")).toBeNull();
+      expect(deletes()).toEqual([
+        [`"${bare(a)}"`, 412],
+        [bare(a), 204],
+      ]);
+      // and back: the bare form learned, a server that compares verbatim (quoted) wants the quoted one
+      s3.mode("verbatim-quoted");
+      s3.resetLog();
+      await b.delete("git/refs/heads/b", { ifMatch: e2 });
+      expect(await b.head("git/refs/heads/b")).toBeNull();
+      expect(deletes()).toEqual([
+        [bare(e2), 412],
+        [`"${bare(e2)}"`, 204],
+      ]);
     } finally {
       s3.mode("verbatim-quoted");
     }
