@@ -8,8 +8,9 @@
  */
 import { InvalidArgumentError } from "commander";
 import type { ArrayChanges, Change, CommitObject, GroupedChanges, Person, Repository } from "../src/index.js";
-// the one runtime import from the library: a small pure module, so that every line printed is escaped
-import { escapeControl, quotePath } from "../src/format/display.js";
+// the one static runtime import from the library, so that every line printed is escaped (in the
+// bundle the library is one script with the CLI, so this loads nothing the commands would not)
+import { escapeControl, quotePath } from "../src/index.js";
 
 export { escapeControl, quotePath };
 
