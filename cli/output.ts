@@ -8,9 +8,9 @@
  */
 import { InvalidArgumentError } from "commander";
 import type { ArrayChanges, Change, CommitObject, GroupedChanges, Person, Repository } from "../src/index.js";
-// the one static runtime import from the library, so that every line printed is escaped (in the
-// bundle the library is one script with the CLI, so this loads nothing the commands would not)
-import { escapeControl, quotePath } from "../src/index.js";
+// the one runtime import from the library: a small pure module, so that every line printed is escaped
+// (one of the library's public entries, test/architecture.test.ts; src/index.ts would load it all at start)
+import { escapeControl, quotePath } from "../src/format/display.js";
 
 export { escapeControl, quotePath };
 

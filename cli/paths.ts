@@ -3,7 +3,7 @@
  * current folder (`../README.md` from a subfolder), as git prints them.
  */
 import path from "node:path";
-import { quotePath } from "../src/index.js";
+import { quotePath } from "../src/format/display.js";
 import { out, plural } from "./output.js";
 
 /** A posix path relative to the repository root, as a path relative to `cwd` (posix separators). */
