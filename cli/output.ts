@@ -9,6 +9,7 @@
 import { InvalidArgumentError } from "commander";
 import type { ArrayChanges, Change, CommitObject, GroupedChanges, Person, Repository } from "../src/index.js";
 // the one runtime import from the library: a small pure module, so that every line printed is escaped
+// (one of the library's public entries, test/architecture.test.ts; src/index.ts would load it all at start)
 import { escapeControl, quotePath } from "../src/format/display.js";
 
 export { escapeControl, quotePath };

@@ -69,6 +69,8 @@ export type * from "./repo/merge/types.js";
 export { conflictKey, conflictSubject } from "./repo/merge/types.js";
 export { encodeChunk, ChunkEncodeError } from "./zarr/encode.js";
 export { historyGraph, type GraphCommit, type GraphRow } from "./repo/merge/graph.js";
-// for the terminal UI (cli/ui): read one chunk of one array of a commit without reading the whole snapshot
-export { regionName, decodeShard, type ManifestEntry } from "./format/manifest.js";
-export { arrayMetaOf } from "./zarr/decode.js";
+export { headCommit, brokenRefs } from "./repo/head.js";
+// a read-only view of one commit: its arrays, one chunk's bytes or values without reading the whole snapshot
+export { openSession, type ReadSession, type ArrayAt, type StoredRef } from "./session/read.js";
+// for the CLI's output: terminal-safe text
+export { escapeControl, escapeControlLine, quotePath } from "./format/display.js";

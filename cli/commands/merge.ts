@@ -91,7 +91,7 @@ async function run({ lib, repo }: RepoContext, rev: string | undefined, opts: Me
     const res = await lib.mergeContinue(repo, { ...(message ? { message } : {}), trailers: { "Tdv-Command": commandLine() } });
     if (opts.json) printJson(res);
     else if (!opts.quiet) {
-      out(`[${branchName(res.branch) ?? "detached HEAD"} ${shortOid(res.oid)}] ${subject((await repo.git.readCommit(res.oid)).message)}`);
+      out(`[${branchName(res.branch) ?? "detached HEAD"} ${shortOid(res.oid)}] ${subject((await lib.openSession(repo, res.oid)).info.message)}`);
       for (const l of commitSummaryLines(res.changes)) out(l);
     }
     return;

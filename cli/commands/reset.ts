@@ -94,7 +94,7 @@ async function isRevision(lib: Lib, repo: Repo, rev: string): Promise<boolean> {
     await lib.resolveRevision(repo, rev);
     return true;
   } catch (e) {
-    if (lib.isTdvError(e, "UnknownRevisionError")) return (rev === "HEAD" || rev === "@") && (await repo.refs.head()).oid === null;
+    if (lib.isTdvError(e, "UnknownRevisionError")) return (rev === "HEAD" || rev === "@") && (await lib.headCommit(repo)) === null;
     throw e;
   }
 }

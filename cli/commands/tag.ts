@@ -44,7 +44,7 @@ async function run({ lib, repo }: RepoContext, name: string | undefined, rev: st
   if (name === undefined || opts.list) {
     if (name !== undefined) throw new lib.UsageError("--list takes no tag name", { hint: "`tdv tag --list`, or `tdv tag NAME` to create one" });
     const tags = await lib.listTags(repo);
-    warnBrokenRefs((await repo.refs.scan("refs/tags/")).broken); // reported, never hidden
+    warnBrokenRefs(await lib.brokenRefs(repo, "refs/tags/")); // reported, never hidden
     if (opts.json) printJson(tags);
     else for (const t of tags) out(t.name);
     return;

@@ -5,6 +5,7 @@
  *   diff(repo)                          working copy vs HEAD
  *   diff(repo, { from: "v1" })          working copy vs v1
  *   diff(repo, { from: "v1", to: "v2" })
+ *   diff(repo, { from: null, to: "v1" }) v1 against no base (the empty snapshot: a root commit's change)
  *   diff(repo, { values: true })        ... and decode changed chunks
  *
  * Structure and chunks come from the snapshot trees (structure.ts, sides.ts),
@@ -27,7 +28,7 @@ import { coordinateRanges } from "../repo/diff/coords.js";
 export async function diff(repo: Repository, opts: DiffOptions = {}): Promise<DiffResult> {
   const { from = "HEAD", to, staged = false, paths, values = false, concurrency = 4, onProgress } = opts;
   if (staged && to !== undefined) throw new UsageError("diff: 'staged' compares with the index: leave 'to' out", { hint: "`tdv diff --cached [REV]` compares REV (default HEAD) with the index" });
-  if (typeof from !== "string" || from === "") throw new UsageError("diff: 'from' must name a revision", { hint: "e.g. HEAD, main, v1.0, HEAD~2" });
+  if (from !== null && (typeof from !== "string" || from === "")) throw new UsageError("diff: 'from' must name a revision, or be null for no base", { hint: "e.g. HEAD, main, v1.0, HEAD~2" });
   if (to !== undefined && (typeof to !== "string" || to === "")) throw new UsageError("diff: 'to' must name a revision, or be left out for the working copy");
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new UsageError(`diff: concurrency must be a positive whole number, got ${concurrency}`);
   const scopePaths = paths === undefined ? null : [...new Set(paths.map(normalizePath))].sort();
@@ -36,11 +37,11 @@ export async function diff(repo: Repository, opts: DiffOptions = {}): Promise<Di
 
 async function _diff(
   repo: Repository,
-  o: { from: string; to: string | undefined; staged: boolean; paths: string[] | null; values: boolean; concurrency: number; onProgress: DiffOptions["onProgress"] },
+  o: { from: string | null; to: string | undefined; staged: boolean; paths: string[] | null; values: boolean; concurrency: number; onProgress: DiffOptions["onProgress"] },
 ): Promise<DiffResult> {
   const scope = new Scope(o.paths === null || o.paths.includes("") ? null : o.paths);
   const [a, b] = await Promise.all([
-    revisionSide(repo, o.from),
+    o.from === null ? noBase() : revisionSide(repo, o.from),
     o.staged ? indexSide(repo) : o.to === undefined ? workingCopySide(repo, scope.paths ?? undefined) : revisionSide(repo, o.to),
   ]);
   const raw = await walk(a.root, b.root, scope);
@@ -68,6 +69,11 @@ async function _diff(
     different: arrays.length + raw.groups.length + raw.files.length > 0,
     warnings: [...new Set([...a.warnings, ...b.warnings, ...raw.warnings])],
   };
+}
+
+/** No base: the empty snapshot, so everything on the other side is added. */
+function noBase(): Side {
+  return { rev: null, commit: null, root: null, warnings: [] };
 }
 
 /** A revision's side; HEAD of an unborn branch is the empty snapshot. */

@@ -95,6 +95,10 @@ describe("review screen", () => {
     const ui = await openCommit("import");
     let f = await waitFor(ui.lastFrame, (s) => s.includes("9 arrays changed (+9 ~0 -0)"));
     expect(f).toMatch(/^> \+ ocean\.zarr\/depth\s+\+3 ~0 -0$/m);
+    // the library's diff from no base: the groups it adds are counted, chunks in boxes as for any commit
+    expect(f).toContain("9 arrays changed (+9 ~0 -0), 2 groups");
+    f = await waitFor(ui.lastFrame, (s) => s.includes("chunks: +3 added"));
+    expect(f).toMatch(/^ {2}at \[0\.\.2\]$/m);
     await press(ui.stdin, "j", "j"); // flags: only 3 of its 18 chunks are stored
     f = await waitFor(ui.lastFrame, (s) => s.includes("ocean.zarr/flags  added"));
     await press(ui.stdin, KEYS.enter);

@@ -6,7 +6,7 @@
  */
 import { Box, Text } from "ink";
 import { Children, cloneElement, Fragment, isValidElement, type ReactElement, type ReactNode } from "react";
-import { escapeControlLine } from "../../../src/format/display.js";
+import { escapeControlLine } from "../../../src/index.js";
 import { tone, type Theme, type Tone } from "./theme.js";
 
 /** `children` with every string child's control characters escaped, inside fragments too (elements are left to escape their own). */

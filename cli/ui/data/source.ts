@@ -5,9 +5,8 @@
  * through the data hooks, so tests can also hand the app a fake source.
  */
 import * as lib from "../../../src/index.js";
-import type { ArrayDiff, ChunkBothChanged, ChunkId, GitOid, DiffResult, MergeStatus, Repository, ResolveResult, Side, ValueDiff } from "../../../src/index.js";
+import type { ArrayDiff, ChunkBothChanged, DiffResult, MergeStatus, ReadSession, Repository, ResolveResult, Side, ValueDiff } from "../../../src/index.js";
 import type { GraphRow } from "../../../src/index.js";
-import { ChunkReader } from "./chunks.js";
 import { mergeHistories } from "./order.js";
 import { diffSummaryLine, groupedSummaryLine } from "./summary.js";
 import { compareChunk, threeWay, type ChunkComparison, type ThreeWayComparison } from "./values.js";
@@ -78,7 +77,19 @@ function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
 }
 
 export function repoSource(repo: Repository): UiSource {
-  const reader = new ChunkReader(repo);
+  const sessions = new Map<string, Promise<ReadSession>>();
+  /** the read-only session of one commit, opened once */
+  const session = (commit: string): Promise<ReadSession> => {
+    let hit = sessions.get(commit);
+    if (!hit) {
+      hit = lib.openSession(repo, commit);
+      hit.catch(() => sessions.delete(commit));
+      sessions.set(commit, hit);
+    }
+    return hit;
+  };
+  /** the array at `path` in `commit`, or null when the commit has none there */
+  const arrayAt = async (commit: string, path: string) => (await session(commit)).array(path);
   const summaries = new Map<string, Promise<string>>();
   const diffs = new Map<string, Promise<DiffResult>>();
   const background = limiter(2);
@@ -88,69 +99,11 @@ export function repoSource(repo: Repository): UiSource {
     const k = `${from}..${to}`;
     let hit = diffs.get(k);
     if (!hit) {
-      hit = from === null ? rootDiff(to) : lib.diff(repo, { from, to });
+      hit = lib.diff(repo, { from, to });
       hit.catch(() => diffs.delete(k));
       diffs.set(k, hit);
     }
     return hit;
-  };
-
-  /** A root commit against nothing: every array added, its stored chunks as boxes. */
-  const rootDiff = async (to: string): Promise<DiffResult> => {
-    const infos = await lib.ls(repo, { rev: to });
-    const arrays: ArrayDiff[] = [];
-    for (const info of infos) {
-      const path = info.path === "." ? "" : info.path;
-      const at = await reader.array(to, path);
-      const stored = at ? await at.stored() : [];
-      const empty = { count: 0, bytes: 0, boxes: [] };
-      arrays.push({
-        path,
-        status: "added",
-        oldPath: null,
-        before: null,
-        after: {
-          zarrFormat: info.zarrFormat,
-          shape: info.shape,
-          dtype: info.dtype,
-          chunkShape: info.chunkShape,
-          innerChunkShape: info.innerChunkShape,
-          fillValue: at?.meta.fillValue ?? null,
-          codecs: info.codecs,
-          dimensionNames: info.dimensionNames,
-        },
-        metadata: [],
-        attributes: [],
-        chunks: {
-          added: { count: stored.length, bytes: info.bytes, boxes: stored.map((s) => s.index.map((i) => [i, i] as [number, number])) },
-          removed: empty,
-          modified: { ...empty, bytesBefore: 0 },
-        },
-        values: null,
-        valuesNote: "a new array: nothing to compare with",
-      });
-    }
-    const chunks = arrays.reduce((n, a) => n + a.chunks.added.count, 0);
-    const bytes = arrays.reduce((n, a) => n + a.chunks.added.bytes, 0);
-    return {
-      from: { rev: null, commit: null },
-      to: { rev: to, commit: to },
-      paths: null,
-      values: false,
-      arrays,
-      groups: [],
-      files: [],
-      summary: {
-        arrays: { added: arrays.length, removed: 0, modified: 0, renamed: 0 },
-        groups: { added: 0, removed: 0, modified: 0 },
-        files: { added: 0, removed: 0, modified: 0 },
-        chunks: { added: chunks, removed: 0, modified: 0 },
-        bytesAdded: bytes,
-        bytesRemoved: 0,
-      },
-      different: arrays.length > 0,
-      warnings: [],
-    };
   };
 
   return {
@@ -159,16 +112,16 @@ export function repoSource(repo: Repository): UiSource {
     resolve: (rev) => lib.resolveRevision(repo, rev),
 
     async history({ rev, limit }) {
-      const [branches, tags, current, head] = await Promise.all([lib.listBranches(repo), lib.listTags(repo), lib.currentBranch(repo), repo.refs.head()]);
+      const [branches, tags, current, head] = await Promise.all([lib.listBranches(repo), lib.listTags(repo), lib.currentBranch(repo), lib.headCommit(repo)]);
       const starts = new Set<string>();
       if (rev !== null) starts.add(await lib.resolveRevision(repo, rev));
       else {
-        if (head.oid) starts.add(head.oid);
+        if (head) starts.add(head);
         for (const b of branches) starts.add(b.oid);
         for (const t of tags) starts.add(t.oid);
       }
       // newest tip first; a tip already met in an earlier tip's history adds nothing newer than the cut below
-      const tips = await Promise.all([...starts].map(async (oid) => ({ oid, time: (await repo.git.readCommit(oid as GitOid)).committer.timestamp })));
+      const tips = await Promise.all([...starts].map(async (oid) => ({ oid, time: (await session(oid)).info.committer.timestamp })));
       tips.sort((a, b) => b.time - a.time);
       const seen = new Set<string>();
       const lists: lib.LogEntry[][] = [];
@@ -225,8 +178,8 @@ export function repoSource(repo: Repository): UiSource {
     chunk(from, to, a, index) {
       return decode(async () => {
         const [before, after] = await Promise.all([
-          from === null || a.before === null ? null : reader.array(from, a.oldPath ?? a.path),
-          a.after === null ? null : reader.array(to, a.path),
+          from === null || a.before === null ? null : arrayAt(from, a.oldPath ?? a.path),
+          a.after === null ? null : arrayAt(to, a.path),
         ]);
         const [cb, ca] = await Promise.all([before ? before.chunk(index) : null, after ? after.chunk(index) : null]);
         const chunkShape = (after ?? before)?.meta.chunkShape ?? [];
@@ -246,10 +199,11 @@ export function repoSource(repo: Repository): UiSource {
         const sides = await Promise.all(
           (["base", "ours", "theirs"] as const).map(async (s) => {
             const commit = s === "base" ? m.base : s === "ours" ? m.origHead : m.theirs;
-            const arr = commit ? await reader.array(commit, c.array) : null;
-            if (!arr) return { chunk: null, shape: [] as number[], chunkShape: null };
+            const at = commit ? await session(commit) : null;
+            const arr = at ? await at.array(c.array) : null;
+            if (!at || !arr) return { chunk: null, shape: [] as number[], chunkShape: null };
             const e = c.entries[s];
-            const bytes = e === null ? null : e.store === "chunk" ? await repo.chunks.get(e.id as ChunkId) : await repo.git.readBlob(e.id as GitOid, c.path);
+            const bytes = e === null ? null : await at.object(e, c.path);
             return { chunk: await arr.decode(c.chunk, bytes), shape: arr.meta.shape, chunkShape: arr.meta.chunkShape };
           }),
         );

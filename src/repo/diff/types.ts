@@ -5,8 +5,8 @@
 import type { Box } from "./ranges.js";
 
 export interface DiffOptions {
-  /** the old side: a revision (default HEAD; an unborn HEAD is the empty snapshot) */
-  from?: string;
+  /** the old side: a revision (default HEAD; an unborn HEAD is the empty snapshot), or null for no base (the empty snapshot) */
+  from?: string | null;
   /** the new side: a revision, or undefined for the working copy */
   to?: string;
   /** the new side is the index (what the next `tdv commit` records): `diff --cached`; `to` must be left out */
@@ -21,7 +21,7 @@ export interface DiffOptions {
 }
 
 export interface DiffSideInfo {
-  /** the revision as given, or null for the working copy */
+  /** the revision as given, or null for the working copy (and for the old side of a diff with no base) */
   rev: string | null;
   /** the commit it resolved to (null: working copy, or an unborn branch) */
   commit: string | null;
