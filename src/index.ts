@@ -35,7 +35,7 @@ export { createBranch, deleteBranch } from "./commands/branch.js";
 export { listBranches, scanBranches, currentBranch } from "./repo/branches.js";
 export { listTags, createTag, deleteTag } from "./commands/tag.js";
 export { log, type LogEntry } from "./commands/log.js";
-export type { CommitObject, Person } from "./store/git.js";
+export type { CommitObject, Person } from "./format/git-object.js";
 export * from "./remote/errors.js";
 export { openBackend, normalizeRemoteUrl, type ObjectBackend, type BackendOptions, type PutOptions, type ObjectInfo } from "./remote/backend.js";
 export { addRemote, removeRemote, listRemotes, resolveRemote, type RemoteInfo } from "./remote/config.js";

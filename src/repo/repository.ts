@@ -20,7 +20,8 @@ import {
 } from "../errors.js";
 import { readFileOrNull, writeAtomic } from "../store/atomic.js";
 import type { ChunkId, GitOid } from "../format/hash.js";
-import { GitStore, type Person } from "../store/git.js";
+import { GitStore } from "../store/git.js";
+import type { Person } from "../format/git-object.js";
 import { readIndex, writeIndex, type IndexState } from "../store/index-file.js";
 import { withLock } from "../store/lock.js";
 import { durabilityFromEnv, type Durability } from "../store/durability.js";

@@ -10,7 +10,7 @@
 import type { ChunkId, GitOid } from "../format/hash.js";
 import { compareIndex, decodeFileList, decodeShard, encodeFileList, encodeShard, regionName, type FileListEntry, type ManifestEntry } from "../format/manifest.js";
 import type { ArrayMeta } from "../format/zarr-meta.js";
-import type { TreeEntry } from "../store/git.js";
+import type { TreeEntry } from "../format/git-object.js";
 import { baseName, joinPath, parentDir, type Hierarchy } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
 import {

@@ -20,7 +20,8 @@ import {
 } from "../format/manifest.js";
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
 import { mapLimit } from "../store/atomic.js";
-import { checkEntryName, GitStore, type TreeEntry } from "../store/git.js";
+import { GitStore } from "../store/git.js";
+import { checkEntryName, type TreeEntry } from "../format/git-object.js";
 import type { Stored } from "../store/index-file.js";
 import { Hierarchy, joinPath, parentDir, baseName, type FileKind } from "./hierarchy.js";
 import type { Repository } from "./repository.js";

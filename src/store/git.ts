@@ -503,7 +503,3 @@ function readSmallFile(file: string): Buffer {
     fs.closeSync(fd);
   }
 }
-
-// the models moved to the format layer; re-exported until their importers point there
-export { checkEntryName, formatPerson, NON_UTF8_NAME } from "../format/git-object.js";
-export type { CommitObject, Person, TagObject, TreeEntry, TreeMode } from "../format/git-object.js";

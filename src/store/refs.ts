@@ -8,7 +8,7 @@ import path from "node:path";
 import { BadRefError, BranchMovedError, CorruptObjectError, InvalidRefNameError, isTdvError } from "../errors.js";
 import { isGitOid, type GitOid } from "../format/hash.js";
 import { asAccessError, mkdirRaceproof, readFileOrNull } from "./atomic.js";
-import { formatPerson, type Person } from "./git.js";
+import { formatPerson, type Person } from "../format/git-object.js";
 import { withLock } from "./lock.js";
 
 export interface Head {

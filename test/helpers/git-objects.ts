@@ -3,7 +3,7 @@ import { promises as fs } from "node:fs";
 import os from "node:os";
 import { Repository } from "../../src/index.js";
 import type { GitOid } from "../../src/format/hash.js";
-import type { Person, TreeEntry } from "../../src/store/git.js";
+import type { Person, TreeEntry } from "../../src/format/git-object.js";
 
 export type Files = Record<string, string>;
 
