@@ -26,7 +26,7 @@ export function loadLib(): Promise<Lib> {
 /** Open the repository holding the current directory (searching upward). */
 export async function openRepo(): Promise<{ lib: Lib; repo: Repo }> {
   const lib = await loadLib();
-  const repo = await lib.Repository.open({ dir: process.cwd() });
+  const repo = await lib.openRepository({ dir: process.cwd() });
   // waits (for gc) and recoveries (a killed command's lock replaced) are told on stderr
   repo.onNotice = (message) => void process.stderr.write(`note: ${message}\n`);
   return { lib, repo };

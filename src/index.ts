@@ -2,7 +2,8 @@
 export * from "./errors.js";
 export type { ChunkId, GitOid } from "./format/hash.js";
 export type { ArrayMeta } from "./format/zarr-meta.js";
-export { Repository, TDV_VERSION, REPO_FORMAT_VERSION, type CloneMarker, type RepoConfig } from "./repo/repository.js";
+export { Repository, type CloneMarker, type OpenOptions, type RepoConfig } from "./repo/repository.js";
+export { REPO_FORMAT_VERSION, TDV_VERSION } from "./format/version.js";
 export { isStoreRoot, siblingRepoDir, recordedWorktree, findDetachedRepo } from "./repo/store-root.js";
 export {
   checkConfigKey,
@@ -45,6 +46,7 @@ export { remoteFsck, type RemoteFsckOptions, type RemoteFsckResult, type RemoteF
 export { remoteGc, type RemoteGcOptions, type RemoteGcResult } from "./remote/remote-gc.js";
 export { push, type PushOptions, type PushResult, type RefUpdate, type RefStatus } from "./remote/push.js";
 export { fetch, type FetchOptions, type FetchResult, type FetchedRef, type FetchRefStatus } from "./remote/fetch.js";
+export { openRepository, lazyChunkFetcher } from "./remote/lazy.js";
 export { pull, type PullOptions, type PullResult } from "./remote/pull.js";
 export { clone, cloneDirName, type CloneOptions, type CloneResult, type CloneStart } from "./remote/clone.js";
 export { RemoteRepo, isSafeRef, type IgnoredRemoteRef } from "./remote/layout.js";

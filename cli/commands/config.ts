@@ -40,7 +40,7 @@ Examples:
 
 async function openMaybe(lib: Lib): Promise<Repo | null> {
   try {
-    return await lib.Repository.open({ dir: process.cwd() });
+    return await lib.openRepository({ dir: process.cwd() });
   } catch (e) {
     if (lib.isTdvError(e, "NotARepositoryError")) return null;
     throw e;

@@ -24,6 +24,7 @@ import { readFileOrNull } from "../store/atomic.js";
 import type { BackendOptions } from "./backend.js";
 import { normalizeRemoteUrl, schemeOf } from "./backend.js";
 import { NotARemoteRepositoryError } from "./errors.js";
+import { openRepository } from "./lazy.js";
 import { fetch, type FetchResult } from "./fetch.js";
 import { RemoteRepo } from "./layout.js";
 import type { OnTransferProgress } from "./transfer.js";
@@ -212,7 +213,7 @@ async function prepareTarget(dir: string, url: string): Promise<Target> {
       await removeClone(dir, null, false);
       return { kind: "new", start: "restarted", createdDir: m.createdDir };
     }
-    const repo = await Repository.open({ dir, unfinishedClone: true });
+    const repo = await openRepository({ dir, unfinishedClone: true });
     await repo.updateConfig((c) => {
       if (c.cloning?.pid !== m.pid || c.cloning.host !== m.host) throw new UsageError(`another tdv clone took over ${dir}`, { hint: "wait for it to finish" });
       c.cloning = { ...c.cloning, ...whoClones() };

@@ -25,16 +25,15 @@ import type { Person } from "../format/git-object.js";
 import { readIndex, writeIndex, type IndexState } from "../store/index-file.js";
 import { withLock } from "../store/lock.js";
 import { durabilityFromEnv, type Durability } from "../store/durability.js";
-import { ChunkStore } from "../store/objects.js";
+import { ChunkStore, type ChunkSource } from "../store/objects.js";
 import { checkRefName, Refs } from "../store/refs.js";
 import { enterWriter, type Announcement } from "../store/writers.js";
 import { acquireWorktreeLock, type WorktreeLock } from "../store/worktree-lock.js";
 import { describeOwner } from "../store/owner.js";
 import { findDetachedRepo, recordedWorktree } from "./store-root.js";
 import { resolveIdentity, type Role } from "./settings.js";
+import { REPO_FORMAT_VERSION, TDV_VERSION } from "../format/version.js";
 
-export const REPO_FORMAT_VERSION = 1;
-export const TDV_VERSION = "0.1.0";
 /** infix of a commit's pending index: `index.tmp-commit-<oid>` */
 const PENDING_INDEX = ".tmp-commit-";
 /** folder of the markers of verified snapshot trees (`Repository.isVerifiedTree`) */
@@ -71,6 +70,16 @@ export interface CloneMarker {
   createdDir: boolean;
   /** an interrupted clone began to remove what it made: the next clone finishes that, then starts again */
   removing?: true;
+}
+
+/** How an open repository reaches what lies outside it. */
+export interface OpenOptions {
+  /**
+   * A lazy clone's source of the chunks it lacks, made for its lazy remote
+   * (`tdv.json` names it). The remote layer passes its fetcher
+   * (remote/lazy.ts: openRepository); without one, a missing chunk is missing.
+   */
+  chunkFetcher?: (repo: Repository, remote: string) => ChunkSource;
 }
 
 /** The repository folder a `.tdv` pointer file names (`tdvdir: PATH`), or null when it holds something else. */
@@ -332,7 +341,7 @@ export class Repository {
    * A clone that did not finish is refused (UnfinishedCloneError) unless
    * `unfinishedClone` (the clone that resumes it).
    */
-  static async open({ dir = process.cwd(), unfinishedClone = false }: { dir?: string; unfinishedClone?: boolean } = {}): Promise<Repository> {
+  static async open({ dir = process.cwd(), unfinishedClone = false, ...opts }: { dir?: string; unfinishedClone?: boolean } & OpenOptions = {}): Promise<Repository> {
     const start = path.resolve(dir);
     for (let cur = start; ; ) {
       const marker = path.join(cur, ".tdv");
@@ -342,11 +351,11 @@ export class Repository {
       } catch {
         st = undefined; // not readable or not a folder on the way: look further up, as for a missing marker
       }
-      if (st?.isDirectory()) return Repository.load(cur, marker, unfinishedClone);
+      if (st?.isDirectory()) return Repository.load(cur, marker, unfinishedClone, opts);
       if (st?.isFile()) {
         const target = readPointer(marker);
         if (target === null) throw new CorruptObjectError(marker, "a .tdv file must hold `tdvdir: PATH`");
-        return Repository.load(cur, path.resolve(cur, target), unfinishedClone);
+        return Repository.load(cur, path.resolve(cur, target), unfinishedClone, opts);
       }
       const up = path.dirname(cur);
       if (up === cur) throw new NotARepositoryError(start, (await findDetachedRepo(start)) ?? undefined);
@@ -354,7 +363,7 @@ export class Repository {
     }
   }
 
-  private static async load(root: string, tdvDir: string, unfinishedClone: boolean): Promise<Repository> {
+  private static async load(root: string, tdvDir: string, unfinishedClone: boolean, opts: OpenOptions = {}): Promise<Repository> {
     const raw = await readFileOrNull(path.join(tdvDir, "tdv.json"));
     if (!raw) throw new NotARepositoryError(root);
     let config: RepoConfig;
@@ -367,11 +376,8 @@ export class Repository {
     if (config.formatVersion > REPO_FORMAT_VERSION) throw new UnsupportedFormatError(`repository ${tdvDir}`, config.formatVersion, REPO_FORMAT_VERSION);
     if (config.cloning && !unfinishedClone) throw new UnfinishedCloneError(root, config.cloning.url);
     const repo = new Repository(root, tdvDir, config);
-    if (config.lazy?.remote) {
-      // a lazy clone reads missing chunks from its remote (the one upward import: loaded only here)
-      const { lazyChunkFetcher } = await import("../remote/lazy.js");
-      repo.chunks.fallback = lazyChunkFetcher(repo, config.lazy.remote);
-    }
+    // a lazy clone reads missing chunks from its remote, through the fetcher the remote layer passes
+    if (config.lazy?.remote && opts.chunkFetcher) repo.chunks.fallback = opts.chunkFetcher(repo, config.lazy.remote);
     return repo;
   }
 
