@@ -25,7 +25,8 @@ import type { Person } from "../format/git-object.js";
 import { readIndex, writeIndex, type IndexState } from "../store/index-file.js";
 import { withLock } from "../store/lock.js";
 import { durabilityFromEnv, type Durability } from "../store/durability.js";
-import { ChunkStore, type ChunkSource } from "../store/objects.js";
+import { FileChunkStore } from "../store/objects.js";
+import type { ChunkSource, ChunkStore, ObjectStore, RefStore } from "../store/types.js";
 import { checkRefName, Refs } from "../store/refs.js";
 import { enterWriter, type Announcement } from "../store/writers.js";
 import { acquireWorktreeLock, type WorktreeLock } from "../store/worktree-lock.js";
@@ -88,12 +89,41 @@ function readPointer(marker: string): string | null {
   return m ? (m[1] as string) : null;
 }
 
-export class Repository {
-  readonly git: GitStore;
-  readonly refs: Refs;
-  readonly chunks: ChunkStore;
-  /** when written objects reach the disk (flushed before refs or the index name them) */
-  readonly durability: Durability;
+/** The stores a repository is made of (store/types.ts). */
+export interface Stores {
+  git: ObjectStore;
+  refs: RefStore;
+  chunks: ChunkStore;
+}
+
+/**
+ * The stores of a repository on disk, under its `.tdv` folder: what open and
+ * init build. Code that needs files (gc, fsck, checkout's copies, workers)
+ * takes a Repository of these; code that needs only the interfaces may take a
+ * `Repository<Stores>`.
+ */
+export interface FileStores extends Stores {
+  git: GitStore;
+  refs: Refs;
+  chunks: FileChunkStore;
+}
+
+/** The file-system stores of the repository folder `tdvDir`, written with `durability`. */
+export function fileStores(tdvDir: string, durability: Durability): FileStores {
+  const gitdir = path.join(tdvDir, "git");
+  return {
+    git: new GitStore(gitdir, durability),
+    refs: new Refs(gitdir, () => durability.flush()),
+    chunks: new FileChunkStore(path.join(tdvDir, "chunks"), durability),
+  };
+}
+
+export class Repository<S extends Stores = FileStores> {
+  /** Git objects: commits, trees, metadata blobs */
+  readonly git: S["git"];
+  readonly refs: S["refs"];
+  /** chunk objects */
+  readonly chunks: S["chunks"];
   /** whether the file system clones files (reflink); learnt on first checkout */
   reflink: boolean | undefined = undefined;
   /**
@@ -105,17 +135,26 @@ export class Repository {
   private writer: { count: number; ready: Promise<Announcement> } | null = null;
   private worktreeLock: { count: number; lock: WorktreeLock } | null = null;
 
-  private constructor(
+  /** A repository made of `stores` (Repository.open and init make the file-system ones: fileStores). */
+  constructor(
     /** the working tree root (absolute) */
     readonly root: string,
     /** the repository folder (absolute): `root/.tdv` or a separate folder */
     readonly tdvDir: string,
     readonly config: RepoConfig,
+    stores: S,
+    /** when written objects reach the disk (flushed before refs or the index name them) */
+    readonly durability: Durability,
   ) {
-    this.durability = durabilityFromEnv(tdvDir);
-    this.git = new GitStore(path.join(tdvDir, "git"), this.durability);
-    this.refs = new Refs(path.join(tdvDir, "git"), () => this.durability.flush());
-    this.chunks = new ChunkStore(path.join(tdvDir, "chunks"), this.durability);
+    this.git = stores.git;
+    this.refs = stores.refs;
+    this.chunks = stores.chunks;
+  }
+
+  /** A repository on disk with its file-system stores. */
+  private static onDisk(root: string, tdvDir: string, config: RepoConfig): Repository {
+    const durability = durabilityFromEnv(tdvDir);
+    return new Repository(root, tdvDir, config, fileStores(tdvDir, durability), durability);
   }
 
   /**
@@ -333,7 +372,7 @@ export class Repository {
     await writeAtomic(path.join(tdvDir, "tdv.json"), `${JSON.stringify(config, null, 2)}\n`);
     if (separateRepo) await writeAtomic(marker, `tdvdir: ${tdvDir}\n`);
     const created = separateRepo ? [marker, tdvDir] : [marker];
-    return { repo: new Repository(root, tdvDir, config), created };
+    return { repo: Repository.onDisk(root, tdvDir, config), created };
   }
 
   /**
@@ -375,7 +414,7 @@ export class Repository {
     if (typeof config.formatVersion !== "number") throw new CorruptObjectError(path.join(tdvDir, "tdv.json"), "no formatVersion");
     if (config.formatVersion > REPO_FORMAT_VERSION) throw new UnsupportedFormatError(`repository ${tdvDir}`, config.formatVersion, REPO_FORMAT_VERSION);
     if (config.cloning && !unfinishedClone) throw new UnfinishedCloneError(root, config.cloning.url);
-    const repo = new Repository(root, tdvDir, config);
+    const repo = Repository.onDisk(root, tdvDir, config);
     // a lazy clone reads missing chunks from its remote, through the fetcher the remote layer passes
     if (config.lazy?.remote && opts.chunkFetcher) repo.chunks.fallback = opts.chunkFetcher(repo, config.lazy.remote);
     return repo;

@@ -26,6 +26,7 @@ import { inflateObject, zlibObject } from "../format/zlib-stored.js";
 import { asAccessError, freshen, writeAtomic, writeObjectFile } from "./atomic.js";
 import { buildPack, Pack, type PackObject, type PackType, type RawObject } from "./pack.js";
 import { Durability } from "./durability.js";
+import type { ObjectStore } from "./types.js";
 
 /**
  * Objects this process wrote or read and verified, by id: a commit reads back
@@ -74,7 +75,11 @@ export const PACK_MIN = 64;
 /** Objects a pack checks for loose copies one stat at a time before listing all 256 folders (which costs ~60 stats). */
 const LOOSE_STATS = 64;
 
-export class GitStore {
+/**
+ * Git objects in a Git directory on disk. File-system only (not in ObjectStore):
+ * `gitdir`, the isomorphic-git `cache`, packs and loose objects (gc, fsck) and `dropCache`.
+ */
+export class GitStore implements ObjectStore {
   readonly cache: object = {};
   private readonly objects = new ObjectCache(32 << 20);
   /** packs by index file, opened on first need */
