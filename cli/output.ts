@@ -10,6 +10,7 @@ import { InvalidArgumentError } from "commander";
 import type { ArrayChanges, Change, CommitObject, GroupedChanges, Person, Repository } from "../src/index.js";
 // the one runtime import from the library: a small pure module, so that every line printed is escaped
 import { escapeControl, quotePath } from "../src/format/display.js";
+import { repoOptions } from "./env.js";
 
 export { escapeControl, quotePath };
 
@@ -26,7 +27,7 @@ export function loadLib(): Promise<Lib> {
 /** Open the repository holding the current directory (searching upward). */
 export async function openRepo(): Promise<{ lib: Lib; repo: Repo }> {
   const lib = await loadLib();
-  const repo = await lib.openRepository({ dir: process.cwd() });
+  const repo = await lib.openRepository({ dir: process.cwd(), ...repoOptions() });
   // waits (for gc) and recoveries (a killed command's lock replaced) are told on stderr
   repo.onNotice = (message) => void process.stderr.write(`note: ${message}\n`);
   return { lib, repo };

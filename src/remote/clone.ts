@@ -28,6 +28,7 @@ import { openRepository } from "./lazy.js";
 import { fetch, type FetchResult } from "./fetch.js";
 import { RemoteRepo } from "./layout.js";
 import type { OnTransferProgress } from "./transfer.js";
+import type { DurabilityMode } from "../store/durability.js";
 
 export interface CloneOptions {
   url: string;
@@ -43,6 +44,8 @@ export interface CloneOptions {
   onProgress?: OnTransferProgress;
   onCheckoutProgress?: ProgressFn;
   backend?: BackendOptions;
+  /** when the clone's written objects reach the disk (store/durability.ts); default "deferred" */
+  durability?: DurabilityMode;
   /**
    * Stop the clone (the CLI aborts it on SIGINT and SIGTERM, with an
    * InterruptedError as the reason): transfers stop starting, the ones in
@@ -87,7 +90,7 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
   const url = normalizeRemoteUrl(opts.url, cwd);
   const dir = path.resolve(cwd, opts.dir ?? cloneDirName(url));
   const { signal } = opts;
-  const target = await prepareTarget(dir, url);
+  const target = await prepareTarget(dir, url, opts.durability);
   opts.onStart?.(target.kind === "resume" ? "resumed" : target.start);
 
   let repo: Repository | null = target.kind === "resume" ? target.repo : null;
@@ -104,7 +107,7 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
     signal?.throwIfAborted();
     if (!repo) {
       const cloning: CloneMarker = { url, ...whoClones(), createdDir: target.kind === "new" && target.createdDir };
-      ({ repo } = await Repository.init({ dir, initialBranch: initial, config: { remotes: { origin: { url } }, cloning } }));
+      ({ repo } = await Repository.init({ dir, initialBranch: initial, config: { remotes: { origin: { url } }, cloning }, ...(opts.durability ? { durability: opts.durability } : {}) }));
     }
     const r = repo;
     signal?.throwIfAborted();
@@ -191,7 +194,7 @@ function whoClones(): Pick<CloneMarker, "pid" | "host" | "startedAt"> {
  * was interrupted, removed and started again; a `.tdv` left by a clone killed
  * inside init (before tdv.json) is cleared. Anything else is refused.
  */
-async function prepareTarget(dir: string, url: string): Promise<Target> {
+async function prepareTarget(dir: string, url: string, durability: DurabilityMode | undefined): Promise<Target> {
   const names = await entries(dir);
   if (names === null) return { kind: "new", start: "new", createdDir: true };
   if (names.length === 0) return { kind: "new", start: "new", createdDir: false };
@@ -213,7 +216,7 @@ async function prepareTarget(dir: string, url: string): Promise<Target> {
       await removeClone(dir, null, false);
       return { kind: "new", start: "restarted", createdDir: m.createdDir };
     }
-    const repo = await openRepository({ dir, unfinishedClone: true });
+    const repo = await openRepository({ dir, unfinishedClone: true, ...(durability ? { durability } : {}) });
     await repo.updateConfig((c) => {
       if (c.cloning?.pid !== m.pid || c.cloning.host !== m.host) throw new UsageError(`another tdv clone took over ${dir}`, { hint: "wait for it to finish" });
       c.cloning = { ...c.cloning, ...whoClones() };

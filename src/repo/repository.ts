@@ -24,7 +24,7 @@ import { GitStore } from "../store/git.js";
 import type { Person } from "../format/git-object.js";
 import { readIndex, writeIndex, type IndexState } from "../store/index-file.js";
 import { withLock } from "../store/lock.js";
-import { durabilityFromEnv, type Durability } from "../store/durability.js";
+import { Durability, type DurabilityMode } from "../store/durability.js";
 import { FileChunkStore } from "../store/objects.js";
 import type { ChunkSource, ChunkStore, ObjectStore, RefStore } from "../store/types.js";
 import { checkRefName, Refs } from "../store/refs.js";
@@ -81,6 +81,8 @@ export interface OpenOptions {
    * (remote/lazy.ts: openRepository); without one, a missing chunk is missing.
    */
   chunkFetcher?: (repo: Repository, remote: string) => ChunkSource;
+  /** when written objects reach the disk (store/durability.ts); default "deferred" */
+  durability?: DurabilityMode;
 }
 
 /** The repository folder a `.tdv` pointer file names (`tdvdir: PATH`), or null when it holds something else. */
@@ -152,8 +154,8 @@ export class Repository<S extends Stores = FileStores> {
   }
 
   /** A repository on disk with its file-system stores. */
-  private static onDisk(root: string, tdvDir: string, config: RepoConfig): Repository {
-    const durability = durabilityFromEnv(tdvDir);
+  private static onDisk(root: string, tdvDir: string, config: RepoConfig, mode: DurabilityMode = "deferred"): Repository {
+    const durability = new Durability(tdvDir, mode);
     return new Repository(root, tdvDir, config, fileStores(tdvDir, durability), durability);
   }
 
@@ -304,12 +306,15 @@ export class Repository<S extends Stores = FileStores> {
     separateRepo,
     initialBranch = "main",
     config: extra = {},
+    durability,
   }: {
     dir: string;
     separateRepo?: string;
     initialBranch?: string;
     /** settings written with the repository's first tdv.json (clone: its remote and its marker) */
     config?: Pick<RepoConfig, "remotes" | "cloning">;
+    /** when written objects reach the disk (store/durability.ts); default "deferred" */
+    durability?: DurabilityMode;
   }): Promise<{ repo: Repository; created: string[]; reattached?: true }> {
     checkRefName(initialBranch);
     const root = path.resolve(dir);
@@ -333,7 +338,7 @@ export class Repository<S extends Stores = FileStores> {
         // an older tdv recorded no working copy: a pointer already naming it is proof enough
         if (owner === realRoot || (owner === null && markerStat)) {
           if (!markerStat) await writeAtomic(marker, `tdvdir: ${tdvDir}\n`);
-          const repo = await Repository.load(root, tdvDir, false);
+          const repo = await Repository.load(root, tdvDir, false, durability ? { durability } : {});
           if (owner === null) {
             await repo.updateConfig((c) => {
               c.worktree = realRoot;
@@ -372,7 +377,7 @@ export class Repository<S extends Stores = FileStores> {
     await writeAtomic(path.join(tdvDir, "tdv.json"), `${JSON.stringify(config, null, 2)}\n`);
     if (separateRepo) await writeAtomic(marker, `tdvdir: ${tdvDir}\n`);
     const created = separateRepo ? [marker, tdvDir] : [marker];
-    return { repo: Repository.onDisk(root, tdvDir, config), created };
+    return { repo: Repository.onDisk(root, tdvDir, config, durability), created };
   }
 
   /**
@@ -414,7 +419,7 @@ export class Repository<S extends Stores = FileStores> {
     if (typeof config.formatVersion !== "number") throw new CorruptObjectError(path.join(tdvDir, "tdv.json"), "no formatVersion");
     if (config.formatVersion > REPO_FORMAT_VERSION) throw new UnsupportedFormatError(`repository ${tdvDir}`, config.formatVersion, REPO_FORMAT_VERSION);
     if (config.cloning && !unfinishedClone) throw new UnfinishedCloneError(root, config.cloning.url);
-    const repo = Repository.onDisk(root, tdvDir, config);
+    const repo = Repository.onDisk(root, tdvDir, config, opts.durability);
     // a lazy clone reads missing chunks from its remote, through the fetcher the remote layer passes
     if (config.lazy?.remote && opts.chunkFetcher) repo.chunks.fallback = opts.chunkFetcher(repo, config.lazy.remote);
     return repo;

@@ -13,7 +13,7 @@ export function person(timestamp: number): Person {
 
 export async function newRepo(): Promise<Repository> {
   const dir = await fs.mkdtemp(`${os.tmpdir()}/tdv-test-`);
-  return (await Repository.init({ dir })).repo;
+  return (await Repository.init({ dir, durability: "none" })).repo;
 }
 
 /** Write a tree of small text files (paths with "/" make subtrees). */

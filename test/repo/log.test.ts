@@ -9,8 +9,6 @@ import type { Repository } from "../../src/repo/repository.js";
 import type { Person } from "../../src/format/git-object.js";
 import { newRepo, writeFiles, type Files } from "../helpers/git-objects.js";
 
-process.env.TDV_FSYNC = "0";
-
 // ---- helpers (build commits directly; the commit command lives elsewhere) ----
 
 function person(timestamp: number, name = "Ada Tester"): Person {

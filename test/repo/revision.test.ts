@@ -11,8 +11,6 @@ import { GitStore } from "../../src/store/git.js";
 import { formatPerson, type Person } from "../../src/format/git-object.js";
 import { newRepo, person, writeFiles } from "../helpers/git-objects.js";
 
-process.env.TDV_FSYNC = "0";
-
 // ---- helpers (build commits directly; the commit command lives elsewhere) ----
 
 const DAY = 86_400;
