@@ -2,7 +2,7 @@
 export * from "./errors.js";
 export type { ChunkId, GitOid } from "./format/hash.js";
 export type { ArrayMeta } from "./format/zarr-meta.js";
-export { Repository, fileStores, type CloneMarker, type FileStores, type OpenOptions, type RepoConfig, type Stores } from "./repo/repository.js";
+export { Repository, fileStores, type CloneMarker, type FileStores, type OpenOptions, type RepoConfig, type RepoOptions, type Stores } from "./repo/repository.js";
 export type { ChunkSource, ChunkStore, ObjectStore, RefStore } from "./store/types.js";
 export type { DurabilityMode } from "./store/durability.js";
 export { REPO_FORMAT_VERSION, TDV_VERSION } from "./format/version.js";

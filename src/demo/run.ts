@@ -31,7 +31,7 @@ import {
   type ArrayInfo,
   type GitOid,
   type LogEntry,
-  type DurabilityMode,
+  type RepoOptions,
   type Person,
 } from "../index.js";
 import {
@@ -67,8 +67,8 @@ export interface DemoOptions {
    * the "Try next" commands then start by defining `tdv` for the shell.
    */
   runAs?: readonly string[];
-  /** when the demo repository's objects reach the disk (default "deferred") */
-  durability?: DurabilityMode;
+  /** how the demo repository behaves (durability, waits) */
+  repoOptions?: RepoOptions;
 }
 
 export interface DemoResult {
@@ -110,7 +110,7 @@ export interface DemoResult {
 }
 
 /** Run the demo in `dir`. Refuses a folder that exists and is not empty. */
-export async function runDemo({ dir, log, seed, runAs, durability }: DemoOptions): Promise<DemoResult> {
+export async function runDemo({ dir, log, seed, runAs, repoOptions = {} }: DemoOptions): Promise<DemoResult> {
   const root = path.resolve(dir);
   await assertFreshFolder(dir, root);
   const storeDir = path.join(root, DEMO_STORE);
@@ -132,7 +132,7 @@ export async function runDemo({ dir, log, seed, runAs, durability }: DemoOptions
   say("2. Put the folder under version control.");
   cmd(`cd ${shellQuote(shortPath(root))}`);
   cmd("tdv init");
-  const { repo } = await Repository.init({ dir: root, ...(durability ? { durability } : {}) });
+  const { repo } = await Repository.init({ dir: root, ...repoOptions });
   out(`Initialized empty tdv repository in ${shortPath(repo.tdvDir)}`);
   cmd("tdv add -A");
   const staged = await add(repo, { all: true });

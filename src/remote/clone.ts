@@ -19,7 +19,7 @@ import { InterruptedError, RefNotFoundError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
 import { processRuns } from "../store/owner.js";
-import { Repository, type CloneMarker, type RepoConfig } from "../repo/repository.js";
+import { Repository, type CloneMarker, type RepoConfig, type RepoOptions } from "../repo/repository.js";
 import { readFileOrNull } from "../store/atomic.js";
 import type { BackendOptions } from "./backend.js";
 import { normalizeRemoteUrl, schemeOf } from "./backend.js";
@@ -28,9 +28,9 @@ import { openRepository } from "./lazy.js";
 import { fetch, type FetchResult } from "./fetch.js";
 import { RemoteRepo } from "./layout.js";
 import type { OnTransferProgress } from "./transfer.js";
-import type { DurabilityMode } from "../store/durability.js";
 
-export interface CloneOptions {
+/** What to clone, and how (RepoOptions: how the new repository behaves). */
+export interface CloneOptions extends RepoOptions {
   url: string;
   /** the new working copy (default: named after the URL's last component, in cwd) */
   dir?: string;
@@ -44,8 +44,6 @@ export interface CloneOptions {
   onProgress?: OnTransferProgress;
   onCheckoutProgress?: ProgressFn;
   backend?: BackendOptions;
-  /** when the clone's written objects reach the disk (store/durability.ts); default "deferred" */
-  durability?: DurabilityMode;
   /**
    * Stop the clone (the CLI aborts it on SIGINT and SIGTERM, with an
    * InterruptedError as the reason): transfers stop starting, the ones in
@@ -90,7 +88,8 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
   const url = normalizeRemoteUrl(opts.url, cwd);
   const dir = path.resolve(cwd, opts.dir ?? cloneDirName(url));
   const { signal } = opts;
-  const target = await prepareTarget(dir, url, opts.durability);
+  const repoOpts = pickRepoOptions(opts);
+  const target = await prepareTarget(dir, url, repoOpts);
   opts.onStart?.(target.kind === "resume" ? "resumed" : target.start);
 
   let repo: Repository | null = target.kind === "resume" ? target.repo : null;
@@ -107,7 +106,7 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
     signal?.throwIfAborted();
     if (!repo) {
       const cloning: CloneMarker = { url, ...whoClones(), createdDir: target.kind === "new" && target.createdDir };
-      ({ repo } = await Repository.init({ dir, initialBranch: initial, config: { remotes: { origin: { url } }, cloning }, ...(opts.durability ? { durability: opts.durability } : {}) }));
+      ({ repo } = await Repository.init({ dir, initialBranch: initial, config: { remotes: { origin: { url } }, cloning }, ...repoOpts }));
     }
     const r = repo;
     signal?.throwIfAborted();
@@ -194,7 +193,7 @@ function whoClones(): Pick<CloneMarker, "pid" | "host" | "startedAt"> {
  * was interrupted, removed and started again; a `.tdv` left by a clone killed
  * inside init (before tdv.json) is cleared. Anything else is refused.
  */
-async function prepareTarget(dir: string, url: string, durability: DurabilityMode | undefined): Promise<Target> {
+async function prepareTarget(dir: string, url: string, repoOpts: RepoOptions): Promise<Target> {
   const names = await entries(dir);
   if (names === null) return { kind: "new", start: "new", createdDir: true };
   if (names.length === 0) return { kind: "new", start: "new", createdDir: false };
@@ -216,7 +215,7 @@ async function prepareTarget(dir: string, url: string, durability: DurabilityMod
       await removeClone(dir, null, false);
       return { kind: "new", start: "restarted", createdDir: m.createdDir };
     }
-    const repo = await openRepository({ dir, unfinishedClone: true, ...(durability ? { durability } : {}) });
+    const repo = await openRepository({ dir, unfinishedClone: true, ...repoOpts });
     await repo.updateConfig((c) => {
       if (c.cloning?.pid !== m.pid || c.cloning.host !== m.host) throw new UsageError(`another tdv clone took over ${dir}`, { hint: "wait for it to finish" });
       c.cloning = { ...c.cloning, ...whoClones() };
@@ -305,4 +304,9 @@ async function removeClone(dir: string, repo: Repository | null, removeDir: bool
   await fsp.rm(config, { force: true });
   await fsp.rm(tdvDir, { recursive: true, force: true });
   if (removeDir) await fsp.rmdir(dir).catch(() => {}); // not empty: someone wrote into it meanwhile; theirs to keep
+}
+
+/** The repository options among a clone's options. */
+function pickRepoOptions({ durability, gcWaitMs, writersWaitMs }: RepoOptions): RepoOptions {
+  return { ...(durability ? { durability } : {}), ...(gcWaitMs === undefined ? {} : { gcWaitMs }), ...(writersWaitMs === undefined ? {} : { writersWaitMs }) };
 }

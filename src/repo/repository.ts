@@ -73,16 +73,27 @@ export interface CloneMarker {
   removing?: true;
 }
 
+/**
+ * How a repository on disk behaves, as the caller says (the library reads no
+ * environment: the CLI reads TDV_FSYNC, TDV_GC_WAIT_MS and TDV_WRITERS_WAIT_MS, cli/env.ts).
+ */
+export interface RepoOptions {
+  /** when written objects reach the disk (store/durability.ts); default "deferred" */
+  durability?: DurabilityMode;
+  /** how long a command that writes waits for a running gc, in ms (default 10 minutes) */
+  gcWaitMs?: number;
+  /** how long gc waits for running writers before it refuses, in ms (default 1 minute) */
+  writersWaitMs?: number;
+}
+
 /** How an open repository reaches what lies outside it. */
-export interface OpenOptions {
+export interface OpenOptions extends RepoOptions {
   /**
    * A lazy clone's source of the chunks it lacks, made for its lazy remote
    * (`tdv.json` names it). The remote layer passes its fetcher
    * (remote/lazy.ts: openRepository); without one, a missing chunk is missing.
    */
   chunkFetcher?: (repo: Repository, remote: string) => ChunkSource;
-  /** when written objects reach the disk (store/durability.ts); default "deferred" */
-  durability?: DurabilityMode;
 }
 
 /** The repository folder a `.tdv` pointer file names (`tdvdir: PATH`), or null when it holds something else. */
@@ -133,6 +144,8 @@ export class Repository<S extends Stores = FileStores> {
    * command's lock replaced); the CLI prints these on stderr. The library never prints.
    */
   onNotice: ((message: string) => void) | undefined = undefined;
+  /** how long this repository's writers wait for gc and gc for writers, in ms (undefined: the defaults of store/writers.ts) */
+  waits: { gcMs?: number | undefined; writersMs?: number | undefined } = {};
   /** this instance's writer announcement, shared by nested and concurrent calls */
   private writer: { count: number; ready: Promise<Announcement> } | null = null;
   private worktreeLock: { count: number; lock: WorktreeLock } | null = null;
@@ -154,9 +167,11 @@ export class Repository<S extends Stores = FileStores> {
   }
 
   /** A repository on disk with its file-system stores. */
-  private static onDisk(root: string, tdvDir: string, config: RepoConfig, mode: DurabilityMode = "deferred"): Repository {
+  private static onDisk(root: string, tdvDir: string, config: RepoConfig, { durability: mode = "deferred", gcWaitMs, writersWaitMs }: RepoOptions): Repository {
     const durability = new Durability(tdvDir, mode);
-    return new Repository(root, tdvDir, config, fileStores(tdvDir, durability), durability);
+    const repo = new Repository(root, tdvDir, config, fileStores(tdvDir, durability), durability);
+    repo.waits = { gcMs: gcWaitMs, writersMs: writersWaitMs };
+    return repo;
   }
 
   /**
@@ -210,7 +225,7 @@ export class Repository<S extends Stores = FileStores> {
    * entry, runs inside this, so gc can never delete what it is about to name.
    */
   async writing<T>(command: string, fn: () => Promise<T>): Promise<T> {
-    this.writer ??= { count: 0, ready: enterWriter(this.tdvDir, command, { onWait: this.onNotice }) };
+    this.writer ??= { count: 0, ready: enterWriter(this.tdvDir, command, { onWait: this.onNotice, waitMs: this.waits.gcMs }) };
     const w = this.writer;
     w.count++;
     try {
@@ -306,16 +321,14 @@ export class Repository<S extends Stores = FileStores> {
     separateRepo,
     initialBranch = "main",
     config: extra = {},
-    durability,
+    ...opts
   }: {
     dir: string;
     separateRepo?: string;
     initialBranch?: string;
     /** settings written with the repository's first tdv.json (clone: its remote and its marker) */
     config?: Pick<RepoConfig, "remotes" | "cloning">;
-    /** when written objects reach the disk (store/durability.ts); default "deferred" */
-    durability?: DurabilityMode;
-  }): Promise<{ repo: Repository; created: string[]; reattached?: true }> {
+  } & RepoOptions): Promise<{ repo: Repository; created: string[]; reattached?: true }> {
     checkRefName(initialBranch);
     const root = path.resolve(dir);
     const stat = await fsp.stat(root).catch(() => null);
@@ -338,7 +351,7 @@ export class Repository<S extends Stores = FileStores> {
         // an older tdv recorded no working copy: a pointer already naming it is proof enough
         if (owner === realRoot || (owner === null && markerStat)) {
           if (!markerStat) await writeAtomic(marker, `tdvdir: ${tdvDir}\n`);
-          const repo = await Repository.load(root, tdvDir, false, durability ? { durability } : {});
+          const repo = await Repository.load(root, tdvDir, false, opts);
           if (owner === null) {
             await repo.updateConfig((c) => {
               c.worktree = realRoot;
@@ -377,7 +390,7 @@ export class Repository<S extends Stores = FileStores> {
     await writeAtomic(path.join(tdvDir, "tdv.json"), `${JSON.stringify(config, null, 2)}\n`);
     if (separateRepo) await writeAtomic(marker, `tdvdir: ${tdvDir}\n`);
     const created = separateRepo ? [marker, tdvDir] : [marker];
-    return { repo: Repository.onDisk(root, tdvDir, config, durability), created };
+    return { repo: Repository.onDisk(root, tdvDir, config, opts), created };
   }
 
   /**
@@ -419,7 +432,7 @@ export class Repository<S extends Stores = FileStores> {
     if (typeof config.formatVersion !== "number") throw new CorruptObjectError(path.join(tdvDir, "tdv.json"), "no formatVersion");
     if (config.formatVersion > REPO_FORMAT_VERSION) throw new UnsupportedFormatError(`repository ${tdvDir}`, config.formatVersion, REPO_FORMAT_VERSION);
     if (config.cloning && !unfinishedClone) throw new UnfinishedCloneError(root, config.cloning.url);
-    const repo = Repository.onDisk(root, tdvDir, config, opts.durability);
+    const repo = Repository.onDisk(root, tdvDir, config, opts);
     // a lazy clone reads missing chunks from its remote, through the fetcher the remote layer passes
     if (config.lazy?.remote && opts.chunkFetcher) repo.chunks.fallback = opts.chunkFetcher(repo, config.lazy.remote);
     return repo;
