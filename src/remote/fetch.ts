@@ -34,6 +34,7 @@ import { lazyChunkFetcher } from "./lazy.js";
 import { decodeLoose, headerLinks, parseTree, type GitType } from "./git-objects.js";
 import { chunkKey, gitObjectKey, RemoteRepo, type IgnoredRemoteRef, type RemoteRef } from "./layout.js";
 import { addCount, checkJobs, drain, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
+import type { ObjectWriter } from "../store/types.js";
 
 export interface FetchOptions {
   /** a remote name or URL (default: origin, or the only remote) */
@@ -182,7 +183,7 @@ async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchR
 
   // 4. store the Git objects, children first
   signal?.throwIfAborted();
-  await repo.git.withPack(() => storeInOrder(repo, fetched, concurrency)); // one pack for many objects, written whole
+  await repo.git.withPack((pack) => storeInOrder(fetched, concurrency, pack)); // one pack for many objects, written whole
   signal?.throwIfAborted();
 
   // 5. refs
@@ -242,7 +243,7 @@ async function downloadChunks(
 }
 
 /** Write fetched objects so that every object is stored after all the fetched objects it names. */
-async function storeInOrder(repo: Repository, fetched: Map<string, Fetched>, concurrency: number): Promise<void> {
+async function storeInOrder(fetched: Map<string, Fetched>, concurrency: number, pack: ObjectWriter): Promise<void> {
   const level = new Map<string, number>();
   for (const root of fetched.keys()) {
     const stack: [string, boolean][] = [[root, false]];
@@ -268,7 +269,7 @@ async function storeInOrder(repo: Repository, fetched: Map<string, Fetched>, con
     if (!oids) continue;
     await mapSettled(oids, concurrency, async (oid) => {
       const rec = fetched.get(oid) as Fetched;
-      const written = await repo.git.writeRaw(rec.type, rec.content);
+      const written = await pack.writeRaw(rec.type, rec.content);
       if (written !== oid) throw new CorruptObjectError(oid, `stored as ${written}`);
     });
   }

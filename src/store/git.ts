@@ -26,7 +26,7 @@ import { inflateObject, zlibObject } from "../format/zlib-stored.js";
 import { asAccessError, freshen, writeAtomic, writeObjectFile } from "./atomic.js";
 import { buildPack, Pack, type PackObject, type PackType, type RawObject } from "./pack.js";
 import { Durability } from "./durability.js";
-import type { ObjectStore } from "./types.js";
+import type { ObjectStore, ObjectWriter } from "./types.js";
 
 /**
  * Objects this process wrote or read and verified, by id: a commit reads back
@@ -85,14 +85,8 @@ export class GitStore implements ObjectStore {
   /** packs by index file, opened on first need */
   private readonly packs = new Map<string, Pack>();
   private packsScanned = false;
-  /** objects collected for one pack (withPack), by id */
-  private pending: Map<GitOid, PackObject> | null = null;
-  private packDepth = 0;
-  private packFailed = false;
-  /** while collecting a pack: the loose object ids on disk when it began */
-  private loose: Set<string> | null = null;
-  /** objects checked with a stat of their own while collecting a pack, before the loose ones are listed */
-  private looseChecks = 0;
+  /** the packs being collected (withPack): their objects are readable before they are written */
+  private readonly open = new Set<PackWriter>();
   constructor(
     readonly gitdir: string,
     readonly durability: Durability = new Durability(gitdir, "fsync"),
@@ -105,26 +99,28 @@ export class GitStore implements ObjectStore {
 
   // ---- writing -------------------------------------------------------------
 
-  async writeRaw(type: PackType, content: Uint8Array): Promise<GitOid> {
+  /** Write an object now (loose), or into `pack` (written with it when it commits). */
+  async writeRaw(type: PackType, content: Uint8Array, pack?: PackWriter): Promise<GitOid> {
+    if (pack && !this.open.has(pack)) throw new Error("internal: a write into a pack that is not open");
     const header = Buffer.from(`${type} ${content.byteLength}\0`);
     const full = Buffer.concat([header, content]);
     const oid = sha1(full);
     const body = full.subarray(header.length);
-    if (this.pending?.has(oid)) return oid;
+    if (pack?.pending.has(oid)) return oid;
     const file = this.loosePath(oid);
     // present: freshened (gc's grace period starts again); missing: written, or kept for the pack.
     // Collecting a pack of many objects, the loose ones are listed once (256 folder listings)
     // instead of a stat per object; the first ones, all a small commit writes, take a stat each.
-    if ((!this.pending || this.mayBeLoose(oid)) && freshen(file)) {
+    if ((!pack || this.mayBeLoose(pack, oid)) && freshen(file)) {
       this.objects.set(oid, type, body);
       return oid;
     }
-    const pack = this.packOf(oid, false);
+    const packed = this.packOf(oid, false);
     // in a pack: that pack is freshened; a pack gc deleted since it was opened holds nothing, so the object is written anew
-    const packed = pack !== null && freshen(pack.file);
-    if (!packed && this.pending) {
-      this.pending.set(oid, { oid, type, content: body });
-    } else if (!packed && (await writeObjectFile(file, zlibObject(full), this.durability.syncEachWrite, false))) {
+    const inPack = packed !== null && freshen(packed.file);
+    if (!inPack && pack) {
+      pack.pending.set(oid, { oid, type, content: body });
+    } else if (!inPack && (await writeObjectFile(file, zlibObject(full), this.durability.syncEachWrite, false))) {
       this.durability.written(file);
     }
     this.objects.set(oid, type, body);
@@ -132,32 +128,27 @@ export class GitStore implements ObjectStore {
   }
 
   /**
-   * Run `fn` collecting the objects it writes, and write them as one pack
-   * when they are many (loose otherwise) once it returns: thousands of small
-   * trees and manifests cost two files instead of thousands. Objects written
-   * inside are readable at once. If `fn` throws, they are not written (no
-   * ref can name them yet). Nested calls share the outermost pack.
+   * Run `fn` with a new pack: the objects written into it (`pack.writeBlob`,
+   * `writeTree`, ... or a store write given `pack`) are written as one pack
+   * when they are many (loose otherwise) once `fn` returns: thousands of
+   * small trees and manifests cost two files instead of thousands. They are
+   * readable at once. If `fn` throws, they are not written (no ref can name
+   * them yet). Writes not given the pack are written at once, as outside.
    */
-  async withPack<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.packDepth++ === 0) {
-      this.pending = new Map();
-      this.packFailed = false;
-      this.loose = null;
-      this.looseChecks = 0;
-    }
+  async withPack<T>(fn: (pack: PackWriter) => Promise<T>): Promise<T> {
+    const pack = new PackWriter(this);
+    this.open.add(pack);
     let ok = false;
     try {
-      const out = await fn();
+      const out = await fn(pack);
       ok = true;
       return out;
     } finally {
-      if (!ok) this.packFailed = true;
-      if (--this.packDepth === 0) {
-        const pending = this.pending;
-        this.pending = null;
-        if (pending && !this.packFailed) await this.writePending([...pending.values()]);
-        else if (pending) for (const oid of pending.keys()) this.objects.delete(oid); // never written: not readable either
-      }
+      this.open.delete(pack);
+      const pending = [...pack.pending.values()];
+      pack.pending.clear();
+      if (ok) await this.writePending(pending);
+      else for (const o of pending) this.objects.delete(o.oid); // never written: not readable either
     }
   }
 
@@ -198,9 +189,7 @@ export class GitStore implements ObjectStore {
 
   /** Move every loose object, reachable or not, into one pack (see packLoose). */
   async packAllLoose(): Promise<{ objects: number; bytes: number }> {
-    this.loose = null; // listed afresh
     const oids = [...this.looseIds()] as GitOid[];
-    this.loose = null;
     return this.packLoose(oids);
   }
 
@@ -263,19 +252,20 @@ export class GitStore implements ObjectStore {
     return pack.length + idx.length;
   }
 
-  /** Whether a loose copy of `oid` needs looking for (freshen stats it): yes for the first few, then the listing says. */
-  private mayBeLoose(oid: GitOid): boolean {
-    if (!this.loose && this.looseChecks < LOOSE_STATS) {
-      this.looseChecks++;
+  /** Whether a loose copy of `oid` needs looking for (freshen stats it): yes for the first few of a pack, then the listing says. */
+  private mayBeLoose(pack: PackWriter, oid: GitOid): boolean {
+    if (!pack.loose && pack.looseChecks < LOOSE_STATS) {
+      pack.looseChecks++;
       return true;
     }
-    return this.looseIds().has(oid);
+    pack.loose ??= this.looseIds();
+    return pack.loose.has(oid);
   }
 
-  /** The loose object ids (256 folder listings), once per pack. */
+  /** The loose object ids (256 folder listings). */
   private looseIds(): Set<string> {
-    if (!this.loose) {
-      this.loose = new Set();
+    const loose = new Set<string>();
+    {
       const root = path.join(this.gitdir, "objects");
       for (let i = 0; i < 256; i++) {
         const fan = i.toString(16).padStart(2, "0");
@@ -285,10 +275,10 @@ export class GitStore implements ObjectStore {
         } catch {
           continue;
         }
-        for (const n of names) if (LOOSE_NAME.test(n)) this.loose.add(fan + n);
+        for (const n of names) if (LOOSE_NAME.test(n)) loose.add(fan + n);
       }
     }
-    return this.loose;
+    return loose;
   }
 
   private loosePath(oid: GitOid): string {
@@ -338,20 +328,29 @@ export class GitStore implements ObjectStore {
       .digest("hex") as GitOid;
   }
 
-  writeBlob(content: Uint8Array): Promise<GitOid> {
-    return this.writeRaw("blob", content);
+  writeBlob(content: Uint8Array, pack?: PackWriter): Promise<GitOid> {
+    return this.writeRaw("blob", content, pack);
   }
 
-  async writeTree(entries: readonly TreeEntry[], where = ""): Promise<GitOid> {
-    return this.writeRaw("tree", encodeTree(entries, where));
+  async writeTree(entries: readonly TreeEntry[], where = "", pack?: PackWriter): Promise<GitOid> {
+    return this.writeRaw("tree", encodeTree(entries, where), pack);
   }
 
-  async writeCommit(c: Omit<CommitObject, "oid">): Promise<GitOid> {
-    return this.writeRaw("commit", encodeCommit(c));
+  async writeCommit(c: Omit<CommitObject, "oid">, pack?: PackWriter): Promise<GitOid> {
+    return this.writeRaw("commit", encodeCommit(c), pack);
   }
 
-  async writeTag(t: Omit<TagObject, "oid">): Promise<GitOid> {
-    return this.writeRaw("tag", encodeTag(t));
+  async writeTag(t: Omit<TagObject, "oid">, pack?: PackWriter): Promise<GitOid> {
+    return this.writeRaw("tag", encodeTag(t), pack);
+  }
+
+  /** An object collected by an open pack, not written yet. */
+  private pendingObject(oid: GitOid): PackObject | undefined {
+    for (const p of this.open) {
+      const o = p.pending.get(oid);
+      if (o) return o;
+    }
+    return undefined;
   }
 
   // ---- reading -------------------------------------------------------------
@@ -377,7 +376,7 @@ export class GitStore implements ObjectStore {
   private readObjectSync(oid: GitOid, what: string): RawObject {
     const cached = this.objects.get(oid);
     if (cached) return cached as RawObject;
-    const pending = this.pending?.get(oid);
+    const pending = this.pendingObject(oid);
     if (pending) return { type: pending.type, content: Buffer.from(pending.content.buffer, pending.content.byteOffset, pending.content.byteLength) };
     if (!/^[0-9a-f]{40}$/.test(oid)) throw new MissingObjectError(oid, what);
     // a packed object first when a known pack has it: a failed open of its loose path costs more than the read
@@ -506,5 +505,40 @@ function readSmallFile(file: string): Buffer {
     return out.subarray(0, off);
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/**
+ * The objects one `GitStore.withPack` collects, written together when it
+ * returns. Writes given to it (its own methods, or the store's with `pack`)
+ * go into it; it is passed to every write it covers.
+ */
+export class PackWriter implements ObjectWriter {
+  /** objects collected, by id */
+  readonly pending = new Map<GitOid, PackObject>();
+  /** the loose object ids on disk, listed once this pack has checked LOOSE_STATS objects one by one */
+  loose: Set<string> | null = null;
+  /** objects checked with a stat of their own */
+  looseChecks = 0;
+  constructor(private readonly store: GitStore) {}
+
+  writeRaw(type: PackType, content: Uint8Array): Promise<GitOid> {
+    return this.store.writeRaw(type, content, this);
+  }
+
+  writeBlob(content: Uint8Array): Promise<GitOid> {
+    return this.store.writeBlob(content, this);
+  }
+
+  writeTree(entries: readonly TreeEntry[], where = ""): Promise<GitOid> {
+    return this.store.writeTree(entries, where, this);
+  }
+
+  writeCommit(c: Omit<CommitObject, "oid">): Promise<GitOid> {
+    return this.store.writeCommit(c, this);
+  }
+
+  writeTag(t: Omit<TagObject, "oid">): Promise<GitOid> {
+    return this.store.writeTag(t, this);
   }
 }

@@ -14,19 +14,23 @@ import type { ChunkId, GitOid } from "../format/hash.js";
 import type { CommitObject, Person, TagObject, TreeEntry } from "../format/git-object.js";
 import type { PackType } from "./pack.js";
 
-/** Git objects: written by content, read verified against their id. */
-export interface ObjectStore {
+/** Where Git objects are written: the store itself (each at once) or an open pack (together, when it ends). */
+export interface ObjectWriter {
   writeRaw(type: PackType, content: Uint8Array): Promise<GitOid>;
   writeBlob(content: Uint8Array): Promise<GitOid>;
   /** `where` names the tree in errors (its entry names are checked) */
   writeTree(entries: readonly TreeEntry[], where?: string): Promise<GitOid>;
   writeCommit(c: Omit<CommitObject, "oid">): Promise<GitOid>;
   writeTag(t: Omit<TagObject, "oid">): Promise<GitOid>;
+}
+
+/** Git objects: written by content, read verified against their id. */
+export interface ObjectStore extends ObjectWriter {
   /**
-   * Run `fn` collecting the objects it writes, written together once it
-   * returns (none if it throws); readable at once inside.
+   * Run `fn` with a new pack: the objects written into it are written
+   * together once `fn` returns (none if it throws), and are readable at once.
    */
-  withPack<T>(fn: () => Promise<T>): Promise<T>;
+  withPack<T>(fn: (pack: ObjectWriter) => Promise<T>): Promise<T>;
   /** Type and content of an object, verified against its id; `what` names it in errors. */
   readObject(oid: GitOid, what: string): Promise<{ type: string; content: Buffer }>;
   readBlob(oid: GitOid, what?: string): Promise<Uint8Array>;

@@ -59,13 +59,13 @@ export async function recordCommit(repo: Repository, opts: CommitOptions): Promi
   const before = await headTree(repo, head.oid);
   // the metadata blobs of commit -a and the snapshot's trees go into one pack when they are many
   const classified = before === null ? new Map<string, FileKind>() : undefined;
-  const { index, tree, staged } = await repo.git.withPack(async () => {
-    const staged = all ? await stage(repo, { trackedOnly: true, onProgress }) : null;
+  const { index, tree, staged } = await repo.git.withPack(async (pack) => {
+    const staged = all ? await stage(repo, { trackedOnly: true, onProgress }, pack) : null;
     const index = staged ? staged.index : await repo.readIndex();
     // staged from an index equal to a snapshot: only what staging changed is written (cache-tree)
     const tree =
       index.tree ??
-      (staged?.baseTree ? await updateSnapshot(repo, staged.baseTree, index.entries, staged.changes.map((c) => c.path)) : await writeSnapshot(repo, index.entries, classified));
+      (staged?.baseTree ? await updateSnapshot(repo, staged.baseTree, index.entries, staged.changes.map((c) => c.path), pack) : await writeSnapshot(repo, index.entries, classified, pack));
     return { index, tree, staged };
   });
   if (tree === before && !allowEmpty && extraParents.length === 0) throw new NothingToCommitError();

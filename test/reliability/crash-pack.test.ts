@@ -102,10 +102,10 @@ describe("crash safety: packs", () => {
      */
     const stalePack = async (round: number) => {
       const notes = `notes of round ${round}\n`;
-      const garbage = await repo.git.withPack(async () => {
-        const first = await repo.git.writeBlob(Buffer.from(`garbage ${round}.0\n`));
-        for (let i = 1; i < 70; i++) await repo.git.writeBlob(Buffer.from(`garbage ${round}.${i}\n`));
-        await repo.git.writeBlob(Buffer.from(notes));
+      const garbage = await repo.git.withPack(async (pack) => {
+        const first = await pack.writeBlob(Buffer.from(`garbage ${round}.0\n`));
+        for (let i = 1; i < 70; i++) await pack.writeBlob(Buffer.from(`garbage ${round}.${i}\n`));
+        await pack.writeBlob(Buffer.from(notes));
         return first;
       });
       await fsp.writeFile(path.join(dir, "NOTES.txt"), notes);

@@ -22,9 +22,9 @@ async function mixedPack() {
   const { repo } = await Repository.init({ durability: "none", dir });
   const readme = "a dataset's notes\n";
   const garbage: GitOid[] = [];
-  const blob = await repo.git.withPack(async () => {
-    for (let i = 0; i < 80; i++) garbage.push(await repo.git.writeBlob(Buffer.from(`garbage ${i}\n`)));
-    return repo.git.writeBlob(Buffer.from(readme));
+  const blob = await repo.git.withPack(async (pack) => {
+    for (let i = 0; i < 80; i++) garbage.push(await pack.writeBlob(Buffer.from(`garbage ${i}\n`)));
+    return pack.writeBlob(Buffer.from(readme));
   });
   expect(repo.git.listPacks()).toHaveLength(1);
   await fsp.writeFile(path.join(dir, "README.txt"), readme);
