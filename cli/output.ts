@@ -11,6 +11,7 @@ import type { ArrayChanges, Change, CommitObject, GroupedChanges, Person, Reposi
 // the one runtime import from the library: a small pure module, so that every line printed is escaped
 // (one of the library's public entries, test/architecture.test.ts; src/index.ts would load it all at start)
 import { escapeControl, quotePath } from "../src/format/display.js";
+import { repoOptions } from "./env.js";
 
 export { escapeControl, quotePath };
 
@@ -27,7 +28,7 @@ export function loadLib(): Promise<Lib> {
 /** Open the repository holding the current directory (searching upward). */
 export async function openRepo(): Promise<{ lib: Lib; repo: Repo }> {
   const lib = await loadLib();
-  const repo = await lib.Repository.open({ dir: process.cwd() });
+  const repo = await lib.openRepository({ dir: process.cwd(), ...repoOptions() });
   // waits (for gc) and recoveries (a killed command's lock replaced) are told on stderr
   repo.onNotice = (message) => void process.stderr.write(`note: ${message}\n`);
   return { lib, repo };

@@ -2,7 +2,10 @@
 export * from "./errors.js";
 export type { ChunkId, GitOid } from "./format/hash.js";
 export type { ArrayMeta } from "./format/zarr-meta.js";
-export { Repository, TDV_VERSION, REPO_FORMAT_VERSION, type CloneMarker, type RepoConfig } from "./repo/repository.js";
+export { Repository, fileStores, type CloneMarker, type FileStores, type OpenOptions, type RepoConfig, type RepoOptions, type Stores } from "./repo/repository.js";
+export type { ChunkSource, ChunkStore, ObjectStore, RefStore } from "./store/types.js";
+export type { DurabilityMode } from "./store/durability.js";
+export { REPO_FORMAT_VERSION, TDV_VERSION } from "./format/version.js";
 export { isStoreRoot, siblingRepoDir, recordedWorktree, findDetachedRepo } from "./repo/store-root.js";
 export {
   checkConfigKey,
@@ -35,7 +38,7 @@ export { createBranch, deleteBranch } from "./commands/branch.js";
 export { listBranches, scanBranches, currentBranch } from "./repo/branches.js";
 export { listTags, createTag, deleteTag } from "./commands/tag.js";
 export { log, type LogEntry } from "./commands/log.js";
-export type { CommitObject, Person } from "./store/git.js";
+export type { CommitObject, Person } from "./format/git-object.js";
 export * from "./remote/errors.js";
 export { openBackend, normalizeRemoteUrl, type ObjectBackend, type BackendOptions, type PutOptions, type ObjectInfo } from "./remote/backend.js";
 export { addRemote, removeRemote, listRemotes, resolveRemote, type RemoteInfo } from "./remote/config.js";
@@ -45,6 +48,7 @@ export { remoteFsck, type RemoteFsckOptions, type RemoteFsckResult, type RemoteF
 export { remoteGc, type RemoteGcOptions, type RemoteGcResult } from "./remote/remote-gc.js";
 export { push, type PushOptions, type PushResult, type RefUpdate, type RefStatus } from "./remote/push.js";
 export { fetch, type FetchOptions, type FetchResult, type FetchedRef, type FetchRefStatus } from "./remote/fetch.js";
+export { openRepository, lazyChunkFetcher } from "./remote/lazy.js";
 export { pull, type PullOptions, type PullResult } from "./remote/pull.js";
 export { clone, cloneDirName, type CloneOptions, type CloneResult, type CloneStart } from "./remote/clone.js";
 export { RemoteRepo, isSafeRef, type IgnoredRemoteRef } from "./remote/layout.js";

@@ -19,7 +19,7 @@ const root = path.resolve(import.meta.dirname, "..");
 const RANK: Record<string, number> = { format: 0, errors: 0, store: 1, zarr: 1, repo: 2, worktree: 3, session: 4, commands: 5, remote: 6, index: 7, demo: 8, cli: 9 };
 
 /** Arrows known to run the wrong way, each with the work that removes it. Shrink this list; never grow it. */
-const KNOWN: readonly string[] = ["src/repo/repository.ts -> src/remote/lazy.ts"];
+const KNOWN: readonly string[] = [];
 
 function sources(dir: string): string[] {
   const out: string[] = [];

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { action, err, formatBytes, loadLib, out, plural, printJson, quotePath, stopOnSignals, withProgress, jobsOption, JOBS_HELP } from "../output.js";
 import { warnIgnored } from "./fetch.js";
+import { repoOptions } from "../env.js";
 
 interface CloneOptions {
   branch?: string;
@@ -55,6 +56,7 @@ async function run(url: string, dir: string | undefined, opts: CloneOptions): Pr
     res = await withProgress(opts.quiet || opts.json, (onProgress) =>
       lib.clone({
         url,
+        ...repoOptions(),
         dir: target,
         ...(opts.branch === undefined ? {} : { branch: opts.branch }),
         lazy: opts.lazy === true,

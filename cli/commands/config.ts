@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { loadLib, action, out, printJson, type Lib, type Repo } from "../output.js";
+import { repoOptions } from "../env.js";
 
 interface ConfigOptions {
   global?: boolean;
@@ -40,7 +41,7 @@ Examples:
 
 async function openMaybe(lib: Lib): Promise<Repo | null> {
   try {
-    return await lib.Repository.open({ dir: process.cwd() });
+    return await lib.openRepository({ dir: process.cwd(), ...repoOptions() });
   } catch (e) {
     if (lib.isTdvError(e, "NotARepositoryError")) return null;
     throw e;

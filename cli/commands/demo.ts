@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
 import { action, printJson } from "../output.js";
+import { repoOptions } from "../env.js";
 
 interface DemoCliOptions {
   json?: boolean;
@@ -44,7 +45,7 @@ export function register(program: Command): void {
         const narrative = json ? process.stderr : process.stdout;
         const where = dir ?? (await fsp.mkdtemp(path.join(os.tmpdir(), "tdv-demo-")));
         const runAs = tdvOnPath() ? undefined : ["node", fs.realpathSync(process.argv[1] as string)];
-        const result = await runDemo({ dir: where, log: (line) => narrative.write(`${line}\n`), ...(runAs ? { runAs } : {}) });
+        const result = await runDemo({ dir: where, log: (line) => narrative.write(`${line}\n`), ...(runAs ? { runAs } : {}), repoOptions: repoOptions() });
         if (json) printJson(result);
         if (result.mainIdentical) return 0;
         process.stderr.write(`error: main's files differ from the original write: ${result.mismatched.slice(0, 5).join(", ")}\n`);

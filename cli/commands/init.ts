@@ -2,6 +2,7 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { action, loadLib, out, plural, warn } from "../output.js";
+import { repoOptions } from "../env.js";
 
 interface InitOptions {
   separateRepo?: string;
@@ -68,6 +69,7 @@ async function run(dir: string, opts: InitOptions): Promise<void> {
   }
   const { repo, reattached } = await lib.Repository.init({
     dir: root,
+    ...repoOptions(),
     ...(separateRepo === undefined ? {} : { separateRepo }),
     ...(opts.initialBranch === undefined ? {} : { initialBranch: opts.initialBranch }),
   });

@@ -29,7 +29,7 @@ import { arrayMetaIn, checkEntries, checkFileList, checkManifestHasArray, checkS
 import { walkReachable } from "../repo/walk.js";
 import { mapLimit } from "../store/atomic.js";
 import { filesUnder } from "../store/files-under.js";
-import type { CommitObject, TreeEntry } from "../store/git.js";
+import type { CommitObject, TreeEntry } from "../format/git-object.js";
 import { describeOwner } from "../store/owner.js";
 import { WORKTREE_LOCK, worktreeLockHolder } from "../store/worktree-lock.js";
 

@@ -77,7 +77,7 @@ export function parsePrune(spec: Date | string, now = new Date()): Date | null {
 export async function gc(repo: Repository, opts: GcOptions = {}): Promise<GcResult> {
   const cutoff = parsePrune(opts.prune ?? DEFAULT_PRUNE, opts.now);
   if (opts.dryRun) return collect(repo, cutoff, true); // deletes nothing: writers may go on
-  const announced = await enterGc(repo.tdvDir, { onWait: repo.onNotice });
+  const announced = await enterGc(repo.tdvDir, { onWait: repo.onNotice, waitMs: repo.waits.writersMs });
   try {
     return await collect(repo, cutoff, false);
   } finally {

@@ -2,7 +2,7 @@
 import { PathNotFoundError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { gridShape } from "../format/zarr-meta.js";
-import type { CommitObject } from "../store/git.js";
+import type { CommitObject } from "../format/git-object.js";
 import { groupChanges, type GroupedChanges } from "../repo/changes.js";
 import { readEntry } from "../repo/snapshot.js";
 import { classifyWith, joinPath } from "../repo/hierarchy.js";

@@ -3,7 +3,7 @@
  * (git log's default order), optionally only those that changed one path.
  */
 import type { GitOid } from "../format/hash.js";
-import type { CommitObject } from "../store/git.js";
+import type { CommitObject } from "../format/git-object.js";
 import type { Repository } from "../repo/repository.js";
 import { peelObject, resolveRevision } from "../repo/revision.js";
 import { CommitQueue } from "../repo/history.js";

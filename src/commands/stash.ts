@@ -103,11 +103,11 @@ async function _stashPush(repo: Repository, { message, onProgress }: { message?:
   const branch = head.branch?.replace(/^refs\/heads\//, "") ?? "(no branch)";
   const base = `${head.oid.slice(0, 7)} ${subjectOf(headCommit.message)}`;
   const who = repo.identity();
-  const { indexTree, workTree } = await repo.git.withPack(async () => {
+  const { indexTree, workTree } = await repo.git.withPack(async (pack) => {
     const index = await repo.readIndex();
-    const indexTree = index.tree ?? (await writeSnapshot(repo, index.entries));
-    const staged = await stage(repo, { trackedOnly: true }); // stores the working files' bytes; the index file is not written
-    const workTree = await writeSnapshot(repo, staged.index.entries);
+    const indexTree = index.tree ?? (await writeSnapshot(repo, index.entries, undefined, pack));
+    const staged = await stage(repo, { trackedOnly: true }, pack); // stores the working files' bytes; the index file is not written
+    const workTree = await writeSnapshot(repo, staged.index.entries, undefined, pack);
     return { indexTree, workTree };
   });
   const i = await repo.git.writeCommit({ tree: indexTree, parents: [head.oid], author: who, committer: who, message: `index on ${branch}: ${base}\n` });

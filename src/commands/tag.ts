@@ -4,7 +4,7 @@
  */
 import { BranchMovedError, RefExistsError, RefNotFoundError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
-import type { Person, TagObject } from "../store/git.js";
+import type { Person, TagObject } from "../format/git-object.js";
 import { checkRefName } from "../store/refs.js";
 import type { Repository } from "../repo/repository.js";
 import { peelObject, readRef, resolveRevision } from "../repo/revision.js";

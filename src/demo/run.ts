@@ -31,6 +31,7 @@ import {
   type ArrayInfo,
   type GitOid,
   type LogEntry,
+  type RepoOptions,
   type Person,
 } from "../index.js";
 import {
@@ -66,6 +67,8 @@ export interface DemoOptions {
    * the "Try next" commands then start by defining `tdv` for the shell.
    */
   runAs?: readonly string[];
+  /** how the demo repository behaves (durability, waits) */
+  repoOptions?: RepoOptions;
 }
 
 export interface DemoResult {
@@ -107,7 +110,7 @@ export interface DemoResult {
 }
 
 /** Run the demo in `dir`. Refuses a folder that exists and is not empty. */
-export async function runDemo({ dir, log, seed, runAs }: DemoOptions): Promise<DemoResult> {
+export async function runDemo({ dir, log, seed, runAs, repoOptions = {} }: DemoOptions): Promise<DemoResult> {
   const root = path.resolve(dir);
   await assertFreshFolder(dir, root);
   const storeDir = path.join(root, DEMO_STORE);
@@ -129,7 +132,7 @@ export async function runDemo({ dir, log, seed, runAs }: DemoOptions): Promise<D
   say("2. Put the folder under version control.");
   cmd(`cd ${shellQuote(shortPath(root))}`);
   cmd("tdv init");
-  const { repo } = await Repository.init({ dir: root });
+  const { repo } = await Repository.init({ dir: root, ...repoOptions });
   out(`Initialized empty tdv repository in ${shortPath(repo.tdvDir)}`);
   cmd("tdv add -A");
   const staged = await add(repo, { all: true });

@@ -19,16 +19,18 @@ import { InterruptedError, RefNotFoundError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
 import { processRuns } from "../store/owner.js";
-import { Repository, type CloneMarker, type RepoConfig } from "../repo/repository.js";
+import { Repository, type CloneMarker, type RepoConfig, type RepoOptions } from "../repo/repository.js";
 import { readFileOrNull } from "../store/atomic.js";
 import type { BackendOptions } from "./backend.js";
 import { normalizeRemoteUrl, schemeOf } from "./backend.js";
 import { NotARemoteRepositoryError } from "./errors.js";
+import { openRepository } from "./lazy.js";
 import { fetch, type FetchResult } from "./fetch.js";
 import { RemoteRepo } from "./layout.js";
 import type { OnTransferProgress } from "./transfer.js";
 
-export interface CloneOptions {
+/** What to clone, and how (RepoOptions: how the new repository behaves). */
+export interface CloneOptions extends RepoOptions {
   url: string;
   /** the new working copy (default: named after the URL's last component, in cwd) */
   dir?: string;
@@ -86,7 +88,8 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
   const url = normalizeRemoteUrl(opts.url, cwd);
   const dir = path.resolve(cwd, opts.dir ?? cloneDirName(url));
   const { signal } = opts;
-  const target = await prepareTarget(dir, url);
+  const repoOpts = pickRepoOptions(opts);
+  const target = await prepareTarget(dir, url, repoOpts);
   opts.onStart?.(target.kind === "resume" ? "resumed" : target.start);
 
   let repo: Repository | null = target.kind === "resume" ? target.repo : null;
@@ -103,7 +106,7 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
     signal?.throwIfAborted();
     if (!repo) {
       const cloning: CloneMarker = { url, ...whoClones(), createdDir: target.kind === "new" && target.createdDir };
-      ({ repo } = await Repository.init({ dir, initialBranch: initial, config: { remotes: { origin: { url } }, cloning } }));
+      ({ repo } = await Repository.init({ dir, initialBranch: initial, config: { remotes: { origin: { url } }, cloning }, ...repoOpts }));
     }
     const r = repo;
     signal?.throwIfAborted();
@@ -190,7 +193,7 @@ function whoClones(): Pick<CloneMarker, "pid" | "host" | "startedAt"> {
  * was interrupted, removed and started again; a `.tdv` left by a clone killed
  * inside init (before tdv.json) is cleared. Anything else is refused.
  */
-async function prepareTarget(dir: string, url: string): Promise<Target> {
+async function prepareTarget(dir: string, url: string, repoOpts: RepoOptions): Promise<Target> {
   const names = await entries(dir);
   if (names === null) return { kind: "new", start: "new", createdDir: true };
   if (names.length === 0) return { kind: "new", start: "new", createdDir: false };
@@ -212,7 +215,7 @@ async function prepareTarget(dir: string, url: string): Promise<Target> {
       await removeClone(dir, null, false);
       return { kind: "new", start: "restarted", createdDir: m.createdDir };
     }
-    const repo = await Repository.open({ dir, unfinishedClone: true });
+    const repo = await openRepository({ dir, unfinishedClone: true, ...repoOpts });
     await repo.updateConfig((c) => {
       if (c.cloning?.pid !== m.pid || c.cloning.host !== m.host) throw new UsageError(`another tdv clone took over ${dir}`, { hint: "wait for it to finish" });
       c.cloning = { ...c.cloning, ...whoClones() };
@@ -301,4 +304,9 @@ async function removeClone(dir: string, repo: Repository | null, removeDir: bool
   await fsp.rm(config, { force: true });
   await fsp.rm(tdvDir, { recursive: true, force: true });
   if (removeDir) await fsp.rmdir(dir).catch(() => {}); // not empty: someone wrote into it meanwhile; theirs to keep
+}
+
+/** The repository options among a clone's options. */
+function pickRepoOptions({ durability, gcWaitMs, writersWaitMs }: RepoOptions): RepoOptions {
+  return { ...(durability ? { durability } : {}), ...(gcWaitMs === undefined ? {} : { gcWaitMs }), ...(writersWaitMs === undefined ? {} : { writersWaitMs }) };
 }

@@ -35,6 +35,7 @@ import { decodeLoose, headerLinks, parseTree, type GitType } from "./git-objects
 import { chunkKey, gitObjectKey, RemoteRepo, type IgnoredRemoteRef, type RemoteRef } from "./layout.js";
 import { copyFile, storeBytes, type StoreOutcome } from "./verify-pool.js";
 import { addCount, checkJobs, drain, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
+import type { ObjectWriter } from "../store/types.js";
 
 export interface FetchOptions {
   /** a remote name or URL (default: origin, or the only remote) */
@@ -183,7 +184,7 @@ async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchR
 
   // 4. store the Git objects, children first
   signal?.throwIfAborted();
-  await repo.git.withPack(() => storeInOrder(repo, fetched, concurrency)); // one pack for many objects, written whole
+  await repo.git.withPack((pack) => storeInOrder(fetched, concurrency, pack)); // one pack for many objects, written whole
   signal?.throwIfAborted();
 
   // 5. refs
@@ -261,7 +262,7 @@ async function downloadChunks(
 }
 
 /** Write fetched objects so that every object is stored after all the fetched objects it names. */
-async function storeInOrder(repo: Repository, fetched: Map<string, Fetched>, concurrency: number): Promise<void> {
+async function storeInOrder(fetched: Map<string, Fetched>, concurrency: number, pack: ObjectWriter): Promise<void> {
   const level = new Map<string, number>();
   for (const root of fetched.keys()) {
     const stack: [string, boolean][] = [[root, false]];
@@ -287,7 +288,7 @@ async function storeInOrder(repo: Repository, fetched: Map<string, Fetched>, con
     if (!oids) continue;
     await mapSettled(oids, concurrency, async (oid) => {
       const rec = fetched.get(oid) as Fetched;
-      const written = await repo.git.writeRaw(rec.type, rec.content);
+      const written = await pack.writeRaw(rec.type, rec.content);
       if (written !== oid) throw new CorruptObjectError(oid, `stored as ${written}`);
     });
   }

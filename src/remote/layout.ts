@@ -15,7 +15,7 @@
 import { CorruptObjectError, UnsupportedFormatError } from "../errors.js";
 import { isGitOid, type ChunkId, type GitOid } from "../format/hash.js";
 import { mapLimit } from "../store/atomic.js";
-import { REPO_FORMAT_VERSION, TDV_VERSION } from "../repo/repository.js";
+import { REPO_FORMAT_VERSION, TDV_VERSION } from "../format/version.js";
 import { checkRefName, fullRefNameProblem } from "../store/refs.js";
 import { openBackend, type BackendOptions, type ObjectBackend } from "./backend.js";
 import { backoff, retryPolicy, type RetryPolicy } from "./retry.js";

@@ -5,7 +5,7 @@
  * The lazy remote promises every chunk the fetched metadata names (git's
  * promisor remote): `fsck` counts an absent chunk as promised, not missing.
  */
-import type { Repository } from "../repo/repository.js";
+import { Repository, type OpenOptions } from "../repo/repository.js";
 import type { ChunkSource } from "../store/objects.js";
 import { openBackend, type ObjectBackend } from "./backend.js";
 import { UnknownRemoteError } from "./errors.js";
@@ -28,4 +28,13 @@ export function lazyChunkFetcher(repo: Repository, remote: string): ChunkSource 
     },
     has: async (id) => (await (await open()).head(chunkKey(id))) !== null,
   };
+}
+
+/**
+ * Open the repository holding `dir` (Repository.open) with the lazy remote's
+ * chunk fetcher wired in: a lazy clone then downloads the chunks it lacks when
+ * they are read. Whatever opens a repository for a user (the CLI, clone) opens it so.
+ */
+export function openRepository(opts: Parameters<typeof Repository.open>[0] = {}): Promise<Repository> {
+  return Repository.open({ chunkFetcher: lazyChunkFetcher, ...opts } satisfies OpenOptions);
 }

@@ -16,7 +16,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { deflateSync } from "node:zlib";
 import { isGitOid, type GitOid } from "../format/hash.js";
-import { REPO_FORMAT_VERSION } from "../repo/repository.js";
+import { REPO_FORMAT_VERSION } from "../format/version.js";
 import { Durability } from "../store/durability.js";
 import { GitStore } from "../store/git.js";
 import { Refs } from "../store/refs.js";

@@ -26,7 +26,7 @@ import { decodeFileList, decodeShard } from "../format/manifest.js";
 import { CommitQueue } from "../repo/history.js";
 import type { Repository } from "../repo/repository.js";
 import { FILE_LIST, MANIFEST_TREE } from "../repo/snapshot.js";
-import type { CommitObject, TreeEntry } from "../store/git.js";
+import type { CommitObject, TreeEntry } from "../format/git-object.js";
 import type { GitType } from "./git-objects.js";
 
 export interface SendSet {

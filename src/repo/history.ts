@@ -3,7 +3,7 @@
  * (git's order). Shared by log, branch, push, fetch and pull.
  */
 import type { GitOid } from "../format/hash.js";
-import type { CommitObject } from "../store/git.js";
+import type { CommitObject } from "../format/git-object.js";
 import type { Repository } from "./repository.js";
 
 /** True when `ancestor` is `descendant` or reachable from it through parents. */

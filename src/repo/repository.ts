@@ -20,20 +20,21 @@ import {
 } from "../errors.js";
 import { readFileOrNull, writeAtomic } from "../store/atomic.js";
 import type { ChunkId, GitOid } from "../format/hash.js";
-import { GitStore, type Person } from "../store/git.js";
+import { GitStore } from "../store/git.js";
+import type { Person } from "../format/git-object.js";
 import { readIndex, writeIndex, type IndexState } from "../store/index-file.js";
 import { withLock } from "../store/lock.js";
-import { durabilityFromEnv, type Durability } from "../store/durability.js";
-import { ChunkStore } from "../store/objects.js";
+import { Durability, type DurabilityMode } from "../store/durability.js";
+import { FileChunkStore } from "../store/objects.js";
+import type { ChunkSource, ChunkStore, ObjectStore, RefStore } from "../store/types.js";
 import { checkRefName, Refs } from "../store/refs.js";
 import { enterWriter, type Announcement } from "../store/writers.js";
 import { acquireWorktreeLock, type WorktreeLock } from "../store/worktree-lock.js";
 import { describeOwner } from "../store/owner.js";
 import { findDetachedRepo, recordedWorktree } from "./store-root.js";
 import { resolveIdentity, type Role } from "./settings.js";
+import { REPO_FORMAT_VERSION, TDV_VERSION } from "../format/version.js";
 
-export const REPO_FORMAT_VERSION = 1;
-export const TDV_VERSION = "0.1.0";
 /** infix of a commit's pending index: `index.tmp-commit-<oid>` */
 const PENDING_INDEX = ".tmp-commit-";
 /** folder of the markers of verified snapshot trees (`Repository.isVerifiedTree`) */
@@ -72,18 +73,70 @@ export interface CloneMarker {
   removing?: true;
 }
 
+/**
+ * How a repository on disk behaves, as the caller says (the library reads no
+ * environment: the CLI reads TDV_FSYNC, TDV_GC_WAIT_MS and TDV_WRITERS_WAIT_MS, cli/env.ts).
+ */
+export interface RepoOptions {
+  /** when written objects reach the disk (store/durability.ts); default "deferred" */
+  durability?: DurabilityMode;
+  /** how long a command that writes waits for a running gc, in ms (default 10 minutes) */
+  gcWaitMs?: number;
+  /** how long gc waits for running writers before it refuses, in ms (default 1 minute) */
+  writersWaitMs?: number;
+}
+
+/** How an open repository reaches what lies outside it. */
+export interface OpenOptions extends RepoOptions {
+  /**
+   * A lazy clone's source of the chunks it lacks, made for its lazy remote
+   * (`tdv.json` names it). The remote layer passes its fetcher
+   * (remote/lazy.ts: openRepository); without one, a missing chunk is missing.
+   */
+  chunkFetcher?: (repo: Repository, remote: string) => ChunkSource;
+}
+
 /** The repository folder a `.tdv` pointer file names (`tdvdir: PATH`), or null when it holds something else. */
 function readPointer(marker: string): string | null {
   const m = /^tdvdir: (.+)$/.exec(fs.readFileSync(marker, "utf8").trim());
   return m ? (m[1] as string) : null;
 }
 
-export class Repository {
-  readonly git: GitStore;
-  readonly refs: Refs;
-  readonly chunks: ChunkStore;
-  /** when written objects reach the disk (flushed before refs or the index name them) */
-  readonly durability: Durability;
+/** The stores a repository is made of (store/types.ts). */
+export interface Stores {
+  git: ObjectStore;
+  refs: RefStore;
+  chunks: ChunkStore;
+}
+
+/**
+ * The stores of a repository on disk, under its `.tdv` folder: what open and
+ * init build. Code that needs files (gc, fsck, checkout's copies, workers)
+ * takes a Repository of these; code that needs only the interfaces may take a
+ * `Repository<Stores>`.
+ */
+export interface FileStores extends Stores {
+  git: GitStore;
+  refs: Refs;
+  chunks: FileChunkStore;
+}
+
+/** The file-system stores of the repository folder `tdvDir`, written with `durability`. */
+export function fileStores(tdvDir: string, durability: Durability): FileStores {
+  const gitdir = path.join(tdvDir, "git");
+  return {
+    git: new GitStore(gitdir, durability),
+    refs: new Refs(gitdir, () => durability.flush()),
+    chunks: new FileChunkStore(path.join(tdvDir, "chunks"), durability),
+  };
+}
+
+export class Repository<S extends Stores = FileStores> {
+  /** Git objects: commits, trees, metadata blobs */
+  readonly git: S["git"];
+  readonly refs: S["refs"];
+  /** chunk objects */
+  readonly chunks: S["chunks"];
   /** whether the file system clones files (reflink); learnt on first checkout */
   reflink: boolean | undefined = undefined;
   /**
@@ -91,21 +144,34 @@ export class Repository {
    * command's lock replaced); the CLI prints these on stderr. The library never prints.
    */
   onNotice: ((message: string) => void) | undefined = undefined;
+  /** how long this repository's writers wait for gc and gc for writers, in ms (undefined: the defaults of store/writers.ts) */
+  waits: { gcMs?: number | undefined; writersMs?: number | undefined } = {};
   /** this instance's writer announcement, shared by nested and concurrent calls */
   private writer: { count: number; ready: Promise<Announcement> } | null = null;
   private worktreeLock: { count: number; lock: WorktreeLock } | null = null;
 
-  private constructor(
+  /** A repository made of `stores` (Repository.open and init make the file-system ones: fileStores). */
+  constructor(
     /** the working tree root (absolute) */
     readonly root: string,
     /** the repository folder (absolute): `root/.tdv` or a separate folder */
     readonly tdvDir: string,
     readonly config: RepoConfig,
+    stores: S,
+    /** when written objects reach the disk (flushed before refs or the index name them) */
+    readonly durability: Durability,
   ) {
-    this.durability = durabilityFromEnv(tdvDir);
-    this.git = new GitStore(path.join(tdvDir, "git"), this.durability);
-    this.refs = new Refs(path.join(tdvDir, "git"), () => this.durability.flush());
-    this.chunks = new ChunkStore(path.join(tdvDir, "chunks"), this.durability);
+    this.git = stores.git;
+    this.refs = stores.refs;
+    this.chunks = stores.chunks;
+  }
+
+  /** A repository on disk with its file-system stores. */
+  private static onDisk(root: string, tdvDir: string, config: RepoConfig, { durability: mode = "deferred", gcWaitMs, writersWaitMs }: RepoOptions): Repository {
+    const durability = new Durability(tdvDir, mode);
+    const repo = new Repository(root, tdvDir, config, fileStores(tdvDir, durability), durability);
+    repo.waits = { gcMs: gcWaitMs, writersMs: writersWaitMs };
+    return repo;
   }
 
   /**
@@ -159,7 +225,7 @@ export class Repository {
    * entry, runs inside this, so gc can never delete what it is about to name.
    */
   async writing<T>(command: string, fn: () => Promise<T>): Promise<T> {
-    this.writer ??= { count: 0, ready: enterWriter(this.tdvDir, command, { onWait: this.onNotice }) };
+    this.writer ??= { count: 0, ready: enterWriter(this.tdvDir, command, { onWait: this.onNotice, waitMs: this.waits.gcMs }) };
     const w = this.writer;
     w.count++;
     try {
@@ -255,13 +321,14 @@ export class Repository {
     separateRepo,
     initialBranch = "main",
     config: extra = {},
+    ...opts
   }: {
     dir: string;
     separateRepo?: string;
     initialBranch?: string;
     /** settings written with the repository's first tdv.json (clone: its remote and its marker) */
     config?: Pick<RepoConfig, "remotes" | "cloning">;
-  }): Promise<{ repo: Repository; created: string[]; reattached?: true }> {
+  } & RepoOptions): Promise<{ repo: Repository; created: string[]; reattached?: true }> {
     checkRefName(initialBranch);
     const root = path.resolve(dir);
     const stat = await fsp.stat(root).catch(() => null);
@@ -284,7 +351,7 @@ export class Repository {
         // an older tdv recorded no working copy: a pointer already naming it is proof enough
         if (owner === realRoot || (owner === null && markerStat)) {
           if (!markerStat) await writeAtomic(marker, `tdvdir: ${tdvDir}\n`);
-          const repo = await Repository.load(root, tdvDir, false);
+          const repo = await Repository.load(root, tdvDir, false, opts);
           if (owner === null) {
             await repo.updateConfig((c) => {
               c.worktree = realRoot;
@@ -323,7 +390,7 @@ export class Repository {
     await writeAtomic(path.join(tdvDir, "tdv.json"), `${JSON.stringify(config, null, 2)}\n`);
     if (separateRepo) await writeAtomic(marker, `tdvdir: ${tdvDir}\n`);
     const created = separateRepo ? [marker, tdvDir] : [marker];
-    return { repo: new Repository(root, tdvDir, config), created };
+    return { repo: Repository.onDisk(root, tdvDir, config, opts), created };
   }
 
   /**
@@ -331,7 +398,7 @@ export class Repository {
    * A clone that did not finish is refused (UnfinishedCloneError) unless
    * `unfinishedClone` (the clone that resumes it).
    */
-  static async open({ dir = process.cwd(), unfinishedClone = false }: { dir?: string; unfinishedClone?: boolean } = {}): Promise<Repository> {
+  static async open({ dir = process.cwd(), unfinishedClone = false, ...opts }: { dir?: string; unfinishedClone?: boolean } & OpenOptions = {}): Promise<Repository> {
     const start = path.resolve(dir);
     for (let cur = start; ; ) {
       const marker = path.join(cur, ".tdv");
@@ -341,11 +408,11 @@ export class Repository {
       } catch {
         st = undefined; // not readable or not a folder on the way: look further up, as for a missing marker
       }
-      if (st?.isDirectory()) return Repository.load(cur, marker, unfinishedClone);
+      if (st?.isDirectory()) return Repository.load(cur, marker, unfinishedClone, opts);
       if (st?.isFile()) {
         const target = readPointer(marker);
         if (target === null) throw new CorruptObjectError(marker, "a .tdv file must hold `tdvdir: PATH`");
-        return Repository.load(cur, path.resolve(cur, target), unfinishedClone);
+        return Repository.load(cur, path.resolve(cur, target), unfinishedClone, opts);
       }
       const up = path.dirname(cur);
       if (up === cur) throw new NotARepositoryError(start, (await findDetachedRepo(start)) ?? undefined);
@@ -353,7 +420,7 @@ export class Repository {
     }
   }
 
-  private static async load(root: string, tdvDir: string, unfinishedClone: boolean): Promise<Repository> {
+  private static async load(root: string, tdvDir: string, unfinishedClone: boolean, opts: OpenOptions = {}): Promise<Repository> {
     const raw = await readFileOrNull(path.join(tdvDir, "tdv.json"));
     if (!raw) throw new NotARepositoryError(root);
     let config: RepoConfig;
@@ -365,12 +432,9 @@ export class Repository {
     if (typeof config.formatVersion !== "number") throw new CorruptObjectError(path.join(tdvDir, "tdv.json"), "no formatVersion");
     if (config.formatVersion > REPO_FORMAT_VERSION) throw new UnsupportedFormatError(`repository ${tdvDir}`, config.formatVersion, REPO_FORMAT_VERSION);
     if (config.cloning && !unfinishedClone) throw new UnfinishedCloneError(root, config.cloning.url);
-    const repo = new Repository(root, tdvDir, config);
-    if (config.lazy?.remote) {
-      // a lazy clone reads missing chunks from its remote (the one upward import: loaded only here)
-      const { lazyChunkFetcher } = await import("../remote/lazy.js");
-      repo.chunks.fallback = lazyChunkFetcher(repo, config.lazy.remote);
-    }
+    const repo = Repository.onDisk(root, tdvDir, config, opts);
+    // a lazy clone reads missing chunks from its remote, through the fetcher the remote layer passes
+    if (config.lazy?.remote && opts.chunkFetcher) repo.chunks.fallback = opts.chunkFetcher(repo, config.lazy.remote);
     return repo;
   }
 

@@ -16,7 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { UsageError } from "../errors.js";
 import { parseGitConfig, setGitConfig, splitKey } from "../format/git-config.js";
-import type { Person } from "../store/git.js";
+import type { Person } from "../format/git-object.js";
 import { writeAtomic } from "../store/atomic.js";
 import type { RepoConfig } from "./repository.js";
 

@@ -10,7 +10,8 @@
 import type { ChunkId, GitOid } from "../format/hash.js";
 import { compareIndex, decodeFileList, decodeShard, encodeFileList, encodeShard, regionName, type FileListEntry, type ManifestEntry } from "../format/manifest.js";
 import type { ArrayMeta } from "../format/zarr-meta.js";
-import type { TreeEntry } from "../store/git.js";
+import type { TreeEntry } from "../format/git-object.js";
+import type { ObjectWriter } from "../store/types.js";
 import { baseName, joinPath, parentDir, type Hierarchy } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
 import {
@@ -44,37 +45,36 @@ const newEdit = (): Edit => ({ files: new Map(), chunks: new Map(), dirs: new Ma
  * The snapshot of `files`, given that `base` is the snapshot of the same files
  * except at `changed` (paths added, modified or deleted since).
  */
-export async function updateSnapshot(repo: Repository, base: GitOid, files: ReadonlyMap<string, SnapEntry>, changed: Iterable<string>): Promise<GitOid> {
-  return repo.git.withPack(async () => {
-    const h = storedHierarchy(repo, files, true);
-    const paths = [...new Set(changed)];
-    const roots = await rebuildRoots(repo, h, base, paths);
-    if (roots.includes("")) return writeSnapshot(repo, files);
+export async function updateSnapshot(repo: Repository, base: GitOid, files: ReadonlyMap<string, SnapEntry>, changed: Iterable<string>, pack?: ObjectWriter): Promise<GitOid> {
+  if (!pack) return repo.git.withPack((p) => updateSnapshot(repo, base, files, changed, p));
+  const h = storedHierarchy(repo, files, true);
+  const paths = [...new Set(changed)];
+  const roots = await rebuildRoots(repo, h, base, paths);
+  if (roots.includes("")) return writeSnapshot(repo, files, undefined, pack);
 
-    const top = newEdit();
-    const editAt = (dir: string): Edit => folderAt(top, dir, newEdit);
-    const underRoot = (p: string) => roots.some((r) => p.startsWith(`${r}/`));
-    for (const p of paths) {
-      if (underRoot(p)) continue;
-      const kind = await h.classify(p);
-      const entry = files.get(p) ?? null;
-      if (kind.kind === "chunk") {
-        const id = entry && (entry.store === "git" ? (await blobToChunk(repo, entry.id, p)).id : entry.id);
-        const chunk = entry ? { index: kind.index, id: id as ChunkId, size: entry.size } : null;
-        editAt(kind.array).chunks.set(kind.index.join(","), { index: kind.index, entry: chunk });
-      } else {
-        editAt(parentDir(p)).files.set(baseName(p), entry);
-      }
+  const top = newEdit();
+  const editAt = (dir: string): Edit => folderAt(top, dir, newEdit);
+  const underRoot = (p: string) => roots.some((r) => p.startsWith(`${r}/`));
+  for (const p of paths) {
+    if (underRoot(p)) continue;
+    const kind = await h.classify(p);
+    const entry = files.get(p) ?? null;
+    if (kind.kind === "chunk") {
+      const id = entry && (entry.store === "git" ? (await blobToChunk(repo, entry.id, p)).id : entry.id);
+      const chunk = entry ? { index: kind.index, id: id as ChunkId, size: entry.size } : null;
+      editAt(kind.array).chunks.set(kind.index.join(","), { index: kind.index, entry: chunk });
+    } else {
+      editAt(parentDir(p)).files.set(baseName(p), entry);
     }
-    const all = roots.length > 0 ? [...files.keys()] : [];
-    for (const r of roots) {
-      const under = all.filter((p) => p.startsWith(`${r}/`));
-      const node = folderAt(await collectDirs(repo, h, files, under), r, newDir);
-      const empty = node.blobs.size === 0 && node.large.length === 0 && node.dirs.size === 0 && !node.chunks?.length;
-      editAt(r).rebuilt = empty ? null : await writeDir(repo, node, r);
-    }
-    return (await apply(repo, h, base, "", top)) as GitOid;
-  });
+  }
+  const all = roots.length > 0 ? [...files.keys()] : [];
+  for (const r of roots) {
+    const under = all.filter((p) => p.startsWith(`${r}/`));
+    const node = folderAt(await collectDirs(repo, h, files, under), r, newDir);
+    const empty = node.blobs.size === 0 && node.large.length === 0 && node.dirs.size === 0 && !node.chunks?.length;
+    editAt(r).rebuilt = empty ? null : await writeDir(repo, node, r, pack);
+  }
+  return (await apply(repo, h, base, "", top, pack)) as GitOid;
 }
 
 /**
@@ -125,16 +125,16 @@ async function baseArrays(repo: Repository, base: GitOid, dir: string): Promise<
 }
 
 /** The tree of folder `dir` (`oid` before, or null) with `edit` applied; null when nothing remains in it. */
-async function apply(repo: Repository, h: Hierarchy, oid: GitOid | null, dir: string, edit: Edit): Promise<GitOid | null> {
+async function apply(repo: Repository, h: Hierarchy, oid: GitOid | null, dir: string, edit: Edit, pack: ObjectWriter): Promise<GitOid | null> {
   if (edit.rebuilt !== undefined) return edit.rebuilt;
   const entries = new Map<string, TreeEntry>();
   if (oid) for (const e of await repo.git.readTree(oid, dir || "root tree")) entries.set(e.name, e);
-  if (edit.files.size > 0) await applyFiles(repo, entries, dir, edit.files);
+  if (edit.files.size > 0) await applyFiles(repo, entries, dir, edit.files, pack);
   const subdirs = [...edit.dirs];
   const next = await Promise.all(
     subdirs.map(([name, child]) => {
       const cur = entries.get(name);
-      return apply(repo, h, cur?.mode === "040000" ? cur.oid : null, joinPath(dir, name), child);
+      return apply(repo, h, cur?.mode === "040000" ? cur.oid : null, joinPath(dir, name), child, pack);
     }),
   );
   subdirs.forEach(([name], i) => {
@@ -142,13 +142,13 @@ async function apply(repo: Repository, h: Hierarchy, oid: GitOid | null, dir: st
     if (oid) entries.set(name, { mode: "040000", name, oid });
     else if (entries.get(name)?.mode === "040000") entries.delete(name);
   });
-  if (edit.chunks.size > 0) await applyChunks(repo, h, entries, dir, edit.chunks);
+  if (edit.chunks.size > 0) await applyChunks(repo, h, entries, dir, edit.chunks, pack);
   if (entries.size === 0 && dir !== "") return null;
-  return repo.git.writeTree([...entries.values()], dir);
+  return pack.writeTree([...entries.values()], dir);
 }
 
 /** Metadata and plain files of one folder: small ones are blobs in the tree, large ones in its file list. */
-async function applyFiles(repo: Repository, entries: Map<string, TreeEntry>, dir: string, files: Map<string, SnapEntry | null>): Promise<void> {
+async function applyFiles(repo: Repository, entries: Map<string, TreeEntry>, dir: string, files: Map<string, SnapEntry | null>, pack: ObjectWriter): Promise<void> {
   const listEntry = entries.get(FILE_LIST);
   const where = joinPath(dir, FILE_LIST);
   const large = new Map<string, FileListEntry>();
@@ -167,7 +167,7 @@ async function applyFiles(repo: Repository, entries: Map<string, TreeEntry>, dir
   }
   if (!largeChanged && large.size === hadLarge) return;
   if (large.size === 0) entries.delete(FILE_LIST);
-  else entries.set(FILE_LIST, { mode: "100644", name: FILE_LIST, oid: await repo.git.writeBlob(encodeFileList([...large.values()])) });
+  else entries.set(FILE_LIST, { mode: "100644", name: FILE_LIST, oid: await pack.writeBlob(encodeFileList([...large.values()])) });
 }
 
 /** The manifest of the array at `dir`: only the shards that list a changed chunk are rewritten. */
@@ -177,6 +177,7 @@ async function applyChunks(
   entries: Map<string, TreeEntry>,
   dir: string,
   chunks: Edit["chunks"],
+  pack: ObjectWriter,
 ): Promise<void> {
   const ndim = (await h.arrayAt(dir))!.meta.shape.length;
   const where = joinPath(dir, MANIFEST_TREE);
@@ -210,9 +211,9 @@ async function applyChunks(
         return;
       }
       const sorted = [...list.values()].sort((a, b) => compareIndex(a.index, b.index));
-      shards.set(region, { mode: "100644", name: region, oid: await repo.git.writeBlob(encodeShard(ndim, sorted)) });
+      shards.set(region, { mode: "100644", name: region, oid: await pack.writeBlob(encodeShard(ndim, sorted)) });
     }),
   );
   if (shards.size === 0) entries.delete(MANIFEST_TREE);
-  else entries.set(MANIFEST_TREE, { mode: "040000", name: MANIFEST_TREE, oid: await repo.git.writeTree([...shards.values()], where) });
+  else entries.set(MANIFEST_TREE, { mode: "040000", name: MANIFEST_TREE, oid: await pack.writeTree([...shards.values()], where) });
 }

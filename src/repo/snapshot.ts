@@ -20,8 +20,10 @@ import {
 } from "../format/manifest.js";
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
 import { mapLimit } from "../store/atomic.js";
-import { checkEntryName, GitStore, type TreeEntry } from "../store/git.js";
+import { GitStore } from "../store/git.js";
+import { checkEntryName, type TreeEntry } from "../format/git-object.js";
 import type { Stored } from "../store/index-file.js";
+import type { ObjectWriter } from "../store/types.js";
 import { Hierarchy, joinPath, parentDir, baseName, type FileKind } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
 
@@ -50,15 +52,15 @@ export function newDir(): DirNode {
 }
 
 /** Build and write the snapshot tree of `files` (paths relative to the root). */
-export async function writeSnapshot(repo: Repository, files: ReadonlyMap<string, SnapEntry>, classified?: Map<string, FileKind>): Promise<GitOid> {
+export async function writeSnapshot(repo: Repository, files: ReadonlyMap<string, SnapEntry>, classified?: Map<string, FileKind>, pack?: ObjectWriter): Promise<GitOid> {
   // thousands of arrays make thousands of trees and manifests: one pack, not a file each
-  return repo.git.withPack(() => writeTrees(repo, files, classified));
+  return pack ? writeTrees(repo, files, classified, pack) : repo.git.withPack((p) => writeTrees(repo, files, classified, p));
 }
 
 /** `classified`, when given, receives the kind of every file (what a commit's summary needs). */
-async function writeTrees(repo: Repository, files: ReadonlyMap<string, SnapEntry>, classified?: Map<string, FileKind>): Promise<GitOid> {
+async function writeTrees(repo: Repository, files: ReadonlyMap<string, SnapEntry>, classified: Map<string, FileKind> | undefined, pack: ObjectWriter): Promise<GitOid> {
   const root = await collectDirs(repo, storedHierarchy(repo, files, true), files, [...files.keys()], classified);
-  return writeDir(repo, root, "");
+  return writeDir(repo, root, "", pack);
 }
 
 /**
@@ -135,28 +137,28 @@ export async function blobToChunk(repo: Repository, oid: GitOid, rel: string): P
   return { store: "chunk", id, size: bytes.byteLength };
 }
 
-/** Write a folder tree collected by `collectDirs`; returns its Git tree id. */
-export async function writeDir(repo: Repository, node: DirNode, where: string): Promise<GitOid> {
+/** Write a folder tree collected by `collectDirs` into `pack`; returns its Git tree id. */
+export async function writeDir(repo: Repository, node: DirNode, where: string, pack: ObjectWriter): Promise<GitOid> {
   const entries: TreeEntry[] = [];
   for (const [name, oid] of node.blobs) entries.push({ mode: "100644", name, oid });
   const subdirs = [...node.dirs];
-  const oids = await mapLimit(subdirs, 8, ([name, child]) => writeDir(repo, child, joinPath(where, name)));
+  const oids = await mapLimit(subdirs, 8, ([name, child]) => writeDir(repo, child, joinPath(where, name), pack));
   subdirs.forEach(([name], i) => {
     entries.push({ mode: "040000", name, oid: oids[i]! });
   });
   if (node.large.length > 0) {
-    entries.push({ mode: "100644", name: FILE_LIST, oid: await repo.git.writeBlob(encodeFileList(node.large)) });
+    entries.push({ mode: "100644", name: FILE_LIST, oid: await pack.writeBlob(encodeFileList(node.large)) });
   }
   if (node.chunks && node.chunks.length > 0) {
     const shards = [...splitIntoShards(node.ndim, node.chunks)];
-    const shardOids = await mapLimit(shards, 16, ([, list]) => repo.git.writeBlob(encodeShard(node.ndim, list)));
-    const tree = await repo.git.writeTree(
+    const shardOids = await mapLimit(shards, 16, ([, list]) => pack.writeBlob(encodeShard(node.ndim, list)));
+    const tree = await pack.writeTree(
       shards.map(([name], i) => ({ mode: "100644", name, oid: shardOids[i]! })),
       joinPath(where, MANIFEST_TREE),
     );
     entries.push({ mode: "040000", name: MANIFEST_TREE, oid: tree });
   }
-  return repo.git.writeTree(entries, where);
+  return pack.writeTree(entries, where);
 }
 
 /**

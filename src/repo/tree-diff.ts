@@ -8,7 +8,7 @@ import { formatChunkKey } from "../format/chunk-key.js";
 import type { GitOid } from "../format/hash.js";
 import { decodeFileList, decodeShard } from "../format/manifest.js";
 import type { ArrayMeta } from "../format/zarr-meta.js";
-import type { TreeEntry } from "../store/git.js";
+import type { TreeEntry } from "../format/git-object.js";
 import type { Change, ChangeKind } from "./changes.js";
 import { classifyWith, joinPath, META_NAMES } from "./hierarchy.js";
 import type { Repository } from "./repository.js";

@@ -9,7 +9,7 @@
 import type { ChunkId, GitOid } from "../format/hash.js";
 import { decodeShard, regionName, type ManifestEntry } from "../format/manifest.js";
 import type { ArrayMeta } from "../format/zarr-meta.js";
-import type { CommitObject, TreeEntry } from "../store/git.js";
+import type { CommitObject, TreeEntry } from "../format/git-object.js";
 import { decodeChunk, fillChunk, arrayMetaOf, type DecodedChunk } from "../zarr/decode.js";
 import type { Repository } from "../repo/repository.js";
 import { resolveRevision } from "../repo/revision.js";

@@ -7,7 +7,8 @@
  * since the last flush are fsynced one by one instead.
  *
  * Modes: "deferred" (default), "fsync" (each object at once), "none"
- * (TDV_FSYNC=0: throwaway repositories, tests).
+ * (throwaway repositories, tests). The library takes the mode as an option
+ * (Repository.open/init `durability`); the CLI reads it from TDV_FSYNC.
  */
 import { execFile } from "node:child_process";
 import { promises as fsp } from "node:fs";
@@ -55,9 +56,4 @@ export class Durability {
       }
     });
   }
-}
-
-export function durabilityFromEnv(dir: string): Durability {
-  const v = process.env.TDV_FSYNC;
-  return new Durability(dir, v === "0" ? "none" : v === "each" ? "fsync" : "deferred");
 }

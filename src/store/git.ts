@@ -8,67 +8,25 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { CorruptObjectError, MissingObjectError, UnsafePathError } from "../errors.js";
-import { escapeBytes, isUtf8 } from "../format/display.js";
-import { checkGitObject } from "../format/git-object.js";
+import { CorruptObjectError, MissingObjectError } from "../errors.js";
+import {
+  checkGitObject,
+  encodeCommit,
+  encodeTag,
+  encodeTree,
+  parseCommit,
+  parseTag,
+  parseTree,
+  type CommitObject,
+  type TagObject,
+  type TreeEntry,
+} from "../format/git-object.js";
 import { sha1, type GitOid } from "../format/hash.js";
 import { inflateObject, zlibObject } from "../format/zlib-stored.js";
 import { asAccessError, freshen, writeAtomic, writeObjectFile } from "./atomic.js";
 import { buildPack, Pack, type PackObject, type PackType, type RawObject } from "./pack.js";
 import { Durability } from "./durability.js";
-
-export type TreeMode = "100644" | "100755" | "040000" | "120000" | "160000";
-
-export interface TreeEntry {
-  mode: TreeMode;
-  name: string;
-  oid: GitOid;
-}
-
-export interface Person {
-  name: string;
-  email: string;
-  /** seconds since the epoch */
-  timestamp: number;
-  /** minutes east of UTC, as Git writes it (+0100 is 60) */
-  tzOffset: number;
-}
-
-export interface CommitObject {
-  oid: GitOid;
-  tree: GitOid;
-  parents: GitOid[];
-  author: Person;
-  committer: Person;
-  message: string;
-}
-
-export interface TagObject {
-  oid: GitOid;
-  object: GitOid;
-  type: string;
-  tag: string;
-  tagger: Person | null;
-  message: string;
-}
-
-/**
- * What readTree puts before the name of an entry whose bytes are not UTF-8
- * (then shown with `\xHH` escapes): a NUL, which no name read from a tree can
- * hold, so that checkEntryName refuses it and no reader mistakes it for a name.
- */
-export const NON_UTF8_NAME = "\0";
-
-/** Names a tree entry may never have (they would escape or shadow the repository, or are not text). */
-export function checkEntryName(name: string, where: string): void {
-  if (name.startsWith(NON_UTF8_NAME)) {
-    throw new UnsafePathError(`${where}/${name.slice(NON_UTF8_NAME.length)}`, "the name is not valid UTF-8 (its bytes are shown as \\xHH); tdv paths are UTF-8 text, as Zarr keys are");
-  }
-  if (name === "" || name === "." || name === "..") throw new UnsafePathError(`${where}/${name}`, "empty, '.' or '..' path component");
-  if (name.includes("/") || name.includes("\\") || name.includes("\0")) throw new UnsafePathError(`${where}/${name}`, "path component contains '/', '\\' or NUL");
-  const lower = name.toLowerCase();
-  if (lower === ".git" || lower === ".tdv") throw new UnsafePathError(`${where}/${name}`, `'${name}' is reserved`);
-}
+import type { ObjectStore, ObjectWriter } from "./types.js";
 
 /**
  * Objects this process wrote or read and verified, by id: a commit reads back
@@ -117,20 +75,18 @@ export const PACK_MIN = 64;
 /** Objects a pack checks for loose copies one stat at a time before listing all 256 folders (which costs ~60 stats). */
 const LOOSE_STATS = 64;
 
-export class GitStore {
+/**
+ * Git objects in a Git directory on disk. File-system only (not in ObjectStore):
+ * `gitdir`, the isomorphic-git `cache`, packs and loose objects (gc, fsck) and `dropCache`.
+ */
+export class GitStore implements ObjectStore {
   readonly cache: object = {};
   private readonly objects = new ObjectCache(32 << 20);
   /** packs by index file, opened on first need */
   private readonly packs = new Map<string, Pack>();
   private packsScanned = false;
-  /** objects collected for one pack (withPack), by id */
-  private pending: Map<GitOid, PackObject> | null = null;
-  private packDepth = 0;
-  private packFailed = false;
-  /** while collecting a pack: the loose object ids on disk when it began */
-  private loose: Set<string> | null = null;
-  /** objects checked with a stat of their own while collecting a pack, before the loose ones are listed */
-  private looseChecks = 0;
+  /** the packs being collected (withPack): their objects are readable before they are written */
+  private readonly open = new Set<PackWriter>();
   constructor(
     readonly gitdir: string,
     readonly durability: Durability = new Durability(gitdir, "fsync"),
@@ -143,26 +99,28 @@ export class GitStore {
 
   // ---- writing -------------------------------------------------------------
 
-  async writeRaw(type: PackType, content: Uint8Array): Promise<GitOid> {
+  /** Write an object now (loose), or into `pack` (written with it when it commits). */
+  async writeRaw(type: PackType, content: Uint8Array, pack?: PackWriter): Promise<GitOid> {
+    if (pack && !this.open.has(pack)) throw new Error("internal: a write into a pack that is not open");
     const header = Buffer.from(`${type} ${content.byteLength}\0`);
     const full = Buffer.concat([header, content]);
     const oid = sha1(full);
     const body = full.subarray(header.length);
-    if (this.pending?.has(oid)) return oid;
+    if (pack?.pending.has(oid)) return oid;
     const file = this.loosePath(oid);
     // present: freshened (gc's grace period starts again); missing: written, or kept for the pack.
     // Collecting a pack of many objects, the loose ones are listed once (256 folder listings)
     // instead of a stat per object; the first ones, all a small commit writes, take a stat each.
-    if ((!this.pending || this.mayBeLoose(oid)) && freshen(file)) {
+    if ((!pack || this.mayBeLoose(pack, oid)) && freshen(file)) {
       this.objects.set(oid, type, body);
       return oid;
     }
-    const pack = this.packOf(oid, false);
+    const packed = this.packOf(oid, false);
     // in a pack: that pack is freshened; a pack gc deleted since it was opened holds nothing, so the object is written anew
-    const packed = pack !== null && freshen(pack.file);
-    if (!packed && this.pending) {
-      this.pending.set(oid, { oid, type, content: body });
-    } else if (!packed && (await writeObjectFile(file, zlibObject(full), this.durability.syncEachWrite, false))) {
+    const inPack = packed !== null && freshen(packed.file);
+    if (!inPack && pack) {
+      pack.pending.set(oid, { oid, type, content: body });
+    } else if (!inPack && (await writeObjectFile(file, zlibObject(full), this.durability.syncEachWrite, false))) {
       this.durability.written(file);
     }
     this.objects.set(oid, type, body);
@@ -170,32 +128,27 @@ export class GitStore {
   }
 
   /**
-   * Run `fn` collecting the objects it writes, and write them as one pack
-   * when they are many (loose otherwise) once it returns: thousands of small
-   * trees and manifests cost two files instead of thousands. Objects written
-   * inside are readable at once. If `fn` throws, they are not written (no
-   * ref can name them yet). Nested calls share the outermost pack.
+   * Run `fn` with a new pack: the objects written into it (`pack.writeBlob`,
+   * `writeTree`, ... or a store write given `pack`) are written as one pack
+   * when they are many (loose otherwise) once `fn` returns: thousands of
+   * small trees and manifests cost two files instead of thousands. They are
+   * readable at once. If `fn` throws, they are not written (no ref can name
+   * them yet). Writes not given the pack are written at once, as outside.
    */
-  async withPack<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.packDepth++ === 0) {
-      this.pending = new Map();
-      this.packFailed = false;
-      this.loose = null;
-      this.looseChecks = 0;
-    }
+  async withPack<T>(fn: (pack: PackWriter) => Promise<T>): Promise<T> {
+    const pack = new PackWriter(this);
+    this.open.add(pack);
     let ok = false;
     try {
-      const out = await fn();
+      const out = await fn(pack);
       ok = true;
       return out;
     } finally {
-      if (!ok) this.packFailed = true;
-      if (--this.packDepth === 0) {
-        const pending = this.pending;
-        this.pending = null;
-        if (pending && !this.packFailed) await this.writePending([...pending.values()]);
-        else if (pending) for (const oid of pending.keys()) this.objects.delete(oid); // never written: not readable either
-      }
+      this.open.delete(pack);
+      const pending = [...pack.pending.values()];
+      pack.pending.clear();
+      if (ok) await this.writePending(pending);
+      else for (const o of pending) this.objects.delete(o.oid); // never written: not readable either
     }
   }
 
@@ -236,9 +189,7 @@ export class GitStore {
 
   /** Move every loose object, reachable or not, into one pack (see packLoose). */
   async packAllLoose(): Promise<{ objects: number; bytes: number }> {
-    this.loose = null; // listed afresh
     const oids = [...this.looseIds()] as GitOid[];
-    this.loose = null;
     return this.packLoose(oids);
   }
 
@@ -301,19 +252,20 @@ export class GitStore {
     return pack.length + idx.length;
   }
 
-  /** Whether a loose copy of `oid` needs looking for (freshen stats it): yes for the first few, then the listing says. */
-  private mayBeLoose(oid: GitOid): boolean {
-    if (!this.loose && this.looseChecks < LOOSE_STATS) {
-      this.looseChecks++;
+  /** Whether a loose copy of `oid` needs looking for (freshen stats it): yes for the first few of a pack, then the listing says. */
+  private mayBeLoose(pack: PackWriter, oid: GitOid): boolean {
+    if (!pack.loose && pack.looseChecks < LOOSE_STATS) {
+      pack.looseChecks++;
       return true;
     }
-    return this.looseIds().has(oid);
+    pack.loose ??= this.looseIds();
+    return pack.loose.has(oid);
   }
 
-  /** The loose object ids (256 folder listings), once per pack. */
+  /** The loose object ids (256 folder listings). */
   private looseIds(): Set<string> {
-    if (!this.loose) {
-      this.loose = new Set();
+    const loose = new Set<string>();
+    {
       const root = path.join(this.gitdir, "objects");
       for (let i = 0; i < 256; i++) {
         const fan = i.toString(16).padStart(2, "0");
@@ -323,10 +275,10 @@ export class GitStore {
         } catch {
           continue;
         }
-        for (const n of names) if (LOOSE_NAME.test(n)) this.loose.add(fan + n);
+        for (const n of names) if (LOOSE_NAME.test(n)) loose.add(fan + n);
       }
     }
-    return this.loose;
+    return loose;
   }
 
   private loosePath(oid: GitOid): string {
@@ -376,40 +328,29 @@ export class GitStore {
       .digest("hex") as GitOid;
   }
 
-  writeBlob(content: Uint8Array): Promise<GitOid> {
-    return this.writeRaw("blob", content);
+  writeBlob(content: Uint8Array, pack?: PackWriter): Promise<GitOid> {
+    return this.writeRaw("blob", content, pack);
   }
 
-  async writeTree(entries: readonly TreeEntry[], where = ""): Promise<GitOid> {
-    const seen = new Set<string>();
-    for (const e of entries) {
-      checkEntryName(e.name, where);
-      if (seen.has(e.name)) throw new UnsafePathError(`${where}/${e.name}`, "duplicate tree entry");
-      seen.add(e.name);
+  async writeTree(entries: readonly TreeEntry[], where = "", pack?: PackWriter): Promise<GitOid> {
+    return this.writeRaw("tree", encodeTree(entries, where), pack);
+  }
+
+  async writeCommit(c: Omit<CommitObject, "oid">, pack?: PackWriter): Promise<GitOid> {
+    return this.writeRaw("commit", encodeCommit(c), pack);
+  }
+
+  async writeTag(t: Omit<TagObject, "oid">, pack?: PackWriter): Promise<GitOid> {
+    return this.writeRaw("tag", encodeTag(t), pack);
+  }
+
+  /** An object collected by an open pack, not written yet. */
+  private pendingObject(oid: GitOid): PackObject | undefined {
+    for (const p of this.open) {
+      const o = p.pending.get(oid);
+      if (o) return o;
     }
-    // Git's order: by the UTF-8 bytes of the name, a folder's name as if it ended in "/"
-    // (each key made once: made in the comparison, they were most of the cost of large trees)
-    const keyed = entries.map((e) => ({ e, key: Buffer.from(e.mode === "040000" ? `${e.name}/` : e.name) }));
-    keyed.sort((a, b) => Buffer.compare(a.key, b.key));
-    const parts: Buffer[] = [];
-    for (const { e } of keyed) {
-      parts.push(Buffer.from(`${e.mode === "040000" ? "40000" : e.mode} ${e.name}\0`), Buffer.from(e.oid, "hex"));
-    }
-    return this.writeRaw("tree", Buffer.concat(parts));
-  }
-
-  async writeCommit(c: Omit<CommitObject, "oid">): Promise<GitOid> {
-    let text = `tree ${c.tree}\n`;
-    for (const p of c.parents) text += `parent ${p}\n`;
-    text += `author ${formatPerson(c.author)}\ncommitter ${formatPerson(c.committer)}\n\n${ensureNewline(c.message)}`;
-    return this.writeRaw("commit", Buffer.from(text));
-  }
-
-  async writeTag(t: Omit<TagObject, "oid">): Promise<GitOid> {
-    let text = `object ${t.object}\ntype ${t.type}\ntag ${t.tag}\n`;
-    if (t.tagger) text += `tagger ${formatPerson(t.tagger)}\n`;
-    text += `\n${ensureNewline(t.message)}`;
-    return this.writeRaw("tag", Buffer.from(text));
+    return undefined;
   }
 
   // ---- reading -------------------------------------------------------------
@@ -435,7 +376,7 @@ export class GitStore {
   private readObjectSync(oid: GitOid, what: string): RawObject {
     const cached = this.objects.get(oid);
     if (cached) return cached as RawObject;
-    const pending = this.pending?.get(oid);
+    const pending = this.pendingObject(oid);
     if (pending) return { type: pending.type, content: Buffer.from(pending.content.buffer, pending.content.byteOffset, pending.content.byteLength) };
     if (!/^[0-9a-f]{40}$/.test(oid)) throw new MissingObjectError(oid, what);
     // a packed object first when a known pack has it: a failed open of its loose path costs more than the read
@@ -497,21 +438,7 @@ export class GitStore {
   }
 
   async readTree(oid: GitOid, what = "tree"): Promise<TreeEntry[]> {
-    const b = await this.readTyped(oid, "tree", what);
-    const out: TreeEntry[] = [];
-    let p = 0;
-    while (p < b.length) {
-      const sp = b.indexOf(0x20, p);
-      const nul = sp < 0 ? -1 : b.indexOf(0, sp);
-      if (sp < 0 || nul < 0 || nul + 21 > b.length) throw new CorruptObjectError(oid, `${what}: truncated tree entry`);
-      const mode = b.toString("latin1", p, sp);
-      let name = b.toString("utf8", sp + 1, nul);
-      // bytes that are not UTF-8 decode to U+FFFD: keep them apart (and refused by checkEntryName), never lossily renamed
-      if (name.includes("\uFFFD") && !isUtf8(b.subarray(sp + 1, nul))) name = NON_UTF8_NAME + escapeBytes(b.subarray(sp + 1, nul));
-      out.push({ mode: normMode(mode), name, oid: b.toString("hex", nul + 1, nul + 21) as GitOid });
-      p = nul + 21;
-    }
-    return out;
+    return parseTree(await this.readTyped(oid, "tree", what), oid, what);
   }
 
   async readCommit(oid: GitOid): Promise<CommitObject> {
@@ -520,24 +447,11 @@ export class GitStore {
 
   /** readCommit without a promise: history walks read thousands of small commits from the page cache. */
   readCommitSync(oid: GitOid): CommitObject {
-    const { headers, message } = parseHeaders(this.readTypedSync(oid, "commit", "commit"), oid);
-    const tree = headers.get("tree")?.[0];
-    const author = headers.get("author")?.[0];
-    const committer = headers.get("committer")?.[0];
-    if (!tree || !isOid(tree) || !author || !committer) throw new CorruptObjectError(oid, "commit lacks tree, author or committer");
-    const parents = headers.get("parent") ?? [];
-    if (!parents.every(isOid)) throw new CorruptObjectError(oid, "commit has a malformed parent");
-    return { oid, tree: tree as GitOid, parents: parents as GitOid[], author: parsePerson(author, oid), committer: parsePerson(committer, oid), message };
+    return parseCommit(this.readTypedSync(oid, "commit", "commit"), oid);
   }
 
   async readTag(oid: GitOid): Promise<TagObject> {
-    const { headers, message } = parseHeaders(await this.readTyped(oid, "tag", "tag"), oid);
-    const object = headers.get("object")?.[0];
-    const type = headers.get("type")?.[0];
-    const tag = headers.get("tag")?.[0];
-    const tagger = headers.get("tagger")?.[0];
-    if (!object || !isOid(object) || !type || tag === undefined) throw new CorruptObjectError(oid, "tag lacks object, type or name");
-    return { oid, object: object as GitOid, type, tag, tagger: tagger ? parsePerson(tagger, oid) : null, message };
+    return parseTag(await this.readTyped(oid, "tag", "tag"), oid);
   }
 
   /** The type of an object, or null when the repository lacks it. */
@@ -574,11 +488,6 @@ export class GitStore {
   }
 }
 
-function isOid(s: string): boolean {
-  return /^[0-9a-f]{40}$/.test(s);
-}
-
-/** Headers (with continuation lines) and message of a commit or tag object. */
 /** A scratch buffer for loose objects: most fit, and are read with open, read, close (no fstat). */
 const scratch = Buffer.allocUnsafe(64 << 10);
 
@@ -599,46 +508,37 @@ function readSmallFile(file: string): Buffer {
   }
 }
 
-function parseHeaders(b: Buffer, oid: string): { headers: Map<string, string[]>; message: string } {
-  const text = b.toString("utf8");
-  const blank = text.indexOf("\n\n");
-  const head = blank < 0 ? text.replace(/\n$/, "") : text.slice(0, blank);
-  const message = blank < 0 ? "" : text.slice(blank + 2);
-  const headers = new Map<string, string[]>();
-  let last: string[] | null = null;
-  for (const line of head.split("\n")) {
-    if (line.startsWith(" ") && last) {
-      last[last.length - 1] += `\n${line.slice(1)}`;
-      continue;
-    }
-    const sp = line.indexOf(" ");
-    if (sp <= 0) throw new CorruptObjectError(oid, `malformed header line "${line.slice(0, 40)}"`);
-    const key = line.slice(0, sp);
-    last = headers.get(key) ?? [];
-    last.push(line.slice(sp + 1));
-    headers.set(key, last);
+/**
+ * The objects one `GitStore.withPack` collects, written together when it
+ * returns. Writes given to it (its own methods, or the store's with `pack`)
+ * go into it; it is passed to every write it covers.
+ */
+export class PackWriter implements ObjectWriter {
+  /** objects collected, by id */
+  readonly pending = new Map<GitOid, PackObject>();
+  /** the loose object ids on disk, listed once this pack has checked LOOSE_STATS objects one by one */
+  loose: Set<string> | null = null;
+  /** objects checked with a stat of their own */
+  looseChecks = 0;
+  constructor(private readonly store: GitStore) {}
+
+  writeRaw(type: PackType, content: Uint8Array): Promise<GitOid> {
+    return this.store.writeRaw(type, content, this);
   }
-  return { headers, message };
-}
 
-function parsePerson(s: string, oid: string): Person {
-  const m = /^(.*?) ?<([^>]*)> (\d+) ([+-])(\d\d)(\d\d)$/.exec(s);
-  if (!m) throw new CorruptObjectError(oid, `malformed identity "${s.slice(0, 60)}"`);
-  const tz = (Number(m[5]) * 60 + Number(m[6])) * (m[4] === "-" ? -1 : 1);
-  return { name: m[1] as string, email: m[2] as string, timestamp: Number(m[3]), tzOffset: tz };
-}
+  writeBlob(content: Uint8Array): Promise<GitOid> {
+    return this.store.writeBlob(content, this);
+  }
 
-function normMode(mode: string): TreeMode {
-  return (mode === "40000" ? "040000" : mode) as TreeMode;
-}
+  writeTree(entries: readonly TreeEntry[], where = ""): Promise<GitOid> {
+    return this.store.writeTree(entries, where, this);
+  }
 
-export function formatPerson(p: Person): string {
-  const sign = p.tzOffset < 0 ? "-" : "+";
-  const abs = Math.abs(p.tzOffset);
-  const tz = `${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}${String(abs % 60).padStart(2, "0")}`;
-  return `${p.name} <${p.email}> ${p.timestamp} ${tz}`;
-}
+  writeCommit(c: Omit<CommitObject, "oid">): Promise<GitOid> {
+    return this.store.writeCommit(c, this);
+  }
 
-function ensureNewline(s: string): string {
-  return s.endsWith("\n") ? s : `${s}\n`;
+  writeTag(t: Omit<TagObject, "oid">): Promise<GitOid> {
+    return this.store.writeTag(t, this);
+  }
 }

@@ -8,19 +8,12 @@ import { CorruptObjectError, MissingObjectError, UnavailableChunkError } from ".
 import { sha256, type ChunkId } from "../format/hash.js";
 import { asAccessError, exists, writeObjectFile } from "./atomic.js";
 import { Durability } from "./durability.js";
+import type { ChunkSource, ChunkStore } from "./types.js";
 
-/** Where a lazy clone gets the chunk objects it lacks: its remote. */
-export interface ChunkSource {
-  /** the remote's name and URL, for messages */
-  remote: string;
-  url: string;
-  /** the object's bytes as the remote has them (unverified), or null when it has none */
-  fetch(id: ChunkId): Promise<Uint8Array | null>;
-  /** whether the remote has the object (fsck --promised); never downloads it */
-  has(id: ChunkId): Promise<boolean>;
-}
+export type { ChunkSource, ChunkStore } from "./types.js";
 
-export class ChunkStore {
+/** Chunk objects in a folder on disk (`dir`, `pathOf` and `durability` are file-system only: checkout copies and workers use the files). */
+export class FileChunkStore implements ChunkStore {
   /** a lazy clone's source of missing objects (set by Repository.open); its bytes are verified and stored */
   fallback: ChunkSource | undefined;
 

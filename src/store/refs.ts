@@ -8,25 +8,11 @@ import path from "node:path";
 import { BadRefError, BranchMovedError, CorruptObjectError, InvalidRefNameError, isTdvError } from "../errors.js";
 import { isGitOid, type GitOid } from "../format/hash.js";
 import { asAccessError, mkdirRaceproof, readFileOrNull } from "./atomic.js";
-import { formatPerson, type Person } from "./git.js";
+import { formatPerson, type Person } from "../format/git-object.js";
 import { withLock } from "./lock.js";
+import type { Head, ReflogEntry, RefScan, RefStore } from "./types.js";
 
-export interface Head {
-  /** "refs/heads/main" when on a branch; null when detached */
-  branch: string | null;
-  /** commit HEAD points to; null on an unborn branch */
-  oid: GitOid | null;
-}
-
-export interface ReflogEntry {
-  old: GitOid | null;
-  next: GitOid | null;
-  who: string;
-  timestamp: number;
-  /** the mover's time zone, minutes east of UTC (+0100 is 60) */
-  tzOffset: number;
-  message: string;
-}
+export type { Head, ReflogEntry, RefScan } from "./types.js";
 
 const ZERO = "0".repeat(40);
 
@@ -81,17 +67,8 @@ function badTarget(target: string, why: string): string {
 /** Git's SYMREF_MAXDEPTH: reading a ref follows at most this many refs, symbolic ones included. */
 export const SYMREF_MAX_DEPTH = 5;
 
-/** Refs under a prefix as they are on disk, with the ones that cannot be used. */
-export interface RefScan {
-  /** refs holding a commit id (loose or packed), sorted by name */
-  refs: Map<string, GitOid>;
-  /** symbolic refs that resolve (git's refs/remotes/origin/HEAD): name → target ref and its value */
-  symbolic: Map<string, { target: string; oid: GitOid | null }>;
-  /** refs that cannot be followed: a name git refuses, a bad symbolic ref, a file holding no commit id */
-  broken: { ref: string; file: string; problem: string }[];
-}
-
-export class Refs {
+/** Refs in a Git directory on disk (`gitdir` is file-system only: fsck and gc read the folders). */
+export class Refs implements RefStore {
   /** `beforeUpdate` runs before any ref moves: it makes the objects the ref will name durable. */
   constructor(
     readonly gitdir: string,

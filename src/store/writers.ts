@@ -34,9 +34,9 @@ import { describeOwner, holdFile, ownerAlive, ownerOf, parseOwner, type Owner } 
 /** the folder of `.tdv` that holds the announcements (and the working-copy lock's neighbours) */
 export const LOCKS_DIR = "locks";
 
-/** How long a writer waits for a running gc before it gives up (env TDV_GC_WAIT_MS). */
+/** How long a writer waits for a running gc before it gives up (the CLI: env TDV_GC_WAIT_MS). */
 const WRITER_WAIT_MS = 10 * 60_000;
-/** How long gc waits for running writers before it refuses, deleting nothing (env TDV_WRITERS_WAIT_MS). */
+/** How long gc waits for running writers before it refuses, deleting nothing (the CLI: env TDV_WRITERS_WAIT_MS). */
 const GC_WAIT_MS = 60_000;
 
 type Kind = "gc" | "writer";
@@ -48,7 +48,7 @@ export interface Announcement {
 }
 
 export interface WaitOptions {
-  /** milliseconds to wait for the other side; default from the environment or the constant above */
+  /** milliseconds to wait for the other side; default the constant above */
   waitMs?: number;
   /** called once when the caller starts to wait, with who it waits for */
   onWait?: (message: string) => void;
@@ -57,11 +57,6 @@ export interface WaitOptions {
 interface Found {
   file: string;
   owner: Owner | null;
-}
-
-function envMs(name: string, fallback: number): number {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v >= 0 ? v : fallback;
 }
 
 function announce(tdvDir: string, kind: Kind, command: string): Announcement {
@@ -128,7 +123,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * `waitMs`, having written nothing.
  */
 export async function enterWriter(tdvDir: string, command: string, { waitMs, onWait }: WaitOptions = {}): Promise<Announcement> {
-  const deadline = Date.now() + (waitMs ?? envMs("TDV_GC_WAIT_MS", WRITER_WAIT_MS));
+  const deadline = Date.now() + (waitMs ?? WRITER_WAIT_MS);
   let told = false;
   for (;;) {
     // while a gc is known to run, look without announcing: a waiting writer's file would make gc wait in turn
@@ -158,7 +153,7 @@ export async function enterWriter(tdvDir: string, command: string, { waitMs, onW
  * `waitMs`; either way gc must delete nothing.
  */
 export async function enterGc(tdvDir: string, { waitMs, onWait }: WaitOptions = {}): Promise<Announcement> {
-  const deadline = Date.now() + (waitMs ?? envMs("TDV_WRITERS_WAIT_MS", GC_WAIT_MS));
+  const deadline = Date.now() + (waitMs ?? GC_WAIT_MS);
   const mine = announce(tdvDir, "gc", "gc");
   try {
     const rival = running(tdvDir, "gc", mine.file)[0];

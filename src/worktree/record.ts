@@ -11,7 +11,8 @@ import { comparePaths, type IndexEntry } from "../store/index-file.js";
 import { groupChanges, type Change, type GroupedChanges } from "../repo/changes.js";
 import { checkConsolidated, disagreementWarning } from "../repo/consolidated-check.js";
 import type { FileKind } from "../repo/hierarchy.js";
-import { TDV_VERSION, type Repository } from "../repo/repository.js";
+import type { Repository } from "../repo/repository.js";
+import { TDV_VERSION } from "../format/version.js";
 import { writeSnapshot } from "../repo/snapshot.js";
 import { updateSnapshot } from "../repo/snapshot-update.js";
 import { headTree } from "../repo/snapshot.js";
@@ -58,13 +59,13 @@ export async function recordCommit(repo: Repository, opts: CommitOptions): Promi
   const before = await headTree(repo, head.oid);
   // the metadata blobs of commit -a and the snapshot's trees go into one pack when they are many
   const classified = before === null ? new Map<string, FileKind>() : undefined;
-  const { index, tree, staged } = await repo.git.withPack(async () => {
-    const staged = all ? await stage(repo, { trackedOnly: true, onProgress }) : null;
+  const { index, tree, staged } = await repo.git.withPack(async (pack) => {
+    const staged = all ? await stage(repo, { trackedOnly: true, onProgress }, pack) : null;
     const index = staged ? staged.index : await repo.readIndex();
     // staged from an index equal to a snapshot: only what staging changed is written (cache-tree)
     const tree =
       index.tree ??
-      (staged?.baseTree ? await updateSnapshot(repo, staged.baseTree, index.entries, staged.changes.map((c) => c.path)) : await writeSnapshot(repo, index.entries, classified));
+      (staged?.baseTree ? await updateSnapshot(repo, staged.baseTree, index.entries, staged.changes.map((c) => c.path), pack) : await writeSnapshot(repo, index.entries, classified, pack));
     return { index, tree, staged };
   });
   if (tree === before && !allowEmpty && extraParents.length === 0) throw new NothingToCommitError();

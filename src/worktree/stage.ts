@@ -16,6 +16,7 @@ import type { Repository } from "../repo/repository.js";
 import { updateSnapshot } from "../repo/snapshot-update.js";
 import { storeChunkFiles } from "./store-files.js";
 import { classifyAll, compareWorktree, hashWorkFile, workHierarchy } from "./work-state.js";
+import type { ObjectWriter } from "../store/types.js";
 export interface Progress {
   phase: string;
   done: number;
@@ -52,6 +53,8 @@ export interface AddResult {
 export async function stage(
   repo: Repository,
   opts: AddOptions,
+  /** where the metadata blobs go (an open pack) */
+  pack: ObjectWriter,
 ): Promise<{
   result: AddResult;
   index: Pick<IndexState, "tree" | "entries">;
@@ -63,7 +66,7 @@ export async function stage(
   const { paths = [], all = false, trackedOnly = false, onProgress } = opts;
   const index = await repo.readIndex();
   const under = all || trackedOnly ? undefined : [...paths];
-  const ws = await compareWorktree(repo, index, { under, write: true });
+  const ws = await compareWorktree(repo, index, { under, write: pack });
   if (!trackedOnly) refuseBadNames(ws.scan.badNames);
   if (under) {
     for (const p of under) {
@@ -117,7 +120,7 @@ export async function stage(
   await mapLimit(small, 16, async (p) => {
     const st = ws.scan.files.get(p)!;
     const read = kept.get(p);
-    const entry = await hashWorkFile(repo, p, storeFor(kinds.get(p)!, st.size), true, read && { bytes: read, stat: st });
+    const entry = await hashWorkFile(repo, p, storeFor(kinds.get(p)!, st.size), pack, read && { bytes: read, stat: st });
     stored.set(p, entry);
     bytes += entry.size;
     onProgress?.({ phase: "storing", done: ++done, total, bytes });
@@ -175,12 +178,12 @@ function sizeOf(e: IndexEntry | undefined): number {
 
 /** What `add` does under its lock: stage, then write the index (with the snapshot it equals). */
 export async function addToIndex(repo: Repository, opts: AddOptions): Promise<AddResult> {
-  const { result, index } = await repo.git.withPack(async () => {
-    const staged = await stage(repo, opts);
+  const { result, index } = await repo.git.withPack(async (pack) => {
+    const staged = await stage(repo, opts, pack);
     // the index keeps the snapshot it equals, written from the one before it: the cost follows
     // the change, and the next commit writes only the commit (git's cache-tree)
     if (staged.baseTree && staged.index.tree === null) {
-      staged.index.tree = await updateSnapshot(repo, staged.baseTree, staged.index.entries, staged.changes.map((c) => c.path));
+      staged.index.tree = await updateSnapshot(repo, staged.baseTree, staged.index.entries, staged.changes.map((c) => c.path), pack);
     }
     return staged;
   });

@@ -128,7 +128,7 @@ export async function storeChunkFiles(
   let bytesDone = 0;
   const one = async (i: number) => {
     const rel = rels[i] as string;
-    const entry = await hashWorkFile(repo, rel, "chunk", write);
+    const entry = await hashWorkFile(repo, rel, "chunk", write && repo.git); // a chunk: stored in the chunk store
     done(rel, entry);
     files++;
     bytesDone += entry.size;

@@ -15,6 +15,7 @@ import { scanWorktree, type Scan } from "./scan.js";
 import { readSparse } from "./sparse-set.js";
 import { sameStat, type FileStat } from "./worktree.js";
 import { isUnder } from "../format/paths.js";
+import type { ObjectWriter } from "../store/types.js";
 
 export interface WorkFile extends FileStat {
   path: string;
@@ -34,12 +35,12 @@ export interface WorkState {
   hashed: number;
 }
 
-/** Hash (and, with `write`, store) one working file as `store` says. */
+/** Hash one working file as `store` says, and with `write` store it (a Git blob goes where `write` writes: the store or an open pack). */
 export async function hashWorkFile(
   repo: Repository,
   rel: string,
   store: "git" | "chunk",
-  write: boolean,
+  write: ObjectWriter | false,
   /** the file's bytes, read after `stat` was taken (a metadata document the hierarchy read) */
   known?: { bytes: Buffer; stat: FileStat },
 ): Promise<IndexEntry> {
@@ -48,7 +49,7 @@ export async function hashWorkFile(
   const { bytes, stat: st } = known ?? (await readWithStat(abs));
   let stored: Stored;
   if (store === "git") {
-    stored = { store, id: write ? await repo.git.writeBlob(bytes) : GitStore.blobOid(bytes) };
+    stored = { store, id: write ? await write.writeBlob(bytes) : GitStore.blobOid(bytes) };
   } else {
     const id = sha256(bytes);
     if (write) await repo.chunks.put(id, bytes);
@@ -64,7 +65,8 @@ export function isClean(index: IndexState, e: IndexEntry, st: FileStat): boolean
 export async function compareWorktree(
   repo: Repository,
   index: IndexState,
-  { under, write = false }: { under?: readonly string[]; write?: boolean } = {},
+  /** write: where the blobs of changed files go (their chunks go to the chunk store); false: only hash */
+  { under, write = false }: { under?: readonly string[]; write?: ObjectWriter | false } = {},
 ): Promise<WorkState> {
   const scan = await scanWorktree(repo.root, { under, known: index.entries });
   // a sparse checkout: tracked files outside the set are not in the working tree, and are no change

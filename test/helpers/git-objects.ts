@@ -3,7 +3,7 @@ import { promises as fs } from "node:fs";
 import os from "node:os";
 import { Repository } from "../../src/index.js";
 import type { GitOid } from "../../src/format/hash.js";
-import type { Person, TreeEntry } from "../../src/store/git.js";
+import type { Person, TreeEntry } from "../../src/format/git-object.js";
 
 export type Files = Record<string, string>;
 
@@ -13,7 +13,7 @@ export function person(timestamp: number): Person {
 
 export async function newRepo(): Promise<Repository> {
   const dir = await fs.mkdtemp(`${os.tmpdir()}/tdv-test-`);
-  return (await Repository.init({ dir })).repo;
+  return (await Repository.init({ dir, durability: "none" })).repo;
 }
 
 /** Write a tree of small text files (paths with "/" make subtrees). */

@@ -11,7 +11,6 @@ import * as zarr from "zarrita";
 import { add, commit, Repository, switchBranch } from "../../src/index.js";
 import { makeFixture } from "../helpers/fixture.js";
 
-process.env.TDV_FSYNC = "0";
 process.env.TDV_AUTHOR_NAME = "Test";
 process.env.TDV_AUTHOR_EMAIL = "test@example.org";
 
@@ -19,7 +18,7 @@ process.env.TDV_AUTHOR_EMAIL = "test@example.org";
 export async function repoFrom(fixture: string): Promise<{ repo: Repository; dir: string; store: string }> {
   const storeAbs = await makeFixture(fixture);
   const dir = path.dirname(storeAbs);
-  const { repo } = await Repository.init({ dir });
+  const { repo } = await Repository.init({ durability: "none", dir });
   await add(repo, { all: true });
   await commit(repo, { message: "import" });
   return { repo, dir, store: path.basename(storeAbs) };

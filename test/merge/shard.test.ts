@@ -134,7 +134,7 @@ describe("merge of sharded arrays by inner chunk", () => {
 
   it("index at the start, no checksum: the merged shard keeps that layout and each side's inner chunk bytes", async () => {
     const dir = await tempDir();
-    const { repo } = await Repository.init({ dir });
+    const { repo } = await Repository.init({ durability: "none", dir });
     const arr = path.join(dir, "a.zarr");
     const codecs = [{ name: "bytes", configuration: { endian: "little" } }];
     const doc = {

@@ -110,7 +110,7 @@ describe("concurrency", () => {
 
   it(`${N} processes commit to their own branches ${BRANCH_COMMITS} times each, reusing old garbage beside gc --prune=1.hour.ago: all land, gc deletes none of it`, { timeout: 120_000 }, async () => {
     const dir = await smallRepo();
-    const repo = await Repository.open({ dir });
+    const repo = await Repository.open({ durability: "none", dir });
     // the pool: snapshots written before and never committed (old unreachable garbage the workers' commits will reuse)
     const pool = Array.from({ length: 6 }, (_, j) => ({ j, chunks: 30, zarray: JSON.stringify({ zarr_format: 2, shape: [1, 30 * (j + 1)], chunks: [1, 1], dtype: "|u1", compressor: null, fill_value: 0, filters: null, order: "C" }) }));
     for (const entry of pool) {

@@ -48,7 +48,7 @@ describe("crash safety: tdv commit", () => {
     expect((await readdir(path.join(dir, ".tdv"))).filter((n) => n.includes(".tmp-commit-"))).toEqual([]);
     expect((await run(dir, ["commit", "-a", "-m", "again"])).code).toBe(1); // nothing to commit
     await tdvFsckClean(dir);
-    await checkout(await Repository.open({ dir }), { rev: now, force: true });
+    await checkout(await Repository.open({ durability: "none", dir }), { rev: now, force: true });
     expect(treeDiff(await hashTree(dir), snap)).toEqual([]);
   });
 
@@ -85,7 +85,7 @@ async function commitLane(seed: number, kills: number) {
   recorded.set((await readRefFile(dir, "refs/heads/main")) as string, snap);
 
   const stats = { tried: 0, killed: 0, landedBeforeKill: 0, staleLocks: 0, commitsVerified: 0 };
-  const repo = await Repository.open({ dir });
+  const repo = await Repository.open({ durability: "none", dir });
   // a run that finishes before its kill time counts as a trial, not a kill point: go on until enough kills
   for (let trial = 0; stats.killed < kills && trial < kills * 4; trial++) {
     const old = (await readRefFile(dir, "refs/heads/main")) as string;

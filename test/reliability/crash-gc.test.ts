@@ -48,7 +48,7 @@ async function gcLane(seed: number, kills: number) {
   await runOk(dir, ["switch", "main"]);
   await mutate(dir, grid, 100, next);
   await runOk(dir, ["commit", "-a", "-m", "main 2"]);
-  const repo = await Repository.open({ dir });
+  const repo = await Repository.open({ durability: "none", dir });
   const refs = await refState(dir);
   const old = new Date(Date.now() - 30 * DAY);
 

@@ -61,7 +61,7 @@ async function mergeLane(seed: number, kills: number) {
   const expected = new Map(await hashTree(dir));
   for (const c of grid.chunks.slice(0, 200)) expected.set(c, theirsFiles.get(c) as string);
 
-  const repo = await Repository.open({ dir });
+  const repo = await Repository.open({ durability: "none", dir });
   const stats = { tried: 0, killed: 0, landedBeforeKill: 0, refusedThenRecovered: 0, staleLocks: 0 };
   const timing = { ms: (await runOk(dir, ["merge", "theirs", "-m", "merge"])).ms };
   const startup = await startupMs(dir);
@@ -108,7 +108,7 @@ async function mergeLane(seed: number, kills: number) {
 async function remoteFsck(remote: string, context: string, full = false): Promise<void> {
   const probe = await tempDir();
   await fsp.writeFile(path.join(probe, ".tdv"), `tdvdir: ${remote}\n`);
-  const res = await fsck(await Repository.open({ dir: probe }), { full });
+  const res = await fsck(await Repository.open({ durability: "none", dir: probe }), { full });
   expect(res.problems, `remote fsck after ${context}`).toEqual([]);
   await gitFsck(path.join(remote, "git"));
 }
@@ -122,7 +122,7 @@ async function pushLane(seed: number, kills: number) {
   const { grid } = await committedGrid(600, next, dir);
   await runOk(dir, ["remote", "add", "origin", remote]);
   await runOk(dir, ["push", "origin", "main"]);
-  const repo = await Repository.open({ dir });
+  const repo = await Repository.open({ durability: "none", dir });
   const remoteRef = () => fsp.readFile(path.join(remote, "git/refs/heads/main"), "utf8").then((t) => t.trim(), () => null);
 
   const stats = { tried: 0, killed: 0, remoteMovedBeforeKill: 0, staleLocks: 0 };

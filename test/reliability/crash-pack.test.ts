@@ -41,7 +41,7 @@ describe("crash safety: packs", () => {
     const timings = { add: { ms: (await runOk(dir, ["add", "-A"])).ms }, commit: { ms: (await runOk(dir, ["commit", "-m", "warm-up"])).ms } };
     recorded.set((await readRefFile(dir, "refs/heads/main")) as string, await hashTree(dir));
     const stats = { tried: 0, killed: 0, landedBeforeKill: 0, staleLocks: 0 };
-    const repo = await Repository.open({ dir });
+    const repo = await Repository.open({ durability: "none", dir });
     for (let round = 1; stats.killed < KILLS && round <= KILLS * 4; round++) {
       const old = (await readRefFile(dir, "refs/heads/main")) as string;
       await writeArrays(dir, next, round); // every array's metadata and chunk change: over 64 new objects each time
@@ -81,7 +81,7 @@ describe("crash safety: packs", () => {
     const dir = await tempDir();
     const gitdir = path.join(dir, ".tdv/git");
     const grid = await makeGrid(dir, 40, next);
-    const { repo } = await Repository.init({ dir });
+    const { repo } = await Repository.init({ durability: "none", dir });
     await add(repo, { all: true });
     await commit(repo, { message: "base" });
     /** 25 small commits: a commit, a root tree, an array tree, a manifest tree and shard each, all loose */
@@ -102,10 +102,10 @@ describe("crash safety: packs", () => {
      */
     const stalePack = async (round: number) => {
       const notes = `notes of round ${round}\n`;
-      const garbage = await repo.git.withPack(async () => {
-        const first = await repo.git.writeBlob(Buffer.from(`garbage ${round}.0\n`));
-        for (let i = 1; i < 70; i++) await repo.git.writeBlob(Buffer.from(`garbage ${round}.${i}\n`));
-        await repo.git.writeBlob(Buffer.from(notes));
+      const garbage = await repo.git.withPack(async (pack) => {
+        const first = await pack.writeBlob(Buffer.from(`garbage ${round}.0\n`));
+        for (let i = 1; i < 70; i++) await pack.writeBlob(Buffer.from(`garbage ${round}.${i}\n`));
+        await pack.writeBlob(Buffer.from(notes));
         return first;
       });
       await fsp.writeFile(path.join(dir, "NOTES.txt"), notes);
@@ -124,7 +124,7 @@ describe("crash safety: packs", () => {
       expect(JSON.parse((await runOk(dir, ["log", "--json"])).stdout).length, context).toBe(commits);
       expect((await runOk(dir, ["cat", "HEAD", "NOTES.txt"])).stdout, context).toBe(`notes of round ${round}\n`);
       await runOk(dir, ["gc"]); // what a killed gc left to do
-      await expect((await Repository.open({ dir })).git.readBlob(garbage), context).rejects.toThrow(/missing/); // the old pack was rewritten
+      await expect((await Repository.open({ durability: "none", dir })).git.readBlob(garbage), context).rejects.toThrow(/missing/); // the old pack was rewritten
       const again = await runOk(dir, ["gc", "--json"]);
       expect(JSON.parse(again.stdout).removed.gitObjects, context).toBe(0);
       expect(await looseCount(gitdir), context).toBeLessThan(10);

@@ -63,7 +63,7 @@ async function switchLane(seed: number, kills: number) {
     current = target;
     expect(await readRefFile(dir, "HEAD"), context).toBe(`ref: refs/heads/${target}`);
     expect(treeDiff(await hashTree(dir), trees.get(target) as Map<string, string>), context).toEqual([]);
-    expect((await status(await Repository.open({ dir }))).clean, context).toBe(true);
+    expect((await status(await Repository.open({ durability: "none", dir }))).clean, context).toBe(true);
   }
   await tdvFsckClean(dir);
   return stats;

@@ -21,7 +21,7 @@ async function repoWithHistory(n = 60): Promise<{ dir: string; next: () => numbe
   const dir = await tempDir();
   const next = rng(7);
   const grid = await makeGrid(dir, n, next);
-  const { repo } = await Repository.init({ dir });
+  const { repo } = await Repository.init({ durability: "none", dir });
   await add(repo, { all: true });
   await commit(repo, { message: "base" });
   await mutate(dir, grid, 10, next);
@@ -48,7 +48,7 @@ async function repoState(dir: string): Promise<Map<string, string>> {
 }
 
 async function chunkOf(dir: string, rel: string): Promise<string> {
-  const repo = await Repository.open({ dir });
+  const repo = await Repository.open({ durability: "none", dir });
   const e = (await readIndex(repo.indexFile)).entries.get(rel);
   if (e?.store !== "chunk") throw new Error(`${rel} is not a staged chunk`);
   return repo.chunks.pathOf(e.id);
@@ -142,7 +142,7 @@ describe.concurrent("tdv fsck", () => {
 
   it("names truncated and missing chunks (without --full), corrupt and missing Git objects, and a ref to a missing commit", async () => {
     const { dir, grid } = await repoWithHistory();
-    const repo = await Repository.open({ dir });
+    const repo = await Repository.open({ durability: "none", dir });
     const truncated = await chunkOf(dir, grid.chunks[1] as string);
     await fsp.chmod(truncated, 0o644);
     await fsp.truncate(truncated, 10);
@@ -207,7 +207,7 @@ describe.concurrent("tdv gc", () => {
     // staged, not committed
     await fsp.writeFile(path.join(dir, grid.chunks[0] as string), "staged only");
     await runOk(dir, ["add", grid.chunks[0] as string]);
-    const repo = await Repository.open({ dir });
+    const repo = await Repository.open({ durability: "none", dir });
     // garbage: chunks and Git objects nothing names, and a temp file of a killed write
     const garbage: string[] = [];
     for (let i = 0; i < 20; i++) {
@@ -241,7 +241,7 @@ describe.concurrent("tdv gc", () => {
     expect(r.stdout).toMatch(/^removed 20 chunk objects, 1 Git object, 2 temp files: \d+ B freed$/m);
     expect(r.stdout).toMatch(/^kept 1 unreachable object \(13 B\): younger than /m);
     for (const g of garbage) await expect(fsp.stat(repo.chunks.pathOf(g as ChunkId))).rejects.toThrow();
-    await expect((await Repository.open({ dir })).git.readBlob(garbageBlob)).rejects.toThrow(/missing/); // a new process: nothing in memory
+    await expect((await Repository.open({ durability: "none", dir })).git.readBlob(garbageBlob)).rejects.toThrow(/missing/); // a new process: nothing in memory
     expect(await repo.chunks.has(sha256(young))).toBe(true);
     expect(await repo.chunks.has(sha256(mergeChunk))).toBe(true);
     expect(await repo.git.typeOf(mergeCommit)).toBe("commit");
@@ -268,7 +268,7 @@ describe.concurrent("tdv gc", () => {
 
   it("refuses to delete anything while a reachable object is missing (its chunks would look unreachable)", async () => {
     const { dir } = await repoWithHistory();
-    const repo = await Repository.open({ dir });
+    const repo = await Repository.open({ durability: "none", dir });
     const head = (await repo.refs.head()).oid as GitOid;
     const tree = (await repo.git.readCommit(head)).tree;
     const file = path.join(dir, ".tdv/git/objects", tree.slice(0, 2), tree.slice(2));
@@ -290,7 +290,7 @@ describe.concurrent("tdv gc", () => {
     // must still read it as a manifest where it is one, or gc deletes the array's chunks
     const dir = await tempDir();
     await makeGrid(dir, 20, rng(3));
-    const { repo } = await Repository.init({ dir });
+    const { repo } = await Repository.init({ durability: "none", dir });
     await add(repo, { all: true });
     const c1 = await commit(repo, { message: "grid" });
     const arrayTree = (await repo.git.readTree(c1.tree)).find((e) => e.name === "data.zarr")!;
@@ -322,7 +322,7 @@ describe.concurrent("tdv gc", () => {
     const dir = await tempDir();
     const next = rng(11);
     const grid = await makeGrid(dir, 40, next);
-    const { repo } = await Repository.init({ dir });
+    const { repo } = await Repository.init({ durability: "none", dir });
     await add(repo, { all: true });
     await commit(repo, { message: "base" });
     await mutate(dir, grid, 10, next);

@@ -19,12 +19,12 @@ const DAY = 86_400_000;
 /** A repository whose one pack holds README.txt's blob (committed) beside 80 blobs nothing names. */
 async function mixedPack() {
   const dir = await tempDir();
-  const { repo } = await Repository.init({ dir });
+  const { repo } = await Repository.init({ durability: "none", dir });
   const readme = "a dataset's notes\n";
   const garbage: GitOid[] = [];
-  const blob = await repo.git.withPack(async () => {
-    for (let i = 0; i < 80; i++) garbage.push(await repo.git.writeBlob(Buffer.from(`garbage ${i}\n`)));
-    return repo.git.writeBlob(Buffer.from(readme));
+  const blob = await repo.git.withPack(async (pack) => {
+    for (let i = 0; i < 80; i++) garbage.push(await pack.writeBlob(Buffer.from(`garbage ${i}\n`)));
+    return pack.writeBlob(Buffer.from(readme));
   });
   expect(repo.git.listPacks()).toHaveLength(1);
   await fsp.writeFile(path.join(dir, "README.txt"), readme);
@@ -41,18 +41,18 @@ describe("gc and packs", () => {
     const before = await packFiles(dir);
     await backdate(path.join(dir, ".tdv/git/objects/pack"), new Date(Date.now() - 30 * DAY));
 
-    const dry = await gc(await Repository.open({ dir }), { dryRun: true });
+    const dry = await gc(await Repository.open({ durability: "none", dir }), { dryRun: true });
     expect(dry.removed.gitObjects).toBe(80);
     expect(await packFiles(dir)).toEqual(before); // nothing deleted
 
-    const r = await gc(await Repository.open({ dir }));
+    const r = await gc(await Repository.open({ durability: "none", dir }));
     expect(r.removed.gitObjects).toBe(80);
     expect(new Set(r.removedIds.git)).toEqual(new Set(garbage));
     const after = await packFiles(dir);
     expect(after).toHaveLength(2);
     expect(after).not.toEqual(before);
 
-    const fresh = await Repository.open({ dir }); // a new process: nothing in memory
+    const fresh = await Repository.open({ durability: "none", dir }); // a new process: nothing in memory
     expect((await fresh.git.readBlob(blob)).toString()).toBe("a dataset's notes\n");
     await expect(fresh.git.readBlob(garbage[0]!)).rejects.toThrow(/missing/);
     await tdvFsckClean(dir);
@@ -61,25 +61,25 @@ describe("gc and packs", () => {
 
   it("keeps a young pack whole, and an old one a writer reused since gc looked", async () => {
     const { dir, garbage } = await mixedPack();
-    const young = await gc(await Repository.open({ dir }));
+    const young = await gc(await Repository.open({ durability: "none", dir }));
     expect(young.removed.gitObjects).toBe(0);
-    expect((await (await Repository.open({ dir })).git.readBlob(garbage[0]!)).toString()).toBe("garbage 0\n");
+    expect((await (await Repository.open({ durability: "none", dir })).git.readBlob(garbage[0]!)).toString()).toBe("garbage 0\n");
 
     // old, but a commit reuses one of its unreachable blobs: the writer freshens the pack, which gc then keeps
     await backdate(path.join(dir, ".tdv/git/objects/pack"), new Date(Date.now() - 30 * DAY));
     await fsp.writeFile(path.join(dir, "reused.txt"), "garbage 3\n");
-    const repo = await Repository.open({ dir });
+    const repo = await Repository.open({ durability: "none", dir });
     await add(repo, { all: true });
     await commit(repo, { message: "reuse" });
-    const r = await gc(await Repository.open({ dir }));
+    const r = await gc(await Repository.open({ durability: "none", dir }));
     expect(r.removed.gitObjects).toBe(0);
-    expect((await (await Repository.open({ dir })).git.readBlob(garbage[5]!)).toString()).toBe("garbage 5\n");
+    expect((await (await Repository.open({ durability: "none", dir })).git.readBlob(garbage[5]!)).toString()).toBe("garbage 5\n");
     await tdvFsckClean(dir);
   });
 
   it("a commit that finds thousands of loose objects packs them all, as git's gc --auto does", async () => {
     const dir = await tempDir();
-    const { repo } = await Repository.init({ dir });
+    const { repo } = await Repository.init({ durability: "none", dir });
     const gitdir = path.join(dir, ".tdv/git");
     // loose objects (written one by one, outside any pack), reachable or not
     const blobs: GitOid[] = [];
@@ -89,7 +89,7 @@ describe("gc and packs", () => {
     await add(repo, { all: true });
     const c = await commit(repo, { message: "notes" });
     expect(await looseCount(gitdir)).toBe(0);
-    const fresh = await Repository.open({ dir });
+    const fresh = await Repository.open({ durability: "none", dir });
     expect((await fresh.git.readBlob(blobs[123]!)).toString()).toBe("object 123\n");
     expect((await fresh.git.readCommit(c.oid)).tree).toBe(c.tree);
     await tdvFsckClean(dir);

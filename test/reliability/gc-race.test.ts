@@ -124,7 +124,7 @@ describe("the gc/writer protocol", () => {
     await runOk(dir, ["add", "-A"]);
     await runOk(dir, ["reset", "-q", "--hard", "HEAD"]);
     await rewrite(dir, grid, 99); // present in the store, unreachable
-    const repo = await Repository.open({ dir });
+    const repo = await Repository.open({ durability: "none", dir });
     const held: { gc?: ReturnType<typeof start> } = {};
     // the library's writers share their instance's announcement: add and commit run under this one
     await repo.writing("test writer", async () => {
@@ -150,7 +150,7 @@ describe("the gc/writer protocol", () => {
     const { Repository } = await import("../../src/index.js");
     const { enterGc } = await import("../../src/store/writers.js");
     const { dir } = await committedGrid(20, rng(8));
-    const repo = await Repository.open({ dir });
+    const repo = await Repository.open({ durability: "none", dir });
     const gcHold = await enterGc(repo.tdvDir);
     await fsp.writeFile(path.join(dir, "note.txt"), "hello\n");
     const add = start(dir, ["add", "note.txt"]);
@@ -182,7 +182,7 @@ describe("the gc/writer protocol", () => {
   it("gc refuses, deleting nothing, when a reachable chunk is missing", async () => {
     const { dir, grid } = await committedGrid(20, rng(10));
     const { Repository } = await import("../../src/index.js");
-    const repo = await Repository.open({ dir });
+    const repo = await Repository.open({ durability: "none", dir });
     const chunkDir = path.join(repo.tdvDir, "chunks");
     const fanout = (await fsp.readdir(chunkDir)).find((d) => d.length === 2) as string;
     const victim = path.join(chunkDir, fanout, (await fsp.readdir(path.join(chunkDir, fanout)))[0] as string);

@@ -13,7 +13,8 @@ import { BIN, baseEnv, type RunResult } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixture.js";
 
 // the library used in-process (setup, fsck) skips fsync like the spawned CLI (baseEnv): a
-// killed process loses nothing the page cache holds, so fsync plays no part in these tests
+// killed process loses nothing the page cache holds, so fsync plays no part in these tests.
+// Repositories opened here pass `durability: "none"`; a file remote's backend reads this:
 process.env.TDV_FSYNC = "0";
 
 export const INJECT = fileURLToPath(new URL("./inject.mjs", import.meta.url));
@@ -241,7 +242,7 @@ export async function fsckClean(dir: string, context: string, cliEvery = 10): Pr
     return;
   }
   const { fsck, Repository } = await import("../../src/index.js");
-  const res = await fsck(await Repository.open({ dir }), { full: true });
+  const res = await fsck(await Repository.open({ durability: "none", dir }), { full: true });
   expect(res.problems, `fsck --full after ${context}`).toEqual([]);
 }
 
@@ -310,7 +311,7 @@ export async function runAgain(dir: string, args: readonly string[], stats: { st
  */
 export async function expectCommitsAsRecorded(dir: string, recorded: ReadonlyMap<string, Map<string, string>>, seed: number): Promise<number> {
   const { checkout, Repository } = await import("../../src/index.js");
-  const repo = await Repository.open({ dir });
+  const repo = await Repository.open({ durability: "none", dir });
   const log = JSON.parse((await runOk(dir, ["log", "--json"])).stdout) as { oid: string }[];
   expect(new Set(log.map((e) => e.oid))).toEqual(new Set(recorded.keys()));
   for (const { oid } of log) {

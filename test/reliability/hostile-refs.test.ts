@@ -46,7 +46,7 @@ async function setup(): Promise<Setup> {
   await fsp.writeFile(path.join(wc, "data.zarr/a/.zarray"), ZARRAY);
   await fsp.writeFile(path.join(wc, "data.zarr/a/0"), "good");
   await fsp.writeFile(path.join(wc, "README"), "base\n");
-  const repo = (await Repository.init({ dir: wc })).repo;
+  const repo = (await Repository.init({ durability: "none", dir: wc })).repo;
   await add(repo, { all: true });
   const base = (await commit(repo, { message: "base" })).oid;
   return { root, wc, gitdir: path.join(wc, ".tdv/git"), repo, base };

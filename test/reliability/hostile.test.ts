@@ -179,7 +179,7 @@ describe("hostile repositories", () => {
     await fsp.writeFile(path.join(wc, "data.zarr/a/.zarray"), ZARRAY);
     await fsp.writeFile(path.join(wc, "data.zarr/a/0"), "good");
     await fsp.writeFile(path.join(wc, "README"), "base\n");
-    repo = (await Repository.init({ dir: wc })).repo;
+    repo = (await Repository.init({ durability: "none", dir: wc })).repo;
     await add(repo, { all: true });
     base = (await commit(repo, { message: "base" })).oid;
     await goodChunk();

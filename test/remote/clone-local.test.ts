@@ -36,7 +36,7 @@ describe("clone from a local repository", () => {
     await tdvOk(parent, ["clone", "-q", "climate", "mine"]);
     const dir = path.join(parent, "mine");
     expect(await listFiles(dir)).toEqual(await listFiles(src));
-    const repo = await Repository.open({ dir });
+    const repo = await Repository.open({ durability: "none", dir });
     expect((await log(repo, {})).map((e) => e.oid)).toEqual(history);
     expect(repo.config.remotes?.origin?.url).toBe(src);
     expect(await tdvJson(dir, ["fsck", "--json"])).toMatchObject({ ok: true });

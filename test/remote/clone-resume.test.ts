@@ -22,7 +22,7 @@ let expectedLog: string[];
 beforeAll(async () => {
   src = await committedFixture("v3");
   remote = path.join(await tempDir(), "remote");
-  const repo = await Repository.open({ dir: src });
+  const repo = await Repository.open({ durability: "none", dir: src });
   await addRemote(repo, { name: "origin", url: remote });
   await push(repo, { remote: "origin" });
   expectedLog = (await log(repo, {})).map((e) => e.oid);
@@ -42,8 +42,8 @@ async function deadPid(): Promise<number> {
 async function unfinished(marker: Partial<CloneMarker> = {}): Promise<{ parent: string; dir: string }> {
   const parent = await tempDir();
   const dir = path.join(parent, "copy");
-  await clone({ url: remote, dir });
-  const repo = await Repository.open({ dir });
+  await clone({ durability: "none", url: remote, dir });
+  const repo = await Repository.open({ durability: "none", dir });
   await repo.refs.update("refs/heads/main", { expected: await repo.refs.read("refs/heads/main"), next: null, who: repo.identity(), message: "test: as before the checkout" });
   await fsp.rm(path.join(dir, ".tdv", "index"));
   await fsp.rm(path.join(dir, "v3"), { recursive: true });
@@ -56,7 +56,7 @@ async function unfinished(marker: Partial<CloneMarker> = {}): Promise<{ parent: 
 
 async function expectComplete(res: CloneResult, dir: string): Promise<void> {
   expect(res.oid).not.toBeNull();
-  const repo = await Repository.open({ dir }); // no marker left: an ordinary working copy
+  const repo = await Repository.open({ durability: "none", dir }); // no marker left: an ordinary working copy
   expect(repo.config.cloning).toBeUndefined();
   expect((await log(repo, {})).map((e) => e.oid)).toEqual(expectedLog);
   const files = await listFiles(dir);
@@ -76,12 +76,12 @@ async function refusal(p: Promise<unknown>): Promise<Error> {
 describe("clone into what an earlier clone left", () => {
   it("an unfinished clone: other commands refuse it; the same clone resumes it, its stale locks removed", async () => {
     const { dir } = await unfinished();
-    const err = await refusal(Repository.open({ dir }));
+    const err = await refusal(Repository.open({ durability: "none", dir }));
     expect(isTdvError(err, "UnfinishedCloneError")).toBe(true);
     expect(err.message).toBe(`this clone did not finish: run \`tdv clone ${remote} ${dir}\` again`);
     for (const lock of ["tdv.json.lock", "git/refs/heads/main.lock", "git/HEAD.lock"]) await fsp.writeFile(path.join(dir, ".tdv", lock), "");
     const starts: string[] = [];
-    const res = await clone({ url: remote, dir, onStart: (how) => starts.push(how) });
+    const res = await clone({ durability: "none", url: remote, dir, onStart: (how) => starts.push(how) });
     expect(starts).toEqual(["resumed"]);
     expect(res.start).toBe("resumed");
     expect(res.fetch.downloaded.objects).toBe(0); // everything was here
@@ -92,7 +92,7 @@ describe("clone into what an earlier clone left", () => {
   it("an interrupted removal is finished, then the clone starts again", async () => {
     const { dir } = await unfinished({ removing: true });
     await fsp.writeFile(path.join(dir, "half-removed.bin"), "x");
-    const res = await clone({ url: remote, dir });
+    const res = await clone({ durability: "none", url: remote, dir });
     expect(res.start).toBe("restarted");
     expect(res.fetch.downloaded.objects).toBeGreaterThan(0);
     await expectComplete(res, dir);
@@ -106,7 +106,7 @@ describe("clone into what an earlier clone left", () => {
     await fsp.mkdir(path.join(dir, ".tdv", "chunks"));
     await fsp.writeFile(path.join(dir, ".tdv", "git", "HEAD"), "ref: refs/heads/main\n");
     await fsp.writeFile(path.join(dir, ".tdv", "git", "config.tmp-1-2"), "[core]\n");
-    const res = await clone({ url: remote, dir });
+    const res = await clone({ durability: "none", url: remote, dir });
     expect(res.start).toBe("restarted");
     await expectComplete(res, dir);
 
@@ -114,20 +114,20 @@ describe("clone into what an earlier clone left", () => {
     await fsp.mkdir(path.join(other, ".tdv", "git"), { recursive: true });
     await fsp.writeFile(path.join(other, ".tdv", "git", "HEAD"), "ref: refs/heads/main\n");
     await fsp.writeFile(path.join(other, "mine.txt"), "the user's");
-    const err = await refusal(clone({ url: remote, dir: other }));
+    const err = await refusal(clone({ durability: "none", url: remote, dir: other }));
     expect(err.message).toContain("already exists and is not empty");
     expect(await fsp.readFile(path.join(other, "mine.txt"), "utf8")).toBe("the user's");
   });
 
   it("refuses an unfinished clone of another URL, and one whose clone process still runs", async () => {
     const { dir } = await unfinished({ url: "file:///elsewhere" });
-    const err = await refusal(clone({ url: remote, dir }));
+    const err = await refusal(clone({ durability: "none", url: remote, dir }));
     expect(err.message).toBe(`${dir} holds an unfinished clone of file:///elsewhere, not of ${remote}`);
 
     const sleeper = spawn(process.execPath, ["-e", "setTimeout(() => {}, 30000)"]);
     try {
       const running = await unfinished({ pid: sleeper.pid as number });
-      const busy = await refusal(clone({ url: remote, dir: running.dir }));
+      const busy = await refusal(clone({ durability: "none", url: remote, dir: running.dir }));
       expect(busy.message).toMatch(/^another tdv clone \(process \d+, started .*\) is cloning into /);
       expect(JSON.parse(await fsp.readFile(path.join(running.dir, ".tdv", "tdv.json"), "utf8")).cloning.pid).toBe(sleeper.pid);
     } finally {
@@ -139,10 +139,10 @@ describe("clone into what an earlier clone left", () => {
     const parent = await tempDir();
     const existing = path.join(parent, "existing");
     await fsp.mkdir(existing);
-    const err = await refusal(clone({ url: remote, dir: existing, branch: "no-such-branch" }));
+    const err = await refusal(clone({ durability: "none", url: remote, dir: existing, branch: "no-such-branch" }));
     expect(isTdvError(err, "RefNotFoundError")).toBe(true);
     expect(await fsp.readdir(existing)).toEqual([]);
-    await refusal(clone({ url: remote, dir: path.join(parent, "fresh"), branch: "no-such-branch" }));
+    await refusal(clone({ durability: "none", url: remote, dir: path.join(parent, "fresh"), branch: "no-such-branch" }));
     expect(await fsp.readdir(parent)).toEqual(["existing"]);
   });
 
@@ -169,7 +169,7 @@ describe("clone into what an earlier clone left", () => {
     const left = await unfinished();
     const again = new AbortController();
     again.abort(new InterruptedError("SIGTERM"));
-    const kept = await refusal(clone({ url: remote, dir: left.dir, signal: again.signal }));
+    const kept = await refusal(clone({ durability: "none", url: remote, dir: left.dir, signal: again.signal }));
     expect((kept as InstanceType<typeof InterruptedError>).hint).toContain("the unfinished clone is kept");
     expect(JSON.parse(await fsp.readFile(path.join(left.dir, ".tdv", "tdv.json"), "utf8")).cloning.url).toBe(remote);
   });

@@ -6,12 +6,13 @@ import { add, commit, Repository } from "../../src/index.js";
 import { makeFixture, tempDir } from "../helpers/fixture.js";
 import { startS3Server, type S3TestServer } from "../helpers/s3-server.mjs";
 
-// throwaway repositories: no fsync (as the spawned CLI gets from test/helpers/cli.ts)
+// throwaway repositories: no fsync (as the spawned CLI gets from test/helpers/cli.ts). Repositories
+// opened here pass `durability: "none"`; a file remote's backend (remote/file.ts) reads this:
 process.env.TDV_FSYNC = "0";
 
 /** Commit everything in `dir` through the library (init first if needed): set-up without spawning the CLI. */
 export async function commitAll(dir: string, message = "import"): Promise<Repository> {
-  const repo = await Repository.open({ dir }).catch(async () => (await Repository.init({ dir })).repo);
+  const repo = await Repository.open({ durability: "none", dir }).catch(async () => (await Repository.init({ durability: "none", dir })).repo);
   await add(repo, { all: true });
   await commit(repo, { message });
   return repo;

@@ -24,7 +24,7 @@ afterAll(async () => s3?.stop());
 /** A committed fixture pushed to `prefix`; returns the working copy and one of its chunk ids. */
 async function pushed(prefix: string): Promise<{ src: string; chunk: string }> {
   const src = await committedFixture("v2/weather.zarr");
-  const repo = await Repository.open({ dir: src });
+  const repo = await Repository.open({ durability: "none", dir: src });
   await push(repo, { remote: `s3://${s3.bucket}/${prefix}`, backend: { env } });
   const fan = (await fs.readdir(path.join(src, ".tdv", "chunks"))).sort()[0]!;
   const rest = (await fs.readdir(path.join(src, ".tdv", "chunks", fan))).sort()[0]!;
@@ -50,7 +50,7 @@ describe("damaged objects on the remote", () => {
 
     // fetch into an existing repository: no ref moves, no commit or tree is stored
     const dir = await tempDir();
-    const { repo } = await Repository.init({ dir });
+    const { repo } = await Repository.init({ durability: "none", dir });
     await addRemote(repo, { name: "origin", url: `s3://${s3.bucket}/bitrot` });
     const err = await fetch(repo, { backend: { env } }).catch((e) => e);
     expect(isTdvError(err, "RemoteObjectCorruptError")).toBe(true);
@@ -62,7 +62,7 @@ describe("damaged objects on the remote", () => {
 
   it("a damaged Git object is refused by its SHA-1", async () => {
     const { src } = await pushed("gitrot");
-    const repo = await Repository.open({ dir: src });
+    const repo = await Repository.open({ durability: "none", dir: src });
     const commitOid = (await repo.refs.head()).oid!;
     const tree = (await repo.git.readCommit(commitOid)).tree;
     await flipByte(s3.objectPath(`gitrot/git/objects/${tree.slice(0, 2)}/${tree.slice(2)}`));

@@ -27,12 +27,12 @@ interface PushJson {
 
 /** writes of data and refs (not the announcement every push makes under locks/, see remote-writers.ts) */
 const puts = () => s3.requests.filter((r) => (r.method === "PUT" || r.method === "POST") && !r.key.includes("/locks/"));
-const oids = async (dir: string) => (await log(await Repository.open({ dir }), {})).map((e) => e.oid);
+const oids = async (dir: string) => (await log(await Repository.open({ durability: "none", dir }), {})).map((e) => e.oid);
 
 describe("push and clone", () => {
   it("round-trips a repository through S3 byte for byte, history and tags included", async () => {
     const src = await committedFixture("v3");
-    await createTag(await Repository.open({ dir: src }), { name: "v1" });
+    await createTag(await Repository.open({ durability: "none", dir: src }), { name: "v1" });
     await tdvOk(src, ["remote", "add", "origin", `s3://${s3.bucket}/roundtrip`], { env });
     const pushed = await tdvJson<PushJson>(src, ["push", "--json", "origin", "main", "v1"], { env });
     expect(pushed.refs.map((r) => `${r.ref} ${r.status}`)).toEqual(["refs/heads/main created", "refs/tags/v1 created"]);
@@ -43,8 +43,8 @@ describe("push and clone", () => {
     const dst = path.join(parent, "copy");
     expect(await listFiles(dst)).toEqual(await listFiles(src));
     expect(await oids(dst)).toEqual(await oids(src));
-    const repo = await Repository.open({ dir: dst });
-    expect(await repo.refs.read("refs/tags/v1")).toBe(await (await Repository.open({ dir: src })).refs.read("refs/tags/v1"));
+    const repo = await Repository.open({ durability: "none", dir: dst });
+    expect(await repo.refs.read("refs/tags/v1")).toBe(await (await Repository.open({ durability: "none", dir: src })).refs.read("refs/tags/v1"));
     expect((await tdvOk(dst, ["remote", "-v"])).stdout).toBe(`origin\ts3://${s3.bucket}/roundtrip\n`);
   });
 

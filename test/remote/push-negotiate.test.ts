@@ -90,7 +90,7 @@ describe("push negotiation", () => {
 
     // everything the remote needs is there: a clone is complete and verified
     const parent = await tempDir();
-    const c = await clone({ url: remoteDir, dir: path.join(parent, "copy"), branch: "main" });
+    const c = await clone({ durability: "none", url: remoteDir, dir: path.join(parent, "copy"), branch: "main" });
     expect(c.branch).toBe("main");
   });
 
@@ -133,7 +133,7 @@ describe("push --verify repairs a damaged remote", () => {
     const [damaged, missing] = chunks.sort() as [string, string];
     await flipByte(path.join(remoteDir, damaged));
     const parent = await tempDir();
-    const err = await expectTag(clone({ url: remoteDir, dir: path.join(parent, "broken") }), "RemoteObjectCorruptError");
+    const err = await expectTag(clone({ durability: "none", url: remoteDir, dir: path.join(parent, "broken") }), "RemoteObjectCorruptError");
     expect(err.message).toMatch(/^chunk [0-9a-f]{64} on remote origin \(.*remote\.tdv\) is damaged: its bytes hash to/);
     expect((err as { hint?: string }).hint).toMatch(/tdv push --verify/);
     await fs.rm(path.join(remoteDir, missing), { force: true });
@@ -151,7 +151,7 @@ describe("push --verify repairs a damaged remote", () => {
     const again = await push(repo, { verify: true });
     expect(again.repaired.objects).toBe(0);
 
-    const c = await clone({ url: remoteDir, dir: path.join(parent, "ok") });
+    const c = await clone({ durability: "none", url: remoteDir, dir: path.join(parent, "ok") });
     expect(c.branch).toBe("main");
   });
 });
@@ -204,7 +204,7 @@ describe("remote messages", () => {
     for await (const k of (await RemoteRepo.open(remoteDir)).backend.list("chunks/")) chunks.push(k);
     await fs.rm(path.join(remoteDir, chunks[0] as string));
     const parent = await tempDir();
-    const e2 = await expectTag(clone({ url: remoteDir, dir: path.join(parent, "c") }), "RemoteObjectMissingError");
+    const e2 = await expectTag(clone({ durability: "none", url: remoteDir, dir: path.join(parent, "c") }), "RemoteObjectMissingError");
     expect(e2.message).toMatch(/^chunk [0-9a-f]{64} is missing on /);
   });
 

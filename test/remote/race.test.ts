@@ -29,7 +29,7 @@ describe("racing pushers", () => {
   it("on S3 through the CLI: one wins, one is refused, nothing is lost", async () => {
     const origin = await committedFixture("v2/single.zarr");
     const url = `s3://${s3.bucket}/race`;
-    await push(await Repository.open({ dir: origin }), { remote: url, backend: { env } });
+    await push(await Repository.open({ durability: "none", dir: origin }), { remote: url, backend: { env } });
     const parent = await tempDir();
     await Promise.all(["a", "b"].map((n) => tdvOk(parent, ["clone", "-q", url, n], { env })));
     const [a, b] = [path.join(parent, "a"), path.join(parent, "b")];
@@ -47,36 +47,36 @@ describe("racing pushers", () => {
 
     // the remote holds the winner's commit, complete
     const check = path.join(parent, "check");
-    await clone({ url, dir: check, backend: { env } });
+    await clone({ durability: "none", url, dir: check, backend: { env } });
     expect(await listFiles(check)).toEqual(await listFiles(winDir));
     // the loser keeps its commit; --ff-only stops after the fetch, a plain pull merges
-    const loserLog = await log(await Repository.open({ dir: loseDir }), {});
+    const loserLog = await log(await Repository.open({ durability: "none", dir: loseDir }), {});
     expect(loserLog[0]!.message).toMatch(/notes from/);
     const ffOnly = await tdv(loseDir, ["pull", "--ff-only"], { env });
     expect(ffOnly.code).toBe(1);
     expect(ffOnly.stderr).toMatch(/diverged/);
-    const oids = async (dir: string, rev: string) => (await log(await Repository.open({ dir }), { rev })).map((e) => e.oid);
+    const oids = async (dir: string, rev: string) => (await log(await Repository.open({ durability: "none", dir }), { rev })).map((e) => e.oid);
     expect(await oids(loseDir, "origin/main")).toEqual(await oids(winDir, "HEAD"));
     expect((await tdvOk(loseDir, ["pull"], { env })).stdout).toMatch(/Merge of origin\/main made by tdv/);
     await tdvOk(loseDir, ["push"], { env });
     // nothing lost: the remote now has both commits and both files
     const final = path.join(parent, "final");
-    await clone({ url, dir: final, backend: { env } });
+    await clone({ durability: "none", url, dir: final, backend: { env } });
     const files = [...(await listFiles(final)).keys()];
     expect(files).toEqual(expect.arrayContaining(["NOTES-a.md", "NOTES-b.md"]));
-    const messages = (await log(await Repository.open({ dir: final }), {})).map((e) => e.message.split("\n")[0]);
+    const messages = (await log(await Repository.open({ durability: "none", dir: final }), {})).map((e) => e.message.split("\n")[0]);
     expect(messages).toEqual(expect.arrayContaining(["notes from a", "notes from b"]));
   });
 
   it("on a folder remote through the library: eight concurrent pushes, one winner", async () => {
     const remoteDir = path.join(await tempDir(), "remote");
     const base = await committedFixture("v2/single.zarr");
-    const baseRepo = await Repository.open({ dir: base });
+    const baseRepo = await Repository.open({ durability: "none", dir: base });
     await push(baseRepo, { remote: remoteDir });
     const clones = await Promise.all(
       Array.from({ length: 8 }, async (_, i) => {
         const dir = path.join(await tempDir(), `c${i}`);
-        await clone({ url: remoteDir, dir });
+        await clone({ durability: "none", url: remoteDir, dir });
         await edit(dir, `c${i}`);
         return commitAll(dir, `c${i}`);
       }),

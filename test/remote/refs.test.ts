@@ -38,7 +38,7 @@ async function expectTag(p: Promise<unknown> | (() => unknown), tag: string): Pr
 describe("remote configuration", () => {
   it("adds, lists, resolves and removes remotes, with their tracking branches", async () => {
     const dir = await committedFixture("v2/single.zarr");
-    const repo = await Repository.open({ dir });
+    const repo = await Repository.open({ durability: "none", dir });
     const remoteDir = path.join(await tempDir(), "r");
     const cwd = path.dirname(remoteDir);
     expect(await addRemote(repo, { name: "origin", url: "./r", cwd })).toEqual({ name: "origin", url: remoteDir });
@@ -69,14 +69,14 @@ describe("fetch", () => {
   it("reports new, updated, forced and pruned branches, new tags, and keeps a local tag it would clobber", async () => {
     const remote = path.join(await tempDir(), "remote");
     const a = await committedFixture("v2/single.zarr");
-    const ra = await Repository.open({ dir: a });
+    const ra = await Repository.open({ durability: "none", dir: a });
     await createTag(ra, { name: "v1", message: "first release" }); // annotated
     await push(ra, { remote, tags: true });
     await push(ra, { remote, refs: ["main"] });
 
     const bDir = path.join(await tempDir(), "b");
-    await clone({ url: remote, dir: bDir });
-    const rb = await Repository.open({ dir: bDir });
+    await clone({ durability: "none", url: remote, dir: bDir });
+    const rb = await Repository.open({ durability: "none", dir: bDir });
     expect(await rb.refs.read("refs/tags/v1")).toBe(await ra.refs.read("refs/tags/v1"));
     expect(await rb.git.typeOf((await rb.refs.read("refs/tags/v1"))!)).toBe("tag");
 
@@ -117,12 +117,12 @@ describe("a hostile remote", () => {
 
     const remote = path.join(await tempDir(), "remote");
     const a = await committedFixture("v2/single.zarr");
-    await push(await Repository.open({ dir: a }), { remote });
+    await push(await Repository.open({ durability: "none", dir: a }), { remote });
     const head = await fs.readFile(path.join(remote, "git", "refs", "heads", "main"), "utf8");
     await fs.writeFile(path.join(remote, "git", "refs", "heads", "x~1"), head);
     await fs.writeFile(path.join(remote, "git", "HEAD"), "ref: refs/heads/../../../x\n");
     const dir = path.join(await tempDir(), "b");
-    const res = await clone({ url: remote, dir });
+    const res = await clone({ durability: "none", url: remote, dir });
     expect(res.branch).toBe("main");
     expect(res.fetch.refs.map((r) => r.ref)).toEqual(["refs/heads/main"]);
     // refused, and reported: never taken silently
@@ -137,10 +137,10 @@ describe("push when the remote has a branch never seen here", () => {
   it("HEAD-checks what it would upload and skips what is there", async () => {
     const remote = path.join(await tempDir(), "remote");
     const a = await committedFixture("v2/weather.zarr");
-    const ra = await Repository.open({ dir: a });
+    const ra = await Repository.open({ durability: "none", dir: a });
     await push(ra, { remote });
     const bDir = path.join(await tempDir(), "b");
-    await clone({ url: remote, dir: bDir });
+    await clone({ durability: "none", url: remote, dir: bDir });
     await fs.writeFile(path.join(bDir, "B.md"), "b\n");
     const rb = await commitAll(bDir, "on b");
     // b's commit lands on a branch that a has never fetched

@@ -34,8 +34,8 @@ async function race(url: string): Promise<{ gcRuns: number; removed: number; wai
   const pushers: { repo: Repository; dir: string; branch: string }[] = [];
   for (let i = 0; i < PUSHERS; i++) {
     const dir = path.join(await tempDir(), `p${i}`);
-    await clone({ url, dir });
-    const repo = await Repository.open({ dir });
+    await clone({ durability: "none", url, dir });
+    const repo = await Repository.open({ durability: "none", dir });
     const branch = `pusher-${i}`;
     await writeArray(dir, `own-${i}.zarr`, { chunks: CHUNKS, chunkBytes: 1024 });
     await createBranch(repo, { name: branch });

@@ -57,14 +57,14 @@ describe.each(modes)("an S3 server that behaves as %s", (mode) => {
   it("creates, fast-forwards, refuses, forces and lists branches", async () => {
     s3.mode(mode);
     const url = `s3://${s3.bucket}/modes-${mode}`;
-    const a = await Repository.open({ dir: await committedFixture("v2/single.zarr") });
+    const a = await Repository.open({ durability: "none", dir: await committedFixture("v2/single.zarr") });
     expect((await push(a, { remote: url, backend: backend() })).refs[0]!.status).toBe("created");
     const second = await note(a, "second");
     const ff = await push(a, { remote: url, backend: backend() });
     expect(ff.refs[0]).toMatchObject({ status: "fast-forward", new: second });
 
     // another clone moves main; ours diverges: a plain non-fast-forward, then --force
-    const b = await Repository.open({ dir: (await clone({ url, dir: path.join(await tempDir(), "b"), backend: backend() })).dir });
+    const b = await Repository.open({ durability: "none", dir: (await clone({ durability: "none", url, dir: path.join(await tempDir(), "b"), backend: backend() })).dir });
     const theirs = await note(b, "theirs");
     await push(b, { backend: backend() });
     const ours = await note(a, "ours");
@@ -99,10 +99,10 @@ describe.each(modes)("an S3 server that behaves as %s", (mode) => {
   it.runIf(["quoted-refused", "race-409", "race-500"].includes(mode))("names a race lost to another push, and keeps both commits", async () => {
     s3.mode(mode);
     const url = `s3://${s3.bucket}/race-${mode}`;
-    const a = await Repository.open({ dir: await committedFixture("v2/single.zarr") });
+    const a = await Repository.open({ durability: "none", dir: await committedFixture("v2/single.zarr") });
     const base = (await a.refs.head()).oid as string;
     await push(a, { remote: url, backend: backend() });
-    const b = await Repository.open({ dir: (await clone({ url, dir: path.join(await tempDir(), "b"), backend: backend() })).dir });
+    const b = await Repository.open({ durability: "none", dir: (await clone({ durability: "none", url, dir: path.join(await tempDir(), "b"), backend: backend() })).dir });
     const theirs = await note(b, "theirs");
     const ours = await note(a, "ours");
     // b's push lands just before a's conditional write of main is checked
@@ -127,7 +127,7 @@ describe("through the CLI, on a server that refuses a quoted If-Match", () => {
   it("moves an existing branch, and forces it", async () => {
     s3.mode("quoted-refused");
     try {
-      const repo = await Repository.open({ dir: await committedFixture("v2/single.zarr") });
+      const repo = await Repository.open({ durability: "none", dir: await committedFixture("v2/single.zarr") });
       const first = (await repo.refs.head()).oid as string;
       await addRemote(repo, { name: "origin", url: `s3://${s3.bucket}/cli-quoted-refused` });
       await tdvOk(repo.root, ["push", "-q"], { env });
@@ -217,7 +217,7 @@ describe("S3 servers tdv cannot move refs on", () => {
 describe("git/info/refs", () => {
   it("is rewritten by the next push when it was left stale, even with nothing to upload", async () => {
     const url = `s3://${s3.bucket}/stale-info`;
-    const a = await Repository.open({ dir: await committedFixture("v2/single.zarr") });
+    const a = await Repository.open({ durability: "none", dir: await committedFixture("v2/single.zarr") });
     await push(a, { remote: url, backend: { env } });
     const good = await infoRefs(url);
     const b = await openBackend(url, { env });
@@ -229,7 +229,7 @@ describe("git/info/refs", () => {
 
   it("says so when other writers keep it from being rewritten", async () => {
     const url = `s3://${s3.bucket}/contended-info`;
-    const a = await Repository.open({ dir: await committedFixture("v2/single.zarr") });
+    const a = await Repository.open({ durability: "none", dir: await committedFixture("v2/single.zarr") });
     await push(a, { remote: url, backend: { env } });
     await note(a, "more");
     const other = await openBackend(url, { env });

@@ -30,8 +30,8 @@ async function note(repo: Repository, file: string, text: string): Promise<strin
 }
 
 async function cloneRepo(url: string, env: Record<string, string>): Promise<Repository> {
-  const { dir } = await clone({ url, dir: path.join(await tempDir(), "c"), backend: { env } });
-  return Repository.open({ dir });
+  const { dir } = await clone({ durability: "none", url, dir: path.join(await tempDir(), "c"), backend: { env } });
+  return Repository.open({ durability: "none", dir });
 }
 
 interface RaceFigures {
@@ -45,7 +45,7 @@ interface RaceFigures {
 /** Eight clones of `url`, each with a commit of its own, push until it lands (pull on a rejection). */
 async function racingPushers(url: string, env: Record<string, string>): Promise<RaceFigures> {
   const backend = { env };
-  const origin = await Repository.open({ dir: await committedFixture("v2/single.zarr") });
+  const origin = await Repository.open({ durability: "none", dir: await committedFixture("v2/single.zarr") });
   await push(origin, { remote: url, backend });
   const clones = await Promise.all(Array.from({ length: PUSHERS }, () => cloneRepo(url, env)));
   for (const [i, repo] of clones.entries()) await note(repo, `NOTES-${i}.md`, `pusher ${i}`);
@@ -124,7 +124,7 @@ describe.skipIf(!moto)(`moto's S3 server (${moto ?? "not installed: python3 -c '
   it("moves refs by compare-and-swap, lists them in git/info/refs, and clones byte for byte", async () => {
     const url = `s3://${server.bucket}/roundtrip`;
     const backend = { env };
-    const a = await Repository.open({ dir: await committedFixture("v3") });
+    const a = await Repository.open({ durability: "none", dir: await committedFixture("v3") });
     expect((await push(a, { remote: url, backend })).refs[0]!.status).toBe("created");
     const second = await note(a, "NOTES.md", "second");
     expect((await push(a, { remote: url, backend })).refs[0]).toMatchObject({ status: "fast-forward", new: second });

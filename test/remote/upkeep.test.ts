@@ -65,7 +65,7 @@ async function age(dir: string, days: number): Promise<void> {
 async function pushed(): Promise<{ dir: string; repo: Repository; remote: string }> {
   const remote = path.join(await tempDir(), "remote");
   const dir = await committedFixture("v2/single.zarr");
-  const repo = await Repository.open({ dir });
+  const repo = await Repository.open({ durability: "none", dir });
   await addRemote(repo, { name: "origin", url: remote });
   await push(repo, {});
   return { dir, repo, remote };
@@ -88,7 +88,7 @@ describe("ls-remote and remote show", () => {
 
     // a second clone moves main on; here main gains a commit of its own: diverged, 1 and 1
     const other = path.join(await tempDir(), "other");
-    await clone({ url: remote, dir: other });
+    await clone({ durability: "none", url: remote, dir: other });
     await fs.writeFile(path.join(other, "THEIRS.md"), "theirs\n");
     const ro = await commitAll(other, "theirs");
     await push(ro, {});
@@ -336,7 +336,7 @@ describe("on the S3 test server", () => {
 
   it("fsck and gc by the store's LastModified: orphans kept by the grace period, gone with --prune=now", async () => {
     const dir = await committedFixture("v2/single.zarr");
-    const repo = await Repository.open({ dir });
+    const repo = await Repository.open({ durability: "none", dir });
     const url = `s3://${s3.bucket}/upkeep`;
     await addRemote(repo, { name: "origin", url });
     await push(repo, {});

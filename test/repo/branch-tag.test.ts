@@ -10,7 +10,6 @@ import { resolveRevision } from "../../src/repo/revision.js";
 import { createTag, deleteTag, listTags } from "../../src/commands/tag.js";
 import { newRepo, person, writeFiles } from "../helpers/git-objects.js";
 
-process.env.TDV_FSYNC = "0";
 process.env.TDV_AUTHOR_NAME = "Ada Tester";
 process.env.TDV_AUTHOR_EMAIL = "ada@example.com";
 

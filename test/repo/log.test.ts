@@ -6,10 +6,8 @@ import type { GitOid } from "../../src/format/hash.js";
 import { log, treeEntryAt } from "../../src/commands/log.js";
 import { isAncestor } from "../../src/repo/history.js";
 import type { Repository } from "../../src/repo/repository.js";
-import type { Person, } from "../../src/store/git.js";
+import type { Person } from "../../src/format/git-object.js";
 import { newRepo, writeFiles, type Files } from "../helpers/git-objects.js";
-
-process.env.TDV_FSYNC = "0";
 
 // ---- helpers (build commits directly; the commit command lives elsewhere) ----
 

@@ -7,10 +7,9 @@ import { isTdvError } from "../../src/errors.js";
 import type { GitOid } from "../../src/format/hash.js";
 import type { Repository } from "../../src/repo/repository.js";
 import { parseDate, resolveRefName, resolveRevision } from "../../src/repo/revision.js";
-import { formatPerson, GitStore, type Person } from "../../src/store/git.js";
+import { GitStore } from "../../src/store/git.js";
+import { formatPerson, type Person } from "../../src/format/git-object.js";
 import { newRepo, person, writeFiles } from "../helpers/git-objects.js";
-
-process.env.TDV_FSYNC = "0";
 
 // ---- helpers (build commits directly; the commit command lives elsewhere) ----
 

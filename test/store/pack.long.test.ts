@@ -127,8 +127,8 @@ describe("packs", () => {
     const { repo } = await Repository.init({ dir: await tempDir() });
     let oid = "" as GitOid;
     const err = await repo.git
-      .withPack(async () => {
-        oid = await repo.git.writeBlob(Buffer.from("never lands"));
+      .withPack(async (pack) => {
+        oid = await pack.writeBlob(Buffer.from("never lands"));
         expect((await repo.git.readBlob(oid)).toString()).toBe("never lands"); // readable while collected
         throw new Error("the command failed");
       })

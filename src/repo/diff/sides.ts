@@ -28,7 +28,8 @@ import {
 } from "../../format/manifest.js";
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../../format/zarr-meta.js";
 import { asAccessError } from "../../store/atomic.js";
-import { checkEntryName, GitStore, type TreeEntry } from "../../store/git.js";
+import { GitStore } from "../../store/git.js";
+import { checkEntryName, type TreeEntry } from "../../format/git-object.js";
 import type { IndexState } from "../../store/index-file.js";
 import { baseName, classifyWith, joinPath, parentDir, storeFor } from "../hierarchy.js";
 import type { Repository } from "../repository.js";
