@@ -234,19 +234,14 @@ export function writeAllSync(fd: number, bytes: Uint8Array, n: number): void {
 
 /** Rename `tmp` over `abs`, replacing a folder there; false when they are on different file systems. */
 function renameOver(tmp: string, abs: string): boolean {
-  return renameOverWith(fs, tmp, abs);
-}
-
-/** renameOver, self-contained (no imports, no outer names): the checkout worker runs its source text. */
-export function renameOverWith(fsm: typeof fs, tmp: string, abs: string): boolean {
   try {
-    fsm.renameSync(tmp, abs);
+    fs.renameSync(tmp, abs);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EXDEV") return false;
     if (code !== "EISDIR" && code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
-    fsm.rmSync(abs, { recursive: true, force: true }); // a folder where the file goes
-    fsm.renameSync(tmp, abs);
+    fs.rmSync(abs, { recursive: true, force: true }); // a folder where the file goes
+    fs.renameSync(tmp, abs);
   }
   return true;
 }
