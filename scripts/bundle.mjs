@@ -87,6 +87,17 @@ for (const [entry, out] of [["cli/ui/app.js", "ui.mjs"], ["src/demo/run.js", "de
   await build({ ...common, entryPoints: [path.join(dist, entry)], outfile: path.join(outdir, out), format: "esm", plugins: [redirect("library", library)] });
 }
 
+// worker.js: the working copy's worker thread (src/worktree/worker.ts), a script
+// of its own that main.js starts from beside itself (shared-work.ts, workerUrl)
+await build({
+  ...common,
+  entryPoints: [path.join(dist, "src/worktree/worker.js")],
+  outfile: path.join(outdir, "worker.js"),
+  format: "cjs",
+  define: { "import.meta.url": "__tdv_import_meta_url" },
+  banner: { js: 'var __tdv_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+});
+
 copyFileSync(path.join(root, "scripts/launcher.cjs"), path.join(outdir, "tdv.js"));
 chmodSync(path.join(outdir, "tdv.js"), 0o755);
 
