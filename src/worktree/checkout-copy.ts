@@ -112,6 +112,7 @@ const MISSING = 2;
 export async function copyOnWorker(job: CopyJob): Promise<CountResult> {
   const rels = job.names === "" ? [] : job.names.split("\0");
   const w = new TreeWriter(job.root, job.tmpDir);
+  w.trustParents(rels); // checked and made by the main thread
   const fsys = { reflink: false };
   const shown = new Float64Array(job.progress);
   const flags = new Int32Array(job.outcome);

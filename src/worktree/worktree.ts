@@ -98,6 +98,17 @@ export class TreeWriter {
     }
   }
 
+  /**
+   * Take the parent folders of `rels` as checked, without looking at them:
+   * another writer on this tree made them with prepareParentSync just before
+   * (the main thread, for the checkout worker's files).
+   */
+  trustParents(rels: readonly string[]): void {
+    for (const rel of rels) {
+      for (let i = rel.indexOf("/"); i > 0; i = rel.indexOf("/", i + 1)) this.safeDirs.add(rel.slice(0, i));
+    }
+  }
+
   async prepareParent(rel: string): Promise<void> {
     this.prepareParentSync(rel);
   }
