@@ -22,7 +22,9 @@ const outdir = path.join(root, "dist/bin");
 rmSync(outdir, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: { tdv: path.join(root, "dist/cli/bin.js") },
+  // worker.js: the working copy's worker thread (src/worktree/worker.ts), started by
+  // shared-work.ts from beside the chunk that holds it (new URL("./worker.js", import.meta.url))
+  entryPoints: { tdv: path.join(root, "dist/cli/bin.js"), worker: path.join(root, "dist/src/worktree/worker.js") },
   outdir,
   bundle: true,
   splitting: true,

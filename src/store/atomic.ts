@@ -72,19 +72,14 @@ export const SMALL_IO = 1 << 20;
  * unreachable object (a tree or chunk it would have written) keeps it alive.
  */
 export function freshen(file: string): boolean {
-  return freshenWith(fs, file, FRESH_MS);
-}
-
-/** freshen, self-contained (no imports, no outer names): worker threads run its source text. */
-export function freshenWith(fsm: typeof fs, file: string, freshMs: number): boolean {
   // a missing object is the common case when writing: a stat that returns nothing is cheaper than a failing utimes
-  const st = fsm.statSync(file, { throwIfNoEntry: false });
+  const st = fs.statSync(file, { throwIfNoEntry: false });
   if (!st) return false;
   // touched in the last minutes (by this command: many equal chunks, one metadata blob for many arrays): young enough
-  if (Date.now() - st.mtimeMs < freshMs) return true;
+  if (Date.now() - st.mtimeMs < FRESH_MS) return true;
   try {
     const now = new Date();
-    fsm.utimesSync(file, now, now);
+    fs.utimesSync(file, now, now);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return false; // deleted since the stat (a gc)
     // read-only repository or another owner: present, not freshened
@@ -99,49 +94,31 @@ export function freshenWith(fsm: typeof fs, file: string, freshMs: number): bool
  */
 export const FRESH_MS = 10 * 60_000;
 
-function writeObjectFileSync(file: string, bytes: Uint8Array, check: boolean): boolean {
-  try {
-    return putObjectWith(fs, path, freshenWith, FRESH_MS, file, bytes, tempName(file), check);
-  } catch (err) {
-    throw asAccessError(err, file);
-  }
-}
-
 /**
  * Write a content-addressed object without fsync: freshened when present
- * (when `check`), else written to `tmp` beside it (read-only, its folder made
- * when missing) and renamed over its name. Returns whether it was written.
- * Self-contained (modules and freshenWith given): the store-files worker runs
- * its source text, so both threads write objects with this one function.
+ * (when `check`), else written to a temp file beside it (read-only, its folder
+ * made when missing) and renamed over its name. Returns whether it was written.
  */
-export function putObjectWith(
-  fsm: typeof fs,
-  pathm: typeof path,
-  fresh: typeof freshenWith,
-  freshMs: number,
-  file: string,
-  bytes: Uint8Array,
-  tmp: string,
-  check: boolean,
-): boolean {
-  if (check && fresh(fsm, file, freshMs)) return false;
+function writeObjectFileSync(file: string, bytes: Uint8Array, check: boolean): boolean {
+  const tmp = tempName(file);
   try {
+    if (check && freshen(file)) return false;
     try {
-      fsm.writeFileSync(tmp, bytes, { flag: "wx", mode: 0o444 });
+      fs.writeFileSync(tmp, bytes, { flag: "wx", mode: 0o444 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      fsm.mkdirSync(pathm.dirname(file), { recursive: true });
-      fsm.writeFileSync(tmp, bytes, { flag: "wx", mode: 0o444 });
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(tmp, bytes, { flag: "wx", mode: 0o444 });
     }
-    fsm.renameSync(tmp, file);
+    fs.renameSync(tmp, file);
     return true;
   } catch (err) {
     try {
-      fsm.rmSync(tmp, { force: true });
+      fs.rmSync(tmp, { force: true });
     } catch {
       /* nothing to clean */
     }
-    throw err;
+    throw asAccessError(err, file);
   }
 }
 

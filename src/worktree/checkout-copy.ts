@@ -6,19 +6,21 @@
  * worker thread share the files (shareWork).
  *
  * The main thread makes every parent folder first (TreeWriter refuses a
- * symbolic link on the way), and checks every path; the worker then only
- * writes new files in `.tdv/tmp` and renames them over their checked paths,
- * as TreeWriter.placeSync does.
+ * symbolic link on the way), and checks every path; the worker then copies
+ * its files with the same function through a TreeWriter of its own, which
+ * writes them in `.tdv/tmp` and renames them over their paths.
  */
-import { createHash, randomBytes, type Hash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import fs from "node:fs";
+import path from "node:path";
 import { CorruptObjectError } from "../errors.js";
 import type { ChunkId } from "../format/hash.js";
 import { asAccessError } from "../store/atomic.js";
 import type { Repository } from "../repo/repository.js";
-import { shareWork, workerSource } from "./shared-work.js";
+import { shareWork, takeItems } from "./shared-work.js";
+import type { CopyJob, CountResult } from "./worker-protocol.js";
 import type { SnapEntry } from "../repo/snapshot.js";
-import { renameOverWith, writeAllSync, type FileStat, type TreeWriter } from "./worktree.js";
+import { TreeWriter, writeAllSync, type FileStat } from "./worktree.js";
 
 /** Read and write buffer of a checkout: most chunk files fit in one read. */
 const COPY_BLOCK = 1 << 20;
@@ -31,7 +33,15 @@ const COPY_BLOCK = 1 << 20;
  * caller takes the slow path).
  */
 function copyChunk(repo: Repository, w: TreeWriter, rel: string, e: SnapEntry, buf: Buffer): FileStat | null {
-  const src = repo.chunks.pathOf(e.id as ChunkId);
+  return copyObject(repo.chunks.pathOf(e.id as ChunkId), e.id, e.size, w, rel, buf, repo);
+}
+
+/**
+ * copyChunk of the object file `src` (id `id`, `size` bytes): what both
+ * threads do with each file. `fs.reflink` says whether the file system clones
+ * (undefined: not known yet, settled by this copy).
+ */
+function copyObject(src: string, id: string, size: number, w: TreeWriter, rel: string, buf: Buffer, fsys: { reflink?: boolean | undefined }): FileStat | null {
   let sfd: number;
   try {
     sfd = fs.openSync(src, "r");
@@ -42,20 +52,20 @@ function copyChunk(repo: Repository, w: TreeWriter, rel: string, e: SnapEntry, b
   try {
     const verify = (hash: Hash) => {
       const actual = hash.digest("hex");
-      if (actual !== e.id) throw new CorruptObjectError(e.id, `its bytes hash to ${actual}`);
+      if (actual !== id) throw new CorruptObjectError(id, `its bytes hash to ${actual}`);
     };
-    if (repo.reflink !== false) {
+    if (fsys.reflink !== false) {
       // verify first, then clone where the file system can (the clone shares the verified blocks)
       const hash = createHash("sha256");
-      readBlocks(sfd, buf, e.size, src, (n) => hash.update(buf.subarray(0, n)));
+      readBlocks(sfd, buf, size, src, (n) => hash.update(buf.subarray(0, n)));
       verify(hash);
       const st = w.cloneSync(rel, src);
-      repo.reflink = st !== null;
+      fsys.reflink = st !== null;
       if (st) return st;
     }
     return w.placeSync(rel, (fd) => {
       const hash = createHash("sha256");
-      readBlocks(sfd, buf, e.size, src, (n) => {
+      readBlocks(sfd, buf, size, src, (n) => {
         hash.update(buf.subarray(0, n));
         writeAllSync(fd, buf, n);
       });
@@ -68,21 +78,13 @@ function copyChunk(repo: Repository, w: TreeWriter, rel: string, e: SnapEntry, b
 
 /** Read the open file `fd` from its start in blocks of `buf`'s size, expecting `size` bytes. */
 function readBlocks(fd: number, buf: Buffer, size: number, file: string, each: (n: number) => void): void {
-  readBlocksWith(fs, fd, buf, size, each, (err) => asAccessError(err, file));
-}
-
-/**
- * readBlocks, self-contained (no imports, no outer names): the checkout worker
- * runs its source text. A failed read throws what `readError` makes of it.
- */
-function readBlocksWith(fsm: typeof fs, fd: number, buf: Buffer, size: number, each: (n: number) => void, readError?: (err: unknown) => unknown): void {
   let pos = 0;
   for (;;) {
     let n: number;
     try {
-      n = fsm.readSync(fd, buf, 0, buf.length, pos);
+      n = fs.readSync(fd, buf, 0, buf.length, pos);
     } catch (err) {
-      throw readError ? readError(err) : err;
+      throw asAccessError(err, file);
     }
     if (n === 0) return;
     each(n);
@@ -101,98 +103,37 @@ const FIELDS = 4;
 const PLACED = 1;
 const MISSING = 2;
 
-/** The worker's answer; its results are in the shared buffers the main thread gave it. */
-type WorkerResult = { files: number };
-
-/** The worker's side: copy the files it takes from the shared counter; self-contained (its source text runs in the worker). */
-function workerMain(
-  fsm: typeof fs,
-  crypto: typeof import("node:crypto"),
-  pathm: typeof import("node:path"),
-  wt: typeof import("node:worker_threads"),
-  renameOver: typeof renameOverWith,
-  readBlocks: typeof readBlocksWith,
-): void {
-  const { root, names, ids, sizes, chunksDir, claims, progress, outcome, stats, tmpDir, tempTag, block } = wt.workerData as {
-    root: string;
-    /** the working files' paths relative to root (checked, parents made), joined by NUL */
-    names: string;
-    /** the objects' ids, 64 hex digits each, one after the other */
-    ids: string;
-    sizes: Float64Array;
-    chunksDir: string;
-    claims: SharedArrayBuffer;
-    progress: SharedArrayBuffer;
-    /** per file: PLACED or MISSING, written with Atomics after its stats */
-    outcome: SharedArrayBuffer;
-    stats: SharedArrayBuffer;
-    tmpDir: string;
-    tempTag: string;
-    block: number;
-  };
-  const rels = names === "" ? [] : names.split("\0");
-  const next = new Int32Array(claims);
-  const shown = new Float64Array(progress);
-  const flags = new Int32Array(outcome);
-  const out = new Float64Array(stats);
-  const buf = Buffer.allocUnsafe(block);
+/**
+ * The worker's side: take files from the shared counter and copy each with
+ * copyObject through a TreeWriter of its own on the same `.tdv/tmp` (the main
+ * thread checked every path, made every folder, and proved that files rename
+ * from there and that the file system does not clone).
+ */
+export async function copyOnWorker(job: CopyJob): Promise<CountResult> {
+  const rels = job.names === "" ? [] : job.names.split("\0");
+  const w = new TreeWriter(job.root, job.tmpDir);
+  w.trustParents(rels); // checked and made by the main thread
+  const fsys = { reflink: false };
+  const shown = new Float64Array(job.progress);
+  const flags = new Int32Array(job.outcome);
+  const out = new Float64Array(job.stats);
+  const buf = Buffer.allocUnsafe(job.block);
   let count = 0;
-  let temps = 0;
-  const copyOne = (i: number): void => {
-    const id = ids.slice(i * 64, i * 64 + 64);
-    const size = sizes[i] as number;
-    const dest = pathm.join(root, ...(rels[i] as string).split("/")); // as TreeWriter.abs
-    let sfd: number;
-    try {
-      sfd = fsm.openSync(pathm.join(chunksDir, id.slice(0, 2), id.slice(2)), "r"); // as ChunkStore.pathOf
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-        Atomics.store(flags, i, 2); // MISSING
-        count++;
-        return;
-      }
-      throw err;
+  await takeItems(job.claims, rels.length, (i) => {
+    const id = job.ids.slice(i * 64, i * 64 + 64);
+    const st = copyObject(path.join(job.chunksDir, id.slice(0, 2), id.slice(2)), id, job.sizes[i] as number, w, rels[i] as string, buf, fsys); // as ChunkStore.pathOf
+    count++;
+    if (!st) {
+      Atomics.store(flags, i, MISSING);
+      return;
     }
-    try {
-      const tmp = `${tmpDir}/${tempTag}-${(temps++).toString(36)}.tmp`;
-      const fd = fsm.openSync(tmp, fsm.constants.O_WRONLY | fsm.constants.O_CREAT | fsm.constants.O_EXCL, 0o666);
-      let done = false;
-      try {
-        const hash = crypto.createHash("sha256");
-        readBlocks(fsm, sfd, buf, size, (n) => {
-          hash.update(buf.subarray(0, n));
-          for (let off = 0; off < n; ) off += fsm.writeSync(fd, buf, off, n - off);
-        });
-        const actual = hash.digest("hex");
-        if (actual !== id) throw Object.assign(new Error(`object ${id}: its bytes hash to ${actual}`), { corrupt: { id, actual } });
-        // the main thread proved .tdv/tmp on the working tree's file system before sharing (placesViaTmp)
-        if (!renameOver(fsm, tmp, dest)) throw Object.assign(new Error(`cannot rename ${tmp} to ${dest} across file systems`), { code: "EXDEV", path: dest });
-        done = true;
-        const st = fsm.fstatSync(fd); // after the rename, which changes ctime
-        out.set([st.size, st.mtimeMs, st.ctimeMs, st.ino], i * 4);
-        Atomics.store(flags, i, 1); // PLACED
-        count++;
-        shown[0] = (shown[0] as number) + 1;
-        shown[1] = (shown[1] as number) + st.size;
-      } finally {
-        fsm.closeSync(fd);
-        if (!done) fsm.rmSync(tmp, { force: true });
-      }
-    } finally {
-      fsm.closeSync(sfd);
-    }
-  };
-  try {
-    for (let i = Atomics.add(next, 0, 1); i < rels.length; i = Atomics.add(next, 0, 1)) copyOne(i);
-    const result: WorkerResult = { files: count };
-    wt.parentPort?.postMessage(result);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { corrupt?: { id: string; actual: string } };
-    wt.parentPort?.postMessage({ error: { message: e.message, code: e.code, path: e.path, corrupt: e.corrupt } });
-  }
+    out.set([st.size, st.mtimeMs, st.ctimeMs, st.ino], i * FIELDS);
+    Atomics.store(flags, i, PLACED);
+    shown[0] = (shown[0] as number) + 1;
+    shown[1] = (shown[1] as number) + st.size;
+  });
+  return { kind: "copy", files: count };
 }
-
-const WORKER_SOURCE = workerSource(workerMain, ["node:fs", "node:crypto", "node:path", "node:worker_threads"], [renameOverWith, readBlocksWith]);
 
 /**
  * Copy the chunk objects of `writes` to their working files, calling `placed`
@@ -254,11 +195,9 @@ export async function copyChunks(
   fs.mkdirSync(w.tmpDir, { recursive: true });
   const outcomes = new SharedArrayBuffer(todo.length * 4);
   const stats = new SharedArrayBuffer(todo.length * FIELDS * 8);
-  let outcome: { result: WorkerResult | null };
-  try {
-    outcome = await shareWork<WorkerResult>(
-      WORKER_SOURCE,
+  const { result } = await shareWork<CopyJob>(
       {
+        kind: "copy",
         root: w.root,
         names: todo.map(([p]) => p).join("\0"),
         ids: todo.map(([, e]) => e.id).join(""),
@@ -268,19 +207,12 @@ export async function copyChunks(
         outcome: outcomes,
         stats,
         tmpDir: w.tmpDir,
-        tempTag: `${process.pid}-w${randomBytes(4).toString("hex")}`,
         block: COPY_BLOCK,
       },
       todo.length,
       (i) => one(first + i),
       mainShares,
     );
-  } catch (err) {
-    const corrupt = (err as { corrupt?: { id: string; actual: string } }).corrupt;
-    if (corrupt) throw new CorruptObjectError(corrupt.id, `its bytes hash to ${corrupt.actual}`);
-    throw asAccessError(err, (err as NodeJS.ErrnoException).path ?? w.root);
-  }
-  const { result } = outcome;
   // the worker's files are reported one by one now: each leaves the worker's count as it is placed,
   // so the sum a progress line shows stays where it was (never drops back to the main thread's share)
   byWorkerSoFar.files = shown[0] as number;

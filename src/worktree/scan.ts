@@ -18,7 +18,8 @@ import path from "node:path";
 import { escapeBytes } from "../format/display.js";
 import { asAccessError } from "../store/atomic.js";
 import { comparePaths } from "../store/index-file.js";
-import { shareWork, workerSource } from "./shared-work.js";
+import { shareWork, takeItems } from "./shared-work.js";
+import type { ScanJob, ScanResult } from "./worker-protocol.js";
 import { RESERVED_NAMES, SKIP_DIRS, sameStat, type FileStat } from "./worktree.js";
 
 export interface Skipped {
@@ -102,7 +103,7 @@ export async function scanWorktree(root: string, { under, known, threads, mainSh
     else if (st.isSymbolicLink()) skipped.push({ path: rel, reason: "symbolic link (not tracked)" });
     else if (st.isDirectory()) {
       // a folder the listing did not type (some file systems leave the type unknown)
-      if (!SKIP_DIRS.has(rel.slice(rel.lastIndexOf("/") + 1))) walkFolder(fs, rel, abs, SKIP_DIRS, visit, undefined, onBad);
+      if (!SKIP_DIRS.has(rel.slice(rel.lastIndexOf("/") + 1))) walkFolder(rel, abs, SKIP_DIRS, visit, undefined, onBad);
     } else skipped.push({ path: rel, reason: "not a regular file" });
   };
   const lstat = (abs: string): fs.Stats | null => {
@@ -117,7 +118,7 @@ export async function scanWorktree(root: string, { under, known, threads, mainSh
     if (!under || under.includes("")) {
       const top = path.resolve(root);
       if (threads ?? (known?.size ?? 0) >= PARALLEL_FILES) byWorker = await walkShared(top, visit, addFile, skipped, onBad, mainShares);
-      else walkFolder(fs, "", top, SKIP_DIRS, visit, undefined, onBad);
+      else walkFolder("", top, SKIP_DIRS, visit, undefined, onBad);
     } else {
       // a path is looked at only through real folders: a symbolic link (or a file) on the way hides
       // what is behind it, as in a full scan, which never follows links
@@ -158,11 +159,10 @@ export async function scanWorktree(root: string, { under, known, threads, mainSh
  * not a folder; with `onDir`, the folders in `abs` are handed to it instead of
  * walked. A name that is not UTF-8 goes to `onBad` (with the folder that holds
  * it), and a folder so named is not entered: Node would name it lossily (U+FFFD
- * for each bad byte), a path that does not exist. Self-contained (no imports,
- * no outer names): the scan worker runs its source text.
+ * for each bad byte), a path that does not exist. The scan worker walks its
+ * folders with it too.
  */
 function walkFolder(
-  fsm: typeof fs,
   rel: string,
   abs: string,
   skipDirs: ReadonlySet<string>,
@@ -172,12 +172,12 @@ function walkFolder(
 ): void {
   /** the names of this folder that are valid UTF-8, read only when a name holds U+FFFD */
   let valid: Set<string> | null = null;
-  for (const ent of fsm.readdirSync(abs, { withFileTypes: true })) {
+  for (const ent of fs.readdirSync(abs, { withFileTypes: true })) {
     const n = ent.name;
     if (n.includes("\uFFFD")) {
       if (!valid) {
         valid = new Set();
-        for (const raw of fsm.readdirSync(abs, { withFileTypes: true, encoding: "buffer" })) {
+        for (const raw of fs.readdirSync(abs, { withFileTypes: true, encoding: "buffer" })) {
           const text = raw.name.toString("utf8");
           if (Buffer.from(text, "utf8").equals(raw.name)) valid.add(text);
           else onBad?.(rel, raw.name, raw.isDirectory());
@@ -190,50 +190,43 @@ function walkFolder(
     if (ent.isDirectory()) {
       if (skipDirs.has(n)) continue;
       if (onDir) onDir(childRel, childAbs);
-      else walkFolder(fsm, childRel, childAbs, skipDirs, onFile, undefined, onBad);
+      else walkFolder(childRel, childAbs, skipDirs, onFile, undefined, onBad);
       continue;
     }
-    const st = fsm.lstatSync(childAbs, { throwIfNoEntry: false });
+    const st = fs.lstatSync(childAbs, { throwIfNoEntry: false });
     if (st) onFile(childRel, childAbs, st);
   }
 }
 
-/** bad: [dir, name in hex, folder] of each name that is not UTF-8 */
-type WorkerResult = { paths: string; stats: Float64Array; folders: number; bad: [string, string, boolean][] };
-
-/** The worker's side: take folders from the shared counter, report every file found. Self-contained, as walkFolder. */
-function workerMain(fsm: typeof fs, wt: typeof import("node:worker_threads"), walk: typeof walkFolder): void {
-  const { dirs, claims, skipDirs } = wt.workerData as { dirs: [string, string][]; claims: SharedArrayBuffer; skipDirs: string[] };
-  const next = new Int32Array(claims);
-  const skip = new Set(skipDirs);
+/**
+ * The worker's side: take folders from the shared counter, walk each with
+ * walkFolder as the main thread does, and report every entry found (its kind
+ * and stat data) and every name that is not UTF-8.
+ */
+export async function scanOnWorker(job: ScanJob): Promise<ScanResult> {
+  const { dirs } = job;
+  const skip = new Set(job.skipDirs);
   const paths: string[] = [];
   const nums: number[] = [];
   const bad: [string, string, boolean][] = [];
   const onBad = (dir: string, name: Buffer, folder: boolean): void => void bad.push([dir, name.toString("hex"), folder]);
   const onFile = (rel: string, abs: string, st: fs.Stats): void => {
     if (st.isDirectory()) {
-      if (!skip.has(rel.slice(rel.lastIndexOf("/") + 1))) walk(fsm, rel, abs, skip, onFile, undefined, onBad);
+      // a folder the listing did not type
+      if (!skip.has(rel.slice(rel.lastIndexOf("/") + 1))) walkFolder(rel, abs, skip, onFile, undefined, onBad);
       return;
     }
     paths.push(rel);
-    nums.push(st.isFile() ? 0 : st.isSymbolicLink() ? 1 : 2, st.size, st.mtimeMs, st.ctimeMs, st.ino);
+    nums.push(st.isFile() ? KIND_FILE : st.isSymbolicLink() ? KIND_LINK : KIND_OTHER, st.size, st.mtimeMs, st.ctimeMs, st.ino);
   };
   let folders = 0;
-  try {
-    for (let i = Atomics.add(next, 0, 1); i < dirs.length; i = Atomics.add(next, 0, 1)) {
-      const [rel, abs] = dirs[i] as [string, string];
-      walk(fsm, rel, abs, skip, onFile, undefined, onBad);
-      folders++;
-    }
-    const result: WorkerResult = { paths: paths.join("\0"), stats: new Float64Array(nums), folders, bad };
-    wt.parentPort?.postMessage(result);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    wt.parentPort?.postMessage({ error: { message: e.message, code: e.code, path: e.path } });
-  }
+  await takeItems(job.claims, dirs.length, (i) => {
+    const [rel, abs] = dirs[i] as [string, string];
+    walkFolder(rel, abs, skip, onFile, undefined, onBad);
+    folders++;
+  });
+  return { kind: "scan", paths: paths.join("\0"), stats: new Float64Array(nums), folders, bad };
 }
-
-const WORKER_SOURCE = workerSource(workerMain, ["node:fs", "node:worker_threads"], [walkFolder]);
 
 /**
  * Walk `top` on two threads: the main thread lists levels until there are
@@ -251,16 +244,15 @@ async function walkShared(
   let dirs: [string, string][] = [["", top]];
   while (dirs.length > 0 && dirs.length < SHARED_FOLDERS) {
     const deeper: [string, string][] = [];
-    for (const [rel, abs] of dirs) walkFolder(fs, rel, abs, SKIP_DIRS, visit, (r, a) => deeper.push([r, a]), onBad);
+    for (const [rel, abs] of dirs) walkFolder(rel, abs, SKIP_DIRS, visit, (r, a) => deeper.push([r, a]), onBad);
     dirs = deeper;
   }
   if (dirs.length === 0) return 0;
 
-  const { result } = await shareWork<WorkerResult>(
-    WORKER_SOURCE,
-    { dirs, skipDirs: [...SKIP_DIRS] },
+  const { result } = await shareWork<ScanJob>(
+    { kind: "scan", dirs, skipDirs: [...SKIP_DIRS] },
     dirs.length,
-    (i) => walkFolder(fs, dirs[i]![0], dirs[i]![1], SKIP_DIRS, visit, undefined, onBad),
+    (i) => walkFolder(dirs[i]![0], dirs[i]![1], SKIP_DIRS, visit, undefined, onBad),
     mainShares,
   );
   if (!result) return 0;

@@ -3,53 +3,59 @@
  * both take from one counter in shared memory, so neither waits for the other
  * and a slow worker start costs nothing but the items it did not take.
  *
- * The worker runs source text (`new Worker(source, { eval: true })`), so the
- * same code serves the bundle, tsc's output and the tests: its functions are
- * self-contained and given Node's modules as arguments. The worker reads
- * `workerData.claims` (an Int32Array's buffer: the next item) and posts one
- * result when the counter passes the end, or `{ error: { message, code, path } }`.
+ * The worker is a module of its own (worker.ts; in the bundle dist/bin/worker.js,
+ * beside the script that starts it) that does its items with the same
+ * functions the main thread uses. It gets a job (worker-protocol.ts) as
+ * `workerData` with the counter in `claims`, and posts one reply when the
+ * counter passes the end: its result, or its error, which is thrown here as
+ * the same tdv error class.
  *
  * If the worker cannot start or dies, the main thread does the items it did
  * not take itself.
  */
 import { Worker } from "node:worker_threads";
+import { parseReply, receiveError, type ResultOf, type WorkerJob } from "./worker-protocol.js";
 
-export interface WorkerFailure {
-  /** thrown on the main thread as an Error with these fields (a worker may add its own, e.g. which object was corrupt) */
-  error: { message: string; code?: string; path?: string; [more: string]: unknown };
+/**
+ * The worker module: beside this one in tsc's output and in the bundle (whose
+ * import.meta.url is the bundle's). Run from the TypeScript sources (the
+ * tests), the compiled one in dist/.
+ */
+export function workerUrl(): URL {
+  const here = import.meta.url;
+  return here.endsWith(".ts") ? new URL("../../dist/src/worktree/worker.js", here) : new URL("./worker.js", here);
 }
 
-/** Build a worker's source: `main(...modules, ...helpers)` with Node modules by name and helper functions by source text. */
-export function workerSource(main: (...args: never[]) => void, modules: readonly string[], helpers: readonly ((...args: never[]) => unknown)[] = []): string {
-  const args = [...modules.map((m) => `require(${JSON.stringify(m)})`), ...helpers.map((f) => f.toString())];
-  return `(${main.toString()})(${args.join(", ")})`;
+/** Take items from the shared counter until it passes `count`, doing each with `each`. */
+export async function takeItems(claims: SharedArrayBuffer, count: number, each: (i: number) => void | Promise<void>): Promise<void> {
+  const next = new Int32Array(claims);
+  for (let i = Atomics.add(next, 0, 1); i < count; i = Atomics.add(next, 0, 1)) await each(i);
 }
 
 /**
- * Run `count` items on both threads: `doItem(i)` on the main thread, the
- * worker's source on the other. Returns the worker's result (null when it
- * never answered, and then every item it took was done here) and how many
- * items the main thread did.
+ * Run `count` items on both threads: `doItem(i)` on the main thread, the job
+ * on the worker. Returns the worker's result (null when it never answered,
+ * and then every item it took was done here) and how many items the main
+ * thread did.
  */
-export async function shareWork<R extends object>(
-  source: string,
-  data: Record<string, unknown>,
+export async function shareWork<J extends WorkerJob>(
+  job: Omit<J, "claims">,
   count: number,
   doItem: (i: number) => void | Promise<void>,
   /** false: the main thread leaves every item to the worker (tests of the worker's side) */
   mainShares = true,
-): Promise<{ result: R | null; byMain: number }> {
+): Promise<{ result: ResultOf<J["kind"]> | null; byMain: number }> {
   const claims = new SharedArrayBuffer(4);
   const next = new Int32Array(claims);
   const mine = new Uint8Array(count);
   let byMain = 0;
   let worker: Worker | null = null;
-  let answer: Promise<R | WorkerFailure | null> = Promise.resolve(null);
+  let answer: Promise<unknown> = Promise.resolve(null);
   try {
-    worker = new Worker(source, { eval: true, workerData: { ...data, claims } });
+    worker = new Worker(workerUrl(), { workerData: { ...job, claims } });
     const w = worker;
     answer = new Promise((resolve) => {
-      w.once("message", (m: R | WorkerFailure) => resolve(m));
+      w.once("message", (m: unknown) => resolve(m));
       w.once("error", () => resolve(null));
       w.once("exit", () => resolve(null));
     });
@@ -69,16 +75,15 @@ export async function shareWork<R extends object>(
   }
   const got = await answer;
   void worker?.terminate();
-  if (got && "error" in got) {
-    throw Object.assign(new Error(got.error.message), got.error);
+  if (got !== null) {
+    const reply = parseReply(job.kind as J["kind"], got);
+    if (reply.kind === "error") throw receiveError((reply as { error: Parameters<typeof receiveError>[0] }).error);
+    return { result: reply as ResultOf<J["kind"]>, byMain };
   }
-  if (!got) {
-    for (let i = 0; i < count; i++) {
-      if (mine[i]) continue;
-      byMain++;
-      await doItem(i);
-    }
-    return { result: null, byMain };
+  for (let i = 0; i < count; i++) {
+    if (mine[i]) continue;
+    byMain++;
+    await doItem(i);
   }
-  return { result: got as R, byMain };
+  return { result: null, byMain };
 }

@@ -5,29 +5,29 @@
  * on one thread, most of it system calls and hashing), so the main thread and
  * a worker thread share the files (shareWork).
  *
- * The worker writes objects with the function ChunkStore.put uses without
- * per-file fsync (putObjectWith): a temp name with `.tmp-` (gc sweeps
- * leftovers), mode 0444, renamed over the final name; an object already
- * present is freshened instead (and written when gc deleted it meanwhile). The
- * main thread records the files it wrote for the durability flush, so they
- * reach the disk before any ref or index names them.
+ * Both threads store a file with hashChunkFile, the worker through a
+ * FileChunkStore of its own without per-file fsync (a file is stored this way
+ * only when the repository does not fsync each object). The main thread
+ * records the files the worker wrote for the durability flush, so they reach
+ * the disk before any ref or index names them.
  */
-import type { ChunkId } from "../format/hash.js";
-import { randomBytes } from "node:crypto";
-import { FRESH_MS, freshenWith, putObjectWith } from "../store/atomic.js";
+import path from "node:path";
+import { sha256, type ChunkId } from "../format/hash.js";
+import { readWithStat } from "../store/atomic.js";
+import { Durability } from "../store/durability.js";
 import type { IndexEntry } from "../store/index-file.js";
+import { FileChunkStore } from "../store/objects.js";
+import type { ChunkStore } from "../store/types.js";
 import type { Repository } from "../repo/repository.js";
-import { shareWork, workerSource } from "./shared-work.js";
-import { hashWorkFile } from "./work-state.js";
+import { shareWork, takeItems } from "./shared-work.js";
+import type { CountResult, StoreJob } from "./worker-protocol.js";
+import type { FileStat } from "./worktree.js";
 
 /** Below this many files, or bytes, the worker's start (~30 ms of a core) costs more than it saves. */
 const PARALLEL_MIN_FILES = 64;
 const PARALLEL_MIN_BYTES = 16 << 20;
 /** what the worker reports of a file, in shared memory: size, mtimeMs, ctimeMs, ino, written (1) or present (0) */
 const FIELDS = 5;
-
-/** The worker's answer; its results are in the shared buffers the main thread gave it. */
-type WorkerResult = { files: number };
 
 export interface StoreOptions {
   /** use a worker thread: by default for 64+ files of 16 MB+ in all */
@@ -38,76 +38,57 @@ export interface StoreOptions {
   onProgress?: (files: number, bytes: number) => void;
 }
 
-/** The worker's side: take files from the shared counter; self-contained (its source text runs in the worker). */
-function workerMain(
-  fsm: typeof import("node:fs"),
-  crypto: typeof import("node:crypto"),
-  pathm: typeof import("node:path"),
-  wt: typeof import("node:worker_threads"),
-  fresh: typeof freshenWith,
-  put: typeof putObjectWith,
-): void {
-  const { root, names, claims, progress, done, stats, ids, chunksDir, write, tempTag, freshMs } = wt.workerData as {
-    root: string;
-    /** the files' paths relative to root, joined by NUL (one string to copy, not one per file) */
-    names: string;
-    claims: SharedArrayBuffer;
-    progress: SharedArrayBuffer;
-    /** per file: 1 once the worker stored it (written with Atomics, after its stats and id) */
-    done: SharedArrayBuffer;
-    stats: SharedArrayBuffer;
-    ids: SharedArrayBuffer;
-    chunksDir: string;
-    write: boolean;
-    tempTag: string;
-    freshMs: number;
-  };
-  const files = names === "" ? [] : names.split("\0");
-  const next = new Int32Array(claims);
-  const shown = new Float64Array(progress); // files, bytes: read by the main thread for its progress line
-  const flags = new Int32Array(done);
-  const out = new Float64Array(stats);
-  const idBytes = new Uint8Array(ids);
-  let count = 0;
-  let temps = 0;
-  try {
-    for (let i = Atomics.add(next, 0, 1); i < files.length; i = Atomics.add(next, 0, 1)) {
-      const abs = pathm.join(root, ...(files[i] as string).split("/"));
-      const fd = fsm.openSync(abs, "r");
-      let st: import("node:fs").Stats;
-      let bytes: Buffer;
-      try {
-        st = fsm.fstatSync(fd); // before the read: a change in between shows as a stat change later
-        bytes = Buffer.allocUnsafe(st.size);
-        let off = 0;
-        while (off < st.size) {
-          const n = fsm.readSync(fd, bytes, off, st.size - off, off);
-          if (n === 0) break;
-          off += n;
-        }
-        if (off < st.size) bytes = bytes.subarray(0, off);
-      } finally {
-        fsm.closeSync(fd);
-      }
-      const digest = crypto.createHash("sha256").update(bytes).digest();
-      const id = digest.toString("hex");
-      const file = pathm.join(chunksDir, id.slice(0, 2), id.slice(2)); // as ChunkStore.pathOf
-      const wrote = write && put(fsm, pathm, fresh, freshMs, file, bytes, `${file}.tmp-${tempTag}-${(temps++).toString(36)}`, true) ? 1 : 0;
-      idBytes.set(digest, i * 32);
-      out.set([bytes.byteLength, st.mtimeMs, st.ctimeMs, st.ino, wrote], i * 5);
-      Atomics.store(flags, i, 1);
-      shown[0] = ++count;
-      shown[1] = (shown[1] as number) + bytes.byteLength;
-    }
-    const result: WorkerResult = { files: count };
-    wt.parentPort?.postMessage(result);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    wt.parentPort?.postMessage({ error: { message: e.message, code: e.code, path: e.path } });
+/** A durability record that counts the objects written (the worker tells the main thread which, by file). */
+class Counted extends Durability {
+  count = 0;
+  override written(): void {
+    this.count++;
   }
 }
 
-const WORKER_SOURCE = workerSource(workerMain, ["node:fs", "node:crypto", "node:path", "node:worker_threads"], [freshenWith, putObjectWith]);
+/**
+ * Hash the working file `abs` as a chunk object (storing it when `write`):
+ * what both threads do with each file.
+ */
+export async function hashChunkFile(
+  chunks: ChunkStore,
+  abs: string,
+  write: boolean,
+  /** the file's bytes, read after `stat` was taken (a metadata document the hierarchy read) */
+  known?: { bytes: Buffer; stat: FileStat },
+): Promise<IndexEntry> {
+  // stat data older than the bytes is safe: a change in between shows as a stat change, and is hashed again
+  const { bytes, stat: st } = known ?? (await readWithStat(abs));
+  const id = sha256(bytes);
+  if (write) await chunks.put(id, bytes);
+  return { store: "chunk", id, size: bytes.byteLength, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
+}
+
+/**
+ * The worker's side: take files from the shared counter and store each with
+ * hashChunkFile, writing objects without per-file fsync (the main thread
+ * records the ones written for its durability flush).
+ */
+export async function storeOnWorker(job: StoreJob): Promise<CountResult> {
+  const files = job.names === "" ? [] : job.names.split("\0");
+  const durability = new Counted(job.chunksDir, "none");
+  const chunks = new FileChunkStore(job.chunksDir, durability);
+  const shown = new Float64Array(job.progress); // files, bytes: read by the main thread for its progress line
+  const flags = new Int32Array(job.done);
+  const out = new Float64Array(job.stats);
+  const idBytes = new Uint8Array(job.ids);
+  let count = 0;
+  await takeItems(job.claims, files.length, async (i) => {
+    const before = durability.count;
+    const e = await hashChunkFile(chunks, path.join(job.root, ...(files[i] as string).split("/")), job.write);
+    idBytes.set(Buffer.from(e.id, "hex"), i * 32);
+    out.set([e.size, e.mtimeMs, e.ctimeMs, e.ino, durability.count > before ? 1 : 0], i * FIELDS);
+    Atomics.store(flags, i, 1);
+    shown[0] = ++count;
+    shown[1] = (shown[1] as number) + e.size;
+  });
+  return { kind: "store", files: count };
+}
 
 /**
  * Hash the working files `rels` as chunk objects (storing them when `write`),
@@ -128,7 +109,7 @@ export async function storeChunkFiles(
   let bytesDone = 0;
   const one = async (i: number) => {
     const rel = rels[i] as string;
-    const entry = await hashWorkFile(repo, rel, "chunk", write && repo.git); // a chunk: stored in the chunk store
+    const entry = await hashChunkFile(repo.chunks, path.join(repo.root, ...rel.split("/")), write);
     done(rel, entry);
     files++;
     bytesDone += entry.size;
@@ -144,9 +125,9 @@ export async function storeChunkFiles(
   const finished = new SharedArrayBuffer(rels.length * 4);
   const stats = new SharedArrayBuffer(rels.length * FIELDS * 8);
   const ids = new SharedArrayBuffer(rels.length * 32);
-  const { result } = await shareWork<WorkerResult>(
-    WORKER_SOURCE,
+  const { result } = await shareWork<StoreJob>(
     {
+      kind: "store",
       progress,
       done: finished,
       stats,
@@ -155,8 +136,6 @@ export async function storeChunkFiles(
       names: rels.join("\0"),
       chunksDir: repo.chunks.dir,
       write,
-      tempTag: `${process.pid}-w${randomBytes(4).toString("hex")}`,
-      freshMs: FRESH_MS,
     },
     rels.length,
     one,

@@ -5,14 +5,14 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { sha256 } from "../format/hash.js";
 import { asAccessError, mapLimit, readWithStat } from "../store/atomic.js";
 import { GitStore } from "../store/git.js";
-import type { IndexEntry, IndexState, Stored } from "../store/index-file.js";
+import type { IndexEntry, IndexState } from "../store/index-file.js";
 import { Hierarchy, type FileKind } from "../repo/hierarchy.js";
 import type { Repository } from "../repo/repository.js";
 import { scanWorktree, type Scan } from "./scan.js";
 import { readSparse } from "./sparse-set.js";
+import { hashChunkFile } from "./store-files.js";
 import { sameStat, type FileStat } from "./worktree.js";
 import { isUnder } from "../format/paths.js";
 import type { ObjectWriter } from "../store/types.js";
@@ -45,17 +45,11 @@ export async function hashWorkFile(
   known?: { bytes: Buffer; stat: FileStat },
 ): Promise<IndexEntry> {
   const abs = path.join(repo.root, ...rel.split("/"));
+  if (store === "chunk") return hashChunkFile(repo.chunks, abs, write !== false, known);
   // stat data older than the bytes is safe: a change in between shows as a stat change, and is hashed again
   const { bytes, stat: st } = known ?? (await readWithStat(abs));
-  let stored: Stored;
-  if (store === "git") {
-    stored = { store, id: write ? await write.writeBlob(bytes) : GitStore.blobOid(bytes) };
-  } else {
-    const id = sha256(bytes);
-    if (write) await repo.chunks.put(id, bytes);
-    stored = { store, id };
-  }
-  return { ...stored, size: bytes.byteLength, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
+  const id = write ? await write.writeBlob(bytes) : GitStore.blobOid(bytes);
+  return { store, id, size: bytes.byteLength, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
 }
 
 export function isClean(index: IndexState, e: IndexEntry, st: FileStat): boolean {

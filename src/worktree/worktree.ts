@@ -98,6 +98,17 @@ export class TreeWriter {
     }
   }
 
+  /**
+   * Take the parent folders of `rels` as checked, without looking at them:
+   * another writer on this tree made them with prepareParentSync just before
+   * (the main thread, for the checkout worker's files).
+   */
+  trustParents(rels: readonly string[]): void {
+    for (const rel of rels) {
+      for (let i = rel.indexOf("/"); i > 0; i = rel.indexOf("/", i + 1)) this.safeDirs.add(rel.slice(0, i));
+    }
+  }
+
   async prepareParent(rel: string): Promise<void> {
     this.prepareParentSync(rel);
   }
@@ -234,19 +245,14 @@ export function writeAllSync(fd: number, bytes: Uint8Array, n: number): void {
 
 /** Rename `tmp` over `abs`, replacing a folder there; false when they are on different file systems. */
 function renameOver(tmp: string, abs: string): boolean {
-  return renameOverWith(fs, tmp, abs);
-}
-
-/** renameOver, self-contained (no imports, no outer names): the checkout worker runs its source text. */
-export function renameOverWith(fsm: typeof fs, tmp: string, abs: string): boolean {
   try {
-    fsm.renameSync(tmp, abs);
+    fs.renameSync(tmp, abs);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EXDEV") return false;
     if (code !== "EISDIR" && code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
-    fsm.rmSync(abs, { recursive: true, force: true }); // a folder where the file goes
-    fsm.renameSync(tmp, abs);
+    fs.rmSync(abs, { recursive: true, force: true }); // a folder where the file goes
+    fs.renameSync(tmp, abs);
   }
   return true;
 }

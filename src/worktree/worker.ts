@@ -1,0 +1,58 @@
+/**
+ * The working copy's worker thread (started by shareWork): checks its job,
+ * does the items it takes from the shared counter with the functions the main
+ * thread uses, and posts one reply, its result or its error as data
+ * (worker-protocol.ts). Started as a verify pool's worker, it serves that
+ * pool's tasks instead (remote/verify-pool.ts).
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { copyOnWorker } from "./checkout-copy.js";
+import { scanOnWorker } from "./scan.js";
+import { storeOnWorker } from "./store-files.js";
+import { runVerifyTask } from "../store/verified-copy.js";
+import { parseJob, parseVerifyMessage, sendError, type VerifyAnswer, type WorkerJob, type WorkerReply } from "./worker-protocol.js";
+
+async function run(job: WorkerJob): Promise<WorkerReply> {
+  switch (job.kind) {
+    case "scan":
+      return scanOnWorker(job);
+    case "store":
+      return storeOnWorker(job);
+    case "copy":
+      return copyOnWorker(job);
+  }
+}
+
+/** A verify pool's worker: answers each task it is sent until the pool lets it go. */
+function serveVerifyTasks(): void {
+  const block = Buffer.allocUnsafe(1 << 20);
+  parentPort?.on("message", (m: unknown) => {
+    let answer: VerifyAnswer;
+    let transfer: ArrayBuffer[] = [];
+    try {
+      const task = parseVerifyMessage(m);
+      const outcome = runVerifyTask(task, block);
+      answer = { seq: task.seq, outcome };
+      // a read's bytes are handed over, not copied
+      const read = "read" in outcome ? outcome.read : null;
+      if (read !== null && read.byteOffset === 0 && read.byteLength === read.buffer.byteLength) transfer = [read.buffer as ArrayBuffer];
+    } catch (err) {
+      answer = { seq: typeof (m as { seq?: unknown })?.seq === "number" ? (m as { seq: number }).seq : -1, error: sendError(err) };
+    }
+    parentPort?.postMessage(answer, transfer);
+  });
+}
+
+async function main(): Promise<void> {
+  let reply: WorkerReply;
+  try {
+    const job = parseJob(workerData);
+    if (job.kind === "verify-pool") return serveVerifyTasks();
+    reply = await run(job);
+  } catch (err) {
+    reply = { kind: "error", error: sendError(err) };
+  }
+  parentPort?.postMessage(reply);
+}
+
+void main();
