@@ -28,10 +28,10 @@ export abstract class TdvError<Tag extends string = string> extends Error {
   }
 }
 
-export function isTdvError<T extends TdvError["_tag"]>(
-  err: unknown,
-  tag?: T,
-): err is TdvError<T> {
+/** Whether `err` is a tdv error; with a tag, that error's class (`isTdvError(err, "FileAccessError") && err.code`). */
+export function isTdvError(err: unknown): err is TdvError;
+export function isTdvError<T extends TdvErrorTag>(err: unknown, tag: T): err is TdvErrorMap[T];
+export function isTdvError(err: unknown, tag?: TdvErrorTag): boolean {
   return err instanceof TdvError && (tag === undefined || err._tag === tag);
 }
 
@@ -466,6 +466,18 @@ export class UnavailableChunkError extends TdvError<"UnavailableChunkError"> {
   }
 }
 
+/**
+ * Entries a manifest or a file list cannot hold (a duplicate chunk index, an
+ * index of the wrong rank, a malformed chunk id, a name that is no file
+ * name): refused by the encoder before any byte is written.
+ */
+export class InvalidManifestEntryError extends TdvError<"InvalidManifestEntryError"> {
+  readonly _tag = "InvalidManifestEntryError";
+  constructor(readonly problem: string) {
+    super(problem, { hint: "nothing was written; tdv builds these entries itself: please report this with the command that failed" });
+  }
+}
+
 export class NothingToCommitError extends TdvError<"NothingToCommitError"> {
   readonly _tag = "NothingToCommitError";
   constructor() {
@@ -494,78 +506,47 @@ export class FileAccessError extends TdvError<"FileAccessError"> {
   }
 }
 
-export type TdvErrorTag =
-  | UsageError["_tag"]
-  | NotARepositoryError["_tag"]
-  | AlreadyInitializedError["_tag"]
-  | UnsupportedFormatError["_tag"]
-  | UnknownRevisionError["_tag"]
-  | AmbiguousRevisionError["_tag"]
-  | RefExistsError["_tag"]
-  | RefNotFoundError["_tag"]
-  | NotMergedError["_tag"]
-  | CurrentBranchError["_tag"]
-  | InvalidRefNameError["_tag"]
-  | BadRefError["_tag"]
-  | GcRefusedError["_tag"]
-  | BranchMovedError["_tag"]
-  | RefLockedError["_tag"]
-  | WorktreeLockedError["_tag"]
-  | GcRunningError["_tag"]
-  | WritersRunningError["_tag"]
-  | DirtyWorkingCopyError["_tag"]
-  | IncompleteUpdateError["_tag"]
-  | InvalidMetadataError["_tag"]
-  | PathNotFoundError["_tag"]
-  | UnsafePathError["_tag"]
-  | NonUtf8NameError["_tag"]
-  | UnfinishedCloneError["_tag"]
-  | InterruptedError["_tag"]
-  | CorruptObjectError["_tag"]
-  | MissingObjectError["_tag"]
-  | UnavailableChunkError["_tag"]
-  | NothingToCommitError["_tag"]
-  | FileAccessError["_tag"]
-  // zarr/ (decode.ts, encode.ts): the classes live with the codecs
-  | "CodecUnavailableError"
-  | "ChunkDecodeError"
-  | "ChunkEncodeError"
-  // repo/merge/errors.ts
-  | "MergeInProgressError"
-  | "NoMergeInProgressError"
-  | "UnresolvedConflictsError"
-  | "NotFastForwardError"
-  | "MergeStaleError"
-  | "LocalChangesError"
-  | "MergeFailedError"
-  | "MergeIncompleteError"
-  | "OtherEditsDiscardedError"
-  // remote/errors.ts
-  | "UnknownRemoteError"
-  | "RemoteExistsError"
-  | "UnsupportedUrlError"
-  | "NoCredentialsError"
-  | "AccessDeniedError"
-  | "BucketNotFoundError"
-  | "RemoteUnreachableError"
-  | "RemoteRequestError"
-  | "ReadOnlyRemoteError"
-  | "PreconditionFailedError"
-  | "NotARemoteRepositoryError"
-  | "NonFastForwardError"
-  | "DivergedError"
-  | "ConditionalWritesIgnoredError"
-  | "ConditionalWritesRefusedError"
-  | "InfoRefsNotUpdatedError"
-  | "RemoteGcRefusedError"
-  | "RemoteGcRunningError"
-  | "RemoteLeaseLostError"
-  | "RemoteObjectCorruptError"
-  | "RemoteObjectMissingError"
-  | "RemoteWritersRunningError"
-  // repo/stash.ts, repo/revert.ts
-  | "NoStashError"
-  | "StashConflictError"
-  | "NothingToRevertError"
-  | "RevertConflictError"
-  | "UncommittedChangesError";
+/**
+ * Every error class by its tag: what `isTdvError(err, tag)` narrows to and
+ * what the exit-code table (cli/exit-codes.ts) must cover. Classes that live
+ * in higher layers (zarr/, repo/merge/, commands/, remote/) add themselves
+ * next to their definition with `declare module "…/errors.js"`.
+ */
+export interface TdvErrorMap {
+  UsageError: UsageError;
+  NotARepositoryError: NotARepositoryError;
+  AlreadyInitializedError: AlreadyInitializedError;
+  UnsupportedFormatError: UnsupportedFormatError;
+  UnknownRevisionError: UnknownRevisionError;
+  AmbiguousRevisionError: AmbiguousRevisionError;
+  RefExistsError: RefExistsError;
+  RefNotFoundError: RefNotFoundError;
+  NotMergedError: NotMergedError;
+  CurrentBranchError: CurrentBranchError;
+  InvalidRefNameError: InvalidRefNameError;
+  BadRefError: BadRefError;
+  GcRefusedError: GcRefusedError;
+  BranchMovedError: BranchMovedError;
+  RefLockedError: RefLockedError;
+  WorktreeLockedError: WorktreeLockedError;
+  GcRunningError: GcRunningError;
+  WritersRunningError: WritersRunningError;
+  DirtyWorkingCopyError: DirtyWorkingCopyError;
+  IncompleteUpdateError: IncompleteUpdateError;
+  InvalidMetadataError: InvalidMetadataError;
+  PathNotFoundError: PathNotFoundError;
+  UnsafePathError: UnsafePathError;
+  NonUtf8NameError: NonUtf8NameError;
+  UnfinishedCloneError: UnfinishedCloneError;
+  InterruptedError: InterruptedError;
+  CorruptObjectError: CorruptObjectError;
+  MissingObjectError: MissingObjectError;
+  UnavailableChunkError: UnavailableChunkError;
+  NothingToCommitError: NothingToCommitError;
+  FileAccessError: FileAccessError;
+  UncommittedChangesError: UncommittedChangesError;
+  InvalidManifestEntryError: InvalidManifestEntryError;
+}
+
+/** The `_tag` of every tdv error. */
+export type TdvErrorTag = keyof TdvErrorMap;

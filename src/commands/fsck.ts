@@ -504,7 +504,7 @@ class Checker {
     } catch (err) {
       const doc = entries.find((e) => (e.name === "zarr.json" || e.name === ".zarray") && e.mode !== "040000");
       const rel = doc ? (where ? `${where}/${doc.name}` : doc.name) : where;
-      if (isTdvError(err, "InvalidMetadataError")) this.add({ kind: "corrupt", type: "metadata", id: doc?.oid ?? rel, message: (err as Error).message, path: rel, ...at });
+      if (isTdvError(err, "InvalidMetadataError")) this.add({ kind: "corrupt", type: "metadata", id: doc?.oid ?? rel, message: err.message, path: rel, ...at });
       else this.failed(err, doc?.oid ?? rel, "blob", rel, need);
       return null;
     }

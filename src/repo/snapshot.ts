@@ -5,7 +5,7 @@
  * region; large plain files of a folder are listed in its `.tdv-files` blob.
  * Chunk bytes never enter Git.
  */
-import { CorruptObjectError, isTdvError, UnsafePathError, type InvalidMetadataError } from "../errors.js";
+import { CorruptObjectError, isTdvError, UnsafePathError } from "../errors.js";
 import { formatChunkKey } from "../format/chunk-key.js";
 import { sha256, type ChunkId, type GitOid } from "../format/hash.js";
 import {
@@ -169,7 +169,7 @@ export async function arrayMetaIn(repo: Repository, entries: TreeEntry[], dir: s
   try {
     return await parseArrayMetaIn(repo, entries, dir);
   } catch (err) {
-    if (!isTdvError(err, "InvalidMetadataError") || !(err as InvalidMetadataError).unreadable || entries.some((e) => e.name === MANIFEST_TREE && e.mode === "040000")) throw err;
+    if (!isTdvError(err, "InvalidMetadataError") || !err.unreadable || entries.some((e) => e.name === MANIFEST_TREE && e.mode === "040000")) throw err;
     return null;
   }
 }

@@ -425,3 +425,11 @@ async function readShardAtStart(own: { s: Sharding; inner: Uint8Array }, index: 
   }
   return { data: out as unknown as ChunkData, shape, stride, origin: index.map((i, d) => i * (shape[d] as number)) };
 }
+
+/** These errors by their tags, in the one map of every tdv error (src/errors.ts). */
+declare module "../errors.js" {
+  interface TdvErrorMap {
+    CodecUnavailableError: CodecUnavailableError;
+    ChunkDecodeError: ChunkDecodeError;
+  }
+}

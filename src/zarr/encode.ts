@@ -397,3 +397,10 @@ function originKey(doc: Json): string {
   if (name === "v2") return ndim ? Array(ndim).fill("0").join(sep) : "0";
   return ["c", ...Array(ndim).fill("0")].join(sep);
 }
+
+/** These errors by their tags, in the one map of every tdv error (src/errors.ts). */
+declare module "../errors.js" {
+  interface TdvErrorMap {
+    ChunkEncodeError: ChunkEncodeError;
+  }
+}

@@ -149,3 +149,18 @@ export class OtherEditsDiscardedError extends TdvError<"OtherEditsDiscardedError
     });
   }
 }
+
+/** These errors by their tags, in the one map of every tdv error (src/errors.ts). */
+declare module "../../errors.js" {
+  interface TdvErrorMap {
+    MergeInProgressError: MergeInProgressError;
+    NoMergeInProgressError: NoMergeInProgressError;
+    UnresolvedConflictsError: UnresolvedConflictsError;
+    NotFastForwardError: NotFastForwardError;
+    MergeStaleError: MergeStaleError;
+    LocalChangesError: LocalChangesError;
+    MergeFailedError: MergeFailedError;
+    MergeIncompleteError: MergeIncompleteError;
+    OtherEditsDiscardedError: OtherEditsDiscardedError;
+  }
+}
