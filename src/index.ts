@@ -2,6 +2,8 @@
 export * from "./errors.js";
 export type { ChunkId, GitOid } from "./format/hash.js";
 export type { ArrayMeta } from "./format/zarr-meta.js";
+export { formatBytes } from "./format/display.js";
+export { sameElement } from "./zarr/bits.js";
 export { Repository, TDV_VERSION, REPO_FORMAT_VERSION, type CloneMarker, type RepoConfig } from "./repo/repository.js";
 export { isStoreRoot, siblingRepoDir, recordedWorktree, findDetachedRepo } from "./repo/store-root.js";
 export {
@@ -69,5 +71,5 @@ export { conflictKey, conflictSubject } from "./repo/merge/types.js";
 export { encodeChunk, ChunkEncodeError } from "./zarr/encode.js";
 export { historyGraph, type GraphCommit, type GraphRow } from "./repo/merge/graph.js";
 // for the terminal UI (cli/ui): read one chunk of one array of a commit without reading the whole snapshot
-export { regionName, decodeShard, type ManifestEntry } from "./format/manifest.js";
+export { regionName, decodeShard, MANIFEST_TREE, type ManifestEntry } from "./format/manifest.js";
 export { arrayMetaOf } from "./zarr/decode.js";

@@ -22,6 +22,11 @@ export interface FileListEntry {
   size: number;
 }
 
+/** The folder of an array's snapshot tree that holds its manifest shards. */
+export const MANIFEST_TREE = ".tdv-manifest";
+/** The blob of a snapshot folder that lists its plain files (encodeFileList). */
+export const FILE_LIST = ".tdv-files";
+
 const HASH_BYTES = 32;
 const CHUNKS_PER_REGION = 4096;
 

@@ -13,6 +13,8 @@ import {
   decodeShard,
   encodeFileList,
   encodeShard,
+  FILE_LIST,
+  MANIFEST_TREE,
   regionName,
   splitIntoShards,
   type FileListEntry,
@@ -24,9 +26,6 @@ import { checkEntryName, GitStore, type TreeEntry } from "../store/git.js";
 import type { Stored } from "../store/index-file.js";
 import { Hierarchy, joinPath, parentDir, baseName, type FileKind } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
-
-export const MANIFEST_TREE = ".tdv-manifest";
-export const FILE_LIST = ".tdv-files";
 
 /** One file of a snapshot: where its bytes are, and its size (-1 when unknown, for Git blobs). */
 export type SnapEntry = Stored & { size: number };

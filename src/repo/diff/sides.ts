@@ -15,24 +15,13 @@ import path from "node:path";
 import { isTdvError } from "../../errors.js";
 import { formatChunkKey } from "../../format/chunk-key.js";
 import { sha256, type ChunkId, type GitOid } from "../../format/hash.js";
-import {
-  compareIndex,
-  decodeFileList,
-  decodeShard,
-  encodeFileList,
-  encodeShard,
-  regionName,
-  splitIntoShards,
-  type FileListEntry,
-  type ManifestEntry,
-} from "../../format/manifest.js";
+import { compareIndex, decodeFileList, decodeShard, encodeFileList, encodeShard, regionName, splitIntoShards, type FileListEntry, type ManifestEntry, FILE_LIST, MANIFEST_TREE } from "../../format/manifest.js";
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../../format/zarr-meta.js";
 import { asAccessError } from "../../store/atomic.js";
 import { checkEntryName, GitStore, type TreeEntry } from "../../store/git.js";
 import type { IndexState } from "../../store/index-file.js";
 import { baseName, classifyWith, joinPath, parentDir, storeFor } from "../hierarchy.js";
 import type { Repository } from "../repository.js";
-import { FILE_LIST, MANIFEST_TREE } from "../snapshot.js";
 
 /** A metadata document or plain file of a folder. */
 export interface FileRef {

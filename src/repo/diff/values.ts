@@ -7,7 +7,7 @@
  */
 import { isTdvError } from "../../errors.js";
 import { mapLimit } from "../../store/atomic.js";
-import { bitsOf } from "../../zarr/bits.js";
+import { bitsOf, sameElement } from "../../zarr/bits.js";
 import { decodeChunk, fillChunk, ndindex, readJson, type ChunkData, type DecodedChunk } from "../../zarr/decode.js";
 import { innerChunks, innerDoc, shardingOf, type Sharding } from "../../zarr/shard.js";
 import type { ArrayNodeDocs } from "./metadata.js";
@@ -484,7 +484,7 @@ class Accumulator {
       }
       return;
     }
-    if (equalValues(x, y)) return;
+    if (sameElement(x, y)) return;
     this.mark(pos);
   }
 
@@ -553,13 +553,6 @@ function widen(r: ValueRange | null, v: number): ValueRange | null {
   if (v < r.min) r.min = v;
   if (v > r.max) r.max = v;
   return r;
-}
-
-function equalValues(x: unknown, y: unknown): boolean {
-  if (x === y) return true;
-  if (typeof x === "number" && typeof y === "number") return Number.isNaN(x) && Number.isNaN(y);
-  if (x && y && typeof x === "object" && typeof y === "object") return JSON.stringify(x) === JSON.stringify(y);
-  return false;
 }
 
 /** Every index of a box of `shape` (one empty index for 0 dimensions). */
