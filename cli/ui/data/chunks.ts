@@ -10,6 +10,7 @@ import {
   decodeChunk,
   decodeShard,
   fillChunk,
+  MANIFEST_TREE,
   regionName,
   type ArrayMeta,
   type DecodedChunk,
@@ -17,8 +18,6 @@ import {
   type ManifestEntry,
   type Repository,
 } from "../../../src/index.js";
-
-const MANIFEST_TREE = ".tdv-manifest";
 
 export interface ArrayAt {
   meta: ArrayMeta;
