@@ -3,6 +3,7 @@
  * typed fields, an optional `cause`, and a `hint` that tells the user the fix.
  * The CLI maps `_tag` to an exit code in one table (cli/exit-codes.ts).
  */
+import { indentedList } from "./format/display.js";
 
 export abstract class TdvError<Tag extends string = string> extends Error {
   abstract readonly _tag: Tag;
@@ -279,9 +280,7 @@ export class UncommittedChangesError extends TdvError<"UncommittedChangesError">
     readonly paths: string[],
     action: string,
   ) {
-    const shown = paths.slice(0, 10).join("\n  ");
-    const more = paths.length > 10 ? `\n  ... and ${paths.length - 10} more` : "";
-    super(`cannot ${action}: the working copy has local changes to tracked files:\n  ${shown}${more}`, {
+    super(`cannot ${action}: the working copy has local changes to tracked files:\n${indentedList(paths)}`, {
       hint: "commit them (`tdv commit -a -m ...`), put them aside (`tdv stash`) or discard them (`tdv restore PATH`), then run it again",
     });
   }
@@ -315,9 +314,7 @@ export class DirtyWorkingCopyError extends TdvError<"DirtyWorkingCopyError"> {
     readonly paths: string[],
     action: string,
   ) {
-    const shown = paths.slice(0, 10).join("\n  ");
-    const more = paths.length > 10 ? `\n  ... and ${paths.length - 10} more` : "";
-    super(`${action} would overwrite local changes in:\n  ${shown}${more}`, {
+    super(`${action} would overwrite local changes in:\n${indentedList(paths)}`, {
       hint: "commit them (`tdv commit -a -m ...`), discard them (`tdv restore PATH`), or pass --force to overwrite",
     });
   }

@@ -113,6 +113,12 @@ export function quoteBytes(b: Uint8Array): string {
   return isUtf8(b) ? quotePath(new TextDecoder().decode(b)) : `"${text}"`;
 }
 
+/** The first ten of `paths`, one a line indented by two spaces, and how many more there are: what an error lists. */
+export function indentedList(paths: readonly string[]): string {
+  const more = paths.length > 10 ? `\n  ... and ${paths.length - 10} more` : "";
+  return `  ${paths.slice(0, 10).join("\n  ")}${more}`;
+}
+
 const UNITS = ["kB", "MB", "GB", "TB", "PB"];
 
 /**

@@ -329,12 +329,15 @@ function cStrides(shape: readonly number[]): number[] {
   return stride;
 }
 
-/** Every index of a box of `shape`, in C order (one empty index for 0-d). */
-export function* ndindex(shape: readonly number[]): Generator<number[]> {
-  if (shape.some((n) => n === 0)) return;
+/**
+ * Every index of a box of `shape`, in C order (one empty index for 0-d), in
+ * one array updated in place: copy an index to keep it (ndindex does).
+ */
+export function* boxIndices(shape: readonly number[]): Generator<number[]> {
+  if (shape.some((n) => n <= 0)) return;
   const idx = new Array<number>(shape.length).fill(0);
   for (;;) {
-    yield idx.slice();
+    yield idx;
     let d = shape.length - 1;
     for (; d >= 0; d--) {
       if (++(idx[d] as number) < (shape[d] as number)) break;
@@ -342,6 +345,11 @@ export function* ndindex(shape: readonly number[]): Generator<number[]> {
     }
     if (d < 0) return;
   }
+}
+
+/** Every index of a box of `shape`, in C order (one empty index for 0-d), each its own array. */
+export function* ndindex(shape: readonly number[]): Generator<number[]> {
+  for (const idx of boxIndices(shape)) yield idx.slice();
 }
 
 // ---- errors -------------------------------------------------------------------

@@ -8,7 +8,7 @@
 import { isTdvError } from "../../errors.js";
 import { mapLimit } from "../../store/atomic.js";
 import { bitsOf, sameElement } from "../../zarr/bits.js";
-import { decodeChunk, fillChunk, ndindex, readJson, type ChunkData, type DecodedChunk } from "../../zarr/decode.js";
+import { boxIndices, decodeChunk, fillChunk, ndindex, readJson, type ChunkData, type DecodedChunk } from "../../zarr/decode.js";
 import { innerChunks, innerDoc, shardingOf, type Sharding } from "../../zarr/shard.js";
 import type { ArrayNodeDocs } from "./metadata.js";
 import { toBoxes, type Box } from "./ranges.js";
@@ -553,19 +553,4 @@ function widen(r: ValueRange | null, v: number): ValueRange | null {
   if (v < r.min) r.min = v;
   if (v > r.max) r.max = v;
   return r;
-}
-
-/** Every index of a box of `shape` (one empty index for 0 dimensions). */
-function* boxIndices(shape: readonly number[]): Generator<number[]> {
-  if (shape.some((n) => n <= 0)) return;
-  const idx = new Array<number>(shape.length).fill(0);
-  for (;;) {
-    yield idx;
-    let d = shape.length - 1;
-    for (; d >= 0; d--) {
-      if (++(idx[d] as number) < (shape[d] as number)) break;
-      idx[d] = 0;
-    }
-    if (d < 0) return;
-  }
 }

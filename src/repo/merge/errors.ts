@@ -1,5 +1,6 @@
 /** Errors of merging, as tagged data with the fix in the hint (STYLE principle 3). */
 import { TdvError } from "../../errors.js";
+import { indentedList } from "../../format/display.js";
 import type { DiscardedEdits } from "./types.js";
 
 /** A merge stopped on conflicts is still in progress. */
@@ -69,10 +70,8 @@ export class LocalChangesError extends TdvError<"LocalChangesError"> {
     readonly rev: string,
     readonly kind: "tracked" | "untracked" = "tracked",
   ) {
-    const shown = paths.slice(0, 10).join("\n  ");
-    const more = paths.length > 10 ? `\n  ... and ${paths.length - 10} more` : "";
     const what = kind === "tracked" ? "the working copy has local changes to tracked files" : "untracked files would be overwritten by the merge";
-    super(`cannot merge '${rev}': ${what}:\n  ${shown}${more}`, {
+    super(`cannot merge '${rev}': ${what}:\n${indentedList(paths)}`, {
       hint:
         kind === "tracked"
           ? "commit them (`tdv commit -a -m ...`) or discard them (`tdv restore PATH`), then merge again"
