@@ -422,7 +422,8 @@ class Accumulator {
     }
   }
 
-  private numberChanged(pos: number[], a: number, b: number): void {
+  /** A changed element, `a` before and `b` after; `delta` is b - a but for bigints, whose exact difference is taken before it becomes a number. */
+  private numberChanged(pos: number[], a: number, b: number, delta = b - a): void {
     this.mark(pos);
     const nanA = Number.isNaN(a);
     const nanB = Number.isNaN(b);
@@ -431,7 +432,6 @@ class Accumulator {
     if (nanB) this.nanIn++;
     else this.rangeAfter = widen(this.rangeAfter, b);
     if (!nanA && !nanB) {
-      const delta = b - a;
       if (Number.isFinite(delta)) {
         this.sumDelta += delta;
         this.deltas++;
@@ -449,11 +449,9 @@ class Accumulator {
   private element(pos: number[], x: unknown, y: unknown): void {
     if (x === ABSENT) {
       if (y === ABSENT) return;
-      this.appended++;
       const v = toNumber(y);
-      if (v === null) return;
-      if (Number.isNaN(v)) this.appendedNan++;
-      else this.appendedRange = widen(this.appendedRange, v);
+      if (v === null) this.appended++;
+      else this.appendedValue(v);
       return;
     }
     if (y === ABSENT) {
@@ -465,23 +463,9 @@ class Accumulator {
     const a = toNumber(x);
     const b = toNumber(y);
     if (a !== null && b !== null) {
-      const nanA = Number.isNaN(a);
-      const nanB = Number.isNaN(b);
-      if (nanA && nanB) return;
+      if (Number.isNaN(a) && Number.isNaN(b)) return;
       if (a === b && (typeof x === "bigint" || Object.is(a, b))) return;
-      this.mark(pos);
-      if (nanA) this.nanOut++;
-      else this.rangeBefore = widen(this.rangeBefore, a);
-      if (nanB) this.nanIn++;
-      else this.rangeAfter = widen(this.rangeAfter, b);
-      if (!nanA && !nanB) {
-        const delta = typeof x === "bigint" && typeof y === "bigint" ? Number(y - x) : b - a;
-        if (Number.isFinite(delta)) {
-          this.sumDelta += delta;
-          this.deltas++;
-          if (Math.abs(delta) > this.maxAbs) this.maxAbs = Math.abs(delta);
-        }
-      }
+      this.numberChanged(pos, a, b, typeof x === "bigint" && typeof y === "bigint" ? Number(y - x) : b - a);
       return;
     }
     if (sameElement(x, y)) return;
