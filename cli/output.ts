@@ -10,10 +10,10 @@ import { InvalidArgumentError } from "commander";
 import type { ArrayChanges, Change, CommitObject, GroupedChanges, Person, Repository } from "../src/index.js";
 // the one runtime import from the library: a small pure module, so that every line printed is escaped
 // (one of the library's public entries, test/architecture.test.ts; src/index.ts would load it all at start)
-import { escapeControl, quotePath } from "../src/format/display.js";
+import { escapeControl, formatBytes, quotePath } from "../src/format/display.js";
 import { repoOptions } from "./env.js";
 
-export { escapeControl, quotePath };
+export { escapeControl, formatBytes, quotePath };
 
 export type Lib = typeof import("../src/index.js");
 
@@ -100,21 +100,6 @@ export function printJson(value: unknown): void {
 }
 
 // ---- formatting ---------------------------------------------------------------
-
-const UNITS = ["kB", "MB", "GB", "TB", "PB"];
-
-/** 999 B, 1.2 kB, 4.1 MB, 2.0 GB (decimal units, one decimal). */
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n < 0) return "? B";
-  if (n < 1000) return `${n} B`;
-  let v = n / 1000;
-  let i = 0;
-  while (v >= 999.95 && i < UNITS.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v.toFixed(1)} ${UNITS[i]}`;
-}
 
 export function plural(n: number, word: string, pluralWord = `${word}s`): string {
   return `${n} ${n === 1 ? word : pluralWord}`;

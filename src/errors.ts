@@ -3,6 +3,7 @@
  * typed fields, an optional `cause`, and a `hint` that tells the user the fix.
  * The CLI maps `_tag` to an exit code in one table (cli/exit-codes.ts).
  */
+import { indentedList } from "./format/display.js";
 
 export abstract class TdvError<Tag extends string = string> extends Error {
   abstract readonly _tag: Tag;
@@ -28,10 +29,10 @@ export abstract class TdvError<Tag extends string = string> extends Error {
   }
 }
 
-export function isTdvError<T extends TdvError["_tag"]>(
-  err: unknown,
-  tag?: T,
-): err is TdvError<T> {
+/** Whether `err` is a tdv error; with a tag, that error's class (`isTdvError(err, "FileAccessError") && err.code`). */
+export function isTdvError(err: unknown): err is TdvError;
+export function isTdvError<T extends TdvErrorTag>(err: unknown, tag: T): err is TdvErrorMap[T];
+export function isTdvError(err: unknown, tag?: TdvErrorTag): boolean {
   return err instanceof TdvError && (tag === undefined || err._tag === tag);
 }
 
@@ -279,9 +280,7 @@ export class UncommittedChangesError extends TdvError<"UncommittedChangesError">
     readonly paths: string[],
     action: string,
   ) {
-    const shown = paths.slice(0, 10).join("\n  ");
-    const more = paths.length > 10 ? `\n  ... and ${paths.length - 10} more` : "";
-    super(`cannot ${action}: the working copy has local changes to tracked files:\n  ${shown}${more}`, {
+    super(`cannot ${action}: the working copy has local changes to tracked files:\n${indentedList(paths)}`, {
       hint: "commit them (`tdv commit -a -m ...`), put them aside (`tdv stash`) or discard them (`tdv restore PATH`), then run it again",
     });
   }
@@ -315,9 +314,7 @@ export class DirtyWorkingCopyError extends TdvError<"DirtyWorkingCopyError"> {
     readonly paths: string[],
     action: string,
   ) {
-    const shown = paths.slice(0, 10).join("\n  ");
-    const more = paths.length > 10 ? `\n  ... and ${paths.length - 10} more` : "";
-    super(`${action} would overwrite local changes in:\n  ${shown}${more}`, {
+    super(`${action} would overwrite local changes in:\n${indentedList(paths)}`, {
       hint: "commit them (`tdv commit -a -m ...`), discard them (`tdv restore PATH`), or pass --force to overwrite",
     });
   }
@@ -466,6 +463,18 @@ export class UnavailableChunkError extends TdvError<"UnavailableChunkError"> {
   }
 }
 
+/**
+ * Entries a manifest or a file list cannot hold (a duplicate chunk index, an
+ * index of the wrong rank, a malformed chunk id, a name that is no file
+ * name): refused by the encoder before any byte is written.
+ */
+export class InvalidManifestEntryError extends TdvError<"InvalidManifestEntryError"> {
+  readonly _tag = "InvalidManifestEntryError";
+  constructor(readonly problem: string) {
+    super(problem, { hint: "nothing was written; tdv builds these entries itself: please report this with the command that failed" });
+  }
+}
+
 export class NothingToCommitError extends TdvError<"NothingToCommitError"> {
   readonly _tag = "NothingToCommitError";
   constructor() {
@@ -494,81 +503,51 @@ export class FileAccessError extends TdvError<"FileAccessError"> {
   }
 }
 
-export type TdvErrorTag =
-  | UsageError["_tag"]
-  | NotARepositoryError["_tag"]
-  | AlreadyInitializedError["_tag"]
-  | UnsupportedFormatError["_tag"]
-  | UnknownRevisionError["_tag"]
-  | AmbiguousRevisionError["_tag"]
-  | RefExistsError["_tag"]
-  | RefNotFoundError["_tag"]
-  | NotMergedError["_tag"]
-  | CurrentBranchError["_tag"]
-  | InvalidRefNameError["_tag"]
-  | BadRefError["_tag"]
-  | GcRefusedError["_tag"]
-  | BranchMovedError["_tag"]
-  | RefLockedError["_tag"]
-  | WorktreeLockedError["_tag"]
-  | GcRunningError["_tag"]
-  | WritersRunningError["_tag"]
-  | DirtyWorkingCopyError["_tag"]
-  | IncompleteUpdateError["_tag"]
-  | InvalidMetadataError["_tag"]
-  | PathNotFoundError["_tag"]
-  | UnsafePathError["_tag"]
-  | NonUtf8NameError["_tag"]
-  | UnfinishedCloneError["_tag"]
-  | InterruptedError["_tag"]
-  | CorruptObjectError["_tag"]
-  | MissingObjectError["_tag"]
-  | UnavailableChunkError["_tag"]
-  | NothingToCommitError["_tag"]
-  | FileAccessError["_tag"]
-  // zarr/ (decode.ts, encode.ts): the classes live with the codecs
-  | "CodecUnavailableError"
-  | "ChunkDecodeError"
-  | "ChunkEncodeError"
-  // repo/merge/errors.ts
-  | "MergeInProgressError"
-  | "NoMergeInProgressError"
-  | "UnresolvedConflictsError"
-  | "NotFastForwardError"
-  | "MergeStaleError"
-  | "LocalChangesError"
-  | "MergeFailedError"
-  | "MergeIncompleteError"
-  | "OtherEditsDiscardedError"
-  // remote/errors.ts
-  | "UnknownRemoteError"
-  | "RemoteExistsError"
-  | "UnsupportedUrlError"
-  | "NoCredentialsError"
-  | "AccessDeniedError"
-  | "BucketNotFoundError"
-  | "RemoteUnreachableError"
-  | "RemoteRequestError"
-  | "ReadOnlyRemoteError"
-  | "PreconditionFailedError"
-  | "NotARemoteRepositoryError"
-  | "NonFastForwardError"
-  | "DivergedError"
-  | "ConditionalWritesIgnoredError"
-  | "ConditionalWritesRefusedError"
-  | "InfoRefsNotUpdatedError"
-  | "RemoteGcRefusedError"
-  | "RemoteGcRunningError"
-  | "RemoteLeaseLostError"
-  | "RemoteObjectCorruptError"
-  | "RemoteObjectMissingError"
-  | "RemoteWritersRunningError"
-  // repo/stash.ts, repo/revert.ts
-  | "NoStashError"
-  | "StashConflictError"
-  | "NothingToRevertError"
-  | "RevertConflictError"
-  | "UncommittedChangesError";
+/**
+ * Every error class by its tag: what `isTdvError(err, tag)` narrows to and
+ * what the exit-code table (cli/exit-codes.ts) must cover. Classes that live
+ * in higher layers (zarr/, repo/merge/, commands/, remote/) add themselves
+ * next to their definition with `declare module "…/errors.js"`.
+ */
+export interface TdvErrorMap {
+  UsageError: UsageError;
+  NotARepositoryError: NotARepositoryError;
+  AlreadyInitializedError: AlreadyInitializedError;
+  UnsupportedFormatError: UnsupportedFormatError;
+  UnknownRevisionError: UnknownRevisionError;
+  AmbiguousRevisionError: AmbiguousRevisionError;
+  RefExistsError: RefExistsError;
+  RefNotFoundError: RefNotFoundError;
+  NotMergedError: NotMergedError;
+  CurrentBranchError: CurrentBranchError;
+  InvalidRefNameError: InvalidRefNameError;
+  BadRefError: BadRefError;
+  GcRefusedError: GcRefusedError;
+  BranchMovedError: BranchMovedError;
+  RefLockedError: RefLockedError;
+  WorktreeLockedError: WorktreeLockedError;
+  GcRunningError: GcRunningError;
+  WritersRunningError: WritersRunningError;
+  DirtyWorkingCopyError: DirtyWorkingCopyError;
+  IncompleteUpdateError: IncompleteUpdateError;
+  InvalidMetadataError: InvalidMetadataError;
+  PathNotFoundError: PathNotFoundError;
+  UnsafePathError: UnsafePathError;
+  NonUtf8NameError: NonUtf8NameError;
+  UnfinishedCloneError: UnfinishedCloneError;
+  InterruptedError: InterruptedError;
+  CorruptObjectError: CorruptObjectError;
+  MissingObjectError: MissingObjectError;
+  UnavailableChunkError: UnavailableChunkError;
+  NothingToCommitError: NothingToCommitError;
+  FileAccessError: FileAccessError;
+  UncommittedChangesError: UncommittedChangesError;
+  InvalidManifestEntryError: InvalidManifestEntryError;
+  ChunkDecodeError: ChunkDecodeError;
+}
+
+/** The `_tag` of every tdv error. */
+export type TdvErrorTag = keyof TdvErrorMap;
 
 /** The bytes of a chunk could not be decoded by the array's codecs (truncated or corrupt file). */
 export class ChunkDecodeError extends TdvError<"ChunkDecodeError"> {

@@ -6,6 +6,8 @@ export { Repository, fileStores, type CloneMarker, type FileStores, type OpenOpt
 export type { ChunkSource, ChunkStore, ObjectStore, RefStore } from "./store/types.js";
 export type { DurabilityMode } from "./store/durability.js";
 export { REPO_FORMAT_VERSION, TDV_VERSION } from "./format/version.js";
+export { formatBytes } from "./format/display.js";
+export { sameElement } from "./zarr/bits.js";
 export { isStoreRoot, siblingRepoDir, recordedWorktree, findDetachedRepo } from "./repo/store-root.js";
 export {
   checkConfigKey,

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { collect, commandLine } from "../operands.js";
 import { inRepo, branchName, commitSummaryLines, out, shortOid, subject, warn, withProgress, type RepoContext } from "../output.js";
 
 interface CommitOptions {
@@ -27,11 +28,6 @@ Examples:
     .action(inRepo(run));
 }
 
-/** -m repeated: one paragraph each (no default value, so --help shows none) */
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
 async function run({ lib, repo }: RepoContext, opts: CommitOptions): Promise<void> {
   const paragraphs = opts.message ?? [];
   if (paragraphs.length === 0) {
@@ -57,10 +53,4 @@ async function run({ lib, repo }: RepoContext, opts: CommitOptions): Promise<voi
   const lines = commitSummaryLines(res.changes);
   for (const l of lines) out(l);
   if (lines.length === 0) out("  (no changes)");
-}
-
-/** The command line as the user typed it, for the Tdv-Command trailer. */
-function commandLine(): string {
-  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
-  return ["tdv", ...process.argv.slice(2)].map(quote).join(" ");
 }

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import type { ArrayDiff, AttributeChange, DiffResult, FileDiff, GroupDiff, MetadataChange, ValueDiff } from "../../src/index.js";
+import { isRevision, refuseAmbiguous, splitAtDashes } from "../operands.js";
 import { displayPaths } from "../paths.js";
 import { formatBytes, formatTable, inRepo, out, plural, printJson, quotePath, shortOid, warn, withProgress, type Lib, type Repo, type RepoContext } from "../output.js";
 
@@ -70,25 +71,15 @@ async function run({ lib, repo }: RepoContext, operands: string[], opts: DiffOpt
 
 /** Operands before `--` are revisions (at most two); a first operand that is a path in the working tree starts the paths. */
 async function splitOperands(lib: Lib, repo: Repo, operands: string[]): Promise<{ revs: string[]; paths: string[] }> {
-  // commander drops the `--` itself: count the operands after it from argv
-  const dd = process.argv.indexOf("--");
-  const afterDashes = dd < 0 ? 0 : process.argv.length - dd - 1;
-  const before = operands.slice(0, operands.length - afterDashes);
-  const paths = operands.slice(operands.length - afterDashes);
+  const { before, after: paths, dashes } = splitAtDashes(operands);
   const revs: string[] = [];
   for (const [i, op] of before.entries()) {
-    if (await isRevision(lib, repo, op)) {
+    if (await isRevision(lib, repo, op, ["HEAD"])) {
       revs.push(op);
       continue;
     }
-    if (dd < 0 && before.slice(i).every((p) => existsSync(p))) return { revs: check(lib, revs), paths: [...before.slice(i), ...paths] };
-    if (dd < 0) {
-      // revision syntax (main@{2026-03-31}, HEAD~9) is no path: say why it does not resolve
-      if (/@\{|[~^]/.test(op)) await lib.resolveRevision(repo, op);
-      throw new lib.UsageError(`ambiguous argument '${op}': unknown revision or path not in the working tree`, {
-        hint: "separate paths from revisions with '--': `tdv diff [REV [REV]] -- PATH...`; `tdv branch` and `tdv tag` list names",
-      });
-    }
+    if (!dashes && before.slice(i).every((p) => existsSync(p))) return { revs: check(lib, revs), paths: [...before.slice(i), ...paths] };
+    if (!dashes) await refuseAmbiguous(lib, repo, op, "`tdv diff [REV [REV]] -- PATH...`");
     await lib.resolveRevision(repo, op); // throws the UnknownRevisionError with its hint
   }
   return { revs: check(lib, revs), paths };
@@ -99,16 +90,6 @@ function check(lib: Lib, revs: string[]): string[] {
     throw new lib.UsageError(`too many revisions: ${revs.join(" ")}`, { hint: "give at most two: `tdv diff REV REV`; paths go after `--`" });
   }
   return revs;
-}
-
-async function isRevision(lib: Lib, repo: Repo, rev: string): Promise<boolean> {
-  try {
-    await lib.resolveRevision(repo, rev);
-    return true;
-  } catch (e) {
-    if (lib.isTdvError(e, "UnknownRevisionError")) return rev === "HEAD" && (await lib.headCommit(repo)) === null;
-    throw e;
-  }
 }
 
 // ---- the full diff ------------------------------------------------------------------

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import type { LogEntry } from "../../src/index.js";
+import { isRevision, refuseAmbiguous, splitAtDashes } from "../operands.js";
 import { inRepo, commitHeaderLines, parseCount, decorate, out, printJson, shortOid, subject, refContext, type Lib, type Repo, type RepoContext } from "../output.js";
 
 interface LogOptions {
@@ -40,12 +41,9 @@ Examples:
 }
 
 async function run({ lib, repo }: RepoContext, rev: string | undefined, rest: string[], opts: LogOptions): Promise<void> {
-  // operands after `--` are paths; commander drops the `--` itself, so count them from argv
-  const dd = process.argv.indexOf("--");
-  const afterDashes = dd < 0 ? 0 : process.argv.length - dd - 1;
-  const operands = [...(rev === undefined ? [] : [rev]), ...rest];
-  const before = operands.slice(0, operands.length - afterDashes);
-  let paths = operands.slice(operands.length - afterDashes);
+  // operands after `--` are paths
+  const { before, after, dashes } = splitAtDashes([...(rev === undefined ? [] : [rev]), ...rest]);
+  let paths = after;
   let start = "HEAD";
   if (opts.all && before.length > 0 && (await isRevision(lib, repo, before[0] as string))) {
     throw new lib.UsageError(`--all and a revision ('${before[0]}') cannot be used together`, { hint: "`tdv log --all` starts from every ref; `tdv log REV` from one" });
@@ -55,14 +53,10 @@ async function run({ lib, repo }: RepoContext, rev: string | undefined, rest: st
     if (await isRevision(lib, repo, first)) {
       start = first;
       paths = [...others, ...paths];
-    } else if (dd < 0 && before.every((p) => existsSync(path.resolve(p)))) {
+    } else if (!dashes && before.every((p) => existsSync(path.resolve(p)))) {
       paths = [...before, ...paths];
-    } else if (dd < 0) {
-      // revision syntax (main@{2026-03-31}, HEAD~9) is no path: say why it does not resolve
-      if (/@\{|[~^]/.test(first)) await lib.resolveRevision(repo, first);
-      throw new lib.UsageError(`ambiguous argument '${first}': unknown revision or path not in the working tree`, {
-        hint: `separate paths from revisions with '--': \`tdv log [REV] -- PATH\` (also for paths that no longer exist); \`tdv branch\` and \`tdv tag\` list names`,
-      });
+    } else if (!dashes) {
+      await refuseAmbiguous(lib, repo, first, "`tdv log [REV] -- PATH` (also for paths that no longer exist)");
     } else {
       await lib.resolveRevision(repo, first); // throws the UnknownRevisionError with its hint
     }
@@ -91,16 +85,6 @@ async function run({ lib, repo }: RepoContext, rev: string | undefined, rest: st
     }
   }
   if (lines.length > 0) out(lines.join("\n"));
-}
-
-async function isRevision(lib: Lib, repo: Repo, rev: string): Promise<boolean> {
-  try {
-    await lib.resolveRevision(repo, rev);
-    return true;
-  } catch (e) {
-    if (lib.isTdvError(e, "UnknownRevisionError")) return false;
-    throw e;
-  }
 }
 
 /** The log of `start`, filtered to commits that change any of `paths` (all commits when none). */

@@ -1,5 +1,6 @@
 import { Option, type Command } from "commander";
 import type { MergeResult, MergeStatus, OpenConflict, Policy } from "../../src/index.js";
+import { collect, commandLine } from "../operands.js";
 import {
   branchName,
   commitSummaryLines,
@@ -75,11 +76,6 @@ Examples:
   $ tdv merge --abort`,
     )
     .action(inRepo(run));
-}
-
-/** -m repeated: one paragraph each (no default value, so --help shows none) */
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
 }
 
 async function run({ lib, repo }: RepoContext, rev: string | undefined, opts: MergeOptions): Promise<number | undefined> {
@@ -247,10 +243,4 @@ export function mergeStatusFooter(m: MergeStatus): string {
   const open = m.conflicts.filter((c) => !c.resolved).length;
   if (open > 0) return `${plural(open, "unresolved conflict")} (resolve, then "tdv merge --continue")`;
   return 'ready to conclude the merge (use "tdv merge --continue")';
-}
-
-/** The command line as the user typed it, for the Tdv-Command trailer. */
-function commandLine(): string {
-  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
-  return ["tdv", ...process.argv.slice(2)].map(quote).join(" ");
 }

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import type { ResetMode } from "../../src/index.js";
 import { inRepo, formatBytes, out, plural, shortOid, subject, withProgress, type Lib, type Repo, type RepoContext } from "../output.js";
+import { isRevision, splitAtDashes } from "../operands.js";
 import { printUnstaged } from "../paths.js";
 
 interface ResetOptions {
@@ -69,15 +70,11 @@ async function run({ lib, repo }: RepoContext, operands: string[], opts: ResetOp
  * exist in the working tree (else the word is ambiguous). After `--`, paths.
  */
 async function splitOperands(lib: Lib, repo: Repo, operands: string[]): Promise<{ rev: string | undefined; paths: string[] }> {
-  // commander drops the `--` itself: count the operands after it from argv
-  const dd = process.argv.indexOf("--");
-  const afterDashes = dd < 0 ? 0 : process.argv.length - dd - 1;
-  const before = operands.slice(0, operands.length - afterDashes);
-  const after = operands.slice(operands.length - afterDashes);
+  const { before, after, dashes } = splitAtDashes(operands);
   if (before.length === 0) return { rev: undefined, paths: after };
   const [first, ...rest] = before as [string, ...string[]];
-  if (await isRevision(lib, repo, first)) return { rev: first, paths: [...rest, ...after] };
-  if (dd >= 0 && before.length === 1) {
+  if (await isRevision(lib, repo, first, ["HEAD", "@"])) return { rev: first, paths: [...rest, ...after] };
+  if (dashes && before.length === 1) {
     await lib.resolveRevision(repo, first); // REV -- PATH with an unknown REV: the UnknownRevisionError with its hint
   }
   const missing = before.find((p) => !existsSync(path.resolve(p)));
@@ -87,14 +84,4 @@ async function splitOperands(lib: Lib, repo: Repo, operands: string[]): Promise<
     });
   }
   return { rev: undefined, paths: [...before, ...after] };
-}
-
-async function isRevision(lib: Lib, repo: Repo, rev: string): Promise<boolean> {
-  try {
-    await lib.resolveRevision(repo, rev);
-    return true;
-  } catch (e) {
-    if (lib.isTdvError(e, "UnknownRevisionError")) return (rev === "HEAD" || rev === "@") && (await lib.headCommit(repo)) === null;
-    throw e;
-  }
 }

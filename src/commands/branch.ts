@@ -2,13 +2,13 @@
  * `tdv branch`: create and delete branches by compare-and-swap (listing and
  * the ref work are repo/branches.ts).
  */
-import { BranchMovedError, CurrentBranchError, NotMergedError, RefNotFoundError } from "../errors.js";
+import { CurrentBranchError, NotMergedError, RefNotFoundError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { checkRefName } from "../store/refs.js";
 import { isAncestor } from "../repo/history.js";
 import type { Repository } from "../repo/repository.js";
 import { readRef } from "../repo/revision.js";
-import { HEADS, type CreateBranchOptions, createBranchRef } from "../repo/branches.js";
+import { HEADS, type CreateBranchOptions, createBranchRef, deleteRefAt } from "../repo/branches.js";
 
 export function createBranch(repo: Repository, opts: CreateBranchOptions): ReturnType<typeof createBranchRef> {
   return repo.writing("branch", () => createBranchRef(repo, opts));
@@ -35,11 +35,6 @@ export async function deleteBranch(
   if (!force && (head.oid === null || !(await isAncestor(repo, oid, head.oid)))) {
     throw new NotMergedError(name, oid);
   }
-  try {
-    await repo.refs.update(ref, { expected: oid, next: null, who: repo.identity(), message: "branch: deleted" });
-  } catch (err) {
-    if (err instanceof BranchMovedError && err.actual === null) throw new RefNotFoundError(ref);
-    throw err;
-  }
+  await deleteRefAt(repo, ref, oid, "branch: deleted");
   return { name, oid };
 }

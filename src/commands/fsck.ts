@@ -21,11 +21,11 @@ import { isTdvError } from "../errors.js";
 import { formatChunkKey, type KeyEncoding } from "../format/chunk-key.js";
 import { checkGitObject } from "../format/git-object.js";
 import { type ChunkId, type GitOid, sha256 } from "../format/hash.js";
-import { decodeFileList, decodeShard } from "../format/manifest.js";
+import { decodeFileList, decodeShard, FILE_LIST, MANIFEST_TREE } from "../format/manifest.js";
 import { type ArrayMeta, gridShape, isInGrid } from "../format/zarr-meta.js";
 import { collectRoots, listObjectFiles, type ObjectListing, type Root, type Roots } from "../repo/reachability.js";
 import type { Repository } from "../repo/repository.js";
-import { arrayMetaIn, checkEntries, checkFileList, checkManifestHasArray, checkShard, chunkPathRivals, FILE_LIST, MANIFEST_TREE } from "../repo/snapshot.js";
+import { arrayMetaIn, checkEntries, checkFileList, checkManifestHasArray, checkShard, chunkPathRivals } from "../repo/snapshot.js";
 import { walkReachable } from "../repo/walk.js";
 import { mapLimit } from "../store/atomic.js";
 import { filesUnder } from "../store/files-under.js";
@@ -504,7 +504,7 @@ class Checker {
     } catch (err) {
       const doc = entries.find((e) => (e.name === "zarr.json" || e.name === ".zarray") && e.mode !== "040000");
       const rel = doc ? (where ? `${where}/${doc.name}` : doc.name) : where;
-      if (isTdvError(err, "InvalidMetadataError")) this.add({ kind: "corrupt", type: "metadata", id: doc?.oid ?? rel, message: (err as Error).message, path: rel, ...at });
+      if (isTdvError(err, "InvalidMetadataError")) this.add({ kind: "corrupt", type: "metadata", id: doc?.oid ?? rel, message: err.message, path: rel, ...at });
       else this.failed(err, doc?.oid ?? rel, "blob", rel, need);
       return null;
     }

@@ -24,11 +24,10 @@ import { GcRefusedError, MissingObjectError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { PACK_MIN } from "../store/git.js";
 import { enterGc } from "../store/writers.js";
-import { decodeFileList, decodeShard } from "../format/manifest.js";
+import { decodeFileList, decodeShard, FILE_LIST, MANIFEST_TREE } from "../format/manifest.js";
 import { collectRoots, listObjectFiles, type StoredObject } from "../repo/reachability.js";
 import type { Repository } from "../repo/repository.js";
 import { parseDate, peelObject } from "../repo/revision.js";
-import { FILE_LIST, MANIFEST_TREE } from "../repo/snapshot.js";
 import { walkReachable } from "../repo/walk.js";
 
 /** Git's default: unreachable objects younger than two weeks are kept. */

@@ -6,7 +6,7 @@
  * conflicts stay open, a stopped merge (MERGE_HEAD, MERGE_STATE.json) that
  * `--continue`, `--abort` and `tdv resolve` work on.
  */
-import { isTdvError, type DirtyWorkingCopyError, type FileAccessError } from "../errors.js";
+import { isTdvError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { sha256 } from "../format/hash.js";
 import { readFileOrNull, writeAtomic } from "../store/atomic.js";
@@ -206,7 +206,7 @@ async function moveTo(repo: Repository, tree: GitOid | null, rev: string, onProg
   try {
     return await materialize(repo, { targetTree: tree, action: `merging '${rev}'`, onProgress });
   } catch (err) {
-    if (isTdvError(err, "DirtyWorkingCopyError")) throw new LocalChangesError((err as DirtyWorkingCopyError).paths, rev, "untracked");
+    if (isTdvError(err, "DirtyWorkingCopyError")) throw new LocalChangesError(err.paths, rev, "untracked");
     throw err;
   }
 }
@@ -227,8 +227,8 @@ async function moveRecorded(repo: Repository, tree: GitOid | null, rev: string, 
       throw err;
     }
     // an I/O failure comes wrapped as IncompleteUpdateError: report its cause; anything else as it is
-    const cause = isTdvError(err, "IncompleteUpdateError") ? ((err as Error).cause as FileAccessError) : err;
-    const code = isTdvError(cause, "FileAccessError") ? (cause as FileAccessError).code : null;
+    const cause = isTdvError(err, "IncompleteUpdateError") ? err.cause : err;
+    const code = isTdvError(cause, "FileAccessError") ? cause.code : null;
     try {
       await materialize(repo, { targetTree: origHead ? (await repo.git.readCommit(origHead)).tree : null, force: true, action: "undoing the merge" });
       const orig = state ? await readOrigIndex(repo) : null;

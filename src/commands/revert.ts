@@ -95,3 +95,11 @@ async function _revert(repo: Repository, { rev, message, trailers = {}, onProgre
   const res = await recordCommit(repo, { message: message ?? `Revert "${subject}"\n\nThis reverts commit ${target}.`, trailers });
   return { reverted: target, commit: res, checkout };
 }
+
+/** These errors by their tags, in the one map of every tdv error (src/errors.ts). */
+declare module "../errors.js" {
+  interface TdvErrorMap {
+    RevertConflictError: RevertConflictError;
+    NothingToRevertError: NothingToRevertError;
+  }
+}

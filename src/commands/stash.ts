@@ -177,3 +177,11 @@ export async function stashDrop(repo: Repository, { n = 0 }: { n?: number } = {}
     return entry;
   });
 }
+
+/** These errors by their tags, in the one map of every tdv error (src/errors.ts). */
+declare module "../errors.js" {
+  interface TdvErrorMap {
+    NoStashError: NoStashError;
+    StashConflictError: StashConflictError;
+  }
+}

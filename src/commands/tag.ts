@@ -8,6 +8,7 @@ import type { Person, TagObject } from "../format/git-object.js";
 import { checkRefName } from "../store/refs.js";
 import type { Repository } from "../repo/repository.js";
 import { peelObject, readRef, resolveRevision } from "../repo/revision.js";
+import { deleteRefAt } from "../repo/branches.js";
 
 const TAGS = "refs/tags/";
 
@@ -89,11 +90,6 @@ export async function deleteTag(repo: Repository, { name }: { name: string }): P
   const ref = TAGS + name;
   const oid = await readRef(repo, ref);
   if (oid === null) throw new RefNotFoundError(ref, "`tdv tag --list` shows the tags");
-  try {
-    await repo.refs.update(ref, { expected: oid, next: null, who: repo.identity(), message: "tag: deleted" });
-  } catch (err) {
-    if (err instanceof BranchMovedError && err.actual === null) throw new RefNotFoundError(ref);
-    throw err;
-  }
+  await deleteRefAt(repo, ref, oid, "tag: deleted");
   return { name, oid };
 }

@@ -14,17 +14,17 @@
  * cycle of opposite sign in each hemisphere, and noise from a seeded PRNG.
  * The bytes are a function of the seed alone (gzip with mtime 0, no clock).
  *
- * zarrita 0.7 decodes gzip but cannot encode it: while writing, a gzip codec
- * built on fflate (which also decodes) stands in for zarrita's in its codec
+ * zarrita 0.7 decodes gzip but cannot encode it: while writing, the merge
+ * encoder's gzip codec (src/zarr/encode.ts, fflate) stands in for zarrita's in its codec
  * registry, and zarrita's own is put back afterwards.
  */
 import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import FileSystemStore from "@zarrita/storage/fs";
-import { gunzipSync, gzipSync } from "fflate";
 import * as zarr from "zarrita";
 import { UsageError } from "../errors.js";
+import { encodingGzipCodec } from "../zarr/encode.js";
 
 export const DEFAULT_SEED = 42;
 export const N_LAT = 45;
@@ -58,22 +58,6 @@ export interface ClimateDatasetResult {
 
 type CodecLoader = Parameters<typeof zarr.registry.set>[1];
 
-/** The Zarr v3 `gzip` codec, encoding with fflate (mtime 0: reproducible bytes). */
-class GzipCodec {
-  readonly kind = "bytes_to_bytes" as const;
-  constructor(readonly level: number) {}
-  static fromConfig(config: unknown): GzipCodec {
-    const level = (config as { level?: unknown } | undefined)?.level;
-    return new GzipCodec(typeof level === "number" ? level : GZIP_LEVEL);
-  }
-  encode(bytes: Uint8Array): Uint8Array {
-    return gzipSync(bytes, { level: this.level as 5, mtime: 0 });
-  }
-  decode(bytes: Uint8Array): Uint8Array {
-    return gunzipSync(bytes);
-  }
-}
-
 let encoderUsers = 0;
 let zarritaGzip: CodecLoader | undefined;
 
@@ -81,7 +65,7 @@ let zarritaGzip: CodecLoader | undefined;
 async function withGzipEncoder<T>(fn: () => Promise<T>): Promise<T> {
   if (encoderUsers++ === 0) {
     zarritaGzip = zarr.registry.get("gzip");
-    zarr.registry.set("gzip", (async () => GzipCodec) as unknown as CodecLoader);
+    zarr.registry.set("gzip", encodingGzipCodec as unknown as CodecLoader);
   }
   try {
     return await fn();

@@ -34,6 +34,7 @@ import {
   type RepoOptions,
   type Person,
 } from "../index.js";
+import { formatBytes } from "../format/display.js";
 import {
   dayOf,
   editRegion,
@@ -371,18 +372,6 @@ function shortPath(p: string): string {
   const rel = path.relative(process.cwd(), p);
   if (rel === "") return ".";
   return rel.startsWith("..") || path.isAbsolute(rel) ? p : `.${path.sep}${rel}`;
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1000) return `${n} B`;
-  const units = ["kB", "MB", "GB", "TB"];
-  let v = n / 1000;
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return `${v.toFixed(1)} ${units[u]}`;
 }
 
 function formatChunkCounts(a: ArrayChanges): string {

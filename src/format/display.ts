@@ -9,6 +9,8 @@
  * are. JSON output needs none of this: it carries the exact string
  * (JSON.stringify escapes C0; printJson also escapes DEL and C1).
  *
+ * And sizes as people read them (formatBytes).
+ *
  * Pure: strings and bytes in, strings out.
  */
 
@@ -109,4 +111,29 @@ export function escapeBytes(b: Uint8Array): string {
 export function quoteBytes(b: Uint8Array): string {
   const text = escapeBytes(b);
   return isUtf8(b) ? quotePath(new TextDecoder().decode(b)) : `"${text}"`;
+}
+
+/** The first ten of `paths`, one a line indented by two spaces, and how many more there are: what an error lists. */
+export function indentedList(paths: readonly string[]): string {
+  const more = paths.length > 10 ? `\n  ... and ${paths.length - 10} more` : "";
+  return `  ${paths.slice(0, 10).join("\n  ")}${more}`;
+}
+
+const UNITS = ["kB", "MB", "GB", "TB", "PB"];
+
+/**
+ * 999 B, 1.2 kB, 4.1 MB, 2.0 GB: decimal units, one decimal, rounded up to
+ * the next unit where one decimal would show 1000.0 (999 960 bytes is 1.0 MB).
+ * "? B" for a size that is not a finite, non-negative number.
+ */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || n < 0) return "? B";
+  if (n < 1000) return `${n} B`;
+  let v = n / 1000;
+  let i = 0;
+  while (v >= 999.95 && i < UNITS.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v.toFixed(1)} ${UNITS[i]}`;
 }

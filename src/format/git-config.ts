@@ -5,6 +5,7 @@
  * config file, which has the same format. Not supported (ignored): include
  * and includeIf, and multi-line values continued with a backslash.
  */
+import { UsageError } from "../errors.js";
 
 /** Settings by full key, lower case section and key ("user.name", "remote.origin.url"); the last value wins. */
 export function parseGitConfig(text: string): Map<string, string> {
@@ -66,7 +67,7 @@ function quoteValue(v: string): string {
  */
 export function setGitConfig(text: string, key: string, value: string | null): string {
   const parts = splitKey(key);
-  if (!parts) throw new Error(`invalid config key ${key}`);
+  if (!parts) throw new UsageError(`invalid config key ${key}`, { hint: "a key is SECTION.NAME or SECTION.SUBSECTION.NAME, as user.name or remote.origin.url" });
   const want = parts.sub === null ? parts.section : `${parts.section}.${parts.sub}`;
   const lines = text === "" ? [] : text.replace(/\n$/, "").split("\n");
   let section: string | null = null;

@@ -5,7 +5,7 @@
  * Encodings are canonical: the same entries always give the same bytes, and
  * the decoders accept only bytes the encoders could have written.
  */
-import { CorruptObjectError } from "../errors.js";
+import { CorruptObjectError, InvalidManifestEntryError } from "../errors.js";
 import { FileType, readHeader, writeHeader } from "./header.js";
 import { type ChunkId, chunkIdToBytes, isChunkId } from "./hash.js";
 import { ByteReader, encodeVarint } from "./varint.js";
@@ -22,6 +22,11 @@ export interface FileListEntry {
   size: number;
 }
 
+/** The folder of an array's snapshot tree that holds its manifest shards. */
+export const MANIFEST_TREE = ".tdv-manifest";
+/** The blob of a snapshot folder that lists its plain files (encodeFileList). */
+export const FILE_LIST = ".tdv-files";
+
 const HASH_BYTES = 32;
 const CHUNKS_PER_REGION = 4096;
 
@@ -33,7 +38,7 @@ export function regionShape(ndim: number): number[] {
 /** Name of the shard that holds chunk `index`: region coordinates joined by "." ("0" for 0-d). */
 export function regionName(index: readonly number[], ndim: number): string {
   if (index.length !== ndim) {
-    throw new Error(`chunk index [${index}] has ${index.length} dimensions, expected ${ndim}`);
+    throw new InvalidManifestEntryError(`chunk index [${index}] has ${index.length} dimensions, expected ${ndim}`);
   }
   if (ndim === 0) return "0";
   const extent = regionExtent(ndim);
@@ -69,7 +74,7 @@ export function splitIntoShards(
     const list = byRegion.get(name)!.sort((a, b) => compareIndex(a.index, b.index));
     for (let i = 1; i < list.length; i++) {
       if (compareIndex(list[i - 1].index, list[i].index) === 0) {
-        throw new Error(`duplicate chunk index [${list[i].index}]`);
+        throw new InvalidManifestEntryError(`duplicate chunk index [${list[i].index}]`);
       }
     }
     out.set(name, list);
@@ -92,7 +97,7 @@ export function encodeShard(ndim: number, entries: readonly ManifestEntry[]): Ui
   out.set(head, 0);
   let p = head.length;
   const varint = (n: number) => {
-    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`varint must be an integer in 0..2^53-1, got ${n}`);
+    if (!Number.isSafeInteger(n) || n < 0) throw new InvalidManifestEntryError(`varint must be an integer in 0..2^53-1, got ${n}`);
     while (n >= 0x80) {
       out[p++] = (n % 0x80) | 0x80;
       n = Math.floor(n / 0x80);
@@ -102,14 +107,14 @@ export function encodeShard(ndim: number, entries: readonly ManifestEntry[]): Ui
   let prev: readonly number[] | null = null;
   for (const { index, id, size } of entries) {
     if (index.length !== ndim) {
-      throw new Error(`chunk index [${index}] has ${index.length} dimensions, expected ${ndim}`);
+      throw new InvalidManifestEntryError(`chunk index [${index}] has ${index.length} dimensions, expected ${ndim}`);
     }
     if (prev && compareIndex(prev, index) >= 0) {
-      throw new Error(`manifest entries must be sorted and unique: [${prev}] then [${index}]`);
+      throw new InvalidManifestEntryError(`manifest entries must be sorted and unique: [${prev}] then [${index}]`);
     }
     prev = index;
     for (const i of index) varint(i);
-    if (id.length !== HASH_BYTES * 2 || out.write(id, p, "hex") !== HASH_BYTES || !isChunkId(id)) throw new Error(`not a chunk id: ${JSON.stringify(id)}`);
+    if (id.length !== HASH_BYTES * 2 || out.write(id, p, "hex") !== HASH_BYTES || !isChunkId(id)) throw new InvalidManifestEntryError(`not a chunk id: ${JSON.stringify(id)}`);
     p += HASH_BYTES;
     varint(size);
   }
@@ -227,8 +232,9 @@ export function encodeFileList(entries: readonly FileListEntry[]): Uint8Array {
   for (let i = 0; i < named.length; i++) {
     const { name, utf8, id, size } = named[i];
     if (i > 0 && compareBytes(named[i - 1].utf8, utf8) === 0) {
-      throw new Error(`duplicate file name ${JSON.stringify(name)}`);
+      throw new InvalidManifestEntryError(`duplicate file name ${JSON.stringify(name)}`);
     }
+    if (!Number.isSafeInteger(size) || size < 0) throw new InvalidManifestEntryError(`size of ${JSON.stringify(name)} must be an integer in 0..2^53-1, got ${size}`);
     encodeVarint(utf8.length, out);
     for (const b of utf8) out.push(b);
     pushHash(id, out);
@@ -277,7 +283,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function pushHash(id: ChunkId, out: number[]): void {
-  if (!isChunkId(id)) throw new Error(`not a chunk id: ${JSON.stringify(id)}`);
+  if (!isChunkId(id)) throw new InvalidManifestEntryError(`not a chunk id: ${JSON.stringify(id)}`);
   for (const b of chunkIdToBytes(id)) out.push(b);
 }
 
@@ -303,11 +309,11 @@ function nameProblem(name: string): string | null {
 
 function utf8Name(name: string): Uint8Array {
   const problem = nameProblem(name);
-  if (problem) throw new Error(`file name ${JSON.stringify(name)} ${problem}`);
+  if (problem) throw new InvalidManifestEntryError(`file name ${JSON.stringify(name)} ${problem}`);
   const utf8 = encoder.encode(name);
   // A lone surrogate would be written as U+FFFD and read back as another name.
   if (decoder.decode(utf8) !== name) {
-    throw new Error(`file name ${JSON.stringify(name)} is not valid Unicode`);
+    throw new InvalidManifestEntryError(`file name ${JSON.stringify(name)} is not valid Unicode`);
   }
   return utf8;
 }

@@ -316,3 +316,31 @@ export class RemoteObjectCorruptError extends TdvError<"RemoteObjectCorruptError
     });
   }
 }
+
+/** These errors by their tags, in the one map of every tdv error (src/errors.ts). */
+declare module "../errors.js" {
+  interface TdvErrorMap {
+    UnknownRemoteError: UnknownRemoteError;
+    RemoteExistsError: RemoteExistsError;
+    UnsupportedUrlError: UnsupportedUrlError;
+    NoCredentialsError: NoCredentialsError;
+    AccessDeniedError: AccessDeniedError;
+    BucketNotFoundError: BucketNotFoundError;
+    RemoteUnreachableError: RemoteUnreachableError;
+    RemoteRequestError: RemoteRequestError;
+    ReadOnlyRemoteError: ReadOnlyRemoteError;
+    PreconditionFailedError: PreconditionFailedError;
+    NotARemoteRepositoryError: NotARemoteRepositoryError;
+    NonFastForwardError: NonFastForwardError;
+    ConditionalWritesIgnoredError: ConditionalWritesIgnoredError;
+    ConditionalWritesRefusedError: ConditionalWritesRefusedError;
+    InfoRefsNotUpdatedError: InfoRefsNotUpdatedError;
+    DivergedError: DivergedError;
+    RemoteGcRunningError: RemoteGcRunningError;
+    RemoteWritersRunningError: RemoteWritersRunningError;
+    RemoteLeaseLostError: RemoteLeaseLostError;
+    RemoteGcRefusedError: RemoteGcRefusedError;
+    RemoteObjectMissingError: RemoteObjectMissingError;
+    RemoteObjectCorruptError: RemoteObjectCorruptError;
+  }
+}

@@ -19,12 +19,11 @@
  */
 import path from "node:path";
 import { isTdvError, UsageError } from "../errors.js";
-import { decodeFileList, decodeShard } from "../format/manifest.js";
+import { decodeFileList, decodeShard, FILE_LIST, MANIFEST_TREE } from "../format/manifest.js";
 import type { ChunkId, GitOid } from "../format/hash.js";
 import { CorruptObjectError } from "../errors.js";
 import { isAncestor } from "../repo/history.js";
 import type { Repository } from "../repo/repository.js";
-import { FILE_LIST, MANIFEST_TREE } from "../repo/snapshot.js";
 import { walkReachable } from "../repo/walk.js";
 import { asAccessError, exists, tempName } from "../store/atomic.js";
 import type { BackendOptions } from "./backend.js";

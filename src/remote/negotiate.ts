@@ -22,10 +22,9 @@
  *    the size of the change, not of the dataset.
  */
 import type { ChunkId, GitOid } from "../format/hash.js";
-import { decodeFileList, decodeShard } from "../format/manifest.js";
+import { decodeFileList, decodeShard, FILE_LIST, MANIFEST_TREE } from "../format/manifest.js";
 import { CommitQueue } from "../repo/history.js";
 import type { Repository } from "../repo/repository.js";
-import { FILE_LIST, MANIFEST_TREE } from "../repo/snapshot.js";
 import type { CommitObject, TreeEntry } from "../format/git-object.js";
 import type { GitType } from "./git-objects.js";
 

@@ -11,9 +11,8 @@
  */
 import { CorruptObjectError, MissingObjectError } from "../errors.js";
 import type { ChunkId, GitOid } from "../format/hash.js";
-import { decodeFileList, decodeShard } from "../format/manifest.js";
+import { decodeFileList, decodeShard, FILE_LIST, MANIFEST_TREE } from "../format/manifest.js";
 import type { Repository } from "../repo/repository.js";
-import { FILE_LIST, MANIFEST_TREE } from "../repo/snapshot.js";
 import { decodeLoose, headerLinks, parseTree, type GitType } from "./git-objects.js";
 import { gitObjectKey, type RemoteRepo } from "./layout.js";
 import { drain, meter, type OnTransferProgress } from "./transfer.js";

@@ -2,7 +2,7 @@
  * Branches: refs under refs/heads/, listed, and created by compare-and-swap.
  */
 import path from "node:path";
-import { CurrentBranchError, isTdvError, RefExistsError, UsageError } from "../errors.js";
+import { CurrentBranchError, isTdvError, RefExistsError, RefNotFoundError, UsageError } from "../errors.js";
 import { checkRefName } from "../store/refs.js";
 import type { GitOid } from "../format/hash.js";
 import type { Repository } from "./repository.js";
@@ -88,5 +88,15 @@ async function assertNoFolderClash(repo: Repository, name: string): Promise<void
         hint: "a branch name cannot also be a folder of other branch names; choose another name or delete the other branch",
       });
     }
+  }
+}
+
+/** Deletes `ref` if it still points at `oid` (compare-and-swap); one deleted meanwhile is RefNotFoundError. */
+export async function deleteRefAt(repo: Repository, ref: string, oid: GitOid, message: string): Promise<void> {
+  try {
+    await repo.refs.update(ref, { expected: oid, next: null, who: repo.identity(), message });
+  } catch (err) {
+    if (isTdvError(err, "BranchMovedError") && err.actual === null) throw new RefNotFoundError(ref);
+    throw err;
   }
 }

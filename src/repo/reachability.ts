@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from "node:fs";
 import path from "node:path";
-import { type BadRefError, isTdvError } from "../errors.js";
+import { isTdvError } from "../errors.js";
 import { type ChunkId, type GitOid, isChunkId, isGitOid } from "../format/hash.js";
 import { filesUnder } from "../store/files-under.js";
 import { fullRefNameProblem } from "../store/refs.js";
@@ -63,7 +63,7 @@ export async function collectRoots(repo: Repository): Promise<Roots> {
       if (branch) out.objects.push({ oid: branch, label: "HEAD" });
     } catch (err) {
       // HEAD naming no valid ref inside refs/ is HEAD's problem; a bad ref file it leads to is reported below
-      if (isTdvError(err, "BadRefError") && (err as BadRefError).ref === "HEAD") problem("HEAD", err);
+      if (isTdvError(err, "BadRefError") && err.ref === "HEAD") problem("HEAD", err);
     }
   }
 

@@ -7,7 +7,7 @@
  *
  * Every revision resolves to a commit: annotated tags are peeled.
  */
-import { AmbiguousRevisionError, CorruptObjectError, type FileAccessError, isTdvError, MissingObjectError, UnknownRevisionError } from "../errors.js";
+import { AmbiguousRevisionError, CorruptObjectError, isTdvError, MissingObjectError, UnknownRevisionError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { checkRefName, type ReflogEntry } from "../store/refs.js";
 import type { Repository } from "./repository.js";
@@ -141,7 +141,7 @@ export async function readRef(repo: Repository, ref: string): Promise<GitOid | n
   try {
     return await repo.refs.read(ref);
   } catch (err) {
-    if (isTdvError(err, "FileAccessError") && ["EISDIR", "ENOTDIR"].includes((err as FileAccessError).code)) return null;
+    if (isTdvError(err, "FileAccessError") && ["EISDIR", "ENOTDIR"].includes(err.code)) return null;
     throw err;
   }
 }

@@ -8,7 +8,7 @@
  * same files (tested), since both encodings are canonical.
  */
 import type { ChunkId, GitOid } from "../format/hash.js";
-import { compareIndex, decodeFileList, decodeShard, encodeFileList, encodeShard, regionName, type FileListEntry, type ManifestEntry } from "../format/manifest.js";
+import { compareIndex, decodeFileList, decodeShard, encodeFileList, encodeShard, FILE_LIST, MANIFEST_TREE, regionName, type FileListEntry, type ManifestEntry } from "../format/manifest.js";
 import type { ArrayMeta } from "../format/zarr-meta.js";
 import type { TreeEntry } from "../format/git-object.js";
 import type { ObjectWriter } from "../store/types.js";
@@ -18,9 +18,7 @@ import {
   arrayMetaIn,
   blobToChunk,
   collectDirs,
-  FILE_LIST,
   folderAt,
-  MANIFEST_TREE,
   newDir,
   storedHierarchy,
   writeDir,

@@ -5,7 +5,7 @@
  * region; large plain files of a folder are listed in its `.tdv-files` blob.
  * Chunk bytes never enter Git.
  */
-import { CorruptObjectError, isTdvError, UnsafePathError, type InvalidMetadataError } from "../errors.js";
+import { CorruptObjectError, isTdvError, UnsafePathError } from "../errors.js";
 import { formatChunkKey } from "../format/chunk-key.js";
 import { sha256, type ChunkId, type GitOid } from "../format/hash.js";
 import {
@@ -13,6 +13,8 @@ import {
   decodeShard,
   encodeFileList,
   encodeShard,
+  FILE_LIST,
+  MANIFEST_TREE,
   regionName,
   splitIntoShards,
   type FileListEntry,
@@ -26,9 +28,6 @@ import type { Stored } from "../store/index-file.js";
 import type { ObjectWriter } from "../store/types.js";
 import { Hierarchy, joinPath, parentDir, baseName, type FileKind } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
-
-export const MANIFEST_TREE = ".tdv-manifest";
-export const FILE_LIST = ".tdv-files";
 
 /** One file of a snapshot: where its bytes are, and its size (-1 when unknown, for Git blobs). */
 export type SnapEntry = Stored & { size: number };
@@ -171,7 +170,7 @@ export async function arrayMetaIn(repo: Repository, entries: TreeEntry[], dir: s
   try {
     return await parseArrayMetaIn(repo, entries, dir);
   } catch (err) {
-    if (!isTdvError(err, "InvalidMetadataError") || !(err as InvalidMetadataError).unreadable || entries.some((e) => e.name === MANIFEST_TREE && e.mode === "040000")) throw err;
+    if (!isTdvError(err, "InvalidMetadataError") || !err.unreadable || entries.some((e) => e.name === MANIFEST_TREE && e.mode === "040000")) throw err;
     return null;
   }
 }

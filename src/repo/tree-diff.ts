@@ -6,13 +6,13 @@
  */
 import { formatChunkKey } from "../format/chunk-key.js";
 import type { GitOid } from "../format/hash.js";
-import { decodeFileList, decodeShard } from "../format/manifest.js";
+import { decodeFileList, decodeShard, FILE_LIST, MANIFEST_TREE } from "../format/manifest.js";
 import type { ArrayMeta } from "../format/zarr-meta.js";
 import type { TreeEntry } from "../format/git-object.js";
 import type { Change, ChangeKind } from "./changes.js";
 import { classifyWith, joinPath, META_NAMES } from "./hierarchy.js";
 import type { Repository } from "./repository.js";
-import { arrayMetaIn, FILE_LIST, MANIFEST_TREE, readSnapshot, type SnapEntry } from "./snapshot.js";
+import { arrayMetaIn, readSnapshot, type SnapEntry } from "./snapshot.js";
 
 /**
  * `after`, when given, receives the entry of every file added or modified

@@ -4,9 +4,8 @@
  * their manifests and file lists name. fsck, gc and push are built on it.
  */
 import type { ChunkId, GitOid } from "../format/hash.js";
-import { decodeFileList, decodeShard } from "../format/manifest.js";
+import { decodeFileList, decodeShard, FILE_LIST, MANIFEST_TREE } from "../format/manifest.js";
 import type { Repository } from "./repository.js";
-import { FILE_LIST, MANIFEST_TREE } from "./snapshot.js";
 
 export interface WalkVisitor {
   /** a Git object; `path` says where it was met (for error messages) */

@@ -7,13 +7,12 @@
  * UI decodes a chunk only when the cursor is on it, through this.
  */
 import type { ChunkId, GitOid } from "../format/hash.js";
-import { decodeShard, regionName, type ManifestEntry } from "../format/manifest.js";
+import { decodeShard, MANIFEST_TREE, regionName, type ManifestEntry } from "../format/manifest.js";
 import type { ArrayMeta } from "../format/zarr-meta.js";
 import type { CommitObject, TreeEntry } from "../format/git-object.js";
 import { decodeChunk, fillChunk, arrayMetaOf, type DecodedChunk } from "../zarr/decode.js";
 import type { Repository } from "../repo/repository.js";
 import { resolveRevision } from "../repo/revision.js";
-import { MANIFEST_TREE } from "../repo/snapshot.js";
 
 const DIR = "040000";
 

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import fs, { constants, promises as fsp } from "node:fs";
 import path from "node:path";
 import { UnsafePathError } from "../errors.js";
+import { FILE_LIST, MANIFEST_TREE } from "../format/manifest.js";
 import { asAccessError } from "../store/atomic.js";
 
 /** What the index caches of a file's stat data, as fs.Stats gives it (numbers: no BigInts to collect). */
@@ -17,7 +18,7 @@ export interface FileStat {
 }
 
 /** Names tdv uses inside snapshot trees; a user file may not have them. */
-export const RESERVED_NAMES = new Set([".tdv-manifest", ".tdv-files"]);
+export const RESERVED_NAMES = new Set([MANIFEST_TREE, FILE_LIST]);
 /** Folders a scan never enters (and names a file may not have). */
 export const SKIP_DIRS: ReadonlySet<string> = new Set([".tdv", ".git"]);
 

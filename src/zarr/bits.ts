@@ -18,7 +18,15 @@ export function bitsOf(data: unknown): Uint16Array | Uint32Array | BigUint64Arra
   return null;
 }
 
-/** True when two element values are the same: numbers as Object.is (-0 is not 0), any NaN equals any NaN. */
-export function sameNumberish(a: unknown, b: unknown): boolean {
-  return a === b ? a !== 0 || Object.is(a, b) : Number.isNaN(a) && Number.isNaN(b);
+/**
+ * The one equality of two element values, for merges, diffs, the encoder's
+ * round-trip check and the terminal UI: numbers as Object.is (-0 is not 0),
+ * any NaN equals any NaN, a bigint equals only the same bigint, structured
+ * elements (objects) by their JSON.
+ */
+export function sameElement(a: unknown, b: unknown): boolean {
+  if (a === b) return a !== 0 || Object.is(a, b);
+  if (typeof a === "number" && typeof b === "number") return Number.isNaN(a) && Number.isNaN(b);
+  if (a && b && typeof a === "object" && typeof b === "object") return JSON.stringify(a) === JSON.stringify(b);
+  return false;
 }

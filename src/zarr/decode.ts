@@ -313,12 +313,15 @@ function cStrides(shape: readonly number[]): number[] {
   return stride;
 }
 
-/** Every index of a box of `shape`, in C order (one empty index for 0-d). */
-export function* ndindex(shape: readonly number[]): Generator<number[]> {
-  if (shape.some((n) => n === 0)) return;
+/**
+ * Every index of a box of `shape`, in C order (one empty index for 0-d), in
+ * one array updated in place: copy an index to keep it (ndindex does).
+ */
+export function* boxIndices(shape: readonly number[]): Generator<number[]> {
+  if (shape.some((n) => n <= 0)) return;
   const idx = new Array<number>(shape.length).fill(0);
   for (;;) {
-    yield idx.slice();
+    yield idx;
     let d = shape.length - 1;
     for (; d >= 0; d--) {
       if (++(idx[d] as number) < (shape[d] as number)) break;
@@ -326,6 +329,11 @@ export function* ndindex(shape: readonly number[]): Generator<number[]> {
     }
     if (d < 0) return;
   }
+}
+
+/** Every index of a box of `shape`, in C order (one empty index for 0-d), each its own array. */
+export function* ndindex(shape: readonly number[]): Generator<number[]> {
+  for (const idx of boxIndices(shape)) yield idx.slice();
 }
 
 // ---- errors -------------------------------------------------------------------
@@ -408,4 +416,11 @@ async function readShardAtStart(own: { s: Sharding; inner: Uint8Array }, index: 
     }
   }
   return { data: out as unknown as ChunkData, shape, stride, origin: index.map((i, d) => i * (shape[d] as number)) };
+}
+
+/** These errors by their tags, in the one map of every tdv error (src/errors.ts). */
+declare module "../errors.js" {
+  interface TdvErrorMap {
+    CodecUnavailableError: CodecUnavailableError;
+  }
 }

@@ -19,7 +19,7 @@ import type * as Fflate from "fflate";
 import type * as zarr from "zarrita";
 import { TdvError } from "../errors.js";
 import { crc32With } from "../format/crc.js";
-import { bitsOf, sameNumberish } from "./bits.js";
+import { bitsOf, sameElement } from "./bits.js";
 import { bloscCompress, type BloscSettings, type StreamCompressor } from "./blosc.js";
 import { describeRefusal, forZarrita, refusal, TDV_SHUFFLE } from "./support.js";
 import { loadZarrita } from "./zarrita.js";
@@ -177,6 +177,16 @@ function ff(): typeof Fflate {
   return fflate;
 }
 
+/**
+ * The Zarr `gzip` codec that also encodes (fflate, mtime 0: reproducible
+ * bytes), as a zarrita codec registry entry returns it: for a writer of new
+ * Zarr data (the demo's dataset) to register under "gzip" while it writes.
+ */
+export async function encodingGzipCodec(): Promise<unknown> {
+  fflate ??= await import("fflate");
+  return GzipCodec;
+}
+
 function loadEncoders(): Promise<typeof zarr> {
   ready ??= Promise.all([loadZarrita(), import("fflate"), import("numcodecs/blosc"), import("numcodecs/lz4"), import("numcodecs/zstd")]).then(([z, f, blosc, lz4, zstd]) => {
     fflate = f;
@@ -304,9 +314,6 @@ function chunkKeyOf(store: Map<string, Uint8Array>): string | undefined {
 
 // ---- encode and check -------------------------------------------------------------
 
-/** True when two element values are the same: numbers as Object.is (-0 is not 0), NaN equals NaN. */
-export const sameValue: (a: unknown, b: unknown) => boolean = sameNumberish;
-
 /** Element `i` of decoded chunk data (typed arrays index, zarrita's bool/string arrays `get`). */
 export function elementAt(data: ChunkData["data"], i: number): unknown {
   const d = data as { get?: (i: number) => unknown } & ArrayLike<unknown>;
@@ -374,7 +381,7 @@ export async function encodeChunk(metaDoc: Uint8Array | string | Json, chunkInde
   for (let k = 0; k < a.length; k++) {
     const x = elementAt(data.data, a[k] as number);
     const y = elementAt(back.data, b[k] as number);
-    if (!sameValue(x, y)) throw new ChunkEncodeError(`${where}: the encoded chunk decodes to ${String(y)} where ${String(x)} was written`);
+    if (!sameElement(x, y)) throw new ChunkEncodeError(`${where}: the encoded chunk decodes to ${String(y)} where ${String(x)} was written`);
   }
   return bytes;
 }
@@ -396,4 +403,11 @@ function originKey(doc: Json): string {
   const sep = (typeof enc === "object" ? enc.configuration?.separator : undefined) ?? (name === "v2" ? "." : "/");
   if (name === "v2") return ndim ? Array(ndim).fill("0").join(sep) : "0";
   return ["c", ...Array(ndim).fill("0")].join(sep);
+}
+
+/** These errors by their tags, in the one map of every tdv error (src/errors.ts). */
+declare module "../errors.js" {
+  interface TdvErrorMap {
+    ChunkEncodeError: ChunkEncodeError;
+  }
 }

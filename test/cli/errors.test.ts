@@ -73,6 +73,10 @@ describe.concurrent("errors on real data", () => {
     // merge errors fail the command (1), as the repository's other refusals do; only a wrong command line is 2
     for (const tag of ["MergeFailedError", "OtherEditsDiscardedError", "MergeIncompleteError", "UnresolvedConflictsError", "ChunkEncodeError"]) expect(exitCodeForTag(tag)).toBe(1);
     expect(exitCodeForTag("UsageError")).toBe(2);
+    // isTdvError narrows to the class: its fields type-check without a cast
+    const codeOf = (e: unknown): string | null => (api.isTdvError(e, "FileAccessError") ? e.code : null);
+    expect(codeOf(new api.FileAccessError("a/b", "EACCES"))).toBe("EACCES");
+    expect(codeOf(new api.UsageError("x"))).toBe(null);
   });
 
   it("a revision that names no commit, an ambiguous path, a path outside the tree", async () => {

@@ -240,6 +240,19 @@ describe.concurrent("diff of the working copy", () => {
     expect(a2.values!.after).toEqual({ min: -500, max: -500 });
   });
 
+  it("int64 (v2, gzip): bigint elements, deltas taken exactly before they become numbers", async () => {
+    const { dir, repo } = await setup("v2/weather.zarr");
+    const sid = path.join(dir, "weather.zarr/station_id");
+    const before = await readAll(sid);
+    const arr = await openArray(sid);
+    await zarr.set(arr, [zarr.slice(2, 5)], { data: BigInt64Array.from([3n, 1n, 2n], (d, i) => (before.data as BigInt64Array)[2 + i]! + d), shape: [3], stride: [1] } as never);
+    const want = expected(before, await readAll(sid));
+    expect(want.changed).toBe(3);
+    const v = only(await diff(repo, { values: true }), "weather.zarr/station_id").values!;
+    expect(v).toMatchObject({ kind: "numeric", changed: 3, bbox: [[2, 4]], maxAbsDelta: 3, meanDelta: 2, nanIntroduced: 0 });
+    expect(v.before!.min).toBe(Number((before.data as BigInt64Array)[2]));
+  });
+
   it("bool (v2, uncompressed): changed elements counted, no deltas", async () => {
     const { dir, repo } = await setup("v2/weather.zarr");
     const mask = path.join(dir, "weather.zarr/mask");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CorruptObjectError, UnsupportedFormatError } from "../../src/errors.js";
+import { CorruptObjectError, InvalidManifestEntryError, UnsupportedFormatError } from "../../src/errors.js";
 import { type ChunkId, sha256 } from "../../src/format/hash.js";
 import {
   type FileListEntry,
@@ -119,8 +119,14 @@ describe("manifest shards", () => {
     expect(() => encodeShard(1, [entry([1]), entry([1])])).toThrow(/sorted and unique/);
     expect(() => encodeShard(2, [entry([1])])).toThrow(/expected 2/);
     expect(() => encodeShard(1, [{ index: [0], id: "abc" as ChunkId, size: 1 }])).toThrow(/not a chunk id/);
-    expect(() => encodeShard(1, [{ index: [-1], id: id("x"), size: 1 }])).toThrow(RangeError);
-    expect(() => encodeShard(1, [{ index: [0], id: id("x"), size: 1.5 }])).toThrow(RangeError);
+    expect(() => encodeShard(1, [{ index: [-1], id: id("x"), size: 1 }])).toThrow(/varint must be an integer/);
+    expect(() => encodeShard(1, [{ index: [0], id: id("x"), size: 1.5 }])).toThrow(/varint must be an integer/);
+    // every refusal is a tdv error (tag, hint), never a plain Error
+    for (const bad of [[entry([1]), entry([1])], [entry([1, 2])], [{ index: [0], id: "abc" as ChunkId, size: 1 }], [{ index: [0], id: id("x"), size: -1 }]]) {
+      expect(() => encodeShard(1, bad)).toThrow(InvalidManifestEntryError);
+    }
+    expect(() => splitIntoShards(1, [entry([1]), entry([1])])).toThrow(InvalidManifestEntryError);
+    expect(() => regionName([1, 2], 1)).toThrow(InvalidManifestEntryError);
   });
 
   it("rejects truncated, oversized and garbage shards as corrupt", () => {
@@ -258,9 +264,10 @@ describe("file lists", () => {
     const f = files[0] as FileListEntry;
     expect(() => encodeFileList([f, { ...f, size: 1 }])).toThrow(/duplicate file name "README.md"/);
     for (const name of ["", ".", "..", "a/b", "a\0b"]) {
-      expect(() => encodeFileList([{ ...f, name }]), name).toThrow(Error);
+      expect(() => encodeFileList([{ ...f, name }]), name).toThrow(InvalidManifestEntryError);
     }
     expect(() => encodeFileList([{ ...f, name: "bad\ud800" }])).toThrow(/not valid Unicode/);
+    expect(() => encodeFileList([{ ...f, size: 2.5 }])).toThrow(InvalidManifestEntryError);
   });
 
   it("rejects corrupt file lists", () => {

@@ -4,27 +4,12 @@
  * the v3 sharding spec (index: bytes little endian, + crc32c unless `checksum` is false), as
  * fixtures/make-v3.mjs does (zarrita cannot write shards).
  */
-import { gunzipSync, gzipSync } from "fflate";
 import * as zarr from "zarrita";
-import { crc32c } from "../../src/zarr/encode.js";
+import { crc32c, encodingGzipCodec } from "../../src/zarr/encode.js";
 
-class GzipCodec {
-  readonly kind = "bytes_to_bytes" as const;
-  constructor(readonly level: number) {}
-  static fromConfig(config: unknown): GzipCodec {
-    return new GzipCodec((config as { level?: number } | undefined)?.level ?? 5);
-  }
-  encode(bytes: Uint8Array): Uint8Array {
-    return gzipSync(bytes, { level: this.level as 5, mtime: 0 });
-  }
-  decode(bytes: Uint8Array): Uint8Array {
-    return gunzipSync(bytes);
-  }
-}
-
-/** zarrita's gzip decodes only: an fflate encoder stands in while the tests run. */
+/** zarrita's gzip decodes only: tdv's encoding gzip codec stands in while the tests run (v3 `gzip`, v2 `numcodecs.gzip`). */
 export function registerGzip(): void {
-  zarr.registry.set("gzip", (async () => GzipCodec) as unknown as Parameters<typeof zarr.registry.set>[1]);
+  for (const name of ["gzip", "numcodecs.gzip"]) zarr.registry.set(name, encodingGzipCodec as unknown as Parameters<typeof zarr.registry.set>[1]);
 }
 
 const ABSENT = 0xffffffffffffffffn;

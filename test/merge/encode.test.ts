@@ -3,7 +3,8 @@ import path from "node:path";
 import FileSystemStore from "@zarrita/storage/fs";
 import { describe, expect, it } from "vitest";
 import * as zarr from "zarrita";
-import { ChunkEncodeError, decodeWithCodecs, encodeChunk, sameValue, type ChunkData } from "../../src/zarr/encode.js";
+import { sameElement } from "../../src/zarr/bits.js";
+import { ChunkEncodeError, decodeWithCodecs, encodeChunk, type ChunkData } from "../../src/zarr/encode.js";
 import { ShuffleCodec } from "../../src/zarr/support.js";
 import { makeFixture } from "../helpers/fixture.js";
 
@@ -20,7 +21,7 @@ function values(c: ChunkData | number): unknown[] {
 
 function expectSame(a: unknown[], b: unknown[]): void {
   expect(a.length).toBe(b.length);
-  for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) throw new Error(`element ${i}: ${String(a[i])} != ${String(b[i])}`);
+  for (let i = 0; i < a.length; i++) if (!sameElement(a[i], b[i])) throw new Error(`element ${i}: ${String(a[i])} != ${String(b[i])}`);
 }
 
 const CASES: [string, string, 2 | 3, string, number[]][] = [
@@ -106,10 +107,10 @@ describe("encodeChunk: codec settings", () => {
     await expect(encodeChunk(delta, [0], chunk())).rejects.toThrow(/codec 'numcodecs.delta' with astype="<f4"/);
   });
 
-  it("sameValue: -0 is not 0, NaN equals NaN", () => {
-    expect(sameValue(0, -0)).toBe(false);
-    expect(sameValue(-0, -0)).toBe(true);
-    expect(sameValue(Number.NaN, Number.NaN)).toBe(true);
-    expect(sameValue(1n, 1n)).toBe(true);
+  it("sameElement: -0 is not 0, NaN equals NaN", () => {
+    expect(sameElement(0, -0)).toBe(false);
+    expect(sameElement(-0, -0)).toBe(true);
+    expect(sameElement(Number.NaN, Number.NaN)).toBe(true);
+    expect(sameElement(1n, 1n)).toBe(true);
   });
 });

@@ -7,7 +7,7 @@ import { promises as fs } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isTdvError, openBackend, type ObjectBackend } from "../../src/index.js";
+import { isTdvError, openBackend, type ObjectBackend, type TdvErrorTag } from "../../src/index.js";
 import { tempDir } from "../helpers/fixture.js";
 import { startS3Server, type S3TestServer } from "../helpers/s3-server.mjs";
 import { startStaticServer, type StaticServer } from "../helpers/static-server.js";
@@ -27,7 +27,7 @@ afterAll(async () => {
   await Promise.all([s3?.stop(), s3u?.stop()]);
 });
 
-async function expectTag(p: Promise<unknown>, tag: string): Promise<Error> {
+async function expectTag(p: Promise<unknown>, tag: TdvErrorTag): Promise<Error> {
   try {
     await p;
   } catch (err) {

@@ -15,6 +15,7 @@ import {
   fetch,
   isSafeRef,
   isTdvError,
+  type TdvErrorTag,
   listRemotes,
   push,
   removeRemote,
@@ -25,7 +26,7 @@ import {
 import { tempDir } from "../helpers/fixture.js";
 import { commitAll, committedFixture } from "./dataset.js";
 
-async function expectTag(p: Promise<unknown> | (() => unknown), tag: string): Promise<void> {
+async function expectTag(p: Promise<unknown> | (() => unknown), tag: TdvErrorTag): Promise<void> {
   try {
     await (typeof p === "function" ? p() : p);
   } catch (err) {

@@ -13,6 +13,7 @@ import {
   createBranch,
   fetch,
   isTdvError,
+  type TdvErrorTag,
   lsRemote,
   push,
   remoteFsck,
@@ -31,7 +32,7 @@ import { startStaticServer } from "../helpers/static-server.js";
 import type { S3TestServer } from "../helpers/s3-server.mjs";
 import { commitAll, committedFixture, s3Setup, writeArray } from "./dataset.js";
 
-async function expectTag(p: Promise<unknown>, tag: string): Promise<unknown> {
+async function expectTag(p: Promise<unknown>, tag: TdvErrorTag): Promise<unknown> {
   try {
     await p;
   } catch (err) {

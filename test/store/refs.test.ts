@@ -1,7 +1,7 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { createBranch, deleteBranch, isTdvError, Repository } from "../../src/index.js";
+import { createBranch, deleteBranch, isTdvError, Repository, type TdvErrorTag } from "../../src/index.js";
 import type { GitOid } from "../../src/format/hash.js";
 import { tempDir } from "../helpers/fixture.js";
 
@@ -56,7 +56,7 @@ describe("refs", () => {
 });
 
 describe("refs on disk that cannot be followed", () => {
-  const bad = async (p: Promise<unknown>, tag: string, message: RegExp) => {
+  const bad = async (p: Promise<unknown>, tag: TdvErrorTag, message: RegExp) => {
     const err = await p.then(
       () => null,
       (e: unknown) => e,

@@ -1,19 +1,7 @@
 /** Words for the review and conflict screens: shapes, bytes, metadata and attribute changes, value statistics. Pure. */
-import type { ArrayDiff, AttributeChange, Box, MetadataChange, ValueDiff } from "../../../src/index.js";
+import { formatBytes, type ArrayDiff, type AttributeChange, type Box, type MetadataChange, type ValueDiff } from "../../../src/index.js";
 import { formatNumber } from "../data/values.js";
 
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n < 0) return "? B";
-  if (n < 1000) return `${n} B`;
-  const units = ["kB", "MB", "GB", "TB", "PB"];
-  let v = n / 1000;
-  let i = 0;
-  while (v >= 999.95 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
-}
 
 export function formatCount(n: number): string {
   return n.toLocaleString("en-US");

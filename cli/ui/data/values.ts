@@ -6,7 +6,7 @@
  * Equality is the library's (docs/diff-json.md): NaN equals NaN, 0 equals -0.
  * An element outside a side's shape is absent there (`undefined`).
  */
-import type { DecodedChunk } from "../../../src/index.js";
+import { sameElement, type DecodedChunk } from "../../../src/index.js";
 
 /** One side of a chunk: decoded (null: the chunk lies wholly outside this side's shape) and the side's array shape. */
 export interface ChunkSide {
@@ -68,15 +68,6 @@ function getter(side: ChunkSide): Getter {
   };
 }
 
-/** The library's equality of two element values: -0 is not 0, NaN equals NaN. */
-export function sameValue(x: unknown, y: unknown): boolean {
-  if (x === y) return x !== 0 || Object.is(x, y);
-  if (typeof x === "number" && typeof y === "number") return Number.isNaN(x) && Number.isNaN(y);
-  if (typeof x === "bigint" || typeof y === "bigint") return false;
-  if (x && y && typeof x === "object" && typeof y === "object") return JSON.stringify(x) === JSON.stringify(y);
-  return false;
-}
-
 function toNumber(v: unknown): number | null {
   if (typeof v === "number") return v;
   if (typeof v === "bigint") return Number(v);
@@ -125,7 +116,7 @@ export function compareChunk(index: readonly number[], chunkShape: readonly numb
     const y = b(pos);
     if (x !== undefined && y !== undefined) {
       out.compared++;
-      if (sameValue(x, y)) continue;
+      if (sameElement(x, y)) continue;
       const d = absDelta(x, y);
       if (d !== null && (out.maxAbsDelta === null || d > out.maxAbsDelta)) out.maxAbsDelta = d;
     } else if (x === undefined && y === undefined) {
@@ -145,11 +136,11 @@ export function threeWay(index: readonly number[], chunkShape: readonly number[]
   const out: ThreeWayComparison = { changed: 0, conflicts: 0, rows: [] };
   for (const pos of coordsOf(index, chunkShape, maxShape([base.shape, ours.shape, theirs.shape]))) {
     const [vb, vo, vt] = [g[0](pos), g[1](pos), g[2](pos)];
-    const oursChanged = !sameValue(vb, vo);
-    const theirsChanged = !sameValue(vb, vt);
+    const oursChanged = !sameElement(vb, vo);
+    const theirsChanged = !sameElement(vb, vt);
     if (!oursChanged && !theirsChanged) continue;
     out.changed++;
-    const conflict = oursChanged && theirsChanged && !sameValue(vo, vt);
+    const conflict = oursChanged && theirsChanged && !sameElement(vo, vt);
     if (conflict) out.conflicts++;
     const list = conflict ? conflicts : others;
     if (list.length < limit) list.push({ coords: pos.slice(), base: vb, ours: vo, theirs: vt, conflict });

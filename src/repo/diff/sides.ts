@@ -15,17 +15,7 @@ import path from "node:path";
 import { isTdvError } from "../../errors.js";
 import { formatChunkKey } from "../../format/chunk-key.js";
 import { sha256, type ChunkId, type GitOid } from "../../format/hash.js";
-import {
-  compareIndex,
-  decodeFileList,
-  decodeShard,
-  encodeFileList,
-  encodeShard,
-  regionName,
-  splitIntoShards,
-  type FileListEntry,
-  type ManifestEntry,
-} from "../../format/manifest.js";
+import { compareIndex, decodeFileList, decodeShard, encodeFileList, encodeShard, FILE_LIST, MANIFEST_TREE, regionName, splitIntoShards, type FileListEntry, type ManifestEntry } from "../../format/manifest.js";
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../../format/zarr-meta.js";
 import { asAccessError } from "../../store/atomic.js";
 import { GitStore } from "../../store/git.js";
@@ -33,7 +23,7 @@ import { checkEntryName, type TreeEntry } from "../../format/git-object.js";
 import type { IndexState } from "../../store/index-file.js";
 import { baseName, classifyWith, joinPath, parentDir, storeFor } from "../hierarchy.js";
 import type { Repository } from "../repository.js";
-import { FILE_LIST, MANIFEST_TREE } from "../snapshot.js";
+import { folderAt } from "../snapshot.js";
 
 /** A metadata document or plain file of a folder. */
 export interface FileRef {
@@ -419,20 +409,9 @@ interface WorkDir {
 /** The working copy laid out as `writeSnapshot` would write it, with every id it can know without reading. */
 function buildTree(repo: Repository, files: ReadonlyMap<string, WorkEntry>, arrays: ReadonlyMap<string, ArrayMeta>, read: (rel: string) => Promise<Uint8Array>): Folder | null {
   if (files.size === 0) return null;
-  const root: WorkDir = { files: new Map(), dirs: new Map(), chunks: null, ndim: 0, meta: null };
-  const dirAt = (dir: string): WorkDir => {
-    let node = root;
-    if (dir === "") return node;
-    for (const part of dir.split("/")) {
-      let next = node.dirs.get(part);
-      if (!next) {
-        next = { files: new Map(), dirs: new Map(), chunks: null, ndim: 0, meta: null };
-        node.dirs.set(part, next);
-      }
-      node = next;
-    }
-    return node;
-  };
+  const newDir = (): WorkDir => ({ files: new Map(), dirs: new Map(), chunks: null, ndim: 0, meta: null });
+  const root = newDir();
+  const dirAt = (dir: string): WorkDir => folderAt(root, dir, newDir);
   for (const [rel, e] of files) {
     const k = classifyWith(arrays, rel);
     if (k.kind === "chunk") {

@@ -7,8 +7,8 @@
  */
 import { isTdvError } from "../../errors.js";
 import { mapLimit } from "../../store/atomic.js";
-import { bitsOf } from "../../zarr/bits.js";
-import { decodeChunk, fillChunk, ndindex, readJson, type ChunkData, type DecodedChunk } from "../../zarr/decode.js";
+import { bitsOf, sameElement } from "../../zarr/bits.js";
+import { boxIndices, decodeChunk, fillChunk, ndindex, readJson, type ChunkData, type DecodedChunk } from "../../zarr/decode.js";
 import { innerChunks, innerDoc, shardingOf, type Sharding } from "../../zarr/shard.js";
 import type { ArrayNodeDocs } from "./metadata.js";
 import { toBoxes, type Box } from "./ranges.js";
@@ -422,7 +422,8 @@ class Accumulator {
     }
   }
 
-  private numberChanged(pos: number[], a: number, b: number): void {
+  /** A changed element, `a` before and `b` after; `delta` is b - a but for bigints, whose exact difference is taken before it becomes a number. */
+  private numberChanged(pos: number[], a: number, b: number, delta = b - a): void {
     this.mark(pos);
     const nanA = Number.isNaN(a);
     const nanB = Number.isNaN(b);
@@ -431,7 +432,6 @@ class Accumulator {
     if (nanB) this.nanIn++;
     else this.rangeAfter = widen(this.rangeAfter, b);
     if (!nanA && !nanB) {
-      const delta = b - a;
       if (Number.isFinite(delta)) {
         this.sumDelta += delta;
         this.deltas++;
@@ -449,11 +449,9 @@ class Accumulator {
   private element(pos: number[], x: unknown, y: unknown): void {
     if (x === ABSENT) {
       if (y === ABSENT) return;
-      this.appended++;
       const v = toNumber(y);
-      if (v === null) return;
-      if (Number.isNaN(v)) this.appendedNan++;
-      else this.appendedRange = widen(this.appendedRange, v);
+      if (v === null) this.appended++;
+      else this.appendedValue(v);
       return;
     }
     if (y === ABSENT) {
@@ -465,26 +463,12 @@ class Accumulator {
     const a = toNumber(x);
     const b = toNumber(y);
     if (a !== null && b !== null) {
-      const nanA = Number.isNaN(a);
-      const nanB = Number.isNaN(b);
-      if (nanA && nanB) return;
+      if (Number.isNaN(a) && Number.isNaN(b)) return;
       if (a === b && (typeof x === "bigint" || Object.is(a, b))) return;
-      this.mark(pos);
-      if (nanA) this.nanOut++;
-      else this.rangeBefore = widen(this.rangeBefore, a);
-      if (nanB) this.nanIn++;
-      else this.rangeAfter = widen(this.rangeAfter, b);
-      if (!nanA && !nanB) {
-        const delta = typeof x === "bigint" && typeof y === "bigint" ? Number(y - x) : b - a;
-        if (Number.isFinite(delta)) {
-          this.sumDelta += delta;
-          this.deltas++;
-          if (Math.abs(delta) > this.maxAbs) this.maxAbs = Math.abs(delta);
-        }
-      }
+      this.numberChanged(pos, a, b, typeof x === "bigint" && typeof y === "bigint" ? Number(y - x) : b - a);
       return;
     }
-    if (equalValues(x, y)) return;
+    if (sameElement(x, y)) return;
     this.mark(pos);
   }
 
@@ -553,26 +537,4 @@ function widen(r: ValueRange | null, v: number): ValueRange | null {
   if (v < r.min) r.min = v;
   if (v > r.max) r.max = v;
   return r;
-}
-
-function equalValues(x: unknown, y: unknown): boolean {
-  if (x === y) return true;
-  if (typeof x === "number" && typeof y === "number") return Number.isNaN(x) && Number.isNaN(y);
-  if (x && y && typeof x === "object" && typeof y === "object") return JSON.stringify(x) === JSON.stringify(y);
-  return false;
-}
-
-/** Every index of a box of `shape` (one empty index for 0 dimensions). */
-function* boxIndices(shape: readonly number[]): Generator<number[]> {
-  if (shape.some((n) => n <= 0)) return;
-  const idx = new Array<number>(shape.length).fill(0);
-  for (;;) {
-    yield idx;
-    let d = shape.length - 1;
-    for (; d >= 0; d--) {
-      if (++(idx[d] as number) < (shape[d] as number)) break;
-      idx[d] = 0;
-    }
-    if (d < 0) return;
-  }
 }

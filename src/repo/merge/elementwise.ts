@@ -12,7 +12,7 @@ import { zarrita } from "../../zarr/zarrita.js";
 import { decodeChunk, elementAt, fillChunk, ndindex, readJson, type DecodedChunk } from "../../zarr/decode.js";
 import { innerChunks, innerDoc, shardingOf, writeShard, type Sharding } from "../../zarr/shard.js";
 import { encodeChunk } from "../../zarr/encode.js";
-import { bitsOf, sameNumberish } from "../../zarr/bits.js";
+import { bitsOf, sameElement } from "../../zarr/bits.js";
 import type { ElementConflict, ElementValue, Side, Sides } from "./types.js";
 
 /** What each side has for the chunk: the array's metadata document and the chunk file (null: missing). */
@@ -50,8 +50,6 @@ export type ChunkMergeResult = {
 const ABSENT: unique symbol = Symbol("absent");
 type Value = unknown;
 
-const sameValue: (a: Value, b: Value) => boolean = sameNumberish;
-
 /**
  * How to compare and copy the elements of three sides: by their bits when
  * all three are float arrays of one width, else by value.
@@ -62,7 +60,7 @@ function comparer(b: DecodedChunk, o: DecodedChunk, t: DecodedChunk) {
   if (bb && bo && bt && bits.every((x) => x?.constructor === bo.constructor)) {
     return { b: (i: number): Value => bb[i], o: (i: number): Value => bo[i], t: (i: number): Value => bt[i], same: (x: Value, y: Value) => x === y, bits: bt };
   }
-  return { b: (i: number) => elementAt(b.data, i), o: (i: number) => elementAt(o.data, i), t: (i: number) => elementAt(t.data, i), same: sameValue, bits: null };
+  return { b: (i: number) => elementAt(b.data, i), o: (i: number) => elementAt(o.data, i), t: (i: number) => elementAt(t.data, i), same: sameElement, bits: null };
 }
 
 /** A value as conflict records hold it: JSON-safe. */

@@ -1,5 +1,6 @@
 /** Errors of merging, as tagged data with the fix in the hint (STYLE principle 3). */
 import { TdvError } from "../../errors.js";
+import { indentedList } from "../../format/display.js";
 import type { DiscardedEdits } from "./types.js";
 
 /** A merge stopped on conflicts is still in progress. */
@@ -69,10 +70,8 @@ export class LocalChangesError extends TdvError<"LocalChangesError"> {
     readonly rev: string,
     readonly kind: "tracked" | "untracked" = "tracked",
   ) {
-    const shown = paths.slice(0, 10).join("\n  ");
-    const more = paths.length > 10 ? `\n  ... and ${paths.length - 10} more` : "";
     const what = kind === "tracked" ? "the working copy has local changes to tracked files" : "untracked files would be overwritten by the merge";
-    super(`cannot merge '${rev}': ${what}:\n  ${shown}${more}`, {
+    super(`cannot merge '${rev}': ${what}:\n${indentedList(paths)}`, {
       hint:
         kind === "tracked"
           ? "commit them (`tdv commit -a -m ...`) or discard them (`tdv restore PATH`), then merge again"
@@ -147,5 +146,20 @@ export class OtherEditsDiscardedError extends TdvError<"OtherEditsDiscardedError
           ? "add --discard-other-edits to take them anyway, or merge without --strategy and settle those chunks with `tdv resolve` (or by editing them with a Zarr tool and `tdv add`)"
           : "add --discard-other-edits to take them anyway, or edit those chunks with a Zarr tool and `tdv add` them",
     });
+  }
+}
+
+/** These errors by their tags, in the one map of every tdv error (src/errors.ts). */
+declare module "../../errors.js" {
+  interface TdvErrorMap {
+    MergeInProgressError: MergeInProgressError;
+    NoMergeInProgressError: NoMergeInProgressError;
+    UnresolvedConflictsError: UnresolvedConflictsError;
+    NotFastForwardError: NotFastForwardError;
+    MergeStaleError: MergeStaleError;
+    LocalChangesError: LocalChangesError;
+    MergeFailedError: MergeFailedError;
+    MergeIncompleteError: MergeIncompleteError;
+    OtherEditsDiscardedError: OtherEditsDiscardedError;
   }
 }

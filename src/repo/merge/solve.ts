@@ -161,7 +161,7 @@ function innerOf(r: ChunkMergeResult): string {
 /** Why a chunk could not be merged element-wise, or null when `err` is some other failure. */
 function unmergeable(err: unknown): string | null {
   if (err instanceof ElementwiseUnsupported) return err.message;
-  if (isTdvError(err, "ChunkEncodeError") || isTdvError(err, "CodecUnavailableError") || isTdvError(err, "ChunkDecodeError")) return (err as Error).message;
+  if (isTdvError(err, "ChunkEncodeError") || isTdvError(err, "CodecUnavailableError") || isTdvError(err, "ChunkDecodeError")) return err.message;
   return null;
 }
 
