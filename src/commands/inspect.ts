@@ -4,11 +4,10 @@ import type { GitOid } from "../format/hash.js";
 import { gridShape } from "../format/zarr-meta.js";
 import type { CommitObject } from "../format/git-object.js";
 import { groupChanges, type GroupedChanges } from "../repo/changes.js";
-import { readEntry } from "../repo/snapshot.js";
+import { readEntry, readSnapshot, type Snapshot } from "../repo/snapshot.js";
 import { classifyWith, joinPath } from "../repo/hierarchy.js";
 import type { Repository } from "../repo/repository.js";
 import { resolveRevision } from "../repo/revision.js";
-import { readSnapshot, type Snapshot } from "../repo/snapshot.js";
 import { diffTrees } from "../repo/tree-diff.js";
 
 export interface ShowResult {

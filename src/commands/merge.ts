@@ -14,41 +14,22 @@ import { GitStore } from "../store/git.js";
 import { addToIndex } from "../worktree/stage.js";
 import { diffFileMaps, groupChanges, type GroupedChanges } from "../repo/changes.js";
 import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
-import { readEntry } from "../repo/snapshot.js";
+import { readEntry, readCommitSnapshot, writeSnapshot, type Snapshot, type SnapEntry } from "../repo/snapshot.js";
 import { recordCommit } from "../worktree/record.js";
 import type { CommitResult } from "../worktree/record.js";
 import { classifyWith } from "../repo/hierarchy.js";
 import type { Repository } from "../repo/repository.js";
 import { resolveRevision } from "../repo/revision.js";
-import { readCommitSnapshot, writeSnapshot, type Snapshot, type SnapEntry } from "../repo/snapshot.js";
 import type { ArrayMeta } from "../format/zarr-meta.js";
 import { uncommittedPaths } from "../worktree/status.js";
 import { assembleFiles } from "../repo/merge/assemble.js";
 import { mergeBaseOf } from "../repo/merge/bases.js";
 import { detectConflicts, type DetectInput } from "../repo/merge/detect.js";
-import {
-  LocalChangesError,
-  MergeFailedError,
-  MergeIncompleteError,
-  MergeInProgressError,
-  MergeStaleError,
-  NoMergeInProgressError,
-  NotFastForwardError,
-  OtherEditsDiscardedError,
-  UnresolvedConflictsError,
-} from "../repo/merge/errors.js";
+import { LocalChangesError, MergeFailedError, MergeIncompleteError, MergeInProgressError, MergeStaleError, NoMergeInProgressError, NotFastForwardError, OtherEditsDiscardedError, UnresolvedConflictsError } from "../repo/merge/errors.js";
 import { dropOutsideGrid } from "../repo/merge/grid.js";
 import { describeOpen } from "../repo/merge/inputs.js";
 import { solve } from "../repo/merge/solve.js";
-import {
-  clearMergeState,
-  isResolvedInIndex,
-  openConflict,
-  readMergeState,
-  readOrigIndex,
-  saveOrigIndex,
-  writeMergeState,
-} from "../repo/merge/state.js";
+import { clearMergeState, isResolvedInIndex, openConflict, readMergeState, readOrigIndex, saveOrigIndex, writeMergeState } from "../repo/merge/state.js";
 import { conflictSubject, type Conflict, type DiscardedEdits, type DroppedChunk, type MergeState, type OpenConflict, type Policy } from "../repo/merge/types.js";
 
 export { applyPatch } from "../repo/merge/assemble.js";

@@ -20,8 +20,7 @@ import { DirtyWorkingCopyError, PathNotFoundError, UsageError } from "../errors.
 import type { IndexEntry } from "../store/index-file.js";
 import { initialCheckout, writeEntries, type ProgressFn } from "../worktree/materialize.js";
 import type { Repository } from "../repo/repository.js";
-import { readSnapshot } from "../repo/snapshot.js";
-import { headTree } from "../repo/snapshot.js";
+import { readSnapshot, headTree } from "../repo/snapshot.js";
 import { hashWorkFile, isClean } from "../worktree/work-state.js";
 import { TreeWriter } from "../worktree/worktree.js";
 import { isUnder } from "../format/paths.js";

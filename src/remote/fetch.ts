@@ -18,10 +18,9 @@
  * all it needs is stored.
  */
 import path from "node:path";
-import { isTdvError, UsageError } from "../errors.js";
+import { isTdvError, UsageError, CorruptObjectError } from "../errors.js";
 import { decodeFileList, decodeShard, FILE_LIST, MANIFEST_TREE } from "../format/manifest.js";
 import type { ChunkId, GitOid } from "../format/hash.js";
-import { CorruptObjectError } from "../errors.js";
 import { isAncestor } from "../repo/history.js";
 import type { Repository } from "../repo/repository.js";
 import { walkReachable } from "../repo/walk.js";

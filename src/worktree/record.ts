@@ -5,17 +5,15 @@
 import { NothingToCommitError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { promises as fsp } from "node:fs";
-import { writeIndex } from "../store/index-file.js";
+import { writeIndex, comparePaths, type IndexEntry } from "../store/index-file.js";
 import { stage, type Progress } from "./stage.js";
-import { comparePaths, type IndexEntry } from "../store/index-file.js";
 import { groupChanges, type Change, type GroupedChanges } from "../repo/changes.js";
 import { checkConsolidated, disagreementWarning } from "../repo/consolidated-check.js";
 import type { FileKind } from "../repo/hierarchy.js";
 import type { Repository } from "../repo/repository.js";
 import { TDV_VERSION } from "../format/version.js";
-import { writeSnapshot } from "../repo/snapshot.js";
+import { writeSnapshot, headTree } from "../repo/snapshot.js";
 import { updateSnapshot } from "../repo/snapshot-update.js";
-import { headTree } from "../repo/snapshot.js";
 import { diffTrees } from "../repo/tree-diff.js";
 
 export interface CommitOptions {

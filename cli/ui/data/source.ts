@@ -5,8 +5,7 @@
  * through the data hooks, so tests can also hand the app a fake source.
  */
 import * as lib from "../../../src/index.js";
-import type { ArrayDiff, ChunkBothChanged, DiffResult, MergeStatus, ReadSession, Repository, ResolveResult, Side, ValueDiff } from "../../../src/index.js";
-import type { GraphRow } from "../../../src/index.js";
+import type { ArrayDiff, ChunkBothChanged, DiffResult, MergeStatus, ReadSession, Repository, ResolveResult, Side, ValueDiff, GraphRow } from "../../../src/index.js";
 import { mergeHistories } from "./order.js";
 import { diffSummaryLine, groupedSummaryLine } from "./summary.js";
 import { compareChunk, threeWay, type ChunkComparison, type ThreeWayComparison } from "./values.js";

@@ -14,9 +14,8 @@
 import { GitStore } from "../../store/git.js";
 import type { GitOid } from "../../format/hash.js";
 import { sha256 } from "../../format/hash.js";
-import { readEntry } from "../snapshot.js";
+import { readEntry, readCommitSnapshot, type Snapshot, type SnapEntry } from "../snapshot.js";
 import type { Repository } from "../repository.js";
-import { readCommitSnapshot, type Snapshot, type SnapEntry } from "../snapshot.js";
 import { assembleFiles, type ReadFn } from "./assemble.js";
 import { detectConflicts } from "./detect.js";
 import { arraysOf } from "./grid.js";

@@ -5,9 +5,8 @@
  * conflicts that stop it (each described as `tdv merge` lists them).
  */
 import { sha256, type GitOid } from "../../format/hash.js";
-import { readEntry } from "../snapshot.js";
+import { readEntry, writeSnapshot, type SnapEntry, type Snapshot } from "../snapshot.js";
 import type { Repository } from "../repository.js";
-import { writeSnapshot, type SnapEntry, type Snapshot } from "../snapshot.js";
 import { assembleFiles } from "./assemble.js";
 import type { MergeBase } from "./bases.js";
 import { detectConflicts } from "./detect.js";
