@@ -77,6 +77,6 @@ export { encodeChunk, ChunkEncodeError } from "./zarr/encode.js";
 export { historyGraph, type GraphCommit, type GraphRow } from "./repo/merge/graph.js";
 export { headCommit, brokenRefs } from "./repo/head.js";
 // a read-only view of one commit: its arrays, one chunk's bytes or values without reading the whole snapshot
-export { openSession, type ReadSession, type ArrayAt, type StoredRef } from "./session/read.js";
+export { openSession, pathParts, type ReadSession, type ArrayAt, type StoredRef, type FileAt, type Listing, type RangeQuery } from "./session/read.js";
 // for the CLI's output: terminal-safe text
 export { escapeControl, escapeControlLine, quotePath } from "./format/display.js";

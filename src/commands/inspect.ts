@@ -4,8 +4,9 @@ import type { GitOid } from "../format/hash.js";
 import { gridShape } from "../format/zarr-meta.js";
 import type { CommitObject } from "../format/git-object.js";
 import { groupChanges, type GroupedChanges } from "../repo/changes.js";
-import { readEntry, readSnapshot, type Snapshot } from "../repo/snapshot.js";
+import { readSnapshot, type Snapshot } from "../repo/snapshot.js";
 import { classifyWith, joinPath } from "../repo/hierarchy.js";
+import { openSession } from "../session/read.js";
 import type { Repository } from "../repo/repository.js";
 import { resolveRevision } from "../repo/revision.js";
 import { diffTrees } from "../repo/tree-diff.js";
@@ -79,15 +80,15 @@ export async function ls(repo: Repository, { rev = "HEAD", path = "" }: { rev?: 
   return [...out.values()].sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
-/** The raw bytes of one file (metadata document, chunk or plain file) at a revision. */
+/** The raw bytes of one file (metadata document, chunk or plain file) at a revision, read through a session (only the folders and the manifest shard on its path). */
 export async function cat(repo: Repository, { rev, path }: { rev: string; path: string }): Promise<Uint8Array> {
-  const { snap } = await snapshotOf(repo, rev);
+  const session = await openSession(repo, rev);
   const clean = path.replace(/^\.\/+/, "").replace(/\/+$/, "");
-  const e = snap.files.get(clean);
-  if (!e) {
-    const meta = snap.arrays.get(clean);
+  const f = await session.file(clean);
+  if (!f) {
+    const meta = (await session.array(clean))?.meta;
     const hint = meta ? ` (an array: name a file in it, e.g. ${joinPath(clean, meta.zarrFormat === 3 ? "zarr.json" : ".zarray")})` : "";
     throw new PathNotFoundError(path, `in ${rev}${hint}`);
   }
-  return readEntry(repo, clean, e);
+  return session.read(f);
 }

@@ -10,7 +10,7 @@
 import { AmbiguousRevisionError, CorruptObjectError, isTdvError, MissingObjectError, UnknownRevisionError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { checkRefName, type ReflogEntry } from "../store/refs.js";
-import type { Repository } from "./repository.js";
+import type { Repository, Stores } from "./repository.js";
 
 type Step =
   | { kind: "ancestor"; n: number; text: string }
@@ -19,7 +19,7 @@ type Step =
   | { kind: "reflog"; spec: string; text: string };
 
 /** The commit a revision names. Throws UnknownRevisionError / AmbiguousRevisionError. */
-export async function resolveRevision(repo: Repository, rev: string): Promise<GitOid> {
+export async function resolveRevision(repo: Repository<Stores>, rev: string): Promise<GitOid> {
   const { base, steps } = parseRevision(rev);
   const first = steps[0];
   const start =
@@ -37,7 +37,7 @@ export async function resolveRevision(repo: Repository, rev: string): Promise<Gi
  * first of refs/heads/NAME, refs/tags/NAME, refs/NAME, refs/remotes/NAME
  * (origin/main) (and NAME itself when it starts with "refs/") that exists. Null when none does.
  */
-export async function resolveRefName(repo: Repository, name: string): Promise<string | null> {
+export async function resolveRefName(repo: Repository<Stores>, name: string): Promise<string | null> {
   if (name === "HEAD" || name === "@") return "HEAD";
   const candidates = name.startsWith("refs/") ? [name] : [`refs/heads/${name}`, `refs/tags/${name}`, `refs/${name}`, `refs/remotes/${name}`];
   for (const ref of candidates) {
@@ -53,7 +53,7 @@ export async function resolveRefName(repo: Repository, name: string): Promise<st
  * of verified bytes, so only a broken object store could show one) is a
  * CorruptObjectError, never an endless loop.
  */
-export async function peelObject(repo: Repository, oid: GitOid, onTag?: (tag: GitOid) => void): Promise<{ oid: GitOid; type: string | null }> {
+export async function peelObject(repo: Repository<Stores>, oid: GitOid, onTag?: (tag: GitOid) => void): Promise<{ oid: GitOid; type: string | null }> {
   const seen = new Set<string>();
   for (;;) {
     const type = await repo.git.typeOf(oid);
@@ -99,7 +99,7 @@ function count(digits: string): number {
 
 // ---- the base -------------------------------------------------------------
 
-async function resolveBase(repo: Repository, rev: string, base: string): Promise<GitOid> {
+async function resolveBase(repo: Repository<Stores>, rev: string, base: string): Promise<GitOid> {
   if (base === "") throw new UnknownRevisionError(rev, "empty revision name");
   const ref = await resolveRefName(repo, base);
   if (ref !== null) {
@@ -113,12 +113,12 @@ async function resolveBase(repo: Repository, rev: string, base: string): Promise
 }
 
 /** `main` on a fresh repository is HEAD's branch, which has no commit yet: say so. */
-async function failIfUnbornBranch(repo: Repository, name: string): Promise<void> {
+async function failIfUnbornBranch(repo: Repository<Stores>, name: string): Promise<void> {
   const head = await repo.refs.head();
   if (head.oid === null && head.branch === `refs/heads/${name}`) throw new UnknownRevisionError(name, `branch ${name} has no commits yet`);
 }
 
-async function expandHex(repo: Repository, rev: string, hex: string): Promise<GitOid> {
+async function expandHex(repo: Repository<Stores>, rev: string, hex: string): Promise<GitOid> {
   const found = (await repo.git.expand(hex)).sort();
   if (found.length === 0) throw new UnknownRevisionError(rev, `no branch, tag or object id '${hex}' in this repository`);
   if (found.length === 1) return found[0] as GitOid;
@@ -129,7 +129,7 @@ async function expandHex(repo: Repository, rev: string, hex: string): Promise<Gi
   throw new AmbiguousRevisionError(hex, commitish.length > 1 ? commitish : found);
 }
 
-async function peelToCommit(repo: Repository, rev: string, oid: GitOid, label: string): Promise<GitOid> {
+async function peelToCommit(repo: Repository<Stores>, rev: string, oid: GitOid, label: string): Promise<GitOid> {
   const peeled = await peelObject(repo, oid);
   if (peeled.type === "commit") return peeled.oid;
   if (peeled.type === null) throw new MissingObjectError(peeled.oid, `object named by '${label}'`);
@@ -137,7 +137,7 @@ async function peelToCommit(repo: Repository, rev: string, oid: GitOid, label: s
 }
 
 /** A ref's value, treating a folder where a ref file would be (refs/heads/a when a/b exists) as absent. */
-export async function readRef(repo: Repository, ref: string): Promise<GitOid | null> {
+export async function readRef(repo: Repository<Stores>, ref: string): Promise<GitOid | null> {
   try {
     return await repo.refs.read(ref);
   } catch (err) {
@@ -157,7 +157,7 @@ function isValidRefName(ref: string): boolean {
 
 // ---- reflog: REF@{N}, REF@{DATE} -------------------------------------------
 
-async function resolveReflogBase(repo: Repository, rev: string, base: string, spec: string): Promise<GitOid> {
+async function resolveReflogBase(repo: Repository<Stores>, rev: string, base: string, spec: string): Promise<GitOid> {
   const { ref, label } = await reflogRef(repo, rev, base);
   const entries = await repo.refs.reflog(ref);
   if (entries.length === 0) throw new UnknownRevisionError(rev, `${label} has no reflog`);
@@ -169,7 +169,7 @@ async function resolveReflogBase(repo: Repository, rev: string, base: string, sp
 }
 
 /** The ref whose reflog `base@{...}` reads: `@{...}` alone means the current branch. */
-async function reflogRef(repo: Repository, rev: string, base: string): Promise<{ ref: string; label: string }> {
+async function reflogRef(repo: Repository<Stores>, rev: string, base: string): Promise<{ ref: string; label: string }> {
   if (base === "") {
     const head = await repo.refs.head();
     const ref = head.branch ?? "HEAD";
@@ -216,7 +216,7 @@ function formatTime(seconds: number): string {
 
 // ---- ~N, ^N, ^{} ------------------------------------------------------------
 
-async function applyStep(repo: Repository, rev: string, oid: GitOid, step: Step): Promise<GitOid> {
+async function applyStep(repo: Repository<Stores>, rev: string, oid: GitOid, step: Step): Promise<GitOid> {
   switch (step.kind) {
     case "reflog":
       return oid;
@@ -230,7 +230,7 @@ async function applyStep(repo: Repository, rev: string, oid: GitOid, step: Step)
   }
 }
 
-async function nthParent(repo: Repository, rev: string, oid: GitOid, step: Step & { n: number }): Promise<GitOid> {
+async function nthParent(repo: Repository<Stores>, rev: string, oid: GitOid, step: Step & { n: number }): Promise<GitOid> {
   const { parents } = await repo.git.readCommit(oid);
   const parent = parents[step.n - 1];
   if (parent) return parent;
@@ -238,7 +238,7 @@ async function nthParent(repo: Repository, rev: string, oid: GitOid, step: Step 
   throw new UnknownRevisionError(rev, `${step.text}: commit ${oid.slice(0, 10)} ${what}`);
 }
 
-async function firstParentWalk(repo: Repository, rev: string, oid: GitOid, step: Step & { n: number }): Promise<GitOid> {
+async function firstParentWalk(repo: Repository<Stores>, rev: string, oid: GitOid, step: Step & { n: number }): Promise<GitOid> {
   for (let i = 0; i < step.n; i++) {
     const parent = (await repo.git.readCommit(oid)).parents[0];
     if (!parent) throw new UnknownRevisionError(rev, `${step.text}: history has only ${i + 1} commit${i === 0 ? "" : "s"}`);
