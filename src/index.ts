@@ -78,5 +78,6 @@ export { historyGraph, type GraphCommit, type GraphRow } from "./repo/merge/grap
 export { headCommit, brokenRefs } from "./repo/head.js";
 // a read-only view of one commit: its arrays, one chunk's bytes or values without reading the whole snapshot
 export { openSession, pathParts, type ReadSession, type ArrayAt, type StoredRef, type FileAt, type Listing, type RangeQuery } from "./session/read.js";
+export { repositorySource, type RevisionSource, type RevisionRefs } from "./session/source.js";
 // for the CLI's output: terminal-safe text
 export { escapeControl, escapeControlLine, quotePath } from "./format/display.js";
