@@ -267,6 +267,7 @@ class Session implements WriteSession {
     if (message.trim() === "") throw new UsageError("empty commit message", { hint: "say what the pipeline wrote, e.g. commit('era5: 2026-03 appended')" });
     const attempts = opts.attempts ?? 16;
     const ref = `refs/heads/${this.branch}`;
+    await this.refuseCheckedOut(ref);
     let onto = this.base;
     let changes = new Map(this.changes);
     const merged: string[] = [];
@@ -298,6 +299,22 @@ class Session implements WriteSession {
       rebased++;
       await new Promise((r) => setTimeout(r, randomInt(5, 20 + 20 * Math.min(attempt, 10))));
     }
+  }
+
+  /**
+   * As git refuses a push to the branch a working copy has checked out: the
+   * working copy and its index would stay on the old commit, and its next
+   * commit would undo the session's. A working copy with nothing checked out
+   * (an empty index) is not in the way.
+   */
+  private async refuseCheckedOut(ref: string): Promise<void> {
+    const head = await this.repo.refs.head();
+    if (head.branch !== ref) return;
+    const index = await this.repo.readIndex();
+    if (index.entries.size === 0) return;
+    throw new UsageError(`${this.branch} is checked out in the working copy ${this.repo.root}: a session commit would leave it behind`, {
+      hint: `commit the session on another branch and merge it (\`tdv merge\`), or switch the working copy to another branch first (\`tdv switch -c review\`)`,
+    });
   }
 
   close(): void {

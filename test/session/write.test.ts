@@ -60,6 +60,11 @@ describe("write sessions", () => {
     await reset(repo, { mode: "hard", rev: "main" });
     const st = await status(repo);
     expect(st.clean).toBe(true);
+    // now that main is checked out there, a session commit to it would leave the working copy behind
+    const s = await openWriteSession(repo, "main");
+    await s.set("other.txt", new Uint8Array([1]));
+    await expect(s.commit("behind the working copy's back")).rejects.toThrow(/checked out in the working copy/);
+    s.close();
     // the same files, added and committed in another repository, give the same tree
     const other = await newRepo();
     const files = await collect(dir);
