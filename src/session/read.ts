@@ -100,6 +100,13 @@ export async function openSession(repo: Repository<Stores>, rev: string): Promis
   return new CommitSession(repo, commit, await repo.git.readCommit(commit));
 }
 
+/** The bytes of `range` in `bytes`, clamped to their length (a range past the end is empty). */
+export function sliceRange(bytes: Uint8Array, range: RangeQuery): Uint8Array {
+  if ("suffixLength" in range) return bytes.subarray(Math.max(0, bytes.length - Math.max(0, range.suffixLength)));
+  const start = Math.min(bytes.length, Math.max(0, range.offset));
+  return bytes.subarray(start, Math.min(bytes.length, start + Math.max(0, range.length)));
+}
+
 /**
  * The parts of a path in a tree: canonical (no empty part, no `.` or `..`, no
  * backslash or NUL), else UnsafePathError. One leading "/" is a zarrita key's.
@@ -243,10 +250,7 @@ class CommitSession implements ReadSession {
 
   async getRange(key: string, range: RangeQuery): Promise<Uint8Array | undefined> {
     const bytes = await this.get(key);
-    if (!bytes) return undefined;
-    if ("suffixLength" in range) return bytes.subarray(Math.max(0, bytes.length - Math.max(0, range.suffixLength)));
-    const start = Math.min(bytes.length, Math.max(0, range.offset));
-    return bytes.subarray(start, Math.min(bytes.length, start + Math.max(0, range.length)));
+    return bytes && sliceRange(bytes, range);
   }
 
   private async *walkFolder(folder: Folder): AsyncGenerator<FileAt> {

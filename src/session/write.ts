@@ -35,7 +35,7 @@ import { updateSnapshot } from "../repo/snapshot-update.js";
 import { diffTrees } from "../repo/tree-diff.js";
 import { TDV_VERSION } from "../format/version.js";
 import { formatMessage } from "../worktree/record.js";
-import { openSession, pathParts, type RangeQuery, type ReadSession } from "./read.js";
+import { openSession, pathParts, sliceRange, type RangeQuery, type ReadSession } from "./read.js";
 
 /** One file the session wrote (its object) or deleted. */
 export type SessionChange = { path: string; store: "git" | "chunk"; id: string; size: number } | { path: string; deleted: true };
@@ -182,10 +182,7 @@ class Session implements WriteSession {
 
   async getRange(key: string, range: RangeQuery): Promise<Uint8Array | undefined> {
     const bytes = await this.get(key);
-    if (!bytes) return undefined;
-    if ("suffixLength" in range) return bytes.subarray(Math.max(0, bytes.length - Math.max(0, range.suffixLength)));
-    const start = Math.min(bytes.length, Math.max(0, range.offset));
-    return bytes.subarray(start, Math.min(bytes.length, start + Math.max(0, range.length)));
+    return bytes && sliceRange(bytes, range);
   }
 
   async set(key: string, value: Uint8Array): Promise<void> {
