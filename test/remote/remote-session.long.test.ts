@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import FileSystemStore from "@zarrita/storage/fs";
 import * as zarr from "zarrita";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addRemote, createTag, isTdvError, openSession, push, remoteSource, resolveRevision, type ReadSession, type Repository } from "../../src/index.js";
+import { addRemote, createTag, isTdvError, ObjectCache, openSession, push, remoteSource, resolveRevision, type ReadSession, type Repository } from "../../src/index.js";
 import { tempDir } from "../helpers/fixture.js";
 import type { S3TestServer } from "../helpers/s3-server.mjs";
 import { startStaticServer, type StaticServer } from "../helpers/static-server.js";
@@ -132,6 +132,24 @@ describe("read sessions over an S3 remote", () => {
     expect(out).toBe(bytes.toString("hex"));
     expect(objectGets()).toEqual([]);
     expect(s3.requests.length).toBeGreaterThan(0); // it did read the refs
+  });
+
+  it("keeps the cache under its size limit (TDV_CACHE_SIZE's option)", async () => {
+    const cacheDir = await tempDir();
+    const limit = 6000;
+    const src = await remoteSource(s3Url, { cacheDir, cacheBytes: limit, env });
+    await sameFiles(await src.open("main"), "main");
+    const cache = new ObjectCache(cacheDir, limit);
+    const { bytes, files } = await cache.usage();
+    // scanned once an eighth of the limit was written since the last scan: over by at most that
+    expect(bytes).toBeLessThanOrEqual(limit + limit / 8);
+    expect(files.length).toBeGreaterThan(0);
+    await cache.evict();
+    expect((await cache.usage()).bytes).toBeLessThanOrEqual(limit);
+    // the same reads through a cache without a tight limit keep more than that
+    const big = await tempDir();
+    await sameFiles(await (await remoteSource(s3Url, { cacheDir: big, env })).open("main"), "main");
+    expect((await new ObjectCache(big).usage()).bytes).toBeGreaterThan(limit + limit / 8);
   });
 
   it("refuses a damaged chunk object on the remote, and an unknown revision", async () => {
