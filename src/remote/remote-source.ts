@@ -25,6 +25,7 @@
 import { CorruptObjectError, MissingObjectError, UnknownRevisionError, UsageError } from "../errors.js";
 import { checkGitObject, parseCommit, parseTag, parseTree, type CommitObject, type TagObject, type TreeEntry } from "../format/git-object.js";
 import { isGitOid, sha256, type ChunkId, type GitOid } from "../format/hash.js";
+import { FILE_LIST, MANIFEST_TREE } from "../format/manifest.js";
 import { Durability } from "../store/durability.js";
 import type { ChunkStore, Head, ObjectStore, RefScan, RefStore, ReflogEntry } from "../store/types.js";
 import { Repository, type RepoConfig, type Stores } from "../repo/repository.js";
@@ -202,7 +203,26 @@ export class RemoteObjectStore implements ObjectStore {
   }
 
   async readTree(oid: GitOid, what = "tree"): Promise<TreeEntry[]> {
-    return parseTree(await this.readTyped(oid, "tree", what), oid, what);
+    const entries = parseTree(await this.readTyped(oid, "tree", what), oid, what);
+    this.prefetch(entries, what);
+    return entries;
+  }
+
+  /**
+   * Start the GETs a reader of a folder makes next, together: the metadata
+   * document a session reads in every folder it passes (zarr.json, else
+   * .zarray), the folder's file list, and beside a document the array's
+   * manifest tree. A read session reads each of them right after the tree;
+   * fetched together they cost one round trip instead of one each. Nothing
+   * else is fetched ahead (no shard, no chunk, no subfolder).
+   */
+  private prefetch(entries: readonly TreeEntry[], where: string): void {
+    const named = (name: string, dir: boolean) => entries.find((e) => e.name === name && (e.mode === "040000") === dir);
+    const doc = named("zarr.json", false) ?? named(".zarray", false);
+    const ahead = [doc, named(FILE_LIST, false), doc ? named(MANIFEST_TREE, true) : undefined];
+    for (const e of ahead) {
+      if (e && !this.memory.get(e.oid) && isGitOid(e.oid)) this.fetch(e.oid, where === "root tree" ? e.name : `${where}/${e.name}`).catch(() => undefined); // a failure shows when it is read
+    }
   }
 
   async readCommit(oid: GitOid): Promise<CommitObject> {

@@ -37,15 +37,27 @@ let first: string;
 let second: string;
 const savedDate = process.env.TDV_AUTHOR_DATE;
 
-/** A backend wrapper that logs the key of every GET. */
-function counting(log: string[]) {
+/**
+ * A backend wrapper that logs the key of every GET and, in `rounds`, its
+ * round trip: 1 + the highest round of the GETs that had completed when it
+ * started (GETs sent together share a round; a GET that waits for another
+ * comes a round later).
+ */
+function counting(log: string[], rounds?: Map<string, number>) {
+  let done = 0;
   return (b: ObjectBackend): ObjectBackend =>
     new Proxy(b, {
       get(target, prop) {
         if (prop === "get") {
-          return (key: string) => {
+          return async (key: string) => {
             log.push(key);
-            return target.get(key);
+            const round = done + 1;
+            rounds?.set(key, round);
+            try {
+              return await target.get(key);
+            } finally {
+              done = Math.max(done, round);
+            }
           };
         }
         const v = Reflect.get(target, prop, target) as unknown;
@@ -117,14 +129,18 @@ describe("remoteSource over a file remote", () => {
   it("fetches only the objects on a chunk's path, once; a second source on the same cache fetches nothing", async () => {
     const cacheDir = await tempDir();
     const log: string[] = [];
-    const src = await remoteSource(remote, { cacheDir, wrapBackend: counting(log) });
+    const rounds = new Map<string, number>();
+    const src = await remoteSource(remote, { cacheDir, wrapBackend: counting(log, rounds) });
     const session = await src.open("main");
     await session.list(""); // the session is open: commit and root tree read
     log.length = 0;
+    const opened = Math.max(...rounds.values());
     const key = `/${store}/sst/c/0/0/0`;
     expect(await session.get(key)).toBeDefined();
     const chunkGets = log.filter((k) => k.startsWith("chunks/"));
     expect(chunkGets).toHaveLength(1);
+    // round trips: ocean.zarr's tree, its zarr.json; sst's tree; sst's zarr.json with its manifest tree; the shard; the chunk
+    expect((rounds.get(chunkGets[0] as string) as number) - opened).toBeLessThanOrEqual(6);
     // the folder trees and metadata documents on the path (ocean.zarr, sst), the manifest tree and its shard
     expect(log.filter((k) => !k.startsWith("chunks/")).every((k) => k.startsWith("git/objects/"))).toBe(true);
     expect(log.length - 1).toBeLessThanOrEqual(6);
