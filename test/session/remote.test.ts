@@ -124,6 +124,10 @@ describe("remoteSource over a file remote", () => {
     expect(Object.fromEntries(refs.branches)).toEqual({ main: second });
     expect(Object.fromEntries(refs.tags)).toEqual({ v1: first });
     expect(refs.head).toBe("main");
+    const r = await remoteRepository(remote, { cacheDir: await tempDir() });
+    expect(() => r.git.readCommitSync(first as never)).toThrow(/not read yet/);
+    expect(await r.git.mergeBase(second as never, first as never)).toEqual([first]);
+    expect(r.git.readCommitSync(first as never).oid).toBe(first); // read by the walk
   });
 
   it("fetches only the objects on a chunk's path, once; a second source on the same cache fetches nothing", async () => {
