@@ -226,6 +226,13 @@ describe("remoteSource over a file remote", () => {
     expect(isTdvError(err, "RemoteObjectCorruptError")).toBe(true);
     expect((err as Error).message).toContain(id);
     expect((err as Error).message).toContain(copy);
+    // a damaged Git object (main's root tree)
+    const tree = s.info.tree;
+    await fsp.writeFile(path.join(copy, "git", "objects", tree.slice(0, 2), tree.slice(2)), "not zlib");
+    const bad = await (await remoteSource(copy, { cacheDir: await tempDir() })).open("main");
+    const treeErr = await bad.list("").catch((e: unknown) => e);
+    expect(isTdvError(treeErr, "CorruptObjectError")).toBe(true);
+    expect((treeErr as Error).message).toContain(copy);
     const unknown = await src.open("no-such-branch").catch((e: unknown) => e);
     expect(isTdvError(unknown, "UnknownRevisionError")).toBe(true);
     const before = await src.open("main@{2025-01-01}").catch((e: unknown) => e);
