@@ -243,6 +243,25 @@ describe("remoteSource over a file remote", () => {
     expect(isTdvError(await r.refs.update("refs/heads/x", { expected: null, next: first as never, who: { name: "a", email: "b", timestamp: 0, tzOffset: 0 }, message: "" }).catch((e: unknown) => e), "UsageError")).toBe(true);
   });
 
+  it("is safe for concurrent writers of one object, and sweeps what killed writers left", async () => {
+    const dir = await tempDir();
+    const [one, two] = [new ObjectCache(dir), new ObjectCache(dir)];
+    const bytes = Buffer.alloc(200_000, 7);
+    const id = "e".repeat(64);
+    const seen = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => ((i % 2 ? one : two).put("chunks", id, bytes) as Promise<unknown>).then(() => one.get("chunks", id))),
+    );
+    for (const got of seen) expect(got?.equals(bytes)).toBe(true); // whole or absent, never half
+    expect(await fsp.readdir(path.join(dir, "tmp"))).toEqual([]);
+    const stale = path.join(dir, "tmp", "left-by-a-killed-writer");
+    const fresh = path.join(dir, "tmp", "being-written-now");
+    await fsp.writeFile(stale, "x");
+    await fsp.writeFile(fresh, "x");
+    await setMtime(stale, new Date(Date.now() - 2 * 3600_000));
+    await one.evict();
+    expect(await fsp.readdir(path.join(dir, "tmp"))).toEqual(["being-written-now"]);
+  });
+
   it("finds a remote by name in a repository's config; an unknown name is refused", async () => {
     const src = await remoteSource("origin", { repo, cacheDir: await tempDir() });
     expect((await src.open("main")).commit).toBe(second);
