@@ -41,10 +41,16 @@ export async function resolveRevision(repo: Repository<Stores>, rev: string): Pr
  * (origin/main) (and NAME itself when it starts with "refs/") that exists. Null when none does.
  */
 export async function resolveRefName(repo: Repository<Stores>, name: string): Promise<string | null> {
-  if (name === "HEAD" || name === "@") return "HEAD";
+  return (await findRef(repo, name))?.ref ?? null;
+}
+
+/** resolveRefName with the value it read ("HEAD" is read by the caller), so a ref is read once (a remote's: one GET). */
+async function findRef(repo: Repository<Stores>, name: string): Promise<{ ref: string; oid: GitOid | null } | null> {
+  if (name === "HEAD" || name === "@") return { ref: "HEAD", oid: null };
   const candidates = name.startsWith("refs/") ? [name] : [`refs/heads/${name}`, `refs/tags/${name}`, `refs/${name}`, `refs/remotes/${name}`];
   for (const ref of candidates) {
-    if (isValidRefName(ref) && (await readRef(repo, ref)) !== null) return ref;
+    const oid = isValidRefName(ref) ? await readRef(repo, ref) : null;
+    if (oid !== null) return { ref, oid };
   }
   return null;
 }
@@ -104,9 +110,9 @@ function count(digits: string): number {
 
 async function resolveBase(repo: Repository<Stores>, rev: string, base: string): Promise<GitOid> {
   if (base === "") throw new UnknownRevisionError(rev, "empty revision name");
-  const ref = await resolveRefName(repo, base);
-  if (ref !== null) {
-    const oid = await readRef(repo, ref);
+  const found = await findRef(repo, base);
+  if (found !== null) {
+    const oid = found.ref === "HEAD" ? await readRef(repo, "HEAD") : found.oid;
     if (oid !== null) return oid;
     throw new UnknownRevisionError("HEAD", "no commits yet");
   }

@@ -135,7 +135,9 @@ describe("remoteSource over a file remote", () => {
     const log: string[] = [];
     const rounds = new Map<string, number>();
     const src = await remoteSource(remote, { cacheDir, wrapBackend: counting(log, rounds) });
+    log.length = 0;
     const session = await src.open("main");
+    expect(log).toEqual(["git/refs/heads/main", `git/objects/${second.slice(0, 2)}/${second.slice(2)}`]); // the ref once, the commit
     await session.list(""); // the session is open: commit and root tree read
     log.length = 0;
     const opened = Math.max(...rounds.values());
