@@ -2,6 +2,9 @@
  * Revision names, as Git spells them: a base (HEAD, @, a branch, a tag, a
  * full or abbreviated commit id) followed by any of `~N`, `^N`, `^{}` and,
  * right after a ref, one `@{N}` or `@{DATE}` looked up in the ref's reflog.
+ * A ref without a reflog (a remote's: remotes keep none) answers `@{DATE}`
+ * from its history instead: the newest first-parent ancestor of its tip
+ * committed at or before DATE.
  *
  *   main~3   HEAD^2   v1.0^{}   a1b2c3d~   @{1}   HEAD@{2}   main@{yesterday}~2
  *
@@ -38,10 +41,16 @@ export async function resolveRevision(repo: Repository<Stores>, rev: string): Pr
  * (origin/main) (and NAME itself when it starts with "refs/") that exists. Null when none does.
  */
 export async function resolveRefName(repo: Repository<Stores>, name: string): Promise<string | null> {
-  if (name === "HEAD" || name === "@") return "HEAD";
+  return (await findRef(repo, name))?.ref ?? null;
+}
+
+/** resolveRefName with the value it read ("HEAD" is read by the caller), so a ref is read once (a remote's: one GET). */
+async function findRef(repo: Repository<Stores>, name: string): Promise<{ ref: string; oid: GitOid | null } | null> {
+  if (name === "HEAD" || name === "@") return { ref: "HEAD", oid: null };
   const candidates = name.startsWith("refs/") ? [name] : [`refs/heads/${name}`, `refs/tags/${name}`, `refs/${name}`, `refs/remotes/${name}`];
   for (const ref of candidates) {
-    if (isValidRefName(ref) && (await readRef(repo, ref)) !== null) return ref;
+    const oid = isValidRefName(ref) ? await readRef(repo, ref) : null;
+    if (oid !== null) return { ref, oid };
   }
   return null;
 }
@@ -101,9 +110,9 @@ function count(digits: string): number {
 
 async function resolveBase(repo: Repository<Stores>, rev: string, base: string): Promise<GitOid> {
   if (base === "") throw new UnknownRevisionError(rev, "empty revision name");
-  const ref = await resolveRefName(repo, base);
-  if (ref !== null) {
-    const oid = await readRef(repo, ref);
+  const found = await findRef(repo, base);
+  if (found !== null) {
+    const oid = found.ref === "HEAD" ? await readRef(repo, "HEAD") : found.oid;
     if (oid !== null) return oid;
     throw new UnknownRevisionError("HEAD", "no commits yet");
   }
@@ -160,12 +169,38 @@ function isValidRefName(ref: string): boolean {
 async function resolveReflogBase(repo: Repository<Stores>, rev: string, base: string, spec: string): Promise<GitOid> {
   const { ref, label } = await reflogRef(repo, rev, base);
   const entries = await repo.refs.reflog(ref);
-  if (entries.length === 0) throw new UnknownRevisionError(rev, `${label} has no reflog`);
-  if (/^\d+$/.test(spec)) return nthValue(rev, label, entries, Number(spec));
   if (/^-\d+$/.test(spec)) throw new UnknownRevisionError(rev, "@{-N} (the N-th previously checked-out branch) is not supported");
-  const date = parseDate(spec);
+  const date = /^\d+$/.test(spec) ? null : parseDate(spec);
+  if (entries.length === 0) {
+    // no reflog (a remote keeps none): a date falls back to the ref's history
+    if (date !== null) return committedBy(repo, rev, ref, label, date);
+    throw new UnknownRevisionError(rev, `${label} has no reflog`);
+  }
+  if (/^\d+$/.test(spec)) return nthValue(rev, label, entries, Number(spec));
   if (date === null) throw new UnknownRevisionError(rev, `'${spec}' is neither a reflog index nor a date tdv understands`);
   return valueAt(rev, label, entries, date);
+}
+
+/**
+ * `REF@{DATE}` for a ref without a reflog (a remote's): the newest commit on
+ * the ref's first-parent history committed at or before DATE (the committer
+ * date). What the ref pointed to at that moment is unknown without a
+ * reflog; this is the commit that was its tip then if the ref only ever
+ * moved forward along that history.
+ */
+async function committedBy(repo: Repository<Stores>, rev: string, ref: string, label: string, date: Date): Promise<GitOid> {
+  const t = Math.floor(date.getTime() / 1000);
+  const tip = await readRef(repo, ref);
+  if (tip === null) throw new UnknownRevisionError(rev, `${label} has no commits`);
+  let oid: GitOid | undefined = await peelToCommit(repo, rev, tip, label);
+  let oldest = 0;
+  while (oid) {
+    const c = await repo.git.readCommit(oid);
+    if (c.committer.timestamp <= t) return oid;
+    oldest = c.committer.timestamp;
+    oid = c.parents[0];
+  }
+  throw new UnknownRevisionError(rev, `${label} has no reflog, and its first commit was made at ${formatTime(oldest)}, after ${formatTime(t)} (a date alone means 00:00 local time that day)`);
 }
 
 /** The ref whose reflog `base@{...}` reads: `@{...}` alone means the current branch. */
