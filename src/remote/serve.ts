@@ -229,6 +229,8 @@ class Handler {
   private readonly open = new Map<GitOid, Promise<Open>>();
   /** resolutions of immutable revisions (commit ids, tags) */
   private readonly fixed = new Map<string, GitOid>();
+  /** resolutions under way, by revision */
+  private readonly resolving = new Map<string, Promise<GitOid>>();
   private refsAt = 0;
   private refsNow: Promise<RevisionRefs> | null = null;
 
@@ -373,10 +375,23 @@ class Handler {
     return this.refsNow;
   }
 
+  /**
+   * The commit `rev` names. Immutable revisions are resolved once; a live one
+   * (a branch) on every request, concurrent requests for it sharing one
+   * resolution that is under way (so the answer is the branch as it was
+   * while the request was being served).
+   */
   private async resolve(rev: string, immutable: boolean): Promise<GitOid> {
     const hit = this.fixed.get(rev);
     if (hit) return hit;
-    const oid = await this.source.resolve(rev);
+    let pending = this.resolving.get(rev);
+    if (!pending) {
+      pending = this.source.resolve(rev);
+      this.resolving.set(rev, pending);
+      const done = () => this.resolving.delete(rev);
+      pending.then(done, done);
+    }
+    const oid = await pending;
     if (immutable) {
       if (this.fixed.size >= 1024) this.fixed.delete(this.fixed.keys().next().value as string);
       this.fixed.set(rev, oid);
