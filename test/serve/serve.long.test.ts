@@ -16,7 +16,8 @@ import FetchStore from "@zarrita/storage/fetch";
 import * as zarr from "zarrita";
 import { afterAll, describe, expect, it } from "vitest";
 import { BIN, baseEnv, committed, tdvOk } from "../helpers/cli.js";
-import { FIXTURES_DIR, listFiles } from "../helpers/fixture.js";
+import { FIXTURES_DIR, listFiles, tempDir } from "../helpers/fixture.js";
+import { startS3Server } from "../helpers/s3-server.mjs";
 import { PYTHON, python } from "../helpers/zarr-python.js";
 
 interface Served {
@@ -34,8 +35,8 @@ afterAll(async () => {
   await Promise.all([...running].map((s) => s.stop()));
 });
 
-async function serve(dir: string, args: string[] = []): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--json", ...args], { cwd: dir, env: baseEnv(), stdio: ["ignore", "pipe", "pipe"] });
+async function serve(dir: string, args: string[] = [], env: Record<string, string> = {}): Promise<Served> {
+  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--json", ...args], { cwd: dir, env: baseEnv(env), stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   child.stderr?.on("data", (b: Buffer) => {
     err += b.toString("utf8");
@@ -112,6 +113,9 @@ print(json.dumps({"identical": bool(loc.identical(rem)), "t0": float(rem.tempera
     });
   });
 }
+
+/** Whether this build has remote sessions (`tdv serve --remote`). */
+const hasRemoteSource = "remoteSource" in (await import("../../src/index.js"));
 
 const hasXarray = (() => {
   try {
@@ -387,4 +391,41 @@ describe("tdv serve", () => {
     expect(r.stderr).toMatch(/^hint: .*--port 0/m);
     await s.stop();
   }, 30_000);
+
+  it.skipIf(!hasRemoteSource)("--remote serves a remote on the S3 test server without a clone, reading only the objects asked for; a corrupted chunk answers an error, never its bytes", async () => {
+    const s3 = await startS3Server();
+    try {
+      const env = s3.env();
+      const dir = await committed("v2/weather.zarr");
+      await tdvOk(dir, ["tag", "v1"]);
+      const url = `s3://${s3.bucket}/weather`;
+      await tdvOk(dir, ["remote", "add", "origin", url]);
+      await tdvOk(dir, ["push", "origin", "main", "v1"], { env });
+      const elsewhere = await tempDir();
+      s3.resetLog();
+      const s = await serve(elsewhere, ["--remote", url], { ...env, TDV_CACHE_DIR: path.join(elsewhere, "cache") });
+      const chunk = "weather.zarr/temperature/0.0.0";
+      const r = await request(s.port, `/v1/${chunk}`);
+      expect(r.status).toBe(200);
+      const bytes = await fsp.readFile(path.join(dir, chunk));
+      expect(r.body.equals(bytes)).toBe(true);
+      expect(r.headers.etag).toBe(`"${createHash("sha256").update(bytes).digest("hex")}"`);
+      const chunkGets = s3.requests.filter((q) => q.method === "GET" && q.key.includes("chunks/"));
+      expect(chunkGets.map((q) => q.key)).toEqual([`weather/chunks/${createHash("sha256").update(bytes).digest("hex").slice(0, 2)}/${createHash("sha256").update(bytes).digest("hex").slice(2)}`]);
+      // a chunk damaged on the server: an error, not its bytes
+      const other = await fsp.readFile(path.join(dir, "weather.zarr/temperature/1.0.0"));
+      const id = createHash("sha256").update(other).digest("hex");
+      await fsp.writeFile(s3.objectPath(`weather/chunks/${id.slice(0, 2)}/${id.slice(2)}`), Buffer.concat([other.subarray(1), Buffer.from([0])]));
+      const bad = await request(s.port, "/v1/weather.zarr/temperature/1.0.0");
+      expect(bad.status).toBeGreaterThanOrEqual(500);
+      expect(bad.body.toString("utf8")).toMatch(/Corrupt/);
+      expect(bad.body.includes(other.subarray(1, 9))).toBe(false);
+      // the listing of the remote's refs
+      const refs = JSON.parse((await request(s.port, "/")).body.toString("utf8")) as { tags: Record<string, string> };
+      expect(Object.keys(refs.tags)).toEqual(["v1"]);
+      expect(await s.stop()).toBe(0);
+    } finally {
+      await s3.stop();
+    }
+  }, 60_000);
 });
