@@ -355,6 +355,16 @@ describe("tdv serve", () => {
       const r = await request(s.port, "/main/weather.zarr/.zgroup", { method });
       expect([method, r.status, r.headers.allow]).toEqual([method, 405, "GET, HEAD"]);
     }
+    // a chunk object whose bytes no longer match its hash: an error naming it, never the bytes
+    const chunk = await fsp.readFile(path.join(dir, "weather.zarr/temperature/0.0.0"));
+    const id = createHash("sha256").update(chunk).digest("hex");
+    const object = path.join(dir, ".tdv/chunks", id.slice(0, 2), id.slice(2));
+    await fsp.chmod(object, 0o644);
+    await fsp.writeFile(object, Buffer.concat([Buffer.from("rot"), chunk.subarray(3)]));
+    const rotten = await request(s.port, "/main/weather.zarr/temperature/0.0.0");
+    expect(rotten.status).toBe(500);
+    expect((JSON.parse(rotten.body.toString("utf8")) as { error: string }).error).toBe("CorruptObjectError");
+    expect(rotten.headers.etag).toBeUndefined();
     // still serving after all that
     expect((await request(s.port, "/main/weather.zarr/.zgroup")).status).toBe(200);
     await s.stop();
