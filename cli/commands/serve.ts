@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
 import type { RevisionSource } from "../../src/index.js";
-import { action, err, loadLib, openRepo, out } from "../output.js";
+import { action, err, loadLib, openRepo, out, type Repo } from "../output.js";
 
 interface ServeOptions {
   port: number;
@@ -81,7 +81,16 @@ async function localSource(): Promise<RevisionSource> {
   return lib.repositorySource(repo, repo.root);
 }
 
-async function remote(_urlOrName: string): Promise<RevisionSource> {
+/** What serving a remote needs of the library: remote sessions (`remoteSource`), present once they are built in. */
+type RemoteSourceFn = (urlOrName: string, opts?: { repo?: Repo }) => Promise<RevisionSource>;
+
+async function remote(urlOrName: string): Promise<RevisionSource> {
   const lib = await loadLib();
-  throw new lib.UsageError("--remote is not available in this build", { hint: "serve a local repository: run tdv serve in its folder" });
+  const remoteSource = (lib as { remoteSource?: RemoteSourceFn }).remoteSource;
+  if (!remoteSource) throw new lib.UsageError("--remote is not available in this build (no remote sessions)", { hint: "serve a clone instead: tdv clone --lazy URL, then tdv serve in it" });
+  // a remote's name needs the repository that names it; a URL works anywhere
+  const repo = await openRepo()
+    .then((r) => r.repo)
+    .catch(() => null);
+  return remoteSource(urlOrName, repo ? { repo } : {});
 }
