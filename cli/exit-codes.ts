@@ -92,6 +92,8 @@ const BY_TAG: Record<TdvErrorTag, number> = {
   RemoteGcRefusedError: EXIT_FAILURE,
   RemoteObjectMissingError: EXIT_FAILURE,
   RemoteObjectCorruptError: EXIT_FAILURE,
+  // remote/serve.ts
+  ServeListenError: EXIT_FAILURE,
 };
 
 /** Exit code for a tdv error's `_tag` (unknown tags fail with 1). */
