@@ -79,5 +79,6 @@ export { headCommit, brokenRefs } from "./repo/head.js";
 // a read-only view of one commit: its arrays, one chunk's bytes or values without reading the whole snapshot
 export { openSession, pathParts, type ReadSession, type ArrayAt, type StoredRef, type FileAt, type Listing, type RangeQuery } from "./session/read.js";
 export { repositorySource, type RevisionSource, type RevisionRefs } from "./session/source.js";
+export { exportRevision, ExportTargetExistsError, type ExportOptions, type ExportResult, type ExportProgress } from "./commands/export.js";
 // for the CLI's output: terminal-safe text
 export { escapeControl, escapeControlLine, quotePath } from "./format/display.js";
