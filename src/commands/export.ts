@@ -73,7 +73,7 @@ export interface ExportOptions {
   onProgress?: (p: ExportProgress) => void;
   /** stops the export between two files; what it wrote is removed */
   signal?: AbortSignal;
-  /** reads started ahead of the file being written (default 0: one file's bytes in memory at a time); more for a remote, whose reads are round trips */
+  /** files read while one is written (default 4), holding at most 16 MiB (a larger file is read alone); 0: one file at a time */
   readAhead?: number;
   /** ZIP64 records for every entry (tests of zip readers) */
   forceZip64?: boolean;
@@ -121,7 +121,7 @@ export async function exportRevision(source: RevisionSource, opts: ExportOptions
     bytes += n;
     opts.onProgress?.({ phase: "exporting", done: written, bytes });
   };
-  const reads = readAhead(session, files, Math.max(0, opts.readAhead ?? 0), opts.signal);
+  const reads = readAhead(session, files, Math.max(0, opts.readAhead ?? 4), opts.signal);
   const tmpBase = path.join(path.dirname(target), `.${path.basename(target)}.tdv-export-${process.pid}-${randomBytes(3).toString("hex")}`);
 
   if (format === "folder") {
@@ -226,29 +226,43 @@ async function* filesOf(session: ReadSession, paths: readonly string[], rootedAt
   }
 }
 
-/** Each file with its verified bytes, in order, `ahead` reads started before the one being handed out. */
+/** Files read ahead hold at most this many bytes (a larger file is read alone). */
+const READ_AHEAD_BYTES = 16 << 20;
+/** What a Git blob (size unknown until read: metadata, small plain files) counts for in that bound. */
+const BLOB_GUESS = 64 << 10;
+
+/**
+ * Each file with its verified bytes, in order, up to `ahead` reads started
+ * before the one being handed out while the files read ahead hold at most
+ * READ_AHEAD_BYTES: memory stays bounded by that or by one file, and reads
+ * (a thread-pool round trip, or a remote's request) overlap the writes.
+ */
 async function* readAhead(session: ReadSession, files: AsyncGenerator<FileAt>, ahead: number, signal: AbortSignal | undefined): AsyncGenerator<{ file: FileAt; data: Uint8Array }> {
-  const queue: { file: FileAt; data: Promise<Uint8Array> }[] = [];
+  const queue: { file: FileAt; cost: number; data: Promise<Uint8Array> }[] = [];
+  let inFlight = 0;
   const stopped = () => {
     if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new InterruptedError("abort");
   };
+  async function* drain(keep: number, adding: number): AsyncGenerator<{ file: FileAt; data: Uint8Array }> {
+    while (queue.length > keep || (queue.length > 0 && inFlight + adding > READ_AHEAD_BYTES)) {
+      const next = queue.shift() as (typeof queue)[number];
+      const data = await next.data;
+      inFlight -= next.cost;
+      yield { file: next.file, data };
+      stopped();
+    }
+  }
   try {
     for await (const file of files) {
       stopped();
+      const cost = file.size >= 0 ? file.size : BLOB_GUESS;
+      yield* drain(ahead, cost);
       const data = session.read(file);
-      data.catch(() => {}); // awaited below, in order
-      queue.push({ file, data });
-      while (queue.length > ahead) {
-        const next = queue.shift() as { file: FileAt; data: Promise<Uint8Array> };
-        yield { file: next.file, data: await next.data };
-        stopped();
-      }
+      data.catch(() => {}); // awaited in order by drain
+      queue.push({ file, cost, data });
+      inFlight += cost;
     }
-    while (queue.length > 0) {
-      const next = queue.shift() as { file: FileAt; data: Promise<Uint8Array> };
-      yield { file: next.file, data: await next.data };
-      stopped();
-    }
+    yield* drain(0, 0);
   } finally {
     await files.return(undefined);
   }
