@@ -94,7 +94,7 @@ export class ZipWriter {
 
     // local header: with ZIP64, both sizes are 0xFFFFFFFF and the extra field holds them
     const localExtra = big ? zip64Extra([size, size]) : Buffer.alloc(0);
-    const local = Buffer.alloc(30);
+    const local = Buffer.alloc(30 + nameBytes.length + localExtra.length);
     local.writeUInt32LE(LOCAL_SIG, 0);
     local.writeUInt16LE(big ? V45 : V20, 4);
     local.writeUInt16LE(FLAG_UTF8, 6);
@@ -106,9 +106,9 @@ export class ZipWriter {
     local.writeUInt32LE(big ? MAX32 : size, 22);
     local.writeUInt16LE(nameBytes.length, 26);
     local.writeUInt16LE(localExtra.length, 28);
+    nameBytes.copy(local, 30);
+    localExtra.copy(local, 30 + nameBytes.length);
     this.write(local);
-    this.write(nameBytes);
-    this.write(localExtra);
     const dataOffset = this.offset;
     this.write(bytes);
 
@@ -119,7 +119,7 @@ export class ZipWriter {
     if (sizeOver) extraFields.push(size, size);
     if (offsetOver) extraFields.push(start);
     const cdExtra = extraFields.length ? zip64Extra(extraFields) : Buffer.alloc(0);
-    const cd = Buffer.alloc(46);
+    const cd = Buffer.alloc(46 + nameBytes.length + cdExtra.length);
     cd.writeUInt32LE(CENTRAL_SIG, 0);
     cd.writeUInt16LE(MADE_BY_UNIX | V45, 4);
     cd.writeUInt16LE(extraFields.length ? V45 : V20, 6);
@@ -137,10 +137,9 @@ export class ZipWriter {
     cd.writeUInt16LE(0, 36); // internal attributes
     cd.writeUInt32LE((FILE_MODE << 16) >>> 0, 38);
     cd.writeUInt32LE(offsetOver ? MAX32 : start, 42);
-    for (const b of [cd, nameBytes, cdExtra]) {
-      writeAll(this.cdFd, b, this.cdSize);
-      this.cdSize += b.length;
-    }
+    nameBytes.copy(cd, 46);
+    cdExtra.copy(cd, 46 + nameBytes.length);
+    this.addToDirectory(cd);
     this.entries++;
     return { name, size, dataOffset };
   }
@@ -149,6 +148,7 @@ export class ZipWriter {
   finish(): { entries: number; bytes: number } {
     if (this.finished) throw new Error("zip already finished");
     this.finished = true;
+    this.flushDirectory();
     const cdStart = this.offset;
     // copy the central directory from the side file
     const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, this.cdSize)));
@@ -198,6 +198,25 @@ export class ZipWriter {
   abort(): void {
     this.finished = true;
     this.closeSide();
+  }
+
+  /** central directory records not yet in the side file */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  private addToDirectory(record: Buffer): void {
+    this.pending.push(record);
+    this.pendingBytes += record.length;
+    this.cdSize += record.length;
+    if (this.pendingBytes >= 1 << 20) this.flushDirectory();
+  }
+
+  private flushDirectory(): void {
+    if (this.pending.length === 0) return;
+    const block = Buffer.concat(this.pending);
+    writeAll(this.cdFd, block, this.cdSize - this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
   }
 
   private sideOpen = true;

@@ -166,10 +166,18 @@ for name, group_path in (("one.zip", ""), ("all.zip", "weather.zarr")):
             visit(sub, zg[k])
     visit(src, g)
     out[name] = {"arrays": n, "equal": bool(equal), "stored": stored, "bad": bad}
+try:
+    import xarray as xr
+except ImportError:
+    xr = None
+if xr is not None:
+    ds = xr.open_zarr(zarr.ZipStore("one.zip", mode="r"))
+    ref = xr.open_zarr(${JSON.stringify(path.join(dir, "weather.zarr"))})
+    out["xarray"] = {"arrays": len(ds.data_vars), "equal": bool(ds.identical(ref)), "stored": True, "bad": None}
 print(json.dumps(out))
 `,
     );
-    for (const name of ["one.zip", "all.zip"]) {
+    for (const name of ["one.zip", "all.zip", ...("xarray" in got ? ["xarray"] : [])]) {
       expect(got[name]?.bad, name).toBeNull();
       expect(got[name]?.stored, name).toBe(true);
       expect(got[name]?.arrays, name).toBeGreaterThan(3);
