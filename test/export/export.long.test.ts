@@ -258,6 +258,25 @@ describe("tdv export refuses", () => {
     expect(readdirSync(parent).sort()).toEqual(["empty", "full", "old.zip"]);
   });
 
+  it.skipIf(!existsSync("/usr/bin/script"))("shows progress on a terminal (files, bytes), none with --quiet", async () => {
+    const parent = await tempDir();
+    const onTerminal = (args: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        const cmd = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(" ");
+        const child = spawn("/usr/bin/script", ["-qec", cmd, "/dev/null"], { cwd: dir, env: baseEnv(), stdio: ["ignore", "pipe", "pipe"] });
+        const out: Buffer[] = [];
+        child.stdout.on("data", (b: Buffer) => out.push(b));
+        child.on("error", reject);
+        child.on("close", () => resolve(Buffer.concat(out).toString("utf8")));
+      });
+    const shown = await onTerminal(["export", "HEAD", "--to", path.join(parent, "a")]);
+    expect(shown).toMatch(/\r\x1b\[Kexporting +\d+ files +\d+(\.\d+)? k?B/);
+    expect(shown).toMatch(/exported \d+ files/);
+    const quiet = await onTerminal(["export", "HEAD", "--to", path.join(parent, "b"), "-q"]);
+    expect(quiet).toBe("");
+    expect(existsSync(path.join(parent, "b", "weather.zarr", ".zgroup"))).toBe(true);
+  });
+
   it("--help shows examples", async () => {
     const r = await tdvOk(dir, ["export", "--help"]);
     expect(r.stdout).toMatch(/Examples:\n\s+\$ tdv export/);
