@@ -331,6 +331,29 @@ describe("a killed export", () => {
     expect(readdirSync(parent)).toEqual(["big.zip"]);
   }, 120_000);
 
+  it.skipIf(skip)("SIGTERM: stops, exits 143 and removes what it wrote", async () => {
+    const parent = await tempDir();
+    const file = path.join(parent, "big.zip");
+    const child = spawn(process.execPath, [BIN, "export", "HEAD", "--zip", file], { cwd: dir, env: baseEnv(), stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (b: Buffer) => {
+      stderr += b.toString();
+    });
+    let closed = false;
+    const exited = new Promise<number | null>((resolve) =>
+      child.on("close", (code) => {
+        closed = true;
+        resolve(code);
+      }),
+    );
+    while (!closed && !temps(parent).some((n) => n.endsWith(".tmp") && statSync(path.join(parent, n)).size > 200_000)) await new Promise((r) => setTimeout(r, 5));
+    expect(closed, "the export finished before it could be stopped").toBe(false);
+    child.kill("SIGTERM");
+    expect(await exited).toBe(143);
+    expect(stderr).toMatch(/interrupted by SIGTERM/);
+    expect(readdirSync(parent)).toEqual([]);
+  }, 120_000);
+
   it.skipIf(skip)("--to: leaves no DIR; the next export replaces what it left", async () => {
     const parent = await tempDir();
     const out = path.join(parent, "big-copy");
