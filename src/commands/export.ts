@@ -28,8 +28,8 @@ import path from "node:path";
 import { InterruptedError, PathNotFoundError, TdvError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { isUnder } from "../format/paths.js";
-import { ZipWriter } from "../format/zip.js";
 import { asAccessError } from "../store/atomic.js";
+import { createZipFile } from "../store/zip-file.js";
 import { pathParts, type FileAt, type ReadSession } from "../session/read.js";
 import type { RevisionSource } from "../session/source.js";
 import { TreeWriter } from "../worktree/worktree.js";
@@ -146,31 +146,22 @@ export async function exportRevision(source: RevisionSource, opts: ExportOptions
   }
 
   const tmp = `${tmpBase}.tmp`;
-  let fd: number;
-  try {
-    fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o666);
-  } catch (err) {
-    throw asAccessError(err, tmp);
-  }
-  let zip: ZipWriter | undefined;
+  const c = session.info.committer;
+  // entries dated with the committer's local time, as git archive dates them: the same revision gives the same zip
+  const out = createZipFile(tmp, `${tmpBase}.cd`, { mtime: new Date((c.timestamp + c.tzOffset * 60) * 1000), forceZip64: opts.forceZip64 === true });
   let size = 0;
   try {
-    const c = session.info.committer;
-    // the committer's local time, as git archive dates its entries: the same revision gives the same zip
-    zip = new ZipWriter(fd, `${tmpBase}.cd`, { mtime: new Date((c.timestamp + c.tzOffset * 60) * 1000), forceZip64: opts.forceZip64 === true });
     for await (const { file, data } of reads) {
-      zip.add(root ? file.path.slice(root.length + 1) : file.path, data);
+      out.zip.add(root ? file.path.slice(root.length + 1) : file.path, data);
       step(data.length);
     }
-    size = zip.finish().bytes;
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = -1;
+    size = out.zip.finish().bytes;
+    out.sync();
+    out.close();
     if (!opts.force && fs.existsSync(target)) checkTarget(target, format, false); // made while we wrote
     fs.renameSync(tmp, target);
   } catch (err) {
-    zip?.abort();
-    if (fd >= 0) fs.closeSync(fd);
+    out.close();
     fs.rmSync(tmp, { force: true });
     throw err instanceof TdvError ? err : asAccessError(err, target);
   }

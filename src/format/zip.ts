@@ -1,5 +1,5 @@
 /**
- * A zip archive written front to back, for `tdv export --zip`: every entry
+ * A zip archive encoded front to back, for `tdv export --zip`: every entry
  * STORED (method 0, not deflated), so a reader can range-read a chunk at its
  * offset in the file (zarrita's ZipFileStore does, and zarr-python's
  * ZipStore reads each entry as it is). An entry's bytes are given whole,
@@ -11,10 +11,10 @@
  * field, and an archive of more than 65,535 entries or whose central
  * directory starts or ends beyond 4 GiB gets the ZIP64 end records.
  *
- * The central directory is written to a side file as the entries go (so a
- * million entries do not sit in memory) and copied after the last entry.
+ * The central directory goes to the sink's keeping as the entries go (a
+ * side file: a million entries do not sit in memory) and is appended after
+ * the last entry. Bytes in, bytes out: src/store/zip-file.ts puts them on disk.
  */
-import fs from "node:fs";
 import zlib from "node:zlib";
 import { crc32With } from "./crc.js";
 
@@ -54,25 +54,29 @@ export interface ZipEntryInfo {
   dataOffset: number;
 }
 
-/**
- * A zip written to the open file `fd` from its start; `sideFile` is a scratch
- * file (made and removed by the writer) for the central directory.
- */
+/** Where a ZipWriter's bytes go. */
+export interface ZipSink {
+  /** append bytes to the archive */
+  write(bytes: Uint8Array): void;
+  /** keep a block of the central directory until the end */
+  keep(block: Uint8Array): void;
+  /** the kept blocks, in order (read once, by finish) */
+  kept(): Iterable<Uint8Array>;
+}
+
+/** A zip written front to back into `sink`. */
 export class ZipWriter {
   private offset = 0;
   private entries = 0;
-  private readonly cdFd: number;
   private cdSize = 0;
   private readonly dosTime: number;
   private readonly dosDate: number;
   private finished = false;
 
   constructor(
-    private readonly fd: number,
-    private readonly sideFile: string,
+    private readonly sink: ZipSink,
     private readonly opts: ZipOptions,
   ) {
-    this.cdFd = fs.openSync(sideFile, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o600);
     [this.dosDate, this.dosTime] = dosDateTime(opts.mtime);
   }
 
@@ -144,21 +148,14 @@ export class ZipWriter {
     return { name, size, dataOffset };
   }
 
-  /** Write the central directory and the end records; the archive is complete (the side file is removed). */
+  /** Write the central directory and the end records: the archive is complete. */
   finish(): { entries: number; bytes: number } {
     if (this.finished) throw new Error("zip already finished");
     this.finished = true;
     this.flushDirectory();
     const cdStart = this.offset;
-    // copy the central directory from the side file
-    const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, this.cdSize)));
-    for (let pos = 0; pos < this.cdSize; ) {
-      const n = fs.readSync(this.cdFd, buf, 0, Math.min(buf.length, this.cdSize - pos), pos);
-      if (n <= 0) throw new Error("central directory side file truncated");
-      this.write(buf.subarray(0, n));
-      pos += n;
-    }
-    this.closeSide();
+    for (const block of this.sink.kept()) this.write(block);
+    if (this.offset - cdStart !== this.cdSize) throw new Error(`central directory of ${this.cdSize} bytes came back as ${this.offset - cdStart}`);
     const cdEnd = this.offset;
     const zip64 = this.opts.forceZip64 === true || this.entries > MAX16 || cdStart >= MAX32 || this.cdSize >= MAX32 || cdEnd >= MAX32;
     if (zip64) {
@@ -194,12 +191,6 @@ export class ZipWriter {
     return { entries: this.entries, bytes: this.offset };
   }
 
-  /** Give up: close and remove the side file (the caller removes the archive). */
-  abort(): void {
-    this.finished = true;
-    this.closeSide();
-  }
-
   /** central directory records not yet in the side file */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -213,22 +204,13 @@ export class ZipWriter {
 
   private flushDirectory(): void {
     if (this.pending.length === 0) return;
-    const block = Buffer.concat(this.pending);
-    writeAll(this.cdFd, block, this.cdSize - this.pendingBytes);
+    this.sink.keep(Buffer.concat(this.pending));
     this.pending = [];
     this.pendingBytes = 0;
   }
 
-  private sideOpen = true;
-  private closeSide(): void {
-    if (!this.sideOpen) return;
-    this.sideOpen = false;
-    fs.closeSync(this.cdFd);
-    fs.rmSync(this.sideFile, { force: true });
-  }
-
   private write(b: Uint8Array): void {
-    writeAll(this.fd, b, this.offset);
+    this.sink.write(b);
     this.offset += b.length;
   }
 }
@@ -248,11 +230,4 @@ function zip64Extra(values: readonly number[]): Buffer {
   b.writeUInt16LE(8 * values.length, 2);
   for (const [i, v] of values.entries()) b.writeBigUInt64LE(BigInt(v), 4 + 8 * i);
   return b;
-}
-
-function writeAll(fd: number, b: Uint8Array, position: number): void {
-  let off = 0;
-  while (off < b.length) {
-    off += fs.writeSync(fd, b, off, b.length - off, position + off);
-  }
 }

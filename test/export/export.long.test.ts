@@ -10,13 +10,13 @@
  */
 import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, promises as fsp, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, promises as fsp, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import FileSystemStore from "@zarrita/storage/fs";
 import ZipFileStore from "@zarrita/storage/zip";
 import * as zarr from "zarrita";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ZipWriter } from "../../src/format/zip.js";
+import { createZipFile } from "../../src/store/zip-file.js";
 import { BIN, baseEnv, committed, tdv, tdvJson, tdvOk } from "../helpers/cli.js";
 import { listFiles, tempDir } from "../helpers/fixture.js";
 import { hasZarrPython, python, pythonJson } from "../helpers/zarr-python.js";
@@ -188,13 +188,12 @@ print(json.dumps(out))
   it.skipIf(skip)("Python's zipfile reads ZIP64 archives: every record ZIP64, and more than 65,535 entries", async () => {
     const parent = await tempDir();
     const write = (name: string, n: number, forceZip64: boolean) => {
-      const fd = openSync(path.join(parent, name), "w");
+      const out = createZipFile(path.join(parent, name), path.join(parent, `${name}.cd`), { mtime: new Date(0), forceZip64 });
       try {
-        const w = new ZipWriter(fd, path.join(parent, `${name}.cd`), { mtime: new Date(0), forceZip64 });
-        for (let i = 0; i < n; i++) w.add(`a.zarr/c/${i}`, Buffer.from(`chunk ${i}\n`));
-        w.finish();
+        for (let i = 0; i < n; i++) out.zip.add(`a.zarr/c/${i}`, Buffer.from(`chunk ${i}\n`));
+        out.zip.finish();
       } finally {
-        closeSync(fd);
+        out.close();
       }
     };
     write("forced.zip", 3, true);

@@ -6,7 +6,7 @@
  * a zip that zarrita opens at its root with range reads; refusals that write
  * nothing. CLI spawns and zarr-python are in export.long.test.ts.
  */
-import { promises as fsp, readFileSync, writeFileSync, openSync, closeSync, readdirSync } from "node:fs";
+import { promises as fsp, readFileSync, writeFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import FileSystemStore from "@zarrita/storage/fs";
 import ZipFileStore from "@zarrita/storage/zip";
@@ -14,7 +14,7 @@ import { unzip, type Reader } from "unzipit";
 import * as zarr from "zarrita";
 import { beforeAll, describe, expect, it } from "vitest";
 import { exportRevision, isTdvError, repositorySource, type RevisionSource } from "../../src/index.js";
-import { ZipWriter } from "../../src/format/zip.js";
+import { createZipFile } from "../../src/store/zip-file.js";
 import { listFiles, tempDir } from "../helpers/fixture.js";
 import { repoFrom } from "../merge/helpers.js";
 
@@ -34,13 +34,12 @@ function fileReader(file: string): Reader & { reads: number } {
 }
 
 function writeZip(file: string, entries: [string, Uint8Array][], forceZip64: boolean): void {
-  const fd = openSync(file, "w");
+  const out = createZipFile(file, `${file}.cd`, { mtime: new Date(Date.UTC(2026, 2, 31, 12, 30, 4)), forceZip64 });
   try {
-    const w = new ZipWriter(fd, `${file}.cd`, { mtime: new Date(Date.UTC(2026, 2, 31, 12, 30, 4)), forceZip64 });
-    for (const [name, b] of entries) w.add(name, b);
-    w.finish();
+    for (const [name, b] of entries) out.zip.add(name, b);
+    out.zip.finish();
   } finally {
-    closeSync(fd);
+    out.close();
   }
 }
 
