@@ -27,6 +27,8 @@ const BY_TAG: Record<TdvErrorTag, number> = {
   BadRefError: EXIT_FAILURE,
   GcRefusedError: EXIT_FAILURE,
   BranchMovedError: EXIT_FAILURE,
+  SessionConflictError: EXIT_FAILURE,
+  SessionStateError: EXIT_FAILURE,
   RefLockedError: EXIT_FAILURE,
   WorktreeLockedError: EXIT_FAILURE,
   GcRunningError: EXIT_FAILURE,

@@ -201,6 +201,28 @@ export class GcRefusedError extends TdvError<"GcRefusedError"> {
 }
 
 /** A compare-and-swap ref update found another value than the one expected. */
+/** A write session's changes and the commits that landed on its branch meanwhile (or two forks' change sets) touch the same files differently. */
+export class SessionConflictError extends TdvError<"SessionConflictError"> {
+  readonly _tag = "SessionConflictError";
+  constructor(
+    readonly branch: string,
+    readonly paths: string[],
+    why: string,
+  ) {
+    super(`write session on ${branch} not committed: ${why}:\n${indentedList(paths)}`, {
+      hint: "the session is as it was: re-write those files from the branch's new state (open a new session) or commit them on another branch and merge",
+    });
+  }
+}
+
+/** A write session used after it committed or closed. */
+export class SessionStateError extends TdvError<"SessionStateError"> {
+  readonly _tag = "SessionStateError";
+  constructor(readonly branch: string) {
+    super(`the write session on ${branch} has ended (committed or closed)`, { hint: "open a new session with openWriteSession(repo, branch)" });
+  }
+}
+
 export class BranchMovedError extends TdvError<"BranchMovedError"> {
   readonly _tag = "BranchMovedError";
   constructor(
@@ -524,6 +546,8 @@ export interface TdvErrorMap {
   BadRefError: BadRefError;
   GcRefusedError: GcRefusedError;
   BranchMovedError: BranchMovedError;
+  SessionConflictError: SessionConflictError;
+  SessionStateError: SessionStateError;
   RefLockedError: RefLockedError;
   WorktreeLockedError: WorktreeLockedError;
   GcRunningError: GcRunningError;

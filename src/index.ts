@@ -80,5 +80,6 @@ export { headCommit, brokenRefs } from "./repo/head.js";
 export { openSession, pathParts, type ReadSession, type ArrayAt, type StoredRef, type FileAt, type Listing, type RangeQuery } from "./session/read.js";
 export { repositorySource, type RevisionSource, type RevisionRefs } from "./session/source.js";
 export { exportRevision, ExportTargetExistsError, type ExportOptions, type ExportResult, type ExportProgress } from "./commands/export.js";
+export { openWriteSession, type WriteSession, type ChangeSet, type SessionChange, type SessionToken, type SessionCommitOptions, type SessionCommitResult } from "./session/write.js";
 // for the CLI's output: terminal-safe text
 export { escapeControl, escapeControlLine, quotePath } from "./format/display.js";

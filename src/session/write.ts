@@ -1,0 +1,533 @@
+/**
+ * A write session: a writable zarrita store over a branch. A pipeline writes
+ * metadata documents, chunks and plain files with `set` (and `delete`);
+ * each value becomes an object as it is written (a chunk object by its
+ * SHA-256, a metadata document a Git blob), so the session holds only the
+ * list of what changed, never the bytes. `get` sees the session's own
+ * writes over the branch as it was when the session opened.
+ *
+ * Nothing is visible on the branch until `commit`: it writes the changed
+ * manifest shards, trees and the commit from the base's snapshot (only the
+ * folders on the way to a change are read), then moves the branch by
+ * compare-and-swap. When the branch moved meanwhile, the session rebases
+ * onto its new tip: changes to files the other commits did not touch are
+ * applied as they are; a chunk both changed is merged element by element as
+ * `merge` does; anything else (a metadata document or plain file both
+ * changed differently, an element both changed) is a conflict, reported with
+ * its paths, and the session stays as it was for the caller to decide.
+ *
+ * A session forks into a token (plain JSON) that another process opens to
+ * write its part; its change set (plain JSON: paths and object ids, no bytes)
+ * comes back and `absorb` gathers it before one commit.
+ */
+import { randomInt } from "node:crypto";
+import { BranchMovedError, SessionConflictError, SessionStateError, UsageError } from "../errors.js";
+import { indentedList } from "../format/display.js";
+import { checkEntryName } from "../format/git-object.js";
+import { sha256, type ChunkId, type GitOid } from "../format/hash.js";
+import { FILE_LIST, MANIFEST_TREE } from "../format/manifest.js";
+import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
+import { baseName, joinPath, META_NAMES, parentDir, SMALL_FILE, storeFor } from "../repo/hierarchy.js";
+import { mergeChunk } from "../repo/merge/elementwise.js";
+import type { Repository } from "../repo/repository.js";
+import { storedHierarchy, writeSnapshot, type SnapEntry } from "../repo/snapshot.js";
+import { updateSnapshot } from "../repo/snapshot-update.js";
+import { diffTrees } from "../repo/tree-diff.js";
+import { TDV_VERSION } from "../format/version.js";
+import { formatMessage } from "../worktree/record.js";
+import { openSession, pathParts, type RangeQuery, type ReadSession } from "./read.js";
+
+/** One file the session wrote (its object) or deleted. */
+export type SessionChange = { path: string; store: "git" | "chunk"; id: string; size: number } | { path: string; deleted: true };
+
+/** What a session (or a fork of it) changed: paths and object ids, no bytes; plain JSON. */
+export interface ChangeSet {
+  format: "tdv-change-set/1";
+  branch: string;
+  base: GitOid | null;
+  changes: SessionChange[];
+}
+
+/** What another process needs to open a fork of a session (plain JSON). */
+export interface SessionToken {
+  format: "tdv-session/1";
+  /** the repository folder (.tdv) and its working tree */
+  tdvDir: string;
+  branch: string;
+  base: GitOid | null;
+}
+
+export interface SessionCommitOptions {
+  /** extra trailers recorded in the message (the tool version and the session's command are added) */
+  trailers?: Record<string, string>;
+  /** how many times to rebase onto a branch that moved before giving up (default 16) */
+  attempts?: number;
+}
+
+export interface SessionCommitResult {
+  commit: GitOid;
+  /** the commit the session's changes were applied onto (its base, or the branch's tip it rebased onto) */
+  parent: GitOid | null;
+  branch: string;
+  /** files changed by the commit */
+  changed: number;
+  /** how many times the branch had moved and the session rebased */
+  rebased: number;
+  /** chunks both this session and the commits it rebased over changed, merged element by element */
+  merged: string[];
+}
+
+export interface WriteSession {
+  readonly branch: string;
+  /** the branch's commit when the session opened (null: the branch has no commit yet) */
+  readonly base: GitOid | null;
+  /** zarrita's store: the bytes at `key` as the session sees them (its writes over its base) */
+  get(key: string, opts?: unknown): Promise<Uint8Array | undefined>;
+  getRange(key: string, range: RangeQuery, opts?: unknown): Promise<Uint8Array | undefined>;
+  /** zarrita's writable store: `value` becomes the file at `key` */
+  set(key: string, value: Uint8Array): Promise<void>;
+  /** the file at `key` is removed (a chunk: the fill value) */
+  delete(key: string): Promise<boolean>;
+  /** what the session changed so far */
+  changeSet(): ChangeSet;
+  /** a token another process opens with `openWriteSession(repo, token)` to write its part */
+  fork(): SessionToken;
+  /** gather the change sets of forks (checking that their objects are stored, reading no bytes); a path two of them wrote differently is refused */
+  absorb(sets: readonly ChangeSet[]): Promise<void>;
+  /** write the commit and move the branch (rebasing when it moved); ends the session */
+  commit(message: string, opts?: SessionCommitOptions): Promise<SessionCommitResult>;
+  /** end the session without committing (its objects become garbage gc collects) */
+  close(): void;
+}
+
+const RESERVED = new Set([MANIFEST_TREE, FILE_LIST]);
+
+/**
+ * Open a write session on `branch` (created by the first commit when it does
+ * not exist), or the fork a token names (on the token's base).
+ */
+export async function openWriteSession(repo: Repository, target: string | SessionToken): Promise<WriteSession> {
+  let branch: string;
+  let base: GitOid | null;
+  if (typeof target === "string") {
+    branch = target.startsWith("refs/heads/") ? target.slice(11) : target;
+    checkBranch(branch);
+    base = await repo.refs.read(`refs/heads/${branch}`);
+  } else {
+    checkToken(target, repo);
+    branch = target.branch;
+    base = target.base;
+  }
+  const release = await holdWriter(repo);
+  try {
+    const read = base ? await openSession(repo, base) : null;
+    return new Session(repo, branch, base, read, release);
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+function checkBranch(branch: string): void {
+  if (branch === "" || branch.split("/").some((p) => p === "" || p === "." || p === ".." || p.endsWith(".lock")) || /[\s~^:?*[\\]/.test(branch)) {
+    throw new UsageError(`'${branch}' is not a valid branch name`, { hint: "name a branch as git does, e.g. main or pipelines/era5" });
+  }
+}
+
+function checkToken(t: SessionToken, repo: Repository): void {
+  if (t?.format !== "tdv-session/1" || typeof t.branch !== "string" || (t.base !== null && typeof t.base !== "string")) {
+    throw new UsageError("not a write-session token", { hint: "pass the object session.fork() returned, as JSON" });
+  }
+  if (t.tdvDir !== repo.tdvDir) throw new UsageError(`the token is of the repository ${t.tdvDir}, not ${repo.tdvDir}`, { hint: "open the fork in the repository its session belongs to" });
+  checkBranch(t.branch);
+}
+
+/** Announce the session as a writer of objects until it ends: gc never deletes what it wrote meanwhile. */
+async function holdWriter(repo: Repository): Promise<() => void> {
+  let release!: () => void;
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  await new Promise<void>((entered, fail) => {
+    repo.writing("write session", async () => {
+      entered();
+      await held;
+    }).catch(fail);
+  });
+  return release;
+}
+
+type Entry = SnapEntry | null;
+
+class Session implements WriteSession {
+  /** path → the session's entry (null: deleted) */
+  private readonly changes = new Map<string, Entry>();
+  private closed = false;
+
+  constructor(
+    private readonly repo: Repository,
+    readonly branch: string,
+    readonly base: GitOid | null,
+    private readonly read: ReadSession | null,
+    private readonly release: () => void,
+  ) {}
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const path = canonical(key);
+    const e = this.changes.get(path);
+    if (e === null) return undefined;
+    if (e) return e.store === "chunk" ? this.repo.chunks.get(e.id as ChunkId, path) : this.repo.git.readBlob(e.id as GitOid, path);
+    return this.read?.get(path);
+  }
+
+  async getRange(key: string, range: RangeQuery): Promise<Uint8Array | undefined> {
+    const bytes = await this.get(key);
+    if (!bytes) return undefined;
+    if ("suffixLength" in range) return bytes.subarray(Math.max(0, bytes.length - Math.max(0, range.suffixLength)));
+    const start = Math.min(bytes.length, Math.max(0, range.offset));
+    return bytes.subarray(start, Math.min(bytes.length, start + Math.max(0, range.length)));
+  }
+
+  async set(key: string, value: Uint8Array): Promise<void> {
+    this.open();
+    const path = canonical(key);
+    checkWritable(path);
+    const bytes = value instanceof Uint8Array ? value : new Uint8Array(value);
+    // metadata documents are Git blobs; everything else a chunk object (a small plain file becomes a blob at commit)
+    if (META_NAMES.has(baseName(path))) {
+      const id = await this.repo.git.writeBlob(bytes);
+      this.changes.set(path, { store: "git", id, size: bytes.length });
+    } else {
+      const id = sha256(bytes);
+      await this.repo.chunks.put(id, bytes);
+      this.changes.set(path, { store: "chunk", id, size: bytes.length });
+    }
+  }
+
+  async delete(key: string): Promise<boolean> {
+    this.open();
+    const path = canonical(key);
+    checkWritable(path);
+    const had = this.changes.get(path) ? true : this.changes.has(path) ? false : (await this.read?.file(path)) != null;
+    this.changes.set(path, null);
+    return had;
+  }
+
+  changeSet(): ChangeSet {
+    const changes: SessionChange[] = [];
+    for (const [path, e] of [...this.changes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) changes.push(e ? { path, ...e } : { path, deleted: true });
+    return { format: "tdv-change-set/1", branch: this.branch, base: this.base, changes };
+  }
+
+  fork(): SessionToken {
+    this.open();
+    return { format: "tdv-session/1", tdvDir: this.repo.tdvDir, branch: this.branch, base: this.base };
+  }
+
+  async absorb(sets: readonly ChangeSet[]): Promise<void> {
+    this.open();
+    const incoming = new Map<string, { entry: Entry; from: number }>();
+    sets.forEach((set, i) => {
+      if (set?.format !== "tdv-change-set/1" || !Array.isArray(set.changes)) throw new UsageError(`change set ${i + 1} is not a tdv change set`, { hint: "pass what a fork's changeSet() returned" });
+      if (set.branch !== this.branch || set.base !== this.base) {
+        throw new UsageError(`change set ${i + 1} was written on ${set.branch} at ${set.base?.slice(0, 10) ?? "(no commit)"}, this session is on ${this.branch} at ${this.base?.slice(0, 10) ?? "(no commit)"}`, {
+          hint: "gather only the change sets of this session's forks",
+        });
+      }
+      for (const c of set.changes) {
+        const path = canonical(c.path);
+        checkWritable(path);
+        const entry = checkEntry(c, i);
+        const seen = incoming.get(path) ?? (this.changes.has(path) ? { entry: this.changes.get(path) as Entry, from: -1 } : undefined);
+        if (seen && !sameEntry(seen.entry, entry)) {
+          const who = seen.from < 0 ? "this session" : `change set ${seen.from + 1}`;
+          throw new SessionConflictError(this.branch, [path], `${who} and change set ${i + 1} both wrote ${path}, differently`);
+        }
+        incoming.set(path, { entry, from: i });
+      }
+    });
+    const missing: string[] = [];
+    await Promise.all(
+      [...incoming].map(async ([path, { entry }]) => {
+        if (!entry) return;
+        const stored = entry.store === "chunk" ? await this.repo.chunks.has(entry.id) : (await this.repo.git.typeOf(entry.id)) === "blob";
+        if (!stored) missing.push(`${path} (${entry.store === "chunk" ? "chunk object" : "blob"} ${entry.id.slice(0, 12)})`);
+      }),
+    );
+    if (missing.length > 0) {
+      throw new UsageError(`the change sets name objects this repository lacks:\n${indentedList(missing.sort())}`, {
+        hint: "a fork must write into the same repository (open it with the token in the repository it names)",
+      });
+    }
+    for (const [path, { entry }] of incoming) this.changes.set(path, entry);
+  }
+
+  async commit(message: string, opts: SessionCommitOptions = {}): Promise<SessionCommitResult> {
+    this.open();
+    if (message.trim() === "") throw new UsageError("empty commit message", { hint: "say what the pipeline wrote, e.g. commit('era5: 2026-03 appended')" });
+    const attempts = opts.attempts ?? 16;
+    const ref = `refs/heads/${this.branch}`;
+    await this.refuseCheckedOut(ref);
+    let onto = this.base;
+    let changes = new Map(this.changes);
+    const merged: string[] = [];
+    let rebased = 0;
+    for (let attempt = 0; ; attempt++) {
+      const tree = await this.treeWith(onto, changes);
+      const parentTree = onto ? (await this.repo.git.readCommit(onto)).tree : null;
+      const now = new Date();
+      const committer = this.repo.identity(now, "committer");
+      const oid = await this.repo.git.writeCommit({
+        tree,
+        parents: onto ? [onto] : [],
+        author: this.repo.identity(now, "author"),
+        committer,
+        message: formatMessage(message, { "Tdv-Version": TDV_VERSION, "Tdv-Command": "write session", ...(opts.trailers ?? {}) }),
+      });
+      try {
+        await this.repo.durability.flush();
+        await this.repo.refs.update(ref, { expected: onto, next: oid, who: committer, message: `commit (session): ${message.trim().split("\n")[0]}` });
+        this.close();
+        return { commit: oid, parent: onto, branch: this.branch, changed: tree === parentTree ? 0 : changes.size, rebased, merged };
+      } catch (err) {
+        if (!(err instanceof BranchMovedError) || attempt + 1 >= attempts) throw err;
+      }
+      // the branch moved: rebase this session's changes onto its new tip, then try again
+      const tip = await this.repo.refs.read(ref);
+      ({ changes } = await this.rebase(onto, tip, changes, merged));
+      onto = tip;
+      rebased++;
+      await new Promise((r) => setTimeout(r, randomInt(5, 20 + 20 * Math.min(attempt, 10))));
+    }
+  }
+
+  /**
+   * As git refuses a push to the branch a working copy has checked out: the
+   * working copy and its index would stay on the old commit, and its next
+   * commit would undo the session's. A working copy with nothing checked out
+   * (an empty index) is not in the way.
+   */
+  private async refuseCheckedOut(ref: string): Promise<void> {
+    const head = await this.repo.refs.head();
+    if (head.branch !== ref) return;
+    const index = await this.repo.readIndex();
+    if (index.entries.size === 0) return;
+    throw new UsageError(`${this.branch} is checked out in the working copy ${this.repo.root}: a session commit would leave it behind`, {
+      hint: `commit the session on another branch and merge it (\`tdv merge\`), or switch the working copy to another branch first (\`tdv switch -c review\`)`,
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.release();
+  }
+
+  private open(): void {
+    if (this.closed) throw new SessionStateError(this.branch);
+  }
+
+  /**
+   * The changes re-based from `from` onto `to`: a file only this session
+   * changed keeps its change; one both changed to the same bytes needs none;
+   * a chunk both changed is merged element by element; anything else is a
+   * SessionConflictError naming every such path.
+   */
+  private async rebase(from: GitOid | null, to: GitOid | null, changes: Map<string, Entry>, merged: string[]): Promise<{ changes: Map<string, Entry> }> {
+    const treeOf = async (c: GitOid | null) => (c ? (await this.repo.git.readCommit(c)).tree : null);
+    const [baseTree, tipTree] = await Promise.all([treeOf(from), treeOf(to)]);
+    const theirs = new Map<string, SnapEntry>();
+    const theirDeletes = new Map<string, SnapEntry>();
+    const touched = await diffTrees(this.repo, baseTree, tipTree, theirs, theirDeletes);
+    const theirPaths = new Set(touched.map((c) => c.path));
+    const out = new Map(changes);
+    const conflicts: string[] = [];
+    const baseRead = from ? await openSession(this.repo, from) : null;
+    const tipRead = to ? await openSession(this.repo, to) : null;
+    for (const [path, ours] of changes) {
+      if (!theirPaths.has(path)) continue;
+      const their = theirs.get(path) ?? null;
+      if (sameEntry(ours, their)) {
+        out.delete(path); // both made the same change
+        continue;
+      }
+      const bytes = ours && their ? await this.mergeChunkAt(path, baseRead, tipRead, ours) : null;
+      if (bytes === null) {
+        conflicts.push(path);
+        continue;
+      }
+      if (bytes === "theirs") out.delete(path);
+      else {
+        const id = sha256(bytes);
+        await this.repo.chunks.put(id, bytes);
+        out.set(path, { store: "chunk", id, size: bytes.length });
+      }
+      merged.push(path);
+    }
+    if (conflicts.length > 0) throw new SessionConflictError(this.branch, conflicts, `the branch moved to ${to?.slice(0, 10) ?? "(none)"} and changed ${conflicts.length === 1 ? "a file" : "files"} this session changed too`);
+    return { changes: out };
+  }
+
+  /** A chunk both sides changed, merged element by element: its bytes, "theirs" when the merge is their file, null when it cannot merge (a conflict). */
+  private async mergeChunkAt(path: string, baseRead: ReadSession | null, tipRead: ReadSession | null, ours: NonNullable<Entry>): Promise<Uint8Array | "theirs" | null> {
+    if (!tipRead) return null;
+    const tipFile = await tipRead.file(path);
+    if (tipFile?.kind !== "chunk") return null;
+    const arrayPath = await arrayOfChunk(tipRead, path);
+    if (arrayPath === null) return null;
+    const [baseArray, tipArray] = await Promise.all([baseRead?.array(arrayPath), tipRead.array(arrayPath)]);
+    // the session's view of the array's metadata: its own document if it wrote one
+    const oursMeta = await this.get(joinPath(arrayPath, tipArray?.meta.zarrFormat === 3 ? "zarr.json" : ".zarray"));
+    if (!tipArray || !baseArray || !oursMeta) return null;
+    const docOf = async (s: ReadSession, a: string) => (await s.get(joinPath(a, tipArray.meta.zarrFormat === 3 ? "zarr.json" : ".zarray"))) as Uint8Array;
+    const attrsOf = async (s: { get(k: string): Promise<Uint8Array | undefined> }) => (tipArray.meta.zarrFormat === 2 ? ((await s.get(joinPath(arrayPath, ".zattrs"))) ?? null) : null);
+    const baseDoc = await docOf(baseRead as ReadSession, arrayPath);
+    const tipDoc = await docOf(tipRead, arrayPath);
+    if (!Buffer.from(baseDoc).equals(Buffer.from(tipDoc)) || !Buffer.from(baseDoc).equals(Buffer.from(oursMeta))) return null; // metadata changed: no element-wise merge
+    const key = path.slice(arrayPath ? arrayPath.length + 1 : 0);
+    const index = parseIndex(tipArray.meta, key);
+    if (!index) return null;
+    const baseFile = await baseRead?.file(path);
+    const side = async (bytes: Uint8Array | null, attrs: Uint8Array | null) => ({ metaDoc: tipDoc, zattrs: attrs, shape: tipArray.meta.shape, bytes });
+    try {
+      const result = await mergeChunk({
+        chunk: index,
+        sides: {
+          base: await side(baseFile ? await (baseRead as ReadSession).read(baseFile) : null, await attrsOf(baseRead as ReadSession)),
+          ours: await side(ours.store === "chunk" ? await this.repo.chunks.get(ours.id as ChunkId, path) : null, await attrsOf(this)),
+          theirs: await side(await tipRead.read(tipFile), await attrsOf(tipRead)),
+        },
+        merged: { metaDoc: tipDoc, shape: tipArray.meta.shape },
+        prefer: null,
+        examples: 0,
+      });
+      if (result.conflicts.count > 0) return null;
+      if (result.result.kind === "side") return result.result.side === "theirs" ? "theirs" : await this.repo.chunks.get(ours.id as ChunkId, path);
+      return result.result.bytes;
+    } catch {
+      return null; // an array the element-wise merge cannot decode: a conflict
+    }
+  }
+
+  /**
+   * The snapshot tree of commit `onto` with `changes` applied. Only the files
+   * on the way to a change are looked up: the metadata documents of every
+   * folder above a changed path (they say which files are chunks), and, when
+   * a folder becomes or stops being an array, the files under it.
+   */
+  private async treeWith(onto: GitOid | null, changes: Map<string, Entry>): Promise<GitOid> {
+    const read = onto ? await openSession(this.repo, onto) : null;
+    const files = new Map<string, SnapEntry>();
+    for (const [p, e] of changes) if (e) files.set(p, e);
+    const dirs = new Set<string>();
+    for (const p of changes.keys()) for (let d = parentDir(p); ; d = parentDir(d)) {
+      if (dirs.has(d)) break;
+      dirs.add(d);
+      if (d === "") break;
+    }
+    if (read) {
+      for (const d of dirs) {
+        for (const name of ["zarr.json", ".zarray", ".zattrs", ".zgroup"]) {
+          const p = joinPath(d, name);
+          if (changes.has(p)) continue;
+          const f = await read.file(p);
+          if (f) files.set(p, snapEntry(f));
+        }
+      }
+      // a folder whose array identity changes is written anew from every file under it
+      for (const p of changes.keys()) {
+        const name = baseName(p);
+        if (name !== "zarr.json" && name !== ".zarray") continue;
+        const dir = parentDir(p);
+        const before = (await read.array(dir))?.meta ?? null;
+        const after = await metaOf(this, p);
+        if (sameIdentity(before, after)) continue;
+        const hasAbove = [...dirs].some((d) => d !== dir && (d === "" || dir.startsWith(`${d}/`)) && (files.has(joinPath(d, "zarr.json")) || files.has(joinPath(d, ".zarray"))));
+        for await (const f of read.walk(hasAbove ? "" : dir)) if (!changes.has(f.path)) files.set(f.path, snapEntry(f));
+      }
+    }
+    return this.repo.git.withPack(async (pack) => {
+      // small plain files are blobs in a snapshot: a chunk object the session wrote for one becomes a blob
+      const h = storedHierarchy(this.repo, files, true);
+      for (const [p, e] of changes) {
+        if (e?.store !== "chunk" || e.size >= SMALL_FILE) continue;
+        const kind = await h.classify(p);
+        if (storeFor(kind, e.size) === "git") {
+          const id = await pack.writeBlob(await this.repo.chunks.get(e.id as ChunkId, p));
+          files.set(p, { store: "git", id, size: e.size });
+        }
+      }
+      if (!onto) return writeSnapshot(this.repo, files, undefined, pack);
+      const tree = (await this.repo.git.readCommit(onto)).tree;
+      return updateSnapshot(this.repo, tree, files, changes.keys(), pack);
+    });
+  }
+}
+
+/** The metadata of the array document at `path` as the session has it, or null (not an array, or unreadable). */
+async function metaOf(s: WriteSession, path: string): Promise<ArrayMeta | null> {
+  const doc = await s.get(path);
+  if (!doc) return null;
+  try {
+    if (baseName(path) === ".zarray") return parseZarray(doc, path);
+    const node = parseZarrJson(doc, path);
+    return node.kind === "array" ? node.meta : null;
+  } catch {
+    return null;
+  }
+}
+
+function sameIdentity(a: ArrayMeta | null, b: ArrayMeta | null): boolean {
+  if (!a || !b) return a === b;
+  return a.shape.length === b.shape.length && a.keyEncoding.kind === b.keyEncoding.kind && a.keyEncoding.separator === b.keyEncoding.separator;
+}
+
+/** The array (path) whose chunk `path` is in session `s`, or null. */
+async function arrayOfChunk(s: ReadSession, path: string): Promise<string | null> {
+  for (let d = parentDir(path); ; d = parentDir(d)) {
+    if (await s.array(d)) return d;
+    if (d === "") return null;
+  }
+}
+
+function parseIndex(meta: ArrayMeta, key: string): number[] | null {
+  const parts = meta.keyEncoding.kind === "default" ? key.replace(/^c[./]?/, "").split(meta.keyEncoding.separator) : key.split(meta.keyEncoding.separator);
+  if (meta.shape.length === 0) return [];
+  if (parts.length !== meta.shape.length || !parts.every((p) => /^(0|[1-9][0-9]*)$/.test(p))) return null;
+  return parts.map(Number);
+}
+
+function canonical(key: string): string {
+  return pathParts(key, "key").join("/");
+}
+
+function checkWritable(path: string): void {
+  if (path === "") throw new UsageError("a key names a file, not the root", { hint: "write e.g. era5.zarr/zarr.json" });
+  const parts = path.split("/");
+  for (const p of parts) {
+    checkEntryName(p, parentDir(path));
+    if (RESERVED.has(p)) throw new UsageError(`'${p}' is reserved for tdv's manifests and file lists`, { hint: `choose another name than ${p} for ${path}` });
+  }
+  const top = (parts[0] as string).toLowerCase();
+  if (top === ".tdv" || top === ".git") throw new UsageError(`cannot write ${path}: ${parts[0]} is the repository's own folder`, { hint: "write the stores' files, e.g. era5.zarr/t2m/c/0/0" });
+}
+
+function checkEntry(c: SessionChange, i: number): Entry {
+  if ("deleted" in c && c.deleted === true) return null;
+  const e = c as { store?: unknown; id?: unknown; size?: unknown };
+  const ok =
+    (e.store === "chunk" && typeof e.id === "string" && /^[0-9a-f]{64}$/.test(e.id)) || (e.store === "git" && typeof e.id === "string" && /^[0-9a-f]{40}$/.test(e.id));
+  if (!ok || typeof e.size !== "number" || !Number.isSafeInteger(e.size) || e.size < 0) {
+    throw new UsageError(`change set ${i + 1}: the entry for ${c.path} names no valid object`, { hint: "pass change sets as changeSet() returned them" });
+  }
+  return { store: e.store, id: e.id, size: e.size } as SnapEntry;
+}
+
+function snapEntry(f: { store: "git" | "chunk"; id: string; size: number }): SnapEntry {
+  return { store: f.store, id: f.id, size: f.size } as SnapEntry;
+}
+
+function sameEntry(a: Entry, b: Entry): boolean {
+  if (a === null || b === null) return a === b;
+  return a.store === b.store && a.id === b.id;
+}
