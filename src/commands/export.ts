@@ -158,8 +158,7 @@ export async function exportRevision(source: RevisionSource, opts: ExportOptions
     size = out.zip.finish().bytes;
     out.sync();
     out.close();
-    if (!opts.force && fs.existsSync(target)) checkTarget(target, format, false); // made while we wrote
-    fs.renameSync(tmp, target);
+    placeFile(tmp, target, opts.force === true);
   } catch (err) {
     out.close();
     fs.rmSync(tmp, { force: true });
@@ -294,6 +293,24 @@ function placeFolder(tmp: string, target: string): void {
     }
     throw asAccessError(err, target);
   }
+}
+
+/** Put the finished zip `tmp` at `target`: replacing a file only with `force` (a link fails on one made while the export ran). */
+function placeFile(tmp: string, target: string, force: boolean): void {
+  if (force) {
+    fs.renameSync(tmp, target);
+    return;
+  }
+  try {
+    fs.linkSync(tmp, target);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") throw new ExportTargetExistsError(target, "a file of that name was made while the export ran", "pass --force to replace it, or name another file; nothing was written");
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw err;
+    fs.renameSync(tmp, target); // a file system without hard links
+    return;
+  }
+  fs.rmSync(tmp, { force: true });
 }
 
 /** Remove what a killed export to `target` left beside it (its process no longer runs). */
