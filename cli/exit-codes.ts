@@ -66,6 +66,8 @@ const BY_TAG: Record<TdvErrorTag, number> = {
   // commands/stash.ts
   NoStashError: EXIT_FAILURE,
   StashConflictError: EXIT_FAILURE,
+  // commands/export.ts
+  ExportTargetExistsError: EXIT_FAILURE,
   // commands/revert.ts
   RevertConflictError: EXIT_FAILURE,
   NothingToRevertError: EXIT_FAILURE,

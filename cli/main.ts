@@ -16,6 +16,7 @@ import { register as commit } from "./commands/commit.js";
 import { register as config } from "./commands/config.js";
 import { register as demo } from "./commands/demo.js";
 import { register as diff } from "./commands/diff.js";
+import { register as exportCmd } from "./commands/export.js";
 import { register as fetch } from "./commands/fetch.js";
 import { register as fsck } from "./commands/fsck.js";
 import { register as gc } from "./commands/gc.js";
@@ -44,7 +45,7 @@ import { expandCountShorthand } from "./count-shorthand.js";
 import { EXIT_FAILURE, exitCodeForCommander, exitCodeForError } from "./exit-codes.js";
 import { escapeControl } from "./output.js";
 
-const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, resolveCmd, checkout, restore, reset, revert, stash, tag, cat, serve, reflog, fsck, gc, config, remote, lsRemote, push, fetch, pull, clone, sparse, ui, demo];
+const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, resolveCmd, checkout, restore, reset, revert, stash, tag, cat, exportCmd, serve, reflog, fsck, gc, config, remote, lsRemote, push, fetch, pull, clone, sparse, ui, demo];
 
 function version(): string {
   // dist/bin/tdv.js (the bundle), dist/cli/main.js and cli/main.ts all sit two levels below package.json

@@ -82,6 +82,7 @@ export { headCommit, brokenRefs } from "./repo/head.js";
 // a read-only view of one commit: its arrays, one chunk's bytes or values without reading the whole snapshot
 export { openSession, pathParts, type ReadSession, type ArrayAt, type StoredRef, type FileAt, type Listing, type RangeQuery } from "./session/read.js";
 export { repositorySource, type RevisionSource, type RevisionRefs } from "./session/source.js";
+export { exportRevision, ExportTargetExistsError, type ExportOptions, type ExportResult, type ExportProgress } from "./commands/export.js";
 export { openWriteSession, type WriteSession, type ChangeSet, type SessionChange, type SessionToken, type SessionCommitOptions, type SessionCommitResult } from "./session/write.js";
 // tdv serve: any revision over HTTP, for Zarr readers
 export { serve, DEFAULT_PORT, ServeListenError, type ServeOptions, type RunningServer } from "./remote/serve.js";
