@@ -64,6 +64,9 @@ const BY_TAG: Record<TdvErrorTag, number> = {
   // commands/stash.ts
   NoStashError: EXIT_FAILURE,
   StashConflictError: EXIT_FAILURE,
+  // repo/rebase-state.ts
+  RebaseInProgressError: EXIT_FAILURE,
+  NoRebaseInProgressError: EXIT_FAILURE,
   // commands/revert.ts
   RevertConflictError: EXIT_FAILURE,
   NothingToRevertError: EXIT_FAILURE,
