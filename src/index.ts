@@ -17,6 +17,7 @@ export {
   resolveIdentity,
   setGlobal as setGlobalConfig,
   setRepoSetting,
+  pullRebaseSetting,
   type ConfigScope,
   type Identity,
 } from "./repo/settings.js";
