@@ -450,3 +450,46 @@ describe.skipIf(!py)("eight racing pushers with pull --rebase on a folder remote
     expect((await tdvOk(final, ["fsck"])).stdout).toMatch(/ok: every needed object is present/);
   });
 });
+
+describe.skipIf(!py)("tdv pull --rebase (CLI)", () => {
+  it("stops on a conflicting element for resolve and rebase --continue; --no-rebase merges whatever pull.rebase says", { timeout: 300_000 }, async () => {
+    const root = await tempDir();
+    const remote = path.join(root, "remote");
+    const origin = await repoWithArray();
+    await tdvOk(origin, ["push", "-q", remote, "main"]);
+    const [a, b] = [path.join(root, "a"), path.join(root, "b")];
+    await tdvOk(root, ["clone", "-q", remote, a]);
+    await tdvOk(root, ["clone", "-q", remote, b]);
+    const a1 = { 2: 7 };
+    await commitA(a, a1, "a1");
+    await tdvOk(a, ["push", "-q"]);
+
+    await tdvOk(b, ["config", "pull.rebase", "true"]);
+    expect((await tdvOk(b, ["config", "pull.rebase"])).stdout.trim()).toBe("true");
+    const b1 = { 2: 8, 0: 50 };
+    await commitA(b, b1, "b1");
+    const p = await tdv(b, ["pull", "--json"]);
+    expect(p.code).toBe(1);
+    const res = JSON.parse(p.stdout) as { status: string; rebase: { kind: string; conflicts: { conflict: { path: string } }[]; stopped: { subject: string } } };
+    expect(res.status).toBe("conflicts");
+    expect(res.rebase).toMatchObject({ kind: "conflicts", stopped: { subject: "b1" } });
+    expect(res.rebase.conflicts.map((c) => c.conflict.path)).toEqual([`${A}/0`]);
+    expect((await tdvOk(b, ["status"])).stdout).toMatch(/^rebase in progress: rebasing main onto [0-9a-f]{7} \(origin\/main\)/m);
+    await tdvOk(b, ["resolve", A, "--theirs"]); // theirs: the commit replayed (b1)
+    await tdvOk(b, ["rebase", "--continue", "-q"]);
+    await tdvOk(b, ["push", "-q"]);
+    const log = await logOf(b);
+    expect(log.map((e) => e.message.split("\n")[0])).toEqual(["b1", "a1", "import"]);
+    expect(log.every((e) => e.parents.length === 1 || e.message.startsWith("import"))).toBe(true);
+    expect(await valuesA(b)).toEqual(await expected(b, a1, b1));
+
+    // pull.rebase on, --no-rebase: a merge commit
+    await tdvOk(a, ["config", "pull.rebase", "true"]);
+    await commitA(a, { 5: 55 }, "a2");
+    await tdvOk(a, ["pull", "-q", "--no-rebase"]);
+    const merged = (await logOf(a))[0] as LogEntry;
+    expect(merged.parents).toHaveLength(2);
+    expect(await valuesA(a)).toEqual(await expected(a, a1, b1, { 5: 55 }));
+    expect((await tdvOk(a, ["pull", "--help"])).stdout).toMatch(/--no-rebase/);
+  });
+});
