@@ -11,7 +11,8 @@
  * Each replayed commit keeps its author, message and trailers (the committer
  * is who rebases, now). Merge commits of the range are left out (git's
  * default): the commits they merged are replayed in their place, so history
- * becomes linear. A commit whose change is already there is dropped.
+ * becomes linear. A commit whose change is already there is dropped (one
+ * that was empty from the start is kept, as git keeps it).
  *
  * As in git, HEAD is detached while the rebase runs and moves with each step
  * (its reflog records each one); the branch moves once, at the end, so
@@ -226,8 +227,9 @@ async function proceed(repo: Repository, state: RebaseState, onProgress?: Progre
       if (step.conflicts) return stop(repo, state, c, step, checkout, onProgress);
       tree = step.tree;
     }
-    if (tree === tipTree) {
+    if (tree === tipTree && c.tree !== parentTree) {
       // its change is there already (upstream has it): dropped, as git drops commits that become empty
+      // (a commit empty from the start, `commit --allow-empty`, is kept, as git keeps it)
       state.todo.shift();
       state.done.push({ old: oid, new: null, subject: subjectOf(c), dropped: "empty" });
       await writeRebaseState(repo, state);

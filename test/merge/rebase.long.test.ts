@@ -213,6 +213,23 @@ describe.skipIf(!py)("tdv rebase (CLI)", () => {
     expect((await logOf(dir)).map((e) => e.message.split("\n")[0])).toEqual(["f2", "m1", "import"]);
   });
 
+  it("keeps a commit empty from the start, drops one whose change upstream has already", async () => {
+    const dir = await repoWithArray();
+    await tdvOk(dir, ["switch", "-q", "-c", "feature"]);
+    await tdvOk(dir, ["commit", "-q", "--allow-empty", "-m", "empty from the start"]);
+    await commitA(dir, { 4: 44 }, "same as upstream");
+    await tdvOk(dir, ["switch", "-q", "main"]);
+    await commitA(dir, { 4: 44, 7: 77 }, "m1");
+    await tdvOk(dir, ["switch", "-q", "feature"]);
+    const r = JSON.parse((await tdvOk(dir, ["rebase", "main", "--json"])).stdout) as { replayed: { subject: string; new: string | null; dropped?: string }[] };
+    expect(r.replayed.map((s) => [s.subject, s.new === null ? s.dropped : "kept"])).toEqual([
+      ["empty from the start", "kept"],
+      ["same as upstream", "empty"],
+    ]);
+    expect((await logOf(dir)).map((e) => e.message.split("\n")[0])).toEqual(["empty from the start", "m1", "import"]);
+    expect(await valuesA(dir)).toEqual(await expected(dir, { 4: 44, 7: 77 }));
+  });
+
   it("--abort puts the working tree, the index, HEAD and every ref back byte for byte", async () => {
     const dir = await repoWithArray();
     await tdvOk(dir, ["switch", "-q", "-c", "feature"]);
