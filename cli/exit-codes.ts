@@ -68,6 +68,9 @@ const BY_TAG: Record<TdvErrorTag, number> = {
   StashConflictError: EXIT_FAILURE,
   // commands/export.ts
   ExportTargetExistsError: EXIT_FAILURE,
+  // repo/rebase-state.ts
+  RebaseInProgressError: EXIT_FAILURE,
+  NoRebaseInProgressError: EXIT_FAILURE,
   // commands/revert.ts
   RevertConflictError: EXIT_FAILURE,
   NothingToRevertError: EXIT_FAILURE,

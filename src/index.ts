@@ -17,6 +17,7 @@ export {
   resolveIdentity,
   setGlobal as setGlobalConfig,
   setRepoSetting,
+  pullRebaseSetting,
   type ConfigScope,
   type Identity,
 } from "./repo/settings.js";
@@ -69,6 +70,8 @@ export { formatBox } from "./repo/diff/ranges.js";
 export { decodeChunk, fillChunk, elementAt, CodecUnavailableError, type DecodedChunk, type ChunkData } from "./zarr/decode.js";
 export { ChunkDecodeError } from "./errors.js";
 export { merge, mergeContinue, mergeAbort, mergeQuit, type MergeOptions, type MergeResult, type MergeSummary, type ContinueOptions } from "./commands/merge.js";
+export { rebase, rebaseContinue, rebaseSkip, rebaseAbort, type RebaseOptions, type RebaseResult } from "./commands/rebase.js";
+export { readRebaseState, rebaseStatus, RebaseInProgressError, NoRebaseInProgressError, type RebaseStatus, type RebaseStep } from "./repo/rebase-state.js";
 export { resolve as resolveConflicts, type ResolveOptions, type ResolveResult } from "./commands/resolve.js";
 export { mergeStatus, readMergeState, type MergeStatus } from "./repo/merge/state.js";
 export { detectConflicts, type DetectInput } from "./repo/merge/detect.js";

@@ -12,9 +12,9 @@ interface ConfigOptions {
 export function register(program: Command): void {
   program
     .command("config")
-    .description("read and set settings: user.name and user.email (who commits), remote.NAME.url")
+    .description("read and set settings: user.name and user.email (who commits), remote.NAME.url, pull.rebase")
     .usage("[options] [KEY [VALUE]]")
-    .argument("[key]", "user.name, user.email or remote.NAME.url")
+    .argument("[key]", "user.name, user.email, remote.NAME.url or pull.rebase")
     .argument("[value]", "the new value; without it, print the current one")
     .option("--global", "tdv's global config ($XDG_CONFIG_HOME/tdv/config, default ~/.config/tdv/config) instead of the repository's")
     .option("-l, --list", "list the settings (both scopes, or the one named by --global)")
@@ -28,13 +28,17 @@ GIT_AUTHOR_*/GIT_COMMITTER_* variables, this repository's config, tdv's global
 config, then git's own user.name/user.email (~/.gitconfig); else the user and
 host names, with a warning at each commit.
 
+pull.rebase (true or false): \`tdv pull\` rebases the branch's own commits
+onto the remote branch instead of merging (\`tdv pull --no-rebase\` merges).
+
 Examples:
   $ tdv config --global user.name "Ada Lovelace"
   $ tdv config --global user.email ada@example.org
   $ tdv config user.email ada@lab.example.org    for this repository only
   $ tdv config user.name                         print the name commits record
   $ tdv config --list
-  $ tdv config --unset user.email`,
+  $ tdv config --unset user.email
+  $ tdv config --global pull.rebase true         every pull rebases`,
     )
     .action(action(run));
 }

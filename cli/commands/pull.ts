@@ -2,9 +2,11 @@ import type { Command } from "commander";
 import { commitSummaryLines, err, formatBytes, inRepo, out, plural, printJson, shortOid, withProgress, type RepoContext, jobsOption, JOBS_HELP } from "../output.js";
 import { printFetch, warnIgnored } from "./fetch.js";
 import { conflictLines } from "./merge.js";
+import { printResult as printRebase } from "./rebase.js";
 
 interface PullOptions {
   ffOnly?: boolean;
+  rebase?: boolean;
   json?: boolean;
   quiet?: boolean;
   jobs?: number;
@@ -13,10 +15,12 @@ interface PullOptions {
 export function register(program: Command): void {
   program
     .command("pull")
-    .description("fetch, then bring the remote branch into the current one (fast-forward, or merge)")
+    .description("fetch, then bring the remote branch into the current one (fast-forward, merge, or rebase)")
     .argument("[remote]", "a remote name or URL (default: origin)")
     .argument("[branch]", "the remote branch (default: the current branch's name)")
     .option("--ff-only", "only fast-forward; stop (after the fetch) when both sides have new commits")
+    .option("--rebase", "when both sides have new commits, replay this branch's own onto the remote branch (`tdv rebase`) instead of merging")
+    .option("--no-rebase", "merge even when the setting pull.rebase is true")
     .option("-j, --jobs <n>", JOBS_HELP, jobsOption)
     .option("--json", "print a summary as JSON")
     .option("-q, --quiet", "print nothing but errors; no progress display")
@@ -25,10 +29,16 @@ export function register(program: Command): void {
       `
 When both sides have new commits, pull merges them as \`tdv merge origin/BRANCH\`
 does (chunk by chunk, element by element), and may stop on conflicts.
+With --rebase (or \`tdv config pull.rebase true\`), it replays the branch's
+own commits on top of the remote branch instead, as \`tdv rebase\` does: no
+merge commit, a linear history; a conflict stops it for
+\`tdv rebase --continue\`.
 
 Examples:
   $ tdv pull
   $ tdv pull --ff-only
+  $ tdv pull --rebase
+  $ tdv config pull.rebase true && tdv pull      rebase by default
   $ tdv pull origin main`,
     )
     .action(inRepo(run));
@@ -41,6 +51,7 @@ async function run({ lib, repo }: RepoContext, remote: string | undefined, branc
       ...(remote === undefined ? {} : { remote }),
       ...(branch === undefined ? {} : { branch }),
       ffOnly: opts.ffOnly === true,
+      ...(opts.rebase === undefined ? {} : { rebase: opts.rebase }),
       ...(opts.jobs === undefined ? {} : { concurrency: opts.jobs }),
       onProgress,
       onCheckoutProgress: onProgress,
@@ -70,7 +81,14 @@ async function run({ lib, repo }: RepoContext, remote: string | undefined, branc
       out(`[${res.branch} ${shortOid(res.new)}] Merge of ${res.upstream} made by tdv`);
       return;
     }
+    case "rebased":
+      if (res.rebase) printRebase(res.rebase, opts.quiet === true);
+      return;
     case "conflicts": {
+      if (res.rebase) {
+        printRebase(res.rebase, opts.quiet === true);
+        return 1;
+      }
       const m = res.merge;
       if (m && m.kind === "conflicts") for (const l of conflictLines(m.conflicts)) out(l);
       err("Automatic merge stopped on conflicts; the rest is merged in the working copy.");

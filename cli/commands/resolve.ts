@@ -61,5 +61,6 @@ async function run({ lib, repo }: RepoContext, target: string, opts: ResolveOpti
   for (const d of res.discarded) out(`  discarded ${d.discarded}' edits of ${d.array || "."} chunk [${d.chunk.join(",")}]: took ${d.kept}' whole chunk (${d.reason})`);
   for (const d of res.dropped) out(`  dropped ${d.path}: wholly outside the settled shape of ${d.array || "."}`);
   for (const n of res.notes.filter((n) => !res.discarded.some((d) => n.startsWith(`${d.path}:`)))) out(`  note: ${n}`);
-  out(res.remaining === 0 ? "No conflicts left: conclude with `tdv merge --continue`" : `${plural(res.remaining, "conflict")} left (\`tdv status\` lists them)`);
+  const rebasing = (await lib.readRebaseState(repo).catch(() => null)) !== null;
+  out(res.remaining === 0 ? `No conflicts left: ${rebasing ? "go on with `tdv rebase --continue`" : "conclude with `tdv merge --continue`"}` : `${plural(res.remaining, "conflict")} left (\`tdv status\` lists them)`);
 }

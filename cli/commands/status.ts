@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { displayPaths } from "../paths.js";
 import type { StatusResult } from "../../src/index.js";
 import { mergeStatusFooter, mergeStatusLines } from "./merge.js";
+import { rebaseStatusFooter, rebaseStatusLines } from "./rebase.js";
 import { inRepo, branchName, out, printJson, quotePath, shortOid, formatStatusRows, statusRows, untrackedRows, warn, type RepoContext } from "../output.js";
 
 interface StatusOptions {
@@ -45,7 +46,8 @@ function printLong(st: StatusResult, show: (rel: string) => string): void {
   const branch = branchName(st.branch);
   out(branch !== null ? `On branch ${branch}` : `HEAD detached at ${st.head ? shortOid(st.head) : "(none)"}`);
   if (st.head === null) out("\nNo commits yet");
-  if (st.merge) for (const l of mergeStatusLines(st.merge)) out(l);
+  if (st.rebase) for (const l of rebaseStatusLines(st.rebase, st.merge)) out(l);
+  else if (st.merge) for (const l of mergeStatusLines(st.merge)) out(l);
   // one column for the details of all three sections
   const [staged, unstaged, untracked] = formatStatusRows([statusRows(st.grouped.staged, show), statusRows(st.grouped.unstaged, show), untrackedRows(st.grouped.untracked, show)]) as [string[], string[], string[]];
   const sections: [string, string[], string][] = [
@@ -62,7 +64,8 @@ function printLong(st: StatusResult, show: (rel: string) => string): void {
     for (const l of lines) out(l);
   }
   out("");
-  if (st.merge && !st.merge.stale) out(mergeStatusFooter(st.merge));
+  if (st.rebase) out(rebaseStatusFooter(st.rebase, st.merge));
+  else if (st.merge && !st.merge.stale) out(mergeStatusFooter(st.merge));
   else if (st.clean) out("nothing to commit, working tree clean");
   else if (st.staged.length === 0 && st.unstaged.length === 0 && st.untracked.length === 0) out("nothing to commit (rename the files listed above to track them)");
   else if (st.staged.length === 0) {

@@ -30,6 +30,7 @@ import { dropOutsideGrid } from "../repo/merge/grid.js";
 import { describeOpen } from "../repo/merge/inputs.js";
 import { solve } from "../repo/merge/solve.js";
 import { clearMergeState, isResolvedInIndex, openConflict, readMergeState, readOrigIndex, saveOrigIndex, writeMergeState } from "../repo/merge/state.js";
+import { assertNoRebase } from "../repo/rebase-state.js";
 import { conflictSubject, type Conflict, type DiscardedEdits, type DroppedChunk, type MergeState, type OpenConflict, type Policy } from "../repo/merge/types.js";
 
 export { applyPatch } from "../repo/merge/assemble.js";
@@ -92,6 +93,7 @@ export function merge(repo: Repository, opts: Parameters<typeof _merge>[1]): Ret
 
 async function _merge(repo: Repository, opts: MergeOptions): Promise<MergeResult> {
   const { rev, ff = "auto", strategy = "elementwise", dryRun = false, discardOtherEdits = false, trailers = {}, onProgress } = opts;
+  await assertNoRebase(repo);
   const pending = await readMergeState(repo);
   if (pending) throw new MergeInProgressError(pending.name);
   const head = await repo.refs.head();
@@ -272,6 +274,8 @@ async function changesBetween(O: Snapshot, after: ReadonlyMap<string, SnapEntry>
 // ---- --continue, --abort, --quit ------------------------------------------------------
 
 async function activeState(repo: Repository) {
+  // a rebase stopped on conflicts holds a merge state too: only `tdv rebase --continue|--skip|--abort` conclude it
+  await assertNoRebase(repo);
   const state = await readMergeState(repo);
   if (!state) throw new NoMergeInProgressError();
   const head = await repo.refs.head();
@@ -329,6 +333,7 @@ export function mergeQuit(repo: Repository): ReturnType<typeof _mergeQuit> {
 }
 
 async function _mergeQuit(repo: Repository): Promise<void> {
+  await assertNoRebase(repo);
   // an unreadable state file is forgotten too: that is what --quit is for
   if ((await readMergeState(repo).catch(() => "unreadable")) === null) throw new NoMergeInProgressError();
   await clearMergeState(repo);

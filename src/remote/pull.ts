@@ -4,13 +4,17 @@
  * the working tree (local changes are carried, or the pull refuses, as
  * switch does). Both sides moved: the merge library merges them (chunk by
  * chunk, element by element), which may stop on conflicts; with `ffOnly`,
- * a DivergedError instead, the fetch being done.
+ * a DivergedError instead, the fetch being done. With `rebase` (or the
+ * setting pull.rebase), the branch's own commits are replayed onto the
+ * remote branch instead (`tdv rebase`): no merge commit, a linear history.
  */
 import { RefNotFoundError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
 import { isAncestor } from "../repo/history.js";
 import { merge, type MergeResult } from "../commands/merge.js";
+import { rebase, type RebaseResult } from "../commands/rebase.js";
+import { pullRebaseSetting } from "../repo/settings.js";
 import type { Repository } from "../repo/repository.js";
 import { DivergedError } from "./errors.js";
 import { fetch, type FetchOptions, type FetchResult } from "./fetch.js";
@@ -20,6 +24,8 @@ export interface PullOptions extends FetchOptions {
   branch?: string;
   /** refuse to merge: only fast-forward */
   ffOnly?: boolean;
+  /** rebase the branch's own commits onto the remote branch instead of merging (default: the setting pull.rebase, else false) */
+  rebase?: boolean;
   /** progress of writing the working tree */
   onCheckoutProgress?: ProgressFn;
 }
@@ -31,9 +37,11 @@ export interface PullResult extends CheckoutResult {
   upstream: string;
   old: GitOid | null;
   new: GitOid;
-  status: "up-to-date" | "ahead" | "fast-forward" | "merged" | "conflicts";
+  status: "up-to-date" | "ahead" | "fast-forward" | "merged" | "rebased" | "conflicts";
   /** the merge, when both sides had moved */
   merge?: MergeResult;
+  /** the rebase, when both sides had moved and pull rebased */
+  rebase?: RebaseResult;
 }
 
 export function pull(repo: Repository, opts?: Parameters<typeof _pull>[1]): ReturnType<typeof _pull> {
@@ -60,6 +68,10 @@ async function _pull(repo: Repository, opts: PullOptions = {}): Promise<PullResu
     return { ...base, ...res, status: "fast-forward" };
   }
   if (opts.ffOnly) throw new DivergedError(local, fetched.remote ? upstream : theirs, head.oid, theirs);
+  if (opts.rebase ?? pullRebaseSetting(repo.config)) {
+    const r = await rebase(repo, { upstream: fetched.remote ? upstream : theirs, ...(opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {}) });
+    return { ...base, ...r.checkout, new: r.head, status: r.kind === "conflicts" ? "conflicts" : "rebased", rebase: r };
+  }
   const m = await merge(repo, {
     rev: fetched.remote ? upstream : theirs,
     message: `Merge branch '${branch}' of ${fetched.url}${branch === local ? "" : ` into ${local}`}`,

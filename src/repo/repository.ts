@@ -46,6 +46,8 @@ export interface RepoConfig {
   user?: { name?: string; email?: string };
   /** remotes by name (tdv remote add) */
   remotes?: Record<string, { url: string }>;
+  /** `tdv config pull.rebase true`: `tdv pull` rebases instead of merging */
+  pull?: { rebase?: boolean };
   /** a lazy clone: chunks missing here are fetched from this remote when read */
   lazy?: { remote: string };
   /** present while `tdv clone` makes this working copy: every command but that clone refuses it */

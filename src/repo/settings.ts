@@ -2,7 +2,7 @@
  * Settings (`tdv config`) and who commits.
  *
  * Two tdv config files: the repository's (`.tdv/tdv.json`: user.name,
- * user.email, remote.NAME.url) and the user's global one, in git's config
+ * user.email, remote.NAME.url, pull.rebase) and the user's global one, in git's config
  * format, at $XDG_CONFIG_HOME/tdv/config (default ~/.config/tdv/config).
  * The identity recorded in commits and reflogs comes, for each of name and
  * email, from the first of: TDV_AUTHOR_NAME/EMAIL, git's GIT_AUTHOR_* (or
@@ -92,11 +92,12 @@ export function checkConfigKey(key: string, scope: ConfigScope): string {
   const parts = splitKey(key);
   const k = parts ? (parts.sub === null ? `${parts.section}.${parts.name}` : `${parts.section}.${parts.sub}.${parts.name}`) : key;
   if (k === "user.name" || k === "user.email") return k;
+  if (k === "pull.rebase") return k;
   if (parts?.section === "remote" && parts.sub !== null && parts.name === "url") {
     if (scope === "global") throw new UsageError(`${key} is a setting of one repository`, { hint: "set it without --global, inside the repository (or `tdv remote add NAME URL`)" });
     return k;
   }
-  throw new UsageError(`unknown setting '${key}'`, { hint: "tdv reads user.name, user.email and remote.NAME.url" });
+  throw new UsageError(`unknown setting '${key}'`, { hint: "tdv reads user.name, user.email, remote.NAME.url and pull.rebase" });
 }
 
 /** The settings of one scope as key → value ("user.name", "remote.origin.url"). */
@@ -107,12 +108,14 @@ export function listScope(scope: ConfigScope, repoConfig: RepoConfig | null, env
   if (repoConfig.user?.name !== undefined) out.set("user.name", repoConfig.user.name);
   if (repoConfig.user?.email !== undefined) out.set("user.email", repoConfig.user.email);
   for (const [name, r] of Object.entries(repoConfig.remotes ?? {})) out.set(`remote.${name}.url`, r.url);
+  if (repoConfig.pull?.rebase !== undefined) out.set("pull.rebase", String(repoConfig.pull.rebase));
   return out;
 }
 
 /** Set (or with null remove) a key in tdv's global config file; returns whether it was set before. */
 export async function setGlobal(key: string, value: string | null, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
   const k = checkConfigKey(key, "global");
+  if (k === "pull.rebase" && value !== null) value = String(parseBool(k, value));
   const file = globalConfigFile(env);
   let text = "";
   try {
@@ -150,6 +153,15 @@ export async function setRepoSetting(
 ): Promise<boolean> {
   const k = checkConfigKey(key, "repository");
   let had = false;
+  if (k === "pull.rebase") {
+    const on = value === null ? null : parseBool(k, value);
+    await repo.updateConfig((c) => {
+      had = c.pull?.rebase !== undefined;
+      if (on === null) delete c.pull;
+      else c.pull = { rebase: on };
+    });
+    return had;
+  }
   const field = k === "user.name" ? "name" : k === "user.email" ? "email" : null;
   if (field === null) {
     const name = k.slice("remote.".length, -".url".length);
@@ -170,4 +182,18 @@ export async function setRepoSetting(
     else c.user = user;
   });
   return had;
+}
+
+/** A boolean setting's value as git reads one: true/yes/on/1, false/no/off/0. */
+export function parseBool(key: string, value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (["true", "yes", "on", "1"].includes(v)) return true;
+  if (["false", "no", "off", "0"].includes(v)) return false;
+  throw new UsageError(`${key} is true or false, not '${value}'`, { hint: `\`tdv config ${key} true\`` });
+}
+
+/** `pull.rebase` as the repository's config, then tdv's global config, set it (false when neither does). */
+export function pullRebaseSetting(repoConfig: RepoConfig | null, env: NodeJS.ProcessEnv = process.env): boolean {
+  const hit = effectiveValue("pull.rebase", repoConfig, env);
+  return hit ? parseBool("pull.rebase", hit.value) : false;
 }

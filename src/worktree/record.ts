@@ -4,6 +4,7 @@
  */
 import { NothingToCommitError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
+import type { Person } from "../format/git-object.js";
 import { promises as fsp } from "node:fs";
 import { writeIndex, comparePaths, type IndexEntry } from "../store/index-file.js";
 import { stage, type Progress } from "./stage.js";
@@ -25,6 +26,12 @@ export interface CommitOptions {
   trailers?: Record<string, string>;
   /** extra parents (merge commits) */
   extraParents?: GitOid[];
+  /** the author to record (a replayed commit keeps its own; default: who commits, now) */
+  author?: Person;
+  /** write `message` as it is, its trailers included (a replayed commit's), adding none */
+  verbatim?: boolean;
+  /** the reflog line (default: "commit: SUBJECT") */
+  reflogMessage?: string;
   onProgress?: (p: Progress) => void;
 }
 
@@ -51,7 +58,7 @@ export function formatMessage(message: string, trailers: Record<string, string>)
  * work. The callers hold the working-copy lock (`commit`, `merge`, `revert`).
  */
 export async function recordCommit(repo: Repository, opts: CommitOptions): Promise<CommitResult> {
-  const { message, all = false, allowEmpty = false, trailers = {}, extraParents = [], onProgress } = opts;
+  const { message, all = false, allowEmpty = false, trailers = {}, extraParents = [], onProgress, verbatim = false } = opts;
   const head = await repo.refs.head();
   // commit -a stages in memory: the index file changes only if the commit lands (git's index.lock)
   const before = await headTree(repo, head.oid);
@@ -70,7 +77,7 @@ export async function recordCommit(repo: Repository, opts: CommitOptions): Promi
   if (!head.oid && index.entries.size === 0 && !allowEmpty) throw new NothingToCommitError();
 
   const now = new Date();
-  const who = repo.identity(now, "author");
+  const who = opts.author ?? repo.identity(now, "author");
   const committer = repo.identity(now, "committer");
   const parents = [...(head.oid ? [head.oid] : []), ...extraParents];
   const oid = await repo.git.writeCommit({
@@ -78,10 +85,10 @@ export async function recordCommit(repo: Repository, opts: CommitOptions): Promi
     parents,
     author: who,
     committer,
-    message: formatMessage(message, { "Tdv-Version": TDV_VERSION, ...trailers }),
+    message: verbatim ? message : formatMessage(message, { "Tdv-Version": TDV_VERSION, ...trailers }),
   });
   const subject = message.trim().split("\n")[0] ?? "";
-  const logMsg = `commit${head.oid ? (extraParents.length ? " (merge)" : "") : " (initial)"}: ${subject}`;
+  const logMsg = opts.reflogMessage ?? `commit${head.oid ? (extraParents.length ? " (merge)" : "") : " (initial)"}: ${subject}`;
   // The next index is written beside the index before the branch moves and renamed over it
   // after: a failure before the move (a full disk) leaves the index as it was, and after the
   // move only a rename remains to be done. Killed between the two, the next command that

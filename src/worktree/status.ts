@@ -9,6 +9,7 @@ import { diffFileMaps, groupChanges, type Change, type GroupedChanges } from "..
 import { classifyWith, plainFolderWarning } from "../repo/hierarchy.js";
 import type { Repository } from "../repo/repository.js";
 import { mergeStatus, type MergeStatus } from "../repo/merge/state.js";
+import { rebaseStatus, type RebaseStatus } from "../repo/rebase-state.js";
 import { headTree, readSnapshot, storedHierarchy, type SnapEntry } from "../repo/snapshot.js";
 import { diffTrees } from "../repo/tree-diff.js";
 import type { BadName } from "./scan.js";
@@ -34,6 +35,8 @@ export interface StatusResult {
   hashed: number;
   /** a merge stopped on conflicts (`tdv merge`): what is merged and each conflict */
   merge?: MergeStatus;
+  /** a rebase in progress (`tdv rebase`): where it stands; a step stopped on conflicts has `merge` too */
+  rebase?: RebaseStatus;
 }
 
 /**
@@ -88,8 +91,10 @@ export async function workingCopyStatus(repo: Repository, { paths }: { paths?: r
   for (const d of await listedUntracked(ws.untracked, exists, readWork)) warnings.push(disagreementWarning(d, "the tracked files"));
 
   const merge = await mergeStatus(repo, index.entries, head.oid);
+  const rebase = await rebaseStatus(repo);
   return {
     ...(merge ? { merge } : {}),
+    ...(rebase ? { rebase } : {}),
     branch: head.branch,
     head: head.oid,
     staged,

@@ -214,6 +214,8 @@ export function repoSource(repo: Repository): UiSource {
     resolveConflict: (opts) => lib.resolveConflicts(repo, opts),
 
     async continueMerge() {
+      // a rebase stopped on conflicts goes on to its next commit (and may stop again there)
+      if (await lib.readRebaseState(repo).catch(() => null)) return { oid: (await lib.rebaseContinue(repo)).head };
       const r = await lib.mergeContinue(repo, { trailers: { "Tdv-Command": "tdv ui" } });
       return { oid: r.oid };
     },
