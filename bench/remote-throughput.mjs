@@ -17,20 +17,24 @@
  * side is made with durability "none" (TDV_FSYNC=0), as the floors never
  * fsync either.
  *
- * Two floors for each direction, both printed:
+ * Two floors for each direction, both printed, on the same keys as tdv's
+ * (chunks/ab/cdef…; on a folder, in the same fan-out folders, each made
+ * once):
  * - plain: the bytes kept in memory (PUT from memory, GET into memory);
  * - stored: what the operation must do besides the transfer itself, done
  *   the plainest way: push reads each object from a file before its PUT;
  *   fetch writes each object it GETs to a file (temp + rename); clone writes
- *   it twice (the object and the working file). No hashing on this side.
- * tdv also hashes every byte it sends or receives (SHA-256), and clone's
- * checkout verifies each object again as it copies it out of the store.
+ *   it twice (the object under its key, and the working file). No hashing
+ *   on this side.
+ * tdv also hashes every byte it sends or receives (SHA-256); clone's
+ * checkout copies the objects its fetch has just verified without reading
+ * them again (a reflink, or a copy in the kernel).
  *
  * The servers run on this machine: absolute MB/s say more about it than
  * about S3; the ratios (tdv / floor) are the figures to watch.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { promises as fsp } from "node:fs";
@@ -134,9 +138,13 @@ try {
     fill_value: 0, codecs: [{ name: "bytes" }],
   }));
   const chunks = [];
+  /** each chunk's key in a remote's layout, "chunks/ab/cdef…": the floors use the same keys (on a folder, the same fan-out folders) */
+  const keys = [];
   for (let i = 0; i < N; i++) {
     const b = randomBytes(SIZE);
     chunks.push(b);
+    const id = createHash("sha256").update(b).digest("hex");
+    keys.push(`chunks/${id.slice(0, 2)}/${id.slice(2)}`);
     writeFileSync(path.join(arr, "c", String(i)), b);
   }
   const { repo } = await lib.Repository.init({ dir: src, ...DURABILITY });
@@ -145,19 +153,26 @@ try {
   const mb = (N * SIZE) / 1e6;
   log(`dataset: ${N} chunks x ${SIZE} B = ${mb.toFixed(1)} MB, ${JOBS} in flight`);
 
-  /** write `bytes` to `dir/name` via a temp file and a rename, as any store does */
+  /** folders made by the floors: one mkdir each, as any store does */
+  const made = new Set();
+  /** write `bytes` to `dir/name` via a temp file and a rename, as any store does (its folder made first) */
   const writeFile = async (dir, name, bytes) => {
     const f = path.join(dir, name);
+    const parent = path.dirname(f);
+    if (!made.has(parent)) {
+      await fsp.mkdir(parent, { recursive: true });
+      made.add(parent);
+    }
     await fsp.writeFile(`${f}.tmp`, bytes);
     await fsp.rename(`${f}.tmp`, f);
   };
   const stored = (get, kind) => ({
+    // the object under its key (a fan-out folder), and for a clone the working file (one flat folder)
     getStored: (r, copies) => {
       const dirs = Array.from({ length: copies }, (_, k) => path.join(work, `${kind}-stored${r}-${k}`));
-      for (const d of dirs) mkdirSync(d, { recursive: true });
       return pool(N, async (i) => {
         const b = await get(r, i);
-        for (const d of dirs) await writeFile(d, String(i), b);
+        for (let k = 0; k < dirs.length; k++) await writeFile(dirs[k], k === 0 ? keys[i] : String(i), b);
       });
     },
   });
@@ -172,7 +187,7 @@ try {
       await res.arrayBuffer();
     };
     const s3Get = async (r, i) => {
-      const res = await srv.aws.fetch(`${srv.endpoint}/bench/plain${r}/${i}`);
+      const res = await srv.aws.fetch(`${srv.endpoint}/bench/plain${r}/${keys[i]}`);
       if (!res.ok) throw new Error(`GET ${res.status}`);
       return new Uint8Array(await res.arrayBuffer());
     };
@@ -184,30 +199,22 @@ try {
         return srv;
       },
       stop: () => srv?.stop(),
-      put: (r) => pool(N, (i) => s3Put(`plain${r}/${i}`, chunks[i])),
-      putStored: (r) => pool(N, async (i) => s3Put(`stored${r}/${i}`, await readChunk(i))),
+      put: (r) => pool(N, (i) => s3Put(`plain${r}/${keys[i]}`, chunks[i])),
+      putStored: (r) => pool(N, async (i) => s3Put(`stored${r}/${keys[i]}`, await readChunk(i))),
       get: (r) => pool(N, async (i) => void (await s3Get(r, i))),
       ...stored(s3Get, "s3"),
       url: (r) => `s3://bench/tdv${r}`,
     };
   };
-  const fileGet = (r, i) => fsp.readFile(path.join(work, `plain${r}`, String(i)));
+  const fileGet = (r, i) => fsp.readFile(path.join(work, `plain${r}`, keys[i]));
   const plain = {
     ...(SERVERS.includes("s3rver") ? { s3rver: s3Target(startS3rver) } : {}),
     ...(SERVERS.includes("moto") ? { moto: s3Target(startMoto) } : {}),
     file: {
       start: async () => ({ name: "folder remote", requests: null }),
       stop: async () => {},
-      put: (r) => {
-        const dir = path.join(work, `plain${r}`);
-        mkdirSync(dir, { recursive: true });
-        return pool(N, (i) => writeFile(dir, String(i), chunks[i]));
-      },
-      putStored: (r) => {
-        const dir = path.join(work, `plain-stored${r}`);
-        mkdirSync(dir, { recursive: true });
-        return pool(N, async (i) => writeFile(dir, String(i), await readChunk(i)));
-      },
+      put: (r) => pool(N, (i) => writeFile(path.join(work, `plain${r}`), keys[i], chunks[i])),
+      putStored: (r) => pool(N, async (i) => writeFile(path.join(work, `plain-stored${r}`), keys[i], await readChunk(i))),
       get: (r) => pool(N, async (i) => void (await fileGet(r, i))),
       ...stored(fileGet, "file"),
       url: (r) => path.join(work, `remote${r}.tdv`),
