@@ -1,27 +1,41 @@
 #!/usr/bin/env node
 /**
- * Remote throughput against the floor, on the test suite's S3 server
- * (127.0.0.1) and on a folder remote: tdv push / fetch / clone of an array
- * of N chunks versus plain parallel PUT/GET (S3: signed requests; folder:
- * write temp + rename / read) of the same bytes with the same number in
- * flight; then a resumed push: a push stopped at half its chunks, and the
+ * Remote throughput against the floor, on two S3 implementations on
+ * 127.0.0.1 (the test suite's server: s3rver behind its proxy; and moto's
+ * server, Python) and on a folder remote: tdv push / fetch / clone of an
+ * array of N chunks versus plain parallel PUT/GET (S3: signed requests;
+ * folder: write temp + rename / read) of the same bytes with the same number
+ * in flight; then a resumed push: a push stopped at half its chunks, and the
  * next push, counting what it sends again.
  *
- *   npm run build && node bench/remote-throughput.mjs [--chunks 400] [--size 100000] [--jobs 16] [--rounds 2] [--only s3|file] [--json]
+ *   npm run build && node bench/remote-throughput.mjs [--chunks 400] [--size 100000] [--jobs 16] [--rounds 2]
+ *       [--server s3rver|moto|all] [--only s3|file] [--json]
  *
- * Two floors for each direction, both printed:
+ * --server picks the S3 servers (default s3rver; moto needs `python3` with
+ * moto, flask and flask_cors, or TDV_MOTO_PYTHON); --only s3 skips the
+ * folder remote, --only file the S3 servers. Every repository on the tdv
+ * side is made with durability "none" (TDV_FSYNC=0), as the floors never
+ * fsync either.
+ *
+ * Two floors for each direction, both printed, on the same keys as tdv's
+ * (chunks/ab/cdef…; on a folder, in the same fan-out folders, each made
+ * once):
  * - plain: the bytes kept in memory (PUT from memory, GET into memory);
  * - stored: what the operation must do besides the transfer itself, done
  *   the plainest way: push reads each object from a file before its PUT;
  *   fetch writes each object it GETs to a file (temp + rename); clone writes
- *   it twice (the object and the working file). No hashing on this side.
- * tdv also hashes every byte it sends or receives (SHA-256), and clone's
- * checkout verifies each object again as it copies it out of the store.
+ *   it twice (the object under its key, and the working file). No hashing
+ *   on this side.
+ * tdv also hashes every byte it sends or receives (SHA-256); clone's
+ * checkout copies the objects its fetch has just verified without reading
+ * them again (a reflink, or a copy in the kernel).
  *
  * The servers run on this machine: absolute MB/s say more about it than
  * about S3; the ratios (tdv / floor) are the figures to watch.
  */
-import { randomBytes } from "node:crypto";
+import { execFileSync, spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import net from "node:net";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { promises as fsp } from "node:fs";
 import os from "node:os";
@@ -37,6 +51,7 @@ const { values } = parseArgs({
     jobs: { type: "string", default: "16" },
     rounds: { type: "string", default: "2" },
     only: { type: "string" },
+    server: { type: "string", default: "s3rver" },
     json: { type: "boolean", default: false },
   },
 });
@@ -46,11 +61,59 @@ const JOBS = Number(values.jobs);
 const ROUNDS = Math.max(1, Number(values.rounds));
 process.env.TDV_FSYNC ??= "0"; // neither side fsyncs: measure the transfer path, not the disk
 
+const SERVERS = values.server === "all" ? ["s3rver", "moto"] : values.server.split(",");
+for (const s of SERVERS) if (s !== "s3rver" && s !== "moto") throw new Error(`--server: s3rver, moto or all, not ${s}`);
+const DURABILITY = { durability: "none" }; // the library does not read TDV_FSYNC: say it
+
 const lib = await import("../dist/src/index.js");
 const work = mkdtempSync(path.join(os.tmpdir(), "tdv-bench-throughput-"));
-const s3 = await startS3Server({ buckets: ["bench"] });
-Object.assign(process.env, s3.env());
 const log = (...a) => values.json || console.error(...a);
+
+/** moto's S3 server (Python) on a free port of 127.0.0.1, with bucket `bench` (as test/helpers/moto-server.ts). */
+async function startMoto() {
+  const python = process.env.TDV_MOTO_PYTHON ?? "python3";
+  const version = execFileSync(python, ["-c", "import moto, moto.server, flask, flask_cors; print(moto.__version__)"], { encoding: "utf8" }).trim();
+  const port = await new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port: p } = srv.address();
+      srv.close(() => resolve(p));
+    });
+  });
+  const child = spawn(python, ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+  const exited = new Promise((r) => child.once("exit", r));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const creds = { AWS_ACCESS_KEY_ID: "moto-bench", AWS_SECRET_ACCESS_KEY: "moto-bench", AWS_REGION: "us-east-1" };
+  const aws = new AwsClient({ accessKeyId: creds.AWS_ACCESS_KEY_ID, secretAccessKey: creds.AWS_SECRET_ACCESS_KEY, region: "us-east-1", service: "s3", retries: 0 });
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`moto's server exited: ${stderr}`);
+    if (await aws.fetch(`${endpoint}/`).then((r) => r.ok, () => false)) break;
+    if (i > 300) throw new Error(`moto's server did not answer within 30 s: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const made = await aws.fetch(`${endpoint}/bench`, { method: "PUT" });
+  if (!made.ok) throw new Error(`moto: cannot create the bucket: ${made.status}`);
+  return {
+    name: `moto ${version}`,
+    endpoint,
+    aws,
+    requests: null, // moto keeps no log the bench can read: the resumed push counts bytes from tdv's own report
+    env: () => ({ AWS_ENDPOINT_URL: endpoint, ...creds }),
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+async function startS3rver() {
+  const s3 = await startS3Server({ buckets: ["bench"] });
+  const aws = new AwsClient({ accessKeyId: "S3RVER", secretAccessKey: "S3RVER", region: "us-east-1", service: "s3", retries: 0 });
+  return { name: "s3rver behind the test proxy", endpoint: s3.endpoint, aws, requests: s3.requests, env: () => s3.env(), stop: () => s3.stop() };
+}
 
 async function pool(n, fn) {
   let next = 0;
@@ -75,66 +138,83 @@ try {
     fill_value: 0, codecs: [{ name: "bytes" }],
   }));
   const chunks = [];
+  /** each chunk's key in a remote's layout, "chunks/ab/cdef…": the floors use the same keys (on a folder, the same fan-out folders) */
+  const keys = [];
   for (let i = 0; i < N; i++) {
     const b = randomBytes(SIZE);
     chunks.push(b);
+    const id = createHash("sha256").update(b).digest("hex");
+    keys.push(`chunks/${id.slice(0, 2)}/${id.slice(2)}`);
     writeFileSync(path.join(arr, "c", String(i)), b);
   }
-  const { repo } = await lib.Repository.init({ dir: src });
+  const { repo } = await lib.Repository.init({ dir: src, ...DURABILITY });
   await lib.add(repo, { all: true });
   await lib.commit(repo, { message: "bench" });
   const mb = (N * SIZE) / 1e6;
   log(`dataset: ${N} chunks x ${SIZE} B = ${mb.toFixed(1)} MB, ${JOBS} in flight`);
 
-  /** write `bytes` to `dir/name` via a temp file and a rename, as any store does */
+  /** folders made by the floors: one mkdir each, as any store does */
+  const made = new Set();
+  /** write `bytes` to `dir/name` via a temp file and a rename, as any store does (its folder made first) */
   const writeFile = async (dir, name, bytes) => {
     const f = path.join(dir, name);
+    const parent = path.dirname(f);
+    if (!made.has(parent)) {
+      await fsp.mkdir(parent, { recursive: true });
+      made.add(parent);
+    }
     await fsp.writeFile(`${f}.tmp`, bytes);
     await fsp.rename(`${f}.tmp`, f);
   };
   const stored = (get, kind) => ({
+    // the object under its key (a fan-out folder), and for a clone the working file (one flat folder)
     getStored: (r, copies) => {
       const dirs = Array.from({ length: copies }, (_, k) => path.join(work, `${kind}-stored${r}-${k}`));
-      for (const d of dirs) mkdirSync(d, { recursive: true });
       return pool(N, async (i) => {
         const b = await get(r, i);
-        for (const d of dirs) await writeFile(d, String(i), b);
+        for (let k = 0; k < dirs.length; k++) await writeFile(dirs[k], k === 0 ? keys[i] : String(i), b);
       });
     },
   });
   const readChunk = (i) => fsp.readFile(path.join(arr, "c", String(i)));
 
-  const aws = new AwsClient({ accessKeyId: "S3RVER", secretAccessKey: "S3RVER", region: "us-east-1", service: "s3", retries: 0 });
-  const s3Put = async (key, body) => {
-    const res = await aws.fetch(`${s3.endpoint}/bench/${key}`, { method: "PUT", body });
-    if (!res.ok) throw new Error(`PUT ${res.status}`);
-    await res.arrayBuffer();
-  };
-  const s3Get = async (r, i) => {
-    const res = await aws.fetch(`${s3.endpoint}/bench/plain${r}/${i}`);
-    if (!res.ok) throw new Error(`GET ${res.status}`);
-    return new Uint8Array(await res.arrayBuffer());
-  };
-  const fileGet = (r, i) => fsp.readFile(path.join(work, `plain${r}`, String(i)));
-  const plain = {
-    s3: {
-      put: (r) => pool(N, (i) => s3Put(`plain${r}/${i}`, chunks[i])),
-      putStored: (r) => pool(N, async (i) => s3Put(`stored${r}/${i}`, await readChunk(i))),
+  /** the floors and tdv URLs of one S3 server */
+  const s3Target = (start) => {
+    let srv;
+    const s3Put = async (key, body) => {
+      const res = await srv.aws.fetch(`${srv.endpoint}/bench/${key}`, { method: "PUT", body });
+      if (!res.ok) throw new Error(`PUT ${res.status}`);
+      await res.arrayBuffer();
+    };
+    const s3Get = async (r, i) => {
+      const res = await srv.aws.fetch(`${srv.endpoint}/bench/plain${r}/${keys[i]}`);
+      if (!res.ok) throw new Error(`GET ${res.status}`);
+      return new Uint8Array(await res.arrayBuffer());
+    };
+    return {
+      s3: true,
+      async start() {
+        srv = await start();
+        Object.assign(process.env, srv.env());
+        return srv;
+      },
+      stop: () => srv?.stop(),
+      put: (r) => pool(N, (i) => s3Put(`plain${r}/${keys[i]}`, chunks[i])),
+      putStored: (r) => pool(N, async (i) => s3Put(`stored${r}/${keys[i]}`, await readChunk(i))),
       get: (r) => pool(N, async (i) => void (await s3Get(r, i))),
       ...stored(s3Get, "s3"),
       url: (r) => `s3://bench/tdv${r}`,
-    },
+    };
+  };
+  const fileGet = (r, i) => fsp.readFile(path.join(work, `plain${r}`, keys[i]));
+  const plain = {
+    ...(SERVERS.includes("s3rver") ? { s3rver: s3Target(startS3rver) } : {}),
+    ...(SERVERS.includes("moto") ? { moto: s3Target(startMoto) } : {}),
     file: {
-      put: (r) => {
-        const dir = path.join(work, `plain${r}`);
-        mkdirSync(dir, { recursive: true });
-        return pool(N, (i) => writeFile(dir, String(i), chunks[i]));
-      },
-      putStored: (r) => {
-        const dir = path.join(work, `plain-stored${r}`);
-        mkdirSync(dir, { recursive: true });
-        return pool(N, async (i) => writeFile(dir, String(i), await readChunk(i)));
-      },
+      start: async () => ({ name: "folder remote", requests: null }),
+      stop: async () => {},
+      put: (r) => pool(N, (i) => writeFile(path.join(work, `plain${r}`), keys[i], chunks[i])),
+      putStored: (r) => pool(N, async (i) => writeFile(path.join(work, `plain-stored${r}`), keys[i], await readChunk(i))),
       get: (r) => pool(N, async (i) => void (await fileGet(r, i))),
       ...stored(fileGet, "file"),
       url: (r) => path.join(work, `remote${r}.tdv`),
@@ -143,71 +223,78 @@ try {
 
   const results = {};
   for (const [kind, p] of Object.entries(plain)) {
-    if (values.only && values.only !== kind) continue;
-    const best = { plainPut: Infinity, storedPut: Infinity, push: Infinity, plainGet: Infinity, storedGet: Infinity, storedGet2: Infinity, fetch: Infinity, clone: Infinity };
-    const min = (k, t) => {
-      best[k] = Math.min(best[k], t);
-    };
-    for (let r = 0; r < ROUNDS; r++) {
-      min("plainPut", await timed(() => p.put(r)));
-      min("storedPut", await timed(() => p.putStored(r)));
-      best.push = Math.min(best.push, await timed(() => lib.push(repo, { remote: p.url(r), concurrency: JOBS })));
-      min("plainGet", await timed(() => p.get(r)));
-      min("storedGet", await timed(() => p.getStored(r, 1)));
-      min("storedGet2", await timed(() => p.getStored(r, 2)));
-      const { repo: empty } = await lib.Repository.init({ dir: path.join(work, `${kind}-fetch${r}`) });
-      best.fetch = Math.min(best.fetch, await timed(() => lib.fetch(empty, { remote: p.url(r), concurrency: JOBS })));
-      best.clone = Math.min(best.clone, await timed(() => lib.clone({ url: p.url(r), dir: path.join(work, `${kind}-clone${r}`), concurrency: JOBS })));
-    }
+    if (values.only && values.only !== (p.s3 ? "s3" : "file")) continue;
+    const srv = await p.start();
+    try {
+      const best = { plainPut: Infinity, storedPut: Infinity, push: Infinity, plainGet: Infinity, storedGet: Infinity, storedGet2: Infinity, fetch: Infinity, clone: Infinity };
+      const min = (k, t) => {
+        best[k] = Math.min(best[k], t);
+      };
+      for (let r = 0; r < ROUNDS; r++) {
+        min("plainPut", await timed(() => p.put(r)));
+        min("storedPut", await timed(() => p.putStored(r)));
+        best.push = Math.min(best.push, await timed(() => lib.push(repo, { remote: p.url(r), concurrency: JOBS })));
+        min("plainGet", await timed(() => p.get(r)));
+        min("storedGet", await timed(() => p.getStored(r, 1)));
+        min("storedGet2", await timed(() => p.getStored(r, 2)));
+        const { repo: empty } = await lib.Repository.init({ dir: path.join(work, `${kind}-fetch${r}`), ...DURABILITY });
+        best.fetch = Math.min(best.fetch, await timed(() => lib.fetch(empty, { remote: p.url(r), concurrency: JOBS })));
+        best.clone = Math.min(best.clone, await timed(() => lib.clone({ url: p.url(r), dir: path.join(work, `${kind}-clone${r}`), concurrency: JOBS, ...DURABILITY })));
+      }
 
-    // resumed push: stop the first at half its chunks, then push again
-    const url = kind === "s3" ? "s3://bench/resume" : path.join(work, "resume.tdv");
-    const stop = new AbortController();
-    const mark = s3.requests.length;
-    let firstBytes = 0;
-    await lib.push(repo, {
-      remote: url,
-      concurrency: JOBS,
-      signal: stop.signal,
-      onProgress: (ev) => {
-        firstBytes = ev.bytes;
-        if (ev.phase === "uploading" && ev.done >= N / 2) stop.abort(new Error("stopped"));
-      },
-    }).catch((e) => {
-      if (e.message !== "stopped") throw e;
-    });
-    const firstKeys = new Set(s3.requests.slice(mark).filter((q) => q.method === "PUT" && q.status === 200).map((q) => q.key));
-    const mark2 = s3.requests.length;
-    const again = await lib.push(repo, { remote: url, concurrency: JOBS });
-    const resent = kind === "s3"
-      ? s3.requests.slice(mark2).filter((q) => q.method === "PUT" && firstKeys.has(q.key)).reduce((s, q) => s + q.bytesIn, 0)
-      : null;
-    const rate = (s) => mb / s;
-    results[kind] = {
-      push: { mbPerSec: rate(best.push), ofPlain: best.plainPut / best.push, ofStored: best.storedPut / best.push },
-      fetch: { mbPerSec: rate(best.fetch), ofPlain: best.plainGet / best.fetch, ofStored: best.storedGet / best.fetch },
-      clone: { mbPerSec: rate(best.clone), ofPlain: best.plainGet / best.clone, ofStored: best.storedGet2 / best.clone },
-      plainPut: { mbPerSec: rate(best.plainPut) },
-      storedPut: { mbPerSec: rate(best.storedPut) },
-      plainGet: { mbPerSec: rate(best.plainGet) },
-      storedGet: { mbPerSec: rate(best.storedGet) },
-      storedGet2: { mbPerSec: rate(best.storedGet2) },
-      resumed: {
-        firstBytes,
-        secondBytes: again.uploaded.bytes,
-        found: again.found.objects,
-        checkRequests: again.checked,
-        resentBytes: resent,
-        resentOfFirst: resent === null ? null : resent / firstBytes,
-      },
-    };
+      // resumed push: stop the first at half its chunks, then push again
+      const url = p.s3 ? "s3://bench/resume" : path.join(work, "resume.tdv");
+      const stop = new AbortController();
+      const reqs = srv.requests;
+      const mark = reqs?.length ?? 0;
+      let firstBytes = 0;
+      await lib.push(repo, {
+        remote: url,
+        concurrency: JOBS,
+        signal: stop.signal,
+        onProgress: (ev) => {
+          firstBytes = ev.bytes;
+          if (ev.phase === "uploading" && ev.done >= N / 2) stop.abort(new Error("stopped"));
+        },
+      }).catch((e) => {
+        if (e.message !== "stopped") throw e;
+      });
+      const firstKeys = new Set((reqs ?? []).slice(mark).filter((q) => q.method === "PUT" && q.status === 200).map((q) => q.key));
+      const mark2 = reqs?.length ?? 0;
+      const again = await lib.push(repo, { remote: url, concurrency: JOBS });
+      const resent = reqs
+        ? reqs.slice(mark2).filter((q) => q.method === "PUT" && firstKeys.has(q.key)).reduce((s, q) => s + q.bytesIn, 0)
+        : null;
+      const rate = (s) => mb / s;
+      results[kind] = {
+        server: srv.name,
+        push: { mbPerSec: rate(best.push), ofPlain: best.plainPut / best.push, ofStored: best.storedPut / best.push },
+        fetch: { mbPerSec: rate(best.fetch), ofPlain: best.plainGet / best.fetch, ofStored: best.storedGet / best.fetch },
+        clone: { mbPerSec: rate(best.clone), ofPlain: best.plainGet / best.clone, ofStored: best.storedGet2 / best.clone },
+        plainPut: { mbPerSec: rate(best.plainPut) },
+        storedPut: { mbPerSec: rate(best.storedPut) },
+        plainGet: { mbPerSec: rate(best.plainGet) },
+        storedGet: { mbPerSec: rate(best.storedGet) },
+        storedGet2: { mbPerSec: rate(best.storedGet2) },
+        resumed: {
+          firstBytes,
+          secondBytes: again.uploaded.bytes,
+          found: again.found.objects,
+          checkRequests: again.checked,
+          resentBytes: resent,
+          resentOfFirst: resent === null ? null : resent / firstBytes,
+        },
+      };
+    } finally {
+      await p.stop();
+    }
   }
   if (values.json) console.log(JSON.stringify({ chunks: N, chunkBytes: SIZE, jobs: JOBS, results }, null, 2));
   else {
     const f = (x) => x.toFixed(1).padStart(7);
     const pc = (x) => `${(x * 100).toFixed(0)}%`.padStart(5);
     for (const [kind, r] of Object.entries(results)) {
-      console.log(`${kind === "s3" ? "S3 (s3rver on 127.0.0.1)" : "folder remote"}: ${N} x ${(SIZE / 1000).toFixed(0)} kB, ${JOBS} in flight`);
+      console.log(`${kind === "file" ? "folder remote" : `S3 (${r.server} on 127.0.0.1)`}: ${N} x ${(SIZE / 1000).toFixed(0)} kB, ${JOBS} in flight`);
       console.log(`  floors: plain PUT ${f(r.plainPut.mbPerSec)} MB/s, read file + PUT ${f(r.storedPut.mbPerSec)} MB/s; plain GET ${f(r.plainGet.mbPerSec)} MB/s, GET + write ${f(r.storedGet.mbPerSec)} MB/s, GET + write twice ${f(r.storedGet2.mbPerSec)} MB/s`);
       console.log(`  tdv push  ${f(r.push.mbPerSec)} MB/s  ${pc(r.push.ofPlain)} of plain PUT, ${pc(r.push.ofStored)} of read + PUT`);
       console.log(`  tdv fetch ${f(r.fetch.mbPerSec)} MB/s  ${pc(r.fetch.ofPlain)} of plain GET, ${pc(r.fetch.ofStored)} of GET + write`);
@@ -217,6 +304,5 @@ try {
     }
   }
 } finally {
-  await s3.stop();
   rmSync(work, { recursive: true, force: true });
 }

@@ -16,7 +16,7 @@ import { promises as fsp } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { InterruptedError, RefNotFoundError, UsageError } from "../errors.js";
-import type { GitOid } from "../format/hash.js";
+import type { ChunkId, GitOid } from "../format/hash.js";
 import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
 import { processRuns } from "../store/owner.js";
 import { Repository, type CloneMarker, type RepoConfig, type RepoOptions } from "../repo/repository.js";
@@ -111,7 +111,10 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
     const r = repo;
     signal?.throwIfAborted();
     const lazy = opts.lazy === true;
+    // chunks this fetch hashes and stores: the checkout below copies them without reading them again
+    const verified = new Set<ChunkId>();
     const fetched = await fetch(r, {
+      verifiedInto: verified,
       remote: "origin",
       lazy,
       // resumed without --lazy after a lazy start: every chunk, as a full clone has
@@ -144,7 +147,7 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
       signal?.throwIfAborted();
       const tree = (await r.git.readCommit(at)).tree;
       const progress = opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {};
-      const res: CheckoutResult = opts.noCheckout ? { written: 0, deleted: 0, bytes: 0 } : await r.exclusive("clone", () => materialize(r, { targetTree: tree, action: "clone", ...progress }));
+      const res: CheckoutResult = opts.noCheckout ? { written: 0, deleted: 0, bytes: 0 } : await r.exclusive("clone", () => materialize(r, { targetTree: tree, action: "clone", verified, ...progress }));
       await r.refs.setHead({ oid: at }, r.identity(), `clone: from ${url}, tag ${opts.branch}`);
       signal?.throwIfAborted();
       await r.updateConfig((c) => void delete c.cloning);
@@ -159,7 +162,7 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
       const tree = (await r.git.readCommit(oid)).tree;
       // not interruptible half-way (its writes settle first): a signal takes effect once it is done
       if (!opts.noCheckout) {
-        res = await r.exclusive("clone", () => materialize(r, { targetTree: tree, action: "clone", ...(opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {}) }));
+        res = await r.exclusive("clone", () => materialize(r, { targetTree: tree, action: "clone", verified, ...(opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {}) }));
       }
       signal?.throwIfAborted();
       // a resumed clone may have got this far before

@@ -54,6 +54,12 @@ export interface FetchOptions {
    * everything it names is here.
    */
   signal?: AbortSignal;
+  /**
+   * Filled with the ids of the chunks this fetch stored after hashing their
+   * bytes (not those already here): a clone's checkout copies these without
+   * reading them again.
+   */
+  verifiedInto?: Set<ChunkId>;
 }
 
 export type FetchRefStatus = "new" | "updated" | "forced" | "up-to-date" | "deleted" | "rejected";
@@ -177,7 +183,7 @@ async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchR
       skipped.objects++;
       skipped.bytes += chunkRefs.get(id) ?? 0;
     }
-    await downloadChunks(repo, remote, missing, chunkRefs, { concurrency, onProgress, counts: downloaded, signal, label: remoteLabel });
+    await downloadChunks(repo, remote, missing, chunkRefs, { concurrency, onProgress, counts: downloaded, signal, label: remoteLabel, verifiedInto: opts.verifiedInto });
   }
 
   // 4. store the Git objects, children first
@@ -195,7 +201,7 @@ async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchR
   }
 
   if (opts.allChunks) {
-    await completeChunks(repo, remote, { concurrency, onProgress, counts: downloaded, skipped, signal, label: remoteLabel });
+    await completeChunks(repo, remote, { concurrency, onProgress, counts: downloaded, skipped, signal, label: remoteLabel, verifiedInto: opts.verifiedInto });
     if (repo.config.lazy) {
       await repo.updateConfig((c) => void delete c.lazy);
       repo.chunks.fallback = undefined;
@@ -225,7 +231,15 @@ async function downloadChunks(
     counts,
     signal,
     label = remote.url,
-  }: { concurrency: number; onProgress: OnTransferProgress | undefined; counts: TransferCounts; signal?: AbortSignal | undefined; label?: string },
+    verifiedInto,
+  }: {
+    concurrency: number;
+    onProgress: OnTransferProgress | undefined;
+    counts: TransferCounts;
+    signal?: AbortSignal | undefined;
+    label?: string;
+    verifiedInto?: Set<ChunkId> | undefined;
+  },
 ): Promise<void> {
   if (ids.length === 0) return;
   const m = meter(onProgress, "receiving chunks", ids.length, ids.reduce((s, id) => s + (sizes.get(id) ?? 0), 0));
@@ -252,7 +266,10 @@ async function downloadChunks(
     }
     if ("missing" in out) throw new RemoteObjectMissingError(id, "chunk", label);
     if ("corrupt" in out) throw new RemoteObjectCorruptError(id, "chunk", label, `its bytes hash to ${out.corrupt}`);
-    if (out.wrote) store.durability.written(file);
+    if (out.wrote) {
+      store.durability.written(file);
+      verifiedInto?.add(id); // hashed on the way in, and stored by this process
+    }
     if (src && out.wrote) received = out.bytes;
     addCount(counts, "chunk", received);
     m.add(received);
@@ -343,7 +360,16 @@ async function completeChunks(
     skipped,
     signal,
     label,
-  }: { concurrency: number; onProgress: OnTransferProgress | undefined; counts: TransferCounts; skipped: { objects: number; bytes: number }; signal?: AbortSignal | undefined; label: string },
+    verifiedInto,
+  }: {
+    concurrency: number;
+    onProgress: OnTransferProgress | undefined;
+    counts: TransferCounts;
+    skipped: { objects: number; bytes: number };
+    signal?: AbortSignal | undefined;
+    label: string;
+    verifiedInto?: Set<ChunkId> | undefined;
+  },
 ): Promise<void> {
   const roots = new Set<GitOid>();
   for (const prefix of ["refs/heads/", "refs/tags/", "refs/remotes/"]) for (const oid of (await repo.refs.list(prefix)).values()) roots.add(oid);
@@ -355,5 +381,5 @@ async function completeChunks(
   const here = await mapSettled(ids, 64, (id) => repo.chunks.has(id));
   const missing = ids.filter((_, i) => !here[i]);
   skipped.objects += ids.length - missing.length;
-  await downloadChunks(repo, remote, missing, sizes, { concurrency, onProgress, counts, signal, label });
+  await downloadChunks(repo, remote, missing, sizes, { concurrency, onProgress, counts, signal, label, verifiedInto });
 }

@@ -100,10 +100,13 @@ export class RemoteRepo {
    * Make the remote a tdv repository if it is empty (first push); returns
    * whether it was created. First checks that the server enforces
    * conditional writes (checkConditionalWrites), before anything is uploaded.
+   * `known`: the config as the caller read it moments before (null: absent
+   * then), which is not read again; a config written since is found by the
+   * conditional write.
    */
-  async ensureConfig(): Promise<boolean> {
+  async ensureConfig(known?: RemoteConfig | null): Promise<boolean> {
     await this.checkConditionalWrites();
-    if (await this.readConfig()) return false;
+    if (known !== undefined ? known : await this.readConfig()) return false;
     const config: RemoteConfig = { formatVersion: REPO_FORMAT_VERSION, createdBy: `tdv ${TDV_VERSION}` };
     try {
       await this.backend.put(CONFIG_KEY, enc.encode(`${JSON.stringify(config, null, 2)}\n`), { ifNoneMatch: "*" });

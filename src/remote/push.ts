@@ -132,7 +132,7 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
   if (opts.delete) return deleteRefs(repo, remote, name, opts);
 
   const localRefs = await refsToPush(repo, opts);
-  await remote.readConfig(); // refuses a newer format before anything is written
+  const config = await remote.readConfig(); // refuses a newer format before anything is written
   const remoteRefs = await remote.listRefs();
 
   // 2. each ref's fate
@@ -189,7 +189,7 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
 
   // 5. upload
   const uploaded = result.uploaded;
-  if (moving.length > 0 || todo.length > 0) await remote.ensureConfig();
+  if (moving.length > 0 || todo.length > 0) await remote.ensureConfig(config);
   if (todo.length > 0) {
     const m = meter(onProgress, "uploading", todo.length, todo.reduce((s, u) => s + u.size, 0));
     // chunks first: a remote interrupted mid-push then holds data, not dangling metadata
@@ -238,28 +238,31 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
       rejected.push({ ...strip(u), status: "rejected" });
     }
   }
+  // the remote's HEAD, its git/info/refs and the local remote-tracking refs, at once (none depends on another)
   const firstBranch = done.find((u) => u.ref.startsWith("refs/heads/"));
-  if (firstBranch) await remote.ensureHead(firstBranch.ref);
-  // also when nothing moved: a git/info/refs left stale (an interrupted push) is rewritten;
-  // when it cannot be, that is said after the tracking refs follow and after any rejection
-  const infoRefs = await remote.updateInfoRefs().then(
-    () => null,
-    (err: unknown) => {
-      if (err instanceof InfoRefsNotUpdatedError) return err;
-      throw err;
-    },
-  );
-
-  // remote-tracking refs follow what the remote now holds
-  if (name) {
-    const landed = new Set([...done.map((d) => d.ref), ...updates.filter((x) => x.status === "up-to-date").map((x) => x.ref)]);
-    for (const u of updates) {
-      if (!u.ref.startsWith("refs/heads/") || !landed.has(u.ref)) continue;
-      const tracking = `refs/remotes/${name}/${u.ref.slice("refs/heads/".length)}`;
-      const cur = await repo.refs.read(tracking);
-      if (cur !== u.new) await repo.refs.update(tracking, { expected: cur, next: u.new, who: repo.identity(), message: "update by push" });
-    }
-  }
+  const [, infoRefs] = await Promise.all([
+    firstBranch ? remote.ensureHead(firstBranch.ref) : null,
+    // also when nothing moved: a git/info/refs left stale (an interrupted push) is rewritten;
+    // when it cannot be, that is said after the tracking refs follow and after any rejection
+    remote.updateInfoRefs().then(
+      () => null,
+      (err: unknown) => {
+        if (err instanceof InfoRefsNotUpdatedError) return err;
+        throw err;
+      },
+    ),
+    // remote-tracking refs follow what the remote now holds
+    (async () => {
+      if (!name) return;
+      const landed = new Set([...done.map((d) => d.ref), ...updates.filter((x) => x.status === "up-to-date").map((x) => x.ref)]);
+      for (const u of updates) {
+        if (!u.ref.startsWith("refs/heads/") || !landed.has(u.ref)) continue;
+        const tracking = `refs/remotes/${name}/${u.ref.slice("refs/heads/".length)}`;
+        const cur = await repo.refs.read(tracking);
+        if (cur !== u.new) await repo.refs.update(tracking, { expected: cur, next: u.new, who: repo.identity(), message: "update by push" });
+      }
+    })(),
+  ]);
 
   result.refs = updates.map((u) => rejected.find((r) => r.ref === u.ref) ?? done.find((d) => d.ref === u.ref) ?? strip(u));
   if (rejected.length > 0) {

@@ -13,7 +13,7 @@
 import { createHash, type Hash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { CorruptObjectError } from "../errors.js";
+import { CorruptObjectError, type FileAccessError, isTdvError } from "../errors.js";
 import type { ChunkId } from "../format/hash.js";
 import { asAccessError } from "../store/atomic.js";
 import type { Repository } from "../repo/repository.js";
@@ -24,6 +24,25 @@ import { TreeWriter, writeAllSync, type FileStat } from "./worktree.js";
 
 /** Read and write buffer of a checkout: most chunk files fit in one read. */
 const COPY_BLOCK = 1 << 20;
+
+/**
+ * Copy the object file of chunk `e`, which this process verified moments
+ * before (a clone's fetch hashed it on the way in and stored it), to the
+ * working file `rel` without reading it again: a reflink where the file
+ * system clones, else a copy made in the kernel (copy_file_range). Null when
+ * the object is gone from the store or the file could not be placed this way
+ * (the caller then takes the verifying copy, or the slow path).
+ */
+function copyVerified(repo: Repository, w: TreeWriter, rel: string, e: SnapEntry): FileStat | null {
+  const src = repo.chunks.pathOf(e.id as ChunkId);
+  try {
+    return w.cloneSync(rel, src, { orCopy: true });
+  } catch (err) {
+    // the object removed since (a gc from another process): the verifying paths deal with it
+    if (isTdvError(err, "FileAccessError") && (err as FileAccessError).code === "ENOENT" && !fs.existsSync(src)) return null;
+    throw err;
+  }
+}
 
 /**
  * Copy the chunk object of `e` to the working file `rel`, hashing its bytes as
@@ -136,7 +155,7 @@ export async function copyOnWorker(job: CopyJob): Promise<CountResult> {
 }
 
 /**
- * Copy the chunk objects of `writes` to their working files, calling `placed`
+ * Copy the chunk objects of `allWrites` to their working files, calling `placed`
  * for each, or `missing` when its object is not in the local store. The first
  * copy settles whether the file system clones (reflink) and whether `.tdv/tmp`
  * is on the same file system; a worker thread helps only when neither clone
@@ -145,24 +164,47 @@ export async function copyOnWorker(job: CopyJob): Promise<CountResult> {
 export async function copyChunks(
   repo: Repository,
   w: TreeWriter,
-  writes: readonly [string, SnapEntry][],
+  allWrites: readonly [string, SnapEntry][],
   placed: (rel: string, e: SnapEntry, st: FileStat) => void,
   missing: (rel: string, e: SnapEntry) => void,
   {
     threads,
     mainShares = true,
     byWorkerSoFar = { files: 0, bytes: 0 },
+    verified,
   }: {
     threads?: boolean;
     mainShares?: boolean;
     /** files and bytes the worker has placed but not yet reported through `placed` (for a progress line) */
     byWorkerSoFar?: { files: number; bytes: number };
+    /**
+     * Chunk ids whose objects this process stored moments before, after hashing their bytes (a
+     * clone's fetch): copied without a second verifying read. Every other object is verified as it is copied.
+     */
+    verified?: ReadonlySet<string>;
   } = {},
 ): Promise<{ byWorker: number }> {
   const buf = Buffer.allocUnsafe(COPY_BLOCK);
   const progress = new SharedArrayBuffer(16);
   const shown = new Float64Array(progress);
   let turn = Date.now();
+  let writes = allWrites;
+  if (verified && verified.size > 0) {
+    // objects verified in this process: kernel copies (or reflinks) on this thread, the rest as below
+    const rest: [string, SnapEntry][] = [];
+    for (const item of writes) {
+      const [p, e] = item;
+      const st = verified.has(e.id) ? copyVerified(repo, w, p, e) : null;
+      if (st) placed(p, e, st);
+      else rest.push(item);
+      if (Date.now() - turn > 50) {
+        await new Promise((resolve) => setImmediate(resolve));
+        turn = Date.now();
+      }
+    }
+    if (rest.length === 0) return { byWorker: 0 };
+    writes = rest;
+  }
   const one = async (i: number): Promise<void> => {
     const [p, e] = writes[i] as [string, SnapEntry];
     const st = copyChunk(repo, w, p, e, buf);

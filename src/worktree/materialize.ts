@@ -44,6 +44,8 @@ export async function writeEntries(
   writes: [string, SnapEntry][],
   deletes: string[],
   onProgress?: ProgressFn,
+  /** chunk ids this process verified and stored moments before: copied without a second verifying read (copyChunks) */
+  verified?: ReadonlySet<string>,
 ): Promise<{ stats: Map<string, IndexEntry>; bytes: number }> {
   // a lazy clone downloads what it lacks before the working tree is touched: a chunk the remote
   // cannot give fails the command with the working tree and the index as they were
@@ -68,7 +70,7 @@ export async function writeEntries(
     writes.filter(([, e]) => e.store === "chunk"),
     placed,
     (p, e) => rest.push([p, e]),
-    { byWorkerSoFar: byWorker },
+    { byWorkerSoFar: byWorker, ...(verified ? { verified } : {}) },
   );
   // Git blobs and chunks a lazy clone fetches: reads in parallel
   await mapLimit(rest, 16, async ([p, e]) => {
@@ -109,7 +111,20 @@ async function fetchAbsentChunks(repo: Repository, writes: readonly [string, Sna
  */
 export async function materialize(
   repo: Repository,
-  { targetTree, force = false, action, onProgress }: { targetTree: GitOid | null; force?: boolean; action: string; onProgress?: ProgressFn },
+  {
+    targetTree,
+    force = false,
+    action,
+    onProgress,
+    verified,
+  }: {
+    targetTree: GitOid | null;
+    force?: boolean;
+    action: string;
+    onProgress?: ProgressFn;
+    /** chunk ids this process verified and stored moments before (a clone's fetch): see copyChunks */
+    verified?: ReadonlySet<string>;
+  },
 ): Promise<CheckoutResult> {
   const head = await repo.refs.head();
   const index = await repo.readIndex();
@@ -194,7 +209,7 @@ export async function materialize(
 
   let written: Awaited<ReturnType<typeof writeEntries>>;
   try {
-    written = await writeEntries(repo, writes, deletes, onProgress);
+    written = await writeEntries(repo, writes, deletes, onProgress, verified);
   } catch (err) {
     throw incomplete(action, err);
   }

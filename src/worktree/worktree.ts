@@ -167,9 +167,12 @@ export class TreeWriter {
 
   /**
    * Write `rel` as a reflink (copy-on-write clone) of `src`, whose bytes the
-   * caller verified. Returns null when the file system cannot clone.
+   * caller verified. Returns null when the file system cannot clone. With
+   * `orCopy`, a file system that cannot clone gets a copy made in the kernel
+   * (copy_file_range: no byte passes through this process), and null only
+   * when the file was not placed (tmpDir on another file system).
    */
-  cloneSync(rel: string, src: string): FileStat | null {
+  cloneSync(rel: string, src: string, { orCopy = false }: { orCopy?: boolean } = {}): FileStat | null {
     const abs = this.abs(rel);
     this.prepareParentSync(rel);
     const dest = this.viaTmp ? this.tmpPath() : abs;
@@ -177,7 +180,7 @@ export class TreeWriter {
     let placed = false;
     try {
       try {
-        fs.copyFileSync(src, dest, constants.COPYFILE_FICLONE_FORCE | constants.COPYFILE_EXCL);
+        fs.copyFileSync(src, dest, (orCopy ? constants.COPYFILE_FICLONE : constants.COPYFILE_FICLONE_FORCE) | constants.COPYFILE_EXCL);
       } catch (err) {
         if (CANNOT_CLONE.has((err as NodeJS.ErrnoException).code ?? "")) return null;
         throw err;

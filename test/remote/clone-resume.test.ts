@@ -11,7 +11,7 @@ import { promises as fsp } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { addRemote, clone, isTdvError, log, push, Repository, type CloneMarker, type CloneResult } from "../../src/index.js";
+import { addRemote, clone, isTdvError, log, push, Repository, status, type CloneMarker, type CloneResult } from "../../src/index.js";
 import { listFiles, tempDir } from "../helpers/fixture.js";
 import { committedFixture } from "./dataset.js";
 
@@ -87,6 +87,41 @@ describe("clone into what an earlier clone left", () => {
     expect(res.fetch.downloaded.objects).toBe(0); // everything was here
     await expectComplete(res, dir);
     for (const lock of ["tdv.json.lock", "git/refs/heads/main.lock", "git/HEAD.lock"]) expect(await fsp.stat(path.join(dir, ".tdv", lock)).catch(() => null)).toBeNull();
+  });
+
+  it("a resumed clone verifies the chunks an earlier run stored: one damaged since is refused and never reaches the tree", async () => {
+    const { dir } = await unfinished();
+    const srcRepo = await Repository.open({ durability: "none", dir: src });
+    const [rel, entry] = [...(await srcRepo.readIndex()).entries].find(([, e]) => e.store === "chunk" && e.size > 0)!;
+    const object = path.join(dir, ".tdv", "chunks", entry.id.slice(0, 2), entry.id.slice(2));
+    await fsp.chmod(object, 0o644);
+    const bytes = await fsp.readFile(object);
+    bytes[0]! ^= 0x40;
+    await fsp.writeFile(object, bytes);
+    // only the chunks this run hashed on the way in are copied unread: this one was here before it began
+    const err = await refusal(clone({ durability: "none", url: remote, dir }));
+    expect(isTdvError(err, "CorruptObjectError")).toBe(true);
+    expect(err.message).toContain(entry.id);
+    expect(await fsp.stat(path.join(dir, ...rel.split("/"))).catch(() => null)).toBeNull();
+  });
+
+  it("a fresh clone's working files are copies of the objects it fetched, writable, not links to the store", async () => {
+    const dir = path.join(await tempDir(), "copy");
+    await clone({ durability: "none", url: remote, dir });
+    const srcRepo = await Repository.open({ durability: "none", dir: src });
+    const chunks = [...(await srcRepo.readIndex()).entries].filter(([, e]) => e.store === "chunk");
+    expect(chunks.length).toBeGreaterThan(0);
+    for (const [rel, e] of chunks) {
+      const file = path.join(dir, ...rel.split("/"));
+      const st = await fsp.stat(file);
+      const object = await fsp.stat(path.join(dir, ".tdv", "chunks", e.id.slice(0, 2), e.id.slice(2)));
+      expect(st.ino).not.toBe(object.ino);
+      expect(st.nlink).toBe(1);
+      expect(st.mode & 0o200).toBe(0o200); // the object is read-only; its working copy is not
+      expect(st.size).toBe(e.size);
+    }
+    const repo = await Repository.open({ durability: "none", dir });
+    expect((await status(repo, {})).clean).toBe(true);
   });
 
   it("an interrupted removal is finished, then the clone starts again", async () => {
