@@ -22,7 +22,6 @@
  */
 import { isTdvError, UncommittedChangesError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
-import { sha256 } from "../format/hash.js";
 import type { CommitObject } from "../format/git-object.js";
 import { writeAtomic } from "../store/atomic.js";
 import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
@@ -31,12 +30,13 @@ import { uncommittedPaths } from "../worktree/status.js";
 import { isAncestor } from "../repo/history.js";
 import type { Repository } from "../repo/repository.js";
 import { resolveRevision } from "../repo/revision.js";
-import { readCommitSnapshot, readEntry, writeSnapshot, type SnapEntry } from "../repo/snapshot.js";
+import { readCommitSnapshot, readEntry, writeSnapshot } from "../repo/snapshot.js";
 import { assembleFiles } from "../repo/merge/assemble.js";
 import { mergeBaseOf } from "../repo/merge/bases.js";
 import { detectConflicts } from "../repo/merge/detect.js";
 import { MergeIncompleteError, MergeInProgressError, UnresolvedConflictsError } from "../repo/merge/errors.js";
 import { dropOutsideGrid } from "../repo/merge/grid.js";
+import { storeMerged } from "../repo/merge/three-way.js";
 import { describeOpen } from "../repo/merge/inputs.js";
 import { solve } from "../repo/merge/solve.js";
 import { clearMergeState, isResolvedInIndex, openConflict, readMergeState, writeMergeState } from "../repo/merge/state.js";
@@ -256,13 +256,7 @@ async function mergeStep(repo: Repository, parent: GitOid | null, tip: GitOid, c
   const input = { base: mb.base, ours: O, theirs: T, read: mb.read };
   const detection = await detectConflicts(input);
   const solved = await solve({ ...input, detection }, { conflicts: detection.conflicts, policy: "elementwise" });
-  const put = async (bytes: Uint8Array, store: "git" | "chunk"): Promise<SnapEntry> => {
-    if (store === "git") return { store, id: await repo.git.writeBlob(bytes), size: bytes.byteLength };
-    const id = sha256(bytes);
-    await repo.chunks.put(id, bytes);
-    return { store, id, size: bytes.byteLength };
-  };
-  const { files, written } = await assembleFiles(detection, solved, put, (p, e) => readEntry(repo, p, e));
+  const { files, written } = await assembleFiles(detection, solved, storeMerged(repo), (p, e) => readEntry(repo, p, e));
   const unsettled = new Set(solved.unsolvable.map((u) => conflictSubject(u.conflict)));
   await dropOutsideGrid(files, written, { ours: O, theirs: T }, mb.read, (a) => !unsettled.has(a));
   const tree = await writeSnapshot(repo, files);
