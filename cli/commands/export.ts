@@ -102,5 +102,6 @@ async function sourceOf(remote: string | undefined): Promise<{ source: RevisionS
     (r) => r.repo,
     () => null,
   );
-  return { source: await lib.remoteSource(remote, repo ? { repo } : {}), relPath: (p) => p };
+  // one path is read, then the command exits: no background walk of the revision's folders
+  return { source: await lib.remoteSource(remote, { ...(repo ? { repo } : {}), prefetch: false }), relPath: (p) => p };
 }

@@ -17,10 +17,15 @@
  *   refused (RemoteObjectCorruptError), a damaged cache file is dropped and
  *   fetched again.
  *
- * Concurrent reads of one object share one GET. Once a session is open (its
- * commit and root tree read), the first chunk of an array costs the trees
- * and metadata documents on its path, its manifest tree and shard, and the
- * chunk; a second chunk of the same manifest shard costs the chunk alone.
+ * Concurrent reads of one object share one GET. When a session opens (its
+ * revision resolved, its commit read), the revision's folder trees, with the
+ * metadata documents, file lists and manifest trees beside them, are read in
+ * the background, breadth-first, 16 folders at a time (warm). Once that is
+ * done, the first chunk of any array costs two round trips: its manifest
+ * shard, then the chunk; a second chunk of the same shard costs the chunk
+ * alone. A read that comes before the walk reaches its folder fetches the
+ * folders on its path itself (sharing the walk's GETs): one round trip per
+ * folder level, as without the walk.
  */
 import { CorruptObjectError, MissingObjectError, UnknownRevisionError, UsageError } from "../errors.js";
 import { checkGitObject, parseCommit, parseTag, parseTree, type CommitObject, type TagObject, type TreeEntry } from "../format/git-object.js";
@@ -29,6 +34,7 @@ import { FILE_LIST, MANIFEST_TREE } from "../format/manifest.js";
 import { Durability } from "../store/durability.js";
 import type { ChunkStore, Head, ObjectStore, RefScan, RefStore, ReflogEntry } from "../store/types.js";
 import { Repository, type RepoConfig, type Stores } from "../repo/repository.js";
+import type { ReadSession } from "../session/read.js";
 import { repositorySource, type RevisionSource } from "../session/source.js";
 import { normalizeRemoteUrl, type BackendOptions, type ObjectBackend } from "./backend.js";
 import { RemoteObjectCorruptError, RemoteObjectMissingError, UnknownRemoteError } from "./errors.js";
@@ -37,6 +43,13 @@ import { chunkKey, gitObjectKey, isSafeRef, RemoteRepo } from "./layout.js";
 import { ObjectCache, type CacheOptions } from "./object-cache.js";
 
 export interface RemoteSourceOptions extends CacheOptions {
+  /**
+   * Read each opened revision's folder trees in the background (default true;
+   * see RemoteObjectStore.warm), so that a chunk's first byte waits only for
+   * its manifest shard and the chunk. One-shot readers of one path (export)
+   * turn it off: they would wait for the walk before exiting.
+   */
+  prefetch?: boolean;
   /** the repository whose config names remotes (a URL needs none) */
   repo?: { config: RepoConfig };
   /** the cache to use (default: one made from cacheDir, cacheBytes, env) */
@@ -60,9 +73,25 @@ export interface RemoteStores extends Stores {
  * Reads the remote's tdv.json once (NotARemoteRepositoryError when there is
  * none, UnsupportedFormatError when newer than this tdv).
  */
-export async function remoteSource(urlOrName: string, opts: RemoteSourceOptions = {}): Promise<RevisionSource> {
+export async function remoteSource(urlOrName: string, opts: RemoteSourceOptions = {}): Promise<RemoteRevisionSource> {
   const repo = await remoteRepository(urlOrName, opts);
-  return repositorySource(repo, remoteUrl(urlOrName, opts.repo).url);
+  const base = repositorySource(repo, remoteUrl(urlOrName, opts.repo).url);
+  if (opts.prefetch === false) return { ...base, warmed: () => Promise.resolve() };
+  return {
+    ...base,
+    open: async (rev) => {
+      const session = await base.open(rev);
+      void repo.git.warm(session.info.tree);
+      return session;
+    },
+    warmed: (session) => repo.git.warm(session.info.tree),
+  };
+}
+
+/** A remote's revisions (remoteSource). */
+export interface RemoteRevisionSource extends RevisionSource {
+  /** Resolves when the background read of `session`'s folder trees (started when it opened) is done; never rejects. */
+  warmed(session: ReadSession): Promise<void>;
 }
 
 /** A read-only Repository made of a remote's stores (remoteSource's repository; diff and log may take it). */
@@ -137,6 +166,12 @@ interface RawObject {
 
 /** Parsed objects kept in memory: trees and manifest shards are read again by every session. */
 const MEMORY_BYTES = 64 << 20;
+/** folders one warm walk reads at most (a tree of 10,000 arrays is read whole) */
+const WARM_FOLDERS = 16_384;
+/** folders a warm walk reads at once (each with up to 3 objects beside it) */
+const WARM_JOBS = 16;
+/** tree ids remembered as walked (about 100 bytes each), then forgotten all at once */
+const WARMED_TREES = 65_536;
 
 /** A remote's Git objects, read-only, through the cache. */
 export class RemoteObjectStore implements ObjectStore {
@@ -144,8 +179,14 @@ export class RemoteObjectStore implements ObjectStore {
   private readonly inflight = new Map<string, Promise<RawObject | null>>();
   /** commits read (readCommitSync answers from these: a history walk reads each with readCommit first) */
   private readonly commits = new Map<string, CommitObject>();
+  /** background walks of revisions' trees (warm), by root tree, the last 64 */
+  private readonly walks = new Map<string, Promise<void>>();
+  /** trees whose folder a walk has read (their subfolders queued), at most WARMED_TREES ids */
+  private readonly warmedTrees = new Set<string>();
   /** GETs of Git objects sent to the remote */
   gets = 0;
+  /** folders queued by warm walks */
+  warmed = 0;
 
   constructor(
     readonly backend: ObjectBackend,
@@ -204,8 +245,58 @@ export class RemoteObjectStore implements ObjectStore {
 
   async readTree(oid: GitOid, what = "tree"): Promise<TreeEntry[]> {
     const entries = parseTree(await this.readTyped(oid, "tree", what), oid, what);
-    this.prefetch(entries, what);
+    void this.prefetch(entries, what);
     return entries;
+  }
+
+  /**
+   * Read the folder trees under `tree` breadth-first, WARM_JOBS folders at a
+   * time, each with what a session reads beside it (prefetch: its metadata
+   * document, file list, manifest tree), into the memory LRU and the disk
+   * cache; never a manifest shard or a chunk. A session then finds any
+   * array's folder without a round trip: a chunk's first byte waits for its
+   * shard and the chunk (two round trips) instead of one per folder level.
+   * Once per tree (a walk met again is shared; subtrees walked before are
+   * skipped). Bounded: at most WARM_FOLDERS folders per walk, so a tree of
+   * 10,000 arrays holds at most that many queued tree ids (about 100 bytes
+   * each) and WARM_JOBS folders' objects in flight; the objects themselves
+   * stay within the 64 MB memory LRU and the disk cache's limit. Failures are
+   * ignored here (a read that needs the object fetches it and reports them).
+   */
+  warm(tree: GitOid): Promise<void> {
+    let walk = this.walks.get(tree);
+    if (!walk) {
+      walk = this.walkTrees(tree).catch(() => undefined);
+      if (this.walks.size >= 64) this.walks.delete(this.walks.keys().next().value as string);
+      this.walks.set(tree, walk);
+    }
+    return walk;
+  }
+
+  private async walkTrees(root: GitOid): Promise<void> {
+    const queue: { oid: GitOid; where: string }[] = [{ oid: root, where: "root tree" }];
+    let queued = 1;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < queue.length) {
+        const { oid, where } = queue[next] as { oid: GitOid; where: string };
+        queue[next++] = undefined as never; // drop what was taken: the queue holds only folders not read yet
+        if (this.warmedTrees.has(oid)) continue;
+        const entries = await this.readTree(oid, where).catch(() => null);
+        if (!entries) continue;
+        await Promise.all(this.prefetch(entries, where));
+        for (const e of entries) {
+          if (e.mode !== "040000" || e.name === MANIFEST_TREE || !isGitOid(e.oid) || queued >= WARM_FOLDERS) continue;
+          queue.push({ oid: e.oid, where: where === "root tree" ? e.name : `${where}/${e.name}` });
+          queued++;
+        }
+        if (this.warmedTrees.size >= WARMED_TREES) this.warmedTrees.clear();
+        this.warmedTrees.add(oid);
+      }
+    };
+    // a worker that finds the queue empty ends; the others may still add to it, so run rounds until none is left
+    while (next < queue.length) await Promise.all(Array.from({ length: WARM_JOBS }, worker));
+    this.warmed += queued;
   }
 
   /**
@@ -216,13 +307,15 @@ export class RemoteObjectStore implements ObjectStore {
    * fetched together they cost one round trip instead of one each. Nothing
    * else is fetched ahead (no shard, no chunk, no subfolder).
    */
-  private prefetch(entries: readonly TreeEntry[], where: string): void {
+  private prefetch(entries: readonly TreeEntry[], where: string): Promise<unknown>[] {
     const named = (name: string, dir: boolean) => entries.find((e) => e.name === name && (e.mode === "040000") === dir);
     const doc = named("zarr.json", false) ?? named(".zarray", false);
     const ahead = [doc, named(FILE_LIST, false), doc ? named(MANIFEST_TREE, true) : undefined];
+    const started: Promise<unknown>[] = [];
     for (const e of ahead) {
-      if (e && !this.memory.get(e.oid) && isGitOid(e.oid)) this.fetch(e.oid, where === "root tree" ? e.name : `${where}/${e.name}`).catch(() => undefined); // a failure shows when it is read
+      if (e && !this.memory.get(e.oid) && isGitOid(e.oid)) started.push(this.fetch(e.oid, where === "root tree" ? e.name : `${where}/${e.name}`).catch(() => undefined)); // a failure shows when it is read
     }
+    return started;
   }
 
   async readCommit(oid: GitOid): Promise<CommitObject> {
