@@ -233,6 +233,10 @@ class Handler {
   private readonly resolving = new Map<string, Promise<GitOid>>();
   private refsAt = 0;
   private refsNow: Promise<RevisionRefs> | null = null;
+  /** the last reading of the refs that succeeded */
+  private refsRead: RevisionRefs | null = null;
+  /** the commit each live revision resolved to last (a guess to start reading from; never answered without resolving) */
+  private readonly lastSeen = new Map<string, GitOid>();
 
   constructor(
     private readonly source: RevisionSource,
@@ -269,12 +273,20 @@ class Handler {
     if (target.kind === "refs") return this.json(req, res, await this.refsDoc(), LIVE);
     const rev = this.pinned ? pinRev(target.rev, this.pinned) : target.rev;
     const immutable = this.pinned !== null && rev !== target.rev ? true : isImmutableRev(target.rev, await this.refs());
+    // A live revision (a branch) is resolved on every request. Meanwhile the file is looked up in the
+    // commit it named last time: when the resolution names that commit again (the common case), the
+    // request waits for whichever of the two is slower instead of both one after the other (locally a ref
+    // file read queued behind chunk reads; over a remote a ref GET before the chunk's GETs).
+    const guess = immutable || target.folder ? undefined : this.lastSeen.get(rev);
+    const early = guess === undefined ? null : this.session(guess).then((o) => this.body(o.session, o.generated, target.path));
+    early?.catch(() => undefined); // used only when the guess was right; then its failure is the request's
     const commit = await this.resolve(rev, immutable);
+    if (!immutable) this.remember(rev, commit);
     const { session, generated } = await this.session(commit);
     res.setHeader("x-tdv-commit", commit);
     res.setHeader("cache-control", immutable ? IMMUTABLE : LIVE);
     if (target.folder) return this.listing(req, res, session, target.path, commit, target.rev);
-    const body = await this.body(session, generated, target.path);
+    const body = early && guess === commit ? await early : await this.body(session, generated, target.path);
     if (!body) {
       const isDir = (await session.list(target.path).catch(() => null)) !== null;
       return this.message(res, 404, "NotFound", isDir ? `${target.path} is a folder of ${target.rev}: GET /${encodeURIComponent(target.rev)}/${target.path}/ lists it` : `no file ${target.path} in ${target.rev} (${commit.slice(0, 10)})`);
@@ -362,15 +374,30 @@ class Handler {
     };
   }
 
-  /** The branches and tags, read at most every REFS_TTL_MS (for cache headers only: revisions resolve live). */
+  /**
+   * The branches and tags, read at most every REFS_TTL_MS (for cache headers
+   * only: revisions resolve live). Once read, a request never waits for a
+   * new reading: it gets the last one (at most REFS_TTL_MS plus one reading
+   * old) while the next is read.
+   */
   private refs(): Promise<RevisionRefs> {
     if (this.pinned) return Promise.resolve(this.pinned);
     if (!this.refsNow || Date.now() - this.refsAt > REFS_TTL_MS) {
       this.refsAt = Date.now();
-      this.refsNow = this.source.refs();
-      this.refsNow.catch(() => {
-        this.refsNow = null;
-      });
+      const reading = this.source.refs();
+      const last = this.refsRead;
+      reading.then(
+        (r) => {
+          this.refsRead = r;
+          this.refsNow = Promise.resolve(r);
+        },
+        () => {
+          if (this.refsNow === reading) this.refsNow = null;
+        },
+      );
+      if (!last) this.refsNow = reading;
+      else this.refsNow = Promise.resolve(last);
+      return last ? Promise.resolve(last) : reading;
     }
     return this.refsNow;
   }
@@ -397,6 +424,13 @@ class Handler {
       this.fixed.set(rev, oid);
     }
     return oid;
+  }
+
+  private remember(rev: string, commit: GitOid): void {
+    if (this.lastSeen.get(rev) === commit) return;
+    this.lastSeen.delete(rev);
+    if (this.lastSeen.size >= 1024) this.lastSeen.delete(this.lastSeen.keys().next().value as string);
+    this.lastSeen.set(rev, commit);
   }
 
   /** The session on `commit`, opened once and kept among the last `maxSessions` used. */

@@ -14,6 +14,7 @@ import FileSystemStore from "@zarrita/storage/fs";
 import * as zarr from "zarrita";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addRemote, createTag, isTdvError, ObjectCache, openSession, push, remoteSource, resolveRevision, type ReadSession, type Repository } from "../../src/index.js";
+import { tdv, tdvOk } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixture.js";
 import type { S3TestServer } from "../helpers/s3-server.mjs";
 import { startStaticServer, type StaticServer } from "../helpers/static-server.js";
@@ -99,16 +100,17 @@ describe("read sessions over an S3 remote", () => {
   it("fetches the objects on a chunk's path and the chunk, then the next chunk alone; another process on the same cache fetches no object", async () => {
     const cacheDir = await tempDir();
     const src = await remoteSource(s3Url, { cacheDir, env });
+    s3.resetLog();
     const session = await src.open("main");
-    await session.list("");
+    await src.warmed(session); // the revision's folder trees, read in the background once it opened
+    expect(objectGets().filter((r) => r.key.includes("/chunks/"))).toEqual([]);
     s3.resetLog();
     const key = `/${store}/sst/c/0/0/0`;
     const bytes = Buffer.from((await session.get(key)) as Uint8Array);
     const gets = objectGets();
     expect(s3.requests.every((r) => r.method === "GET")).toBe(true);
-    expect(gets.filter((r) => r.key.includes("/chunks/"))).toHaveLength(1);
-    // trees and metadata of ocean.zarr and sst, the manifest tree and shard: no listing, no ref
-    expect(gets.length - 1).toBeLessThanOrEqual(6);
+    // the manifest shard, then the chunk: no tree, no listing, no ref
+    expect(gets.map((r) => r.key.split("/")[1])).toEqual(["git", "chunks"]);
     expect(s3.requests).toHaveLength(gets.length);
     s3.resetLog();
     await session.get(`/${store}/sst/c/1/0/0`);
@@ -172,6 +174,79 @@ describe("read sessions over an S3 remote", () => {
       await fsp.writeFile(objectFile, original);
     }
   });
+});
+
+describe("tdv export --remote from the S3 remote", () => {
+  /** Every object id of the array folder `array` at `rev` (trees, documents, manifest tree and shards, chunks), read locally. */
+  async function objectsOf(rev: string, array: string): Promise<{ git: Set<string>; chunks: Set<string> }> {
+    const git = new Set<string>();
+    const visit = async (tree: string): Promise<void> => {
+      git.add(tree);
+      for (const e of await repo.git.readTree(tree as never)) {
+        if (e.mode === "040000") await visit(e.oid);
+        else git.add(e.oid);
+      }
+    };
+    const session = await openSession(repo, rev);
+    let tree = session.info.tree as string;
+    for (const name of array.split("/")) tree = (await repo.git.readTree(tree as never)).find((e) => e.name === name)?.oid as string;
+    await visit(tree);
+    const chunks = new Set<string>();
+    for await (const f of session.walk(array)) if (f.store === "chunk") chunks.add(f.id);
+    return { git, chunks };
+  }
+  const keyId = (key: string) => key.split("/").slice(-2).join("");
+
+  it("exports one array reading only that array's objects (GETs counted); a corrupted chunk fails naming it, nothing under the target's name", async () => {
+    const arrays = await (await openSession(repo, "main")).arrays();
+    const others = arrays.filter((a) => a !== `${store}/sst`);
+    expect(others.length).toBeGreaterThan(0);
+    const mine = await objectsOf("main", `${store}/sst`);
+    const theirs = { git: new Set<string>(), chunks: new Set<string>() };
+    for (const a of others.filter((a) => !`${store}/sst`.startsWith(a))) {
+      const o = await objectsOf("main", a);
+      for (const id of o.git) if (!mine.git.has(id)) theirs.git.add(id);
+      for (const id of o.chunks) if (!mine.chunks.has(id)) theirs.chunks.add(id);
+    }
+    expect(theirs.chunks.size).toBeGreaterThan(0);
+
+    // a remote of its own: the requests of this process's other sessions never show under its prefix
+    const url = `s3://${s3.bucket}/exports`;
+    await addRemote(repo, { name: "exports", url });
+    await push(repo, { remote: "exports", refs: ["main"], backend: { env } });
+    const elsewhere = await tempDir();
+    const cliEnv = { ...env, TDV_CACHE_DIR: path.join(elsewhere, "cache") };
+    s3.resetLog();
+    await tdvOk(elsewhere, ["export", "main", `${store}/sst`, "--remote", url, "--to", "out"], { env: cliEnv });
+    const gets = s3.requests.filter((r) => r.key.startsWith("exports/git/objects/") || r.key.startsWith("exports/chunks/"));
+    const chunkIds = gets.filter((r) => r.key.startsWith("exports/chunks/")).map((r) => keyId(r.key));
+    const gitIds = gets.filter((r) => r.key.startsWith("exports/git/")).map((r) => keyId(r.key));
+    // every chunk of sst once, nothing else: no chunk, tree, document or shard of another array
+    expect(chunkIds.sort()).toEqual([...mine.chunks].sort());
+    expect(new Set(gitIds).size).toBe(gitIds.length);
+    expect(gitIds.filter((id) => theirs.git.has(id))).toEqual([]);
+    expect(s3.requests.filter((r) => r.key.startsWith("exports/") && r.method !== "GET" && r.method !== "HEAD")).toEqual([]);
+    // the exported files are the checkout's
+    const exported = await fsp.readFile(path.join(elsewhere, "out", store, "sst", "zarr.json"));
+    expect(exported.equals(await fsp.readFile(path.join(dir, store, "sst", "zarr.json")))).toBe(true);
+
+    // a chunk of sst damaged on the server: the export fails naming it; nothing appears under the target's name
+    const id = [...mine.chunks][0] as string;
+    const objectFile = s3.objectPath(`exports/chunks/${id.slice(0, 2)}/${id.slice(2)}`);
+    const original = await fsp.readFile(objectFile);
+    await fsp.writeFile(objectFile, Buffer.concat([original.subarray(1), Buffer.from([0])]));
+    try {
+      const fresh = { ...env, TDV_CACHE_DIR: path.join(elsewhere, "cache2") };
+      const r = await tdv(elsewhere, ["export", "main", `${store}/sst`, "--remote", url, "--to", "bad"], { env: fresh });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(id);
+      expect(r.stderr).toMatch(/corrupt|hash/i);
+      await expect(fsp.stat(path.join(elsewhere, "bad"))).rejects.toThrow();
+      expect((await fsp.readdir(elsewhere)).sort()).toEqual(["cache", "cache2", "out"]);
+    } finally {
+      await fsp.writeFile(objectFile, original);
+    }
+  }, 60_000);
 });
 
 describe("read sessions over an http remote", () => {
