@@ -21,6 +21,7 @@ import {
   remoteRepository,
   remoteSource,
   resolveRevision,
+  serve,
   type ObjectBackend,
   type ReadSession,
   type Repository,
@@ -172,6 +173,34 @@ describe("remoteSource over a file remote", () => {
     const s2 = await again.open("main");
     expect(Buffer.from((await s2.get(key)) as Uint8Array).equals(Buffer.from((await session.get(key)) as Uint8Array))).toBe(true);
     expect(log2.filter((k) => k.startsWith("git/objects/") || k.startsWith("chunks/"))).toEqual([]);
+  });
+
+  it("serve over a remote: a branch URL's ref GET and its chunk's GETs go out together (the file is looked up in the branch's last commit meanwhile)", async () => {
+    const log: string[] = [];
+    const rounds = new Map<string, number>();
+    const src = await remoteSource(remote, { cacheDir: await tempDir(), wrapBackend: counting(log, rounds) });
+    const server = await serve(src, { port: 0 });
+    try {
+      const get = async (rev: string, key: string) => {
+        const res = await fetch(`${server.url}${rev}/${key}`);
+        expect(res.status).toBe(200);
+        return { commit: res.headers.get("x-tdv-commit"), bytes: Buffer.from(await res.arrayBuffer()) };
+      };
+      const key = `${store}/sst/c/0/0/0`;
+      expect((await get("main", key)).commit).toBe(second);
+      await src.warmed(await src.open(second));
+      log.length = 0;
+      const other = `${store}/sst/c/1/0/0`;
+      const got = await get("main", other);
+      expect(got.commit).toBe(second);
+      expect(got.bytes.equals(Buffer.from((await (await openSession(repo, "main")).get(`/${other}`)) as Uint8Array))).toBe(true);
+      const ref = log.find((k) => k.startsWith("git/refs/"));
+      const chunk = log.find((k) => k.startsWith("chunks/"));
+      expect(ref).toBe("git/refs/heads/main"); // resolved live, on every request
+      expect(rounds.get(chunk as string)).toBe(rounds.get(ref as string)); // the same round trip, not one after the other
+    } finally {
+      await server.close();
+    }
   });
 
   it("concurrent reads of one object fetch it once", async () => {
