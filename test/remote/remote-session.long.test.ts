@@ -140,7 +140,9 @@ describe("read sessions over an S3 remote", () => {
     const cacheDir = await tempDir();
     const limit = 6000;
     const src = await remoteSource(s3Url, { cacheDir, cacheBytes: limit, env });
-    await sameFiles(await src.open("main"), "main");
+    const session = await src.open("main");
+    await sameFiles(session, "main");
+    await src.warmed(session); // its background walk writes to the cache too
     const cache = new ObjectCache(cacheDir, limit);
     const { bytes, files } = await cache.usage();
     // scanned once an eighth of the limit was written since the last scan: over by at most that
