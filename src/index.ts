@@ -58,7 +58,7 @@ export { RemoteRepo, isSafeRef, type IgnoredRemoteRef } from "./remote/layout.js
 export { checkJobs, DEFAULT_JOBS, MAX_JOBS, type TransferProgress, type TransferCounts } from "./remote/transfer.js";
 export { objectsToSend, type SendSet } from "./remote/negotiate.js";
 // read sessions over a remote (file, S3, http) without a clone, through a bounded local cache
-export { remoteSource, remoteRepository, type RemoteSourceOptions, type RemoteStores } from "./remote/remote-source.js";
+export { remoteSource, remoteRepository, type RemoteRevisionSource, type RemoteSourceOptions, type RemoteStores } from "./remote/remote-source.js";
 export { ObjectCache, defaultCacheDir, defaultCacheBytes, parseSize, DEFAULT_CACHE_BYTES, type CacheOptions, type CacheStats } from "./remote/object-cache.js";
 export { fsck, formatAge, STALE_LOCK_SECONDS, type FsckOptions, type FsckResult, type FsckProblem, type FsckProblemKind, type LockInfo } from "./commands/fsck.js";
 export { gc, parsePrune, DEFAULT_PRUNE, type GcOptions, type GcResult } from "./commands/gc.js";
