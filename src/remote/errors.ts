@@ -265,8 +265,14 @@ export class RemoteLeaseLostError extends TdvError<"RemoteLeaseLostError"> {
     readonly command: string,
     readonly silentMs: number,
   ) {
-    super(`${command} on ${remote} stopped: its announcement was not renewed for ${Math.round(silentMs / 1000)} s (the process was held up), so a ${command === "push" ? "remote gc" : "push"} may have started meanwhile`, {
-      hint: command === "push" ? "no ref was moved; run the push again (what was uploaded is not sent twice)" : "run `tdv remote gc` again; what it deleted was unreachable and old",
+    const gc = command === "gc";
+    super(`${command} on ${remote} stopped: its announcement was not renewed for ${Math.round(silentMs / 1000)} s (the process was held up), so a ${gc ? "push" : "remote gc"} may have started meanwhile`, {
+      hint:
+        command === "push"
+          ? "no ref was moved; run the push again (what was uploaded is not sent twice)"
+          : gc
+            ? "run `tdv remote gc` again; what it deleted was unreachable and old"
+            : "no ref was moved; open a new session and write again (a remote gc may have removed what this one uploaded)",
     });
   }
 }

@@ -29,7 +29,7 @@ import { FILE_LIST, MANIFEST_TREE } from "../format/manifest.js";
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
 import { baseName, joinPath, META_NAMES, parentDir, SMALL_FILE, storeFor } from "../repo/hierarchy.js";
 import { mergeChunk } from "../repo/merge/elementwise.js";
-import type { Repository } from "../repo/repository.js";
+import type { Repository, Stores } from "../repo/repository.js";
 import { storedHierarchy, writeSnapshot, type SnapEntry } from "../repo/snapshot.js";
 import { updateSnapshot } from "../repo/snapshot-update.js";
 import { diffTrees } from "../repo/tree-diff.js";
@@ -51,10 +51,37 @@ export interface ChangeSet {
 /** What another process needs to open a fork of a session (plain JSON). */
 export interface SessionToken {
   format: "tdv-session/1";
-  /** the repository folder (.tdv) and its working tree */
-  tdvDir: string;
+  /** the repository folder (.tdv) of a session on a local repository */
+  tdvDir?: string;
+  /** the URL of the remote a session writes into (no clone) */
+  remote?: string;
   branch: string;
   base: GitOid | null;
+}
+
+/** A session's announcement as a writer: gc keeps what it writes until it is released. */
+export interface SessionHold {
+  /** throws when the announcement may have lapsed (a gc may have run meanwhile): the branch must not move */
+  check(): void;
+  release(): Promise<void> | void;
+}
+
+/**
+ * Where a session's repository lives, beyond its stores: a local repository
+ * (the default) or a remote written in place (remote/remote-write.ts).
+ */
+export interface SessionHost {
+  /** what a token names the repository by: {tdvDir} or {remote} */
+  readonly where: { tdvDir: string } | { remote: string };
+  /** announce the session as a writer of objects until it ends */
+  hold(): Promise<SessionHold>;
+  /** whether a working copy may have the branch checked out (a local repository) */
+  readonly workingCopy: boolean;
+}
+
+export interface WriteSessionOptions {
+  /** where the repository lives (default: the local repository `repo` is) */
+  host?: SessionHost;
 }
 
 export interface SessionCommitOptions {
@@ -96,8 +123,8 @@ export interface WriteSession {
   absorb(sets: readonly ChangeSet[]): Promise<void>;
   /** write the commit and move the branch (rebasing when it moved); ends the session */
   commit(message: string, opts?: SessionCommitOptions): Promise<SessionCommitResult>;
-  /** end the session without committing (its objects become garbage gc collects) */
-  close(): void;
+  /** end the session without committing (its objects become garbage gc collects); resolves once its writer announcement is withdrawn */
+  close(): Promise<void>;
 }
 
 const RESERVED = new Set([MANIFEST_TREE, FILE_LIST]);
@@ -106,7 +133,8 @@ const RESERVED = new Set([MANIFEST_TREE, FILE_LIST]);
  * Open a write session on `branch` (created by the first commit when it does
  * not exist), or the fork a token names (on the token's base).
  */
-export async function openWriteSession(repo: Repository, target: string | SessionToken): Promise<WriteSession> {
+export async function openWriteSession<S extends Stores>(repo: Repository<S>, target: string | SessionToken, opts: WriteSessionOptions = {}): Promise<WriteSession> {
+  const host = opts.host ?? localHost(repo as unknown as Repository);
   let branch: string;
   let base: GitOid | null;
   if (typeof target === "string") {
@@ -114,18 +142,23 @@ export async function openWriteSession(repo: Repository, target: string | Sessio
     checkBranch(branch);
     base = await repo.refs.read(`refs/heads/${branch}`);
   } else {
-    checkToken(target, repo);
+    checkToken(target, host);
     branch = target.branch;
     base = target.base;
   }
-  const release = await holdWriter(repo);
+  const hold = await host.hold();
   try {
-    const read = base ? await openSession(repo, base) : null;
-    return new Session(repo, branch, base, read, release);
+    const read = base ? await openSession(repo as unknown as Repository, base) : null;
+    return new Session(repo as unknown as Repository, branch, base, read, hold, host);
   } catch (err) {
-    release();
+    await hold.release();
     throw err;
   }
+}
+
+/** A local repository: its token names its folder; gc there waits for the session (store/writers.ts). */
+function localHost(repo: Repository): SessionHost {
+  return { where: { tdvDir: repo.tdvDir }, workingCopy: true, hold: async () => ({ check: () => {}, release: await holdWriter(repo) }) };
 }
 
 function checkBranch(branch: string): void {
@@ -134,11 +167,19 @@ function checkBranch(branch: string): void {
   }
 }
 
-function checkToken(t: SessionToken, repo: Repository): void {
+/** Whether `t` is a token (the shape fork() returns), checked before anything is opened from it. */
+export function checkToken(t: SessionToken, host?: SessionHost): void {
   if (t?.format !== "tdv-session/1" || typeof t.branch !== "string" || (t.base !== null && typeof t.base !== "string")) {
     throw new UsageError("not a write-session token", { hint: "pass the object session.fork() returned, as JSON" });
   }
-  if (t.tdvDir !== repo.tdvDir) throw new UsageError(`the token is of the repository ${t.tdvDir}, not ${repo.tdvDir}`, { hint: "open the fork in the repository its session belongs to" });
+  if (t.base !== null && !/^[0-9a-f]{40}$/.test(t.base)) throw new UsageError("the token's base is not a commit id", { hint: "pass the object session.fork() returned, as JSON" });
+  if (host) {
+    const where = "tdvDir" in host.where ? host.where.tdvDir : host.where.remote;
+    const theirs = t.tdvDir ?? t.remote ?? "(nowhere)";
+    if (("tdvDir" in host.where ? t.tdvDir : t.remote) !== where) {
+      throw new UsageError(`the token is of the repository ${theirs}, not ${where}`, { hint: "open the fork in the repository its session belongs to" });
+    }
+  }
   checkBranch(t.branch);
 }
 
@@ -169,7 +210,8 @@ class Session implements WriteSession {
     readonly branch: string,
     readonly base: GitOid | null,
     private readonly read: ReadSession | null,
-    private readonly release: () => void,
+    private readonly hold: SessionHold,
+    private readonly host: SessionHost,
   ) {}
 
   async get(key: string): Promise<Uint8Array | undefined> {
@@ -218,7 +260,7 @@ class Session implements WriteSession {
 
   fork(): SessionToken {
     this.open();
-    return { format: "tdv-session/1", tdvDir: this.repo.tdvDir, branch: this.branch, base: this.base };
+    return { format: "tdv-session/1", ...this.host.where, branch: this.branch, base: this.base };
   }
 
   async absorb(sets: readonly ChangeSet[]): Promise<void> {
@@ -283,8 +325,9 @@ class Session implements WriteSession {
       });
       try {
         await this.repo.durability.flush();
+        this.hold.check(); // a lapsed announcement: gc may have removed objects this commit names
         await this.repo.refs.update(ref, { expected: onto, next: oid, who: committer, message: `commit (session): ${message.trim().split("\n")[0]}` });
-        this.close();
+        await this.close();
         return { commit: oid, parent: onto, branch: this.branch, changed: tree === parentTree ? 0 : changes.size, rebased, merged };
       } catch (err) {
         if (!(err instanceof BranchMovedError) || attempt + 1 >= attempts) throw err;
@@ -305,6 +348,7 @@ class Session implements WriteSession {
    * (an empty index) is not in the way.
    */
   private async refuseCheckedOut(ref: string): Promise<void> {
+    if (!this.host.workingCopy) return;
     const head = await this.repo.refs.head();
     if (head.branch !== ref) return;
     const index = await this.repo.readIndex();
@@ -314,10 +358,10 @@ class Session implements WriteSession {
     });
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.release();
+    await this.hold.release();
   }
 
   private open(): void {
