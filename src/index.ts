@@ -60,6 +60,9 @@ export { objectsToSend, type SendSet } from "./remote/negotiate.js";
 // read sessions over a remote (file, S3, http) without a clone, through a bounded local cache
 export { remoteSource, remoteRepository, type RemoteSourceOptions, type RemoteStores } from "./remote/remote-source.js";
 export { openRemoteWriteSession, remoteWriteRepository, type RemoteWriteOptions, type RemoteWriteStores } from "./remote/remote-write.js";
+// staged sessions: workers upload folders as change sets (tdv stage), one commit gathers them (tdv commit --session)
+export { stage, commitStaged, walkStageDir, type StageOptions, type StageResult, type CommitStagedOptions, type CommitStagedResult } from "./remote/stage.js";
+export { listSessions, dropSession, readSession, checkSessionId, SESSIONS_PREFIX, type StagedSessionInfo, type StagedSessionRecord, type StagedChangeSet, type StagedSession } from "./remote/sessions.js";
 export { ObjectCache, defaultCacheDir, defaultCacheBytes, parseSize, DEFAULT_CACHE_BYTES, type CacheOptions, type CacheStats } from "./remote/object-cache.js";
 export { fsck, formatAge, STALE_LOCK_SECONDS, type FsckOptions, type FsckResult, type FsckProblem, type FsckProblemKind, type LockInfo } from "./commands/fsck.js";
 export { gc, parsePrune, DEFAULT_PRUNE, type GcOptions, type GcResult } from "./commands/gc.js";

@@ -24,14 +24,15 @@ import { FILE_LIST, MANIFEST_TREE } from "../format/manifest.js";
 import { TDV_VERSION } from "../format/version.js";
 import { Hierarchy, type FileKind } from "../repo/hierarchy.js";
 import type { Repository } from "../repo/repository.js";
-import type { SessionChange } from "../session/write.js";
+import type { SessionChange, SessionCommitResult, SessionToken } from "../session/write.js";
 import { normalizeRemoteUrl, type BackendOptions } from "./backend.js";
 import { resolveRemote } from "./config.js";
-import { ReadOnlyRemoteError } from "./errors.js";
+import { ReadOnlyRemoteError, StagedSessionEmptyError, StagedSessionMismatchError } from "./errors.js";
 import { decodeLoose, encodeLoose } from "./git-objects.js";
 import { chunkKey, gitObjectKey, RemoteRepo } from "./layout.js";
 import { enterRemoteWriter } from "./remote-writers.js";
-import { ensureSession, readSessionRecord, writeChangeSet, checkSessionId, type StagedChangeSet } from "./sessions.js";
+import { openRemoteWriteSession } from "./remote-write.js";
+import { checkSessionId, dropSession, ensureSession, readSession, readSessionRecord, stagedTotals, writeChangeSet, type StagedChangeSet } from "./sessions.js";
 import { checkJobs, DEFAULT_JOBS, mapSettled, meter, type OnTransferProgress } from "./transfer.js";
 
 export interface StageOptions {
@@ -172,7 +173,7 @@ export async function stage(repo: Repository | null, opts: StageOptions): Promis
     });
     const kinds = await Promise.all(files.map((f) => h.classify(f.rel)));
     const counts = { metadata: 0, chunks: 0, plain: 0 };
-    kinds.forEach((k: FileKind) => counts[k.kind === "meta" ? "metadata" : k.kind === "chunk" ? "chunks" : "plain"]++);
+    for (const k of kinds) counts[k.kind === "meta" ? "metadata" : k.kind === "chunk" ? "chunks" : "plain"]++;
 
     const uploaded = { objects: 0, bytes: 0 };
     const found = { objects: 0, bytes: 0 };
@@ -225,4 +226,62 @@ export async function stage(repo: Repository | null, opts: StageOptions): Promis
   } finally {
     await ann.release();
   }
+}
+
+export interface CommitStagedOptions {
+  /** a remote name (needs the repository) or URL */
+  remote: string;
+  session: string;
+  message: string;
+  /** the branch to commit to: must be the session's (default) */
+  branch?: string;
+  trailers?: Record<string, string>;
+  onNotice?: (message: string) => void;
+  backend?: BackendOptions;
+}
+
+export interface CommitStagedResult extends SessionCommitResult {
+  remote: string | null;
+  url: string;
+  session: string;
+  base: GitOid | null;
+  changeSets: number;
+  workers: string[];
+  objects: number;
+  bytes: number;
+}
+
+/**
+ * `tdv commit --session`: gather every change set staged in the session and
+ * commit them on the remote through a remote write session opened on the
+ * session's base (remote-write.ts: absorb checks each object is on the
+ * remote, reading no chunk bytes; commit writes the changed manifest shards
+ * and moves the branch by compare-and-swap, rebasing when it moved). The
+ * session's registry is dropped once the branch moved; on any failure (a
+ * conflict with what landed on the branch meanwhile) it is kept.
+ */
+export async function commitStaged(repo: Repository | null, opts: CommitStagedOptions): Promise<CommitStagedResult> {
+  checkSessionId(opts.session);
+  if (opts.message.trim() === "") throw new UsageError("the commit message is empty", { hint: 'say what the workers wrote: `tdv commit --session ID -m "what and why"`' });
+  const { name, url } = stageRemote(repo, opts.remote);
+  const remote = await RemoteRepo.open(url, opts.backend);
+  if (!remote.backend.writable) throw new ReadOnlyRemoteError(url);
+  const staged = await readSession(remote, opts.session);
+  const { record, sets } = staged;
+  if (opts.branch !== undefined) {
+    const b = opts.branch.startsWith("refs/heads/") ? opts.branch.slice(11) : opts.branch;
+    if (b !== record.branch) throw new StagedSessionMismatchError(url, opts.session, `was staged for branch ${record.branch}, not ${b}`);
+  }
+  if (sets.length === 0) throw new StagedSessionEmptyError(url, opts.session);
+  const token: SessionToken = { format: "tdv-session/1", remote: remote.backend.url, branch: record.branch, base: record.base };
+  const session = await openRemoteWriteSession(token, { ...(repo ? { repo } : {}), ...(opts.backend ? { backend: opts.backend } : {}), ...(opts.onNotice ? { onNotice: opts.onNotice } : {}) });
+  let res: SessionCommitResult;
+  try {
+    await session.absorb(sets);
+    res = await session.commit(opts.message, { trailers: { "Tdv-Session": opts.session, ...(opts.trailers ?? {}) } });
+  } finally {
+    await session.close();
+  }
+  await dropSession(remote, opts.session);
+  return { ...res, remote: name, url, session: opts.session, base: record.base, changeSets: sets.length, workers: sets.map((s) => s.worker), ...stagedTotals(sets) };
 }
