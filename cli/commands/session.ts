@@ -64,7 +64,7 @@ async function context(remote: string): Promise<{ lib: Lib; repo: Repo | null }>
 async function open(opts: Options) {
   const { lib, repo } = await context(opts.remote as string);
   const { url } = repo ? lib.resolveRemote(repo, opts.remote) : { url: lib.normalizeRemoteUrl(opts.remote as string) };
-  return { lib, remote: await lib.RemoteRepo.open(url) };
+  return { lib, url, remote: await lib.RemoteRepo.open(url) };
 }
 
 function age(s: number): string {
@@ -75,21 +75,21 @@ function age(s: number): string {
 }
 
 async function list(opts: Options): Promise<void> {
-  const { lib, remote } = await open(opts);
+  const { lib, url, remote } = await open(opts);
   await remote.requireConfig();
   const sessions = await lib.listSessions(remote);
-  if (opts.json) return printJson({ url: remote.url, sessions });
-  if (sessions.length === 0) return out(`no staged sessions on ${remote.url}`);
+  if (opts.json) return printJson({ url, sessions });
+  if (sessions.length === 0) return out(`no staged sessions on ${url}`);
   const rows = sessions.map((s) => [s.id, s.branch, s.base ? shortOid(s.base) : "-", String(s.changeSets), String(s.objects), formatBytes(s.bytes), age(s.ageSeconds)]);
   for (const l of formatTable(["SESSION", "BRANCH", "BASE", "CHANGE SETS", "OBJECTS", "BYTES", "AGE"], rows, new Set([3, 4, 5]))) out(l);
 }
 
 async function drop(id: string | undefined, opts: Options): Promise<void> {
   const which = id ?? opts.session;
-  const { lib, remote } = await open(opts);
+  const { lib, url, remote } = await open(opts);
   if (which === undefined) throw new lib.UsageError("which session to drop?", { hint: "name it: `tdv session drop --remote REMOTE ID` (`tdv session list` lists them)" });
   if (id !== undefined && opts.session !== undefined && id !== opts.session) throw new lib.UsageError(`two sessions named: ${id} and --session ${opts.session}`, { hint: "name one" });
   const res = await lib.dropSession(remote, which);
-  if (opts.json) return printJson({ url: remote.url, ...res });
-  out(`dropped session ${res.id} (${res.changeSets} change set${res.changeSets === 1 ? "" : "s"}) on ${remote.url}; its objects are left to \`tdv remote gc\``);
+  if (opts.json) return printJson({ url, ...res });
+  out(`dropped session ${res.id} (${res.changeSets} change set${res.changeSets === 1 ? "" : "s"}) on ${url}; its objects are left to \`tdv remote gc\``);
 }
