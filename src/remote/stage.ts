@@ -282,6 +282,7 @@ export async function commitStaged(repo: Repository | null, opts: CommitStagedOp
   } finally {
     await session.close();
   }
-  await dropSession(remote, opts.session);
+  // the branch moved: a registry left behind (a failed delete) is harmless, gc removes it after the grace period
+  await dropSession(remote, opts.session).catch((err: unknown) => opts.onNotice?.(`session ${opts.session} was committed but its registry stays on ${url} (${(err as Error).message}); drop it with \`tdv session drop\``));
   return { ...res, remote: name, url, session: opts.session, base: record.base, changeSets: sets.length, workers: sets.map((s) => s.worker), ...stagedTotals(sets) };
 }
