@@ -87,7 +87,7 @@ export interface WriteSessionOptions {
 export interface SessionCommitOptions {
   /** extra trailers recorded in the message (the tool version and the session's command are added) */
   trailers?: Record<string, string>;
-  /** how many times to rebase onto a branch that moved before giving up (default 16) */
+  /** how many times to try to move the branch (rebasing when it moved meanwhile) before giving up with BranchMovedError (default 16) */
   attempts?: number;
 }
 
@@ -128,6 +128,9 @@ export interface WriteSession {
 }
 
 const RESERVED = new Set([MANIFEST_TREE, FILE_LIST]);
+/** backoff after a lost race for the branch: up to BASE·2^attempt ms (random), at most CAP */
+const BACKOFF_BASE_MS = 25;
+const BACKOFF_CAP_MS = 2000;
 
 /**
  * Open a write session on `branch` (created by the first commit when it does
@@ -312,6 +315,13 @@ class Session implements WriteSession {
     const merged: string[] = [];
     let rebased = 0;
     for (let attempt = 0; ; attempt++) {
+      // the branch as it is now: when it moved, rebase before writing anything (a commit on a stale tip would only lose the race)
+      const tip = await this.repo.refs.read(ref);
+      if (tip !== onto) {
+        ({ changes } = await this.rebase(onto, tip, changes, merged));
+        onto = tip;
+        rebased++;
+      }
       const tree = await this.treeWith(onto, changes);
       const parentTree = onto ? (await this.repo.git.readCommit(onto)).tree : null;
       const now = new Date();
@@ -328,16 +338,12 @@ class Session implements WriteSession {
         this.hold.check(); // a lapsed announcement: gc may have removed objects this commit names
         await this.repo.refs.update(ref, { expected: onto, next: oid, who: committer, message: `commit (session): ${message.trim().split("\n")[0]}` });
         await this.close();
-        return { commit: oid, parent: onto, branch: this.branch, changed: tree === parentTree ? 0 : changes.size, rebased, merged };
+        return { commit: oid, parent: onto, branch: this.branch, changed: tree === parentTree ? 0 : changes.size, rebased, merged: [...new Set(merged)] };
       } catch (err) {
         if (!(err instanceof BranchMovedError) || attempt + 1 >= attempts) throw err;
       }
-      // the branch moved: rebase this session's changes onto its new tip, then try again
-      const tip = await this.repo.refs.read(ref);
-      ({ changes } = await this.rebase(onto, tip, changes, merged));
-      onto = tip;
-      rebased++;
-      await new Promise((r) => setTimeout(r, randomInt(5, 20 + 20 * Math.min(attempt, 10))));
+      // another commit landed first: back off (exponentially, with full jitter, so that many committers spread out), then rebase onto it
+      await new Promise((r) => setTimeout(r, randomInt(0, Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10)) + 1)));
     }
   }
 
