@@ -35,6 +35,7 @@ import { updateSnapshot } from "../repo/snapshot-update.js";
 import { diffTrees } from "../repo/tree-diff.js";
 import { TDV_VERSION } from "../format/version.js";
 import { formatMessage } from "../worktree/record.js";
+import type { ObjectWriter } from "../store/types.js";
 import { openSession, pathParts, sliceRange, type RangeQuery, type ReadSession } from "./read.js";
 
 /** One file the session wrote (its object) or deleted. */
@@ -207,6 +208,8 @@ class Session implements WriteSession {
   /** path → the session's entry (null: deleted) */
   private readonly changes = new Map<string, Entry>();
   private closed = false;
+  /** read sessions on the commits the session's commit met (its base, tips it rebased onto) */
+  private readonly reads = new Map<string, Promise<ReadSession>>();
 
   constructor(
     private readonly repo: Repository,
@@ -322,16 +325,20 @@ class Session implements WriteSession {
         onto = tip;
         rebased++;
       }
-      const tree = await this.treeWith(onto, changes);
       const parentTree = onto ? (await this.repo.git.readCommit(onto)).tree : null;
       const now = new Date();
       const committer = this.repo.identity(now, "committer");
-      const oid = await this.repo.git.writeCommit({
-        tree,
-        parents: onto ? [onto] : [],
-        author: this.repo.identity(now, "author"),
-        committer,
-        message: formatMessage(message, { "Tdv-Version": TDV_VERSION, "Tdv-Command": "write session", ...(opts.trailers ?? {}) }),
+      // the trees and the commit written together (on a remote: uploaded in one parallel round)
+      const { tree, oid } = await this.repo.git.withPack(async (pack) => {
+        const tree = await this.treeWith(onto, changes, pack);
+        const oid = await pack.writeCommit({
+          tree,
+          parents: onto ? [onto] : [],
+          author: this.repo.identity(now, "author"),
+          committer,
+          message: formatMessage(message, { "Tdv-Version": TDV_VERSION, "Tdv-Command": "write session", ...(opts.trailers ?? {}) }),
+        });
+        return { tree, oid };
       });
       try {
         await this.repo.durability.flush();
@@ -364,6 +371,16 @@ class Session implements WriteSession {
     });
   }
 
+  /** A read session on commit `oid`, opened once (a remote's: no ref read again for it). */
+  private at(oid: GitOid): Promise<ReadSession> {
+    let p = this.reads.get(oid);
+    if (!p) {
+      p = oid === this.base && this.read ? Promise.resolve(this.read) : openSession(this.repo, oid);
+      this.reads.set(oid, p);
+    }
+    return p;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -389,8 +406,8 @@ class Session implements WriteSession {
     const theirPaths = new Set(touched.map((c) => c.path));
     const out = new Map(changes);
     const conflicts: string[] = [];
-    const baseRead = from ? await openSession(this.repo, from) : null;
-    const tipRead = to ? await openSession(this.repo, to) : null;
+    const baseRead = from ? await this.at(from) : null;
+    const tipRead = to ? await this.at(to) : null;
     for (const [path, ours] of changes) {
       if (!theirPaths.has(path)) continue;
       const their = theirs.get(path) ?? null;
@@ -462,8 +479,8 @@ class Session implements WriteSession {
    * folder above a changed path (they say which files are chunks), and, when
    * a folder becomes or stops being an array, the files under it.
    */
-  private async treeWith(onto: GitOid | null, changes: Map<string, Entry>): Promise<GitOid> {
-    const read = onto ? await openSession(this.repo, onto) : null;
+  private async treeWith(onto: GitOid | null, changes: Map<string, Entry>, pack: ObjectWriter): Promise<GitOid> {
+    const read = onto ? await this.at(onto) : null;
     const files = new Map<string, SnapEntry>();
     for (const [p, e] of changes) if (e) files.set(p, e);
     const dirs = new Set<string>();
@@ -493,21 +510,19 @@ class Session implements WriteSession {
         for await (const f of read.walk(hasAbove ? "" : dir)) if (!changes.has(f.path)) files.set(f.path, snapEntry(f));
       }
     }
-    return this.repo.git.withPack(async (pack) => {
-      // small plain files are blobs in a snapshot: a chunk object the session wrote for one becomes a blob
-      const h = storedHierarchy(this.repo, files, true);
-      for (const [p, e] of changes) {
-        if (e?.store !== "chunk" || e.size >= SMALL_FILE) continue;
-        const kind = await h.classify(p);
-        if (storeFor(kind, e.size) === "git") {
-          const id = await pack.writeBlob(await this.repo.chunks.get(e.id as ChunkId, p));
-          files.set(p, { store: "git", id, size: e.size });
-        }
+    // small plain files are blobs in a snapshot: a chunk object the session wrote for one becomes a blob
+    const h = storedHierarchy(this.repo, files, true);
+    for (const [p, e] of changes) {
+      if (e?.store !== "chunk" || e.size >= SMALL_FILE) continue;
+      const kind = await h.classify(p);
+      if (storeFor(kind, e.size) === "git") {
+        const id = await pack.writeBlob(await this.repo.chunks.get(e.id as ChunkId, p));
+        files.set(p, { store: "git", id, size: e.size });
       }
-      if (!onto) return writeSnapshot(this.repo, files, undefined, pack);
-      const tree = (await this.repo.git.readCommit(onto)).tree;
-      return updateSnapshot(this.repo, tree, files, changes.keys(), pack);
-    });
+    }
+    if (!onto) return writeSnapshot(this.repo, files, undefined, pack);
+    const tree = (await this.repo.git.readCommit(onto)).tree;
+    return updateSnapshot(this.repo, tree, files, changes.keys(), pack);
   }
 }
 
