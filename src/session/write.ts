@@ -88,7 +88,7 @@ export interface WriteSessionOptions {
 export interface SessionCommitOptions {
   /** extra trailers recorded in the message (the tool version and the session's command are added) */
   trailers?: Record<string, string>;
-  /** how many times to try to move the branch (rebasing when it moved meanwhile) before giving up with BranchMovedError (default 16) */
+  /** how many times to try to move the branch (rebasing when it moved meanwhile) before giving up with BranchMovedError (default 64: with the backoff, minutes of contention) */
   attempts?: number;
 }
 
@@ -310,7 +310,7 @@ class Session implements WriteSession {
   async commit(message: string, opts: SessionCommitOptions = {}): Promise<SessionCommitResult> {
     this.open();
     if (message.trim() === "") throw new UsageError("empty commit message", { hint: "say what the pipeline wrote, e.g. commit('era5: 2026-03 appended')" });
-    const attempts = opts.attempts ?? 16;
+    const attempts = opts.attempts ?? 64;
     const ref = `refs/heads/${this.branch}`;
     await this.refuseCheckedOut(ref);
     let onto = this.base;
