@@ -42,7 +42,7 @@ import { checkToken, openWriteSession, type SessionHold, type SessionHost, type 
 import type { ObjectBackend } from "./backend.js";
 import { PreconditionFailedError, ReadOnlyRemoteError, RemoteLeaseLostError } from "./errors.js";
 import { encodeLoose } from "./git-objects.js";
-import { chunkKey, gitObjectKey, isSafeRef, RemoteRepo } from "./layout.js";
+import { chunkKey, gitObjectKey, isSafeRef, RemoteRepo, type RemoteRef } from "./layout.js";
 import { ObjectCache } from "./object-cache.js";
 import { enterRemoteWriter, leaseMs } from "./remote-writers.js";
 import { RemoteChunkStore, RemoteObjectStore, RemoteRefStore, remoteUrl, type RemoteSourceOptions, type RemoteStores } from "./remote-source.js";
@@ -274,11 +274,22 @@ export class RemoteWriteChunkStore extends RemoteChunkStore {
 
 /** A remote's refs, movable by compare-and-swap (a conditional write of the ref object). */
 export class RemoteWriteRefStore extends RemoteRefStore {
+  /** each ref's value and ETag as last read here */
+  private readonly known = new Map<string, RemoteRef>();
+
   constructor(
     remote: RemoteRepo,
     private readonly notice: (message: string) => void,
   ) {
     super(remote);
+  }
+
+  override async read(ref: string): Promise<GitOid | null> {
+    if (!isSafeRef(ref)) return super.read(ref);
+    const r = await this.remote.readRef(ref);
+    if (r) this.known.set(ref, r);
+    else this.known.delete(ref);
+    return r?.oid ?? null;
   }
 
   /**
@@ -291,7 +302,9 @@ export class RemoteWriteRefStore extends RemoteRefStore {
   override async update(ref: string, move: { expected: GitOid | null | undefined; next: GitOid | null; who: Person; message: string }): Promise<void> {
     if (!isSafeRef(ref)) throw new UsageError(`cannot move ${ref} on ${this.remote.url}: a remote holds branches and tags only`, { hint: "name a branch, e.g. refs/heads/main" });
     if (move.next === null) throw new UsageError(`a write session does not delete ${ref}`, { hint: "delete a remote branch with `tdv push REMOTE --delete BRANCH`" });
-    const now = await this.remote.readRef(ref);
+    // the version read last (the session reads the branch just before it writes its commit): its ETag is the condition
+    const known = this.known.get(ref);
+    const now = move.expected === null ? null : known && known.oid === move.expected ? known : await this.remote.readRef(ref);
     if (move.expected !== undefined && (now?.oid ?? null) !== move.expected) throw new BranchMovedError(ref, move.expected, now?.oid ?? null);
     try {
       await this.remote.updateRef(ref, move.next, now);
@@ -301,7 +314,7 @@ export class RemoteWriteRefStore extends RemoteRefStore {
       // our own write that landed though its answer was lost (and retried) is a move
       if (again?.oid !== move.next) throw new BranchMovedError(ref, move.expected ?? now?.oid ?? null, again?.oid ?? null);
     }
-    if (ref.startsWith("refs/heads/")) await this.remote.ensureHead(ref);
+    if (now === null && ref.startsWith("refs/heads/")) await this.remote.ensureHead(ref); // a new branch: the remote's default if it has none
     await this.remote.updateInfoRefs().catch((err: unknown) => {
       // the branch moved: readers over http see it once the next push or commit rewrites the list
       this.notice(`${ref} moved, but ${this.remote.url}/git/info/refs could not be rewritten (${err instanceof Error ? err.message : String(err)}); http readers see the move after the next push`);

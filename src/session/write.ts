@@ -35,6 +35,7 @@ import { updateSnapshot } from "../repo/snapshot-update.js";
 import { diffTrees } from "../repo/tree-diff.js";
 import { TDV_VERSION } from "../format/version.js";
 import { formatMessage } from "../worktree/record.js";
+import type { ObjectWriter } from "../store/types.js";
 import { openSession, pathParts, sliceRange, type RangeQuery, type ReadSession } from "./read.js";
 
 /** One file the session wrote (its object) or deleted. */
@@ -87,7 +88,7 @@ export interface WriteSessionOptions {
 export interface SessionCommitOptions {
   /** extra trailers recorded in the message (the tool version and the session's command are added) */
   trailers?: Record<string, string>;
-  /** how many times to rebase onto a branch that moved before giving up (default 16) */
+  /** how many times to try to move the branch (rebasing when it moved meanwhile) before giving up with BranchMovedError (default 64: with the backoff, minutes of contention) */
   attempts?: number;
 }
 
@@ -128,6 +129,9 @@ export interface WriteSession {
 }
 
 const RESERVED = new Set([MANIFEST_TREE, FILE_LIST]);
+/** backoff after a lost race for the branch: up to BASE·2^attempt ms (random), at most CAP */
+const BACKOFF_BASE_MS = 25;
+const BACKOFF_CAP_MS = 2000;
 
 /**
  * Open a write session on `branch` (created by the first commit when it does
@@ -204,6 +208,8 @@ class Session implements WriteSession {
   /** path → the session's entry (null: deleted) */
   private readonly changes = new Map<string, Entry>();
   private closed = false;
+  /** read sessions on the commits the session's commit met (its base, tips it rebased onto) */
+  private readonly reads = new Map<string, Promise<ReadSession>>();
 
   constructor(
     private readonly repo: Repository,
@@ -304,7 +310,7 @@ class Session implements WriteSession {
   async commit(message: string, opts: SessionCommitOptions = {}): Promise<SessionCommitResult> {
     this.open();
     if (message.trim() === "") throw new UsageError("empty commit message", { hint: "say what the pipeline wrote, e.g. commit('era5: 2026-03 appended')" });
-    const attempts = opts.attempts ?? 16;
+    const attempts = opts.attempts ?? 64;
     const ref = `refs/heads/${this.branch}`;
     await this.refuseCheckedOut(ref);
     let onto = this.base;
@@ -312,32 +318,39 @@ class Session implements WriteSession {
     const merged: string[] = [];
     let rebased = 0;
     for (let attempt = 0; ; attempt++) {
-      const tree = await this.treeWith(onto, changes);
+      // the branch as it is now: when it moved, rebase before writing anything (a commit on a stale tip would only lose the race)
+      const tip = await this.repo.refs.read(ref);
+      if (tip !== onto) {
+        ({ changes } = await this.rebase(onto, tip, changes, merged));
+        onto = tip;
+        rebased++;
+      }
       const parentTree = onto ? (await this.repo.git.readCommit(onto)).tree : null;
       const now = new Date();
       const committer = this.repo.identity(now, "committer");
-      const oid = await this.repo.git.writeCommit({
-        tree,
-        parents: onto ? [onto] : [],
-        author: this.repo.identity(now, "author"),
-        committer,
-        message: formatMessage(message, { "Tdv-Version": TDV_VERSION, "Tdv-Command": "write session", ...(opts.trailers ?? {}) }),
+      // the trees and the commit written together (on a remote: uploaded in one parallel round)
+      const { tree, oid } = await this.repo.git.withPack(async (pack) => {
+        const tree = await this.treeWith(onto, changes, pack);
+        const oid = await pack.writeCommit({
+          tree,
+          parents: onto ? [onto] : [],
+          author: this.repo.identity(now, "author"),
+          committer,
+          message: formatMessage(message, { "Tdv-Version": TDV_VERSION, "Tdv-Command": "write session", ...(opts.trailers ?? {}) }),
+        });
+        return { tree, oid };
       });
       try {
         await this.repo.durability.flush();
         this.hold.check(); // a lapsed announcement: gc may have removed objects this commit names
         await this.repo.refs.update(ref, { expected: onto, next: oid, who: committer, message: `commit (session): ${message.trim().split("\n")[0]}` });
         await this.close();
-        return { commit: oid, parent: onto, branch: this.branch, changed: tree === parentTree ? 0 : changes.size, rebased, merged };
+        return { commit: oid, parent: onto, branch: this.branch, changed: tree === parentTree ? 0 : changes.size, rebased, merged: [...new Set(merged)] };
       } catch (err) {
         if (!(err instanceof BranchMovedError) || attempt + 1 >= attempts) throw err;
       }
-      // the branch moved: rebase this session's changes onto its new tip, then try again
-      const tip = await this.repo.refs.read(ref);
-      ({ changes } = await this.rebase(onto, tip, changes, merged));
-      onto = tip;
-      rebased++;
-      await new Promise((r) => setTimeout(r, randomInt(5, 20 + 20 * Math.min(attempt, 10))));
+      // another commit landed first: back off (exponentially, with full jitter, so that many committers spread out), then rebase onto it
+      await new Promise((r) => setTimeout(r, randomInt(0, Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10)) + 1)));
     }
   }
 
@@ -356,6 +369,16 @@ class Session implements WriteSession {
     throw new UsageError(`${this.branch} is checked out in the working copy ${this.repo.root}: a session commit would leave it behind`, {
       hint: `commit the session on another branch and merge it (\`tdv merge\`), or switch the working copy to another branch first (\`tdv switch -c review\`)`,
     });
+  }
+
+  /** A read session on commit `oid`, opened once (a remote's: no ref read again for it). */
+  private at(oid: GitOid): Promise<ReadSession> {
+    let p = this.reads.get(oid);
+    if (!p) {
+      p = oid === this.base && this.read ? Promise.resolve(this.read) : openSession(this.repo, oid);
+      this.reads.set(oid, p);
+    }
+    return p;
   }
 
   async close(): Promise<void> {
@@ -383,8 +406,8 @@ class Session implements WriteSession {
     const theirPaths = new Set(touched.map((c) => c.path));
     const out = new Map(changes);
     const conflicts: string[] = [];
-    const baseRead = from ? await openSession(this.repo, from) : null;
-    const tipRead = to ? await openSession(this.repo, to) : null;
+    const baseRead = from ? await this.at(from) : null;
+    const tipRead = to ? await this.at(to) : null;
     for (const [path, ours] of changes) {
       if (!theirPaths.has(path)) continue;
       const their = theirs.get(path) ?? null;
@@ -456,8 +479,8 @@ class Session implements WriteSession {
    * folder above a changed path (they say which files are chunks), and, when
    * a folder becomes or stops being an array, the files under it.
    */
-  private async treeWith(onto: GitOid | null, changes: Map<string, Entry>): Promise<GitOid> {
-    const read = onto ? await openSession(this.repo, onto) : null;
+  private async treeWith(onto: GitOid | null, changes: Map<string, Entry>, pack: ObjectWriter): Promise<GitOid> {
+    const read = onto ? await this.at(onto) : null;
     const files = new Map<string, SnapEntry>();
     for (const [p, e] of changes) if (e) files.set(p, e);
     const dirs = new Set<string>();
@@ -487,21 +510,19 @@ class Session implements WriteSession {
         for await (const f of read.walk(hasAbove ? "" : dir)) if (!changes.has(f.path)) files.set(f.path, snapEntry(f));
       }
     }
-    return this.repo.git.withPack(async (pack) => {
-      // small plain files are blobs in a snapshot: a chunk object the session wrote for one becomes a blob
-      const h = storedHierarchy(this.repo, files, true);
-      for (const [p, e] of changes) {
-        if (e?.store !== "chunk" || e.size >= SMALL_FILE) continue;
-        const kind = await h.classify(p);
-        if (storeFor(kind, e.size) === "git") {
-          const id = await pack.writeBlob(await this.repo.chunks.get(e.id as ChunkId, p));
-          files.set(p, { store: "git", id, size: e.size });
-        }
+    // small plain files are blobs in a snapshot: a chunk object the session wrote for one becomes a blob
+    const h = storedHierarchy(this.repo, files, true);
+    for (const [p, e] of changes) {
+      if (e?.store !== "chunk" || e.size >= SMALL_FILE) continue;
+      const kind = await h.classify(p);
+      if (storeFor(kind, e.size) === "git") {
+        const id = await pack.writeBlob(await this.repo.chunks.get(e.id as ChunkId, p));
+        files.set(p, { store: "git", id, size: e.size });
       }
-      if (!onto) return writeSnapshot(this.repo, files, undefined, pack);
-      const tree = (await this.repo.git.readCommit(onto)).tree;
-      return updateSnapshot(this.repo, tree, files, changes.keys(), pack);
-    });
+    }
+    if (!onto) return writeSnapshot(this.repo, files, undefined, pack);
+    const tree = (await this.repo.git.readCommit(onto)).tree;
+    return updateSnapshot(this.repo, tree, files, changes.keys(), pack);
   }
 }
 
