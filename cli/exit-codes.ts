@@ -95,6 +95,10 @@ const BY_TAG: Record<TdvErrorTag, number> = {
   RemoteWritersRunningError: EXIT_FAILURE,
   RemoteLeaseLostError: EXIT_FAILURE,
   RemoteGcRefusedError: EXIT_FAILURE,
+  StagedSessionNotFoundError: EXIT_FAILURE,
+  StagedSessionEmptyError: EXIT_FAILURE,
+  StagedSessionMismatchError: EXIT_FAILURE,
+  StagedChangeSetExistsError: EXIT_FAILURE,
   RemoteObjectMissingError: EXIT_FAILURE,
   RemoteObjectCorruptError: EXIT_FAILURE,
   // remote/serve.ts

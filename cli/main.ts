@@ -35,7 +35,9 @@ import { register as resolveCmd } from "./commands/resolve.js";
 import { register as restore } from "./commands/restore.js";
 import { register as revert } from "./commands/revert.js";
 import { register as serve } from "./commands/serve.js";
+import { register as session } from "./commands/session.js";
 import { register as show } from "./commands/show.js";
+import { register as stage } from "./commands/stage.js";
 import { register as sparse } from "./commands/sparse.js";
 import { register as stash } from "./commands/stash.js";
 import { register as status } from "./commands/status.js";
@@ -46,7 +48,7 @@ import { expandCountShorthand } from "./count-shorthand.js";
 import { EXIT_FAILURE, exitCodeForCommander, exitCodeForError } from "./exit-codes.js";
 import { escapeControl } from "./output.js";
 
-const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, rebase, resolveCmd, checkout, restore, reset, revert, stash, tag, cat, exportCmd, serve, reflog, fsck, gc, config, remote, lsRemote, push, fetch, pull, clone, sparse, ui, demo];
+const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, rebase, resolveCmd, checkout, restore, reset, revert, stash, tag, cat, exportCmd, serve, reflog, fsck, gc, config, remote, lsRemote, push, fetch, pull, clone, stage, session, sparse, ui, demo];
 
 function version(): string {
   // dist/bin/tdv.js (the bundle), dist/cli/main.js and cli/main.ts all sit two levels below package.json

@@ -59,6 +59,10 @@ export { checkJobs, DEFAULT_JOBS, MAX_JOBS, type TransferProgress, type Transfer
 export { objectsToSend, type SendSet } from "./remote/negotiate.js";
 // read sessions over a remote (file, S3, http) without a clone, through a bounded local cache
 export { remoteSource, remoteRepository, type RemoteRevisionSource, type RemoteSourceOptions, type RemoteStores } from "./remote/remote-source.js";
+export { openRemoteWriteSession, remoteWriteRepository, type RemoteWriteOptions, type RemoteWriteStores } from "./remote/remote-write.js";
+// staged sessions: workers upload folders as change sets (tdv stage), one commit gathers them (tdv commit --session)
+export { stage, commitStaged, walkStageDir, type StageOptions, type StageResult, type CommitStagedOptions, type CommitStagedResult } from "./remote/stage.js";
+export { listSessions, dropSession, readSession, checkSessionId, SESSIONS_PREFIX, type StagedSessionInfo, type StagedSessionRecord, type StagedChangeSet, type StagedSession } from "./remote/sessions.js";
 export { ObjectCache, defaultCacheDir, defaultCacheBytes, parseSize, DEFAULT_CACHE_BYTES, type CacheOptions, type CacheStats } from "./remote/object-cache.js";
 export { fsck, formatAge, STALE_LOCK_SECONDS, type FsckOptions, type FsckResult, type FsckProblem, type FsckProblemKind, type LockInfo } from "./commands/fsck.js";
 export { gc, parsePrune, DEFAULT_PRUNE, type GcOptions, type GcResult } from "./commands/gc.js";
@@ -86,7 +90,7 @@ export { headCommit, brokenRefs } from "./repo/head.js";
 export { openSession, pathParts, type ReadSession, type ArrayAt, type StoredRef, type FileAt, type Listing, type RangeQuery } from "./session/read.js";
 export { repositorySource, type RevisionSource, type RevisionRefs } from "./session/source.js";
 export { exportRevision, ExportTargetExistsError, type ExportOptions, type ExportResult, type ExportProgress } from "./commands/export.js";
-export { openWriteSession, type WriteSession, type ChangeSet, type SessionChange, type SessionToken, type SessionCommitOptions, type SessionCommitResult } from "./session/write.js";
+export { openWriteSession, type WriteSession, type ChangeSet, type SessionChange, type SessionToken, type SessionCommitOptions, type SessionCommitResult, type WriteSessionOptions, type SessionHost, type SessionHold } from "./session/write.js";
 // tdv serve: any revision over HTTP, for Zarr readers
 export { serve, DEFAULT_PORT, ServeListenError, type ServeOptions, type RunningServer } from "./remote/serve.js";
 // for the CLI's output: terminal-safe text

@@ -21,8 +21,9 @@ export function registerGc(remote: Command): void {
       "after",
       `
 Everything reachable from a ref on the remote is kept, and so is every object
-written within the grace period. Remote gc and pushes exclude each other
-through announcements on the remote (locks/): gc waits for running pushes (and
+written within the grace period and every object a staged session (tdv stage)
+names while that session was written to within it (older sessions' registries
+are removed). Remote gc and pushes exclude each other through announcements on the remote (locks/): gc waits for running pushes (and
 refuses after a minute, deleting nothing) and pushes started meanwhile wait
 for gc, so it is safe beside other pushers with any --prune, 'now' included.
 https:// remotes are read-only: run it on the bucket behind them.
@@ -52,5 +53,8 @@ async function run({ lib, repo }: RepoContext, name: string | undefined, _option
   if (k.chunks + k.gitObjects > 0) {
     out(`kept ${plural(k.chunks + k.gitObjects, "unreachable object")} (${formatBytes(k.bytes)}): ${res.cutoff ? `written after ${res.cutoff.replace(/\.\d+Z$/, "Z")}` : "--prune=never"}`);
   }
+  const st = res.staged;
+  if (st.chunks + st.gitObjects > 0) out(`kept ${plural(st.chunks + st.gitObjects, "staged object")} (${formatBytes(st.bytes)}) of ${plural(res.sessions.kept.length, "staged session")}`);
+  if (res.sessions.removed.length > 0) out(`${res.dryRun ? "would remove" : "removed"} ${plural(res.sessions.removed.length, "staged session")} older than the cutoff: ${res.sessions.removed.join(", ")}`);
   out(`kept ${plural(res.reachable.chunks, "chunk object")} and ${plural(res.reachable.gitObjects, "Git object")} that ${plural(res.refs.length, "ref")} need`);
 }

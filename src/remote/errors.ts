@@ -265,8 +265,14 @@ export class RemoteLeaseLostError extends TdvError<"RemoteLeaseLostError"> {
     readonly command: string,
     readonly silentMs: number,
   ) {
-    super(`${command} on ${remote} stopped: its announcement was not renewed for ${Math.round(silentMs / 1000)} s (the process was held up), so a ${command === "push" ? "remote gc" : "push"} may have started meanwhile`, {
-      hint: command === "push" ? "no ref was moved; run the push again (what was uploaded is not sent twice)" : "run `tdv remote gc` again; what it deleted was unreachable and old",
+    const gc = command === "gc";
+    super(`${command} on ${remote} stopped: its announcement was not renewed for ${Math.round(silentMs / 1000)} s (the process was held up), so a ${gc ? "push" : "remote gc"} may have started meanwhile`, {
+      hint:
+        command === "push"
+          ? "no ref was moved; run the push again (what was uploaded is not sent twice)"
+          : gc
+            ? "run `tdv remote gc` again; what it deleted was unreachable and old"
+            : "no ref was moved; open a new session and write again (a remote gc may have removed what this one uploaded)",
     });
   }
 }
@@ -280,6 +286,60 @@ export class RemoteGcRefusedError extends TdvError<"RemoteGcRefusedError"> {
   ) {
     super(`remote gc deleted nothing on ${remote}: ${problems.slice(0, 3).join("; ")}${problems.length > 3 ? `; and ${problems.length - 3} more` : ""}`, {
       hint: "`tdv remote fsck NAME` lists every problem with the ref that needs it; repair the remote (push the objects again from a complete clone) and run gc again",
+    });
+  }
+}
+
+/** `tdv commit --session`, `tdv session drop`: the remote has no staged session of that id. */
+export class StagedSessionNotFoundError extends TdvError<"StagedSessionNotFoundError"> {
+  readonly _tag = "StagedSessionNotFoundError";
+  constructor(
+    readonly remote: string,
+    readonly session: string,
+  ) {
+    super(`no staged session '${session}' on ${remote}`, {
+      hint: "`tdv session list --remote REMOTE` lists the sessions; workers stage their folders with `tdv stage --remote REMOTE --session ID DIR`",
+    });
+  }
+}
+
+/** `tdv commit --session`: the session exists but no worker has staged a change set yet. */
+export class StagedSessionEmptyError extends TdvError<"StagedSessionEmptyError"> {
+  readonly _tag = "StagedSessionEmptyError";
+  constructor(
+    readonly remote: string,
+    readonly session: string,
+  ) {
+    super(`staged session '${session}' on ${remote} has no change sets: nothing to commit`, {
+      hint: "stage the workers' folders first (`tdv stage --remote REMOTE --session ID DIR`), or drop the session with `tdv session drop`",
+    });
+  }
+}
+
+/** `tdv stage`: the session was started on another branch or base than this stage asks for. */
+export class StagedSessionMismatchError extends TdvError<"StagedSessionMismatchError"> {
+  readonly _tag = "StagedSessionMismatchError";
+  constructor(
+    readonly remote: string,
+    readonly session: string,
+    what: string,
+  ) {
+    super(`staged session '${session}' on ${remote} ${what}`, {
+      hint: "stage into the session as it was started (omit --base and --branch), or use a new session id",
+    });
+  }
+}
+
+/** `tdv stage`: a change set of that worker name is already staged in the session (a conditional write refused). */
+export class StagedChangeSetExistsError extends TdvError<"StagedChangeSetExistsError"> {
+  readonly _tag = "StagedChangeSetExistsError";
+  constructor(
+    readonly remote: string,
+    readonly session: string,
+    readonly worker: string,
+  ) {
+    super(`staged session '${session}' on ${remote} already has a change set from worker '${worker}'`, {
+      hint: "give each worker its own name with --worker (the default is unique per run), or drop the session and stage again",
     });
   }
 }
@@ -340,6 +400,10 @@ declare module "../errors.js" {
     RemoteWritersRunningError: RemoteWritersRunningError;
     RemoteLeaseLostError: RemoteLeaseLostError;
     RemoteGcRefusedError: RemoteGcRefusedError;
+    StagedSessionNotFoundError: StagedSessionNotFoundError;
+    StagedSessionEmptyError: StagedSessionEmptyError;
+    StagedSessionMismatchError: StagedSessionMismatchError;
+    StagedChangeSetExistsError: StagedChangeSetExistsError;
     RemoteObjectMissingError: RemoteObjectMissingError;
     RemoteObjectCorruptError: RemoteObjectCorruptError;
   }

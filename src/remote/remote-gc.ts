@@ -14,6 +14,9 @@
  * 3. List git/objects/ and chunks/ with sizes and times; delete each object
  *    that is not reachable and whose LastModified is at or before the cutoff.
  *    Before each deletion gc checks that its announcement still holds.
+ *    Objects that staged sessions' change sets name (sessions.ts) are kept
+ *    while the session is younger than the cutoff; the registries of older
+ *    sessions are removed.
  *
  * Why a push cannot lose an object to it is argued in docs/decisions.md
  * ("Remote gc beside pushers").
@@ -25,6 +28,7 @@ import type { BackendOptions } from "./backend.js";
 import { resolveRemote } from "./config.js";
 import { ReadOnlyRemoteError, RemoteGcRefusedError } from "./errors.js";
 import { RemoteRepo } from "./layout.js";
+import { removeSessionFiles, stagedObjects } from "./sessions.js";
 import { enterRemoteGc, type RemoteAnnouncement } from "./remote-writers.js";
 import { readRemoteRoots, walkRemote, type WalkProblem } from "./remote-walk.js";
 import { mapSettled, meter, type OnTransferProgress } from "./transfer.js";
@@ -64,6 +68,10 @@ export interface RemoteGcResult {
   /** unreachable objects kept because they are younger than the cutoff */
   recent: GcCounts;
   reachable: GcCounts;
+  /** unreachable objects kept because a staged session younger than the cutoff names them */
+  staged: GcCounts;
+  /** staged sessions kept (younger than the cutoff), and those whose registry was removed (or would be) */
+  sessions: { kept: string[]; removed: string[] };
   /** keys removed (or that would be, with dryRun) */
   removedKeys: string[];
 }
@@ -107,6 +115,9 @@ async function collect(
     onProblem: (p: WalkProblem) => void refused.push(`${p.type} ${p.id} (needed by ${p.ref}${p.path ? ` at ${p.path}` : ""}) is ${p.kind === "missing" ? "missing" : `damaged: ${p.detail}`}`),
   });
   if (refused.length > 0) throw new RemoteGcRefusedError(o.url, refused);
+  const staged = await stagedObjects(remote, o.cutoff);
+  refused.push(...staged.problems);
+  if (refused.length > 0) throw new RemoteGcRefusedError(o.url, refused);
 
   const result: RemoteGcResult = {
     remote: o.name,
@@ -118,6 +129,8 @@ async function collect(
     removed: { gitObjects: 0, chunks: 0, bytes: 0 },
     recent: { gitObjects: 0, chunks: 0, bytes: 0 },
     reachable: { gitObjects: 0, chunks: 0, bytes: 0 },
+    staged: { gitObjects: 0, chunks: 0, bytes: 0 },
+    sessions: { kept: staged.live, removed: staged.expired },
     removedKeys: [],
   };
   const doomed: { key: string; kind: "gitObjects" | "chunks"; size: number }[] = [];
@@ -135,6 +148,9 @@ async function collect(
         (kind === "gitObjects" ? seen.git : seen.chunks).add(id);
         result.reachable[kind]++;
         result.reachable.bytes += obj.size;
+      } else if (kind === "gitObjects" ? staged.git.has(id) : staged.chunks.has(id)) {
+        result.staged[kind]++;
+        result.staged.bytes += obj.size;
       } else if (o.cutoff !== null && obj.lastModified.getTime() <= o.cutoff.getTime()) {
         doomed.push({ key: obj.key, kind, size: obj.size });
       } else {
@@ -161,5 +177,9 @@ async function collect(
     m.add(d.size);
   });
   result.removedKeys.sort();
+  if (!o.dryRun && staged.expired.length > 0) {
+    o.ann?.check();
+    await removeSessionFiles(remote, staged.expired);
+  }
   return result;
 }

@@ -112,7 +112,7 @@ export async function remoteRepository(urlOrName: string, opts: RemoteSourceOpti
 }
 
 /** The URL `urlOrName` means: a remote of `repo` by name, else a URL or path. */
-function remoteUrl(urlOrName: string, repo: { config: RepoConfig } | undefined): { name: string | null; url: string } {
+export function remoteUrl(urlOrName: string, repo: { config: RepoConfig } | undefined): { name: string | null; url: string } {
   const remotes = repo?.config.remotes ?? {};
   const known = Object.hasOwn(remotes, urlOrName) ? remotes[urlOrName] : undefined;
   if (known) return { name: urlOrName, url: known.url };

@@ -29,12 +29,13 @@ import { FILE_LIST, MANIFEST_TREE } from "../format/manifest.js";
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
 import { baseName, joinPath, META_NAMES, parentDir, SMALL_FILE, storeFor } from "../repo/hierarchy.js";
 import { mergeChunk } from "../repo/merge/elementwise.js";
-import type { Repository } from "../repo/repository.js";
+import type { Repository, Stores } from "../repo/repository.js";
 import { storedHierarchy, writeSnapshot, type SnapEntry } from "../repo/snapshot.js";
 import { updateSnapshot } from "../repo/snapshot-update.js";
 import { diffTrees } from "../repo/tree-diff.js";
 import { TDV_VERSION } from "../format/version.js";
 import { formatMessage } from "../worktree/record.js";
+import type { ObjectWriter } from "../store/types.js";
 import { openSession, pathParts, sliceRange, type RangeQuery, type ReadSession } from "./read.js";
 
 /** One file the session wrote (its object) or deleted. */
@@ -51,16 +52,43 @@ export interface ChangeSet {
 /** What another process needs to open a fork of a session (plain JSON). */
 export interface SessionToken {
   format: "tdv-session/1";
-  /** the repository folder (.tdv) and its working tree */
-  tdvDir: string;
+  /** the repository folder (.tdv) of a session on a local repository */
+  tdvDir?: string;
+  /** the URL of the remote a session writes into (no clone) */
+  remote?: string;
   branch: string;
   base: GitOid | null;
+}
+
+/** A session's announcement as a writer: gc keeps what it writes until it is released. */
+export interface SessionHold {
+  /** throws when the announcement may have lapsed (a gc may have run meanwhile): the branch must not move */
+  check(): void;
+  release(): Promise<void> | void;
+}
+
+/**
+ * Where a session's repository lives, beyond its stores: a local repository
+ * (the default) or a remote written in place (remote/remote-write.ts).
+ */
+export interface SessionHost {
+  /** what a token names the repository by: {tdvDir} or {remote} */
+  readonly where: { tdvDir: string } | { remote: string };
+  /** announce the session as a writer of objects until it ends */
+  hold(): Promise<SessionHold>;
+  /** whether a working copy may have the branch checked out (a local repository) */
+  readonly workingCopy: boolean;
+}
+
+export interface WriteSessionOptions {
+  /** where the repository lives (default: the local repository `repo` is) */
+  host?: SessionHost;
 }
 
 export interface SessionCommitOptions {
   /** extra trailers recorded in the message (the tool version and the session's command are added) */
   trailers?: Record<string, string>;
-  /** how many times to rebase onto a branch that moved before giving up (default 16) */
+  /** how many times to try to move the branch (rebasing when it moved meanwhile) before giving up with BranchMovedError (default 64: with the backoff, minutes of contention) */
   attempts?: number;
 }
 
@@ -96,17 +124,21 @@ export interface WriteSession {
   absorb(sets: readonly ChangeSet[]): Promise<void>;
   /** write the commit and move the branch (rebasing when it moved); ends the session */
   commit(message: string, opts?: SessionCommitOptions): Promise<SessionCommitResult>;
-  /** end the session without committing (its objects become garbage gc collects) */
-  close(): void;
+  /** end the session without committing (its objects become garbage gc collects); resolves once its writer announcement is withdrawn */
+  close(): Promise<void>;
 }
 
 const RESERVED = new Set([MANIFEST_TREE, FILE_LIST]);
+/** backoff after a lost race for the branch: up to BASE·2^attempt ms (random), at most CAP */
+const BACKOFF_BASE_MS = 25;
+const BACKOFF_CAP_MS = 2000;
 
 /**
  * Open a write session on `branch` (created by the first commit when it does
  * not exist), or the fork a token names (on the token's base).
  */
-export async function openWriteSession(repo: Repository, target: string | SessionToken): Promise<WriteSession> {
+export async function openWriteSession<S extends Stores>(repo: Repository<S>, target: string | SessionToken, opts: WriteSessionOptions = {}): Promise<WriteSession> {
+  const host = opts.host ?? localHost(repo as unknown as Repository);
   let branch: string;
   let base: GitOid | null;
   if (typeof target === "string") {
@@ -114,18 +146,23 @@ export async function openWriteSession(repo: Repository, target: string | Sessio
     checkBranch(branch);
     base = await repo.refs.read(`refs/heads/${branch}`);
   } else {
-    checkToken(target, repo);
+    checkToken(target, host);
     branch = target.branch;
     base = target.base;
   }
-  const release = await holdWriter(repo);
+  const hold = await host.hold();
   try {
-    const read = base ? await openSession(repo, base) : null;
-    return new Session(repo, branch, base, read, release);
+    const read = base ? await openSession(repo as unknown as Repository, base) : null;
+    return new Session(repo as unknown as Repository, branch, base, read, hold, host);
   } catch (err) {
-    release();
+    await hold.release();
     throw err;
   }
+}
+
+/** A local repository: its token names its folder; gc there waits for the session (store/writers.ts). */
+function localHost(repo: Repository): SessionHost {
+  return { where: { tdvDir: repo.tdvDir }, workingCopy: true, hold: async () => ({ check: () => {}, release: await holdWriter(repo) }) };
 }
 
 function checkBranch(branch: string): void {
@@ -134,11 +171,19 @@ function checkBranch(branch: string): void {
   }
 }
 
-function checkToken(t: SessionToken, repo: Repository): void {
+/** Whether `t` is a token (the shape fork() returns), checked before anything is opened from it. */
+export function checkToken(t: SessionToken, host?: SessionHost): void {
   if (t?.format !== "tdv-session/1" || typeof t.branch !== "string" || (t.base !== null && typeof t.base !== "string")) {
     throw new UsageError("not a write-session token", { hint: "pass the object session.fork() returned, as JSON" });
   }
-  if (t.tdvDir !== repo.tdvDir) throw new UsageError(`the token is of the repository ${t.tdvDir}, not ${repo.tdvDir}`, { hint: "open the fork in the repository its session belongs to" });
+  if (t.base !== null && !/^[0-9a-f]{40}$/.test(t.base)) throw new UsageError("the token's base is not a commit id", { hint: "pass the object session.fork() returned, as JSON" });
+  if (host) {
+    const where = "tdvDir" in host.where ? host.where.tdvDir : host.where.remote;
+    const theirs = t.tdvDir ?? t.remote ?? "(nowhere)";
+    if (("tdvDir" in host.where ? t.tdvDir : t.remote) !== where) {
+      throw new UsageError(`the token is of the repository ${theirs}, not ${where}`, { hint: "open the fork in the repository its session belongs to" });
+    }
+  }
   checkBranch(t.branch);
 }
 
@@ -163,13 +208,16 @@ class Session implements WriteSession {
   /** path → the session's entry (null: deleted) */
   private readonly changes = new Map<string, Entry>();
   private closed = false;
+  /** read sessions on the commits the session's commit met (its base, tips it rebased onto) */
+  private readonly reads = new Map<string, Promise<ReadSession>>();
 
   constructor(
     private readonly repo: Repository,
     readonly branch: string,
     readonly base: GitOid | null,
     private readonly read: ReadSession | null,
-    private readonly release: () => void,
+    private readonly hold: SessionHold,
+    private readonly host: SessionHost,
   ) {}
 
   async get(key: string): Promise<Uint8Array | undefined> {
@@ -218,7 +266,7 @@ class Session implements WriteSession {
 
   fork(): SessionToken {
     this.open();
-    return { format: "tdv-session/1", tdvDir: this.repo.tdvDir, branch: this.branch, base: this.base };
+    return { format: "tdv-session/1", ...this.host.where, branch: this.branch, base: this.base };
   }
 
   async absorb(sets: readonly ChangeSet[]): Promise<void> {
@@ -262,7 +310,7 @@ class Session implements WriteSession {
   async commit(message: string, opts: SessionCommitOptions = {}): Promise<SessionCommitResult> {
     this.open();
     if (message.trim() === "") throw new UsageError("empty commit message", { hint: "say what the pipeline wrote, e.g. commit('era5: 2026-03 appended')" });
-    const attempts = opts.attempts ?? 16;
+    const attempts = opts.attempts ?? 64;
     const ref = `refs/heads/${this.branch}`;
     await this.refuseCheckedOut(ref);
     let onto = this.base;
@@ -270,31 +318,39 @@ class Session implements WriteSession {
     const merged: string[] = [];
     let rebased = 0;
     for (let attempt = 0; ; attempt++) {
-      const tree = await this.treeWith(onto, changes);
+      // the branch as it is now: when it moved, rebase before writing anything (a commit on a stale tip would only lose the race)
+      const tip = await this.repo.refs.read(ref);
+      if (tip !== onto) {
+        ({ changes } = await this.rebase(onto, tip, changes, merged));
+        onto = tip;
+        rebased++;
+      }
       const parentTree = onto ? (await this.repo.git.readCommit(onto)).tree : null;
       const now = new Date();
       const committer = this.repo.identity(now, "committer");
-      const oid = await this.repo.git.writeCommit({
-        tree,
-        parents: onto ? [onto] : [],
-        author: this.repo.identity(now, "author"),
-        committer,
-        message: formatMessage(message, { "Tdv-Version": TDV_VERSION, "Tdv-Command": "write session", ...(opts.trailers ?? {}) }),
+      // the trees and the commit written together (on a remote: uploaded in one parallel round)
+      const { tree, oid } = await this.repo.git.withPack(async (pack) => {
+        const tree = await this.treeWith(onto, changes, pack);
+        const oid = await pack.writeCommit({
+          tree,
+          parents: onto ? [onto] : [],
+          author: this.repo.identity(now, "author"),
+          committer,
+          message: formatMessage(message, { "Tdv-Version": TDV_VERSION, "Tdv-Command": "write session", ...(opts.trailers ?? {}) }),
+        });
+        return { tree, oid };
       });
       try {
         await this.repo.durability.flush();
+        this.hold.check(); // a lapsed announcement: gc may have removed objects this commit names
         await this.repo.refs.update(ref, { expected: onto, next: oid, who: committer, message: `commit (session): ${message.trim().split("\n")[0]}` });
-        this.close();
-        return { commit: oid, parent: onto, branch: this.branch, changed: tree === parentTree ? 0 : changes.size, rebased, merged };
+        await this.close();
+        return { commit: oid, parent: onto, branch: this.branch, changed: tree === parentTree ? 0 : changes.size, rebased, merged: [...new Set(merged)] };
       } catch (err) {
         if (!(err instanceof BranchMovedError) || attempt + 1 >= attempts) throw err;
       }
-      // the branch moved: rebase this session's changes onto its new tip, then try again
-      const tip = await this.repo.refs.read(ref);
-      ({ changes } = await this.rebase(onto, tip, changes, merged));
-      onto = tip;
-      rebased++;
-      await new Promise((r) => setTimeout(r, randomInt(5, 20 + 20 * Math.min(attempt, 10))));
+      // another commit landed first: back off (exponentially, with full jitter, so that many committers spread out), then rebase onto it
+      await new Promise((r) => setTimeout(r, randomInt(0, Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10)) + 1)));
     }
   }
 
@@ -305,6 +361,7 @@ class Session implements WriteSession {
    * (an empty index) is not in the way.
    */
   private async refuseCheckedOut(ref: string): Promise<void> {
+    if (!this.host.workingCopy) return;
     const head = await this.repo.refs.head();
     if (head.branch !== ref) return;
     const index = await this.repo.readIndex();
@@ -314,10 +371,20 @@ class Session implements WriteSession {
     });
   }
 
-  close(): void {
+  /** A read session on commit `oid`, opened once (a remote's: no ref read again for it). */
+  private at(oid: GitOid): Promise<ReadSession> {
+    let p = this.reads.get(oid);
+    if (!p) {
+      p = oid === this.base && this.read ? Promise.resolve(this.read) : openSession(this.repo, oid);
+      this.reads.set(oid, p);
+    }
+    return p;
+  }
+
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.release();
+    await this.hold.release();
   }
 
   private open(): void {
@@ -339,8 +406,8 @@ class Session implements WriteSession {
     const theirPaths = new Set(touched.map((c) => c.path));
     const out = new Map(changes);
     const conflicts: string[] = [];
-    const baseRead = from ? await openSession(this.repo, from) : null;
-    const tipRead = to ? await openSession(this.repo, to) : null;
+    const baseRead = from ? await this.at(from) : null;
+    const tipRead = to ? await this.at(to) : null;
     for (const [path, ours] of changes) {
       if (!theirPaths.has(path)) continue;
       const their = theirs.get(path) ?? null;
@@ -412,8 +479,8 @@ class Session implements WriteSession {
    * folder above a changed path (they say which files are chunks), and, when
    * a folder becomes or stops being an array, the files under it.
    */
-  private async treeWith(onto: GitOid | null, changes: Map<string, Entry>): Promise<GitOid> {
-    const read = onto ? await openSession(this.repo, onto) : null;
+  private async treeWith(onto: GitOid | null, changes: Map<string, Entry>, pack: ObjectWriter): Promise<GitOid> {
+    const read = onto ? await this.at(onto) : null;
     const files = new Map<string, SnapEntry>();
     for (const [p, e] of changes) if (e) files.set(p, e);
     const dirs = new Set<string>();
@@ -443,21 +510,19 @@ class Session implements WriteSession {
         for await (const f of read.walk(hasAbove ? "" : dir)) if (!changes.has(f.path)) files.set(f.path, snapEntry(f));
       }
     }
-    return this.repo.git.withPack(async (pack) => {
-      // small plain files are blobs in a snapshot: a chunk object the session wrote for one becomes a blob
-      const h = storedHierarchy(this.repo, files, true);
-      for (const [p, e] of changes) {
-        if (e?.store !== "chunk" || e.size >= SMALL_FILE) continue;
-        const kind = await h.classify(p);
-        if (storeFor(kind, e.size) === "git") {
-          const id = await pack.writeBlob(await this.repo.chunks.get(e.id as ChunkId, p));
-          files.set(p, { store: "git", id, size: e.size });
-        }
+    // small plain files are blobs in a snapshot: a chunk object the session wrote for one becomes a blob
+    const h = storedHierarchy(this.repo, files, true);
+    for (const [p, e] of changes) {
+      if (e?.store !== "chunk" || e.size >= SMALL_FILE) continue;
+      const kind = await h.classify(p);
+      if (storeFor(kind, e.size) === "git") {
+        const id = await pack.writeBlob(await this.repo.chunks.get(e.id as ChunkId, p));
+        files.set(p, { store: "git", id, size: e.size });
       }
-      if (!onto) return writeSnapshot(this.repo, files, undefined, pack);
-      const tree = (await this.repo.git.readCommit(onto)).tree;
-      return updateSnapshot(this.repo, tree, files, changes.keys(), pack);
-    });
+    }
+    if (!onto) return writeSnapshot(this.repo, files, undefined, pack);
+    const tree = (await this.repo.git.readCommit(onto)).tree;
+    return updateSnapshot(this.repo, tree, files, changes.keys(), pack);
   }
 }
 

@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+/**
+ * Write sessions straight into an S3 remote (the test suite's S3-compatible
+ * server on 127.0.0.1), two figures:
+ *
+ * 1. committers: N independent sessions (one process, each with its own
+ *    cache: nothing shared but the remote) each write their own chunk of one
+ *    array and commit to the same branch at once, uncooperatively. Every
+ *    commit must land; prints the median, 90th percentile and worst commit
+ *    latency (commit() called → returned) and the retries (automatic
+ *    rebases) each needed.
+ * 2. ingestion: W worker processes write disjoint time slabs of a float32
+ *    array (MiB in all, 4 MiB chunks) through sessions forked from one
+ *    token; the parent gathers their change sets and commits once. Compared
+ *    with W processes PUTting the same chunk bytes straight to the server,
+ *    one after another as each worker sends them (the floor).
+ *
+ *   npm run build && node bench/sessions.mjs [--committers 100] [--mib 1024] [--workers 16] [--only committers|ingest] [--json]
+ *
+ * The server is one Node process on this machine: absolute figures say more
+ * about it (and the machine's load) than about S3; the ratio is the figure.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import * as zarr from "zarrita";
+import { startS3Server } from "../test/helpers/s3-server.mjs";
+
+const { values } = parseArgs({
+  options: {
+    committers: { type: "string", default: "100" },
+    mib: { type: "string", default: "1024" },
+    workers: { type: "string", default: "16" },
+    only: { type: "string" },
+    json: { type: "boolean", default: false },
+  },
+});
+const N = Number(values.committers);
+const MIB = Number(values.mib);
+const W = Number(values.workers);
+const WORKER = fileURLToPath(new URL("../test/session/remote-write-worker.mjs", import.meta.url));
+process.env.TDV_AUTHOR_NAME ??= "bench";
+process.env.TDV_AUTHOR_EMAIL ??= "bench@example.org";
+
+const lib = await import("../dist/src/index.js");
+const work = mkdtempSync(path.join(os.tmpdir(), "tdv-bench-sessions-"));
+const s3 = await startS3Server({ buckets: ["bench"] });
+const env = { ...s3.env(), HOME: work };
+Object.assign(process.env, env);
+const log = (...a) => values.json || console.error(...a);
+const cache = () => mkdtempSync(path.join(work, "cache-"));
+const BYTES = [{ name: "bytes", configuration: { endian: "little" } }];
+const out = { load: os.loadavg().map((l) => Number(l.toFixed(2))) };
+
+function quantile(sorted, q) {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+async function committers() {
+  const url = `s3://bench/committers`;
+  const init = await lib.openRemoteWriteSession(url, "main", { cacheDir: cache() });
+  await zarr.create(zarr.root(init).resolve("grid"), { shape: [4 * N, 16], chunkShape: [4, 16], dtype: "float32", fillValue: 0, codecs: BYTES });
+  await init.commit("init");
+  const t0 = performance.now();
+  const results = await Promise.allSettled(
+    Array.from({ length: N }, async (_, k) => {
+      const s = await lib.openRemoteWriteSession(url, "main", { cacheDir: cache() });
+      const a = await zarr.open(zarr.root(s).resolve("grid"), { kind: "array" });
+      await zarr.set(a, [zarr.slice(4 * k, 4 * k + 4), null], k + 1);
+      const t = performance.now();
+      const r = await s.commit(`committer ${k}`);
+      return { ms: performance.now() - t, retries: r.rebased };
+    }),
+  );
+  const wall = (performance.now() - t0) / 1000;
+  const ok = results.filter((r) => r.status === "fulfilled").map((r) => r.value);
+  const failed = results.filter((r) => r.status === "rejected").map((r) => String(r.reason?.message ?? r.reason));
+  const ms = ok.map((r) => r.ms).sort((a, b) => a - b);
+  const retries = ok.map((r) => r.retries).sort((a, b) => a - b);
+  const res = {
+    committers: N,
+    landed: ok.length,
+    failed: failed.length,
+    failures: [...new Set(failed)].slice(0, 3),
+    wallS: Number(wall.toFixed(1)),
+    latencyMs: { median: Math.round(quantile(ms, 0.5)), p90: Math.round(quantile(ms, 0.9)), worst: Math.round(ms[ms.length - 1]) },
+    retries: { median: quantile(retries, 0.5), p90: quantile(retries, 0.9), worst: retries[retries.length - 1], total: retries.reduce((a, b) => a + b, 0) },
+  };
+  log(`committers: ${res.landed}/${N} landed in ${res.wallS} s; commit latency median ${res.latencyMs.median} ms, p90 ${res.latencyMs.p90} ms, worst ${res.latencyMs.worst} ms; retries median ${res.retries.median}, p90 ${res.retries.p90}, worst ${res.retries.worst}${res.failed ? `; FAILED ${res.failed}: ${res.failures.join(" | ")}` : ""}`);
+  return res;
+}
+
+function run(token, job) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [WORKER, JSON.stringify(token), JSON.stringify(job)], { env: { ...process.env, TDV_CACHE_DIR: cache() }, stdio: ["ignore", "pipe", "inherit"] });
+    let text = "";
+    child.stdout.on("data", (d) => {
+      text += d;
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(text)) : reject(new Error(`worker exited ${code}`))));
+  });
+}
+
+async function ingest() {
+  // T = 4 time steps per worker; each step is MiB/(4W) MiB: Y rows of 1024 float32
+  const T = 4 * W;
+  const Y = Math.max(512, Math.round((MIB * 2 ** 20) / (T * 1024 * 4) / 512) * 512);
+  const X = 1024;
+  const shape = [T, Y, X];
+  const chunks = [4, 512, 512];
+  const mib = (T * Y * X * 4) / 2 ** 20;
+  const per = T / W;
+  const url = `s3://bench/ingest`;
+  const init = await lib.openRemoteWriteSession(url, "main", { cacheDir: cache() });
+  const enc = (v) => new TextEncoder().encode(JSON.stringify(v));
+  await init.set("big.zarr/.zgroup", enc({ zarr_format: 2 }));
+  await init.set("big.zarr/t/.zarray", enc({ zarr_format: 2, shape, chunks, dtype: "<f4", compressor: null, fill_value: 0, order: "C", filters: null }));
+  await init.commit("an empty array");
+
+  // the floor first, then tdv, then the floor again (the machine's load drifts): best floor counts
+  const floor = async (round) => {
+    const t = performance.now();
+    await Promise.all(Array.from({ length: W }, (_, i) => run({}, { mode: "raw", url: `s3://bench/raw-${round}`, shape, chunks, t0: i * per, t1: (i + 1) * per })));
+    return (performance.now() - t) / 1000;
+  };
+  const raw1 = await floor(1);
+  const t = performance.now();
+  const session = await lib.openRemoteWriteSession(url, "main", { cacheDir: cache() });
+  const token = session.fork();
+  const sets = await Promise.all(Array.from({ length: W }, (_, i) => run(token, { mode: "slab", array: "big.zarr/t", t0: i * per, t1: (i + 1) * per })));
+  const wrote = performance.now();
+  await session.absorb(sets);
+  const r = await session.commit(`${W} workers`);
+  const tdv = (performance.now() - t) / 1000;
+  const commitS = (performance.now() - wrote) / 1000;
+  const raw2 = await floor(2);
+  const raw = Math.min(raw1, raw2);
+  const res = {
+    mib,
+    workers: W,
+    chunks: r.changed,
+    tdvS: Number(tdv.toFixed(1)),
+    gatherAndCommitS: Number(commitS.toFixed(2)),
+    tdvMiBs: Number((mib / tdv).toFixed(1)),
+    rawS: [Number(raw1.toFixed(1)), Number(raw2.toFixed(1))],
+    rawMiBs: Number((mib / raw).toFixed(1)),
+    ratio: Number((raw / tdv).toFixed(2)),
+  };
+  log(`ingest: ${mib} MiB by ${W} workers, one commit of ${r.changed} chunks: ${res.tdvS} s (${res.tdvMiBs} MiB/s; gather + commit ${res.gatherAndCommitS} s); raw parallel PUT ${res.rawS.join(" / ")} s (${res.rawMiBs} MiB/s, best); tdv = ${Math.round(res.ratio * 100)}% of raw`);
+  return res;
+}
+
+try {
+  if (!values.only || values.only === "committers") out.committers = await committers();
+  if (!values.only || values.only === "ingest") out.ingest = await ingest();
+  out.loadAfter = os.loadavg().map((l) => Number(l.toFixed(2)));
+  log(`load average before ${out.load.join(" ")}, after ${out.loadAfter.join(" ")}`);
+  if (values.json) console.log(JSON.stringify(out, null, 2));
+} finally {
+  await s3.stop();
+  rmSync(work, { recursive: true, force: true });
+}
