@@ -15,6 +15,7 @@ import type { GitOid } from "../format/hash.js";
 import { checkEntryName, type TreeEntry } from "../format/git-object.js";
 import { decodeFileList, decodeShard, FILE_LIST, MANIFEST_TREE, type FileListEntry, type ManifestEntry } from "../format/manifest.js";
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
+import { joinPath } from "./hierarchy.js";
 import type { Repository, Stores } from "./repository.js";
 import { checkEntries, checkFileList, checkManifestHasArray, checkShard } from "./snapshot.js";
 
@@ -91,9 +92,14 @@ export function readShardBytes(repo: Repository<Stores>, folder: CheckedFolder, 
 /** The entries of shard `name` of the folder's array, decoded and checked (checkShard); none when the manifest has no such shard. */
 export async function readShard(repo: Repository<Stores>, folder: CheckedFolder, name: string): Promise<ManifestEntry[]> {
   const bytes = readShardBytes(repo, folder, name);
-  if (!bytes) return [];
-  const a = folder.array as FolderArray;
-  const decoded = decodeShard(await bytes, `${a.manifestPath}/${name}`);
+  return bytes ? decodeCheckedShard(folder, name, await bytes) : [];
+}
+
+/** The bytes of shard `name` of the folder's array decoded, and checked as `readShard` checks them. */
+export function decodeCheckedShard(folder: CheckedFolder, name: string, bytes: Uint8Array): ManifestEntry[] {
+  const a = folder.array;
+  if (!a) throw new UnsafePathError(joinPath(folder.path, MANIFEST_TREE), "a manifest in a folder that holds no array metadata");
+  const decoded = decodeShard(bytes, `${a.manifestPath}/${name}`);
   checkShard(folder.path, name, decoded, a.meta, folder.entries);
   return decoded.entries;
 }
