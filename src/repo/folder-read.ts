@@ -10,14 +10,14 @@
  * list, the names of its manifest shards); a shard is read only when asked
  * (`readShard`), and checked then. The stores may be local or a remote's.
  */
-import { UnsafePathError } from "../errors.js";
+import { CorruptObjectError, UnsafePathError } from "../errors.js";
+import { formatChunkKey } from "../format/chunk-key.js";
 import type { GitOid } from "../format/hash.js";
 import { checkEntryName, type TreeEntry } from "../format/git-object.js";
-import { decodeFileList, decodeShard, FILE_LIST, MANIFEST_TREE, type FileListEntry, type ManifestEntry } from "../format/manifest.js";
+import { decodeFileList, decodeShard, FILE_LIST, MANIFEST_TREE, regionName, type FileListEntry, type ManifestEntry } from "../format/manifest.js";
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
 import { joinPath } from "./hierarchy.js";
 import type { Repository, Stores } from "./repository.js";
-import { checkEntries, checkFileList, checkManifestHasArray, checkShard } from "./snapshot.js";
 
 const DIR = "040000";
 
@@ -136,3 +136,86 @@ export async function arrayDocIn(repo: Repository<Stores>, entries: readonly Tre
     return null;
   }
 }
+
+/** Validate a folder's tree entries as coming from a possibly hostile repository (checkout and fsck). */
+export function checkEntries(entries: TreeEntry[], dir: string): void {
+  const lower = new Set<string>();
+  for (const e of entries) {
+    checkEntryName(e.name, dir);
+    if (e.mode !== "100644" && e.mode !== "100755" && e.mode !== "040000") {
+      throw new UnsafePathError(joinPath(dir, e.name), `tree entry mode ${e.mode} (symlinks and submodules are not allowed)`);
+    }
+    const l = e.name.toLowerCase();
+    if (lower.has(l)) throw new UnsafePathError(joinPath(dir, e.name), "two entries whose names differ only by case");
+    lower.add(l);
+    if ((e.name === MANIFEST_TREE && e.mode !== "040000") || (e.name === FILE_LIST && e.mode === "040000")) {
+      throw new UnsafePathError(joinPath(dir, e.name), `'${e.name}' is reserved for tdv's ${e.name === MANIFEST_TREE ? "manifest tree" : "file list"}`);
+    }
+  }
+}
+
+// ---- what a reader relies on: checkout refuses what these refuse, and fsck reports it --------
+
+/** A manifest belongs in an array's folder: without array metadata nothing says what its entries are. */
+export function checkManifestHasArray(dir: string, meta: ArrayMeta | null): asserts meta is ArrayMeta {
+  if (!meta) throw new UnsafePathError(joinPath(dir, MANIFEST_TREE), "a manifest in a folder that holds no array metadata");
+}
+
+/**
+ * What a reader checks in one decoded manifest shard (decodeShard has checked
+ * the encoding, and that entries are sorted and unique) of the array in
+ * `dir`: the shard's name is a safe path component; the shard has the
+ * array's dimensionality; every entry lies in the region the shard is named
+ * after (a chunk listed in another region's shard could be listed twice, with
+ * two ids); and no entry's chunk path is also a tree entry of the array's
+ * folder (`siblings`): a file of that name, or a file where the chunk path
+ * needs a folder (v3 `c`). Throws UnsafePathError / CorruptObjectError
+ * naming the array, the shard and the entry.
+ */
+export function checkShard(dir: string, name: string, shard: { ndim: number; entries: readonly ManifestEntry[] }, meta: ArrayMeta, siblings: readonly TreeEntry[]): void {
+  const where = joinPath(dir, MANIFEST_TREE);
+  const what = `${where}/${name}`;
+  const array = dir || ".";
+  checkEntryName(name, where);
+  const ndim = meta.shape.length;
+  if (shard.ndim !== ndim) throw new UnsafePathError(what, `manifest shard ${name} of array ${array} has ${shard.ndim} dimensions, the array ${ndim}`);
+  for (const c of shard.entries) {
+    const region = regionName(c.index, ndim);
+    if (region !== name) throw new CorruptObjectError(what, `entry [${c.index}] of array ${array} lies in region ${region}, not in the region of shard ${name}`);
+  }
+  const clash = chunkPathRivals(siblings);
+  if (clash.size === 0) return;
+  for (const c of shard.entries) {
+    const key = formatChunkKey(meta.keyEncoding, c.index);
+    const slash = key.indexOf("/");
+    const other = clash.get((slash < 0 ? key : key.slice(0, slash)).toLowerCase());
+    if (!other || (slash >= 0 && other.mode === "040000")) continue; // a folder on the way is checked with the paths of the snapshot
+    const why = slash < 0 ? `entry [${c.index}] of array ${array} (shard ${name}) and the tree entry '${other.name}' name the same file` : `entry [${c.index}] of array ${array} (shard ${name}) needs a folder where the tree holds the file '${other.name}'`;
+    throw new UnsafePathError(joinPath(dir, key), why);
+  }
+}
+
+/** The entries of an array's folder a chunk path could collide with (chunk paths start with a digit, or "c" in v3), by lower-case name. */
+export function chunkPathRivals(siblings: readonly TreeEntry[]): Map<string, TreeEntry> {
+  const out = new Map<string, TreeEntry>();
+  for (const e of siblings) if (/^[0-9c]/i.test(e.name)) out.set(e.name.toLowerCase(), e);
+  return out;
+}
+
+/**
+ * What a reader checks in a folder's decoded file list (decodeFileList has
+ * checked the encoding, order, uniqueness and that each name is one path
+ * component): every name is a safe name, and none is also a tree entry of the
+ * folder or another listed name, not even but for case.
+ */
+export function checkFileList(dir: string, list: readonly FileListEntry[], siblings: readonly TreeEntry[]): void {
+  const taken = new Map<string, string>(siblings.map((e) => [e.name.toLowerCase(), `the tree entry '${e.name}'`]));
+  for (const f of list) {
+    checkEntryName(f.name, dir);
+    const l = f.name.toLowerCase();
+    const other = taken.get(l);
+    if (other !== undefined) throw new UnsafePathError(joinPath(dir, f.name), `file list entry '${f.name}' of ${joinPath(dir, FILE_LIST)} and ${other} name the same file (or differ only by case)`);
+    taken.set(l, `the file list entry '${f.name}'`);
+  }
+}
+
