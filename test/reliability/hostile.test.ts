@@ -34,6 +34,8 @@ interface Case {
   catPath?: string;
   /** files other than the refused one may be written (inside the working copy) before the refusal */
   partial?: boolean;
+  /** the damage is in an object diff never reads (a chunk of an added array is counted, not decoded): diff is not asked */
+  diffReadsNot?: boolean;
 }
 
 let root: string;
@@ -146,6 +148,7 @@ const cases: Case[] = [
     error: CORRUPT,
     path: "forged.zarr/1",
     partial: true,
+    diffReadsNot: true,
   },
   {
     name: "a Git blob whose bytes do not match its id",
@@ -213,7 +216,7 @@ describe("hostile repositories", () => {
         [`restore --source ${branch} ${p}`, () => restore(repo, { source: branch, paths: [p] })],
         [`cat ${branch} ${c.catPath ?? p}`, () => cat(repo, { rev: branch, path: c.catPath ?? p })],
         // diff reads the folders that differ through the same reader as cat (repo/folder-read.ts); values read the chunks
-        [`diff --values main ${branch}`, () => diff(repo, { from: "main", to: branch, values: true })],
+        ...(c.diffReadsNot ? [] : [[`diff --values main ${branch}`, () => diff(repo, { from: "main", to: branch, values: true })] as [string, () => Promise<unknown>]]),
         // the CLI for every third case (each spawn costs a process start)
         ...(n % 3 === 0 ? [[`(CLI) tdv switch ${branch}`, async () => run(wc, ["switch", branch])] as [string, () => Promise<unknown>]] : []),
       ];
