@@ -2,9 +2,10 @@
  * One folder of a commit's snapshot tree, read as a reader of a possibly
  * hostile repository must read it: what checkout refuses in a folder, every
  * reader refuses when it reads the folder. The read session (cat, serve,
- * export, the terminal UI), the diff's commit side and the merge's snapshot
- * reads all read folders here, so a hostile tree is refused the same way,
- * with the same error, whichever command reads it.
+ * export, the terminal UI), the diff's commit side and the snapshot reads
+ * of checkout and merge (snapshot.ts readSnapshot) all read folders here, so
+ * a hostile tree is refused the same way, with the same error, whichever
+ * command reads it. fsck reports what the same checks refuse.
  *
  * A folder is read alone (its tree, its array metadata document, its file
  * list, the names of its manifest shards); a shard is read only when asked
