@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import type { ArrayDiff, AttributeChange, DiffResult, FileDiff, GroupDiff, MetadataChange, ValueDiff } from "../../src/index.js";
 import { isRevision, refuseAmbiguous, splitAtDashes } from "../operands.js";
 import { displayPaths } from "../paths.js";
-import { formatBytes, formatTable, inRepo, out, plural, printJson, quotePath, shortOid, warn, withProgress, type Lib, type Repo, type RepoContext } from "../output.js";
+import { action, formatBytes, formatTable, loadLib, openRepo, out, plural, printJson, quotePath, shortOid, warn, withProgress, type Lib, type Repo, type RepoContext } from "../output.js";
 
 interface DiffOptions {
   stat?: boolean;
@@ -13,6 +13,7 @@ interface DiffOptions {
   quiet?: boolean;
   cached?: boolean;
   staged?: boolean;
+  remote?: string;
 }
 
 export function register(program: Command): void {
@@ -28,6 +29,7 @@ export function register(program: Command): void {
     .option("--json", "print the diff as one JSON document (schema: docs/diff-json.md)")
     .option("--exit-code", "exit with 1 when there are differences, 0 when there are none")
     .option("-q, --quiet", "no progress display")
+    .option("--remote <name|url>", "compare two revisions of a remote, read from it without a clone (paths are then from the remote's root)")
     .addHelpText(
       "after",
       `
@@ -38,9 +40,40 @@ Examples:
   $ tdv diff v1 v2 --values           how the data changed between two tags
   $ tdv diff HEAD~1 HEAD -- era5.zarr/t2m
   $ tdv diff --exit-code --stat || echo "dataset changed"
-  $ tdv diff v1 --json | jq '.arrays[] | {path, changed: .values.changed}'`,
+  $ tdv diff v1 --json | jq '.arrays[] | {path, changed: .values.changed}'
+  $ tdv diff --remote origin main~1 main --stat            review a remote's change, no fetch
+  $ tdv diff --remote s3://bucket/climate v1 v2 --values -- era5.zarr/t2m`,
     )
-    .action(inRepo(run));
+    .action(action((operands: string[], opts: DiffOptions) => (opts.remote === undefined ? openRepo().then((ctx) => run(ctx, operands, opts)) : runRemote(opts.remote, operands, opts))));
+}
+
+/**
+ * Two revisions of a remote, read in place: the objects the diff needs are
+ * fetched (and verified) one by one, chunks only with --values. Operands
+ * before `--` are the two revisions, the rest paths from the remote's root.
+ */
+async function runRemote(remote: string, operands: string[], opts: DiffOptions): Promise<number> {
+  const lib = await loadLib();
+  if (opts.cached === true || opts.staged === true) {
+    throw new lib.UsageError("--cached compares with the index, which a remote has not", { hint: "name two revisions of the remote: `tdv diff --remote NAME REV REV`" });
+  }
+  const { before, after } = splitAtDashes(operands);
+  if (before.length < 2) {
+    throw new lib.UsageError(`--remote compares two revisions of the remote, got ${before.length === 0 ? "none" : `only '${before[0]}'`}: a remote has no working copy`, {
+      hint: "name both: `tdv diff --remote NAME main~1 main` (paths after `--`)",
+    });
+  }
+  const [from, to, ...paths] = [...before, ...after] as [string, string, ...string[]];
+  // a remote's name needs the repository that names it; a URL works anywhere
+  const local = await openRepo().then(
+    (r) => r.repo,
+    () => null,
+  );
+  const repo = await lib.remoteRepository(remote, local ? { repo: local } : {});
+  const res = await withProgress(opts.quiet || opts.json, (onProgress) =>
+    lib.diff(repo, { from, to, ...(paths.length > 0 ? { paths } : {}), values: opts.values === true, onProgress }),
+  );
+  return report(res, opts, "");
 }
 
 async function run({ lib, repo }: RepoContext, operands: string[], opts: DiffOptions): Promise<number> {
@@ -60,9 +93,14 @@ async function run({ lib, repo }: RepoContext, operands: string[], opts: DiffOpt
       onProgress,
     }),
   );
+  return report(res, opts, repo.root);
+}
+
+/** Print `res` as the options ask; the exit code. `root`: where the repository's paths are shown from ("" for a remote's root). */
+function report(res: DiffResult, opts: DiffOptions, root: string): number {
   if (opts.json) printJson(res);
   else if (opts.stat) {
-    printStat(res, displayPaths(repo.root));
+    printStat(res, root ? displayPaths(root) : (p) => p);
     if (opts.values) printValues(res);
   } else printFull(res);
   for (const w of res.warnings) warn(w);

@@ -7,14 +7,19 @@
  *   diff(repo, { from: "v1", to: "v2" })
  *   diff(repo, { from: null, to: "v1" }) v1 against no base (the empty snapshot: a root commit's change)
  *   diff(repo, { values: true })        ... and decode changed chunks
+ *   diff(await remoteRepository(url), { from: "v1", to: "v2" })   two revisions of a remote, read in place
  *
  * Structure and chunks come from the snapshot trees (structure.ts, sides.ts),
  * metadata from the documents (metadata.ts), values from decoding the changed
  * chunks with zarrita (values.ts). Nothing is decoded unless `values` is set.
+ * A revision's folders are read and checked as every reader reads them
+ * (repo/folder-read.ts), in a local repository or a remote's stores; the
+ * working copy and the index exist only in a local one.
  */
 import { UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
-import type { Repository } from "../repo/repository.js";
+import type { Repository, Stores } from "../repo/repository.js";
+import { GitStore } from "../store/git.js";
 import { resolveRevision } from "../repo/revision.js";
 import { attributeChanges, metadataChanges, summarize } from "../repo/diff/metadata.js";
 import { toBoxes } from "../repo/diff/ranges.js";
@@ -25,24 +30,25 @@ import type { ArrayDiff, ChunkSet, DiffOptions, DiffResult, DiffSummary } from "
 import { compareValues, type ValuesOutcome } from "../repo/diff/values.js";
 import { coordinateRanges } from "../repo/diff/coords.js";
 
-export async function diff(repo: Repository, opts: DiffOptions = {}): Promise<DiffResult> {
+export async function diff(repo: Repository<Stores>, opts: DiffOptions = {}): Promise<DiffResult> {
   const { from = "HEAD", to, staged = false, paths, values = false, concurrency = 4, onProgress } = opts;
   if (staged && to !== undefined) throw new UsageError("diff: 'staged' compares with the index: leave 'to' out", { hint: "`tdv diff --cached [REV]` compares REV (default HEAD) with the index" });
   if (from !== null && (typeof from !== "string" || from === "")) throw new UsageError("diff: 'from' must name a revision, or be null for no base", { hint: "e.g. HEAD, main, v1.0, HEAD~2" });
   if (to !== undefined && (typeof to !== "string" || to === "")) throw new UsageError("diff: 'to' must name a revision, or be left out for the working copy");
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new UsageError(`diff: concurrency must be a positive whole number, got ${concurrency}`);
   const scopePaths = paths === undefined ? null : [...new Set(paths.map(normalizePath))].sort();
+  if (staged || to === undefined) localRepository(repo, staged ? "index" : "working copy");
   return _diff(repo, { from, to, staged, paths: scopePaths, values, concurrency, onProgress });
 }
 
 async function _diff(
-  repo: Repository,
+  repo: Repository<Stores>,
   o: { from: string | null; to: string | undefined; staged: boolean; paths: string[] | null; values: boolean; concurrency: number; onProgress: DiffOptions["onProgress"] },
 ): Promise<DiffResult> {
   const scope = new Scope(o.paths === null || o.paths.includes("") ? null : o.paths);
   const [a, b] = await Promise.all([
     o.from === null ? noBase() : revisionSide(repo, o.from),
-    o.staged ? indexSide(repo) : o.to === undefined ? workingCopySide(repo, scope.paths ?? undefined) : revisionSide(repo, o.to),
+    o.staged ? indexSide(localRepository(repo, "index")) : o.to === undefined ? workingCopySide(localRepository(repo, "working copy"), scope.paths ?? undefined) : revisionSide(repo, o.to),
   ]);
   const raw = await walk(a.root, b.root, scope);
   const valueOutcomes = o.values ? await compareValues(raw.arrays, { concurrency: o.concurrency, onProgress: o.onProgress }) : new Map<RawArrayDiff, ValuesOutcome>();
@@ -71,13 +77,21 @@ async function _diff(
   };
 }
 
+/** `repo` as a repository on disk, which alone has a working copy and an index; a remote's is refused (name both revisions). */
+function localRepository(repo: Repository<Stores>, what: "index" | "working copy"): Repository {
+  if (!(repo.git instanceof GitStore)) {
+    throw new UsageError(`diff: a remote has no ${what} to compare: name both revisions`, { hint: "e.g. `tdv diff --remote origin main~1 main`" });
+  }
+  return repo as Repository;
+}
+
 /** No base: the empty snapshot, so everything on the other side is added. */
 function noBase(): Side {
   return { rev: null, commit: null, root: null, warnings: [] };
 }
 
 /** A revision's side; HEAD of an unborn branch is the empty snapshot. */
-async function revisionSide(repo: Repository, rev: string): Promise<Side> {
+async function revisionSide(repo: Repository<Stores>, rev: string): Promise<Side> {
   if (rev === "HEAD" || rev === "@") {
     const head = await repo.refs.head();
     if (head.oid === null) return commitSide(repo, rev, null);

@@ -9,13 +9,11 @@ import { CorruptObjectError, isTdvError, UnsafePathError } from "../errors.js";
 import { formatChunkKey } from "../format/chunk-key.js";
 import { sha256, type ChunkId, type GitOid } from "../format/hash.js";
 import {
-  decodeFileList,
   decodeShard,
   encodeFileList,
   encodeShard,
   FILE_LIST,
   MANIFEST_TREE,
-  regionName,
   splitIntoShards,
   type FileListEntry,
   type ManifestEntry,
@@ -27,7 +25,11 @@ import { checkEntryName, type TreeEntry } from "../format/git-object.js";
 import type { Stored } from "../store/index-file.js";
 import type { ObjectWriter } from "../store/types.js";
 import { Hierarchy, joinPath, parentDir, baseName, type FileKind } from "./hierarchy.js";
-import type { Repository } from "./repository.js";
+import type { Repository, Stores } from "./repository.js";
+import { checkShard, readFolder, readShard } from "./folder-read.js";
+
+// what a reader relies on, checked where every reader reads a folder (folder-read.ts); checkout and fsck use them too
+export { checkEntries, checkFileList, checkManifestHasArray, checkShard, chunkPathRivals } from "./folder-read.js";
 
 /** One file of a snapshot: where its bytes are, and its size (-1 when unknown, for Git blobs). */
 export type SnapEntry = Stored & { size: number };
@@ -166,7 +168,7 @@ export async function writeDir(repo: Repository, node: DirNode, where: string, p
  * (null), as the snapshot writer made it; beside a manifest it is refused
  * (InvalidMetadataError): nothing then says what the manifest's entries are.
  */
-export async function arrayMetaIn(repo: Repository, entries: TreeEntry[], dir: string): Promise<ArrayMeta | null> {
+export async function arrayMetaIn(repo: Repository<Stores>, entries: TreeEntry[], dir: string): Promise<ArrayMeta | null> {
   try {
     return await parseArrayMetaIn(repo, entries, dir);
   } catch (err) {
@@ -175,7 +177,7 @@ export async function arrayMetaIn(repo: Repository, entries: TreeEntry[], dir: s
   }
 }
 
-async function parseArrayMetaIn(repo: Repository, entries: TreeEntry[], dir: string): Promise<ArrayMeta | null> {
+async function parseArrayMetaIn(repo: Repository<Stores>, entries: TreeEntry[], dir: string): Promise<ArrayMeta | null> {
   const v3 = entries.find((e) => e.name === "zarr.json" && e.mode !== "040000");
   if (v3) {
     const node = parseZarrJson(await repo.git.readBlob(v3.oid, joinPath(dir, "zarr.json")), joinPath(dir, "zarr.json"));
@@ -186,25 +188,8 @@ async function parseArrayMetaIn(repo: Repository, entries: TreeEntry[], dir: str
   return null;
 }
 
-/** Validate a folder's tree entries as coming from a possibly hostile repository (checkout and fsck). */
-export function checkEntries(entries: TreeEntry[], dir: string): void {
-  const lower = new Set<string>();
-  for (const e of entries) {
-    checkEntryName(e.name, dir);
-    if (e.mode !== "100644" && e.mode !== "100755" && e.mode !== "040000") {
-      throw new UnsafePathError(joinPath(dir, e.name), `tree entry mode ${e.mode} (symlinks and submodules are not allowed)`);
-    }
-    const l = e.name.toLowerCase();
-    if (lower.has(l)) throw new UnsafePathError(joinPath(dir, e.name), "two entries whose names differ only by case");
-    lower.add(l);
-    if ((e.name === MANIFEST_TREE && e.mode !== "040000") || (e.name === FILE_LIST && e.mode === "040000")) {
-      throw new UnsafePathError(joinPath(dir, e.name), `'${e.name}' is reserved for tdv's ${e.name === MANIFEST_TREE ? "manifest tree" : "file list"}`);
-    }
-  }
-}
-
 /** Read a snapshot tree into its flat list of files and its arrays. */
-export async function readSnapshot(repo: Repository, tree: GitOid | null, prefix = ""): Promise<Snapshot> {
+export async function readSnapshot(repo: Repository<Stores>, tree: GitOid | null, prefix = ""): Promise<Snapshot> {
   const snap: Snapshot = { tree, files: new Map(), arrays: new Map() };
   if (tree) await readDir(repo, tree, prefix, snap);
   checkPaths(snap.files);
@@ -239,34 +224,32 @@ function checkPaths(files: ReadonlyMap<string, SnapEntry>): void {
   }
 }
 
-async function readDir(repo: Repository, oid: GitOid, dir: string, snap: Snapshot): Promise<void> {
-  const entries = await repo.git.readTree(oid, dir || "root tree");
-  checkEntries(entries, dir);
-  const meta = await arrayMetaIn(repo, entries, dir);
+async function readDir(repo: Repository<Stores>, oid: GitOid, dir: string, snap: Snapshot): Promise<void> {
+  // the folder read and checked as every reader reads it (folder-read.ts)
+  const folder = await readFolder(repo, oid, dir);
+  // metadata that is not an array's: a group, or invalid metadata (refused, as a snapshot write refuses it)
+  const meta = folder.array?.meta ?? (await arrayMetaIn(repo, folder.entries, dir));
   if (meta) snap.arrays.set(dir, meta);
   const subdirs: Promise<void>[] = [];
-  for (const e of entries) {
+  for (const e of folder.entries) {
     const rel = joinPath(dir, e.name);
-    if (e.name === MANIFEST_TREE && e.mode === "040000") {
-      checkManifestHasArray(dir, meta);
-      for (const chunk of await readManifest(repo, e.oid, dir, meta, entries)) {
-        putFile(snap, joinPath(dir, formatChunkKey(meta.keyEncoding, chunk.index)), { store: "chunk", id: chunk.id, size: chunk.size });
-      }
-    } else if (e.name === FILE_LIST && e.mode !== "040000") {
-      const list = decodeFileList(await repo.git.readBlob(e.oid, rel), rel);
-      checkFileList(dir, list, entries);
-      for (const f of list) putFile(snap, joinPath(dir, f.name), { store: "chunk", id: f.id as ChunkId, size: f.size });
-    } else if (e.mode === "040000") {
-      subdirs.push(readDir(repo, e.oid, rel, snap));
-    } else {
+    if (e.mode === "040000") {
+      if (e.name !== MANIFEST_TREE) subdirs.push(readDir(repo, e.oid, rel, snap));
+    } else if (e.name !== FILE_LIST) {
       putFile(snap, rel, { store: "git", id: e.oid, size: -1 });
     }
+  }
+  for (const f of folder.large.values()) putFile(snap, joinPath(dir, f.name), { store: "chunk", id: f.id as ChunkId, size: f.size });
+  const array = folder.array;
+  if (array) {
+    const lists = await mapLimit([...array.shardOids.keys()], 16, (name) => readShard(repo, folder, name));
+    for (const list of lists) for (const chunk of list) putFile(snap, joinPath(dir, formatChunkKey(array.meta.keyEncoding, chunk.index)), { store: "chunk", id: chunk.id, size: chunk.size });
   }
   await Promise.all(subdirs);
 }
 
 /** All chunk entries of the manifest subtree of the array in `dir`, each shard checked by checkShard. */
-export async function readManifest(repo: Repository, oid: GitOid, dir: string, meta: ArrayMeta, siblings: readonly TreeEntry[]): Promise<ManifestEntry[]> {
+export async function readManifest(repo: Repository<Stores>, oid: GitOid, dir: string, meta: ArrayMeta, siblings: readonly TreeEntry[]): Promise<ManifestEntry[]> {
   const where = joinPath(dir, MANIFEST_TREE);
   const shards = await repo.git.readTree(oid, where);
   const out: ManifestEntry[] = [];
@@ -280,85 +263,20 @@ export async function readManifest(repo: Repository, oid: GitOid, dir: string, m
   return out;
 }
 
-// ---- what a reader relies on: checkout refuses what these refuse, and fsck reports it --------
-
-/** A manifest belongs in an array's folder: without array metadata nothing says what its entries are. */
-export function checkManifestHasArray(dir: string, meta: ArrayMeta | null): asserts meta is ArrayMeta {
-  if (!meta) throw new UnsafePathError(joinPath(dir, MANIFEST_TREE), "a manifest in a folder that holds no array metadata");
-}
-
-/**
- * What a reader checks in one decoded manifest shard (decodeShard has checked
- * the encoding, and that entries are sorted and unique) of the array in
- * `dir`: the shard's name is a safe path component; the shard has the
- * array's dimensionality; every entry lies in the region the shard is named
- * after (a chunk listed in another region's shard could be listed twice, with
- * two ids); and no entry's chunk path is also a tree entry of the array's
- * folder (`siblings`): a file of that name, or a file where the chunk path
- * needs a folder (v3 `c`). Throws UnsafePathError / CorruptObjectError
- * naming the array, the shard and the entry.
- */
-export function checkShard(dir: string, name: string, shard: { ndim: number; entries: readonly ManifestEntry[] }, meta: ArrayMeta, siblings: readonly TreeEntry[]): void {
-  const where = joinPath(dir, MANIFEST_TREE);
-  const what = `${where}/${name}`;
-  const array = dir || ".";
-  checkEntryName(name, where);
-  const ndim = meta.shape.length;
-  if (shard.ndim !== ndim) throw new UnsafePathError(what, `manifest shard ${name} of array ${array} has ${shard.ndim} dimensions, the array ${ndim}`);
-  for (const c of shard.entries) {
-    const region = regionName(c.index, ndim);
-    if (region !== name) throw new CorruptObjectError(what, `entry [${c.index}] of array ${array} lies in region ${region}, not in the region of shard ${name}`);
-  }
-  const clash = chunkPathRivals(siblings);
-  if (clash.size === 0) return;
-  for (const c of shard.entries) {
-    const key = formatChunkKey(meta.keyEncoding, c.index);
-    const slash = key.indexOf("/");
-    const other = clash.get((slash < 0 ? key : key.slice(0, slash)).toLowerCase());
-    if (!other || (slash >= 0 && other.mode === "040000")) continue; // a folder on the way is checked with the paths of the snapshot
-    const why = slash < 0 ? `entry [${c.index}] of array ${array} (shard ${name}) and the tree entry '${other.name}' name the same file` : `entry [${c.index}] of array ${array} (shard ${name}) needs a folder where the tree holds the file '${other.name}'`;
-    throw new UnsafePathError(joinPath(dir, key), why);
-  }
-}
-
-/** The entries of an array's folder a chunk path could collide with (chunk paths start with a digit, or "c" in v3), by lower-case name. */
-export function chunkPathRivals(siblings: readonly TreeEntry[]): Map<string, TreeEntry> {
-  const out = new Map<string, TreeEntry>();
-  for (const e of siblings) if (/^[0-9c]/i.test(e.name)) out.set(e.name.toLowerCase(), e);
-  return out;
-}
-
-/**
- * What a reader checks in a folder's decoded file list (decodeFileList has
- * checked the encoding, order, uniqueness and that each name is one path
- * component): every name is a safe name, and none is also a tree entry of the
- * folder or another listed name, not even but for case.
- */
-export function checkFileList(dir: string, list: readonly FileListEntry[], siblings: readonly TreeEntry[]): void {
-  const taken = new Map<string, string>(siblings.map((e) => [e.name.toLowerCase(), `the tree entry '${e.name}'`]));
-  for (const f of list) {
-    checkEntryName(f.name, dir);
-    const l = f.name.toLowerCase();
-    const other = taken.get(l);
-    if (other !== undefined) throw new UnsafePathError(joinPath(dir, f.name), `file list entry '${f.name}' of ${joinPath(dir, FILE_LIST)} and ${other} name the same file (or differ only by case)`);
-    taken.set(l, `the file list entry '${f.name}'`);
-  }
-}
-
 /** Snapshot of a commit's tree. */
-export async function readCommitSnapshot(repo: Repository, commit: GitOid | null): Promise<Snapshot> {
+export async function readCommitSnapshot(repo: Repository<Stores>, commit: GitOid | null): Promise<Snapshot> {
   if (!commit) return readSnapshot(repo, null);
   const c = await repo.git.readCommit(commit);
   return readSnapshot(repo, c.tree);
 }
 
 /** The tree of commit `head` (null before the first commit). */
-export async function headTree(repo: Repository, head: GitOid | null): Promise<GitOid | null> {
+export async function headTree(repo: Repository<Stores>, head: GitOid | null): Promise<GitOid | null> {
   return head ? (await repo.git.readCommit(head)).tree : null;
 }
 
 /** Bytes of one snapshot entry, verified against its id. */
-export async function readEntry(repo: Repository, rel: string, e: SnapEntry): Promise<Uint8Array> {
+export async function readEntry(repo: Repository<Stores>, rel: string, e: SnapEntry): Promise<Uint8Array> {
   if (e.store === "chunk") return repo.chunks.get(e.id, rel);
   const bytes = await repo.git.readBlob(e.id, rel);
   if (GitStore.blobOid(bytes) !== e.id) throw new CorruptObjectError(e.id, `blob for ${rel} does not match its id`);

@@ -16,13 +16,13 @@
 import { UnsafePathError } from "../errors.js";
 import { formatChunkKey, parseChunkKey } from "../format/chunk-key.js";
 import type { ChunkId, GitOid } from "../format/hash.js";
-import { decodeFileList, decodeShard, FILE_LIST, MANIFEST_TREE, regionName, type FileListEntry, type ManifestEntry } from "../format/manifest.js";
-import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
-import { checkEntryName, type CommitObject, type TreeEntry } from "../format/git-object.js";
+import { FILE_LIST, MANIFEST_TREE, regionName, type FileListEntry, type ManifestEntry } from "../format/manifest.js";
+import type { ArrayMeta } from "../format/zarr-meta.js";
+import type { CommitObject, TreeEntry } from "../format/git-object.js";
 import { decodeChunk, fillChunk, type DecodedChunk } from "../zarr/decode.js";
 import type { Repository, Stores } from "../repo/repository.js";
 import { resolveRevision } from "../repo/revision.js";
-import { checkEntries, checkFileList, checkManifestHasArray, checkShard } from "../repo/snapshot.js";
+import { arrayDocIn, readFolder as readCheckedFolder, readShard } from "../repo/folder-read.js";
 
 const DIR = "040000";
 
@@ -325,47 +325,18 @@ class CommitSession implements ReadSession {
   }
 
   private async readFolder(oid: GitOid, path: string): Promise<Folder> {
-    const git = this.repo.git;
-    const entries = await git.readTree(oid, path || "root tree");
-    // what checkout refuses in a folder, a session refuses when it reads the folder
-    checkEntries(entries, path);
-    const manifest = entries.find((e) => e.name === MANIFEST_TREE && e.mode === DIR);
-    // beside a manifest, metadata that does not parse is an error (elsewhere it is a plain file)
-    const found = await this.arrayIn(entries, path, manifest !== undefined);
-    const listEntry = entries.find((e) => e.name === FILE_LIST && e.mode !== DIR);
-    const where = path ? `${path}/${FILE_LIST}` : FILE_LIST;
-    const list = listEntry ? decodeFileList(await git.readBlob(listEntry.oid, where), where) : [];
-    checkFileList(path, list, entries);
-    const large = new Map(list.map((f) => [f.name, f]));
-    if (manifest) checkManifestHasArray(path, found?.meta ?? null);
+    // what checkout refuses in a folder, a session refuses when it reads the folder (repo/folder-read.ts)
+    const checked = await readCheckedFolder(this.repo, oid, path);
+    const found = checked.array;
     let array: ArrayInfo | null = null;
     if (found) {
-      const mpath = path ? `${path}/${MANIFEST_TREE}` : MANIFEST_TREE;
-      const shardList = manifest ? await git.readTree(manifest.oid, mpath) : [];
-      const ndim = found.meta.shape.length;
-      for (const e of shardList) {
-        checkEntryName(e.name, mpath);
-        const parts = e.name.split(".");
-        if (e.mode === DIR || !parts.every((p) => /^(0|[1-9][0-9]*)$/.test(p)) || parts.length !== Math.max(1, ndim)) {
-          throw new UnsafePathError(`${mpath}/${e.name}`, `'${e.name}' is no manifest shard of an array of ${ndim} dimension${ndim === 1 ? "" : "s"}`);
-        }
-      }
-      const shardOids = new Map(shardList.map((e) => [e.name, e.oid]));
       const shards = new Map<string, Promise<Map<string, ManifestEntry>>>();
       array = {
         ...found,
-        shardOids,
         shard: (name) => {
           let s = shards.get(name);
           if (!s) {
-            const soid = shardOids.get(name);
-            s = soid
-              ? git.readBlob(soid, `${mpath}/${name}`).then((b) => {
-                  const decoded = decodeShard(b, `${mpath}/${name}`);
-                  checkShard(path, name, decoded, found.meta, entries);
-                  return new Map(decoded.entries.map((e) => [e.index.join(","), e]));
-                })
-              : Promise.resolve(new Map());
+            s = readShard(this.repo, checked, name).then((entries) => new Map(entries.map((e) => [e.index.join(","), e])));
             s.catch(() => shards.delete(name));
             shards.set(name, s);
           }
@@ -374,24 +345,12 @@ class CommitSession implements ReadSession {
         forget: (name) => shards.delete(name),
       };
     }
-    return { path, entries, array, large };
+    return { path, entries: checked.entries, array, large: checked.large };
   }
 
   /** The metadata of the array whose folder lists `entries`, or null (a group, plain files, a document tdv cannot parse). */
-  private async arrayIn(entries: readonly TreeEntry[], path: string, strict = false): Promise<{ meta: ArrayMeta; doc: Uint8Array; docName: string } | null> {
-    const blob = (name: string) => entries.find((e) => e.name === name && e.mode !== DIR);
-    const docEntry = blob("zarr.json") ?? blob(".zarray");
-    if (!docEntry) return null;
-    const doc = await this.repo.git.readBlob(docEntry.oid, `${path}/${docEntry.name}`);
-    const where = path ? `${path}/${docEntry.name}` : docEntry.name;
-    try {
-      if (docEntry.name === ".zarray") return { meta: parseZarray(doc, where), doc, docName: docEntry.name };
-      const node = parseZarrJson(doc, where);
-      return node.kind === "array" ? { meta: node.meta, doc, docName: docEntry.name } : null;
-    } catch (err) {
-      if (strict) throw err;
-      return null;
-    }
+  private arrayIn(entries: readonly TreeEntry[], path: string): Promise<{ meta: ArrayMeta; doc: Uint8Array; docName: string } | null> {
+    return arrayDocIn(this.repo, entries, path);
   }
 
   private async load(path: string): Promise<ArrayAt | null> {

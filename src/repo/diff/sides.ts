@@ -15,14 +15,15 @@ import path from "node:path";
 import { isTdvError } from "../../errors.js";
 import { formatChunkKey } from "../../format/chunk-key.js";
 import { sha256, type ChunkId, type GitOid } from "../../format/hash.js";
-import { compareIndex, decodeFileList, decodeShard, encodeFileList, encodeShard, FILE_LIST, MANIFEST_TREE, regionName, splitIntoShards, type FileListEntry, type ManifestEntry } from "../../format/manifest.js";
+import { compareIndex, encodeFileList, encodeShard, FILE_LIST, MANIFEST_TREE, regionName, splitIntoShards, type FileListEntry, type ManifestEntry } from "../../format/manifest.js";
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../../format/zarr-meta.js";
 import { asAccessError } from "../../store/atomic.js";
 import { GitStore } from "../../store/git.js";
-import { checkEntryName, type TreeEntry } from "../../format/git-object.js";
+import type { TreeEntry } from "../../format/git-object.js";
 import type { IndexState } from "../../store/index-file.js";
 import { baseName, classifyWith, joinPath, parentDir, storeFor } from "../hierarchy.js";
-import type { Repository } from "../repository.js";
+import type { Repository, Stores } from "../repository.js";
+import { checkShardEntries, decodeCheckedShard, readFolder, readShardBytes, type CheckedFolder, type FolderArray } from "../folder-read.js";
 import { folderAt } from "../snapshot.js";
 
 /** A metadata document or plain file of a folder. */
@@ -46,13 +47,13 @@ export interface ChunkRef {
 
 /** A chunk a committed manifest names: read from the chunk store (a class: one shape, no closure per chunk). */
 class StoredChunk implements ChunkRef {
-  readonly #repo: Repository;
+  readonly #repo: Repository<Stores>;
 
   constructor(
     readonly index: number[],
     readonly id: ChunkId,
     readonly size: number,
-    repo: Repository,
+    repo: Repository<Stores>,
   ) {
     this.#repo = repo;
   }
@@ -73,6 +74,8 @@ export interface StoredShard {
   what: string;
   bytes(): Promise<Uint8Array>;
   ref(e: ManifestEntry): ChunkRef;
+  /** check entries built from the bytes (the ones a diff reports) as a reader checks a whole shard */
+  check(entries: readonly ManifestEntry[]): void;
 }
 
 export interface ManifestRef {
@@ -102,13 +105,18 @@ export interface Side {
 
 // ---- a commit ---------------------------------------------------------------------
 
-/** The snapshot of `commit` (null: the empty tree of an unborn branch). */
-export async function commitSide(repo: Repository, rev: string, commit: GitOid | null): Promise<Side> {
+/**
+ * The snapshot of `commit` (null: the empty tree of an unborn branch), in a
+ * local repository or a remote's. Each folder is read and checked as every
+ * reader reads it (repo/folder-read.ts): a hostile tree is refused here as
+ * checkout and the read session refuse it.
+ */
+export async function commitSide(repo: Repository<Stores>, rev: string, commit: GitOid | null): Promise<Side> {
   const tree = commit ? (await repo.git.readCommit(commit)).tree : null;
   return { rev, commit, root: tree ? gitFolder(repo, tree, "") : null, warnings: [] };
 }
 
-function gitFolder(repo: Repository, oid: GitOid, dir: string): Folder {
+function gitFolder(repo: Repository<Stores>, oid: GitOid, dir: string): Folder {
   let listing: Promise<Listing> | undefined;
   return {
     oid,
@@ -116,48 +124,40 @@ function gitFolder(repo: Repository, oid: GitOid, dir: string): Folder {
   };
 }
 
-async function listGit(repo: Repository, oid: GitOid, dir: string): Promise<Listing> {
-  const entries = await repo.git.readTree(oid, dir || "root tree");
+async function listGit(repo: Repository<Stores>, oid: GitOid, dir: string): Promise<Listing> {
+  const folder = await readFolder(repo, oid, dir);
   const out: Listing = { files: new Map(), manifest: null, dirs: new Map() };
-  for (const e of entries) {
-    checkEntryName(e.name, dir);
+  for (const e of folder.entries) {
     const rel = joinPath(dir, e.name);
     if (e.mode === "040000") {
-      if (e.name === MANIFEST_TREE) out.manifest = gitManifest(repo, e.oid, rel, await repo.git.readTree(e.oid, rel));
-      else out.dirs.set(e.name, gitFolder(repo, e.oid, rel));
-    } else if (e.mode === "100644" || e.mode === "100755") {
-      if (e.name === FILE_LIST) {
-        for (const f of decodeFileList(await repo.git.readBlob(e.oid, rel), rel)) {
-          checkEntryName(f.name, dir);
-          out.files.set(f.name, { store: "chunk", id: f.id, size: f.size, read: () => repo.chunks.get(f.id) });
-        }
-      } else {
-        out.files.set(e.name, { store: "git", id: e.oid, size: -1, read: () => repo.git.readBlob(e.oid, rel) });
-      }
+      if (e.name !== MANIFEST_TREE) out.dirs.set(e.name, gitFolder(repo, e.oid, rel));
+    } else if (e.name !== FILE_LIST) {
+      out.files.set(e.name, { store: "git", id: e.oid, size: -1, read: () => repo.git.readBlob(e.oid, rel) });
     }
-    // symlinks and submodules are never written by tdv: not part of a snapshot
   }
+  for (const f of folder.large.values()) out.files.set(f.name, { store: "chunk", id: f.id, size: f.size, read: () => repo.chunks.get(f.id, joinPath(dir, f.name)) });
+  if (folder.array?.manifestOid) out.manifest = gitManifest(repo, folder, folder.array);
   return out;
 }
 
-function gitManifest(repo: Repository, oid: GitOid, where: string, shards: TreeEntry[]): ManifestRef {
+function gitManifest(repo: Repository<Stores>, folder: CheckedFolder, array: FolderArray): ManifestRef {
   const map = new Map<string, ShardRef>();
-  for (const s of shards) {
-    checkEntryName(s.name, where);
+  for (const [name, oid] of array.shardOids) {
     let entries: Promise<ChunkRef[]> | undefined;
     let bytes: Promise<Uint8Array> | undefined;
     const stored: StoredShard = {
-      what: `${where}/${s.name}`,
-      bytes: () => (bytes ??= repo.git.readBlob(s.oid, stored.what)),
+      what: `${array.manifestPath}/${name}`,
+      bytes: () => (bytes ??= readShardBytes(repo, folder, name) as Promise<Uint8Array>),
       ref: (e) => new StoredChunk(e.index, e.id, e.size, repo),
+      check: (list) => checkShardEntries(folder, name, list),
     };
-    map.set(s.name, {
-      oid: s.oid,
-      entries: () => (entries ??= stored.bytes().then((b) => decodeShard(b, stored.what).entries.map(stored.ref))),
+    map.set(name, {
+      oid,
+      entries: () => (entries ??= stored.bytes().then((b) => decodeCheckedShard(folder, name, b).map(stored.ref))),
       stored,
     });
   }
-  return { oid, shards: map };
+  return { oid: array.manifestOid, shards: map };
 }
 
 // ---- the working copy -----------------------------------------------------------

@@ -162,6 +162,9 @@ export async function diffManifests(
       // two committed shards (or one): compared as bytes
       const [ba, bb] = await Promise.all([ra ? ra.bytes() : null, rb ? rb.bytes() : null]);
       const d = diffShards(ba, bb, ra?.what ?? "", rb?.what ?? "");
+      // the entries the diff reports are checked as a reader checks a whole shard
+      ra?.check([...d.removed, ...d.modified.map(([x]) => x)]);
+      rb?.check([...d.added, ...d.modified.map(([, y]) => y)]);
       return {
         added: d.added.map((e) => rb!.ref(e)),
         removed: d.removed.map((e) => ra!.ref(e)),

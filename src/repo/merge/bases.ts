@@ -15,7 +15,7 @@ import { GitStore } from "../../store/git.js";
 import type { GitOid } from "../../format/hash.js";
 import { sha256 } from "../../format/hash.js";
 import { readEntry, readCommitSnapshot, type Snapshot, type SnapEntry } from "../snapshot.js";
-import type { Repository } from "../repository.js";
+import type { Repository, Stores } from "../repository.js";
 import { assembleFiles, type ReadFn } from "./assemble.js";
 import { detectConflicts } from "./detect.js";
 import { arraysOf } from "./grid.js";
@@ -35,7 +35,7 @@ export interface MergeBase {
 const MAX_DEPTH = 4;
 
 /** The base for merging commits whose merge bases are `bases` (none: an empty base). */
-export async function mergeBaseOf(repo: Repository, bases: readonly GitOid[]): Promise<MergeBase> {
+export async function mergeBaseOf(repo: Repository<Stores>, bases: readonly GitOid[]): Promise<MergeBase> {
   const mem = new Map<string, Uint8Array>();
   const read: ReadFn = async (p, e) => mem.get(e.id) ?? readEntry(repo, p, e);
   if (bases.length <= 1) return { base: await readCommitSnapshot(repo, bases[0] ?? null), read };
@@ -48,7 +48,7 @@ interface Virtual {
   hi: Snapshot;
 }
 
-async function virtual(repo: Repository, bases: readonly GitOid[], read: ReadFn, mem: Map<string, Uint8Array>, depth: number): Promise<Virtual> {
+async function virtual(repo: Repository<Stores>, bases: readonly GitOid[], read: ReadFn, mem: Map<string, Uint8Array>, depth: number): Promise<Virtual> {
   const first = await readCommitSnapshot(repo, bases[0] as GitOid);
   let acc: Virtual = { lo: first, hi: first };
   for (const next of bases.slice(1)) {
