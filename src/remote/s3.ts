@@ -14,7 +14,7 @@
  * - Every upload carries the SHA-256 of its body (x-amz-content-sha256), so
  *   the server refuses bytes damaged on the way.
  */
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { AwsV4Signer } from "aws4fetch";
 import { awsSettings, type AwsSettings } from "./aws-config.js";
 import type { BackendOptions, DeleteOptions, ListedObject, ObjectBackend, ObjectInfo, PutOptions } from "./backend.js";
@@ -61,6 +61,40 @@ interface Req {
   bodySha256?: string;
 }
 
+/**
+ * aws4fetch's SigV4 signer, its canonical request unchanged, with the hash
+ * and the HMACs computed by node:crypto on this thread. aws4fetch's own use
+ * web crypto: three jobs per request (a digest, a key import, an HMAC), each
+ * a promise and a trip through libuv's thread pool, where they queue behind
+ * the file reads and writes of a transfer. Same signature, byte for byte
+ * (test/remote/s3-sign.test.ts).
+ */
+export class NodeCryptoSigner extends AwsV4Signer {
+  constructor(
+    init: ConstructorParameters<typeof AwsV4Signer>[0],
+    /** signing keys by secret, day, region and service */
+    private readonly keys: Map<string, Buffer> = new Map(),
+  ) {
+    super(init);
+  }
+
+  override async stringToSign(): Promise<string> {
+    return ["AWS4-HMAC-SHA256", this.datetime, this.credentialString, createHash("sha256").update(await this.canonicalString()).digest("hex")].join("\n");
+  }
+
+  override async signature(): Promise<string> {
+    const date = this.datetime.slice(0, 8);
+    const cacheKey = [this.secretAccessKey, date, this.region, this.service].join();
+    let key = this.keys.get(cacheKey);
+    if (!key) {
+      const h = (k: string | Buffer, s: string) => createHmac("sha256", k).update(s).digest();
+      key = h(h(h(h(`AWS4${this.secretAccessKey}`, date), this.region), this.service), "aws4_request");
+      this.keys.set(cacheKey, key);
+    }
+    return createHmac("sha256", key).update(await this.stringToSign()).digest("hex");
+  }
+}
+
 interface S3ErrorInfo {
   code: string;
   message: string;
@@ -80,8 +114,8 @@ export class S3Backend implements ObjectBackend {
   private readonly pathStyle: boolean;
   /** the server and bucket, for what is learned about them (the If-Match form) */
   private readonly serverKey: string;
-  /** SigV4 signing keys, derived once a day per region (aws4fetch's cache) */
-  private readonly signCache = new Map<string, ArrayBuffer>();
+  /** SigV4 signing keys, derived once a day per region */
+  private readonly signCache = new Map<string, Buffer>();
 
   constructor(
     readonly url: string,
@@ -141,7 +175,7 @@ export class S3Backend implements ObjectBackend {
     const creds = this.settings.credentials;
     if (creds) {
       const sha = req.bodySha256 ?? (req.body ? createHash("sha256").update(req.body).digest("hex") : EMPTY_SHA256);
-      const signer = new AwsV4Signer({
+      const signer = new NodeCryptoSigner({
         method: req.method,
         url: url.toString(),
         headers: { ...headers, "x-amz-content-sha256": sha },
@@ -151,8 +185,7 @@ export class S3Backend implements ObjectBackend {
         ...(creds.sessionToken ? { sessionToken: creds.sessionToken } : {}),
         service: "s3",
         region: this.settings.region,
-        cache: this.signCache,
-      });
+      }, this.signCache);
       const signed = await signer.sign();
       init = { method: req.method, headers: signed.headers };
     } else {
