@@ -57,6 +57,11 @@ class VerifyPool {
   private seq = 0;
   private readonly mainBuf = Buffer.allocUnsafe(BLOCK);
 
+  /** Start the workers now (they take tens of ms to load), for tasks that are coming. */
+  warm(): void {
+    this.start();
+  }
+
   private start(): Slot[] {
     if (this.slots) return this.slots;
     const n = Math.max(1, Math.min(4, os.availableParallelism()));
@@ -167,6 +172,11 @@ export async function storeBytes(bytes: Uint8Array, task: StoreTask): Promise<St
   }
   madeDirs.add(dir);
   return { wrote: true, bytes: bytes.byteLength };
+}
+
+/** Start the pool's workers ahead of the tasks a caller knows are coming (a push's chunks): their start overlaps its requests. */
+export function warmVerifyPool(): void {
+  pool.warm();
 }
 
 /** Copy file `src` to `task.file` (via `task.tmp`), hashing as it passes; placed only when it is object `task.id`. `size` (when known) picks the thread. */
