@@ -32,6 +32,7 @@ import { mapSettled } from "./transfer.js";
 import {
   backoff,
   cleanEtag,
+  describeFetchError,
   etagForm,
   fetchOnce,
   isRetryableStatus,
@@ -59,6 +60,15 @@ interface Req {
   body?: Uint8Array;
   /** sha256 hex of the body, when the caller knows it */
   bodySha256?: string;
+  /** keep a 2xx answer's body in the pieces it arrived in (`parts`), not copied into one buffer */
+  parts?: boolean;
+}
+
+interface Answer {
+  res: Response;
+  /** the body (empty when `parts` holds it) */
+  body: Uint8Array;
+  parts?: Uint8Array[];
 }
 
 /**
@@ -163,12 +173,12 @@ export class S3Backend implements ObjectBackend {
   }
 
   /** One request, signed anew per attempt, retried on transient failures. Non-2xx answers are returned with their body read. */
-  private send(req: Req): Promise<{ res: Response; body: Uint8Array }> {
+  private send(req: Req): Promise<Answer> {
     return withRetry(this.policy, this.display(req.key), () => this.attempt(req));
   }
 
   /** One attempt at a request; a transient failure (connection, 5xx, 429, throttling, 409 conflict) throws Retryable. */
-  private async attempt(req: Req): Promise<{ res: Response; body: Uint8Array }> {
+  private async attempt(req: Req): Promise<Answer> {
     const url = this.urlFor(req.key, req.query);
     const headers: Record<string, string> = { ...req.headers };
     let init: RequestInit;
@@ -206,6 +216,7 @@ export class S3Backend implements ObjectBackend {
       if (!(err instanceof Retryable) || !isRedirectRefusal(err.cause)) throw err;
       res = await fetchOnce(url, { ...init, redirect: "manual" }, this.policy);
     }
+    if (req.parts && res.ok) return { res, body: new Uint8Array(0), parts: await readParts(res) };
     const body = req.method === "HEAD" ? new Uint8Array(0) : await readBody(res);
     if (!res.ok) {
       const info = parseError(body);
@@ -238,6 +249,14 @@ export class S3Backend implements ObjectBackend {
     if (res.status === 404 && parseError(body).code !== "NoSuchBucket") return null;
     if (!res.ok) this.fail(req, res, body);
     return { bytes: body, etag: cleanEtag(res.headers.get("etag")) };
+  }
+
+  async getParts(key: string): Promise<{ parts: Uint8Array[]; bytes: number; etag: string } | null> {
+    const req: Req = { method: "GET", key, parts: true };
+    const { res, body, parts } = await this.send(req);
+    if (res.status === 404 && parseError(body).code !== "NoSuchBucket") return null;
+    if (!res.ok || !parts) this.fail(req, res, body);
+    return { parts, bytes: parts.reduce((n, p) => n + p.byteLength, 0), etag: cleanEtag(res.headers.get("etag")) };
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
@@ -455,6 +474,22 @@ function xmlElements(text: string, tag: string, decode = true): string[] {
   const out: string[] = [];
   for (let m = re.exec(text); m; m = re.exec(text)) out.push(decode ? decodeXml(m[1] as string) : (m[1] as string));
   return out;
+}
+
+/** A response body as the pieces it arrives in; a connection dropped mid-body is Retryable, as readBody's. */
+async function readParts(res: Response): Promise<Uint8Array[]> {
+  const parts: Uint8Array[] = [];
+  if (!res.body) return parts;
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return parts;
+      if (value.byteLength > 0) parts.push(value);
+    }
+  } catch (err) {
+    throw new Retryable(`connection lost while reading the body: ${describeFetchError(err)}`, err);
+  }
 }
 
 /** Whether fetch() failed because the server answered with a redirect that `redirect: "error"` refused. */
