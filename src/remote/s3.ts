@@ -13,6 +13,11 @@
  * - Listing is ListObjectsV2, following continuation tokens.
  * - Every upload carries the SHA-256 of its body (x-amz-content-sha256), so
  *   the server refuses bytes damaged on the way.
+ * - Signing: aws4fetch's canonical request, hashed by node:crypto
+ *   (NodeCryptoSigner). Redirects are never followed (each would cost a copy
+ *   of the body); one is named with the server's answer.
+ * - `getParts` leaves a body in the pieces it arrived in, for a download
+ *   that hashes and writes them without joining them first.
  */
 import { createHash, createHmac } from "node:crypto";
 import { AwsV4Signer } from "aws4fetch";
