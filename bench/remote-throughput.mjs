@@ -31,7 +31,11 @@
  * them again (a reflink, or a copy in the kernel).
  *
  * The servers run on this machine: absolute MB/s say more about it than
- * about S3; the ratios (tdv / floor) are the figures to watch.
+ * about S3; the ratios (tdv / floor) are the figures to watch. Besides the
+ * ratio of bests, each round's ratio (tdv against the floor run just before
+ * it) and their median are printed, with the CPU seconds of each (the whole
+ * process: for s3rver that includes its proxy, which runs in this process),
+ * as a shared machine moves a floor between rounds by up to 2x.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
@@ -121,11 +125,20 @@ async function pool(n, fn) {
     while (next < n) await fn(next++);
   }));
 }
+/** CPU seconds (user + system, every thread of this process) of the last `timed` call */
+let lastCpu = 0;
 async function timed(fn) {
+  const c = process.cpuUsage();
   const t = performance.now();
   await fn();
+  const used = process.cpuUsage(c);
+  lastCpu = (used.user + used.system) / 1e6;
   return (performance.now() - t) / 1000;
 }
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 try {
   const src = path.join(work, "src");
@@ -227,20 +240,29 @@ try {
     const srv = await p.start();
     try {
       const best = { plainPut: Infinity, storedPut: Infinity, push: Infinity, plainGet: Infinity, storedGet: Infinity, storedGet2: Infinity, fetch: Infinity, clone: Infinity };
+      /** each round's seconds and CPU seconds, by measure: on a shared machine a round's ratio (tdv / the floor run just before it) moves less than a ratio of bests */
+      const per = Object.fromEntries(Object.keys(best).map((k) => [k, { s: [], cpu: [] }]));
       const min = (k, t) => {
         best[k] = Math.min(best[k], t);
+        per[k].s.push(t);
+        per[k].cpu.push(lastCpu);
       };
       for (let r = 0; r < ROUNDS; r++) {
         min("plainPut", await timed(() => p.put(r)));
         min("storedPut", await timed(() => p.putStored(r)));
-        best.push = Math.min(best.push, await timed(() => lib.push(repo, { remote: p.url(r), concurrency: JOBS })));
+        min("push", await timed(() => lib.push(repo, { remote: p.url(r), concurrency: JOBS })));
         min("plainGet", await timed(() => p.get(r)));
         min("storedGet", await timed(() => p.getStored(r, 1)));
         min("storedGet2", await timed(() => p.getStored(r, 2)));
         const { repo: empty } = await lib.Repository.init({ dir: path.join(work, `${kind}-fetch${r}`), ...DURABILITY });
-        best.fetch = Math.min(best.fetch, await timed(() => lib.fetch(empty, { remote: p.url(r), concurrency: JOBS })));
-        best.clone = Math.min(best.clone, await timed(() => lib.clone({ url: p.url(r), dir: path.join(work, `${kind}-clone${r}`), concurrency: JOBS, ...DURABILITY })));
+        min("fetch", await timed(() => lib.fetch(empty, { remote: p.url(r), concurrency: JOBS })));
+        min("clone", await timed(() => lib.clone({ url: p.url(r), dir: path.join(work, `${kind}-clone${r}`), concurrency: JOBS, ...DURABILITY })));
       }
+      /** per round: the stored floor's time / tdv's, and the median of those */
+      const roundRatios = (op, floor) => {
+        const ratios = per[op].s.map((t, i) => per[floor].s[i] / t);
+        return { ratios, median: median(ratios), cpu: per[op].cpu, floorCpu: per[floor].cpu };
+      };
 
       // resumed push: stop the first at half its chunks, then push again
       const url = p.s3 ? "s3://bench/resume" : path.join(work, "resume.tdv");
@@ -271,6 +293,7 @@ try {
         push: { mbPerSec: rate(best.push), ofPlain: best.plainPut / best.push, ofStored: best.storedPut / best.push },
         fetch: { mbPerSec: rate(best.fetch), ofPlain: best.plainGet / best.fetch, ofStored: best.storedGet / best.fetch },
         clone: { mbPerSec: rate(best.clone), ofPlain: best.plainGet / best.clone, ofStored: best.storedGet2 / best.clone },
+        perRound: { push: roundRatios("push", "storedPut"), fetch: roundRatios("fetch", "storedGet"), clone: roundRatios("clone", "storedGet2") },
         plainPut: { mbPerSec: rate(best.plainPut) },
         storedPut: { mbPerSec: rate(best.storedPut) },
         plainGet: { mbPerSec: rate(best.plainGet) },
@@ -299,6 +322,8 @@ try {
       console.log(`  tdv push  ${f(r.push.mbPerSec)} MB/s  ${pc(r.push.ofPlain)} of plain PUT, ${pc(r.push.ofStored)} of read + PUT`);
       console.log(`  tdv fetch ${f(r.fetch.mbPerSec)} MB/s  ${pc(r.fetch.ofPlain)} of plain GET, ${pc(r.fetch.ofStored)} of GET + write`);
       console.log(`  tdv clone ${f(r.clone.mbPerSec)} MB/s  ${pc(r.clone.ofPlain)} of plain GET, ${pc(r.clone.ofStored)} of GET + write twice`);
+      const pr = (op) => `${op} ${r.perRound[op].ratios.map((x) => pc(x).trim()).join(" ")} (median ${pc(r.perRound[op].median).trim()}; CPU s ${r.perRound[op].cpu.map((x) => x.toFixed(2)).join(" ")} vs floor ${r.perRound[op].floorCpu.map((x) => x.toFixed(2)).join(" ")})`;
+      console.log(`  each round, % of the stored floor run just before: ${pr("push")}; ${pr("fetch")}; ${pr("clone")}`);
       const z = r.resumed;
       console.log(`  resumed push: first stopped after ${(z.firstBytes / 1e6).toFixed(1)} MB; the next sent ${(z.secondBytes / 1e6).toFixed(1)} MB, found ${z.found} objects already there with ${z.checkRequests} requests${z.resentBytes === null ? "" : `, re-sent ${(z.resentBytes / 1e6).toFixed(2)} MB (${(z.resentOfFirst * 100).toFixed(2)}% of the first)`}`);
     }

@@ -58,6 +58,12 @@ export interface ObjectBackend {
    * conditional write based on them is sound), or null when there is none.
    */
   get(key: string): Promise<{ bytes: Uint8Array; etag: string } | null>;
+  /**
+   * `get`, with the body left in the pieces it arrived in (not copied into
+   * one buffer): for a transfer that hashes the pieces and writes them to a
+   * file as they are (S3: one copy of every byte fewer).
+   */
+  getParts?(key: string): Promise<{ parts: Uint8Array[]; bytes: number; etag: string } | null>;
   head(key: string): Promise<ObjectInfo | null>;
   /** Write the whole object; a failed condition throws PreconditionFailedError. */
   put(key: string, bytes: Uint8Array, opts?: PutOptions): Promise<{ etag: string }>;

@@ -31,7 +31,7 @@ import { RemoteObjectCorruptError, RemoteObjectMissingError } from "./errors.js"
 import { lazyChunkFetcher } from "./lazy.js";
 import { decodeLoose, headerLinks, parseTree, type GitType } from "./git-objects.js";
 import { chunkKey, gitObjectKey, RemoteRepo, type IgnoredRemoteRef, type RemoteRef } from "./layout.js";
-import { copyFile, storeBytes, type StoreOutcome } from "./verify-pool.js";
+import { copyFile, storeBytes, storeParts, type StoreOutcome } from "./verify-pool.js";
 import { addCount, checkJobs, drain, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
 import type { ObjectWriter } from "../store/types.js";
 
@@ -254,7 +254,13 @@ async function downloadChunks(
     let received = sizes.get(id) ?? 0;
     try {
       if (src) out = await copyFile(src, task, sizes.get(id));
-      else {
+      else if (remote.backend.getParts) {
+        // the body as it arrived, hashed and written piece by piece (S3): no copy into one buffer
+        const got = await remote.backend.getParts(chunkKey(id));
+        if (!got) throw new RemoteObjectMissingError(id, "chunk", label);
+        received = got.bytes;
+        out = await storeParts(got.parts, task);
+      } else {
         const got = await remote.backend.get(chunkKey(id));
         if (!got) throw new RemoteObjectMissingError(id, "chunk", label);
         received = got.bytes.byteLength;

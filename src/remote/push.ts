@@ -39,7 +39,7 @@ import { chunkKey, gitObjectKey, RemoteRepo, type RemoteRef } from "./layout.js"
 import { objectsToSend } from "./negotiate.js";
 import { probeRemote } from "./probe.js";
 import { asRemoteWriter } from "./remote-writers.js";
-import { readVerified } from "./verify-pool.js";
+import { OFFLOAD_MIN_BYTES, readVerified, warmVerifyPool } from "./verify-pool.js";
 import { addCount, checkJobs, DEFAULT_JOBS, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
 
 export interface PushOptions {
@@ -132,8 +132,12 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
   if (opts.delete) return deleteRefs(repo, remote, name, opts);
 
   const localRefs = await refsToPush(repo, opts);
-  const config = await remote.readConfig(); // refuses a newer format before anything is written
-  const remoteRefs = await remote.listRefs();
+  // the remote's config and refs at once (two reads); a config of a newer format is refused first, before anything is written
+  const [configRead, refsRead] = await Promise.allSettled([remote.readConfig(), remote.listRefs()]);
+  if (configRead.status === "rejected") throw configRead.reason;
+  if (refsRead.status === "rejected") throw refsRead.reason;
+  const config = configRead.value;
+  const remoteRefs = refsRead.value;
 
   // 2. each ref's fate
   const updates: (RefUpdate & { new: GitOid; expected: RemoteRef | null })[] = [];
@@ -154,42 +158,54 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
   for (const r of new Set([...remoteRefs.values()].map((x) => x.oid))) if (await repo.git.typeOf(r)) haves.push(r);
   const wants = [...new Set((verify ? updates.filter((u) => u.status !== "rejected") : moving).map((u) => u.new))];
   const uploads: Upload[] = [];
-  if (moving.length > 0 || (verify && wants.length > 0)) {
-    if (remote.backend.sweepTemporaries) result.temporariesRemoved = await remote.backend.sweepTemporaries();
-    const counting = meter(onProgress, "counting objects", null);
-    const send = await objectsToSend(repo, { wants: moving.map((u) => u.new), haves, onObject: () => counting.add(0) });
-    result.commits = send.commits;
-    result.skipped = send.skipped;
-    for (const [id, size] of send.chunks) uploads.push({ kind: "chunk", key: chunkKey(id), size, id });
-    // Git objects are small: encode them now, so sizes (and totals) are exact
-    const git = await mapSettled(send.git, concurrency, async ({ oid, type }) => {
-      const o = await repo.git.readObject(oid, `${type} ${oid}`);
-      const bytes = encodeLoose(o.type as GitType, o.content);
-      return { kind: "git" as const, key: gitObjectKey(oid), size: bytes.byteLength, id: oid, gitType: type, bytes };
-    });
-    uploads.push(...git);
-  }
+  // a push that moves a ref makes the remote a tdv repository if it is not one (and checks its conditional
+  // writes): begun now, it runs beside the negotiation and the probe below, and ends before any upload
+  const configured = moving.length > 0 ? settledLater(remote.ensureConfig(config)) : null;
+  let todo: Upload[] = uploads;
+  try {
+    if (moving.length > 0 || (verify && wants.length > 0)) {
+      if (remote.backend.sweepTemporaries) result.temporariesRemoved = await remote.backend.sweepTemporaries();
+      const counting = meter(onProgress, "counting objects", null);
+      const send = await objectsToSend(repo, { wants: moving.map((u) => u.new), haves, onObject: () => counting.add(0) });
+      result.commits = send.commits;
+      result.skipped = send.skipped;
+      for (const [id, size] of send.chunks) uploads.push({ kind: "chunk", key: chunkKey(id), size, id });
+      // chunks are read (and verified) on worker threads: started now, they are up before the probe's answers
+      if (uploads.some((u) => u.size >= OFFLOAD_MIN_BYTES)) warmVerifyPool();
+      // Git objects are small: encode them now, so sizes (and totals) are exact
+      const git = await mapSettled(send.git, concurrency, async ({ oid, type }) => {
+        const o = await repo.git.readObject(oid, `${type} ${oid}`);
+        const bytes = encodeLoose(o.type as GitType, o.content);
+        return { kind: "git" as const, key: gitObjectKey(oid), size: bytes.byteLength, id: oid, gitType: type, bytes };
+      });
+      uploads.push(...git);
+    }
 
-  // 4. what the remote holds already (an interrupted push), or holds damaged (verify)
-  let todo = uploads;
-  if (uploads.length > 0) {
-    const probe = await probeRemote(remote.backend, uploads, concurrency, signal);
-    result.checked = probe.heads + probe.lists;
-    todo = uploads.filter((u) => {
-      if (!probe.present.has(u.key)) return true;
-      result.found.objects++;
-      if (u.kind === "chunk") result.found.bytes += u.size;
-      return false;
-    });
-  }
-  if (verify && wants.length > 0) {
-    const bad = await verifyRemote(repo, remote, wants, new Set(uploads.map((u) => u.key)), { concurrency, onProgress, signal }, result);
-    todo = [...todo, ...bad];
+    // 4. what the remote holds already (an interrupted push), or holds damaged (verify)
+    todo = uploads;
+    if (uploads.length > 0) {
+      const probe = await probeRemote(remote.backend, uploads, concurrency, signal);
+      result.checked = probe.heads + probe.lists;
+      todo = uploads.filter((u) => {
+        if (!probe.present.has(u.key)) return true;
+        result.found.objects++;
+        if (u.kind === "chunk") result.found.bytes += u.size;
+        return false;
+      });
+    }
+    if (verify && wants.length > 0) {
+      const bad = await verifyRemote(repo, remote, wants, new Set(uploads.map((u) => u.key)), { concurrency, onProgress, signal }, result);
+      todo = [...todo, ...bad];
+    }
+  } catch (err) {
+    await configured?.().catch(() => {}); // no write of this push runs on after it failed
+    throw err;
   }
 
   // 5. upload
   const uploaded = result.uploaded;
-  if (moving.length > 0 || todo.length > 0) await remote.ensureConfig(config);
+  if (configured) await configured();
+  else if (todo.length > 0) await remote.ensureConfig(config);
   if (todo.length > 0) {
     const m = meter(onProgress, "uploading", todo.length, todo.reduce((s, u) => s + u.size, 0));
     // chunks first: a remote interrupted mid-push then holds data, not dangling metadata
@@ -401,6 +417,22 @@ async function deleteRefs(repo: Repository, remote: RemoteRepo, name: string | n
   }
   if (rejected.length > 0) throw new NonFastForwardError(label, rejected, done);
   return { ...emptyResult(name, remote.url), refs: done };
+}
+
+/**
+ * A promise begun now and awaited later: its failure is held (not an
+ * unhandled rejection while other work runs) and thrown when awaited.
+ */
+function settledLater<T>(p: Promise<T>): () => Promise<T> {
+  const held = p.then(
+    (value) => ({ ok: true as const, value }),
+    (err: unknown) => ({ ok: false as const, err }),
+  );
+  return async () => {
+    const r = await held;
+    if (!r.ok) throw r.err;
+    return r.value;
+  };
 }
 
 /** A push's result before anything is counted. */

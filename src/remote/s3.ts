@@ -13,8 +13,13 @@
  * - Listing is ListObjectsV2, following continuation tokens.
  * - Every upload carries the SHA-256 of its body (x-amz-content-sha256), so
  *   the server refuses bytes damaged on the way.
+ * - Signing: aws4fetch's canonical request, hashed by node:crypto
+ *   (NodeCryptoSigner). Redirects are never followed (each would cost a copy
+ *   of the body); one is named with the server's answer.
+ * - `getParts` leaves a body in the pieces it arrived in, for a download
+ *   that hashes and writes them without joining them first.
  */
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { AwsV4Signer } from "aws4fetch";
 import { awsSettings, type AwsSettings } from "./aws-config.js";
 import type { BackendOptions, DeleteOptions, ListedObject, ObjectBackend, ObjectInfo, PutOptions } from "./backend.js";
@@ -32,6 +37,7 @@ import { mapSettled } from "./transfer.js";
 import {
   backoff,
   cleanEtag,
+  describeFetchError,
   etagForm,
   fetchOnce,
   isRetryableStatus,
@@ -59,6 +65,49 @@ interface Req {
   body?: Uint8Array;
   /** sha256 hex of the body, when the caller knows it */
   bodySha256?: string;
+  /** keep a 2xx answer's body in the pieces it arrived in (`parts`), not copied into one buffer */
+  parts?: boolean;
+}
+
+interface Answer {
+  res: Response;
+  /** the body (empty when `parts` holds it) */
+  body: Uint8Array;
+  parts?: Uint8Array[];
+}
+
+/**
+ * aws4fetch's SigV4 signer, its canonical request unchanged, with the hash
+ * and the HMACs computed by node:crypto on this thread. aws4fetch's own use
+ * web crypto: three jobs per request (a digest, a key import, an HMAC), each
+ * a promise and a trip through libuv's thread pool, where they queue behind
+ * the file reads and writes of a transfer. Same signature, byte for byte
+ * (test/remote/s3-sign.test.ts).
+ */
+export class NodeCryptoSigner extends AwsV4Signer {
+  constructor(
+    init: ConstructorParameters<typeof AwsV4Signer>[0],
+    /** signing keys by secret, day, region and service */
+    private readonly keys: Map<string, Buffer> = new Map(),
+  ) {
+    super(init);
+  }
+
+  override async stringToSign(): Promise<string> {
+    return ["AWS4-HMAC-SHA256", this.datetime, this.credentialString, createHash("sha256").update(await this.canonicalString()).digest("hex")].join("\n");
+  }
+
+  override async signature(): Promise<string> {
+    const date = this.datetime.slice(0, 8);
+    const cacheKey = [this.secretAccessKey, date, this.region, this.service].join();
+    let key = this.keys.get(cacheKey);
+    if (!key) {
+      const h = (k: string | Buffer, s: string) => createHmac("sha256", k).update(s).digest();
+      key = h(h(h(h(`AWS4${this.secretAccessKey}`, date), this.region), this.service), "aws4_request");
+      this.keys.set(cacheKey, key);
+    }
+    return createHmac("sha256", key).update(await this.stringToSign()).digest("hex");
+  }
 }
 
 interface S3ErrorInfo {
@@ -80,8 +129,8 @@ export class S3Backend implements ObjectBackend {
   private readonly pathStyle: boolean;
   /** the server and bucket, for what is learned about them (the If-Match form) */
   private readonly serverKey: string;
-  /** SigV4 signing keys, derived once a day per region (aws4fetch's cache) */
-  private readonly signCache = new Map<string, ArrayBuffer>();
+  /** SigV4 signing keys, derived once a day per region */
+  private readonly signCache = new Map<string, Buffer>();
 
   constructor(
     readonly url: string,
@@ -129,19 +178,19 @@ export class S3Backend implements ObjectBackend {
   }
 
   /** One request, signed anew per attempt, retried on transient failures. Non-2xx answers are returned with their body read. */
-  private send(req: Req): Promise<{ res: Response; body: Uint8Array }> {
+  private send(req: Req): Promise<Answer> {
     return withRetry(this.policy, this.display(req.key), () => this.attempt(req));
   }
 
   /** One attempt at a request; a transient failure (connection, 5xx, 429, throttling, 409 conflict) throws Retryable. */
-  private async attempt(req: Req): Promise<{ res: Response; body: Uint8Array }> {
+  private async attempt(req: Req): Promise<Answer> {
     const url = this.urlFor(req.key, req.query);
     const headers: Record<string, string> = { ...req.headers };
     let init: RequestInit;
     const creds = this.settings.credentials;
     if (creds) {
       const sha = req.bodySha256 ?? (req.body ? createHash("sha256").update(req.body).digest("hex") : EMPTY_SHA256);
-      const signer = new AwsV4Signer({
+      const signer = new NodeCryptoSigner({
         method: req.method,
         url: url.toString(),
         headers: { ...headers, "x-amz-content-sha256": sha },
@@ -151,15 +200,28 @@ export class S3Backend implements ObjectBackend {
         ...(creds.sessionToken ? { sessionToken: creds.sessionToken } : {}),
         service: "s3",
         region: this.settings.region,
-        cache: this.signCache,
-      });
+      }, this.signCache);
       const signed = await signer.sign();
       init = { method: req.method, headers: signed.headers };
     } else {
       init = { method: req.method, headers };
     }
     if (req.body) init.body = req.body;
-    const res = await fetchOnce(url, init, this.policy);
+    // Redirects are refused: a fetch that may follow one first copies the
+    // request, and with it every byte of the body (undici tees the body
+    // stream; measured: a third of a PUT's CPU for 100 kB objects), and
+    // Node's fetch cannot resend a byte body to a 307's Location anyway. S3
+    // redirects only a request sent to the wrong region or endpoint: that one
+    // is sent once more to read the server's answer, which fail() names.
+    init.redirect = "error";
+    let res: Response;
+    try {
+      res = await fetchOnce(url, init, this.policy);
+    } catch (err) {
+      if (!(err instanceof Retryable) || !isRedirectRefusal(err.cause)) throw err;
+      res = await fetchOnce(url, { ...init, redirect: "manual" }, this.policy);
+    }
+    if (req.parts && res.ok) return { res, body: new Uint8Array(0), parts: await readParts(res) };
     const body = req.method === "HEAD" ? new Uint8Array(0) : await readBody(res);
     if (!res.ok) {
       const info = parseError(body);
@@ -173,6 +235,11 @@ export class S3Backend implements ObjectBackend {
     const info = parseError(body);
     const where = this.display(req.key);
     if (res.status === 412) throw new PreconditionFailedError(req.key ?? "");
+    if (res.status >= 300 && res.status < 400) {
+      const to = res.headers.get("location");
+      const said = info.message || `the server redirected the request${to ? ` to ${to}` : ""}`;
+      throw new RemoteRequestError(where, res.status, info.code || "Redirect", `${said} (S3 requests are not redirected: set AWS_REGION to the bucket's region, or AWS_ENDPOINT_URL to its endpoint)`);
+    }
     if (info.code === "NoSuchBucket" || (res.status === 404 && req.key === null)) throw new BucketNotFoundError(this.bucket, this.endpointName());
     if (res.status === 401 || res.status === 403) {
       if (!this.settings.credentials) throw new NoCredentialsError(where, `the server refused an unsigned request (${info.code || res.status}); credentials: ${this.settings.source}`);
@@ -187,6 +254,14 @@ export class S3Backend implements ObjectBackend {
     if (res.status === 404 && parseError(body).code !== "NoSuchBucket") return null;
     if (!res.ok) this.fail(req, res, body);
     return { bytes: body, etag: cleanEtag(res.headers.get("etag")) };
+  }
+
+  async getParts(key: string): Promise<{ parts: Uint8Array[]; bytes: number; etag: string } | null> {
+    const req: Req = { method: "GET", key, parts: true };
+    const { res, body, parts } = await this.send(req);
+    if (res.status === 404 && parseError(body).code !== "NoSuchBucket") return null;
+    if (!res.ok || !parts) this.fail(req, res, body);
+    return { parts, bytes: parts.reduce((n, p) => n + p.byteLength, 0), etag: cleanEtag(res.headers.get("etag")) };
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
@@ -404,6 +479,29 @@ function xmlElements(text: string, tag: string, decode = true): string[] {
   const out: string[] = [];
   for (let m = re.exec(text); m; m = re.exec(text)) out.push(decode ? decodeXml(m[1] as string) : (m[1] as string));
   return out;
+}
+
+/** A response body as the pieces it arrives in; a connection dropped mid-body is Retryable, as readBody's. */
+async function readParts(res: Response): Promise<Uint8Array[]> {
+  const parts: Uint8Array[] = [];
+  if (!res.body) return parts;
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return parts;
+      if (value.byteLength > 0) parts.push(value);
+    }
+  } catch (err) {
+    throw new Retryable(`connection lost while reading the body: ${describeFetchError(err)}`, err);
+  }
+}
+
+/** Whether fetch() failed because the server answered with a redirect that `redirect: "error"` refused. */
+function isRedirectRefusal(err: unknown): boolean {
+  const cause = (err as { cause?: unknown } | null)?.cause;
+  const text = typeof cause === "string" ? cause : (cause as { message?: unknown } | null)?.message;
+  return text === "unexpected redirect";
 }
 
 function parseError(body: Uint8Array): S3ErrorInfo {

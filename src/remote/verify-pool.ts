@@ -28,7 +28,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import { freshen, writeAtomic } from "../store/atomic.js";
+import { asAccessError, freshen, writeAtomic } from "../store/atomic.js";
 import { type ReadOutcome, runVerifyTask, type StoreOutcome, type StoreTask, type VerifyOutcome, type VerifyTask } from "../store/verified-copy.js";
 import { workerUrl } from "../worktree/shared-work.js";
 import { parseVerifyAnswer, receiveError, type VerifyAnswer, type VerifyMessage } from "../worktree/worker-protocol.js";
@@ -56,6 +56,11 @@ class VerifyPool {
   private slots: Slot[] | null = null;
   private seq = 0;
   private readonly mainBuf = Buffer.allocUnsafe(BLOCK);
+
+  /** Start the workers now (they take tens of ms to load), for tasks that are coming. */
+  warm(): void {
+    this.start();
+  }
 
   private start(): Slot[] {
     if (this.slots) return this.slots;
@@ -167,6 +172,63 @@ export async function storeBytes(bytes: Uint8Array, task: StoreTask): Promise<St
   }
   madeDirs.add(dir);
   return { wrote: true, bytes: bytes.byteLength };
+}
+
+/**
+ * storeBytes for a body in the pieces it arrived in: each hashed in turn,
+ * and all written with one writev, never copied into one buffer.
+ */
+export async function storeParts(parts: readonly Uint8Array[], task: StoreTask): Promise<StoreOutcome> {
+  const h = createHash("sha256");
+  let total = 0;
+  for (const p of parts) {
+    h.update(p);
+    total += p.byteLength;
+  }
+  const actual = h.digest("hex");
+  if (actual !== task.id) return { corrupt: actual };
+  if (task.check && freshen(task.file)) return { wrote: false, bytes: 0 };
+  const dir = path.dirname(task.file);
+  if (!madeDirs.has(dir)) await fs.promises.mkdir(dir, { recursive: true });
+  try {
+    await writePartsAtomic(parts, total, task);
+  } catch (err) {
+    // a folder this process made before may be gone since (a failed clone removed, then begun again)
+    if (fs.existsSync(dir)) throw err;
+    await fs.promises.mkdir(dir, { recursive: true });
+    await writePartsAtomic(parts, total, task);
+  }
+  madeDirs.add(dir);
+  return { wrote: true, bytes: total };
+}
+
+/** writeAtomic of pieces: temp file (exclusive), writev, fdatasync when durable, rename; the temp removed on failure. */
+async function writePartsAtomic(parts: readonly Uint8Array[], total: number, task: StoreTask): Promise<void> {
+  try {
+    const fh = await fs.promises.open(task.tmp, "wx", task.mode);
+    try {
+      let { bytesWritten } = await fh.writev(parts as Uint8Array[]);
+      // a short write (rare on a file): the rest, from where it stopped
+      while (bytesWritten < total) {
+        const rest = Buffer.concat(parts as Uint8Array[]).subarray(bytesWritten);
+        const w = await fh.write(rest, 0, rest.byteLength, bytesWritten);
+        if (w.bytesWritten === 0) throw Object.assign(new Error(`short write to ${task.tmp}`), { code: "EIO" });
+        bytesWritten += w.bytesWritten;
+      }
+      if (task.durable) await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await fs.promises.rename(task.tmp, task.file);
+  } catch (err) {
+    await fs.promises.rm(task.tmp, { force: true }).catch(() => {});
+    throw asAccessError(err, task.file);
+  }
+}
+
+/** Start the pool's workers ahead of the tasks a caller knows are coming (a push's chunks): their start overlaps its requests. */
+export function warmVerifyPool(): void {
+  pool.warm();
 }
 
 /** Copy file `src` to `task.file` (via `task.tmp`), hashing as it passes; placed only when it is object `task.id`. `size` (when known) picks the thread. */

@@ -157,6 +157,20 @@ describe("s3 backend", () => {
     expect(forA.map((r) => `${r.method} ${r.status}`)).toEqual(["PUT 500", "PUT 500", "PUT 200", "GET 503", "GET -1", "GET 200"]);
   });
 
+  it("reads a body in the pieces it arrived in (getParts): the same bytes, null when absent, retried as get is", async () => {
+    const b = await openBackend(`s3://${s3.bucket}/parts`, { env: env(), retryBaseMs: 2 });
+    const bytes = new Uint8Array(1_000_000).map((_, i) => (i * 13) % 253);
+    await b.put("chunks/ab/one", bytes);
+    const whole = await b.get("chunks/ab/one");
+    s3.fault({ method: "GET", match: /parts\/chunks\/ab\/one$/, kind: "reset", times: 1 });
+    const got = await b.getParts!("chunks/ab/one");
+    expect(got!.parts.length).toBeGreaterThan(1); // a megabyte arrives in several pieces
+    expect(got!.bytes).toBe(bytes.byteLength);
+    expect(Buffer.compare(Buffer.concat(got!.parts), Buffer.from(bytes))).toBe(0);
+    expect(got!.etag).toBe(whole!.etag);
+    expect(await b.getParts!("chunks/ab/none")).toBeNull();
+  });
+
   it("names the cause: keeps failing, network down, no credentials, access denied, no bucket", async () => {
     s3.fault({ method: "GET", match: /down\/x$/, status: 500, times: 100 });
     const failing = await openBackend(`s3://${s3.bucket}/down`, { env: env(), retryBaseMs: 1, maxAttempts: 3 });
