@@ -131,7 +131,7 @@ export interface WriteSession {
 const RESERVED = new Set([MANIFEST_TREE, FILE_LIST]);
 /** backoff after a lost race for the branch: up to BASE·2^attempt ms (random), at most CAP */
 const BACKOFF_BASE_MS = 25;
-const BACKOFF_CAP_MS = 2000;
+const BACKOFF_CAP_MS = 30_000;
 
 /**
  * Open a write session on `branch` (created by the first commit when it does
@@ -350,7 +350,7 @@ class Session implements WriteSession {
         if (!(err instanceof BranchMovedError) || attempt + 1 >= attempts) throw err;
       }
       // another commit landed first: back off (exponentially, with full jitter, so that many committers spread out), then rebase onto it
-      await new Promise((r) => setTimeout(r, randomInt(0, Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10)) + 1)));
+      await new Promise((r) => setTimeout(r, randomInt(0, Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 12)) + 1)));
     }
   }
 
