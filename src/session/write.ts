@@ -35,6 +35,7 @@ import { updateSnapshot } from "../repo/snapshot-update.js";
 import { diffTrees } from "../repo/tree-diff.js";
 import { TDV_VERSION } from "../format/version.js";
 import { formatMessage } from "../worktree/record.js";
+import { mapLimit } from "../store/atomic.js";
 import type { ObjectWriter } from "../store/types.js";
 import { openSession, pathParts, sliceRange, type RangeQuery, type ReadSession } from "./read.js";
 
@@ -292,13 +293,12 @@ class Session implements WriteSession {
       }
     });
     const missing: string[] = [];
-    await Promise.all(
-      [...incoming].map(async ([path, { entry }]) => {
-        if (!entry) return;
-        const stored = entry.store === "chunk" ? await this.repo.chunks.has(entry.id) : (await this.repo.git.typeOf(entry.id)) === "blob";
-        if (!stored) missing.push(`${path} (${entry.store === "chunk" ? "chunk object" : "blob"} ${entry.id.slice(0, 12)})`);
-      }),
-    );
+    // at most 32 checks at once (on a remote, each is a request)
+    await mapLimit([...incoming], 32, async ([path, { entry }]) => {
+      if (!entry) return;
+      const stored = entry.store === "chunk" ? await this.repo.chunks.has(entry.id) : (await this.repo.git.typeOf(entry.id)) === "blob";
+      if (!stored) missing.push(`${path} (${entry.store === "chunk" ? "chunk object" : "blob"} ${entry.id.slice(0, 12)})`);
+    });
     if (missing.length > 0) {
       throw new UsageError(`the change sets name objects this repository lacks:\n${indentedList(missing.sort())}`, {
         hint: "a fork must write into the same repository (open it with the token in the repository it names)",
