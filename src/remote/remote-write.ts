@@ -30,7 +30,7 @@
  * its part from the token alone (`openRemoteWriteSession(token)`), with the
  * credentials of its own environment.
  */
-import { BranchMovedError, UsageError } from "../errors.js";
+import { BranchMovedError, CorruptObjectError, UsageError } from "../errors.js";
 import { encodeCommit, encodeTag, encodeTree, type CommitObject, type TagObject, type TreeEntry } from "../format/git-object.js";
 import { sha1, type ChunkId, type GitOid } from "../format/hash.js";
 import type { Person } from "../format/git-object.js";
@@ -286,7 +286,7 @@ export class RemoteWriteRefStore extends RemoteRefStore {
 
   override async read(ref: string): Promise<GitOid | null> {
     if (!isSafeRef(ref)) return super.read(ref);
-    const r = await this.remote.readRef(ref);
+    const r = await this.readRef(ref);
     if (r) this.known.set(ref, r);
     else this.known.delete(ref);
     return r?.oid ?? null;
@@ -299,18 +299,35 @@ export class RemoteWriteRefStore extends RemoteRefStore {
    * another committer's: BranchMovedError with what the ref holds now.
    * Then the remote's HEAD (set once) and git/info/refs follow.
    */
+  /**
+   * The ref object, read again (a few times, briefly) when it holds no commit
+   * id: a server that is not atomic per object (the S3 test server's s3rver)
+   * can serve a read racing another committer's write torn. A ref that stays
+   * damaged is refused (CorruptObjectError).
+   */
+  private async readRef(ref: string): Promise<RemoteRef | null> {
+    for (let n = 0; ; n++) {
+      try {
+        return await this.remote.readRef(ref);
+      } catch (err) {
+        if (!(err instanceof CorruptObjectError) || n >= 3) throw err;
+        await new Promise((r) => setTimeout(r, 10 * 2 ** n));
+      }
+    }
+  }
+
   override async update(ref: string, move: { expected: GitOid | null | undefined; next: GitOid | null; who: Person; message: string }): Promise<void> {
     if (!isSafeRef(ref)) throw new UsageError(`cannot move ${ref} on ${this.remote.url}: a remote holds branches and tags only`, { hint: "name a branch, e.g. refs/heads/main" });
     if (move.next === null) throw new UsageError(`a write session does not delete ${ref}`, { hint: "delete a remote branch with `tdv push REMOTE --delete BRANCH`" });
     // the version read last (the session reads the branch just before it writes its commit): its ETag is the condition
     const known = this.known.get(ref);
-    const now = move.expected === null ? null : known && known.oid === move.expected ? known : await this.remote.readRef(ref);
+    const now = move.expected === null ? null : known && known.oid === move.expected ? known : await this.readRef(ref);
     if (move.expected !== undefined && (now?.oid ?? null) !== move.expected) throw new BranchMovedError(ref, move.expected, now?.oid ?? null);
     try {
       await this.remote.updateRef(ref, move.next, now);
     } catch (err) {
       if (!(err instanceof PreconditionFailedError)) throw err;
-      const again = await this.remote.readRef(ref);
+      const again = await this.readRef(ref);
       // our own write that landed though its answer was lost (and retried) is a move
       if (again?.oid !== move.next) throw new BranchMovedError(ref, move.expected ?? now?.oid ?? null, again?.oid ?? null);
     }

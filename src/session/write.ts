@@ -35,6 +35,7 @@ import { updateSnapshot } from "../repo/snapshot-update.js";
 import { diffTrees } from "../repo/tree-diff.js";
 import { TDV_VERSION } from "../format/version.js";
 import { formatMessage } from "../worktree/record.js";
+import { mapLimit } from "../store/atomic.js";
 import type { ObjectWriter } from "../store/types.js";
 import { openSession, pathParts, sliceRange, type RangeQuery, type ReadSession } from "./read.js";
 
@@ -131,7 +132,7 @@ export interface WriteSession {
 const RESERVED = new Set([MANIFEST_TREE, FILE_LIST]);
 /** backoff after a lost race for the branch: up to BASE·2^attempt ms (random), at most CAP */
 const BACKOFF_BASE_MS = 25;
-const BACKOFF_CAP_MS = 2000;
+const BACKOFF_CAP_MS = 30_000;
 
 /**
  * Open a write session on `branch` (created by the first commit when it does
@@ -292,13 +293,12 @@ class Session implements WriteSession {
       }
     });
     const missing: string[] = [];
-    await Promise.all(
-      [...incoming].map(async ([path, { entry }]) => {
-        if (!entry) return;
-        const stored = entry.store === "chunk" ? await this.repo.chunks.has(entry.id) : (await this.repo.git.typeOf(entry.id)) === "blob";
-        if (!stored) missing.push(`${path} (${entry.store === "chunk" ? "chunk object" : "blob"} ${entry.id.slice(0, 12)})`);
-      }),
-    );
+    // at most 32 checks at once (on a remote, each is a request)
+    await mapLimit([...incoming], 32, async ([path, { entry }]) => {
+      if (!entry) return;
+      const stored = entry.store === "chunk" ? await this.repo.chunks.has(entry.id) : (await this.repo.git.typeOf(entry.id)) === "blob";
+      if (!stored) missing.push(`${path} (${entry.store === "chunk" ? "chunk object" : "blob"} ${entry.id.slice(0, 12)})`);
+    });
     if (missing.length > 0) {
       throw new UsageError(`the change sets name objects this repository lacks:\n${indentedList(missing.sort())}`, {
         hint: "a fork must write into the same repository (open it with the token in the repository it names)",
@@ -350,7 +350,7 @@ class Session implements WriteSession {
         if (!(err instanceof BranchMovedError) || attempt + 1 >= attempts) throw err;
       }
       // another commit landed first: back off (exponentially, with full jitter, so that many committers spread out), then rebase onto it
-      await new Promise((r) => setTimeout(r, randomInt(0, Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10)) + 1)));
+      await new Promise((r) => setTimeout(r, randomInt(0, Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 12)) + 1)));
     }
   }
 
