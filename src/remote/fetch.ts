@@ -29,7 +29,8 @@ import type { BackendOptions } from "./backend.js";
 import { resolveRemote } from "./config.js";
 import { RemoteObjectCorruptError, RemoteObjectMissingError } from "./errors.js";
 import { lazyChunkFetcher } from "./lazy.js";
-import { decodeLoose, headerLinks, parseTree, type GitType } from "./git-objects.js";
+import { parseTree } from "../format/git-object.js";
+import { decodeLoose, headerLinks, type GitType } from "./git-objects.js";
 import { chunkKey, gitObjectKey, RemoteRepo, type IgnoredRemoteRef, type RemoteRef } from "./layout.js";
 import { copyFile, storeBytes, storeParts, type StoreOutcome } from "./verify-pool.js";
 import { addCount, checkJobs, drain, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
@@ -157,10 +158,10 @@ async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchR
         for (const p of l.parents) follow(p, "any", "");
         if (l.object) follow(l.object, "any", "");
       } else if (obj.type === "tree") {
-        for (const e of parseTree(oid, obj.content)) {
+        for (const e of parseTree(obj.content, oid)) {
           if (e.mode === "160000") continue;
           const rel = at ? `${at}/${e.name}` : e.name;
-          if (e.mode === "40000" || e.mode === "040000") follow(e.oid, e.name === MANIFEST_TREE ? "manifest" : "tree", rel);
+          if (e.mode === "040000") follow(e.oid, e.name === MANIFEST_TREE ? "manifest" : "tree", rel);
           else follow(e.oid, role === "manifest" ? "shard" : e.name === FILE_LIST ? "filelist" : "blob", rel);
         }
       } else if (role === "shard") {

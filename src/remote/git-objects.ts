@@ -33,25 +33,6 @@ export function decodeLoose(oid: GitOid, raw: Uint8Array, where: string): RawObj
   return checked;
 }
 
-export interface RawTreeEntry {
-  mode: string;
-  name: string;
-  oid: GitOid;
-}
-
-export function parseTree(oid: GitOid, b: Buffer): RawTreeEntry[] {
-  const out: RawTreeEntry[] = [];
-  let p = 0;
-  while (p < b.length) {
-    const sp = b.indexOf(0x20, p);
-    const nul = sp < 0 ? -1 : b.indexOf(0, sp);
-    if (sp < 0 || nul < 0 || nul + 21 > b.length) throw new CorruptObjectError(oid, "truncated tree entry");
-    out.push({ mode: b.toString("latin1", p, sp), name: b.toString("utf8", sp + 1, nul), oid: b.toString("hex", nul + 1, nul + 21) as GitOid });
-    p = nul + 21;
-  }
-  return out;
-}
-
 /** The objects a commit or tag names: [tree, ...parents] or [object]. */
 export function headerLinks(oid: GitOid, type: "commit" | "tag", b: Buffer): { tree?: GitOid; parents: GitOid[]; object?: GitOid } {
   const text = b.toString("utf8");

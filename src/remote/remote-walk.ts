@@ -13,7 +13,8 @@ import { CorruptObjectError, MissingObjectError } from "../errors.js";
 import type { ChunkId, GitOid } from "../format/hash.js";
 import { decodeFileList, decodeShard, FILE_LIST, MANIFEST_TREE } from "../format/manifest.js";
 import type { Repository } from "../repo/repository.js";
-import { decodeLoose, headerLinks, parseTree, type GitType } from "./git-objects.js";
+import { parseTree } from "../format/git-object.js";
+import { decodeLoose, headerLinks, type GitType } from "./git-objects.js";
 import { gitObjectKey, type RemoteRepo } from "./layout.js";
 import { drain, meter, type OnTransferProgress } from "./transfer.js";
 
@@ -100,10 +101,10 @@ export async function walkRemote(remote: RemoteRepo, opts: RemoteWalkOptions): P
       for (const p of l.parents) follow(p, "any", label(p));
       if (l.object) follow(l.object, "any", label(l.object));
     } else if (type === "tree") {
-      for (const e of parseTree(oid, content)) {
+      for (const e of parseTree(content, oid)) {
         if (e.mode === "160000") continue;
         const rel = at && !/^(commit|tag) /.test(at) ? `${at}/${e.name}` : e.name;
-        if (e.mode === "40000" || e.mode === "040000") follow(e.oid, e.name === MANIFEST_TREE ? "manifest" : "tree", rel);
+        if (e.mode === "040000") follow(e.oid, e.name === MANIFEST_TREE ? "manifest" : "tree", rel);
         else follow(e.oid, role === "manifest" ? "shard" : e.name === FILE_LIST ? "filelist" : "blob", rel);
       }
     } else if (role === "shard" || role === "filelist") {
