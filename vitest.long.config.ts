@@ -8,5 +8,8 @@ export default defineConfig({
   test: {
     ...shared,
     include: ["test/reliability/**/*.test.ts", "test/**/*.long.test.ts", "test/**/*.long.test.tsx"],
+    // both cores, as npm test: on one worker the lane took 17 min of CI's 20 (the files wait on
+    // spawned processes and servers as much as they compute)
+    maxWorkers: 2,
   },
 });
