@@ -35,6 +35,22 @@ export async function openRepo(): Promise<{ lib: Lib; repo: Repo }> {
 }
 
 /**
+ * The library and, when there is one, the repository for a command given
+ * `--remote NAME|URL`: a remote's name needs the repository that names it
+ * (opening it fails with the usual error); a URL works anywhere.
+ */
+export async function remoteContext(remote: string): Promise<{ lib: Lib; repo: Repo | null }> {
+  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(remote) || remote.includes("/") || remote.startsWith(".");
+  if (!isUrl) return openRepo();
+  const lib = await loadLib();
+  const repo = await openRepo().then(
+    (r) => r.repo,
+    () => null,
+  );
+  return { lib, repo };
+}
+
+/**
  * Wrap a command's action: it returns an exit code (or nothing for 0) and this
  * sets `process.exitCode`; errors propagate to `main`, which maps them.
  */

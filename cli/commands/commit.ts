@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { collect, commandLine } from "../operands.js";
-import { action, branchName, commitSummaryLines, loadLib, openRepo, out, plural, printJson, shortOid, subject, warn, withProgress, type Lib, type Repo, type RepoContext } from "../output.js";
+import { action, branchName, commitSummaryLines, loadLib, openRepo, out, plural, printJson, shortOid, subject, warn, withProgress, type RepoContext , remoteContext } from "../output.js";
 
 interface CommitOptions {
   message?: string[];
@@ -53,22 +53,12 @@ async function dispatch(opts: CommitOptions): Promise<void> {
   return run(await openRepo(), opts);
 }
 
-async function sessionContext(remote: string): Promise<{ lib: Lib; repo: Repo | null }> {
-  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(remote) || remote.includes("/") || remote.startsWith(".");
-  if (!isUrl) return openRepo();
-  const lib = await loadLib();
-  const repo = await openRepo()
-    .then((r) => r.repo)
-    .catch(() => null);
-  return { lib, repo };
-}
-
 async function runSession(opts: CommitOptions): Promise<void> {
   if (opts.remote === undefined) {
     const lib = await loadLib();
     throw new lib.UsageError("--session needs --remote", { hint: "name the remote the workers staged to: `tdv commit --remote s3://bucket/era5 --session ID -m MSG`" });
   }
-  const { lib, repo } = await sessionContext(opts.remote);
+  const { lib, repo } = await remoteContext(opts.remote);
   if (opts.all || opts.allowEmpty) throw new lib.UsageError("--all and --allow-empty do not go with --session", { hint: "a session commits what its workers staged" });
   const message = (opts.message ?? []).join("\n\n");
   if (message.trim() === "") throw new lib.UsageError("a commit message is required", { hint: 'pass it with -m: `tdv commit --remote REMOTE --session ID -m "what and why"`' });

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { action, formatBytes, formatTable, loadLib, openRepo, out, printJson, shortOid, type Lib, type Repo } from "../output.js";
+import { action, formatBytes, formatTable, out, printJson, shortOid , remoteContext } from "../output.js";
 
 interface Options {
   remote?: string;
@@ -51,18 +51,8 @@ Examples:
     .action(action(drop));
 }
 
-async function context(remote: string): Promise<{ lib: Lib; repo: Repo | null }> {
-  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(remote) || remote.includes("/") || remote.startsWith(".");
-  if (!isUrl) return openRepo();
-  const lib = await loadLib();
-  const repo = await openRepo()
-    .then((r) => r.repo)
-    .catch(() => null);
-  return { lib, repo };
-}
-
 async function open(opts: Options) {
-  const { lib, repo } = await context(opts.remote as string);
+  const { lib, repo } = await remoteContext(opts.remote as string);
   const { url } = repo ? lib.resolveRemote(repo, opts.remote) : { url: lib.normalizeRemoteUrl(opts.remote as string) };
   return { lib, url, remote: await lib.RemoteRepo.open(url) };
 }

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { action, formatBytes, jobsOption, JOBS_HELP, loadLib, openRepo, out, plural, printJson, quotePath, shortOid, withProgress, type Lib, type Repo } from "../output.js";
+import { action, formatBytes, jobsOption, JOBS_HELP, out, plural, printJson, quotePath, shortOid, withProgress , remoteContext } from "../output.js";
 
 interface StageOptions {
   remote?: string;
@@ -44,19 +44,8 @@ Examples:
     .action(action(run));
 }
 
-/** A URL needs no repository; a remote name does. */
-async function context(remote: string): Promise<{ lib: Lib; repo: Repo | null }> {
-  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(remote) || remote.includes("/") || remote.startsWith(".");
-  if (!isUrl) return openRepo();
-  const lib = await loadLib();
-  const repo = await openRepo()
-    .then((r) => r.repo)
-    .catch(() => null);
-  return { lib, repo };
-}
-
 async function run(dir: string, opts: StageOptions): Promise<void> {
-  const { lib, repo } = await context(opts.remote as string);
+  const { lib, repo } = await remoteContext(opts.remote as string);
   if (opts.jobs !== undefined) lib.checkJobs(opts.jobs);
   const res = await withProgress(opts.quiet || opts.json, (onProgress) =>
     lib.stage(repo, {
