@@ -7,9 +7,10 @@
  */
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { addRemote, cat, createTag, diff, isTdvError, openSession, push, remoteRepository, resolveRevision, type FileAt, type ObjectBackend, type Repository } from "../../src/index.js";
+import { addRemote, cat, createTag, diff, isTdvError, openSession, push, remoteRepository, resolveRevision, type FileAt, type Repository } from "../../src/index.js";
 import { sha256, type GitOid } from "../../src/format/hash.js";
 import { encodeShard } from "../../src/format/manifest.js";
+import { counting } from "../helpers/counting-backend.js";
 import { tempDir } from "../helpers/fixture.js";
 import { commitAll, editAttrs, repoFrom, setPoints } from "../merge/helpers.js";
 
@@ -17,22 +18,6 @@ let repo: Repository;
 let dir: string;
 let store: string;
 let remote: string;
-
-function counting(log: string[]) {
-  return (b: ObjectBackend): ObjectBackend =>
-    new Proxy(b, {
-      get(target, prop) {
-        if (prop === "get") {
-          return async (key: string) => {
-            log.push(key);
-            return target.get(key);
-          };
-        }
-        const v = Reflect.get(target, prop, target) as unknown;
-        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
-}
 
 beforeAll(async () => {
   ({ repo, dir, store } = await repoFrom("v3/ocean.zarr"));

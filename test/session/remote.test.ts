@@ -22,10 +22,10 @@ import {
   remoteSource,
   resolveRevision,
   serve,
-  type ObjectBackend,
   type ReadSession,
   type Repository,
 } from "../../src/index.js";
+import { counting } from "../helpers/counting-backend.js";
 import { tempDir } from "../helpers/fixture.js";
 import { setMtime } from "../helpers/time.js";
 import { commitAll, repoFrom, setPoints } from "../merge/helpers.js";
@@ -37,35 +37,6 @@ let remote: string;
 let first: string;
 let second: string;
 const savedDate = process.env.TDV_AUTHOR_DATE;
-
-/**
- * A backend wrapper that logs the key of every GET and, in `rounds`, its
- * round trip: 1 + the highest round of the GETs that had completed when it
- * started (GETs sent together share a round; a GET that waits for another
- * comes a round later).
- */
-function counting(log: string[], rounds?: Map<string, number>) {
-  let done = 0;
-  return (b: ObjectBackend): ObjectBackend =>
-    new Proxy(b, {
-      get(target, prop) {
-        if (prop === "get") {
-          return async (key: string) => {
-            log.push(key);
-            const round = done + 1;
-            rounds?.set(key, round);
-            try {
-              return await target.get(key);
-            } finally {
-              done = Math.max(done, round);
-            }
-          };
-        }
-        const v = Reflect.get(target, prop, target) as unknown;
-        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
-}
 
 /** Every file of a local session at `rev`, by key, with its bytes. */
 async function localFiles(rev: string): Promise<Map<string, Uint8Array>> {
