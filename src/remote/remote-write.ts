@@ -39,6 +39,7 @@ import type { PackType } from "../store/pack.js";
 import type { ObjectWriter } from "../store/types.js";
 import { Repository, type RepoConfig } from "../repo/repository.js";
 import { checkToken, openWriteSession, type SessionHold, type SessionHost, type SessionToken, type WriteSession } from "../session/write.js";
+import { parsePending, type PendingQueue } from "../session/group-commit.js";
 import type { ObjectBackend } from "./backend.js";
 import { PreconditionFailedError, ReadOnlyRemoteError, RemoteLeaseLostError } from "./errors.js";
 import { encodeLoose } from "./git-objects.js";
@@ -103,8 +104,51 @@ export async function openRemoteWriteSession(
     where: { remote: repo.root },
     workingCopy: false,
     hold: () => holdRemote(backend, opts),
+    pending: (branch) => remotePendingQueue(backend, branch),
   };
   return openWriteSession(repo, target, { host });
+}
+
+/** Where a remote keeps the commits waiting to be carried onto a branch (group commit): `pending/<branch, hex>/`. */
+export const PENDING_PREFIX = "pending/";
+
+/**
+ * A branch's queue of waiting commits on a remote: `pending/<branch in
+ * hex>/<id>.json` for each record (written once), `.../landed/<id>` holding
+ * the commit a carrier landed it as.
+ */
+function remotePendingQueue(backend: ObjectBackend, branch: string): PendingQueue {
+  const dir = `${PENDING_PREFIX}${Buffer.from(branch).toString("hex")}/`;
+  const recordKey = (id: string) => `${dir}${id}.json`;
+  const markKey = (id: string) => `${dir}landed/${id}`;
+  return {
+    publish: async (rec) => {
+      await backend.put(recordKey(rec.id), Buffer.from(JSON.stringify(rec)));
+    },
+    ids: async () => {
+      const out: string[] = [];
+      for await (const key of backend.list(dir)) {
+        const m = /^([0-9a-f]{20})\.json$/.exec(key.slice(dir.length));
+        if (m) out.push(m[1] as string);
+      }
+      return out;
+    },
+    read: async (id) => {
+      const got = await backend.get(recordKey(id));
+      return got ? parsePending(got.bytes, id, branch) : null;
+    },
+    markLanded: async (id, commit) => {
+      await backend.put(markKey(id), Buffer.from(commit));
+    },
+    landed: async (id) => {
+      const got = await backend.get(markKey(id));
+      const text = got ? Buffer.from(got.bytes).toString("latin1").trim() : "";
+      return /^[0-9a-f]{40}$/.test(text) ? (text as GitOid) : null;
+    },
+    remove: async (id) => {
+      await Promise.all([backend.delete(recordKey(id)), backend.delete(markKey(id))]);
+    },
+  };
 }
 
 function isToken(x: unknown): x is SessionToken {

@@ -23,7 +23,7 @@
 import { randomInt } from "node:crypto";
 import { BranchMovedError, SessionConflictError, SessionStateError, UsageError } from "../errors.js";
 import { indentedList } from "../format/display.js";
-import { checkEntryName } from "../format/git-object.js";
+import { checkEntryName, type Person } from "../format/git-object.js";
 import { sha256, type ChunkId, type GitOid } from "../format/hash.js";
 import { FILE_LIST, MANIFEST_TREE } from "../format/manifest.js";
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
@@ -37,6 +37,7 @@ import { TDV_VERSION } from "../format/version.js";
 import { formatMessage } from "../worktree/record.js";
 import { mapLimit } from "../store/atomic.js";
 import type { ObjectWriter } from "../store/types.js";
+import { History, newSessionId, SESSION_TRAILER, sessionOf, STALL_MS, Waiter, type PendingCommit, type PendingQueue } from "./group-commit.js";
 import { openSession, pathParts, sliceRange, type RangeQuery, type ReadSession } from "./read.js";
 
 /** One file the session wrote (its object) or deleted. */
@@ -79,6 +80,8 @@ export interface SessionHost {
   hold(): Promise<SessionHold>;
   /** whether a working copy may have the branch checked out (a local repository) */
   readonly workingCopy: boolean;
+  /** where losers of a race for `branch` leave their commits for the next winner to carry (group commit); none: each commits alone */
+  pending?(branch: string): PendingQueue;
 }
 
 export interface WriteSessionOptions {
@@ -104,6 +107,8 @@ export interface SessionCommitResult {
   rebased: number;
   /** chunks both this session and the commits it rebased over changed, merged element by element */
   merged: string[];
+  /** other sessions' commits this one carried onto the branch after its own (group commit) */
+  carried: number;
 }
 
 export interface WriteSession {
@@ -133,6 +138,8 @@ const RESERVED = new Set([MANIFEST_TREE, FILE_LIST]);
 /** backoff after a lost race for the branch: up to BASE·2^attempt ms (random), at most CAP */
 const BACKOFF_BASE_MS = 25;
 const BACKOFF_CAP_MS = 30_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Open a write session on `branch` (created by the first commit when it does
@@ -204,6 +211,8 @@ async function holdWriter(repo: Repository): Promise<() => void> {
 }
 
 type Entry = SnapEntry | null;
+/** The bytes at a path as a set of changes sees them (its own writes over the commit it applies onto). */
+type View = (path: string) => Promise<Uint8Array | undefined>;
 
 class Session implements WriteSession {
   /** path → the session's entry (null: deleted) */
@@ -211,6 +220,10 @@ class Session implements WriteSession {
   private closed = false;
   /** read sessions on the commits the session's commit met (its base, tips it rebased onto) */
   private readonly reads = new Map<string, Promise<ReadSession>>();
+  /** tree diffs read (treeChanges) */
+  private readonly diffs = new Map<string, Promise<{ touched: { path: string }[]; theirs: Map<string, SnapEntry> }>>();
+  /** objects of carried commits found in the repository */
+  private readonly present = new Set<string>();
 
   constructor(
     private readonly repo: Repository,
@@ -313,45 +326,164 @@ class Session implements WriteSession {
     const attempts = opts.attempts ?? 64;
     const ref = `refs/heads/${this.branch}`;
     await this.refuseCheckedOut(ref);
+    const id = newSessionId();
+    const text = formatMessage(message, { "Tdv-Version": TDV_VERSION, "Tdv-Command": "write session", ...(opts.trailers ?? {}), [SESSION_TRAILER]: id });
+    const author = this.repo.identity(new Date(), "author");
+    const queue = this.host.pending?.(this.branch) ?? null;
+    const history = new History((oid) => this.repo.git.readCommit(oid));
+    let waiter: Waiter | null = null;
     let onto = this.base;
     let changes = new Map(this.changes);
     const merged: string[] = [];
     let rebased = 0;
-    for (let attempt = 0; ; attempt++) {
-      // the branch as it is now: when it moved, rebase before writing anything (a commit on a stale tip would only lose the race)
-      const tip = await this.repo.refs.read(ref);
-      if (tip !== onto) {
-        ({ changes } = await this.rebase(onto, tip, changes, merged));
-        onto = tip;
-        rebased++;
-      }
-      const parentTree = onto ? (await this.repo.git.readCommit(onto)).tree : null;
-      const now = new Date();
-      const committer = this.repo.identity(now, "committer");
-      // the trees and the commit written together (on a remote: uploaded in one parallel round)
-      const { tree, oid } = await this.repo.git.withPack(async (pack) => {
-        const tree = await this.treeWith(onto, changes, pack);
-        const oid = await pack.writeCommit({
-          tree,
-          parents: onto ? [onto] : [],
-          author: this.repo.identity(now, "author"),
-          committer,
-          message: formatMessage(message, { "Tdv-Version": TDV_VERSION, "Tdv-Command": "write session", ...(opts.trailers ?? {}) }),
+    let lost = 0;
+    const result = (commit: GitOid, parent: GitOid | null, changed: number, carried: number): SessionCommitResult => ({
+      commit,
+      parent,
+      branch: this.branch,
+      changed,
+      rebased,
+      merged: [...new Set(merged)],
+      carried,
+    });
+    try {
+      for (;;) {
+        // the branch as it is now: when it moved, rebase before writing anything (a commit on a stale tip would only lose the race)
+        const tip = await this.repo.refs.read(ref);
+        let carry: PendingCommit[] = [];
+        if (waiter) {
+          // queued: wait for the carrier (polling the branch), or carry when it is this session's turn
+          if (!waiter.due(tip)) {
+            await sleep(waiter.pause());
+            continue;
+          }
+          const turn = await waiter.turn(tip);
+          if (turn.kind === "landed") return await this.landedBy(waiter, turn.commit, changes.size, result);
+          if (turn.kind === "wait") {
+            await sleep(waiter.pause());
+            continue;
+          }
+          carry = turn.records;
+        }
+        if (tip !== onto) {
+          ({ changes } = await this.rebase(onto, tip, changes, merged));
+          onto = tip;
+          rebased++;
+        }
+        const now = new Date();
+        const committer = this.repo.identity(now, "committer");
+        const parentTree = onto ? (await this.repo.git.readCommit(onto)).tree : null;
+        // the trees and commits written together (on a remote: uploaded in one parallel round)
+        const chain = await this.repo.git.withPack(async (pack) => {
+          const tree = await this.treeWith(onto, changes, pack);
+          const own = await pack.writeCommit({ tree, parents: onto ? [onto] : [], author: { ...author, timestamp: Math.floor(now.getTime() / 1000) }, committer, message: text });
+          const links = await this.carryOnto(onto, own, changes.keys(), carry, committer, pack);
+          return { tree, own, links, top: links.at(-1)?.commit ?? own };
         });
-        return { tree, oid };
-      });
-      try {
-        await this.repo.durability.flush();
-        this.hold.check(); // a lapsed announcement: gc may have removed objects this commit names
-        await this.repo.refs.update(ref, { expected: onto, next: oid, who: committer, message: `commit (session): ${message.trim().split("\n")[0]}` });
+        try {
+          await this.repo.durability.flush();
+          this.hold.check(); // a lapsed announcement: gc may have removed objects this commit names
+          await this.repo.refs.update(ref, { expected: onto, next: chain.top, who: committer, message: `commit (session): ${message.trim().split("\n")[0]}${chain.links.length ? ` (and ${chain.links.length} carried)` : ""}` });
+        } catch (err) {
+          if (!(err instanceof BranchMovedError) || ++lost >= attempts) throw err;
+          if (queue && !waiter) {
+            // lost a race: leave the commit for whoever lands next to carry, and wait for it
+            await queue.publish({ format: "tdv-pending-commit/1", id, branch: this.branch, base: onto, changes: [...changes], message: text, author });
+            waiter = new Waiter(queue, id, onto, history);
+          }
+          // back off (exponentially, with full jitter, so that many committers spread out), then look again; a
+          // carrier whose chain lost to a single commit tries again at once
+          await sleep(randomInt(0, (waiter && carry.length > 0 ? 50 : Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(lost - 1, 12))) + 1));
+          continue;
+        }
+        if (queue) {
+          await mapLimit(chain.links, 16, (l) => queue.markLanded(l.id, l.commit));
+          await mapLimit([...(waiter ? [id] : []), ...chain.links.map((l) => l.id)], 16, (i) => queue.remove(i).catch(() => undefined));
+        }
         await this.close();
-        return { commit: oid, parent: onto, branch: this.branch, changed: tree === parentTree ? 0 : changes.size, rebased, merged: [...new Set(merged)] };
-      } catch (err) {
-        if (!(err instanceof BranchMovedError) || attempt + 1 >= attempts) throw err;
+        return result(chain.own, onto, chain.tree === parentTree ? 0 : changes.size, chain.links.length);
       }
-      // another commit landed first: back off (exponentially, with full jitter, so that many committers spread out), then rebase onto it
-      await new Promise((r) => setTimeout(r, randomInt(0, Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 12)) + 1)));
+    } catch (err) {
+      if (!waiter || !queue) throw err;
+      // this session's record may have been read by a carrier just before: withdraw it, give any such carrier time to finish, and look
+      await queue.remove(id).catch(() => undefined);
+      await sleep(STALL_MS);
+      const tip = await this.repo.refs.read(ref).catch(() => null);
+      const landed = (await queue.landed(id).catch(() => null)) ?? (tip ? (await history.sessionsBetween(tip, waiter.base).catch(() => null))?.get(id) : undefined);
+      if (landed) return await this.landedBy(waiter, landed, changes.size, result);
+      throw err;
     }
+  }
+
+  /** The result of a commit another session carried: its marker removed, the session closed. */
+  private async landedBy(
+    waiter: Waiter,
+    commit: GitOid,
+    changed: number,
+    result: (commit: GitOid, parent: GitOid | null, changed: number, carried: number) => SessionCommitResult,
+  ): Promise<SessionCommitResult> {
+    const c = await this.repo.git.readCommit(commit);
+    if (sessionOf(c.message) !== waiter.id) throw new SessionStateError(this.branch); // a marker naming another session's commit: never trusted
+    await waiter.done();
+    await this.close();
+    return result(commit, c.parents[0] ?? null, changed, 0);
+  }
+
+  /**
+   * The queued commits `records`, each rebased onto the one before (from
+   * `own`), as commits with their own message and author; a record whose
+   * objects are not all on the remote, or whose changes conflict, is left
+   * for its owner.
+   */
+  private async carryOnto(onto: GitOid | null, own: GitOid, ownPaths: Iterable<string>, records: readonly PendingCommit[], committer: Person, pack: ObjectWriter): Promise<{ id: string; commit: GitOid }[]> {
+    const links: { id: string; commit: GitOid }[] = [];
+    const taken = new Set(ownPaths);
+    let prev = own;
+    const stored = await this.stored(records);
+    for (const rec of records) {
+      if (!stored.has(rec.id)) continue;
+      let applied = new Map<string, Entry>(rec.changes);
+      const view: View = async (k) => {
+        const e = applied.get(k);
+        if (e === null) return undefined;
+        if (e) return e.store === "chunk" ? this.repo.chunks.get(e.id as ChunkId, k) : this.repo.git.readBlob(e.id as GitOid, k);
+        return rec.base ? (await this.at(rec.base)).get(k) : undefined;
+      };
+      try {
+        // onto the branch's tip (one diff from each base, shared by the records on it); a record touching what an
+        // earlier link of the chain touched waits for the next chain, which sees that link as part of the branch
+        ({ changes: applied } = await this.rebase(rec.base, onto, applied, [], view));
+      } catch (err) {
+        if (err instanceof SessionConflictError) continue;
+        throw err;
+      }
+      if ([...applied.keys()].some((p) => taken.has(p))) continue;
+      for (const p of applied.keys()) taken.add(p);
+      const tree = await this.treeWith(prev, applied, pack, view);
+      prev = await pack.writeCommit({ tree, parents: [prev], author: rec.author, committer, message: rec.message });
+      links.push({ id: rec.id, commit: prev });
+    }
+    return links;
+  }
+
+  /** The queued commits whose objects are all in the repository (checked while this session's announcement holds gc off). */
+  private async stored(records: readonly PendingCommit[]): Promise<Set<string>> {
+    const missing = new Set<string>();
+    const wanted = new Map<string, { store: "git" | "chunk"; of: string[] }>();
+    for (const rec of records) {
+      for (const [, e] of rec.changes) {
+        if (!e || this.present.has(e.id)) continue;
+        const w = wanted.get(e.id) ?? { store: e.store, of: [] };
+        w.of.push(rec.id);
+        wanted.set(e.id, w);
+      }
+    }
+    await mapLimit([...wanted], 32, async ([id, w]) => {
+      const there = w.store === "chunk" ? await this.repo.chunks.has(id as ChunkId) : (await this.repo.git.typeOf(id as GitOid).catch(() => null)) === "blob";
+      if (there) this.present.add(id);
+      else for (const r of w.of) missing.add(r);
+    });
+    return new Set(records.filter((r) => !missing.has(r.id)).map((r) => r.id));
   }
 
   /**
@@ -397,12 +529,10 @@ class Session implements WriteSession {
    * a chunk both changed is merged element by element; anything else is a
    * SessionConflictError naming every such path.
    */
-  private async rebase(from: GitOid | null, to: GitOid | null, changes: Map<string, Entry>, merged: string[]): Promise<{ changes: Map<string, Entry> }> {
+  private async rebase(from: GitOid | null, to: GitOid | null, changes: Map<string, Entry>, merged: string[], view: View = (k) => this.get(k)): Promise<{ changes: Map<string, Entry> }> {
     const treeOf = async (c: GitOid | null) => (c ? (await this.repo.git.readCommit(c)).tree : null);
     const [baseTree, tipTree] = await Promise.all([treeOf(from), treeOf(to)]);
-    const theirs = new Map<string, SnapEntry>();
-    const theirDeletes = new Map<string, SnapEntry>();
-    const touched = await diffTrees(this.repo, baseTree, tipTree, theirs, theirDeletes);
+    const { touched, theirs } = await this.treeChanges(baseTree, tipTree);
     const theirPaths = new Set(touched.map((c) => c.path));
     const out = new Map(changes);
     const conflicts: string[] = [];
@@ -415,7 +545,7 @@ class Session implements WriteSession {
         out.delete(path); // both made the same change
         continue;
       }
-      const bytes = ours && their ? await this.mergeChunkAt(path, baseRead, tipRead, ours) : null;
+      const bytes = ours && their ? await this.mergeChunkAt(path, baseRead, tipRead, ours, view) : null;
       if (bytes === null) {
         conflicts.push(path);
         continue;
@@ -432,8 +562,20 @@ class Session implements WriteSession {
     return { changes: out };
   }
 
+  /** What changed from tree `a` to tree `b` (read once for each pair: carried commits share their bases). */
+  private treeChanges(a: GitOid | null, b: GitOid | null): Promise<{ touched: { path: string }[]; theirs: Map<string, SnapEntry> }> {
+    const key = `${a}:${b}`;
+    let p = this.diffs.get(key);
+    if (!p) {
+      const theirs = new Map<string, SnapEntry>();
+      p = diffTrees(this.repo, a, b, theirs, new Map<string, SnapEntry>()).then((touched) => ({ touched, theirs }));
+      this.diffs.set(key, p);
+    }
+    return p;
+  }
+
   /** A chunk both sides changed, merged element by element: its bytes, "theirs" when the merge is their file, null when it cannot merge (a conflict). */
-  private async mergeChunkAt(path: string, baseRead: ReadSession | null, tipRead: ReadSession | null, ours: NonNullable<Entry>): Promise<Uint8Array | "theirs" | null> {
+  private async mergeChunkAt(path: string, baseRead: ReadSession | null, tipRead: ReadSession | null, ours: NonNullable<Entry>, view: View): Promise<Uint8Array | "theirs" | null> {
     if (!tipRead) return null;
     const tipFile = await tipRead.file(path);
     if (tipFile?.kind !== "chunk") return null;
@@ -441,7 +583,7 @@ class Session implements WriteSession {
     if (arrayPath === null) return null;
     const [baseArray, tipArray] = await Promise.all([baseRead?.array(arrayPath), tipRead.array(arrayPath)]);
     // the session's view of the array's metadata: its own document if it wrote one
-    const oursMeta = await this.get(joinPath(arrayPath, tipArray?.meta.zarrFormat === 3 ? "zarr.json" : ".zarray"));
+    const oursMeta = await view(joinPath(arrayPath, tipArray?.meta.zarrFormat === 3 ? "zarr.json" : ".zarray"));
     if (!tipArray || !baseArray || !oursMeta) return null;
     const docOf = async (s: ReadSession, a: string) => (await s.get(joinPath(a, tipArray.meta.zarrFormat === 3 ? "zarr.json" : ".zarray"))) as Uint8Array;
     const attrsOf = async (s: { get(k: string): Promise<Uint8Array | undefined> }) => (tipArray.meta.zarrFormat === 2 ? ((await s.get(joinPath(arrayPath, ".zattrs"))) ?? null) : null);
@@ -479,7 +621,7 @@ class Session implements WriteSession {
    * folder above a changed path (they say which files are chunks), and, when
    * a folder becomes or stops being an array, the files under it.
    */
-  private async treeWith(onto: GitOid | null, changes: Map<string, Entry>, pack: ObjectWriter): Promise<GitOid> {
+  private async treeWith(onto: GitOid | null, changes: Map<string, Entry>, pack: ObjectWriter, view: View = (k) => this.get(k)): Promise<GitOid> {
     const read = onto ? await this.at(onto) : null;
     const files = new Map<string, SnapEntry>();
     for (const [p, e] of changes) if (e) files.set(p, e);
@@ -504,7 +646,7 @@ class Session implements WriteSession {
         if (name !== "zarr.json" && name !== ".zarray") continue;
         const dir = parentDir(p);
         const before = (await read.array(dir))?.meta ?? null;
-        const after = await metaOf(this, p);
+        const after = await metaOf(view, p);
         if (sameIdentity(before, after)) continue;
         const hasAbove = [...dirs].some((d) => d !== dir && (d === "" || dir.startsWith(`${d}/`)) && (files.has(joinPath(d, "zarr.json")) || files.has(joinPath(d, ".zarray"))));
         for await (const f of read.walk(hasAbove ? "" : dir)) if (!changes.has(f.path)) files.set(f.path, snapEntry(f));
@@ -527,8 +669,8 @@ class Session implements WriteSession {
 }
 
 /** The metadata of the array document at `path` as the session has it, or null (not an array, or unreadable). */
-async function metaOf(s: WriteSession, path: string): Promise<ArrayMeta | null> {
-  const doc = await s.get(path);
+async function metaOf(view: View, path: string): Promise<ArrayMeta | null> {
+  const doc = await view(path);
   if (!doc) return null;
   try {
     if (baseName(path) === ".zarray") return parseZarray(doc, path);
