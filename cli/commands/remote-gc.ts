@@ -56,5 +56,6 @@ async function run({ lib, repo }: RepoContext, name: string | undefined, _option
   const st = res.staged;
   if (st.chunks + st.gitObjects > 0) out(`kept ${plural(st.chunks + st.gitObjects, "staged object")} (${formatBytes(st.bytes)}) of ${plural(res.sessions.kept.length, "staged session")}`);
   if (res.sessions.removed.length > 0) out(`${res.dryRun ? "would remove" : "removed"} ${plural(res.sessions.removed.length, "staged session")} older than the cutoff: ${res.sessions.removed.join(", ")}`);
+  if (res.queued.removed > 0) out(`${res.dryRun ? "would remove" : "removed"} ${plural(res.queued.removed, "queued commit record")} of write sessions that ended before their commit landed`);
   out(`kept ${plural(res.reachable.chunks, "chunk object")} and ${plural(res.reachable.gitObjects, "Git object")} that ${plural(res.refs.length, "ref")} need`);
 }

@@ -32,6 +32,7 @@ import { removeSessionFiles, stagedObjects } from "./sessions.js";
 import { enterRemoteGc, type RemoteAnnouncement } from "./remote-writers.js";
 import { readRemoteRoots, walkRemote, type WalkProblem } from "./remote-walk.js";
 import { mapSettled, meter, type OnTransferProgress } from "./transfer.js";
+import { PENDING_PREFIX } from "./remote-write.js";
 
 export interface RemoteGcOptions {
   /** a remote name (needs `repo`) or URL; default: origin, or the only remote */
@@ -72,6 +73,8 @@ export interface RemoteGcResult {
   staged: GcCounts;
   /** staged sessions kept (younger than the cutoff), and those whose registry was removed (or would be) */
   sessions: { kept: string[]; removed: string[] };
+  /** records of write sessions' queued commits (group commit) kept (younger than the cutoff), and removed (or that would be) */
+  queued: { kept: number; removed: number };
   /** keys removed (or that would be, with dryRun) */
   removedKeys: string[];
 }
@@ -131,6 +134,7 @@ async function collect(
     reachable: { gitObjects: 0, chunks: 0, bytes: 0 },
     staged: { gitObjects: 0, chunks: 0, bytes: 0 },
     sessions: { kept: staged.live, removed: staged.expired },
+    queued: { kept: 0, removed: 0 },
     removedKeys: [],
   };
   const doomed: { key: string; kind: "gitObjects" | "chunks"; size: number }[] = [];
@@ -176,6 +180,21 @@ async function collect(
     result.removedKeys.push(d.key);
     m.add(d.size);
   });
+  // a queued commit's record outlives its session only when the session died before a carrier took it: gc holds
+  // every session off while it runs, so none waits on these; removed once as old as other garbage
+  const queued: string[] = [];
+  for await (const obj of remote.backend.listObjects(PENDING_PREFIX)) {
+    if (o.cutoff !== null && obj.lastModified.getTime() <= o.cutoff.getTime()) queued.push(obj.key);
+    else result.queued.kept++;
+  }
+  result.queued.removed = queued.length;
+  result.removedKeys.push(...queued);
+  if (!o.dryRun) {
+    await mapSettled(queued, o.concurrency, async (key) => {
+      o.ann?.check();
+      await remote.backend.delete(key);
+    });
+  }
   result.removedKeys.sort();
   if (!o.dryRun && staged.expired.length > 0) {
     o.ann?.check();

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import * as zarr from "zarrita";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openRemoteWriteSession, openSession, remoteRepository, type RemoteWriteOptions } from "../../src/index.js";
+import { openRemoteWriteSession, openSession, remoteGc, remoteRepository, type RemoteWriteOptions } from "../../src/index.js";
 import { History, parsePending, sessionOf } from "../../src/session/group-commit.js";
 
 process.env.TDV_AUTHOR_NAME = "Test";
@@ -30,8 +30,8 @@ afterEach(async () => {
 });
 
 describe("group commit", () => {
-  it("12 sessions committing at once all land, once each, in a linear history with their own messages", async () => {
-    const N = 12;
+  it("8 sessions committing at once all land, once each, in a linear history with their own messages", async () => {
+    const N = 8;
     const init = await openRemoteWriteSession(url, "main", opts);
     await zarr.create(zarr.root(init).resolve("grid"), { shape: [4 * N, 4], chunkShape: [4, 4], dtype: "float32", fillValue: 0, codecs: BYTES });
     const base = (await init.commit("init")).commit;
@@ -76,6 +76,21 @@ describe("group commit", () => {
     const left = await fsp.readdir(queue, { recursive: true }).catch(() => []);
     expect(left.filter((f) => String(f).endsWith(".json"))).toEqual([]);
   }, 60_000);
+
+  it("remote gc removes the queued record of a session that died before a carrier took it, once as old as other garbage", async () => {
+    const init = await openRemoteWriteSession(url, "main", opts);
+    await zarr.create(zarr.root(init).resolve("grid"), { shape: [4, 4], chunkShape: [4, 4], dtype: "float32", fillValue: 0, codecs: BYTES });
+    await init.commit("init");
+    const dir = path.join(url, "pending", Buffer.from("main").toString("hex"));
+    await fsp.mkdir(path.join(dir, "landed"), { recursive: true });
+    await fsp.writeFile(path.join(dir, "0123456789abcdef0123.json"), "{}");
+    await fsp.writeFile(path.join(dir, "landed", "0123456789abcdef0123"), "0".repeat(40));
+    const young = await remoteGc(null, { remote: url });
+    expect(young.queued).toEqual({ kept: 2, removed: 0 });
+    const now = await remoteGc(null, { remote: url, prune: "now" });
+    expect(now.queued).toEqual({ kept: 0, removed: 2 });
+    expect(await fsp.readdir(dir, { recursive: true })).toEqual(["landed"]);
+  });
 
   it("refuses queue records a hostile remote could plant", () => {
     const id = "0123456789abcdef0123";
