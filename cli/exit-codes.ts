@@ -53,6 +53,9 @@ const BY_TAG: Record<TdvErrorTag, number> = {
   ChunkDecodeError: EXIT_FAILURE,
   // zarr/encode.ts
   ChunkEncodeError: EXIT_FAILURE,
+  // repo/hooks.ts
+  HookFailedError: EXIT_FAILURE,
+  HookStartError: EXIT_FAILURE,
   // repo/merge/errors.ts
   MergeInProgressError: EXIT_FAILURE,
   NoMergeInProgressError: EXIT_FAILURE,

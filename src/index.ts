@@ -86,6 +86,9 @@ export { conflictKey, conflictSubject } from "./repo/merge/types.js";
 export { encodeChunk, ChunkEncodeError } from "./zarr/encode.js";
 export { historyGraph, type GraphCommit, type GraphRow } from "./repo/merge/graph.js";
 export { headCommit, brokenRefs } from "./repo/head.js";
+// hooks like git's: .tdv/hooks/pre-commit, pre-merge, pre-push, post-commit
+export { commitsSince } from "./repo/history.js";
+export { runHook, hookState, hookFile, mergeBaseFor, HookFailedError, HookStartError, HOOK_NAMES, type HookName, type HookRun, type HookState, type RunHookOptions } from "./repo/hooks.js";
 // a read-only view of one commit: its arrays, one chunk's bytes or values without reading the whole snapshot
 export { openSession, pathParts, type ReadSession, type ArrayAt, type StoredRef, type FileAt, type Listing, type RangeQuery } from "./session/read.js";
 export { repositorySource, type RevisionSource, type RevisionRefs } from "./session/source.js";

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { postCommitHook, preCommitHook } from "../hooks.js";
 import { collect, commandLine } from "../operands.js";
 import { action, branchName, commitSummaryLines, loadLib, openRepo, out, plural, printJson, shortOid, subject, warn, withProgress, type RepoContext , remoteContext } from "../output.js";
 
@@ -11,6 +12,7 @@ interface CommitOptions {
   session?: string;
   branch?: string;
   json?: boolean;
+  verify?: boolean;
 }
 
 export function register(program: Command): void {
@@ -25,6 +27,7 @@ export function register(program: Command): void {
     .option("--remote <remote>", "with --session: the remote (a URL, or a remote's name inside a repository)")
     .option("--branch <branch>", "with --session: the branch to commit to (must be the session's, the default)")
     .option("--json", "with --session: print the commit as JSON")
+    .option("--no-verify", "skip the pre-commit hook (.tdv/hooks/pre-commit)")
     .addHelpText(
       "after",
       `
@@ -33,6 +36,7 @@ Examples:
   $ tdv commit -a -m "Reprocess t2m with the fixed calibration"
   $ tdv commit -m "Subject" -m "A longer body paragraph."
   $ tdv commit --remote s3://bucket/era5 --session run-42 -m "ERA5 2026-03, 4 workers"
+  $ tdv commit --no-verify -m "WIP"      without running .tdv/hooks/pre-commit
 
 With --session, no repository is needed: the change sets staged with
 \`tdv stage\` are gathered (reading no chunk bytes) and committed on the
@@ -86,6 +90,7 @@ async function run({ lib, repo }: RepoContext, opts: CommitOptions): Promise<voi
   if (message.trim() === "") throw new lib.UsageError("the commit message is empty", { hint: 'say what changed: `tdv commit -m "what and why"`' });
   // during a stopped merge, committing concludes it (two parents), as `tdv merge --continue` does
   const merging = (await lib.readMergeState(repo).catch(() => null)) !== null;
+  if (opts.verify !== false) await preCommitHook({ lib, repo }, { all: opts.all === true, merging });
   const res = await withProgress(opts.quiet, (onProgress) =>
     merging ? lib.mergeContinue(repo, { message, all: opts.all === true, trailers: { "Tdv-Command": commandLine() } }) : lib.commit(repo, {
       message,
@@ -96,6 +101,7 @@ async function run({ lib, repo }: RepoContext, opts: CommitOptions): Promise<voi
     }),
   );
   for (const w of res.warnings) warn(w);
+  await postCommitHook({ lib, repo }, res);
   if (opts.quiet) return;
   const where = branchName(res.branch) ?? "detached HEAD";
   out(`[${where}${res.parents.length === 0 ? " (root-commit)" : ""} ${shortOid(res.oid)}] ${subject(message)}`);

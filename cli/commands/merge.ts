@@ -1,5 +1,6 @@
 import { Option, type Command } from "commander";
 import type { MergeResult, MergeStatus, OpenConflict, Policy } from "../../src/index.js";
+import { preMergeHook } from "../hooks.js";
 import { collect, commandLine } from "../operands.js";
 import {
   branchName,
@@ -29,6 +30,7 @@ interface MergeOptions {
   quit?: boolean;
   json?: boolean;
   quiet?: boolean;
+  verify?: boolean;
 }
 
 export function register(program: Command): void {
@@ -47,6 +49,7 @@ export function register(program: Command): void {
     .option("--quit", "forget a stopped merge, leaving the working copy and index as they are")
     .option("--json", "print the result as one JSON document")
     .option("-q, --quiet", "print nothing but errors and conflicts; no progress display")
+    .option("--no-verify", "skip the pre-merge hook (.tdv/hooks/pre-merge)")
     .addHelpText(
       "after",
       `
@@ -105,6 +108,7 @@ async function run({ lib, repo }: RepoContext, rev: string | undefined, opts: Me
   }
   if (rev === undefined) throw new lib.UsageError("what to merge?", { hint: "`tdv merge BRANCH`, or `tdv merge --continue | --abort`" });
   if (opts.ffOnly && opts.ff === false) throw new lib.UsageError("--ff-only and --no-ff exclude each other");
+  if (opts.verify !== false && !opts.dryRun) await preMergeHook({ lib, repo }, rev);
   const res = await withProgress(opts.quiet, (onProgress) =>
     lib.merge(repo, {
       rev,

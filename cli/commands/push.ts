@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { PushResult, RefUpdate } from "../../src/index.js";
+import { prePushHook } from "../hooks.js";
 import { err, formatBytes, inRepo, jobsOption, JOBS_HELP, out, plural, printJson, shortOid, stopOnSignals, withProgress, type RepoContext } from "../output.js";
 
 interface PushOptions {
@@ -22,6 +23,7 @@ export function register(program: Command): void {
     .option("--tags", "push every tag too")
     .option("-d, --delete", "delete the named branches or tags on the remote (and their remote-tracking branches)")
     .option("--verify", "read back and re-hash every object the pushed refs reach on the remote; upload again what is missing or damaged")
+    .option("--no-verify", "skip the pre-push hook (.tdv/hooks/pre-push)")
     .option("-j, --jobs <n>", JOBS_HELP, jobsOption)
     .option("--json", "print a summary as JSON (objects and bytes uploaded, skipped, found, repaired)")
     .option("-q, --quiet", "print nothing but errors; no progress display")
@@ -76,6 +78,7 @@ async function run({ lib, repo }: RepoContext, remote: string | undefined, refs:
         force: opts.force === true,
         delete: del,
         verify: opts.verify === true,
+        ...(opts.verify === false ? {} : { beforeUpload: prePushHook({ lib, repo }) }),
         ...(opts.jobs === undefined ? {} : { concurrency: opts.jobs }),
         onProgress,
         signal: stop.signal,

@@ -66,6 +66,11 @@ export interface PushOptions {
   /** called before the first remote ref moves (throws to stop the push there) */
   beforeRefUpdate?: () => void;
   /**
+   * called once the refs to move are known, before anything is uploaded or moved
+   * (the pre-push hook): throws to stop the push with the remote untouched
+   */
+  beforeUpload?: (plan: { remote: string | null; url: string; refs: RefUpdate[] }) => Promise<void>;
+  /**
    * Stop early: once aborted, no new request starts, the ones in flight
    * finish, and push throws `signal.reason`. No remote ref has moved; what
    * was uploaded stays and the next push does not send it again.
@@ -151,6 +156,7 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
     updates.push({ ref, old: r?.oid ?? null, new: oid, status, expected: r });
   }
   const moving = updates.filter((u) => u.status !== "up-to-date" && u.status !== "rejected");
+  if (moving.length > 0) await opts.beforeUpload?.({ remote: name, url, refs: moving.map(strip) });
   const result = emptyResult(name, url);
 
   // 3. what the remote lacks: everything reachable from its refs is had
