@@ -53,6 +53,9 @@ const BY_TAG: Record<TdvErrorTag, number> = {
   ChunkDecodeError: EXIT_FAILURE,
   // zarr/encode.ts
   ChunkEncodeError: EXIT_FAILURE,
+  // commands/release.ts, format/release.ts
+  ReleaseRefusedError: EXIT_FAILURE,
+  ReleaseProtectedError: EXIT_FAILURE,
   // repo/hooks.ts
   HookFailedError: EXIT_FAILURE,
   HookStartError: EXIT_FAILURE,

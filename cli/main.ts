@@ -44,11 +44,12 @@ import { register as status } from "./commands/status.js";
 import { register as switchCmd } from "./commands/switch.js";
 import { register as tag } from "./commands/tag.js";
 import { register as ui } from "./commands/ui.js";
+import { register as verify } from "./commands/verify.js";
 import { expandCountShorthand } from "./count-shorthand.js";
 import { EXIT_FAILURE, exitCodeForCommander, exitCodeForError } from "./exit-codes.js";
 import { escapeControl } from "./output.js";
 
-const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, rebase, resolveCmd, checkout, restore, reset, revert, stash, tag, cat, exportCmd, serve, reflog, fsck, gc, config, remote, lsRemote, push, fetch, pull, clone, stage, session, sparse, ui, demo];
+const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, rebase, resolveCmd, checkout, restore, reset, revert, stash, tag, verify, cat, exportCmd, serve, reflog, fsck, gc, config, remote, lsRemote, push, fetch, pull, clone, stage, session, sparse, ui, demo];
 
 function version(): string {
   // dist/bin/tdv.js (the bundle), dist/cli/main.js and cli/main.ts all sit two levels below package.json

@@ -88,6 +88,9 @@ export { historyGraph, type GraphCommit, type GraphRow } from "./repo/merge/grap
 export { headCommit, brokenRefs } from "./repo/head.js";
 // hooks like git's: .tdv/hooks/pre-commit, pre-merge, pre-push, post-commit
 export { commitsSince } from "./repo/history.js";
+// releases: annotated tags recording the rules' verdict, the arrays' checksums and the commits' provenance
+export { release, listReleases, readRelease, isReleaseTag, verifyRelease, releaseArrays, ReleaseRefusedError, RULES_FILE, type ReleaseOptions, type ReleaseResult, type ReleaseProgress, type ReleaseInfo, type RulesVerdict, type VerifyOptions, type VerifyResult, type VerifyProblem, type VerifyProblemKind } from "./commands/release.js";
+export { parseReleaseMessage, parseTrailers, ReleaseProtectedError, RELEASE_FORMAT, type ReleaseRecord, type ReleaseArray, type ReleaseCommit, type ReleaseVerdict } from "./format/release.js";
 export { runHook, hookState, hookFile, mergeBaseFor, HookFailedError, HookStartError, HOOK_NAMES, type HookName, type HookRun, type HookState, type RunHookOptions } from "./repo/hooks.js";
 // a read-only view of one commit: its arrays, one chunk's bytes or values without reading the whole snapshot
 export { openSession, pathParts, type ReadSession, type ArrayAt, type StoredRef, type FileAt, type Listing, type RangeQuery } from "./session/read.js";
