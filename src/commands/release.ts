@@ -224,7 +224,8 @@ export async function listReleases(repo: Repository): Promise<ReleaseInfo[]> {
       previous: r.previous?.tag ?? null,
     });
   }
-  return out.sort((a, b) => b.time - a.time || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+  // newest first; within one second, a release that follows another (its previous) first
+  return out.sort((a, b) => b.time - a.time || (a.previous === b.tag ? -1 : b.previous === a.tag ? 1 : a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
 }
 
 /** A release's tag and record, or null when NAME is not a release. */

@@ -133,16 +133,20 @@ function isRecord(v: unknown): v is ReleaseRecord {
   );
 }
 
-/** A commit message's trailers: the `Key: value` lines of its last paragraph (as git interpret-trailers reads them). */
+/**
+ * A commit message's trailers: the `Key: value` lines of its last paragraphs
+ * made only of such lines (git interpret-trailers reads the last one; tdv
+ * appends its own Tdv-* paragraph after a user's `-m "Pipeline: x"` one).
+ */
 export function parseTrailers(message: string): Record<string, string> {
   const paragraphs = message.trim().split(/\n\s*\n/);
-  if (paragraphs.length < 2) return {};
-  const last = (paragraphs[paragraphs.length - 1] as string).split("\n");
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (const line of last) {
-    const m = /^([A-Za-z0-9][A-Za-z0-9-]*): ?(.*)$/.exec(line);
-    if (!m) return {};
-    out[m[1] as string] = m[2] as string;
+  // never the subject: a one-paragraph message has no trailers
+  for (let i = paragraphs.length - 1; i >= 1; i--) {
+    const lines = (paragraphs[i] as string).split("\n");
+    const parsed = lines.map((line) => /^([A-Za-z0-9][A-Za-z0-9-]*): ?(.*)$/.exec(line));
+    if (parsed.some((m) => m === null)) break;
+    for (const m of parsed as RegExpExecArray[]) if (!((m[1] as string) in out)) out[m[1] as string] = m[2] as string;
   }
   return out;
 }
