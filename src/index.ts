@@ -91,6 +91,8 @@ export { openSession, pathParts, type ReadSession, type ArrayAt, type StoredRef,
 export { repositorySource, type RevisionSource, type RevisionRefs } from "./session/source.js";
 export { exportRevision, ExportTargetExistsError, type ExportOptions, type ExportResult, type ExportProgress } from "./commands/export.js";
 export { openWriteSession, type WriteSession, type ChangeSet, type SessionChange, type SessionToken, type SessionCommitOptions, type SessionCommitResult, type WriteSessionOptions, type SessionHost, type SessionHold } from "./session/write.js";
+// validation rules on the data (tdv-rules.toml), tdv check, and the branch policy commit, merge and push follow
+export { checkRevision, loadRules, branchPolicy, parseRules, RULES_FILE, RulesFileError, RulesFailedError, ProtectedBranchError, describeFailure, type Verdict, type CheckOptions, type RuleFailure, type Rules, type ArrayRule, type GroupRule, type BranchRule, type CheckPoint } from "./rules/index.js";
 // tdv serve: any revision over HTTP, for Zarr readers
 export { serve, DEFAULT_PORT, ServeListenError, type ServeOptions, type RunningServer } from "./remote/serve.js";
 // for the CLI's output: terminal-safe text

@@ -11,6 +11,7 @@ interface CommitOptions {
   session?: string;
   branch?: string;
   json?: boolean;
+  verify?: boolean;
 }
 
 export function register(program: Command): void {
@@ -20,6 +21,7 @@ export function register(program: Command): void {
     .option("-m, --message <msg>", "the commit message (repeat for more paragraphs)", collect)
     .option("-a, --all", "first stage changes to tracked arrays and files (not new ones)")
     .option("--allow-empty", "commit even when nothing changed")
+    .option("--no-verify", "commit even when the branch's rules (tdv-rules.toml) fail; recorded in the commit as a Tdv-No-Verify trailer")
     .option("-q, --quiet", "print nothing but errors; no progress display")
     .option("--session <id>", "commit a staged session on a remote instead (with --remote): gather every worker's change set into one commit")
     .option("--remote <remote>", "with --session: the remote (a URL, or a remote's name inside a repository)")
@@ -32,6 +34,7 @@ Examples:
   $ tdv commit -m "Import ERA5 2024-01"
   $ tdv commit -a -m "Reprocess t2m with the fixed calibration"
   $ tdv commit -m "Subject" -m "A longer body paragraph."
+  $ tdv commit --no-verify -m "Known gap in March"   past a failing rule, recorded
   $ tdv commit --remote s3://bucket/era5 --session run-42 -m "ERA5 2026-03, 4 workers"
 
 With --session, no repository is needed: the change sets staged with
@@ -87,10 +90,11 @@ async function run({ lib, repo }: RepoContext, opts: CommitOptions): Promise<voi
   // during a stopped merge, committing concludes it (two parents), as `tdv merge --continue` does
   const merging = (await lib.readMergeState(repo).catch(() => null)) !== null;
   const res = await withProgress(opts.quiet, (onProgress) =>
-    merging ? lib.mergeContinue(repo, { message, all: opts.all === true, trailers: { "Tdv-Command": commandLine() } }) : lib.commit(repo, {
+    merging ? lib.mergeContinue(repo, { message, all: opts.all === true, trailers: { "Tdv-Command": commandLine() }, noVerify: opts.verify === false }) : lib.commit(repo, {
       message,
       all: opts.all === true,
       allowEmpty: opts.allowEmpty === true,
+      noVerify: opts.verify === false,
       trailers: { "Tdv-Command": commandLine() },
       onProgress,
     }),
