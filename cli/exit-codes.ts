@@ -107,6 +107,10 @@ const BY_TAG: Record<TdvErrorTag, number> = {
   StagedChangeSetExistsError: EXIT_FAILURE,
   RemoteObjectMissingError: EXIT_FAILURE,
   RemoteObjectCorruptError: EXIT_FAILURE,
+  // rules/errors.ts
+  RulesFileError: EXIT_FAILURE,
+  RulesFailedError: EXIT_FAILURE,
+  ProtectedBranchError: EXIT_FAILURE,
   // remote/serve.ts
   ServeListenError: EXIT_FAILURE,
 };

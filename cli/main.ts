@@ -10,6 +10,7 @@ import { Command, CommanderError } from "commander";
 import { register as add } from "./commands/add.js";
 import { register as branch } from "./commands/branch.js";
 import { register as cat } from "./commands/cat.js";
+import { register as check } from "./commands/check.js";
 import { register as checkout } from "./commands/checkout.js";
 import { register as clone } from "./commands/clone.js";
 import { register as commit } from "./commands/commit.js";
@@ -49,7 +50,7 @@ import { expandCountShorthand } from "./count-shorthand.js";
 import { EXIT_FAILURE, exitCodeForCommander, exitCodeForError } from "./exit-codes.js";
 import { escapeControl } from "./output.js";
 
-const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, rebase, resolveCmd, checkout, restore, reset, revert, stash, tag, verify, cat, exportCmd, serve, reflog, fsck, gc, config, remote, lsRemote, push, fetch, pull, clone, stage, session, sparse, ui, demo];
+const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, rebase, resolveCmd, checkout, restore, reset, revert, stash, tag, verify, cat, exportCmd, serve, reflog, fsck, check, gc, config, remote, lsRemote, push, fetch, pull, clone, stage, session, sparse, ui, demo];
 
 function version(): string {
   // dist/bin/tdv.js (the bundle), dist/cli/main.js and cli/main.ts all sit two levels below package.json

@@ -22,12 +22,12 @@ export function register(program: Command): void {
     .option("-m, --message <msg>", "the commit message (repeat for more paragraphs)", collect)
     .option("-a, --all", "first stage changes to tracked arrays and files (not new ones)")
     .option("--allow-empty", "commit even when nothing changed")
+    .option("--no-verify", "skip the pre-commit hook (.tdv/hooks/pre-commit) and commit even when the branch's rules (tdv-rules.toml) fail; recorded in the commit as a Tdv-No-Verify trailer")
     .option("-q, --quiet", "print nothing but errors; no progress display")
     .option("--session <id>", "commit a staged session on a remote instead (with --remote): gather every worker's change set into one commit")
     .option("--remote <remote>", "with --session: the remote (a URL, or a remote's name inside a repository)")
     .option("--branch <branch>", "with --session: the branch to commit to (must be the session's, the default)")
     .option("--json", "with --session: print the commit as JSON")
-    .option("--no-verify", "skip the pre-commit hook (.tdv/hooks/pre-commit)")
     .addHelpText(
       "after",
       `
@@ -35,8 +35,8 @@ Examples:
   $ tdv commit -m "Import ERA5 2024-01"
   $ tdv commit -a -m "Reprocess t2m with the fixed calibration"
   $ tdv commit -m "Subject" -m "A longer body paragraph."
+  $ tdv commit --no-verify -m "Known gap in March"   past a failing rule, recorded
   $ tdv commit --remote s3://bucket/era5 --session run-42 -m "ERA5 2026-03, 4 workers"
-  $ tdv commit --no-verify -m "WIP"      without running .tdv/hooks/pre-commit
 
 With --session, no repository is needed: the change sets staged with
 \`tdv stage\` are gathered (reading no chunk bytes) and committed on the
@@ -92,10 +92,11 @@ async function run({ lib, repo }: RepoContext, opts: CommitOptions): Promise<voi
   const merging = (await lib.readMergeState(repo).catch(() => null)) !== null;
   if (opts.verify !== false) await preCommitHook({ lib, repo }, { all: opts.all === true, merging });
   const res = await withProgress(opts.quiet, (onProgress) =>
-    merging ? lib.mergeContinue(repo, { message, all: opts.all === true, trailers: { "Tdv-Command": commandLine() } }) : lib.commit(repo, {
+    merging ? lib.mergeContinue(repo, { message, all: opts.all === true, trailers: { "Tdv-Command": commandLine() }, noVerify: opts.verify === false }) : lib.commit(repo, {
       message,
       all: opts.all === true,
       allowEmpty: opts.allowEmpty === true,
+      noVerify: opts.verify === false,
       trailers: { "Tdv-Command": commandLine() },
       onProgress,
     }),

@@ -47,9 +47,9 @@ export function register(program: Command): void {
     .option("--continue", "conclude a merge stopped on conflicts (once they are resolved)")
     .option("--abort", "undo a merge stopped on conflicts: working copy, index and HEAD as before")
     .option("--quit", "forget a stopped merge, leaving the working copy and index as they are")
+    .option("--no-verify", "skip the pre-merge hook (.tdv/hooks/pre-merge) and merge even when the branch's rules (tdv-rules.toml) fail; recorded in the merge commit as a Tdv-No-Verify trailer")
     .option("--json", "print the result as one JSON document")
     .option("-q, --quiet", "print nothing but errors and conflicts; no progress display")
-    .option("--no-verify", "skip the pre-merge hook (.tdv/hooks/pre-merge)")
     .addHelpText(
       "after",
       `
@@ -87,7 +87,7 @@ async function run({ lib, repo }: RepoContext, rev: string | undefined, opts: Me
   const message = opts.message?.length ? opts.message.join("\n\n") : undefined;
   if (modes === 1 && rev !== undefined) throw new lib.UsageError(`no revision with --${opts.continue ? "continue" : opts.abort ? "abort" : "quit"}`, { hint: "`tdv merge --continue`" });
   if (opts.continue) {
-    const res = await lib.mergeContinue(repo, { ...(message ? { message } : {}), trailers: { "Tdv-Command": commandLine() } });
+    const res = await lib.mergeContinue(repo, { ...(message ? { message } : {}), trailers: { "Tdv-Command": commandLine() }, noVerify: opts.verify === false });
     if (opts.json) printJson(res);
     else if (!opts.quiet) {
       out(`[${branchName(res.branch) ?? "detached HEAD"} ${shortOid(res.oid)}] ${subject((await lib.openSession(repo, res.oid)).info.message)}`);
@@ -117,6 +117,7 @@ async function run({ lib, repo }: RepoContext, rev: string | undefined, opts: Me
       strategy: (opts.strategy ?? "elementwise") as Policy,
       discardOtherEdits: opts.discardOtherEdits === true,
       dryRun: opts.dryRun === true,
+      noVerify: opts.verify === false,
       trailers: { "Tdv-Command": commandLine() },
       onProgress,
     }),

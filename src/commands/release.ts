@@ -15,19 +15,9 @@ import type { Repository } from "../repo/repository.js";
 import { readRef, resolveRevision } from "../repo/revision.js";
 import { walkReachable } from "../repo/walk.js";
 import { checkRefName } from "../store/refs.js";
+import { checkRevision, type RuleFailure, type Verdict } from "../rules/index.js";
 
 const TAGS = "refs/tags/";
-export const RULES_FILE = "tdv-rules.toml";
-
-/** What a rules check says of a commit (the checker's Verdict, as a release needs it). */
-export interface RulesVerdict {
-  commit: string;
-  rules: string | null;
-  passed: boolean;
-  failures: { rule: string; array: string; message: string; chunk?: number[]; coords?: Record<string, string | number> }[];
-  arraysChecked: number;
-  chunksRead: number;
-}
 
 /** The rules failed on the commit to release: nothing was tagged. */
 export class ReleaseRefusedError extends TdvError<"ReleaseRefusedError"> {
@@ -35,7 +25,7 @@ export class ReleaseRefusedError extends TdvError<"ReleaseRefusedError"> {
   constructor(
     readonly tag: string,
     readonly commit: string,
-    readonly failures: RulesVerdict["failures"],
+    readonly failures: RuleFailure[],
   ) {
     const shown = failures.slice(0, 20).map((f) => `  ${f.array || "."}: ${f.rule}: ${f.message}${f.chunk ? ` (chunk [${f.chunk.join(",")}])` : ""}`);
     const more = failures.length > 20 ? [`  ... and ${failures.length - 20} more`] : [];
@@ -60,8 +50,8 @@ export interface ReleaseOptions {
   force?: boolean;
   /** release even though the rules fail, with this reason recorded in the tag */
   allowFailing?: string;
-  /** the rules check of a commit */
-  check: (repo: Repository, commit: GitOid) => Promise<RulesVerdict>;
+  /** the rules check of a commit (default: checkRevision, tdv check's) */
+  check?: (repo: Repository, commit: GitOid, onProgress: (p: { done: number; total: number }) => void) => Promise<Verdict>;
   onProgress?: (p: ReleaseProgress) => void;
 }
 
@@ -87,7 +77,9 @@ export function release(repo: Repository, opts: ReleaseOptions): Promise<Release
   return repo.writing("release", () => _release(repo, opts));
 }
 
-async function _release(repo: Repository, { name, rev = "HEAD", message, force = false, allowFailing, check, onProgress }: ReleaseOptions): Promise<ReleaseResult> {
+const defaultCheck: NonNullable<ReleaseOptions["check"]> = (repo, commit, onProgress) => checkRevision(repo, commit, { onProgress });
+
+async function _release(repo: Repository, { name, rev = "HEAD", message, force = false, allowFailing, check = defaultCheck, onProgress }: ReleaseOptions): Promise<ReleaseResult> {
   checkRefName(name);
   const ref = TAGS + name;
   const commit = await resolveRevision(repo, rev);
@@ -96,8 +88,7 @@ async function _release(repo: Repository, { name, rev = "HEAD", message, force =
     if ((await releaseAt(repo, previousOid)) !== null) throw new ReleaseProtectedError(name, "move");
     throw new RefExistsError(ref);
   }
-  onProgress?.({ phase: "checking rules", done: 0, bytes: 0, unit: "arrays" });
-  const v = await check(repo, commit);
+  const v = await check(repo, commit, (p) => onProgress?.({ phase: "checking rules", done: p.done, total: p.total, bytes: 0, unit: "chunks" }));
   if (!v.passed && allowFailing === undefined) throw new ReleaseRefusedError(name, commit, v.failures);
   const verdict: ReleaseVerdict = {
     passed: v.passed,
@@ -105,6 +96,7 @@ async function _release(repo: Repository, { name, rev = "HEAD", message, force =
     arraysChecked: v.arraysChecked,
     chunksRead: v.chunksRead,
     failures: v.failures.length,
+    since: v.since,
     override: v.passed ? null : { reason: (allowFailing as string).trim() },
   };
   onProgress?.({ phase: "recording arrays", done: 0, bytes: 0, unit: "arrays" });

@@ -31,6 +31,8 @@ export interface ReleaseVerdict {
   arraysChecked: number;
   chunksRead: number;
   failures: number;
+  /** the commit the check was incremental from (what did not change since was checked there), null: checked whole */
+  since: string | null;
   /** the release was made although the rules failed (`--allow-failing`): who said why */
   override: { reason: string } | null;
 }
