@@ -127,7 +127,7 @@ function isTdvErrorTag(err: unknown, tag: string): boolean {
 }
 
 /** The arrays of a snapshot tree with their manifest and metadata ids, chunk counts and bytes; sorted by path. */
-export async function releaseArrays(repo: Repository, tree: GitOid): Promise<ReleaseArray[]> {
+export async function releaseArrays(repo: Repository, tree: GitOid, onChunk?: (id: ChunkId, label: string) => void): Promise<ReleaseArray[]> {
   const out: ReleaseArray[] = [];
   const visit = async (oid: GitOid, path: string): Promise<void> => {
     const folder = await readFolder(repo, oid, path);
@@ -137,6 +137,7 @@ export async function releaseArrays(repo: Repository, tree: GitOid): Promise<Rel
       let bytes = 0;
       for (const shard of a.shardOids.keys()) {
         for (const e of await readShard(repo, folder, shard)) {
+          onChunk?.(e.id, `${path || "."} chunk [${e.index.join(",")}]`);
           chunks++;
           bytes += e.size;
         }
@@ -321,6 +322,19 @@ export async function verifyRelease(repo: Repository, { name, fetch = true, conc
     return finish(res);
   }
 
+  // the arrays recomputed from the commit (naming each chunk by its array and index), then compared with the record
+  const labels = new Map<string, string>();
+  let now: ReleaseArray[] | null = null;
+  try {
+    now = await releaseArrays(repo, tree, (id, label) => {
+      if (!labels.has(id)) labels.set(id, label);
+    });
+  } catch (err) {
+    problem("array", "", null, describe(err));
+  }
+  if (record && now) compareArrays(record.arrays, now, problem);
+  res.arrays = now?.length ?? 0;
+
   // every Git object and chunk the snapshot reaches, re-hashed
   onProgress?.({ phase: "checking objects", done: 0, bytes: 0, unit: "objects" });
   const chunks = new Map<ChunkId, string>();
@@ -336,7 +350,7 @@ export async function verifyRelease(repo: Repository, { name, fetch = true, conc
         }
       },
       chunk: (id, _size, path) => {
-        if (!chunks.has(id)) chunks.set(id, path);
+        if (!chunks.has(id)) chunks.set(id, labels.get(id) ?? path);
       },
     });
   } catch (err) {
@@ -371,29 +385,23 @@ export async function verifyRelease(repo: Repository, { name, fetch = true, conc
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, list.length)) }, worker));
   report();
 
-  // the recorded arrays against the commit's
-  if (record && tree) {
-    try {
-      const now = await releaseArrays(repo, tree);
-      res.arrays = now.length;
-      const recorded = new Map(record.arrays.map((a) => [a.path, a]));
-      for (const a of now) {
-        const r = recorded.get(a.path);
-        recorded.delete(a.path);
-        if (!r) {
-          problem("array", a.path, a.path, `array ${a.path || "."} is in the commit but not in the release record`);
-          continue;
-        }
-        for (const k of ["metadataDoc", "metadata", "attributes", "manifest", "chunks", "bytes"] as const) {
-          if (r[k] !== a[k]) problem("array", a.path, a.path, `array ${a.path || "."}: ${k} is ${String(a[k])}, the release recorded ${String(r[k])}`);
-        }
-      }
-      for (const p of recorded.keys()) problem("array", p, p, `array ${p || "."} is in the release record but not in the commit`);
-    } catch (err) {
-      problem("array", "", null, describe(err));
+  return finish(res);
+}
+
+function compareArrays(recordedList: readonly ReleaseArray[], now: readonly ReleaseArray[], problem: (kind: VerifyProblemKind, object: string, path: string | null, message: string) => void): void {
+  const recorded = new Map(recordedList.map((a) => [a.path, a]));
+  for (const a of now) {
+    const r = recorded.get(a.path);
+    recorded.delete(a.path);
+    if (!r) {
+      problem("array", a.path, a.path, `array ${a.path || "."} is in the commit but not in the release record`);
+      continue;
+    }
+    for (const k of ["metadataDoc", "metadata", "attributes", "manifest", "chunks", "bytes"] as const) {
+      if (r[k] !== a[k]) problem("array", a.path, a.path, `array ${a.path || "."}: ${k} is ${String(a[k])}, the release recorded ${String(r[k])}`);
     }
   }
-  return finish(res);
+  for (const p of recorded.keys()) problem("array", p, p, `array ${p || "."} is in the release record but not in the commit`);
 }
 
 function finish(res: VerifyResult): VerifyResult {
