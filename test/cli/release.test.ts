@@ -21,7 +21,10 @@ attrs = { units = "1" }
 
 /** Each command a second later than the one before: releases made in one test get distinct dates. */
 let clock = Date.parse("2026-06-01T00:00:00Z");
-const at = () => ({ env: { TDV_AUTHOR_DATE: new Date((clock += 1000)).toISOString() } });
+function at(): { env: { TDV_AUTHOR_DATE: string } } {
+  clock += 1000;
+  return { env: { TDV_AUTHOR_DATE: new Date(clock).toISOString() } };
+}
 
 type Shown = { commit: { oid: string }; release: ReleaseRecord & { tagOid: string } };
 
