@@ -38,8 +38,8 @@ export async function postCommitHook(ctx: RepoContext, res: Pick<CommitResult, "
     ctx,
     "post-commit",
     async () => {
-      const c = await ctx.repo.git.readCommit(res.oid);
-      return { hook: "post-commit", commit: res.oid, branch: res.branch, parents: res.parents, message: c.message, author: c.author, changes: res.changes };
+      const c = (await ctx.lib.log(ctx.repo, { rev: res.oid, n: 1 }))[0];
+      return { hook: "post-commit", commit: res.oid, branch: res.branch, parents: res.parents, message: c?.message ?? null, author: c?.author ?? null, changes: res.changes };
     },
     "",
   );
@@ -57,7 +57,8 @@ export async function preMergeHook(ctx: RepoContext, rev: string): Promise<void>
       const head = await lib.headCommit(repo);
       const base = head === null ? null : await lib.mergeBaseFor(repo, head, theirs);
       const changes = await lib.diff(repo, { from: base, to: theirs });
-      return { hook: "pre-merge", rev, branch: (await repo.refs.head()).branch, head, theirs, base, changes };
+      const branch = await lib.currentBranch(repo);
+      return { hook: "pre-merge", rev, branch: branch === null ? null : `refs/heads/${branch}`, head, theirs, base, changes };
     },
     "nothing was merged; HEAD, the index and the working copy are as they were",
   );

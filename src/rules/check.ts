@@ -363,11 +363,11 @@ class Context {
     return { attrs, dims };
   }
 
-  /** The chunk at `index`, decoded (its stored bytes counted as one chunk read). */
-  async chunk(arr: ArrayAt, index: readonly number[]): Promise<DecodedChunk> {
+  /** The chunk at `index`, decoded (its stored bytes counted as one chunk read); `stored` false: the fill value. */
+  async chunk(arr: ArrayAt, index: readonly number[]): Promise<{ chunk: DecodedChunk; stored: boolean }> {
     const bytes = await arr.chunkBytes(index);
     if (bytes) this.chunksRead++;
-    return arr.decode(index, bytes);
+    return { chunk: await arr.decode(index, bytes), stored: bytes !== null };
   }
 
   /** The values of the array's 1-D coordinates at array index `at`, by dimension name. */
@@ -440,7 +440,7 @@ function metadataRules(r: ArrayRule, meta: ArrayMeta, info: ArrayInfo, add: Add)
 const pct = (x: number) => `${Number((x * 100).toPrecision(3))}%`;
 
 async function checkChunk(ctx: Context, arr: ArrayAt, info: ArrayInfo, index: number[], rules: ArrayRule[], add: Add): Promise<void> {
-  const chunk = await ctx.chunk(arr, index);
+  const { chunk, stored: isStored } = await ctx.chunk(arr, index);
   for (const r of rules) {
     const s = chunkStats(chunk, arr.meta.shape, r.range ?? null);
     if (s.count === 0) continue;
@@ -448,7 +448,7 @@ async function checkChunk(ctx: Context, arr: ArrayAt, info: ArrayInfo, index: nu
       add(r.range ? "range" : "max_nan_fraction", `the values are not numbers (${arr.meta.dtype}): the rule does not apply; remove it for this array`, { chunk: index });
       continue;
     }
-    const stored = (await arr.chunkBytes(index).then((b) => b !== null)) ? "" : " (no chunk stored: the fill value)";
+    const stored = isStored ? "" : " (no chunk stored: the fill value)";
     if (r.maxNanFraction !== undefined && s.nan / s.count > r.maxNanFraction) {
       const coords = await ctx.coords(arr, info, s.firstNan as number[]);
       add("max_nan_fraction", `${s.nan} of ${s.count} values are NaN (${pct(s.nan / s.count)}, at most ${pct(r.maxNanFraction)} allowed)${stored}`, { chunk: index, ...(coords ? { coords } : {}) });
@@ -496,7 +496,7 @@ async function monotonic(ctx: Context, arr: ArrayAt, order: "increasing" | "decr
   const grid = gridShape(arr.meta)[0] as number;
   let prev: number | null = null;
   for (let k = 0; k < grid; k++) {
-    const values = vectorOf(await ctx.chunk(arr, [k]), length);
+    const values = vectorOf((await ctx.chunk(arr, [k])).chunk, length);
     if (!values) {
       add("monotonic", `the values are not numbers (${arr.meta.dtype})`);
       return;

@@ -9,7 +9,8 @@ import type { GitOid } from "../format/hash.js";
 import type { Repository, Stores } from "../repo/repository.js";
 import { branchPolicy, checkRevision, loadRules } from "./check.js";
 import { RulesFailedError } from "./errors.js";
-import type { CheckPoint } from "./parse.js";
+import { RULES_FILE, type CheckPoint } from "./parse.js";
+import { isTdvError } from "../errors.js";
 
 export const NO_VERIFY_TRAILER = "Tdv-No-Verify";
 
@@ -21,7 +22,14 @@ export const NO_VERIFY_TRAILER = "Tdv-No-Verify";
  */
 export async function gate(repo: Repository<Stores>, commit: GitOid, branch: string | null, action: CheckPoint, noVerify: boolean): Promise<Record<string, string> | null> {
   if (branch === null || !branch.startsWith("refs/heads/")) return null;
-  const rules = await loadRules(repo, commit);
+  let rules: Awaited<ReturnType<typeof loadRules>>;
+  try {
+    rules = await loadRules(repo, commit);
+  } catch (err) {
+    // a rules file that does not parse is refused like a failing rule, and --no-verify lets it through, recorded
+    if (noVerify && isTdvError(err, "RulesFileError")) return { [NO_VERIFY_TRAILER]: `${RULES_FILE} is not valid` };
+    throw err;
+  }
   const name = branch.slice("refs/heads/".length);
   if (!branchPolicy(rules, name).checkOn.has(action)) return null;
   const verdict = await checkRevision(repo, commit);

@@ -190,9 +190,23 @@ type Fail = (key: string, problem: string, fix: string) => never;
 function known(t: Record<string, unknown>, keys: readonly string[], where: string, fail: Fail): void {
   for (const k of Object.keys(t)) {
     if (keys.includes(k)) continue;
-    const near = keys.find((x) => x.replace(/_/g, "") === k.replace(/[_-]/g, "").toLowerCase());
+    const near = keys.find((x) => distance(x, k.toLowerCase().replace(/-/g, "_")) <= 2);
     fail(where ? `${where}.${k}` : k, "is not a key tdv knows", near ? `did you mean \`${near}\`? (known keys: ${keys.join(", ")})` : `remove it, or use one of: ${keys.join(", ")} (docs/rules.md)`);
   }
+}
+
+/** Edit distance (insertions, deletions, substitutions, transpositions of neighbours), for "did you mean". */
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i] as number[];
+      const up = d[i - 1] as number[];
+      row[j] = Math.min((up[j] as number) + 1, (row[j - 1] as number) + 1, (up[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1);
+    }
+  }
+  return (d[a.length] as number[])[b.length] as number;
 }
 
 function tables(v: unknown, key: string, fail: Fail): Record<string, unknown>[] {
