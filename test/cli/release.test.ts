@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseReleaseMessage, Repository, type ReleaseRecord } from "../../src/index.js";
+import { type GitOid, parseReleaseMessage, Repository, type ReleaseRecord } from "../../src/index.js";
 import { committed, tdv, tdvJson, tdvOk } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixture.js";
 
@@ -69,7 +69,7 @@ describe("releases", () => {
     expect(human).toMatch(/single\.zarr {2}6 chunks/);
     // the tag message is readable as it is stored (stock git shows it) and parses back
     const repo = await Repository.open({ durability: "none", dir });
-    const tag = await repo.git.readTag(shown.release.tagOid);
+    const tag = await repo.git.readTag(shown.release.tagOid as GitOid);
     expect(tag.message).toMatch(/^First product\n\nRules: passed/);
     const { tagOid, replaced, ...stored } = r as ReleaseRecord & { tagOid: string; replaced: string | null };
     expect(tagOid).toBe(shown.release.tagOid);
@@ -116,7 +116,7 @@ describe("releases", () => {
     // a tag object forged with another manifest id, put in place behind tdv's back
     const repo = await Repository.open({ durability: "none", dir });
     const tagRef = path.join(dir, ".tdv", "git", "refs", "tags", "v2");
-    const real = (await fs.readFile(tagRef, "utf8")).trim();
+    const real = (await fs.readFile(tagRef, "utf8")).trim() as GitOid;
     const tag = await repo.git.readTag(real);
     const manifest = (parseReleaseMessage(tag.message) as ReleaseRecord).arrays[0]?.manifest as string;
     const forged = await repo.git.writeTag({ object: tag.object, type: "commit", tag: "v2", tagger: tag.tagger, message: tag.message.replaceAll(manifest, "0".repeat(40)) });
