@@ -15,7 +15,7 @@ import type { Repository } from "../repo/repository.js";
 import { readRef, resolveRevision } from "../repo/revision.js";
 import { walkReachable } from "../repo/walk.js";
 import { checkRefName } from "../store/refs.js";
-import { checkRevision, type RuleFailure, type Verdict } from "../rules/index.js";
+import { checkRevision, describeFailure, type RuleFailure, type Verdict } from "../rules/index.js";
 
 const TAGS = "refs/tags/";
 
@@ -27,7 +27,7 @@ export class ReleaseRefusedError extends TdvError<"ReleaseRefusedError"> {
     readonly commit: string,
     readonly failures: RuleFailure[],
   ) {
-    const shown = failures.slice(0, 20).map((f) => `  ${f.array || "."}: ${f.rule}: ${f.message}${f.chunk ? ` (chunk [${f.chunk.join(",")}])` : ""}`);
+    const shown = failures.slice(0, 20).map((f) => `  ${describeFailure(f)}`);
     const more = failures.length > 20 ? [`  ... and ${failures.length - 20} more`] : [];
     super([`the rules fail on ${commit.slice(0, 10)}: no release ${tag} made (${failures.length} failure${failures.length === 1 ? "" : "s"})`, ...shown, ...more].join("\n"), {
       hint: `fix the data (\`tdv check ${commit.slice(0, 10)}\` lists the failures), or release it anyway with the reason recorded in the tag: \`tdv release ${tag} --allow-failing "why"\``,

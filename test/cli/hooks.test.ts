@@ -8,7 +8,8 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { committed, tdv, tdvJson, tdvOk } from "../helpers/cli.js";
+import { tdv, tdvJson, tdvOk } from "../helpers/cli.js";
+import { committedFixture } from "../remote/dataset.js";
 import { tempDir } from "../helpers/fixture.js";
 
 /** A hook that saves its stdin, environment and cwd under $HOOK_OUT and exits with `code` (printing a line on stdout). */
@@ -28,7 +29,7 @@ async function installHook(dir: string, name: string, code: number, mode = 0o755
 }
 
 async function setup(): Promise<{ dir: string; env: { HOOK_OUT: string } }> {
-  const dir = await committed("v2/single.zarr");
+  const dir = await committedFixture("v2/single.zarr");
   return { dir, env: { HOOK_OUT: await tempDir() } };
 }
 

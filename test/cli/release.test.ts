@@ -11,7 +11,8 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type GitOid, parseReleaseMessage, Repository, type ReleaseRecord } from "../../src/index.js";
-import { committed, tdv, tdvJson, tdvOk } from "../helpers/cli.js";
+import { tdv, tdvJson, tdvOk } from "../helpers/cli.js";
+import { committedFixture } from "../remote/dataset.js";
 import { tempDir } from "../helpers/fixture.js";
 
 const RULES = `[[arrays]]
@@ -32,7 +33,7 @@ let dir: string;
 let remote: string;
 
 beforeAll(async () => {
-  dir = await committed("v2/single.zarr");
+  dir = await committedFixture("v2/single.zarr");
   await fs.writeFile(path.join(dir, "tdv-rules.toml"), RULES);
   await tdvOk(dir, ["add", "tdv-rules.toml"]);
   await tdvOk(dir, ["commit", "-m", "Rules for the product", "-m", "Pipeline: qc-v2"], at());
@@ -111,7 +112,6 @@ describe("releases", () => {
     expect(bad.stdout).toContain(path.basename(path.dirname(obj)) + path.basename(obj));
     expect(bad.stdout).toContain("single.zarr chunk [0,0]");
     await fs.writeFile(obj, good);
-    await tdvOk(dir, ["verify", "v2"]);
 
     // a tag object forged with another manifest id, put in place behind tdv's back
     const repo = await Repository.open({ durability: "none", dir });
