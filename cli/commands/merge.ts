@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import type { MergeResult, MergeStatus, OpenConflict, Policy } from "../../src/index.js";
-import { preMergeHook } from "../hooks.js";
+import { postCommitHook, preCommitHook, preMergeHook } from "../hooks.js";
 import { collect, commandLine } from "../operands.js";
 import {
   branchName,
@@ -87,7 +87,9 @@ async function run({ lib, repo }: RepoContext, rev: string | undefined, opts: Me
   const message = opts.message?.length ? opts.message.join("\n\n") : undefined;
   if (modes === 1 && rev !== undefined) throw new lib.UsageError(`no revision with --${opts.continue ? "continue" : opts.abort ? "abort" : "quit"}`, { hint: "`tdv merge --continue`" });
   if (opts.continue) {
+    if (opts.verify !== false) await preCommitHook({ lib, repo }, { all: false, merging: true });
     const res = await lib.mergeContinue(repo, { ...(message ? { message } : {}), trailers: { "Tdv-Command": commandLine() }, noVerify: opts.verify === false });
+    await postCommitHook({ lib, repo }, res);
     if (opts.json) printJson(res);
     else if (!opts.quiet) {
       out(`[${branchName(res.branch) ?? "detached HEAD"} ${shortOid(res.oid)}] ${subject((await lib.openSession(repo, res.oid)).info.message)}`);
