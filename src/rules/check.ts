@@ -67,7 +67,7 @@ async function rulesOf(session: ReadSession): Promise<Rules | null> {
   const f = await session.file(RULES_FILE);
   if (!f) return null;
   const text = new TextDecoder("utf-8", { fatal: false }).decode(await session.read(f));
-  return parseRules(text, f.id, `${RULES_FILE} (commit ${session.commit.slice(0, 12)})`);
+  return await parseRules(text, f.id, `${RULES_FILE} (commit ${session.commit.slice(0, 12)})`);
 }
 
 /** What the rules say of `branch` ("main" or "refs/heads/main"): protected, and where its rules run. */
@@ -380,7 +380,7 @@ class Context {
       try {
         const cpath = joinPath(parentDir(arr.path), name);
         const c = cpath === arr.path ? arr : await this.session.array(cpath);
-        if (!c || c.meta.shape.length !== 1 || c.meta.shape[0] !== arr.meta.shape[d] || c.meta.innerChunkShape !== null) continue;
+        if (c?.meta.shape.length !== 1 || c.meta.shape[0] !== arr.meta.shape[d] || c.meta.innerChunkShape !== null) continue;
         const i = at[d] as number;
         const size = c.meta.chunkShape[0] as number;
         const k = Math.floor(i / size);

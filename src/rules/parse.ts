@@ -22,7 +22,6 @@
  *
  *   consolidated = true
  */
-import { parse, TomlError } from "smol-toml";
 import { RulesFileError } from "./errors.js";
 
 export const RULES_FILE = "tdv-rules.toml";
@@ -73,7 +72,9 @@ export interface Rules {
 }
 
 /** Parse the text of a rules file (`file` names it in errors; `id` is its blob id). */
-export function parseRules(text: string, id: string, file = RULES_FILE): Rules {
+export async function parseRules(text: string, id: string, file = RULES_FILE): Promise<Rules> {
+  // loaded when a rules file is read: commands that meet none (status, log) never load the parser
+  const { parse, TomlError } = await import("smol-toml");
   let doc: Record<string, unknown>;
   try {
     doc = parse(text) as Record<string, unknown>;
