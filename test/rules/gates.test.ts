@@ -2,7 +2,7 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { add, commit, isTdvError, merge, push, readMergeState, Repository, reset, resolveRevision, switchBranch, type RulesFailedError } from "../../src/index.js";
+import { add, clone, commit, isTdvError, merge, pull, push, readMergeState, Repository, reset, resolveRevision, switchBranch, type RulesFailedError } from "../../src/index.js";
 import { tempDir } from "../helpers/fixture.js";
 import { RULES, T2M, writeChunk, writeForecast } from "./dataset.js";
 
@@ -83,6 +83,16 @@ describe("rules at push", () => {
 
     const res = await push(repo, { remote, noVerify: true });
     expect(res.refs[0]).toMatchObject({ ref: "refs/heads/main", status: "fast-forward" });
+
+    // a clone at the passing commit: pull's fast-forward to the failing one is a merge its rules refuse
+    const other = path.join(await tempDir(), "other");
+    await clone({ url: remote, dir: other });
+    const theirs = await Repository.open({ dir: other, durability: "none" });
+    await reset(theirs, { rev: "HEAD~1", mode: "hard" });
+    const pulled = await refused(pull(theirs, {}));
+    expect(pulled.message).toContain("fc.zarr/t2m chunk [0,0]");
+    expect(await resolveRevision(theirs, "main")).toBe(pushed);
+    expect((await pull(theirs, { noVerify: true })).status).toBe("fast-forward");
 
     // history rewritten locally: --force (with or without --no-verify) cannot move the protected branch
     await reset(repo, { rev: "HEAD~1", mode: "hard" });
