@@ -106,6 +106,15 @@ describe("rules at push", () => {
     }
     expect(await remoteRef()).not.toBe(await resolveRevision(repo, "main"));
 
+    // another repository, none of whose commits the remote's main holds: the protection is read from the remote
+    const stranger = await tempDir();
+    await fsp.writeFile(path.join(stranger, "README.md"), "unrelated\n");
+    const { repo: s } = await Repository.init({ durability: "none", dir: stranger });
+    await add(s, { all: true });
+    await commit(s, { message: "unrelated" });
+    const e = await push(s, { remote, force: true }).catch((x: unknown) => x);
+    expect(isTdvError(e, "ProtectedBranchError")).toBe(true);
+
     // a branch the rules do not protect: pushed as before, failing data and all
     await switchBranch(repo, { name: "scratch", create: true });
     await writeChunk(path.join(dir, T2M), "<f4", [1, 0], [Number.NaN, 280]);
