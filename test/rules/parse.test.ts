@@ -50,3 +50,16 @@ describe("parseRules", () => {
     expect((await error(`[[groups]]\npath = "g"\nshared = true`)).message).toBe("tdv-rules.toml: groups[0].shared: is not a key tdv knows");
   });
 });
+
+describe("globs against hostile patterns", () => {
+  it("match in time linear in the pattern and the path (no backtracking)", async () => {
+    const stars = Array.from({ length: 30 }, () => "*a").join("");
+    const r = await parseRules(`[[arrays]]\npath = "${stars}b"\n[[arrays]]\npath = "${Array.from({ length: 7 }, () => "**/a").join("/")}/b"\n`, "1".repeat(40));
+    const t0 = Date.now();
+    expect(r.arrays[0]!.match("a".repeat(200))).toBe(false);
+    expect(r.arrays[1]!.match(Array.from({ length: 60 }, () => "a").join("/"))).toBe(false);
+    expect(r.arrays[1]!.match(`${Array.from({ length: 7 }, () => "a").join("/")}/b`)).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(r.arrays[1]!.match("xa/a/a/a/a/a/a/b")).toBe(false);
+  });
+});
