@@ -2,7 +2,7 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { add, clone, commit, isTdvError, merge, pull, push, readMergeState, Repository, reset, resolveRevision, switchBranch, type RulesFailedError } from "../../src/index.js";
+import { add, clone, commit, isTdvError, merge, pull, push, readMergeState, Repository, reset, resolveRevision, revert, switchBranch, type RulesFailedError } from "../../src/index.js";
 import { tempDir } from "../helpers/fixture.js";
 import { RULES, T2M, writeChunk, writeForecast } from "./dataset.js";
 
@@ -60,6 +60,26 @@ describe("rules at merge", () => {
 
     const res = await merge(repo, { rev: "feature", noVerify: true });
     expect(res.kind).toBe("merged");
+    expect(await message(repo, "main")).toContain("Tdv-No-Verify: 1 rule failure");
+  });
+});
+
+describe("rules at revert", () => {
+  it("refuse a revert whose result breaks the rules, before the working copy moves", async () => {
+    const { dir, repo } = await setup();
+    await writeChunk(path.join(dir, T2M), "<f4", [3, 0], [Number.NaN, Number.NaN]);
+    await add(repo, { all: true });
+    await commit(repo, { message: "step 3 as NaN", noVerify: true });
+    await writeChunk(path.join(dir, T2M), "<f4", [3, 0], [281, 282]);
+    await add(repo, { all: true });
+    await commit(repo, { message: "step 3 fixed" });
+    const tip = await resolveRevision(repo, "main");
+    // reverting the fix brings the NaN back
+    const err = await refused(revert(repo, { rev: "HEAD" }));
+    expect(err.message).toContain("fc.zarr/t2m chunk [3,0] (time 2024-01-04, lat 10): max_nan_fraction");
+    expect(await resolveRevision(repo, "main")).toBe(tip);
+    expect(new Float32Array((await fsp.readFile(path.join(dir, T2M, "3.0"))).buffer.slice(0))).toEqual(new Float32Array([281, 282]));
+    await revert(repo, { rev: "HEAD", noVerify: true });
     expect(await message(repo, "main")).toContain("Tdv-No-Verify: 1 rule failure");
   });
 });
