@@ -500,7 +500,8 @@ async function guardBranches(repo: Repository, url: string, opts: PushOptions, m
     const tip = u.old ?? u.new;
     // the remote's tip is ours when the move is a fast-forward; else (a forced push) read it from the remote
     const local = await repo.git.typeOf(tip);
-    const from: Repository<Stores> = local ? repo : await (remoteRepo ??= remoteRepository(url, { repo, prefetch: false, ...(opts.backend ? { backend: opts.backend } : {}) }));
+    if (!local && remoteRepo === null) remoteRepo = remoteRepository(url, { repo, prefetch: false, ...(opts.backend ? { backend: opts.backend } : {}) });
+    const from: Repository<Stores> = local ? repo : await (remoteRepo as Promise<Repository<Stores>>);
     const policy = branchPolicy(await loadRules(from, tip), branch);
     if (policy.protected) {
       guarded.add(u.ref);

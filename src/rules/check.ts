@@ -56,6 +56,8 @@ const PER_RULE = 10;
 /** Ancestors searched for a verdict to start from. */
 const SEARCH = 1000;
 const CHECKS_DIR = "checks";
+/** Chunks read and decoded at once. */
+const BATCH = 16;
 
 /** The rules of `commit` (its tdv-rules.toml), or null when it has none. RulesFileError when the file is not valid. */
 export async function loadRules(repo: Repository<Stores>, commit: string): Promise<Rules | null> {
@@ -67,7 +69,7 @@ async function rulesOf(session: ReadSession): Promise<Rules | null> {
   const f = await session.file(RULES_FILE);
   if (!f) return null;
   const text = new TextDecoder("utf-8", { fatal: false }).decode(await session.read(f));
-  return parseRules(text, f.id, `${RULES_FILE} (commit ${session.commit.slice(0, 12)})`);
+  return await parseRules(text, f.id, `${RULES_FILE} (commit ${session.commit.slice(0, 12)})`);
 }
 
 /** What the rules say of `branch` ("main" or "refs/heads/main"): protected, and where its rules run. */
@@ -187,6 +189,11 @@ class Failures {
     if (n <= PER_RULE) this.list.push(f);
   }
 
+  /** Whether the next failure of `rule` on `array` is listed (not only counted). */
+  listed(rule: string, array: string): boolean {
+    return (this.counts.get(`${rule}\u0000${array}`) ?? 0) < PER_RULE;
+  }
+
   /** One more failure per rule and array that had more than PER_RULE, saying how many. */
   finish(): RuleFailure[] {
     for (const [k, n] of this.counts) {
@@ -267,9 +274,16 @@ async function evaluate(repo: Repository<Stores>, session: ReadSession, rules: R
       tick();
     }
     if (elementRules.length) {
-      for (const index of chunks) {
-        await checkChunk(ctx, arr, info, index, elementRules, add);
-        tick();
+      // read and decode a few chunks at once; failures are listed in chunk order
+      for (let i = 0; i < chunks.length; i += BATCH) {
+        const batch = chunks.slice(i, i + BATCH);
+        const found = await Promise.all(batch.map((index) => checkChunk(ctx, arr, index, elementRules)));
+        for (const f of found.flat()) {
+          // coordinates only for the failures that are listed
+          const coords = f.at && failures.listed(f.rule, plan.path) ? await ctx.coords(arr, info, f.at) : undefined;
+          add(f.rule, f.message, { chunk: f.chunk, ...(coords ? { coords } : {}) });
+        }
+        tick(batch.length);
       }
     } else if (plan.chunks) tick(plan.chunks.length);
     for (const r of plan.rules) {
@@ -380,7 +394,7 @@ class Context {
       try {
         const cpath = joinPath(parentDir(arr.path), name);
         const c = cpath === arr.path ? arr : await this.session.array(cpath);
-        if (!c || c.meta.shape.length !== 1 || c.meta.shape[0] !== arr.meta.shape[d] || c.meta.innerChunkShape !== null) continue;
+        if (c?.meta.shape.length !== 1 || c.meta.shape[0] !== arr.meta.shape[d] || c.meta.innerChunkShape !== null) continue;
         const i = at[d] as number;
         const size = c.meta.chunkShape[0] as number;
         const k = Math.floor(i / size);
@@ -439,25 +453,34 @@ function metadataRules(r: ArrayRule, meta: ArrayMeta, info: ArrayInfo, add: Add)
 
 const pct = (x: number) => `${Number((x * 100).toPrecision(3))}%`;
 
-async function checkChunk(ctx: Context, arr: ArrayAt, info: ArrayInfo, index: number[], rules: ArrayRule[], add: Add): Promise<void> {
+/** A failure found in one chunk: `at`, the array index of its first failing element (for coordinates). */
+interface ChunkFailure {
+  rule: string;
+  message: string;
+  chunk: number[];
+  at: number[] | null;
+}
+
+async function checkChunk(ctx: Context, arr: ArrayAt, index: number[], rules: ArrayRule[]): Promise<ChunkFailure[]> {
   const { chunk, stored: isStored } = await ctx.chunk(arr, index);
+  const out: ChunkFailure[] = [];
   for (const r of rules) {
     const s = chunkStats(chunk, arr.meta.shape, r.range ?? null);
     if (s.count === 0) continue;
     if (!s.numeric) {
-      add(r.range ? "range" : "max_nan_fraction", `the values are not numbers (${arr.meta.dtype}): the rule does not apply; remove it for this array`, { chunk: index });
+      out.push({ rule: r.range ? "range" : "max_nan_fraction", message: `the values are not numbers (${arr.meta.dtype}): the rule does not apply; remove it for this array`, chunk: index, at: null });
       continue;
     }
     const stored = isStored ? "" : " (no chunk stored: the fill value)";
     if (r.maxNanFraction !== undefined && s.nan / s.count > r.maxNanFraction) {
-      const coords = await ctx.coords(arr, info, s.firstNan as number[]);
-      add("max_nan_fraction", `${s.nan} of ${s.count} values are NaN (${pct(s.nan / s.count)}, at most ${pct(r.maxNanFraction)} allowed)${stored}`, { chunk: index, ...(coords ? { coords } : {}) });
+      out.push({ rule: "max_nan_fraction", message: `${s.nan} of ${s.count} values are NaN (${pct(s.nan / s.count)}, at most ${pct(r.maxNanFraction)} allowed)${stored}`, chunk: index, at: s.firstNan });
     }
     if (r.range && s.outside > 0 && s.firstOutside) {
-      const coords = await ctx.coords(arr, info, s.firstOutside.index);
-      add("range", `${s.outside} of ${s.count} values outside [${r.range[0]}, ${r.range[1]}], first ${s.firstOutside.value} at [${s.firstOutside.index.join(",")}]${stored}`, { chunk: index, ...(coords ? { coords } : {}) });
+      const first = s.firstOutside;
+      out.push({ rule: "range", message: `${s.outside} of ${s.count} values outside [${r.range[0]}, ${r.range[1]}], first ${first.value} at [${first.index.join(",")}]${stored}`, chunk: index, at: first.index });
     }
   }
+  return out;
 }
 
 async function completeAlong(ctx: Context, arr: ArrayAt, info: ArrayInfo, dim: string, add: Add): Promise<void> {

@@ -22,7 +22,6 @@
  *
  *   consolidated = true
  */
-import { parse, TomlError } from "smol-toml";
 import { RulesFileError } from "./errors.js";
 
 export const RULES_FILE = "tdv-rules.toml";
@@ -73,7 +72,9 @@ export interface Rules {
 }
 
 /** Parse the text of a rules file (`file` names it in errors; `id` is its blob id). */
-export function parseRules(text: string, id: string, file = RULES_FILE): Rules {
+export async function parseRules(text: string, id: string, file = RULES_FILE): Promise<Rules> {
+  // loaded when a rules file is read: commands that meet none (status, log) never load the parser
+  const { parse, TomlError } = await import("smol-toml");
   let doc: Record<string, unknown>;
   try {
     doc = parse(text) as Record<string, unknown>;
@@ -233,51 +234,135 @@ function jsonOf(v: unknown): unknown {
 /**
  * A glob over paths: `*` any run of characters within one path part, `?`
  * one such character, `**` any number of whole parts, `{a,b}` either,
- * `[abc]` one of. Anything else is literal.
+ * `[abc]` (or `[!abc]`) one of. Anything else is literal. Matched by dynamic
+ * programming over the glob's tokens and the path's characters, never by a
+ * backtracking regular expression: a hostile rules file cannot make a match
+ * take exponential time. Outside paths (`paths` false: branch names) `*`
+ * also crosses `/`.
  */
 export function globMatcher(glob: string, key: string, file: string, paths: boolean): (path: string) => boolean {
   const bad = (problem: string): never => {
     throw new RulesFileError(file, key, `bad glob ${JSON.stringify(glob)}: ${problem}`, "`*` matches within a folder name, `**` across folders, `?` one character, `{a,b}` either, `[abc]` one of; escape nothing else");
   };
-  let re = "";
-  let depth = 0;
+  if (glob === "") bad('it is empty; `"*"` names the top-level arrays, `"**"` every array');
+  if (glob.length > 1024) bad("it is longer than 1024 characters");
+  const alternatives = expandBraces(glob, bad).flatMap(expandGlobstars);
+  if (alternatives.length > 256) bad("its `{a,b}` and `**` parts make more than 256 alternatives");
+  const compiled = alternatives.map((g) => tokenize(g, paths, bad));
+  return (p) => compiled.some((t) => matchTokens(t, p));
+}
+
+type Token = { kind: "char"; c: string } | { kind: "one" } | { kind: "star" } | { kind: "globstar" } | { kind: "class"; set: string; negate: boolean };
+
+/** `{a,b}` expanded into whole globs (at most 256), innermost first. */
+function expandBraces(glob: string, bad: (problem: string) => never): string[] {
+  let out = [glob];
+  for (let guard = 0; guard < 64; guard++) {
+    const next: string[] = [];
+    let expanded = false;
+    for (const g of out) {
+      const close = g.indexOf("}");
+      const open = close < 0 ? -1 : g.lastIndexOf("{", close);
+      if (close < 0) {
+        if (g.includes("{")) bad("a `{` without its `}`");
+        next.push(g);
+        continue;
+      }
+      if (open < 0) bad("a `}` without its `{`");
+      expanded = true;
+      for (const alt of g.slice(open + 1, close).split(",")) next.push(g.slice(0, open) + alt + g.slice(close + 1));
+    }
+    if (next.length > 256) bad("its `{a,b}` alternatives make more than 256 globs");
+    out = next;
+    if (!expanded) return out;
+  }
+  return bad("its `{}` nest too deep");
+}
+
+// Each "**" + "/" as zero parts, or as any characters then a slash: the alternatives.
+function expandGlobstars(glob: string): string[] {
+  const parts = glob.split("**/");
+  let out = [parts[0] as string];
+  for (const part of parts.slice(1)) {
+    out = out.flatMap((g) => [g + part, `${g}**/${part}`]);
+    if (out.length > 512) break;
+  }
+  return out;
+}
+
+function tokenize(glob: string, paths: boolean, bad: (problem: string) => never): Token[] {
+  const out: Token[] = [];
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i] as string;
     if (c === "*") {
       if (glob[i + 1] === "*") {
         i++;
-        if (glob[i + 1] === "/") {
-          i++;
-          re += "(?:.*/)?";
-        } else re += ".*";
-      } else re += paths ? "[^/]*" : ".*";
-    } else if (c === "?") re += paths ? "[^/]" : ".";
-    else if (c === "{") {
-      depth++;
-      re += "(?:";
-    } else if (c === "}") {
-      if (depth === 0) bad("a `}` without its `{`");
-      depth--;
-      re += ")";
-    } else if (c === "," && depth > 0) re += "|";
+        // "**/" is zero parts (expandGlobstars) or any characters then a slash
+        if (i + 1 < glob.length && glob[i + 1] !== "/") bad("`**` stands for whole folder names: write `**/name`, or `*` within a name");
+        out.push({ kind: "globstar" });
+      } else out.push(paths ? { kind: "star" } : { kind: "globstar" });
+    } else if (c === "?") out.push({ kind: "one" });
     else if (c === "[") {
       const end = glob.indexOf("]", i + 2);
       if (end < 0) bad("a `[` without its `]`");
       const body = glob.slice(i + 1, end);
-      re += `[${body.replace(/^!/, "^").replace(/[\\\]]/g, "\\$&")}]`;
+      const negate = body.startsWith("!");
+      out.push({ kind: "class", set: negate ? body.slice(1) : body, negate });
       i = end;
     } else if (c === "]") bad("a `]` without its `[`");
-    else re += c.replace(/[.+^$()|\\/]/g, "\\$&");
+    else out.push({ kind: "char", c });
   }
-  if (depth > 0) bad("a `{` without its `}`");
-  if (glob === "") bad('it is empty; `"*"` names the top-level arrays, `"**"` every array');
-  let rx: RegExp;
-  try {
-    rx = new RegExp(`^${re}$`);
-  } catch (err) {
-    return bad(err instanceof Error ? err.message : String(err));
+  return out;
+}
+
+/** Whether `tokens` match all of `p`: reachable token positions, advanced one character at a time (O(tokens × length)). */
+function matchTokens(tokens: readonly Token[], p: string): boolean {
+  const n = tokens.length;
+  let states = new Uint8Array(n + 1);
+  const close = (s: Uint8Array) => {
+    // a star or globstar may match nothing: the position after it is reachable too
+    for (let k = 0; k < n; k++) {
+      const t = tokens[k] as Token;
+      if (s[k] && (t.kind === "star" || t.kind === "globstar")) s[k + 1] = 1;
+    }
+  };
+  states[0] = 1;
+  close(states);
+  for (const ch of p) {
+    const next = new Uint8Array(n + 1);
+    let any = false;
+    for (let k = 0; k < n; k++) {
+      if (!states[k]) continue;
+      const t = tokens[k] as Token;
+      const slash = ch === "/";
+      if (t.kind === "globstar") {
+        next[k] = 1; // stays
+        any = true;
+      } else if (t.kind === "star") {
+        if (!slash) {
+          next[k] = 1;
+          any = true;
+        }
+      } else if ((t.kind === "char" && t.c === ch) || (t.kind === "one" && !slash) || (t.kind === "class" && !slash && classHas(t.set, ch) !== t.negate)) {
+        next[k + 1] = 1;
+        any = true;
+      }
+    }
+    if (!any) return false;
+    close(next);
+    states = next;
   }
-  return (p) => rx.test(p);
+  return states[n] === 1;
+}
+
+function classHas(set: string, ch: string): boolean {
+  for (let i = 0; i < set.length; i++) {
+    if (set[i + 1] === "-" && i + 2 < set.length) {
+      if (ch >= (set[i] as string) && ch <= (set[i + 2] as string)) return true;
+      i += 2;
+    } else if (set[i] === ch) return true;
+  }
+  return false;
 }
 
 const V2_DTYPES: Record<string, string> = {

@@ -3,7 +3,7 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { add, checkRevision, commit, isTdvError, loadRules, branchPolicy, Repository } from "../../src/index.js";
-import { tempDir } from "../helpers/fixture.js";
+import { makeFixture, tempDir } from "../helpers/fixture.js";
 import { T2M, writeArray, writeChunk, writeForecast } from "./dataset.js";
 
 process.env.TDV_AUTHOR_NAME = "Test";
@@ -117,6 +117,25 @@ shared_dimensions = true
     // explicitly from the parent: only the last change
     const fromParent = await checkRevision(repo, "HEAD", { changedSince: "HEAD~1" });
     expect(fromParent).toMatchObject({ passed: true, chunksRead: 1, since: second.commit });
+  });
+
+  it("reads Zarr v3: attributes and dimension names from zarr.json, CF time from an int32 coordinate", async () => {
+    const { repo } = await setup(
+      `[[arrays]]\npath = "ocean.zarr/sst"\nattrs = { units = "K" }\ndtype = "float32"\ndimension_names = ["time", "lat", "lon"]\nrange = [-100, 100]\nmax_nan_fraction = 1.0\n\n[[arrays]]\npath = "ocean.zarr/{time,lat}"\nmonotonic = "increasing"\n`,
+      async (dir) => {
+        await fsp.cp(await makeFixture("v3/ocean.zarr"), path.join(dir, "ocean.zarr"), { recursive: true });
+      },
+    );
+    const v = await checkRevision(repo, "HEAD");
+    expect(v.failures).toEqual([{ rule: "attrs", array: "ocean.zarr/sst", message: 'attribute "units" is "degC", the rules want "K"' }]);
+    expect(v.arraysChecked).toBe(3);
+    expect(v.chunksRead).toBeGreaterThan(2);
+    // a range nothing meets: the first chunk's failure names its coordinates, time as a date
+    await fsp.appendFile(path.join(repo.root, "tdv-rules.toml"), `\n[[arrays]]\npath = "ocean.zarr/sst"\nrange = [1000, 2000]\n`);
+    await recommit(repo, "impossible range");
+    const w = await checkRevision(repo, "HEAD");
+    expect(w.failures[1]).toMatchObject({ rule: "range", array: "ocean.zarr/sst", chunk: [0, 0, 0], coords: { time: "2020-01-15" } }); // time[0] = 14 days since 2020-01-01
+    expect(Object.keys(w.failures[1]?.coords ?? {})).toEqual(["time", "lat", "lon"]);
   });
 
   it("branchPolicy: exact names, globs, and protection implying push", async () => {

@@ -2,7 +2,7 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { add, commit, isTdvError, merge, push, readMergeState, Repository, reset, resolveRevision, switchBranch, type RulesFailedError } from "../../src/index.js";
+import { add, clone, commit, isTdvError, merge, pull, push, readMergeState, Repository, reset, resolveRevision, revert, switchBranch, type RulesFailedError } from "../../src/index.js";
 import { tempDir } from "../helpers/fixture.js";
 import { RULES, T2M, writeChunk, writeForecast } from "./dataset.js";
 
@@ -64,6 +64,26 @@ describe("rules at merge", () => {
   });
 });
 
+describe("rules at revert", () => {
+  it("refuse a revert whose result breaks the rules, before the working copy moves", async () => {
+    const { dir, repo } = await setup();
+    await writeChunk(path.join(dir, T2M), "<f4", [3, 0], [Number.NaN, Number.NaN]);
+    await add(repo, { all: true });
+    await commit(repo, { message: "step 3 as NaN", noVerify: true });
+    await writeChunk(path.join(dir, T2M), "<f4", [3, 0], [281, 282]);
+    await add(repo, { all: true });
+    await commit(repo, { message: "step 3 fixed" });
+    const tip = await resolveRevision(repo, "main");
+    // reverting the fix brings the NaN back
+    const err = await refused(revert(repo, { rev: "HEAD" }));
+    expect(err.message).toContain("fc.zarr/t2m chunk [3,0] (time 2024-01-04, lat 10): max_nan_fraction");
+    expect(await resolveRevision(repo, "main")).toBe(tip);
+    expect(new Float32Array((await fsp.readFile(path.join(dir, T2M, "3.0"))).buffer.slice(0))).toEqual(new Float32Array([281, 282]));
+    await revert(repo, { rev: "HEAD", noVerify: true });
+    expect(await message(repo, "main")).toContain("Tdv-No-Verify: 1 rule failure");
+  });
+});
+
 describe("rules at push", () => {
   it("a protected branch takes only passing commits, by fast-forward; --no-verify skips the check, never the fast-forward", async () => {
     const { dir, repo } = await setup();
@@ -84,6 +104,16 @@ describe("rules at push", () => {
     const res = await push(repo, { remote, noVerify: true });
     expect(res.refs[0]).toMatchObject({ ref: "refs/heads/main", status: "fast-forward" });
 
+    // a clone at the passing commit: pull's fast-forward to the failing one is a merge its rules refuse
+    const other = path.join(await tempDir(), "other");
+    await clone({ url: remote, dir: other });
+    const theirs = await Repository.open({ dir: other, durability: "none" });
+    await reset(theirs, { rev: "HEAD~1", mode: "hard" });
+    const pulled = await refused(pull(theirs, {}));
+    expect(pulled.message).toContain("fc.zarr/t2m chunk [0,0]");
+    expect(await resolveRevision(theirs, "main")).toBe(pushed);
+    expect((await pull(theirs, { noVerify: true })).status).toBe("fast-forward");
+
     // history rewritten locally: --force (with or without --no-verify) cannot move the protected branch
     await reset(repo, { rev: "HEAD~1", mode: "hard" });
     await fsp.writeFile(path.join(dir, "README.md"), "other\n");
@@ -95,6 +125,15 @@ describe("rules at push", () => {
       expect((e as Error).message).toContain("branch 'main' is protected");
     }
     expect(await remoteRef()).not.toBe(await resolveRevision(repo, "main"));
+
+    // another repository, none of whose commits the remote's main holds: the protection is read from the remote
+    const stranger = await tempDir();
+    await fsp.writeFile(path.join(stranger, "README.md"), "unrelated\n");
+    const { repo: s } = await Repository.init({ durability: "none", dir: stranger });
+    await add(s, { all: true });
+    await commit(s, { message: "unrelated" });
+    const e = await push(s, { remote, force: true }).catch((x: unknown) => x);
+    expect(isTdvError(e, "ProtectedBranchError")).toBe(true);
 
     // a branch the rules do not protect: pushed as before, failing data and all
     await switchBranch(repo, { name: "scratch", create: true });
