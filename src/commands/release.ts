@@ -198,7 +198,9 @@ export async function listReleases(repo: Repository): Promise<ReleaseInfo[]> {
   const out: ReleaseInfo[] = [];
   for (const [ref, oid] of await repo.refs.list(TAGS)) {
     if ((await repo.git.typeOf(oid).catch(() => null)) !== "tag") continue;
-    const tag = await repo.git.readTag(oid);
+    // a tag object that cannot be read is no release to list (`tdv verify TAG` and `tdv fsck` name it)
+    const tag = await repo.git.readTag(oid).catch(() => null);
+    if (!tag) continue;
     const r = parseReleaseMessage(tag.message);
     if (!r) continue;
     const time = tag.tagger?.timestamp ?? 0;
