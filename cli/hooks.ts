@@ -4,7 +4,7 @@
  * but not executable. A failing pre-* hook throws HookFailedError before the
  * command changes anything; post-commit's exit code is only reported.
  */
-import type { CommitResult, HookName, HookRun, RefUpdate } from "../src/index.js";
+import type { CommitResult, GitOid, HookName, HookRun, RefUpdate } from "../src/index.js";
 import { err, warn, type RepoContext } from "./output.js";
 
 const told = new Set<HookName>();
@@ -64,8 +64,8 @@ export async function preMergeHook(ctx: RepoContext, rev: string): Promise<void>
   );
 }
 
-/** pre-push: git's stdin lines (local ref and id, remote ref and id) as JSON, with the commits each brings. */
-export function prePushHook(ctx: RepoContext): (plan: { remote: string | null; url: string; refs: RefUpdate[] }) => Promise<void> {
+/** pre-push: git's stdin lines (local ref and id, remote ref and id) as JSON, with the commits each brings that no remote ref reaches. */
+export function prePushHook(ctx: RepoContext): (plan: { remote: string | null; url: string; refs: RefUpdate[]; remoteTips: string[] }) => Promise<void> {
   return async (plan) => {
     await run(
       ctx,
@@ -81,7 +81,7 @@ export function prePushHook(ctx: RepoContext): (plan: { remote: string | null; u
             remoteRef: u.ref,
             remoteOid: u.old,
             status: u.status,
-            commits: u.new === null ? [] : (await ctx.lib.commitsSince(ctx.repo, u.new, u.old === null ? [] : [u.old])).map((c) => c.oid),
+            commits: u.new === null ? [] : (await ctx.lib.commitsSince(ctx.repo, u.new, [...(u.old === null ? [] : [u.old]), ...(plan.remoteTips as GitOid[])])).map((c) => c.oid),
           })),
         ),
       }),

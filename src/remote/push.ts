@@ -77,7 +77,7 @@ export interface PushOptions {
    * called once the refs to move are known, before anything is uploaded or moved
    * (the pre-push hook): throws to stop the push with the remote untouched
    */
-  beforeUpload?: (plan: { remote: string | null; url: string; refs: RefUpdate[] }) => Promise<void>;
+  beforeUpload?: (plan: { remote: string | null; url: string; refs: RefUpdate[]; remoteTips: GitOid[] }) => Promise<void>;
   /**
    * Stop early: once aborted, no new request starts, the ones in flight
    * finish, and push throws `signal.reason`. No remote ref has moved; what
@@ -164,7 +164,7 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
     updates.push({ ref, old: r?.oid ?? null, new: oid, status, expected: r });
   }
   const moving = updates.filter((u) => u.status !== "up-to-date" && u.status !== "rejected");
-  if (moving.length > 0) await opts.beforeUpload?.({ remote: name, url, refs: moving.map(strip) });
+  if (moving.length > 0) await opts.beforeUpload?.({ remote: name, url, refs: moving.map(strip), remoteTips: [...new Set([...remoteRefs.values()].map((r) => r.oid))] });
   // the rules, before anything is uploaded: protection as the remote's tip of the branch declares it
   const guarded = await guardBranches(repo, url, opts, moving);
   const result = emptyResult(name, url);

@@ -142,5 +142,15 @@ describe.concurrent("hooks", () => {
 
     await tdvOk(dir, ["push", "--no-verify", "origin", "main"], { env });
     expect((await tdvOk(dir, ["ls-remote", "origin"])).stdout).toContain(head);
+
+    // a new branch brings only the commits no remote ref reaches
+    await tdvOk(dir, ["switch", "-c", "feat"]);
+    await fs.writeFile(chunk(dir), Buffer.alloc((await fs.stat(chunk(dir))).size, 5));
+    await tdvOk(dir, ["commit", "-a", "-m", "feat work"]);
+    const feat = await headOid(dir);
+    await installHook(dir, "pre-push", 0);
+    await tdvOk(dir, ["push", "origin", "feat"], { env });
+    const next = await read<{ refs: { localRef: string; remoteOid: string | null; status: string; commits: string[] }[] }>(env, "pre-push");
+    expect(next.refs).toEqual([expect.objectContaining({ localRef: "refs/heads/feat", remoteOid: null, status: "created", commits: [feat] })]);
   });
 });
