@@ -26,10 +26,11 @@ export class HookFailedError extends TdvError<"HookFailedError"> {
     readonly hook: HookName,
     readonly exitCode: number | null,
     readonly signal: string | null,
+    readonly file: string,
     what: string,
   ) {
     super(`the ${hook} hook ${exitCode !== null ? `exited with code ${exitCode}` : `was killed by ${signal ?? "a signal"}`}: ${what}`, {
-      hint: `its output is above; fix what it reports and run the command again, or skip the hook with --no-verify (the hook is .tdv/hooks/${hook})`,
+      hint: `its output is above; fix what it reports and run the command again, or skip the hook with --no-verify (the hook is ${file})`,
     });
   }
 }
@@ -117,7 +118,7 @@ export async function runHook(repo: Repository<Stores>, hook: HookName, opts: Ru
     child.stdin?.on("error", () => {});
     child.stdin?.end(input);
   });
-  if (hook.startsWith("pre-") && code !== 0) throw new HookFailedError(hook, code, signal, opts.stopped ?? "the command stopped");
+  if (hook.startsWith("pre-") && code !== 0) throw new HookFailedError(hook, code, signal, file, opts.stopped ?? "the command stopped");
   return { hook, file, state, exitCode: code, signal };
 }
 
