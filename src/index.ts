@@ -96,7 +96,9 @@ export { runHook, hookState, hookFile, mergeBaseFor, HookFailedError, HookStartE
 export { openSession, pathParts, type ReadSession, type ArrayAt, type StoredRef, type FileAt, type Listing, type RangeQuery } from "./session/read.js";
 export { repositorySource, type RevisionSource, type RevisionRefs } from "./session/source.js";
 export { exportRevision, ExportTargetExistsError, type ExportOptions, type ExportResult, type ExportProgress } from "./commands/export.js";
-export { openWriteSession, type WriteSession, type ChangeSet, type SessionChange, type SessionToken, type SessionCommitOptions, type SessionCommitResult, type WriteSessionOptions, type SessionHost, type SessionHold } from "./session/write.js";
+// write sessions, their commits under the branch's validation rules (src/rules/session.ts)
+export { openWriteSession } from "./rules/session.js";
+export type { WriteSession, ChangeSet, SessionChange, SessionToken, SessionCommitOptions, SessionCommitResult, WriteSessionOptions, SessionHost, SessionHold } from "./session/write.js";
 // validation rules on the data (tdv-rules.toml), tdv check, and the branch policy commit, merge and push follow
 export { checkRevision, loadRules, branchPolicy, parseRules, RULES_FILE, RulesFileError, RulesFailedError, ProtectedBranchError, describeFailure, type Verdict, type CheckOptions, type RuleFailure, type Rules, type ArrayRule, type GroupRule, type BranchRule, type CheckPoint } from "./rules/index.js";
 // tdv serve: any revision over HTTP, for Zarr readers

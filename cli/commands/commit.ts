@@ -72,6 +72,7 @@ async function runSession(opts: CommitOptions): Promise<void> {
     message,
     ...(opts.branch === undefined ? {} : { branch: opts.branch }),
     trailers: { "Tdv-Command": commandLine() },
+    noVerify: opts.verify === false,
     onNotice: (m) => void process.stderr.write(`note: ${m}\n`),
   });
   if (opts.json) return printJson(res);

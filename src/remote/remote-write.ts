@@ -38,6 +38,7 @@ import { Durability } from "../store/durability.js";
 import type { PackType } from "../store/pack.js";
 import type { ObjectWriter } from "../store/types.js";
 import { Repository, type RepoConfig } from "../repo/repository.js";
+import { gate } from "../rules/gate.js";
 import { checkToken, openWriteSession, type SessionHold, type SessionHost, type SessionToken, type WriteSession } from "../session/write.js";
 import type { ObjectBackend } from "./backend.js";
 import { PreconditionFailedError, ReadOnlyRemoteError, RemoteLeaseLostError } from "./errors.js";
@@ -104,7 +105,8 @@ export async function openRemoteWriteSession(
     workingCopy: false,
     hold: () => holdRemote(backend, opts),
   };
-  return openWriteSession(repo, target, { host });
+  // a commit moves the remote's branch directly: the branch's rules check it first, as a local commit's
+  return openWriteSession(repo, target, { host, verify: (oid, ref, noVerify) => gate(repo, oid, ref, "commit", noVerify) });
 }
 
 function isToken(x: unknown): x is SessionToken {

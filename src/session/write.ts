@@ -84,6 +84,14 @@ export interface SessionHost {
 export interface WriteSessionOptions {
   /** where the repository lives (default: the local repository `repo` is) */
   host?: SessionHost;
+  /**
+   * Called with each commit the session is about to move its branch to (the
+   * full ref name, and the commit's `noVerify`): throws to refuse it (the
+   * branch does not move; the session stays open), or returns trailers to
+   * record, and the commit is written again with them. The library's
+   * `openWriteSession` passes the branch's validation rules (src/rules).
+   */
+  verify?: (commit: GitOid, branch: string, noVerify: boolean) => Promise<Record<string, string> | null>;
 }
 
 export interface SessionCommitOptions {
@@ -91,6 +99,8 @@ export interface SessionCommitOptions {
   trailers?: Record<string, string>;
   /** how many times to try to move the branch (rebasing when it moved meanwhile) before giving up with BranchMovedError (default 64: with the backoff, minutes of contention) */
   attempts?: number;
+  /** skip the validation rules the branch's tdv-rules.toml runs at commit (recorded as a Tdv-No-Verify trailer when they fail) */
+  noVerify?: boolean;
 }
 
 export interface SessionCommitResult {
@@ -154,7 +164,7 @@ export async function openWriteSession<S extends Stores>(repo: Repository<S>, ta
   const hold = await host.hold();
   try {
     const read = base ? await openSession(repo as unknown as Repository, base) : null;
-    return new Session(repo as unknown as Repository, branch, base, read, hold, host);
+    return new Session(repo as unknown as Repository, branch, base, read, hold, host, opts.verify ?? null);
   } catch (err) {
     await hold.release();
     throw err;
@@ -219,6 +229,7 @@ class Session implements WriteSession {
     private readonly read: ReadSession | null,
     private readonly hold: SessionHold,
     private readonly host: SessionHost,
+    private readonly verify: WriteSessionOptions["verify"] | null = null,
   ) {}
 
   async get(key: string): Promise<Uint8Array | undefined> {
@@ -329,17 +340,21 @@ class Session implements WriteSession {
       const now = new Date();
       const committer = this.repo.identity(now, "committer");
       // the trees and the commit written together (on a remote: uploaded in one parallel round)
-      const { tree, oid } = await this.repo.git.withPack(async (pack) => {
+      const commitObject = (tree: GitOid, extra: Record<string, string>) => ({
+        tree,
+        parents: onto ? [onto] : [],
+        author: this.repo.identity(now, "author"),
+        committer,
+        message: formatMessage(message, { "Tdv-Version": TDV_VERSION, "Tdv-Command": "write session", ...(opts.trailers ?? {}), ...extra }),
+      });
+      let { tree, oid } = await this.repo.git.withPack(async (pack) => {
         const tree = await this.treeWith(onto, changes, pack);
-        const oid = await pack.writeCommit({
-          tree,
-          parents: onto ? [onto] : [],
-          author: this.repo.identity(now, "author"),
-          committer,
-          message: formatMessage(message, { "Tdv-Version": TDV_VERSION, "Tdv-Command": "write session", ...(opts.trailers ?? {}) }),
-        });
+        const oid = await pack.writeCommit(commitObject(tree, {}));
         return { tree, oid };
       });
+      // the branch's rules, on the commit it is about to move to (refused: thrown, nothing moved)
+      const extra = this.verify ? await this.verify(oid, ref, opts.noVerify === true) : null;
+      if (extra && Object.keys(extra).length > 0) oid = await this.repo.git.writeCommit(commitObject(tree, extra));
       try {
         await this.repo.durability.flush();
         this.hold.check(); // a lapsed announcement: gc may have removed objects this commit names

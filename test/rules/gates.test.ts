@@ -2,7 +2,7 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { add, clone, commit, isTdvError, merge, pull, push, readMergeState, Repository, reset, resolveRevision, revert, switchBranch, type RulesFailedError } from "../../src/index.js";
+import { add, clone, commit, isTdvError, merge, openWriteSession, pull, push, readMergeState, Repository, reset, resolveRevision, revert, switchBranch, type RulesFailedError } from "../../src/index.js";
 import { tempDir } from "../helpers/fixture.js";
 import { RULES, T2M, writeChunk, writeForecast } from "./dataset.js";
 
@@ -61,6 +61,22 @@ describe("rules at merge", () => {
     const res = await merge(repo, { rev: "feature", noVerify: true });
     expect(res.kind).toBe("merged");
     expect(await message(repo, "main")).toContain("Tdv-No-Verify: 1 rule failure");
+  });
+});
+
+describe("rules at a write session's commit", () => {
+  it("refuse a pipeline's NaN written straight into the protected branch; the session stays open", async () => {
+    const { repo } = await setup();
+    await switchBranch(repo, { name: "review", create: true }); // main is not checked out: a session may write it
+    const tip = await resolveRevision(repo, "main");
+    const s = await openWriteSession(repo, "main");
+    await s.set(`${T2M}/1.0`, new Uint8Array(new Float32Array([Number.NaN, 280]).buffer));
+    const err = await refused(s.commit("pipeline run"));
+    expect(err.message).toContain("fc.zarr/t2m chunk [1,0] (time 2024-01-02, lat 10): max_nan_fraction: 1 of 2 values are NaN");
+    expect(await resolveRevision(repo, "main")).toBe(tip);
+    const res = await s.commit("pipeline run", { noVerify: true });
+    expect(await message(repo, res.commit)).toContain("Tdv-No-Verify: 1 rule failure");
+    expect(await resolveRevision(repo, "main")).toBe(res.commit);
   });
 });
 
