@@ -53,6 +53,12 @@ const BY_TAG: Record<TdvErrorTag, number> = {
   ChunkDecodeError: EXIT_FAILURE,
   // zarr/encode.ts
   ChunkEncodeError: EXIT_FAILURE,
+  // commands/release.ts, format/release.ts
+  ReleaseRefusedError: EXIT_FAILURE,
+  ReleaseProtectedError: EXIT_FAILURE,
+  // repo/hooks.ts
+  HookFailedError: EXIT_FAILURE,
+  HookStartError: EXIT_FAILURE,
   // repo/merge/errors.ts
   MergeInProgressError: EXIT_FAILURE,
   NoMergeInProgressError: EXIT_FAILURE,
@@ -101,6 +107,10 @@ const BY_TAG: Record<TdvErrorTag, number> = {
   StagedChangeSetExistsError: EXIT_FAILURE,
   RemoteObjectMissingError: EXIT_FAILURE,
   RemoteObjectCorruptError: EXIT_FAILURE,
+  // rules/errors.ts
+  RulesFileError: EXIT_FAILURE,
+  RulesFailedError: EXIT_FAILURE,
+  ProtectedBranchError: EXIT_FAILURE,
   // remote/serve.ts
   ServeListenError: EXIT_FAILURE,
 };

@@ -10,6 +10,7 @@ import { Command, CommanderError } from "commander";
 import { register as add } from "./commands/add.js";
 import { register as branch } from "./commands/branch.js";
 import { register as cat } from "./commands/cat.js";
+import { register as check } from "./commands/check.js";
 import { register as checkout } from "./commands/checkout.js";
 import { register as clone } from "./commands/clone.js";
 import { register as commit } from "./commands/commit.js";
@@ -24,6 +25,7 @@ import { register as init } from "./commands/init.js";
 import { register as log } from "./commands/log.js";
 import { register as rebase } from "./commands/rebase.js";
 import { register as reflog } from "./commands/reflog.js";
+import { register as release } from "./commands/release.js";
 import { register as ls } from "./commands/ls.js";
 import { register as lsRemote } from "./commands/ls-remote.js";
 import { register as merge } from "./commands/merge.js";
@@ -44,11 +46,12 @@ import { register as status } from "./commands/status.js";
 import { register as switchCmd } from "./commands/switch.js";
 import { register as tag } from "./commands/tag.js";
 import { register as ui } from "./commands/ui.js";
+import { register as verify } from "./commands/verify.js";
 import { expandCountShorthand } from "./count-shorthand.js";
 import { EXIT_FAILURE, exitCodeForCommander, exitCodeForError } from "./exit-codes.js";
 import { escapeControl } from "./output.js";
 
-const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, rebase, resolveCmd, checkout, restore, reset, revert, stash, tag, cat, exportCmd, serve, reflog, fsck, gc, config, remote, lsRemote, push, fetch, pull, clone, stage, session, sparse, ui, demo];
+const COMMANDS = [init, status, add, commit, log, show, diff, ls, branch, switchCmd, merge, rebase, resolveCmd, checkout, restore, reset, revert, stash, tag, release, verify, cat, exportCmd, serve, reflog, fsck, check, gc, config, remote, lsRemote, push, fetch, pull, clone, stage, session, sparse, ui, demo];
 
 function version(): string {
   // dist/bin/tdv.js (the bundle), dist/cli/main.js and cli/main.ts all sit two levels below package.json

@@ -86,11 +86,21 @@ export { conflictKey, conflictSubject } from "./repo/merge/types.js";
 export { encodeChunk, ChunkEncodeError } from "./zarr/encode.js";
 export { historyGraph, type GraphCommit, type GraphRow } from "./repo/merge/graph.js";
 export { headCommit, brokenRefs } from "./repo/head.js";
+// hooks like git's: .tdv/hooks/pre-commit, pre-merge, pre-push, post-commit
+export { commitsSince } from "./repo/history.js";
+// releases: annotated tags recording the rules' verdict, the arrays' checksums and the commits' provenance
+export { release, listReleases, readRelease, isReleaseTag, verifyRelease, releaseArrays, ReleaseRefusedError, type ReleaseOptions, type ReleaseResult, type ReleaseProgress, type ReleaseInfo, type VerifyOptions, type VerifyResult, type VerifyProblem, type VerifyProblemKind } from "./commands/release.js";
+export { parseReleaseMessage, parseTrailers, ReleaseProtectedError, RELEASE_FORMAT, type ReleaseRecord, type ReleaseArray, type ReleaseCommit, type ReleaseVerdict } from "./format/release.js";
+export { runHook, hookState, hookFile, mergeBaseFor, HookFailedError, HookStartError, HOOK_NAMES, type HookName, type HookRun, type HookState, type RunHookOptions } from "./repo/hooks.js";
 // a read-only view of one commit: its arrays, one chunk's bytes or values without reading the whole snapshot
 export { openSession, pathParts, type ReadSession, type ArrayAt, type StoredRef, type FileAt, type Listing, type RangeQuery } from "./session/read.js";
 export { repositorySource, type RevisionSource, type RevisionRefs } from "./session/source.js";
 export { exportRevision, ExportTargetExistsError, type ExportOptions, type ExportResult, type ExportProgress } from "./commands/export.js";
-export { openWriteSession, type WriteSession, type ChangeSet, type SessionChange, type SessionToken, type SessionCommitOptions, type SessionCommitResult, type WriteSessionOptions, type SessionHost, type SessionHold } from "./session/write.js";
+// write sessions, their commits under the branch's validation rules (src/rules/session.ts)
+export { openWriteSession } from "./rules/session.js";
+export type { WriteSession, ChangeSet, SessionChange, SessionToken, SessionCommitOptions, SessionCommitResult, WriteSessionOptions, SessionHost, SessionHold } from "./session/write.js";
+// validation rules on the data (tdv-rules.toml), tdv check, and the branch policy commit, merge and push follow
+export { checkRevision, loadRules, branchPolicy, parseRules, RULES_FILE, RulesFileError, RulesFailedError, ProtectedBranchError, describeFailure, type Verdict, type CheckOptions, type RuleFailure, type Rules, type ArrayRule, type GroupRule, type BranchRule, type CheckPoint } from "./rules/index.js";
 // tdv serve: any revision over HTTP, for Zarr readers
 export { serve, DEFAULT_PORT, ServeListenError, type ServeOptions, type RunningServer } from "./remote/serve.js";
 // for the CLI's output: terminal-safe text

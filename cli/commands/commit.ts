@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { postCommitHook, preCommitHook } from "../hooks.js";
 import { collect, commandLine } from "../operands.js";
 import { action, branchName, commitSummaryLines, loadLib, openRepo, out, plural, printJson, shortOid, subject, warn, withProgress, type RepoContext , remoteContext } from "../output.js";
 
@@ -11,6 +12,7 @@ interface CommitOptions {
   session?: string;
   branch?: string;
   json?: boolean;
+  verify?: boolean;
 }
 
 export function register(program: Command): void {
@@ -20,6 +22,7 @@ export function register(program: Command): void {
     .option("-m, --message <msg>", "the commit message (repeat for more paragraphs)", collect)
     .option("-a, --all", "first stage changes to tracked arrays and files (not new ones)")
     .option("--allow-empty", "commit even when nothing changed")
+    .option("--no-verify", "skip the pre-commit hook (.tdv/hooks/pre-commit) and commit even when the branch's rules (tdv-rules.toml) fail; recorded in the commit as a Tdv-No-Verify trailer")
     .option("-q, --quiet", "print nothing but errors; no progress display")
     .option("--session <id>", "commit a staged session on a remote instead (with --remote): gather every worker's change set into one commit")
     .option("--remote <remote>", "with --session: the remote (a URL, or a remote's name inside a repository)")
@@ -32,6 +35,7 @@ Examples:
   $ tdv commit -m "Import ERA5 2024-01"
   $ tdv commit -a -m "Reprocess t2m with the fixed calibration"
   $ tdv commit -m "Subject" -m "A longer body paragraph."
+  $ tdv commit --no-verify -m "Known gap in March"   past a failing rule, recorded
   $ tdv commit --remote s3://bucket/era5 --session run-42 -m "ERA5 2026-03, 4 workers"
 
 With --session, no repository is needed: the change sets staged with
@@ -68,6 +72,7 @@ async function runSession(opts: CommitOptions): Promise<void> {
     message,
     ...(opts.branch === undefined ? {} : { branch: opts.branch }),
     trailers: { "Tdv-Command": commandLine() },
+    noVerify: opts.verify === false,
     onNotice: (m) => void process.stderr.write(`note: ${m}\n`),
   });
   if (opts.json) return printJson(res);
@@ -86,16 +91,19 @@ async function run({ lib, repo }: RepoContext, opts: CommitOptions): Promise<voi
   if (message.trim() === "") throw new lib.UsageError("the commit message is empty", { hint: 'say what changed: `tdv commit -m "what and why"`' });
   // during a stopped merge, committing concludes it (two parents), as `tdv merge --continue` does
   const merging = (await lib.readMergeState(repo).catch(() => null)) !== null;
+  if (opts.verify !== false) await preCommitHook({ lib, repo }, { all: opts.all === true, merging });
   const res = await withProgress(opts.quiet, (onProgress) =>
-    merging ? lib.mergeContinue(repo, { message, all: opts.all === true, trailers: { "Tdv-Command": commandLine() } }) : lib.commit(repo, {
+    merging ? lib.mergeContinue(repo, { message, all: opts.all === true, trailers: { "Tdv-Command": commandLine() }, noVerify: opts.verify === false }) : lib.commit(repo, {
       message,
       all: opts.all === true,
       allowEmpty: opts.allowEmpty === true,
+      noVerify: opts.verify === false,
       trailers: { "Tdv-Command": commandLine() },
       onProgress,
     }),
   );
   for (const w of res.warnings) warn(w);
+  await postCommitHook({ lib, repo }, res);
   if (opts.quiet) return;
   const where = branchName(res.branch) ?? "detached HEAD";
   out(`[${where}${res.parents.length === 0 ? " (root-commit)" : ""} ${shortOid(res.oid)}] ${subject(message)}`);

@@ -11,6 +11,7 @@ interface LogOptions {
   json?: boolean;
   maxCount?: number;
   all?: boolean;
+  releases?: boolean;
 }
 
 export function register(program: Command): void {
@@ -24,6 +25,7 @@ export function register(program: Command): void {
     .option("--json", "print the entries as one JSON array")
     .option("-n, --max-count <n>", "show at most N commits (also -N: `tdv log -1`)", parseCount)
     .option("--all", "the history of every branch, tag, remote-tracking ref and the stash, each commit once")
+    .option("--releases", "list the releases (made by `tdv release`) instead: tag, commit, date, verdict, newest first")
     .addHelpText(
       "after",
       `
@@ -35,12 +37,14 @@ Examples:
   $ tdv log --graph --oneline
   $ tdv log main~3 --json
   $ tdv log -- era5.zarr/t2m          only commits that changed this array
-  $ tdv log experiment -- README.md`,
+  $ tdv log experiment -- README.md
+  $ tdv log --releases                every release, newest first (also --json)`,
     )
     .action(inRepo(run));
 }
 
 async function run({ lib, repo }: RepoContext, rev: string | undefined, rest: string[], opts: LogOptions): Promise<void> {
+  if (opts.releases) return releases({ lib, repo }, rev, opts);
   // operands after `--` are paths
   const { before, after, dashes } = splitAtDashes([...(rev === undefined ? [] : [rev]), ...rest]);
   let paths = after;
@@ -128,4 +132,16 @@ function graphLines(lib: Lib, entries: LogEntry[], ctx: Awaited<ReturnType<typeo
     for (const l of row.index < entries.length - 1 ? [...body, ""] : body) lines.push(`${row.continuation} ${l}`.trimEnd());
   }
   return lines;
+}
+
+/** `tdv log --releases`: one line per release, newest first. */
+async function releases({ lib, repo }: RepoContext, rev: string | undefined, opts: LogOptions): Promise<void> {
+  if (rev !== undefined || opts.all || opts.graph) throw new lib.UsageError("--releases lists every release: it takes no revision, path, --all or --graph", { hint: "`tdv log --releases [-n N] [--oneline] [--json]`" });
+  const list = (await lib.listReleases(repo)).slice(0, opts.maxCount ?? Number.POSITIVE_INFINITY);
+  if (opts.json) return printJson(list);
+  const lines = list.map((r) => {
+    const verdict = r.passed ? "passed" : `FAILED, released anyway (${r.override?.reason ?? "no reason"})`;
+    return opts.oneline ? `${r.tag} ${shortOid(r.commit)} ${r.date.slice(0, 10)} ${verdict}` : `${r.tag}  ${shortOid(r.commit)}  ${r.date}  rules ${verdict}  ${r.subject}`;
+  });
+  if (lines.length > 0) out(lines.join("\n"));
 }

@@ -1,5 +1,6 @@
 import { Option, type Command } from "commander";
 import type { MergeResult, MergeStatus, OpenConflict, Policy } from "../../src/index.js";
+import { postCommitHook, preCommitHook, preMergeHook } from "../hooks.js";
 import { collect, commandLine } from "../operands.js";
 import {
   branchName,
@@ -29,6 +30,7 @@ interface MergeOptions {
   quit?: boolean;
   json?: boolean;
   quiet?: boolean;
+  verify?: boolean;
 }
 
 export function register(program: Command): void {
@@ -45,6 +47,7 @@ export function register(program: Command): void {
     .option("--continue", "conclude a merge stopped on conflicts (once they are resolved)")
     .option("--abort", "undo a merge stopped on conflicts: working copy, index and HEAD as before")
     .option("--quit", "forget a stopped merge, leaving the working copy and index as they are")
+    .option("--no-verify", "skip the pre-merge hook (.tdv/hooks/pre-merge) and merge even when the branch's rules (tdv-rules.toml) fail; recorded in the merge commit as a Tdv-No-Verify trailer")
     .option("--json", "print the result as one JSON document")
     .option("-q, --quiet", "print nothing but errors and conflicts; no progress display")
     .addHelpText(
@@ -84,7 +87,9 @@ async function run({ lib, repo }: RepoContext, rev: string | undefined, opts: Me
   const message = opts.message?.length ? opts.message.join("\n\n") : undefined;
   if (modes === 1 && rev !== undefined) throw new lib.UsageError(`no revision with --${opts.continue ? "continue" : opts.abort ? "abort" : "quit"}`, { hint: "`tdv merge --continue`" });
   if (opts.continue) {
-    const res = await lib.mergeContinue(repo, { ...(message ? { message } : {}), trailers: { "Tdv-Command": commandLine() } });
+    if (opts.verify !== false) await preCommitHook({ lib, repo }, { all: false, merging: true });
+    const res = await lib.mergeContinue(repo, { ...(message ? { message } : {}), trailers: { "Tdv-Command": commandLine() }, noVerify: opts.verify === false });
+    await postCommitHook({ lib, repo }, res);
     if (opts.json) printJson(res);
     else if (!opts.quiet) {
       out(`[${branchName(res.branch) ?? "detached HEAD"} ${shortOid(res.oid)}] ${subject((await lib.openSession(repo, res.oid)).info.message)}`);
@@ -105,6 +110,7 @@ async function run({ lib, repo }: RepoContext, rev: string | undefined, opts: Me
   }
   if (rev === undefined) throw new lib.UsageError("what to merge?", { hint: "`tdv merge BRANCH`, or `tdv merge --continue | --abort`" });
   if (opts.ffOnly && opts.ff === false) throw new lib.UsageError("--ff-only and --no-ff exclude each other");
+  if (opts.verify !== false && !opts.dryRun) await preMergeHook({ lib, repo }, rev);
   const res = await withProgress(opts.quiet, (onProgress) =>
     lib.merge(repo, {
       rev,
@@ -113,6 +119,7 @@ async function run({ lib, repo }: RepoContext, rev: string | undefined, opts: Me
       strategy: (opts.strategy ?? "elementwise") as Policy,
       discardOtherEdits: opts.discardOtherEdits === true,
       dryRun: opts.dryRun === true,
+      noVerify: opts.verify === false,
       trailers: { "Tdv-Command": commandLine() },
       onProgress,
     }),

@@ -10,6 +10,7 @@ interface PullOptions {
   json?: boolean;
   quiet?: boolean;
   jobs?: number;
+  verify?: boolean;
 }
 
 export function register(program: Command): void {
@@ -21,6 +22,7 @@ export function register(program: Command): void {
     .option("--ff-only", "only fast-forward; stop (after the fetch) when both sides have new commits")
     .option("--rebase", "when both sides have new commits, replay this branch's own onto the remote branch (`tdv rebase`) instead of merging")
     .option("--no-rebase", "merge even when the setting pull.rebase is true")
+    .option("--no-verify", "merge even when the branch's rules (tdv-rules.toml) fail; recorded in the merge commit as a Tdv-No-Verify trailer")
     .option("-j, --jobs <n>", JOBS_HELP, jobsOption)
     .option("--json", "print a summary as JSON")
     .option("-q, --quiet", "print nothing but errors; no progress display")
@@ -51,6 +53,7 @@ async function run({ lib, repo }: RepoContext, remote: string | undefined, branc
       ...(remote === undefined ? {} : { remote }),
       ...(branch === undefined ? {} : { branch }),
       ffOnly: opts.ffOnly === true,
+      noVerify: opts.verify === false,
       ...(opts.rebase === undefined ? {} : { rebase: opts.rebase }),
       ...(opts.jobs === undefined ? {} : { concurrency: opts.jobs }),
       onProgress,

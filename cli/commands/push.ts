@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { PushResult, RefUpdate } from "../../src/index.js";
+import { prePushHook } from "../hooks.js";
 import { err, formatBytes, inRepo, jobsOption, JOBS_HELP, out, plural, printJson, shortOid, stopOnSignals, withProgress, type RepoContext } from "../output.js";
 
 interface PushOptions {
@@ -22,6 +23,7 @@ export function register(program: Command): void {
     .option("--tags", "push every tag too")
     .option("-d, --delete", "delete the named branches or tags on the remote (and their remote-tracking branches)")
     .option("--verify", "read back and re-hash every object the pushed refs reach on the remote; upload again what is missing or damaged")
+    .option("--no-verify", "skip the pre-push hook (.tdv/hooks/pre-push) and the validation rules (tdv-rules.toml) the branch runs at push; a protected branch still moves only by fast-forward")
     .option("-j, --jobs <n>", JOBS_HELP, jobsOption)
     .option("--json", "print a summary as JSON (objects and bytes uploaded, skipped, found, repaired)")
     .option("-q, --quiet", "print nothing but errors; no progress display")
@@ -39,12 +41,17 @@ back and checked against its hash, and the ones that are missing or damaged
 are uploaded again from this repository (it reads all of them: slow on a big
 remote).
 
+A branch the remote's tdv-rules.toml (at its tip of that branch) declares
+protected moves only by fast-forward, to a commit that passes the rules
+(checked here before anything is uploaded); --force cannot move it.
+
 Examples:
   $ tdv push                          the current branch to origin
   $ tdv push origin main v2024.06     a branch and a tag
   $ tdv push --tags
   $ tdv push -j 64 s3://bucket/era5 main    to a URL, 64 requests at once
   $ tdv push --verify                 repair what \`tdv clone\` found damaged
+  $ tdv push --no-verify              skip the branch's rules (tdv-rules.toml)
   $ tdv push --delete origin old-experiment   (or: tdv push origin :old-experiment)`,
     )
     .action(inRepo(run));
@@ -76,6 +83,8 @@ async function run({ lib, repo }: RepoContext, remote: string | undefined, refs:
         force: opts.force === true,
         delete: del,
         verify: opts.verify === true,
+        ...(opts.verify === false ? {} : { beforeUpload: prePushHook({ lib, repo }) }),
+        noVerify: opts.verify === false,
         ...(opts.jobs === undefined ? {} : { concurrency: opts.jobs }),
         onProgress,
         signal: stop.signal,

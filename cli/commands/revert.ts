@@ -4,6 +4,7 @@ import { branchName, commitSummaryLines, inRepo, out, shortOid, subject, warn, w
 interface RevertOptions {
   message?: string;
   quiet?: boolean;
+  verify?: boolean;
 }
 
 export function register(program: Command): void {
@@ -12,6 +13,7 @@ export function register(program: Command): void {
     .description("make a new commit that undoes a commit's changes (later changes to the same arrays are kept)")
     .argument("<commit>", "the commit to undo: an id, HEAD~N, a tag…")
     .option("-m, --message <msg>", 'the commit message (default: Revert "SUBJECT")')
+    .option("--no-verify", "commit even when the branch's rules (tdv-rules.toml) fail; recorded as a Tdv-No-Verify trailer")
     .option("-q, --quiet", "print nothing but errors; no progress display")
     .addHelpText(
       "after",
@@ -30,7 +32,7 @@ Examples:
 
 async function run({ lib, repo }: RepoContext, rev: string, opts: RevertOptions): Promise<void> {
   const res = await withProgress(opts.quiet, (onProgress) =>
-    lib.revert(repo, { rev, ...(opts.message === undefined ? {} : { message: opts.message }), trailers: { "Tdv-Command": `tdv revert ${rev}` }, onProgress }),
+    lib.revert(repo, { rev, ...(opts.message === undefined ? {} : { message: opts.message }), trailers: { "Tdv-Command": `tdv revert ${rev}` }, noVerify: opts.verify === false, onProgress }),
   );
   for (const w of res.commit.warnings) warn(w);
   if (opts.quiet) return;

@@ -18,8 +18,8 @@ export function register(program: Command): void {
     .option("-l, --list", "list tags (the default without NAME)")
     .option("--json", "with --list: print the tags as one JSON array")
     .option("-m, --message <msg>", "make an annotated tag with this message (tagger and date recorded)")
-    .option("-d, --delete", "delete tag NAME")
-    .option("-f, --force", "replace an existing tag of that name")
+    .option("-d, --delete", "delete tag NAME (a release only with --force)")
+    .option("-f, --force", "replace an existing tag of that name; with -d, delete a release")
     .addHelpText(
       "after",
       `
@@ -28,6 +28,7 @@ Examples:
   $ tdv tag v1.0 -m "Release 1.0 of the reanalysis"
   $ tdv tag nightly HEAD~1              a lightweight tag
   $ tdv tag -d nightly
+  $ tdv tag -d --force v2024.06         a release (made by \`tdv release\`) only with --force
   $ tdv tag --list --json`,
     )
     .action(inRepo(run));
@@ -37,8 +38,8 @@ async function run({ lib, repo }: RepoContext, name: string | undefined, rev: st
   if (opts.delete) {
     if (name === undefined) throw new lib.UsageError("tag name required", { hint: "`tdv tag -d NAME`" });
     if (rev !== undefined) throw new lib.UsageError("`tdv tag -d` takes one tag name", { hint: "`tdv tag -d NAME`" });
-    const res = await lib.deleteTag(repo, { name });
-    out(`Deleted tag '${res.name}' (was ${shortOid(res.oid)})`);
+    const res = await lib.deleteTag(repo, { name, force: opts.force === true });
+    out(`Deleted ${res.release ? "release" : "tag"} '${res.name}' (was ${shortOid(res.oid)})`);
     return;
   }
   if (name === undefined || opts.list) {

@@ -16,6 +16,7 @@ import { diffFileMaps, groupChanges, type GroupedChanges } from "../repo/changes
 import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
 import { readEntry, readCommitSnapshot, writeSnapshot, type Snapshot, type SnapEntry } from "../repo/snapshot.js";
 import { recordCommit } from "../worktree/record.js";
+import { gate } from "../rules/gate.js";
 import type { CommitResult } from "../worktree/record.js";
 import { classifyWith } from "../repo/hierarchy.js";
 import type { Repository } from "../repo/repository.js";
@@ -54,6 +55,8 @@ export interface MergeOptions {
   dryRun?: boolean;
   /** provenance trailers for the merge commit */
   trailers?: Record<string, string>;
+  /** skip the validation rules the branch's tdv-rules.toml runs at merge (recorded as a Tdv-No-Verify trailer when they fail) */
+  noVerify?: boolean;
   onProgress?: ProgressFn;
 }
 
@@ -92,7 +95,7 @@ export function merge(repo: Repository, opts: Parameters<typeof _merge>[1]): Ret
 }
 
 async function _merge(repo: Repository, opts: MergeOptions): Promise<MergeResult> {
-  const { rev, ff = "auto", strategy = "elementwise", dryRun = false, discardOtherEdits = false, trailers = {}, onProgress } = opts;
+  const { rev, ff = "auto", strategy = "elementwise", dryRun = false, discardOtherEdits = false, trailers = {}, onProgress, noVerify = false } = opts;
   await assertNoRebase(repo);
   const pending = await readMergeState(repo);
   if (pending) throw new MergeInProgressError(pending.name);
@@ -112,6 +115,8 @@ async function _merge(repo: Repository, opts: MergeOptions): Promise<MergeResult
     const changes = await changesBetween(O, T.files, T);
     let checkout = NO_CHECKOUT;
     if (!dryRun) {
+      // the branch moves to their commit: it must pass the branch's rules (no commit to record an override in)
+      await gate(repo, theirs, head.branch, "merge", noVerify);
       checkout = await moveRecorded(repo, T.tree, rev, head.oid, null, onProgress);
       await repo.refs.update(head.branch ?? "HEAD", { expected: head.oid, next: theirs, who: repo.identity(), message: `merge ${rev}: Fast-forward` });
     }
@@ -141,6 +146,9 @@ async function _merge(repo: Repository, opts: MergeOptions): Promise<MergeResult
 
   if (solved.unsolvable.length === 0) {
     if (dryRun) return { ...common, kind: "merged", base, commit: null, tree, changes, summary, checkout: NO_CHECKOUT };
+    // the rules check the merged result before anything moves: refused, the working copy and branch stay as they were
+    const probe = await repo.git.writeCommit({ tree: tree as GitOid, parents: [head.oid as GitOid, theirs], author: repo.identity(), committer: repo.identity(), message: `${message}\n` });
+    const override = await gate(repo, probe, head.branch, "merge", noVerify);
     // recorded as a merge in progress until its commit lands: a merge killed half-way is
     // then undone with `tdv merge --abort` (the next `tdv merge` says so), not left as
     // unexplained local changes
@@ -148,7 +156,7 @@ async function _merge(repo: Repository, opts: MergeOptions): Promise<MergeResult
     const state: MergeState = { version: 1, name: rev, origHead: head.oid as GitOid, branch: head.branch, base, ...(bases.length > 1 ? { bases } : {}), theirs, message, strategy, conflicts: [], choices: {}, consolidated: detection.consolidated };
     await writeMergeState(repo, state);
     const checkout = await moveRecorded(repo, tree, rev, head.oid, state, onProgress);
-    const res = await recordCommit(repo, { message, extraParents: [theirs], trailers });
+    const res = await recordCommit(repo, { message, extraParents: [theirs], trailers: { ...trailers, ...override } });
     await clearMergeState(repo);
     return { ...common, kind: "merged", base, commit: res, tree, changes, summary, checkout };
   }
@@ -289,6 +297,8 @@ export interface ContinueOptions {
   /** stage changes to tracked files first (commit -a) */
   all?: boolean;
   trailers?: Record<string, string>;
+  /** skip the validation rules the branch runs at merge (recorded as a Tdv-No-Verify trailer when they fail) */
+  noVerify?: boolean;
 }
 
 /** Conclude a stopped merge: a commit with two parents, once no conflict is open. */
@@ -307,7 +317,8 @@ async function _mergeContinue(repo: Repository, opts: ContinueOptions = {}): Pro
   }
   const open = state.conflicts.filter((c) => !isResolvedInIndex(c, index.entries));
   if (open.length > 0) throw new UnresolvedConflictsError(open.map(describeOpen));
-  const res = await recordCommit(repo, { message: opts.message ?? state.message, extraParents: [state.theirs], trailers: opts.trailers ?? {} });
+  const verify = (oid: GitOid, branch: string | null) => gate(repo, oid, branch, "merge", opts.noVerify === true);
+  const res = await recordCommit(repo, { message: opts.message ?? state.message, extraParents: [state.theirs], trailers: opts.trailers ?? {}, verify });
   await clearMergeState(repo);
   return res;
 }

@@ -15,6 +15,7 @@ import { TdvError, UncommittedChangesError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
 import { recordCommit } from "../worktree/record.js";
+import { gate } from "../rules/gate.js";
 import type { CommitResult } from "../worktree/record.js";
 import type { Repository } from "../repo/repository.js";
 import { resolveRevision } from "../repo/revision.js";
@@ -54,6 +55,8 @@ export interface RevertOptions {
   /** the commit message (default: `Revert "SUBJECT"` and "This reverts commit OID.") */
   message?: string;
   trailers?: Record<string, string>;
+  /** skip the validation rules the branch's tdv-rules.toml runs at commit (recorded as a Tdv-No-Verify trailer when they fail) */
+  noVerify?: boolean;
   onProgress?: ProgressFn;
 }
 
@@ -68,7 +71,7 @@ export function revert(repo: Repository, opts: RevertOptions): Promise<RevertRes
   return repo.exclusive("revert", () => _revert(repo, opts));
 }
 
-async function _revert(repo: Repository, { rev, message, trailers = {}, onProgress }: RevertOptions): Promise<RevertResult> {
+async function _revert(repo: Repository, { rev, message, trailers = {}, onProgress, noVerify = false }: RevertOptions): Promise<RevertResult> {
   const pending = await readMergeState(repo);
   if (pending) throw new MergeInProgressError(pending.name);
   const head = await repo.refs.head();
@@ -90,9 +93,13 @@ async function _revert(repo: Repository, { rev, message, trailers = {}, onProgre
   if (merged.conflicts) throw new RevertConflictError(rev, merged.conflicts);
   const tree = merged.tree;
   if (tree === O.tree) throw new NothingToRevertError(rev);
-  const checkout = await materialize(repo, { targetTree: tree, action: `reverting ${rev}`, onProgress });
   const subject = c.message.trim().split("\n")[0] ?? "";
-  const res = await recordCommit(repo, { message: message ?? `Revert "${subject}"\n\nThis reverts commit ${target}.`, trailers });
+  const text = message ?? `Revert "${subject}"\n\nThis reverts commit ${target}.`;
+  // a revert is a commit: the branch's rules check its result before the working copy moves
+  const probe = await repo.git.writeCommit({ tree, parents: [head.oid], author: repo.identity(), committer: repo.identity(), message: `${text}\n` });
+  const override = await gate(repo, probe, head.branch, "commit", noVerify);
+  const checkout = await materialize(repo, { targetTree: tree, action: `reverting ${rev}`, onProgress });
+  const res = await recordCommit(repo, { message: text, trailers: { ...trailers, ...override } });
   return { reverted: target, commit: res, checkout };
 }
 

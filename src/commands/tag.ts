@@ -5,6 +5,7 @@
 import { BranchMovedError, RefExistsError, RefNotFoundError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import type { Person, TagObject } from "../format/git-object.js";
+import { isReleaseMessage, ReleaseProtectedError } from "../format/release.js";
 import { checkRefName } from "../store/refs.js";
 import type { Repository } from "../repo/repository.js";
 import { peelObject, readRef, resolveRevision } from "../repo/revision.js";
@@ -85,11 +86,14 @@ async function _createTag(
   return { name, oid, annotated: true, tagOid, message: message.replace(/\n$/, ""), tagger: who, previous };
 }
 
-export async function deleteTag(repo: Repository, { name }: { name: string }): Promise<{ name: string; oid: GitOid }> {
+/** Delete tag `name`; a release only with `force`. */
+export async function deleteTag(repo: Repository, { name, force = false }: { name: string; force?: boolean }): Promise<{ name: string; oid: GitOid; release: boolean }> {
   checkRefName(name);
   const ref = TAGS + name;
   const oid = await readRef(repo, ref);
   if (oid === null) throw new RefNotFoundError(ref, "`tdv tag --list` shows the tags");
+  const release = (await repo.git.typeOf(oid)) === "tag" && isReleaseMessage((await repo.git.readTag(oid)).message);
+  if (release && !force) throw new ReleaseProtectedError(name, "delete");
   await deleteRefAt(repo, ref, oid, "tag: deleted");
-  return { name, oid };
+  return { name, oid, release };
 }

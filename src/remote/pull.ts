@@ -15,6 +15,7 @@ import { isAncestor } from "../repo/history.js";
 import { merge, type MergeResult } from "../commands/merge.js";
 import { rebase, type RebaseResult } from "../commands/rebase.js";
 import { pullRebaseSetting } from "../repo/settings.js";
+import { gate } from "../rules/gate.js";
 import type { Repository } from "../repo/repository.js";
 import { DivergedError } from "./errors.js";
 import { fetch, type FetchOptions, type FetchResult } from "./fetch.js";
@@ -26,6 +27,8 @@ export interface PullOptions extends FetchOptions {
   ffOnly?: boolean;
   /** rebase the branch's own commits onto the remote branch instead of merging (default: the setting pull.rebase, else false) */
   rebase?: boolean;
+  /** skip the validation rules the branch runs at merge (recorded as a Tdv-No-Verify trailer in a merge commit) */
+  noVerify?: boolean;
   /** progress of writing the working tree */
   onCheckoutProgress?: ProgressFn;
 }
@@ -62,6 +65,8 @@ async function _pull(repo: Repository, opts: PullOptions = {}): Promise<PullResu
   if (head.oid === theirs) return { ...base, ...none, status: "up-to-date" };
   if (head.oid && (await isAncestor(repo, theirs, head.oid))) return { ...base, ...none, new: head.oid, status: "ahead" };
   if (!head.oid || (await isAncestor(repo, head.oid, theirs))) {
+    // a fast-forward is a merge that lands their commit as it is: the branch's rules check it first
+    await gate(repo, theirs, head.branch, "merge", opts.noVerify === true);
     const tree = (await repo.git.readCommit(theirs)).tree;
     const res = await materialize(repo, { targetTree: tree, action: `pulling ${upstream}`, ...(opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {}) });
     await repo.refs.update(head.branch, { expected: head.oid, next: theirs, who: repo.identity(), message: `pull ${upstream}: Fast-forward` });
@@ -75,6 +80,7 @@ async function _pull(repo: Repository, opts: PullOptions = {}): Promise<PullResu
   const m = await merge(repo, {
     rev: fetched.remote ? upstream : theirs,
     message: `Merge branch '${branch}' of ${fetched.url}${branch === local ? "" : ` into ${local}`}`,
+    ...(opts.noVerify ? { noVerify: true } : {}),
     ...(opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {}),
   });
   const checkout = "checkout" in m ? m.checkout : none;

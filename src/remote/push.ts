@@ -28,7 +28,10 @@ import { CorruptObjectError, RefNotFoundError, UsageError } from "../errors.js";
 import { sha256, type ChunkId, type GitOid } from "../format/hash.js";
 import { isAncestor } from "../repo/history.js";
 import { asAccessError } from "../store/atomic.js";
-import type { Repository } from "../repo/repository.js";
+import type { Repository, Stores } from "../repo/repository.js";
+import { branchPolicy, checkRevision, loadRules } from "../rules/check.js";
+import { ProtectedBranchError, RulesFailedError } from "../rules/errors.js";
+import { remoteRepository } from "./remote-source.js";
 import { peelObject } from "../repo/revision.js";
 import { walkReachable } from "../repo/walk.js";
 import type { BackendOptions } from "./backend.js";
@@ -61,10 +64,20 @@ export interface PushOptions {
   verify?: boolean;
   /** requests in flight (1..256, default 16) */
   concurrency?: number;
+  /**
+   * skip the validation rules a branch's tdv-rules.toml runs at push; a
+   * protected branch still moves only by fast-forward
+   */
+  noVerify?: boolean;
   onProgress?: OnTransferProgress;
   backend?: BackendOptions;
   /** called before the first remote ref moves (throws to stop the push there) */
   beforeRefUpdate?: () => void;
+  /**
+   * called once the refs to move are known, before anything is uploaded or moved
+   * (the pre-push hook): throws to stop the push with the remote untouched
+   */
+  beforeUpload?: (plan: { remote: string | null; url: string; refs: RefUpdate[]; remoteTips: GitOid[] }) => Promise<void>;
   /**
    * Stop early: once aborted, no new request starts, the ones in flight
    * finish, and push throws `signal.reason`. No remote ref has moved; what
@@ -151,6 +164,9 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
     updates.push({ ref, old: r?.oid ?? null, new: oid, status, expected: r });
   }
   const moving = updates.filter((u) => u.status !== "up-to-date" && u.status !== "rejected");
+  if (moving.length > 0) await opts.beforeUpload?.({ remote: name, url, refs: moving.map(strip), remoteTips: [...new Set([...remoteRefs.values()].map((r) => r.oid))] });
+  // the rules, before anything is uploaded: protection as the remote's tip of the branch declares it
+  const guarded = await guardBranches(repo, url, opts, moving);
   const result = emptyResult(name, url);
 
   // 3. what the remote lacks: everything reachable from its refs is had
@@ -247,7 +263,7 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
   const raced = new Map<string, GitOid | null>();
   for (const u of moving) {
     const was = u.old;
-    const ok = await casRef(repo, remote, u, force);
+    const ok = await casRef(repo, remote, u, force && !guarded.has(u.ref));
     if (ok) done.push(strip(u));
     else {
       raced.set(u.ref, was);
@@ -466,6 +482,38 @@ async function casRef(repo: Repository, remote: RemoteRepo, u: RefUpdate & { new
   const r = await remote.moveRef(u.ref, u.new, u.expected, async (now) => force || now === null || (!u.ref.startsWith("refs/tags/") && (await isFastForward(repo, now.oid, u.new))));
   u.old = r.moved ? r.old : (r.now?.oid ?? null);
   return r.moved;
+}
+
+/**
+ * The branches among `moving` that are protected, read from tdv-rules.toml
+ * of the remote's tip of each (a new branch: of the pushed commit). A forced
+ * move of a protected branch is refused (ProtectedBranchError); a branch whose
+ * rules run at push has its pushed commit checked here, locally, and a
+ * failing one refused (RulesFailedError) unless `noVerify`.
+ */
+async function guardBranches(repo: Repository, url: string, opts: PushOptions, moving: readonly RefUpdate[]): Promise<Set<string>> {
+  const guarded = new Set<string>();
+  let remoteRepo: Promise<Repository<Stores>> | null = null;
+  for (const u of moving) {
+    if (!u.ref.startsWith("refs/heads/") || u.new === null) continue;
+    const branch = u.ref.slice("refs/heads/".length);
+    const tip = u.old ?? u.new;
+    // the remote's tip is ours when the move is a fast-forward; else (a forced push) read it from the remote
+    const local = await repo.git.typeOf(tip);
+    if (!local && remoteRepo === null) remoteRepo = remoteRepository(url, { repo, prefetch: false, ...(opts.backend ? { backend: opts.backend } : {}) });
+    const from: Repository<Stores> = local ? repo : await (remoteRepo as Promise<Repository<Stores>>);
+    const policy = branchPolicy(await loadRules(from, tip), branch);
+    if (policy.protected) {
+      guarded.add(u.ref);
+      if (u.status === "forced") throw new ProtectedBranchError(branch, url);
+    }
+    if (!policy.checkOn.has("push") || opts.noVerify) continue;
+    const verdict = await checkRevision(repo, u.new);
+    if (!verdict.passed) {
+      throw new RulesFailedError("push", branch, verdict.failures, `nothing was uploaded; fix the data in a new commit and push again (\`tdv push --no-verify\` skips the check${policy.protected ? ", but a protected branch still moves only by fast-forward" : ""})`);
+    }
+  }
+  return guarded;
 }
 
 async function isFastForward(repo: Repository, remoteOid: GitOid, localOid: GitOid): Promise<boolean> {

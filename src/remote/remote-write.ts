@@ -38,6 +38,7 @@ import { Durability } from "../store/durability.js";
 import type { PackType } from "../store/pack.js";
 import type { ObjectWriter } from "../store/types.js";
 import { Repository, type RepoConfig } from "../repo/repository.js";
+import { gate } from "../rules/gate.js";
 import { checkToken, openWriteSession, type SessionHold, type SessionHost, type SessionToken, type WriteSession } from "../session/write.js";
 import { parsePending, type PendingQueue } from "../session/group-commit.js";
 import type { ObjectBackend } from "./backend.js";
@@ -106,7 +107,8 @@ export async function openRemoteWriteSession(
     hold: () => holdRemote(backend, opts),
     pending: (branch) => remotePendingQueue(backend, branch),
   };
-  return openWriteSession(repo, target, { host });
+  // a commit moves the remote's branch directly: the branch's rules check it first, as a local commit's
+  return openWriteSession(repo, target, { host, verify: (oid, ref, noVerify) => gate(repo, oid, ref, "commit", noVerify) });
 }
 
 /** Where a remote keeps the commits waiting to be carried onto a branch (group commit): `pending/<branch, hex>/`. */

@@ -236,6 +236,8 @@ export interface CommitStagedOptions {
   /** the branch to commit to: must be the session's (default) */
   branch?: string;
   trailers?: Record<string, string>;
+  /** skip the validation rules the branch's tdv-rules.toml runs at commit (recorded as a Tdv-No-Verify trailer when they fail) */
+  noVerify?: boolean;
   onNotice?: (message: string) => void;
   backend?: BackendOptions;
 }
@@ -278,7 +280,7 @@ export async function commitStaged(repo: Repository | null, opts: CommitStagedOp
   let res: SessionCommitResult;
   try {
     await session.absorb(sets);
-    res = await session.commit(opts.message, { trailers: { "Tdv-Session": opts.session, ...(opts.trailers ?? {}) } });
+    res = await session.commit(opts.message, { trailers: { "Tdv-Session": opts.session, ...(opts.trailers ?? {}) }, noVerify: opts.noVerify === true });
   } finally {
     await session.close();
   }

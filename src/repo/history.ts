@@ -79,3 +79,50 @@ export class CommitQueue {
     [this.heap[a], this.heap[b]] = [this.heap[b] as (typeof this.heap)[number], this.heap[a] as (typeof this.heap)[number]];
   }
 }
+
+/**
+ * The commits reachable from `tip` and from none of `stops` (git's
+ * `tip ^stop1 ^stop2`), newest first. A stop this repository lacks (a
+ * remote's commit never fetched) or that names no commit is ignored.
+ */
+export async function commitsSince(repo: Repository, tip: GitOid, stops: readonly GitOid[]): Promise<CommitObject[]> {
+  const excluded = new Set<string>();
+  const pending: GitOid[] = [];
+  for (const s of stops) {
+    const oid = await peelToCommit(repo, s);
+    if (oid !== null) pending.push(oid);
+  }
+  while (pending.length > 0) {
+    const oid = pending.pop() as GitOid;
+    if (excluded.has(oid)) continue;
+    excluded.add(oid);
+    for (const p of (await repo.git.readCommit(oid)).parents) if (!excluded.has(p)) pending.push(p);
+  }
+  const start = await peelToCommit(repo, tip);
+  if (start === null || excluded.has(start)) return [];
+  const out: CommitObject[] = [];
+  const seen = new Set<string>([start]);
+  const queue = new CommitQueue();
+  queue.push(await repo.git.readCommit(start));
+  for (let c = queue.pop(); c; c = queue.pop()) {
+    out.push(c);
+    for (const p of c.parents) {
+      if (seen.has(p) || excluded.has(p)) continue;
+      seen.add(p);
+      queue.push(await repo.git.readCommit(p));
+    }
+  }
+  return out;
+}
+
+/** A commit or an annotated tag's commit; null when absent here or not a commit. */
+async function peelToCommit(repo: Repository, oid: GitOid): Promise<GitOid | null> {
+  let cur = oid;
+  for (let depth = 0; depth < 16; depth++) {
+    const type = await repo.git.typeOf(cur);
+    if (type === "commit") return cur;
+    if (type !== "tag") return null;
+    cur = (await repo.git.readTag(cur)).object;
+  }
+  return null;
+}

@@ -21,7 +21,7 @@
  * comes back and `absorb` gathers it before one commit.
  */
 import { randomInt } from "node:crypto";
-import { BranchMovedError, SessionConflictError, SessionStateError, UsageError } from "../errors.js";
+import { BranchMovedError, isTdvError, SessionConflictError, SessionStateError, UsageError } from "../errors.js";
 import { indentedList } from "../format/display.js";
 import { checkEntryName, type Person } from "../format/git-object.js";
 import { sha256, type ChunkId, type GitOid } from "../format/hash.js";
@@ -87,6 +87,14 @@ export interface SessionHost {
 export interface WriteSessionOptions {
   /** where the repository lives (default: the local repository `repo` is) */
   host?: SessionHost;
+  /**
+   * Called with each commit the session is about to move its branch to (the
+   * full ref name, and the commit's `noVerify`): throws to refuse it (the
+   * branch does not move; the session stays open), or returns trailers to
+   * record, and the commit is written again with them. The library's
+   * `openWriteSession` passes the branch's validation rules (src/rules).
+   */
+  verify?: (commit: GitOid, branch: string, noVerify: boolean) => Promise<Record<string, string> | null>;
 }
 
 export interface SessionCommitOptions {
@@ -94,6 +102,8 @@ export interface SessionCommitOptions {
   trailers?: Record<string, string>;
   /** how many times to try to move the branch (rebasing when it moved meanwhile) before giving up with BranchMovedError (default 64: with the backoff, minutes of contention) */
   attempts?: number;
+  /** skip the validation rules the branch's tdv-rules.toml runs at commit (recorded as a Tdv-No-Verify trailer when they fail) */
+  noVerify?: boolean;
 }
 
 export interface SessionCommitResult {
@@ -161,7 +171,7 @@ export async function openWriteSession<S extends Stores>(repo: Repository<S>, ta
   const hold = await host.hold();
   try {
     const read = base ? await openSession(repo as unknown as Repository, base) : null;
-    return new Session(repo as unknown as Repository, branch, base, read, hold, host);
+    return new Session(repo as unknown as Repository, branch, base, read, hold, host, opts.verify ?? null);
   } catch (err) {
     await hold.release();
     throw err;
@@ -232,6 +242,7 @@ class Session implements WriteSession {
     private readonly read: ReadSession | null,
     private readonly hold: SessionHold,
     private readonly host: SessionHost,
+    private readonly verify: WriteSessionOptions["verify"] | null = null,
   ) {}
 
   async get(key: string): Promise<Uint8Array | undefined> {
@@ -327,7 +338,9 @@ class Session implements WriteSession {
     const ref = `refs/heads/${this.branch}`;
     await this.refuseCheckedOut(ref);
     const id = newSessionId();
-    const text = formatMessage(message, { "Tdv-Version": TDV_VERSION, "Tdv-Command": "write session", ...(opts.trailers ?? {}), [SESSION_TRAILER]: id });
+    // the session's id is the last trailer (sessionOf reads it there)
+    const messageWith = (extra: Record<string, string>) => formatMessage(message, { "Tdv-Version": TDV_VERSION, "Tdv-Command": "write session", ...(opts.trailers ?? {}), ...extra, [SESSION_TRAILER]: id });
+    let text = messageWith({});
     const author = this.repo.identity(new Date(), "author");
     const queue = this.host.pending?.(this.branch) ?? null;
     const history = new History((oid) => this.repo.git.readCommit(oid));
@@ -373,13 +386,27 @@ class Session implements WriteSession {
         const now = new Date();
         const committer = this.repo.identity(now, "committer");
         const parentTree = onto ? (await this.repo.git.readCommit(onto)).tree : null;
-        // the trees and commits written together (on a remote: uploaded in one parallel round)
-        const chain = await this.repo.git.withPack(async (pack) => {
-          const tree = await this.treeWith(onto, changes, pack);
-          const own = await pack.writeCommit({ tree, parents: onto ? [onto] : [], author: { ...author, timestamp: Math.floor(now.getTime() / 1000) }, committer, message: text });
-          const links = await this.carryOnto(onto, own, changes.keys(), carry, committer, pack);
-          return { tree, own, links, top: links.at(-1)?.commit ?? own };
+        const commitObject = (tree: GitOid, extra: Record<string, string>) => ({
+          tree,
+          parents: onto ? [onto] : [],
+          author: { ...author, timestamp: Math.floor(now.getTime() / 1000) },
+          committer,
+          message: messageWith(extra),
         });
+        // the trees and the commit written together (on a remote: uploaded in one parallel round)
+        let { tree, own } = await this.repo.git.withPack(async (pack) => {
+          const tree = await this.treeWith(onto, changes, pack);
+          return { tree, own: await pack.writeCommit(commitObject(tree, {})) };
+        });
+        // the branch's rules, on the commit it is about to move to (refused: thrown, nothing moved)
+        const extra = this.verify ? await this.verify(own, ref, opts.noVerify === true) : null;
+        if (extra && Object.keys(extra).length > 0) {
+          own = await this.repo.git.writeCommit(commitObject(tree, extra));
+          text = messageWith(extra);
+        }
+        // other sessions' queued commits after it, each under the same rules (one more parallel round of uploads)
+        const links = carry.length > 0 ? await this.repo.git.withPack((pack) => this.carryOnto(onto, own, changes.keys(), carry, committer, pack, ref)) : [];
+        const chain = { tree, own, links, top: links.at(-1)?.commit ?? own };
         try {
           await this.repo.durability.flush();
           this.hold.check(); // a lapsed announcement: gc may have removed objects this commit names
@@ -435,7 +462,7 @@ class Session implements WriteSession {
    * objects are not all on the remote, or whose changes conflict, is left
    * for its owner.
    */
-  private async carryOnto(onto: GitOid | null, own: GitOid, ownPaths: Iterable<string>, records: readonly PendingCommit[], committer: Person, pack: ObjectWriter): Promise<{ id: string; commit: GitOid }[]> {
+  private async carryOnto(onto: GitOid | null, own: GitOid, ownPaths: Iterable<string>, records: readonly PendingCommit[], committer: Person, pack: ObjectWriter, ref: string): Promise<{ id: string; commit: GitOid }[]> {
     const links: { id: string; commit: GitOid }[] = [];
     const taken = new Set(ownPaths);
     let prev = own;
@@ -460,7 +487,17 @@ class Session implements WriteSession {
       if ([...applied.keys()].some((p) => taken.has(p))) continue;
       for (const p of applied.keys()) taken.add(p);
       const tree = await this.treeWith(prev, applied, pack, view);
-      prev = await pack.writeCommit({ tree, parents: [prev], author: rec.author, committer, message: rec.message });
+      const link = await pack.writeCommit({ tree, parents: [prev], author: rec.author, committer, message: rec.message });
+      if (this.verify) {
+        // the branch's rules hold for every commit it moves through: one that breaks them is left for its owner, who hears why
+        try {
+          if (await this.verify(link, ref, false)) continue;
+        } catch (err) {
+          if (isTdvError(err, "RulesFailedError")) continue;
+          throw err;
+        }
+      }
+      prev = link;
       links.push({ id: rec.id, commit: prev });
     }
     return links;

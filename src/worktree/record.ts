@@ -33,6 +33,15 @@ export interface CommitOptions {
   /** the reflog line (default: "commit: SUBJECT") */
   reflogMessage?: string;
   onProgress?: (p: Progress) => void;
+  /** skip the validation rules the branch's tdv-rules.toml runs at commit (recorded as a Tdv-No-Verify trailer when they fail) */
+  noVerify?: boolean;
+  /**
+   * Called with the commit written, before the index or the branch moves:
+   * throws to refuse it (nothing moves, the index keeps the staged work), or
+   * returns trailers to record, and the commit is written again with them.
+   * The commands layer passes the rules' gate (src/rules/gate.ts).
+   */
+  verify?: (commit: GitOid, branch: string | null) => Promise<Record<string, string> | null>;
 }
 
 export interface CommitResult {
@@ -80,13 +89,17 @@ export async function recordCommit(repo: Repository, opts: CommitOptions): Promi
   const who = opts.author ?? repo.identity(now, "author");
   const committer = repo.identity(now, "committer");
   const parents = [...(head.oid ? [head.oid] : []), ...extraParents];
-  const oid = await repo.git.writeCommit({
-    tree,
-    parents,
-    author: who,
-    committer,
-    message: verbatim ? message : formatMessage(message, { "Tdv-Version": TDV_VERSION, ...trailers }),
-  });
+  const write = (extra: Record<string, string>) =>
+    repo.git.writeCommit({
+      tree,
+      parents,
+      author: who,
+      committer,
+      message: verbatim ? message + Object.entries(extra).map(([k, v]) => `${k}: ${v}\n`).join("") : formatMessage(message, { "Tdv-Version": TDV_VERSION, ...trailers, ...extra }),
+    });
+  let oid = await write({});
+  const extra = opts.verify ? await opts.verify(oid, head.branch) : null;
+  if (extra && Object.keys(extra).length > 0) oid = await write(extra);
   const subject = message.trim().split("\n")[0] ?? "";
   const logMsg = opts.reflogMessage ?? `commit${head.oid ? (extraParents.length ? " (merge)" : "") : " (initial)"}: ${subject}`;
   // The next index is written beside the index before the branch moves and renamed over it
