@@ -10,6 +10,7 @@ interface RebaseOptions {
   skip?: boolean;
   json?: boolean;
   quiet?: boolean;
+  verify?: boolean;
 }
 
 export function register(program: Command): void {
@@ -18,6 +19,7 @@ export function register(program: Command): void {
     .description("replay the current branch's own commits, one by one, on top of another branch")
     .argument("[upstream]", "the branch whose commits are left out and which the others go on top of (default: origin/BRANCH)")
     .option("--onto <newbase>", "replay onto this commit instead of UPSTREAM")
+    .option("--no-verify", "move the branch even when its rules (tdv-rules.toml) fail on the result; named in the reflog")
     .option("--continue", "go on after the conflicts of the stopped commit are resolved")
     .option("--skip", "leave out the stopped commit and go on")
     .option("--abort", "undo the rebase: branch, HEAD, index and working copy as before it")
@@ -59,14 +61,15 @@ async function run({ lib, repo }: RepoContext, upstream: string | undefined, opt
     throw new lib.UsageError(`no upstream or --onto with --${opts.continue ? "continue" : opts.abort ? "abort" : "skip"}`, { hint: "`tdv rebase --continue`" });
   }
   const quiet = opts.quiet === true || opts.json === true;
+  const noVerify = opts.verify === false;
   const res = await withProgress(quiet, (onProgress) =>
     opts.continue
-      ? lib.rebaseContinue(repo, { onProgress })
+      ? lib.rebaseContinue(repo, { onProgress, noVerify })
       : opts.skip
-        ? lib.rebaseSkip(repo, { onProgress })
+        ? lib.rebaseSkip(repo, { onProgress, noVerify })
         : opts.abort
           ? lib.rebaseAbort(repo, { onProgress })
-          : lib.rebase(repo, { ...(upstream === undefined ? {} : { upstream }), ...(opts.onto === undefined ? {} : { onto: opts.onto }), onProgress }),
+          : lib.rebase(repo, { ...(upstream === undefined ? {} : { upstream }), ...(opts.onto === undefined ? {} : { onto: opts.onto }), noVerify, onProgress }),
   );
   if (opts.json) printJson(res);
   else printResult(res, opts.quiet === true);

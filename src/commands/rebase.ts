@@ -26,6 +26,8 @@ import type { CommitObject } from "../format/git-object.js";
 import { writeAtomic } from "../store/atomic.js";
 import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
 import { recordCommit } from "../worktree/record.js";
+import { gate } from "../rules/gate.js";
+import { RulesFailedError } from "../rules/errors.js";
 import { uncommittedPaths } from "../worktree/status.js";
 import { isAncestor } from "../repo/history.js";
 import type { Repository } from "../repo/repository.js";
@@ -58,6 +60,8 @@ export interface RebaseOptions {
   upstream?: string;
   /** replay onto this commit instead of UPSTREAM */
   onto?: string;
+  /** move the branch even when its rules (tdv-rules.toml, check_on "commit") fail on the result; named in the reflog */
+  noVerify?: boolean;
   onProgress?: ProgressFn;
 }
 
@@ -95,12 +99,12 @@ export function rebase(repo: Repository, opts: RebaseOptions = {}): Promise<Reba
   return repo.exclusive("rebase", () => _rebase(repo, opts));
 }
 
-export function rebaseContinue(repo: Repository, opts: { onProgress?: ProgressFn } = {}): Promise<RebaseResult> {
-  return repo.exclusive("rebase --continue", () => _continue(repo, opts.onProgress));
+export function rebaseContinue(repo: Repository, opts: { onProgress?: ProgressFn; noVerify?: boolean } = {}): Promise<RebaseResult> {
+  return repo.exclusive("rebase --continue", () => _continue(repo, opts.onProgress, opts.noVerify === true));
 }
 
-export function rebaseSkip(repo: Repository, opts: { onProgress?: ProgressFn } = {}): Promise<RebaseResult> {
-  return repo.exclusive("rebase --skip", () => _skip(repo, opts.onProgress));
+export function rebaseSkip(repo: Repository, opts: { onProgress?: ProgressFn; noVerify?: boolean } = {}): Promise<RebaseResult> {
+  return repo.exclusive("rebase --skip", () => _skip(repo, opts.onProgress, opts.noVerify === true));
 }
 
 export function rebaseAbort(repo: Repository, opts: { onProgress?: ProgressFn } = {}): Promise<RebaseResult> {
@@ -172,7 +176,8 @@ async function _rebase(repo: Repository, opts: RebaseOptions): Promise<RebaseRes
   const base = { branch: head.branch, upstream: upstreamName, onto, origHead: head.oid, flattened: merges, replayed: [] as RebaseStep[], remaining: 0 };
   if (picks.length === 0) {
     if (head.oid === onto || (await isAncestor(repo, onto, head.oid))) return { ...base, kind: "up-to-date", head: head.oid, checkout: NONE };
-    // no commits of its own: the branch becomes the new base (a fast-forward when it is ahead)
+    // no commits of its own: the branch becomes the new base (a fast-forward when it is ahead), as a merge would make it
+    await gate(repo, onto, head.branch, "merge", opts.noVerify === true);
     const checkout = await materialize(repo, { targetTree: (await repo.git.readCommit(onto)).tree, action: `rebasing onto ${opts.onto ?? upstreamName}`, ...progress(opts.onProgress) });
     await repo.refs.update(head.branch ?? "HEAD", { expected: head.oid, next: onto, who: repo.identity(), message: `rebase (finish): ${head.branch ?? "HEAD"} onto ${onto}` });
     return { ...base, kind: "fast-forward", head: onto, checkout };
@@ -185,7 +190,7 @@ async function _rebase(repo: Repository, opts: RebaseOptions): Promise<RebaseRes
   await saveRebaseOrigIndex(repo);
   const state: RebaseState = { version: 1, branch: head.branch, origHead: head.oid, upstream: upstreamName, onto, todo: picks, done: [], tip: onto, pending: onto, flattened: merges };
   await writeRebaseState(repo, state);
-  return proceed(repo, state, opts.onProgress);
+  return proceed(repo, state, opts.onProgress, opts.noVerify === true);
 }
 
 const progress = (onProgress?: ProgressFn) => (onProgress ? { onProgress } : {});
@@ -195,7 +200,7 @@ const progress = (onProgress?: ProgressFn) => (onProgress ? { onProgress } : {})
  * Each step: the merge, a commit, the state naming it as pending, the working
  * copy and HEAD moved to it, the state with it as the tip.
  */
-async function proceed(repo: Repository, state: RebaseState, onProgress?: ProgressFn): Promise<RebaseResult> {
+async function proceed(repo: Repository, state: RebaseState, onProgress?: ProgressFn, noVerify = false): Promise<RebaseResult> {
   const checkout = { ...NONE };
   const add = (c: CheckoutResult) => {
     checkout.written += c.written;
@@ -244,7 +249,7 @@ async function proceed(repo: Repository, state: RebaseState, onProgress?: Progre
     await writeRebaseState(repo, state);
     await finishPending();
   }
-  return finish(repo, state, checkout);
+  return finish(repo, state, checkout, noVerify);
 }
 
 type Step = { tree: GitOid; conflicts?: undefined } | { tree: GitOid; conflicts: Awaited<ReturnType<typeof solve>>["unsolvable"]; consolidated: string[] };
@@ -303,11 +308,18 @@ function summary(state: RebaseState) {
 }
 
 /** Every commit replayed: the branch moves to the tip (one reflog entry: BRANCH@{1} is its commit before), HEAD back on it. */
-async function finish(repo: Repository, state: RebaseState, checkout: CheckoutResult): Promise<RebaseResult> {
+async function finish(repo: Repository, state: RebaseState, checkout: CheckoutResult, noVerify = false): Promise<RebaseResult> {
   if (state.branch) {
     const at = await repo.refs.read(state.branch);
     if (at !== state.tip) {
-      await repo.refs.update(state.branch, { expected: state.origHead, next: state.tip, who: repo.identity(), message: `rebase (finish): ${state.branch} onto ${state.onto}` });
+      // the branch's rules on the replayed tip; refused, the rebase stays in progress with HEAD on that tip
+      const override = await gate(repo, state.tip, state.branch, "commit", noVerify).catch((err: unknown) => {
+        if (!isTdvError(err, "RulesFailedError")) throw err;
+        const name = state.branch?.replace(/^refs\/heads\//, "") ?? "";
+        throw new RulesFailedError("rebase", name, err.failures, `the rebase stays in progress, HEAD on its last commit: \`tdv rebase --abort\` puts '${name}' back; \`tdv rebase --continue --no-verify\` moves it anyway`);
+      });
+      const note = override ? ` (${Object.entries(override).map(([k, v]) => `${k}: ${v}`).join(", ")})` : "";
+      await repo.refs.update(state.branch, { expected: state.origHead, next: state.tip, who: repo.identity(), message: `rebase (finish): ${state.branch} onto ${state.onto}${note}` });
     }
     await repo.refs.setHead({ branch: state.branch }, repo.identity(), `rebase (finish): returning to ${state.branch}`);
   }
@@ -321,7 +333,7 @@ async function activeState(repo: Repository): Promise<RebaseState> {
   return state;
 }
 
-async function _continue(repo: Repository, onProgress?: ProgressFn): Promise<RebaseResult> {
+async function _continue(repo: Repository, onProgress?: ProgressFn, noVerify = false): Promise<RebaseResult> {
   const state = await activeState(repo);
   if (state.stopped) {
     const merge = await readMergeState(repo);
@@ -348,21 +360,21 @@ async function _continue(repo: Repository, onProgress?: ProgressFn): Promise<Reb
     } else {
       // stopped before the merge state was written: the step is done again
       delete state.stopped;
-      return proceed(repo, state, onProgress);
+      return proceed(repo, state, onProgress, noVerify);
     }
     state.todo.shift();
     delete state.stopped;
     await writeRebaseState(repo, state);
     await clearMergeState(repo);
-    return proceed(repo, state, onProgress);
+    return proceed(repo, state, onProgress, noVerify);
   }
   // killed between steps: HEAD is where the state says (or a pending move finishes it)
   const head = await repo.refs.head();
   if (!state.pending && head.oid !== state.tip) state.pending = state.tip;
-  return proceed(repo, state, onProgress);
+  return proceed(repo, state, onProgress, noVerify);
 }
 
-async function _skip(repo: Repository, onProgress?: ProgressFn): Promise<RebaseResult> {
+async function _skip(repo: Repository, onProgress?: ProgressFn, noVerify = false): Promise<RebaseResult> {
   const state = await activeState(repo);
   if (!state.stopped) throw new UsageError("the rebase is not stopped on a commit: nothing to skip", { hint: "`tdv rebase --continue` goes on, `tdv rebase --abort` undoes it" });
   const c = await repo.git.readCommit(state.stopped);
@@ -375,7 +387,7 @@ async function _skip(repo: Repository, onProgress?: ProgressFn): Promise<RebaseR
   await clearMergeState(repo);
   const head = await repo.refs.head();
   if (head.oid !== state.tip) state.pending = state.tip;
-  const res = await proceed(repo, state, onProgress);
+  const res = await proceed(repo, state, onProgress, noVerify);
   return { ...res, checkout: { written: res.checkout.written + moved.written, deleted: res.checkout.deleted + moved.deleted, bytes: res.checkout.bytes + moved.bytes } };
 }
 

@@ -2,7 +2,7 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { add, clone, commit, isTdvError, merge, openWriteSession, pull, push, readMergeState, Repository, reset, resolveRevision, revert, switchBranch, type RulesFailedError } from "../../src/index.js";
+import { add, clone, commit, isTdvError, merge, openWriteSession, pull, push, readMergeState, readRebaseState, rebase, rebaseContinue, Repository, reset, resolveRevision, revert, switchBranch, type RulesFailedError } from "../../src/index.js";
 import { tempDir } from "../helpers/fixture.js";
 import { RULES, T2M, writeChunk, writeForecast } from "./dataset.js";
 
@@ -77,6 +77,31 @@ describe("rules at a write session's commit", () => {
     const res = await s.commit("pipeline run", { noVerify: true });
     expect(await message(repo, res.commit)).toContain("Tdv-No-Verify: 1 rule failure");
     expect(await resolveRevision(repo, "main")).toBe(res.commit);
+  });
+});
+
+describe("rules at rebase", () => {
+  it("refuse to move the protected branch to a failing replayed tip; --continue --no-verify moves it", async () => {
+    const { dir, repo } = await setup();
+    await switchBranch(repo, { name: "side", create: true });
+    await fsp.writeFile(path.join(dir, "README.md"), "side\n");
+    await add(repo, { all: true });
+    await commit(repo, { message: "side readme" });
+    await switchBranch(repo, { name: "main" });
+    await writeChunk(path.join(dir, T2M), "<f4", [2, 0], [Number.NaN, 280]);
+    await add(repo, { all: true });
+    await commit(repo, { message: "nan", noVerify: true });
+    const before = await resolveRevision(repo, "main");
+    const err = await refused(rebase(repo, { upstream: "side" }));
+    expect(err.action).toBe("rebase");
+    expect(err.message).toContain("fc.zarr/t2m chunk [2,0] (time 2024-01-03, lat 10): max_nan_fraction");
+    expect(err.hint).toContain("tdv rebase --abort");
+    expect(await resolveRevision(repo, "main")).toBe(before);
+    expect(await readRebaseState(repo)).not.toBeNull();
+    const res = await rebaseContinue(repo, { noVerify: true });
+    expect(res.kind).toBe("rebased");
+    expect(await resolveRevision(repo, "main")).toBe(res.head);
+    expect((await repo.git.readCommit(res.head)).parents[0]).toBe(await resolveRevision(repo, "side"));
   });
 });
 
