@@ -198,8 +198,8 @@ describe("tags", () => {
   it("deletes tags; a missing one is RefNotFoundError", async () => {
     await createTag(repo, { name: "v1" });
     const { tagOid } = await createTag(repo, { name: "v2", message: "two" });
-    expect(await deleteTag(repo, { name: "v1" })).toEqual({ name: "v1", oid: c2 });
-    expect(await deleteTag(repo, { name: "v2" })).toEqual({ name: "v2", oid: tagOid });
+    expect(await deleteTag(repo, { name: "v1" })).toEqual({ name: "v1", oid: c2, release: false });
+    expect(await deleteTag(repo, { name: "v2" })).toEqual({ name: "v2", oid: tagOid, release: false });
     expect(await listTags(repo)).toEqual([]);
     const err = await rejection(deleteTag(repo, { name: "v1" }));
     expect(err._tag).toBe("RefNotFoundError");
