@@ -2,11 +2,12 @@
 import { describe, expect, it } from "vitest";
 import { historyGraph, type ArrayDiff, type DecodedChunk } from "../../src/index.js";
 import { layout } from "../../cli/ui/components/layout.js";
+import { splitKeys } from "../../cli/ui/hooks/use-keys.js";
 import { arrayGrid, deltaBucket, follow, kindAt, windowKinds } from "../../cli/ui/data/grid.js";
 import { mergeHistories } from "../../cli/ui/data/order.js";
 import type { HistoryData, HistoryEntry } from "../../cli/ui/data/source.js";
 import { diffSummaryLine } from "../../cli/ui/data/summary.js";
-import { compareChunk, formatValue, threeWay } from "../../cli/ui/data/values.js";
+import { compareChunk, comparisonText, formatValue, threeWay } from "../../cli/ui/data/values.js";
 import { appReducer, initialApp, topScreen } from "../../cli/ui/state/app.js";
 import { confirmsDiscard, conflictsReducer, initialConflicts, itemsOf, resolveTarget } from "../../cli/ui/state/conflicts.js";
 import { historyReducer, initialHistory, openTarget, pickerChoices, selectedEntry, visibleEntries, wantsMore, type HistoryState } from "../../cli/ui/state/history.js";
@@ -194,6 +195,8 @@ describe("values of one chunk", () => {
     expect(c).toEqual({
       compared: 4,
       changed: 2,
+      added: 0,
+      removed: 0,
       maxAbsDelta: 3,
       elements: [
         { coords: [2, 1], before: 2, after: 5 },
@@ -207,6 +210,14 @@ describe("values of one chunk", () => {
       [[3, 0], undefined, NaN],
       [[3, 1], undefined, 3],
     ]);
+    expect([grown.compared, grown.changed, grown.added, grown.removed]).toEqual([2, 1, 2, 0]);
+    expect(comparisonText(grown)).toBe("1 of 2 elements changed · 2 added");
+    // an appended chunk: nothing before, so nothing compared ("1728 of 0 elements changed" was wrong)
+    const appended = compareChunk([2, 0], [2, 2], { chunk: null, shape: [4, 2] }, { chunk: chunk([1, 2, 3, 4], [2, 2], [4, 0]), shape: [6, 2] });
+    expect([appended.compared, appended.changed, appended.added]).toEqual([0, 0, 4]);
+    expect(comparisonText(appended)).toBe("4 elements added (nothing before)");
+    const gone = compareChunk([1, 0], [2, 2], { chunk: before, shape: [4, 2] }, { chunk: null, shape: [2, 2] });
+    expect(comparisonText(gone)).toBe("4 elements removed (nothing after)");
     expect(compareChunk([0, 0], [2, 2], { chunk: null, shape: [] }, { chunk: null, shape: [] }).changed).toBe(0);
   });
 
@@ -308,3 +319,21 @@ describe("app and conflicts reducers", () => {
 function mergeView(conflicts: unknown[]): never {
   return { name: "feature", theirs: "t", base: "b", origHead: "o", strategy: "elementwise", message: "", stale: false, branch: "main", conflicts } as never;
 }
+
+describe("keys in one burst", () => {
+  const none = { upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false, end: false, return: false, escape: false, ctrl: false, shift: false, tab: false, backspace: false, delete: false, meta: false, super: false, hyper: false, capsLock: false, numLock: false };
+  it("splits a run of characters into keys: letters, Enter, Backspace, Ctrl+letter; a key Ink named stays one", () => {
+    const keys = splitKeys("jJ \r\x7f\x02", none).map(([i, k]) => [i, Object.entries(k).filter(([, v]) => v === true).map(([n]) => n).join("+")]);
+    expect(keys).toEqual([
+      ["j", ""],
+      ["J", "shift"],
+      [" ", ""],
+      ["", "return"],
+      ["", "backspace"],
+      ["b", "ctrl"],
+    ]);
+    expect(splitKeys("j", none)).toEqual([["j", none]]);
+    expect(splitKeys("", { ...none, upArrow: true })).toHaveLength(1);
+    expect(splitKeys("[A", { ...none, meta: true })).toHaveLength(1);
+  });
+});

@@ -102,15 +102,15 @@ describe("review screen", () => {
     await press(ui.stdin, "j", "j"); // flags: only 3 of its 18 chunks are stored
     f = await waitFor(ui.lastFrame, (s) => s.includes("ocean.zarr/flags  added"));
     await press(ui.stdin, KEYS.enter);
-    f = await waitFor(ui.lastFrame, (s) => s.includes("grid 3×2×3") && s.includes("elements changed"));
+    f = await waitFor(ui.lastFrame, (s) => s.includes("grid 3×2×3") && s.includes("elements added"));
     expect(f).toMatch(/^0 {4}\[\+\] \. {2}\.\s*$/m);
-    expect(f).toContain("chunk [0, 0, 0] added");
+    expect(f).toContain("chunk [0, 0, 0] added · 128 elements added (nothing before)");
     expect(f).toMatch(/^\[0,0,0\]\s+—\s+\d+/m); // absent before
     // a 0-d array: one cell
     await press(ui.stdin, KEYS.escape, "j", "j", "j");
     await waitFor(ui.lastFrame, (s) => s.includes("ocean.zarr/reference_density  added"));
     await press(ui.stdin, KEYS.enter);
-    f = await waitFor(ui.lastFrame, (s) => s.includes("chunk [] added") && s.includes("elements changed"), "the 0-d heatmap");
+    f = await waitFor(ui.lastFrame, (s) => s.includes("chunk [] added") && s.includes("1 element added (nothing before)"), "the 0-d heatmap");
     expect(f).toMatch(/^ {5}\[\+\]\s*$/m);
     expect(f).toMatch(/^\[\]\s+—\s+1025/m);
     ui.unmount();

@@ -6,8 +6,8 @@
  */
 import { Box } from "ink";
 import type { ArrayDiff } from "../../../src/index.js";
-import { deltaBucket, key, windowKinds, type CellKind } from "../data/grid.js";
-import { formatValue } from "../data/values.js";
+import { deltaBucket, gridChanges, key, regrid, windowKinds, type CellKind } from "../data/grid.js";
+import { comparisonText, differing, formatValue } from "../data/values.js";
 import { cellIndex, chunkKey, gridWindow, type GridState, type ReviewState } from "../state/review.js";
 import { CELL, ROW_LABEL } from "./layout.js";
 import { Spinner } from "./Spinner.js";
@@ -42,7 +42,8 @@ function dimName(a: ArrayDiff, d: number): string {
 
 export function Heatmap({ array, grid, state, theme, width, height, panelRows }: HeatmapProps) {
   const win = gridWindow(grid, state.view);
-  const kinds = windowKinds(array, grid.cursor, grid, win.rows, win.cols);
+  const kinds = windowKinds(gridChanges(array), grid.cursor, grid, win.rows, win.cols);
+  const rechunk = regrid(array);
   const deltas = new Map<string, number | null>();
   for (const k of kinds.keys()) {
     const c = state.chunks[`${array.path}|${k}`];
@@ -69,13 +70,17 @@ export function Heatmap({ array, grid, state, theme, width, height, panelRows }:
   }).join("");
   const rowsShown: number[] = [];
   for (let r = win.rows[0]; r < win.rows[1]; r++) rowsShown.push(r);
-  const legend = state.values
+  const legend = rechunk
+    ? `rechunked ${rechunk.before.join("×")} → ${rechunk.after.join("×")}: the new grid, every chunk new (+); i: the values`
+    : state.values
     ? `1-4 max|Δ| to ${formatValue(max, 10)} (log)  = same values  ? decoding  + added  - removed`
     : ". unchanged  + added  - removed  * changed   (v: colour by max |Δ|)";
   const cur = grid.cursor;
   const curKey = key(cur);
   const curKind = kinds.get(curKey) ?? "unchanged";
-  const gridLines = Math.max(1, height - 3 - panelRows);
+  // the grid takes the rows it has (at most the window), the chunk's values the rest of the screen
+  const gridLines = Math.max(1, rowsShown.length);
+  const panel = Math.max(panelRows, height - 3 - gridLines);
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Line width={width}>
@@ -94,7 +99,7 @@ export function Heatmap({ array, grid, state, theme, width, height, panelRows }:
               const idx = cellIndex(grid, r, c);
               const k = key(idx);
               const kind = kinds.get(k) ?? "unchanged";
-              const look = cellLook(kind, state.values, deltas.get(k), max);
+              const look = cellLook(kind, state.values && !rechunk, deltas.get(k), max);
               const here = k === curKey;
               return (
                 <Seg key={c} theme={theme} t={here ? "cursor" : look.t}>
@@ -110,7 +115,7 @@ export function Heatmap({ array, grid, state, theme, width, height, panelRows }:
           {legend}
         </Seg>
       </Line>
-      <ChunkPanel array={array} index={cur} kind={curKind} state={state} theme={theme} width={width} rows={panelRows} />
+      <ChunkPanel array={array} index={cur} kind={curKind} state={state} theme={theme} width={width} rows={panel} />
     </Box>
   );
 }
@@ -120,11 +125,18 @@ function ChunkPanel({ array, index, kind, state, theme, width, rows }: { array: 
   const title = (
     <Line width={width}>
       <Seg theme={theme} t="title">{`chunk [${index.join(", ")}]`}</Seg> <Seg theme={theme} t={KIND_TONE[kind]}>{kind === "modified" ? "changed" : kind}</Seg>
-      {load?.status === "ready" ? ` · ${load.value.changed} of ${load.value.compared} ${load.value.compared === 1 ? "element" : "elements"} changed${load.value.maxAbsDelta !== null ? ` · max |Δ| ${formatValue(load.value.maxAbsDelta)}` : ""}` : ""}
+      {load?.status === "ready" ? ` · ${comparisonText(load.value)}${load.value.maxAbsDelta !== null ? ` · max |Δ| ${formatValue(load.value.maxAbsDelta)}` : ""}` : ""}
     </Line>
   );
   let body: React.JSX.Element[] = [];
-  if (kind === "unchanged") body = [<Line key="u" width={width}>unchanged: the same bytes on both sides</Line>];
+  const rechunk = regrid(array);
+  if (rechunk)
+    body = [
+      <Line key="r" width={width}>{`the chunk grid changed (chunks ${rechunk.before.join("×")} → ${rechunk.after.join("×")}): a chunk of the new grid`}</Line>,
+      <Line key="r2" width={width}>has no counterpart of the same index before, so chunks are not compared.</Line>,
+      <Line key="r3" width={width}>i: the value map compares the values element by element, across both grids</Line>,
+    ];
+  else if (kind === "unchanged") body = [<Line key="u" width={width}>unchanged: the same bytes on both sides</Line>];
   else if (!load || load.status === "loading")
     body = [
       <Line key="l" width={width}>
@@ -135,7 +147,9 @@ function ChunkPanel({ array, index, kind, state, theme, width, rows }: { array: 
   else if (load.value.elements.length === 0) body = [<Line key="n" width={width}>no element differs (the bytes changed, the values did not)</Line>];
   else {
     const cw = Math.max(10, Math.min(16, Math.floor((width - 2) / 4)));
-    const show = load.value.elements.slice(0, Math.max(0, rows - 2));
+    const total = differing(load.value);
+    const room = Math.max(0, rows - 2); // the title and the column headings
+    const show = load.value.elements.slice(0, total > room ? Math.max(0, room - 1) : room); // a last line says how many more
     body = [
       <Line key="h" width={width}>
         <Seg theme={theme} t="dim">{`${fit("coords", cw + 4)}${fit("before", cw)}${fit("after", cw)}${fit("|Δ|", cw)}`}</Seg>
@@ -152,7 +166,7 @@ function ChunkPanel({ array, index, kind, state, theme, width, rows }: { array: 
         );
       }),
     ];
-    if (load.value.changed > show.length) body.push(<Line key="more" width={width}><Seg theme={theme} t="dim">{`… ${load.value.changed - show.length} more changed elements`}</Seg></Line>);
+    if (total > show.length) body.push(<Line key="more" width={width}><Seg theme={theme} t="dim">{`… ${total - show.length} more elements`}</Seg></Line>);
   }
   return (
     <Box flexDirection="column" height={rows} flexShrink={0}>

@@ -17,7 +17,8 @@ export function layout(width: number, height: number): Layout {
   const w = Math.max(20, width);
   const h = Math.max(8, height);
   const body = h - 2;
-  const panelRows = Math.max(4, Math.min(10, Math.floor(body * 0.4)));
+  // the least the chunk panel under the heatmap gets (a grid of few rows leaves it the rest of the screen)
+  const panelRows = Math.max(4, Math.floor(body * 0.4));
   return {
     width: w,
     height: h,

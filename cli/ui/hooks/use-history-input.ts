@@ -1,5 +1,5 @@
 /** History keys → actions. */
-import { useInput } from "ink";
+import { useKeys } from "./use-keys.js";
 import { useRef } from "react";
 import type { InputGate } from "../contexts.js";
 import type { HistoryAction, HistoryState } from "../state/history.js";
@@ -15,7 +15,7 @@ export interface HistoryKeyActions {
 export function useHistoryInput(state: HistoryState, actions: HistoryKeyActions, gate: InputGate): void {
   const latest = useRef({ state, actions });
   latest.current = { state, actions };
-  useInput((input, key) => {
+  useKeys((input, key) => {
     if (gate.current.top !== "history" || gate.current.help) return;
     const { state: s, actions: a } = latest.current;
     const dispatch = a.dispatch;

@@ -1,5 +1,5 @@
 /** Review keys → actions: the array list, then the heatmap. */
-import { useInput } from "ink";
+import { useKeys } from "./use-keys.js";
 import { useRef } from "react";
 import type { InputGate } from "../contexts.js";
 import type { ReviewAction, ReviewState } from "../state/review.js";
@@ -7,7 +7,7 @@ import type { ReviewAction, ReviewState } from "../state/review.js";
 export function useReviewInput(state: ReviewState, dispatch: (a: ReviewAction) => void, back: () => void, gate: InputGate): void {
   const latest = useRef(state);
   latest.current = state;
-  useInput((input, key) => {
+  useKeys((input, key) => {
     if (gate.current.top !== "review" || gate.current.help) return;
     const s = latest.current;
     if (input === "v") {
