@@ -6,6 +6,7 @@ import { render } from "ink";
 import type { Repository } from "../../src/index.js";
 import { App } from "./components/App.js";
 import { colorFromEnv } from "./components/theme.js";
+import { depthFromEnv } from "./data/pixels.js";
 import { repoSource } from "./data/source.js";
 
 export interface RunOptions {
@@ -25,7 +26,7 @@ export async function runUi({ repo, rev }: RunOptions): Promise<number> {
   const out = process.stdout;
   out.write(ENTER_ALT_SCREEN);
   try {
-    const app = render(<App source={source} rev={rev} color={colorFromEnv()} start={start} />, { exitOnCtrlC: true, patchConsole: true });
+    const app = render(<App source={source} rev={rev} color={colorFromEnv()} depth={depthFromEnv() === "24bit" ? "24bit" : "256"} start={start} />, { exitOnCtrlC: true, patchConsole: true });
     await app.waitUntilExit();
   } finally {
     out.write(LEAVE_ALT_SCREEN);

@@ -12,6 +12,7 @@ import { appReducer, initialApp, topScreen } from "../../cli/ui/state/app.js";
 import { confirmsDiscard, conflictsReducer, initialConflicts, itemsOf, resolveTarget } from "../../cli/ui/state/conflicts.js";
 import { historyReducer, initialHistory, openTarget, pickerChoices, selectedEntry, visibleEntries, wantsMore, type HistoryState } from "../../cli/ui/state/history.js";
 import { cellIndex, gridWindow, initialReview, reviewReducer, type ReviewState } from "../../cli/ui/state/review.js";
+import { cursorPixel, initialMap, mapReducer, mapSampling, pictureCols, readySlice, specKey, specOf } from "../../cli/ui/state/valuemap.js";
 
 function entry(oid: string, parents: string[], t: number, message = `commit ${oid}`): HistoryEntry {
   return { oid, parents, author: { name: "A", email: "a@x", timestamp: t, tzOffset: 0 }, committer: { timestamp: t }, message, refs: [] };
@@ -335,5 +336,37 @@ describe("keys in one burst", () => {
     expect(splitKeys("j", none)).toEqual([["j", none]]);
     expect(splitKeys("", { ...none, upArrow: true })).toHaveLength(1);
     expect(splitKeys("[A", { ...none, meta: true })).toHaveLength(1);
+  });
+});
+
+describe("value map state", () => {
+  const arr = {
+    path: "a",
+    status: "modified",
+    before: { shape: [4, 100, 300], chunkShape: [1, 10, 10], dimensionNames: ["t", "y", "x"] },
+    after: { shape: [5, 100, 300], chunkShape: [1, 10, 10], dimensionNames: ["t", "y", "x"] },
+  } as unknown as ArrayDiff;
+  const data = { rows: 100, cols: 300, before: null, after: null, hasBefore: null, hasAfter: null, units: null, chunks: 0 };
+
+  it("opens on the last two dimensions at an element, moves the cursor a pixel (a block when reduced), the slice, the axes", () => {
+    let s = mapReducer(initialMap(), { type: "resize", rows: 10, cols: 60 });
+    s = mapReducer(s, { type: "open", from: "f", to: "t", array: arr, at: [9, 42, 7] });
+    expect([s.shape, s.rowDim, s.colDim, s.at, s.sliceDim]).toEqual([[5, 100, 300], 1, 2, [4, 42, 7], 0]);
+    expect(specOf(s)).toEqual({ rowDim: 1, colDim: 2, at: [4, 0, 0] });
+    s = mapReducer(s, { type: "loaded", key: specKey(s), data });
+    expect(mapSampling(s)).toEqual({ per: 5, zoom: 1, rows: 20, cols: 60 }); // 100×300 into 20×60 pixels
+    expect(cursorPixel(s, mapSampling(s)!)).toEqual({ r: 8, c: 1 });
+    s = mapReducer(s, { type: "move", rows: 1, cols: -1 });
+    expect(s.at).toEqual([4, 45, 0]); // a pixel: 5 elements, from the block's first
+    s = mapReducer(s, { type: "slice", by: -1 });
+    expect(s.at[0]).toBe(3);
+    expect(readySlice(s)).toBeNull(); // another slice: read again
+    s = mapReducer(s, { type: "dims" });
+    expect([s.rowDim, s.colDim, s.sliceDim]).toEqual([0, 1, 2]);
+    s = mapReducer(s, { type: "loaded", key: "stale", data });
+    expect(readySlice(s)).toBeNull(); // an answer for a slice no longer asked for is not shown
+    expect(s.data?.key).not.toBe("stale");
+    s = mapReducer(s, { type: "view", view: "all" });
+    expect(pictureCols(s)).toBe(18);
   });
 });

@@ -7,6 +7,8 @@ export interface Layout {
   history: { listRows: number };
   review: { listRows: number; gridRows: number; gridCols: number; panelRows: number };
   conflicts: { listRows: number };
+  /** the value map's pictures: cells (two pixels each) */
+  map: { rows: number; cols: number };
 }
 
 /** Width of one heatmap cell (`[*]` for the cursor), and of the row labels before the cells. */
@@ -33,5 +35,7 @@ export function layout(width: number, height: number): Layout {
       panelRows,
     },
     conflicts: { listRows: Math.max(3, Math.floor((body - 2) * 0.35)) },
+    // title, heading, colour bars, key, cursor and a note around the pictures
+    map: { rows: Math.max(1, body - 6), cols: w },
   };
 }

@@ -8,7 +8,17 @@ import * as lib from "../../../src/index.js";
 import type { ArrayDiff, ChunkBothChanged, DiffResult, MergeStatus, ReadSession, Repository, ResolveResult, Side, ValueDiff, GraphRow } from "../../../src/index.js";
 import { mergeHistories } from "./order.js";
 import { diffSummaryLine, groupedSummaryLine } from "./summary.js";
+import type { SliceValues } from "./pixels.js";
+import { readSide, sliceSize, type SliceSpec } from "./slice.js";
 import { compareChunk, threeWay, type ChunkComparison, type ThreeWayComparison } from "./values.js";
+
+/** A 2-D slice of an array on both sides of a review, for the value map. */
+export interface SliceData extends SliceValues {
+  /** the `units` attribute (after, else before), or null */
+  units: string | null;
+  /** chunks decoded, both sides */
+  chunks: number;
+}
 
 export interface HistoryEntry {
   oid: string;
@@ -49,6 +59,8 @@ export interface UiSource {
   arrayValues(from: string | null, to: string, a: ArrayDiff): Promise<{ values: ValueDiff | null; note: string | null }>;
   /** one chunk decoded on both sides and compared */
   chunk(from: string | null, to: string, a: ArrayDiff, index: readonly number[]): Promise<ChunkComparison>;
+  /** a 2-D slice of one array on both sides (reads only the chunks it crosses); `progress` counts chunks read of those to read */
+  slice(from: string | null, to: string, a: ArrayDiff, spec: SliceSpec, progress?: (done: number, total: number) => void): Promise<SliceData>;
   /** whether a merge stopped on conflicts (cheap: reads the merge state file) */
   merging(): Promise<boolean>;
   /** the merge in progress, or null */
@@ -89,6 +101,27 @@ export function repoSource(repo: Repository): UiSource {
   };
   /** the array at `path` in `commit`, or null when the commit has none there */
   const arrayAt = async (commit: string, path: string) => (await session(commit)).array(path);
+  /** an attribute of the array at `path` in `commit` when it is a string (zarr.json's attributes, or .zattrs) */
+  const attribute = async (commit: string, path: string, key: string, present: boolean): Promise<string | null> => {
+    if (!present) return null;
+    const at = await session(commit);
+    const prefix = path === "" ? "" : `/${path}`;
+    for (const [doc, pick] of [
+      ["zarr.json", (j: Record<string, unknown>) => j.attributes],
+      [".zattrs", (j: Record<string, unknown>) => j],
+    ] as const) {
+      const bytes = await at.get(`${prefix}/${doc}`);
+      if (!bytes) continue;
+      try {
+        const attrs = pick(JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>) as Record<string, unknown> | undefined;
+        const v = attrs?.[key];
+        return typeof v === "string" ? v : null;
+      } catch {
+        return null;
+      }
+    }
+    return null;
+  };
   const summaries = new Map<string, Promise<string>>();
   const diffs = new Map<string, Promise<DiffResult>>();
   const background = limiter(2);
@@ -184,6 +217,27 @@ export function repoSource(repo: Repository): UiSource {
         const chunkShape = (after ?? before)?.meta.chunkShape ?? [];
         return compareChunk(index, chunkShape, { chunk: cb, shape: before?.meta.shape ?? [] }, { chunk: ca, shape: after?.meta.shape ?? [] });
       });
+    },
+
+    async slice(from, to, a, spec, progress) {
+      const [before, after] = await Promise.all([
+        from === null || a.before === null ? null : arrayAt(from, a.oldPath ?? a.path),
+        a.after === null ? null : arrayAt(to, a.path),
+      ]);
+      const sides = [before, after].filter((x): x is NonNullable<typeof x> => x !== null);
+      const ext = sides.map((x) => sliceSize(x.meta.shape, spec));
+      const rows = Math.max(1, ...ext.map((e) => e.rows));
+      const cols = Math.max(1, ...ext.map((e) => e.cols));
+      const count = (x: lib.ArrayAt) => {
+        const per = (d: number) => (d < 0 ? 1 : Math.ceil((x.meta.shape[d] as number) / (x.meta.chunkShape[d] as number)));
+        return per(spec.rowDim) * per(spec.colDim);
+      };
+      const total = sides.reduce((n, x) => n + count(x), 0);
+      let done = 0;
+      const tick = () => progress?.(++done, total);
+      const [b, c] = await Promise.all([before ? readSide(before, spec, rows, cols, decode, tick) : null, after ? readSide(after, spec, rows, cols, decode, tick) : null]);
+      const units = (await attribute(to, a.path, "units", a.after !== null)) ?? (from !== null && a.before !== null ? await attribute(from, a.oldPath ?? a.path, "units", true) : null);
+      return { rows, cols, before: b?.values ?? null, after: c?.values ?? null, hasBefore: b?.has ?? null, hasAfter: c?.has ?? null, units, chunks: done };
     },
 
     merging: async () => (await lib.readMergeState(repo)) !== null,

@@ -6,8 +6,8 @@ import { useReviewInput } from "../hooks/use-review-input.js";
 
 export function ReviewScreen() {
   const { review, layout, theme } = useUIState();
-  const { dispatchReview, source, back, gate } = useUIActions();
+  const { dispatchReview, source, back, gate, openMap } = useUIActions();
   useReviewData(review, dispatchReview, source);
-  useReviewInput(review, dispatchReview, back, gate);
+  useReviewInput(review, dispatchReview, back, gate, openMap);
   return <Review state={review} theme={theme} width={layout.width} height={layout.body} panelRows={layout.review.panelRows} />;
 }
