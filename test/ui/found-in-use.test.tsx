@@ -49,10 +49,10 @@ describe("found in use", () => {
 
   it("a rechunked array: the new grid, the change of grid said, no chunk compared with another grid's", async () => {
     const ui = await grid("rechunk sst");
-    const f = await waitFor(ui.lastFrame, (s) => s.includes("rechunked"), "the rechunked grid");
+    const f = await waitFor(ui.lastFrame, (s) => s.includes("rechunked") && s.includes("lat\\lon"), "the rechunked grid with its coordinates");
     expect(f).toContain("ocean.zarr/sst · slice time=0/3◂ · lat × lon · grid 3×4×6");
     expect(f).toContain("rechunked 2×8×8 → 3×4×4: the new grid, every chunk new (+)");
-    expect(f).toMatch(/^0 {4}\[\+\] \+ {2}\+ {2}\+ {2}\+ {2}\+\s*$/m);
+    expect(f).toMatch(/^-37\.5 {6}\[\+\] \+ {2}\+ {2}\+ {2}\+ {2}\+\s*$/m);
     expect(f).toContain("the chunk grid changed (chunks 2×8×8 → 3×4×4)");
     expect(f).not.toMatch(/elements changed/);
     await press(ui.stdin, "v"); // values on: still nothing decoded chunk against chunk

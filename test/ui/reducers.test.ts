@@ -177,7 +177,7 @@ describe("review reducer and the grid", () => {
   it("layout shares 80×24: a footer and header line, the heatmap window in cells", () => {
     const l = layout(80, 24);
     expect(l.body).toBe(22);
-    expect(l.review.gridCols).toBe(25);
+    expect(l.review.gridCols).toBe(23); // room for row labels of coordinate values
     expect(l.review.gridRows + l.review.panelRows + 3).toBe(22);
     expect(layout(10, 3).body).toBeGreaterThan(0);
   });

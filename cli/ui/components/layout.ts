@@ -14,6 +14,8 @@ export interface Layout {
 /** Width of one heatmap cell (`[*]` for the cursor), and of the row labels before the cells. */
 export const CELL = 3;
 export const ROW_LABEL = 5;
+/** The row labels when they are coordinate values (a date is 10 characters): the window leaves room for them. */
+export const ROW_LABEL_COORDS = 11;
 
 export function layout(width: number, height: number): Layout {
   const w = Math.max(20, width);
@@ -31,7 +33,7 @@ export function layout(width: number, height: number): Layout {
       listRows: Math.max(3, Math.floor((body - 2) * 0.4)),
       // title, column numbers and legend lines around the grid
       gridRows: Math.max(1, body - 3 - panelRows),
-      gridCols: Math.max(1, Math.floor((w - ROW_LABEL) / CELL)),
+      gridCols: Math.max(1, Math.floor((w - ROW_LABEL_COORDS) / CELL)),
       panelRows,
     },
     conflicts: { listRows: Math.max(3, Math.floor((body - 2) * 0.35)) },

@@ -10,7 +10,7 @@ import { mergeHistories } from "./order.js";
 import { diffSummaryLine, groupedSummaryLine } from "./summary.js";
 import type { SliceValues } from "./pixels.js";
 import { readSide, sliceSize, type SliceSpec } from "./slice.js";
-import { compareChunk, threeWay, type ChunkComparison, type ThreeWayComparison } from "./values.js";
+import { compareChunk, formatValue, threeWay, type ChunkComparison, type ThreeWayComparison } from "./values.js";
 
 /** A 2-D slice of an array on both sides of a review, for the value map. */
 export interface SliceData extends SliceValues {
@@ -61,6 +61,8 @@ export interface UiSource {
   chunk(from: string | null, to: string, a: ArrayDiff, index: readonly number[]): Promise<ChunkComparison>;
   /** a 2-D slice of one array on both sides (reads only the chunks it crosses); `progress` counts chunks read of those to read */
   slice(from: string | null, to: string, a: ArrayDiff, spec: SliceSpec, progress?: (done: number, total: number) => void): Promise<SliceData>;
+  /** per dimension of array `a` on side `commit`, a label for each index from its 1-D coordinate array (CF time as dates), or null */
+  coordinates(commit: string, a: ArrayDiff): Promise<(string[] | null)[]>;
   /** whether a merge stopped on conflicts (cheap: reads the merge state file) */
   merging(): Promise<boolean>;
   /** the merge in progress, or null */
@@ -104,6 +106,11 @@ export function repoSource(repo: Repository): UiSource {
   /** an attribute of the array at `path` in `commit` when it is a string (zarr.json's attributes, or .zattrs) */
   const attribute = async (commit: string, path: string, key: string, present: boolean): Promise<string | null> => {
     if (!present) return null;
+    const v = (await attributes(commit, path))[key];
+    return typeof v === "string" ? v : null;
+  };
+  /** the attributes of the node at `path` in `commit` (zarr.json's, or .zattrs), {} when none */
+  const attributes = async (commit: string, path: string): Promise<Record<string, unknown>> => {
     const at = await session(commit);
     const prefix = path === "" ? "" : `/${path}`;
     for (const [doc, pick] of [
@@ -113,14 +120,48 @@ export function repoSource(repo: Repository): UiSource {
       const bytes = await at.get(`${prefix}/${doc}`);
       if (!bytes) continue;
       try {
-        const attrs = pick(JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>) as Record<string, unknown> | undefined;
-        const v = attrs?.[key];
-        return typeof v === "string" ? v : null;
+        const attrs = pick(JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>);
+        return attrs && typeof attrs === "object" && !Array.isArray(attrs) ? (attrs as Record<string, unknown>) : {};
       } catch {
-        return null;
+        return {};
       }
     }
-    return null;
+    return {};
+  };
+  const coordCache = new Map<string, Promise<string[] | null>>();
+  /** labels of the 1-D coordinate array `name` beside the array at `path` (the same group), when it has `n` elements */
+  const coordinate = (commit: string, path: string, name: string, n: number): Promise<string[] | null> => {
+    const parent = path.split("/").slice(0, -1).join("/");
+    const where = parent === "" ? name : `${parent}/${name}`;
+    const k = `${commit}|${where}|${n}`;
+    let hit = coordCache.get(k);
+    if (!hit) {
+      hit = (async () => {
+        if (where === path || n > 1_000_000) return null;
+        const arr = await arrayAt(commit, where).catch(() => null);
+        if (!arr || arr.meta.shape.length !== 1 || arr.meta.shape[0] !== n) return null;
+        const time = lib.cfTime(await attributes(commit, where));
+        const chunk = arr.meta.chunkShape[0] as number;
+        const out: string[] = new Array<string>(n).fill("");
+        await Promise.all(
+          Array.from({ length: Math.ceil(n / chunk) }, (_, c) =>
+            decode(async () => {
+              const d = await arr.chunk([c]);
+              if (!d) return;
+              for (let i = c * chunk; i < Math.min(n, (c + 1) * chunk); i++) {
+                const raw = lib.elementAt(d.data, (i - (d.origin[0] as number)) * (d.stride[0] as number));
+                const v = typeof raw === "bigint" ? Number(raw) : raw;
+                const ms = typeof v === "number" && time && Number.isFinite(v) ? time(v) : Number.NaN;
+                out[i] = Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? lib.isoDate(ms) : formatValue(v, 12);
+              }
+            }),
+          ),
+        );
+        return out;
+      })().catch(() => null);
+      coordCache.set(k, hit);
+    }
+    return hit;
   };
   const summaries = new Map<string, Promise<string>>();
   const diffs = new Map<string, Promise<DiffResult>>();
@@ -238,6 +279,12 @@ export function repoSource(repo: Repository): UiSource {
       const [b, c] = await Promise.all([before ? readSide(before, spec, rows, cols, decode, tick) : null, after ? readSide(after, spec, rows, cols, decode, tick) : null]);
       const units = (await attribute(to, a.path, "units", a.after !== null)) ?? (from !== null && a.before !== null ? await attribute(from, a.oldPath ?? a.path, "units", true) : null);
       return { rows, cols, before: b?.values ?? null, after: c?.values ?? null, hasBefore: b?.has ?? null, hasAfter: c?.has ?? null, units, chunks: done };
+    },
+
+    async coordinates(commit, a) {
+      const side = a.after ?? a.before;
+      if (!side?.dimensionNames) return side ? side.shape.map(() => null) : [];
+      return Promise.all(side.dimensionNames.map((name, d) => (name ? coordinate(commit, a.path, name, side.shape[d] as number) : null)));
     },
 
     merging: async () => (await lib.readMergeState(repo)) !== null,

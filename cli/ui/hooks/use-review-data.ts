@@ -36,6 +36,21 @@ export function useReviewData(state: ReviewState, dispatch: (a: ReviewAction) =>
     return () => clearTimeout(t);
   }, [wantValues, arr?.path]);
 
+  // the coordinate labels of the array whose grid is open (its 1-D coordinate arrays, read once)
+  const gridPath = state.focus === "grid" && state.grid && arr && arr.path === state.grid.path ? arr.path : null;
+  const wantCoords = gridPath !== null && state.coords[gridPath] === undefined;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed by the array's path, not by objects made anew at each render
+  useEffect(() => {
+    if (!wantCoords || !arr || gridPath === null) return;
+    const side = arr.after !== null ? to : from;
+    if (side === null) return;
+    dispatch({ type: "coords", path: gridPath, load: { status: "loading" } });
+    source.coordinates(side, arr).then(
+      (value) => dispatch({ type: "coords", path: gridPath, load: { status: "ready", value } }),
+      (err: unknown) => dispatch({ type: "coords", path: gridPath, load: { status: "error", error: errorText(err) } }),
+    );
+  }, [wantCoords, gridPath]);
+
   // chunks to decode: the one under the cursor; with values on, every changed one in the window.
   // None after a rechunk: a chunk of the new grid has no counterpart of the same index before.
   const g = state.focus === "grid" ? state.grid : null;

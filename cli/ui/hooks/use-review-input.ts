@@ -47,6 +47,7 @@ export function useReviewInput(state: ReviewState, dispatch: (a: ReviewAction) =
       else if (input === "," || input === "<" || input === "[") dispatch({ type: "slice", by: -1 });
       else if (input === "." || input === ">" || input === "]") dispatch({ type: "slice", by: 1 });
       else if (input === "d") dispatch({ type: "sliceDim" });
+      else if (input === "f") dispatch({ type: "metric" });
       return;
     }
     if (key.escape) back();
