@@ -27,19 +27,20 @@ describe("value map", () => {
   it("i opens the map of the selected array at its first change: Δ, the cursor's element, the slice moved, keys in a burst", async () => {
     const ui = await review("nan and a s");
     await press(ui.stdin, "i");
-    let f = await waitFor(ui.lastFrame, (s) => s.includes("chunks (only those the slice crosses)"), "the map");
+    let f = await waitFor(ui.lastFrame, (s) => s.includes("chunks: the slice's"), "the map");
     expect(f.split("\n")[0]).toContain("nan and a spike · value map");
     expect(f).toContain("ocean.zarr/sst · time=0/8◂ · lat × lon · 16×24");
     expect(f).toContain("Δ after − before · each pixel: one element (drawn 2×2)");
-    expect(f).toContain("read 48 chunks"); // 4×6 chunks of 3×4×4 on each side: the slice's, not the array's 3×4×6 per side
-    expect(f).toContain("lat 0 · lon 0  [0, 0, 0]  before 17.3 · after NaN · Δ NaN");
+    expect(f).toContain("read 48 chunks: the slice's"); // 4×6 chunks of 3×4×4 on each side: the slice's, not the array's 3×4×6 per side
+    f = await waitFor(ui.lastFrame, (s) => s.includes("lat 0 = "), "the coordinates");
+    expect(f).toContain("lat 0 = -37.5 · lon 0 = 7.5 · [0, 0, 0]\nbefore 17.3 · after NaN · Δ NaN"); // from the lat and lon arrays beside sst
     expect(f).toMatch(/^▲×·+\s*$/m); // the cursor on [0,0]; its neighbour (NaN after) ×, no change ·
     expect(f).toContain("× NaN, blank: no element");
     await press(ui.stdin, ".", ".", ".", ".");
     f = await waitFor(ui.lastFrame, (s) => s.includes("time=4/8") && s.includes("read "), "slice 4");
     ui.stdin.write("jjjjjjjjllllllllllll"); // 8 down and 12 right, in one burst
     f = await waitFor(ui.lastFrame, (s) => s.includes("[4, 8, 12]"), "the cursor on the spike");
-    expect(f).toMatch(/lat 8 · lon 12 {2}\[4, 8, 12\] {2}before \S+ · after 1000 · Δ \d+/);
+    expect(f).toMatch(/lat 8 = 2\.5 · lon 12 = 187\.5 · \[4, 8, 12\]\nbefore \S+ · after 1000 · Δ \d+/);
     const before = Number(/before (\S+) · after 1000/.exec(f)?.[1]);
     const m = Number((1000 - before).toPrecision(6));
     expect(f).toContain(`Δ ${m}`);
@@ -59,25 +60,41 @@ describe("value map", () => {
     await press(ui.stdin, ".", ".", "j", "j", "j", "l", "l", "l", "l", "l"); // chunk [2,3,5] of the new grid: elements [6..7, 12..15, 20..23]
     await waitFor(ui.lastFrame, (s) => s.includes("chunk [2, 3, 5]"), "the last chunk");
     await press(ui.stdin, "i");
-    let f = await waitFor(ui.lastFrame, (s) => s.includes("chunks (only those"), "the map");
+    let f = await waitFor(ui.lastFrame, (s) => s.includes("chunks: the slice's"), "the map");
     expect(f).toContain("time=6/8◂");
-    expect(f).toContain("read 30 chunks"); // before 2×3 chunks of 2×8×8, after 4×6 chunks of 3×4×4
-    expect(f).toContain("[6, 12, 20]  before 112.2 · after 112.2 · Δ 0");
+    expect(f).toContain("read 30 chunks: the slice's"); // before 2×3 chunks of 2×8×8, after 4×6 chunks of 3×4×4
+    expect(f).toContain("[6, 12, 20]\nbefore 112.2 · after 112.2 · Δ 0");
     await press(ui.stdin, ".");
     ui.stdin.write("jjjlll");
     f = await waitFor(ui.lastFrame, (s) => s.includes("[7, 15, 23]"), "the changed element");
-    expect(f).toContain("before 115.23 · after -5 · Δ -120.23");
+    expect(f).toContain("lat 15 = 37.5 · lon 23 = 352.5 · [7, 15, 23]\nbefore 115.23 · after -5 · Δ -120.23");
     expect(f).toContain("Δ -120.23 ≡≡≡===--·++***### 120.23 degC");
+    ui.unmount();
+  });
+
+  it("a CF time coordinate reads as dates; a large slice is reduced by block means", async () => {
+    const { historyRepo } = await import("./helpers.js");
+    const { repo: r } = await historyRepo();
+    const ui = render(<App source={repoSource(r)} color={false} size={{ width: 80, height: 12 }} />);
+    await waitFor(ui.lastFrame, (s) => s.includes("import"));
+    await selectCommit(ui, "feature: fix");
+    await press(ui.stdin, KEYS.enter);
+    await waitFor(ui.lastFrame, (s) => s.includes("ocean.zarr/sst  modified"), "the review");
+    await press(ui.stdin, "i");
+    const f = await waitFor(ui.lastFrame, (s) => s.includes("2020-01-15") && s.includes("chunks: the slice's"), "the map with dates");
+    expect(f).toContain("ocean.zarr/sst · time=0/6◂ 2020-01-15 · lat × lon · 16×24"); // 14 "days since 2020-01-01", proleptic Gregorian
+    expect(f).toContain("Δ after − before · each pixel: mean of 2×2 elements (Δ: their largest |Δ|)"); // 16×24 into 8×80 pixels
+    expect(f).toContain("[0, 0..1, 0..1]\nmean before");
     ui.unmount();
   });
 
   it("appended time steps: the old side has no element there (blank), the new its values", async () => {
     const ui = await review("append two time");
     await press(ui.stdin, "i");
-    const f = await waitFor(ui.lastFrame, (s) => s.includes("chunks (only those"), "the map");
+    const f = await waitFor(ui.lastFrame, (s) => s.includes("chunks: the slice's"), "the map");
     expect(f).toContain("time=6/8◂");
-    expect(f).toContain("read 6 chunks"); // the old side: none (time 6 is outside its shape)
-    expect(f).toContain("[6, 0, 0]  before — · after 100 · Δ —");
+    expect(f).toContain("read 6 chunks: the slice's"); // the old side: none (time 6 is outside its shape)
+    expect(f).toContain("[6, 0, 0]\nbefore — · after 100 · Δ —");
     expect(f).toMatch(/^▲\s*$/m); // Δ: no element to compare anywhere, blank
     ui.unmount();
   });
@@ -85,7 +102,7 @@ describe("value map", () => {
   it("in colour: 24-bit fore and background colours, two pixels per cell; NaN magenta; the Δ bar white at its centre", async () => {
     const ui = await review("nan and a s", { color: true });
     await press(ui.stdin, "i");
-    const f = await waitFor(ui.lastFrame, (s) => s.includes("chunks (only those"), "the map");
+    const f = await waitFor(ui.lastFrame, (s) => s.includes("chunks: the slice's"), "the map");
     const lines = f.split("\n");
     const pic = lines[3] ?? "";
     // [0,0] became NaN: its 2×2 pixels magenta (the cursor ▲ on the first); no change: white, fore and background

@@ -28,8 +28,8 @@ export function dimLabel(s: Pick<MapState, "array">, d: number): string {
   return (a?.after ?? a?.before)?.dimensionNames?.[d] ?? `dim ${d}`;
 }
 
-/** The element under the cursor, or the block of elements its pixel covers, with its values. */
-function cursorText(s: MapState, v: SliceData, per: number): string {
+/** The element under the cursor, or the block of elements its pixel covers (first line), with its values (second). */
+function cursorText(s: MapState, v: SliceData, per: number): [string, string] {
   const r = s.rowDim < 0 ? 0 : (s.at[s.rowDim] as number);
   const c = s.colDim < 0 ? 0 : (s.at[s.colDim] as number);
   const r0 = r - (r % per);
@@ -41,7 +41,7 @@ function cursorText(s: MapState, v: SliceData, per: number): string {
       return String(s.at[d]);
     })
     .join(", ");
-  const names = [s.rowDim, s.colDim].filter((d) => d >= 0).map((d) => `${dimLabel(s, d)} ${d === s.rowDim ? (per > 1 ? `${r0}..` : r) : per > 1 ? `${c0}..` : c}`);
+  const names = [s.rowDim, s.colDim].filter((d) => d >= 0).map((d) => `${dimLabel(s, d)} ${coordText(s, d, d === s.rowDim ? r : c)}`);
   if (per > 1) {
     // a block: the mean of each side and the largest |Δ|, as the pixel shows them
     let sb = 0;
@@ -64,13 +64,19 @@ function cursorText(s: MapState, v: SliceData, per: number): string {
         if (d !== null && Number.isFinite(d) && (best === null || Math.abs(d) > Math.abs(best))) best = d;
       }
     }
-    return `[${where}] mean before ${nb ? formatValue(sb / nb) : "—"} · after ${na ? formatValue(sa / na) : "—"} · largest Δ ${best === null ? "—" : formatValue(best)}`;
+    return [`${names.join(" · ")} · [${where}]`, `mean before ${nb ? formatValue(sb / nb) : "—"} · after ${na ? formatValue(sa / na) : "—"} · largest Δ ${best === null ? "—" : formatValue(best)}`];
   }
   const k = r * v.cols + c;
   const b = v.before && v.hasBefore?.[k] ? v.before[k] : undefined;
   const a = v.after && v.hasAfter?.[k] ? v.after[k] : undefined;
   const d = elementDelta(v, k);
-  return `${names.join(" · ")}  [${where}]  before ${formatValue(b)} · after ${formatValue(a)} · Δ ${d === null ? "—" : formatValue(d)}`;
+  return [`${names.join(" · ")} · [${where}]`, `before ${formatValue(b)} · after ${formatValue(a)} · Δ ${d === null ? "—" : formatValue(d)}`];
+}
+
+/** An index along dimension `d` with its coordinate value when the array has one ("lat 8 = -7.5"). */
+export function coordText(s: Pick<MapState, "coords">, d: number, i: number): string {
+  const label = s.coords?.[d]?.[i];
+  return label ? `${i} = ${label}` : String(i);
 }
 
 function Raw({ width, text }: { width: number; text: string }) {
@@ -87,7 +93,13 @@ export function ValueMap({ state: s, theme, width, height }: ValueMapProps) {
   if (!a) return <Box height={height} />;
   const title = [
     a.path || ".",
-    ...s.shape.map((n, d) => (d === s.rowDim || d === s.colDim ? null : `${dimLabel(s, d)}=${s.at[d]}/${n}${d === s.sliceDim ? "◂" : ""}`)).filter((x): x is string => x !== null),
+    ...s.shape
+      .map((n, d) => {
+        if (d === s.rowDim || d === s.colDim) return null;
+        const label = s.coords?.[d]?.[s.at[d] as number];
+        return `${dimLabel(s, d)}=${s.at[d]}/${n}${d === s.sliceDim ? "◂" : ""}${label ? ` ${label}` : ""}`;
+      })
+      .filter((x): x is string => x !== null),
     `${[s.rowDim, s.colDim].filter((d) => d >= 0).map((d) => dimLabel(s, d)).join(" × ") || "one element"}`,
   ].join(" · ");
   const load = s.data?.key === specKey(s) ? s.data.load : null;
@@ -120,9 +132,10 @@ export function ValueMap({ state: s, theme, width, height }: ValueMapProps) {
   const deltaScale = scaleOf(v, "delta");
   const imgs = views.map((w) => ({ w, img: pixels(v, w, smp), scale: w === "delta" ? deltaScale : valueScale }));
   const cellRows = Math.ceil(smp.rows / 2);
+  const at = cursorText(s, v, smp.per);
   const how =
     smp.per > 1
-      ? `each pixel: the mean of ${smp.per}×${smp.per} elements; Δ: the largest |Δ| of them`
+      ? `each pixel: mean of ${smp.per}×${smp.per} elements (Δ: their largest |Δ|)`
       : `each pixel: one element${smp.zoom > 1 ? ` (drawn ${smp.zoom}×${smp.zoom})` : ""}`;
   const lines: string[] = [];
   for (let k = 0; k < cellRows; k++) {
@@ -155,9 +168,10 @@ export function ValueMap({ state: s, theme, width, height }: ValueMapProps) {
       </Box>
       <Raw width={width} text={bars.join("   ")} />
       <Raw width={width} text={`${nanKey}${glyphKey}${s.view === "all" ? ` · ${how}` : ""}`} />
-      <Line width={width}>{cursorText(s, v, smp.per)}</Line>
+      <Line width={width}>{at[0]}</Line>
       <Line width={width}>
-        <Seg theme={theme} t="dim">{`read ${v.chunks} ${v.chunks === 1 ? "chunk" : "chunks"} (only those the slice crosses)`}</Seg>
+        {at[1]}
+        <Seg theme={theme} t="dim">{`   read ${v.chunks} ${v.chunks === 1 ? "chunk" : "chunks"}: the slice's`}</Seg>
       </Line>
     </Box>
   );

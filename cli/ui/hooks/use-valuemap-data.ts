@@ -5,6 +5,19 @@ import type { UiSource } from "../data/source.js";
 import { specKey, specOf, type MapAction, type MapState } from "../state/valuemap.js";
 
 export function useValueMapData(state: MapState, dispatch: (a: MapAction) => void, source: UiSource): void {
+  // the coordinate labels of the array's dimensions, once per map opened
+  const { seq, array, from, to } = state;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once per map opened (seq)
+  useEffect(() => {
+    if (!array) return;
+    const side = array.after !== null ? to : from;
+    if (side === null) return;
+    source.coordinates(side, array).then(
+      (coords) => dispatch({ type: "coords", seq, coords }),
+      () => dispatch({ type: "coords", seq, coords: [] }),
+    );
+  }, [seq]);
+
   const key = specKey(state);
   const have = state.data?.key === key;
   // biome-ignore lint/correctness/useExhaustiveDependencies: keyed by the slice's spec (key), not by objects made anew at each render

@@ -30,6 +30,8 @@ export interface MapState {
   /** the slice read, for the spec named by `key` */
   data: { key: string; load: Load<SliceData> } | null;
   progress: { done: number; total: number } | null;
+  /** per dimension, a label per index from its coordinate array (null: none; the whole: not read yet) */
+  coords: (string[] | null)[] | null;
 }
 
 export type MapAction =
@@ -43,13 +45,14 @@ export type MapAction =
   | { type: "slice"; by: number }
   | { type: "sliceDim" }
   | { type: "dims" }
-  | { type: "view"; view: MapView };
+  | { type: "view"; view: MapView }
+  | { type: "coords"; seq: number; coords: (string[] | null)[] };
 
 /** Columns between the pictures side by side. */
 export const GAP = 2;
 
 export function initialMap(): MapState {
-  return { seq: 0, from: null, to: "", array: null, shape: [], rowDim: -1, colDim: -1, at: [], sliceDim: -1, view: "delta", area: { rows: 10, cols: 60 }, data: null, progress: null };
+  return { seq: 0, from: null, to: "", array: null, shape: [], rowDim: -1, colDim: -1, at: [], sliceDim: -1, view: "delta", area: { rows: 10, cols: 60 }, data: null, progress: null, coords: null };
 }
 
 function shapeOf(a: ArrayDiff): number[] {
@@ -107,7 +110,7 @@ export function mapReducer(s: MapState, a: MapAction): MapState {
       const rowDim = nd >= 2 ? nd - 2 : -1;
       const colDim = nd >= 1 ? nd - 1 : -1;
       const at = shape.map((n, d) => clamp(a.at?.[d] ?? 0, n));
-      const base = { ...s, seq: s.seq + 1, from: a.from, to: a.to, array: a.array, shape, rowDim, colDim, at, data: null, progress: null };
+      const base = { ...s, seq: s.seq + 1, from: a.from, to: a.to, array: a.array, shape, rowDim, colDim, at, data: null, progress: null, coords: null };
       return { ...base, sliceDim: others(base)[0] ?? -1 };
     }
     case "resize":
@@ -152,5 +155,7 @@ export function mapReducer(s: MapState, a: MapAction): MapState {
     }
     case "view":
       return { ...s, view: a.view };
+    case "coords":
+      return a.seq === s.seq ? { ...s, coords: a.coords } : s;
   }
 }
