@@ -69,7 +69,7 @@ function columnLabels(labels: string[], n: number): string {
     const at = i * CELL;
     if (out.length > at) continue;
     const l = labels[i] ?? "";
-    out = out.padEnd(at) + l + " ";
+    out = `${out.padEnd(at)}${l} `;
   }
   return out.trimEnd();
 }

@@ -139,7 +139,7 @@ export function repoSource(repo: Repository): UiSource {
       hit = (async () => {
         if (where === path || n > 1_000_000) return null;
         const arr = await arrayAt(commit, where).catch(() => null);
-        if (!arr || arr.meta.shape.length !== 1 || arr.meta.shape[0] !== n) return null;
+        if (arr?.meta.shape.length !== 1 || arr.meta.shape[0] !== n) return null;
         const time = lib.cfTime(await attributes(commit, where));
         const chunk = arr.meta.chunkShape[0] as number;
         const out: string[] = new Array<string>(n).fill("");
