@@ -13,14 +13,16 @@ export interface RunOptions {
   repo: Repository;
   /** the revision whose history to show; null: every branch and tag */
   rev: string | null;
+  /** `repo` is a remote read in place: its name or URL, for the header */
+  remote?: string;
 }
 
 const ENTER_ALT_SCREEN = "\x1b[?1049h\x1b[H";
 const LEAVE_ALT_SCREEN = "\x1b[?1049l";
 
 /** Run the app until the user quits; the exit code. */
-export async function runUi({ repo, rev }: RunOptions): Promise<number> {
-  const source = repoSource(repo);
+export async function runUi({ repo, rev, remote }: RunOptions): Promise<number> {
+  const source = repoSource(repo, remote === undefined ? {} : { remote });
   if (rev !== null) await source.resolve(rev); // an unknown revision fails here, before the screen is taken
   const start = (await source.merging()) ? "conflicts" : "history";
   const out = process.stdout;

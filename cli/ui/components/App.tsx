@@ -90,7 +90,7 @@ export function App({ source, rev = null, color, depth = "256", size: fixed, sta
   useAppInput({ help: app.help, typing: top === "history" && history.search.editing, dispatch: dispatchApp, quit: actions.quit });
 
   const state: UIState = { app, history, review, conflicts, map, layout: L, theme };
-  const where = path.basename(source.root);
+  const where = /^[a-z][a-z0-9+.-]*:\/\//i.test(source.root) || !path.isAbsolute(source.root) ? source.root : path.basename(source.root);
   let title: string;
   let keys: KeyHelp;
   if (top === "review") {

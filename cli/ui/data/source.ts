@@ -89,7 +89,14 @@ function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
   };
 }
 
-export function repoSource(repo: Repository): UiSource {
+/**
+ * The UI's source over a repository. `remote`: a remote's stores read in
+ * place (remoteRepository), named so in the header; it has no working copy,
+ * so no merge in progress: the working-copy verbs (status, resolve, merge
+ * --continue), which need a local repository's stores, are never called.
+ */
+export function repoSource(repo: Repository, opts: { remote?: string } = {}): UiSource {
+  const remote = opts.remote ?? null;
   const sessions = new Map<string, Promise<ReadSession>>();
   /** the read-only session of one commit, opened once */
   const session = (commit: string): Promise<ReadSession> => {
@@ -163,6 +170,33 @@ export function repoSource(repo: Repository): UiSource {
     }
     return hit;
   };
+  /**
+   * `log` of a tip. A remote's commits are read asynchronously and log walks
+   * synchronously: read the commits it will walk first (the `limit` nearest
+   * the tip), and any it then finds unread, as its error names them.
+   */
+  const logOf = async (tip: string, limit: number): Promise<lib.LogEntry[]> => {
+    if (remote === null) return lib.log(repo, { rev: tip, n: limit });
+    const seen = new Set<string>();
+    const read = async (start: string) => {
+      let layer = [start];
+      while (layer.length > 0 && seen.size < 2 * limit + 1) {
+        const next: string[] = [];
+        for (const c of await Promise.all(layer.filter((o) => !seen.has(o)).map(async (o) => (seen.add(o), (await session(o)).info)))) next.push(...c.parents);
+        layer = next;
+      }
+    };
+    await read(tip);
+    for (let tries = 0; ; tries++) {
+      try {
+        return await lib.log(repo, { rev: tip, n: limit });
+      } catch (err) {
+        const unread = err instanceof Error ? /commit ([0-9a-f]{40}) .*was not read yet/.exec(err.message)?.[1] : undefined;
+        if (!unread || tries > limit) throw err;
+        await read(unread);
+      }
+    }
+  };
   const summaries = new Map<string, Promise<string>>();
   const diffs = new Map<string, Promise<DiffResult>>();
   const background = limiter(2);
@@ -180,7 +214,7 @@ export function repoSource(repo: Repository): UiSource {
   };
 
   return {
-    root: repo.root,
+    root: remote ?? repo.root,
 
     resolve: (rev) => lib.resolveRevision(repo, rev),
 
@@ -200,7 +234,7 @@ export function repoSource(repo: Repository): UiSource {
       const lists: lib.LogEntry[][] = [];
       for (const tip of tips) {
         if (seen.has(tip.oid)) continue;
-        const list = await lib.log(repo, { rev: tip.oid, n: limit });
+        const list = await logOf(tip.oid, limit);
         for (const e of list) seen.add(e.oid);
         lists.push(list);
       }
@@ -287,9 +321,10 @@ export function repoSource(repo: Repository): UiSource {
       return Promise.all(side.dimensionNames.map((name, d) => (name ? coordinate(commit, a.path, name, side.shape[d] as number) : null)));
     },
 
-    merging: async () => (await lib.readMergeState(repo)) !== null,
+    merging: async () => remote === null && (await lib.readMergeState(repo)) !== null,
 
     async merge() {
+      if (remote !== null) return null; // a remote has no working copy, so no merge in progress
       const st = await lib.status(repo);
       return st.merge ? { ...st.merge, branch: st.branch === null ? null : st.branch.replace(/^refs\/heads\//, "") } : null;
     },
