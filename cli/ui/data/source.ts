@@ -182,7 +182,9 @@ export function repoSource(repo: Repository, opts: { remote?: string } = {}): Ui
       let layer = [start];
       while (layer.length > 0 && seen.size < 2 * limit + 1) {
         const next: string[] = [];
-        for (const c of await Promise.all(layer.filter((o) => !seen.has(o)).map(async (o) => (seen.add(o), (await session(o)).info)))) next.push(...c.parents);
+        const fresh = [...new Set(layer)].filter((o) => !seen.has(o));
+        for (const o of fresh) seen.add(o);
+        for (const c of await Promise.all(fresh.map(async (o) => (await session(o)).info))) next.push(...c.parents);
         layer = next;
       }
     };
