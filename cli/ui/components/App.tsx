@@ -87,7 +87,7 @@ export function App({ source, rev = null, color, depth = "256", size: fixed, sta
   );
 
   const top = topScreen(app);
-  useAppInput({ help: app.help, typing: top === "history" && history.search.editing, dispatch: dispatchApp, quit: actions.quit });
+  useAppInput({ help: app.help, typing: top === "history" && (history.search.editing || history.pending?.kind === "name"), dispatch: dispatchApp, quit: actions.quit });
 
   const state: UIState = { app, history, review, conflicts, map, layout: L, theme };
   const where = /^[a-z][a-z0-9+.-]*:\/\//i.test(source.root) || !path.isAbsolute(source.root) ? source.root : path.basename(source.root);

@@ -62,6 +62,9 @@ export const HELP: readonly { title: string; keys: KeyHelp }[] = [
       ["/", "search messages, authors and ids; n N: next, previous match"],
       ["b", "choose the branch or tag shown (or all of them)"],
       ["C", "the conflicts of a merge in progress"],
+      ["s", "switch to the commit's branch, or check the commit out (asks y/n)"],
+      ["B  t", "create a branch / a tag at the commit (type its name)"],
+      ["M", "merge the marked commit's branch into the current one (asks y/n; conflicts open their screen)"],
     ],
   },
   {

@@ -6,6 +6,7 @@
  */
 import * as lib from "../../../src/index.js";
 import type { ArrayDiff, ChunkBothChanged, DiffResult, MergeStatus, ReadSession, Repository, ResolveResult, Side, ValueDiff, GraphRow } from "../../../src/index.js";
+import type { HistoryDeed } from "../state/actions.js";
 import { mergeHistories } from "./order.js";
 import { diffSummaryLine, groupedSummaryLine } from "./summary.js";
 import type { SliceValues } from "./pixels.js";
@@ -63,6 +64,8 @@ export interface UiSource {
   slice(from: string | null, to: string, a: ArrayDiff, spec: SliceSpec, progress?: (done: number, total: number) => void): Promise<SliceData>;
   /** per dimension of array `a` on side `commit`, a label for each index from its 1-D coordinate array (CF time as dates), or null */
   coordinates(commit: string, a: ArrayDiff): Promise<(string[] | null)[]>;
+  /** do what the history asked and the user confirmed, through the commands' own functions; a line to show, and whether a merge stopped on conflicts */
+  act(deed: HistoryDeed): Promise<{ note: string; conflicts: boolean; select: string | null }>;
   /** whether a merge stopped on conflicts (cheap: reads the merge state file) */
   merging(): Promise<boolean>;
   /** the merge in progress, or null */
@@ -321,6 +324,35 @@ export function repoSource(repo: Repository, opts: { remote?: string } = {}): Ui
       const side = a.after ?? a.before;
       if (!side?.dimensionNames) return side ? side.shape.map(() => null) : [];
       return Promise.all(side.dimensionNames.map((name, d) => (name ? coordinate(commit, a.path, name, side.shape[d] as number) : null)));
+    },
+
+    async act(deed) {
+      if (remote !== null) throw new Error("a remote is read only here: fetch it (`tdv fetch`) to act on its commits");
+      switch (deed.what) {
+        case "switch": {
+          await lib.switchBranch(repo, { name: deed.branch });
+          return { note: `switched to branch '${deed.branch}'`, conflicts: false, select: await lib.resolveRevision(repo, deed.branch) };
+        }
+        case "checkout": {
+          await lib.checkout(repo, { rev: deed.rev });
+          return { note: `checked out ${deed.rev.slice(0, 7)} (HEAD detached)`, conflicts: false, select: deed.rev };
+        }
+        case "branch": {
+          await lib.createBranch(repo, { name: deed.name, start: deed.at });
+          return { note: `branch '${deed.name}' created at ${deed.at.slice(0, 7)}`, conflicts: false, select: deed.at };
+        }
+        case "tag": {
+          await lib.createTag(repo, { name: deed.name, rev: deed.at });
+          return { note: `tag '${deed.name}' created at ${deed.at.slice(0, 7)}`, conflicts: false, select: deed.at };
+        }
+        case "merge": {
+          const r = await lib.merge(repo, { rev: deed.rev, trailers: { "Tdv-Command": "tdv ui" } });
+          const head = await lib.headCommit(repo);
+          if (r.kind === "conflicts") return { note: `merge of ${deed.rev} stopped on ${r.conflicts.length} conflict${r.conflicts.length === 1 ? "" : "s"}`, conflicts: true, select: head };
+          const what = r.kind === "up-to-date" ? "already up to date" : r.kind === "fast-forward" ? "fast-forward" : "merged";
+          return { note: `merge of ${deed.rev} into '${deed.into}': ${what}`, conflicts: false, select: head };
+        }
+      }
     },
 
     merging: async () => remote === null && (await lib.readMergeState(repo)) !== null,
