@@ -7,6 +7,7 @@ export const HISTORY_KEYS: KeyHelp = [
   ["m", "mark"],
   ["/", "search"],
   ["b", "branch"],
+  ["s/B/t/M", "act"],
   ["?", "help"],
   ["q", "quit"],
 ];
