@@ -88,6 +88,17 @@ describe("value map", () => {
     ui.unmount();
   });
 
+  it("Enter and i in one burst: the map opens once the review's diff is ready", async () => {
+    const ui = render(<App source={repoSource(repo)} color={false} size={{ width: 80, height: 24 }} />);
+    await waitFor(ui.lastFrame, (s) => s.includes("9 arrays"));
+    ui.stdin.write("\ri");
+    const f = await waitFor(ui.lastFrame, (s) => s.includes("value map") && s.includes("chunks: the slice's"), "the map");
+    expect(f).toContain("ocean.zarr/sst · time=0/8◂ · lat × lon · 16×24");
+    await press(ui.stdin, KEYS.escape);
+    await waitFor(ui.lastFrame, (s) => s.includes("ocean.zarr/sst  modified"), "the review under it");
+    ui.unmount();
+  });
+
   it("appended time steps: the old side has no element there (blank), the new its values", async () => {
     const ui = await review("append two time");
     await press(ui.stdin, "i");

@@ -9,6 +9,7 @@ import { useEffect, useMemo, useReducer, useRef } from "react";
 import { UIActionsContext, UIStateContext, type InputGate, type UIActions, type UIState } from "../contexts.js";
 import type { UiSource } from "../data/source.js";
 import { useAppInput } from "../hooks/use-app-input.js";
+import { KeyBusContext, useKeyBus } from "../hooks/use-keys.js";
 import { useTerminalSize, type Size } from "../hooks/use-terminal-size.js";
 import { ConflictsScreen } from "../screens/ConflictsScreen.js";
 import { HistoryScreen } from "../screens/HistoryScreen.js";
@@ -87,7 +88,8 @@ export function App({ source, rev = null, color, depth = "256", size: fixed, sta
   );
 
   const top = topScreen(app);
-  useAppInput({ help: app.help, typing: top === "history" && (history.search.editing || history.pending?.kind === "name"), dispatch: dispatchApp, quit: actions.quit });
+  const bus = useKeyBus();
+  useAppInput({ bus, help: app.help, typing: top === "history" && (history.search.editing || history.pending?.kind === "name"), dispatch: dispatchApp, quit: actions.quit });
 
   const state: UIState = { app, history, review, conflicts, map, layout: L, theme };
   const where = /^[a-z][a-z0-9+.-]*:\/\//i.test(source.root) || !path.isAbsolute(source.root) ? source.root : path.basename(source.root);
@@ -107,6 +109,7 @@ export function App({ source, rev = null, color, depth = "256", size: fixed, sta
     keys = HISTORY_KEYS;
   }
   return (
+    <KeyBusContext.Provider value={bus}>
     <UIActionsContext.Provider value={actions}>
       <UIStateContext.Provider value={state}>
         <Box flexDirection="column" width={L.width} height={L.height}>
@@ -128,5 +131,6 @@ export function App({ source, rev = null, color, depth = "256", size: fixed, sta
         </Box>
       </UIStateContext.Provider>
     </UIActionsContext.Provider>
+    </KeyBusContext.Provider>
   );
 }

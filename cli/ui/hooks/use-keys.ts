@@ -4,10 +4,11 @@
  * such a burst to useInput as one string, which no `input === "j"` matches.
  * Here a burst is split into its keys (splitKeys, pure) and they are handled
  * one per render, so each key sees the state the keys before it left (`j j
- * Enter` opens the commit two rows down, not the one selected before).
+ * Enter` opens the commit two rows down, not the one selected before), on
+ * the screen it left (`Enter i`: the review, then its value map).
  */
 import { type Key, useInput } from "ink";
-import { useEffect, useRef, useState } from "react";
+import { createContext, useContext, useEffect, useMemo, useRef, useState } from "react";
 
 export type KeyHandler = (input: string, key: Key) => void;
 
@@ -57,17 +58,32 @@ export function splitKeys(input: string, key: Key): [string, Key][] {
   return chars.map(one);
 }
 
-/** useInput, with bursts split into keys handled one per render. */
-export function useKeys(handler: KeyHandler): void {
-  const latest = useRef(handler);
-  latest.current = handler;
+/**
+ * One reader of the terminal for the whole app: it splits bursts and hands
+ * each key to every handler registered now, one key per render. A key that
+ * opens another screen is therefore followed by the next key on that screen
+ * (`Enter i` opens a commit, then its value map): the new screen's handler
+ * registers in its effect, which React runs before the app's.
+ */
+export interface KeyBus {
+  add(handler: { current: KeyHandler }): () => void;
+}
+
+export const KeyBusContext = createContext<KeyBus | null>(null);
+
+/** The app's key bus (App calls this once and provides it). */
+export function useKeyBus(): KeyBus {
+  const handlers = useRef(new Set<{ current: KeyHandler }>());
   const queue = useRef<[string, Key][]>([]);
   const [turn, setTurn] = useState(0);
+  const deliver = ([input, key]: [string, Key]) => {
+    for (const h of [...handlers.current]) h.current(input, key);
+  };
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs once per render asked for by a queued key (turn), which it does not read
   useEffect(() => {
     const next = queue.current.shift();
     if (!next) return;
-    latest.current(next[0], next[1]);
+    deliver(next);
     if (queue.current.length > 0) setTurn((t) => t + 1);
   }, [turn]);
   useInput((input, key) => {
@@ -77,10 +93,30 @@ export function useKeys(handler: KeyHandler): void {
       return;
     }
     const [first, ...rest] = keys;
-    if (first) latest.current(first[0], first[1]);
+    if (first) deliver(first);
     if (rest.length > 0) {
       queue.current.push(...rest);
       setTurn((t) => t + 1);
     }
   });
+  return useMemo(
+    () => ({
+      add(handler) {
+        handlers.current.add(handler);
+        return () => {
+          handlers.current.delete(handler);
+        };
+      },
+    }),
+    [],
+  );
+}
+
+/** Keys for one screen or hook: through the app's key bus (`bus`, else the one in context). */
+export function useKeys(handler: KeyHandler, bus?: KeyBus): void {
+  const fromContext = useContext(KeyBusContext);
+  const b = bus ?? fromContext;
+  const latest = useRef(handler);
+  latest.current = handler;
+  useEffect(() => (b ? b.add(latest) : undefined), [b]);
 }

@@ -9,12 +9,12 @@ import { selectedArray, type ReviewAction, type ReviewState } from "../state/rev
 type OpenMap = (t: { from: string | null; to: string; array: ArrayDiff; at?: readonly number[] }) => void;
 
 /** The element a chunk starts at. */
-function origin(a: ArrayDiff, chunk: readonly number[]): number[] {
+export function origin(a: ArrayDiff, chunk: readonly number[]): number[] {
   const cs = chunkShapeOf(a);
   return chunk.map((k, d) => k * (cs[d] ?? 1));
 }
 
-function firstChunk(a: ArrayDiff): number[] {
+export function firstChunk(a: ArrayDiff): number[] {
   const box = a.chunks.modified.boxes[0] ?? a.chunks.added.boxes[0] ?? a.chunks.removed.boxes[0];
   return box ? box.map(([lo]) => lo) : [];
 }
@@ -30,6 +30,10 @@ export function useReviewInput(state: ReviewState, dispatch: (a: ReviewAction) =
       return;
     }
     const arr = selectedArray(s);
+    if (input === "i" && s.status === "loading") {
+      dispatch({ type: "askMap", on: true }); // typed ahead: opens when the diff is ready
+      return;
+    }
     if (input === "i" && arr && s.status === "ready") {
       // the value map, on the chunk under the cursor (the heatmap) or the first change (the list)
       const g = s.focus === "grid" && s.grid?.path === arr.path ? s.grid.cursor : firstChunk(arr);

@@ -44,6 +44,8 @@ export interface ReviewState {
   chunks: Record<string, Load<ChunkComparison>>;
   /** per array path, a label per index of each dimension from its coordinate array (null: none) */
   coords: Record<string, Load<(string[] | null)[]>>;
+  /** `i` pressed while the diff was computed (typed ahead): the value map opens once it is ready */
+  mapAsked: boolean;
   /** with values on, what colours a changed chunk: its max |Δ| (log scale) or the fraction of its elements changed */
   metric: "delta" | "fraction";
   /** rows of the array list, and the heatmap's window in cells */
@@ -65,7 +67,8 @@ export type ReviewAction =
   | { type: "arrayValues"; path: string; load: ReviewState["arrayValues"][string] }
   | { type: "chunk"; key: string; load: Load<ChunkComparison> }
   | { type: "coords"; path: string; load: Load<(string[] | null)[]> }
-  | { type: "metric" };
+  | { type: "metric" }
+  | { type: "askMap"; on: boolean };
 
 export function chunkKey(path: string, index: readonly number[]): string {
   return `${path}|${key(index)}`;
@@ -88,6 +91,7 @@ export function initialReview(): ReviewState {
     grid: null,
     chunks: {},
     coords: {},
+    mapAsked: false,
     metric: "delta",
     view: { listRows: 8, gridRows: 10, gridCols: 24 },
   };
@@ -178,6 +182,8 @@ export function reviewReducer(s: ReviewState, a: ReviewAction): ReviewState {
       return { ...s, chunks: { ...s.chunks, [a.key]: a.load } };
     case "coords":
       return { ...s, coords: { ...s.coords, [a.path]: a.load } };
+    case "askMap":
+      return { ...s, mapAsked: a.on };
     case "metric":
       return { ...s, metric: s.metric === "delta" ? "fraction" : "delta" };
   }
