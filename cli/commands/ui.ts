@@ -34,6 +34,8 @@ async function run(rev: string | undefined, opts: { remote?: string }): Promise<
       (r) => r.repo,
       () => null,
     );
+    // the UI reads a remote through its read-only stores (sessions, diff, log); the verbs that need a
+    // working copy (merge, resolve, switch) are never called on it (repoSource's `remote`)
     repo = (await lib.remoteRepository(opts.remote, local ? { repo: local } : {})) as unknown as typeof repo;
   }
   if (rev !== undefined) await lib.resolveRevision(repo, rev); // an unknown revision is reported as by every command
