@@ -71,6 +71,7 @@ export { diff } from "./commands/diff.js";
 export type * from "./repo/diff/types.js";
 export type { Box } from "./repo/diff/ranges.js";
 export { formatBox } from "./repo/diff/ranges.js";
+export { cfTime, isoDate } from "./repo/diff/coords.js";
 export { decodeChunk, fillChunk, elementAt, CodecUnavailableError, type DecodedChunk, type ChunkData } from "./zarr/decode.js";
 export { ChunkDecodeError } from "./errors.js";
 export { merge, mergeContinue, mergeAbort, mergeQuit, type MergeOptions, type MergeResult, type MergeSummary, type ContinueOptions } from "./commands/merge.js";

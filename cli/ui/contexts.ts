@@ -11,12 +11,15 @@ import type { AppAction, AppState, ScreenKind } from "./state/app.js";
 import type { ConflictsAction, ConflictsState } from "./state/conflicts.js";
 import type { HistoryAction, HistoryState } from "./state/history.js";
 import type { ReviewAction, ReviewState } from "./state/review.js";
+import type { MapAction, MapState } from "./state/valuemap.js";
+import type { ArrayDiff } from "../../src/index.js";
 
 export interface UIState {
   app: AppState;
   history: HistoryState;
   review: ReviewState;
   conflicts: ConflictsState;
+  map: MapState;
   layout: Layout;
   theme: Theme;
 }
@@ -38,6 +41,9 @@ export interface UIActions {
   dispatchHistory: (a: HistoryAction) => void;
   dispatchReview: (a: ReviewAction) => void;
   dispatchConflicts: (a: ConflictsAction) => void;
+  dispatchMap: (a: MapAction) => void;
+  /** open the value map of an array of the review (at: an element to start on, all dimensions) */
+  openMap: (t: { from: string | null; to: string; array: ArrayDiff; at?: readonly number[] }) => void;
   /** open the review of two commits (from null: a root commit against nothing) */
   openReview: (t: { from: string | null; to: string; title: string }) => void;
   openConflicts: () => void;

@@ -67,6 +67,21 @@ describe("tdv ui: loading", () => {
     const help = await tdvOk(dir, ["ui", "--help"]);
     expect(help.stdout).toContain("Usage: tdv ui");
     expect(help.stdout).toContain("$ tdv ui");
+    expect(help.stdout).toContain("$ tdv ui --remote origin feature");
+    // --remote: an unknown remote named as everywhere; a known one, still a terminal needed
+    const unknown = await tdv(dir, ["ui", "--remote", "nosuchremote"]);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/nosuchremote/);
+    const { dir: other } = await historyRepo(); // not the repository the terminal test below shows
+    const remote = path.join(await tempDir(), "remote");
+    await tdvOk(other, ["remote", "add", "origin", remote]);
+    await tdvOk(other, ["push", "origin", "main", "--quiet"]);
+    const noTty = await tdv(other, ["ui", "--remote", "origin", "main"]);
+    expect(noTty.code).toBe(1);
+    expect(noTty.stderr).toContain("tdv ui needs a terminal");
+    const badRev = await tdv(other, ["ui", "--remote", "origin", "feature"]); // not pushed
+    expect(badRev.code).not.toBe(0);
+    expect(badRev.stderr).toMatch(/feature/);
   });
 });
 

@@ -18,7 +18,7 @@ describe("conflicts screen", () => {
     const { repo, dir, store } = await conflictRepo();
     const ui = render(<App source={repoSource(repo)} color={false} size={SIZE} start="conflicts" />);
     let f = await waitFor(ui.lastFrame, (s) => s.includes("element in conflict (!)"), "the conflict with decoded values");
-    expect(f).toContain("Merging 'feature' into main: 1 open, 0 resolved");
+    expect(f).toContain("Merging 'feature' into main: 1 open, 0 settled");
     expect(f).toMatch(/^> ! ocean\.zarr\/sst\s+chunk \[0,0,0\] · 1 element$/m);
     expect(f).toMatch(/coords\s+base\s+ours\s+theirs/);
     expect(f).toMatch(/^! \[0,3,4\]\s+21\.97\s+11\s+22\s*$/m);
@@ -27,7 +27,8 @@ describe("conflicts screen", () => {
     await press(ui.stdin, "c");
     await waitFor(ui.lastFrame, (s) => s.includes("1 conflict still open"));
     await press(ui.stdin, "t");
-    await waitFor(ui.lastFrame, (s) => s.includes("1 conflict settled with theirs; 0 left") && s.includes("0 open"), "resolved");
+    f = await waitFor(ui.lastFrame, (s) => s.includes("1 conflict settled with theirs; no conflict left: c concludes the merge"), "resolved");
+    expect(f).toContain("Merging 'feature' into main: 0 open, 1 settled"); // the header and the note agree
     await press(ui.stdin, "c");
     f = await waitFor(ui.lastFrame, (s) => s.includes("history of") && s.includes("Merge"), "history after the merge");
     expect(f.split("\n").find((l) => l.startsWith(">"))).toContain("(HEAD -> main) Merge");
@@ -52,8 +53,13 @@ describe("conflicts screen", () => {
     expect(f).toMatch(/^! \[5,15,23\]\s+\S+\s+111\s+222\s*$/m);
     await press(ui.stdin, "o");
     f = await waitFor(ui.lastFrame, (s) => s.includes("settled with ours") && s.includes("2 open"), "one settled");
+    expect(f).toContain("into main: 2 open, 1 settled");
+    expect(f).toContain("1 conflict settled with ours");
+    expect(f).not.toMatch(/left/);
     await press(ui.stdin, "T");
     f = await waitFor(ui.lastFrame, (s) => s.includes("settled with theirs") && s.includes("0 open"), "the rest settled");
+    expect(f).toContain("into main: 0 open, 3 settled");
+    expect(f).toContain("2 conflicts settled with theirs; no conflict left: c concludes the merge");
     ui.unmount();
     const v = await values(dir, `${store}/sst`);
     expect([v[flat(SST, [0, 3, 4])], v[flat(SST, [5, 15, 23])]]).toEqual([22, 111]);

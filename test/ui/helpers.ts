@@ -6,7 +6,9 @@
  */
 import { act } from "react";
 import { createTag, merge, type Repository, switchBranch } from "../../src/index.js";
-import { commitAll, editAttrs, repoFrom, setPoints } from "../merge/helpers.js";
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import { commitAll, editAttrs, editMeta, repoFrom, setBox, setPoints, values } from "../merge/helpers.js";
 
 export { repoFrom, setPoints, commitAll };
 
@@ -42,6 +44,33 @@ export async function historyRepo(): Promise<{ repo: Repository; dir: string; st
   const m = await merge(repo, { rev: "feature", message: "Merge branch 'feature'" });
   delete process.env.TDV_AUTHOR_DATE;
   if (m.kind !== "merged") throw new Error(`expected a clean merge, got ${m.kind}`);
+  return r;
+}
+
+/**
+ * The three data changes of a pipeline's life, one commit each on main:
+ * "append": sst grows by two time steps (new chunks [3,*,*]);
+ * "rechunk": sst rewritten with chunks of 3×4×4 (every value kept, one changed);
+ * "nan": sst element [0,0,0] becomes NaN.
+ */
+export async function dataRepo(): Promise<{ repo: Repository; dir: string; store: string }> {
+  const r = await repoFrom("v3/ocean.zarr");
+  const { repo, dir, store } = r;
+  const sst = `${store}/sst`;
+  await editMeta(dir, sst, (m) => {
+    m.shape = [8, 16, 24];
+  });
+  await setBox(dir, sst, [[6, 8], [0, 16], [0, 24]], (c) => 100 + c[1]! + c[2]! / 100);
+  await commitAll(repo, "append two time steps");
+  const all = (await values(dir, sst)) as number[];
+  await fsp.rm(path.join(dir, sst, "c"), { recursive: true, force: true });
+  await editMeta(dir, sst, (m) => {
+    (m.chunk_grid as { configuration: { chunk_shape: number[] } }).configuration.chunk_shape = [3, 4, 4];
+  });
+  await setBox(dir, sst, [[0, 8], [0, 16], [0, 24]], (c) => (c[0] === 7 && c[1] === 15 && c[2] === 23 ? -5 : all[(c[0]! * 16 + c[1]!) * 24 + c[2]!]!));
+  await commitAll(repo, "rechunk sst");
+  await setPoints(dir, sst, { "0,0,0": Number.NaN, "4,8,12": 1000 });
+  await commitAll(repo, "nan and a spike");
   return r;
 }
 

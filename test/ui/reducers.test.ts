@@ -2,15 +2,17 @@
 import { describe, expect, it } from "vitest";
 import { historyGraph, type ArrayDiff, type DecodedChunk } from "../../src/index.js";
 import { layout } from "../../cli/ui/components/layout.js";
+import { splitKeys } from "../../cli/ui/hooks/use-keys.js";
 import { arrayGrid, deltaBucket, follow, kindAt, windowKinds } from "../../cli/ui/data/grid.js";
 import { mergeHistories } from "../../cli/ui/data/order.js";
 import type { HistoryData, HistoryEntry } from "../../cli/ui/data/source.js";
 import { diffSummaryLine } from "../../cli/ui/data/summary.js";
-import { compareChunk, formatValue, threeWay } from "../../cli/ui/data/values.js";
+import { compareChunk, comparisonText, formatValue, threeWay } from "../../cli/ui/data/values.js";
 import { appReducer, initialApp, topScreen } from "../../cli/ui/state/app.js";
 import { confirmsDiscard, conflictsReducer, initialConflicts, itemsOf, resolveTarget } from "../../cli/ui/state/conflicts.js";
 import { historyReducer, initialHistory, openTarget, pickerChoices, selectedEntry, visibleEntries, wantsMore, type HistoryState } from "../../cli/ui/state/history.js";
 import { cellIndex, gridWindow, initialReview, reviewReducer, type ReviewState } from "../../cli/ui/state/review.js";
+import { cursorPixel, initialMap, mapReducer, mapSampling, pictureCols, readySlice, specKey, specOf } from "../../cli/ui/state/valuemap.js";
 
 function entry(oid: string, parents: string[], t: number, message = `commit ${oid}`): HistoryEntry {
   return { oid, parents, author: { name: "A", email: "a@x", timestamp: t, tzOffset: 0 }, committer: { timestamp: t }, message, refs: [] };
@@ -175,7 +177,7 @@ describe("review reducer and the grid", () => {
   it("layout shares 80×24: a footer and header line, the heatmap window in cells", () => {
     const l = layout(80, 24);
     expect(l.body).toBe(22);
-    expect(l.review.gridCols).toBe(25);
+    expect(l.review.gridCols).toBe(23); // room for row labels of coordinate values
     expect(l.review.gridRows + l.review.panelRows + 3).toBe(22);
     expect(layout(10, 3).body).toBeGreaterThan(0);
   });
@@ -194,6 +196,8 @@ describe("values of one chunk", () => {
     expect(c).toEqual({
       compared: 4,
       changed: 2,
+      added: 0,
+      removed: 0,
       maxAbsDelta: 3,
       elements: [
         { coords: [2, 1], before: 2, after: 5 },
@@ -207,6 +211,14 @@ describe("values of one chunk", () => {
       [[3, 0], undefined, NaN],
       [[3, 1], undefined, 3],
     ]);
+    expect([grown.compared, grown.changed, grown.added, grown.removed]).toEqual([2, 1, 2, 0]);
+    expect(comparisonText(grown)).toBe("1 of 2 elements changed · 2 added");
+    // an appended chunk: nothing before, so nothing compared ("1728 of 0 elements changed" was wrong)
+    const appended = compareChunk([2, 0], [2, 2], { chunk: null, shape: [4, 2] }, { chunk: chunk([1, 2, 3, 4], [2, 2], [4, 0]), shape: [6, 2] });
+    expect([appended.compared, appended.changed, appended.added]).toEqual([0, 0, 4]);
+    expect(comparisonText(appended)).toBe("4 elements added (nothing before)");
+    const gone = compareChunk([1, 0], [2, 2], { chunk: before, shape: [4, 2] }, { chunk: null, shape: [2, 2] });
+    expect(comparisonText(gone)).toBe("4 elements removed (nothing after)");
     expect(compareChunk([0, 0], [2, 2], { chunk: null, shape: [] }, { chunk: null, shape: [] }).changed).toBe(0);
   });
 
@@ -308,3 +320,53 @@ describe("app and conflicts reducers", () => {
 function mergeView(conflicts: unknown[]): never {
   return { name: "feature", theirs: "t", base: "b", origHead: "o", strategy: "elementwise", message: "", stale: false, branch: "main", conflicts } as never;
 }
+
+describe("keys in one burst", () => {
+  const none = { upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false, end: false, return: false, escape: false, ctrl: false, shift: false, tab: false, backspace: false, delete: false, meta: false, super: false, hyper: false, capsLock: false, numLock: false };
+  it("splits a run of characters into keys: letters, Enter, Backspace, Ctrl+letter; a key Ink named stays one", () => {
+    const keys = splitKeys("jJ \r\x7f\x02", none).map(([i, k]) => [i, Object.entries(k).filter(([, v]) => v === true).map(([n]) => n).join("+")]);
+    expect(keys).toEqual([
+      ["j", ""],
+      ["J", "shift"],
+      [" ", ""],
+      ["", "return"],
+      ["", "backspace"],
+      ["b", "ctrl"],
+    ]);
+    expect(splitKeys("j", none)).toEqual([["j", none]]);
+    expect(splitKeys("", { ...none, upArrow: true })).toHaveLength(1);
+    expect(splitKeys("[A", { ...none, meta: true })).toHaveLength(1);
+  });
+});
+
+describe("value map state", () => {
+  const arr = {
+    path: "a",
+    status: "modified",
+    before: { shape: [4, 100, 300], chunkShape: [1, 10, 10], dimensionNames: ["t", "y", "x"] },
+    after: { shape: [5, 100, 300], chunkShape: [1, 10, 10], dimensionNames: ["t", "y", "x"] },
+  } as unknown as ArrayDiff;
+  const data = { rows: 100, cols: 300, before: null, after: null, hasBefore: null, hasAfter: null, units: null, chunks: 0 };
+
+  it("opens on the last two dimensions at an element, moves the cursor a pixel (a block when reduced), the slice, the axes", () => {
+    let s = mapReducer(initialMap(), { type: "resize", rows: 10, cols: 60 });
+    s = mapReducer(s, { type: "open", from: "f", to: "t", array: arr, at: [9, 42, 7] });
+    expect([s.shape, s.rowDim, s.colDim, s.at, s.sliceDim]).toEqual([[5, 100, 300], 1, 2, [4, 42, 7], 0]);
+    expect(specOf(s)).toEqual({ rowDim: 1, colDim: 2, at: [4, 0, 0] });
+    s = mapReducer(s, { type: "loaded", key: specKey(s), data });
+    expect(mapSampling(s)).toEqual({ per: 5, zoom: 1, rows: 20, cols: 60 }); // 100×300 into 20×60 pixels
+    expect(cursorPixel(s, mapSampling(s)!)).toEqual({ r: 8, c: 1 });
+    s = mapReducer(s, { type: "move", rows: 1, cols: -1 });
+    expect(s.at).toEqual([4, 45, 0]); // a pixel: 5 elements, from the block's first
+    s = mapReducer(s, { type: "slice", by: -1 });
+    expect(s.at[0]).toBe(3);
+    expect(readySlice(s)).toBeNull(); // another slice: read again
+    s = mapReducer(s, { type: "dims" });
+    expect([s.rowDim, s.colDim, s.sliceDim]).toEqual([0, 1, 2]);
+    s = mapReducer(s, { type: "loaded", key: "stale", data });
+    expect(readySlice(s)).toBeNull(); // an answer for a slice no longer asked for is not shown
+    expect(s.data?.key).not.toBe("stale");
+    s = mapReducer(s, { type: "view", view: "all" });
+    expect(pictureCols(s)).toBe(18);
+  });
+});

@@ -31,7 +31,7 @@ async function heatmapFrame(color: boolean): Promise<string> {
   await press(ui.stdin, KEYS.enter);
   await waitFor(ui.lastFrame, (s) => s.replace(SGR, "").includes("1 array changed"));
   await press(ui.stdin, KEYS.enter, "v");
-  const f = await waitFor(ui.lastFrame, (s) => s.replace(SGR, "").includes("max|Δ| to 10.47") && s.replace(SGR, "").includes("elements changed"), "the values heatmap");
+  const f = await waitFor(ui.lastFrame, (s) => s.replace(SGR, "").includes("max|Δ| to 10.47") && s.replace(SGR, "").includes("elements changed") && s.includes("lat\\lon"), "the values heatmap");
   ui.unmount();
   return f;
 }
@@ -51,7 +51,12 @@ describe("every screen", () => {
     expect(plain).not.toMatch(/\u001B/);
     const trim = (f: string) => f.split("\n").map((l) => l.trimEnd()).join("\n");
     expect(trim(coloured.replace(SGR, ""))).toBe(trim(plain));
-    expect(plain).toMatch(/^0 {4}\[4\] \. {2}\.\s*$/m);
+    expect(plain).toMatch(/^-37\.5 {6}\[4\] \. {2}\.\s*$/m);
+    // with values on, a changed chunk's background is its level on the colour scale (10.47 of 10.47: the top, yellow)
+    const cell = coloured.split("\n").find((l) => l.replace(SGR, "").startsWith("-37.5")) ?? "";
+    // (in as many colours as the terminal has: here chalk's 16, bright yellow)
+    expect(cell).toMatch(/\u001B\[(48;2;253;231;37|48;5;\d+|103)m(\u001B\[[0-9;]*m)*\[4\]/);
+    expect(coloured).toMatch(/\u001B\[(48;[25];[\d;]+|10[0-7]|4[0-7])m(\u001B\[[0-9;]*m)*1/); // the legend's digits on their colours
   });
 
   it("fits 80×24 and redraws for a new size: every line within the width, the footer on the last line", async () => {

@@ -1,7 +1,7 @@
 /** The conflicts screen: the open conflicts of a stopped merge and the selected one's three versions. Props only. */
 import { Box } from "ink";
 import { formatValue } from "../data/values.js";
-import { openCount, selectedItem, type ConflictItem, type ConflictsState } from "../state/conflicts.js";
+import { counts, selectedItem, type ConflictItem, type ConflictsState } from "../state/conflicts.js";
 import { DetailPane, type DetailLine } from "./Detail.js";
 import { Spinner } from "./Spinner.js";
 import { fit, Line, Seg } from "./Text.js";
@@ -108,8 +108,8 @@ export function Conflicts({ state, theme, width, height }: ConflictsProps) {
       </Box>
     );
   }
-  const open = openCount(state);
-  const head = `Merging '${m.name}' into ${m.branch ?? "HEAD"}: ${open} open, ${state.items.length - open} resolved`;
+  const { open, settled } = counts(state);
+  const head = `Merging '${m.name}' into ${m.branch ?? "HEAD"}: ${open} open, ${settled} settled`;
   const listRows = Math.min(state.items.length, state.listRows);
   const item = selectedItem(state);
   const detailRows = Math.max(0, height - 3 - listRows);
@@ -142,7 +142,7 @@ export function Conflicts({ state, theme, width, height }: ConflictsProps) {
         {state.busy !== null ? (
           <Spinner theme={theme} label={state.busy} />
         ) : state.note ? (
-          state.note
+          open === 0 && state.status === "ready" && !state.done ? `${state.note}; no conflict left: c concludes the merge` : state.note
         ) : open === 0 ? (
           <Seg theme={theme} t="ok">
             No conflict left: c concludes the merge (a commit with two parents)

@@ -1,4 +1,5 @@
 /** The history screen: the commit graph with id, date, author, refs, subject and a change summary per commit. Props only. */
+import { pendingText } from "../state/actions.js";
 import { Box } from "ink";
 import type { ReactNode } from "react";
 import type { HistoryEntry } from "../data/source.js";
@@ -124,6 +125,8 @@ export function History({ state, theme, width, height }: HistoryProps) {
   const shownRev = state.rev === null ? "all branches and tags" : state.rev.replace(/^tags\//, "tag ");
   let status: ReactNode;
   if (state.search.editing) status = `/${state.search.query}_`;
+  else if (state.pending) status = <Seg theme={theme} t="warn">{pendingText(state.pending)}</Seg>;
+  else if (state.busy !== null) status = <Spinner theme={theme} label={state.busy} />;
   else if (state.note) status = state.note;
   else if (state.status === "loading") status = <Spinner theme={theme} label="reading history…" />;
   else if (state.status === "error") status = <Seg theme={theme} t="error">{state.error}</Seg>;

@@ -7,6 +7,7 @@ export const HISTORY_KEYS: KeyHelp = [
   ["m", "mark"],
   ["/", "search"],
   ["b", "branch"],
+  ["s/B/t/M", "act"],
   ["?", "help"],
   ["q", "quit"],
 ];
@@ -15,6 +16,7 @@ export const REVIEW_KEYS: KeyHelp = [
   ["↑↓/jk", "array"],
   ["Enter", "chunk grid"],
   ["v", "values"],
+  ["i", "value map"],
   ["Esc", "back"],
   ["?", "help"],
   ["q", "quit"],
@@ -25,6 +27,17 @@ export const GRID_KEYS: KeyHelp = [
   [",.", "slice"],
   ["d", "dim"],
   ["v", "values"],
+  ["i", "map"],
+  ["Esc", "back"],
+  ["?", "help"],
+  ["q", "quit"],
+];
+
+export const MAP_KEYS: KeyHelp = [
+  ["←↑↓→/hjkl", "pixel"],
+  ["Tab/123s", "view"],
+  [",.d", "slice"],
+  ["x", "axes"],
   ["Esc", "back"],
   ["?", "help"],
   ["q", "quit"],
@@ -50,6 +63,9 @@ export const HELP: readonly { title: string; keys: KeyHelp }[] = [
       ["/", "search messages, authors and ids; n N: next, previous match"],
       ["b", "choose the branch or tag shown (or all of them)"],
       ["C", "the conflicts of a merge in progress"],
+      ["s", "switch to the commit's branch, or check the commit out (asks y/n)"],
+      ["B  t", "create a branch / a tag at the commit (type its name)"],
+      ["M", "merge the marked commit's branch into the current one (asks y/n; conflicts open their screen)"],
     ],
   },
   {
@@ -61,6 +77,16 @@ export const HELP: readonly { title: string; keys: KeyHelp }[] = [
       ["← ↑ ↓ →  h j k l", "heatmap: move between chunks; the chunk's changed values show below"],
       [", .", "heatmap of 3 or more dimensions: move the slice along a dimension"],
       ["d", "choose the dimension , and . move along"],
+      ["i", "the value map of the array (from the list or the heatmap)"],
+    ],
+  },
+  {
+    title: "Value map",
+    keys: [
+      ["← ↑ ↓ →  h j k l", "move the cursor by a pixel; its element's values show below"],
+      ["Tab  1 2 3  s", "before, after, Δ, or the three side by side"],
+      [", .  d", "move the slice along a dimension not shown; d chooses which"],
+      ["x", "draw another pair of dimensions (3 or more)"],
     ],
   },
   {

@@ -4,9 +4,12 @@
  * (the cursor is `>` or `[ ]`, heatmap cells are `.`, `+`, `-`, `*`, `1`..`4`).
  */
 import type { TextProps } from "ink";
+import type { Depth } from "../data/pixels.js";
 
 export interface Theme {
   color: boolean;
+  /** the value map's colours: 24-bit, 256, or none (a glyph ramp); absent: 256 when color is on */
+  depth?: Depth;
 }
 
 export type Tone =

@@ -12,12 +12,43 @@ export function gridOf(shape: readonly number[], chunkShape: readonly number[]):
   return shape.map((n, d) => Math.ceil(n / Math.max(1, chunkShape[d] ?? 1)));
 }
 
-/** The grid the heatmap shows: the larger of both sides' grids (an array that grew shows its new chunks). */
+/**
+ * The chunk grid changed (a rechunk: another chunk shape, or another number of
+ * dimensions): chunk [0,0,0] before and after are different regions, so no
+ * chunk is compared with the chunk of the same index; the heatmap shows the
+ * new grid and says so. Null when the grid is the same on both sides.
+ */
+export function regrid(a: Pick<ArrayDiff, "before" | "after">): { before: number[]; after: number[] } | null {
+  if (!a.before || !a.after) return null;
+  const same = a.before.chunkShape.length === a.after.chunkShape.length && a.before.chunkShape.every((n, d) => n === a.after?.chunkShape[d]);
+  return same ? null : { before: a.before.chunkShape, after: a.after.chunkShape };
+}
+
+/** The grid the heatmap shows: the larger of both sides' grids (an array that grew shows its new chunks); after a rechunk, the new grid. */
 export function arrayGrid(a: Pick<ArrayDiff, "before" | "after">): number[] {
-  const sides = [a.before, a.after].filter((s): s is NonNullable<typeof s> => s !== null);
+  const sides = (regrid(a) ? [a.after] : [a.before, a.after]).filter((s): s is NonNullable<typeof s> => s !== null);
   const nd = a.after?.shape.length ?? a.before?.shape.length ?? 0;
   const grids = sides.filter((s) => s.shape.length === nd).map((s) => gridOf(s.shape, s.chunkShape));
   return Array.from({ length: nd }, (_, d) => Math.max(1, ...grids.map((g) => g[d] ?? 0)));
+}
+
+/**
+ * The chunk changes as the heatmap draws them. After a rechunk the diff's
+ * sets pair keys of two grids (its "modified" chunk [0,0,0] is not the same
+ * region before and after): every chunk of the new grid is then a new chunk
+ * (`+`), and the old grid's removed chunks are not drawn on the new one.
+ */
+export function gridChanges(a: Pick<ArrayDiff, "before" | "after" | "chunks">): Pick<ArrayDiff, "chunks"> {
+  if (!regrid(a)) return a;
+  const c = a.chunks;
+  const none = { count: 0, bytes: 0, boxes: [] };
+  return {
+    chunks: {
+      added: { count: c.added.count + c.modified.count, bytes: c.added.bytes + c.modified.bytes, boxes: [...c.modified.boxes, ...c.added.boxes] },
+      removed: none,
+      modified: { ...none, bytesBefore: 0 },
+    },
+  };
 }
 
 /** The chunk shape used to map a chunk index to array coordinates (the new side's, else the old). */

@@ -6,9 +6,20 @@
  */
 import * as lib from "../../../src/index.js";
 import type { ArrayDiff, ChunkBothChanged, DiffResult, MergeStatus, ReadSession, Repository, ResolveResult, Side, ValueDiff, GraphRow } from "../../../src/index.js";
+import type { HistoryDeed } from "../state/actions.js";
 import { mergeHistories } from "./order.js";
 import { diffSummaryLine, groupedSummaryLine } from "./summary.js";
-import { compareChunk, threeWay, type ChunkComparison, type ThreeWayComparison } from "./values.js";
+import type { SliceValues } from "./pixels.js";
+import { readSide, sliceSize, type SliceSpec } from "./slice.js";
+import { compareChunk, formatValue, threeWay, type ChunkComparison, type ThreeWayComparison } from "./values.js";
+
+/** A 2-D slice of an array on both sides of a review, for the value map. */
+export interface SliceData extends SliceValues {
+  /** the `units` attribute (after, else before), or null */
+  units: string | null;
+  /** chunks decoded, both sides */
+  chunks: number;
+}
 
 export interface HistoryEntry {
   oid: string;
@@ -49,6 +60,12 @@ export interface UiSource {
   arrayValues(from: string | null, to: string, a: ArrayDiff): Promise<{ values: ValueDiff | null; note: string | null }>;
   /** one chunk decoded on both sides and compared */
   chunk(from: string | null, to: string, a: ArrayDiff, index: readonly number[]): Promise<ChunkComparison>;
+  /** a 2-D slice of one array on both sides (reads only the chunks it crosses); `progress` counts chunks read of those to read */
+  slice(from: string | null, to: string, a: ArrayDiff, spec: SliceSpec, progress?: (done: number, total: number) => void): Promise<SliceData>;
+  /** per dimension of array `a` on side `commit`, a label for each index from its 1-D coordinate array (CF time as dates), or null */
+  coordinates(commit: string, a: ArrayDiff): Promise<(string[] | null)[]>;
+  /** do what the history asked and the user confirmed, through the commands' own functions; a line to show, and whether a merge stopped on conflicts */
+  act(deed: HistoryDeed): Promise<{ note: string; conflicts: boolean; select: string | null }>;
   /** whether a merge stopped on conflicts (cheap: reads the merge state file) */
   merging(): Promise<boolean>;
   /** the merge in progress, or null */
@@ -75,7 +92,14 @@ function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
   };
 }
 
-export function repoSource(repo: Repository): UiSource {
+/**
+ * The UI's source over a repository. `remote`: a remote's stores read in
+ * place (remoteRepository), named so in the header; it has no working copy,
+ * so no merge in progress: the working-copy verbs (status, resolve, merge
+ * --continue), which need a local repository's stores, are never called.
+ */
+export function repoSource(repo: Repository, opts: { remote?: string } = {}): UiSource {
+  const remote = opts.remote ?? null;
   const sessions = new Map<string, Promise<ReadSession>>();
   /** the read-only session of one commit, opened once */
   const session = (commit: string): Promise<ReadSession> => {
@@ -89,6 +113,95 @@ export function repoSource(repo: Repository): UiSource {
   };
   /** the array at `path` in `commit`, or null when the commit has none there */
   const arrayAt = async (commit: string, path: string) => (await session(commit)).array(path);
+  /** an attribute of the array at `path` in `commit` when it is a string (zarr.json's attributes, or .zattrs) */
+  const attribute = async (commit: string, path: string, key: string, present: boolean): Promise<string | null> => {
+    if (!present) return null;
+    const v = (await attributes(commit, path))[key];
+    return typeof v === "string" ? v : null;
+  };
+  /** the attributes of the node at `path` in `commit` (zarr.json's, or .zattrs), {} when none */
+  const attributes = async (commit: string, path: string): Promise<Record<string, unknown>> => {
+    const at = await session(commit);
+    const prefix = path === "" ? "" : `/${path}`;
+    for (const [doc, pick] of [
+      ["zarr.json", (j: Record<string, unknown>) => j.attributes],
+      [".zattrs", (j: Record<string, unknown>) => j],
+    ] as const) {
+      const bytes = await at.get(`${prefix}/${doc}`);
+      if (!bytes) continue;
+      try {
+        const attrs = pick(JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>);
+        return attrs && typeof attrs === "object" && !Array.isArray(attrs) ? (attrs as Record<string, unknown>) : {};
+      } catch {
+        return {};
+      }
+    }
+    return {};
+  };
+  const coordCache = new Map<string, Promise<string[] | null>>();
+  /** labels of the 1-D coordinate array `name` beside the array at `path` (the same group), when it has `n` elements */
+  const coordinate = (commit: string, path: string, name: string, n: number): Promise<string[] | null> => {
+    const parent = path.split("/").slice(0, -1).join("/");
+    const where = parent === "" ? name : `${parent}/${name}`;
+    const k = `${commit}|${where}|${n}`;
+    let hit = coordCache.get(k);
+    if (!hit) {
+      hit = (async () => {
+        if (where === path || n > 1_000_000) return null;
+        const arr = await arrayAt(commit, where).catch(() => null);
+        if (arr?.meta.shape.length !== 1 || arr.meta.shape[0] !== n) return null;
+        const time = lib.cfTime(await attributes(commit, where));
+        const chunk = arr.meta.chunkShape[0] as number;
+        const out: string[] = new Array<string>(n).fill("");
+        await Promise.all(
+          Array.from({ length: Math.ceil(n / chunk) }, (_, c) =>
+            decode(async () => {
+              const d = await arr.chunk([c]);
+              if (!d) return;
+              for (let i = c * chunk; i < Math.min(n, (c + 1) * chunk); i++) {
+                const raw = lib.elementAt(d.data, (i - (d.origin[0] as number)) * (d.stride[0] as number));
+                const v = typeof raw === "bigint" ? Number(raw) : raw;
+                const ms = typeof v === "number" && time && Number.isFinite(v) ? time(v) : Number.NaN;
+                out[i] = Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? lib.isoDate(ms) : formatValue(v, 12);
+              }
+            }),
+          ),
+        );
+        return out;
+      })().catch(() => null);
+      coordCache.set(k, hit);
+    }
+    return hit;
+  };
+  /**
+   * `log` of a tip. A remote's commits are read asynchronously and log walks
+   * synchronously: read the commits it will walk first (the `limit` nearest
+   * the tip), and any it then finds unread, as its error names them.
+   */
+  const logOf = async (tip: string, limit: number): Promise<lib.LogEntry[]> => {
+    if (remote === null) return lib.log(repo, { rev: tip, n: limit });
+    const seen = new Set<string>();
+    const read = async (start: string) => {
+      let layer = [start];
+      while (layer.length > 0 && seen.size < 2 * limit + 1) {
+        const next: string[] = [];
+        const fresh = [...new Set(layer)].filter((o) => !seen.has(o));
+        for (const o of fresh) seen.add(o);
+        for (const c of await Promise.all(fresh.map(async (o) => (await session(o)).info))) next.push(...c.parents);
+        layer = next;
+      }
+    };
+    await read(tip);
+    for (let tries = 0; ; tries++) {
+      try {
+        return await lib.log(repo, { rev: tip, n: limit });
+      } catch (err) {
+        const unread = err instanceof Error ? /commit ([0-9a-f]{40}) .*was not read yet/.exec(err.message)?.[1] : undefined;
+        if (!unread || tries > limit) throw err;
+        await read(unread);
+      }
+    }
+  };
   const summaries = new Map<string, Promise<string>>();
   const diffs = new Map<string, Promise<DiffResult>>();
   const background = limiter(2);
@@ -106,7 +219,7 @@ export function repoSource(repo: Repository): UiSource {
   };
 
   return {
-    root: repo.root,
+    root: remote ?? repo.root,
 
     resolve: (rev) => lib.resolveRevision(repo, rev),
 
@@ -126,7 +239,7 @@ export function repoSource(repo: Repository): UiSource {
       const lists: lib.LogEntry[][] = [];
       for (const tip of tips) {
         if (seen.has(tip.oid)) continue;
-        const list = await lib.log(repo, { rev: tip.oid, n: limit });
+        const list = await logOf(tip.oid, limit);
         for (const e of list) seen.add(e.oid);
         lists.push(list);
       }
@@ -186,9 +299,66 @@ export function repoSource(repo: Repository): UiSource {
       });
     },
 
-    merging: async () => (await lib.readMergeState(repo)) !== null,
+    async slice(from, to, a, spec, progress) {
+      const [before, after] = await Promise.all([
+        from === null || a.before === null ? null : arrayAt(from, a.oldPath ?? a.path),
+        a.after === null ? null : arrayAt(to, a.path),
+      ]);
+      const sides = [before, after].filter((x): x is NonNullable<typeof x> => x !== null);
+      const ext = sides.map((x) => sliceSize(x.meta.shape, spec));
+      const rows = Math.max(1, ...ext.map((e) => e.rows));
+      const cols = Math.max(1, ...ext.map((e) => e.cols));
+      const count = (x: lib.ArrayAt) => {
+        const per = (d: number) => (d < 0 ? 1 : Math.ceil((x.meta.shape[d] as number) / (x.meta.chunkShape[d] as number)));
+        return per(spec.rowDim) * per(spec.colDim);
+      };
+      const total = sides.reduce((n, x) => n + count(x), 0);
+      let done = 0;
+      const tick = () => progress?.(++done, total);
+      const [b, c] = await Promise.all([before ? readSide(before, spec, rows, cols, decode, tick) : null, after ? readSide(after, spec, rows, cols, decode, tick) : null]);
+      const units = (await attribute(to, a.path, "units", a.after !== null)) ?? (from !== null && a.before !== null ? await attribute(from, a.oldPath ?? a.path, "units", true) : null);
+      return { rows, cols, before: b?.values ?? null, after: c?.values ?? null, hasBefore: b?.has ?? null, hasAfter: c?.has ?? null, units, chunks: done };
+    },
+
+    async coordinates(commit, a) {
+      const side = a.after ?? a.before;
+      if (!side?.dimensionNames) return side ? side.shape.map(() => null) : [];
+      return Promise.all(side.dimensionNames.map((name, d) => (name ? coordinate(commit, a.path, name, side.shape[d] as number) : null)));
+    },
+
+    async act(deed) {
+      if (remote !== null) throw new Error("a remote is read only here: fetch it (`tdv fetch`) to act on its commits");
+      switch (deed.what) {
+        case "switch": {
+          await lib.switchBranch(repo, { name: deed.branch });
+          return { note: `switched to branch '${deed.branch}'`, conflicts: false, select: await lib.resolveRevision(repo, deed.branch) };
+        }
+        case "checkout": {
+          await lib.checkout(repo, { rev: deed.rev });
+          return { note: `checked out ${deed.rev.slice(0, 7)} (HEAD detached)`, conflicts: false, select: deed.rev };
+        }
+        case "branch": {
+          await lib.createBranch(repo, { name: deed.name, start: deed.at });
+          return { note: `branch '${deed.name}' created at ${deed.at.slice(0, 7)}`, conflicts: false, select: deed.at };
+        }
+        case "tag": {
+          await lib.createTag(repo, { name: deed.name, rev: deed.at });
+          return { note: `tag '${deed.name}' created at ${deed.at.slice(0, 7)}`, conflicts: false, select: deed.at };
+        }
+        case "merge": {
+          const r = await lib.merge(repo, { rev: deed.rev, trailers: { "Tdv-Command": "tdv ui" } });
+          const head = await lib.headCommit(repo);
+          if (r.kind === "conflicts") return { note: `merge of ${deed.rev} stopped on ${r.conflicts.length} conflict${r.conflicts.length === 1 ? "" : "s"}`, conflicts: true, select: head };
+          const what = r.kind === "up-to-date" ? "already up to date" : r.kind === "fast-forward" ? "fast-forward" : "merged";
+          return { note: `merge of ${deed.rev} into '${deed.into}': ${what}`, conflicts: false, select: head };
+        }
+      }
+    },
+
+    merging: async () => remote === null && (await lib.readMergeState(repo)) !== null,
 
     async merge() {
+      if (remote !== null) return null; // a remote has no working copy, so no merge in progress
       const st = await lib.status(repo);
       return st.merge ? { ...st.merge, branch: st.branch === null ? null : st.branch.replace(/^refs\/heads\//, "") } : null;
     },

@@ -24,8 +24,12 @@ export interface ChangedElement {
 export interface ChunkComparison {
   /** elements inside both shapes */
   compared: number;
-  /** elements whose value differs, plus those present on one side only */
+  /** compared elements whose value differs */
   changed: number;
+  /** elements inside the new shape only (an appended chunk: all of them) */
+  added: number;
+  /** elements inside the old shape only */
+  removed: number;
   /** largest |after - before| over changed numbers (null: none) */
   maxAbsDelta: number | null;
   /** the first changed elements, in C order */
@@ -110,7 +114,7 @@ function maxShape(shapes: readonly (readonly number[])[]): number[] {
 export function compareChunk(index: readonly number[], chunkShape: readonly number[], before: ChunkSide, after: ChunkSide, limit = 200): ChunkComparison {
   const a = getter(before);
   const b = getter(after);
-  const out: ChunkComparison = { compared: 0, changed: 0, maxAbsDelta: null, elements: [] };
+  const out: ChunkComparison = { compared: 0, changed: 0, added: 0, removed: 0, maxAbsDelta: null, elements: [] };
   for (const pos of coordsOf(index, chunkShape, maxShape([before.shape, after.shape]))) {
     const x = a(pos);
     const y = b(pos);
@@ -119,13 +123,32 @@ export function compareChunk(index: readonly number[], chunkShape: readonly numb
       if (sameElement(x, y)) continue;
       const d = absDelta(x, y);
       if (d !== null && (out.maxAbsDelta === null || d > out.maxAbsDelta)) out.maxAbsDelta = d;
+      out.changed++;
     } else if (x === undefined && y === undefined) {
       continue;
-    }
-    out.changed++;
+    } else if (x === undefined) out.added++;
+    else out.removed++;
     if (out.elements.length < limit) out.elements.push({ coords: pos.slice(), before: x, after: y });
   }
   return out;
+}
+
+/** Every element of the comparison that differs: changed, added and removed. */
+export function differing(c: Pick<ChunkComparison, "changed" | "added" | "removed">): number {
+  return c.changed + c.added + c.removed;
+}
+
+/**
+ * What a chunk's comparison says in words: "3 of 128 elements changed",
+ * "1728 elements added (nothing before)", "0 of 64 elements changed · 64 added".
+ */
+export function comparisonText(c: Pick<ChunkComparison, "compared" | "changed" | "added" | "removed">): string {
+  const n = (k: number) => `${k} ${k === 1 ? "element" : "elements"}`;
+  const parts: string[] = [];
+  if (c.compared > 0) parts.push(`${c.changed} of ${n(c.compared)} changed`);
+  if (c.added > 0) parts.push(c.compared === 0 && c.removed === 0 ? `${n(c.added)} added (nothing before)` : `${c.added} added`);
+  if (c.removed > 0) parts.push(c.compared === 0 && c.added === 0 ? `${n(c.removed)} removed (nothing after)` : `${c.removed} removed`);
+  return parts.length > 0 ? parts.join(" · ") : "no element on either side";
 }
 
 /** Compare a conflicted chunk's three versions: what each side changed, and where both did differently. */

@@ -58,7 +58,8 @@ export function useConflictsData(
         (r) => {
           const other = side === "ours" ? "theirs" : "ours";
           const lost = r.discarded.length > 0 ? `, discarding ${other}' edits of ${r.discarded.length} chunk${r.discarded.length === 1 ? "" : "s"}` : "";
-          dispatch({ type: "finished", note: `${r.resolved.length} conflict${r.resolved.length === 1 ? "" : "s"} settled with ${side}${lost}; ${r.remaining} left${r.remaining === 0 ? ": c concludes the merge" : ""}` });
+          // the counts left are the header's, read again below (the library's `remaining` also counts conflicts staged with tdv add)
+          dispatch({ type: "finished", note: `${r.resolved.length} conflict${r.resolved.length === 1 ? "" : "s"} settled with ${side}${lost}`, settled: r.resolved.length });
           dispatch({ type: "reload" });
         },
         (err: unknown) => {

@@ -1,5 +1,5 @@
 /** Conflict keys → actions. */
-import { useInput } from "ink";
+import { useKeys } from "./use-keys.js";
 import { useRef } from "react";
 import type { Side } from "../../../src/index.js";
 import type { InputGate } from "../contexts.js";
@@ -15,7 +15,7 @@ export interface ConflictKeyActions {
 export function useConflictsInput(state: ConflictsState, actions: ConflictKeyActions, gate: InputGate): void {
   const latest = useRef({ state, actions });
   latest.current = { state, actions };
-  useInput((input, key) => {
+  useKeys((input, key) => {
     if (gate.current.top !== "conflicts" || gate.current.help) return;
     const { state: s, actions: a } = latest.current;
     if (key.escape) {

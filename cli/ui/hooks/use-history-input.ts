@@ -1,8 +1,9 @@
 /** History keys → actions. */
-import { useInput } from "ink";
+import { useKeys } from "./use-keys.js";
 import { useRef } from "react";
 import type { InputGate } from "../contexts.js";
-import type { HistoryAction, HistoryState } from "../state/history.js";
+import { answer, planMerge, planRef, planSwitch, type HistoryDeed } from "../state/actions.js";
+import { selectedEntry, type HistoryAction, type HistoryState } from "../state/history.js";
 
 export interface HistoryKeyActions {
   dispatch: (a: HistoryAction) => void;
@@ -10,15 +11,24 @@ export interface HistoryKeyActions {
   open: (state: HistoryState) => void;
   /** C: the conflicts of a merge in progress */
   conflicts: () => void;
+  /** a confirmed switch, checkout, branch, tag or merge */
+  act: (deed: HistoryDeed) => void;
 }
 
 export function useHistoryInput(state: HistoryState, actions: HistoryKeyActions, gate: InputGate): void {
   const latest = useRef({ state, actions });
   latest.current = { state, actions };
-  useInput((input, key) => {
+  useKeys((input, key) => {
     if (gate.current.top !== "history" || gate.current.help) return;
     const { state: s, actions: a } = latest.current;
     const dispatch = a.dispatch;
+    if (s.busy !== null) return; // one library call at a time
+    if (s.pending) {
+      const r = answer(s.pending, { input, enter: key.return, escape: key.escape, backspace: key.backspace || key.delete });
+      dispatch({ type: "ask", pending: r.pending });
+      if (r.deed) a.act(r.deed);
+      return;
+    }
     if (s.search.editing) {
       if (key.escape) dispatch({ type: "searchCancel" });
       else if (key.return) dispatch({ type: "searchSubmit" });
@@ -47,5 +57,13 @@ export function useHistoryInput(state: HistoryState, actions: HistoryKeyActions,
     else if (input === "b") dispatch({ type: "pickerOpen" });
     else if (input === "m") dispatch({ type: "mark" });
     else if (input === "C") a.conflicts();
+    else if (input === "s" || input === "B" || input === "t" || input === "M") {
+      const e = selectedEntry(s);
+      if (!e) return;
+      const marked = s.mark === null ? null : (s.entries.find((x) => x.oid === s.mark) ?? null);
+      const plan = input === "s" ? planSwitch(e, s.current) : input === "M" ? planMerge(marked, s.current) : planRef(input === "B" ? "branch" : "tag", e);
+      if ("note" in plan) dispatch({ type: "busy", what: null, note: plan.note });
+      else dispatch({ type: "ask", pending: plan });
+    }
   });
 }

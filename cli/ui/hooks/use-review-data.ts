@@ -1,7 +1,7 @@
 /** Review data: the diff, an array's value statistics when values are on, and chunks decoded as the cursor reaches them. */
 import { useEffect } from "react";
 import { errorText } from "../contexts.js";
-import { kindAt, windowKinds } from "../data/grid.js";
+import { gridChanges, kindAt, regrid, windowKinds } from "../data/grid.js";
 import type { UiSource } from "../data/source.js";
 import { chunkKey, gridWindow, selectedArray, type ReviewAction, type ReviewState } from "../state/review.js";
 
@@ -36,14 +36,30 @@ export function useReviewData(state: ReviewState, dispatch: (a: ReviewAction) =>
     return () => clearTimeout(t);
   }, [wantValues, arr?.path]);
 
-  // chunks to decode: the one under the cursor; with values on, every changed one in the window
+  // the coordinate labels of the array whose grid is open (its 1-D coordinate arrays, read once)
+  const gridPath = state.focus === "grid" && state.grid && arr && arr.path === state.grid.path ? arr.path : null;
+  const wantCoords = gridPath !== null && state.coords[gridPath] === undefined;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed by the array's path, not by objects made anew at each render
+  useEffect(() => {
+    if (!wantCoords || !arr || gridPath === null) return;
+    const side = arr.after !== null ? to : from;
+    if (side === null) return;
+    dispatch({ type: "coords", path: gridPath, load: { status: "loading" } });
+    source.coordinates(side, arr).then(
+      (value) => dispatch({ type: "coords", path: gridPath, load: { status: "ready", value } }),
+      (err: unknown) => dispatch({ type: "coords", path: gridPath, load: { status: "error", error: errorText(err) } }),
+    );
+  }, [wantCoords, gridPath]);
+
+  // chunks to decode: the one under the cursor; with values on, every changed one in the window.
+  // None after a rechunk: a chunk of the new grid has no counterpart of the same index before.
   const g = state.focus === "grid" ? state.grid : null;
   const wanted: number[][] = [];
-  if (g && arr && arr.path === g.path) {
+  if (g && arr && arr.path === g.path && !regrid(arr)) {
     if (kindAt(arr, g.cursor) !== "unchanged") wanted.push(g.cursor);
     if (state.values) {
       const win = gridWindow(g, state.view);
-      for (const k of windowKinds(arr, g.cursor, g, win.rows, win.cols).keys()) wanted.push(k.split(",").map(Number));
+      for (const k of windowKinds(gridChanges(arr), g.cursor, g, win.rows, win.cols).keys()) wanted.push(k.split(",").map(Number));
     }
   }
   const seen = new Set<string>();

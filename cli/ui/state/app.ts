@@ -1,5 +1,5 @@
 /** The app's own state: which screen is on top (a stack: Esc goes back) and the help overlay. Pure. */
-export type ScreenKind = "history" | "review" | "conflicts";
+export type ScreenKind = "history" | "review" | "conflicts" | "map";
 
 export interface AppState {
   stack: ScreenKind[];

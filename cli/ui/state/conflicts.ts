@@ -40,6 +40,8 @@ export interface ConflictsState {
   reload: number;
   /** the merge was concluded: the new commit */
   done: string | null;
+  /** conflicts settled from this screen (o/t, O/T): the merge state forgets them, the header still counts them */
+  settled: number;
   /**
    * A side taken that would discard the other side's edits of chunks that
    * cannot merge element by element: the same key again confirms, any other
@@ -55,13 +57,13 @@ export type ConflictsAction =
   | { type: "resize"; listRows: number }
   | { type: "move"; by: number }
   | { type: "busy"; what: string }
-  | { type: "finished"; note: string }
+  | { type: "finished"; note: string; settled?: number }
   | { type: "detail"; key: string; load: Load<ThreeWayComparison> }
   | { type: "concluded"; oid: string }
   | { type: "confirm"; side: "ours" | "theirs"; whole: boolean; note: string };
 
 export function initialConflicts(): ConflictsState {
-  return { status: "loading", error: null, merge: null, items: [], selected: 0, top: 0, listRows: 6, busy: null, note: null, details: {}, reload: 0, done: null, confirm: null };
+  return { status: "loading", error: null, merge: null, items: [], selected: 0, top: 0, listRows: 6, busy: null, note: null, details: {}, reload: 0, done: null, confirm: null, settled: 0 };
 }
 
 function describe(c: Conflict): { subject: string; label: string; target: ConflictItem["target"] } {
@@ -125,7 +127,9 @@ export function conflictsReducer(state: ConflictsState, a: ConflictsAction): Con
       const keep = selectedItem(s)?.key;
       let selected = keep === undefined ? 0 : items.findIndex((i) => i.key === keep);
       if (selected < 0) selected = Math.min(s.selected, Math.max(0, items.length - 1));
-      return { ...s, status: "ready", error: null, merge: a.merge, items, selected, top: follow(s.top, selected, s.listRows, items.length) };
+      // another merge (or none): its settled count starts again
+      const settled = a.merge && s.merge && a.merge.theirs === s.merge.theirs && a.merge.origHead === s.merge.origHead ? s.settled : 0;
+      return { ...s, status: "ready", error: null, merge: a.merge, items, selected, top: follow(s.top, selected, s.listRows, items.length), settled };
     }
     case "failed":
       return { ...s, status: "error", error: a.error, busy: null };
@@ -139,7 +143,7 @@ export function conflictsReducer(state: ConflictsState, a: ConflictsAction): Con
     case "busy":
       return { ...s, busy: a.what, note: null };
     case "finished":
-      return { ...s, busy: null, note: a.note };
+      return { ...s, busy: null, note: a.note, settled: s.settled + (a.settled ?? 0) };
     case "detail":
       return { ...s, details: { ...s.details, [a.key]: a.load } };
     case "concluded":
@@ -149,6 +153,12 @@ export function conflictsReducer(state: ConflictsState, a: ConflictsAction): Con
       return item ? { ...s, busy: null, note: a.note, confirm: { side: a.side, whole: a.whole, key: item.key } } : { ...s, busy: null, note: a.note };
     }
   }
+}
+
+/** The header's counts: open, and settled (here with o/t, or by an edit staged with `tdv add`). */
+export function counts(s: ConflictsState): { open: number; settled: number } {
+  const open = openCount(s);
+  return { open, settled: s.settled + (s.items.length - open) };
 }
 
 /** Whether taking `side` (`whole` or not) now confirms the discard the last try asked about. */

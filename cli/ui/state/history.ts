@@ -6,6 +6,7 @@
 import type { GraphRow } from "../../../src/index.js";
 import type { HistoryData, HistoryEntry } from "../data/source.js";
 import { follow } from "../data/grid.js";
+import type { Pending } from "./actions.js";
 
 /** The history as read (HistoryData) and how it is being looked at. */
 export interface HistoryState extends HistoryData {
@@ -32,6 +33,10 @@ export interface HistoryState extends HistoryData {
   note: string | null;
   /** a commit to select once the history is loaded */
   want: string | null;
+  /** a question on the status line before acting (switch, branch, tag, merge) */
+  pending: Pending | null;
+  /** an action running ("switching…"); keys wait for it */
+  busy: string | null;
 }
 
 export type HistoryAction =
@@ -55,7 +60,9 @@ export type HistoryAction =
   | { type: "pickerClose" }
   | { type: "pickerChoose" }
   | { type: "mark" }
-  | { type: "summary"; oid: string; text: string };
+  | { type: "summary"; oid: string; text: string }
+  | { type: "ask"; pending: Pending | null }
+  | { type: "busy"; what: string | null; note?: string };
 
 export const PAGE = 400;
 
@@ -78,6 +85,8 @@ export function initialHistory(rev: string | null = null, height = 18): HistoryS
     search: { editing: false, query: "" },
     picker: { open: false, index: 0 },
     mark: null,
+    pending: null,
+    busy: null,
     summaries: {},
     note: null,
     want: null,
@@ -247,6 +256,10 @@ export function historyReducer(s: HistoryState, a: HistoryAction): HistoryState 
       if (!e) return s;
       return { ...s, mark: s.mark === e.oid ? null : e.oid, note: s.mark === e.oid ? "mark removed" : `marked ${e.oid.slice(0, 7)}: open another commit to compare the two` };
     }
+    case "ask":
+      return { ...s, pending: a.pending, note: null };
+    case "busy":
+      return { ...s, busy: a.what, pending: null, note: a.note ?? (a.what === null ? s.note : null) };
     case "summary":
       return { ...s, summaries: { ...s.summaries, [a.oid]: a.text } };
   }

@@ -42,6 +42,12 @@ export interface ReviewState {
   grid: GridState | null;
   /** chunk comparisons by chunkKey(path, index) */
   chunks: Record<string, Load<ChunkComparison>>;
+  /** per array path, a label per index of each dimension from its coordinate array (null: none) */
+  coords: Record<string, Load<(string[] | null)[]>>;
+  /** `i` pressed while the diff was computed (typed ahead): the value map opens once it is ready */
+  mapAsked: boolean;
+  /** with values on, what colours a changed chunk: its max |Δ| (log scale) or the fraction of its elements changed */
+  metric: "delta" | "fraction";
   /** rows of the array list, and the heatmap's window in cells */
   view: { listRows: number; gridRows: number; gridCols: number };
 }
@@ -59,7 +65,10 @@ export type ReviewAction =
   | { type: "sliceDim" }
   | { type: "toggleValues" }
   | { type: "arrayValues"; path: string; load: ReviewState["arrayValues"][string] }
-  | { type: "chunk"; key: string; load: Load<ChunkComparison> };
+  | { type: "chunk"; key: string; load: Load<ChunkComparison> }
+  | { type: "coords"; path: string; load: Load<(string[] | null)[]> }
+  | { type: "metric" }
+  | { type: "askMap"; on: boolean };
 
 export function chunkKey(path: string, index: readonly number[]): string {
   return `${path}|${key(index)}`;
@@ -81,6 +90,9 @@ export function initialReview(): ReviewState {
     arrayValues: {},
     grid: null,
     chunks: {},
+    coords: {},
+    mapAsked: false,
+    metric: "delta",
     view: { listRows: 8, gridRows: 10, gridCols: 24 },
   };
 }
@@ -112,7 +124,7 @@ function placeWindow(g: GridState, view: ReviewState["view"]): GridState {
 export function reviewReducer(s: ReviewState, a: ReviewAction): ReviewState {
   switch (a.type) {
     case "start":
-      return { ...initialReview(), seq: s.seq + 1, view: s.view, values: s.values, from: a.from, to: a.to, title: a.title };
+      return { ...initialReview(), seq: s.seq + 1, view: s.view, values: s.values, metric: s.metric, from: a.from, to: a.to, title: a.title };
     case "loaded":
       return { ...s, status: "ready", diff: a.diff, selected: 0, top: 0 };
     case "failed":
@@ -168,6 +180,12 @@ export function reviewReducer(s: ReviewState, a: ReviewAction): ReviewState {
       return { ...s, arrayValues: { ...s.arrayValues, [a.path]: a.load } };
     case "chunk":
       return { ...s, chunks: { ...s.chunks, [a.key]: a.load } };
+    case "coords":
+      return { ...s, coords: { ...s.coords, [a.path]: a.load } };
+    case "askMap":
+      return { ...s, mapAsked: a.on };
+    case "metric":
+      return { ...s, metric: s.metric === "delta" ? "fraction" : "delta" };
   }
 }
 
