@@ -162,7 +162,7 @@ export type Turn = { kind: "landed"; commit: GitOid } | { kind: "wait" } | { kin
 const LOOK_MS = STALL_MS / 2;
 /** A waiter reads the branch every PAUSE_MIN_MS at first, twice as long each time it did not move, at most PAUSE_MAX_MS (every waiter polls: the server's load stays low). */
 const PAUSE_MIN_MS = 250;
-const PAUSE_MAX_MS = 4000;
+const PAUSE_MAX_MS = 2000;
 /** A new waiter's first look, after the others that lost the same race have queued too (so all agree whose turn it is). */
 const SETTLE_MS = 500;
 
