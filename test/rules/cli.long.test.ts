@@ -47,16 +47,22 @@ const CASES: Case[] = [
   },
 ];
 
+/** A repository holding the forecast and the rules, committed on main, and the path of a folder remote for it. */
+async function forecastRepo(): Promise<{ dir: string; remote: string }> {
+  const dir = await tempDir();
+  const remote = path.join(await tempDir(), "remote");
+  await writeForecast(dir);
+  await fsp.writeFile(path.join(dir, "tdv-rules.toml"), RULES);
+  await tdvOk(dir, ["init", "-q"]);
+  await tdvOk(dir, ["add", "-A"]);
+  await tdvOk(dir, ["commit", "-q", "-m", "forecast"]);
+  return { dir, remote };
+}
+
 describe("rules at commit, merge and push, from the command line", () => {
   for (const c of CASES) {
     it(`refuse ${c.name} on the protected branch, and pass it on another`, async () => {
-      const dir = await tempDir();
-      const remote = path.join(await tempDir(), "remote");
-      await writeForecast(dir);
-      await fsp.writeFile(path.join(dir, "tdv-rules.toml"), RULES);
-      await tdvOk(dir, ["init", "-q"]);
-      await tdvOk(dir, ["add", "-A"]);
-      await tdvOk(dir, ["commit", "-q", "-m", "forecast"]);
+      const { dir, remote } = await forecastRepo();
       await tdvOk(dir, ["push", "-q", remote, "main"]);
 
       // commit
@@ -91,13 +97,7 @@ describe("rules at commit, merge and push, from the command line", () => {
   }
 
   it("a protected branch refuses --force, saying why; --changed-since checks from a given revision", async () => {
-    const dir = await tempDir();
-    const remote = path.join(await tempDir(), "remote");
-    await writeForecast(dir);
-    await fsp.writeFile(path.join(dir, "tdv-rules.toml"), RULES);
-    await tdvOk(dir, ["init", "-q"]);
-    await tdvOk(dir, ["add", "-A"]);
-    await tdvOk(dir, ["commit", "-q", "-m", "forecast"]);
+    const { dir, remote } = await forecastRepo();
     await fsp.writeFile(path.join(dir, "README.md"), "one\n");
     await tdvOk(dir, ["add", "-A"]);
     await tdvOk(dir, ["commit", "-q", "-m", "readme"]);
