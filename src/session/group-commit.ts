@@ -175,6 +175,10 @@ export class Waiter {
   private readonly stalled = new Set<string>();
   private watching: { carrier: string; tip: GitOid | null; since: number } | null = null;
   private seen: { tip: GitOid | null; at: number };
+  /** before the first look (which waits SETTLE_MS) */
+  private first = true;
+  /** reads of the branch since it last moved (the pause grows with them) */
+  private polls = 0;
   /** times the branch moved without this session's commit while it waited */
   private passedOver = 0;
 
@@ -186,11 +190,7 @@ export class Waiter {
     private readonly history: History,
   ) {
     this.seen = { tip: null, at: Date.now() - LOOK_MS + SETTLE_MS };
-    this.polls = 0;
-    this.first = true;
   }
-
-  private first: boolean;
 
   /** Whether to look at the queue now, the branch being at `tip`: it moved, or a while passed. */
   due(tip: GitOid | null): boolean {
@@ -199,8 +199,6 @@ export class Waiter {
     if (moved) this.polls = 0;
     return moved || Date.now() - this.seen.at >= LOOK_MS;
   }
-
-  private polls = 0;
 
   /** How long to wait before reading the branch again (jittered, growing while it does not move). */
   pause(): number {
@@ -241,7 +239,9 @@ export class Waiter {
       if (i === this.id || records.length >= MAX_CARRY) continue;
       let rec = this.records.get(i);
       if (rec === undefined) {
-        rec = await this.queue.read(i);
+        // another session's record that cannot be read now is left for its owner (or the next look): never this session's failure
+        rec = await this.queue.read(i).catch(() => undefined);
+        if (rec === undefined) continue;
         this.records.set(i, rec);
       }
       if (!rec) continue;
