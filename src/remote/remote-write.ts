@@ -148,6 +148,9 @@ function remotePendingQueue(backend: ObjectBackend, branch: string): PendingQueu
       return /^[0-9a-f]{40}$/.test(text) ? (text as GitOid) : null;
     },
     remove: async (id) => {
+      await backend.delete(recordKey(id));
+    },
+    forget: async (id) => {
       await Promise.all([backend.delete(recordKey(id)), backend.delete(markKey(id))]);
     },
   };

@@ -62,8 +62,10 @@ export interface PendingQueue {
   /** note that session `id` landed as `commit` (for its owner, who waits) */
   markLanded(id: string, commit: GitOid): Promise<void>;
   landed(id: string): Promise<GitOid | null>;
-  /** the record and its marker removed */
+  /** the record removed (its marker, if any, stays for its owner) */
   remove(id: string): Promise<void>;
+  /** the record and its marker removed (by the owner, once it knows) */
+  forget(id: string): Promise<void>;
 }
 
 export function newSessionId(): string {
@@ -254,6 +256,6 @@ export class Waiter {
 
   /** This session's commit landed: its record and marker are removed. */
   async done(): Promise<void> {
-    await this.queue.remove(this.id).catch(() => undefined);
+    await this.queue.forget(this.id).catch(() => undefined);
   }
 }

@@ -425,7 +425,9 @@ class Session implements WriteSession {
         }
         if (queue) {
           await mapLimit(chain.links, 16, (l) => queue.markLanded(l.id, l.commit));
-          await mapLimit([...(waiter ? [id] : []), ...chain.links.map((l) => l.id)], 16, (i) => queue.remove(i).catch(() => undefined));
+          // the carried sessions' records go (their markers stay until their owners read them), and this one's own
+          await mapLimit(chain.links, 16, (l) => queue.remove(l.id).catch(() => undefined));
+          if (waiter) await queue.forget(id).catch(() => undefined);
         }
         await this.close();
         return result(chain.own, onto, chain.tree === parentTree ? 0 : changes.size, chain.links.length);
