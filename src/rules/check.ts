@@ -28,7 +28,7 @@ import { resolveRevision } from "../repo/revision.js";
 import { diffTrees } from "../repo/tree-diff.js";
 import { writeAtomic } from "../store/atomic.js";
 import { openSession, type ArrayAt, type ReadSession } from "../session/read.js";
-import { elementAt, type DecodedChunk } from "../zarr/decode.js";
+import { elementAt, ndindex, type DecodedChunk } from "../zarr/decode.js";
 import type { RuleFailure } from "./errors.js";
 import { canonicalDtype, parseRules, RULES_FILE, type ArrayRule, type CheckPoint, type Rules } from "./parse.js";
 import { chunkStats, vectorOf } from "./values.js";
@@ -269,7 +269,7 @@ async function evaluate(repo: Repository<Stores>, session: ReadSession, rules: R
     const elementRules = plan.rules.filter((r) => r.maxNanFraction !== undefined || r.range !== undefined);
     let chunks = plan.chunks;
     if (chunks === null) {
-      chunks = elementRules.length ? [...gridIndices(gridShape(arr.meta))] : [];
+      chunks = elementRules.length ? [...ndindex(gridShape(arr.meta))] : [];
       planned += chunks.length - 1;
       tick();
     }
@@ -316,22 +316,6 @@ async function evaluate(repo: Repository<Stores>, session: ReadSession, rules: R
     chunksRead: ctx.chunksRead,
     since: base,
   };
-}
-
-function* gridIndices(grid: readonly number[]): Generator<number[]> {
-  if (grid.some((g) => g === 0)) return;
-  const idx = grid.map(() => 0);
-  for (;;) {
-    yield [...idx];
-    let d = grid.length - 1;
-    while (d >= 0) {
-      idx[d] = (idx[d] as number) + 1;
-      if ((idx[d] as number) < (grid[d] as number)) break;
-      idx[d] = 0;
-      d--;
-    }
-    if (d < 0) return;
-  }
 }
 
 type Add = (rule: string, message: string, extra?: Partial<RuleFailure>) => void;

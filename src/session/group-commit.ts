@@ -176,9 +176,10 @@ export class Waiter {
   private readonly records = new Map<string, PendingCommit | null>();
   private readonly stalled = new Set<string>();
   private watching: { carrier: string; tip: GitOid | null; since: number } | null = null;
-  private seen: { tip: GitOid | null; at: number };
-  /** before the first look (which waits SETTLE_MS) */
-  private first = true;
+  /** the branch at the last look, and when; null before the first */
+  private seen: { tip: GitOid | null; at: number } | null = null;
+  /** the first look waits for the others that lost the same race to queue */
+  private readonly firstLook = Date.now() + SETTLE_MS;
   /** reads of the branch since it last moved (the pause grows with them) */
   private polls = 0;
   /** times the branch moved without this session's commit while it waited */
@@ -190,13 +191,11 @@ export class Waiter {
     /** the base of this session's record */
     readonly base: GitOid | null,
     private readonly history: History,
-  ) {
-    this.seen = { tip: null, at: Date.now() - LOOK_MS + SETTLE_MS };
-  }
+  ) {}
 
   /** Whether to look at the queue now, the branch being at `tip`: it moved, or a while passed. */
   due(tip: GitOid | null): boolean {
-    if (this.first) return Date.now() - this.seen.at >= LOOK_MS;
+    if (!this.seen) return Date.now() >= this.firstLook;
     const moved = this.seen.tip !== tip;
     if (moved) this.polls = 0;
     return moved || Date.now() - this.seen.at >= LOOK_MS;
@@ -210,8 +209,7 @@ export class Waiter {
 
   /** Whose turn at `tip`: carry (with the records this session can carry), wait, or this session landed already. */
   async turn(tip: GitOid | null): Promise<Turn> {
-    const moved = !this.first && this.seen.tip !== tip;
-    this.first = false;
+    const moved = this.seen !== null && this.seen.tip !== tip;
     this.seen = { tip, at: Date.now() };
     const mark = await this.queue.landed(this.id);
     if (mark) return { kind: "landed", commit: mark };
