@@ -88,12 +88,39 @@ export function decodeIndex(b: Buffer, what: string): Omit<IndexState, "mtimeMs"
   p += 4;
   // every entry takes at least 57 bytes: a count the file cannot hold is damage, not an allocation to try
   if (count * 57 > b.length - p) throw new CorruptObjectError(what, "index is truncated");
+  if (version < VERSION) return { tree, entries: decodeVersion1(b, p, count, what) };
+  // version 2: the paths and where each entry starts are read now (and every length checked);
+  // the entries themselves, and the map, when first asked for
+  const paths = new Array<string>(count);
+  const starts = new Uint32Array(count + 1);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 0; i < count; i++) {
+    starts[i] = p;
+    need(4);
+    const len = dv.getUint32(p, true);
+    p += 4;
+    need(len + 1);
+    paths[i] = b.toString("utf8", p, p + len);
+    p += len;
+    const store = b[p++];
+    if (store !== 0 && store !== 1) throw new CorruptObjectError(what, `index entry ${paths[i]} has an unknown store ${store}`);
+    need((store === 0 ? 20 : 32) + 32);
+    p += (store === 0 ? 20 : 32) + 32;
+  }
+  if (p !== b.length) throw new CorruptObjectError(what, "index has trailing bytes");
+  starts[count] = p;
+  return { tree, entries: new IndexEntries(new Source(b, paths, starts)) };
+}
+
+/** Version 1 (times as u64 nanoseconds): decoded whole, into a plain map (written back as version 2). */
+function decodeVersion1(b: Buffer, from: number, count: number, what: string): Map<string, IndexEntry> {
+  let p = from;
+  const need = (n: number) => {
+    if (p + n > b.length) throw new CorruptObjectError(what, "index is truncated");
+  };
   const entries = new Map<string, IndexEntry>();
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  // what a later write copies instead of encoding again (version 2 bytes only)
-  const src: Source | null = version === VERSION ? { bytes: b, paths: new Array(count), entries: new Array(count), starts: new Uint32Array(count + 1) } : null;
   for (let i = 0; i < count; i++) {
-    if (src) src.starts[i] = p;
     need(4);
     const len = dv.getUint32(p, true);
     p += 4;
@@ -105,32 +132,18 @@ export function decodeIndex(b: Buffer, what: string): Omit<IndexState, "mtimeMs"
     need(idLen + 32);
     const id = b.toString("hex", p, p + idLen);
     p += idLen;
-    const size = dv.getFloat64(p, true);
-    const e = (
-      version >= 2
-        ? { store: store === 0 ? "git" : "chunk", id, size, mtimeMs: dv.getFloat64(p + 8, true), ctimeMs: dv.getFloat64(p + 16, true), ino: dv.getFloat64(p + 24, true) }
-        : {
-            store: store === 0 ? "git" : "chunk",
-            id,
-            size,
-            mtimeMs: msFromNs(dv.getBigUint64(p + 8, true)),
-            ctimeMs: msFromNs(dv.getBigUint64(p + 16, true)),
-            ino: Number(dv.getBigUint64(p + 24, true)),
-          }
-    ) as IndexEntry;
+    entries.set(path, {
+      store: store === 0 ? "git" : "chunk",
+      id,
+      size: dv.getFloat64(p, true),
+      mtimeMs: msFromNs(dv.getBigUint64(p + 8, true)),
+      ctimeMs: msFromNs(dv.getBigUint64(p + 16, true)),
+      ino: Number(dv.getBigUint64(p + 24, true)),
+    } as IndexEntry);
     p += 32;
-    entries.set(path, e);
-    if (src) {
-      src.paths[i] = path;
-      src.entries[i] = e;
-    }
   }
   if (p !== b.length) throw new CorruptObjectError(what, "index has trailing bytes");
-  if (src) {
-    src.starts[count] = p;
-    sources.set(entries, src);
-  }
-  return { tree, entries };
+  return entries;
 }
 
 /**
@@ -140,14 +153,161 @@ export function decodeIndex(b: Buffer, what: string): Omit<IndexState, "mtimeMs"
  * copies those runs whole. At 100,000 entries with 1,000 changed, that makes
  * the write ~10 copies instead of 100,000 encodings.
  */
-interface Source {
-  bytes: Buffer;
-  paths: string[];
-  entries: IndexEntry[];
-  /** where each entry starts, and where the last one ends */
-  starts: Uint32Array;
+class Source {
+  private readonly decoded: (IndexEntry | undefined)[];
+  private readonly dv: DataView;
+
+  constructor(
+    readonly bytes: Buffer,
+    readonly paths: readonly string[],
+    /** where each entry starts, and where the last one ends */
+    readonly starts: Uint32Array,
+  ) {
+    this.decoded = new Array(paths.length);
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /** where entry i's store byte is */
+  private storeAt(i: number): number {
+    const at = this.starts[i] as number;
+    return at + 4 + this.dv.getUint32(at, true);
+  }
+
+  /** entry i, made once (the same object each time: encodeIndex knows it by identity) */
+  entry(i: number): IndexEntry {
+    let e = this.decoded[i];
+    if (e) return e;
+    const p = this.storeAt(i);
+    const git = this.bytes[p] === 0;
+    const idEnd = p + 1 + (git ? 20 : 32);
+    const dv = this.dv;
+    e = {
+      store: git ? "git" : "chunk",
+      id: this.bytes.toString("hex", p + 1, idEnd),
+      size: dv.getFloat64(idEnd, true),
+      mtimeMs: dv.getFloat64(idEnd + 8, true),
+      ctimeMs: dv.getFloat64(idEnd + 16, true),
+      ino: dv.getFloat64(idEnd + 24, true),
+    } as IndexEntry;
+    this.decoded[i] = e;
+    return e;
+  }
+
+  /** whether entry i was made (an entry never made cannot be in a map other than its own) */
+  made(i: number, e: IndexEntry): boolean {
+    return this.decoded[i] === e;
+  }
+
+  /** size, mtimeMs, ctimeMs, ino of entry i, read from the bytes without making it */
+  statInto(i: number, into: Float64Array): void {
+    const p = this.storeAt(i);
+    const idEnd = p + 1 + (this.bytes[p] === 0 ? 20 : 32);
+    for (let f = 0; f < 4; f++) into[f] = this.dv.getFloat64(idEnd + f * 8, true);
+  }
 }
-const sources = new WeakMap<ReadonlyMap<string, IndexEntry>, Source>();
+
+/**
+ * The entries of an index as read: a Map, filled from its Source the first
+ * time it is used as one. A clean `status` never does: it walks the entries
+ * in order (entriesInOrder), reading their stat data from the bytes. At
+ * 1,000,000 files the map and its entries cost seconds and a few hundred MB.
+ */
+class IndexEntries extends Map<string, IndexEntry> {
+  private filled = false;
+
+  constructor(readonly source: Source) {
+    super();
+  }
+
+  /** whether it is still exactly its source (never used as a map) */
+  get asRead(): boolean {
+    return !this.filled;
+  }
+
+  private fill(): void {
+    if (this.filled) return;
+    this.filled = true;
+    const { paths } = this.source;
+    for (let i = 0; i < paths.length; i++) super.set(paths[i] as string, this.source.entry(i));
+  }
+
+  override get size(): number {
+    return this.filled ? super.size : this.source.paths.length;
+  }
+  override get(k: string): IndexEntry | undefined {
+    this.fill();
+    return super.get(k);
+  }
+  override has(k: string): boolean {
+    this.fill();
+    return super.has(k);
+  }
+  override set(k: string, v: IndexEntry): this {
+    this.fill();
+    return super.set(k, v);
+  }
+  override delete(k: string): boolean {
+    this.fill();
+    return super.delete(k);
+  }
+  override clear(): void {
+    this.filled = true;
+    super.clear();
+  }
+  override forEach(fn: (v: IndexEntry, k: string, m: Map<string, IndexEntry>) => void, self?: unknown): void {
+    this.fill();
+    super.forEach(fn, self);
+  }
+  override keys(): MapIterator<string> {
+    this.fill();
+    return super.keys();
+  }
+  override values(): MapIterator<IndexEntry> {
+    this.fill();
+    return super.values();
+  }
+  override entries(): MapIterator<[string, IndexEntry]> {
+    this.fill();
+    return super.entries();
+  }
+  override [Symbol.iterator](): MapIterator<[string, IndexEntry]> {
+    this.fill();
+    return super[Symbol.iterator]();
+  }
+}
+
+/** Index entries in path order, for walking beside a sorted scan. */
+export interface InOrder {
+  paths: readonly string[];
+  /** entry i */
+  entry(i: number): IndexEntry;
+  /** size, mtimeMs, ctimeMs, ino of entry i into `into` (without making the entry, for an index as read) */
+  statInto(i: number, into: Float64Array): void;
+}
+
+/** The entries in path order: an index as read, straight from its bytes; any other map, sorted. */
+export function entriesInOrder(entries: ReadonlyMap<string, IndexEntry>): InOrder {
+  if (entries instanceof IndexEntries && entries.asRead) {
+    const src = entries.source;
+    return { paths: src.paths, entry: (i) => src.entry(i), statInto: (i, into) => src.statInto(i, into) };
+  }
+  let paths = [...entries.keys()];
+  let inOrder = true;
+  for (let i = 1; i < paths.length && inOrder; i++) inOrder = (paths[i - 1] as string) < (paths[i] as string);
+  if (!inOrder) paths = paths.sort(comparePaths);
+  const list = paths.map((p) => entries.get(p) as IndexEntry);
+  return {
+    paths,
+    entry: (i) => list[i] as IndexEntry,
+    statInto: (i, into) => {
+      const e = list[i] as IndexEntry;
+      into[0] = e.size;
+      into[1] = e.mtimeMs;
+      into[2] = e.ctimeMs;
+      into[3] = e.ino;
+    },
+  };
+}
 
 export function encodeIndex(state: Pick<IndexState, "tree" | "entries">): Buffer {
   const paths = [...state.entries.keys()];
@@ -161,7 +321,7 @@ export function encodeIndex(state: Pick<IndexState, "tree" | "entries">): Buffer
   // one buffer, sized first, written through a DataView: per-entry buffers and bound-checked
   // writes were most of the cost at 100,000 entries. `from[i]` is the decoded entry that path i
   // copies (-1: encoded anew).
-  const src = sources.get(state.entries);
+  const src = state.entries instanceof IndexEntries ? state.entries.source : null;
   const from = new Int32Array(paths.length).fill(-1);
   const lens = new Array<number>(paths.length);
   const list = new Array<IndexEntry>(paths.length);
@@ -172,7 +332,7 @@ export function encodeIndex(state: Pick<IndexState, "tree" | "entries">): Buffer
     list[i] = e;
     if (src) {
       while (j < src.paths.length && (src.paths[j] as string) < path) j++;
-      if (src.paths[j] === path && src.entries[j] === e) {
+      if (src.paths[j] === path && src.made(j, e)) {
         from[i] = j;
         total += (src.starts[j + 1] as number) - (src.starts[j] as number);
         continue;

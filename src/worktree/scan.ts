@@ -12,6 +12,12 @@
  * files: 520-580 ms on one thread, 390-420 ms on two. Below ~30,000 files
  * the worker's start (~30 ms of a core) costs what it saves (10,000 files:
  * no gain), so smaller trees are scanned on the main thread alone.
+ *
+ * The files come out sorted by path, as the index is (each folder's names in
+ * Git's order, a folder as its name and "/"), in two flat arrays: no object
+ * or map entry a file. The index and the scan are then compared by walking
+ * both in step (work-state.ts). At 1,000,000 files the map of files this
+ * replaced cost more than the kernel's stat calls (7 of 34 s of a `status`).
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -20,7 +26,7 @@ import { asAccessError } from "../store/atomic.js";
 import { comparePaths } from "../store/index-file.js";
 import { shareWork, takeItems } from "./shared-work.js";
 import type { ScanJob, ScanResult } from "./worker-protocol.js";
-import { RESERVED_NAMES, SKIP_DIRS, sameStat, type FileStat } from "./worktree.js";
+import { RESERVED_NAMES, SKIP_DIRS, type FileStat } from "./worktree.js";
 
 export interface Skipped {
   path: string;
@@ -44,8 +50,69 @@ export interface BadName {
   folder: boolean;
 }
 
+/** size, mtimeMs, ctimeMs, ino: the numbers kept of each file */
+const FIELDS = 4;
+
+/** The regular files a scan found, sorted by path (comparePaths), each with its stat data. */
+export class FileList implements Iterable<[string, FileStat]> {
+  constructor(
+    readonly paths: readonly string[],
+    /** FIELDS numbers a path: size, mtimeMs, ctimeMs, ino */
+    readonly stats: Float64Array,
+  ) {}
+
+  get size(): number {
+    return this.paths.length;
+  }
+
+  /** where `p` is in `paths`, or -1 */
+  indexOf(p: string): number {
+    let lo = 0;
+    let hi = this.paths.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = this.paths[mid] as string;
+      if (at === p) return mid;
+      if (at < p) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  has(p: string): boolean {
+    return this.indexOf(p) >= 0;
+  }
+
+  get(p: string): FileStat | undefined {
+    const i = this.indexOf(p);
+    return i < 0 ? undefined : this.at(i);
+  }
+
+  /** the stat data of the i-th file */
+  at(i: number): FileStat {
+    const s = this.stats;
+    const o = i * FIELDS;
+    return { size: s[o]!, mtimeMs: s[o + 1]!, ctimeMs: s[o + 2]!, ino: s[o + 3]! };
+  }
+
+  /** whether the i-th file's stat data is `st`'s */
+  sameAt(i: number, st: FileStat): boolean {
+    const s = this.stats;
+    const o = i * FIELDS;
+    return s[o] === st.size && s[o + 1] === st.mtimeMs && s[o + 2] === st.ctimeMs && s[o + 3] === st.ino;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.paths.values();
+  }
+
+  *[Symbol.iterator](): IterableIterator<[string, FileStat]> {
+    for (let i = 0; i < this.paths.length; i++) yield [this.paths[i] as string, this.at(i)];
+  }
+}
+
 export interface Scan {
-  files: Map<string, FileStat>;
+  files: FileList;
   /** symbolic links, special files and reserved names, sorted by path */
   skipped: Skipped[];
   /** files and folders whose names are not UTF-8, sorted by path (never in `files`) */
@@ -57,9 +124,9 @@ export interface Scan {
 export interface ScanOptions {
   /** scan only these paths (relative to root), files or folders */
   under?: readonly string[];
-  /** the index: a file whose stat data equals its entry is listed with that entry itself (no new object) */
-  known?: ReadonlyMap<string, FileStat>;
-  /** use a worker thread: by default when `known` lists at least PARALLEL_FILES files */
+  /** how many files the caller expects (the index's count): a worker thread helps from PARALLEL_FILES */
+  expected?: number;
+  /** use a worker thread: by default when `expected` is at least PARALLEL_FILES */
   threads?: boolean;
   /** false: the main thread leaves every shared folder to the worker (tests of the worker's side) */
   mainShares?: boolean;
@@ -69,42 +136,46 @@ export const PARALLEL_FILES = 30_000;
 /** folders the first levels must reach before the two threads share them */
 const SHARED_FOLDERS = 256;
 
-/** what a worker reports of a file: its kind, then size, mtimeMs, ctimeMs, ino */
-const KIND_FILE = 0;
-const KIND_LINK = 1;
-const KIND_OTHER = 2;
-const FIELDS = 5;
+/**
+ * What one thread found: files in the order met, with their numbers, and the
+ * entries skipped. A file whose name tdv reserves is skipped here, on either
+ * thread.
+ */
+class Found {
+  readonly paths: string[] = [];
+  readonly nums: number[] = [];
+  readonly skipped: [string, string][] = [];
+
+  entry(rel: string, st: fs.Stats): void {
+    if (st.isFile()) {
+      if (rel === ".tdv") return; // the working copy's own pointer file (init --separate-repo): tdv's, as a .tdv folder is
+      const name = rel.slice(rel.lastIndexOf("/") + 1);
+      if (RESERVED_NAMES.has(name) || SKIP_DIRS.has(name)) this.skipped.push([rel, `'${name}' is a name reserved by tdv`]);
+      else {
+        this.paths.push(rel);
+        this.nums.push(st.size, st.mtimeMs, st.ctimeMs, st.ino);
+      }
+    } else if (st.isSymbolicLink()) this.skipped.push([rel, "symbolic link (not tracked)"]);
+    else this.skipped.push([rel, "not a regular file"]);
+  }
+}
 
 /**
  * List the regular files under `root`, skipping `.tdv` and `.git` folders.
  * Symbolic links and special files are reported in `skipped`, never followed.
  */
-export async function scanWorktree(root: string, { under, known, threads, mainShares = true }: ScanOptions = {}): Promise<Scan> {
-  const files = new Map<string, FileStat>();
-  const skipped: Skipped[] = [];
+export async function scanWorktree(root: string, { under, expected, threads, mainShares = true }: ScanOptions = {}): Promise<Scan> {
+  const found = new Found();
   const badNames: BadName[] = [];
   let byWorker = 0;
+  let files: FileList | null = null;
   const onBad = (dir: string, name: Buffer, folder: boolean): void => {
     badNames.push({ path: escapeBytes(Buffer.concat([Buffer.from(dir ? `${dir}/` : ""), name])), dir, hex: name.toString("hex"), folder });
   };
-
-  const addFile = (rel: string, st: FileStat): void => {
-    if (rel === ".tdv") return; // the working copy's own pointer file (init --separate-repo): tdv's, as a .tdv folder is
-    const name = rel.slice(rel.lastIndexOf("/") + 1);
-    if (RESERVED_NAMES.has(name) || SKIP_DIRS.has(name)) {
-      skipped.push({ path: rel, reason: `'${name}' is a name reserved by tdv` });
-      return;
-    }
-    const k = known?.get(rel);
-    files.set(rel, k && sameStat(k, st) ? k : { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
-  };
   const visit = (rel: string, abs: string, st: fs.Stats): void => {
-    if (st.isFile()) addFile(rel, st);
-    else if (st.isSymbolicLink()) skipped.push({ path: rel, reason: "symbolic link (not tracked)" });
-    else if (st.isDirectory()) {
-      // a folder the listing did not type (some file systems leave the type unknown)
-      if (!SKIP_DIRS.has(rel.slice(rel.lastIndexOf("/") + 1))) walkFolder(rel, abs, SKIP_DIRS, visit, undefined, onBad);
-    } else skipped.push({ path: rel, reason: "not a regular file" });
+    if (st.isDirectory()) {
+      if (!SKIP_DIRS.has(rel.slice(rel.lastIndexOf("/") + 1))) walkFolder(rel, abs, SKIP_DIRS, found, undefined, onBad);
+    } else found.entry(rel, st);
   };
   const lstat = (abs: string): fs.Stats | null => {
     try {
@@ -117,8 +188,11 @@ export async function scanWorktree(root: string, { under, known, threads, mainSh
   try {
     if (!under || under.includes("")) {
       const top = path.resolve(root);
-      if (threads ?? (known?.size ?? 0) >= PARALLEL_FILES) byWorker = await walkShared(top, visit, addFile, skipped, onBad, mainShares);
-      else walkFolder("", top, SKIP_DIRS, visit, undefined, onBad);
+      if (threads ?? (expected ?? 0) >= PARALLEL_FILES) {
+        const shared = await walkShared(top, found, onBad, mainShares);
+        byWorker = shared.byWorker;
+        files = shared.files;
+      } else walkFolder("", top, SKIP_DIRS, found, undefined, onBad);
     } else {
       // a path is looked at only through real folders: a symbolic link (or a file) on the way hides
       // what is behind it, as in a full scan, which never follows links
@@ -132,7 +206,7 @@ export async function scanWorktree(root: string, { under, known, threads, mainSh
           ok = throughRealDirs(dir);
           if (ok) {
             const st = lstat(path.join(root, dir));
-            if (st?.isSymbolicLink()) skipped.push({ path: dir, reason: "symbolic link (not tracked)" });
+            if (st?.isSymbolicLink()) found.skipped.push([dir, "symbolic link (not tracked)"]);
             ok = !!st && st.isDirectory();
           }
           realDir.set(dir, ok);
@@ -149,14 +223,45 @@ export async function scanWorktree(root: string, { under, known, threads, mainSh
   } catch (err) {
     throw asAccessError(err, (err as NodeJS.ErrnoException).path ?? root);
   }
+  const skipped = found.skipped.map(([p, reason]) => ({ path: p, reason }));
   skipped.sort((a, b) => comparePaths(a.path, b.path));
   badNames.sort((a, b) => comparePaths(a.path, b.path));
-  return { files, skipped, badNames, byWorker };
+  return { files: files ?? sortedFiles(found.paths, found.nums), skipped, badNames, byWorker };
 }
 
 /**
- * Walk one folder tree, calling `onFile` with the lstat of everything that is
- * not a folder; with `onDir`, the folders in `abs` are handed to it instead of
+ * The files as a FileList, sorted and without repeats. A walk lists them in
+ * order already (then this only checks); paths given to `scanWorktree` one by
+ * one, overlapping or not, are sorted here.
+ */
+function sortedFiles(paths: string[], nums: readonly number[]): FileList {
+  let inOrder = true;
+  for (let i = 1; i < paths.length && inOrder; i++) inOrder = (paths[i - 1] as string) < (paths[i] as string);
+  if (inOrder) return new FileList(paths, Float64Array.from(nums));
+  const order = paths.map((_, i) => i).sort((a, b) => comparePaths(paths[a] as string, paths[b] as string));
+  const outPaths: string[] = [];
+  const out: number[] = [];
+  for (const i of order) {
+    const p = paths[i] as string;
+    if (outPaths.length > 0 && outPaths[outPaths.length - 1] === p) continue;
+    outPaths.push(p);
+    for (let k = 0; k < FIELDS; k++) out.push(nums[i * FIELDS + k] as number);
+  }
+  return new FileList(outPaths, Float64Array.from(out));
+}
+
+/** A folder's entry, typed: a folder sorts as its name and "/" (Git's order, which makes paths sort as strings). */
+interface Named {
+  name: string;
+  dir: boolean;
+  /** the lstat already taken of an entry the listing did not type */
+  st: fs.Stats | null;
+}
+const byKey = (a: Named, b: Named): number => comparePaths(a.dir ? `${a.name}/` : a.name, b.dir ? `${b.name}/` : b.name);
+
+/**
+ * Walk one folder tree in path order, giving `found` everything that is not
+ * a folder; with `onDir`, the folders in `abs` are handed to it instead of
  * walked. A name that is not UTF-8 goes to `onBad` (with the folder that holds
  * it), and a folder so named is not entered: Node would name it lossily (U+FFFD
  * for each bad byte), a path that does not exist. The scan worker walks its
@@ -166,12 +271,14 @@ function walkFolder(
   rel: string,
   abs: string,
   skipDirs: ReadonlySet<string>,
-  onFile: (rel: string, abs: string, st: fs.Stats) => void,
+  found: Found,
   onDir?: (rel: string, abs: string) => void,
   onBad?: (dir: string, name: Buffer, folder: boolean) => void,
 ): void {
   /** the names of this folder that are valid UTF-8, read only when a name holds U+FFFD */
   let valid: Set<string> | null = null;
+  const names: Named[] = [];
+  let folders = false;
   for (const ent of fs.readdirSync(abs, { withFileTypes: true })) {
     const n = ent.name;
     if (n.includes("\uFFFD")) {
@@ -185,87 +292,139 @@ function walkFolder(
       }
       if (!valid.has(n)) continue; // reported above
     }
-    const childRel = rel ? `${rel}/${n}` : n;
-    const childAbs = `${abs}/${n}`; // a name from the folder itself: nothing to normalize
-    if (ent.isDirectory()) {
+    let dir = ent.isDirectory();
+    let st: fs.Stats | null = null;
+    if (!dir && !ent.isFile() && !ent.isSymbolicLink() && !ent.isFIFO() && !ent.isSocket() && !ent.isBlockDevice() && !ent.isCharacterDevice()) {
+      // a file system that leaves the type unknown: ask
+      st = fs.lstatSync(`${abs}/${n}`, { throwIfNoEntry: false }) ?? null;
+      if (!st) continue;
+      dir = st.isDirectory();
+    }
+    if (dir) {
       if (skipDirs.has(n)) continue;
+      folders = true;
+    }
+    names.push({ name: n, dir, st });
+  }
+  // without folders the names sort as themselves; with them, a folder as its name and "/"
+  if (folders) names.sort(byKey);
+  else names.sort((a, b) => comparePaths(a.name, b.name));
+  for (const { name, dir, st } of names) {
+    const childRel = rel ? `${rel}/${name}` : name;
+    const childAbs = `${abs}/${name}`; // a name from the folder itself: nothing to normalize
+    if (dir) {
       if (onDir) onDir(childRel, childAbs);
-      else walkFolder(childRel, childAbs, skipDirs, onFile, undefined, onBad);
+      else walkFolder(childRel, childAbs, skipDirs, found, undefined, onBad);
       continue;
     }
-    const st = fs.lstatSync(childAbs, { throwIfNoEntry: false });
-    if (st) onFile(childRel, childAbs, st);
+    const s = st ?? fs.lstatSync(childAbs, { throwIfNoEntry: false });
+    if (s) found.entry(childRel, s);
   }
 }
 
 /**
  * The worker's side: take folders from the shared counter, walk each with
- * walkFolder as the main thread does, and report every entry found (its kind
- * and stat data) and every name that is not UTF-8.
+ * walkFolder as the main thread does, and report the files of each folder as
+ * one run (its number, first and end file), what it skipped, and every name
+ * that is not UTF-8.
  */
 export async function scanOnWorker(job: ScanJob): Promise<ScanResult> {
   const { dirs } = job;
   const skip = new Set(job.skipDirs);
-  const paths: string[] = [];
-  const nums: number[] = [];
+  const found = new Found();
+  const runs: number[] = [];
   const bad: [string, string, boolean][] = [];
   const onBad = (dir: string, name: Buffer, folder: boolean): void => void bad.push([dir, name.toString("hex"), folder]);
-  const onFile = (rel: string, abs: string, st: fs.Stats): void => {
-    if (st.isDirectory()) {
-      // a folder the listing did not type
-      if (!skip.has(rel.slice(rel.lastIndexOf("/") + 1))) walkFolder(rel, abs, skip, onFile, undefined, onBad);
-      return;
-    }
-    paths.push(rel);
-    nums.push(st.isFile() ? KIND_FILE : st.isSymbolicLink() ? KIND_LINK : KIND_OTHER, st.size, st.mtimeMs, st.ctimeMs, st.ino);
-  };
-  let folders = 0;
   await takeItems(job.claims, dirs.length, (i) => {
     const [rel, abs] = dirs[i] as [string, string];
-    walkFolder(rel, abs, skip, onFile, undefined, onBad);
-    folders++;
+    const start = found.paths.length;
+    walkFolder(rel, abs, skip, found, undefined, onBad);
+    runs.push(i, start, found.paths.length);
   });
-  return { kind: "scan", paths: paths.join("\0"), stats: new Float64Array(nums), folders, bad };
+  return {
+    kind: "scan",
+    paths: found.paths.join("\0"),
+    stats: Float64Array.from(found.nums),
+    runs: Float64Array.from(runs),
+    skipped: found.skipped,
+    folders: runs.length / 3,
+    bad,
+  };
 }
 
 /**
  * Walk `top` on two threads: the main thread lists levels until there are
  * SHARED_FOLDERS folders (or none left), then both take them from one
- * counter (shareWork). Returns how many folders the worker walked.
+ * counter (shareWork), each walking whole folders. The files come together
+ * in path order: the first levels' own files and each shared folder's run,
+ * by their paths (a folder's run as its path and "/").
  */
 async function walkShared(
   top: string,
-  visit: (rel: string, abs: string, st: fs.Stats) => void,
-  addFile: (rel: string, st: FileStat) => void,
-  skipped: Skipped[],
+  found: Found,
   onBad: (dir: string, name: Buffer, folder: boolean) => void,
   mainShares: boolean,
-): Promise<number> {
+): Promise<{ files: FileList | null; byWorker: number }> {
   let dirs: [string, string][] = [["", top]];
   while (dirs.length > 0 && dirs.length < SHARED_FOLDERS) {
     const deeper: [string, string][] = [];
-    for (const [rel, abs] of dirs) walkFolder(rel, abs, SKIP_DIRS, visit, (r, a) => deeper.push([r, a]), onBad);
+    for (const [rel, abs] of dirs) walkFolder(rel, abs, SKIP_DIRS, found, (r, a) => deeper.push([r, a]), onBad);
     dirs = deeper;
   }
-  if (dirs.length === 0) return 0;
+  if (dirs.length === 0) return { files: null, byWorker: 0 };
+  dirs.sort((a, b) => comparePaths(`${a[0]}/`, `${b[0]}/`));
+  const upper = found.paths.length; // files of the first levels: found[0, upper)
 
+  /** each shared folder's run in the main thread's list: [start, end), or none */
+  const mainRuns = new Float64Array(dirs.length * 2).fill(-1);
   const { result } = await shareWork<ScanJob>(
     { kind: "scan", dirs, skipDirs: [...SKIP_DIRS] },
     dirs.length,
-    (i) => walkFolder(dirs[i]![0], dirs[i]![1], SKIP_DIRS, visit, undefined, onBad),
+    (i) => {
+      const start = found.paths.length;
+      walkFolder(dirs[i]![0], dirs[i]![1], SKIP_DIRS, found, undefined, onBad);
+      mainRuns[i * 2] = start;
+      mainRuns[i * 2 + 1] = found.paths.length;
+    },
     mainShares,
   );
-  if (!result) return 0;
-  for (const [dir, hex, folder] of result.bad) onBad(dir, Buffer.from(hex, "hex"), folder);
-  const { stats } = result;
-  const paths = result.paths === "" ? [] : result.paths.split("\0");
-  for (let i = 0; i < paths.length; i++) {
-    const rel = paths[i] as string;
-    const o = i * FIELDS;
-    const kind = stats[o];
-    if (kind === KIND_FILE) addFile(rel, { size: stats[o + 1]!, mtimeMs: stats[o + 2]!, ctimeMs: stats[o + 3]!, ino: stats[o + 4]! });
-    else if (kind === KIND_LINK) skipped.push({ path: rel, reason: "symbolic link (not tracked)" });
-    else if (kind === KIND_OTHER) skipped.push({ path: rel, reason: "not a regular file" });
+
+  const workerPaths = result && result.paths !== "" ? result.paths.split("\0") : [];
+  const workerRuns = new Float64Array(dirs.length * 2).fill(-1);
+  if (result) {
+    for (const [dir, hex, folder] of result.bad) onBad(dir, Buffer.from(hex, "hex"), folder);
+    found.skipped.push(...result.skipped);
+    const { runs } = result;
+    for (let k = 0; k < runs.length; k += 3) {
+      const i = runs[k]!;
+      workerRuns[i * 2] = runs[k + 1]!;
+      workerRuns[i * 2 + 1] = runs[k + 2]!;
+    }
   }
-  return result.folders;
+
+  // the first levels' files, sorted (few), merged with the folders' runs in the folders' order
+  const ups = found.paths.slice(0, upper).map((p, i) => [p, i] as const).sort((a, b) => comparePaths(a[0], b[0]));
+  const total = found.paths.length - upper + workerPaths.length + upper;
+  const paths = new Array<string>(total);
+  const stats = new Float64Array(total * FIELDS);
+  let n = 0;
+  const copy = (fromPaths: readonly string[], fromNums: ArrayLike<number>, start: number, end: number): void => {
+    for (let k = start; k < end; k++, n++) {
+      paths[n] = fromPaths[k] as string;
+      for (let f = 0; f < FIELDS; f++) stats[n * FIELDS + f] = fromNums[k * FIELDS + f] as number;
+    }
+  };
+  let u = 0;
+  for (let i = 0; i <= dirs.length; i++) {
+    const key = i < dirs.length ? `${dirs[i]![0]}/` : null;
+    while (u < ups.length && (key === null || (ups[u]![0] as string) < key)) {
+      const at = ups[u++]![1];
+      copy(found.paths, found.nums, at, at + 1);
+    }
+    if (key === null) break;
+    if (mainRuns[i * 2]! >= 0) copy(found.paths, found.nums, mainRuns[i * 2]!, mainRuns[i * 2 + 1]!);
+    else if (workerRuns[i * 2]! >= 0 && result) copy(workerPaths, result.stats, workerRuns[i * 2]!, workerRuns[i * 2 + 1]!);
+  }
+  if (n !== total) throw new Error(`internal: the scan's threads found ${total} files and gave ${n}`);
+  return { files: new FileList(paths, stats), byWorker: result ? result.folders : 0 };
 }

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { asAccessError, mapLimit, readWithStat } from "../store/atomic.js";
 import { GitStore } from "../store/git.js";
-import type { IndexEntry, IndexState } from "../store/index-file.js";
+import { entriesInOrder, type IndexEntry, type IndexState } from "../store/index-file.js";
 import { Hierarchy, type FileKind } from "../repo/hierarchy.js";
 import type { Repository } from "../repo/repository.js";
 import { scanWorktree, type Scan } from "./scan.js";
@@ -62,7 +62,7 @@ export async function compareWorktree(
   /** write: where the blobs of changed files go (their chunks go to the chunk store); false: only hash */
   { under, write = false }: { under?: readonly string[]; write?: ObjectWriter | false } = {},
 ): Promise<WorkState> {
-  const scan = await scanWorktree(repo.root, { under, known: index.entries });
+  const scan = await scanWorktree(repo.root, { under, expected: index.entries.size });
   // a sparse checkout: tracked files outside the set are not in the working tree, and are no change
   const sparse = readSparse(repo);
   const inUnder = scopeTest(under);
@@ -70,20 +70,38 @@ export async function compareWorktree(
   const modified = new Map<string, IndexEntry>();
   const refreshed = new Map<string, IndexEntry>();
   const deleted: string[] = [];
+  const untracked: string[] = [];
   const toHash: [string, IndexEntry][] = [];
-  for (const [p, e] of index.entries) {
-    if (!inScope(p)) continue;
-    const st = scan.files.get(p);
-    if (!st) deleted.push(p);
-    else if (st === e ? !(e.mtimeMs < index.mtimeMs) : !isClean(index, e, st)) toHash.push([p, e]); // the scan lists an unchanged file with its entry
+  // the index and the scan, both sorted by path, walked in step: no lookup a file
+  const { paths: files, stats } = scan.files;
+  const tracked = entriesInOrder(index.entries);
+  const paths = tracked.paths;
+  const racy = index.mtimeMs;
+  const st = new Float64Array(4);
+  let j = 0;
+  for (let i = 0; i < paths.length; i++) {
+    const p = paths[i] as string;
+    while (j < files.length && (files[j] as string) < p) untracked.push(files[j++] as string);
+    const onDisk = j < files.length && files[j] === p;
+    const at = j;
+    if (onDisk) j++;
+    if (!inScope(p)) continue; // not compared, and not untracked either
+    if (!onDisk) {
+      deleted.push(p);
+      continue;
+    }
+    tracked.statInto(i, st);
+    const o = at * 4;
+    const clean = stats[o] === st[0] && stats[o + 1] === st[1] && stats[o + 2] === st[2] && stats[o + 3] === st[3] && st[1]! < racy;
+    if (!clean) toHash.push([p, tracked.entry(i)]);
   }
+  while (j < files.length) untracked.push(files[j++] as string);
   await mapLimit(toHash, 16, async ([p, e]) => {
     const now = await hashWorkFile(repo, p, e.store, write);
     if (now.id === e.id) refreshed.set(p, now);
     else modified.set(p, now);
   });
-  const untracked = [...scan.files.keys()].filter((p) => !index.entries.has(p)).sort();
-  return { scan, modified, deleted: deleted.sort(), untracked, refreshed, hashed: toHash.length };
+  return { scan, modified, deleted, untracked, refreshed, hashed: toHash.length };
 }
 
 /** A hierarchy over the working tree that falls back to the index for files gone from disk. */

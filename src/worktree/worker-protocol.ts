@@ -74,10 +74,14 @@ export type VerifyAnswer = { seq: number; outcome: VerifyOutcome } | { seq: numb
 /** bad: [dir, name in hex, folder] of each name that is not UTF-8 */
 export interface ScanResult {
   kind: "scan";
-  /** the paths found, joined by NUL */
+  /** the files found, joined by NUL */
   paths: string;
-  /** per path: kind, size, mtimeMs, ctimeMs, ino */
+  /** per file: size, mtimeMs, ctimeMs, ino */
   stats: Float64Array;
+  /** per folder walked: its number in the job's `dirs`, its first file, the file after its last */
+  runs: Float64Array;
+  /** [path, reason] of each entry skipped (symbolic links, special files, reserved names) */
+  skipped: [string, string][];
   folders: number;
   bad: [string, string, boolean][];
 }
@@ -158,7 +162,9 @@ export function parseReply<K extends WorkerJob["kind"]>(kind: K, v: unknown): Re
   if (v.kind !== kind) fail(`reply to a ${kind} job`, v);
   if (kind === "scan") {
     if (
-      isString(v.paths) && v.stats instanceof Float64Array && isCount(v.folders) && Array.isArray(v.bad) &&
+      isString(v.paths) && v.stats instanceof Float64Array && v.runs instanceof Float64Array && isCount(v.folders) &&
+      Array.isArray(v.skipped) && v.skipped.every((s) => Array.isArray(s) && s.length === 2 && isString(s[0]) && isString(s[1])) &&
+      Array.isArray(v.bad) &&
       v.bad.every((b) => Array.isArray(b) && b.length === 3 && isString(b[0]) && isString(b[1]) && typeof b[2] === "boolean")
     )
       return v as unknown as ResultOf<K>;

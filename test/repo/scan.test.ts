@@ -1,7 +1,7 @@
 /**
  * The working-tree scan on two threads lists exactly what the one-thread scan
  * lists: the same files with the same stat data, the same skipped entries,
- * and unchanged files as their index entries themselves.
+ * in the same (path) order.
  */
 import { execFileSync } from "node:child_process";
 import { promises as fsp } from "node:fs";
@@ -43,7 +43,7 @@ async function wideTree(): Promise<string> {
 const sorted = (s: Scan) => [...s.files].sort(([a], [b]) => (a < b ? -1 : 1));
 
 describe("scanWorktree", () => {
-  it("on two threads finds what one thread finds, and keeps index entries of unchanged files", async () => {
+  it("on two threads finds what one thread finds, in the same order", async () => {
     const root = await wideTree();
     const one = await scanWorktree(root, { threads: false });
     const two = await scanWorktree(root, { threads: true, mainShares: false });
@@ -94,15 +94,36 @@ describe("scanWorktree", () => {
       "arr/d255/sub/.git",
     ]);
 
-    // one file changes; every other is listed as the very entry it was given
+    // one file changes: the scan lists its new stat data, in path order on both threads
     const changed = path.join(root, "arr", "d299", "sub", "g");
     await fsp.writeFile(changed, "other bytes");
-    const again = await scanWorktree(root, { threads: true, known: one.files, mainShares: false });
-    let same = 0;
-    for (const [p, st] of again.files) if (st === one.files.get(p)) same++;
-    expect(same).toBe(606);
+    const again = await scanWorktree(root, { threads: true, mainShares: false });
     expect(again.files.get("arr/d299/sub/g")).toMatchObject({ size: 11 });
+    expect(again.files.get("arr/d298/sub/g")).toEqual(one.files.get("arr/d298/sub/g"));
+    expect(again.files.get("arr/d299/nothing")).toBeUndefined();
+    for (const s of [one, two, shared, again]) expect([...s.files.keys()]).toEqual([...s.files.keys()].sort());
     await fsp.rm(root, { recursive: true, force: true });
   });
 
+  it("lists files in the index's path order, where a folder's name sorts as the name and '/'", async () => {
+    const root = await fsp.mkdtemp(path.join(os.tmpdir(), "tdv-scan-order-"));
+    // beside folder "b": "b.txt" ('.' < '/') comes before its files, "b0" and "b~" ('0', '~' > '/') after
+    const names = ["b/x", "b/y/z", "b.txt", "b0", "b~", "b-c/d", "a", "\u00e9t\u00e9/f", "Z/q", "b/y.z", "b/y0"];
+    for (let k = 0; k < 300; k++) names.push(`wide/f${k}/v/${k % 7}`, `wide/f${k}.meta`);
+    for (const n of names) {
+      await fsp.mkdir(path.dirname(path.join(root, n)), { recursive: true });
+      await fsp.writeFile(path.join(root, n), n);
+    }
+    const want = [...names].sort();
+    for (const threads of [false, true]) {
+      const s = await scanWorktree(root, { threads });
+      expect([...s.files.keys()]).toEqual(want);
+      expect(s.files.get("b~")).toMatchObject({ size: 2 });
+    }
+    expect((await scanWorktree(root, { threads: true, mainShares: false })).byWorker).toBeGreaterThan(0);
+    // paths given one by one, overlapping, come out sorted and once each
+    const some = await scanWorktree(root, { under: ["b0", "b", "b/y", "a", "b/x"] });
+    expect([...some.files.keys()]).toEqual(["a", "b/x", "b/y.z", "b/y/z", "b/y0", "b0"]);
+    await fsp.rm(root, { recursive: true, force: true });
+  });
 });

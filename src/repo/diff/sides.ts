@@ -168,7 +168,7 @@ export interface WorkingChanges {
   modified: ReadonlyMap<string, { store: "git" | "chunk"; id: string; size: number }>;
   deleted: readonly string[];
   untracked: readonly string[];
-  scan: { files: ReadonlyMap<string, { size: number }>; skipped: readonly { path: string; reason: string }[] };
+  scan: { files: { get(path: string): { size: number } | undefined }; skipped: readonly { path: string; reason: string }[] };
 }
 
 interface WorkEntry {
