@@ -193,9 +193,19 @@ class Source {
     return e;
   }
 
-  /** whether entry i was made (an entry never made cannot be in a map other than its own) */
-  made(i: number, e: IndexEntry): boolean {
-    return this.decoded[i] === e;
+  /** where path `p` is, or -1 */
+  indexOf(p: string): number {
+    const { paths } = this;
+    let lo = 0;
+    let hi = paths.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = paths[mid] as string;
+      if (at === p) return mid;
+      if (at < p) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
   }
 
   /** size, mtimeMs, ctimeMs, ino of entry i, read from the bytes without making it */
@@ -207,73 +217,129 @@ class Source {
 }
 
 /**
- * The entries of an index as read: a Map, filled from its Source the first
- * time it is used as one. A clean `status` never does: it walks the entries
- * in order (entriesInOrder), reading their stat data from the bytes. At
- * 1,000,000 files the map and its entries cost seconds and a few hundred MB.
+ * The entries of an index as read, as a Map: its Source (sorted paths, the
+ * bytes) with the changes made since over it: entries set and paths deleted.
+ * No map entry or entry object is made for what is only read: at 1,000,000
+ * files a map of all entries cost seconds and a few hundred MB, and a clean
+ * `status` or a `commit -a` of a thousand files needs none of it. A path is
+ * found in the source by binary search; iteration is in path order.
  */
 class IndexEntries extends Map<string, IndexEntry> {
-  private filled = false;
+  /** entries set since the index was read (new paths and replaced ones) */
+  private readonly over = new Map<string, IndexEntry>();
+  /** source paths deleted (and not set again) */
+  private readonly gone = new Set<string>();
+  /** how many paths of `over` the source lacks */
+  private added = 0;
+  private cleared = false;
 
   constructor(readonly source: Source) {
     super();
   }
 
-  /** whether it is still exactly its source (never used as a map) */
+  /** whether it is still exactly its source */
   get asRead(): boolean {
-    return !this.filled;
+    return !this.cleared && this.over.size === 0 && this.gone.size === 0;
   }
 
-  private fill(): void {
-    if (this.filled) return;
-    this.filled = true;
-    const { paths } = this.source;
-    for (let i = 0; i < paths.length; i++) super.set(paths[i] as string, this.source.entry(i));
+  /** the source index of a path still from the source, or -1 */
+  private inSource(k: string): number {
+    if (this.cleared || this.gone.has(k)) return -1;
+    return this.source.indexOf(k);
   }
 
   override get size(): number {
-    return this.filled ? super.size : this.source.paths.length;
+    return (this.cleared ? 0 : this.source.paths.length - this.gone.size) + this.added;
   }
   override get(k: string): IndexEntry | undefined {
-    this.fill();
-    return super.get(k);
+    const e = this.over.get(k);
+    if (e !== undefined) return e;
+    const i = this.inSource(k);
+    return i < 0 ? undefined : this.source.entry(i);
   }
   override has(k: string): boolean {
-    this.fill();
-    return super.has(k);
+    return this.over.has(k) || this.inSource(k) >= 0;
   }
   override set(k: string, v: IndexEntry): this {
-    this.fill();
-    return super.set(k, v);
+    if (!this.over.has(k)) {
+      const i = this.cleared ? -1 : this.source.indexOf(k);
+      if (i < 0) this.added++;
+      else this.gone.delete(k);
+    }
+    this.over.set(k, v);
+    return this;
   }
   override delete(k: string): boolean {
-    this.fill();
-    return super.delete(k);
+    const i = this.cleared ? -1 : this.source.indexOf(k);
+    const had = this.has(k);
+    if (this.over.delete(k) && i < 0) this.added--;
+    if (i >= 0) this.gone.add(k);
+    return had;
   }
   override clear(): void {
-    this.filled = true;
-    super.clear();
+    this.cleared = true;
+    this.over.clear();
+    this.gone.clear();
+    this.added = 0;
   }
   override forEach(fn: (v: IndexEntry, k: string, m: Map<string, IndexEntry>) => void, self?: unknown): void {
-    this.fill();
-    super.forEach(fn, self);
+    for (const [k, v] of this) fn.call(self, v, k, this);
   }
-  override keys(): MapIterator<string> {
-    this.fill();
-    return super.keys();
+  override *keys(): MapIterator<string> {
+    const o = this.order();
+    yield* o.paths;
   }
-  override values(): MapIterator<IndexEntry> {
-    this.fill();
-    return super.values();
+  override *values(): MapIterator<IndexEntry> {
+    const o = this.order();
+    for (let i = 0; i < o.paths.length; i++) yield o.entry(i);
   }
   override entries(): MapIterator<[string, IndexEntry]> {
-    this.fill();
-    return super.entries();
+    return this[Symbol.iterator]();
   }
-  override [Symbol.iterator](): MapIterator<[string, IndexEntry]> {
-    this.fill();
-    return super[Symbol.iterator]();
+  override *[Symbol.iterator](): MapIterator<[string, IndexEntry]> {
+    const o = this.order();
+    for (let i = 0; i < o.paths.length; i++) yield [o.paths[i] as string, o.entry(i)];
   }
+
+  /** every path in order, each with its source index when its entry is the source's (-1: from `over`) */
+  order(): Ordered {
+    const src = this.source;
+    if (this.asRead) return { paths: src.paths, from: null, entry: (i) => src.entry(i) };
+    const extra = [...this.over.keys()].sort(comparePaths);
+    const n = this.size;
+    const paths = new Array<string>(n);
+    const from = new Int32Array(n);
+    const vals = new Array<IndexEntry>(n);
+    const srcPaths = this.cleared ? [] : src.paths;
+    let j = 0;
+    let x = 0;
+    let k = 0;
+    while (j < srcPaths.length || x < extra.length) {
+      const p = j < srcPaths.length ? (srcPaths[j] as string) : null;
+      const q = x < extra.length ? (extra[x] as string) : null;
+      if (q !== null && (p === null || q <= p)) {
+        paths[k] = q;
+        vals[k] = this.over.get(q) as IndexEntry;
+        from[k++] = -1;
+        x++;
+        if (q === p) j++; // replaced: the source's entry is not listed
+        continue;
+      }
+      j++;
+      if (p === null || this.gone.has(p)) continue;
+      paths[k] = p;
+      from[k++] = j - 1;
+    }
+    if (k !== n) throw new Error(`internal: the index lists ${k} entries and counts ${n}`);
+    return { paths, from, entry: (i) => ((from[i] as number) >= 0 ? src.entry(from[i] as number) : (vals[i] as IndexEntry)) };
+  }
+}
+
+/** Entries in path order: `from[i]`, where not null, the source index whose bytes entry i still is (-1: changed or new). */
+interface Ordered {
+  paths: readonly string[];
+  from: Int32Array | null;
+  entry(i: number): IndexEntry;
 }
 
 /** Index entries in path order, for walking beside a sorted scan. */
@@ -281,26 +347,33 @@ export interface InOrder {
   paths: readonly string[];
   /** entry i */
   entry(i: number): IndexEntry;
-  /** size, mtimeMs, ctimeMs, ino of entry i into `into` (without making the entry, for an index as read) */
+  /** size, mtimeMs, ctimeMs, ino of entry i into `into` (from the bytes where the entry is as read) */
   statInto(i: number, into: Float64Array): void;
 }
 
-/** The entries in path order: an index as read, straight from its bytes; any other map, sorted. */
-export function entriesInOrder(entries: ReadonlyMap<string, IndexEntry>): InOrder {
-  if (entries instanceof IndexEntries && entries.asRead) {
-    const src = entries.source;
-    return { paths: src.paths, entry: (i) => src.entry(i), statInto: (i, into) => src.statInto(i, into) };
-  }
+/** Any entries map in path order (a plain map is sorted when its keys are not in order). */
+function orderOf(entries: ReadonlyMap<string, IndexEntry>): Ordered {
+  if (entries instanceof IndexEntries) return entries.order();
   let paths = [...entries.keys()];
   let inOrder = true;
   for (let i = 1; i < paths.length && inOrder; i++) inOrder = (paths[i - 1] as string) < (paths[i] as string);
   if (!inOrder) paths = paths.sort(comparePaths);
   const list = paths.map((p) => entries.get(p) as IndexEntry);
+  return { paths, from: null, entry: (i) => list[i] as IndexEntry };
+}
+
+/** The entries in path order, each one's stat data read from the index's bytes where it is unchanged. */
+export function entriesInOrder(entries: ReadonlyMap<string, IndexEntry>): InOrder {
+  const o = orderOf(entries);
+  const src = entries instanceof IndexEntries ? entries.source : null;
+  const from = src && !o.from ? null : o.from;
   return {
-    paths,
-    entry: (i) => list[i] as IndexEntry,
+    paths: o.paths,
+    entry: o.entry,
     statInto: (i, into) => {
-      const e = list[i] as IndexEntry;
+      const j = src ? (from ? (from[i] as number) : i) : -1;
+      if (src && j >= 0) return src.statInto(j, into);
+      const e = o.entry(i);
       into[0] = e.size;
       into[1] = e.mtimeMs;
       into[2] = e.ctimeMs;
@@ -310,35 +383,25 @@ export function entriesInOrder(entries: ReadonlyMap<string, IndexEntry>): InOrde
 }
 
 export function encodeIndex(state: Pick<IndexState, "tree" | "entries">): Buffer {
-  const paths = [...state.entries.keys()];
-  // the map is usually in order already (decoded sorted, few additions): sort only when it is not
-  for (let i = 1; i < paths.length; i++) {
-    if (comparePaths(paths[i - 1] as string, paths[i] as string) >= 0) {
-      paths.sort(comparePaths);
-      break;
-    }
-  }
   // one buffer, sized first, written through a DataView: per-entry buffers and bound-checked
-  // writes were most of the cost at 100,000 entries. `from[i]` is the decoded entry that path i
-  // copies (-1: encoded anew).
+  // writes were most of the cost at 100,000 entries. `from[i]` is the source entry whose bytes
+  // path i copies (-1: encoded anew).
+  const o = orderOf(state.entries);
+  const paths = o.paths;
   const src = state.entries instanceof IndexEntries ? state.entries.source : null;
-  const from = new Int32Array(paths.length).fill(-1);
+  const from = src ? (o.from ?? Int32Array.from(paths, (_, i) => i)) : new Int32Array(paths.length).fill(-1);
   const lens = new Array<number>(paths.length);
   const list = new Array<IndexEntry>(paths.length);
   let total = 6 + (state.tree ? 20 : 0) + 4;
-  for (let i = 0, j = 0; i < paths.length; i++) {
-    const path = paths[i] as string;
-    const e = state.entries.get(path) as IndexEntry;
-    list[i] = e;
-    if (src) {
-      while (j < src.paths.length && (src.paths[j] as string) < path) j++;
-      if (src.paths[j] === path && src.made(j, e)) {
-        from[i] = j;
-        total += (src.starts[j + 1] as number) - (src.starts[j] as number);
-        continue;
-      }
+  for (let i = 0; i < paths.length; i++) {
+    const j = from[i] as number;
+    if (src && j >= 0) {
+      total += (src.starts[j + 1] as number) - (src.starts[j] as number);
+      continue;
     }
-    lens[i] = Buffer.byteLength(path, "utf8");
+    const e = o.entry(i);
+    list[i] = e;
+    lens[i] = Buffer.byteLength(paths[i] as string, "utf8");
     total += 4 + (lens[i] as number) + 1 + (e.store === "git" ? 20 : 32) + 32;
   }
   const b = Buffer.allocUnsafe(total);

@@ -117,4 +117,45 @@ describe("index file", () => {
     expect(isTdvError(err)).toBe(true);
     expect(String((err as Error).message)).toMatch(/version 3/);
   });
+
+  it("an index as read behaves as a Map through any sequence of sets, deletes and reads, and writes what a plain map writes", () => {
+    const entry = (n: number): IndexEntry => ({ store: n % 3 === 0 ? "git" : "chunk", id: (n % 3 === 0 ? "a1" : "b2").repeat(n % 3 === 0 ? 20 : 32), size: n, mtimeMs: n + 0.5, ctimeMs: n + 0.25, ino: n * 7 } as IndexEntry);
+    const names = Array.from({ length: 60 }, (_, i) => `arr/c/${i % 7}/${i}`);
+    const start = new Map(names.filter((_, i) => i % 2 === 0).sort().map((p, i) => [p, entry(i)] as [string, IndexEntry]));
+    const bytes = encodeIndex({ tree: null, entries: start });
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let round = 0; round < 40; round++) {
+      const lazy = decodeIndex(bytes, "index").entries;
+      const plain = new Map(start);
+      for (let step = 0; step < 30; step++) {
+        const p = names[rand(names.length)] as string;
+        const op = rand(10);
+        if (op < 4) {
+          const e = entry(100 + step);
+          lazy.set(p, e);
+          plain.set(p, e);
+        } else if (op < 7) expect(lazy.delete(p)).toBe(plain.delete(p));
+        else if (op === 7 && rand(8) === 0) {
+          lazy.clear();
+          plain.clear();
+        } else {
+          expect(lazy.has(p)).toBe(plain.has(p));
+          expect(lazy.get(p)).toEqual(plain.get(p));
+        }
+        expect(lazy.size).toBe(plain.size);
+      }
+      const sorted = [...plain].sort(([a], [b]) => (a < b ? -1 : 1));
+      expect([...lazy]).toEqual(sorted);
+      expect([...lazy.keys()]).toEqual(sorted.map(([k]) => k));
+      expect([...lazy.values()]).toEqual(sorted.map(([, v]) => v));
+      const each: string[] = [];
+      lazy.forEach((_, k) => each.push(k));
+      expect(each).toEqual(sorted.map(([k]) => k));
+      expect(encodeIndex({ tree: null, entries: lazy }).equals(encodeIndex({ tree: null, entries: plain }))).toBe(true);
+    }
+  });
 });
