@@ -143,8 +143,14 @@ const SHARED_FOLDERS = 256;
  */
 class Found {
   readonly paths: string[] = [];
-  readonly nums: number[] = [];
+  /** FIELDS numbers a path, in a buffer that doubles as it fills (no array of boxed numbers, no copy at the end) */
+  private buf = new Float64Array(1024 * FIELDS);
   readonly skipped: [string, string][] = [];
+
+  /** the numbers of the paths found so far */
+  get nums(): Float64Array {
+    return this.buf.subarray(0, this.paths.length * FIELDS);
+  }
 
   entry(rel: string, st: fs.Stats): void {
     if (st.isFile()) {
@@ -152,8 +158,17 @@ class Found {
       const name = rel.slice(rel.lastIndexOf("/") + 1);
       if (RESERVED_NAMES.has(name) || SKIP_DIRS.has(name)) this.skipped.push([rel, `'${name}' is a name reserved by tdv`]);
       else {
-        this.paths.push(rel);
-        this.nums.push(st.size, st.mtimeMs, st.ctimeMs, st.ino);
+        const o = this.paths.push(rel) * FIELDS - FIELDS;
+        if (o + FIELDS > this.buf.length) {
+          const more = new Float64Array(this.buf.length * 2);
+          more.set(this.buf);
+          this.buf = more;
+        }
+        const b = this.buf;
+        b[o] = st.size;
+        b[o + 1] = st.mtimeMs;
+        b[o + 2] = st.ctimeMs;
+        b[o + 3] = st.ino;
       }
     } else if (st.isSymbolicLink()) this.skipped.push([rel, "symbolic link (not tracked)"]);
     else this.skipped.push([rel, "not a regular file"]);
@@ -234,10 +249,10 @@ export async function scanWorktree(root: string, { under, expected, threads, mai
  * order already (then this only checks); paths given to `scanWorktree` one by
  * one, overlapping or not, are sorted here.
  */
-function sortedFiles(paths: string[], nums: readonly number[]): FileList {
+function sortedFiles(paths: string[], nums: Float64Array): FileList {
   let inOrder = true;
   for (let i = 1; i < paths.length && inOrder; i++) inOrder = (paths[i - 1] as string) < (paths[i] as string);
-  if (inOrder) return new FileList(paths, Float64Array.from(nums));
+  if (inOrder) return new FileList(paths, nums);
   const order = paths.map((_, i) => i).sort((a, b) => comparePaths(paths[a] as string, paths[b] as string));
   const outPaths: string[] = [];
   const out: number[] = [];
@@ -344,7 +359,7 @@ export async function scanOnWorker(job: ScanJob): Promise<ScanResult> {
   return {
     kind: "scan",
     paths: found.paths.join("\0"),
-    stats: Float64Array.from(found.nums),
+    stats: found.nums.slice(), // its own buffer, handed over without a copy (worker.ts)
     runs: Float64Array.from(runs),
     skipped: found.skipped,
     folders: runs.length / 3,

@@ -52,7 +52,8 @@ async function main(): Promise<void> {
   } catch (err) {
     reply = { kind: "error", error: sendError(err) };
   }
-  parentPort?.postMessage(reply);
+  // a scan's numbers are handed over, not copied
+  parentPort?.postMessage(reply, reply.kind === "scan" ? [reply.stats.buffer as ArrayBuffer] : []);
 }
 
 void main();
