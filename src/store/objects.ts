@@ -13,6 +13,13 @@ import type { ChunkReadOptions, ChunkSource, ChunkStore } from "./types.js";
 
 export type { ChunkReadOptions, ChunkSource, ChunkStore } from "./types.js";
 
+/**
+ * Objects of this size or larger are read whole, after a stat: for them the
+ * stat costs nothing much, and a manifest that lies about a size (a hostile
+ * repository) never makes a read allocate more than this.
+ */
+const ONE_READ_MAX = 16 * 1024 * 1024;
+
 /** Chunk objects in a folder on disk (`dir`, `pathOf` and `durability` are file-system only: checkout copies and workers use the files). */
 export class FileChunkStore implements ChunkStore {
   /** a lazy clone's source of missing objects (set by Repository.open); its bytes are verified and stored */
@@ -46,7 +53,7 @@ export class FileChunkStore implements ChunkStore {
    * bytes returned hash to `id` either way.
    */
   async get(id: ChunkId, what?: string, opts?: ChunkReadOptions): Promise<Buffer> {
-    if (opts?.size !== undefined && opts.size >= 0) {
+    if (opts?.size !== undefined && opts.size >= 0 && opts.size < ONE_READ_MAX) {
       const bytes = await readSized(this.pathOf(id), opts.size, opts.pool).catch(() => null);
       if (bytes && sha256(bytes) === id) return bytes;
       if (bytes) opts.pool?.give(bytes);
@@ -92,7 +99,13 @@ function readSized(file: string, size: number, pool: BufferPool | undefined): Pr
   return new Promise((resolve, reject) => {
     fs.open(file, "r", (err, fd) => {
       if (err) return reject(err);
-      const buf = pool ? pool.take(size + 1) : Buffer.allocUnsafeSlow(size + 1);
+      let buf: Buffer;
+      try {
+        buf = pool ? pool.take(size + 1) : Buffer.allocUnsafeSlow(size + 1);
+      } catch (e) {
+        fs.close(fd, noop);
+        return reject(e);
+      }
       fs.read(fd, buf, 0, size + 1, 0, (err, n) => {
         fs.close(fd, noop);
         if (err || n !== size) {
