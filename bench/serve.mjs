@@ -6,7 +6,8 @@
  * and the ratio are printed. Both servers run as their own process; the
  * static one reads each file whole and sends it (as the test suite's static
  * server does). Then the peak memory (VmHWM) of the `tdv serve` process, which
- * has served the whole array once per round.
+ * has served the whole array once per round. Each row also gives the median
+ * CPU time (user + system) its server process used per round.
  *
  *   npm run build && node bench/serve.mjs [--chunks 400] [--size 1000000] [--jobs 8] [--rounds 3] [--json]
  *
@@ -116,6 +117,11 @@ async function readAll(base) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** CPU seconds (user + system) a process has used, from /proc: on a shared machine it swings less than wall time. */
+const cpuOf = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ, 100 on Linux
+};
 const rssOf = (pid) => {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN);
@@ -155,6 +161,8 @@ try {
   servers.push(stat);
   const idle = rssOf(tdv.pid);
   const rows = { static: [], "tdv serve (commit id URL)": [], "tdv serve (branch URL)": [] };
+  const cpu = { static: [], "tdv serve (commit id URL)": [], "tdv serve (branch URL)": [] };
+  const pidOf = (name) => (name === "static" ? stat.pid : tdv.pid);
   const bases = {
     static: `http://127.0.0.1:${stat.port}`,
     "tdv serve (commit id URL)": `http://127.0.0.1:${tdv.port}/${commit}`,
@@ -165,7 +173,11 @@ try {
   for (let r = 0; r < ROUNDS; r++) {
     const order = Object.keys(rows);
     for (let k = 0; k < r % order.length; k++) order.push(order.shift());
-    for (const name of order) rows[name].push(await readAll(bases[name]));
+    for (const name of order) {
+      const c0 = cpuOf(pidOf(name));
+      rows[name].push(await readAll(bases[name]));
+      cpu[name].push(cpuOf(pidOf(name)) - c0);
+    }
   }
   const after = rssOf(tdv.pid);
   await Promise.all(servers.splice(0).map((s) => s.stop()));
@@ -182,12 +194,13 @@ try {
       seconds: median(secs),
       mbPerSecond: (N * SIZE) / 1e6 / median(secs),
       ratioOfStatic: base / median(secs),
+      serverCpuSeconds: median(cpu[name]),
     })),
     tdvServeMemory: { idleRss: idle.rss, rssAfter: after.rss, peakRss: after.peak, servedBytes: N * SIZE * (ROUNDS * 2 + 2) },
   };
   if (values.json) console.log(JSON.stringify(result, null, 2));
   else {
-    for (const r of result.rows) console.log(`${r.name.padEnd(28)} ${r.seconds.toFixed(2).padStart(7)} s  ${r.mbPerSecond.toFixed(0).padStart(6)} MB/s  ${(100 * r.ratioOfStatic).toFixed(0).padStart(4)}% of static`);
+    for (const r of result.rows) console.log(`${r.name.padEnd(28)} ${r.seconds.toFixed(2).padStart(7)} s  ${r.mbPerSecond.toFixed(0).padStart(6)} MB/s  ${(100 * r.ratioOfStatic).toFixed(0).padStart(4)}% of static  server CPU ${r.serverCpuSeconds.toFixed(2)} s`);
     const mb = (b) => `${(b / 1e6).toFixed(0)} MB`;
     console.log(`tdv serve memory: idle ${mb(idle.rss)}, peak ${mb(after.peak)} after serving ${(result.tdvServeMemory.servedBytes / 1e9).toFixed(1)} GB`);
   }

@@ -3,19 +3,20 @@
  * Write sessions straight into an S3 remote (the test suite's S3-compatible
  * server on 127.0.0.1), two figures:
  *
- * 1. committers: N independent sessions (one process, each with its own
- *    cache: nothing shared but the remote) each write their own chunk of one
- *    array and commit to the same branch at once, uncooperatively. Every
- *    commit must land; prints the median, 90th percentile and worst commit
- *    latency (commit() called → returned) and the retries (automatic
- *    rebases) each needed.
+ * 1. committers: N independent sessions, each in its own process
+ *    (bench/session-committer.mjs, its own cache: nothing shared but the
+ *    remote; `--in-process` runs them in this one instead) each write their
+ *    own chunk of one array, then all commit to the same branch at once,
+ *    uncooperatively. Every commit must land; prints the median, 90th
+ *    percentile and worst commit latency (commit() called → returned) and
+ *    the retries (automatic rebases) each needed.
  * 2. ingestion: W worker processes write disjoint time slabs of a float32
  *    array (MiB in all, 4 MiB chunks) through sessions forked from one
  *    token; the parent gathers their change sets and commits once. Compared
  *    with W processes PUTting the same chunk bytes straight to the server,
  *    one after another as each worker sends them (the floor).
  *
- *   npm run build && node bench/sessions.mjs [--committers 100] [--mib 1024] [--workers 16] [--only committers|ingest] [--json]
+ *   npm run build && node bench/sessions.mjs [--committers 100] [--in-process] [--mib 1024] [--workers 16] [--only committers|ingest] [--json]
  *
  * The server is one Node process on this machine: absolute figures say more
  * about it (and the machine's load) than about S3; the ratio is the figure.
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     mib: { type: "string", default: "1024" },
     workers: { type: "string", default: "16" },
     only: { type: "string" },
+    "in-process": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
   },
 });
@@ -42,6 +44,7 @@ const N = Number(values.committers);
 const MIB = Number(values.mib);
 const W = Number(values.workers);
 const WORKER = fileURLToPath(new URL("../test/session/remote-write-worker.mjs", import.meta.url));
+const COMMITTER = fileURLToPath(new URL("session-committer.mjs", import.meta.url));
 process.env.TDV_AUTHOR_NAME ??= "bench";
 process.env.TDV_AUTHOR_EMAIL ??= "bench@example.org";
 
@@ -59,22 +62,63 @@ function quantile(sorted, q) {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
+/** Committer `k` in its own process: resolves once it has written (ready), then `go()` commits and resolves its figures. */
+function committerProcess(url, k) {
+  const child = spawn(process.execPath, [COMMITTER, url, String(k)], { env: { ...process.env, TDV_CACHE_DIR: cache() }, stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  let onLine = () => undefined;
+  child.stdout.on("data", (d) => {
+    out += d;
+    onLine();
+  });
+  child.stderr.on("data", (d) => {
+    err += d;
+  });
+  const exited = new Promise((resolve) => child.on("exit", resolve));
+  const line = (n) =>
+    new Promise((resolve, reject) => {
+      onLine = () => {
+        const lines = out.split("\n");
+        if (lines.length > n) resolve(lines[n - 1]);
+      };
+      onLine();
+      void exited.then((code) => reject(new Error(`committer ${k} exited ${code}: ${err.trim().split("\n").pop()}`)));
+    });
+  const ready = line(1);
+  return ready.then(() => ({
+    go: () => {
+      child.stdin.end("go\n");
+      return line(2).then((l) => JSON.parse(l));
+    },
+  }));
+}
+
 async function committers() {
   const url = `s3://bench/committers`;
   const init = await lib.openRemoteWriteSession(url, "main", { cacheDir: cache() });
   await zarr.create(zarr.root(init).resolve("grid"), { shape: [4 * N, 16], chunkShape: [4, 16], dtype: "float32", fillValue: 0, codecs: BYTES });
   await init.commit("init");
-  const t0 = performance.now();
-  const results = await Promise.allSettled(
-    Array.from({ length: N }, async (_, k) => {
-      const s = await lib.openRemoteWriteSession(url, "main", { cacheDir: cache() });
-      const a = await zarr.open(zarr.root(s).resolve("grid"), { kind: "array" });
-      await zarr.set(a, [zarr.slice(4 * k, 4 * k + 4), null], k + 1);
-      const t = performance.now();
-      const r = await s.commit(`committer ${k}`);
-      return { ms: performance.now() - t, retries: r.rebased };
-    }),
-  );
+  let t0 = performance.now();
+  let results;
+  if (values["in-process"]) {
+    results = await Promise.allSettled(
+      Array.from({ length: N }, async (_, k) => {
+        const s = await lib.openRemoteWriteSession(url, "main", { cacheDir: cache() });
+        const a = await zarr.open(zarr.root(s).resolve("grid"), { kind: "array" });
+        await zarr.set(a, [zarr.slice(4 * k, 4 * k + 4), null], k + 1);
+        const t = performance.now();
+        const r = await s.commit(`committer ${k}`);
+        return { ms: performance.now() - t, retries: r.rebased };
+      }),
+    );
+  } else {
+    // every process opens its session and writes first; then all commit at once
+    const ready = await Promise.allSettled(Array.from({ length: N }, (_, k) => committerProcess(url, k)));
+    log(`committers: ${N} processes written in ${((performance.now() - t0) / 1000).toFixed(1)} s; committing`);
+    t0 = performance.now();
+    results = await Promise.allSettled(ready.map((r) => (r.status === "fulfilled" ? r.value.go() : Promise.reject(r.reason))));
+  }
   const wall = (performance.now() - t0) / 1000;
   const ok = results.filter((r) => r.status === "fulfilled").map((r) => r.value);
   const failed = results.filter((r) => r.status === "rejected").map((r) => String(r.reason?.message ?? r.reason));

@@ -22,7 +22,8 @@
  * (zarr-python 3's form). A stored one is served as it is.
  *
  * One file's bytes are in memory at a time per request (a chunk, never a
- * whole array). Sessions are kept per commit, the last few used.
+ * whole array), read into a buffer lent by a pool and given back once the
+ * response is sent. Sessions are kept per commit, the last few used.
  */
 import { createHash } from "node:crypto";
 import http from "node:http";
@@ -30,6 +31,7 @@ import type { AddressInfo } from "node:net";
 import { isTdvError, TdvError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import type { ReadSession } from "../session/read.js";
+import { BufferPool } from "../store/buffer-pool.js";
 import type { RevisionRefs, RevisionSource } from "../session/source.js";
 import { etagMatches, HttpRefusal, IMMUTABLE, isImmutableRev, LIVE, parseRange, parseTarget, pinRev } from "./serve-http.js";
 
@@ -237,6 +239,8 @@ class Handler {
   private refsRead: RevisionRefs | null = null;
   /** the commit each live revision resolved to last (a guess to start reading from; never answered without resolving) */
   private readonly lastSeen = new Map<string, GitOid>();
+  /** buffers chunks are read into, lent again once their response is sent */
+  private readonly pool = new BufferPool();
 
   constructor(
     private readonly source: RevisionSource,
@@ -286,6 +290,7 @@ class Handler {
     res.setHeader("x-tdv-commit", commit);
     res.setHeader("cache-control", immutable ? IMMUTABLE : LIVE);
     if (target.folder) return this.listing(req, res, session, target.path, commit, target.rev);
+    if (early && guess !== commit) void early.then((b) => b && this.pool.give(b.bytes), () => undefined);
     const body = early && guess === commit ? await early : await this.body(session, generated, target.path);
     if (!body) {
       const isDir = (await session.list(target.path).catch(() => null)) !== null;
@@ -295,6 +300,7 @@ class Handler {
     res.setHeader("etag", etag);
     res.setHeader("accept-ranges", "bytes");
     if (etagMatches(req.headers["if-none-match"], etag)) {
+      this.pool.give(body.bytes);
       res.writeHead(304);
       res.end();
       return;
@@ -302,6 +308,7 @@ class Handler {
     const size = body.bytes.length;
     const range = parseRange(req.headers.range, size);
     if (range === "unsatisfiable") {
+      this.pool.give(body.bytes);
       res.setHeader("content-range", `bytes */${size}`);
       return this.message(res, 416, "RangeNotSatisfiable", `range '${req.headers.range}' does not fit ${target.path} (${size} bytes); give one range: bytes=A-B, bytes=A- or bytes=-N`);
     }
@@ -310,7 +317,17 @@ class Handler {
     if (range) res.setHeader("content-range", `bytes ${range.start}-${range.end}/${size}`);
     res.setHeader("content-length", part.length);
     res.writeHead(range ? 206 : 200);
-    res.end(req.method === "HEAD" ? undefined : part);
+    if (req.method === "HEAD") {
+      this.pool.give(body.bytes);
+      res.end();
+      return;
+    }
+    // the buffer is lent again once the socket has taken every byte; a response cut short (its socket
+    // destroyed, which may have held the bytes) keeps it, and it is collected instead
+    const socket = res.socket; // detached from the response when it finishes
+    res.end(part, () => {
+      if (socket && !socket.destroyed) this.pool.give(body.bytes);
+    });
   }
 
   /** The bytes of `path`: stored, or generated consolidated metadata; null when neither. */
@@ -328,7 +345,7 @@ class Handler {
       }
       return { bytes, etag: file.id, type };
     }
-    if (file) return { bytes: await session.read(file), etag: file.id, type };
+    if (file) return { bytes: await session.read(file, this.pool), etag: file.id, type };
     if (name === ".zmetadata" && (await session.file(join(dir, ".zgroup")))) {
       const made = await this.generate(generated, path, () => consolidateV2(session, dir));
       if (made) return { ...made, type };

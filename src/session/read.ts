@@ -21,6 +21,7 @@ import type { ArrayMeta } from "../format/zarr-meta.js";
 import type { CommitObject, TreeEntry } from "../format/git-object.js";
 import { decodeChunk, fillChunk, type DecodedChunk } from "../zarr/decode.js";
 import type { Repository, Stores } from "../repo/repository.js";
+import type { BufferPool } from "../store/buffer-pool.js";
 import { resolveRevision } from "../repo/revision.js";
 import { arrayDocIn, readFolder as readCheckedFolder, readShard } from "../repo/folder-read.js";
 
@@ -82,8 +83,12 @@ export interface ReadSession {
 
   /** The file at `path` (a canonical path in the tree), or null when the commit has none there; UnsafePathError for `..`, `.`, empty parts. */
   file(path: string): Promise<FileAt | null>;
-  /** The exact bytes of a file, verified against its id. */
-  read(file: FileAt): Promise<Uint8Array>;
+  /**
+   * The exact bytes of a file, verified against its id. With `pool`, a chunk
+   * object's bytes may be a buffer lent by it: the caller gives them back
+   * (`pool.give`) once nothing reads them.
+   */
+  read(file: FileAt, pool?: BufferPool): Promise<Uint8Array>;
   /** The folder at `path` ("" for the root), or null when the commit has no folder there. An array's chunk keys are listed from its whole manifest. */
   list(path: string): Promise<Listing | null>;
   /** Every file under `path` (a folder, or one file; "" for all), folder by folder, one manifest shard in memory at a time. */
@@ -209,8 +214,9 @@ class CommitSession implements ReadSession {
     return null;
   }
 
-  read(file: FileAt): Promise<Uint8Array> {
-    return this.object(file, file.path);
+  read(file: FileAt, pool?: BufferPool): Promise<Uint8Array> {
+    if (file.store === "chunk") return this.repo.chunks.get(file.id as ChunkId, file.path, { size: file.size, pool });
+    return this.repo.git.readBlob(file.id as GitOid, file.path);
   }
 
   async list(path: string): Promise<Listing | null> {

@@ -12,6 +12,7 @@
  */
 import type { ChunkId, GitOid } from "../format/hash.js";
 import type { CommitObject, Person, TagObject, TreeEntry } from "../format/git-object.js";
+import type { BufferPool } from "./buffer-pool.js";
 import type { PackType } from "./pack.js";
 
 /** Where Git objects are written: the store itself (each at once) or an open pack (together, when it ends). */
@@ -103,6 +104,13 @@ export interface ChunkSource {
   has(id: ChunkId): Promise<boolean>;
 }
 
+/** How a chunk object is read: its size when known (one read, no stat), a pool to read it into (the caller gives the buffer back). */
+export interface ChunkReadOptions {
+  size?: number;
+  /** stores that keep or share the bytes they return (a remote's cache) ignore it */
+  pool?: BufferPool;
+}
+
 /** Chunk objects: exact bytes by SHA-256, verified when read. */
 export interface ChunkStore {
   /** a lazy clone's source of missing objects; its bytes are verified and stored */
@@ -111,5 +119,5 @@ export interface ChunkStore {
   /** Store bytes whose id the caller computed; true when newly written. */
   put(id: ChunkId, bytes: Uint8Array): Promise<boolean>;
   /** Read an object and verify it; `what` names the file that needs it in errors. */
-  get(id: ChunkId, what?: string): Promise<Buffer>;
+  get(id: ChunkId, what?: string, opts?: ChunkReadOptions): Promise<Buffer>;
 }
