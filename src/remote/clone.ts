@@ -28,7 +28,7 @@ import type { BackendOptions } from "./backend.js";
 import { normalizeRemoteUrl, schemeOf } from "./backend.js";
 import { NotARemoteRepositoryError } from "./errors.js";
 import { openRepository } from "./lazy.js";
-import { fetch, type FetchResult } from "./fetch.js";
+import { fetch, type FetchResult, type OpenedRemote } from "./fetch.js";
 import { RemoteRepo } from "./layout.js";
 import type { OnTransferProgress } from "./transfer.js";
 
@@ -99,13 +99,19 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
   try {
     signal?.throwIfAborted();
     const remote = await RemoteRepo.open(url, opts.backend);
+    // what the fetch starts from, read at once with the config (not again by the fetch)
+    const scanned = remote.scanRefs();
+    const remoteHead = remote.readHead();
+    scanned.catch(() => {});
+    remoteHead.catch(() => {});
     if (!(await remote.readConfig())) {
       if (schemeOf(url) !== "file") throw new NotARemoteRepositoryError(url);
       throw new UsageError(`'${opts.url}' is not a tdv repository: no working copy, repository folder or remote at ${url}`, {
         hint: "clone a working copy (`tdv clone ../climate mine`), a repository folder (`tdv clone /data/era5.tdv`), a remote folder, or s3:// or https:// URL",
       });
     }
-    const initial = opts.branch ?? (await remote.defaultBranch())?.slice("refs/heads/".length) ?? "main";
+    const opened: OpenedRemote = { url, remote, refs: await scanned, head: await remoteHead };
+    const initial = opts.branch ?? opened.head.branch?.slice("refs/heads/".length) ?? "main";
     signal?.throwIfAborted();
     if (!repo) {
       const cloning: CloneMarker = { url, ...whoClones(), createdDir: target.kind === "new" && target.createdDir };
@@ -135,6 +141,7 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
           }
         : {}),
       remote: "origin",
+      opened,
       lazy,
       // resumed without --lazy after a lazy start: every chunk, as a full clone has
       ...(!lazy && r.config.lazy ? { allChunks: true } : {}),

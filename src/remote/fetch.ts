@@ -69,6 +69,12 @@ export interface FetchOptions {
    * verified bytes go as well as the store, as they arrive (a clone writes
    * its working files from them).
    */
+  /**
+   * The remote as the caller opened and read it moments before (a clone:
+   * its tdv.json checked, its refs and HEAD read), used instead of reading
+   * them again when `url` is the one this fetch resolves
+   */
+  opened?: OpenedRemote;
   onMetadata?: (view: { git: ObjectStore; refs: ReadonlyMap<string, GitOid> }) => Promise<ChunkArrival | undefined>;
 }
 
@@ -78,6 +84,26 @@ export interface FetchOptions {
  * store's file, which this fetch wrote after hashing every byte of it.
  */
 export type ChunkArrival = (id: ChunkId, got: { parts: readonly Uint8Array[] } | { file: string }) => Promise<void>;
+
+/** A remote opened and read (fetch's `opened`). */
+export interface OpenedRemote {
+  url: string;
+  remote: RemoteRepo;
+  refs: Awaited<ReturnType<RemoteRepo["scanRefs"]>>;
+  head: Awaited<ReturnType<RemoteRepo["readHead"]>>;
+}
+
+/** Open the remote at `url` and read what a fetch starts from, at once: its tdv.json (NotARemoteRepositoryError when none), refs and HEAD. */
+export async function openRemote(url: string, backend?: BackendOptions): Promise<OpenedRemote> {
+  const remote = await RemoteRepo.open(url, backend);
+  const refs = remote.scanRefs();
+  const head = remote.readHead();
+  // all three in flight at once; a refusal of the first wins, and the others' failures are not left unhandled
+  refs.catch(() => {});
+  head.catch(() => {});
+  await remote.requireConfig();
+  return { url, remote, refs: await refs, head: await head };
+}
 
 export type FetchRefStatus = "new" | "updated" | "forced" | "up-to-date" | "deleted" | "rejected";
 
@@ -124,10 +150,10 @@ async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchR
   const remoteLabel = name ? `remote ${name} (${url})` : url;
   const lazy = opts.lazy ?? (repo.config.lazy !== undefined && repo.config.lazy.remote === name);
   if (lazy && !name) throw new UsageError("a lazy fetch needs a named remote (its chunks are fetched from it later)", { hint: "`tdv remote add NAME URL` first" });
-  const remote = await RemoteRepo.open(url, opts.backend);
-  await remote.requireConfig();
-  const { refs: remoteRefs, ignored } = await remote.scanRefs();
-  const head = await remote.readHead();
+  const pre = opts.opened?.url === url ? opts.opened : null;
+  const { remote, refs: scanned, head } = pre ?? (await openRemote(url, opts.backend));
+  const { refs: remoteRefs } = scanned;
+  const ignored = [...scanned.ignored];
   if (head.ignored) ignored.unshift(head.ignored);
   const defaultBranch = head.branch?.slice("refs/heads/".length) ?? null;
 
