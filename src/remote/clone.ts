@@ -1,8 +1,9 @@
 /**
  * Clone: a new working copy of a remote: init (with `origin` and a marker
  * that the clone is in progress), fetch (all of it, or metadata only with
- * `lazy`), check out the branch (the remote's default, or `branch`), then
- * drop the marker. Until the marker is gone, every other command refuses the
+ * `lazy`), check out the branch (the remote's default, or `branch`; its
+ * chunk files written as the fetch verifies each chunk: worktree/arriving.ts),
+ * then drop the marker. Until the marker is gone, every other command refuses the
  * folder ("this clone did not finish") instead of working on half a clone.
  *
  * A clone that fails or is interrupted (`signal`) removes what it made (the

@@ -63,18 +63,18 @@ export interface FetchOptions {
    */
   verifiedInto?: Set<ChunkId>;
   /**
+   * The remote as the caller opened and read it moments before (a clone:
+   * its tdv.json checked, its refs and HEAD read), used instead of reading
+   * them again when `url` is the one this fetch resolves
+   */
+  opened?: OpenedRemote;
+  /**
    * Called once the new metadata is downloaded and verified, before any
    * chunk: `git` reads the fetched Git objects (not stored yet) and this
    * repository's; `refs` are the remote's. May return where each chunk's
    * verified bytes go as well as the store, as they arrive (a clone writes
    * its working files from them).
    */
-  /**
-   * The remote as the caller opened and read it moments before (a clone:
-   * its tdv.json checked, its refs and HEAD read), used instead of reading
-   * them again when `url` is the one this fetch resolves
-   */
-  opened?: OpenedRemote;
   onMetadata?: (view: { git: ObjectStore; refs: ReadonlyMap<string, GitOid> }) => Promise<ChunkArrival | undefined>;
 }
 
@@ -94,7 +94,7 @@ export interface OpenedRemote {
 }
 
 /** Open the remote at `url` and read what a fetch starts from, at once: its tdv.json (NotARemoteRepositoryError when none), refs and HEAD. */
-export async function openRemote(url: string, backend?: BackendOptions): Promise<OpenedRemote> {
+async function openRemote(url: string, backend?: BackendOptions): Promise<OpenedRemote> {
   const remote = await RemoteRepo.open(url, backend);
   const refs = remote.scanRefs();
   const head = remote.readHead();
