@@ -1,8 +1,9 @@
 /**
  * Clone: a new working copy of a remote: init (with `origin` and a marker
  * that the clone is in progress), fetch (all of it, or metadata only with
- * `lazy`), check out the branch (the remote's default, or `branch`), then
- * drop the marker. Until the marker is gone, every other command refuses the
+ * `lazy`), check out the branch (the remote's default, or `branch`; its
+ * chunk files written as the fetch verifies each chunk: worktree/arriving.ts),
+ * then drop the marker. Until the marker is gone, every other command refuses the
  * folder ("this clone did not finish") instead of working on half a clone.
  *
  * A clone that fails or is interrupted (`signal`) removes what it made (the
@@ -18,6 +19,9 @@ import path from "node:path";
 import { InterruptedError, RefNotFoundError, UsageError } from "../errors.js";
 import type { ChunkId, GitOid } from "../format/hash.js";
 import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
+import { ArrivingCheckout, type PrePlaced } from "../worktree/arriving.js";
+import { readSparse } from "../worktree/sparse-set.js";
+import { readSnapshot } from "../repo/snapshot.js";
 import { processRuns } from "../store/owner.js";
 import { Repository, type CloneMarker, type RepoConfig, type RepoOptions } from "../repo/repository.js";
 import { readFileOrNull } from "../store/atomic.js";
@@ -25,7 +29,7 @@ import type { BackendOptions } from "./backend.js";
 import { normalizeRemoteUrl, schemeOf } from "./backend.js";
 import { NotARemoteRepositoryError } from "./errors.js";
 import { openRepository } from "./lazy.js";
-import { fetch, type FetchResult } from "./fetch.js";
+import { fetch, type FetchResult, type OpenedRemote } from "./fetch.js";
 import { RemoteRepo } from "./layout.js";
 import type { OnTransferProgress } from "./transfer.js";
 
@@ -96,13 +100,19 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
   try {
     signal?.throwIfAborted();
     const remote = await RemoteRepo.open(url, opts.backend);
+    // what the fetch starts from, read at once with the config (not again by the fetch)
+    const scanned = remote.scanRefs();
+    const remoteHead = remote.readHead();
+    scanned.catch(() => {});
+    remoteHead.catch(() => {});
     if (!(await remote.readConfig())) {
       if (schemeOf(url) !== "file") throw new NotARemoteRepositoryError(url);
       throw new UsageError(`'${opts.url}' is not a tdv repository: no working copy, repository folder or remote at ${url}`, {
         hint: "clone a working copy (`tdv clone ../climate mine`), a repository folder (`tdv clone /data/era5.tdv`), a remote folder, or s3:// or https:// URL",
       });
     }
-    const initial = opts.branch ?? (await remote.defaultBranch())?.slice("refs/heads/".length) ?? "main";
+    const opened: OpenedRemote = { url, remote, refs: await scanned, head: await remoteHead };
+    const initial = opts.branch ?? opened.head.branch?.slice("refs/heads/".length) ?? "main";
     signal?.throwIfAborted();
     if (!repo) {
       const cloning: CloneMarker = { url, ...whoClones(), createdDir: target.kind === "new" && target.createdDir };
@@ -113,9 +123,26 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
     const lazy = opts.lazy === true;
     // chunks this fetch hashes and stores: the checkout below copies them without reading them again
     const verified = new Set<ChunkId>();
-    const fetched = await fetch(r, {
+    // the working files of the branch written as their chunks arrive (the checkout below takes them as they are)
+    let arriving: ArrivingCheckout | null = null;
+    const writeAsArriving = !lazy && !opts.noCheckout && readSparse(r) === null;
+    const fetchOpts: Parameters<typeof fetch>[1] = {
       verifiedInto: verified,
+      ...(writeAsArriving
+        ? {
+            onMetadata: async ({ git, refs }) => {
+              const at = refs.get(`refs/heads/${initial}`);
+              if (!at) return undefined; // a tag, or a branch the remote lacks: the checkout writes every file
+              const view = new Repository(r.root, r.tdvDir, r.config, { git, refs: r.refs, chunks: r.chunks }, r.durability);
+              const tree = (await git.readCommit(at)).tree;
+              const a = new ArrivingCheckout(r, tree, (await readSnapshot(view, tree)).files);
+              arriving = a;
+              return (id, got) => a.arrived(id, got);
+            },
+          }
+        : {}),
       remote: "origin",
+      opened,
       lazy,
       // resumed without --lazy after a lazy start: every chunk, as a full clone has
       ...(!lazy && r.config.lazy ? { allChunks: true } : {}),
@@ -123,7 +150,9 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.backend ? { backend: opts.backend } : {}),
       ...(signal ? { signal } : {}),
-    });
+    };
+    // writing working files: under the working-copy lock, as the checkout below
+    const fetched = await (writeAsArriving ? r.exclusive("clone", () => fetch(r, fetchOpts)) : fetch(r, fetchOpts));
     const heads = fetched.refs.filter((f) => f.ref.startsWith("refs/heads/") && f.new);
     const empty = heads.length === 0;
     let found = heads.find((f) => f.ref === `refs/heads/${initial}`);
@@ -147,7 +176,8 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
       signal?.throwIfAborted();
       const tree = (await r.git.readCommit(at)).tree;
       const progress = opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {};
-      const res: CheckoutResult = opts.noCheckout ? { written: 0, deleted: 0, bytes: 0 } : await r.exclusive("clone", () => materialize(r, { targetTree: tree, action: "clone", verified, ...progress }));
+      const pre = await prePlaced(arriving, tree);
+      const res: CheckoutResult = opts.noCheckout ? { written: 0, deleted: 0, bytes: 0 } : await r.exclusive("clone", () => materialize(r, { targetTree: tree, action: "clone", verified, ...pre, ...progress }));
       await r.refs.setHead({ oid: at }, r.identity(), `clone: from ${url}, tag ${opts.branch}`);
       signal?.throwIfAborted();
       await r.updateConfig((c) => void delete c.cloning);
@@ -161,8 +191,9 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
       oid = found.new as GitOid;
       const tree = (await r.git.readCommit(oid)).tree;
       // not interruptible half-way (its writes settle first): a signal takes effect once it is done
+      const pre = await prePlaced(arriving, tree);
       if (!opts.noCheckout) {
-        res = await r.exclusive("clone", () => materialize(r, { targetTree: tree, action: "clone", verified, ...(opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {}) }));
+        res = await r.exclusive("clone", () => materialize(r, { targetTree: tree, action: "clone", verified, ...pre, ...(opts.onCheckoutProgress ? { onProgress: opts.onCheckoutProgress } : {}) }));
       }
       signal?.throwIfAborted();
       // a resumed clone may have got this far before
@@ -184,6 +215,14 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
     }
     throw err;
   }
+}
+
+/** The files written as their chunks arrived, for a checkout of `tree`; removed when it is of another tree. */
+async function prePlaced(arriving: ArrivingCheckout | null, tree: GitOid): Promise<{ prePlaced?: PrePlaced }> {
+  if (!arriving) return {};
+  if (arriving.tree === tree) return { prePlaced: arriving.placed };
+  await arriving.discard();
+  return {};
 }
 
 function whoClones(): Pick<CloneMarker, "pid" | "host" | "startedAt"> {

@@ -34,7 +34,8 @@ import { decodeLoose, headerLinks, type GitType } from "./git-objects.js";
 import { chunkKey, gitObjectKey, RemoteRepo, type IgnoredRemoteRef, type RemoteRef } from "./layout.js";
 import { copyFile, storeBytes, storeParts, type StoreOutcome } from "./verify-pool.js";
 import { addCount, checkJobs, drain, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
-import type { ObjectWriter } from "../store/types.js";
+import type { ObjectStore, ObjectWriter } from "../store/types.js";
+import { PendingObjects } from "./pending-objects.js";
 
 export interface FetchOptions {
   /** a remote name or URL (default: origin, or the only remote) */
@@ -61,6 +62,47 @@ export interface FetchOptions {
    * reading them again.
    */
   verifiedInto?: Set<ChunkId>;
+  /**
+   * The remote as the caller opened and read it moments before (a clone:
+   * its tdv.json checked, its refs and HEAD read), used instead of reading
+   * them again when `url` is the one this fetch resolves
+   */
+  opened?: OpenedRemote;
+  /**
+   * Called once the new metadata is downloaded and verified, before any
+   * chunk: `git` reads the fetched Git objects (not stored yet) and this
+   * repository's; `refs` are the remote's. May return where each chunk's
+   * verified bytes go as well as the store, as they arrive (a clone writes
+   * its working files from them).
+   */
+  onMetadata?: (view: { git: ObjectStore; refs: ReadonlyMap<string, GitOid> }) => Promise<ChunkArrival | undefined>;
+}
+
+/**
+ * A chunk this fetch verified: its bytes as received (hashed to its id), or,
+ * when they never passed through this process (a folder remote's copy), the
+ * store's file, which this fetch wrote after hashing every byte of it.
+ */
+export type ChunkArrival = (id: ChunkId, got: { parts: readonly Uint8Array[] } | { file: string }) => Promise<void>;
+
+/** A remote opened and read (fetch's `opened`). */
+export interface OpenedRemote {
+  url: string;
+  remote: RemoteRepo;
+  refs: Awaited<ReturnType<RemoteRepo["scanRefs"]>>;
+  head: Awaited<ReturnType<RemoteRepo["readHead"]>>;
+}
+
+/** Open the remote at `url` and read what a fetch starts from, at once: its tdv.json (NotARemoteRepositoryError when none), refs and HEAD. */
+async function openRemote(url: string, backend?: BackendOptions): Promise<OpenedRemote> {
+  const remote = await RemoteRepo.open(url, backend);
+  const refs = remote.scanRefs();
+  const head = remote.readHead();
+  // all three in flight at once; a refusal of the first wins, and the others' failures are not left unhandled
+  refs.catch(() => {});
+  head.catch(() => {});
+  await remote.requireConfig();
+  return { url, remote, refs: await refs, head: await head };
 }
 
 export type FetchRefStatus = "new" | "updated" | "forced" | "up-to-date" | "deleted" | "rejected";
@@ -108,10 +150,10 @@ async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchR
   const remoteLabel = name ? `remote ${name} (${url})` : url;
   const lazy = opts.lazy ?? (repo.config.lazy !== undefined && repo.config.lazy.remote === name);
   if (lazy && !name) throw new UsageError("a lazy fetch needs a named remote (its chunks are fetched from it later)", { hint: "`tdv remote add NAME URL` first" });
-  const remote = await RemoteRepo.open(url, opts.backend);
-  await remote.requireConfig();
-  const { refs: remoteRefs, ignored } = await remote.scanRefs();
-  const head = await remote.readHead();
+  const pre = opts.opened?.url === url ? opts.opened : null;
+  const { remote, refs: scanned, head } = pre ?? (await openRemote(url, opts.backend));
+  const { refs: remoteRefs } = scanned;
+  const ignored = [...scanned.ignored];
   if (head.ignored) ignored.unshift(head.ignored);
   const defaultBranch = head.branch?.slice("refs/heads/".length) ?? null;
 
@@ -184,7 +226,12 @@ async function _fetch(repo: Repository, opts: FetchOptions = {}): Promise<FetchR
       skipped.objects++;
       skipped.bytes += chunkRefs.get(id) ?? 0;
     }
-    await downloadChunks(repo, remote, missing, chunkRefs, { concurrency, onProgress, counts: downloaded, signal, label: remoteLabel, verifiedInto: opts.verifiedInto });
+    const arrived =
+      opts.onMetadata && missing.length > 0
+        ? await opts.onMetadata({ git: new PendingObjects(fetched, repo.git), refs: new Map([...remoteRefs].map(([ref, r]) => [ref, r.oid])) })
+        : undefined;
+    signal?.throwIfAborted();
+    await downloadChunks(repo, remote, missing, chunkRefs, { concurrency, onProgress, counts: downloaded, signal, label: remoteLabel, verifiedInto: opts.verifiedInto, arrived });
   }
 
   // 4. store the Git objects, children first
@@ -233,6 +280,7 @@ async function downloadChunks(
     signal,
     label = remote.url,
     verifiedInto,
+    arrived,
   }: {
     concurrency: number;
     onProgress: OnTransferProgress | undefined;
@@ -240,6 +288,7 @@ async function downloadChunks(
     signal?: AbortSignal | undefined;
     label?: string;
     verifiedInto?: Set<ChunkId> | undefined;
+    arrived?: ChunkArrival | undefined;
   },
 ): Promise<void> {
   if (ids.length === 0) return;
@@ -253,6 +302,8 @@ async function downloadChunks(
     const src = remote.backend.localFile?.(chunkKey(id));
     let out: StoreOutcome;
     let received = sizes.get(id) ?? 0;
+    /** the verified bytes in hand, for `arrived` */
+    let parts: readonly Uint8Array[] | null = null;
     try {
       if (src) out = await copyFile(src, task, sizes.get(id));
       else if (remote.backend.getParts) {
@@ -261,11 +312,13 @@ async function downloadChunks(
         if (!got) throw new RemoteObjectMissingError(id, "chunk", label);
         received = got.bytes;
         out = await storeParts(got.parts, task);
+        parts = got.parts;
       } else {
         const got = await remote.backend.get(chunkKey(id));
         if (!got) throw new RemoteObjectMissingError(id, "chunk", label);
         received = got.bytes.byteLength;
         out = await storeBytes(got.bytes, task);
+        parts = [got.bytes];
       }
     } catch (err) {
       if (isTdvError(err)) throw err;
@@ -278,6 +331,11 @@ async function downloadChunks(
       verifiedInto?.add(id); // hashed on the way in, and stored by this process
     }
     if (src && out.wrote) received = out.bytes;
+    // hashed to its id on the way in (bytes in hand), or copied by this fetch with every byte hashed (the store's file)
+    if (arrived) {
+      if (parts) await arrived(id, { parts });
+      else if (out.wrote) await arrived(id, { file });
+    }
     addCount(counts, "chunk", received);
     m.add(received);
   });

@@ -17,7 +17,7 @@ import { isGitOid, type ChunkId, type GitOid } from "../format/hash.js";
 import { mapLimit } from "../store/atomic.js";
 import { REPO_FORMAT_VERSION, TDV_VERSION } from "../format/version.js";
 import { checkRefName, fullRefNameProblem } from "../store/refs.js";
-import { openBackend, type BackendOptions, type ObjectBackend } from "./backend.js";
+import { openBackend, type BackendOptions, type ObjectBackend, type PutOptions } from "./backend.js";
 import { backoff, retryPolicy, type RetryPolicy } from "./retry.js";
 import { ConditionalWritesIgnoredError, ConditionalWritesRefusedError, InfoRefsNotUpdatedError, NotARemoteRepositoryError, PreconditionFailedError } from "./errors.js";
 
@@ -230,20 +230,20 @@ export class RemoteRepo {
     } catch (err) {
       if (!(err instanceof PreconditionFailedError)) throw err;
     }
-    if (created) {
+    // the object exists now: both writes below must be refused, and are sent at once (neither changes it unless
+    // the server ignores its condition, which is then the error either way)
+    const refused = async (condition: "If-None-Match: *" | "If-Match", opts: PutOptions): Promise<void> => {
       try {
-        await this.backend.put(CONDITIONS_CHECK_KEY, body, { ifNoneMatch: "*" });
-        throw new ConditionalWritesIgnoredError(this.url, "If-None-Match: *");
+        await this.backend.put(CONDITIONS_CHECK_KEY, body, opts);
       } catch (err) {
-        if (!(err instanceof PreconditionFailedError)) throw err;
+        if (err instanceof PreconditionFailedError) return;
+        throw err;
       }
-    }
-    try {
-      await this.backend.put(CONDITIONS_CHECK_KEY, body, { ifMatch: '"00000000000000000000000000000000-0"' });
-      throw new ConditionalWritesIgnoredError(this.url, "If-Match");
-    } catch (err) {
-      if (!(err instanceof PreconditionFailedError)) throw err;
-    }
+      throw new ConditionalWritesIgnoredError(this.url, condition);
+    };
+    const checks = [...(created ? [refused("If-None-Match: *", { ifNoneMatch: "*" })] : []), refused("If-Match", { ifMatch: '"00000000000000000000000000000000-0"' })];
+    const results = await Promise.allSettled(checks);
+    for (const r of results) if (r.status === "rejected") throw r.reason;
     CONDITIONS_CHECKED.add(this.url);
   }
 

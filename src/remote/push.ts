@@ -73,6 +73,8 @@ export interface PushOptions {
   backend?: BackendOptions;
   /** called before the first remote ref moves (throws to stop the push there) */
   beforeRefUpdate?: () => void;
+  /** called once every ref this push moves has moved (the push's announcement to remote gc may go) */
+  refsMoved?: () => void;
   /**
    * called once the refs to move are known, before anything is uploaded or moved
    * (the pre-push hook): throws to stop the push with the remote untouched
@@ -132,7 +134,7 @@ interface Upload {
 
 export function push(repo: Repository, opts?: Parameters<typeof _push>[1]): ReturnType<typeof _push> {
   // announced on the remote for its whole run, so that a remote gc never races it (remote-writers.ts)
-  return repo.writing("push", () => asRemoteWriter(repo, opts ?? {}, (beforeRefUpdate) => _push(repo, { ...opts, beforeRefUpdate })));
+  return repo.writing("push", () => asRemoteWriter(repo, opts ?? {}, (beforeRefUpdate, refsMoved) => _push(repo, { ...opts, beforeRefUpdate, refsMoved })));
 }
 
 async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResult> {
@@ -270,6 +272,9 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
       rejected.push({ ...strip(u), status: "rejected" });
     }
   }
+  // every object this push sent is named by a ref now (or, its ref rejected, is an orphan as it would be after the push):
+  // the push's announcement to remote gc is withdrawn beside what follows
+  opts.refsMoved?.();
   // the remote's HEAD, its git/info/refs and the local remote-tracking refs, at once (none depends on another)
   const firstBranch = done.find((u) => u.ref.startsWith("refs/heads/"));
   const [, infoRefs] = await Promise.all([

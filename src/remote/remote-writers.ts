@@ -118,12 +118,17 @@ class Lease implements RemoteAnnouncement {
     if (silent > this.lease / 2) throw new RemoteLeaseLostError(this.backend.url, this.kind, silent);
   }
 
-  async release(): Promise<void> {
-    if (this.released) return;
-    this.released = true;
-    clearInterval(this.timer);
-    await this.renewing;
-    await this.backend.delete(this.key).catch(() => {});
+  private releasing: Promise<void> | null = null;
+
+  /** Idempotent: a second call waits for the first one's delete. */
+  release(): Promise<void> {
+    this.releasing ??= (async () => {
+      this.released = true;
+      clearInterval(this.timer);
+      await this.renewing;
+      await this.backend.delete(this.key).catch(() => {});
+    })();
+    return this.releasing;
   }
 }
 
@@ -253,14 +258,22 @@ function plural(n: number): string {
 export async function asRemoteWriter<T>(
   repo: Repository,
   opts: { remote?: string; backend?: BackendOptions },
-  fn: (beforeRefUpdate: () => void) => Promise<T>,
+  /**
+   * `beforeRefUpdate`: to call before moving a ref (throws when the announcement may have lapsed);
+   * `refsMoved`: once every ref has moved (the objects are referenced): the announcement is withdrawn
+   * then, beside what the writer still does (git/info/refs), instead of after it
+   */
+  fn: (beforeRefUpdate: () => void, refsMoved: () => void) => Promise<T>,
 ): Promise<T> {
   const { url } = resolveRemote(repo, opts.remote);
   const backend = await openBackend(url, opts.backend);
-  if (!backend.writable) return fn(() => {});
+  if (!backend.writable) return fn(() => {}, () => {});
   const ann = await enterRemoteWriter(backend, { ...(repo.onNotice ? { onWait: repo.onNotice } : {}) });
   try {
-    return await fn(() => ann.check());
+    return await fn(
+      () => ann.check(),
+      () => void ann.release(),
+    );
   } finally {
     await ann.release();
   }

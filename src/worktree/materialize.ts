@@ -17,7 +17,8 @@ import { mapLimit } from "../store/atomic.js";
 import type { IndexEntry } from "../store/index-file.js";
 import { copyChunks } from "./checkout-copy.js";
 import { compareWorktree, hashWorkFile } from "./work-state.js";
-import { type FileStat, TreeWriter } from "./worktree.js";
+import { type FileStat, sameStat, TreeWriter } from "./worktree.js";
+import type { PrePlaced } from "./arriving.js";
 
 export interface CheckoutResult {
   written: number;
@@ -117,6 +118,7 @@ export async function materialize(
     action,
     onProgress,
     verified,
+    prePlaced,
   }: {
     targetTree: GitOid | null;
     force?: boolean;
@@ -124,6 +126,11 @@ export async function materialize(
     onProgress?: ProgressFn;
     /** chunk ids this process verified and stored moments before (a clone's fetch): see copyChunks */
     verified?: ReadonlySet<string>;
+    /**
+     * Working files this process wrote moments before from verified chunks (a clone's, as they
+     * arrived: arriving.ts): each taken as it is while its stat data is still what was placed
+     */
+    prePlaced?: PrePlaced;
   },
 ): Promise<CheckoutResult> {
   const head = await repo.refs.head();
@@ -171,10 +178,13 @@ export async function materialize(
   const holdsTarget = async (p: string, t: SnapEntry | undefined, i: IndexEntry | undefined): Promise<IndexEntry | "absent" | null> => {
     if (!ws.scan.files.has(p)) return t ? null : "absent";
     if (!t) return null;
+    const pre = prePlaced?.get(p);
+    const now = ws.scan.files.get(p);
+    if (pre && now && t.store === "chunk" && pre.id === t.id && sameStat(pre.stat, now)) return { store: "chunk", id: t.id, size: now.size, mtimeMs: now.mtimeMs, ctimeMs: now.ctimeMs, ino: now.ino };
     const known = ws.modified.get(p) ?? (i && !deletedLocally.has(p) ? i : undefined);
     if (known && known.store === t.store) return known.id === t.id ? known : null;
-    const now = await hashWorkFile(repo, p, t.store, false);
-    return now.id === t.id ? now : null;
+    const hashed = await hashWorkFile(repo, p, t.store, false);
+    return hashed.id === t.id ? hashed : null;
   };
   let carried = false;
   const paths = scope ? new Set(scope) : new Set<string>([...H.keys(), ...T.keys(), ...index.entries.keys()]);

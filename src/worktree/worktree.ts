@@ -203,6 +203,45 @@ export class TreeWriter {
     return this.cloneSync(rel, src);
   }
 
+  /**
+   * Place `rel` as placeSync does, but with the writes on libuv's threads, so
+   * that this thread goes on receiving meanwhile (a clone writing working
+   * files as their chunks arrive): `parts` written in one writev, or the file
+   * `src` cloned or copied in the kernel (as cloneSync with orCopy). Only
+   * through `tmpDir` (the file appears whole or not at all): null, and
+   * nothing written, when files are written in place.
+   */
+  async placeAsync(rel: string, from: { parts: readonly Uint8Array[] } | { src: string }): Promise<FileStat | null> {
+    if (!this.viaTmp) return null;
+    const abs = this.abs(rel);
+    this.prepareParentSync(rel);
+    const tmp = this.tmpPath();
+    let placed = false;
+    try {
+      if ("src" in from) {
+        await fsp.copyFile(from.src, tmp, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL);
+        await fsp.chmod(tmp, 0o644 & ~process.umask()); // the object is read-only; the working file is not
+      } else {
+        const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o666);
+        try {
+          await writevAll(fh, from.parts);
+        } finally {
+          await fh.close();
+        }
+      }
+      if (!renameOver(tmp, abs)) {
+        this.viaTmp = false;
+        return null;
+      }
+      placed = true;
+      return statOf(await fsp.lstat(abs));
+    } catch (err) {
+      throw asAccessError(err, abs);
+    } finally {
+      if (!placed) await fsp.rm(tmp, { force: true });
+    }
+  }
+
   /** A new name in `tmpDir` (made on first use): one random prefix per writer, then a counter. */
   private tmpPath(): string {
     const dir = this.tmpDir as string;
@@ -280,5 +319,18 @@ export function checkRelPath(rel: string): void {
     if (part.includes("\\") || part.includes("\0")) throw new UnsafePathError(rel, "path component contains '\\' or NUL");
     const lower = part.toLowerCase();
     if (lower === ".tdv" || lower === ".git") throw new UnsafePathError(rel, `'${part}' is reserved`);
+  }
+}
+
+/** Write `parts` to the open file from its start, in one writev unless the system writes less. */
+async function writevAll(fh: import("node:fs/promises").FileHandle, parts: readonly Uint8Array[]): Promise<void> {
+  const total = parts.reduce((n, p) => n + p.byteLength, 0);
+  let { bytesWritten } = await fh.writev(parts as Uint8Array[]);
+  while (bytesWritten < total) {
+    // a short write (rare on a file): the rest, from where it stopped
+    const rest = Buffer.concat(parts as Uint8Array[]).subarray(bytesWritten);
+    const w = await fh.write(rest, 0, rest.byteLength, bytesWritten);
+    if (w.bytesWritten === 0) throw Object.assign(new Error("short write"), { code: "EIO" });
+    bytesWritten += w.bytesWritten;
   }
 }

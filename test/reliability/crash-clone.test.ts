@@ -206,6 +206,25 @@ describe("an interrupted clone", () => {
     await expectComplete(target, "after SIGINT twice");
   }, 30_000);
 
+  it("SIGKILL while the working files are written as their chunks arrive: each file left is whole; the same clone completes it", async () => {
+    const parent = await tempDir();
+    const target = path.join(parent, "target");
+    const from = server.requests.length;
+    const s = start(parent, ["clone", "-q", url, "target"]);
+    await chunksFetched(from, CHUNKS / 4);
+    s.kill();
+    await s.done;
+    expect(await leftState(target)).toBe("unfinished");
+    const left = await hashTree(target);
+    // some of the branch's files were written during the transfer, none of them all; each one left holds its chunk's bytes
+    expect(left.size).toBeGreaterThan(0);
+    expect(left.size).toBeLessThan(expected.files.size);
+    for (const [p, h] of left) expect(h, p).toBe(expected.files.get(p));
+    const again = await runOk(parent, ["clone", url, "target"]);
+    expect(again.stderr).toContain("Resuming the unfinished clone in 'target'");
+    await expectComplete(target, "after SIGKILL during the transfer");
+  }, 30_000);
+
   it("SIGKILL at random moments: commands inside say the clone did not finish; the same clone again completes it", async () => {
     const left = { absent: 0, init: 0, unfinished: 0, complete: 0 };
     const second = { cloned: 0, resumed: 0, restarted: 0 };
