@@ -153,7 +153,9 @@ describe("index file", () => {
       expect([...lazy.keys()]).toEqual(sorted.map(([k]) => k));
       expect([...lazy.values()]).toEqual(sorted.map(([, v]) => v));
       const each: string[] = [];
-      lazy.forEach((_, k) => each.push(k));
+      lazy.forEach((_, k) => {
+        each.push(k);
+      });
       expect(each).toEqual(sorted.map(([k]) => k));
       expect(encodeIndex({ tree: null, entries: lazy }).equals(encodeIndex({ tree: null, entries: plain }))).toBe(true);
     }
