@@ -423,6 +423,13 @@ function dataset() {
   return { data, nTime };
 }
 
+/** The medians of an operation's rows by label. */
+function medians(op) {
+  return Object.fromEntries(op.rows.map((r) => [r.label, r.median]));
+}
+
+const metOrNo = (ok) => (ok ? "met" : "no");
+
 function main() {
   if (!fs.existsSync(TDV)) throw new Error("run `npm run build` first");
   fs.mkdirSync(WORK, { recursive: true });
@@ -451,6 +458,11 @@ function main() {
     record("first commit of the dataset", rows);
     if (!ice.dir) console.log(`  (Icechunk column skipped: ${ice.why})`);
     else console.log(`  (Icechunk: ${ice.how})`);
+    const m = medians(results.at(-1));
+    const t = m["tdv init+add+commit"];
+    const ic = m["Icechunk JS set+commit"];
+    const vsIce = ic ? `; faster than Icechunk's: ${(t / ic).toFixed(2)}×, ${metOrNo(t < ic)}` : "";
+    console.log(`  targets: tdv ≤ 1.3 × \`cp -r, then sync\`: ${(t / m["cp -r, then sync"]).toFixed(2)}×, ${metOrNo(t <= 1.3 * m["cp -r, then sync"])}${vsIce}`);
   } else {
     for (const [name, init] of [["tdv1", `${tdv} init >/dev/null && ${tdv} add -A -q && ${tdv} commit -q -m import >/dev/null`], ["git1", `${gitInit} && git add -A && git commit -q -m import`]]) sh(init, copyOf(data, name));
   }
@@ -510,6 +522,11 @@ function main() {
       rows.push(measure("git-lfs add+commit", "git add -A && git commit -q -m edit", { setup: prep(lfsRepo, "git reset -q --hard base && git clean -qfd") }));
     }
     record("commit after changing 1% of one array and appending a time slice", rows, `${changedFiles.length} files changed or added`);
+    const m = medians(results.at(-1));
+    const ic = m["Icechunk set the changed keys + commit"];
+    const t = m["tdv commit -a"];
+    const vsIce = ic ? `; ≤ 1.5 × Icechunk's (handed the keys): ${(t / ic).toFixed(2)}×, ${metOrNo(t <= 1.5 * ic)}` : "";
+    console.log(`  targets: tdv ≤ git: ${(t / m["git add -A && git commit"]).toFixed(2)}×, ${metOrNo(t <= m["git add -A && git commit"])}${vsIce}`);
     sh(`${tdv} reset -q --hard base >/dev/null`, tdvRepo);
     sh("git reset -q --hard base && git clean -qfd", gitRepo);
   }
@@ -737,7 +754,7 @@ function huge(data, nTime) {
   const peaksOf = () => {
     for (const row of results.at(-1).rows) if (row.label.startsWith("tdv")) peaks.push([row.label, row.peakRssMB]);
   };
-  const verdict = (ok) => (ok ? "met" : "no");
+  const verdict = metOrNo;
   console.log(`
 huge: ${size.chunks.toLocaleString("en")} chunk files in one array (${nTime} × ${LAT} × ${LON} chunks), run once each`);
   const repo = fresh("huge-tdv");
