@@ -117,12 +117,13 @@ export const PENDING_PREFIX = "pending/";
 /**
  * A branch's queue of waiting commits on a remote: `pending/<branch in
  * hex>/<id>.json` for each record (written once), `.../landed/<id>` holding
- * the commit a carrier landed it as.
+ * the commit a carrier landed it as, `.../carrying/<id>` a carrier's beat.
  */
 function remotePendingQueue(backend: ObjectBackend, branch: string): PendingQueue {
   const dir = `${PENDING_PREFIX}${Buffer.from(branch).toString("hex")}/`;
   const recordKey = (id: string) => `${dir}${id}.json`;
   const markKey = (id: string) => `${dir}landed/${id}`;
+  const beatKey = (id: string) => `${dir}carrying/${id}`;
   return {
     publish: async (rec) => {
       await backend.put(recordKey(rec.id), Buffer.from(JSON.stringify(rec)));
@@ -151,7 +152,15 @@ function remotePendingQueue(backend: ObjectBackend, branch: string): PendingQueu
       await backend.delete(recordKey(id));
     },
     forget: async (id) => {
-      await Promise.all([backend.delete(recordKey(id)), backend.delete(markKey(id))]);
+      await Promise.all([backend.delete(recordKey(id)), backend.delete(markKey(id)), backend.delete(beatKey(id))]);
+    },
+    beat: async (id, n) => {
+      await backend.put(beatKey(id), Buffer.from(String(n)));
+    },
+    lastBeat: async (id) => {
+      const got = await backend.get(beatKey(id));
+      const text = got ? Buffer.from(got.bytes).toString("latin1").trim() : "";
+      return /^[0-9]{1,15}$/.test(text) ? Number(text) : null;
     },
   };
 }

@@ -9,9 +9,13 @@
  *
  * Who carries: the session with the smallest id among those waiting (every
  * waiter lists the queue and knows); the others poll the branch and find
- * their commit's marker once it landed. A carrier that stalls (the branch has
- * not moved for STALL_MS) is passed over: the next one carries its commit
- * too. A waiter whose commit a chain passed over (a conflict in the
+ * their commit's marker once it landed. A carrier at work beats (a number
+ * beside the queue, changed every BEAT_MS); one that stalls (neither the
+ * branch nor its beat moved for STALL_MS: it died, or hangs) is passed over,
+ * and the next one carries its commit too. Without the beat, a carrier slowed
+ * past STALL_MS on a loaded machine was passed over while it worked, by one
+ * waiter after another, each starting the same work: 100 committers in their
+ * own processes took minutes or did not finish. A waiter whose commit a chain passed over (a conflict in the
  * carrier's hands) commits on its own, as it would without the queue.
  *
  * Safety does not rest on the queue:
@@ -35,6 +39,8 @@ import type { SnapEntry } from "../repo/snapshot.js";
 export const SESSION_TRAILER = "Tdv-Session";
 /** A carrier that has not moved the branch for this long is passed over. */
 export const STALL_MS = 10_000;
+/** How often a carrier at work says so (well within STALL_MS). */
+export const BEAT_MS = STALL_MS / 4;
 /** At most this many sessions in one chain. */
 export const MAX_CARRY = 128;
 
@@ -64,8 +70,29 @@ export interface PendingQueue {
   landed(id: string): Promise<GitOid | null>;
   /** the record removed (its marker, if any, stays for its owner) */
   remove(id: string): Promise<void>;
-  /** the record and its marker removed (by the owner, once it knows) */
+  /** the record, its marker and its beat removed (by the owner, once it knows) */
   forget(id: string): Promise<void>;
+  /** session `id` is carrying: its beat is now `n` */
+  beat(id: string, n: number): Promise<void>;
+  /** the last beat of session `id` (null: none) */
+  lastBeat(id: string): Promise<number | null>;
+}
+
+/**
+ * Beat for session `id` (at once, then every BEAT_MS) while it carries;
+ * the function returned stops it. A beat that cannot be written is skipped:
+ * the waiters then see a stall, which costs time, never safety.
+ */
+export function beating(queue: PendingQueue, id: string): () => Promise<void> {
+  let n = 0;
+  let last = queue.beat(id, ++n).catch(() => undefined);
+  const timer = setInterval(() => {
+    last = queue.beat(id, ++n).catch(() => undefined);
+  }, BEAT_MS);
+  return async () => {
+    clearInterval(timer);
+    await last;
+  };
 }
 
 export function newSessionId(): string {
@@ -175,7 +202,8 @@ const SETTLE_MS = 500;
 export class Waiter {
   private readonly records = new Map<string, PendingCommit | null>();
   private readonly stalled = new Set<string>();
-  private watching: { carrier: string; tip: GitOid | null; since: number } | null = null;
+  /** the carrier being watched, the branch and its beat when last seen to move, and since when */
+  private watching: { carrier: string; tip: GitOid | null; beat: number | null; since: number } | null = null;
   /** the branch at the last look, and when; null before the first */
   private seen: { tip: GitOid | null; at: number } | null = null;
   /** the first look waits for the others that lost the same race to queue */
@@ -219,13 +247,16 @@ export class Waiter {
     const carrier = live[0] ?? this.id;
     // passed over by chains (a conflict in a carrier's hands, a record it could not read): this session commits on its own
     if (carrier !== this.id && this.passedOver < 4) {
+      const beat = await this.queue.lastBeat(carrier).catch(() => null);
       const now = Date.now();
-      if (!this.watching || this.watching.carrier !== carrier || this.watching.tip !== tip) {
-        this.watching = { carrier, tip, since: now };
+      const w = this.watching;
+      if (!w || w.carrier !== carrier || w.tip !== tip || w.beat !== beat) {
+        // a new carrier, or one that moved the branch or beat since the last look: at work
+        this.watching = { carrier, tip, beat, since: now };
         return { kind: "wait" };
       }
-      if (now - this.watching.since <= STALL_MS) return { kind: "wait" };
-      // the carrier has not moved the branch for a while: pass it over (the next one carries its commit too)
+      if (now - w.since <= STALL_MS) return { kind: "wait" };
+      // the carrier has neither moved the branch nor beaten for a while: pass it over (the next one carries its commit too)
       this.stalled.add(carrier);
       this.watching = null;
       if (live[1] !== this.id) return { kind: "wait" };

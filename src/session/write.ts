@@ -37,7 +37,7 @@ import { TDV_VERSION } from "../format/version.js";
 import { formatMessage } from "../worktree/record.js";
 import { mapLimit } from "../store/atomic.js";
 import type { ObjectWriter } from "../store/types.js";
-import { History, newSessionId, SESSION_TRAILER, sessionOf, STALL_MS, Waiter, type PendingCommit, type PendingQueue } from "./group-commit.js";
+import { beating, History, newSessionId, SESSION_TRAILER, sessionOf, STALL_MS, Waiter, type PendingCommit, type PendingQueue } from "./group-commit.js";
 import { openSession, pathParts, sliceRange, type RangeQuery, type ReadSession } from "./read.js";
 
 /** One file the session wrote (its object) or deleted. */
@@ -378,59 +378,66 @@ class Session implements WriteSession {
           }
           carry = turn.records;
         }
-        if (tip !== onto) {
-          ({ changes } = await this.rebase(onto, tip, changes, merged));
-          onto = tip;
-          rebased++;
-        }
-        const now = new Date();
-        const committer = this.repo.identity(now, "committer");
-        const parentTree = onto ? (await this.repo.git.readCommit(onto)).tree : null;
-        const commitObject = (tree: GitOid, extra: Record<string, string>) => ({
-          tree,
-          parents: onto ? [onto] : [],
-          author: { ...author, timestamp: Math.floor(now.getTime() / 1000) },
-          committer,
-          message: messageWith(extra),
-        });
-        // the trees and the commit written together (on a remote: uploaded in one parallel round)
-        let { tree, own } = await this.repo.git.withPack(async (pack) => {
-          const tree = await this.treeWith(onto, changes, pack);
-          return { tree, own: await pack.writeCommit(commitObject(tree, {})) };
-        });
-        // the branch's rules, on the commit it is about to move to (refused: thrown, nothing moved)
-        const extra = this.verify ? await this.verify(own, ref, opts.noVerify === true) : null;
-        if (extra && Object.keys(extra).length > 0) {
-          own = await this.repo.git.writeCommit(commitObject(tree, extra));
-          text = messageWith(extra);
-        }
-        // other sessions' queued commits after it, each under the same rules (one more parallel round of uploads)
-        const links = carry.length > 0 ? await this.repo.git.withPack((pack) => this.carryOnto(onto, own, changes.keys(), carry, committer, pack, ref)) : [];
-        const chain = { tree, own, links, top: links.at(-1)?.commit ?? own };
+        // a queued session at work on its turn beats, so that the waiters see it working however slow it is
+        const stopBeat = waiter && queue ? beating(queue, waiter.id) : null;
         try {
-          await this.repo.durability.flush();
-          this.hold.check(); // a lapsed announcement: gc may have removed objects this commit names
-          await this.repo.refs.update(ref, { expected: onto, next: chain.top, who: committer, message: `commit (session): ${message.trim().split("\n")[0]}${chain.links.length ? ` (and ${chain.links.length} carried)` : ""}` });
-        } catch (err) {
-          if (!(err instanceof BranchMovedError) || ++lost >= attempts) throw err;
-          if (queue && !waiter) {
-            // lost a race: leave the commit for whoever lands next to carry, and wait for it
-            await queue.publish({ format: "tdv-pending-commit/1", id, branch: this.branch, base: onto, changes: [...changes], message: text, author });
-            waiter = new Waiter(queue, id, onto, history);
+          if (tip !== onto) {
+            ({ changes } = await this.rebase(onto, tip, changes, merged));
+            onto = tip;
+            rebased++;
           }
-          // back off (exponentially, with full jitter, so that many committers spread out), then look again; a
-          // carrier whose chain lost to a single commit tries again at once
-          await sleep(randomInt(0, (waiter && carry.length > 0 ? 50 : Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(lost - 1, 12))) + 1));
-          continue;
+          const now = new Date();
+          const committer = this.repo.identity(now, "committer");
+          const parentTree = onto ? (await this.repo.git.readCommit(onto)).tree : null;
+          const commitObject = (tree: GitOid, extra: Record<string, string>) => ({
+            tree,
+            parents: onto ? [onto] : [],
+            author: { ...author, timestamp: Math.floor(now.getTime() / 1000) },
+            committer,
+            message: messageWith(extra),
+          });
+          // the trees and the commit written together (on a remote: uploaded in one parallel round)
+          let { tree, own } = await this.repo.git.withPack(async (pack) => {
+            const tree = await this.treeWith(onto, changes, pack);
+            return { tree, own: await pack.writeCommit(commitObject(tree, {})) };
+          });
+          // the branch's rules, on the commit it is about to move to (refused: thrown, nothing moved)
+          const extra = this.verify ? await this.verify(own, ref, opts.noVerify === true) : null;
+          if (extra && Object.keys(extra).length > 0) {
+            own = await this.repo.git.writeCommit(commitObject(tree, extra));
+            text = messageWith(extra);
+          }
+          // other sessions' queued commits after it, each under the same rules (one more parallel round of uploads)
+          const links = carry.length > 0 ? await this.repo.git.withPack((pack) => this.carryOnto(onto, own, changes.keys(), carry, committer, pack, ref)) : [];
+          const chain = { tree, own, links, top: links.at(-1)?.commit ?? own };
+          try {
+            await this.repo.durability.flush();
+            this.hold.check(); // a lapsed announcement: gc may have removed objects this commit names
+            await this.repo.refs.update(ref, { expected: onto, next: chain.top, who: committer, message: `commit (session): ${message.trim().split("\n")[0]}${chain.links.length ? ` (and ${chain.links.length} carried)` : ""}` });
+          } catch (err) {
+            if (!(err instanceof BranchMovedError) || ++lost >= attempts) throw err;
+            if (queue && !waiter) {
+              // lost a race: leave the commit for whoever lands next to carry, and wait for it
+              await queue.publish({ format: "tdv-pending-commit/1", id, branch: this.branch, base: onto, changes: [...changes], message: text, author });
+              waiter = new Waiter(queue, id, onto, history);
+            }
+            // back off (exponentially, with full jitter, so that many committers spread out), then look again; a
+            // carrier whose chain lost to a single commit tries again at once
+            await sleep(randomInt(0, (waiter && carry.length > 0 ? 50 : Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(lost - 1, 12))) + 1));
+            continue;
+          }
+          if (queue) {
+            await stopBeat?.(); // before this session's beat is removed with its record
+            await mapLimit(chain.links, 16, (l) => queue.markLanded(l.id, l.commit));
+            // the carried sessions' records go (their markers stay until their owners read them), and this one's own
+            await mapLimit(chain.links, 16, (l) => queue.remove(l.id).catch(() => undefined));
+            if (waiter) await queue.forget(id).catch(() => undefined);
+          }
+          await this.close();
+          return result(chain.own, onto, chain.tree === parentTree ? 0 : changes.size, chain.links.length);
+        } finally {
+          await stopBeat?.();
         }
-        if (queue) {
-          await mapLimit(chain.links, 16, (l) => queue.markLanded(l.id, l.commit));
-          // the carried sessions' records go (their markers stay until their owners read them), and this one's own
-          await mapLimit(chain.links, 16, (l) => queue.remove(l.id).catch(() => undefined));
-          if (waiter) await queue.forget(id).catch(() => undefined);
-        }
-        await this.close();
-        return result(chain.own, onto, chain.tree === parentTree ? 0 : changes.size, chain.links.length);
       }
     } catch (err) {
       if (!waiter || !queue) throw err;

@@ -8,9 +8,9 @@ import { promises as fsp } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as zarr from "zarrita";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { openRemoteWriteSession, openSession, remoteGc, remoteRepository, type RemoteWriteOptions } from "../../src/index.js";
-import { History, parsePending, sessionOf } from "../../src/session/group-commit.js";
+import { BEAT_MS, beating, History, parsePending, sessionOf, STALL_MS, Waiter, type PendingCommit, type PendingQueue } from "../../src/session/group-commit.js";
 
 process.env.TDV_AUTHOR_NAME = "Test";
 process.env.TDV_AUTHOR_EMAIL = "test@example.org";
@@ -134,5 +134,44 @@ describe("group commit", () => {
     expect(await h.sessionsBetween("c3" as never, "c1" as never)).toEqual(new Map([["33333333333333333333", "c3"]]));
     expect(await h.sessionsBetween("c2" as never, "c3" as never)).toBeNull();
     expect(reads).toBe(3);
+  });
+
+  it("passes over a carrier only when neither the branch nor its beat moved for the stall time: a slow carrier at work keeps its turn", async () => {
+    vi.useFakeTimers({ toFake: ["Date", "setInterval", "clearInterval"] });
+    try {
+      const beats = new Map<string, number>();
+      const ids = ["00000000000000000001", "00000000000000000002", "00000000000000000003"];
+      const queue: PendingQueue = {
+        publish: async () => {},
+        ids: async () => ids,
+        read: async () => null,
+        markLanded: async () => {},
+        landed: async () => null,
+        remove: async () => {},
+        forget: async () => {},
+        beat: async (id, n) => void beats.set(id, n),
+        lastBeat: async (id) => beats.get(id) ?? null,
+      };
+      const history = new History(async () => ({ parents: [], message: "" }));
+      // the second session waits while the first carries; the third would carry after a stall
+      const second = new Waiter(queue, ids[1] as string, null, history);
+      const tip = "a".repeat(40) as never;
+      const look = async () => (await second.turn(tip)).kind;
+      const stop = beating(queue, ids[0] as string);
+      for (let t = 0; t < 6 * STALL_MS; t += STALL_MS / 2) {
+        expect(await look()).toBe("wait"); // the carrier beats: never passed over, however long it takes
+        await vi.advanceTimersByTimeAsync(STALL_MS / 2);
+      }
+      expect(beats.get(ids[0] as string)).toBeGreaterThanOrEqual((6 * STALL_MS) / BEAT_MS);
+      await stop();
+      // the beat stops (the carrier died): after the stall time the next in line carries
+      expect(await look()).toBe("wait");
+      vi.advanceTimersByTime(STALL_MS + 1);
+      const turn = await second.turn(tip);
+      expect(turn.kind).toBe("carry");
+      expect((turn as { records: PendingCommit[] }).records).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
