@@ -11,6 +11,7 @@ import { CorruptObjectError } from "../errors.js";
 import { parseCommit, parseTag, parseTree, type CommitObject, type TagObject, type TreeEntry } from "../format/git-object.js";
 import type { GitOid } from "../format/hash.js";
 import type { PackType } from "../store/pack.js";
+import { contentOfType } from "../store/git.js";
 import type { ObjectStore, ObjectWriter } from "../store/types.js";
 
 /** An object as the fetch holds it: verified against its name, inflated. */
@@ -30,9 +31,7 @@ export class PendingObjects implements ObjectStore {
   }
 
   private async readTyped(oid: GitOid, type: string, what: string): Promise<Buffer> {
-    const o = await this.readObject(oid, what);
-    if (o.type !== type) throw new CorruptObjectError(oid, `${what}: expected a ${type}, found a ${o.type}`);
-    return o.content;
+    return contentOfType(await this.readObject(oid, what), oid, type, what);
   }
 
   async readBlob(oid: GitOid, what = "blob"): Promise<Uint8Array> {

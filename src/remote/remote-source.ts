@@ -27,11 +27,12 @@
  * folders on its path itself (sharing the walk's GETs): one round trip per
  * folder level, as without the walk.
  */
-import { CorruptObjectError, MissingObjectError, UnknownRevisionError, UsageError } from "../errors.js";
+import { MissingObjectError, UnknownRevisionError, UsageError } from "../errors.js";
 import { checkGitObject, parseCommit, parseTag, parseTree, type CommitObject, type TagObject, type TreeEntry } from "../format/git-object.js";
 import { isGitOid, sha256, type ChunkId, type GitOid } from "../format/hash.js";
 import { FILE_LIST, MANIFEST_TREE } from "../format/manifest.js";
 import { Durability } from "../store/durability.js";
+import { contentOfType } from "../store/git.js";
 import type { ChunkStore, Head, ObjectStore, RefScan, RefStore, ReflogEntry } from "../store/types.js";
 import { Repository, type RepoConfig, type Stores } from "../repo/repository.js";
 import type { ReadSession } from "../session/read.js";
@@ -234,9 +235,7 @@ export class RemoteObjectStore implements ObjectStore {
   }
 
   private async readTyped(oid: GitOid, type: string, what: string): Promise<Buffer> {
-    const o = await this.readObject(oid, what);
-    if (o.type !== type) throw new CorruptObjectError(oid, `${what}: expected a ${type}, found a ${o.type}`);
-    return o.content;
+    return contentOfType(await this.readObject(oid, what), oid, type, what);
   }
 
   async readBlob(oid: GitOid, what = "blob"): Promise<Uint8Array> {

@@ -75,6 +75,12 @@ export const PACK_MIN = 64;
 /** Objects a pack checks for loose copies one stat at a time before listing all 256 folders (which costs ~60 stats). */
 const LOOSE_STATS = 64;
 
+/** An object's content, once its type is the one asked for (a name that reaches another type is damage). */
+export function contentOfType(o: { type: string; content: Buffer }, oid: GitOid, type: string, what: string): Buffer {
+  if (o.type !== type) throw new CorruptObjectError(oid, `${what}: expected a ${type}, found a ${o.type}`);
+  return o.content;
+}
+
 /**
  * Git objects in a Git directory on disk. File-system only (not in ObjectStore):
  * `gitdir`, the isomorphic-git `cache`, packs and loose objects (gc, fsck) and `dropCache`.
@@ -428,9 +434,7 @@ export class GitStore implements ObjectStore {
   }
 
   private readTypedSync(oid: GitOid, type: string, what: string): Buffer {
-    const o = this.readObjectSync(oid, what);
-    if (o.type !== type) throw new CorruptObjectError(oid, `${what}: expected a ${type}, found a ${o.type}`);
-    return o.content;
+    return contentOfType(this.readObjectSync(oid, what), oid, type, what);
   }
 
   async readBlob(oid: GitOid, what = "blob"): Promise<Uint8Array> {
