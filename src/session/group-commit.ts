@@ -261,7 +261,10 @@ export class Waiter {
       this.watching = null;
       if (live[1] !== this.id) return { kind: "wait" };
     }
-    // this session's turn: did it land already (a carrier that stopped before marking it), and which records can it carry
+    // this session's turn: it beats at once (reading the records takes a while, and a waiter that saw no beat for
+    // STALL_MS would pass it over and start the same work); did it land already (a carrier that stopped before
+    // marking it), and which records can it carry
+    await this.queue.beat(this.id, 0).catch(() => undefined);
     const mine = await this.history.sessionsBetween(tip, this.base);
     const own = mine?.get(this.id);
     if (own) return { kind: "landed", commit: own };
