@@ -83,7 +83,7 @@ function committerProcess(url, k) {
         if (lines.length > n) resolve(lines[n - 1]);
       };
       onLine();
-      void exited.then((code) => reject(new Error(`committer ${k} exited ${code}: ${err.trim().split("\n").pop()}`)));
+      void exited.then((code) => reject(new Error(`committer ${k} exited ${code}: ${err.trim().split("\n").find((l) => /Error|error:/.test(l)) ?? err.trim().split("\n").pop()}`)));
     });
   const ready = line(1);
   return ready.then(() => ({
