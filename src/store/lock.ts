@@ -2,6 +2,7 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { RefLockedError } from "../errors.js";
 import { asAccessError, mkdirRaceproof } from "./atomic.js";
+import { ownerAlive, ownerOf, parseOwner } from "./owner.js";
 
 export interface Lock {
   readonly file: string;
@@ -15,6 +16,12 @@ export interface Lock {
  * Take Git's lock on `target`: create `target.lock` exclusively. The lock file
  * becomes the new content of the target on commit (rename), so the update is
  * atomic and a second writer fails fast instead of overwriting.
+ *
+ * Until the commit, the lock file names its owner (store/owner.ts). A lock
+ * whose owner provably no longer runs (killed with SIGKILL while it held the
+ * lock) is taken over; any doubt (another host, a file being written, content
+ * that is not an owner) keeps it. Git leaves such a lock for the user to
+ * remove; a killed `tdv rebase` would then stop its own `--continue`.
  */
 export async function acquireLock(target: string, what: string, waitMs = 0): Promise<Lock> {
   const file = `${target}.lock`;
@@ -23,6 +30,7 @@ export async function acquireLock(target: string, what: string, waitMs = 0): Pro
   for (;;) {
     try {
       const fh = await fsp.open(file, "wx");
+      await fh.write(JSON.stringify(ownerOf(what)));
       let done = false;
       return {
         file,
@@ -30,7 +38,9 @@ export async function acquireLock(target: string, what: string, waitMs = 0): Pro
           if (done) throw new Error(`lock ${file} already used`);
           done = true;
           try {
-            await fh.writeFile(content);
+            const bytes = typeof content === "string" ? Buffer.from(content) : content;
+            await fh.truncate(0);
+            await fh.write(bytes, 0, bytes.byteLength, 0);
             await fh.datasync();
             await fh.close();
             await fsp.rename(file, target);
@@ -55,6 +65,7 @@ export async function acquireLock(target: string, what: string, waitMs = 0): Pro
         continue;
       }
       if (code !== "EEXIST") throw asAccessError(err, file);
+      if (await takeOverDead(file, target)) continue;
       if (Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
         continue;
@@ -66,6 +77,41 @@ export async function acquireLock(target: string, what: string, waitMs = 0): Pro
       throw new RefLockedError(what, file, age);
     }
   }
+}
+
+/**
+ * Remove `file` when it is a lock whose owner provably no longer runs: moved
+ * aside first, and put back should what was moved not be the file read (a
+ * new owner took the lock in between). True when the lock is gone.
+ */
+async function takeOverDead(file: string, target: string): Promise<boolean> {
+  let read: { ino: number; text: string };
+  try {
+    const fh = await fsp.open(file, "r");
+    try {
+      read = { ino: (await fh.stat()).ino, text: await fh.readFile("utf8") };
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return false; // gone already (the next try says), or unreadable: kept
+  }
+  const owner = parseOwner(read.text);
+  if (!owner || ownerAlive(owner)) return false;
+  const aside = `${target}.tmp-stale-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  try {
+    await fsp.rename(file, aside);
+  } catch {
+    return false;
+  }
+  const moved = await fsp.stat(aside).catch(() => null);
+  if (moved && moved.ino !== read.ino) {
+    await fsp.link(aside, file).catch(() => {}); // another's live lock: back where it was (unless a newer one is there)
+    await fsp.rm(aside, { force: true });
+    return false;
+  }
+  await fsp.rm(aside, { force: true });
+  return true;
 }
 
 /** Hold the lock on `target` while `fn` runs; `fn` gets the lock to commit through. */

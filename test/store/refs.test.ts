@@ -1,8 +1,10 @@
+import { spawnSync } from "node:child_process";
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createBranch, deleteBranch, isTdvError, Repository, type TdvErrorTag } from "../../src/index.js";
 import type { GitOid } from "../../src/format/hash.js";
+import { ownerOf } from "../../src/store/owner.js";
 import { tempDir } from "../helpers/fixture.js";
 
 async function repoWithCommit(): Promise<{ repo: Repository; oid: GitOid }> {
@@ -36,6 +38,23 @@ describe("refs", () => {
     expect(err.hint).toMatch(/delete the lock file|remove the stale lock/);
     await fsp.rm(lock);
     await repo.refs.update("refs/heads/main", { expected: oid, next: oid, who: repo.identity(), message: "x" });
+  });
+
+  it("a lock whose owner was killed is taken over; one whose owner runs, or that names no owner, is kept", async () => {
+    const { repo, oid } = await repoWithCommit();
+    const lock = path.join(repo.tdvDir, "git/refs/heads/main.lock");
+    const update = () => repo.refs.update("refs/heads/main", { expected: oid, next: oid, who: repo.identity(), message: "x" });
+    // a process that ran and is gone (its pid free): its lock is stale
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+    await fsp.writeFile(lock, JSON.stringify({ ...ownerOf("refs/heads/main"), pid: Number(dead.stdout), start: null }));
+    await update();
+    await expect(fsp.access(lock)).rejects.toThrow();
+    expect(await repo.refs.read("refs/heads/main")).toBe(oid);
+    expect((await fsp.readdir(path.dirname(lock))).filter((n) => n.includes("tmp-stale"))).toEqual([]);
+    // this very process holds it: kept
+    await fsp.writeFile(lock, JSON.stringify(ownerOf("refs/heads/main")));
+    expect(isTdvError(await update().catch((e) => e), "RefLockedError")).toBe(true);
+    await fsp.rm(lock);
   });
 
   it("deleting a/b leaves no folder behind, so a branch 'a' can be made", async () => {
