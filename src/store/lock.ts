@@ -30,7 +30,14 @@ export async function acquireLock(target: string, what: string, waitMs = 0): Pro
   for (;;) {
     try {
       const fh = await fsp.open(file, "wx");
-      await fh.write(JSON.stringify(ownerOf(what)));
+      try {
+        await fh.write(JSON.stringify(ownerOf(what)));
+      } catch (err) {
+        // the lock is not taken (a full disk): nothing of it stays
+        await fh.close().catch(() => {});
+        await fsp.rm(file, { force: true }).catch(() => {});
+        throw err; // named below, as a failure to create the lock is
+      }
       let done = false;
       return {
         file,
