@@ -195,17 +195,7 @@ class Source {
 
   /** where path `p` is, or -1 */
   indexOf(p: string): number {
-    const { paths } = this;
-    let lo = 0;
-    let hi = paths.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const at = paths[mid] as string;
-      if (at === p) return mid;
-      if (at < p) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -1;
+    return indexOfPath(this.paths, p);
   }
 
   /** size, mtimeMs, ctimeMs, ino of entry i, read from the bytes without making it */
@@ -445,6 +435,20 @@ export function encodeIndex(state: Pick<IndexState, "tree" | "entries">): Buffer
 
 export async function writeIndex(file: string, state: Pick<IndexState, "tree" | "entries">, durable = true): Promise<void> {
   await writeAtomic(file, encodeIndex(state), { durable });
+}
+
+/** Where `p` is in `paths` (sorted by comparePaths), by binary search; -1 when absent. */
+export function indexOfPath(paths: readonly string[], p: string): number {
+  let lo = 0;
+  let hi = paths.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = paths[mid] as string;
+    if (at === p) return mid;
+    if (at < p) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }
 
 /** Byte-wise order of UTF-8 paths (what Git and the manifests use). */

@@ -23,7 +23,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { escapeBytes } from "../format/display.js";
 import { asAccessError } from "../store/atomic.js";
-import { comparePaths } from "../store/index-file.js";
+import { comparePaths, indexOfPath } from "../store/index-file.js";
 import { shareWork, takeItems } from "./shared-work.js";
 import type { ScanJob, ScanResult } from "./worker-protocol.js";
 import { RESERVED_NAMES, SKIP_DIRS, type FileStat } from "./worktree.js";
@@ -67,16 +67,7 @@ export class FileList implements Iterable<[string, FileStat]> {
 
   /** where `p` is in `paths`, or -1 */
   indexOf(p: string): number {
-    let lo = 0;
-    let hi = this.paths.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const at = this.paths[mid] as string;
-      if (at === p) return mid;
-      if (at < p) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -1;
+    return indexOfPath(this.paths, p);
   }
 
   has(p: string): boolean {
