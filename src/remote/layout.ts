@@ -26,8 +26,8 @@ export const HEAD_KEY = "git/HEAD";
 export const INFO_REFS_KEY = "git/info/refs";
 export const CONDITIONS_CHECK_KEY = "git/conditional-writes";
 
-/** Remotes whose server was seen to enforce conditional writes, in this process. */
-const CONDITIONS_CHECKED = new Set<string>();
+/** Each remote's check of conditional writes in this process: passed, or running (a failed one is forgotten). */
+const CONDITIONS_CHECKED = new Map<string, Promise<void>>();
 
 /** What a compare-and-swap of a remote ref came to: moved (from `old`), or refused with the value found. */
 export type RefMove = { moved: true; old: GitOid | null } | { moved: false; now: RemoteRef | null };
@@ -220,8 +220,19 @@ export class RemoteRepo {
    * headers) would let racing pushes overwrite each other's refs:
    * ConditionalWritesIgnoredError, before anything moves.
    */
-  async checkConditionalWrites(): Promise<void> {
-    if (!this.backend.checkConditions || CONDITIONS_CHECKED.has(this.url)) return;
+  checkConditionalWrites(): Promise<void> {
+    if (!this.backend.checkConditions) return Promise.resolve();
+    let check = CONDITIONS_CHECKED.get(this.url);
+    if (!check) {
+      const url = this.url;
+      check = this.runConditionsCheck();
+      CONDITIONS_CHECKED.set(url, check);
+      check.catch(() => CONDITIONS_CHECKED.delete(url));
+    }
+    return check;
+  }
+
+  private async runConditionsCheck(): Promise<void> {
     const body = enc.encode("tdv writes this object with conditions that must fail, to check that the server enforces them\n");
     let created = false;
     try {
@@ -244,7 +255,6 @@ export class RemoteRepo {
     const checks = [...(created ? [refused("If-None-Match: *", { ifNoneMatch: "*" })] : []), refused("If-Match", { ifMatch: '"00000000000000000000000000000000-0"' })];
     const results = await Promise.allSettled(checks);
     for (const r of results) if (r.status === "rejected") throw r.reason;
-    CONDITIONS_CHECKED.add(this.url);
   }
 
   /**

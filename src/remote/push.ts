@@ -133,8 +133,27 @@ interface Upload {
 }
 
 export function push(repo: Repository, opts?: Parameters<typeof _push>[1]): ReturnType<typeof _push> {
-  // announced on the remote for its whole run, so that a remote gc never races it (remote-writers.ts)
-  return repo.writing("push", () => asRemoteWriter(repo, opts ?? {}, (beforeRefUpdate, refsMoved) => _push(repo, { ...opts, beforeRefUpdate, refsMoved })));
+  return repo.writing("push", async () => {
+    // whether the server enforces conditional writes is asked at once, beside the announcement and the reads: the
+    // push's first upload waits for the answer (ensureConfig), which is then most often in
+    const early = opts?.delete ? null : checkConditionsEarly(repo, opts ?? {});
+    try {
+      // announced on the remote for its whole run, so that a remote gc never races it (remote-writers.ts)
+      return await asRemoteWriter(repo, opts ?? {}, (beforeRefUpdate, refsMoved) => _push(repo, { ...opts, beforeRefUpdate, refsMoved }));
+    } finally {
+      await early; // no write of this push runs on after it
+    }
+  });
+}
+
+/** The remote's conditional-writes check, started; settles without throwing (the push's own call reports a failure). */
+async function checkConditionsEarly(repo: Repository, opts: PushOptions): Promise<void> {
+  try {
+    const remote = await RemoteRepo.open(resolveRemote(repo, opts.remote).url, opts.backend);
+    if (remote.backend.writable) await remote.checkConditionalWrites();
+  } catch {
+    // told by the push itself, which asks again
+  }
 }
 
 async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResult> {
@@ -201,7 +220,8 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
 
     // 4. what the remote holds already (an interrupted push), or holds damaged (verify)
     todo = uploads;
-    if (uploads.length > 0) {
+    // a remote without tdv.json holds nothing of tdv's (every writer makes it before its first upload): nothing to ask
+    if (uploads.length > 0 && config !== null) {
       const probe = await probeRemote(remote.backend, uploads, concurrency, signal);
       result.checked = probe.heads + probe.lists;
       todo = uploads.filter((u) => {
