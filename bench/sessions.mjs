@@ -84,7 +84,8 @@ function committerProcess(url, k) {
   child.stderr.on("data", (d) => {
     err += d;
   });
-  const exited = new Promise((resolve) => child.on("exit", resolve));
+  // "close", not "exit": a process's last output may still be on its way when "exit" comes
+  const exited = new Promise((resolve) => child.on("close", resolve));
   const line = (n) =>
     new Promise((resolve, reject) => {
       onLine = () => {
@@ -92,7 +93,12 @@ function committerProcess(url, k) {
         if (lines.length > n) resolve(lines[n - 1]);
       };
       onLine();
-      void exited.then((code) => reject(new Error(`committer ${k} exited ${code}: ${err.trim().split("\n").find((l) => /Error|error:/.test(l)) ?? err.trim().split("\n").pop()}`)));
+      void exited.then((code) => {
+        // the error's line and where it was thrown (Node prints a crash's stack, then its own version)
+        const lines = err.trim().split("\n");
+        const at = lines.findIndex((l) => /Error|error:/.test(l));
+        reject(new Error(`committer ${k} exited ${code}: ${at >= 0 ? lines.slice(at, at + 4).map((l) => l.trim()).join(" ") : (lines.pop() ?? "")}`));
+      });
     });
   const ready = line(1);
   return ready.then(() => ({
@@ -154,7 +160,7 @@ function run(token, job) {
       text += d;
     });
     child.on("error", reject);
-    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(text)) : reject(new Error(`worker exited ${code}`))));
+    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(text)) : reject(new Error(`worker exited ${code}`)))); // after its last output
   });
 }
 

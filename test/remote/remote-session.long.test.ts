@@ -129,7 +129,7 @@ describe("read sessions over an S3 remote", () => {
         text += d.toString();
       });
       child.on("error", reject);
-      child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`exit ${code}`))));
+      child.on("close", (code) => (code === 0 ? resolve(text) : reject(new Error(`exit ${code}`)))); // "close": once its output is all read
     });
     expect(out).toBe(bytes.toString("hex"));
     expect(objectGets()).toEqual([]);
