@@ -9,10 +9,14 @@
  * next push, counting what it sends again.
  *
  *   npm run build && node bench/remote-throughput.mjs [--chunks 400] [--size 100000] [--jobs 16] [--rounds 2]
- *       [--server s3rver|moto|all] [--only s3|file] [--json]
+ *       [--server s3rver|moto|all] [--proxy-here] [--only s3|file] [--json]
  *
  * --server picks the S3 servers (default s3rver; moto needs `python3` with
- * moto, flask and flask_cors, or TDV_MOTO_PYTHON); --only s3 skips the
+ * moto, flask and flask_cors, or TDV_MOTO_PYTHON). s3rver and the test
+ * suite's proxy in front of it run in a process of their own, as any
+ * server does; --proxy-here runs the proxy in the bench's process (as
+ * figures before 2026-12-05 were taken: its work then shared the event loop
+ * of the client measured, tdv's or the floor's). --only s3 skips the
  * folder remote, --only file the S3 servers. Every repository on the tdv
  * side is made with durability "none" (TDV_FSYNC=0), as the floors never
  * fsync either.
@@ -34,8 +38,8 @@
  * about S3; the ratios (tdv / floor) are the figures to watch. Besides the
  * ratio of bests, each round's ratio (tdv against the floor run just before
  * it) and their median are printed, with the CPU seconds of each (the whole
- * process: for s3rver that includes its proxy, which runs in this process),
- * as a shared machine moves a floor between rounds by up to 2x.
+ * process; with --proxy-here that includes the proxy), as a shared machine
+ * moves a floor between rounds by up to 2x.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
@@ -56,6 +60,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "2" },
     only: { type: "string" },
     server: { type: "string", default: "s3rver" },
+    "proxy-here": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
   },
 });
@@ -114,9 +119,40 @@ async function startMoto() {
 }
 
 async function startS3rver() {
-  const s3 = await startS3Server({ buckets: ["bench"] });
   const aws = new AwsClient({ accessKeyId: "S3RVER", secretAccessKey: "S3RVER", region: "us-east-1", service: "s3", retries: 0 });
-  return { name: "s3rver behind the test proxy", endpoint: s3.endpoint, aws, requests: s3.requests, env: () => s3.env(), stop: () => s3.stop() };
+  if (values["proxy-here"]) {
+    const s3 = await startS3Server({ buckets: ["bench"] });
+    return { name: "s3rver behind the test proxy (in this process)", endpoint: s3.endpoint, aws, requests: s3.requests, env: () => s3.env(), stop: () => s3.stop() };
+  }
+  // the test server (its proxy and s3rver) in a process of its own, as a server is: the proxy's work then never
+  // shares an event loop with the client measured (tdv, or the floor)
+  const script = `const { startS3Server } = await import(${JSON.stringify(new URL("../test/helpers/s3-server.mjs", import.meta.url).href)});
+    const s3 = await startS3Server({ buckets: ["bench"] });
+    process.stdout.write(JSON.stringify({ endpoint: s3.endpoint, env: s3.env() }) + "\\n");
+    process.stdin.resume();
+    process.stdin.on("end", async () => { await s3.stop(); process.exit(0); });`;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["pipe", "pipe", "inherit"] });
+  const closed = new Promise((r) => child.once("close", r));
+  const info = await new Promise((resolve, reject) => {
+    let buf = "";
+    child.stdout.on("data", (d) => {
+      buf += d;
+      const nl = buf.indexOf("\n");
+      if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)));
+    });
+    child.once("close", (code) => reject(new Error(`the S3 test server's process exited ${code} before it was ready`)));
+  });
+  return {
+    name: "s3rver behind the test proxy, in a process of its own",
+    endpoint: info.endpoint,
+    aws,
+    requests: null, // its log is in the other process: the resumed push counts bytes from tdv's own report
+    env: () => info.env,
+    async stop() {
+      child.stdin.end();
+      await closed;
+    },
+  };
 }
 
 async function pool(n, fn) {
