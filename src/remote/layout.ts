@@ -297,13 +297,16 @@ export class RemoteRepo {
    * with If-Match: a pusher that listed before another pusher's ref moved
    * cannot overwrite that pusher's newer list. Refused (another pusher wrote
    * it meanwhile): read and list again, with backoff. Gives up with
-   * InfoRefsNotUpdatedError, never silently.
+   * InfoRefsNotUpdatedError, never silently. `firstRead`: the first read,
+   * begun by the caller (a push, beside its ref updates); it is awaited
+   * before the listing starts.
    */
-  async updateInfoRefs(): Promise<void> {
+  async updateInfoRefs(firstRead?: Promise<{ bytes: Uint8Array; etag: string } | null>): Promise<void> {
     const attempts = 12;
     for (let n = 0; n < attempts; n++) {
       if (n > 0) await backoff({ ...this.policy, capMs: 2000 }, n);
-      const cur = await this.backend.get(INFO_REFS_KEY);
+      // the file as it was before the refs are listed (a writer's listing after it is then at least as new)
+      const cur = n === 0 && firstRead ? await firstRead : await this.backend.get(INFO_REFS_KEY);
       const refs = await this.listRefs();
       const text = [...refs].map(([ref, r]) => `${r.oid}\t${ref}\n`).join("");
       if (cur && dec.decode(cur.bytes) === text) return;

@@ -38,7 +38,7 @@ import type { BackendOptions } from "./backend.js";
 import { resolveRemote } from "./config.js";
 import { InfoRefsNotUpdatedError, NonFastForwardError, PreconditionFailedError, ReadOnlyRemoteError } from "./errors.js";
 import { decodeLoose, encodeLoose, type GitType } from "./git-objects.js";
-import { chunkKey, gitObjectKey, RemoteRepo, type RemoteRef } from "./layout.js";
+import { chunkKey, gitObjectKey, INFO_REFS_KEY, RemoteRepo, type RemoteRef } from "./layout.js";
 import { objectsToSend } from "./negotiate.js";
 import { probeRemote } from "./probe.js";
 import { asRemoteWriter } from "./remote-writers.js";
@@ -279,6 +279,9 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
 
   // 6. move the refs, each by compare-and-swap
   if (moving.length > 0) opts.beforeRefUpdate?.();
+  // git/info/refs as it is before any ref moves: the first read of its rewrite below, in flight beside the moves
+  const infoRefsRead = remote.backend.get(INFO_REFS_KEY);
+  infoRefsRead.catch(() => {}); // a failed read is the rewrite's error, when it awaits it
   const rejected: RefUpdate[] = updates.filter((u) => u.status === "rejected");
   const done: RefUpdate[] = [];
   /** refs another push moved while this one ran: the value they had */
@@ -301,7 +304,7 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
     firstBranch ? remote.ensureHead(firstBranch.ref) : null,
     // also when nothing moved: a git/info/refs left stale (an interrupted push) is rewritten;
     // when it cannot be, that is said after the tracking refs follow and after any rejection
-    remote.updateInfoRefs().then(
+    remote.updateInfoRefs(infoRefsRead).then(
       () => null,
       (err: unknown) => {
         if (err instanceof InfoRefsNotUpdatedError) return err;
