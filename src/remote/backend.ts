@@ -19,6 +19,11 @@ export interface PutOptions {
   ifNoneMatch?: "*";
   /** write only when the object's ETag still is this value (as `get`/`head`/`put` returned it) */
   ifMatch?: string;
+  /**
+   * the `ifMatch` value can have no object: a refusal (412) is the answer sought, not a server
+   * that wants the ETag in its other form (quoted or bare), so it is not looked into (S3)
+   */
+  ifMatchNever?: true;
   /** SHA-256 (hex) of the bytes when the caller knows it (a chunk id): S3 sends it instead of hashing again */
   contentSha256?: string;
 }

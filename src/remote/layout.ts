@@ -252,7 +252,7 @@ export class RemoteRepo {
       }
       throw new ConditionalWritesIgnoredError(this.url, condition);
     };
-    const checks = [...(created ? [refused("If-None-Match: *", { ifNoneMatch: "*" })] : []), refused("If-Match", { ifMatch: '"00000000000000000000000000000000-0"' })];
+    const checks = [...(created ? [refused("If-None-Match: *", { ifNoneMatch: "*" })] : []), refused("If-Match", { ifMatch: '"00000000000000000000000000000000-0"', ifMatchNever: true })];
     const results = await Promise.allSettled(checks);
     for (const r of results) if (r.status === "rejected") throw r.reason;
   }

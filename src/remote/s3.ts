@@ -328,7 +328,7 @@ export class S3Backend implements ObjectBackend {
         if (form && expected !== undefined && !matchAny) IF_MATCH_FORMS.set(this.serverKey, form);
         return { etag: cleanEtag(res.headers.get("etag")) };
       }
-      if (res.status === 412 && form && expected !== undefined) {
+      if (res.status === 412 && form && expected !== undefined && !opts.ifMatchNever) {
         const now = await this.head(key);
         if (now && sameEtag(now.etag, expected)) {
           if (switched) throw new ConditionalWritesRefusedError(this.display(key), now.etag);
