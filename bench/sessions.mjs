@@ -17,8 +17,10 @@
  *    one after another as each worker sends them (the floor), run before
  *    and after each of --rounds session runs: each round is held to the
  *    faster floor beside it, and the median of those ratios is printed.
+ *    --inflight K: each worker (tdv's and the floor's) has K chunks in
+ *    flight at once (default 1: one after another).
  *
- *   npm run build && node bench/sessions.mjs [--committers 100] [--in-process] [--mib 1024] [--workers 16] [--rounds 2] [--only committers|ingest] [--json]
+ *   npm run build && node bench/sessions.mjs [--committers 100] [--in-process] [--mib 1024] [--workers 16] [--rounds 2] [--inflight 1] [--only committers|ingest] [--json]
  *
  * The server is one Node process on this machine: absolute figures say more
  * about it (and the machine's load) than about S3; the ratio is the figure.
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     mib: { type: "string", default: "1024" },
     workers: { type: "string", default: "16" },
     rounds: { type: "string", default: "2" },
+    inflight: { type: "string", default: "1" },
     only: { type: "string" },
     "in-process": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
@@ -47,6 +50,7 @@ const N = Number(values.committers);
 const MIB = Number(values.mib);
 const W = Number(values.workers);
 const ROUNDS = Math.max(1, Number(values.rounds));
+const INFLIGHT = Math.max(1, Number(values.inflight));
 const WORKER = fileURLToPath(new URL("../test/session/remote-write-worker.mjs", import.meta.url));
 const COMMITTER = fileURLToPath(new URL("session-committer.mjs", import.meta.url));
 process.env.TDV_AUTHOR_NAME ??= "bench";
@@ -180,7 +184,7 @@ async function ingest() {
   // remote that had them would let the session skip its uploads)
   const floor = async (round) => {
     const t = performance.now();
-    await Promise.all(Array.from({ length: W }, (_, i) => run({}, { mode: "raw", url: `s3://bench/raw-${round}`, shape, chunks, t0: i * per, t1: (i + 1) * per })));
+    await Promise.all(Array.from({ length: W }, (_, i) => run({}, { mode: "raw", url: `s3://bench/raw-${round}`, shape, chunks, t0: i * per, t1: (i + 1) * per, inflight: INFLIGHT })));
     return (performance.now() - t) / 1000;
   };
   const session = async (round) => {
@@ -192,7 +196,7 @@ async function ingest() {
     const t = performance.now();
     const s = await lib.openRemoteWriteSession(url, "main", { cacheDir: cache() });
     const token = s.fork();
-    const sets = await Promise.all(Array.from({ length: W }, (_, i) => run(token, { mode: "slab", array: "big.zarr/t", t0: i * per, t1: (i + 1) * per })));
+    const sets = await Promise.all(Array.from({ length: W }, (_, i) => run(token, { mode: "slab", array: "big.zarr/t", t0: i * per, t1: (i + 1) * per, inflight: INFLIGHT })));
     const wrote = performance.now();
     await s.absorb(sets);
     const r = await s.commit(`${W} workers`);
@@ -210,6 +214,7 @@ async function ingest() {
   const res = {
     mib,
     workers: W,
+    inflight: INFLIGHT,
     chunks: best.changed,
     tdvS: rounds.map((x) => Number(x.s.toFixed(1))),
     gatherAndCommitS: rounds.map((x) => Number(x.commitS.toFixed(2))),
@@ -220,7 +225,7 @@ async function ingest() {
     perRound: ratios.map((x) => Number(x.toFixed(2))),
     medianRatio: Number(median(ratios).toFixed(2)),
   };
-  log(`ingest: ${mib} MiB by ${W} workers, one commit of ${res.chunks} chunks: ${res.tdvS.join(" / ")} s (best ${res.tdvMiBs} MiB/s; gather + commit ${res.gatherAndCommitS.join(" / ")} s); raw parallel PUT ${res.rawS.join(" / ")} s (${res.rawMiBs} MiB/s, best); tdv best = ${Math.round(res.ratio * 100)}% of the best raw; each round against the faster floor beside it: ${res.perRound.map((x) => `${Math.round(x * 100)}%`).join(" ")} (median ${Math.round(res.medianRatio * 100)}%)`);
+  log(`ingest: ${mib} MiB by ${W} workers (${INFLIGHT} chunk${INFLIGHT === 1 ? "" : "s"} in flight each), one commit of ${res.chunks} chunks: ${res.tdvS.join(" / ")} s (best ${res.tdvMiBs} MiB/s; gather + commit ${res.gatherAndCommitS.join(" / ")} s); raw parallel PUT ${res.rawS.join(" / ")} s (${res.rawMiBs} MiB/s, best); tdv best = ${Math.round(res.ratio * 100)}% of the best raw; each round against the faster floor beside it: ${res.perRound.map((x) => `${Math.round(x * 100)}%`).join(" ")} (median ${Math.round(res.medianRatio * 100)}%)`);
   return res;
 }
 

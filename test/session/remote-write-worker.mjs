@@ -12,6 +12,9 @@
  *     writes the same with random values, prints "written <change set>" and
  *     waits to be killed.
  *
+ * A job's "inflight" (default 1) is how many chunks the worker has in flight at
+ * once, in either mode (memory: that many chunks).
+ *
  * The library is the built one (dist/), as a user's process loads it; TDV_CACHE_DIR
  * and the S3 credentials come from the environment.
  */
@@ -33,14 +36,26 @@ function slab(t, y, x, ct, cy, cx) {
   return data;
 }
 
+/** Run `write` for each chunk origin of [t0, t1) × Y × X, `inflight` at a time, in order of their start. */
+async function eachChunk(Y, X, [ct, cy, cx], write) {
+  const origins = [];
+  for (let t = job.t0; t < job.t1; t += ct) for (let y = 0; y < Y; y += cy) for (let x = 0; x < X; x += cx) origins.push([t, y, x]);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.max(1, job.inflight ?? 1) }, async () => {
+      while (next < origins.length) await write(...origins[next++]);
+    }),
+  );
+}
+
 const token = JSON.parse(process.argv[2]);
 const job = JSON.parse(process.argv[3]);
 if (job.mode === "raw") {
-  // the floor of the benchmark: the same bytes PUT straight to the store, one after another as a session's worker sends them
+  // the floor of the benchmark: the same bytes PUT straight to the store, as a session's worker sends them
   const backend = await lib.openBackend(job.url);
   const [, Y, X] = job.shape;
   const [ct, cy, cx] = job.chunks;
-  for (let t = job.t0; t < job.t1; t += ct) for (let y = 0; y < Y; y += cy) for (let x = 0; x < X; x += cx) await backend.put(`${t / ct}.${y / cy}.${x / cx}`, new Uint8Array(slab(t, y, x, ct, cy, cx).buffer));
+  await eachChunk(Y, X, job.chunks, (t, y, x) => backend.put(`${t / ct}.${y / cy}.${x / cx}`, new Uint8Array(slab(t, y, x, ct, cy, cx).buffer)));
   process.stdout.write("{}\n");
   process.exit(0);
 }
@@ -48,14 +63,10 @@ const session = await lib.openRemoteWriteSession(token);
 const arr = await zarr.open(zarr.root(session).resolve(job.array), { kind: "array" });
 const [, Y, X] = arr.shape;
 const [ct, cy, cx] = arr.chunks;
-for (let t = job.t0; t < job.t1; t += ct) {
-  for (let y = 0; y < Y; y += cy) {
-    for (let x = 0; x < X; x += cx) {
-      const data = slab(t, y, x, ct, cy, cx);
-      await zarr.set(arr, [zarr.slice(t, t + ct), zarr.slice(y, y + cy), zarr.slice(x, x + cx)], { data, shape: [ct, cy, cx], stride: [cy * cx, cx, 1] });
-    }
-  }
-}
+await eachChunk(Y, X, arr.chunks, async (t, y, x) => {
+  const data = slab(t, y, x, ct, cy, cx);
+  await zarr.set(arr, [zarr.slice(t, t + ct), zarr.slice(y, y + cy), zarr.slice(x, x + cx)], { data, shape: [ct, cy, cx], stride: [cy * cx, cx, 1] });
+});
 const set = session.changeSet();
 if (job.mode === "hang") {
   process.stdout.write(`written ${JSON.stringify(set)}\n`);
