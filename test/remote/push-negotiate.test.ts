@@ -103,6 +103,7 @@ describe("push negotiation", () => {
     expect(res.uploaded.chunks).toBe(41);
     expect(res.skipped).toEqual({ objects: 0, bytes: 0 });
     expect(res.found.objects).toBe(0);
+    expect(res.checked).toBe(0); // a remote without tdv.json holds nothing of tdv's: not asked
   });
 
   it("a new branch at a commit the remote has, while its main moved on: nothing sent, nothing asked", async () => {
