@@ -14,9 +14,10 @@
  * --server picks the S3 servers (default s3rver; moto needs `python3` with
  * moto, flask and flask_cors, or TDV_MOTO_PYTHON). s3rver and the test
  * suite's proxy in front of it run in a process of their own, as any
- * server does; --proxy-here runs the proxy in the bench's process (as
- * figures before 2026-12-05 were taken: its work then shared the event loop
- * of the client measured, tdv's or the floor's). --only s3 skips the
+ * server does; --proxy-here runs the proxy in the bench's process, as
+ * the figures before the seventh session of 2026-12-04 were taken (its
+ * work then shared the event loop of the client measured, tdv's or the
+ * floor's). --only s3 skips the
  * folder remote, --only file the S3 servers. Every repository on the tdv
  * side is made with durability "none" (TDV_FSYNC=0), as the floors never
  * fsync either.
