@@ -11,7 +11,7 @@ import { comparePaths, type IndexEntry, type IndexState } from "../store/index-f
 import type { Change } from "../repo/changes.js";
 import type { BadName, Skipped } from "./scan.js";
 import { isUnder } from "../format/paths.js";
-import { plainFolderWarning, problemsFor, storeFor } from "../repo/hierarchy.js";
+import { joinPath, parentDir, plainFolderWarning, problemsFor, storeFor } from "../repo/hierarchy.js";
 import type { Repository } from "../repo/repository.js";
 import { updateSnapshot } from "../repo/snapshot-update.js";
 import { storeChunkFiles } from "./store-files.js";
@@ -80,21 +80,31 @@ export async function stage(
   const h = workHierarchy(repo, index, true, under ? undefined : ws.scan, kept);
   let candidates = ws.untracked;
   if (trackedOnly) {
-    const trackedArrays = new Set<string>();
-    for (const p of index.entries.keys()) {
-      if (!p.endsWith("zarr.json") && !p.endsWith(".zarray")) continue;
-      const k = await h.classify(p);
-      if (k.kind === "meta" && k.array !== null) trackedArrays.add(k.array);
-    }
+    // only files inside a tracked array (one whose zarr.json or .zarray the index holds, and that is
+    // an array): found from each untracked file's own folders, so a commit -a that finds no new file
+    // reads no array's metadata, and an untracked folder's metadata is not read (nor refused) here
+    const inTracked = new Map<string, Promise<boolean>>();
+    const tracks = (dir: string): boolean => index.entries.has(joinPath(dir, "zarr.json")) || index.entries.has(joinPath(dir, ".zarray"));
+    const underTrackedArray = (dir: string): Promise<boolean> => {
+      let known = inTracked.get(dir);
+      if (!known) {
+        known = (async () => (tracks(dir) && (await h.arrayAt(dir)) !== null) || (dir !== "" && underTrackedArray(parentDir(dir))))();
+        inTracked.set(dir, known);
+      }
+      return known;
+    };
+    const trackedArray = async (dir: string): Promise<boolean> => tracks(dir) && (await h.arrayAt(dir)) !== null;
     const keep: string[] = [];
     for (const p of candidates) {
-      // only files inside a tracked array: an untracked folder's metadata is not read (nor refused) here
-      if (![...trackedArrays].some((a) => isUnder(p, a))) continue;
+      // a file where a tracked array's folder was is inside it too (isUnder)
+      if (!(await trackedArray(p)) && !(await underTrackedArray(parentDir(p)))) continue;
       const node = await h.arrayOf(p);
-      if (node && trackedArrays.has(node.dir)) keep.push(p);
+      if (node && tracks(node.dir)) keep.push(p);
     }
     candidates = keep;
-    refuseBadNames(ws.scan.badNames.filter((b) => [...trackedArrays].some((a) => isUnder(b.dir, a))));
+    const bad: BadName[] = [];
+    for (const b of ws.scan.badNames) if (await underTrackedArray(b.dir)) bad.push(b);
+    refuseBadNames(bad);
   }
   const warnings: string[] = [];
   let done = 0;
