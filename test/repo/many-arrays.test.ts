@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { add, commit, Repository, status } from "../../src/index.js";
+import { writeSnapshot } from "../../src/repo/snapshot.js";
 import { tempDir } from "../helpers/fixture.js";
 
 process.env.TDV_AUTHOR_NAME = "Test";
@@ -100,5 +101,22 @@ describe("many arrays", () => {
     expect(reads.filter((r) => /\/a\d+\//.test(r))).toEqual(["many.zarr/a5/zarr.json"]);
     const st = await status(repo);
     expect(st.untracked.map((u) => u.path)).toEqual(["many.zarr/new/c/0", "many.zarr/new/zarr.json"]);
+  });
+
+  it("the first add writes the index's snapshot, from the documents it read once; the commit then writes no tree", async () => {
+    const dir = await manyArrays();
+    const { repo } = await Repository.init({ dir });
+    const reads = await metadataReads(dir, () => add(repo, { all: true }));
+    expect(reads.length).toBe(N + 1); // each array's zarr.json and the group's, once
+    const index = await repo.readIndex();
+    expect(index.tree).not.toBeNull();
+    // the tree the snapshot writer makes of the same files, read from the object store
+    expect(await writeSnapshot(repo, index.entries)).toBe(index.tree);
+    const c = await commit(repo, { message: "import" });
+    expect(c.tree).toBe(index.tree);
+    expect(c.changes.arrays).toHaveLength(N);
+    expect(c.changes.arrays.find((a) => a.path === "many.zarr/a7")).toMatchObject({ change: "added", chunks: { added: 1, modified: 0, deleted: 0 }, bytesAdded: 64 });
+    expect(c.changes.files).toEqual([expect.objectContaining({ path: "many.zarr/zarr.json", change: "added", kind: "meta", array: null })]);
+    expect((await status(repo)).clean).toBe(true);
   });
 });
