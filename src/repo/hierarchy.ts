@@ -5,7 +5,7 @@
  */
 import { type InvalidMetadataError, isTdvError } from "../errors.js";
 import { parseChunkKey } from "../format/chunk-key.js";
-import { isInGrid, parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
+import { isInGrid, parseZarray, parseZarrJson, type ArrayMeta, type NodeMeta } from "../format/zarr-meta.js";
 
 export const META_NAMES = new Set([".zarray", ".zattrs", ".zgroup", ".zmetadata", "zarr.json"]);
 
@@ -74,6 +74,29 @@ export function problemsFor(problems: readonly InvalidMetadataError[], paths: It
   return problems.filter((_, i) => hit.has(i));
 }
 
+/**
+ * Metadata documents parsed, by the bytes object read (and the path it was
+ * read as): a hierarchy over the working tree and one over the files staged
+ * from the same bytes (`add`'s snapshot) parse each document once.
+ */
+const parsed = new WeakMap<Uint8Array, { path: string; v3: NodeMeta | null; v2: ArrayMeta | null }>();
+
+function parseV3(bytes: Uint8Array, path: string): NodeMeta {
+  const known = parsed.get(bytes);
+  if (known?.path === path && known.v3) return known.v3;
+  const node = parseZarrJson(bytes, path);
+  parsed.set(bytes, { path, v3: node, v2: null });
+  return node;
+}
+
+function parseV2(bytes: Uint8Array, path: string): ArrayMeta {
+  const known = parsed.get(bytes);
+  if (known?.path === path && known.v2) return known.v2;
+  const meta = parseZarray(bytes, path);
+  parsed.set(bytes, { path, v3: null, v2: meta });
+  return meta;
+}
+
 export class Hierarchy {
   private readonly nodes = new Map<string, Promise<ArrayNode | null>>();
   private readonly nearest = new Map<string, Promise<ArrayNode | null>>();
@@ -95,12 +118,12 @@ export class Hierarchy {
       const v3Path = joinPath(dir, "zarr.json");
       const v3 = await this.read(v3Path);
       if (v3) {
-        const node = parseZarrJson(v3, v3Path);
+        const node = parseV3(v3, v3Path);
         return node.kind === "array" ? { dir, metaPath: v3Path, meta: node.meta } : null;
       }
       const v2Path = joinPath(dir, ".zarray");
       const v2 = await this.read(v2Path);
-      if (v2) return { dir, metaPath: v2Path, meta: parseZarray(v2, v2Path) };
+      if (v2) return { dir, metaPath: v2Path, meta: parseV2(v2, v2Path) };
       return null;
     } catch (err) {
       if (!isTdvError(err, "InvalidMetadataError")) throw err;

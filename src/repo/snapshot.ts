@@ -52,15 +52,31 @@ export function newDir(): DirNode {
   return { blobs: new Map(), large: [], dirs: new Map(), chunks: null, ndim: 0 };
 }
 
-/** Build and write the snapshot tree of `files` (paths relative to the root). */
-export async function writeSnapshot(repo: Repository, files: ReadonlyMap<string, SnapEntry>, classified?: Map<string, FileKind>, pack?: ObjectWriter): Promise<GitOid> {
+/**
+ * Build and write the snapshot tree of `files` (paths relative to the root).
+ * `known`: bytes of some of the files, already in memory (exactly their
+ * entries' bytes: `add` passes what it has just staged), read from there.
+ */
+export async function writeSnapshot(
+  repo: Repository,
+  files: ReadonlyMap<string, SnapEntry>,
+  classified?: Map<string, FileKind>,
+  pack?: ObjectWriter,
+  known?: ReadonlyMap<string, Uint8Array>,
+): Promise<GitOid> {
   // thousands of arrays make thousands of trees and manifests: one pack, not a file each
-  return pack ? writeTrees(repo, files, classified, pack) : repo.git.withPack((p) => writeTrees(repo, files, classified, p));
+  return pack ? writeTrees(repo, files, classified, pack, known) : repo.git.withPack((p) => writeTrees(repo, files, classified, p, known));
 }
 
 /** `classified`, when given, receives the kind of every file (what a commit's summary needs). */
-async function writeTrees(repo: Repository, files: ReadonlyMap<string, SnapEntry>, classified: Map<string, FileKind> | undefined, pack: ObjectWriter): Promise<GitOid> {
-  const root = await collectDirs(repo, storedHierarchy(repo, files, true), files, [...files.keys()], classified);
+async function writeTrees(
+  repo: Repository,
+  files: ReadonlyMap<string, SnapEntry>,
+  classified: Map<string, FileKind> | undefined,
+  pack: ObjectWriter,
+  known: ReadonlyMap<string, Uint8Array> | undefined,
+): Promise<GitOid> {
+  const root = await collectDirs(repo, storedHierarchy(repo, files, true, known), files, [...files.keys()], classified);
   return writeDir(repo, root, "", pack);
 }
 
@@ -72,10 +88,10 @@ async function writeTrees(repo: Repository, files: ReadonlyMap<string, SnapEntry
  * not JSON) always makes a folder of plain files (`add` has warned), and
  * `arrayMetaIn` reads it back so.
  */
-export function storedHierarchy(repo: Repository, files: ReadonlyMap<string, Stored>, strict: boolean): Hierarchy {
+export function storedHierarchy(repo: Repository, files: ReadonlyMap<string, Stored>, strict: boolean, known?: ReadonlyMap<string, Uint8Array>): Hierarchy {
   return new Hierarchy(async (rel) => {
     const e = files.get(rel);
-    return e ? repo.readStored(e, rel) : null;
+    return e ? (known?.get(rel) ?? repo.readStored(e, rel)) : null;
   }, strict);
 }
 

@@ -8,12 +8,13 @@ import type { Person } from "../format/git-object.js";
 import { promises as fsp } from "node:fs";
 import { writeIndex, comparePaths, type IndexEntry } from "../store/index-file.js";
 import { stage, type Progress } from "./stage.js";
+import { classifyAll } from "./work-state.js";
 import { groupChanges, type Change, type GroupedChanges } from "../repo/changes.js";
 import { checkConsolidated, disagreementWarning } from "../repo/consolidated-check.js";
 import type { FileKind } from "../repo/hierarchy.js";
 import type { Repository } from "../repo/repository.js";
 import { TDV_VERSION } from "../format/version.js";
-import { writeSnapshot, headTree } from "../repo/snapshot.js";
+import { writeSnapshot, headTree, storedHierarchy } from "../repo/snapshot.js";
 import { updateSnapshot } from "../repo/snapshot-update.js";
 import { diffTrees } from "../repo/tree-diff.js";
 
@@ -122,6 +123,13 @@ export async function recordCommit(repo: Repository, opts: CommitOptions): Promi
 
   // commit -a on an index equal to HEAD: what staging did is the whole change (no need to compare the trees)
   // the first commit: every file is added, as the snapshot writer classified it (no need to read it back)
+  // the first commit of a snapshot `add` wrote: every file is added, classified from the index's
+  // metadata documents (reading the whole tree back would read every folder and manifest too)
+  if (before === null && classified && classified.size === 0 && index.entries.size > 0) {
+    const paths = [...index.entries.keys()];
+    const kinds = await classifyAll(storedHierarchy(repo, index.entries, true), paths);
+    for (const p of paths) classified.set(p, kinds.get(p)!);
+  }
   const changeList =
     staged && staged.baseTree === before && before !== null
       ? staged.changes

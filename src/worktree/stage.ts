@@ -4,16 +4,17 @@
  * keep it in memory until their commit lands.
  */
 import { outsideGridWarnings } from "../repo/grid-warnings.js";
-import { NonUtf8NameError, PathNotFoundError } from "../errors.js";
+import { isTdvError, NonUtf8NameError, PathNotFoundError } from "../errors.js";
 import { mapLimit } from "../store/atomic.js";
 import type { GitOid } from "../format/hash.js";
 import { comparePaths, type IndexEntry, type IndexState } from "../store/index-file.js";
 import type { Change } from "../repo/changes.js";
 import type { BadName, Skipped } from "./scan.js";
 import { isUnder } from "../format/paths.js";
-import { plainFolderWarning, problemsFor, storeFor } from "../repo/hierarchy.js";
+import { joinPath, parentDir, plainFolderWarning, problemsFor, storeFor } from "../repo/hierarchy.js";
 import type { Repository } from "../repo/repository.js";
 import { updateSnapshot } from "../repo/snapshot-update.js";
+import { writeSnapshot } from "../repo/snapshot.js";
 import { storeChunkFiles } from "./store-files.js";
 import { classifyAll, compareWorktree, hashWorkFile, workHierarchy } from "./work-state.js";
 import type { ObjectWriter } from "../store/types.js";
@@ -62,6 +63,8 @@ export async function stage(
   baseTree: GitOid | null;
   /** what staging changed in the index, file by file */
   changes: Change[];
+  /** the bytes of files staged from memory (metadata the hierarchy read): exactly their new entries' bytes */
+  stagedBytes: Map<string, Buffer>;
 }> {
   const { paths = [], all = false, trackedOnly = false, onProgress } = opts;
   const index = await repo.readIndex();
@@ -80,21 +83,31 @@ export async function stage(
   const h = workHierarchy(repo, index, true, under ? undefined : ws.scan, kept);
   let candidates = ws.untracked;
   if (trackedOnly) {
-    const trackedArrays = new Set<string>();
-    for (const p of index.entries.keys()) {
-      if (!p.endsWith("zarr.json") && !p.endsWith(".zarray")) continue;
-      const k = await h.classify(p);
-      if (k.kind === "meta" && k.array !== null) trackedArrays.add(k.array);
-    }
+    // only files inside a tracked array (one whose zarr.json or .zarray the index holds, and that is
+    // an array): found from each untracked file's own folders, so a commit -a that finds no new file
+    // reads no array's metadata, and an untracked folder's metadata is not read (nor refused) here
+    const inTracked = new Map<string, Promise<boolean>>();
+    const tracks = (dir: string): boolean => index.entries.has(joinPath(dir, "zarr.json")) || index.entries.has(joinPath(dir, ".zarray"));
+    const underTrackedArray = (dir: string): Promise<boolean> => {
+      let known = inTracked.get(dir);
+      if (!known) {
+        known = (async () => (tracks(dir) && (await h.arrayAt(dir)) !== null) || (dir !== "" && underTrackedArray(parentDir(dir))))();
+        inTracked.set(dir, known);
+      }
+      return known;
+    };
+    const trackedArray = async (dir: string): Promise<boolean> => tracks(dir) && (await h.arrayAt(dir)) !== null;
     const keep: string[] = [];
     for (const p of candidates) {
-      // only files inside a tracked array: an untracked folder's metadata is not read (nor refused) here
-      if (![...trackedArrays].some((a) => isUnder(p, a))) continue;
+      // a file where a tracked array's folder was is inside it too (isUnder)
+      if (!(await trackedArray(p)) && !(await underTrackedArray(parentDir(p)))) continue;
       const node = await h.arrayOf(p);
-      if (node && trackedArrays.has(node.dir)) keep.push(p);
+      if (node && tracks(node.dir)) keep.push(p);
     }
     candidates = keep;
-    refuseBadNames(ws.scan.badNames.filter((b) => [...trackedArrays].some((a) => isUnder(b.dir, a))));
+    const bad: BadName[] = [];
+    for (const b of ws.scan.badNames) if (await underTrackedArray(b.dir)) bad.push(b);
+    refuseBadNames(bad);
   }
   const warnings: string[] = [];
   let done = 0;
@@ -117,9 +130,11 @@ export async function stage(
   }
   warnings.push(...outsideGridWarnings(outside, " (stored as is)"));
   const stored = new Map<string, IndexEntry>();
+  const stagedBytes = new Map<string, Buffer>();
   await mapLimit(small, 16, async (p) => {
     const st = ws.scan.files.get(p)!;
     const read = kept.get(p);
+    if (read) stagedBytes.set(p, read);
     const entry = await hashWorkFile(repo, p, storeFor(kinds.get(p)!, st.size), pack, read && { bytes: read, stat: st });
     stored.set(p, entry);
     bytes += entry.size;
@@ -163,7 +178,7 @@ export async function stage(
     arrays: [...arrays].sort(),
   };
   changes.sort((a, b) => comparePaths(a.path, b.path));
-  return { result, index: { tree: changed ? null : index.tree, entries: index.entries }, baseTree, changes };
+  return { result, index: { tree: changed ? null : index.tree, entries: index.entries }, baseTree, changes, stagedBytes };
 }
 
 /** Names that are not UTF-8 where files are to be staged: refused before anything is staged. */
@@ -184,6 +199,14 @@ export async function addToIndex(repo: Repository, opts: AddOptions): Promise<Ad
     // the change, and the next commit writes only the commit (git's cache-tree)
     if (staged.baseTree && staged.index.tree === null) {
       staged.index.tree = await updateSnapshot(repo, staged.baseTree, staged.index.entries, staged.changes.map((c) => c.path), pack);
+    } else if (staged.index.tree === null && staged.index.entries.size > 0) {
+      // no snapshot known (the first add): written whole, from the metadata just read and parsed
+      // (the commit would write it the same, reading every document back from the object store)
+      staged.index.tree = await writeSnapshot(repo, staged.index.entries, undefined, pack, staged.stagedBytes).catch((err: unknown) => {
+        // metadata staged before that no snapshot can hold: the commit says so, as it did
+        if (isTdvError(err, "InvalidMetadataError") || isTdvError(err, "UnsafePathError")) return null;
+        throw err;
+      });
     }
     return staged;
   });
