@@ -4,6 +4,9 @@ import { RefLockedError } from "../errors.js";
 import { asAccessError, mkdirRaceproof } from "./atomic.js";
 import { ownerAlive, ownerOf, parseOwner } from "./owner.js";
 
+/** The new content of a locked file before its rename: `<target>.tmp-commit-<pid>-<random>` (ref listings skip ".tmp-" names). */
+const COMMIT_TMP = ".tmp-commit-";
+
 export interface Lock {
   readonly file: string;
   /** Write the new content into the lock file, fsync it, and rename it over the target. */
@@ -17,11 +20,14 @@ export interface Lock {
  * becomes the new content of the target on commit (rename), so the update is
  * atomic and a second writer fails fast instead of overwriting.
  *
- * Until the commit, the lock file names its owner (store/owner.ts). A lock
- * whose owner provably no longer runs (killed with SIGKILL while it held the
- * lock) is taken over; any doubt (another host, a file being written, content
- * that is not an owner) keeps it. Git leaves such a lock for the user to
- * remove; a killed `tdv rebase` would then stop its own `--continue`.
+ * The lock file names its owner (store/owner.ts) for as long as it exists:
+ * the commit writes the new content to a temp file beside the target,
+ * renames that over the target, and then removes the lock. A lock whose
+ * owner provably no longer runs (killed with SIGKILL while it held the
+ * lock) is taken over, with the temp file that owner may have left; any
+ * doubt (another host, a file being written, content that is not an owner)
+ * keeps it. Git leaves such a lock for the user to remove; a killed `tdv
+ * rebase` would then stop its own `--continue`.
  */
 export async function acquireLock(target: string, what: string, waitMs = 0): Promise<Lock> {
   const file = `${target}.lock`;
@@ -44,18 +50,27 @@ export async function acquireLock(target: string, what: string, waitMs = 0): Pro
         async commit(content) {
           if (done) throw new Error(`lock ${file} already used`);
           done = true;
+          // the new content goes to a file of its own, renamed over the target while the lock, still naming
+          // its owner, is held: killed at any moment, this leaves a lock a later command can take over
+          const tmp = `${target}${COMMIT_TMP}${process.pid}-${Math.random().toString(36).slice(2)}`;
           try {
             const bytes = typeof content === "string" ? Buffer.from(content) : content;
-            await fh.truncate(0);
-            await fh.write(bytes, 0, bytes.byteLength, 0);
-            await fh.datasync();
-            await fh.close();
-            await fsp.rename(file, target);
+            const out = await fsp.open(tmp, "wx");
+            try {
+              await out.write(bytes, 0, bytes.byteLength, 0);
+              await out.datasync();
+            } finally {
+              await out.close();
+            }
+            await fsp.rename(tmp, target);
           } catch (err) {
+            await fsp.rm(tmp, { force: true }).catch(() => {});
             await fh.close().catch(() => {});
             await fsp.rm(file, { force: true }).catch(() => {});
             throw asAccessError(err, target);
           }
+          await fh.close().catch(() => {});
+          await fsp.rm(file, { force: true }).catch(() => {}); // the target is written: a lock left here is taken over
         },
         async release() {
           if (done) return;
@@ -105,6 +120,13 @@ async function takeOverDead(file: string, target: string): Promise<boolean> {
   }
   const owner = parseOwner(read.text);
   if (!owner || ownerAlive(owner)) return false;
+  // the new content the dead owner may have been writing, removed while its lock still stands (no live writer
+  // can hold it): never renamed, so the target is as it was, or as the owner's rename left it
+  const dir = path.dirname(target);
+  const theirs = `${path.basename(target)}${COMMIT_TMP}${owner.pid}-`;
+  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+    if (name.startsWith(theirs)) await fsp.rm(path.join(dir, name), { force: true }).catch(() => {});
+  }
   const aside = `${target}.tmp-stale-${process.pid}-${Math.random().toString(36).slice(2)}`;
   try {
     await fsp.rename(file, aside);

@@ -57,6 +57,35 @@ describe("refs", () => {
     await fsp.rm(lock);
   });
 
+  it("a ref update killed just before or just after its rename leaves a lock the next update takes over, and no temp file", async () => {
+    for (const when of ["before", "after"] as const) {
+      const { repo, oid } = await repoWithCommit();
+      const who = { name: "t", email: "t@x", timestamp: 1_700_000_001, tzOffset: 0 };
+      const next = await repo.git.writeCommit({ tree: await repo.git.writeTree([]), parents: [oid], author: who, committer: who, message: "second\n" });
+      // the built library in a process of its own, killed with SIGKILL around the rename of the new content
+      const script = `import fs from "node:fs";
+        const rename = fs.promises.rename;
+        fs.promises.rename = async (a, b) => {
+          const mine = String(a).includes(".tmp-commit-");
+          if (mine && ${JSON.stringify(when)} === "before") process.kill(process.pid, "SIGKILL");
+          await rename(a, b);
+          if (mine && ${JSON.stringify(when)} === "after") process.kill(process.pid, "SIGKILL");
+        };
+        const lib = await import(${JSON.stringify(new URL("../../dist/src/index.js", import.meta.url).href)});
+        const repo = await lib.Repository.open({ dir: ${JSON.stringify(repo.root)} });
+        await repo.refs.update("refs/heads/main", { expected: ${JSON.stringify(oid)}, next: ${JSON.stringify(next)}, who: repo.identity(), message: "moved" });`;
+      const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+      expect(r.signal, r.stderr).toBe("SIGKILL");
+      const heads = path.join(repo.tdvDir, "git/refs/heads");
+      expect(await fsp.readdir(heads)).toContain("main.lock"); // left by the killed process, naming it
+      const now = when === "before" ? oid : next;
+      expect(await repo.refs.read("refs/heads/main")).toBe(now);
+      await repo.refs.update("refs/heads/main", { expected: now, next: oid, who: repo.identity(), message: "again" });
+      expect(await repo.refs.read("refs/heads/main")).toBe(oid);
+      expect(await fsp.readdir(heads)).toEqual(["main"]);
+    }
+  });
+
   it("deleting a/b leaves no folder behind, so a branch 'a' can be made", async () => {
     const { repo } = await repoWithCommit();
     await createBranch(repo, { name: "a/b" });
