@@ -146,14 +146,32 @@ export function push(repo: Repository, opts?: Parameters<typeof _push>[1]): Retu
   });
 }
 
-/** The remote's conditional-writes check, started; settles without throwing (the push's own call reports a failure). */
+/**
+ * The remote's conditional-writes check, started when a ref is likely to
+ * move: a push whose refs all equal their remote-tracking refs most likely
+ * moves nothing, and a push that moves nothing writes nothing (if it does
+ * move one, the check runs then, as part of it). Settles without throwing
+ * (the push's own call reports a failure).
+ */
 async function checkConditionsEarly(repo: Repository, opts: PushOptions): Promise<void> {
   try {
-    const remote = await RemoteRepo.open(resolveRemote(repo, opts.remote).url, opts.backend);
+    const { name, url } = resolveRemote(repo, opts.remote);
+    if (!(await likelyToMove(repo, opts, name))) return;
+    const remote = await RemoteRepo.open(url, opts.backend);
     if (remote.backend.writable) await remote.checkConditionalWrites();
   } catch {
     // told by the push itself, which asks again
   }
+}
+
+/** Whether a ref the push names differs from its remote-tracking ref (a tag, or a URL with none: assumed to). */
+async function likelyToMove(repo: Repository, opts: PushOptions, remote: string | null): Promise<boolean> {
+  if (remote === null || opts.tags) return true;
+  for (const [ref, oid] of await refsToPush(repo, opts)) {
+    if (!ref.startsWith("refs/heads/")) return true;
+    if ((await repo.refs.read(`refs/remotes/${remote}/${ref.slice("refs/heads/".length)}`).catch(() => null)) !== oid) return true;
+  }
+  return false;
 }
 
 async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResult> {
