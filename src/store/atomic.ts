@@ -19,17 +19,19 @@ export function tempName(base: string): string {
 /**
  * Write `bytes` to `file` atomically: write a temp file beside it (or at
  * `tmp`, on the same file system), fsync it, then rename over the target.
- * Readers see the old bytes or the new, never half.
+ * Readers see the old bytes or the new, never half. `bytes` may come in
+ * parts, written one after the other (no copy of a large buffer to join them).
  */
 export async function writeAtomic(
   file: string,
-  bytes: Uint8Array | string,
+  bytes: Uint8Array | string | readonly Uint8Array[],
   { durable = true, mode, tmp = tempName(file) }: { durable?: boolean; mode?: number; tmp?: string } = {},
 ): Promise<void> {
   try {
     const fh = await fsp.open(tmp, "wx", mode);
     try {
-      await fh.writeFile(bytes);
+      // writeFile on a handle writes from its position: parts follow each other
+      for (const part of Array.isArray(bytes) ? (bytes as readonly Uint8Array[]) : [bytes as Uint8Array | string]) await fh.writeFile(part);
       if (durable) await fh.datasync();
     } finally {
       await fh.close();

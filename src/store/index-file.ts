@@ -177,11 +177,20 @@ class Source {
   entry(i: number): IndexEntry {
     let e = this.decoded[i];
     if (e) return e;
+    e = this.read(i);
+    this.decoded[i] = e;
+    return e;
+  }
+
+  /** entry i, made anew unless already made (not kept: a pass over every entry holds none of them) */
+  read(i: number): IndexEntry {
+    const made = this.decoded[i];
+    if (made) return made;
     const p = this.storeAt(i);
     const git = this.bytes[p] === 0;
     const idEnd = p + 1 + (git ? 20 : 32);
     const dv = this.dv;
-    e = {
+    return {
       store: git ? "git" : "chunk",
       id: this.bytes.toString("hex", p + 1, idEnd),
       size: dv.getFloat64(idEnd, true),
@@ -189,8 +198,6 @@ class Source {
       ctimeMs: dv.getFloat64(idEnd + 16, true),
       ino: dv.getFloat64(idEnd + 24, true),
     } as IndexEntry;
-    this.decoded[i] = e;
-    return e;
   }
 
   /** where path `p` is, or -1 */
@@ -246,6 +253,13 @@ class IndexEntries extends Map<string, IndexEntry> {
     if (e !== undefined) return e;
     const i = this.inSource(k);
     return i < 0 ? undefined : this.source.entry(i);
+  }
+  /** get(k), without keeping the entry made from the source */
+  peek(k: string): IndexEntry | undefined {
+    const e = this.over.get(k);
+    if (e !== undefined) return e;
+    const i = this.inSource(k);
+    return i < 0 ? undefined : this.source.read(i);
   }
   override has(k: string): boolean {
     return this.over.has(k) || this.inSource(k) >= 0;
@@ -325,6 +339,14 @@ class IndexEntries extends Map<string, IndexEntry> {
   }
 }
 
+/**
+ * `entries.get(p)`, but an index map (as read) does not keep the entry it
+ * makes from its bytes: a pass over a million entries then holds none.
+ */
+export function peekEntry<T>(entries: ReadonlyMap<string, T>, p: string): T | undefined {
+  return entries instanceof IndexEntries ? (entries.peek(p) as T | undefined) : entries.get(p);
+}
+
 /** Entries in path order: `from[i]`, where not null, the source index whose bytes entry i still is (-1: changed or new). */
 interface Ordered {
   paths: readonly string[];
@@ -370,6 +392,134 @@ export function entriesInOrder(entries: ReadonlyMap<string, IndexEntry>): InOrde
       into[3] = e.ino;
     },
   };
+}
+
+/**
+ * New entries kept as numbers and bytes, with no object a file: what staging
+ * a million new files holds until they join the index (`withAdded`). Slot i
+ * is written once with `set` (a Git id takes the first 20 of its 32 bytes).
+ */
+export class EntryTable {
+  readonly store: Uint8Array;
+  readonly ids: Buffer;
+  /** size, mtimeMs, ctimeMs, ino of each slot */
+  readonly stats: Float64Array;
+
+  constructor(readonly length: number) {
+    this.store = new Uint8Array(length);
+    this.ids = Buffer.alloc(length * 32);
+    this.stats = new Float64Array(length * 4);
+  }
+
+  set(i: number, e: IndexEntry): void {
+    const idLen = e.store === "git" ? 20 : 32;
+    if (e.id.length !== idLen * 2 || this.ids.write(e.id, i * 32, idLen, "hex") !== idLen) throw new CorruptObjectError(`entry ${i}`, `index entry has a malformed id ${e.id}`);
+    this.store[i] = e.store === "git" ? 0 : 1;
+    const o = i * 4;
+    this.stats[o] = e.size;
+    this.stats[o + 1] = e.mtimeMs;
+    this.stats[o + 2] = e.ctimeMs;
+    this.stats[o + 3] = e.ino;
+  }
+
+  /** slot i as an entry (a new object each time) */
+  entry(i: number): IndexEntry {
+    const git = this.store[i] === 0;
+    const o = i * 4;
+    return {
+      store: git ? "git" : "chunk",
+      id: this.ids.toString("hex", i * 32, i * 32 + (git ? 20 : 32)),
+      size: this.stats[o]!,
+      mtimeMs: this.stats[o + 1]!,
+      ctimeMs: this.stats[o + 2]!,
+      ino: this.stats[o + 3]!,
+    } as IndexEntry;
+  }
+}
+
+/**
+ * `entries` with `paths[i]` set to `table`'s slot i, as an index map over one
+ * buffer of encoded entries (what `readIndex` gives): the entries already
+ * there are copied or encoded once, the new ones written straight from the
+ * table, and no map entry or entry object is made for any of them. `paths`
+ * is sorted (comparePaths) and names no path of `entries`.
+ */
+export function withAdded(entries: ReadonlyMap<string, IndexEntry>, paths: readonly string[], table: EntryTable): Map<string, IndexEntry> {
+  if (table.length !== paths.length) throw new Error("internal: an entry table and its paths differ in length");
+  for (let i = 1; i < paths.length; i++) {
+    if (!((paths[i - 1] as string) < (paths[i] as string))) throw new Error(`internal: paths to add are not sorted at ${paths[i]}`);
+  }
+  const o = orderOf(entries);
+  const src = entries instanceof IndexEntries ? entries.source : null;
+  const from = src ? (o.from ?? null) : null;
+  const old = o.paths;
+  // where old entry i's bytes are in the source (-1: encoded anew)
+  const srcAt = (i: number): number => (src ? (from ? (from[i] as number) : i) : -1);
+  const n = old.length + paths.length;
+  let total = 10;
+  for (let i = 0; i < old.length; i++) {
+    const j = srcAt(i);
+    if (src && j >= 0) total += (src.starts[j + 1] as number) - (src.starts[j] as number);
+    else total += 4 + Buffer.byteLength(old[i] as string, "utf8") + 1 + (o.entry(i).store === "git" ? 20 : 32) + 32;
+  }
+  for (let i = 0; i < paths.length; i++) total += 4 + Buffer.byteLength(paths[i] as string, "utf8") + 1 + (table.store[i] === 0 ? 20 : 32) + 32;
+  const b = Buffer.allocUnsafe(total);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  // a header as an index file's (no tree): the source's bytes are whole entries from byte 10
+  b.write("TDV", 0, "latin1");
+  b[3] = VERSION;
+  b[4] = TYPE_INDEX;
+  b[5] = 0;
+  dv.setUint32(6, n, true);
+  const merged = new Array<string>(n);
+  const starts = new Uint32Array(n + 1);
+  let p = 10;
+  let a = 0;
+  let x = 0;
+  for (let k = 0; k < n; k++) {
+    starts[k] = p;
+    const q = a < old.length ? (old[a] as string) : null;
+    const r = x < paths.length ? (paths[x] as string) : null;
+    if (q !== null && r !== null && q === r) throw new Error(`internal: ${r} is in the index already`);
+    if (r === null || (q !== null && q < r)) {
+      merged[k] = q as string;
+      const j = srcAt(a);
+      if (src && j >= 0) p += src.bytes.copy(b, p, src.starts[j] as number, src.starts[j + 1] as number);
+      else {
+        const e = o.entry(a);
+        const idLen = e.store === "git" ? 20 : 32;
+        p = writePath(b, dv, p, q as string);
+        b[p++] = e.store === "git" ? 0 : 1;
+        if (e.id.length !== idLen * 2 || b.write(e.id, p, idLen, "hex") !== idLen) throw new CorruptObjectError(q as string, `index entry has a malformed id ${e.id}`);
+        p += idLen;
+        dv.setFloat64(p, e.size, true);
+        dv.setFloat64(p + 8, e.mtimeMs, true);
+        dv.setFloat64(p + 16, e.ctimeMs, true);
+        dv.setFloat64(p + 24, e.ino, true);
+        p += 32;
+      }
+      a++;
+      continue;
+    }
+    merged[k] = r;
+    const git = table.store[x] === 0;
+    p = writePath(b, dv, p, r);
+    b[p++] = git ? 0 : 1;
+    p += table.ids.copy(b, p, x * 32, x * 32 + (git ? 20 : 32));
+    for (let f = 0; f < 4; f++) dv.setFloat64(p + f * 8, table.stats[x * 4 + f] as number, true);
+    p += 32;
+    x++;
+  }
+  starts[n] = p;
+  if (p !== total) throw new Error("internal: index size miscounted");
+  return new IndexEntries(new Source(b, merged, starts));
+}
+
+/** A path's length (u32) and UTF-8 bytes at `p`; returns where they end. */
+function writePath(b: Buffer, dv: DataView, p: number, path: string): number {
+  const len = b.write(path, p + 4, "utf8");
+  dv.setUint32(p, len, true);
+  return p + 4 + len;
 }
 
 export function encodeIndex(state: Pick<IndexState, "tree" | "entries">): Buffer {
@@ -434,6 +584,15 @@ export function encodeIndex(state: Pick<IndexState, "tree" | "entries">): Buffer
 }
 
 export async function writeIndex(file: string, state: Pick<IndexState, "tree" | "entries">, durable = true): Promise<void> {
+  const e = state.entries;
+  if (e instanceof IndexEntries && e.asRead) {
+    // exactly the entries as read (or as `withAdded` encoded them): a new header, then the same bytes, uncopied
+    const src = e.source;
+    const head = encodeIndex({ tree: state.tree, entries: new Map() });
+    head.writeUInt32LE(src.paths.length, head.length - 4);
+    await writeAtomic(file, [head, src.bytes.subarray(src.starts[0], src.starts[src.paths.length])], { durable });
+    return;
+  }
   await writeAtomic(file, encodeIndex(state), { durable });
 }
 

@@ -92,7 +92,7 @@ export async function storeOnWorker(job: StoreJob): Promise<CountResult> {
 
 /**
  * Hash the working files `rels` as chunk objects (storing them when `write`),
- * calling `done` once for each with its index entry. `sizes` (from the scan)
+ * calling `done` once for each with its place in `rels` and its index entry. `sizes` (from the scan)
  * decides whether a worker thread is worth starting.
  */
 export async function storeChunkFiles(
@@ -100,7 +100,7 @@ export async function storeChunkFiles(
   rels: readonly string[],
   sizes: (rel: string) => number,
   write: boolean,
-  done: (rel: string, entry: IndexEntry) => void,
+  done: (i: number, entry: IndexEntry) => void,
   { threads, mainShares = true, onProgress }: StoreOptions = {},
 ): Promise<{ byWorker: number }> {
   const progress = new SharedArrayBuffer(16);
@@ -110,7 +110,7 @@ export async function storeChunkFiles(
   const one = async (i: number) => {
     const rel = rels[i] as string;
     const entry = await hashChunkFile(repo.chunks, path.join(repo.root, ...rel.split("/")), write);
-    done(rel, entry);
+    done(i, entry);
     files++;
     bytesDone += entry.size;
     onProgress?.(files + (byWorker[0] as number), bytesDone + (byWorker[1] as number));
@@ -150,7 +150,7 @@ export async function storeChunkFiles(
     const id = idBytes.toString("hex", i * 32, i * 32 + 32) as ChunkId;
     const o = i * FIELDS;
     if (f[o + 4] === 1) repo.chunks.durability.written(repo.chunks.pathOf(id));
-    done(rels[i] as string, { store: "chunk", id, size: f[o]!, mtimeMs: f[o + 1]!, ctimeMs: f[o + 2]!, ino: f[o + 3]! });
+    done(i, { store: "chunk", id, size: f[o]!, mtimeMs: f[o + 1]!, ctimeMs: f[o + 2]!, ino: f[o + 3]! });
     bytesDone += f[o]!;
   }
   onProgress?.(rels.length, bytesDone);
