@@ -523,77 +523,82 @@ function writePath(b: Buffer, dv: DataView, p: number, path: string): number {
 }
 
 export function encodeIndex(state: Pick<IndexState, "tree" | "entries">): Buffer {
-  // one buffer, sized first, written through a DataView: per-entry buffers and bound-checked
-  // writes were most of the cost at 100,000 entries. `from[i]` is the source entry whose bytes
-  // path i copies (-1: encoded anew).
+  const parts = encodeParts(state);
+  return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+}
+
+/**
+ * The index's bytes in parts, in order: the header, then runs of entries
+ * still as the source has them (views of its bytes, not copies) and runs
+ * encoded anew (one buffer each, sized first, written through a DataView:
+ * per-entry buffers and bound-checked writes were most of the cost at 100,000
+ * entries). `writeIndex` writes the parts one after the other, so a
+ * `commit -a` of a thousand files among a million copies no 100 MB buffer.
+ */
+function encodeParts(state: Pick<IndexState, "tree" | "entries">): Buffer[] {
   const o = orderOf(state.entries);
   const paths = o.paths;
+  const n = paths.length;
   const src = state.entries instanceof IndexEntries ? state.entries.source : null;
-  const from = src ? (o.from ?? Int32Array.from(paths, (_, i) => i)) : new Int32Array(paths.length).fill(-1);
-  const lens = new Array<number>(paths.length);
-  const list = new Array<IndexEntry>(paths.length);
-  let total = 6 + (state.tree ? 20 : 0) + 4;
-  for (let i = 0; i < paths.length; i++) {
-    const j = from[i] as number;
+  // the source entry whose bytes path i copies (-1: encoded anew)
+  const srcAt = (i: number): number => (src ? (o.from ? (o.from[i] as number) : i) : -1);
+  const head = Buffer.alloc(6 + (state.tree ? 20 : 0) + 4);
+  head.write("TDV", 0, "latin1");
+  head[3] = VERSION;
+  head[4] = TYPE_INDEX;
+  head[5] = state.tree ? 1 : 0;
+  if (state.tree) head.write(state.tree, 6, 20, "hex");
+  head.writeUInt32LE(n, head.length - 4);
+  const parts: Buffer[] = [head];
+  let i = 0;
+  while (i < n) {
+    const j = srcAt(i);
     if (src && j >= 0) {
-      total += (src.starts[j + 1] as number) - (src.starts[j] as number);
-      continue;
-    }
-    const e = o.entry(i);
-    list[i] = e;
-    lens[i] = Buffer.byteLength(paths[i] as string, "utf8");
-    total += 4 + (lens[i] as number) + 1 + (e.store === "git" ? 20 : 32) + 32;
-  }
-  const b = Buffer.allocUnsafe(total);
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  b.write("TDV", 0, "latin1");
-  b[3] = VERSION;
-  b[4] = TYPE_INDEX;
-  b[5] = state.tree ? 1 : 0;
-  let p = 6;
-  if (state.tree) p += b.write(state.tree, p, 20, "hex");
-  dv.setUint32(p, paths.length, true);
-  p += 4;
-  for (let i = 0; i < paths.length; i++) {
-    const j = from[i] as number;
-    if (j >= 0 && src) {
-      // a run of entries decoded one after the other: one copy
+      // a run of entries decoded one after the other: one view
       let k = i;
-      while (k + 1 < paths.length && from[k + 1] === (from[k] as number) + 1) k++;
-      p += src.bytes.copy(b, p, src.starts[j] as number, src.starts[(from[k] as number) + 1] as number);
-      i = k;
+      while (k + 1 < n && srcAt(k + 1) === srcAt(k) + 1) k++;
+      parts.push(src.bytes.subarray(src.starts[j] as number, src.starts[srcAt(k) + 1] as number));
+      i = k + 1;
       continue;
     }
-    const e = list[i] as IndexEntry;
-    const len = lens[i] as number;
-    dv.setUint32(p, len, true);
-    p += 4;
-    p += b.write(paths[i] as string, p, len, "utf8");
-    b[p++] = e.store === "git" ? 0 : 1;
-    const idLen = e.store === "git" ? 20 : 32;
-    if (e.id.length !== idLen * 2 || b.write(e.id, p, idLen, "hex") !== idLen) throw new CorruptObjectError(paths[i] as string, `index entry has a malformed id ${e.id}`);
-    p += idLen;
-    dv.setFloat64(p, e.size, true);
-    dv.setFloat64(p + 8, e.mtimeMs, true);
-    dv.setFloat64(p + 16, e.ctimeMs, true);
-    dv.setFloat64(p + 24, e.ino, true);
-    p += 32;
+    let end = i;
+    let total = 0;
+    const lens: number[] = [];
+    for (; end < n && srcAt(end) < 0; end++) {
+      const len = Buffer.byteLength(paths[end] as string, "utf8");
+      lens.push(len);
+      total += 4 + len + 1 + (o.entry(end).store === "git" ? 20 : 32) + 32;
+    }
+    const b = Buffer.allocUnsafe(total);
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    let p = 0;
+    for (let k = i; k < end; k++) {
+      const e = o.entry(k);
+      const len = lens[k - i] as number;
+      dv.setUint32(p, len, true);
+      p += 4;
+      p += b.write(paths[k] as string, p, len, "utf8");
+      b[p++] = e.store === "git" ? 0 : 1;
+      const idLen = e.store === "git" ? 20 : 32;
+      if (e.id.length !== idLen * 2 || b.write(e.id, p, idLen, "hex") !== idLen) throw new CorruptObjectError(paths[k] as string, `index entry has a malformed id ${e.id}`);
+      p += idLen;
+      dv.setFloat64(p, e.size, true);
+      dv.setFloat64(p + 8, e.mtimeMs, true);
+      dv.setFloat64(p + 16, e.ctimeMs, true);
+      dv.setFloat64(p + 24, e.ino, true);
+      p += 32;
+    }
+    if (p !== total) throw new Error("internal: index size miscounted");
+    parts.push(b);
+    i = end;
   }
-  if (p !== total) throw new Error("internal: index size miscounted");
-  return b;
+  return parts;
 }
 
 export async function writeIndex(file: string, state: Pick<IndexState, "tree" | "entries">, durable = true): Promise<void> {
-  const e = state.entries;
-  if (e instanceof IndexEntries && e.asRead) {
-    // exactly the entries as read (or as `withAdded` encoded them): a new header, then the same bytes, uncopied
-    const src = e.source;
-    const head = encodeIndex({ tree: state.tree, entries: new Map() });
-    head.writeUInt32LE(src.paths.length, head.length - 4);
-    await writeAtomic(file, [head, src.bytes.subarray(src.starts[0], src.starts[src.paths.length])], { durable });
-    return;
-  }
-  await writeAtomic(file, encodeIndex(state), { durable });
+  // the entries as read (or as `withAdded` encoded them) are written from their bytes, uncopied
+  const parts = encodeParts(state);
+  await writeAtomic(file, parts, { durable });
 }
 
 /** Where `p` is in `paths` (sorted by comparePaths), by binary search; -1 when absent. */

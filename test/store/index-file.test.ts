@@ -207,6 +207,16 @@ describe("index file", () => {
       plain.set(p, entry(900));
       expect(encodeIndex({ tree: null, entries: after }).equals(encodeIndex({ tree: null, entries: new Map([...plain].sort(([a], [b]) => (a < b ? -1 : 1))) }))).toBe(true);
     }
+    // edits scattered through a larger index: thousands of parts, written in batches, the same bytes
+    const many = new Map(Array.from({ length: 3000 }, (_, i) => [`m/${String(i).padStart(5, "0")}`, entry(i)] as [string, IndexEntry]));
+    const lazy = decodeIndex(encodeIndex({ tree: null, entries: many }), "index").entries;
+    for (let i = 0; i < 3000; i += 2) {
+      lazy.set(`m/${String(i).padStart(5, "0")}`, entry(7000 + i));
+      many.set(`m/${String(i).padStart(5, "0")}`, entry(7000 + i));
+    }
+    await writeIndex(path.join(dir, "scattered"), { tree: null, entries: lazy }, false);
+    expect((await fsp.readFile(path.join(dir, "scattered"))).equals(encodeIndex({ tree: null, entries: many }))).toBe(true);
+    await fsp.rm(dir, { recursive: true, force: true });
     expect(() => withAdded(new Map(), ["b", "a"], new EntryTable(2))).toThrow(/not sorted/);
     const one = new EntryTable(1);
     one.set(0, entry(1));
