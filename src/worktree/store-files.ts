@@ -70,7 +70,9 @@ export async function hashChunkFile(
  * records the ones written for its durability flush).
  */
 export async function storeOnWorker(job: StoreJob): Promise<CountResult> {
-  const files = job.names === "" ? [] : job.names.split("\0");
+  const names = Buffer.from(job.names);
+  const starts = new Float64Array(job.nameStarts);
+  const total = starts.length - 1;
   const durability = new Counted(job.chunksDir, "none");
   const chunks = new FileChunkStore(job.chunksDir, durability);
   const shown = new Float64Array(job.progress); // files, bytes: read by the main thread for its progress line
@@ -78,9 +80,10 @@ export async function storeOnWorker(job: StoreJob): Promise<CountResult> {
   const out = new Float64Array(job.stats);
   const idBytes = new Uint8Array(job.ids);
   let count = 0;
-  await takeItems(job.claims, files.length, async (i) => {
+  await takeItems(job.claims, total, async (i) => {
     const before = durability.count;
-    const e = await hashChunkFile(chunks, path.join(job.root, ...(files[i] as string).split("/")), job.write);
+    const rel = names.toString("utf8", starts[i] as number, starts[i + 1] as number);
+    const e = await hashChunkFile(chunks, path.join(job.root, ...rel.split("/")), job.write);
     idBytes.set(Buffer.from(e.id, "hex"), i * 32);
     out.set([e.size, e.mtimeMs, e.ctimeMs, e.ino, durability.count > before ? 1 : 0], i * FIELDS);
     Atomics.store(flags, i, 1);
@@ -133,7 +136,7 @@ export async function storeChunkFiles(
       stats,
       ids,
       root: repo.root,
-      names: rels.join("\0"),
+      ...sharedNames(rels),
       chunksDir: repo.chunks.dir,
       write,
     },
@@ -155,4 +158,20 @@ export async function storeChunkFiles(
   }
   onProgress?.(rels.length, bytesDone);
   return { byWorker: result.files };
+}
+
+/** Paths as UTF-8 in one shared buffer, with where each starts: what the worker reads them from. */
+function sharedNames(rels: readonly string[]): { names: SharedArrayBuffer; nameStarts: SharedArrayBuffer } {
+  const nameStarts = new SharedArrayBuffer((rels.length + 1) * 8);
+  const starts = new Float64Array(nameStarts);
+  let total = 0;
+  for (let i = 0; i < rels.length; i++) {
+    starts[i] = total;
+    total += Buffer.byteLength(rels[i] as string, "utf8");
+  }
+  starts[rels.length] = total;
+  const names = new SharedArrayBuffer(total);
+  const b = Buffer.from(names);
+  for (let i = 0; i < rels.length; i++) b.write(rels[i] as string, starts[i] as number, "utf8");
+  return { names, nameStarts };
 }
