@@ -7,7 +7,7 @@ import { outsideGridWarnings } from "../repo/grid-warnings.js";
 import { NonUtf8NameError, PathNotFoundError } from "../errors.js";
 import { mapLimit } from "../store/atomic.js";
 import type { GitOid } from "../format/hash.js";
-import { comparePaths, EntryTable, withAdded, type IndexEntry, type IndexState } from "../store/index-file.js";
+import { comparePaths, EntryTable, peekEntry, withAdded, type IndexEntry, type IndexState } from "../store/index-file.js";
 import type { Change } from "../repo/changes.js";
 import type { BadName, Skipped } from "./scan.js";
 import { isUnder } from "../format/paths.js";
@@ -158,14 +158,6 @@ export async function stage(
   for (const p of ws.deleted) index.entries.delete(p);
   // the new files join the index as encoded entries: one buffer, not a map entry and an object each
   const entries = candidates.length > 0 ? withAdded(index.entries, candidates, table) : index.entries;
-  const addedChanges = (): Change[] =>
-    candidates.map((p, i) => {
-      const code = kinds.code[i] as number;
-      const a = kinds.arrayOf[i] as number;
-      const store = table.store[i] === 0 ? "git" : "chunk";
-      const size = store === "git" ? -1 : (table.stats[i * 4] as number);
-      return { path: p, change: "added", kind: code === META ? "meta" : code === CHUNK ? "chunk" : "plain", array: a < 0 ? null : (kinds.arrays[a] as string), bytes: size, oldBytes: 0 };
-    });
   if (h.problems.length > 0) {
     const paths = [...candidates, ...changes.map((c) => c.path)];
     for (const err of problemsFor(h.problems, paths)) warnings.push(plainFolderWarning(err));
@@ -180,12 +172,31 @@ export async function stage(
     skipped: ws.scan.skipped,
     arrays: [...arrays].sort(),
   };
+  return { result, index: { tree: changed ? null : index.tree, entries }, baseTree, ...lazyChanges(candidates, kinds, entries, changes) };
+}
+
+/**
+ * The changes of staging, made when asked for: the added files' from their
+ * kinds and the new index. A function of its own, so that what the answer
+ * keeps is only what it names (a closure made in `stage` would keep every
+ * variable of `stage` that any of its closures uses: the scan, the entry table).
+ */
+function lazyChanges(
+  added: readonly string[],
+  kinds: CompactKinds,
+  entries: ReadonlyMap<string, IndexEntry>,
+  others: readonly Change[],
+): { changes: () => Change[]; changedPaths: () => string[] } {
+  const addedChanges = (): Change[] =>
+    added.map((p, i) => {
+      const code = kinds.code[i] as number;
+      const a = kinds.arrayOf[i] as number;
+      const e = peekEntry(entries, p) as IndexEntry;
+      return { path: p, change: "added", kind: code === META ? "meta" : code === CHUNK ? "chunk" : "plain", array: a < 0 ? null : (kinds.arrays[a] as string), bytes: sizeOf(e), oldBytes: 0 };
+    });
   return {
-    result,
-    index: { tree: changed ? null : index.tree, entries },
-    baseTree,
-    changes: () => [...addedChanges(), ...changes].sort((a, b) => comparePaths(a.path, b.path)),
-    changedPaths: () => [...candidates, ...changes.map((c) => c.path)],
+    changes: () => [...addedChanges(), ...others].sort((a, b) => comparePaths(a.path, b.path)),
+    changedPaths: () => [...added, ...others.map((c) => c.path)],
   };
 }
 
