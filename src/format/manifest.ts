@@ -83,6 +83,79 @@ export function splitIntoShards(
 }
 
 /**
+ * An array's manifest entries kept as numbers and bytes, with no object a
+ * chunk: a first commit of a million chunks holds them all until its shards
+ * are written, and an object, an index array and an id string each were most
+ * of its memory. `shards()` groups them as splitIntoShards does; each shard's
+ * entries are made only when it is written (`shardEntries`).
+ */
+export class ChunkList {
+  private index: Float64Array;
+  private ids: Buffer;
+  private sizes: Float64Array;
+  length = 0;
+
+  constructor(readonly ndim: number) {
+    this.index = new Float64Array(Math.max(1, ndim) * 64);
+    this.ids = Buffer.alloc(64 * HASH_BYTES);
+    this.sizes = new Float64Array(64);
+  }
+
+  push(index: readonly number[], id: ChunkId, size: number): void {
+    if (index.length !== this.ndim) throw new InvalidManifestEntryError(`chunk index [${index}] has ${index.length} dimensions, expected ${this.ndim}`);
+    if (this.length === this.sizes.length) this.grow();
+    const n = this.length;
+    if (id.length !== HASH_BYTES * 2 || !isChunkId(id)) throw new InvalidManifestEntryError(`not a chunk id: ${JSON.stringify(id)}`);
+    this.ids.write(id, n * HASH_BYTES, HASH_BYTES, "hex");
+    for (let d = 0; d < this.ndim; d++) this.index[n * this.ndim + d] = index[d] as number;
+    this.sizes[n] = size;
+    this.length++;
+  }
+
+  private grow(): void {
+    const index = new Float64Array(this.index.length * 2);
+    index.set(this.index);
+    this.index = index;
+    const ids = Buffer.alloc(this.ids.length * 2);
+    this.ids.copy(ids);
+    this.ids = ids;
+    const sizes = new Float64Array(this.sizes.length * 2);
+    sizes.set(this.sizes);
+    this.sizes = sizes;
+  }
+
+  /** entry i (a new object each time) */
+  entry(i: number): ManifestEntry {
+    const index = new Array<number>(this.ndim);
+    for (let d = 0; d < this.ndim; d++) index[d] = this.index[i * this.ndim + d] as number;
+    return { index, id: this.ids.toString("hex", i * HASH_BYTES, (i + 1) * HASH_BYTES) as ChunkId, size: this.sizes[i] as number };
+  }
+
+  /** The shards by region name, in name order, each the positions of its entries. */
+  shards(): [string, number[]][] {
+    const byRegion = new Map<string, number[]>();
+    const index = new Array<number>(this.ndim);
+    for (let i = 0; i < this.length; i++) {
+      for (let d = 0; d < this.ndim; d++) index[d] = this.index[i * this.ndim + d] as number;
+      const name = regionName(index, this.ndim);
+      const list = byRegion.get(name);
+      if (list) list.push(i);
+      else byRegion.set(name, [i]);
+    }
+    return [...byRegion.keys()].sort(compareStrings).map((name) => [name, byRegion.get(name)!]);
+  }
+
+  /** The entries at `positions` (one shard), sorted by index; a chunk index listed twice is refused. */
+  shardEntries(positions: readonly number[]): ManifestEntry[] {
+    const list = positions.map((i) => this.entry(i)).sort((a, b) => compareIndex(a.index, b.index));
+    for (let i = 1; i < list.length; i++) {
+      if (compareIndex(list[i - 1]!.index, list[i]!.index) === 0) throw new InvalidManifestEntryError(`duplicate chunk index [${list[i]!.index}]`);
+    }
+    return list;
+  }
+}
+
+/**
  * header(ManifestShard) | varint ndim | varint count |
  * count × (ndim varints of the index | 32 hash bytes | varint size).
  * Entries must be sorted by index and unique.

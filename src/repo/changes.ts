@@ -61,7 +61,7 @@ export async function diffFileMaps(
   return out;
 }
 
-export function groupChanges(changes: readonly Change[]): GroupedChanges {
+export function groupChanges(changes: Iterable<Change>): GroupedChanges {
   const arrays = new Map<string, ArrayChanges>();
   const files: Change[] = [];
   for (const c of changes) {

@@ -12,9 +12,9 @@ import {
   decodeShard,
   encodeFileList,
   encodeShard,
+  ChunkList,
   FILE_LIST,
   MANIFEST_TREE,
-  splitIntoShards,
   type FileListEntry,
   type ManifestEntry,
 } from "../format/manifest.js";
@@ -22,7 +22,7 @@ import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.
 import { mapLimit } from "../store/atomic.js";
 import { GitStore } from "../store/git.js";
 import { checkEntryName, type TreeEntry } from "../format/git-object.js";
-import type { Stored } from "../store/index-file.js";
+import { peekEntry, type Stored } from "../store/index-file.js";
 import type { ObjectWriter } from "../store/types.js";
 import { Hierarchy, joinPath, parentDir, baseName, type FileKind } from "./hierarchy.js";
 import type { Repository, Stores } from "./repository.js";
@@ -44,7 +44,7 @@ export interface DirNode {
   blobs: Map<string, GitOid>;
   large: FileListEntry[];
   dirs: Map<string, DirNode>;
-  chunks: ManifestEntry[] | null;
+  chunks: ChunkList | null;
   ndim: number;
 }
 
@@ -60,23 +60,23 @@ export function newDir(): DirNode {
 export async function writeSnapshot(
   repo: Repository,
   files: ReadonlyMap<string, SnapEntry>,
-  classified?: Map<string, FileKind>,
+  onKind?: (rel: string, kind: FileKind) => void,
   pack?: ObjectWriter,
   known?: ReadonlyMap<string, Uint8Array>,
 ): Promise<GitOid> {
   // thousands of arrays make thousands of trees and manifests: one pack, not a file each
-  return pack ? writeTrees(repo, files, classified, pack, known) : repo.git.withPack((p) => writeTrees(repo, files, classified, p, known));
+  return pack ? writeTrees(repo, files, onKind, pack, known) : repo.git.withPack((p) => writeTrees(repo, files, onKind, p, known));
 }
 
-/** `classified`, when given, receives the kind of every file (what a commit's summary needs). */
+/** `onKind`, when given, is told the kind of every file, in path order (what a commit's summary needs). */
 async function writeTrees(
   repo: Repository,
   files: ReadonlyMap<string, SnapEntry>,
-  classified: Map<string, FileKind> | undefined,
+  onKind: ((rel: string, kind: FileKind) => void) | undefined,
   pack: ObjectWriter,
   known: ReadonlyMap<string, Uint8Array> | undefined,
 ): Promise<GitOid> {
-  const root = await collectDirs(repo, storedHierarchy(repo, files, true, known), files, [...files.keys()], classified);
+  const root = await collectDirs(repo, storedHierarchy(repo, files, true, known), files, [...files.keys()], onKind);
   return writeDir(repo, root, "", pack);
 }
 
@@ -116,32 +116,35 @@ export async function collectDirs(
   h: Hierarchy,
   files: ReadonlyMap<string, SnapEntry>,
   paths: readonly string[],
-  classified?: Map<string, FileKind>,
+  /** told the kind of each path, in the order of `paths` */
+  onKind?: (rel: string, kind: FileKind) => void,
 ): Promise<DirNode> {
   const root = newDir();
   const dirAt = (dir: string): DirNode => folderAt(root, dir, newDir);
-  const kinds = await mapLimit(paths, 64, (p) => h.classify(p));
-  if (classified) {
-    paths.forEach((p, i) => {
-      classified.set(p, kinds[i]!);
-    });
-  }
-  for (let i = 0; i < paths.length; i++) {
-    const rel = paths[i] as string;
-    const kind = kinds[i]!;
-    let entry = files.get(rel) as SnapEntry;
-    if (kind.kind === "chunk") {
-      if (entry.store === "git") entry = await blobToChunk(repo, entry.id, rel);
-      const node = dirAt(kind.array);
-      const arr = await h.arrayAt(kind.array);
-      node.ndim = arr!.meta.shape.length;
-      node.chunks ??= [];
-      node.chunks.push({ index: kind.index, id: entry.id as ChunkId, size: entry.size });
-      continue;
+  // a block of paths at a time, and the entries read without keeping them: at a million files a
+  // kind and an entry object held for each were most of a first commit's memory
+  const BLOCK = 1024;
+  for (let from = 0; from < paths.length; from += BLOCK) {
+    const block = paths.slice(from, from + BLOCK);
+    const kinds = await Promise.all(block.map((p) => h.classify(p)));
+    for (let i = 0; i < block.length; i++) {
+      const rel = block[i] as string;
+      const kind = kinds[i]!;
+      onKind?.(rel, kind);
+      let entry = peekEntry(files, rel) as SnapEntry;
+      if (kind.kind === "chunk") {
+        if (entry.store === "git") entry = await blobToChunk(repo, entry.id, rel);
+        const node = dirAt(kind.array);
+        const arr = await h.arrayAt(kind.array);
+        node.ndim = arr!.meta.shape.length;
+        node.chunks ??= new ChunkList(node.ndim);
+        node.chunks.push(kind.index, entry.id as ChunkId, entry.size);
+        continue;
+      }
+      const node = dirAt(parentDir(rel));
+      if (entry.store === "git") node.blobs.set(baseName(rel), entry.id);
+      else node.large.push({ name: baseName(rel), id: entry.id as ChunkId, size: entry.size });
     }
-    const node = dirAt(parentDir(rel));
-    if (entry.store === "git") node.blobs.set(baseName(rel), entry.id);
-    else node.large.push({ name: baseName(rel), id: entry.id as ChunkId, size: entry.size });
   }
   return root;
 }
@@ -167,8 +170,9 @@ export async function writeDir(repo: Repository, node: DirNode, where: string, p
     entries.push({ mode: "100644", name: FILE_LIST, oid: await pack.writeBlob(encodeFileList(node.large)) });
   }
   if (node.chunks && node.chunks.length > 0) {
-    const shards = [...splitIntoShards(node.ndim, node.chunks)];
-    const shardOids = await mapLimit(shards, 16, ([, list]) => pack.writeBlob(encodeShard(node.ndim, list)));
+    const list = node.chunks;
+    const shards = list.shards();
+    const shardOids = await mapLimit(shards, 16, ([, at]) => pack.writeBlob(encodeShard(node.ndim, list.shardEntries(at))));
     const tree = await pack.writeTree(
       shards.map(([name], i) => ({ mode: "100644", name, oid: shardOids[i]! })),
       joinPath(where, MANIFEST_TREE),

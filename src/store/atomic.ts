@@ -19,17 +19,19 @@ export function tempName(base: string): string {
 /**
  * Write `bytes` to `file` atomically: write a temp file beside it (or at
  * `tmp`, on the same file system), fsync it, then rename over the target.
- * Readers see the old bytes or the new, never half.
+ * Readers see the old bytes or the new, never half. `bytes` may come in
+ * parts, written one after the other (no copy of a large buffer to join them).
  */
 export async function writeAtomic(
   file: string,
-  bytes: Uint8Array | string,
+  bytes: Uint8Array | string | readonly Uint8Array[],
   { durable = true, mode, tmp = tempName(file) }: { durable?: boolean; mode?: number; tmp?: string } = {},
 ): Promise<void> {
   try {
     const fh = await fsp.open(tmp, "wx", mode);
     try {
-      await fh.writeFile(bytes);
+      if (Array.isArray(bytes)) await writeParts(fh, bytes as readonly Uint8Array[]);
+      else await fh.writeFile(bytes as Uint8Array | string);
       if (durable) await fh.datasync();
     } finally {
       await fh.close();
@@ -38,6 +40,26 @@ export async function writeAtomic(
   } catch (err) {
     await fsp.rm(tmp, { force: true }).catch(() => {});
     throw asAccessError(err, file);
+  }
+}
+
+/** `parts` one after the other from the handle's position: one writev call for up to 1,024 of them. */
+async function writeParts(fh: fsp.FileHandle, parts: readonly Uint8Array[]): Promise<void> {
+  for (let i = 0; i < parts.length; i += 1024) {
+    const batch = parts.slice(i, i + 1024);
+    let want = 0;
+    for (const b of batch) want += b.byteLength;
+    let { bytesWritten: skip } = await fh.writev(batch as Uint8Array[]);
+    if (skip === want) continue;
+    // a short write (rare): the rest of the batch, from where it stopped
+    for (const b of batch) {
+      if (skip >= b.byteLength) {
+        skip -= b.byteLength;
+        continue;
+      }
+      await fh.writeFile(b.subarray(skip));
+      skip = 0;
+    }
   }
 }
 

@@ -17,7 +17,7 @@ import { mapLimit } from "./atomic.js";
 export type DurabilityMode = "deferred" | "fsync" | "none";
 
 export class Durability {
-  private pending: string[] = [];
+  private pending = new PendingFiles();
   private syncfsWorks: boolean | undefined;
 
   constructor(
@@ -32,14 +32,14 @@ export class Durability {
 
   /** Record an object file written without fsync. */
   written(file: string): void {
-    if (this.mode === "deferred") this.pending.push(file);
+    if (this.mode === "deferred") this.pending.add(file);
   }
 
   /** Make every object written so far durable. Cheap when nothing was written. */
   async flush(): Promise<void> {
     if (this.pending.length === 0) return;
-    const files = this.pending;
-    this.pending = [];
+    const files = this.pending.list();
+    this.pending = new PendingFiles();
     if (this.syncfsWorks !== false) {
       this.syncfsWorks = await new Promise<boolean>((resolve) => {
         execFile("sync", ["-f", this.dir], (err) => resolve(!err));
@@ -55,5 +55,69 @@ export class Durability {
         await fh.close();
       }
     });
+  }
+}
+
+/**
+ * The files written since the last flush, kept small: an object's name is a
+ * hash in hex, kept as its bytes beside the index of its folder (36 bytes a
+ * chunk object instead of a ~120-byte path string; a million new files in one
+ * `add` made these strings its largest single cost). Other names are kept as
+ * they are. `list()` gives back the paths, in the order written.
+ */
+export class PendingFiles {
+  private readonly dirs: string[] = [];
+  private readonly dirIds = new Map<string, number>();
+  /** per hex name: folder index u32 | byte count u8 | the bytes; other names: 0xffffffff | index into `other` (u32) */
+  private bytes = Buffer.alloc(4096);
+  private used = 0;
+  private readonly other: string[] = [];
+  length = 0;
+
+  add(file: string): void {
+    const cut = Math.max(file.lastIndexOf("/"), file.lastIndexOf("\\"));
+    const name = file.slice(cut + 1);
+    this.room(5 + (name.length >> 1));
+    if (name.length >= 2 && name.length <= 510 && name.length % 2 === 0 && /^[0-9a-f]+$/.test(name)) {
+      const dir = file.slice(0, cut + 1);
+      let id = this.dirIds.get(dir);
+      if (id === undefined) {
+        id = this.dirs.length;
+        this.dirs.push(dir);
+        this.dirIds.set(dir, id);
+      }
+      this.bytes.writeUInt32LE(id, this.used);
+      this.bytes[this.used + 4] = name.length >> 1;
+      this.used += 5 + this.bytes.write(name, this.used + 5, "hex");
+    } else {
+      this.bytes.writeUInt32LE(0xffffffff, this.used);
+      this.bytes.writeUInt32LE(this.other.length, this.used + 4);
+      this.used += 8;
+      this.other.push(file);
+    }
+    this.length++;
+  }
+
+  private room(n: number): void {
+    if (this.used + n + 8 <= this.bytes.length) return;
+    const next = Buffer.alloc(Math.max(this.bytes.length * 2, this.used + n + 8));
+    this.bytes.copy(next, 0, 0, this.used);
+    this.bytes = next;
+  }
+
+  list(): string[] {
+    const out: string[] = [];
+    for (let p = 0; p < this.used; ) {
+      const id = this.bytes.readUInt32LE(p);
+      if (id === 0xffffffff) {
+        out.push(this.other[this.bytes.readUInt32LE(p + 4)] as string);
+        p += 8;
+        continue;
+      }
+      const n = this.bytes[p + 4] as number;
+      out.push(this.dirs[id] + this.bytes.toString("hex", p + 5, p + 5 + n));
+      p += 5 + n;
+    }
+    return out;
   }
 }

@@ -177,11 +177,20 @@ class Source {
   entry(i: number): IndexEntry {
     let e = this.decoded[i];
     if (e) return e;
+    e = this.read(i);
+    this.decoded[i] = e;
+    return e;
+  }
+
+  /** entry i, made anew unless already made (not kept: a pass over every entry holds none of them) */
+  read(i: number): IndexEntry {
+    const made = this.decoded[i];
+    if (made) return made;
     const p = this.storeAt(i);
     const git = this.bytes[p] === 0;
     const idEnd = p + 1 + (git ? 20 : 32);
     const dv = this.dv;
-    e = {
+    return {
       store: git ? "git" : "chunk",
       id: this.bytes.toString("hex", p + 1, idEnd),
       size: dv.getFloat64(idEnd, true),
@@ -189,8 +198,6 @@ class Source {
       ctimeMs: dv.getFloat64(idEnd + 16, true),
       ino: dv.getFloat64(idEnd + 24, true),
     } as IndexEntry;
-    this.decoded[i] = e;
-    return e;
   }
 
   /** where path `p` is, or -1 */
@@ -246,6 +253,13 @@ class IndexEntries extends Map<string, IndexEntry> {
     if (e !== undefined) return e;
     const i = this.inSource(k);
     return i < 0 ? undefined : this.source.entry(i);
+  }
+  /** get(k), without keeping the entry made from the source */
+  peek(k: string): IndexEntry | undefined {
+    const e = this.over.get(k);
+    if (e !== undefined) return e;
+    const i = this.inSource(k);
+    return i < 0 ? undefined : this.source.read(i);
   }
   override has(k: string): boolean {
     return this.over.has(k) || this.inSource(k) >= 0;
@@ -325,6 +339,14 @@ class IndexEntries extends Map<string, IndexEntry> {
   }
 }
 
+/**
+ * `entries.get(p)`, but an index map (as read) does not keep the entry it
+ * makes from its bytes: a pass over a million entries then holds none.
+ */
+export function peekEntry<T>(entries: ReadonlyMap<string, T>, p: string): T | undefined {
+  return entries instanceof IndexEntries ? (entries.peek(p) as T | undefined) : entries.get(p);
+}
+
 /** Entries in path order: `from[i]`, where not null, the source index whose bytes entry i still is (-1: changed or new). */
 interface Ordered {
   paths: readonly string[];
@@ -372,69 +394,211 @@ export function entriesInOrder(entries: ReadonlyMap<string, IndexEntry>): InOrde
   };
 }
 
-export function encodeIndex(state: Pick<IndexState, "tree" | "entries">): Buffer {
-  // one buffer, sized first, written through a DataView: per-entry buffers and bound-checked
-  // writes were most of the cost at 100,000 entries. `from[i]` is the source entry whose bytes
-  // path i copies (-1: encoded anew).
-  const o = orderOf(state.entries);
-  const paths = o.paths;
-  const src = state.entries instanceof IndexEntries ? state.entries.source : null;
-  const from = src ? (o.from ?? Int32Array.from(paths, (_, i) => i)) : new Int32Array(paths.length).fill(-1);
-  const lens = new Array<number>(paths.length);
-  const list = new Array<IndexEntry>(paths.length);
-  let total = 6 + (state.tree ? 20 : 0) + 4;
-  for (let i = 0; i < paths.length; i++) {
-    const j = from[i] as number;
-    if (src && j >= 0) {
-      total += (src.starts[j + 1] as number) - (src.starts[j] as number);
-      continue;
-    }
-    const e = o.entry(i);
-    list[i] = e;
-    lens[i] = Buffer.byteLength(paths[i] as string, "utf8");
-    total += 4 + (lens[i] as number) + 1 + (e.store === "git" ? 20 : 32) + 32;
+/**
+ * New entries kept as numbers and bytes, with no object a file: what staging
+ * a million new files holds until they join the index (`withAdded`). Slot i
+ * is written once with `set` (a Git id takes the first 20 of its 32 bytes).
+ */
+export class EntryTable {
+  readonly store: Uint8Array;
+  readonly ids: Buffer;
+  /** size, mtimeMs, ctimeMs, ino of each slot */
+  readonly stats: Float64Array;
+
+  constructor(readonly length: number) {
+    this.store = new Uint8Array(length);
+    this.ids = Buffer.alloc(length * 32);
+    this.stats = new Float64Array(length * 4);
   }
+
+  set(i: number, e: IndexEntry): void {
+    const idLen = e.store === "git" ? 20 : 32;
+    if (e.id.length !== idLen * 2 || this.ids.write(e.id, i * 32, idLen, "hex") !== idLen) throw new CorruptObjectError(`entry ${i}`, `index entry has a malformed id ${e.id}`);
+    this.store[i] = e.store === "git" ? 0 : 1;
+    const o = i * 4;
+    this.stats[o] = e.size;
+    this.stats[o + 1] = e.mtimeMs;
+    this.stats[o + 2] = e.ctimeMs;
+    this.stats[o + 3] = e.ino;
+  }
+
+  /** slot i as an entry (a new object each time) */
+  entry(i: number): IndexEntry {
+    const git = this.store[i] === 0;
+    const o = i * 4;
+    return {
+      store: git ? "git" : "chunk",
+      id: this.ids.toString("hex", i * 32, i * 32 + (git ? 20 : 32)),
+      size: this.stats[o]!,
+      mtimeMs: this.stats[o + 1]!,
+      ctimeMs: this.stats[o + 2]!,
+      ino: this.stats[o + 3]!,
+    } as IndexEntry;
+  }
+}
+
+/**
+ * `entries` with `paths[i]` set to `table`'s slot i, as an index map over one
+ * buffer of encoded entries (what `readIndex` gives): the entries already
+ * there are copied or encoded once, the new ones written straight from the
+ * table, and no map entry or entry object is made for any of them. `paths`
+ * is sorted (comparePaths) and names no path of `entries`.
+ */
+export function withAdded(entries: ReadonlyMap<string, IndexEntry>, paths: readonly string[], table: EntryTable): Map<string, IndexEntry> {
+  if (table.length !== paths.length) throw new Error("internal: an entry table and its paths differ in length");
+  for (let i = 1; i < paths.length; i++) {
+    if (!((paths[i - 1] as string) < (paths[i] as string))) throw new Error(`internal: paths to add are not sorted at ${paths[i]}`);
+  }
+  const o = orderOf(entries);
+  const src = entries instanceof IndexEntries ? entries.source : null;
+  const from = src ? (o.from ?? null) : null;
+  const old = o.paths;
+  // where old entry i's bytes are in the source (-1: encoded anew)
+  const srcAt = (i: number): number => (src ? (from ? (from[i] as number) : i) : -1);
+  const n = old.length + paths.length;
+  let total = 10;
+  for (let i = 0; i < old.length; i++) {
+    const j = srcAt(i);
+    if (src && j >= 0) total += (src.starts[j + 1] as number) - (src.starts[j] as number);
+    else total += 4 + Buffer.byteLength(old[i] as string, "utf8") + 1 + (o.entry(i).store === "git" ? 20 : 32) + 32;
+  }
+  for (let i = 0; i < paths.length; i++) total += 4 + Buffer.byteLength(paths[i] as string, "utf8") + 1 + (table.store[i] === 0 ? 20 : 32) + 32;
   const b = Buffer.allocUnsafe(total);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  // a header as an index file's (no tree): the source's bytes are whole entries from byte 10
   b.write("TDV", 0, "latin1");
   b[3] = VERSION;
   b[4] = TYPE_INDEX;
-  b[5] = state.tree ? 1 : 0;
-  let p = 6;
-  if (state.tree) p += b.write(state.tree, p, 20, "hex");
-  dv.setUint32(p, paths.length, true);
-  p += 4;
-  for (let i = 0; i < paths.length; i++) {
-    const j = from[i] as number;
-    if (j >= 0 && src) {
-      // a run of entries decoded one after the other: one copy
-      let k = i;
-      while (k + 1 < paths.length && from[k + 1] === (from[k] as number) + 1) k++;
-      p += src.bytes.copy(b, p, src.starts[j] as number, src.starts[(from[k] as number) + 1] as number);
-      i = k;
+  b[5] = 0;
+  dv.setUint32(6, n, true);
+  const merged = new Array<string>(n);
+  const starts = new Uint32Array(n + 1);
+  let p = 10;
+  let a = 0;
+  let x = 0;
+  for (let k = 0; k < n; k++) {
+    starts[k] = p;
+    const q = a < old.length ? (old[a] as string) : null;
+    const r = x < paths.length ? (paths[x] as string) : null;
+    if (q !== null && r !== null && q === r) throw new Error(`internal: ${r} is in the index already`);
+    if (r === null || (q !== null && q < r)) {
+      merged[k] = q as string;
+      const j = srcAt(a);
+      if (src && j >= 0) p += src.bytes.copy(b, p, src.starts[j] as number, src.starts[j + 1] as number);
+      else {
+        const e = o.entry(a);
+        const idLen = e.store === "git" ? 20 : 32;
+        p = writePath(b, dv, p, q as string);
+        b[p++] = e.store === "git" ? 0 : 1;
+        if (e.id.length !== idLen * 2 || b.write(e.id, p, idLen, "hex") !== idLen) throw new CorruptObjectError(q as string, `index entry has a malformed id ${e.id}`);
+        p += idLen;
+        dv.setFloat64(p, e.size, true);
+        dv.setFloat64(p + 8, e.mtimeMs, true);
+        dv.setFloat64(p + 16, e.ctimeMs, true);
+        dv.setFloat64(p + 24, e.ino, true);
+        p += 32;
+      }
+      a++;
       continue;
     }
-    const e = list[i] as IndexEntry;
-    const len = lens[i] as number;
-    dv.setUint32(p, len, true);
-    p += 4;
-    p += b.write(paths[i] as string, p, len, "utf8");
-    b[p++] = e.store === "git" ? 0 : 1;
-    const idLen = e.store === "git" ? 20 : 32;
-    if (e.id.length !== idLen * 2 || b.write(e.id, p, idLen, "hex") !== idLen) throw new CorruptObjectError(paths[i] as string, `index entry has a malformed id ${e.id}`);
-    p += idLen;
-    dv.setFloat64(p, e.size, true);
-    dv.setFloat64(p + 8, e.mtimeMs, true);
-    dv.setFloat64(p + 16, e.ctimeMs, true);
-    dv.setFloat64(p + 24, e.ino, true);
+    merged[k] = r;
+    const git = table.store[x] === 0;
+    p = writePath(b, dv, p, r);
+    b[p++] = git ? 0 : 1;
+    p += table.ids.copy(b, p, x * 32, x * 32 + (git ? 20 : 32));
+    for (let f = 0; f < 4; f++) dv.setFloat64(p + f * 8, table.stats[x * 4 + f] as number, true);
     p += 32;
+    x++;
   }
+  starts[n] = p;
   if (p !== total) throw new Error("internal: index size miscounted");
-  return b;
+  return new IndexEntries(new Source(b, merged, starts));
+}
+
+/** A path's length (u32) and UTF-8 bytes at `p`; returns where they end. */
+function writePath(b: Buffer, dv: DataView, p: number, path: string): number {
+  const len = b.write(path, p + 4, "utf8");
+  dv.setUint32(p, len, true);
+  return p + 4 + len;
+}
+
+export function encodeIndex(state: Pick<IndexState, "tree" | "entries">): Buffer {
+  const parts = encodeParts(state);
+  return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+}
+
+/**
+ * The index's bytes in parts, in order: the header, then runs of entries
+ * still as the source has them (views of its bytes, not copies) and runs
+ * encoded anew (one buffer each, sized first, written through a DataView:
+ * per-entry buffers and bound-checked writes were most of the cost at 100,000
+ * entries). `writeIndex` writes the parts one after the other, so a
+ * `commit -a` of a thousand files among a million copies no 100 MB buffer.
+ */
+function encodeParts(state: Pick<IndexState, "tree" | "entries">): Buffer[] {
+  const o = orderOf(state.entries);
+  const paths = o.paths;
+  const n = paths.length;
+  const src = state.entries instanceof IndexEntries ? state.entries.source : null;
+  // the source entry whose bytes path i copies (-1: encoded anew)
+  const srcAt = (i: number): number => (src ? (o.from ? (o.from[i] as number) : i) : -1);
+  const head = Buffer.alloc(6 + (state.tree ? 20 : 0) + 4);
+  head.write("TDV", 0, "latin1");
+  head[3] = VERSION;
+  head[4] = TYPE_INDEX;
+  head[5] = state.tree ? 1 : 0;
+  if (state.tree) head.write(state.tree, 6, 20, "hex");
+  head.writeUInt32LE(n, head.length - 4);
+  const parts: Buffer[] = [head];
+  let i = 0;
+  while (i < n) {
+    const j = srcAt(i);
+    if (src && j >= 0) {
+      // a run of entries decoded one after the other: one view
+      let k = i;
+      while (k + 1 < n && srcAt(k + 1) === srcAt(k) + 1) k++;
+      parts.push(src.bytes.subarray(src.starts[j] as number, src.starts[srcAt(k) + 1] as number));
+      i = k + 1;
+      continue;
+    }
+    let end = i;
+    let total = 0;
+    const lens: number[] = [];
+    for (; end < n && srcAt(end) < 0; end++) {
+      const len = Buffer.byteLength(paths[end] as string, "utf8");
+      lens.push(len);
+      total += 4 + len + 1 + (o.entry(end).store === "git" ? 20 : 32) + 32;
+    }
+    const b = Buffer.allocUnsafe(total);
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    let p = 0;
+    for (let k = i; k < end; k++) {
+      const e = o.entry(k);
+      const len = lens[k - i] as number;
+      dv.setUint32(p, len, true);
+      p += 4;
+      p += b.write(paths[k] as string, p, len, "utf8");
+      b[p++] = e.store === "git" ? 0 : 1;
+      const idLen = e.store === "git" ? 20 : 32;
+      if (e.id.length !== idLen * 2 || b.write(e.id, p, idLen, "hex") !== idLen) throw new CorruptObjectError(paths[k] as string, `index entry has a malformed id ${e.id}`);
+      p += idLen;
+      dv.setFloat64(p, e.size, true);
+      dv.setFloat64(p + 8, e.mtimeMs, true);
+      dv.setFloat64(p + 16, e.ctimeMs, true);
+      dv.setFloat64(p + 24, e.ino, true);
+      p += 32;
+    }
+    if (p !== total) throw new Error("internal: index size miscounted");
+    parts.push(b);
+    i = end;
+  }
+  return parts;
 }
 
 export async function writeIndex(file: string, state: Pick<IndexState, "tree" | "entries">, durable = true): Promise<void> {
-  await writeAtomic(file, encodeIndex(state), { durable });
+  // the entries as read (or as `withAdded` encoded them) are written from their bytes, uncopied
+  const parts = encodeParts(state);
+  await writeAtomic(file, parts, { durable });
 }
 
 /** Where `p` is in `paths` (sorted by comparePaths), by binary search; -1 when absent. */

@@ -6,9 +6,8 @@ import { NothingToCommitError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import type { Person } from "../format/git-object.js";
 import { promises as fsp } from "node:fs";
-import { writeIndex, comparePaths, type IndexEntry } from "../store/index-file.js";
+import { writeIndex, peekEntry, type IndexEntry } from "../store/index-file.js";
 import { stage, type Progress } from "./stage.js";
-import { classifyAll } from "./work-state.js";
 import { groupChanges, type Change, type GroupedChanges } from "../repo/changes.js";
 import { checkConsolidated, disagreementWarning } from "../repo/consolidated-check.js";
 import type { FileKind } from "../repo/hierarchy.js";
@@ -73,14 +72,31 @@ export async function recordCommit(repo: Repository, opts: CommitOptions): Promi
   // commit -a stages in memory: the index file changes only if the commit lands (git's index.lock)
   const before = await headTree(repo, head.oid);
   // the metadata blobs of commit -a and the snapshot's trees go into one pack when they are many
-  const classified = before === null ? new Map<string, FileKind>() : undefined;
+  // the first commit's summary: every file added, as the snapshot writer classified it, kept as one
+  // number a file in path order (kind code + 4 × the array's place in `kindArrays`)
+  const kindCodes: number[] = [];
+  const kindArrays: string[] = [];
+  const arrayAt = new Map<string | null, number>([[null, 0]]);
+  kindArrays.push("");
+  const onKind =
+    before === null
+      ? (_rel: string, kind: FileKind) => {
+          let a = arrayAt.get(kind.array);
+          if (a === undefined) {
+            a = kindArrays.length;
+            kindArrays.push(kind.array as string);
+            arrayAt.set(kind.array, a);
+          }
+          kindCodes.push(KIND_CODES.indexOf(kind.kind) + 4 * a);
+        }
+      : undefined;
   const { index, tree, staged } = await repo.git.withPack(async (pack) => {
     const staged = all ? await stage(repo, { trackedOnly: true, onProgress }, pack) : null;
     const index = staged ? staged.index : await repo.readIndex();
     // staged from an index equal to a snapshot: only what staging changed is written (cache-tree)
     const tree =
       index.tree ??
-      (staged?.baseTree ? await updateSnapshot(repo, staged.baseTree, index.entries, staged.changes.map((c) => c.path), pack) : await writeSnapshot(repo, index.entries, classified, pack));
+      (staged?.baseTree ? await updateSnapshot(repo, staged.baseTree, index.entries, staged.changedPaths(), pack) : await writeSnapshot(repo, index.entries, onKind, pack));
     return { index, tree, staged };
   });
   if (tree === before && !allowEmpty && extraParents.length === 0) throw new NothingToCommitError();
@@ -124,23 +140,31 @@ export async function recordCommit(repo: Repository, opts: CommitOptions): Promi
   // commit -a on an index equal to HEAD: what staging did is the whole change (no need to compare the trees)
   // the first commit: every file is added, as the snapshot writer classified it (no need to read it back)
   // the first commit of a snapshot `add` wrote: every file is added, classified from the index's
-  // metadata documents (reading the whole tree back would read every folder and manifest too)
-  if (before === null && classified && classified.size === 0 && index.entries.size > 0) {
+  // metadata documents (reading the whole tree back would read every folder and manifest too), a
+  // block of paths at a time, in path order
+  if (onKind && kindCodes.length === 0 && index.entries.size > 0) {
+    const h = storedHierarchy(repo, index.entries, true);
     const paths = [...index.entries.keys()];
-    const kinds = await classifyAll(storedHierarchy(repo, index.entries, true), paths);
-    for (const p of paths) classified.set(p, kinds.get(p)!);
+    for (let from = 0; from < paths.length; from += 1024) {
+      const block = paths.slice(from, from + 1024);
+      const kinds = await Promise.all(block.map((p) => h.classify(p)));
+      for (let i = 0; i < block.length; i++) onKind(block[i] as string, kinds[i] as FileKind);
+    }
   }
-  const changeList =
+  // (made one at a time: a million Change objects at once were a large part of a first commit's memory)
+  const firstCommit = onKind !== undefined && kindCodes.length === index.entries.size;
+  const changeList: Iterable<Change> =
     staged && staged.baseTree === before && before !== null
-      ? staged.changes
-      : classified && classified.size === index.entries.size
-        ? [...index.entries].map(([path, e]) => addedChange(path, e, classified.get(path)!)).sort((a, b) => comparePaths(a.path, b.path))
+      ? staged.changes()
+      : firstCommit
+        ? addedChanges(index.entries, kindCodes, kindArrays)
         : await diffTrees(repo, before, tree);
+  const changedPaths = firstCommit ? [...index.entries.keys()] : (changeList as Change[]).map((c) => c.path);
   const warnings = [...(staged?.result.warnings ?? [])];
   if (repo.identityGuessed()) warnings.push(guessedIdentityWarning(who));
   // a .zmetadata that names an array the commit lacks (zarr-python consolidated one not added): readers would be misled
   const read = (rel: string) => repo.readStored(index.entries.get(rel)!, rel);
-  for (const d of await checkConsolidated(index.entries, read, changeList.map((c) => c.path))) warnings.push(disagreementWarning(d, "the commit"));
+  for (const d of await checkConsolidated(index.entries, read, changedPaths)) warnings.push(disagreementWarning(d, "the commit"));
   return { oid, tree, branch: head.branch, parents, changes: groupChanges(changeList), warnings };
 }
 
@@ -166,7 +190,16 @@ async function autoPack(repo: Repository): Promise<void> {
   await repo.git.packAllLoose().catch(() => {});
 }
 
-function addedChange(path: string, e: IndexEntry, kind: FileKind): Change {
-  // as a tree comparison reports it: Git trees do not record blob sizes
-  return { path, change: "added", kind: kind.kind, array: kind.array, bytes: e.store === "git" ? -1 : e.size, oldBytes: 0 };
+const KIND_CODES = ["meta", "chunk", "plain"] as const;
+
+/** Every file of `entries` added, in path order, its kind the `codes` the snapshot writer recorded in the same order. */
+function* addedChanges(entries: ReadonlyMap<string, IndexEntry>, codes: readonly number[], arrays: readonly string[]): Generator<Change> {
+  let i = 0;
+  for (const path of entries.keys()) {
+    const code = codes[i++] as number;
+    const a = Math.floor(code / 4);
+    const e = peekEntry(entries, path) as IndexEntry;
+    // as a tree comparison reports it: Git trees do not record blob sizes
+    yield { path, change: "added", kind: KIND_CODES[code % 4]!, array: a === 0 ? null : (arrays[a] as string), bytes: e.store === "git" ? -1 : e.size, oldBytes: 0 };
+  }
 }

@@ -7,16 +7,16 @@ import { outsideGridWarnings } from "../repo/grid-warnings.js";
 import { isTdvError, NonUtf8NameError, PathNotFoundError } from "../errors.js";
 import { mapLimit } from "../store/atomic.js";
 import type { GitOid } from "../format/hash.js";
-import { comparePaths, type IndexEntry, type IndexState } from "../store/index-file.js";
+import { comparePaths, EntryTable, peekEntry, withAdded, type IndexEntry, type IndexState } from "../store/index-file.js";
 import type { Change } from "../repo/changes.js";
 import type { BadName, Skipped } from "./scan.js";
 import { isUnder } from "../format/paths.js";
-import { joinPath, parentDir, plainFolderWarning, problemsFor, storeFor } from "../repo/hierarchy.js";
+import { joinPath, parentDir, plainFolderWarning, problemsFor, SMALL_FILE, type Hierarchy } from "../repo/hierarchy.js";
 import type { Repository } from "../repo/repository.js";
 import { updateSnapshot } from "../repo/snapshot-update.js";
 import { writeSnapshot } from "../repo/snapshot.js";
 import { storeChunkFiles } from "./store-files.js";
-import { classifyAll, compareWorktree, hashWorkFile, workHierarchy } from "./work-state.js";
+import { compareWorktree, hashWorkFile, workHierarchy } from "./work-state.js";
 import type { ObjectWriter } from "../store/types.js";
 export interface Progress {
   phase: string;
@@ -61,8 +61,10 @@ export async function stage(
   index: Pick<IndexState, "tree" | "entries">;
   /** the tree the index equalled before staging (null when unknown) */
   baseTree: GitOid | null;
-  /** what staging changed in the index, file by file */
-  changes: Change[];
+  /** what staging changed in the index, file by file, in path order (made when asked for: a million new files make a million) */
+  changes: () => Change[];
+  /** the paths staging changed (added, modified, deleted), in no particular order */
+  changedPaths: () => string[];
   /** the bytes of files staged from memory (metadata the hierarchy read): exactly their new entries' bytes */
   stagedBytes: Map<string, Buffer>;
 }> {
@@ -115,42 +117,46 @@ export async function stage(
   const total = candidates.length;
   const arrays = new Set<string>();
   const baseTree = index.tree;
-  const changes: Change[] = [];
-  const kinds = await classifyAll(h, candidates);
+  // the new files, in path order, kept as numbers (no object a file: at a million files the
+  // kinds, entries and changes held per file were most of add's memory)
+  const kinds = await classifyCompact(h, candidates);
+  for (const a of kinds.arrays) arrays.add(a);
   // chunk objects (the bulk: many files, most bytes) are stored on both cores; metadata and small
   // plain files, which the hierarchy may already have read, one by one here
   const bulk: string[] = [];
-  const small: string[] = [];
-  const outside: { path: string; array: string | null }[] = [];
-  for (const p of candidates) {
-    const kind = kinds.get(p)!;
-    if (kind.array !== null) arrays.add(kind.array);
-    if (kind.kind === "chunk" && !kind.inGrid) outside.push({ path: p, array: kind.array });
-    (storeFor(kind, ws.scan.files.get(p)!.size) === "chunk" && !kept.has(p) ? bulk : small).push(p);
+  const bulkAt: number[] = [];
+  const small: number[] = [];
+  for (let i = 0; i < candidates.length; i++) {
+    const p = candidates[i] as string;
+    const code = kinds.code[i] as number;
+    const store = code === META ? "git" : code === CHUNK ? "chunk" : (ws.scan.files.get(p)!.size <= SMALL_FILE ? "git" : "chunk");
+    if (store === "chunk" && !kept.has(p)) {
+      bulk.push(p);
+      bulkAt.push(i);
+    } else small.push(i);
   }
-  warnings.push(...outsideGridWarnings(outside, " (stored as is)"));
-  const stored = new Map<string, IndexEntry>();
+  warnings.push(...outsideGridWarnings(kinds.outside, " (stored as is)"));
+  const table = new EntryTable(candidates.length);
   const stagedBytes = new Map<string, Buffer>();
-  await mapLimit(small, 16, async (p) => {
+  await mapLimit(small, 16, async (i) => {
+    const p = candidates[i] as string;
     const st = ws.scan.files.get(p)!;
     const read = kept.get(p);
     if (read) stagedBytes.set(p, read);
-    const entry = await hashWorkFile(repo, p, storeFor(kinds.get(p)!, st.size), pack, read && { bytes: read, stat: st });
-    stored.set(p, entry);
+    const code = kinds.code[i] as number;
+    const store = code === META ? "git" : code === CHUNK ? "chunk" : st.size <= SMALL_FILE ? "git" : "chunk";
+    const entry = await hashWorkFile(repo, p, store, pack, read && { bytes: read, stat: st });
+    table.set(i, entry);
     bytes += entry.size;
     onProgress?.({ phase: "storing", done: ++done, total, bytes });
   });
   const before = { done, bytes };
-  await storeChunkFiles(repo, bulk, (p) => ws.scan.files.get(p)!.size, true, (p, e) => stored.set(p, e), {
+  await storeChunkFiles(repo, bulk, (p) => ws.scan.files.get(p)!.size, true, (j, e) => table.set(bulkAt[j] as number, e), {
     onProgress: (files, b) => onProgress?.({ phase: "storing", done: before.done + files, total, bytes: before.bytes + b }),
   });
-  const added = candidates.map((p): [string, IndexEntry] => {
-    const entry = stored.get(p)!;
-    const kind = kinds.get(p)!;
-    changes.push({ path: p, change: "added", kind: kind.kind, array: kind.array, bytes: sizeOf(entry), oldBytes: 0 });
-    return [p, entry];
-  });
-  bytes = added.reduce((n, [, e]) => n + e.size, 0);
+  bytes = 0;
+  for (let i = 0; i < candidates.length; i++) bytes += table.stats[i * 4] as number;
+  const changes: Change[] = []; // modified and deleted files; the added ones are made when asked for (addedChanges)
   for (const [p, e] of ws.refreshed) index.entries.set(p, e);
   for (const [p, e] of ws.modified) {
     const kind = await h.classify(p); // strict: a modified zarr.json/.zarray that is invalid fails here, naming the file
@@ -159,17 +165,21 @@ export async function stage(
     index.entries.set(p, e);
     bytes += e.size;
   }
-  for (const [p, e] of added) index.entries.set(p, e);
   for (const p of ws.deleted) {
     const kind = await h.classify(p).catch(() => null); // a deleted array's metadata is read from the index
     if (kind?.array != null) arrays.add(kind.array);
     changes.push({ path: p, change: "deleted", kind: kind?.kind ?? "plain", array: kind?.array ?? null, bytes: 0, oldBytes: sizeOf(index.entries.get(p)) });
   }
   for (const p of ws.deleted) index.entries.delete(p);
-  for (const err of problemsFor(h.problems, changes.map((c) => c.path))) warnings.push(plainFolderWarning(err));
-  const changed = added.length + ws.modified.size + ws.deleted.length > 0;
+  // the new files join the index as encoded entries: one buffer, not a map entry and an object each
+  const entries = candidates.length > 0 ? withAdded(index.entries, candidates, table) : index.entries;
+  if (h.problems.length > 0) {
+    const paths = [...candidates, ...changes.map((c) => c.path)];
+    for (const err of problemsFor(h.problems, paths)) warnings.push(plainFolderWarning(err));
+  }
+  const changed = candidates.length + ws.modified.size + ws.deleted.length > 0;
   const result = {
-    added: added.map(([p]) => p),
+    added: candidates,
     modified: [...ws.modified.keys()].sort(),
     removed: ws.deleted,
     bytes,
@@ -177,8 +187,73 @@ export async function stage(
     skipped: ws.scan.skipped,
     arrays: [...arrays].sort(),
   };
-  changes.sort((a, b) => comparePaths(a.path, b.path));
-  return { result, index: { tree: changed ? null : index.tree, entries: index.entries }, baseTree, changes, stagedBytes };
+  return { result, index: { tree: changed ? null : index.tree, entries }, baseTree, ...lazyChanges(candidates, kinds, entries, changes), stagedBytes };
+}
+
+/**
+ * The changes of staging, made when asked for: the added files' from their
+ * kinds and the new index. A function of its own, so that what the answer
+ * keeps is only what it names (a closure made in `stage` would keep every
+ * variable of `stage` that any of its closures uses: the scan, the entry table).
+ */
+function lazyChanges(
+  added: readonly string[],
+  kinds: CompactKinds,
+  entries: ReadonlyMap<string, IndexEntry>,
+  others: readonly Change[],
+): { changes: () => Change[]; changedPaths: () => string[] } {
+  const addedChanges = (): Change[] =>
+    added.map((p, i) => {
+      const code = kinds.code[i] as number;
+      const a = kinds.arrayOf[i] as number;
+      const e = peekEntry(entries, p) as IndexEntry;
+      return { path: p, change: "added", kind: code === META ? "meta" : code === CHUNK ? "chunk" : "plain", array: a < 0 ? null : (kinds.arrays[a] as string), bytes: sizeOf(e), oldBytes: 0 };
+    });
+  return {
+    changes: () => [...addedChanges(), ...others].sort((a, b) => comparePaths(a.path, b.path)),
+    changedPaths: () => [...added, ...others.map((c) => c.path)],
+  };
+}
+
+const META = 0;
+const CHUNK = 1;
+const PLAIN = 2;
+
+/** Kinds of many files, as numbers: META, CHUNK or PLAIN, and the array (an index into `arrays`, -1 for none). */
+interface CompactKinds {
+  code: Uint8Array;
+  arrayOf: Int32Array;
+  arrays: string[];
+  /** chunks outside their array's grid */
+  outside: { path: string; array: string | null }[];
+}
+
+/** Classify `paths` without keeping an object for each (a block at a time in flight). */
+async function classifyCompact(h: Hierarchy, paths: readonly string[]): Promise<CompactKinds> {
+  const out: CompactKinds = { code: new Uint8Array(paths.length), arrayOf: new Int32Array(paths.length), arrays: [], outside: [] };
+  const arrayIds = new Map<string, number>();
+  const BLOCK = 1024;
+  for (let from = 0; from < paths.length; from += BLOCK) {
+    const block = paths.slice(from, from + BLOCK);
+    const kinds = await Promise.all(block.map((p) => h.classify(p)));
+    kinds.forEach((k, j) => {
+      const i = from + j;
+      out.code[i] = k.kind === "meta" ? META : k.kind === "chunk" ? CHUNK : PLAIN;
+      if (k.kind === "chunk" && !k.inGrid) out.outside.push({ path: paths[i] as string, array: k.array });
+      if (k.array === null) {
+        out.arrayOf[i] = -1;
+        return;
+      }
+      let a = arrayIds.get(k.array);
+      if (a === undefined) {
+        a = out.arrays.length;
+        out.arrays.push(k.array);
+        arrayIds.set(k.array, a);
+      }
+      out.arrayOf[i] = a;
+    });
+  }
+  return out;
 }
 
 /** Names that are not UTF-8 where files are to be staged: refused before anything is staged. */
@@ -198,7 +273,7 @@ export async function addToIndex(repo: Repository, opts: AddOptions): Promise<Ad
     // the index keeps the snapshot it equals, written from the one before it: the cost follows
     // the change, and the next commit writes only the commit (git's cache-tree)
     if (staged.baseTree && staged.index.tree === null) {
-      staged.index.tree = await updateSnapshot(repo, staged.baseTree, staged.index.entries, staged.changes.map((c) => c.path), pack);
+      staged.index.tree = await updateSnapshot(repo, staged.baseTree, staged.index.entries, staged.changedPaths(), pack);
     } else if (staged.index.tree === null && staged.index.entries.size > 0) {
       // no snapshot known (the first add): written whole, from the metadata just read and parsed
       // (the commit would write it the same, reading every document back from the object store)

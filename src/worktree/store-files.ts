@@ -70,7 +70,9 @@ export async function hashChunkFile(
  * records the ones written for its durability flush).
  */
 export async function storeOnWorker(job: StoreJob): Promise<CountResult> {
-  const files = job.names === "" ? [] : job.names.split("\0");
+  const names = Buffer.from(job.names);
+  const starts = new Float64Array(job.nameStarts);
+  const total = starts.length - 1;
   const durability = new Counted(job.chunksDir, "none");
   const chunks = new FileChunkStore(job.chunksDir, durability);
   const shown = new Float64Array(job.progress); // files, bytes: read by the main thread for its progress line
@@ -78,9 +80,10 @@ export async function storeOnWorker(job: StoreJob): Promise<CountResult> {
   const out = new Float64Array(job.stats);
   const idBytes = new Uint8Array(job.ids);
   let count = 0;
-  await takeItems(job.claims, files.length, async (i) => {
+  await takeItems(job.claims, total, async (i) => {
     const before = durability.count;
-    const e = await hashChunkFile(chunks, path.join(job.root, ...(files[i] as string).split("/")), job.write);
+    const rel = names.toString("utf8", starts[i] as number, starts[i + 1] as number);
+    const e = await hashChunkFile(chunks, path.join(job.root, ...rel.split("/")), job.write);
     idBytes.set(Buffer.from(e.id, "hex"), i * 32);
     out.set([e.size, e.mtimeMs, e.ctimeMs, e.ino, durability.count > before ? 1 : 0], i * FIELDS);
     Atomics.store(flags, i, 1);
@@ -92,7 +95,7 @@ export async function storeOnWorker(job: StoreJob): Promise<CountResult> {
 
 /**
  * Hash the working files `rels` as chunk objects (storing them when `write`),
- * calling `done` once for each with its index entry. `sizes` (from the scan)
+ * calling `done` once for each with its place in `rels` and its index entry. `sizes` (from the scan)
  * decides whether a worker thread is worth starting.
  */
 export async function storeChunkFiles(
@@ -100,7 +103,7 @@ export async function storeChunkFiles(
   rels: readonly string[],
   sizes: (rel: string) => number,
   write: boolean,
-  done: (rel: string, entry: IndexEntry) => void,
+  done: (i: number, entry: IndexEntry) => void,
   { threads, mainShares = true, onProgress }: StoreOptions = {},
 ): Promise<{ byWorker: number }> {
   const progress = new SharedArrayBuffer(16);
@@ -110,7 +113,7 @@ export async function storeChunkFiles(
   const one = async (i: number) => {
     const rel = rels[i] as string;
     const entry = await hashChunkFile(repo.chunks, path.join(repo.root, ...rel.split("/")), write);
-    done(rel, entry);
+    done(i, entry);
     files++;
     bytesDone += entry.size;
     onProgress?.(files + (byWorker[0] as number), bytesDone + (byWorker[1] as number));
@@ -133,7 +136,7 @@ export async function storeChunkFiles(
       stats,
       ids,
       root: repo.root,
-      names: rels.join("\0"),
+      ...sharedNames(rels),
       chunksDir: repo.chunks.dir,
       write,
     },
@@ -150,9 +153,25 @@ export async function storeChunkFiles(
     const id = idBytes.toString("hex", i * 32, i * 32 + 32) as ChunkId;
     const o = i * FIELDS;
     if (f[o + 4] === 1) repo.chunks.durability.written(repo.chunks.pathOf(id));
-    done(rels[i] as string, { store: "chunk", id, size: f[o]!, mtimeMs: f[o + 1]!, ctimeMs: f[o + 2]!, ino: f[o + 3]! });
+    done(i, { store: "chunk", id, size: f[o]!, mtimeMs: f[o + 1]!, ctimeMs: f[o + 2]!, ino: f[o + 3]! });
     bytesDone += f[o]!;
   }
   onProgress?.(rels.length, bytesDone);
   return { byWorker: result.files };
+}
+
+/** Paths as UTF-8 in one shared buffer, with where each starts: what the worker reads them from. */
+function sharedNames(rels: readonly string[]): { names: SharedArrayBuffer; nameStarts: SharedArrayBuffer } {
+  const nameStarts = new SharedArrayBuffer((rels.length + 1) * 8);
+  const starts = new Float64Array(nameStarts);
+  let total = 0;
+  for (let i = 0; i < rels.length; i++) {
+    starts[i] = total;
+    total += Buffer.byteLength(rels[i] as string, "utf8");
+  }
+  starts[rels.length] = total;
+  const names = new SharedArrayBuffer(total);
+  const b = Buffer.from(names);
+  for (let i = 0; i < rels.length; i++) b.write(rels[i] as string, starts[i] as number, "utf8");
+  return { names, nameStarts };
 }

@@ -24,8 +24,10 @@ export interface StoreJob {
   kind: "store";
   claims: SharedArrayBuffer;
   root: string;
-  /** the files' paths relative to root, joined by NUL (one string to copy, not one per file) */
-  names: string;
+  /** the files' paths relative to root, as UTF-8 one after the other (shared: no copy, and no string a file held) */
+  names: SharedArrayBuffer;
+  /** where each path starts in `names`, and where the last ends (Float64Array, one more than the files) */
+  nameStarts: SharedArrayBuffer;
   chunksDir: string;
   write: boolean;
   /** files, bytes done by the worker (Float64Array): read by the main thread for its progress line */
@@ -129,7 +131,7 @@ export function parseJob(v: unknown): WorkerJob | VerifyPoolJob {
       break;
     case "store":
       if (
-        isString(v.root) && isString(v.names) && isString(v.chunksDir) && typeof v.write === "boolean" &&
+        isString(v.root) && isSab(v.names) && isSab(v.nameStarts) && isString(v.chunksDir) && typeof v.write === "boolean" &&
         isSab(v.progress) && isSab(v.done) && isSab(v.stats) && isSab(v.ids)
       )
         return v as unknown as StoreJob;

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { CorruptObjectError, InvalidManifestEntryError, UnsupportedFormatError } from "../../src/errors.js";
 import { type ChunkId, sha256 } from "../../src/format/hash.js";
 import {
+  ChunkList,
   type FileListEntry,
   type ManifestEntry,
   compareIndex,
@@ -289,5 +290,42 @@ describe("file lists", () => {
       /out of order or duplicated/,
     );
     expect(corrupt(() => decodeFileList(encodeShard(0, []), "obj"))).toMatch(/expected file type 2/);
+  });
+
+  it("a ChunkList groups and sorts as splitIntoShards does, through any entries, and refuses what it refuses", () => {
+    let seed = 11;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (const ndim of [0, 1, 2, 3]) {
+      for (let round = 0; round < 8; round++) {
+        const seen = new Set<string>();
+        const entries: ManifestEntry[] = [];
+        const n = rand(300);
+        for (let i = 0; i < n; i++) {
+          // large and small coordinates, some past 2^32, none twice
+          const index = Array.from({ length: ndim }, () => (rand(5) === 0 ? 2 ** 40 + rand(100) : rand(200)));
+          if (seen.has(index.join(","))) continue;
+          seen.add(index.join(","));
+          entries.push({ index, id: id(`${ndim}:${round}:${i}`), size: rand(1 << 20) });
+        }
+        const list = new ChunkList(ndim);
+        for (const e of entries) list.push(e.index, e.id, e.size);
+        expect(list.length).toBe(entries.length);
+        const want = [...splitIntoShards(ndim, entries)];
+        const got = list.shards().map(([name, at]) => [name, list.shardEntries(at)]);
+        expect(got).toEqual(want);
+        for (const [name, shard] of got as [string, ManifestEntry[]][]) expect(encodeShard(ndim, shard)).toEqual(encodeShard(ndim, want.find(([w]) => w === name)![1]));
+      }
+    }
+    const twice = new ChunkList(2);
+    twice.push([1, 2], id("a"), 1);
+    twice.push([1, 2], id("b"), 2);
+    const [[, at]] = twice.shards() as [[string, number[]]];
+    expect(() => twice.shardEntries(at)).toThrow(InvalidManifestEntryError);
+    expect(() => splitIntoShards(2, [entry([1, 2]), entry([1, 2])])).toThrow(InvalidManifestEntryError);
+    expect(() => twice.push([1], id("c"), 1)).toThrow(/dimensions/);
+    expect(() => twice.push([3, 4], "xyz" as ChunkId, 1)).toThrow(/not a chunk id/);
   });
 });

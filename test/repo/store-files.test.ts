@@ -50,7 +50,7 @@ describe("storeChunkFiles", () => {
 
     const got = new Map<string, IndexEntry>();
     const seen: number[] = [];
-    const { byWorker } = await storeChunkFiles(repo, rels, () => 0, true, (rel, e) => got.set(rel, e), {
+    const { byWorker } = await storeChunkFiles(repo, rels, () => 0, true, (i, e) => got.set(rels[i]!, e), {
       threads: true,
       mainShares: false,
       onProgress: (files) => seen.push(files),

@@ -8,7 +8,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { add, commit, isTdvError, Repository } from "../../src/index.js";
 import { compareWorktree } from "../../src/worktree/work-state.js";
-import { decodeIndex, encodeIndex, type IndexEntry } from "../../src/store/index-file.js";
+import { decodeIndex, encodeIndex, EntryTable, peekEntry, withAdded, writeIndex, type IndexEntry } from "../../src/store/index-file.js";
 import { makeFixture } from "../helpers/fixture.js";
 import { backdate, past } from "../helpers/time.js";
 
@@ -159,5 +159,68 @@ describe("index file", () => {
       expect(each).toEqual(sorted.map(([k]) => k));
       expect(encodeIndex({ tree: null, entries: lazy }).equals(encodeIndex({ tree: null, entries: plain }))).toBe(true);
     }
+  });
+
+  it("new entries added from a table make the index a map with them set would make, through any edits before and after", async () => {
+    const entry = (n: number): IndexEntry => ({ store: n % 3 === 0 ? "git" : "chunk", id: (n % 3 === 0 ? "a1" : "b2").repeat(n % 3 === 0 ? 20 : 32), size: n, mtimeMs: n + 0.5, ctimeMs: n + 0.25, ino: n * 7 } as IndexEntry);
+    const names = Array.from({ length: 80 }, (_, i) => `arr/c/${i % 7}/${i}${i % 5 === 0 ? "-\u00e9" : ""}`);
+    let seed = 3;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const dir = await fsp.mkdtemp(path.join((await import("node:os")).tmpdir(), "tdv-index-"));
+    for (let round = 0; round < 40; round++) {
+      const start = new Map(names.filter(() => rand(2) === 0).sort().map((p, i) => [p, entry(i)] as [string, IndexEntry]));
+      // from an index as read (edited or not), or from a plain map (a first add has no index file)
+      const fromFile = rand(3) > 0;
+      const before = fromFile ? decodeIndex(encodeIndex({ tree: null, entries: start }), "index").entries : new Map(start);
+      const plain = new Map(start);
+      for (let step = rand(8); step > 0; step--) {
+        const p = names[rand(names.length)] as string;
+        if (rand(2) === 0) {
+          before.set(p, entry(200 + step));
+          plain.set(p, entry(200 + step));
+        } else expect(before.delete(p)).toBe(plain.delete(p));
+      }
+      const fresh = names.filter((p) => !plain.has(p) && rand(2) === 0).sort();
+      const table = new EntryTable(fresh.length);
+      fresh.forEach((p, i) => {
+        table.set(i, entry(500 + i));
+        plain.set(p, entry(500 + i));
+      });
+      const after = withAdded(before, fresh, table);
+      expect(after.size).toBe(plain.size);
+      const sorted = [...plain].sort(([a], [b]) => (a < b ? -1 : 1));
+      expect([...after]).toEqual(sorted);
+      for (const p of names) {
+        expect(peekEntry(after, p)).toEqual(plain.get(p));
+        expect(after.get(p)).toEqual(plain.get(p));
+      }
+      // written without a copy of its bytes, and with edits over it, it writes what a plain map writes
+      const tree = rand(2) === 0 ? null : ("1f".repeat(20) as never);
+      const file = path.join(dir, `index-${round}`);
+      await writeIndex(file, { tree, entries: after }, false);
+      expect((await fsp.readFile(file)).equals(encodeIndex({ tree, entries: new Map(sorted) }))).toBe(true);
+      const p = names[rand(names.length)] as string;
+      after.set(p, entry(900));
+      plain.set(p, entry(900));
+      expect(encodeIndex({ tree: null, entries: after }).equals(encodeIndex({ tree: null, entries: new Map([...plain].sort(([a], [b]) => (a < b ? -1 : 1))) }))).toBe(true);
+    }
+    // edits scattered through a larger index: thousands of parts, written in batches, the same bytes
+    const many = new Map(Array.from({ length: 3000 }, (_, i) => [`m/${String(i).padStart(5, "0")}`, entry(i)] as [string, IndexEntry]));
+    const lazy = decodeIndex(encodeIndex({ tree: null, entries: many }), "index").entries;
+    for (let i = 0; i < 3000; i += 2) {
+      lazy.set(`m/${String(i).padStart(5, "0")}`, entry(7000 + i));
+      many.set(`m/${String(i).padStart(5, "0")}`, entry(7000 + i));
+    }
+    await writeIndex(path.join(dir, "scattered"), { tree: null, entries: lazy }, false);
+    expect((await fsp.readFile(path.join(dir, "scattered"))).equals(encodeIndex({ tree: null, entries: many }))).toBe(true);
+    await fsp.rm(dir, { recursive: true, force: true });
+    expect(() => withAdded(new Map(), ["b", "a"], new EntryTable(2))).toThrow(/not sorted/);
+    const one = new EntryTable(1);
+    one.set(0, entry(1));
+    expect(() => withAdded(new Map([["a", entry(2)]]), ["a"], one)).toThrow(/in the index already/);
+    expect(() => one.set(0, { ...entry(1), id: "zz" } as IndexEntry)).toThrow(/malformed id/);
   });
 });
