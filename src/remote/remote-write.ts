@@ -5,7 +5,8 @@
  * writes them (docs/format.md, "Remote layout"):
  *
  * - a chunk object goes up as it is written (`set`): HEAD chunks/ab/cdef…,
- *   PUT it when absent. Nothing is kept in memory, so a session writes any
+ *   PUT it when absent (on S3, after a new one, PUT with If-None-Match: *
+ *   at once: RemoteWriteChunkStore). Nothing is kept in memory, so a session writes any
  *   amount of data in bounded memory.
  * - Git objects (metadata documents as they are written; manifests, trees
  *   and the commit at commit time) go up loose under git/objects/, in
@@ -306,11 +307,23 @@ export class RemoteWriteObjectStore extends RemoteObjectStore implements ObjectW
   }
 }
 
-/** A remote's chunk objects, writable: `put` uploads an object unless the remote has it. */
+/** Up to this size a chunk may be sent with If-None-Match: * without asking first (one PUT, not a multipart upload). */
+const SEND_AT_ONCE_MAX = 16 << 20;
+
+/**
+ * A remote's chunk objects, writable: `put` uploads an object unless the
+ * remote has it. It asks first (HEAD); on a server with conditional writes
+ * (S3), once a chunk turned out new, the next ones are sent at once with
+ * If-None-Match: * (a 412 says the remote had it, and asking resumes): a
+ * session writing new data saves a round trip a chunk, one rewriting data
+ * the remote has sends at most one chunk's bytes in vain.
+ */
 export class RemoteWriteChunkStore extends RemoteChunkStore {
   /** chunk objects uploaded, and found present (not sent again) */
   puts = 0;
   present = 0;
+  /** the last chunk asked for was new: send the next one at once */
+  private sendAtOnce = false;
 
   /** Whether the remote itself has the object (never the local cache: a fork's objects must be on the remote). */
   override async has(id: ChunkId): Promise<boolean> {
@@ -320,12 +333,25 @@ export class RemoteWriteChunkStore extends RemoteChunkStore {
   override async put(id: ChunkId, bytes: Uint8Array): Promise<boolean> {
     if (!/^[0-9a-f]{64}$/.test(id)) throw new UsageError(`'${id}' is no chunk id`, { hint: "a chunk object is named by the SHA-256 of its bytes, in hex" });
     const key = chunkKey(id);
+    if (this.sendAtOnce && bytes.byteLength <= SEND_AT_ONCE_MAX) {
+      try {
+        await this.backend.put(key, bytes, { contentSha256: id, ifNoneMatch: "*" });
+        this.puts++;
+        return true;
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err;
+        this.present++;
+        this.sendAtOnce = false;
+        return false;
+      }
+    }
     if ((await this.backend.head(key)) !== null) {
       this.present++;
       return false;
     }
     await this.backend.put(key, bytes, { contentSha256: id });
     this.puts++;
+    this.sendAtOnce = this.backend.checkConditions === true;
     return true;
   }
 }
