@@ -9,6 +9,8 @@ export interface S3RequestLog {
   fault: boolean;
   /** the If-Match header as sent, if any */
   ifMatch: string | undefined;
+  /** the If-None-Match header as sent, if any */
+  ifNoneMatch: string | undefined;
 }
 
 export interface S3Fault {

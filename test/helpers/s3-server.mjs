@@ -120,7 +120,7 @@ export async function startS3Server({ buckets = ["tdv-test"], etagStyle = "quote
     const key = rest.length ? decodeURIComponent(rest.join("/")) : "";
     const method = req.method;
     const body = await readAll(req);
-    const entry = { method, bucket, key, query: u.search, status: 0, bytesIn: body.length, bytesOut: 0, fault: false, ifMatch: req.headers["if-match"] };
+    const entry = { method, bucket, key, query: u.search, status: 0, bytesIn: body.length, bytesOut: 0, fault: false, ifMatch: req.headers["if-match"], ifNoneMatch: req.headers["if-none-match"] };
     state.requests.push(entry);
 
     const fault = state.faults.find(
