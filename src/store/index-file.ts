@@ -486,17 +486,7 @@ export function withAdded(entries: ReadonlyMap<string, IndexEntry>, paths: reado
       const j = srcAt(a);
       if (src && j >= 0) p += src.bytes.copy(b, p, src.starts[j] as number, src.starts[j + 1] as number);
       else {
-        const e = o.entry(a);
-        const idLen = e.store === "git" ? 20 : 32;
-        p = writePath(b, dv, p, q as string);
-        b[p++] = e.store === "git" ? 0 : 1;
-        if (e.id.length !== idLen * 2 || b.write(e.id, p, idLen, "hex") !== idLen) throw new CorruptObjectError(q as string, `index entry has a malformed id ${e.id}`);
-        p += idLen;
-        dv.setFloat64(p, e.size, true);
-        dv.setFloat64(p + 8, e.mtimeMs, true);
-        dv.setFloat64(p + 16, e.ctimeMs, true);
-        dv.setFloat64(p + 24, e.ino, true);
-        p += 32;
+        p = writeEntryTail(b, dv, writePath(b, dv, p, q as string), q as string, o.entry(a));
       }
       a++;
       continue;
@@ -513,6 +503,19 @@ export function withAdded(entries: ReadonlyMap<string, IndexEntry>, paths: reado
   starts[n] = p;
   if (p !== total) throw new Error("internal: index size miscounted");
   return new IndexEntries(new Source(b, merged, starts));
+}
+
+/** An entry's bytes after its path at `p` (store, id, size, mtime, ctime, inode); returns where they end. */
+function writeEntryTail(b: Buffer, dv: DataView, p: number, path: string, e: IndexEntry): number {
+  const idLen = e.store === "git" ? 20 : 32;
+  b[p++] = e.store === "git" ? 0 : 1;
+  if (e.id.length !== idLen * 2 || b.write(e.id, p, idLen, "hex") !== idLen) throw new CorruptObjectError(path, `index entry has a malformed id ${e.id}`);
+  p += idLen;
+  dv.setFloat64(p, e.size, true);
+  dv.setFloat64(p + 8, e.mtimeMs, true);
+  dv.setFloat64(p + 16, e.ctimeMs, true);
+  dv.setFloat64(p + 24, e.ino, true);
+  return p + 32;
 }
 
 /** A path's length (u32) and UTF-8 bytes at `p`; returns where they end. */
@@ -578,15 +581,7 @@ function encodeParts(state: Pick<IndexState, "tree" | "entries">): Buffer[] {
       dv.setUint32(p, len, true);
       p += 4;
       p += b.write(paths[k] as string, p, len, "utf8");
-      b[p++] = e.store === "git" ? 0 : 1;
-      const idLen = e.store === "git" ? 20 : 32;
-      if (e.id.length !== idLen * 2 || b.write(e.id, p, idLen, "hex") !== idLen) throw new CorruptObjectError(paths[k] as string, `index entry has a malformed id ${e.id}`);
-      p += idLen;
-      dv.setFloat64(p, e.size, true);
-      dv.setFloat64(p + 8, e.mtimeMs, true);
-      dv.setFloat64(p + 16, e.ctimeMs, true);
-      dv.setFloat64(p + 24, e.ino, true);
-      p += 32;
+      p = writeEntryTail(b, dv, p, paths[k] as string, e);
     }
     if (p !== total) throw new Error("internal: index size miscounted");
     parts.push(b);
