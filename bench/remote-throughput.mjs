@@ -37,10 +37,12 @@
  *
  * The servers run on this machine: absolute MB/s say more about it than
  * about S3; the ratios (tdv / floor) are the figures to watch. Besides the
- * ratio of bests, each round's ratio (tdv against the floor run just before
- * it) and their median are printed, with the CPU seconds of each (the whole
- * process; with --proxy-here that includes the proxy), as a shared machine
- * moves a floor between rounds by up to 2x.
+ * ratio of bests, each round's ratio (tdv against the floor run beside it:
+ * even rounds run the floor first, odd rounds tdv first) and their median are
+ * printed, with the CPU seconds of each (the whole process; with --proxy-here
+ * that includes the proxy), as a shared machine moves a floor between rounds
+ * by up to 2x. Every measure starts after a `sync` (untimed), so none pays
+ * for the writeback of the one before.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
@@ -165,6 +167,8 @@ async function pool(n, fn) {
 /** CPU seconds (user + system, every thread of this process) of the last `timed` call */
 let lastCpu = 0;
 async function timed(fn) {
+  // what the measure before left for the disk is written first (untimed): each measure starts with none queued
+  execFileSync("sync");
   const c = process.cpuUsage();
   const t = performance.now();
   await fn();
@@ -277,7 +281,7 @@ try {
     const srv = await p.start();
     try {
       const best = { plainPut: Infinity, storedPut: Infinity, push: Infinity, plainGet: Infinity, storedGet: Infinity, storedGet2: Infinity, fetch: Infinity, clone: Infinity };
-      /** each round's seconds and CPU seconds, by measure: on a shared machine a round's ratio (tdv / the floor run just before it) moves less than a ratio of bests */
+      /** each round's seconds and CPU seconds, by measure: on a shared machine a round's ratio (tdv / the floor run beside it) moves less than a ratio of bests */
       const per = Object.fromEntries(Object.keys(best).map((k) => [k, { s: [], cpu: [] }]));
       const min = (k, t) => {
         best[k] = Math.min(best[k], t);
@@ -285,15 +289,23 @@ try {
         per[k].cpu.push(lastCpu);
       };
       for (let r = 0; r < ROUNDS; r++) {
+        // odd rounds run tdv before its floors: neither side always follows the other (a warmer cache, the other's writeback)
+        const tdvFirst = r % 2 === 1;
+        const push = async () => min("push", await timed(() => lib.push(repo, { remote: p.url(r), concurrency: JOBS })));
+        const fetchClone = async () => {
+          const { repo: empty } = await lib.Repository.init({ dir: path.join(work, `${kind}-fetch${r}`), ...DURABILITY });
+          min("fetch", await timed(() => lib.fetch(empty, { remote: p.url(r), concurrency: JOBS })));
+          min("clone", await timed(() => lib.clone({ url: p.url(r), dir: path.join(work, `${kind}-clone${r}`), concurrency: JOBS, ...DURABILITY })));
+        };
         min("plainPut", await timed(() => p.put(r)));
+        if (tdvFirst) await push();
         min("storedPut", await timed(() => p.putStored(r)));
-        min("push", await timed(() => lib.push(repo, { remote: p.url(r), concurrency: JOBS })));
+        if (!tdvFirst) await push();
         min("plainGet", await timed(() => p.get(r)));
+        if (tdvFirst) await fetchClone();
         min("storedGet", await timed(() => p.getStored(r, 1)));
         min("storedGet2", await timed(() => p.getStored(r, 2)));
-        const { repo: empty } = await lib.Repository.init({ dir: path.join(work, `${kind}-fetch${r}`), ...DURABILITY });
-        min("fetch", await timed(() => lib.fetch(empty, { remote: p.url(r), concurrency: JOBS })));
-        min("clone", await timed(() => lib.clone({ url: p.url(r), dir: path.join(work, `${kind}-clone${r}`), concurrency: JOBS, ...DURABILITY })));
+        if (!tdvFirst) await fetchClone();
       }
       /** per round: the stored floor's time / tdv's, and the median of those */
       const roundRatios = (op, floor) => {
@@ -360,7 +372,7 @@ try {
       console.log(`  tdv fetch ${f(r.fetch.mbPerSec)} MB/s  ${pc(r.fetch.ofPlain)} of plain GET, ${pc(r.fetch.ofStored)} of GET + write`);
       console.log(`  tdv clone ${f(r.clone.mbPerSec)} MB/s  ${pc(r.clone.ofPlain)} of plain GET, ${pc(r.clone.ofStored)} of GET + write twice`);
       const pr = (op) => `${op} ${r.perRound[op].ratios.map((x) => pc(x).trim()).join(" ")} (median ${pc(r.perRound[op].median).trim()}; CPU s ${r.perRound[op].cpu.map((x) => x.toFixed(2)).join(" ")} vs floor ${r.perRound[op].floorCpu.map((x) => x.toFixed(2)).join(" ")})`;
-      console.log(`  each round, % of the stored floor run just before: ${pr("push")}; ${pr("fetch")}; ${pr("clone")}`);
+      console.log(`  each round, % of the stored floor run beside it (odd rounds: tdv first): ${pr("push")}; ${pr("fetch")}; ${pr("clone")}`);
       const z = r.resumed;
       console.log(`  resumed push: first stopped after ${(z.firstBytes / 1e6).toFixed(1)} MB; the next sent ${(z.secondBytes / 1e6).toFixed(1)} MB, found ${z.found} objects already there with ${z.checkRequests} requests${z.resentBytes === null ? "" : `, re-sent ${(z.resentBytes / 1e6).toFixed(2)} MB (${(z.resentOfFirst * 100).toFixed(2)}% of the first)`}`);
     }

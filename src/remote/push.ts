@@ -42,7 +42,7 @@ import { chunkKey, gitObjectKey, INFO_REFS_KEY, RemoteRepo, type RemoteRef } fro
 import { objectsToSend } from "./negotiate.js";
 import { probeRemote } from "./probe.js";
 import { asRemoteWriter } from "./remote-writers.js";
-import { OFFLOAD_MIN_BYTES, readVerified, warmVerifyPool } from "./verify-pool.js";
+import { readVerified } from "./verify-pool.js";
 import { addCount, checkJobs, DEFAULT_JOBS, mapSettled, meter, zeroCounts, type OnTransferProgress, type TransferCounts } from "./transfer.js";
 
 export interface PushOptions {
@@ -226,7 +226,6 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
       result.skipped = send.skipped;
       for (const [id, size] of send.chunks) uploads.push({ kind: "chunk", key: chunkKey(id), size, id });
       // chunks are read (and verified) on worker threads: started now, they are up before the probe's answers
-      if (uploads.some((u) => u.size >= OFFLOAD_MIN_BYTES)) warmVerifyPool();
       // Git objects are small: encode them now, so sizes (and totals) are exact
       const git = await mapSettled(send.git, concurrency, async ({ oid, type }) => {
         const o = await repo.git.readObject(oid, `${type} ${oid}`);
@@ -282,7 +281,7 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
       let bytes = u.bytes;
       if (!bytes) {
         // read and verified off the main thread, which keeps sending
-        const read = await readVerified(repo.chunks.pathOf(u.id as ChunkId), u.id, u.size).catch((err: unknown) => {
+        const read = await readVerified(repo.chunks.pathOf(u.id as ChunkId), u.id).catch((err: unknown) => {
           throw asAccessError(err, repo.chunks.pathOf(u.id as ChunkId));
         });
         if ("corrupt" in read) throw new CorruptObjectError(u.id, `its bytes hash to ${read.corrupt}`);

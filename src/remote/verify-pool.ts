@@ -7,8 +7,8 @@
  *   worker thread, each block hashed and written to a temp file as it passes
  *   (one read, one write, nothing copied into JS), and renamed into place
  *   only once the whole hashed to the object's name;
- * - `readVerified`: a store object read whole and hashed on a worker (an
- *   upload's body); its buffer is handed back, not copied;
+ * - `readVerified`: a store object read whole and hashed (an upload's
+ *   body), both on libuv's threads: the file read, and WebCrypto's digest;
  * - `storeBytes`: bytes already in memory (an S3 or HTTP download) are
  *   hashed here, then written on libuv's threads. Handing them to a worker
  *   costs more than hashing them: measured here, a postMessage of a fetched
@@ -23,17 +23,20 @@
  * pool holds the event loop only while tasks are pending; if no worker can
  * start, or one dies, the main thread does its tasks itself.
  */
-import { createHash } from "node:crypto";
+import { createHash, webcrypto } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { asAccessError, freshen, writeAtomic } from "../store/atomic.js";
-import { type ReadOutcome, runVerifyTask, type StoreOutcome, type StoreTask, type VerifyOutcome, type VerifyTask } from "../store/verified-copy.js";
+import { runVerifyTask, type StoreOutcome, type StoreTask, type VerifyOutcome, type VerifyTask } from "../store/verified-copy.js";
 import { workerUrl } from "../worktree/shared-work.js";
 import { parseVerifyAnswer, receiveError, type VerifyAnswer, type VerifyMessage } from "../worktree/worker-protocol.js";
 
-export type { ReadOutcome, StoreOutcome, StoreTask };
+export type { StoreOutcome, StoreTask };
+
+/** An upload's body read whole: its bytes, or that they are not the object's, or that the file is absent. */
+export type ReadOutcome = { read: Uint8Array } | { corrupt: string } | { missing: true };
 
 /** Objects smaller than this are hashed and written on the main thread: a worker's round trip costs more. */
 export const OFFLOAD_MIN_BYTES = 32 * 1024;
@@ -236,7 +239,20 @@ export function copyFile(src: string, task: StoreTask, size?: number): Promise<S
   return pool.run({ op: "copy", src, ...task }, size === undefined || size >= OFFLOAD_MIN_BYTES) as Promise<StoreOutcome>;
 }
 
-/** Read file `src` whole and check that its bytes hash to `id` (an upload's body, verified off the main thread when large). */
-export function readVerified(src: string, id: string, size?: number): Promise<ReadOutcome> {
-  return pool.run({ op: "read", src, id }, size === undefined || size >= OFFLOAD_MIN_BYTES) as Promise<ReadOutcome>;
+/**
+ * Read file `src` whole and check that its bytes hash to `id` (an upload's
+ * body). Both run on libuv's threads (the read, and WebCrypto's digest), so
+ * this thread goes on sending meanwhile, with no worker to start or message.
+ */
+export async function readVerified(src: string, id: string): Promise<ReadOutcome> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.promises.readFile(src);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return { missing: true };
+    throw err;
+  }
+  const actual = Buffer.from(await webcrypto.subtle.digest("SHA-256", bytes)).toString("hex");
+  return actual === id ? { read: bytes } : { corrupt: actual };
 }

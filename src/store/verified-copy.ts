@@ -30,13 +30,12 @@ export interface StoreTask {
   mode?: number;
 }
 
-/** What became of a task: written, already there (freshened), its bytes not the object's, or its source file absent; a read's bytes. */
+/** What became of a task: written, already there (freshened), its bytes not the object's, or its source file absent. */
 export type StoreOutcome = { wrote: true; bytes: number } | { wrote: false; bytes: number } | { corrupt: string } | { missing: true };
-export type ReadOutcome = { read: Uint8Array } | { corrupt: string } | { missing: true };
 
-/** Copy file `src` into the store as object `id`; or read file `src` whole, checked against `id`. */
-export type VerifyTask = ({ op: "copy"; src: string } & StoreTask) | { op: "read"; src: string; id: string };
-export type VerifyOutcome = StoreOutcome | ReadOutcome;
+/** Copy file `src` into the store as object `id`. */
+export type VerifyTask = { op: "copy"; src: string } & StoreTask;
+export type VerifyOutcome = StoreOutcome;
 
 const isMissing = (err: unknown) => {
   const code = (err as NodeJS.ErrnoException).code;
@@ -45,18 +44,6 @@ const isMissing = (err: unknown) => {
 
 /** Do `t`, with `block` as the copy's buffer. */
 export function runVerifyTask(t: VerifyTask, block: Buffer): VerifyOutcome {
-  if (t.op === "read") {
-    // a whole file into memory, verified: what an upload sends
-    let bytes: Buffer;
-    try {
-      bytes = fs.readFileSync(t.src);
-    } catch (err) {
-      if (isMissing(err)) return { missing: true };
-      throw err;
-    }
-    const actual = createHash("sha256").update(bytes).digest("hex");
-    return actual === t.id ? { read: bytes } : { corrupt: actual };
-  }
   if (t.check && freshen(t.file)) return { wrote: false, bytes: 0 };
   const open = (): number => {
     const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;

@@ -219,7 +219,6 @@ export function receiveError(e: SentError): Error {
 /** Check a verify task as the pool's worker receives it. */
 export function parseVerifyMessage(v: unknown): VerifyMessage {
   if (isObject(v) && isCount(v.seq) && isString(v.src) && isString(v.id)) {
-    if (v.op === "read") return v as unknown as VerifyMessage;
     if (
       v.op === "copy" && isString(v.file) && isString(v.tmp) && typeof v.durable === "boolean" && typeof v.check === "boolean" &&
       (v.mode === undefined || isCount(v.mode))
@@ -234,7 +233,7 @@ export function parseVerifyAnswer(v: unknown): VerifyAnswer {
   if (!isObject(v) || !isCount(v.seq)) fail("verify answer", v);
   if ("error" in v) return { seq: v.seq, error: parseSentError(v.error) };
   const o = v.outcome;
-  if (isObject(o) && (o.read instanceof Uint8Array || isString(o.corrupt) || o.missing === true || (typeof o.wrote === "boolean" && isCount(o.bytes)))) {
+  if (isObject(o) && (isString(o.corrupt) || o.missing === true || (typeof o.wrote === "boolean" && isCount(o.bytes)))) {
     return v as unknown as VerifyAnswer;
   }
   fail("verify answer", v);

@@ -127,7 +127,7 @@ describe("a folder remote", () => {
 });
 
 describe("an S3 remote", () => {
-  it("push reads each large chunk verified (on a worker thread) and refuses a damaged one, uploading none of it", async () => {
+  it("push reads each large chunk verified (read and hashed off the main thread) and refuses a damaged one, uploading none of it", async () => {
     const { repo, big } = await dataset();
     await flipByte(repo.chunks.pathOf(big[1] as never));
     const url = `s3://${s3.bucket}/damaged-here`;
