@@ -180,9 +180,11 @@ export async function remoteWriteRepository(urlOrName: string, opts: RemoteWrite
   const opened = await RemoteRepo.open(url, { env: opts.env, ...opts.backend });
   const remote = opts.wrapBackend ? new RemoteRepo(opts.wrapBackend(opened.backend)) : opened;
   if (!remote.backend.writable) throw new ReadOnlyRemoteError(remote.url);
-  // before anything is uploaded: a server that ignores conditional writes would let committers overwrite each other
-  await remote.ensureConfig();
-  const config = await remote.requireConfig();
+  // before anything is uploaded: a server that ignores conditional writes would let committers overwrite each other.
+  // The check and the config's one read go out at once.
+  const [found] = await Promise.all([remote.readConfig(), remote.checkConditionalWrites()]);
+  await remote.ensureConfig(found);
+  const config = found ?? (await remote.requireConfig());
   const cache = opts.cache ?? ObjectCache.open(opts);
   const label = name ? `remote '${name}' (${remote.url})` : remote.url;
   const notice = opts.onNotice ?? (() => {});

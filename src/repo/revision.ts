@@ -110,6 +110,8 @@ function count(digits: string): number {
 
 async function resolveBase(repo: Repository<Stores>, rev: string, base: string): Promise<GitOid> {
   if (base === "") throw new UnknownRevisionError(rev, "empty revision name");
+  // a full object id is that object, as in git (a ref of that name would only earn git's ambiguity warning): no ref is read
+  if (/^[0-9a-fA-F]{40}$/.test(base)) return expandHex(repo, rev, base.toLowerCase());
   const found = await findRef(repo, base);
   if (found !== null) {
     const oid = found.ref === "HEAD" ? await readRef(repo, "HEAD") : found.oid;

@@ -136,7 +136,11 @@ export interface WriteSession {
   changeSet(): ChangeSet;
   /** a token another process opens with `openWriteSession(repo, token)` to write its part */
   fork(): SessionToken;
-  /** gather the change sets of forks (checking that their objects are stored, reading no bytes); a path two of them wrote differently is refused */
+  /**
+   * gather the change sets of forks (checking that their objects are stored, reading no bytes); a path two of them
+   * wrote differently is refused. May be called for each fork as it finishes, also while other calls still run:
+   * its checks then overlap the other forks' writing
+   */
   absorb(sets: readonly ChangeSet[]): Promise<void>;
   /** write the commit and move the branch (rebasing when it moved); ends the session */
   commit(message: string, opts?: SessionCommitOptions): Promise<SessionCommitResult>;
@@ -308,14 +312,21 @@ class Session implements WriteSession {
         const path = canonical(c.path);
         checkWritable(path);
         const entry = checkEntry(c, i);
-        const seen = incoming.get(path) ?? (this.changes.has(path) ? { entry: this.changes.get(path) as Entry, from: -1 } : undefined);
-        if (seen && !sameEntry(seen.entry, entry)) {
-          const who = seen.from < 0 ? "this session" : `change set ${seen.from + 1}`;
-          throw new SessionConflictError(this.branch, [path], `${who} and change set ${i + 1} both wrote ${path}, differently`);
-        }
+        const seen = incoming.get(path);
+        if (seen && !sameEntry(seen.entry, entry)) throw new SessionConflictError(this.branch, [path], `change set ${seen.from + 1} and change set ${i + 1} both wrote ${path}, differently`);
         incoming.set(path, { entry, from: i });
       }
     });
+    // against what the session holds: before the checks below, and again after them (an absorb of
+    // other change sets, called meanwhile as other forks finished, may have taken a path since)
+    const clash = () => {
+      for (const [path, { entry, from }] of incoming) {
+        if (this.changes.has(path) && !sameEntry(this.changes.get(path) as Entry, entry)) {
+          throw new SessionConflictError(this.branch, [path], `this session (or a change set gathered before) and change set ${from + 1} both wrote ${path}, differently`);
+        }
+      }
+    };
+    clash();
     const missing: string[] = [];
     // at most 32 checks at once (on a remote, each is a request)
     await mapLimit([...incoming], 32, async ([path, { entry }]) => {
@@ -328,6 +339,7 @@ class Session implements WriteSession {
         hint: "a fork must write into the same repository (open it with the token in the repository it names)",
       });
     }
+    clash();
     for (const [path, { entry }] of incoming) this.changes.set(path, entry);
   }
 

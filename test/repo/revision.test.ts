@@ -236,6 +236,17 @@ describe("resolveRevision", () => {
     expect(await resolveRevision(repo, "heads/both")).toBe(c.c1);
   });
 
+  it("takes a full commit id as that commit, over a branch of the same name, as git does", async () => {
+    // a branch named like c2's full id, pointing at c1: the id wins (git rev-parse warns "refname is ambiguous")
+    await move(repo, `refs/heads/${c.c2}`, c.c1 as GitOid, T1);
+    expect(await resolveRevision(repo, c.c2 as string)).toBe(c.c2);
+    expect(await resolveRevision(repo, `${c.c2}~1`)).toBe(c.c1);
+    const gitdir = path.join(repo.tdvDir, "git");
+    const want = execFileSync("git", ["--git-dir", gitdir, "rev-parse", "--verify", "--quiet", c.c2 as string], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    expect(want).toBe(c.c2);
+    await repo.refs.update(`refs/heads/${c.c2}`, { expected: c.c1 as GitOid, next: null, who: person(T1), message: "gone" });
+  });
+
   it("matches stock git rev-parse on the same repository", async () => {
     const gitdir = path.join(repo.tdvDir, "git");
     const revs = ["HEAD~2", "HEAD^2~1", "main@{1}", "@{2}", "v1", "v2", "v2-again", "side~1", (c.c3 as string).slice(0, 8), "main@{2026-01-21 09:30:00 +0000}"];

@@ -150,6 +150,30 @@ describe("write sessions", () => {
     s.close();
   });
 
+  it("gather change sets as each fork finishes, in calls that overlap, and refuse a path two of them wrote differently", async () => {
+    const parent = await openWriteSession(repo, "main");
+    const token = JSON.parse(JSON.stringify(parent.fork()));
+    const setOf = async (i: number, j: number, v: number) => {
+      const worker = await openWriteSession((await Repository.open({ dir, durability: "none" })) as Repository, token);
+      await setPoint(worker, "era.zarr", i, j, v);
+      const set = JSON.parse(JSON.stringify(worker.changeSet()));
+      worker.close();
+      return set;
+    };
+    const [a, b, c] = [await setOf(0, 0, 1), await setOf(4, 4, 2), await setOf(1, 1, 3)];
+    // a and c write the same chunk ([0,0]) differently: whichever call's checks end second is refused, in calls at once
+    const calls = await Promise.allSettled([parent.absorb([a]), parent.absorb([b]), parent.absorb([c])]);
+    expect(calls.map((r) => r.status).sort()).toEqual(["fulfilled", "fulfilled", "rejected"]);
+    const refused = calls.find((r) => r.status === "rejected") as PromiseRejectedResult;
+    expect(isTdvError(refused.reason, "SessionConflictError")).toBe(true);
+    expect(String(refused.reason.message)).toContain("era.zarr/t2m/c/0/0");
+    const r = await parent.commit("two of three");
+    const v = await valuesAt(r.commit);
+    expect(v[4 * 8 + 4]).toBe(2);
+    // one of the two chunks, whole: a's (element [0,0] = 1) or c's (element [1,1] = 3), never both
+    expect([v[0] === 1, v[9] === 3].filter(Boolean)).toHaveLength(1);
+  });
+
   it("start a new branch and refuse keys that are not canonical or reserved", async () => {
     const s = await openWriteSession(repo, "pipelines/new");
     expect(s.base).toBeNull();
