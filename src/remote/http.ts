@@ -7,6 +7,7 @@
  */
 import type { BackendOptions, ListedObject, ObjectBackend, ObjectInfo } from "./backend.js";
 import { AccessDeniedError, ReadOnlyRemoteError, RemoteRequestError, UnsupportedUrlError } from "./errors.js";
+import { discard, type HttpAnswer } from "./http-client.js";
 import { cleanEtag, fetchOnce, isRetryableStatus, readBody, Retryable, retryPolicy, withRetry, type RetryPolicy } from "./retry.js";
 
 export class HttpBackend implements ObjectBackend {
@@ -29,11 +30,11 @@ export class HttpBackend implements ObjectBackend {
     this.policy = retryPolicy(opts);
   }
 
-  private async request(method: "GET" | "HEAD", key: string): Promise<{ res: Response; body: Uint8Array } | null> {
+  private async request(method: "GET" | "HEAD", key: string): Promise<{ res: HttpAnswer; body: Uint8Array } | null> {
     const target = `${this.base}/${key.split("/").map(encodeURIComponent).join("/")}`;
     const r = await withRetry(this.policy, target, async () => {
-      const res = await fetchOnce(target, { method }, this.policy);
-      const body = method === "HEAD" ? new Uint8Array(0) : await readBody(res);
+      const res = await fetchOnce(new URL(target), { method }, this.policy);
+      const body = method === "HEAD" ? (discard(res), new Uint8Array(0)) : await readBody(res);
       if (!res.ok && isRetryableStatus(res.status)) throw new Retryable(`${res.status} ${res.statusText}`);
       return { res, body };
     });

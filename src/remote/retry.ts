@@ -5,6 +5,7 @@
  */
 import type { BackendOptions } from "./backend.js";
 import { RemoteUnreachableError } from "./errors.js";
+import { type HttpAnswer, type HttpInit, readAll, readPieces, sendRequest } from "./http-client.js";
 
 export interface RetryPolicy {
   maxAttempts: number;
@@ -41,12 +42,13 @@ export function isRetryableStatus(status: number, code = ""): boolean {
   return ["SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "ConditionalRequestConflict", "OperationAborted"].includes(code);
 }
 
-/** What a failed fetch() says about the connection (ECONNREFUSED, ECONNRESET, timeout, ...). */
+/** What a failed request says about the connection (ECONNREFUSED, ECONNRESET, timeout, ...). */
 export function describeFetchError(err: unknown): string {
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
   if (e?.name === "TimeoutError") return "the request timed out";
-  const code = e?.cause?.code;
-  const msg = e?.cause?.message ?? e?.message ?? String(err);
+  // Node's HTTP client says the code itself; fetch() said it in the cause
+  const code = e?.code ?? e?.cause?.code;
+  const msg = (e?.code ? e.message : (e?.cause?.message ?? e?.message)) ?? String(err);
   return code ? `${code} (${msg})` : msg;
 }
 
@@ -76,19 +78,28 @@ export async function withRetry<T>(policy: RetryPolicy, url: string, attempt: (n
   throw new RemoteUnreachableError(url, policy.maxAttempts, last?.detail ?? "no answer", last?.cause);
 }
 
-/** fetch() with a timeout; a connection failure becomes Retryable. */
-export async function fetchOnce(url: string | URL, init: RequestInit, policy: RetryPolicy): Promise<Response> {
+/** One request with the policy's deadline; a connection failure becomes Retryable. */
+export async function fetchOnce(url: URL, init: HttpInit, policy: RetryPolicy): Promise<HttpAnswer> {
   try {
-    return await fetch(url, { ...init, signal: AbortSignal.timeout(policy.timeoutMs) });
+    return await sendRequest(url, init, policy.timeoutMs);
   } catch (err) {
     throw new Retryable(describeFetchError(err), err);
   }
 }
 
-/** Read a response body fully; a connection dropped mid-body is Retryable. */
-export async function readBody(res: Response): Promise<Uint8Array> {
+/** Read an answer's body fully; a connection dropped mid-body is Retryable. */
+export async function readBody(res: HttpAnswer): Promise<Uint8Array> {
   try {
-    return new Uint8Array(await res.arrayBuffer());
+    return await readAll(res);
+  } catch (err) {
+    throw new Retryable(`connection lost while reading the body: ${describeFetchError(err)}`, err);
+  }
+}
+
+/** An answer's body as the pieces it arrived in; a connection dropped mid-body is Retryable, as readBody's. */
+export async function readParts(res: HttpAnswer): Promise<Uint8Array[]> {
+  try {
+    return await readPieces(res);
   } catch (err) {
     throw new Retryable(`connection lost while reading the body: ${describeFetchError(err)}`, err);
   }

@@ -33,15 +33,16 @@ import {
   RemoteUnreachableError,
   UnsupportedUrlError,
 } from "./errors.js";
+import { discard, type HttpAnswer, type HttpInit } from "./http-client.js";
 import { mapSettled } from "./transfer.js";
 import {
   backoff,
   cleanEtag,
-  describeFetchError,
   etagForm,
   fetchOnce,
   isRetryableStatus,
   readBody,
+  readParts,
   Retryable,
   retryPolicy,
   sameEtag,
@@ -70,7 +71,7 @@ interface Req {
 }
 
 interface Answer {
-  res: Response;
+  res: HttpAnswer;
   /** the body (empty when `parts` holds it) */
   body: Uint8Array;
   parts?: Uint8Array[];
@@ -186,7 +187,7 @@ export class S3Backend implements ObjectBackend {
   private async attempt(req: Req): Promise<Answer> {
     const url = this.urlFor(req.key, req.query);
     const headers: Record<string, string> = { ...req.headers };
-    let init: RequestInit;
+    let init: HttpInit;
     const creds = this.settings.credentials;
     if (creds) {
       const sha = req.bodySha256 ?? (req.body ? createHash("sha256").update(req.body).digest("hex") : EMPTY_SHA256);
@@ -202,27 +203,15 @@ export class S3Backend implements ObjectBackend {
         region: this.settings.region,
       }, this.signCache);
       const signed = await signer.sign();
-      init = { method: req.method, headers: signed.headers };
+      init = { method: req.method, headers: Object.fromEntries(signed.headers) };
     } else {
       init = { method: req.method, headers };
     }
     if (req.body) init.body = req.body;
-    // Redirects are refused: a fetch that may follow one first copies the
-    // request, and with it every byte of the body (undici tees the body
-    // stream; measured: a third of a PUT's CPU for 100 kB objects), and
-    // Node's fetch cannot resend a byte body to a 307's Location anyway. S3
-    // redirects only a request sent to the wrong region or endpoint: that one
-    // is sent once more to read the server's answer, which fail() names.
-    init.redirect = "error";
-    let res: Response;
-    try {
-      res = await fetchOnce(url, init, this.policy);
-    } catch (err) {
-      if (!(err instanceof Retryable) || !isRedirectRefusal(err.cause)) throw err;
-      res = await fetchOnce(url, { ...init, redirect: "manual" }, this.policy);
-    }
+    // a redirect is not followed but answered (S3 redirects only a request sent to the wrong region or endpoint): fail() names it
+    const res = await fetchOnce(url, init, this.policy);
     if (req.parts && res.ok) return { res, body: new Uint8Array(0), parts: await readParts(res) };
-    const body = req.method === "HEAD" ? new Uint8Array(0) : await readBody(res);
+    const body = req.method === "HEAD" ? (discard(res), new Uint8Array(0)) : await readBody(res);
     if (!res.ok) {
       const info = parseError(body);
       if (isRetryableStatus(res.status, info.code)) throw new Retryable(`${res.status} ${info.code || res.statusText}${info.message ? `: ${info.message}` : ""}`);
@@ -231,7 +220,7 @@ export class S3Backend implements ObjectBackend {
   }
 
   /** Turn a non-2xx answer into the error that names its cause. */
-  private fail(req: Req, res: Response, body: Uint8Array): never {
+  private fail(req: Req, res: HttpAnswer, body: Uint8Array): never {
     const info = parseError(body);
     const where = this.display(req.key);
     if (res.status === 412) throw new PreconditionFailedError(req.key ?? "");
@@ -311,7 +300,7 @@ export class S3Backend implements ObjectBackend {
       if (opts.ifNoneMatch) headers["if-none-match"] = opts.ifNoneMatch;
       if (expected !== undefined) headers["if-match"] = form ? writeEtag(expected, form) : expected;
       const req: Req = { method: "PUT", key, headers, body: bytes, ...(opts.contentSha256 ? { bodySha256: opts.contentSha256 } : {}) };
-      let answer: { res: Response; body: Uint8Array };
+      let answer: { res: HttpAnswer; body: Uint8Array };
       try {
         answer = await this.attempt(req);
       } catch (err) {
@@ -363,7 +352,7 @@ export class S3Backend implements ObjectBackend {
       const done: Req = { method: "POST", key, query: { uploadId }, body: new TextEncoder().encode(xml), headers: { "content-type": "application/xml" } };
       const { res, body } = await this.send(done);
       // S3 may answer 200 and put the error in the body
-      if (!res.ok || xmlValues(body, "Code").length > 0) this.fail(done, res.ok ? new Response(null, { status: 500 }) : res, body);
+      if (!res.ok || xmlValues(body, "Code").length > 0) this.fail(done, res.ok ? { ...res, status: 500, ok: false } : res, body);
       return { etag: cleanEtag(xmlValues(body, "ETag")[0] ?? res.headers.get("etag")) };
     } catch (err) {
       await this.send({ method: "DELETE", key, query: { uploadId } }).catch(() => {});
@@ -419,7 +408,7 @@ export class S3Backend implements ObjectBackend {
     for (let n = 0; n < this.policy.maxAttempts; n++) {
       if (n > 0 && last) await backoff(this.policy, n);
       const req: Req = { method: "DELETE", key, headers: { "if-match": writeEtag(expected, form) } };
-      let answer: { res: Response; body: Uint8Array };
+      let answer: { res: HttpAnswer; body: Uint8Array };
       try {
         answer = await this.attempt(req);
       } catch (err) {
@@ -479,29 +468,6 @@ function xmlElements(text: string, tag: string, decode = true): string[] {
   const out: string[] = [];
   for (let m = re.exec(text); m; m = re.exec(text)) out.push(decode ? decodeXml(m[1] as string) : (m[1] as string));
   return out;
-}
-
-/** A response body as the pieces it arrives in; a connection dropped mid-body is Retryable, as readBody's. */
-async function readParts(res: Response): Promise<Uint8Array[]> {
-  const parts: Uint8Array[] = [];
-  if (!res.body) return parts;
-  const reader = res.body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return parts;
-      if (value.byteLength > 0) parts.push(value);
-    }
-  } catch (err) {
-    throw new Retryable(`connection lost while reading the body: ${describeFetchError(err)}`, err);
-  }
-}
-
-/** Whether fetch() failed because the server answered with a redirect that `redirect: "error"` refused. */
-function isRedirectRefusal(err: unknown): boolean {
-  const cause = (err as { cause?: unknown } | null)?.cause;
-  const text = typeof cause === "string" ? cause : (cause as { message?: unknown } | null)?.message;
-  return text === "unexpected redirect";
 }
 
 function parseError(body: Uint8Array): S3ErrorInfo {
