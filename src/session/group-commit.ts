@@ -34,6 +34,7 @@ import { randomBytes } from "node:crypto";
 import { checkEntryName, type Person } from "../format/git-object.js";
 import type { GitOid } from "../format/hash.js";
 import type { SnapEntry } from "../repo/snapshot.js";
+import { mapLimit } from "../store/atomic.js";
 
 /** The trailer naming the session a commit came from. */
 export const SESSION_TRAILER = "Tdv-Session";
@@ -268,16 +269,17 @@ export class Waiter {
     const mine = await this.history.sessionsBetween(tip, this.base);
     const own = mine?.get(this.id);
     if (own) return { kind: "landed", commit: own };
+    // the records not read before, at most MAX_CARRY, read at once (16 at a time)
+    const unread = ids.filter((i) => i !== this.id && !this.records.has(i)).slice(0, MAX_CARRY);
+    await mapLimit(unread, 16, async (i) => {
+      // another session's record that cannot be read now is left for its owner (or the next look): never this session's failure
+      const rec = await this.queue.read(i).catch(() => undefined);
+      if (rec !== undefined) this.records.set(i, rec);
+    });
     const records: PendingCommit[] = [];
     for (const i of ids) {
       if (i === this.id || records.length >= MAX_CARRY) continue;
-      let rec = this.records.get(i);
-      if (rec === undefined) {
-        // another session's record that cannot be read now is left for its owner (or the next look): never this session's failure
-        rec = await this.queue.read(i).catch(() => undefined);
-        if (rec === undefined) continue;
-        this.records.set(i, rec);
-      }
+      const rec = this.records.get(i);
       if (!rec) continue;
       // carried only onto a history read down to its base that does not name it
       const landed = rec.base === this.base && mine ? mine : await this.history.sessionsBetween(tip, rec.base);
