@@ -32,9 +32,15 @@ export interface HttpAnswer {
   readonly body: AsyncIterable<Uint8Array> & { resume?(): void };
 }
 
+/**
+ * A connection idle for 4 s is closed from this side (as fetch's pool did):
+ * many servers close theirs after 5 s, and a request sent on a connection
+ * the server is closing fails (it would be retried, after a backoff).
+ */
+const IDLE_MS = 4_000;
 const agents = {
-  "http:": new http.Agent({ keepAlive: true }),
-  "https:": new https.Agent({ keepAlive: true }),
+  "http:": new http.Agent({ keepAlive: true, timeout: IDLE_MS }),
+  "https:": new https.Agent({ keepAlive: true, timeout: IDLE_MS }),
 };
 
 /** An error of the exchange, the request's deadline named as such. */

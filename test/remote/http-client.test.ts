@@ -26,6 +26,13 @@ beforeAll(async () => {
       const body = Buffer.concat(parts);
       seen.push({ method: req.method ?? "", url: req.url ?? "", length: req.headers["content-length"], chunked: req.headers["transfer-encoding"] === "chunked", bytes: body.byteLength, port: req.socket.remotePort ?? 0 });
       if (req.url?.startsWith("/hang")) return; // never answers
+      if (req.url === "/slow") {
+        setTimeout(() => {
+          res.writeHead(200, { "content-length": "4" });
+          res.end("late");
+        }, 4_500);
+        return;
+      }
       if (req.url === "/stall") {
         res.writeHead(200, { "content-length": "1000" });
         res.write(Buffer.alloc(10)); // the rest never comes
@@ -79,6 +86,24 @@ describe("the HTTP client", () => {
     await readAll(await sendRequest(new URL(`${base}/g`), { method: "GET" }, 10_000));
     expect(seen).toHaveLength(4);
     expect(new Set(seen.map((s) => s.port)).size).toBe(1);
+  });
+
+  it("closes a connection idle for 4 s (before a server's usual 5), and keeps one waiting on a slow answer past that", async () => {
+    seen.length = 0;
+    const idle = async () => {
+      await readAll(await sendRequest(new URL(`${base}/a`), { method: "GET" }, 10_000));
+      await new Promise((r) => setTimeout(r, 4_500));
+      await readAll(await sendRequest(new URL(`${base}/b`), { method: "GET" }, 10_000));
+    };
+    const slow = async () => {
+      const t = Date.now();
+      const res = await sendRequest(new URL(`${base}/slow`), { method: "GET" }, 10_000);
+      expect(Buffer.from(await readAll(res)).toString()).toBe("late");
+      expect(Date.now() - t).toBeGreaterThanOrEqual(4_400);
+    };
+    await Promise.all([idle(), slow()]);
+    const port = (url: string) => seen.find((q) => q.url === url)?.port;
+    expect(port("/a")).not.toBe(port("/b")); // /a's connection was closed while idle: /b opened another
   });
 
   it("gives up on a request past its deadline, before the answer and while its body arrives", async () => {
