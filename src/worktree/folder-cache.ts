@@ -46,86 +46,132 @@ const STAMP = "folder-cache.stamp";
 /** slack for a repository folder on another file system than the working tree */
 const OTHER_FS_SLACK_MS = 2000;
 
-/** A recorded folder: its stat data and where its entries are in the file. */
-interface Recorded {
+/**
+ * Encode one folder's record: size u32 (the bytes after it) | relLen u32 | rel | mtimeMs f64
+ * | ctimeMs f64 | ino f64 | count u32 | count × dir u8 (1 a folder) | the names joined by "/".
+ */
+export function encodeFolder(rel: string, st: { mtimeMs: number; ctimeMs: number; ino: number }, entries: readonly FolderEntry[]): Buffer {
+  const joined = entries.map((e) => e.name).join("/");
+  const relLen = Buffer.byteLength(rel, "utf8");
+  const size = 4 + 4 + relLen + 28 + entries.length + Buffer.byteLength(joined, "utf8");
+  const b = Buffer.allocUnsafe(size);
+  b.writeUInt32LE(size - 4, 0);
+  b.writeUInt32LE(relLen, 4);
+  let p = 8 + b.write(rel, 8, "utf8");
+  b.writeDoubleLE(st.mtimeMs, p);
+  b.writeDoubleLE(st.ctimeMs, p + 8);
+  b.writeDoubleLE(st.ino, p + 16);
+  b.writeUInt32LE(entries.length, p + 24);
+  p += 28;
+  for (const e of entries) b[p++] = e.dir ? 1 : 0;
+  p += b.write(joined, p, "utf8");
+  if (p !== size) throw new Error("internal: folder record size miscounted");
+  return b;
+}
+
+/** The whole file from its folders' records, in the walk's order (a folder before what it holds, folders in path order). */
+export function encodeFolderCache(records: readonly Uint8Array[], count = records.length): Uint8Array[] {
+  const head = Buffer.alloc(HEAD);
+  head.write("TDV", 0, "latin1");
+  head[3] = VERSION;
+  head[4] = TYPE_FOLDER_CACHE;
+  head.writeUInt32LE(count, 5);
+  const h = createHash("sha1").update(head);
+  for (const r of records) h.update(r);
+  return [head, ...records, h.digest()];
+}
+
+/** A record as read: where it is, and its folder's stat data. */
+export interface Recorded {
+  rel: string;
   mtimeMs: number;
   ctimeMs: number;
   ino: number;
   /** the record's bytes: [start, end) */
   start: number;
   end: number;
-  /** where the entries start, and how many */
+  /** where the dir bytes start, and how many entries */
   entriesAt: number;
   count: number;
 }
 
-/** Encode one folder's record: relLen u32 | rel | mtimeMs f64 | ctimeMs f64 | ino f64 | count u32 | count × (dir u8 | nameLen u16 | name). */
-export function encodeFolder(rel: string, st: { mtimeMs: number; ctimeMs: number; ino: number }, entries: readonly FolderEntry[]): Buffer {
-  let size = 4 + Buffer.byteLength(rel, "utf8") + 24 + 4;
-  for (const e of entries) size += 3 + Buffer.byteLength(e.name, "utf8");
-  const b = Buffer.allocUnsafe(size);
-  let p = 4 + b.write(rel, 4, "utf8");
-  b.writeUInt32LE(p - 4, 0);
-  b.writeDoubleLE(st.mtimeMs, p);
-  b.writeDoubleLE(st.ctimeMs, p + 8);
-  b.writeDoubleLE(st.ino, p + 16);
-  b.writeUInt32LE(entries.length, p + 24);
-  p += 28;
-  for (const e of entries) {
-    b[p] = e.dir ? 1 : 0;
-    const len = b.write(e.name, p + 3, "utf8");
-    b.writeUInt16LE(len, p + 1);
-    p += 3 + len;
+/**
+ * The records of a folder cache file's bytes, one at a time from `at` (null
+ * at the end or at bytes that are not a record). Only the checksum is
+ * checked up front: the records are read as the walk meets them.
+ */
+class Records {
+  private readonly dv: DataView;
+  readonly end: number;
+  readonly count: number;
+
+  constructor(readonly bytes: Buffer) {
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.end = bytes.length - SUM;
+    this.count = bytes.length >= HEAD + SUM ? bytes.readUInt32LE(5) : 0;
   }
-  return b;
+
+  at(p: number): Recorded | null {
+    const end = this.end;
+    if (p + 8 > end) return null;
+    const dv = this.dv;
+    const stop = p + 4 + dv.getUint32(p, true);
+    const relLen = dv.getUint32(p + 4, true);
+    const q = p + 8 + relLen;
+    if (stop > end || q + 28 > stop) return null;
+    const count = dv.getUint32(q + 24, true);
+    if (q + 28 + count > stop) return null;
+    return {
+      rel: this.bytes.toString("utf8", p + 8, q),
+      mtimeMs: dv.getFloat64(q, true),
+      ctimeMs: dv.getFloat64(q + 8, true),
+      ino: dv.getFloat64(q + 16, true),
+      start: p,
+      end: stop,
+      entriesAt: q + 28,
+      count,
+    };
+  }
+
+  /** a record's entries, or null when they are not what a listing can hold (then the folder is listed) */
+  entries(r: Recorded): FolderEntry[] | null {
+    const b = this.bytes;
+    const names = r.count === 0 ? [] : b.toString("utf8", r.entriesAt + r.count, r.end).split("/");
+    if (names.length !== r.count) return null;
+    const out = new Array<FolderEntry>(r.count);
+    for (let k = 0; k < r.count; k++) {
+      const name = names[k] as string;
+      if (!validName(name)) return null;
+      out[k] = { name, dir: b[r.entriesAt + k] === 1 };
+    }
+    return out;
+  }
 }
 
-/** The whole file from its folders' records. */
-export function encodeFolderCache(records: readonly Uint8Array[]): Uint8Array[] {
-  const head = Buffer.alloc(HEAD);
-  head.write("TDV", 0, "latin1");
-  head[3] = VERSION;
-  head[4] = TYPE_FOLDER_CACHE;
-  head.writeUInt32LE(records.length, 5);
-  const h = createHash("sha1").update(head);
-  for (const r of records) h.update(r);
-  return [head, ...records, h.digest()];
+/** Whether `b` is a folder cache this version reads, whole (its SHA-1 matches). */
+function intact(b: Buffer): boolean {
+  if (b.length < HEAD + SUM || b.toString("latin1", 0, 3) !== "TDV" || b[3] !== VERSION || b[4] !== TYPE_FOLDER_CACHE) return false;
+  const end = b.length - SUM;
+  return createHash("sha1").update(b.subarray(0, end)).digest().equals(b.subarray(end));
 }
 
 /**
- * The recorded folders of a folder cache file's bytes, or null when they are
- * not a folder cache this version reads whole and intact (then the cache is
- * ignored and written again).
+ * Every record of a folder cache file's bytes by folder, or null when they
+ * are not a folder cache this version reads whole and intact (tests; the
+ * scan reads the records in order instead, with no map).
  */
 export function decodeFolderCache(b: Buffer): Map<string, Recorded> | null {
-  if (b.length < HEAD + SUM || b.toString("latin1", 0, 3) !== "TDV" || b[3] !== VERSION || b[4] !== TYPE_FOLDER_CACHE) return null;
-  const end = b.length - SUM;
-  if (!createHash("sha1").update(b.subarray(0, end)).digest().equals(b.subarray(end))) return null;
-  const count = b.readUInt32LE(5);
+  if (!intact(b)) return null;
+  const recs = new Records(b);
   const out = new Map<string, Recorded>();
   let p = HEAD;
-  for (let i = 0; i < count; i++) {
-    const start = p;
-    if (p + 4 > end) return null;
-    const len = b.readUInt32LE(p);
-    p += 4;
-    if (p + len + 28 > end) return null;
-    const rel = b.toString("utf8", p, p + len);
-    p += len;
-    const mtimeMs = b.readDoubleLE(p);
-    const ctimeMs = b.readDoubleLE(p + 8);
-    const ino = b.readDoubleLE(p + 16);
-    const n = b.readUInt32LE(p + 24);
-    p += 28;
-    const entriesAt = p;
-    for (let k = 0; k < n; k++) {
-      if (p + 3 > end) return null;
-      p += 3 + b.readUInt16LE(p + 1);
-    }
-    if (p > end || out.has(rel)) return null;
-    out.set(rel, { mtimeMs, ctimeMs, ino, start, end: p, entriesAt, count: n });
+  for (let i = 0; i < recs.count; i++) {
+    const r = recs.at(p);
+    if (!r || out.has(r.rel)) return null;
+    out.set(r.rel, r);
+    p = r.end;
   }
-  return p === end ? out : null;
+  return p === recs.end ? out : null;
 }
 
 /** A name a folder's listing can hold: one path component, never `.`, `..` or empty. */
@@ -134,14 +180,19 @@ function validName(n: string): boolean {
 }
 
 /**
- * One scan's use of the cache: the recorded folders, looked up by the walk,
- * and the records of the next file, written by `save` when they differ.
+ * One scan's use of the cache: the recorded folders, met in the order the
+ * walk visits folders (each folder before what it holds, folders in path
+ * order: the order of each path with "/" after it), and the records of the
+ * next file, written by `save` when they differ.
  */
 export class FolderCache {
-  private readonly bytes: Buffer;
-  private readonly recorded: Map<string, Recorded>;
-  /** the next file's records, by folder (in the order met) */
-  private readonly next: Uint8Array[] = [];
+  private records: Records | null = null;
+  /** where the next record not yet passed is */
+  private pos = HEAD;
+  private current: Recorded | null | undefined = undefined;
+  /** the next file: byte ranges of the file read ([start, end) pairs) and new records, in order */
+  private readonly next: (Uint8Array | [number, number])[] = [];
+  private nextCount = 0;
   /** recorded folders found unchanged */
   private kept = 0;
   /** folders listed anew and recorded */
@@ -153,51 +204,64 @@ export class FolderCache {
 
   private constructor(
     readonly file: string,
-    bytes: Buffer | null,
     private readonly slackMs: number,
     /** the stamp's clock (tests): by default a file beside the cache written and its mtime read */
     private readonly takeStamp: () => number,
-  ) {
-    const recorded = bytes ? decodeFolderCache(bytes) : null;
-    this.bytes = recorded ? (bytes as Buffer) : Buffer.alloc(0);
-    this.recorded = recorded ?? new Map();
-  }
+  ) {}
 
   /**
    * The cache of the working tree `root` whose repository folder is `tdvDir`
-   * (read now; an absent or damaged file is an empty cache).
+   * (its file read when the walk first asks; an absent or damaged file is an
+   * empty cache).
    */
   static open(root: string, tdvDir: string, { takeStamp }: { takeStamp?: () => number } = {}): FolderCache {
-    const file = path.join(tdvDir, FOLDER_CACHE);
+    const own = path.resolve(tdvDir) === path.join(path.resolve(root), ".tdv");
+    const stampFile = path.join(tdvDir, STAMP);
+    return new FolderCache(path.join(tdvDir, FOLDER_CACHE), own ? 0 : OTHER_FS_SLACK_MS, takeStamp ?? (() => fileStamp(stampFile)));
+  }
+
+  private read(): Records {
+    if (this.records) return this.records;
     let bytes: Buffer | null = null;
     try {
-      bytes = fs.readFileSync(file);
+      bytes = fs.readFileSync(this.file);
     } catch {
       bytes = null; // absent or unreadable: an empty cache
     }
-    const own = path.resolve(tdvDir) === path.join(path.resolve(root), ".tdv");
-    const stampFile = path.join(tdvDir, STAMP);
-    return new FolderCache(file, bytes, own ? 0 : OTHER_FS_SLACK_MS, takeStamp ?? (() => fileStamp(stampFile)));
+    this.records = new Records(bytes && intact(bytes) ? bytes : Buffer.alloc(0));
+    return this.records;
   }
 
-  /** how many folders the file recorded when read */
-  get size(): number {
-    return this.recorded.size;
+  /** The record of folder `rel`, if any: records before it (in the walk's order) are passed over (their folders are gone). */
+  private recordOf(rel: string): Recorded | null {
+    const recs = this.read();
+    const key = `${rel}/`;
+    for (;;) {
+      if (this.current === undefined) this.current = recs.at(this.pos);
+      const r = this.current;
+      if (!r) return null;
+      const at = `${r.rel}/`;
+      if (at > key) return null;
+      this.pos = r.end;
+      this.current = undefined;
+      if (at === key) return r;
+    }
   }
 
   /**
    * The entries of folder `rel`, in the order recorded, when `st` (its
    * `lstat`, taken now) is the recorded stat data; null when it must be
-   * listed. Before the first folder listed anew, the stamp is taken: the
-   * caller then takes the folder's stat again (`restat`), so that it is
-   * later than the stamp.
+   * listed. Folders are asked for in the walk's order.
    */
   lookup(rel: string, st: fs.Stats): FolderEntry[] | null {
-    const r = this.recorded.get(rel);
+    const r = this.recordOf(rel);
     if (r && r.ctimeMs === st.ctimeMs && r.mtimeMs === st.mtimeMs && r.ino === st.ino) {
-      const entries = this.entriesOf(r);
+      const entries = (this.records as Records).entries(r);
       if (entries) {
-        this.next.push(this.bytes.subarray(r.start, r.end));
+        const last = this.next[this.next.length - 1];
+        if (Array.isArray(last) && last[1] === r.start) last[1] = r.end;
+        else this.next.push([r.start, r.end]);
+        this.nextCount++;
         this.kept++;
         this.counts.hits++;
         return entries;
@@ -206,7 +270,11 @@ export class FolderCache {
     return null;
   }
 
-  /** whether the stat of the folder about to be listed must be taken again (the stamp was taken just now) */
+  /**
+   * Before the first folder listed anew, the stamp is taken: true when it was
+   * taken just now (the caller then takes the folder's stat again, so that it
+   * is later than the stamp).
+   */
   stampBeforeListing(): boolean {
     if (this.stamp !== null) return false;
     try {
@@ -227,34 +295,21 @@ export class FolderCache {
     const stamp = this.stamp;
     if (!complete || stamp === null || !(Math.max(st.mtimeMs, st.ctimeMs) < stamp - this.slackMs)) return;
     this.next.push(encodeFolder(rel, st, entries));
+    this.nextCount++;
     this.fresh++;
   }
 
   /** whether the next file differs from the one read (a folder recorded anew, or a recorded one gone) */
   get changed(): boolean {
-    return this.fresh > 0 || this.kept < this.recorded.size;
+    return this.fresh > 0 || (this.records !== null && this.kept < this.records.count);
   }
 
   /** Write the next file when it differs (not durably: a cache; a failure leaves the old one, still checked folder by folder). */
   async save(): Promise<void> {
     if (!this.changed) return;
-    await writeAtomic(this.file, encodeFolderCache(this.next), { durable: false }).catch(() => {});
-  }
-
-  /** A recorded folder's entries, or null when a name is not one a listing can hold (then the folder is listed). */
-  private entriesOf(r: Recorded): FolderEntry[] | null {
-    const b = this.bytes;
-    const out = new Array<FolderEntry>(r.count);
-    let p = r.entriesAt;
-    for (let k = 0; k < r.count; k++) {
-      const dir = b[p] === 1;
-      const len = b.readUInt16LE(p + 1);
-      const name = b.toString("utf8", p + 3, p + 3 + len);
-      if (!validName(name)) return null;
-      out[k] = { name, dir };
-      p += 3 + len;
-    }
-    return out;
+    const bytes = this.records?.bytes ?? Buffer.alloc(0);
+    const parts = this.next.map((x) => (Array.isArray(x) ? bytes.subarray(x[0], x[1]) : x));
+    await writeAtomic(this.file, encodeFolderCache(parts, this.nextCount), { durable: false }).catch(() => {});
   }
 }
 
