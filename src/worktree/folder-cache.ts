@@ -232,6 +232,23 @@ export class FolderCache {
     return this.records;
   }
 
+  /** how many folders the file says it records (its header only: 0 when absent or not a folder cache) */
+  get recordedFolders(): number {
+    if (this.records) return this.records.count;
+    const head = Buffer.alloc(HEAD);
+    try {
+      const fd = fs.openSync(this.file, "r");
+      try {
+        if (fs.readSync(fd, head, 0, HEAD, 0) < HEAD) return 0;
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      return 0;
+    }
+    return head.toString("latin1", 0, 3) === "TDV" && head[3] === VERSION && head[4] === TYPE_FOLDER_CACHE ? head.readUInt32LE(5) : 0;
+  }
+
   /** The record of folder `rel`, if any: records before it (in the walk's order) are passed over (their folders are gone). */
   private recordOf(rel: string): Recorded | null {
     const recs = this.read();

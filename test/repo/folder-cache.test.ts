@@ -238,6 +238,35 @@ describe("folder cache", () => {
     same(again.scan, first.scan);
   });
 
+  it("chooses one thread with the cache for a large tree of many folders, two threads without", async () => {
+    const root = await tree();
+    const open = () => FolderCache.open(root, path.join(root, ".tdv"), { takeStamp: LATE });
+    const big = await open();
+    await scanWorktree(root, { expected: 200_000, folders: big }); // too large to record on one thread: not used
+    expect(big.counts).toEqual({ hits: 0, listed: 0 });
+    const seed = open();
+    await scanWorktree(root, { expected: 30_000, folders: seed }); // no cache yet: recorded once, on one thread
+    expect(seed.counts.listed).toBe(FOLDERS);
+    await seed.save();
+    const few = open(); // 9 folders for 30,000 files: stat calls are the cost, shared by two threads
+    await scanWorktree(root, { expected: 30_000, folders: few });
+    expect(few.counts).toEqual({ hits: 0, listed: 0 });
+    // a folder for every 4 files: listing is the cost, saved by the cache
+    const wide = await fsp.mkdtemp(path.join(os.tmpdir(), "tdv-fcache-wide-"));
+    await fsp.mkdir(path.join(wide, ".tdv"));
+    for (let i = 0; i < 7_500; i++) fs.mkdirSync(path.join(wide, `d${i}`));
+    const openWide = () => FolderCache.open(wide, path.join(wide, ".tdv"), { takeStamp: LATE });
+    const first = openWide();
+    await scanWorktree(wide, { expected: 30_000, folders: first });
+    await first.save();
+    const many = openWide();
+    await scanWorktree(wide, { expected: 30_000, folders: many });
+    expect(many.counts).toEqual({ hits: 7_501, listed: 0 });
+    const more = openWide();
+    await scanWorktree(wide, { expected: 30_008, folders: more });
+    expect(more.counts).toEqual({ hits: 0, listed: 0 });
+  });
+
   it("is not used by a scan of some paths, nor on two threads", async () => {
     const root = await tree();
     await cached(root);
