@@ -10,6 +10,7 @@ import { GitStore } from "../store/git.js";
 import { entriesInOrder, type IndexEntry, type IndexState } from "../store/index-file.js";
 import { Hierarchy, type FileKind } from "../repo/hierarchy.js";
 import type { Repository } from "../repo/repository.js";
+import { FolderCache } from "./folder-cache.js";
 import { scanWorktree, type Scan } from "./scan.js";
 import { readSparse } from "./sparse-set.js";
 import { hashChunkFile } from "./store-files.js";
@@ -62,7 +63,10 @@ export async function compareWorktree(
   /** write: where the blobs of changed files go (their chunks go to the chunk store); false: only hash */
   { under, write = false }: { under?: readonly string[]; write?: ObjectWriter | false } = {},
 ): Promise<WorkState> {
-  const scan = await scanWorktree(repo.root, { under, expected: index.entries.size });
+  // a whole-tree scan lists only the folders changed since the folder cache recorded them
+  const folders = under ? undefined : FolderCache.open(repo.root, repo.tdvDir);
+  const scan = await scanWorktree(repo.root, { under, expected: index.entries.size, folders });
+  await folders?.save();
   // a sparse checkout: tracked files outside the set are not in the working tree, and are no change
   const sparse = readSparse(repo);
   const inUnder = scopeTest(under);

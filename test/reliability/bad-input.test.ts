@@ -16,13 +16,17 @@ import { describe, expect, it } from "vitest";
 import { tempDir } from "../helpers/fixture.js";
 import { committedGrid, fsckClean, gitFsck, hashTree, INJECT, lanes, mutate, randomBytes, rng, run, runOk, tdvFsckClean, treeDiff } from "./helpers.js";
 
-/** What must not change when a command fails: everything under .tdv except objects and temp files. */
+/**
+ * What must not change when a command fails: everything under .tdv except
+ * objects, temp files and the folder cache (a scan records the folders it
+ * lists, whatever the command then does; docs/format.md).
+ */
 async function repoState(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const walk = async (abs: string, rel: string): Promise<void> => {
     for (const e of await fsp.readdir(abs, { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
-      if (/^(chunks|git\/objects|tmp)$/.test(r) || e.name.includes(".tmp-")) continue;
+      if (/^(chunks|git\/objects|tmp|folder-cache|folder-cache\.stamp)$/.test(r) || e.name.includes(".tmp-")) continue;
       if (e.isDirectory()) await walk(path.join(abs, e.name), r);
       else out.set(r, createHash("sha256").update(await fsp.readFile(path.join(abs, e.name))).digest("hex"));
     }

@@ -24,14 +24,15 @@ import { committedGrid, hashTree, INJECT, lanes, mutate, rng, run, runOk, tdvFsc
 /**
  * Everything in .tdv but objects (refs, HEAD, merge state), as path → hash.
  * The index is left out: any command may refresh its stat cache (a copied
- * repository has other inodes); `clean()` checks what it records.
+ * repository has other inodes); `clean()` checks what it records. So is the
+ * folder cache, which any scan may record.
  */
 async function repoState(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const walk = async (abs: string, rel: string): Promise<void> => {
     for (const e of await fsp.readdir(abs, { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
-      if (/^(chunks|git\/objects|tmp|locks|verified-trees)$/.test(r) || e.name.includes(".tmp-") || r === "git/logs" || r === "git/ORIG_HEAD" || r === "index") continue; // ORIG_HEAD: set by every merge, as git does
+      if (/^(chunks|git\/objects|tmp|locks|verified-trees)$/.test(r) || e.name.includes(".tmp-") || r === "git/logs" || r === "git/ORIG_HEAD" || r === "index" || r.startsWith("folder-cache")) continue; // ORIG_HEAD: set by every merge, as git does
       if (e.isDirectory()) await walk(path.join(abs, e.name), r);
       else out.set(r, createHash("sha256").update(await fsp.readFile(path.join(abs, e.name))).digest("hex"));
     }
