@@ -245,27 +245,21 @@ interface CompactKinds {
 async function classifyCompact(h: Hierarchy, paths: readonly string[]): Promise<CompactKinds> {
   const out: CompactKinds = { code: new Uint8Array(paths.length), arrayOf: new Int32Array(paths.length), arrays: [], outside: [] };
   const arrayIds = new Map<string, number>();
-  const BLOCK = 1024;
-  for (let from = 0; from < paths.length; from += BLOCK) {
-    const block = paths.slice(from, from + BLOCK);
-    const kinds = await Promise.all(block.map((p) => h.classify(p)));
-    kinds.forEach((k, j) => {
-      const i = from + j;
-      out.code[i] = k.kind === "meta" ? META : k.kind === "chunk" ? CHUNK : PLAIN;
-      if (k.kind === "chunk" && !k.inGrid) out.outside.push({ path: paths[i] as string, array: k.array });
-      if (k.array === null) {
-        out.arrayOf[i] = -1;
-        return;
-      }
-      let a = arrayIds.get(k.array);
-      if (a === undefined) {
-        a = out.arrays.length;
-        out.arrays.push(k.array);
-        arrayIds.set(k.array, a);
-      }
-      out.arrayOf[i] = a;
-    });
-  }
+  await h.classifyEach(paths, (i, k) => {
+    out.code[i] = k.kind === "meta" ? META : k.kind === "chunk" ? CHUNK : PLAIN;
+    if (k.kind === "chunk" && !k.inGrid) out.outside.push({ path: paths[i] as string, array: k.array });
+    if (k.array === null) {
+      out.arrayOf[i] = -1;
+      return;
+    }
+    let a = arrayIds.get(k.array);
+    if (a === undefined) {
+      a = out.arrays.length;
+      out.arrays.push(k.array);
+      arrayIds.set(k.array, a);
+    }
+    out.arrayOf[i] = a;
+  });
   return out;
 }
 
