@@ -121,31 +121,30 @@ export async function collectDirs(
 ): Promise<DirNode> {
   const root = newDir();
   const dirAt = (dir: string): DirNode => folderAt(root, dir, newDir);
-  // a block of paths at a time, and the entries read without keeping them: at a million files a
-  // kind and an entry object held for each were most of a first commit's memory
-  const BLOCK = 1024;
-  for (let from = 0; from < paths.length; from += BLOCK) {
-    const block = paths.slice(from, from + BLOCK);
-    const kinds = await Promise.all(block.map((p) => h.classify(p)));
-    for (let i = 0; i < block.length; i++) {
-      const rel = block[i] as string;
-      const kind = kinds[i]!;
-      onKind?.(rel, kind);
-      let entry = peekEntry(files, rel) as SnapEntry;
-      if (kind.kind === "chunk") {
-        if (entry.store === "git") entry = await blobToChunk(repo, entry.id, rel);
-        const node = dirAt(kind.array);
-        const arr = await h.arrayAt(kind.array);
-        node.ndim = arr!.meta.shape.length;
-        node.chunks ??= new ChunkList(node.ndim);
-        node.chunks.push(kind.index, entry.id as ChunkId, entry.size);
-        continue;
-      }
-      const node = dirAt(parentDir(rel));
-      if (entry.store === "git") node.blobs.set(baseName(rel), entry.id);
-      else node.large.push({ name: baseName(rel), id: entry.id as ChunkId, size: entry.size });
+  // a block of paths at a time (each folder's array looked up once), and the entries read without
+  // keeping them: at a million files a kind and an entry object held for each, or a promise chain
+  // made for each, were most of a first commit's memory
+  const addChunk = (kind: Extract<FileKind, { kind: "chunk" }>, ndim: number, entry: SnapEntry): void => {
+    const node = dirAt(kind.array);
+    node.ndim = ndim;
+    node.chunks ??= new ChunkList(node.ndim);
+    node.chunks.push(kind.index, entry.id as ChunkId, entry.size);
+  };
+  // synchronous but for a chunk staged as a Git blob: a promise a path was most of what this allocated
+  await h.classifyEach(paths, (i, kind, arr) => {
+    const rel = paths[i] as string;
+    onKind?.(rel, kind);
+    const entry = peekEntry(files, rel) as SnapEntry;
+    if (kind.kind === "chunk") {
+      const ndim = arr!.meta.shape.length;
+      if (entry.store === "git") return blobToChunk(repo, entry.id, rel).then((e) => addChunk(kind, ndim, e));
+      addChunk(kind, ndim, entry);
+      return;
     }
-  }
+    const node = dirAt(parentDir(rel));
+    if (entry.store === "git") node.blobs.set(baseName(rel), entry.id);
+    else node.large.push({ name: baseName(rel), id: entry.id as ChunkId, size: entry.size });
+  });
   return root;
 }
 

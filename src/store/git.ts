@@ -249,13 +249,15 @@ export class GitStore implements ObjectStore {
     await fs.promises.mkdir(dir, { recursive: true });
     const base = path.join(dir, name);
     // the pack first: a reader finds a pack by its index, which must never name a missing pack
-    for (const [file, bytes] of [[`${base}.pack`, pack], [`${base}.idx`, idx]] as const) {
+    for (const [file, bytes] of [[`${base}.pack`, pack], [`${base}.idx`, [idx]]] as const) {
       await writeAtomic(file, bytes, { durable: this.durability.syncEachWrite, mode: 0o444 });
       this.durability.written(file);
     }
     const opened = Pack.open(`${base}.idx`);
     if (opened) this.packs.set(`${base}.idx`, opened);
-    return pack.length + idx.length;
+    let size = idx.length;
+    for (const part of pack) size += part.length;
+    return size;
   }
 
   /** Whether a loose copy of `oid` needs looking for (freshen stats it): yes for the first few of a pack, then the listing says. */

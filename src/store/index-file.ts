@@ -395,121 +395,139 @@ export function entriesInOrder(entries: ReadonlyMap<string, IndexEntry>): InOrde
 }
 
 /**
- * New entries kept as numbers and bytes, with no object a file: what staging
- * a million new files holds until they join the index (`withAdded`). Slot i
- * is written once with `set` (a Git id takes the first 20 of its 32 bytes).
+ * New entries written straight into the bytes of the index they join: the
+ * old entries are laid out (copied or encoded) when the table is made, with
+ * a slot for each new path whose store byte, id and stat data `set` (or the
+ * store worker, through `bytes` and `at`: shared memory) fill in as each file
+ * is stored; `withAdded` then wraps the bytes as the new index map. A million
+ * new files thus hold no object, and no second copy of their ids and stat
+ * data, before they join the index. `paths` is sorted (comparePaths) and
+ * names no path of `entries`; `stores[i]` is where path i's bytes go
+ * (0 a Git blob, 1 a chunk object): it sizes the slot's id.
  */
 export class EntryTable {
-  readonly store: Uint8Array;
-  readonly ids: Buffer;
-  /** size, mtimeMs, ctimeMs, ino of each slot */
-  readonly stats: Float64Array;
+  /** the new index's bytes (a header as an index file's, without a tree), in shared memory */
+  readonly bytes: Buffer;
+  /** where new path i's store byte is in `bytes` (shared memory) */
+  readonly at: Uint32Array;
+  private readonly merged: string[];
+  private readonly starts: Uint32Array;
+  private readonly dv: DataView;
 
-  constructor(readonly length: number) {
-    this.store = new Uint8Array(length);
-    this.ids = Buffer.alloc(length * 32);
-    this.stats = new Float64Array(length * 4);
+  constructor(
+    entries: ReadonlyMap<string, IndexEntry>,
+    readonly paths: readonly string[],
+    private readonly stores: Uint8Array,
+  ) {
+    if (stores.length !== paths.length) throw new Error("internal: an entry table's paths and stores differ in length");
+    for (let i = 1; i < paths.length; i++) {
+      if (!((paths[i - 1] as string) < (paths[i] as string))) throw new Error(`internal: paths to add are not sorted at ${paths[i]}`);
+    }
+    const o = orderOf(entries);
+    const src = entries instanceof IndexEntries ? entries.source : null;
+    const from = src ? (o.from ?? null) : null;
+    const old = o.paths;
+    // where old entry i's bytes are in the source (-1: encoded anew)
+    const srcAt = (i: number): number => (src ? (from ? (from[i] as number) : i) : -1);
+    const n = old.length + paths.length;
+    let total = 10;
+    for (let i = 0; i < old.length; i++) {
+      const j = srcAt(i);
+      if (src && j >= 0) total += (src.starts[j + 1] as number) - (src.starts[j] as number);
+      else total += 4 + Buffer.byteLength(old[i] as string, "utf8") + 1 + (o.entry(i).store === "git" ? 20 : 32) + 32;
+    }
+    for (let i = 0; i < paths.length; i++) total += 4 + Buffer.byteLength(paths[i] as string, "utf8") + 1 + (stores[i] === 0 ? 20 : 32) + 32;
+    if (total > 0xffff_ffff) throw new Error("internal: an index of 4 GiB or more");
+    const b = Buffer.from(new SharedArrayBuffer(total));
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    // a header as an index file's (no tree): the source's bytes are whole entries from byte 10
+    b.write("TDV", 0, "latin1");
+    b[3] = VERSION;
+    b[4] = TYPE_INDEX;
+    b[5] = 0;
+    dv.setUint32(6, n, true);
+    const merged = new Array<string>(n);
+    const starts = new Uint32Array(n + 1);
+    const at = new Uint32Array(new SharedArrayBuffer(paths.length * 4));
+    let p = 10;
+    let a = 0;
+    let x = 0;
+    for (let k = 0; k < n; k++) {
+      starts[k] = p;
+      const q = a < old.length ? (old[a] as string) : null;
+      const r = x < paths.length ? (paths[x] as string) : null;
+      if (q !== null && r !== null && q === r) throw new Error(`internal: ${r} is in the index already`);
+      if (r === null || (q !== null && q < r)) {
+        merged[k] = q as string;
+        const j = srcAt(a);
+        if (src && j >= 0) p += src.bytes.copy(b, p, src.starts[j] as number, src.starts[j + 1] as number);
+        else {
+          p = writeEntryTail(b, dv, writePath(b, dv, p, q as string), q as string, o.entry(a));
+        }
+        a++;
+        continue;
+      }
+      merged[k] = r;
+      p = writePath(b, dv, p, r);
+      at[x] = p;
+      b[p] = UNSET; // filled in when the file is stored
+      p += 1 + (stores[x] === 0 ? 20 : 32) + 32;
+      x++;
+    }
+    starts[n] = p;
+    if (p !== total) throw new Error("internal: index size miscounted");
+    this.bytes = b;
+    this.at = at;
+    this.merged = merged;
+    this.starts = starts;
+    this.dv = dv;
   }
 
+  get length(): number {
+    return this.paths.length;
+  }
+
+  /** fill slot i (the entry's store is the one its slot was laid out for) */
   set(i: number, e: IndexEntry): void {
-    const idLen = e.store === "git" ? 20 : 32;
-    if (e.id.length !== idLen * 2 || this.ids.write(e.id, i * 32, idLen, "hex") !== idLen) throw new CorruptObjectError(`entry ${i}`, `index entry has a malformed id ${e.id}`);
-    this.store[i] = e.store === "git" ? 0 : 1;
-    const o = i * 4;
-    this.stats[o] = e.size;
-    this.stats[o + 1] = e.mtimeMs;
-    this.stats[o + 2] = e.ctimeMs;
-    this.stats[o + 3] = e.ino;
+    const want = this.stores[i] === 0 ? "git" : "chunk";
+    if (e.store !== want) throw new Error(`internal: ${this.paths[i]} was laid out as a ${want} entry and stored as ${e.store}`);
+    writeEntryTail(this.bytes, this.dv, this.at[i] as number, this.paths[i] as string, e);
   }
 
-  /** slot i as an entry (a new object each time) */
-  entry(i: number): IndexEntry {
-    const git = this.store[i] === 0;
-    const o = i * 4;
-    return {
-      store: git ? "git" : "chunk",
-      id: this.ids.toString("hex", i * 32, i * 32 + (git ? 20 : 32)),
-      size: this.stats[o]!,
-      mtimeMs: this.stats[o + 1]!,
-      ctimeMs: this.stats[o + 2]!,
-      ino: this.stats[o + 3]!,
-    } as IndexEntry;
+  /** the size slot i records */
+  size(i: number): number {
+    const p = this.at[i] as number;
+    return this.dv.getFloat64(p + 1 + (this.bytes[p] === 0 ? 20 : 32), true);
+  }
+
+  /** the new index map over the bytes; every slot must have been filled */
+  entries(): Map<string, IndexEntry> {
+    for (let i = 0; i < this.paths.length; i++) {
+      const s = this.bytes[this.at[i] as number];
+      if (s !== (this.stores[i] === 0 ? 0 : 1)) throw new Error(`internal: ${this.paths[i]} was never stored`);
+    }
+    return new IndexEntries(new Source(this.bytes, this.merged, this.starts));
   }
 }
 
+/** a slot's store byte until it is filled (neither 0 nor 1) */
+const UNSET = 0xff;
+
 /**
- * `entries` with `paths[i]` set to `table`'s slot i, as an index map over one
- * buffer of encoded entries (what `readIndex` gives): the entries already
- * there are copied or encoded once, the new ones written straight from the
- * table, and no map entry or entry object is made for any of them. `paths`
- * is sorted (comparePaths) and names no path of `entries`.
+ * The index map of an entry table's bytes (what `readIndex` gives): the
+ * entries there before and the new ones, with no map entry or entry object
+ * made for any of them.
  */
-export function withAdded(entries: ReadonlyMap<string, IndexEntry>, paths: readonly string[], table: EntryTable): Map<string, IndexEntry> {
-  if (table.length !== paths.length) throw new Error("internal: an entry table and its paths differ in length");
-  for (let i = 1; i < paths.length; i++) {
-    if (!((paths[i - 1] as string) < (paths[i] as string))) throw new Error(`internal: paths to add are not sorted at ${paths[i]}`);
-  }
-  const o = orderOf(entries);
-  const src = entries instanceof IndexEntries ? entries.source : null;
-  const from = src ? (o.from ?? null) : null;
-  const old = o.paths;
-  // where old entry i's bytes are in the source (-1: encoded anew)
-  const srcAt = (i: number): number => (src ? (from ? (from[i] as number) : i) : -1);
-  const n = old.length + paths.length;
-  let total = 10;
-  for (let i = 0; i < old.length; i++) {
-    const j = srcAt(i);
-    if (src && j >= 0) total += (src.starts[j + 1] as number) - (src.starts[j] as number);
-    else total += 4 + Buffer.byteLength(old[i] as string, "utf8") + 1 + (o.entry(i).store === "git" ? 20 : 32) + 32;
-  }
-  for (let i = 0; i < paths.length; i++) total += 4 + Buffer.byteLength(paths[i] as string, "utf8") + 1 + (table.store[i] === 0 ? 20 : 32) + 32;
-  const b = Buffer.allocUnsafe(total);
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  // a header as an index file's (no tree): the source's bytes are whole entries from byte 10
-  b.write("TDV", 0, "latin1");
-  b[3] = VERSION;
-  b[4] = TYPE_INDEX;
-  b[5] = 0;
-  dv.setUint32(6, n, true);
-  const merged = new Array<string>(n);
-  const starts = new Uint32Array(n + 1);
-  let p = 10;
-  let a = 0;
-  let x = 0;
-  for (let k = 0; k < n; k++) {
-    starts[k] = p;
-    const q = a < old.length ? (old[a] as string) : null;
-    const r = x < paths.length ? (paths[x] as string) : null;
-    if (q !== null && r !== null && q === r) throw new Error(`internal: ${r} is in the index already`);
-    if (r === null || (q !== null && q < r)) {
-      merged[k] = q as string;
-      const j = srcAt(a);
-      if (src && j >= 0) p += src.bytes.copy(b, p, src.starts[j] as number, src.starts[j + 1] as number);
-      else {
-        p = writeEntryTail(b, dv, writePath(b, dv, p, q as string), q as string, o.entry(a));
-      }
-      a++;
-      continue;
-    }
-    merged[k] = r;
-    const git = table.store[x] === 0;
-    p = writePath(b, dv, p, r);
-    b[p++] = git ? 0 : 1;
-    p += table.ids.copy(b, p, x * 32, x * 32 + (git ? 20 : 32));
-    for (let f = 0; f < 4; f++) dv.setFloat64(p + f * 8, table.stats[x * 4 + f] as number, true);
-    p += 32;
-    x++;
-  }
-  starts[n] = p;
-  if (p !== total) throw new Error("internal: index size miscounted");
-  return new IndexEntries(new Source(b, merged, starts));
+export function withAdded(table: EntryTable): Map<string, IndexEntry> {
+  return table.entries();
 }
 
 /** An entry's bytes after its path at `p` (store, id, size, mtime, ctime, inode); returns where they end. */
 function writeEntryTail(b: Buffer, dv: DataView, p: number, path: string, e: IndexEntry): number {
   const idLen = e.store === "git" ? 20 : 32;
+  // the id before the store byte: a table slot whose id is refused stays unfilled
+  if (e.id.length !== idLen * 2 || b.write(e.id, p + 1, idLen, "hex") !== idLen) throw new CorruptObjectError(path, `index entry has a malformed id ${e.id}`);
   b[p++] = e.store === "git" ? 0 : 1;
-  if (e.id.length !== idLen * 2 || b.write(e.id, p, idLen, "hex") !== idLen) throw new CorruptObjectError(path, `index entry has a malformed id ${e.id}`);
   p += idLen;
   dv.setFloat64(p, e.size, true);
   dv.setFloat64(p + 8, e.mtimeMs, true);

@@ -60,7 +60,7 @@ function objectHeader(code: number, size: number): Buffer {
  * The bytes of a pack holding `objects` and of its index. The pack's name is
  * its trailing checksum, as git names packs.
  */
-export function buildPack(objects: readonly PackObject[]): { name: string; pack: Buffer; idx: Buffer } {
+export function buildPack(objects: readonly PackObject[]): { name: string; pack: Buffer[]; idx: Buffer } {
   const head = Buffer.alloc(12);
   head.write("PACK", 0, "latin1");
   head.writeUInt32BE(2, 4);
@@ -79,7 +79,9 @@ export function buildPack(objects: readonly PackObject[]): { name: string; pack:
   for (const p of parts) sha.update(p);
   const checksum = sha.digest();
   parts.push(checksum);
-  const pack = Buffer.concat(parts);
+  // the pack's bytes in parts, written one after the other: a pack of a million chunks' manifests
+  // is tens of MB, and one buffer of it was a third copy (the objects, their parts, the whole)
+  const pack = parts;
 
   entries.sort((a, b) => Buffer.compare(a.oid, b.oid));
   const n = entries.length;

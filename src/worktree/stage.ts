@@ -123,47 +123,35 @@ export async function stage(
   for (const a of kinds.arrays) arrays.add(a);
   // chunk objects (the bulk: many files, most bytes) are stored on both cores; metadata and small
   // plain files, which the hierarchy may already have read, one by one here
-  const bulk: string[] = [];
-  const bulkAt: number[] = [];
-  const small: number[] = [];
+  const stores = new Uint8Array(candidates.length); // 0 a Git blob, 1 a chunk object
+  let bulkCount = 0;
   for (let i = 0; i < candidates.length; i++) {
     const p = candidates[i] as string;
     const code = kinds.code[i] as number;
-    const store = code === META ? "git" : code === CHUNK ? "chunk" : (ws.scan.files.get(p)!.size <= SMALL_FILE ? "git" : "chunk");
-    if (store === "chunk" && !kept.has(p)) {
-      bulk.push(p);
-      bulkAt.push(i);
+    const chunk = code === META ? false : code === CHUNK ? true : ws.scan.files.get(p)!.size > SMALL_FILE;
+    stores[i] = chunk ? 1 : 0;
+    if (chunk && !kept.has(p)) bulkCount++;
+  }
+  const bulk = new Array<string>(bulkCount);
+  const bulkAt = new Uint32Array(bulkCount);
+  const small: number[] = [];
+  for (let i = 0, j = 0; i < candidates.length; i++) {
+    const p = candidates[i] as string;
+    if (stores[i] === 1 && !kept.has(p)) {
+      bulk[j] = p;
+      bulkAt[j++] = i;
     } else small.push(i);
   }
   warnings.push(...outsideGridWarnings(kinds.outside, " (stored as is)"));
-  const table = new EntryTable(candidates.length);
-  const stagedBytes = new Map<string, Buffer>();
-  await mapLimit(small, 16, async (i) => {
-    const p = candidates[i] as string;
-    const st = ws.scan.files.get(p)!;
-    const read = kept.get(p);
-    if (read) stagedBytes.set(p, read);
-    const code = kinds.code[i] as number;
-    const store = code === META ? "git" : code === CHUNK ? "chunk" : st.size <= SMALL_FILE ? "git" : "chunk";
-    const entry = await hashWorkFile(repo, p, store, pack, read && { bytes: read, stat: st });
-    table.set(i, entry);
-    bytes += entry.size;
-    onProgress?.({ phase: "storing", done: ++done, total, bytes });
-  });
-  const before = { done, bytes };
-  await storeChunkFiles(repo, bulk, (p) => ws.scan.files.get(p)!.size, true, (j, e) => table.set(bulkAt[j] as number, e), {
-    onProgress: (files, b) => onProgress?.({ phase: "storing", done: before.done + files, total, bytes: before.bytes + b }),
-  });
-  bytes = 0;
-  for (let i = 0; i < candidates.length; i++) bytes += table.stats[i * 4] as number;
   const changes: Change[] = []; // modified and deleted files; the added ones are made when asked for (addedChanges)
+  let changedBytes = 0;
   for (const [p, e] of ws.refreshed) index.entries.set(p, e);
   for (const [p, e] of ws.modified) {
     const kind = await h.classify(p); // strict: a modified zarr.json/.zarray that is invalid fails here, naming the file
     if (kind.array !== null) arrays.add(kind.array);
     changes.push({ path: p, change: "modified", kind: kind.kind, array: kind.array, bytes: sizeOf(e), oldBytes: sizeOf(index.entries.get(p)) });
     index.entries.set(p, e);
-    bytes += e.size;
+    changedBytes += e.size;
   }
   for (const p of ws.deleted) {
     const kind = await h.classify(p).catch(() => null); // a deleted array's metadata is read from the index
@@ -171,8 +159,33 @@ export async function stage(
     changes.push({ path: p, change: "deleted", kind: kind?.kind ?? "plain", array: kind?.array ?? null, bytes: 0, oldBytes: sizeOf(index.entries.get(p)) });
   }
   for (const p of ws.deleted) index.entries.delete(p);
-  // the new files join the index as encoded entries: one buffer, not a map entry and an object each
-  const entries = candidates.length > 0 ? withAdded(index.entries, candidates, table) : index.entries;
+  // the new files join the index in its bytes: the old entries are laid out now, and each new
+  // file's id and stat data written into its slot as it is stored (by either thread), so no
+  // object a file and no second copy of them is held (at a million files, most of add's memory)
+  const table = candidates.length > 0 ? new EntryTable(index.entries, candidates, stores) : null;
+  const stagedBytes = new Map<string, Buffer>();
+  await mapLimit(small, 16, async (i) => {
+    const p = candidates[i] as string;
+    const st = ws.scan.files.get(p)!;
+    const read = kept.get(p);
+    if (read) stagedBytes.set(p, read);
+    const entry = await hashWorkFile(repo, p, stores[i] === 0 ? "git" : "chunk", pack, read && { bytes: read, stat: st });
+    table!.set(i, entry);
+    bytes += entry.size;
+    onProgress?.({ phase: "storing", done: ++done, total, bytes });
+  });
+  const before = { done, bytes };
+  if (table && bulk.length > 0) {
+    const slots = new Uint32Array(new SharedArrayBuffer(bulk.length * 4));
+    for (let j = 0; j < bulk.length; j++) slots[j] = table.at[bulkAt[j] as number] as number;
+    await storeChunkFiles(repo, bulk, (p) => ws.scan.files.get(p)!.size, true, (j, e) => table.set(bulkAt[j] as number, e), {
+      onProgress: (files, b) => onProgress?.({ phase: "storing", done: before.done + files, total, bytes: before.bytes + b }),
+      into: { bytes: table.bytes, at: slots },
+    });
+  }
+  bytes = changedBytes;
+  for (let i = 0; i < candidates.length; i++) bytes += table!.size(i);
+  const entries = table ? withAdded(table) : index.entries;
   if (h.problems.length > 0) {
     const paths = [...candidates, ...changes.map((c) => c.path)];
     for (const err of problemsFor(h.problems, paths)) warnings.push(plainFolderWarning(err));
@@ -232,27 +245,21 @@ interface CompactKinds {
 async function classifyCompact(h: Hierarchy, paths: readonly string[]): Promise<CompactKinds> {
   const out: CompactKinds = { code: new Uint8Array(paths.length), arrayOf: new Int32Array(paths.length), arrays: [], outside: [] };
   const arrayIds = new Map<string, number>();
-  const BLOCK = 1024;
-  for (let from = 0; from < paths.length; from += BLOCK) {
-    const block = paths.slice(from, from + BLOCK);
-    const kinds = await Promise.all(block.map((p) => h.classify(p)));
-    kinds.forEach((k, j) => {
-      const i = from + j;
-      out.code[i] = k.kind === "meta" ? META : k.kind === "chunk" ? CHUNK : PLAIN;
-      if (k.kind === "chunk" && !k.inGrid) out.outside.push({ path: paths[i] as string, array: k.array });
-      if (k.array === null) {
-        out.arrayOf[i] = -1;
-        return;
-      }
-      let a = arrayIds.get(k.array);
-      if (a === undefined) {
-        a = out.arrays.length;
-        out.arrays.push(k.array);
-        arrayIds.set(k.array, a);
-      }
-      out.arrayOf[i] = a;
-    });
-  }
+  await h.classifyEach(paths, (i, k) => {
+    out.code[i] = k.kind === "meta" ? META : k.kind === "chunk" ? CHUNK : PLAIN;
+    if (k.kind === "chunk" && !k.inGrid) out.outside.push({ path: paths[i] as string, array: k.array });
+    if (k.array === null) {
+      out.arrayOf[i] = -1;
+      return;
+    }
+    let a = arrayIds.get(k.array);
+    if (a === undefined) {
+      a = out.arrays.length;
+      out.arrays.push(k.array);
+      arrayIds.set(k.array, a);
+    }
+    out.arrayOf[i] = a;
+  });
   return out;
 }
 

@@ -26,8 +26,11 @@ import type { FileStat } from "./worktree.js";
 /** Below this many files, or bytes, the worker's start (~30 ms of a core) costs more than it saves. */
 const PARALLEL_MIN_FILES = 64;
 const PARALLEL_MIN_BYTES = 16 << 20;
-/** what the worker reports of a file, in shared memory: size, mtimeMs, ctimeMs, ino, written (1) or present (0) */
-const FIELDS = 5;
+/** a file's slot in shared memory: store byte (1), id (32 bytes), size, mtimeMs, ctimeMs, ino (Float64, little endian): an index entry's bytes after its path */
+const SLOT = 1 + 32 + 32;
+/** what `done` says of a file the worker stored: its object was already there, or the worker wrote it */
+const PRESENT = 1;
+const WRITTEN = 2;
 
 export interface StoreOptions {
   /** use a worker thread: by default for 64+ files of 16 MB+ in all */
@@ -36,6 +39,13 @@ export interface StoreOptions {
   mainShares?: boolean;
   /** files and bytes done so far on both threads, after each file the main thread does */
   onProgress?: (files: number, bytes: number) => void;
+  /**
+   * where the worker writes what it stored of file i (shared memory): its
+   * index entry's bytes after the path (store, id, stat data) at `bytes[at[i]]`;
+   * `done` is then called only for the files the main thread stored. Without
+   * it the worker writes into slots of its own and `done` is called for every file.
+   */
+  into?: { bytes: Buffer; at: Uint32Array };
 }
 
 /** A durability record that counts the objects written (the worker tells the main thread which, by file). */
@@ -77,20 +87,30 @@ export async function storeOnWorker(job: StoreJob): Promise<CountResult> {
   const chunks = new FileChunkStore(job.chunksDir, durability);
   const shown = new Float64Array(job.progress); // files, bytes: read by the main thread for its progress line
   const flags = new Int32Array(job.done);
-  const out = new Float64Array(job.stats);
-  const idBytes = new Uint8Array(job.ids);
+  const out = Buffer.from(job.slots);
+  const dv = new DataView(job.slots);
+  const at = new Uint32Array(job.at);
   let count = 0;
   await takeItems(job.claims, total, async (i) => {
     const before = durability.count;
     const rel = names.toString("utf8", starts[i] as number, starts[i + 1] as number);
     const e = await hashChunkFile(chunks, path.join(job.root, ...rel.split("/")), job.write);
-    idBytes.set(Buffer.from(e.id, "hex"), i * 32);
-    out.set([e.size, e.mtimeMs, e.ctimeMs, e.ino, durability.count > before ? 1 : 0], i * FIELDS);
-    Atomics.store(flags, i, 1);
+    writeSlot(out, dv, at[i] as number, e);
+    Atomics.store(flags, i, durability.count > before ? WRITTEN : PRESENT);
     shown[0] = ++count;
     shown[1] = (shown[1] as number) + e.size;
   });
   return { kind: "store", files: count };
+}
+
+/** A chunk entry's bytes after its path (as the index has them) at `p`. */
+function writeSlot(b: Buffer, dv: DataView, p: number, e: IndexEntry): void {
+  if (p + SLOT > b.length || b.write(e.id, p + 1, 32, "hex") !== 32) throw new Error(`internal: no slot for ${e.id} at ${p}`);
+  b[p] = 1;
+  dv.setFloat64(p + 33, e.size, true);
+  dv.setFloat64(p + 41, e.mtimeMs, true);
+  dv.setFloat64(p + 49, e.ctimeMs, true);
+  dv.setFloat64(p + 57, e.ino, true);
 }
 
 /**
@@ -104,7 +124,7 @@ export async function storeChunkFiles(
   sizes: (rel: string) => number,
   write: boolean,
   done: (i: number, entry: IndexEntry) => void,
-  { threads, mainShares = true, onProgress }: StoreOptions = {},
+  { threads, mainShares = true, onProgress, into }: StoreOptions = {},
 ): Promise<{ byWorker: number }> {
   const progress = new SharedArrayBuffer(16);
   const byWorker = new Float64Array(progress);
@@ -126,15 +146,23 @@ export async function storeChunkFiles(
     return { byWorker: 0 };
   }
   const finished = new SharedArrayBuffer(rels.length * 4);
-  const stats = new SharedArrayBuffer(rels.length * FIELDS * 8);
-  const ids = new SharedArrayBuffer(rels.length * 32);
+  // the worker's slots: the caller's (the new index's bytes), or slots of our own
+  let slots = into;
+  if (!slots) {
+    const at = new Uint32Array(new SharedArrayBuffer(rels.length * 4));
+    for (let i = 0; i < rels.length; i++) at[i] = i * SLOT;
+    slots = { bytes: Buffer.from(new SharedArrayBuffer(rels.length * SLOT)), at };
+  }
+  if (!(slots.bytes.buffer instanceof SharedArrayBuffer) || slots.bytes.byteOffset !== 0 || !(slots.at.buffer instanceof SharedArrayBuffer) || slots.at.length !== rels.length) {
+    throw new Error("internal: a store worker's slots are not shared memory, one a file");
+  }
   const { result } = await shareWork<StoreJob>(
     {
       kind: "store",
       progress,
       done: finished,
-      stats,
-      ids,
+      slots: slots.bytes.buffer,
+      at: slots.at.buffer,
       root: repo.root,
       ...sharedNames(rels),
       chunksDir: repo.chunks.dir,
@@ -146,15 +174,25 @@ export async function storeChunkFiles(
   );
   if (!result) return { byWorker: 0 };
   const flags = new Int32Array(finished);
-  const f = new Float64Array(stats);
-  const idBytes = Buffer.from(ids);
+  const b = slots.bytes;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   for (let i = 0; i < rels.length; i++) {
-    if (Atomics.load(flags, i) !== 1) continue; // the main thread's
-    const id = idBytes.toString("hex", i * 32, i * 32 + 32) as ChunkId;
-    const o = i * FIELDS;
-    if (f[o + 4] === 1) repo.chunks.durability.written(repo.chunks.pathOf(id));
-    done(i, { store: "chunk", id, size: f[o]!, mtimeMs: f[o + 1]!, ctimeMs: f[o + 2]!, ino: f[o + 3]! });
-    bytesDone += f[o]!;
+    const flag = Atomics.load(flags, i);
+    if (flag === 0) continue; // the main thread's
+    const p = slots.at[i] as number;
+    const size = dv.getFloat64(p + 33, true);
+    if (flag === WRITTEN) repo.chunks.durability.written(repo.chunks.pathOf(b.toString("hex", p + 1, p + 33) as ChunkId));
+    if (!into) {
+      done(i, {
+        store: "chunk",
+        id: b.toString("hex", p + 1, p + 33) as ChunkId,
+        size,
+        mtimeMs: dv.getFloat64(p + 41, true),
+        ctimeMs: dv.getFloat64(p + 49, true),
+        ino: dv.getFloat64(p + 57, true),
+      });
+    }
+    bytesDone += size;
   }
   onProgress?.(rels.length, bytesDone);
   return { byWorker: result.files };

@@ -32,12 +32,12 @@ export interface StoreJob {
   write: boolean;
   /** files, bytes done by the worker (Float64Array): read by the main thread for its progress line */
   progress: SharedArrayBuffer;
-  /** per file (Int32Array): 1 once the worker stored it, written with Atomics after its stats and id */
+  /** per file (Int32Array): 1 (present) or 2 (written) once the worker stored it, written with Atomics after its slot */
   done: SharedArrayBuffer;
-  /** per file (Float64Array): size, mtimeMs, ctimeMs, ino, written (1) or present (0) */
-  stats: SharedArrayBuffer;
-  /** per file: the object's id, 32 bytes */
-  ids: SharedArrayBuffer;
+  /** where the worker writes what it stored: a chunk entry's bytes after its path (store 1, id, size, mtimeMs, ctimeMs, ino: 65 bytes) */
+  slots: SharedArrayBuffer;
+  /** per file (Uint32Array): where its slot is in `slots` */
+  at: SharedArrayBuffer;
 }
 
 /** Chunk objects the checkout worker copies to working files (paths checked and folders made by the main thread). */
@@ -132,7 +132,7 @@ export function parseJob(v: unknown): WorkerJob | VerifyPoolJob {
     case "store":
       if (
         isString(v.root) && isSab(v.names) && isSab(v.nameStarts) && isString(v.chunksDir) && typeof v.write === "boolean" &&
-        isSab(v.progress) && isSab(v.done) && isSab(v.stats) && isSab(v.ids)
+        isSab(v.progress) && isSab(v.done) && isSab(v.slots) && isSab(v.at)
       )
         return v as unknown as StoreJob;
       break;

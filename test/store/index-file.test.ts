@@ -184,12 +184,14 @@ describe("index file", () => {
         } else expect(before.delete(p)).toBe(plain.delete(p));
       }
       const fresh = names.filter((p) => !plain.has(p) && rand(2) === 0).sort();
-      const table = new EntryTable(fresh.length);
-      fresh.forEach((p, i) => {
+      const table = new EntryTable(before, fresh, Uint8Array.from(fresh, (_, i) => (entry(500 + i).store === "git" ? 0 : 1)));
+      // filled in any order (both threads store files), then joined
+      for (const i of fresh.map((_, i) => i).sort(() => rand(3) - 1)) {
         table.set(i, entry(500 + i));
-        plain.set(p, entry(500 + i));
-      });
-      const after = withAdded(before, fresh, table);
+        plain.set(fresh[i] as string, entry(500 + i));
+      }
+      expect(fresh.map((_, i) => table.size(i))).toEqual(fresh.map((_, i) => entry(500 + i).size));
+      const after = withAdded(table);
       expect(after.size).toBe(plain.size);
       const sorted = [...plain].sort(([a], [b]) => (a < b ? -1 : 1));
       expect([...after]).toEqual(sorted);
@@ -217,10 +219,13 @@ describe("index file", () => {
     await writeIndex(path.join(dir, "scattered"), { tree: null, entries: lazy }, false);
     expect((await fsp.readFile(path.join(dir, "scattered"))).equals(encodeIndex({ tree: null, entries: many }))).toBe(true);
     await fsp.rm(dir, { recursive: true, force: true });
-    expect(() => withAdded(new Map(), ["b", "a"], new EntryTable(2))).toThrow(/not sorted/);
-    const one = new EntryTable(1);
-    one.set(0, entry(1));
-    expect(() => withAdded(new Map([["a", entry(2)]]), ["a"], one)).toThrow(/in the index already/);
+    const stores = (n: number) => new Uint8Array(n).fill(entry(1).store === "git" ? 0 : 1);
+    expect(() => new EntryTable(new Map(), ["b", "a"], stores(2))).toThrow(/not sorted/);
+    expect(() => new EntryTable(new Map([["a", entry(2)]]), ["a"], stores(1))).toThrow(/in the index already/);
+    const one = new EntryTable(new Map(), ["a", "b"], stores(2));
     expect(() => one.set(0, { ...entry(1), id: "zz" } as IndexEntry)).toThrow(/malformed id/);
+    one.set(1, entry(1));
+    expect(() => withAdded(one)).toThrow(/a was never stored/); // a slot never filled is not an entry
+    expect(() => one.set(0, { ...entry(1), store: entry(1).store === "git" ? "chunk" : "git" } as IndexEntry)).toThrow(/laid out as/);
   });
 });
