@@ -1,6 +1,6 @@
 /**
  * `s3://bucket/prefix` on AWS S3 or any S3-compatible server (MinIO, Ceph,
- * R2, ...): requests signed with SigV4 (aws4fetch), settings from the usual
+ * R2, ...): requests signed with SigV4 (sigv4.ts), settings from the usual
  * AWS environment (aws-config.ts). A custom endpoint is addressed path-style
  * (`endpoint/bucket/key`), AWS itself virtual-hosted.
  *
@@ -13,14 +13,13 @@
  * - Listing is ListObjectsV2, following continuation tokens.
  * - Every upload carries the SHA-256 of its body (x-amz-content-sha256), so
  *   the server refuses bytes damaged on the way.
- * - Signing: aws4fetch's canonical request, hashed by node:crypto
- *   (NodeCryptoSigner). Redirects are never followed (each would cost a copy
- *   of the body); one is named with the server's answer.
+ * - Signing: SigV4 with aws4fetch's canonical request, by node:crypto
+ *   (sigv4.ts). Requests go out on Node's HTTP client (http-client.ts);
+ *   redirects are never followed: one is named with the server's answer.
  * - `getParts` leaves a body in the pieces it arrived in, for a download
  *   that hashes and writes them without joining them first.
  */
-import { createHash, createHmac } from "node:crypto";
-import { AwsV4Signer } from "aws4fetch";
+import { createHash } from "node:crypto";
 import { awsSettings, type AwsSettings } from "./aws-config.js";
 import type { BackendOptions, DeleteOptions, ListedObject, ObjectBackend, ObjectInfo, PutOptions } from "./backend.js";
 import {
@@ -34,6 +33,7 @@ import {
   UnsupportedUrlError,
 } from "./errors.js";
 import { discard, type HttpAnswer, type HttpInit } from "./http-client.js";
+import { signS3 } from "./sigv4.js";
 import { mapSettled } from "./transfer.js";
 import {
   backoff,
@@ -75,40 +75,6 @@ interface Answer {
   /** the body (empty when `parts` holds it) */
   body: Uint8Array;
   parts?: Uint8Array[];
-}
-
-/**
- * aws4fetch's SigV4 signer, its canonical request unchanged, with the hash
- * and the HMACs computed by node:crypto on this thread. aws4fetch's own use
- * web crypto: three jobs per request (a digest, a key import, an HMAC), each
- * a promise and a trip through libuv's thread pool, where they queue behind
- * the file reads and writes of a transfer. Same signature, byte for byte
- * (test/remote/s3-sign.test.ts).
- */
-export class NodeCryptoSigner extends AwsV4Signer {
-  constructor(
-    init: ConstructorParameters<typeof AwsV4Signer>[0],
-    /** signing keys by secret, day, region and service */
-    private readonly keys: Map<string, Buffer> = new Map(),
-  ) {
-    super(init);
-  }
-
-  override async stringToSign(): Promise<string> {
-    return ["AWS4-HMAC-SHA256", this.datetime, this.credentialString, createHash("sha256").update(await this.canonicalString()).digest("hex")].join("\n");
-  }
-
-  override async signature(): Promise<string> {
-    const date = this.datetime.slice(0, 8);
-    const cacheKey = [this.secretAccessKey, date, this.region, this.service].join();
-    let key = this.keys.get(cacheKey);
-    if (!key) {
-      const h = (k: string | Buffer, s: string) => createHmac("sha256", k).update(s).digest();
-      key = h(h(h(h(`AWS4${this.secretAccessKey}`, date), this.region), this.service), "aws4_request");
-      this.keys.set(cacheKey, key);
-    }
-    return createHmac("sha256", key).update(await this.stringToSign()).digest("hex");
-  }
 }
 
 interface S3ErrorInfo {
@@ -191,19 +157,19 @@ export class S3Backend implements ObjectBackend {
     const creds = this.settings.credentials;
     if (creds) {
       const sha = req.bodySha256 ?? (req.body ? createHash("sha256").update(req.body).digest("hex") : EMPTY_SHA256);
-      const signer = new NodeCryptoSigner({
-        method: req.method,
-        url: url.toString(),
-        headers: { ...headers, "x-amz-content-sha256": sha },
-        ...(req.body ? { body: req.body } : {}),
-        accessKeyId: creds.accessKeyId,
-        secretAccessKey: creds.secretAccessKey,
-        ...(creds.sessionToken ? { sessionToken: creds.sessionToken } : {}),
-        service: "s3",
-        region: this.settings.region,
-      }, this.signCache);
-      const signed = await signer.sign();
-      init = { method: req.method, headers: Object.fromEntries(signed.headers) };
+      const signed = signS3(
+        {
+          method: req.method,
+          url,
+          headers: { ...headers, "x-amz-content-sha256": sha },
+          accessKeyId: creds.accessKeyId,
+          secretAccessKey: creds.secretAccessKey,
+          ...(creds.sessionToken ? { sessionToken: creds.sessionToken } : {}),
+          region: this.settings.region,
+        },
+        this.signCache,
+      );
+      init = { method: req.method, headers: signed };
     } else {
       init = { method: req.method, headers };
     }
