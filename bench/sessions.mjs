@@ -18,9 +18,13 @@
  *    and after each of --rounds session runs: each round is held to the
  *    faster floor beside it, and the median of those ratios is printed.
  *    --inflight K: each worker (tdv's and the floor's) has K chunks in
- *    flight at once (default 1: one after another).
+ *    flight at once (default 1: one after another). --writer zarrita
+ *    (default: each worker writes with zarr.set, which copies the values
+ *    into the chunk before encoding it) or store (the chunk's encoded bytes,
+ *    as the floor PUTs them, given to the session's own set: tdv's cost
+ *    alone).
  *
- *   npm run build && node bench/sessions.mjs [--committers 100] [--in-process] [--mib 1024] [--workers 16] [--rounds 2] [--inflight 1] [--only committers|ingest] [--json]
+ *   npm run build && node bench/sessions.mjs [--committers 100] [--in-process] [--mib 1024] [--workers 16] [--rounds 2] [--inflight 1] [--writer zarrita|store] [--only committers|ingest] [--json]
  *
  * The server is one Node process on this machine: absolute figures say more
  * about it (and the machine's load) than about S3; the ratio is the figure.
@@ -41,6 +45,7 @@ const { values } = parseArgs({
     workers: { type: "string", default: "16" },
     rounds: { type: "string", default: "2" },
     inflight: { type: "string", default: "1" },
+    writer: { type: "string", default: "zarrita" },
     only: { type: "string" },
     "in-process": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
@@ -51,6 +56,8 @@ const MIB = Number(values.mib);
 const W = Number(values.workers);
 const ROUNDS = Math.max(1, Number(values.rounds));
 const INFLIGHT = Math.max(1, Number(values.inflight));
+const WRITER = values.writer;
+if (!["zarrita", "store"].includes(WRITER)) throw new Error(`--writer is zarrita or store, not ${WRITER}`);
 const WORKER = fileURLToPath(new URL("../test/session/remote-write-worker.mjs", import.meta.url));
 const COMMITTER = fileURLToPath(new URL("session-committer.mjs", import.meta.url));
 process.env.TDV_AUTHOR_NAME ??= "bench";
@@ -200,7 +207,7 @@ async function ingest() {
     let wrote = 0;
     await Promise.all(
       Array.from({ length: W }, (_, i) =>
-        run(token, { mode: "slab", array: "big.zarr/t", t0: i * per, t1: (i + 1) * per, inflight: INFLIGHT }).then((set) => {
+        run(token, { mode: "slab", array: "big.zarr/t", t0: i * per, t1: (i + 1) * per, inflight: INFLIGHT, writer: WRITER }).then((set) => {
           wrote = performance.now();
           return s.absorb([set]);
         }),
@@ -222,6 +229,7 @@ async function ingest() {
     mib,
     workers: W,
     inflight: INFLIGHT,
+    writer: WRITER,
     chunks: best.changed,
     tdvS: rounds.map((x) => Number(x.s.toFixed(1))),
     gatherAndCommitS: rounds.map((x) => Number(x.commitS.toFixed(2))),
@@ -232,7 +240,7 @@ async function ingest() {
     perRound: ratios.map((x) => Number(x.toFixed(2))),
     medianRatio: Number(median(ratios).toFixed(2)),
   };
-  log(`ingest: ${mib} MiB by ${W} workers (${INFLIGHT} chunk${INFLIGHT === 1 ? "" : "s"} in flight each), one commit of ${res.chunks} chunks: ${res.tdvS.join(" / ")} s (best ${res.tdvMiBs} MiB/s; gather + commit ${res.gatherAndCommitS.join(" / ")} s); raw parallel PUT ${res.rawS.join(" / ")} s (${res.rawMiBs} MiB/s, best); tdv best = ${Math.round(res.ratio * 100)}% of the best raw; each round against the faster floor beside it: ${res.perRound.map((x) => `${Math.round(x * 100)}%`).join(" ")} (median ${Math.round(res.medianRatio * 100)}%)`);
+  log(`ingest: ${mib} MiB by ${W} workers (${INFLIGHT} chunk${INFLIGHT === 1 ? "" : "s"} in flight each, writing with ${WRITER === "store" ? "the session's set" : "zarrita"}), one commit of ${res.chunks} chunks: ${res.tdvS.join(" / ")} s (best ${res.tdvMiBs} MiB/s; gather + commit ${res.gatherAndCommitS.join(" / ")} s); raw parallel PUT ${res.rawS.join(" / ")} s (${res.rawMiBs} MiB/s, best); tdv best = ${Math.round(res.ratio * 100)}% of the best raw; each round against the faster floor beside it: ${res.perRound.map((x) => `${Math.round(x * 100)}%`).join(" ")} (median ${Math.round(res.medianRatio * 100)}%)`);
   return res;
 }
 

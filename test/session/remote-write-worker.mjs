@@ -13,7 +13,9 @@
  *     waits to be killed.
  *
  * A job's "inflight" (default 1) is how many chunks the worker has in flight at
- * once, in either mode (memory: that many chunks).
+ * once, in either mode (memory: that many chunks). A slab job's "writer":
+ * "zarrita" (default, zarr.set) or "store" (each chunk's encoded bytes given to
+ * the session's set: the same bytes, without zarrita's copy into its chunk).
  *
  * The library is the built one (dist/), as a user's process loads it; TDV_CACHE_DIR
  * and the S3 credentials come from the environment.
@@ -65,7 +67,10 @@ const [, Y, X] = arr.shape;
 const [ct, cy, cx] = arr.chunks;
 await eachChunk(Y, X, arr.chunks, async (t, y, x) => {
   const data = slab(t, y, x, ct, cy, cx);
-  await zarr.set(arr, [zarr.slice(t, t + ct), zarr.slice(y, y + cy), zarr.slice(x, x + cx)], { data, shape: [ct, cy, cx], stride: [cy * cx, cx, 1] });
+  // "store": the chunk's encoded bytes handed to the session's own set (a v2 "<f4" array without a
+  // compressor: the values' little-endian bytes, as zarrita encodes them), not through zarrita's copy
+  if (job.writer === "store") await session.set(`${job.array}/${t / ct}.${y / cy}.${x / cx}`, new Uint8Array(data.buffer));
+  else await zarr.set(arr, [zarr.slice(t, t + ct), zarr.slice(y, y + cy), zarr.slice(x, x + cx)], { data, shape: [ct, cy, cx], stride: [cy * cx, cx, 1] });
 });
 const set = session.changeSet();
 if (job.mode === "hang") {
