@@ -23,7 +23,7 @@ export interface HttpInit {
   body?: Uint8Array;
 }
 
-/** An answer whose body is not read yet: `readAll` or `readPieces` reads it (a HEAD's has none). */
+/** An answer whose body is not read yet: `readAll` or `readPieces` reads it, `discard` lets it go (a HEAD's has none: it is read before the answer is given). */
 export interface HttpAnswer {
   readonly status: number;
   readonly ok: boolean;

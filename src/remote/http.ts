@@ -7,7 +7,7 @@
  */
 import type { BackendOptions, ListedObject, ObjectBackend, ObjectInfo } from "./backend.js";
 import { AccessDeniedError, ReadOnlyRemoteError, RemoteRequestError, UnsupportedUrlError } from "./errors.js";
-import { discard, type HttpAnswer } from "./http-client.js";
+import type { HttpAnswer } from "./http-client.js";
 import { cleanEtag, fetchOnce, isRetryableStatus, readBody, Retryable, retryPolicy, withRetry, type RetryPolicy } from "./retry.js";
 
 export class HttpBackend implements ObjectBackend {
@@ -34,7 +34,7 @@ export class HttpBackend implements ObjectBackend {
     const target = `${this.base}/${key.split("/").map(encodeURIComponent).join("/")}`;
     const r = await withRetry(this.policy, target, async () => {
       const res = await fetchOnce(new URL(target), { method }, this.policy);
-      const body = method === "HEAD" ? (discard(res), new Uint8Array(0)) : await readBody(res);
+      const body = method === "HEAD" ? new Uint8Array(0) : await readBody(res);
       if (!res.ok && isRetryableStatus(res.status)) throw new Retryable(`${res.status} ${res.statusText}`);
       return { res, body };
     });

@@ -32,7 +32,7 @@ import {
   RemoteUnreachableError,
   UnsupportedUrlError,
 } from "./errors.js";
-import { discard, type HttpAnswer, type HttpInit } from "./http-client.js";
+import type { HttpAnswer, HttpInit } from "./http-client.js";
 import { signS3 } from "./sigv4.js";
 import { mapSettled } from "./transfer.js";
 import {
@@ -177,7 +177,7 @@ export class S3Backend implements ObjectBackend {
     // a redirect is not followed but answered (S3 redirects only a request sent to the wrong region or endpoint): fail() names it
     const res = await fetchOnce(url, init, this.policy);
     if (req.parts && res.ok) return { res, body: new Uint8Array(0), parts: await readParts(res) };
-    const body = req.method === "HEAD" ? (discard(res), new Uint8Array(0)) : await readBody(res);
+    const body = req.method === "HEAD" ? new Uint8Array(0) : await readBody(res);
     if (!res.ok) {
       const info = parseError(body);
       if (isRetryableStatus(res.status, info.code)) throw new Retryable(`${res.status} ${info.code || res.statusText}${info.message ? `: ${info.message}` : ""}`);
