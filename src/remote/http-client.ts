@@ -23,13 +23,13 @@ export interface HttpInit {
   body?: Uint8Array;
 }
 
-/** An answer whose body is not read yet: `readAll` or `readPieces` reads it, `discard` lets it go (a HEAD's has none: it is read before the answer is given). */
+/** An answer whose body is not read yet: `readAll` or `readPieces` reads it (a HEAD's has none: it is read before the answer is given). */
 export interface HttpAnswer {
   readonly status: number;
   readonly ok: boolean;
   readonly statusText: string;
   readonly headers: { get(name: string): string | null };
-  readonly body: AsyncIterable<Uint8Array> & { resume?(): void };
+  readonly body: AsyncIterable<Uint8Array>;
 }
 
 /**
@@ -79,7 +79,7 @@ export function sendRequest(url: URL, init: HttpInit, timeoutMs: number): Promis
             return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
           },
         },
-        body: Object.assign(body, { resume: () => void res.resume() }),
+        body,
       };
       if (init.method !== "HEAD") return resolve(answer);
       // a HEAD's answer has no body: its end is awaited, so its connection is free for the caller's next request
@@ -103,9 +103,4 @@ export async function readPieces(res: HttpAnswer): Promise<Uint8Array[]> {
   const parts: Uint8Array[] = [];
   for await (const p of res.body) if (p.byteLength > 0) parts.push(p);
   return parts;
-}
-
-/** Let a body go unread (a HEAD's, or one not wanted), so the connection is free again. */
-export function discard(res: HttpAnswer): void {
-  res.body.resume?.();
 }

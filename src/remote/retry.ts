@@ -87,23 +87,20 @@ export async function fetchOnce(url: URL, init: HttpInit, policy: RetryPolicy): 
   }
 }
 
-/** Read an answer's body fully; a connection dropped mid-body is Retryable. */
-export async function readBody(res: HttpAnswer): Promise<Uint8Array> {
+/** A body being read: a connection dropped mid-body is Retryable. */
+async function bodyOrRetry<T>(reading: Promise<T>): Promise<T> {
   try {
-    return await readAll(res);
+    return await reading;
   } catch (err) {
     throw new Retryable(`connection lost while reading the body: ${describeFetchError(err)}`, err);
   }
 }
 
+/** Read an answer's body fully; a connection dropped mid-body is Retryable. */
+export const readBody = (res: HttpAnswer): Promise<Uint8Array> => bodyOrRetry(readAll(res));
+
 /** An answer's body as the pieces it arrived in; a connection dropped mid-body is Retryable, as readBody's. */
-export async function readParts(res: HttpAnswer): Promise<Uint8Array[]> {
-  try {
-    return await readPieces(res);
-  } catch (err) {
-    throw new Retryable(`connection lost while reading the body: ${describeFetchError(err)}`, err);
-  }
-}
+export const readParts = (res: HttpAnswer): Promise<Uint8Array[]> => bodyOrRetry(readPieces(res));
 
 /** An ETag as the server wrote it (quoted or not), less a weak prefix: If-Match compares strongly. */
 export function cleanEtag(raw: string | null): string {

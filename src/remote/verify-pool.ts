@@ -29,7 +29,7 @@ import os from "node:os";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { asAccessError, freshen, writeAtomic } from "../store/atomic.js";
-import { runVerifyTask, type StoreOutcome, type StoreTask, type VerifyOutcome, type VerifyTask } from "../store/verified-copy.js";
+import { isMissing, runVerifyTask, type StoreOutcome, type StoreTask, type VerifyOutcome, type VerifyTask } from "../store/verified-copy.js";
 import { workerUrl } from "../worktree/shared-work.js";
 import { parseVerifyAnswer, receiveError, type VerifyAnswer, type VerifyMessage } from "../worktree/worker-protocol.js";
 
@@ -39,7 +39,7 @@ export type { StoreOutcome, StoreTask };
 export type ReadOutcome = { read: Uint8Array } | { corrupt: string } | { missing: true };
 
 /** Objects smaller than this are hashed and written on the main thread: a worker's round trip costs more. */
-export const OFFLOAD_MIN_BYTES = 32 * 1024;
+const OFFLOAD_MIN_BYTES = 32 * 1024;
 /** Read and write block of a copy. */
 const BLOCK = 1 << 20;
 
@@ -59,11 +59,6 @@ class VerifyPool {
   private slots: Slot[] | null = null;
   private seq = 0;
   private readonly mainBuf = Buffer.allocUnsafe(BLOCK);
-
-  /** Start the workers now (they take tens of ms to load), for tasks that are coming. */
-  warm(): void {
-    this.start();
-  }
 
   private start(): Slot[] {
     if (this.slots) return this.slots;
@@ -229,11 +224,6 @@ async function writePartsAtomic(parts: readonly Uint8Array[], total: number, tas
   }
 }
 
-/** Start the pool's workers ahead of the tasks a caller knows are coming (a push's chunks): their start overlaps its requests. */
-export function warmVerifyPool(): void {
-  pool.warm();
-}
-
 /** Copy file `src` to `task.file` (via `task.tmp`), hashing as it passes; placed only when it is object `task.id`. `size` (when known) picks the thread. */
 export function copyFile(src: string, task: StoreTask, size?: number): Promise<StoreOutcome> {
   return pool.run({ op: "copy", src, ...task }, size === undefined || size >= OFFLOAD_MIN_BYTES) as Promise<StoreOutcome>;
@@ -249,8 +239,7 @@ export async function readVerified(src: string, id: string): Promise<ReadOutcome
   try {
     bytes = await fs.promises.readFile(src);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return { missing: true };
+    if (isMissing(err)) return { missing: true };
     throw err;
   }
   const actual = Buffer.from(await webcrypto.subtle.digest("SHA-256", bytes)).toString("hex");

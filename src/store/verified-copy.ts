@@ -37,7 +37,8 @@ export type StoreOutcome = { wrote: true; bytes: number } | { wrote: false; byte
 export type VerifyTask = { op: "copy"; src: string } & StoreTask;
 export type VerifyOutcome = StoreOutcome;
 
-const isMissing = (err: unknown) => {
+/** A source file that is not there (the path, or a folder on it). */
+export const isMissing = (err: unknown) => {
   const code = (err as NodeJS.ErrnoException).code;
   return code === "ENOENT" || code === "ENOTDIR";
 };
