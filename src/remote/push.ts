@@ -225,7 +225,6 @@ async function _push(repo: Repository, opts: PushOptions = {}): Promise<PushResu
       result.commits = send.commits;
       result.skipped = send.skipped;
       for (const [id, size] of send.chunks) uploads.push({ kind: "chunk", key: chunkKey(id), size, id });
-      // chunks are read (and verified) on worker threads: started now, they are up before the probe's answers
       // Git objects are small: encode them now, so sizes (and totals) are exact
       const git = await mapSettled(send.git, concurrency, async ({ oid, type }) => {
         const o = await repo.git.readObject(oid, `${type} ${oid}`);
