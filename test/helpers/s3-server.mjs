@@ -148,7 +148,10 @@ export async function startS3Server({ buckets = ["tdv-test"], etagStyle = "quote
     const ifNoneMatch = headers["if-none-match"];
     // a test's hook: another writer acts just before this conditional write is checked
     if (method === "PUT" && (ifMatch !== undefined || ifNoneMatch !== undefined) && state.beforeConditionalPut) await state.beforeConditionalPut(key);
-    const lockKey = `${bucket}/${key}`;
+    // writes are serialized per folder, not per key: s3rver's file store removes a folder a DELETE left
+    // empty, and a PUT into that folder at the same moment then fails on its own (ENOENT, which crashes
+    // s3rver); S3 itself has no folders to race on
+    const lockKey = `${bucket}/${key.includes("/") ? key.slice(0, key.lastIndexOf("/")) : ""}`;
     const isWrite = (method === "PUT" || method === "DELETE" || method === "POST") && key !== "";
     let path2 = u.pathname + u.search;
     if (method === "GET" && u.searchParams.get("list-type") === "2" && state.maxKeys) {
