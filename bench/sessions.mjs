@@ -18,13 +18,13 @@
  *    and after each of --rounds session runs: each round is held to the
  *    faster floor beside it, and the median of those ratios is printed.
  *    --inflight K: each worker (tdv's and the floor's) has K chunks in
- *    flight at once (default 1: one after another). --writer zarrita
- *    (default: each worker writes with zarr.set, which copies the values
- *    into the chunk before encoding it) or store (the chunk's encoded bytes,
- *    as the floor PUTs them, given to the session's own set: tdv's cost
- *    alone).
+ *    flight at once (default 1: one after another). --writer store
+ *    (default: the chunk's encoded bytes, as the floor PUTs them, given to
+ *    the session's own set: the same bytes on both sides, tdv's cost alone)
+ *    or zarrita (each worker writes with zarr.set, which first copies the
+ *    values into a chunk of its own in JavaScript: zarrita's cost as well).
  *
- *   npm run build && node bench/sessions.mjs [--committers 100] [--in-process] [--mib 1024] [--workers 16] [--rounds 2] [--inflight 1] [--writer zarrita|store] [--only committers|ingest] [--json]
+ *   npm run build && node bench/sessions.mjs [--committers 100] [--in-process] [--mib 1024] [--workers 16] [--rounds 2] [--inflight 1] [--writer store|zarrita] [--only committers|ingest] [--json]
  *
  * The server is one Node process on this machine: absolute figures say more
  * about it (and the machine's load) than about S3; the ratio is the figure.
@@ -45,7 +45,7 @@ const { values } = parseArgs({
     workers: { type: "string", default: "16" },
     rounds: { type: "string", default: "2" },
     inflight: { type: "string", default: "1" },
-    writer: { type: "string", default: "zarrita" },
+    writer: { type: "string", default: "store" },
     only: { type: "string" },
     "in-process": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
@@ -57,7 +57,7 @@ const W = Number(values.workers);
 const ROUNDS = Math.max(1, Number(values.rounds));
 const INFLIGHT = Math.max(1, Number(values.inflight));
 const WRITER = values.writer;
-if (!["zarrita", "store"].includes(WRITER)) throw new Error(`--writer is zarrita or store, not ${WRITER}`);
+if (!["zarrita", "store"].includes(WRITER)) throw new Error(`--writer is store or zarrita, not ${WRITER}`);
 const WORKER = fileURLToPath(new URL("../test/session/remote-write-worker.mjs", import.meta.url));
 const COMMITTER = fileURLToPath(new URL("session-committer.mjs", import.meta.url));
 process.env.TDV_AUTHOR_NAME ??= "bench";
