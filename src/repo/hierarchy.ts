@@ -158,28 +158,38 @@ export class Hierarchy {
    * `each` called with every path's kind, in order. At a million chunk paths,
    * a promise chain a path (`classify`) was most of what the loop allocated.
    */
-  async classifyEach(paths: readonly string[], each: (i: number, kind: FileKind, node: ArrayNode | null) => void | Promise<void>): Promise<void> {
+  async classifyEach(paths: Iterable<string>, each: (i: number, kind: FileKind, node: ArrayNode | null, rel: string) => void | Promise<void>): Promise<void> {
     const BLOCK = 1024;
     const dirOf = new Int32Array(BLOCK);
-    for (let from = 0; from < paths.length; from += BLOCK) {
-      const to = Math.min(paths.length, from + BLOCK);
+    // a block of paths at a time, taken from `paths` as they come (an index's million paths are never all strings at once)
+    const block: string[] = [];
+    let from = 0;
+    const run = async (): Promise<void> => {
       const dirs: string[] = [];
       let last: string | null = null;
-      for (let i = from; i < to; i++) {
-        const d = parentDir(paths[i] as string);
+      for (let k = 0; k < block.length; k++) {
+        const d = parentDir(block[k] as string);
         if (d !== last) {
           dirs.push(d);
           last = d;
         }
-        dirOf[i - from] = dirs.length - 1;
+        dirOf[k] = dirs.length - 1;
       }
       const nodes = await Promise.all(dirs.map((d) => this.nearestIn(d)));
-      for (let i = from; i < to; i++) {
-        const node = nodes[dirOf[i - from] as number] ?? null;
-        const done = each(i, kindIn(node, paths[i] as string), node);
+      for (let k = 0; k < block.length; k++) {
+        const node = nodes[dirOf[k] as number] ?? null;
+        const rel = block[k] as string;
+        const done = each(from + k, kindIn(node, rel), node, rel);
         if (done) await done;
       }
+      from += block.length;
+      block.length = 0;
+    };
+    for (const rel of paths) {
+      block.push(rel);
+      if (block.length === BLOCK) await run();
     }
+    if (block.length > 0) await run();
   }
 }
 

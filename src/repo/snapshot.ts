@@ -76,7 +76,7 @@ async function writeTrees(
   pack: ObjectWriter,
   known: ReadonlyMap<string, Uint8Array> | undefined,
 ): Promise<GitOid> {
-  const root = await collectDirs(repo, storedHierarchy(repo, files, true, known), files, [...files.keys()], onKind);
+  const root = await collectDirs(repo, storedHierarchy(repo, files, true, known), files, files.keys(), onKind);
   return writeDir(repo, root, "", pack);
 }
 
@@ -115,7 +115,7 @@ export async function collectDirs(
   repo: Repository,
   h: Hierarchy,
   files: ReadonlyMap<string, SnapEntry>,
-  paths: readonly string[],
+  paths: Iterable<string>,
   /** told the kind of each path, in the order of `paths` */
   onKind?: (rel: string, kind: FileKind) => void,
 ): Promise<DirNode> {
@@ -131,8 +131,7 @@ export async function collectDirs(
     node.chunks.push(kind.index, entry.id as ChunkId, entry.size);
   };
   // synchronous but for a chunk staged as a Git blob: a promise a path was most of what this allocated
-  await h.classifyEach(paths, (i, kind, arr) => {
-    const rel = paths[i] as string;
+  await h.classifyEach(paths, (_i, kind, arr, rel) => {
     onKind?.(rel, kind);
     const entry = peekEntry(files, rel) as SnapEntry;
     if (kind.kind === "chunk") {

@@ -23,8 +23,8 @@ import {
 } from "../format/git-object.js";
 import { sha1, type GitOid } from "../format/hash.js";
 import { inflateObject, zlibObject } from "../format/zlib-stored.js";
-import { asAccessError, freshen, writeAtomic, writeObjectFile } from "./atomic.js";
-import { buildPack, Pack, type PackObject, type PackType, type RawObject } from "./pack.js";
+import { asAccessError, freshen, tempName, writeAtomic, writeObjectFile } from "./atomic.js";
+import { buildPack, Pack, PackSpool, type PackObject, type PackType, type RawObject } from "./pack.js";
 import { Durability } from "./durability.js";
 import type { ObjectStore, ObjectWriter } from "./types.js";
 
@@ -72,6 +72,9 @@ const LOOSE_NAME = /^[0-9a-f]{38}$/;
 /** Fewer new objects than this are written loose: a pack pays off for many. */
 export const PACK_MIN = 64;
 
+/** Past this many bytes of objects collected in memory, a pack's objects go to its file (PackSpool). */
+export const SPOOL_BYTES = 8 << 20;
+
 /** Objects a pack checks for loose copies one stat at a time before listing all 256 folders (which costs ~60 stats). */
 const LOOSE_STATS = 64;
 
@@ -112,7 +115,7 @@ export class GitStore implements ObjectStore {
     const full = Buffer.concat([header, content]);
     const oid = sha1(full);
     const body = full.subarray(header.length);
-    if (pack?.pending.has(oid)) return oid;
+    if (pack && (pack.pending.has(oid) || pack.spool?.has(oid))) return oid;
     const file = this.loosePath(oid);
     // present: freshened (gc's grace period starts again); missing: written, or kept for the pack.
     // Collecting a pack of many objects, the loose ones are listed once (256 folder listings)
@@ -126,6 +129,8 @@ export class GitStore implements ObjectStore {
     const inPack = packed !== null && freshen(packed.file);
     if (!inPack && pack) {
       pack.pending.set(oid, { oid, type, content: body });
+      pack.held += body.byteLength;
+      if (pack.held >= SPOOL_BYTES) this.spill(pack);
     } else if (!inPack && (await writeObjectFile(file, zlibObject(full), this.durability.syncEachWrite, false))) {
       this.durability.written(file);
     }
@@ -153,9 +158,55 @@ export class GitStore implements ObjectStore {
       this.open.delete(pack);
       const pending = [...pack.pending.values()];
       pack.pending.clear();
-      if (ok) await this.writePending(pending);
-      else for (const o of pending) this.objects.delete(o.oid); // never written: not readable either
+      pack.held = 0;
+      if (ok && pack.spool) await this.writeSpooled(pack.spool, pending);
+      else if (ok) await this.writePending(pending);
+      else {
+        // never written: not readable either
+        for (const o of pending) this.objects.delete(o.oid);
+        if (pack.spool) {
+          for (const oid of pack.spool.oids()) this.objects.delete(oid);
+          pack.spool.close();
+          await fs.promises.rm(pack.spool.file, { force: true });
+        }
+      }
     }
+  }
+
+  /** Move the objects `pack` holds in memory to its spool file (opened on the first spill). */
+  private spill(pack: PackWriter): void {
+    if (!pack.spool) {
+      fs.mkdirSync(this.packDir(), { recursive: true });
+      // a temp name (gc sweeps what a killed command left)
+      pack.spool = new PackSpool(tempName(path.join(this.packDir(), "pack")));
+    }
+    for (const o of pack.pending.values()) pack.spool.add(o);
+    pack.pending.clear();
+    pack.held = 0;
+  }
+
+  /** Complete a spooled pack with the objects still in memory and name it: the pack first, then its index (as writePack). */
+  private async writeSpooled(spool: PackSpool, rest: readonly PackObject[]): Promise<void> {
+    let done: { name: string; idx: Buffer };
+    try {
+      try {
+        for (const o of rest) spool.add(o);
+        done = spool.finish();
+        if (this.durability.syncEachWrite) spool.sync();
+      } finally {
+        spool.close();
+      }
+      await fs.promises.rename(spool.file, path.join(this.packDir(), `${done.name}.pack`));
+    } catch (err) {
+      await fs.promises.rm(spool.file, { force: true }).catch(() => {});
+      throw asAccessError(err, spool.file);
+    }
+    const file = path.join(this.packDir(), done.name);
+    this.durability.written(`${file}.pack`);
+    await writeAtomic(`${file}.idx`, done.idx, { durable: this.durability.syncEachWrite, mode: 0o444 });
+    this.durability.written(`${file}.idx`);
+    const opened = Pack.open(`${file}.idx`);
+    if (opened) this.packs.set(`${file}.idx`, opened);
   }
 
   /** Whether a pack holds `oid` (the packs on disk when this store first looked). */
@@ -352,11 +403,13 @@ export class GitStore implements ObjectStore {
     return this.writeRaw("tag", encodeTag(t), pack);
   }
 
-  /** An object collected by an open pack, not written yet. */
-  private pendingObject(oid: GitOid): PackObject | undefined {
+  /** An object collected by an open pack, not written yet (in memory, or in the pack's spool file). */
+  private pendingObject(oid: GitOid): RawObject | undefined {
     for (const p of this.open) {
       const o = p.pending.get(oid);
-      if (o) return o;
+      if (o) return { type: o.type, content: Buffer.from(o.content.buffer, o.content.byteOffset, o.content.byteLength) };
+      const spooled = p.spool?.read(oid);
+      if (spooled) return spooled;
     }
     return undefined;
   }
@@ -385,7 +438,7 @@ export class GitStore implements ObjectStore {
     const cached = this.objects.get(oid);
     if (cached) return cached as RawObject;
     const pending = this.pendingObject(oid);
-    if (pending) return { type: pending.type, content: Buffer.from(pending.content.buffer, pending.content.byteOffset, pending.content.byteLength) };
+    if (pending) return pending;
     if (!/^[0-9a-f]{40}$/.test(oid)) throw new MissingObjectError(oid, what);
     // a packed object first when a known pack has it: a failed open of its loose path costs more than the read
     if (this.packs.size > 0 || !this.packsScanned) {
@@ -520,8 +573,11 @@ function readSmallFile(file: string): Buffer {
  * go into it; it is passed to every write it covers.
  */
 export class PackWriter implements ObjectWriter {
-  /** objects collected, by id */
+  /** objects collected in memory, by id, and their bytes */
   readonly pending = new Map<GitOid, PackObject>();
+  held = 0;
+  /** the file the objects go to once they are many (SPOOL_BYTES): opened on the first spill */
+  spool: PackSpool | null = null;
   /** the loose object ids on disk, listed once this pack has checked LOOSE_STATS objects one by one */
   loose: Set<string> | null = null;
   /** objects checked with a stat of their own */

@@ -83,6 +83,135 @@ export function buildPack(objects: readonly PackObject[]): { name: string; pack:
   // is tens of MB, and one buffer of it was a third copy (the objects, their parts, the whole)
   const pack = parts;
 
+  return { name: `pack-${checksum.toString("hex")}`, pack, idx: packIndex(entries, checksum) };
+}
+
+/** How much of a spooled pack is gathered in memory before it goes to its file. */
+const SPOOL_BUFFER = 1 << 20;
+
+/** `bytes` written at `position` of `fd`, however many calls it takes. */
+function writeAllAt(fd: number, bytes: Uint8Array, position: number): void {
+  for (let done = 0; done < bytes.byteLength; ) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done, position + done);
+}
+
+/**
+ * A pack written to a temp file object by object, as they come, instead of
+ * collected in memory (a first commit of a million chunks makes tens of MB
+ * of manifests and trees: held until the end, they and their packed bytes
+ * were ~80 MB of its peak). The objects spooled so far can be read back.
+ * `finish` fills in the header's count and appends the checksum; the file
+ * becomes a pack only when the caller renames it beside its index.
+ */
+export class PackSpool {
+  private readonly fd: number;
+  private readonly buf = Buffer.allocUnsafe(SPOOL_BUFFER);
+  private used = 0;
+  /** the file's length before `buf` */
+  private flushed = 12;
+  private readonly entries: { oid: Buffer; offset: number; crc: number }[] = [];
+  /** where each object's compressed bytes are: [start, end) in the file */
+  private readonly where = new Map<GitOid, { type: PackType; start: number; end: number; size: number }>();
+
+  constructor(readonly file: string) {
+    this.fd = fs.openSync(file, "wx+", 0o444); // read back too (read, finish)
+    const head = Buffer.alloc(12);
+    head.write("PACK", 0, "latin1");
+    head.writeUInt32BE(2, 4);
+    try {
+      writeAllAt(this.fd, head, 0);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  get count(): number {
+    return this.entries.length;
+  }
+
+  has(oid: GitOid): boolean {
+    return this.where.has(oid);
+  }
+
+  oids(): IterableIterator<GitOid> {
+    return this.where.keys();
+  }
+
+  add(o: PackObject): void {
+    if (this.where.has(o.oid)) return;
+    const h = objectHeader(TYPE_CODE[o.type], o.content.byteLength);
+    const z = zlibObject(o.content);
+    const offset = this.flushed + this.used;
+    this.entries.push({ oid: Buffer.from(o.oid, "hex"), offset, crc: crc32([h, z]) });
+    this.where.set(o.oid, { type: o.type, start: offset + h.length, end: offset + h.length + z.length, size: o.content.byteLength });
+    this.append(h);
+    this.append(z);
+  }
+
+  private append(bytes: Uint8Array): void {
+    if (this.used + bytes.byteLength > this.buf.length) this.flush();
+    if (bytes.byteLength > this.buf.length) {
+      writeAllAt(this.fd, bytes, this.flushed);
+      this.flushed += bytes.byteLength;
+      return;
+    }
+    this.buf.set(bytes, this.used);
+    this.used += bytes.byteLength;
+  }
+
+  private flush(): void {
+    if (this.used === 0) return;
+    writeAllAt(this.fd, this.buf.subarray(0, this.used), this.flushed);
+    this.flushed += this.used;
+    this.used = 0;
+  }
+
+  /** An object spooled here (null: not here). */
+  read(oid: GitOid): RawObject | null {
+    const w = this.where.get(oid);
+    if (!w) return null;
+    if (w.end > this.flushed) this.flush();
+    const z = Buffer.allocUnsafe(w.end - w.start);
+    for (let got = 0; got < z.length; ) {
+      const n = fs.readSync(this.fd, z, got, z.length - got, w.start + got);
+      if (n === 0) throw new CorruptObjectError(path.basename(this.file), `spooled pack is truncated at offset ${w.start + got}`);
+      got += n;
+    }
+    const content = inflateObject(z);
+    if (content.length !== w.size) throw new CorruptObjectError(oid, `spooled object: ${content.length} bytes where ${w.size} were written`);
+    return { type: w.type, content };
+  }
+
+  /** The pack completed in its file (count, checksum): its name, index and size. */
+  finish(): { name: string; idx: Buffer; bytes: number } {
+    this.flush();
+    const count = Buffer.alloc(4);
+    count.writeUInt32BE(this.entries.length);
+    writeAllAt(this.fd, count, 8);
+    // the checksum covers the header as completed: the file is read back (from the page cache)
+    const sha = createHash("sha1");
+    for (let at = 0; at < this.flushed; ) {
+      const n = fs.readSync(this.fd, this.buf, 0, Math.min(this.buf.length, this.flushed - at), at);
+      if (n === 0) throw new CorruptObjectError(path.basename(this.file), `spooled pack is truncated at offset ${at}`);
+      sha.update(this.buf.subarray(0, n));
+      at += n;
+    }
+    const checksum = sha.digest();
+    writeAllAt(this.fd, checksum, this.flushed);
+    return { name: `pack-${checksum.toString("hex")}`, idx: packIndex(this.entries, checksum), bytes: this.flushed + 20 };
+  }
+
+  sync(): void {
+    fs.fdatasyncSync(this.fd);
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+/** A pack's index (version 2) for its objects' ids, offsets and CRCs (sorted here) and the pack's checksum. */
+function packIndex(entries: { oid: Buffer; offset: number; crc: number }[], checksum: Buffer): Buffer {
   entries.sort((a, b) => Buffer.compare(a.oid, b.oid));
   const n = entries.length;
   const large = entries.filter((e) => e.offset >= 0x80000000);
@@ -115,7 +244,7 @@ export function buildPack(objects: readonly PackObject[]): { name: string; pack:
   checksum.copy(idx, p);
   p += 20;
   createHash("sha1").update(idx.subarray(0, p)).digest().copy(idx, p);
-  return { name: `pack-${checksum.toString("hex")}`, pack, idx };
+  return idx;
 }
 
 // ---- reading ------------------------------------------------------------------------

@@ -42,7 +42,12 @@ describe("Hierarchy.classifyEach", () => {
       const paths = Array.from({ length: n }, () => names[rand(names.length)] as string);
       if (rand(2) === 0) paths.sort();
       const got: [number, FileKind, string | null][] = [];
-      await h.classifyEach(paths, (i, kind, node) => {
+      // an array, or any iterable (an index's keys: taken a block at a time), each path given with its kind
+      const given = rand(2) === 0 ? paths : (function* () {
+        yield* paths;
+      })();
+      await h.classifyEach(given, (i, kind, node, rel) => {
+        expect(rel).toBe(paths[i]);
         got.push([i, kind, node?.dir ?? null]);
         return rand(4) === 0 ? Promise.resolve() : undefined; // a callback that waits now and then
       });
