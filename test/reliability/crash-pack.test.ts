@@ -14,21 +14,27 @@ import { add, commit, Repository, status } from "../../src/index.js";
 import type { GitOid } from "../../src/format/hash.js";
 import { tempDir } from "../helpers/fixture.js";
 import { looseCount, writeManyArrays } from "../helpers/many-arrays.js";
+import { SPOOL_BYTES } from "../../src/store/git.js";
 import { backdate, runAgain, expectCommitsAsRecorded, gitFsck, hashTree, killMoment, makeGrid, mutate, randomBytes, readRefFile, rng, crashTrial, runOk, seedFor, startupMs, tdvFsckClean } from "./helpers.js";
 
 const KILLS = Math.round(12 * Number(process.env.TDV_CRASH_SCALE ?? 1));
 const ARRAYS = 120;
 
-const writeArrays = (dir: string, next: () => number, round: number) =>
-  writeManyArrays(dir, ARRAYS, { chunk: () => randomBytes(next, 8), attrs: (i) => ({ round, i }) });
+/** `pad` characters of attributes in each array's metadata: 120 × 100,000 makes the add's pack of metadata pass SPOOL_BYTES (spooled to its file as it grows) */
+const writeArrays = (dir: string, next: () => number, round: number, pad = 0) =>
+  writeManyArrays(dir, ARRAYS, { chunk: () => randomBytes(next, 8), attrs: (i) => (pad ? { round, i, notes: `${round}.${i} `.repeat(pad / 8) } : { round, i }) });
 
 describe("crash safety: packs", () => {
-  it(`add and commit of ${ARRAYS} arrays killed at ${KILLS} random moments: no broken pack, ref or commit`, { timeout: 300_000 }, async () => {
-    const seed = seedFor("crash-pack");
+  it.each([
+    ["", 0],
+    [" (a pack of 12 MB of metadata, spooled to its file)", 100_000],
+  ])(`add and commit of ${ARRAYS} arrays%s killed at ${KILLS} random moments: no broken pack, ref or commit`, { timeout: 300_000 }, async (_label, pad) => {
+    expect(ARRAYS * pad === 0 || ARRAYS * pad > SPOOL_BYTES).toBe(true);
+    const seed = seedFor(`crash-pack${pad ? "-spooled" : ""}`);
     const next = rng(seed);
     const dir = await tempDir();
     const gitdir = path.join(dir, ".tdv/git");
-    await writeArrays(dir, next, 0);
+    await writeArrays(dir, next, 0, pad);
     await runOk(dir, ["init"]);
     await runOk(dir, ["add", "-A"]);
     await runOk(dir, ["commit", "-m", "base"]);
@@ -37,14 +43,14 @@ describe("crash safety: packs", () => {
 
     const startup = await startupMs(dir);
     // how long unkilled runs take, refreshed by every run that completes
-    await writeArrays(dir, next, -1);
+    await writeArrays(dir, next, -1, pad);
     const timings = { add: { ms: (await runOk(dir, ["add", "-A"])).ms }, commit: { ms: (await runOk(dir, ["commit", "-m", "warm-up"])).ms } };
     recorded.set((await readRefFile(dir, "refs/heads/main")) as string, await hashTree(dir));
     const stats = { tried: 0, killed: 0, landedBeforeKill: 0, staleLocks: 0 };
     const repo = await Repository.open({ durability: "none", dir });
     for (let round = 1; stats.killed < KILLS && round <= KILLS * 4; round++) {
       const old = (await readRefFile(dir, "refs/heads/main")) as string;
-      await writeArrays(dir, next, round); // every array's metadata and chunk change: over 64 new objects each time
+      await writeArrays(dir, next, round, pad); // every array's metadata and chunk change: over 64 new objects each time
       const snap = await hashTree(dir);
       const context = `round ${round} (TDV_SEED=${seed})`;
       // the staging step (a pack of metadata blobs) or the commit (a pack of trees and manifests), in turn
