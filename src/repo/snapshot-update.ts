@@ -8,7 +8,7 @@
  * same files (tested), since both encodings are canonical.
  */
 import type { ChunkId, GitOid } from "../format/hash.js";
-import { compareIndex, decodeFileList, decodeShard, encodeFileList, encodeShard, FILE_LIST, MANIFEST_TREE, regionName, type FileListEntry, type ManifestEntry } from "../format/manifest.js";
+import { compareIndex, decodeFileList, encodeFileList, FILE_LIST, MANIFEST_TREE, patchShard, regionName, type FileListEntry, type ManifestEntry } from "../format/manifest.js";
 import type { ArrayMeta } from "../format/zarr-meta.js";
 import type { TreeEntry } from "../format/git-object.js";
 import type { ObjectWriter } from "../store/types.js";
@@ -195,21 +195,12 @@ async function applyChunks(
   await Promise.all(
     [...byRegion].map(async ([region, edits]) => {
       const cur = shards.get(region);
-      const list = new Map<string, ManifestEntry>();
-      if (cur) {
-        const what = `${where}/${region}`;
-        for (const e of decodeShard(await repo.git.readBlob(cur.oid, what), what).entries) list.set(e.index.join(","), e);
-      }
-      for (const [key, c] of edits) {
-        if (c.entry) list.set(key, c.entry);
-        else list.delete(key);
-      }
-      if (list.size === 0) {
-        shards.delete(region);
-        return;
-      }
-      const sorted = [...list.values()].sort((a, b) => compareIndex(a.index, b.index));
-      shards.set(region, { mode: "100644", name: region, oid: await pack.writeBlob(encodeShard(ndim, sorted)) });
+      const what = `${where}/${region}`;
+      // the shard's bytes patched: the entries no edit touches are copied, never decoded into objects
+      const sorted = [...edits.values()].sort((a, b) => compareIndex(a.index, b.index));
+      const next = patchShard(ndim, cur ? await repo.git.readBlob(cur.oid, what) : null, sorted, what);
+      if (next) shards.set(region, { mode: "100644", name: region, oid: await pack.writeBlob(next) });
+      else shards.delete(region);
     }),
   );
   if (shards.size === 0) entries.delete(MANIFEST_TREE);

@@ -11,6 +11,7 @@ import {
   diffShards,
   encodeFileList,
   encodeShard,
+  patchShard,
   regionName,
   regionShape,
   splitIntoShards,
@@ -161,6 +162,61 @@ describe("manifest shards", () => {
     expect(decodeShard(bytesOf(HEADER_SHARD, 1, 2, raw(a), raw(b)), "obj").entries).toEqual([a, b]);
     const overlong = bytesOf(HEADER_SHARD, 1, 1, [0x81, 0x00], Buffer.from(a.id, "hex"), 1);
     expect(corrupt(() => decodeShard(overlong, "obj"))).toMatch(/non-minimal varint/);
+  });
+});
+
+describe("shard patch", () => {
+  it("equals encoding the merged entries, for random edits in 1 to 3 dimensions, from nothing to nothing", () => {
+    let seed = 23;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return Math.floor((seed / 2 ** 31) * n);
+    };
+    const seen = { copied: 0, set: 0, removed: 0, emptied: 0, fromNone: 0 };
+    for (let round = 0; round < 120; round++) {
+      const ndim = 1 + (round % 3);
+      const old = new Map<string, ManifestEntry>();
+      const n = round % 10 === 0 ? 0 : rnd(300);
+      for (let k = 0; k < n; k++) {
+        const index = Array.from({ length: ndim }, () => rnd(1000)); // varints of one and two bytes
+        old.set(index.join(","), entry(index, rnd(4) === 0 ? 200 + rnd(100_000) : 10 + rnd(3)));
+      }
+      const before = [...old.values()].sort((x, y) => compareIndex(x.index, y.index));
+      // edits: entries set anew or removed, existing or not; sometimes every entry removed
+      const edits = new Map<string, { index: number[]; entry: ManifestEntry | null }>();
+      const removeAll = round % 7 === 3;
+      for (const e of removeAll ? before : before.filter(() => rnd(6) === 0)) edits.set(e.index.join(","), { index: e.index, entry: removeAll || rnd(2) ? null : entry(e.index, 500 + rnd(9)) });
+      for (let k = rnd(20); k > 0; k--) {
+        const index = Array.from({ length: ndim }, () => rnd(1000));
+        edits.set(index.join(","), { index, entry: rnd(3) ? { index, id: id(`new ${index}`), size: rnd(70_000) } : null });
+      }
+      const merged = new Map(old);
+      for (const [k, e] of edits) {
+        if (e.entry) merged.set(k, e.entry);
+        else merged.delete(k);
+      }
+      const want = [...merged.values()].sort((x, y) => compareIndex(x.index, y.index));
+      const sorted = [...edits.values()].sort((x, y) => compareIndex(x.index, y.index));
+      const got = patchShard(ndim, before.length ? encodeShard(ndim, before) : null, sorted, "obj");
+      if (want.length === 0) expect(got).toBeNull();
+      else expect(Buffer.from(got as Uint8Array).equals(Buffer.from(encodeShard(ndim, want)))).toBe(true);
+      seen.copied += want.filter((e) => old.get(e.index.join(",")) === e).length;
+      seen.set += sorted.filter((e) => e.entry).length;
+      seen.removed += sorted.filter((e) => !e.entry && old.has(e.index.join(","))).length;
+      if (want.length === 0 && before.length) seen.emptied++;
+      if (!before.length && want.length) seen.fromNone++;
+    }
+    for (const [k, v] of Object.entries(seen)) expect(v, k).toBeGreaterThan(0);
+  });
+
+  it("checks the old shard as decodeShard does, and the edits", () => {
+    const a = encodeShard(2, [entry([0, 1]), entry([0, 3])]);
+    // entries out of order in the stored shard: refused, not copied
+    const swapped = bytesOf(HEADER_SHARD, [2], [2], [0, 3], Buffer.from(id("0,3"), "hex"), [100], [0, 1], Buffer.from(id("0,1"), "hex"), [100]);
+    expect(corrupt(() => patchShard(2, swapped, [], "obj"))).toMatch(/out of order/);
+    expect(corrupt(() => patchShard(3, a, [], "obj"))).toMatch(/2 dimensions where its array has 3/);
+    expect(() => patchShard(2, a, [{ index: [0, 2], entry: entry([0, 5]) }], "obj")).toThrow(InvalidManifestEntryError);
+    expect(() => patchShard(2, a, [{ index: [0, 9], entry: entry([0, 9]) }, { index: [0, 2], entry: entry([0, 2]) }], "obj")).toThrow(/sorted and unique/);
   });
 });
 
