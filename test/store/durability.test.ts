@@ -1,0 +1,42 @@
+/**
+ * Durability's flush: one `sync -f` of the file system when it works; where it
+ * does not (no `sync` program), each file written since the last flush is
+ * fsynced on its own, the paths made back from the compact pending list.
+ */
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { Durability } from "../../src/store/durability.js";
+import { tempDir } from "../helpers/fixture.js";
+
+describe("Durability.flush", () => {
+  const PATH = process.env.PATH;
+  afterEach(() => {
+    process.env.PATH = PATH;
+    vi.restoreAllMocks();
+  });
+
+  it("without `sync -f`, fsyncs every file written since the last flush, once, and skips one gone since", async () => {
+    const dir = await tempDir();
+    const files = ["ab/0123456789abcdef", "cd/plain.name", "ef/fedcba9876543210"].map((f) => path.join(dir, f));
+    for (const f of files) {
+      await fsp.mkdir(path.dirname(f), { recursive: true });
+      await fsp.writeFile(f, "x");
+    }
+    const d = new Durability(dir, "deferred");
+    for (const f of files) d.written(f);
+    d.written(path.join(dir, "ab/00ff")); // written, then removed before the flush
+    process.env.PATH = await tempDir(); // no `sync` program to run
+    const opened: string[] = [];
+    const open = fsp.open.bind(fsp);
+    vi.spyOn(fsp, "open").mockImplementation(async (f, ...rest) => {
+      opened.push(String(f));
+      return open(f, ...rest);
+    });
+    await d.flush();
+    expect(opened.sort()).toEqual([...files, path.join(dir, "ab/00ff")].sort());
+    opened.length = 0;
+    await d.flush(); // nothing written since
+    expect(opened).toEqual([]);
+  });
+});
