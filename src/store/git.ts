@@ -175,12 +175,18 @@ export class GitStore implements ObjectStore {
 
   /** Move the objects `pack` holds in memory to its spool file (opened on the first spill). */
   private spill(pack: PackWriter): void {
-    if (!pack.spool) {
-      fs.mkdirSync(this.packDir(), { recursive: true });
-      // a temp name (gc sweeps what a killed command left)
-      pack.spool = new PackSpool(tempName(path.join(this.packDir(), "pack")));
+    // a temp name (gc sweeps what a killed command left)
+    const file = pack.spool?.file ?? tempName(path.join(this.packDir(), "pack"));
+    try {
+      if (!pack.spool) {
+        fs.mkdirSync(this.packDir(), { recursive: true });
+        pack.spool = new PackSpool(file);
+      }
+      for (const o of pack.pending.values()) pack.spool.add(o);
+    } catch (err) {
+      // a full disk or a folder it may not write: named (withPack removes the spool file)
+      throw asAccessError(err, file);
     }
-    for (const o of pack.pending.values()) pack.spool.add(o);
     pack.pending.clear();
     pack.held = 0;
   }
