@@ -226,7 +226,8 @@ export function patchShard(ndim: number, bytes: Uint8Array | null, edits: readon
   let count = 0;
   let runFrom = -1;
   let runTo = -1;
-  let last: readonly number[] | null = null;
+  // the edits' order is checked among themselves; the merge keeps them in order with the copied entries
+  let lastEdit: readonly number[] | null = null;
   const endRun = () => {
     if (runFrom < 0) return;
     parts.push((bytes as Uint8Array).subarray(runFrom, runTo));
@@ -240,7 +241,6 @@ export function patchShard(ndim: number, bytes: Uint8Array | null, edits: readon
       // an entry no edit touches: its bytes, joined to the run before it
       if (runFrom < 0) runFrom = c!.start;
       runTo = c!.end;
-      last = c!.index.slice();
       count++;
       c!.next();
       continue;
@@ -248,10 +248,11 @@ export function patchShard(ndim: number, bytes: Uint8Array | null, edits: readon
     endRun();
     if (order === 0) c!.next(); // replaced or removed
     k++;
+    if (lastEdit && compareIndex(lastEdit, e!.index) >= 0) throw new InvalidManifestEntryError(`manifest edits must be sorted and unique: [${lastEdit}] then [${e!.index}]`);
+    lastEdit = e!.index;
     if (!e!.entry) continue;
     if (compareIndex(e!.index, e!.entry.index) !== 0) throw new InvalidManifestEntryError(`an edit at [${e!.index}] sets the entry of [${e!.entry.index}]`);
-    parts.push(encodeEntries(ndim, [e!.entry], last));
-    last = e!.entry.index;
+    parts.push(encodeEntries(ndim, [e!.entry], null));
     count++;
   }
   endRun();

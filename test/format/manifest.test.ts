@@ -217,6 +217,8 @@ describe("shard patch", () => {
     expect(corrupt(() => patchShard(3, a, [], "obj"))).toMatch(/2 dimensions where its array has 3/);
     expect(() => patchShard(2, a, [{ index: [0, 2], entry: entry([0, 5]) }], "obj")).toThrow(InvalidManifestEntryError);
     expect(() => patchShard(2, a, [{ index: [0, 9], entry: entry([0, 9]) }, { index: [0, 2], entry: entry([0, 2]) }], "obj")).toThrow(/sorted and unique/);
+    expect(() => patchShard(2, a, [{ index: [0, 3], entry: null }, { index: [0, 3], entry: entry([0, 3]) }], "obj")).toThrow(/sorted and unique/);
+    expect(() => patchShard(2, a, [{ index: [0, 9], entry: null }, { index: [0, 1], entry: null }], "obj")).toThrow(/sorted and unique/);
   });
 });
 
