@@ -207,12 +207,17 @@ export class GitStore implements ObjectStore {
       await fs.promises.rm(spool.file, { force: true }).catch(() => {});
       throw asAccessError(err, spool.file);
     }
-    const file = path.join(this.packDir(), done.name);
-    this.durability.written(`${file}.pack`);
-    await writeAtomic(`${file}.idx`, done.idx, { durable: this.durability.syncEachWrite, mode: 0o444 });
-    this.durability.written(`${file}.idx`);
-    const opened = Pack.open(`${file}.idx`);
-    if (opened) this.packs.set(`${file}.idx`, opened);
+    const base = path.join(this.packDir(), done.name);
+    this.durability.written(`${base}.pack`);
+    await this.indexPack(base, done.idx);
+  }
+
+  /** A pack written at `base`.pack gets its index (written last: a reader finds a pack by its index) and is opened for reading. */
+  private async indexPack(base: string, idx: Buffer): Promise<void> {
+    await writeAtomic(`${base}.idx`, idx, { durable: this.durability.syncEachWrite, mode: 0o444 });
+    this.durability.written(`${base}.idx`);
+    const opened = Pack.open(`${base}.idx`);
+    if (opened) this.packs.set(`${base}.idx`, opened);
   }
 
   /** Whether a pack holds `oid` (the packs on disk when this store first looked). */
@@ -306,12 +311,9 @@ export class GitStore implements ObjectStore {
     await fs.promises.mkdir(dir, { recursive: true });
     const base = path.join(dir, name);
     // the pack first: a reader finds a pack by its index, which must never name a missing pack
-    for (const [file, bytes] of [[`${base}.pack`, pack], [`${base}.idx`, [idx]]] as const) {
-      await writeAtomic(file, bytes, { durable: this.durability.syncEachWrite, mode: 0o444 });
-      this.durability.written(file);
-    }
-    const opened = Pack.open(`${base}.idx`);
-    if (opened) this.packs.set(`${base}.idx`, opened);
+    await writeAtomic(`${base}.pack`, pack, { durable: this.durability.syncEachWrite, mode: 0o444 });
+    this.durability.written(`${base}.pack`);
+    await this.indexPack(base, idx);
     let size = idx.length;
     for (const part of pack) size += part.length;
     return size;

@@ -56,6 +56,13 @@ function objectHeader(code: number, size: number): Buffer {
   return Buffer.from(bytes);
 }
 
+/** An object as a pack holds it: its type-and-size header, its zlib stream, and the CRC-32 of both (for the index). */
+function packedObject(o: PackObject): { h: Buffer; z: Buffer; crc: number } {
+  const h = objectHeader(TYPE_CODE[o.type], o.content.byteLength);
+  const z = zlibObject(o.content);
+  return { h, z, crc: crc32([h, z]) };
+}
+
 /**
  * The bytes of a pack holding `objects` and of its index. The pack's name is
  * its trailing checksum, as git names packs.
@@ -69,9 +76,8 @@ export function buildPack(objects: readonly PackObject[]): { name: string; pack:
   const entries: { oid: Buffer; offset: number; crc: number }[] = [];
   let offset = 12;
   for (const o of objects) {
-    const h = objectHeader(TYPE_CODE[o.type], o.content.byteLength);
-    const z = zlibObject(o.content);
-    entries.push({ oid: Buffer.from(o.oid, "hex"), offset, crc: crc32([h, z]) });
+    const { h, z, crc } = packedObject(o);
+    entries.push({ oid: Buffer.from(o.oid, "hex"), offset, crc });
     parts.push(h, z);
     offset += h.length + z.length;
   }
@@ -125,10 +131,6 @@ export class PackSpool {
     }
   }
 
-  get count(): number {
-    return this.entries.length;
-  }
-
   has(oid: GitOid): boolean {
     return this.where.has(oid);
   }
@@ -139,10 +141,9 @@ export class PackSpool {
 
   add(o: PackObject): void {
     if (this.where.has(o.oid)) return;
-    const h = objectHeader(TYPE_CODE[o.type], o.content.byteLength);
-    const z = zlibObject(o.content);
+    const { h, z, crc } = packedObject(o);
     const offset = this.flushed + this.used;
-    this.entries.push({ oid: Buffer.from(o.oid, "hex"), offset, crc: crc32([h, z]) });
+    this.entries.push({ oid: Buffer.from(o.oid, "hex"), offset, crc });
     this.where.set(o.oid, { type: o.type, start: offset + h.length, end: offset + h.length + z.length, size: o.content.byteLength });
     this.append(h);
     this.append(z);
@@ -182,8 +183,8 @@ export class PackSpool {
     return { type: w.type, content };
   }
 
-  /** The pack completed in its file (count, checksum): its name, index and size. */
-  finish(): { name: string; idx: Buffer; bytes: number } {
+  /** The pack completed in its file (count, checksum): its name and index. */
+  finish(): { name: string; idx: Buffer } {
     this.flush();
     const count = Buffer.alloc(4);
     count.writeUInt32BE(this.entries.length);
@@ -198,7 +199,7 @@ export class PackSpool {
     }
     const checksum = sha.digest();
     writeAllAt(this.fd, checksum, this.flushed);
-    return { name: `pack-${checksum.toString("hex")}`, idx: packIndex(this.entries, checksum), bytes: this.flushed + 20 };
+    return { name: `pack-${checksum.toString("hex")}`, idx: packIndex(this.entries, checksum) };
   }
 
   sync(): void {
