@@ -525,6 +525,60 @@ export class FileAccessError extends TdvError<"FileAccessError"> {
   }
 }
 
+export class NoStashError extends TdvError<"NoStashError"> {
+  readonly _tag = "NoStashError";
+  constructor(readonly selector: string, count: number) {
+    super(count === 0 ? "no stash entries" : `${selector} does not exist: there ${count === 1 ? "is 1 stash entry" : `are ${count} stash entries`}`, {
+      hint: count === 0 ? "`tdv stash` puts local changes aside" : "`tdv stash list` shows them (stash@{0} is the newest)",
+    });
+  }
+}
+
+export class StashConflictError extends TdvError<"StashConflictError"> {
+  readonly _tag = "StashConflictError";
+  constructor(readonly selector: string, readonly conflicts: string[]) {
+    const shown = conflicts.slice(0, 10).join("\n  ");
+    super(`cannot apply ${selector}: it changes the same data as commits made since (${conflicts.length} conflict${conflicts.length === 1 ? "" : "s"}); nothing was changed and the stash is kept:\n  ${shown}`, {
+      hint: `switch to the commit it was made on (\`tdv stash list\` names it) and apply it there, or take files from it: \`tdv restore --source ${selector} PATH\``,
+    });
+  }
+}
+
+/** The revert's changes meet later changes of the same elements: refused, nothing changed. */
+export class RevertConflictError extends TdvError<"RevertConflictError"> {
+  readonly _tag = "RevertConflictError";
+  constructor(
+    readonly rev: string,
+    readonly conflicts: string[],
+  ) {
+    const shown = conflicts.slice(0, 10).join("\n  ");
+    const more = conflicts.length > 10 ? `\n  ... and ${conflicts.length - 10} more` : "";
+    super(`cannot revert ${rev}: later commits changed the same data (${conflicts.length} conflict${conflicts.length === 1 ? "" : "s"}); nothing was changed:\n  ${shown}${more}`, {
+      hint: `bring the paths back by hand: \`tdv restore --source ${rev}^ PATH\`, check them, then \`tdv commit -a\``,
+    });
+  }
+}
+
+/** The commit's changes are undone already: nothing to revert. */
+export class NothingToRevertError extends TdvError<"NothingToRevertError"> {
+  readonly _tag = "NothingToRevertError";
+  constructor(readonly rev: string) {
+    super(`nothing to revert: HEAD already has none of ${rev}'s changes`, { hint: "`tdv show REV` lists a commit's changes; `tdv log` finds the one to revert" });
+  }
+}
+
+/** The target of an export exists (a folder that is not empty, a file without `force`). */
+export class ExportTargetExistsError extends TdvError<"ExportTargetExistsError"> {
+  readonly _tag = "ExportTargetExistsError";
+  constructor(
+    readonly target: string,
+    problem: string,
+    hint: string,
+  ) {
+    super(`cannot export to '${target}': ${problem}`, { hint });
+  }
+}
+
 /**
  * Every error class by its tag: what `isTdvError(err, tag)` narrows to and
  * what the exit-code table (cli/exit-codes.ts) must cover. Classes that live
@@ -568,6 +622,11 @@ export interface TdvErrorMap {
   UncommittedChangesError: UncommittedChangesError;
   InvalidManifestEntryError: InvalidManifestEntryError;
   ChunkDecodeError: ChunkDecodeError;
+  NoStashError: NoStashError;
+  StashConflictError: StashConflictError;
+  RevertConflictError: RevertConflictError;
+  NothingToRevertError: NothingToRevertError;
+  ExportTargetExistsError: ExportTargetExistsError;
 }
 
 /** The `_tag` of every tdv error. */

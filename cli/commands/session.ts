@@ -54,7 +54,7 @@ Examples:
 async function open(opts: Options) {
   const { lib, repo } = await remoteContext(opts.remote as string);
   const { url } = repo ? lib.resolveRemote(repo, opts.remote) : { url: lib.normalizeRemoteUrl(opts.remote as string) };
-  return { lib, url, remote: await lib.RemoteRepo.open(url) };
+  return { lib, url, remote: await lib.openRemoteRepo(url) };
 }
 
 function age(s: number): string {

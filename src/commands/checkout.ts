@@ -8,12 +8,12 @@ import { PathNotFoundError, RefExistsError, RefNotFoundError } from "../errors.j
 import type { GitOid } from "../format/hash.js";
 import { MergeInProgressError } from "../repo/merge/errors.js";
 import { clearMergeState, readMergeState } from "../repo/merge/state.js";
-import type { Repository } from "../repo/repository.js";
+import { hasIndex, type Repository } from "../repo/repository.js";
 import { resolveRevision } from "../repo/revision.js";
 import { readSnapshot, type SnapEntry } from "../repo/snapshot.js";
 import type { IndexEntry, IndexState } from "../store/index-file.js";
 import { checkRefName } from "../store/refs.js";
-import { type CheckoutResult, commitTree, hasIndex, incomplete, materialize, type ProgressFn, writeEntries } from "../worktree/materialize.js";
+import { type CheckoutResult, commitTree, incomplete, materialize, type ProgressFn, writeEntries } from "../worktree/materialize.js";
 import { compareWorktree } from "../worktree/work-state.js";
 import { isUnder } from "../format/paths.js";
 import { createBranchRef } from "../repo/branches.js";

@@ -25,32 +25,16 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { InterruptedError, PathNotFoundError, TdvError, UsageError } from "../errors.js";
+import { ExportTargetExistsError, InterruptedError, PathNotFoundError, TdvError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
-import { isUnder } from "../format/paths.js";
+import { isUnder, pathParts } from "../format/paths.js";
 import { asAccessError } from "../store/atomic.js";
 import { createZipFile } from "../store/zip-file.js";
-import { pathParts, type FileAt, type ReadSession } from "../session/read.js";
+import type { FileAt, ReadSession } from "../session/read.js";
 import type { RevisionSource } from "../session/source.js";
 import { TreeWriter } from "../worktree/worktree.js";
 
-/** The target of an export exists (a folder that is not empty, a file without `force`). */
-export class ExportTargetExistsError extends TdvError<"ExportTargetExistsError"> {
-  readonly _tag = "ExportTargetExistsError";
-  constructor(
-    readonly target: string,
-    problem: string,
-    hint: string,
-  ) {
-    super(`cannot export to '${target}': ${problem}`, { hint });
-  }
-}
 
-declare module "../errors.js" {
-  interface TdvErrorMap {
-    ExportTargetExistsError: ExportTargetExistsError;
-  }
-}
 
 export interface ExportProgress {
   phase: string;

@@ -32,9 +32,8 @@ import { filesUnder } from "../store/files-under.js";
 import type { CommitObject, TreeEntry } from "../format/git-object.js";
 import { describeOwner } from "../store/owner.js";
 import { WORKTREE_LOCK, worktreeLockHolder } from "../store/worktree-lock.js";
-
-/** A ref lock older than this is stale: a ref update holds its lock for milliseconds. */
-export const STALE_LOCK_SECONDS = 60;
+import { STALE_LOCK_SECONDS } from "../store/lock.js";
+import { formatAge } from "../format/display.js";
 
 // ---- locks and loose objects ----------------------------------------------
 
@@ -668,11 +667,4 @@ function safeKey(enc: KeyEncoding, index: number[]): string | null {
 function lockTarget(repo: Repository, file: string): string {
   const rel = path.relative(repo.refs.gitdir, file.replace(/\.lock$/, ""));
   return rel.startsWith("..") ? path.basename(file, ".lock") : rel.split(path.sep).join("/");
-}
-
-export function formatAge(seconds: number): string {
-  if (seconds < 120) return `${Math.round(seconds)} s`;
-  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
-  if (seconds < 172800) return `${Math.round(seconds / 3600)} h`;
-  return `${Math.round(seconds / 86400)} days`;
 }

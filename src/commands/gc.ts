@@ -20,18 +20,15 @@
  * period that holds unreachable objects is rewritten without them (`repackStale`).
  */
 import { promises as fsp } from "node:fs";
-import { GcRefusedError, MissingObjectError, UsageError } from "../errors.js";
+import { GcRefusedError, MissingObjectError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { PACK_MIN } from "../store/git.js";
 import { enterGc } from "../store/writers.js";
 import { decodeFileList, decodeShard, FILE_LIST, MANIFEST_TREE } from "../format/manifest.js";
 import { collectRoots, listObjectFiles, type StoredObject } from "../repo/reachability.js";
 import type { Repository } from "../repo/repository.js";
-import { parseDate, peelObject } from "../repo/revision.js";
+import { DEFAULT_PRUNE, parsePrune, peelObject } from "../repo/revision.js";
 import { walkReachable } from "../repo/walk.js";
-
-/** Git's default: unreachable objects younger than two weeks are kept. */
-export const DEFAULT_PRUNE = "2.weeks.ago";
 
 export interface GcOptions {
   /**
@@ -57,20 +54,6 @@ export interface GcResult {
   removedIds: { git: string[]; chunks: string[]; tempFiles: string[] };
   /** reachable loose Git objects moved into one pack (or that would be): reading history then opens one file, not one per object */
   packed: { gitObjects: number; bytes: number };
-}
-
-/** The cutoff time of a `--prune` value; null for "never". Throws UsageError for a value that is no date. */
-export function parsePrune(spec: Date | string, now = new Date()): Date | null {
-  if (spec instanceof Date) return spec;
-  const s = spec.trim().toLowerCase();
-  if (s === "never" || s === "false") return null;
-  const d = parseDate(s, now);
-  if (d === null) {
-    throw new UsageError(`--prune: '${spec}' is not a date`, {
-      hint: 'give a date or an age: --prune=2.weeks.ago, --prune=3.days.ago, --prune=2026-01-31, --prune=now (everything unreachable), --prune=never',
-    });
-  }
-  return d;
 }
 
 export async function gc(repo: Repository, opts: GcOptions = {}): Promise<GcResult> {

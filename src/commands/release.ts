@@ -15,31 +15,11 @@ import type { Repository } from "../repo/repository.js";
 import { readRef, resolveRevision } from "../repo/revision.js";
 import { walkReachable } from "../repo/walk.js";
 import { checkRefName } from "../store/refs.js";
-import { checkRevision, describeFailure, type RuleFailure, type Verdict } from "../rules/index.js";
+import { checkRevision, ReleaseRefusedError, type Verdict } from "../rules/index.js";
 
 const TAGS = "refs/tags/";
 
-/** The rules failed on the commit to release: nothing was tagged. */
-export class ReleaseRefusedError extends TdvError<"ReleaseRefusedError"> {
-  readonly _tag = "ReleaseRefusedError";
-  constructor(
-    readonly tag: string,
-    readonly commit: string,
-    readonly failures: RuleFailure[],
-  ) {
-    const shown = failures.slice(0, 20).map((f) => `  ${describeFailure(f)}`);
-    const more = failures.length > 20 ? [`  ... and ${failures.length - 20} more`] : [];
-    super([`the rules fail on ${commit.slice(0, 10)}: no release ${tag} made (${failures.length} failure${failures.length === 1 ? "" : "s"})`, ...shown, ...more].join("\n"), {
-      hint: `fix the data (\`tdv check ${commit.slice(0, 10)}\` lists the failures), or release it anyway with the reason recorded in the tag: \`tdv release ${tag} --allow-failing "why"\``,
-    });
-  }
-}
 
-declare module "../errors.js" {
-  interface TdvErrorMap {
-    ReleaseRefusedError: ReleaseRefusedError;
-  }
-}
 
 export interface ReleaseOptions {
   name: string;

@@ -11,7 +11,7 @@
  * copy holds the revert as staged changes: `tdv commit` concludes it,
  * `tdv reset --hard` drops it; nothing committed is lost.
  */
-import { TdvError, UncommittedChangesError, UsageError } from "../errors.js";
+import { NothingToRevertError, RevertConflictError, UncommittedChangesError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { materialize, type CheckoutResult, type ProgressFn } from "../worktree/materialize.js";
 import { recordCommit } from "../worktree/record.js";
@@ -26,28 +26,7 @@ import { MergeInProgressError } from "../repo/merge/errors.js";
 import { readMergeState } from "../repo/merge/state.js";
 import { mergeSnapshots } from "../repo/merge/three-way.js";
 
-/** The revert's changes meet later changes of the same elements: refused, nothing changed. */
-export class RevertConflictError extends TdvError<"RevertConflictError"> {
-  readonly _tag = "RevertConflictError";
-  constructor(
-    readonly rev: string,
-    readonly conflicts: string[],
-  ) {
-    const shown = conflicts.slice(0, 10).join("\n  ");
-    const more = conflicts.length > 10 ? `\n  ... and ${conflicts.length - 10} more` : "";
-    super(`cannot revert ${rev}: later commits changed the same data (${conflicts.length} conflict${conflicts.length === 1 ? "" : "s"}); nothing was changed:\n  ${shown}${more}`, {
-      hint: `bring the paths back by hand: \`tdv restore --source ${rev}^ PATH\`, check them, then \`tdv commit -a\``,
-    });
-  }
-}
 
-/** The commit's changes are undone already: nothing to revert. */
-export class NothingToRevertError extends TdvError<"NothingToRevertError"> {
-  readonly _tag = "NothingToRevertError";
-  constructor(readonly rev: string) {
-    super(`nothing to revert: HEAD already has none of ${rev}'s changes`, { hint: "`tdv show REV` lists a commit's changes; `tdv log` finds the one to revert" });
-  }
-}
 
 export interface RevertOptions {
   /** the commit to undo */
@@ -104,9 +83,3 @@ async function _revert(repo: Repository, { rev, message, trailers = {}, onProgre
 }
 
 /** These errors by their tags, in the one map of every tdv error (src/errors.ts). */
-declare module "../errors.js" {
-  interface TdvErrorMap {
-    RevertConflictError: RevertConflictError;
-    NothingToRevertError: NothingToRevertError;
-  }
-}

@@ -10,7 +10,7 @@
  * HEAD, theirs W), element by element; a conflict refuses it and nothing
  * changes. Changed files come back unstaged, new files staged, as in git.
  */
-import { TdvError, UncommittedChangesError, UsageError } from "../errors.js";
+import { NoStashError, StashConflictError, UncommittedChangesError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import type { IndexEntry } from "../store/index-file.js";
 import { stage } from "../worktree/stage.js";
@@ -25,24 +25,7 @@ import { mergeSnapshots } from "../repo/merge/three-way.js";
 
 const STASH = "refs/stash";
 
-export class NoStashError extends TdvError<"NoStashError"> {
-  readonly _tag = "NoStashError";
-  constructor(readonly selector: string, count: number) {
-    super(count === 0 ? "no stash entries" : `${selector} does not exist: there ${count === 1 ? "is 1 stash entry" : `are ${count} stash entries`}`, {
-      hint: count === 0 ? "`tdv stash` puts local changes aside" : "`tdv stash list` shows them (stash@{0} is the newest)",
-    });
-  }
-}
 
-export class StashConflictError extends TdvError<"StashConflictError"> {
-  readonly _tag = "StashConflictError";
-  constructor(readonly selector: string, readonly conflicts: string[]) {
-    const shown = conflicts.slice(0, 10).join("\n  ");
-    super(`cannot apply ${selector}: it changes the same data as commits made since (${conflicts.length} conflict${conflicts.length === 1 ? "" : "s"}); nothing was changed and the stash is kept:\n  ${shown}`, {
-      hint: `switch to the commit it was made on (\`tdv stash list\` names it) and apply it there, or take files from it: \`tdv restore --source ${selector} PATH\``,
-    });
-  }
-}
 
 export interface StashEntry {
   selector: string;
@@ -64,14 +47,6 @@ export async function stashList(repo: Repository): Promise<StashEntry[]> {
     .reverse()
     .filter(({ e }) => e.next !== null)
     .map(({ e, n }) => ({ selector: `stash@{${n}}`, oid: e.next as GitOid, message: e.message, timestamp: e.timestamp }));
-}
-
-/** "stash@{N}", "N" or nothing (0) → N. */
-export function parseStashSelector(selector: string | undefined): number {
-  if (selector === undefined) return 0;
-  const m = /^(?:stash@\{(\d+)\}|(\d+))$/.exec(selector);
-  if (!m) throw new UsageError(`'${selector}' is not a stash entry`, { hint: "name one as stash@{N} or N; `tdv stash list` shows them" });
-  return Number(m[1] ?? m[2]);
 }
 
 async function entryAt(repo: Repository, n: number): Promise<{ entry: StashEntry; top: GitOid }> {
@@ -179,9 +154,3 @@ export async function stashDrop(repo: Repository, { n = 0 }: { n?: number } = {}
 }
 
 /** These errors by their tags, in the one map of every tdv error (src/errors.ts). */
-declare module "../errors.js" {
-  interface TdvErrorMap {
-    NoStashError: NoStashError;
-    StashConflictError: StashConflictError;
-  }
-}

@@ -137,3 +137,11 @@ export function formatBytes(n: number): string {
   }
   return `${v.toFixed(1)} ${UNITS[i]}`;
 }
+
+/** An age as people say it: "45 s", "12 min", "5 h", "3 days". */
+export function formatAge(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172800) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86400)} days`;
+}

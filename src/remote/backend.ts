@@ -12,6 +12,7 @@
  */
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { UsageError } from "../errors.js";
 import { UnsupportedUrlError } from "./errors.js";
 
 export interface PutOptions {
@@ -146,4 +147,12 @@ export async function openBackend(url: string, opts: BackendOptions = {}): Promi
   const factory = BACKENDS.get(scheme);
   if (!factory) throw new UnsupportedUrlError(url, `unknown scheme '${scheme}://'`);
   return factory(scheme === "file" && !/^file:\/\//i.test(url) ? pathToFileURL(path.resolve(url)).href : url, opts);
+}
+
+/** The folder `clone URL` makes: the URL's last path component, less `.tdv`. */
+export function cloneDirName(url: string): string {
+  const parts = url.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").split("/").filter(Boolean);
+  const last = (parts[parts.length - 1] ?? "").replace(/\.tdv$/, "");
+  if (!last || last === "." || last === "..") throw new UsageError(`cannot name a folder after '${url}'`, { hint: "give the folder: `tdv clone URL DIR`" });
+  return last;
 }

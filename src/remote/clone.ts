@@ -26,7 +26,7 @@ import { processRuns } from "../store/owner.js";
 import { Repository, type CloneMarker, type RepoConfig, type RepoOptions } from "../repo/repository.js";
 import { readFileOrNull } from "../store/atomic.js";
 import type { BackendOptions } from "./backend.js";
-import { normalizeRemoteUrl, schemeOf } from "./backend.js";
+import { cloneDirName, normalizeRemoteUrl, schemeOf } from "./backend.js";
 import { NotARemoteRepositoryError } from "./errors.js";
 import { openRepository } from "./lazy.js";
 import { fetch, type FetchResult, type OpenedRemote } from "./fetch.js";
@@ -74,14 +74,6 @@ export interface CloneResult extends CheckoutResult {
   /** how it began: a resumed clone kept what an earlier, unfinished run had downloaded */
   start: CloneStart;
   fetch: FetchResult;
-}
-
-/** The folder `clone URL` makes: the URL's last path component, less `.tdv`. */
-export function cloneDirName(url: string): string {
-  const parts = url.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").split("/").filter(Boolean);
-  const last = (parts[parts.length - 1] ?? "").replace(/\.tdv$/, "");
-  if (!last || last === "." || last === "..") throw new UsageError(`cannot name a folder after '${url}'`, { hint: "give the folder: `tdv clone URL DIR`" });
-  return last;
 }
 
 /** Where the clone goes: a fresh start (the folder absent, or empty) or the repository of an unfinished clone to resume. */

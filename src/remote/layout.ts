@@ -13,37 +13,23 @@
  *                            to check that it enforces conditional writes
  */
 import { CorruptObjectError, UnsupportedFormatError } from "../errors.js";
-import { isGitOid, type ChunkId, type GitOid } from "../format/hash.js";
+import { isGitOid, type GitOid } from "../format/hash.js";
 import { mapLimit } from "../store/atomic.js";
 import { REPO_FORMAT_VERSION, TDV_VERSION } from "../format/version.js";
-import { checkRefName, fullRefNameProblem } from "../store/refs.js";
+import { fullRefNameProblem } from "../store/refs.js";
 import { openBackend, type BackendOptions, type ObjectBackend, type PutOptions } from "./backend.js";
 import { backoff, retryPolicy, type RetryPolicy } from "./retry.js";
 import { ConditionalWritesIgnoredError, ConditionalWritesRefusedError, InfoRefsNotUpdatedError, NotARemoteRepositoryError, PreconditionFailedError } from "./errors.js";
+import { CONFIG_KEY, CONDITIONS_CHECK_KEY, HEAD_KEY, INFO_REFS_KEY, chunkKey, gitObjectKey, isSafeRef, refKey } from "./keys.js";
 
-export const CONFIG_KEY = "tdv.json";
-export const HEAD_KEY = "git/HEAD";
-export const INFO_REFS_KEY = "git/info/refs";
-export const CONDITIONS_CHECK_KEY = "git/conditional-writes";
+// the layout's keys live in a module of their own (opening a repository loads it without this one)
+export { CONFIG_KEY, CONDITIONS_CHECK_KEY, HEAD_KEY, INFO_REFS_KEY, chunkKey, gitObjectKey, isSafeRef, refKey };
 
 /** Each remote's check of conditional writes in this process: passed, or running (a failed one is forgotten). */
 const CONDITIONS_CHECKED = new Map<string, Promise<void>>();
 
 /** What a compare-and-swap of a remote ref came to: moved (from `old`), or refused with the value found. */
 export type RefMove = { moved: true; old: GitOid | null } | { moved: false; now: RemoteRef | null };
-
-export function chunkKey(id: ChunkId | string): string {
-  return `chunks/${id.slice(0, 2)}/${id.slice(2)}`;
-}
-
-export function gitObjectKey(oid: GitOid | string): string {
-  return `git/objects/${oid.slice(0, 2)}/${oid.slice(2)}`;
-}
-
-/** "refs/heads/main" → "git/refs/heads/main" */
-export function refKey(ref: string): string {
-  return `git/${ref}`;
-}
 
 export interface RemoteRef {
   oid: GitOid;
@@ -335,21 +321,6 @@ function refusal(ref: string): string | null {
   if (problem !== null) return `git refuses it as a ref name (${problem})`;
   if (/^refs\/(heads|tags)\//.test(ref) && !isSafeRef(ref)) return "it is no branch or tag name tdv uses";
   return null;
-}
-
-/**
- * A branch or tag name that is safe to store here: a remote is not trusted,
- * and a name like "refs/heads/../../config" must never become a path.
- */
-export function isSafeRef(ref: string): boolean {
-  const m = /^refs\/(heads|tags)\/(.+)$/.exec(ref);
-  if (!m) return false;
-  try {
-    checkRefName(m[2] as string);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function sorted<V>(m: Map<string, V>): Map<string, V> {

@@ -9,7 +9,7 @@ import { Repository, type OpenOptions } from "../repo/repository.js";
 import type { ChunkSource } from "../store/objects.js";
 import { openBackend, type ObjectBackend } from "./backend.js";
 import { UnknownRemoteError } from "./errors.js";
-import { chunkKey } from "./layout.js";
+import { chunkKey } from "./keys.js";
 
 export function lazyChunkFetcher(repo: Repository, remote: string): ChunkSource {
   const url = repo.config.remotes?.[remote]?.url;

@@ -22,7 +22,7 @@
  * ("Remote gc beside pushers").
  */
 import { isChunkId, isGitOid } from "../format/hash.js";
-import { DEFAULT_PRUNE, parsePrune } from "../commands/gc.js";
+import { DEFAULT_PRUNE, parsePrune } from "../repo/revision.js";
 import type { Repository } from "../repo/repository.js";
 import type { BackendOptions } from "./backend.js";
 import { resolveRemote } from "./config.js";

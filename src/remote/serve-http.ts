@@ -2,6 +2,7 @@
  * The HTTP side of `tdv serve` that reads nothing: what a URL names, a Range
  * header, If-None-Match, which revisions are immutable, pinned branches.
  */
+import { TdvError } from "../errors.js";
 import type { RevisionRefs } from "../session/source.js";
 
 export const IMMUTABLE = "public, max-age=31536000, immutable";
@@ -124,4 +125,28 @@ export function pinRev(rev: string, pinned: RevisionRefs): string {
   const name = base.startsWith("refs/heads/") ? base.slice("refs/heads/".length) : base === "HEAD" || base === "@" ? pinned.head : base;
   const oid = name === null ? undefined : pinned.branches.get(name);
   return oid ? oid + rev.slice(at) : rev;
+}
+
+export const DEFAULT_PORT = 8470;
+
+/** The server could not listen (the port is taken, the host is not this machine's). */
+export class ServeListenError extends TdvError<"ServeListenError"> {
+  readonly _tag = "ServeListenError";
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly code: string,
+    cause?: unknown,
+  ) {
+    super(`cannot listen on ${host}:${port}: ${code === "EADDRINUSE" ? "the port is in use" : code === "EADDRNOTAVAIL" ? "the address is not one of this machine's" : code === "EACCES" ? "permission denied" : code}`, {
+      hint: code === "EADDRINUSE" ? "stop the other server, or pick another port (--port 0 picks a free one)" : "pick another --host or --port (ports below 1024 need privileges)",
+      cause,
+    });
+  }
+}
+
+declare module "../errors.js" {
+  interface TdvErrorMap {
+    ServeListenError: ServeListenError;
+  }
 }

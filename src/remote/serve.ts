@@ -28,34 +28,14 @@
 import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { isTdvError, TdvError, UsageError } from "../errors.js";
+import { isTdvError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import type { ReadSession } from "../session/read.js";
 import { BufferPool } from "../store/buffer-pool.js";
 import type { RevisionRefs, RevisionSource } from "../session/source.js";
-import { etagMatches, HttpRefusal, IMMUTABLE, isImmutableRev, LIVE, parseRange, parseTarget, pinRev } from "./serve-http.js";
+import { DEFAULT_PORT, etagMatches, HttpRefusal, IMMUTABLE, isImmutableRev, LIVE, parseRange, parseTarget, pinRev, ServeListenError } from "./serve-http.js";
 
-/** The server could not listen (the port is taken, the host is not this machine's). */
-export class ServeListenError extends TdvError<"ServeListenError"> {
-  readonly _tag = "ServeListenError";
-  constructor(
-    readonly host: string,
-    readonly port: number,
-    readonly code: string,
-    cause?: unknown,
-  ) {
-    super(`cannot listen on ${host}:${port}: ${code === "EADDRINUSE" ? "the port is in use" : code === "EADDRNOTAVAIL" ? "the address is not one of this machine's" : code === "EACCES" ? "permission denied" : code}`, {
-      hint: code === "EADDRINUSE" ? "stop the other server, or pick another port (--port 0 picks a free one)" : "pick another --host or --port (ports below 1024 need privileges)",
-      cause,
-    });
-  }
-}
 
-declare module "../errors.js" {
-  interface TdvErrorMap {
-    ServeListenError: ServeListenError;
-  }
-}
 
 export interface ServeOptions {
   /** default 8470; 0 picks a free port */
@@ -79,8 +59,6 @@ export interface RunningServer {
   /** stop listening, end open connections */
   close(): Promise<void>;
 }
-
-export const DEFAULT_PORT = 8470;
 
 /** Start serving `source`; resolves once listening. */
 export async function serve(source: RevisionSource, opts: ServeOptions = {}): Promise<RunningServer> {

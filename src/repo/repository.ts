@@ -479,3 +479,8 @@ export class Repository<S extends Stores = FileStores> {
     return rel.split(path.sep).join("/");
   }
 }
+
+/** Whether the working copy has an index: a clone made with --no-checkout has none until its first checkout. */
+export function hasIndex(repo: Repository): boolean {
+  return fs.existsSync(repo.indexFile);
+}

@@ -10,7 +10,7 @@
  *
  * Every revision resolves to a commit: annotated tags are peeled.
  */
-import { AmbiguousRevisionError, CorruptObjectError, isTdvError, MissingObjectError, UnknownRevisionError } from "../errors.js";
+import { AmbiguousRevisionError, CorruptObjectError, isTdvError, MissingObjectError, UnknownRevisionError, UsageError } from "../errors.js";
 import type { GitOid } from "../format/hash.js";
 import { checkRefName, type ReflogEntry } from "../store/refs.js";
 import type { Repository, Stores } from "./repository.js";
@@ -369,4 +369,29 @@ function zoneMinutes(zone: string): number | null {
 function daysInMonth(year: number, month: number): number {
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
   return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0;
+}
+
+/** Git's default: unreachable objects younger than two weeks are kept. */
+export const DEFAULT_PRUNE = "2.weeks.ago";
+
+/** The cutoff time of a `--prune` value; null for "never". Throws UsageError for a value that is no date. */
+export function parsePrune(spec: Date | string, now = new Date()): Date | null {
+  if (spec instanceof Date) return spec;
+  const s = spec.trim().toLowerCase();
+  if (s === "never" || s === "false") return null;
+  const d = parseDate(s, now);
+  if (d === null) {
+    throw new UsageError(`--prune: '${spec}' is not a date`, {
+      hint: 'give a date or an age: --prune=2.weeks.ago, --prune=3.days.ago, --prune=2026-01-31, --prune=now (everything unreachable), --prune=never',
+    });
+  }
+  return d;
+}
+
+/** "stash@{N}", "N" or nothing (0) → N. */
+export function parseStashSelector(selector: string | undefined): number {
+  if (selector === undefined) return 0;
+  const m = /^(?:stash@\{(\d+)\}|(\d+))$/.exec(selector);
+  if (!m) throw new UsageError(`'${selector}' is not a stash entry`, { hint: "name one as stash@{N} or N; `tdv stash list` shows them" });
+  return Number(m[1] ?? m[2]);
 }

@@ -20,7 +20,7 @@ import { parseChunkKey } from "../format/chunk-key.js";
 import type { GitOid } from "../format/hash.js";
 import { MANIFEST_TREE } from "../format/manifest.js";
 import { gridShape, parseZattrs, type ArrayMeta } from "../format/zarr-meta.js";
-import { cfTime, isoDate } from "../repo/diff/coords.js";
+import { cfTime, isoDate } from "../repo/diff/time.js";
 import { listedDocs, disagreement } from "../repo/consolidated-check.js";
 import { joinPath, parentDir } from "../repo/hierarchy.js";
 import type { Repository, Stores } from "../repo/repository.js";
@@ -30,7 +30,7 @@ import { writeAtomic } from "../store/atomic.js";
 import { openSession, type ArrayAt, type ReadSession } from "../session/read.js";
 import { elementAt, ndindex, type DecodedChunk } from "../zarr/decode.js";
 import type { RuleFailure } from "./errors.js";
-import { canonicalDtype, parseRules, RULES_FILE, type ArrayRule, type CheckPoint, type Rules } from "./parse.js";
+import { canonicalDtype, parseRules, RULES_FILE, type ArrayRule, type Rules } from "./parse.js";
 import { chunkStats, vectorOf } from "./values.js";
 
 export interface Verdict {
@@ -70,21 +70,6 @@ async function rulesOf(session: ReadSession): Promise<Rules | null> {
   if (!f) return null;
   const text = new TextDecoder("utf-8", { fatal: false }).decode(await session.read(f));
   return await parseRules(text, f.id, `${RULES_FILE} (commit ${session.commit.slice(0, 12)})`);
-}
-
-/** What the rules say of `branch` ("main" or "refs/heads/main"): protected, and where its rules run. */
-export function branchPolicy(rules: Rules | null, branch: string): { protected: boolean; checkOn: Set<CheckPoint> } {
-  const name = branch.replace(/^refs\/heads\//, "");
-  const out = { protected: false, checkOn: new Set<CheckPoint>() };
-  if (!rules) return out;
-  // the section that names the branch exactly, else every glob section that matches it
-  const exact = rules.branches.filter((b) => b.name === name);
-  for (const b of exact.length ? exact : rules.branches.filter((b) => b.match(name))) {
-    out.protected ||= b.protected;
-    for (const c of b.checkOn) out.checkOn.add(c);
-  }
-  if (out.protected) out.checkOn.add("push");
-  return out;
 }
 
 /** Check revision `rev` against its own rules; reads only what changed since the last passed check where it can. */

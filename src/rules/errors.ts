@@ -71,5 +71,22 @@ declare module "../errors.js" {
     RulesFileError: RulesFileError;
     RulesFailedError: RulesFailedError;
     ProtectedBranchError: ProtectedBranchError;
+    ReleaseRefusedError: ReleaseRefusedError;
+  }
+}
+
+/** The rules failed on the commit to release: nothing was tagged. */
+export class ReleaseRefusedError extends TdvError<"ReleaseRefusedError"> {
+  readonly _tag = "ReleaseRefusedError";
+  constructor(
+    readonly tag: string,
+    readonly commit: string,
+    readonly failures: RuleFailure[],
+  ) {
+    const shown = failures.slice(0, 20).map((f) => `  ${describeFailure(f)}`);
+    const more = failures.length > 20 ? [`  ... and ${failures.length - 20} more`] : [];
+    super([`the rules fail on ${commit.slice(0, 10)}: no release ${tag} made (${failures.length} failure${failures.length === 1 ? "" : "s"})`, ...shown, ...more].join("\n"), {
+      hint: `fix the data (\`tdv check ${commit.slice(0, 10)}\` lists the failures), or release it anyway with the reason recorded in the tag: \`tdv release ${tag} --allow-failing "why"\``,
+    });
   }
 }

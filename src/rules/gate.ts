@@ -7,7 +7,8 @@
  */
 import type { GitOid } from "../format/hash.js";
 import type { Repository, Stores } from "../repo/repository.js";
-import { branchPolicy, checkRevision, loadRules } from "./check.js";
+import { checkRevision, loadRules } from "./check.js";
+import { branchPolicy } from "./parse.js";
 import { RulesFailedError } from "./errors.js";
 import { RULES_FILE, type CheckPoint } from "./parse.js";
 import { isTdvError } from "../errors.js";

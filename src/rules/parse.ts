@@ -389,3 +389,18 @@ export function canonicalDtype(d: string): string | null {
   const m = /^[<>|=]?([biufc]\d+)$/.exec(d);
   return m ? (V2_DTYPES[m[1] as string] ?? null) : null;
 }
+
+/** What the rules say of `branch` ("main" or "refs/heads/main"): protected, and where its rules run. */
+export function branchPolicy(rules: Rules | null, branch: string): { protected: boolean; checkOn: Set<CheckPoint> } {
+  const name = branch.replace(/^refs\/heads\//, "");
+  const out = { protected: false, checkOn: new Set<CheckPoint>() };
+  if (!rules) return out;
+  // the section that names the branch exactly, else every glob section that matches it
+  const exact = rules.branches.filter((b) => b.name === name);
+  for (const b of exact.length ? exact : rules.branches.filter((b) => b.match(name))) {
+    out.protected ||= b.protected;
+    for (const c of b.checkOn) out.checkOn.add(c);
+  }
+  if (out.protected) out.checkOn.add("push");
+  return out;
+}

@@ -13,8 +13,8 @@
  * reads any revision as it was committed. The repository may be a local one
  * or a remote's stores (src/remote): the session reads through its stores.
  */
-import { UnsafePathError } from "../errors.js";
 import { formatChunkKey, parseChunkKey } from "../format/chunk-key.js";
+import { pathParts } from "../format/paths.js";
 import type { ChunkId, GitOid } from "../format/hash.js";
 import { FILE_LIST, MANIFEST_TREE, regionName, type FileListEntry, type ManifestEntry } from "../format/manifest.js";
 import type { ArrayMeta } from "../format/zarr-meta.js";
@@ -110,21 +110,6 @@ export function sliceRange(bytes: Uint8Array, range: RangeQuery): Uint8Array {
   if ("suffixLength" in range) return bytes.subarray(Math.max(0, bytes.length - Math.max(0, range.suffixLength)));
   const start = Math.min(bytes.length, Math.max(0, range.offset));
   return bytes.subarray(start, Math.min(bytes.length, start + Math.max(0, range.length)));
-}
-
-/**
- * The parts of a path in a tree: canonical (no empty part, no `.` or `..`, no
- * backslash or NUL), else UnsafePathError. One leading "/" is a zarrita key's.
- */
-export function pathParts(path: string, what = "path"): string[] {
-  if (path === "" || path === "/") return [];
-  const body = path.startsWith("/") ? path.slice(1) : path;
-  const parts = body.split("/");
-  for (const p of parts) {
-    if (p === "" || p === "." || p === "..") throw new UnsafePathError(path, `${what} is not canonical: '${p === "" ? "//" : p}' (name a file as it is in the tree, e.g. era5.zarr/t2m/zarr.json)`);
-    if (p.includes("\\") || p.includes("\0")) throw new UnsafePathError(path, `${what} holds a backslash or NUL`);
-  }
-  return parts;
 }
 
 /** What the session knows of one folder of its tree. */

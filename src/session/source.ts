@@ -6,7 +6,7 @@
 import type { GitOid } from "../format/hash.js";
 import type { Repository, Stores } from "../repo/repository.js";
 import { resolveRevision } from "../repo/revision.js";
-import { openSession, type ReadSession } from "./read.js";
+import type { ReadSession } from "./read.js";
 
 export interface RevisionRefs {
   /** branch name → commit */
@@ -32,7 +32,8 @@ export interface RevisionSource {
 export function repositorySource(repo: Repository<Stores>, name: string): RevisionSource {
   return {
     name,
-    open: (rev) => openSession(repo, rev),
+    // the reader loads with the first session opened: a source is made by commands that may open none
+    open: async (rev) => (await import("./read.js")).openSession(repo, rev),
     resolve: (rev) => resolveRevision(repo, rev),
     refs: async () => {
       const [heads, tagRefs, head] = await Promise.all([repo.refs.list("refs/heads/"), repo.refs.list("refs/tags/"), repo.refs.head()]);

@@ -38,7 +38,8 @@ import { formatMessage } from "../worktree/record.js";
 import { mapLimit } from "../store/atomic.js";
 import type { ObjectWriter } from "../store/types.js";
 import { beating, History, newSessionId, SESSION_TRAILER, sessionOf, STALL_MS, Waiter, type PendingCommit, type PendingQueue } from "./group-commit.js";
-import { openSession, pathParts, sliceRange, type RangeQuery, type ReadSession } from "./read.js";
+import { openSession, sliceRange, type RangeQuery, type ReadSession } from "./read.js";
+import { pathParts } from "../format/paths.js";
 
 /** One file the session wrote (its object) or deleted. */
 export type SessionChange = { path: string; store: "git" | "chunk"; id: string; size: number } | { path: string; deleted: true };

@@ -157,3 +157,6 @@ export async function withLock<T>(
     await lock.release();
   }
 }
+
+/** A ref lock older than this is stale: a ref update holds its lock for milliseconds. */
+export const STALE_LOCK_SECONDS = 60;

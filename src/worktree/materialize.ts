@@ -5,12 +5,11 @@
  * files are written by copy, verified against their ids, never hard-linked
  * to the object store.
  */
-import fs from "node:fs";
 import path from "node:path";
 import { readSparse } from "./sparse-set.js";
 import { DirtyWorkingCopyError, type FileAccessError, IncompleteUpdateError, isTdvError } from "../errors.js";
 import type { ChunkId, GitOid } from "../format/hash.js";
-import type { Repository } from "../repo/repository.js";
+import { hasIndex, type Repository } from "../repo/repository.js";
 import { headTree, readEntry, readSnapshot, type SnapEntry } from "../repo/snapshot.js";
 import { diffTrees } from "../repo/tree-diff.js";
 import { mapLimit } from "../store/atomic.js";
@@ -245,11 +244,6 @@ export async function materialize(
     throw incomplete(action, err);
   });
   return { written: writes.length, deleted: deletes.length, bytes };
-}
-
-/** Whether the working copy has an index: a clone made with --no-checkout has none until its first checkout. */
-export function hasIndex(repo: Repository): boolean {
-  return fs.existsSync(repo.indexFile);
 }
 
 /**

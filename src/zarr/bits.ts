@@ -30,3 +30,9 @@ export function sameElement(a: unknown, b: unknown): boolean {
   if (a && b && typeof a === "object" && typeof b === "object") return JSON.stringify(a) === JSON.stringify(b);
   return false;
 }
+
+/** Element `i` (flat index into `data`) as a plain value. */
+export function elementAt(data: unknown, i: number): unknown {
+  const d = data as { get?: (i: number) => unknown } & ArrayLike<unknown>;
+  return typeof d.get === "function" && !ArrayBuffer.isView(d) ? d.get(i) : d[i];
+}

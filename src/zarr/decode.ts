@@ -22,7 +22,12 @@ import { ChunkDecodeError, TdvError } from "../errors.js";
 import { formatChunkKey } from "../format/chunk-key.js";
 import { parseZarray, parseZarrJson, type ArrayMeta } from "../format/zarr-meta.js";
 import { replaceNonFinite } from "../format/non-finite.js";
-import { describeRefusal, forZarrita, refusal, type Refusal } from "./support.js";
+import { forZarrita, refusal, type Refusal } from "./support.js";
+import { elementAt } from "./bits.js";
+import { CodecUnavailableError } from "./errors.js";
+
+// defined beside the light modules the public index loads at once; importers of this module find them here too
+export { CodecUnavailableError, elementAt };
 import { innerChunks, innerDoc, shardingOf, type Sharding } from "./shard.js";
 
 /** The values of a chunk as zarrita returns them: a typed array, a BoolArray, a string array, ... */
@@ -38,39 +43,7 @@ export interface DecodedChunk {
   origin: number[];
 }
 
-/** What still works on an array whose values tdv cannot decode. */
-const STILL_WORKS = "changed chunks are still reported (bytes, no values) and merged as whole chunks";
 
-/**
- * tdv cannot decode an array's values faithfully: its data type, one of its
- * codecs, or a codec setting is not on the allow-list (src/zarr/support.ts),
- * or zarrita has no decoder for it. `codec` names the codec (the data type
- * for a data type); `setting` the parameter, when one is at fault.
- */
-export class CodecUnavailableError extends TdvError<"CodecUnavailableError"> {
-  readonly _tag = "CodecUnavailableError";
-  readonly setting: string | null;
-  constructor(
-    readonly codec: string,
-    detail: string,
-    cause?: unknown,
-    opts: { setting?: string | null; message?: string } = {},
-  ) {
-    super(opts.message ?? `cannot decode chunks encoded with '${codec}': ${detail}; ${STILL_WORKS}`, {
-      hint: "to see values, read the array with a Zarr library that supports it (tdv decodes with zarrita); `tdv resolve PATH --chunk I --ours|--theirs` settles a chunk both sides changed",
-      cause,
-    });
-    this.setting = opts.setting ?? null;
-  }
-
-  /** The error for an array the allow-list refuses. */
-  static of(r: Refusal): CodecUnavailableError {
-    const message = `cannot decode ${describeRefusal(r)}; ${STILL_WORKS}`;
-    return r.kind === "dtype"
-      ? new CodecUnavailableError(r.dtype, r.detail, undefined, { message })
-      : new CodecUnavailableError(r.codec, r.detail, undefined, { setting: r.setting || null, message });
-  }
-}
 
 /** Decode `chunkBytes`, the stored file of chunk (or shard) `chunkIndex` of the array described by `metaDoc`. */
 export async function decodeChunk(
@@ -103,12 +76,6 @@ export function arrayMetaOf(metaDoc: Uint8Array): ArrayMeta {
  */
 export function readJson(bytes: Uint8Array): unknown {
   return JSON.parse(normalizeJson(new TextDecoder().decode(bytes)));
-}
-
-/** Element `i` (flat index into `data`) as a plain value. */
-export function elementAt(data: ChunkData, i: number): unknown {
-  const d = data as { get?: (i: number) => unknown } & ArrayLike<unknown>;
-  return typeof d.get === "function" && !ArrayBuffer.isView(d) ? d.get(i) : d[i];
 }
 
 // ---------------------------------------------------------------------------
@@ -419,8 +386,3 @@ async function readShardAtStart(own: { s: Sharding; inner: Uint8Array }, index: 
 }
 
 /** These errors by their tags, in the one map of every tdv error (src/errors.ts). */
-declare module "../errors.js" {
-  interface TdvErrorMap {
-    CodecUnavailableError: CodecUnavailableError;
-  }
-}

@@ -17,26 +17,15 @@
  */
 import type * as Fflate from "fflate";
 import type * as zarr from "zarrita";
-import { TdvError } from "../errors.js";
 import { crc32With } from "../format/crc.js";
 import { bitsOf, sameElement } from "./bits.js";
 import { bloscCompress, type BloscSettings, type StreamCompressor } from "./blosc.js";
 import { describeRefusal, forZarrita, refusal, TDV_SHUFFLE } from "./support.js";
 import { loadZarrita } from "./zarrita.js";
+import { ChunkEncodeError } from "./errors.js";
 
-/** A codec this tdv cannot encode with, a sharded array, or a chunk that did not round-trip. */
-export class ChunkEncodeError extends TdvError<"ChunkEncodeError"> {
-  readonly _tag = "ChunkEncodeError";
-  constructor(
-    readonly reason: string,
-    opts: { cause?: unknown } = {},
-  ) {
-    super(`cannot encode chunk: ${reason}`, {
-      hint: "resolve the chunk by taking one side (`tdv resolve PATH --chunk I,J --ours|--theirs`), or rewrite it with a Zarr tool and `tdv add` it",
-      ...opts,
-    });
-  }
-}
+export { ChunkEncodeError };
+
 
 /** Decoded chunk data as zarrita returns and accepts it. */
 export interface ChunkData {
@@ -406,8 +395,3 @@ function originKey(doc: Json): string {
 }
 
 /** These errors by their tags, in the one map of every tdv error (src/errors.ts). */
-declare module "../errors.js" {
-  interface TdvErrorMap {
-    ChunkEncodeError: ChunkEncodeError;
-  }
-}

@@ -54,6 +54,26 @@ describe("the bundle", () => {
     expect([...loadedWith(ui[0] as string).packages]).toEqual(expect.arrayContaining(["ink", "react"]));
   });
 
+  it("loads the library's index in three files at most, without the remote client or the codecs; the other verbs come by group with import()", () => {
+    const main = loadedWith("tdv.js");
+    const lazy = new Set([...main.files].flatMap((f) => importsOf(f).dynamic.filter((s) => s.startsWith("./")).map((s) => s.slice(2))));
+    // the library's index: the chunk that exports openRepository (what every command but --version and --help loads)
+    const index = [...lazy].filter((f) => /\bas openRepository\b|\bopenRepository\s*[,}]/.test(readFileSync(path.join(binDir, f), "utf8")));
+    expect(index).toHaveLength(1);
+    const lib = loadedWith(index[0] as string);
+    // the index chunk, the one chunk of what it loads (scripts/bundle.mjs, "one-core"), the terminal escaping shared with tdv.js:
+    // without the build's consolidation it was 12 files for a `status`
+    expect(lib.files.size).toBeLessThanOrEqual(3);
+    expect([...lib.packages]).toEqual([]);
+    const builtins = [...lib.files].flatMap((f) => importsOf(f).static.filter((s) => s.startsWith("node:")));
+    expect(builtins).toEqual(expect.arrayContaining(["node:fs", "node:crypto"]));
+    expect(builtins.filter((s) => /^node:(http|https|tls|net)$/.test(s))).toEqual([]);
+    // what the index loads by import(): the groups of verbs, and they import the same core, not copies of it
+    const groups = [...new Set([...lib.files].flatMap((f) => importsOf(f).dynamic.filter((s) => s.startsWith("./")).map((s) => s.slice(2))))];
+    expect(groups.length).toBeGreaterThanOrEqual(4);
+    for (const g of groups) for (const f of lib.files) if (f !== index[0]) expect(loadedWith(g).files.has(f)).toBe(true);
+  });
+
   it("is run directly by its #! line, as npm's link to it is", () => {
     expect(readFileSync(BIN, "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true);
     const pkg = JSON.parse(readFileSync(path.join(binDir, "../../package.json"), "utf8")) as { version: string; bin: { tdv: string } };

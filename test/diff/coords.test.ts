@@ -8,7 +8,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { add } from "../../src/commands/add.js";
 import { commit } from "../../src/commands/commit.js";
-import { cfTime, isoDate } from "../../src/repo/diff/coords.js";
+import { cfTime, isoDate } from "../../src/repo/diff/time.js";
 import { diff } from "../../src/commands/diff.js";
 import { Repository } from "../../src/repo/repository.js";
 import { tdvOk } from "../helpers/cli.js";

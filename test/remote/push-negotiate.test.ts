@@ -20,12 +20,12 @@ import {
   merge,
   objectsToSend,
   push,
-  RemoteRepo,
   RemoteUnreachableError,
   type Repository,
   switchBranch,
   type GitOid,
 } from "../../src/index.js";
+import { RemoteRepo } from "../../src/remote/layout.js";
 import { tempDir } from "../helpers/fixture.js";
 import { commitAll, rewriteChunk, writeArray } from "./dataset.js";
 

@@ -14,13 +14,12 @@ import {
   listSessions,
   readSession,
   remoteGc,
-  RemoteRepo,
   type ChunkId,
   type StagedChangeSet,
 } from "../../src/index.js";
 import { ensureSession, sessionKey, stagedObjects, writeChangeSet } from "../../src/remote/sessions.js";
 import { sha256 } from "../../src/format/hash.js";
-import { chunkKey } from "../../src/remote/layout.js";
+import { chunkKey, RemoteRepo } from "../../src/remote/layout.js";
 import { tempDir } from "../helpers/fixture.js";
 import { setMtime } from "../helpers/time.js";
 
