@@ -8,8 +8,10 @@
  * (esbuild's code splitting), loaded when used: the library, which every
  * command but `--version` and `--help` loads, in a few chunks; the Ink UI
  * (`tdv ui`); the demo; the remote back ends. Packages from node_modules are
- * imported, never copied in; the library loads zarrita, fflate and
- * isomorphic-git with import() when a command first needs them.
+ * imported, never copied in, but commander, which every command loads (its
+ * ten CommonJS files cost each command ~13 ms as imports); the library loads
+ * zarrita, fflate and isomorphic-git with import() when a command first
+ * needs them.
  * docs/decisions.md ("The installed command line") has the measurements.
  */
 import { chmodSync, readFileSync, rmSync } from "node:fs";
@@ -20,7 +22,14 @@ import { build } from "esbuild";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const outdir = path.join(root, "dist/bin");
 rmSync(outdir, { recursive: true, force: true });
-const common = { absWorkingDir: root, bundle: true, format: "esm", platform: "node", target: "node20", packages: "external", legalComments: "none", logLevel: "warning" };
+// every package stays an import of node_modules, but commander (bundled: see above)
+const packagesButCommander = {
+  name: "packages-but-commander",
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => (args.path === "commander" || args.path.startsWith("node:") ? undefined : { path: args.path, external: true }));
+  },
+};
+const common = { absWorkingDir: root, bundle: true, format: "esm", platform: "node", target: "node20", legalComments: "none", logLevel: "warning" };
 // Every module the command line loads with import() (a group of the library's commands, a remote's
 // back end, the UI) imports the library's index first. esbuild puts each module in the chunk of the
 // entries that reach it; a module that some of these reach and others do not is a chunk of its own.
@@ -43,7 +52,9 @@ const oneCore = {
 };
 await build({
   ...common,
-  plugins: [oneCore],
+  plugins: [packagesButCommander, oneCore],
+  // commander is CommonJS: bundled, its require() of Node's modules needs a require in ES module scope
+  banner: { js: 'import { createRequire as createRequireForCommander } from "node:module";\nconst require = createRequireForCommander(import.meta.url);' },
   entryPoints: { tdv: path.join(root, "dist/cli/bin.js") },
   outdir,
   splitting: true,
@@ -54,5 +65,5 @@ await build({
 // chunk that holds it (new URL("./worker.js", import.meta.url)): a bundle of its own, whole. A worker
 // shares no module with the main thread, and as an entry beside tdv's it split the modules both use
 // into more chunks, each a file every command loads (measured: 31 → 22 files for a `status`)
-await build({ ...common, entryPoints: [path.join(root, "dist/src/worktree/worker.js")], outfile: path.join(outdir, "worker.js") });
+await build({ ...common, packages: "external", entryPoints: [path.join(root, "dist/src/worktree/worker.js")], outfile: path.join(outdir, "worker.js") });
 chmodSync(path.join(outdir, "tdv.js"), 0o755);
