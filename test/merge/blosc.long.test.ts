@@ -5,9 +5,9 @@
  * blocksize); lz4 and zstd frames of one block are numcodecs' bytes exactly.
  */
 import { promises as fsp } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "../helpers/fixture.js";
 import { bitShuffle } from "../../src/zarr/blosc.js";
 import { decodeWithCodecs, encodeChunk } from "../../src/zarr/encode.js";
 import { hasZarrPython, pythonJson } from "../helpers/zarr-python.js";
@@ -66,7 +66,7 @@ describe("v3 blosc", () => {
 
 describe.skipIf(!hasZarrPython())("blosc frames against numcodecs", () => {
   it("dtype × cname × shuffle × size: numcodecs decodes every frame, headers match, lz4/zstd bytes match", { timeout: 120_000 }, async () => {
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "tdv-blosc-"));
+    const dir = await tempDir();
     const frames = await pythonJson<Frame[]>(
       dir,
       `out = []

@@ -6,15 +6,15 @@
  * recorded ones and were older than the stamp taken before its stat.
  */
 import fs, { promises as fsp } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeFolderCache, encodeFolder, encodeFolderCache, FOLDER_CACHE, FolderCache } from "../../src/worktree/folder-cache.js";
 import { scanWorktree, type Scan } from "../../src/worktree/scan.js";
+import { tempDir } from "../helpers/fixture.js";
 
 /** A small tree: two arrays with chunk folders, a plain folder, and what a scan skips. */
 async function tree(): Promise<string> {
-  const root = await fsp.mkdtemp(path.join(os.tmpdir(), "tdv-fcache-"));
+  const root = await tempDir();
   await fsp.mkdir(path.join(root, ".tdv"));
   await fsp.writeFile(path.join(root, ".tdv", "index"), "not scanned");
   await fsp.writeFile(path.join(root, "top.txt"), "top");
@@ -167,7 +167,7 @@ describe("folder cache", () => {
     const saved = decodeFolderCache(fs.readFileSync(path.join(root, ".tdv", FOLDER_CACHE)))!;
     expect(saved.has("s.zarr/a/c/0")).toBe(true);
     // a repository folder outside the tree (another file system, maybe): 2 s older than the stamp
-    const elsewhere = await fsp.mkdtemp(path.join(os.tmpdir(), "tdv-fcache-repo-"));
+    const elsewhere = await tempDir();
     const recordedThere = () => {
       const f = path.join(elsewhere, FOLDER_CACHE);
       return fs.existsSync(f) && decodeFolderCache(fs.readFileSync(f))!.has("s.zarr/a/c/0");
@@ -252,7 +252,7 @@ describe("folder cache", () => {
     await scanWorktree(root, { expected: 30_000, folders: few });
     expect(few.counts).toEqual({ hits: 0, listed: 0 });
     // a folder for every 4 files: listing is the cost, saved by the cache
-    const wide = await fsp.mkdtemp(path.join(os.tmpdir(), "tdv-fcache-wide-"));
+    const wide = await tempDir();
     await fsp.mkdir(path.join(wide, ".tdv"));
     for (let i = 0; i < 7_500; i++) fs.mkdirSync(path.join(wide, `d${i}`));
     const openWide = () => FolderCache.open(wide, path.join(wide, ".tdv"), { takeStamp: LATE });

@@ -6,10 +6,10 @@
  * leaves the session as it was); forks write their parts and are gathered.
  */
 import { promises as fsp } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import * as zarr from "zarrita";
 import { beforeEach, describe, expect, it } from "vitest";
+import { tempDir } from "../helpers/fixture.js";
 import { add, commit, isTdvError, openSession, openWriteSession, Repository, reset, resolveRevision, status, type WriteSession } from "../../src/index.js";
 
 process.env.TDV_AUTHOR_NAME = "Test";
@@ -19,7 +19,7 @@ let dir: string;
 let repo: Repository;
 
 async function newRepo(): Promise<{ dir: string; repo: Repository }> {
-  const d = await fsp.mkdtemp(path.join(os.tmpdir(), "tdv-write-"));
+  const d = await tempDir();
   return { dir: d, repo: (await Repository.init({ durability: "none", dir: d })).repo };
 }
 
