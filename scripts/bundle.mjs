@@ -6,7 +6,8 @@
  * dist/bin/tdv.js is the command line (cli/bin.ts and what it imports), an ES
  * module. What the command line loads with import() becomes chunks beside it
  * (esbuild's code splitting), loaded when used: the library, which every
- * command but `--version` and `--help` loads, in a few chunks; the Ink UI
+ * command but `--version` and `--help` loads (its core in one chunk, the
+ * groups of verbs of src/later/ in chunks of their own); the Ink UI
  * (`tdv ui`); the demo; the remote back ends. Packages from node_modules are
  * imported, never copied in, but commander, which every command loads (its
  * ten CommonJS files cost each command ~13 ms as imports); the library loads
@@ -33,8 +34,9 @@ const common = { absWorkingDir: root, bundle: true, format: "esm", platform: "no
 // Every module the command line loads with import() (a group of the library's commands, a remote's
 // back end, the UI) imports the library's index first. esbuild puts each module in the chunk of the
 // entries that reach it; a module that some of these reach and others do not is a chunk of its own.
-// With the index imported by all of them, what the index loads is one chunk: a `status` loads 3 files,
-// not 12 (each file costs a command ~1 ms at start). At run time the index is loaded already by then.
+// With the index imported by all of them, what the index loads is one chunk: a `status` loads 4 files
+// (the command line, the index, its core, the terminal escaping), not 12 (each file costs a command
+// ~0.5-1 ms at start). At run time the index is loaded already by then.
 const index = path.join(root, "dist/src/index.js");
 const oneCore = {
   name: "one-core",

@@ -2,12 +2,13 @@
  * tdv's public API: the CLI imports only this module.
  *
  * Every command the CLI runs imports it, so what it loads at once is kept to
- * what opening a repository needs and small pure helpers, errors and
- * constants. The commands' functions are exported through `later`: the module
- * behind one is loaded on its first call, so `tdv status` does not load the
- * merge, the diff, the remotes, the rules or the server (docs/decisions.md,
- * "The installed command line"). A function exported this way returns a
- * promise, as it did; errors it throws reject that promise.
+ * what opening a repository needs, the reading verbs (`status`, `log`,
+ * `show`, `ls`, `cat`, branches, tags) and small pure helpers, errors and
+ * constants. The other verbs are exported through `later`: each loads with
+ * its group of `src/later/` on its first call, so `tdv status` does not load
+ * the merge, the diff, the remotes, the rules or the server
+ * (docs/decisions.md, "The library loads in groups"). A function exported
+ * this way returns a promise, as it did; an error it throws rejects it.
  */
 export * from "./errors.js";
 export type { ChunkId, GitOid } from "./format/hash.js";
@@ -41,7 +42,7 @@ function later<M, F extends (...args: never[]) => Promise<unknown>>(load: () => 
   return call as unknown as F;
 }
 
-
+// the groups of verbs (src/later/), each loaded with the first call of one of its functions
 const change = () => import("./later/change.js");
 const data = () => import("./later/data.js");
 const diffGroup = () => import("./later/diff.js");
