@@ -34,8 +34,6 @@ import type { FileAt, ReadSession } from "../session/read.js";
 import type { RevisionSource } from "../session/source.js";
 import { TreeWriter } from "../worktree/worktree.js";
 
-
-
 export interface ExportProgress {
   phase: string;
   /** files written */

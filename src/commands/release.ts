@@ -19,8 +19,6 @@ import { checkRevision, ReleaseRefusedError, type Verdict } from "../rules/index
 
 const TAGS = "refs/tags/";
 
-
-
 export interface ReleaseOptions {
   name: string;
   /** the revision to release (default HEAD) */

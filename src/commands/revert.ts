@@ -26,8 +26,6 @@ import { MergeInProgressError } from "../repo/merge/errors.js";
 import { readMergeState } from "../repo/merge/state.js";
 import { mergeSnapshots } from "../repo/merge/three-way.js";
 
-
-
 export interface RevertOptions {
   /** the commit to undo */
   rev: string;
@@ -81,5 +79,3 @@ async function _revert(repo: Repository, { rev, message, trailers = {}, onProgre
   const res = await recordCommit(repo, { message: text, trailers: { ...trailers, ...override } });
   return { reverted: target, commit: res, checkout };
 }
-
-/** These errors by their tags, in the one map of every tdv error (src/errors.ts). */

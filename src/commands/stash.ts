@@ -25,8 +25,6 @@ import { mergeSnapshots } from "../repo/merge/three-way.js";
 
 const STASH = "refs/stash";
 
-
-
 export interface StashEntry {
   selector: string;
   oid: GitOid;
@@ -152,5 +150,3 @@ export async function stashDrop(repo: Repository, { n = 0 }: { n?: number } = {}
     return entry;
   });
 }
-
-/** These errors by their tags, in the one map of every tdv error (src/errors.ts). */

@@ -35,8 +35,6 @@ import { BufferPool } from "../store/buffer-pool.js";
 import type { RevisionRefs, RevisionSource } from "../session/source.js";
 import { DEFAULT_PORT, etagMatches, HttpRefusal, IMMUTABLE, isImmutableRev, LIVE, parseRange, parseTarget, pinRev, ServeListenError } from "./serve-http.js";
 
-
-
 export interface ServeOptions {
   /** default 8470; 0 picks a free port */
   port?: number;

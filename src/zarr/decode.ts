@@ -25,10 +25,10 @@ import { replaceNonFinite } from "../format/non-finite.js";
 import { forZarrita, refusal, type Refusal } from "./support.js";
 import { elementAt } from "./bits.js";
 import { CodecUnavailableError } from "./errors.js";
-
-// defined beside the light modules the public index loads at once; importers of this module find them here too
-export { CodecUnavailableError, elementAt };
 import { innerChunks, innerDoc, shardingOf, type Sharding } from "./shard.js";
+
+// defined in the light modules the public index loads at once; importers of this module find them here too
+export { CodecUnavailableError, elementAt };
 
 /** The values of a chunk as zarrita returns them: a typed array, a BoolArray, a string array, ... */
 export type ChunkData = zarr.Chunk<zarr.DataType>["data"];
@@ -42,8 +42,6 @@ export interface DecodedChunk {
   /** array coordinates of element [0, 0, ...]: chunk index × chunk shape */
   origin: number[];
 }
-
-
 
 /** Decode `chunkBytes`, the stored file of chunk (or shard) `chunkIndex` of the array described by `metaDoc`. */
 export async function decodeChunk(
@@ -384,5 +382,3 @@ async function readShardAtStart(own: { s: Sharding; inner: Uint8Array }, index: 
   }
   return { data: out as unknown as ChunkData, shape, stride, origin: index.map((i, d) => i * (shape[d] as number)) };
 }
-
-/** These errors by their tags, in the one map of every tdv error (src/errors.ts). */

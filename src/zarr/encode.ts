@@ -26,7 +26,6 @@ import { ChunkEncodeError } from "./errors.js";
 
 export { ChunkEncodeError };
 
-
 /** Decoded chunk data as zarrita returns and accepts it. */
 export interface ChunkData {
   data: ArrayLike<unknown> & { length: number };
@@ -393,5 +392,3 @@ function originKey(doc: Json): string {
   if (name === "v2") return ndim ? Array(ndim).fill("0").join(sep) : "0";
   return ["c", ...Array(ndim).fill("0")].join(sep);
 }
-
-/** These errors by their tags, in the one map of every tdv error (src/errors.ts). */
