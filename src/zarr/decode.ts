@@ -27,9 +27,6 @@ import { elementAt } from "./bits.js";
 import { CodecUnavailableError } from "./errors.js";
 import { innerChunks, innerDoc, shardingOf, type Sharding } from "./shard.js";
 
-// defined in the light modules the public index loads at once; importers of this module find them here too
-export { CodecUnavailableError, elementAt };
-
 /** The values of a chunk as zarrita returns them: a typed array, a BoolArray, a string array, ... */
 export type ChunkData = zarr.Chunk<zarr.DataType>["data"];
 

@@ -24,8 +24,6 @@ import { describeRefusal, forZarrita, refusal, TDV_SHUFFLE } from "./support.js"
 import { loadZarrita } from "./zarrita.js";
 import { ChunkEncodeError } from "./errors.js";
 
-export { ChunkEncodeError };
-
 /** Decoded chunk data as zarrita returns and accepts it. */
 export interface ChunkData {
   data: ArrayLike<unknown> & { length: number };

@@ -4,7 +4,8 @@ import FileSystemStore from "@zarrita/storage/fs";
 import { describe, expect, it } from "vitest";
 import * as zarr from "zarrita";
 import { sameElement } from "../../src/zarr/bits.js";
-import { ChunkEncodeError, decodeWithCodecs, encodeChunk, type ChunkData } from "../../src/zarr/encode.js";
+import { decodeWithCodecs, encodeChunk, type ChunkData } from "../../src/zarr/encode.js";
+import { ChunkEncodeError } from "../../src/zarr/errors.js";
 import { ShuffleCodec } from "../../src/zarr/support.js";
 import { makeFixture } from "../helpers/fixture.js";
 

@@ -12,7 +12,8 @@
  * Read from the side after the change; a coordinate tdv cannot read
  * (missing, another length, sharded, not decodable) is left out.
  */
-import { decodeChunk, elementAt, fillChunk } from "../../zarr/decode.js";
+import { decodeChunk, fillChunk } from "../../zarr/decode.js";
+import { elementAt } from "../../zarr/bits.js";
 import { shardingOf } from "../../zarr/shard.js";
 import { joinPath, parentDir } from "../hierarchy.js";
 import { readNode, type ArrayNodeDocs } from "./metadata.js";

@@ -9,10 +9,10 @@
  */
 import type * as zarr from "zarrita";
 import { zarrita } from "../../zarr/zarrita.js";
-import { decodeChunk, elementAt, fillChunk, ndindex, readJson, type DecodedChunk } from "../../zarr/decode.js";
+import { decodeChunk, fillChunk, ndindex, readJson, type DecodedChunk } from "../../zarr/decode.js";
 import { innerChunks, innerDoc, shardingOf, writeShard, type Sharding } from "../../zarr/shard.js";
 import { encodeChunk } from "../../zarr/encode.js";
-import { bitsOf, sameElement } from "../../zarr/bits.js";
+import { bitsOf, elementAt, sameElement } from "../../zarr/bits.js";
 import type { ElementConflict, ElementValue, Side, Sides } from "./types.js";
 
 /** What each side has for the chunk: the array's metadata document and the chunk file (null: missing). */
