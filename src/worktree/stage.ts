@@ -178,7 +178,15 @@ export async function stage(
   if (table && bulk.length > 0) {
     const slots = new Uint32Array(new SharedArrayBuffer(bulk.length * 4));
     for (let j = 0; j < bulk.length; j++) slots[j] = table.at[bulkAt[j] as number] as number;
-    await storeChunkFiles(repo, bulk, (p) => ws.scan.files.get(p)!.size, true, (j, e) => table.set(bulkAt[j] as number, e), {
+    // where each file is in the scan: its stat data, taken before the file is read, is what its entry records
+    const files = ws.scan.files;
+    const inScan = new Uint32Array(bulk.length);
+    for (let j = 0; j < bulk.length; j++) {
+      const f = files.indexOf(bulk[j] as string);
+      if (f < 0) throw new Error(`internal: ${bulk[j]} is not in the scan`);
+      inScan[j] = f;
+    }
+    await storeChunkFiles(repo, bulk, (j) => files.at(inScan[j] as number), true, (j, e) => table.set(bulkAt[j] as number, e), {
       onProgress: (files, b) => onProgress?.({ phase: "storing", done: before.done + files, total, bytes: before.bytes + b }),
       into: { bytes: table.bytes, at: slots },
     });

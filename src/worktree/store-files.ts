@@ -11,9 +11,11 @@
  * records the files the worker wrote for the durability flush, so they reach
  * the disk before any ref or index names them.
  */
+import fs, { constants } from "node:fs";
 import path from "node:path";
 import { sha256, type ChunkId } from "../format/hash.js";
-import { readWithStat } from "../store/atomic.js";
+import { asAccessError, readWithStat, SMALL_IO } from "../store/atomic.js";
+import { BufferPool } from "../store/buffer-pool.js";
 import { Durability } from "../store/durability.js";
 import type { IndexEntry } from "../store/index-file.js";
 import { FileChunkStore } from "../store/objects.js";
@@ -26,7 +28,7 @@ import type { FileStat } from "./worktree.js";
 /** Below this many files, or bytes, the worker's start (~30 ms of a core) costs more than it saves. */
 const PARALLEL_MIN_FILES = 64;
 const PARALLEL_MIN_BYTES = 16 << 20;
-/** a file's slot in shared memory: store byte (1), id (32 bytes), size, mtimeMs, ctimeMs, ino (Float64, little endian): an index entry's bytes after its path */
+/** a file's slot in shared memory: store byte (1), id (32 bytes), size, mtimeMs, ctimeMs, ino (Float64, little endian): an index entry's bytes after its path; the stat data is the scan's, written before the files are stored */
 const SLOT = 1 + 32 + 32;
 /** what `done` says of a file the worker stored: its object was already there, or the worker wrote it */
 const PRESENT = 1;
@@ -75,8 +77,72 @@ export async function hashChunkFile(
 }
 
 /**
+ * Hash (and when `write`, store) the working file `abs` whose stat data the
+ * scan took: what both threads do with each file of a bulk store. A file of
+ * up to SMALL_IO bytes is read into a buffer lent by `pool` and given back
+ * once its object is written, so storing many files allocates no buffer a
+ * file (at a million files, half a gigabyte of garbage); its stat data is
+ * the scan's, taken before the read (older than the bytes: safe, as in
+ * hashChunkFile), so the open file is not stat'ed again. Larger files, and
+ * a file that grew past SMALL_IO since the scan, take hashChunkFile's way.
+ */
+export async function hashScannedFile(chunks: ChunkStore, abs: string, write: boolean, st: FileStat, pool: BufferPool): Promise<IndexEntry> {
+  const bytes = st.size <= SMALL_IO ? readSmall(abs, st.size, pool) : null;
+  if (!bytes) return hashChunkFile(chunks, abs, write);
+  try {
+    const id = sha256(bytes);
+    // a store that may keep the bytes after put (not a file store) is given a copy
+    if (write) await chunks.put(id, chunks instanceof FileChunkStore ? bytes : Buffer.from(bytes));
+    return { store: "chunk", id, size: bytes.byteLength, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
+  } finally {
+    pool.give(bytes);
+  }
+}
+
+/** Open a working file for reading, refusing a symbolic link put in its place since the scan. */
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
+
+/**
+ * The bytes of `file` in a buffer lent by `pool` (the caller gives it back),
+ * read until a short read (the end of a regular file), with room for `expect`
+ * bytes and one more; null, with the buffer given back, once the file holds
+ * more than SMALL_IO bytes.
+ */
+function readSmall(file: string, expect: number, pool: BufferPool): Buffer | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, READ_FLAGS);
+  } catch (err) {
+    throw asAccessError(err, file);
+  }
+  let buf = pool.take(expect + 1);
+  try {
+    let off = 0;
+    for (;;) {
+      const n = fs.readSync(fd, buf, off, buf.length - off, off);
+      off += n;
+      if (n === 0 || off < buf.length) return buf.subarray(0, off);
+      // the file grew since the scan: a larger buffer, unless it is no longer small
+      if (off > SMALL_IO) {
+        pool.give(buf);
+        return null;
+      }
+      const more = pool.take(buf.length * 2);
+      buf.copy(more, 0, 0, off);
+      pool.give(buf);
+      buf = more;
+    }
+  } catch (err) {
+    pool.give(buf);
+    throw asAccessError(err, file);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
  * The worker's side: take files from the shared counter and store each with
- * hashChunkFile, writing objects without per-file fsync (the main thread
+ * hashScannedFile, writing objects without per-file fsync (the main thread
  * records the ones written for its durability flush).
  */
 export async function storeOnWorker(job: StoreJob): Promise<CountResult> {
@@ -90,17 +156,31 @@ export async function storeOnWorker(job: StoreJob): Promise<CountResult> {
   const out = Buffer.from(job.slots);
   const dv = new DataView(job.slots);
   const at = new Uint32Array(job.at);
+  const pool = new BufferPool();
   let count = 0;
   await takeItems(job.claims, total, async (i) => {
     const before = durability.count;
     const rel = names.toString("utf8", starts[i] as number, starts[i + 1] as number);
-    const e = await hashChunkFile(chunks, path.join(job.root, ...rel.split("/")), job.write);
+    const e = await hashScannedFile(chunks, path.join(job.root, ...rel.split("/")), job.write, readSlotStat(dv, at[i] as number), pool);
     writeSlot(out, dv, at[i] as number, e);
     Atomics.store(flags, i, durability.count > before ? WRITTEN : PRESENT);
     shown[0] = ++count;
     shown[1] = (shown[1] as number) + e.size;
   });
   return { kind: "store", files: count };
+}
+
+/** The stat data a slot at `p` holds (the scan's, written before the files are stored). */
+function readSlotStat(dv: DataView, p: number): FileStat {
+  return { size: dv.getFloat64(p + 33, true), mtimeMs: dv.getFloat64(p + 41, true), ctimeMs: dv.getFloat64(p + 49, true), ino: dv.getFloat64(p + 57, true) };
+}
+
+/** The scan's stat data into the slot at `p`, before the file is stored. */
+function writeSlotStat(dv: DataView, p: number, st: FileStat): void {
+  dv.setFloat64(p + 33, st.size, true);
+  dv.setFloat64(p + 41, st.mtimeMs, true);
+  dv.setFloat64(p + 49, st.ctimeMs, true);
+  dv.setFloat64(p + 57, st.ino, true);
 }
 
 /** A chunk entry's bytes after its path (as the index has them) at `p`. */
@@ -115,13 +195,14 @@ function writeSlot(b: Buffer, dv: DataView, p: number, e: IndexEntry): void {
 
 /**
  * Hash the working files `rels` as chunk objects (storing them when `write`),
- * calling `done` once for each with its place in `rels` and its index entry. `sizes` (from the scan)
- * decides whether a worker thread is worth starting.
+ * calling `done` once for each with its place in `rels` and its index entry.
+ * `stats` gives file i's stat data from the scan: what its entry records,
+ * and by the sizes whether a worker thread is worth starting.
  */
 export async function storeChunkFiles(
   repo: Repository,
   rels: readonly string[],
-  sizes: (rel: string) => number,
+  stats: (i: number) => FileStat,
   write: boolean,
   done: (i: number, entry: IndexEntry) => void,
   { threads, mainShares = true, onProgress, into }: StoreOptions = {},
@@ -130,16 +211,17 @@ export async function storeChunkFiles(
   const byWorker = new Float64Array(progress);
   let files = 0;
   let bytesDone = 0;
+  const pool = new BufferPool();
   const one = async (i: number) => {
     const rel = rels[i] as string;
-    const entry = await hashChunkFile(repo.chunks, path.join(repo.root, ...rel.split("/")), write);
+    const entry = await hashScannedFile(repo.chunks, path.join(repo.root, ...rel.split("/")), write, stats(i), pool);
     done(i, entry);
     files++;
     bytesDone += entry.size;
     onProgress?.(files + (byWorker[0] as number), bytesDone + (byWorker[1] as number));
   };
   let bytes = 0;
-  for (const rel of rels) bytes += sizes(rel);
+  for (let i = 0; i < rels.length; i++) bytes += stats(i).size;
   const parallel = threads ?? (rels.length >= PARALLEL_MIN_FILES && bytes >= PARALLEL_MIN_BYTES && !(write && repo.chunks.durability.syncEachWrite));
   if (!parallel) {
     for (let i = 0; i < rels.length; i++) await one(i);
@@ -156,6 +238,8 @@ export async function storeChunkFiles(
   if (!(slots.bytes.buffer instanceof SharedArrayBuffer) || slots.bytes.byteOffset !== 0 || !(slots.at.buffer instanceof SharedArrayBuffer) || slots.at.length !== rels.length) {
     throw new Error("internal: a store worker's slots are not shared memory, one a file");
   }
+  const slotView = new DataView(slots.bytes.buffer, slots.bytes.byteOffset, slots.bytes.byteLength);
+  for (let i = 0; i < rels.length; i++) writeSlotStat(slotView, slots.at[i] as number, stats(i));
   const { result } = await shareWork<StoreJob>(
     {
       kind: "store",

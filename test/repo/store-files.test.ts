@@ -5,12 +5,14 @@
  * a repository that fsck finds whole after a commit.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { promises as fsp } from "node:fs";
+import fs, { promises as fsp } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { add, commit, fsck, Repository } from "../../src/index.js";
 import { storeChunkFiles } from "../../src/worktree/store-files.js";
 import { hashWorkFile } from "../../src/worktree/work-state.js";
+import { statOf, type FileStat } from "../../src/worktree/worktree.js";
+import { FileAccessError } from "../../src/errors.js";
 import type { IndexEntry } from "../../src/store/index-file.js";
 import { tempDir } from "../helpers/fixture.js";
 
@@ -33,6 +35,12 @@ async function repoWithFiles(n: number): Promise<{ repo: Repository; rels: strin
   return { repo, rels };
 }
 
+/** The files' stat data now, as a scan takes it before they are stored. */
+function scanned(repo: Repository, rels: readonly string[]): (i: number) => FileStat {
+  const stats = rels.map((rel) => statOf(fs.lstatSync(path.join(repo.root, rel))));
+  return (i) => stats[i] as FileStat;
+}
+
 async function objectFiles(repo: Repository): Promise<string[]> {
   const out: string[] = [];
   for (const d of await fsp.readdir(repo.chunks.dir).catch(() => [] as string[])) {
@@ -50,7 +58,7 @@ describe("storeChunkFiles", () => {
 
     const got = new Map<string, IndexEntry>();
     const seen: number[] = [];
-    const { byWorker } = await storeChunkFiles(repo, rels, () => 0, true, (i, e) => got.set(rels[i]!, e), {
+    const { byWorker } = await storeChunkFiles(repo, rels, scanned(repo, rels), true, (i, e) => got.set(rels[i]!, e), {
       threads: true,
       mainShares: false,
       onProgress: (files) => seen.push(files),
@@ -74,11 +82,44 @@ describe("storeChunkFiles", () => {
     const longAgo = new Date(Date.now() - 30 * 24 * 3600_000);
     await fsp.utimes(old, longAgo, longAgo);
     const inode = (await fsp.stat(old)).ino;
-    await storeChunkFiles(repo, rels, () => 0, true, () => {}, { threads: true, mainShares: false });
+    await storeChunkFiles(repo, rels, scanned(repo, rels), true, () => {}, { threads: true, mainShares: false });
     const st = await fsp.stat(old);
     expect(st.ino).toBe(inode);
     expect(Date.now() - st.mtimeMs).toBeLessThan(60_000);
     expect(await objectFiles(repo)).toEqual(objects); // and no temp file beside them
+  });
+
+  it("a file changed since the scan: the bytes read now, the scan's stat data; a symbolic link put in its place is refused", async () => {
+    const { repo, rels } = await repoWithFiles(12);
+    const stats = scanned(repo, rels);
+    // after the scan: one file grows far past the size the scan saw (the read buffer grows with
+    // it), one shrinks, one grows past the size read into a lent buffer (1 MiB)
+    const grown = randomBytes(300_000);
+    const shrunk = Buffer.from("short");
+    const large = randomBytes((1 << 20) + 4096);
+    await fsp.writeFile(path.join(repo.root, rels[1] as string), grown);
+    await fsp.writeFile(path.join(repo.root, rels[2] as string), shrunk);
+    await fsp.writeFile(path.join(repo.root, rels[4] as string), large);
+    for (const threads of [false, true]) {
+      const got = new Map<number, IndexEntry>();
+      await storeChunkFiles(repo, rels, stats, true, (i, e) => got.set(i, e), { threads, mainShares: !threads });
+      const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+      expect(got.get(1)).toMatchObject({ id: sha(grown), size: grown.length, mtimeMs: stats(1).mtimeMs, ino: stats(1).ino });
+      expect(got.get(2)).toMatchObject({ id: sha(shrunk), size: shrunk.length, mtimeMs: stats(2).mtimeMs });
+      expect(got.get(4)).toMatchObject({ id: sha(large), size: large.length });
+      for (const i of [1, 2, 4]) expect(await fsp.readFile(repo.chunks.pathOf(got.get(i)!.id as never))).toEqual(await fsp.readFile(path.join(repo.root, rels[i] as string)));
+      // an entry with the scan's (older) stat data is hashed again by the next status: never taken as clean
+      expect(got.get(1)!.mtimeMs).not.toBe(fs.statSync(path.join(repo.root, rels[1] as string)).mtimeMs);
+    }
+    const outside = path.join(await tempDir(), "secret");
+    await fsp.writeFile(outside, "not in the tree");
+    await fsp.rm(path.join(repo.root, rels[3] as string));
+    await fsp.symlink(outside, path.join(repo.root, rels[3] as string));
+    for (const threads of [false, true]) {
+      const err = await storeChunkFiles(repo, rels, stats, true, () => {}, { threads, mainShares: !threads }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FileAccessError);
+      expect((err as Error).message).toContain(rels[3]);
+    }
   });
 
   it("add and commit through both threads leave a repository fsck finds whole", async () => {

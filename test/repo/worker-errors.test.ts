@@ -6,7 +6,7 @@
  * runs a job on its own.
  */
 import { randomBytes } from "node:crypto";
-import { promises as fsp } from "node:fs";
+import fs, { promises as fsp } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -17,7 +17,7 @@ import { readSnapshot, type SnapEntry } from "../../src/repo/snapshot.js";
 import { copyChunks } from "../../src/worktree/checkout-copy.js";
 import { storeChunkFiles } from "../../src/worktree/store-files.js";
 import { parseJob, parseReply, receiveError, sendError } from "../../src/worktree/worker-protocol.js";
-import { TreeWriter } from "../../src/worktree/worktree.js";
+import { statOf, TreeWriter, type FileStat } from "../../src/worktree/worktree.js";
 import { tempDir } from "../helpers/fixture.js";
 
 process.env.TDV_AUTHOR_NAME = "Test";
@@ -74,9 +74,12 @@ async function corrupted(): Promise<{ repo: Repository; writes: [string, SnapEnt
 describe("errors on the worker thread", () => {
   it("a file that vanished before add stored it: the FileAccessError of the main thread", async () => {
     const { repo, rels } = await files(8);
+    // stat data as the scan took it, before the file went away
+    const stats = rels.map((rel) => statOf(fs.lstatSync(path.join(repo.root, rel))));
+    const scanned = (i: number) => stats[i] as FileStat;
     await fsp.rm(path.join(repo.root, "data", "5"));
-    const onMain = await rejection(storeChunkFiles(repo, rels, () => 0, true, () => {}, { threads: false }));
-    const onWorker = await rejection(storeChunkFiles(repo, rels, () => 0, true, () => {}, { threads: true, mainShares: false }));
+    const onMain = await rejection(storeChunkFiles(repo, rels, scanned, true, () => {}, { threads: false }));
+    const onWorker = await rejection(storeChunkFiles(repo, rels, scanned, true, () => {}, { threads: true, mainShares: false }));
     expect(onMain).toBeInstanceOf(FileAccessError);
     expect(onWorker).toBeInstanceOf(FileAccessError);
     expect(seen(onWorker)).toEqual(seen(onMain));
