@@ -7,8 +7,6 @@
  */
 export type KeyEncoding = { kind: "default" | "v2"; separator: "." | "/" };
 
-const CANONICAL_INDEX = /^(?:0|[1-9][0-9]{0,15})$/; // 2^53 - 1 has 16 digits
-
 export function formatChunkKey(enc: KeyEncoding, index: readonly number[]): string {
   for (const i of index) {
     if (!Number.isSafeInteger(i) || i < 0) {
@@ -21,25 +19,36 @@ export function formatChunkKey(enc: KeyEncoding, index: readonly number[]): stri
   return index.length === 0 ? "0" : index.join(enc.separator);
 }
 
-/** The chunk index named by `key`, or null if `key` is not a canonical chunk key of an ndim-D array. */
+/**
+ * The chunk index named by `key`, or null if `key` is not a canonical chunk
+ * key of an ndim-D array: each index "0" or a digit 1-9 then at most 15
+ * digits, and at most 2^53 - 1. Read a character at a time (no split, no
+ * pattern): every file of a tree is classified by it.
+ */
 export function parseChunkKey(enc: KeyEncoding, key: string, ndim: number): number[] | null {
-  let body = key;
+  let i = 0;
+  const sep = enc.separator.charCodeAt(0);
   if (enc.kind === "default") {
     if (ndim === 0) return key === "c" ? [] : null;
-    const prefix = `c${enc.separator}`;
-    if (!key.startsWith(prefix)) return null;
-    body = key.slice(prefix.length);
+    if (key.charCodeAt(0) !== 0x63 || key.charCodeAt(1) !== sep) return null; // "c" and the separator
+    i = 2;
   } else if (ndim === 0) {
     return key === "0" ? [] : null;
   }
-  const parts = body.split(enc.separator);
-  if (parts.length !== ndim) return null;
   const index: number[] = [];
-  for (const part of parts) {
-    if (!CANONICAL_INDEX.test(part)) return null;
-    const n = Number(part);
-    if (n > Number.MAX_SAFE_INTEGER) return null;
-    index.push(n);
+  for (;;) {
+    const start = i;
+    let n = 0;
+    for (; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      if (c === sep) break;
+      if (c < 0x30 || c > 0x39) return null;
+      n = n * 10 + (c - 0x30);
+    }
+    const digits = i - start;
+    if (digits === 0 || digits > 16 || (digits > 1 && key.charCodeAt(start) === 0x30) || n > Number.MAX_SAFE_INTEGER) return null;
+    if (index.push(n) > ndim) return null;
+    if (i === key.length) return index.length === ndim ? index : null;
+    i++; // the separator
   }
-  return index;
 }

@@ -143,13 +143,7 @@ export async function recordCommit(repo: Repository, opts: CommitOptions): Promi
   // metadata documents (reading the whole tree back would read every folder and manifest too), a
   // block of paths at a time, in path order
   if (onKind && kindCodes.length === 0 && index.entries.size > 0) {
-    const h = storedHierarchy(repo, index.entries, true);
-    const paths = [...index.entries.keys()];
-    for (let from = 0; from < paths.length; from += 1024) {
-      const block = paths.slice(from, from + 1024);
-      const kinds = await Promise.all(block.map((p) => h.classify(p)));
-      for (let i = 0; i < block.length; i++) onKind(block[i] as string, kinds[i] as FileKind);
-    }
+    await storedHierarchy(repo, index.entries, true).classifyEach(index.entries.keys(), (_i, kind, _node, rel) => onKind(rel, kind));
   }
   // (made one at a time: a million Change objects at once were a large part of a first commit's memory)
   const firstCommit = onKind !== undefined && kindCodes.length === index.entries.size;

@@ -74,6 +74,36 @@ describe("parseChunkKey", () => {
     }
   });
 
+  it("agrees with the spelling rule written as a pattern, on keys made to be near it", () => {
+    // the rule as the specs' canonical form: "c" + sep (v3 default), then ndim indices joined by sep
+    const reference = (enc: KeyEncoding, key: string, ndim: number): number[] | null => {
+      const idx = "(0|[1-9][0-9]{0,15})";
+      const s = enc.separator === "." ? "\\." : "/";
+      const body = ndim === 0 ? (enc.kind === "default" ? "" : "0") : Array(ndim).fill(idx).join(s);
+      const m = new RegExp(`^${enc.kind === "default" ? (ndim === 0 ? "c" : `c${s}`) : ""}${body}$`).exec(key);
+      if (!m) return null;
+      const out = m.slice(1).map(Number);
+      return out.some((n) => n > Number.MAX_SAFE_INTEGER) ? null : out;
+    };
+    const pieces = ["0", "1", "9", "10", "007", "c", ".", "/", "", "x", "99", "9007199254740991", "9007199254740992", "1234567890123456", "12345678901234567", "٣"];
+    let seed = 7;
+    const pick = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return pieces[Math.floor(seed / 65_536) % pieces.length] as string;
+    };
+    let checked = 0;
+    for (let k = 0; k < 20_000; k++) {
+      const key = Array.from({ length: 1 + (k % 6) }, pick).join("");
+      for (const enc of [v3, v3dot, v2, v2slash]) {
+        for (let ndim = 0; ndim <= 3; ndim++) {
+          expect(parseChunkKey(enc, key, ndim), `${enc.kind}${enc.separator} ${key} ndim ${ndim}`).toEqual(reference(enc, key, ndim));
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBe(320_000);
+  });
+
   it("round-trips byte-exactly in both directions", () => {
     const indices = [[], [0], [5], [0, 0], [10, 200, 3000], [Number.MAX_SAFE_INTEGER, 0, 1, 2]];
     for (const enc of [v3, v3dot, v2, v2slash]) {
