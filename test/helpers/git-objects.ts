@@ -1,9 +1,8 @@
 /** Build commits directly from Git objects, for tests of revision, branch, tag and log. */
-import { promises as fs } from "node:fs";
-import os from "node:os";
 import { Repository } from "../../src/index.js";
 import type { GitOid } from "../../src/format/hash.js";
 import type { Person, TreeEntry } from "../../src/format/git-object.js";
+import { tempDir } from "./fixture.js";
 
 export type Files = Record<string, string>;
 
@@ -12,7 +11,8 @@ export function person(timestamp: number): Person {
 }
 
 export async function newRepo(): Promise<Repository> {
-  const dir = await fs.mkdtemp(`${os.tmpdir()}/tdv-test-`);
+  // removed after the test file, as every temp folder the fixture makes
+  const dir = await tempDir();
   return (await Repository.init({ dir, durability: "none" })).repo;
 }
 

@@ -9,10 +9,9 @@
 import { describe, expect, it } from "vitest";
 import { ShuffleCodec } from "../../src/zarr/support.js";
 import { tdv, tdvJson, tdvOk } from "../helpers/cli.js";
+import { tempDir } from "../helpers/fixture.js";
 import { hasZarrPython, python, pythonJson } from "../helpers/zarr-python.js";
-import { promises as fsp } from "node:fs";
 import os from "node:os";
-import path from "node:path";
 
 interface Case {
   name: string;
@@ -62,8 +61,9 @@ const CASES: Case[] = [
 
 const assign = (target: string, edits: [number, string][]) => edits.map(([i, v]) => `${target}[${i}] = ${v}`).join("\n");
 
-async function tmp(): Promise<string> {
-  return fsp.mkdtemp(path.join(os.tmpdir(), "tdv-numcodecs-"));
+/** A temp folder, removed after the file (the fixture's). */
+function tmp(): Promise<string> {
+  return tempDir();
 }
 
 interface ValuesJson {
