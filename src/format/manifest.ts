@@ -145,6 +145,45 @@ export class ChunkList {
     return [...byRegion.keys()].sort(compareStrings).map((name) => [name, byRegion.get(name)!]);
   }
 
+  /**
+   * The shard of the entries at `positions` (one region): the bytes
+   * encodeShard makes of shardEntries(positions), written from the list's
+   * arrays without an entry object (a million chunks made a million of them,
+   * each with its id as text, while a first snapshot was written). A chunk
+   * index listed twice is refused.
+   */
+  encodeShard(positions: readonly number[]): Uint8Array {
+    const nd = this.ndim;
+    const ix = this.index;
+    const cmp = (a: number, b: number): number => {
+      for (let d = 0; d < nd; d++) {
+        const diff = (ix[a * nd + d] as number) - (ix[b * nd + d] as number);
+        if (diff !== 0) return diff;
+      }
+      return 0;
+    };
+    const order = Uint32Array.from(positions).sort(cmp);
+    const out = Buffer.allocUnsafe(order.length * (nd * 8 + HASH_BYTES + 8));
+    let p = 0;
+    const varint = (n: number) => {
+      if (!Number.isSafeInteger(n) || n < 0) throw new InvalidManifestEntryError(`varint must be an integer in 0..2^53-1, got ${n}`);
+      while (n >= 0x80) {
+        out[p++] = (n % 0x80) | 0x80;
+        n = Math.floor(n / 0x80);
+      }
+      out[p++] = n;
+    };
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k] as number;
+      if (k > 0 && cmp(order[k - 1] as number, i) === 0) throw new InvalidManifestEntryError(`duplicate chunk index [${this.entry(i).index}]`);
+      // the id was checked when pushed (64 lowercase hex digits), and is held as its 32 bytes
+      for (let d = 0; d < nd; d++) varint(ix[i * nd + d] as number);
+      p += this.ids.copy(out, p, i * HASH_BYTES, (i + 1) * HASH_BYTES);
+      varint(this.sizes[i] as number);
+    }
+    return withShardHead(nd, order.length, [out.subarray(0, p)]);
+  }
+
   /** The entries at `positions` (one shard), sorted by index; a chunk index listed twice is refused. */
   shardEntries(positions: readonly number[]): ManifestEntry[] {
     const list = positions.map((i) => this.entry(i)).sort((a, b) => compareIndex(a.index, b.index));

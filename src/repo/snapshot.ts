@@ -11,7 +11,6 @@ import { sha256, type ChunkId, type GitOid } from "../format/hash.js";
 import {
   decodeShard,
   encodeFileList,
-  encodeShard,
   ChunkList,
   FILE_LIST,
   MANIFEST_TREE,
@@ -170,7 +169,7 @@ export async function writeDir(repo: Repository, node: DirNode, where: string, p
   if (node.chunks && node.chunks.length > 0) {
     const list = node.chunks;
     const shards = list.shards();
-    const shardOids = await mapLimit(shards, 16, ([, at]) => pack.writeBlob(encodeShard(node.ndim, list.shardEntries(at))));
+    const shardOids = await mapLimit(shards, 16, ([, at]) => pack.writeBlob(list.encodeShard(at)));
     const tree = await pack.writeTree(
       shards.map(([name], i) => ({ mode: "100644", name, oid: shardOids[i]! })),
       joinPath(where, MANIFEST_TREE),

@@ -375,6 +375,12 @@ describe("file lists", () => {
         const got = list.shards().map(([name, at]) => [name, list.shardEntries(at)]);
         expect(got).toEqual(want);
         for (const [name, shard] of got as [string, ManifestEntry[]][]) expect(encodeShard(ndim, shard)).toEqual(encodeShard(ndim, want.find(([w]) => w === name)![1]));
+        // written from the list's arrays: the same bytes as the entries encoded, positions in any order
+        for (const [name, at] of list.shards()) {
+          const wanted = encodeShard(ndim, want.find(([w]) => w === name)![1]);
+          expect(Buffer.from(list.encodeShard(at)).equals(Buffer.from(wanted)), `${ndim} ${name}`).toBe(true);
+          expect(Buffer.from(list.encodeShard([...at].reverse())).equals(Buffer.from(wanted))).toBe(true);
+        }
       }
     }
     const twice = new ChunkList(2);
@@ -382,6 +388,10 @@ describe("file lists", () => {
     twice.push([1, 2], id("b"), 2);
     const [[, at]] = twice.shards() as [[string, number[]]];
     expect(() => twice.shardEntries(at)).toThrow(InvalidManifestEntryError);
+    expect(() => twice.encodeShard(at)).toThrow(/duplicate chunk index \[1,2\]/);
+    const negative = new ChunkList(1);
+    negative.push([-1], id("d"), 1);
+    expect(() => negative.encodeShard([0])).toThrow(/varint must be an integer/);
     expect(() => splitIntoShards(2, [entry([1, 2]), entry([1, 2])])).toThrow(InvalidManifestEntryError);
     expect(() => twice.push([1], id("c"), 1)).toThrow(/dimensions/);
     expect(() => twice.push([3, 4], "xyz" as ChunkId, 1)).toThrow(/not a chunk id/);
