@@ -12,6 +12,7 @@ import * as zarr from "zarrita";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isTdvError, openSession, type ReadSession } from "../../src/index.js";
 import { commitAll, repoFrom, setPoints } from "../merge/helpers.js";
+import { tempDir } from "../helpers/fixture.js";
 
 /** Every file under `root` (not .tdv), by path relative to it. */
 async function filesOf(root: string): Promise<Map<string, Buffer>> {
@@ -66,7 +67,7 @@ for (const fixture of ["v2/weather.zarr", "v3/ocean.zarr", "v3/sharded.zarr"]) {
     it("zarrita opens every array through the session and reads the values of the commit's files", async () => {
       const arrays = await first.arrays();
       expect(arrays.length).toBeGreaterThan(0);
-      const snapshot = path.join(dir, "..", `${path.basename(dir)}-snapshot`);
+      const snapshot = await tempDir(); // removed after the file
       for (const [rel, bytes] of files) {
         await fsp.mkdir(path.dirname(path.join(snapshot, rel)), { recursive: true });
         await fsp.writeFile(path.join(snapshot, rel), bytes);
