@@ -166,12 +166,7 @@ export class ChunkList {
     const out = Buffer.allocUnsafe(order.length * (nd * 8 + HASH_BYTES + 8));
     let p = 0;
     const varint = (n: number) => {
-      if (!Number.isSafeInteger(n) || n < 0) throw new InvalidManifestEntryError(`varint must be an integer in 0..2^53-1, got ${n}`);
-      while (n >= 0x80) {
-        out[p++] = (n % 0x80) | 0x80;
-        n = Math.floor(n / 0x80);
-      }
-      out[p++] = n;
+      p = putVarint(out, p, n);
     };
     for (let k = 0; k < order.length; k++) {
       const i = order[k] as number;
@@ -221,18 +216,24 @@ function withShardHead(ndim: number, count: number, parts: readonly Uint8Array[]
   return out;
 }
 
+/** A shard's varint of `n` (an integer in 0..2^53-1) into `out` at `p`; returns where it ends. */
+function putVarint(out: Buffer, p: number, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidManifestEntryError(`varint must be an integer in 0..2^53-1, got ${n}`);
+  while (n >= 0x80) {
+    out[p++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  out[p++] = n;
+  return p;
+}
+
 /** The bytes of `entries` (sorted, unique, each after `prev` when given), as a shard holds them. */
 function encodeEntries(ndim: number, entries: readonly ManifestEntry[], prev: readonly number[] | null): Uint8Array {
   // one buffer with room for the largest varints, written in place (a number[] per byte was the cost)
   const out = Buffer.allocUnsafe(entries.length * (ndim * 8 + HASH_BYTES + 8));
   let p = 0;
   const varint = (n: number) => {
-    if (!Number.isSafeInteger(n) || n < 0) throw new InvalidManifestEntryError(`varint must be an integer in 0..2^53-1, got ${n}`);
-    while (n >= 0x80) {
-      out[p++] = (n % 0x80) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    out[p++] = n;
+    p = putVarint(out, p, n);
   };
   for (const { index, id, size } of entries) {
     if (index.length !== ndim) {
