@@ -144,11 +144,18 @@ function writeObjectFileSync(file: string, bytes: Uint8Array, check: boolean): b
   }
 }
 
-/** Read a file and the stat data of the same open file (synchronously when it is small). */
+/**
+ * Open flags for reading a working file: never through a symbolic link (a
+ * scan found the file regular; a link put in its place since is refused,
+ * ELOOP, as a FileAccessError naming the file).
+ */
+export const READ_NO_FOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
+
+/** Read a working file and the stat data of the same open file (synchronously when it is small), never through a symbolic link. */
 export async function readWithStat(file: string): Promise<{ bytes: Buffer; stat: import("node:fs").Stats }> {
   let fd: number;
   try {
-    fd = fs.openSync(file, "r");
+    fd = fs.openSync(file, READ_NO_FOLLOW);
   } catch (err) {
     throw asAccessError(err, file);
   }
@@ -156,7 +163,7 @@ export async function readWithStat(file: string): Promise<{ bytes: Buffer; stat:
     const stat = fs.fstatSync(fd);
     const size = stat.size;
     if (size > SMALL_IO) {
-      const fh = await fsp.open(file, "r");
+      const fh = await fsp.open(file, READ_NO_FOLLOW);
       try {
         return { bytes: await fh.readFile(), stat: await fh.stat() };
       } finally {

@@ -179,14 +179,14 @@ export async function stage(
     const slots = new Uint32Array(new SharedArrayBuffer(bulk.length * 4));
     for (let j = 0; j < bulk.length; j++) slots[j] = table.at[bulkAt[j] as number] as number;
     // where each file is in the scan: its stat data, taken before the file is read, is what its entry records
-    const files = ws.scan.files;
+    const scanned = ws.scan.files;
     const inScan = new Uint32Array(bulk.length);
     for (let j = 0; j < bulk.length; j++) {
-      const f = files.indexOf(bulk[j] as string);
+      const f = scanned.indexOf(bulk[j] as string);
       if (f < 0) throw new Error(`internal: ${bulk[j]} is not in the scan`);
       inScan[j] = f;
     }
-    await storeChunkFiles(repo, bulk, (j) => files.at(inScan[j] as number), true, (j, e) => table.set(bulkAt[j] as number, e), {
+    await storeChunkFiles(repo, bulk, (j) => scanned.at(inScan[j] as number), true, (j, e) => table.set(bulkAt[j] as number, e), {
       onProgress: (files, b) => onProgress?.({ phase: "storing", done: before.done + files, total, bytes: before.bytes + b }),
       into: { bytes: table.bytes, at: slots },
     });

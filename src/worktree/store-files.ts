@@ -11,10 +11,10 @@
  * records the files the worker wrote for the durability flush, so they reach
  * the disk before any ref or index names them.
  */
-import fs, { constants } from "node:fs";
+import fs from "node:fs";
 import path from "node:path";
 import { sha256, type ChunkId } from "../format/hash.js";
-import { asAccessError, readWithStat, SMALL_IO } from "../store/atomic.js";
+import { asAccessError, READ_NO_FOLLOW, readWithStat, SMALL_IO } from "../store/atomic.js";
 import { BufferPool } from "../store/buffer-pool.js";
 import { Durability } from "../store/durability.js";
 import type { IndexEntry } from "../store/index-file.js";
@@ -99,9 +99,6 @@ export async function hashScannedFile(chunks: ChunkStore, abs: string, write: bo
   }
 }
 
-/** Open a working file for reading, refusing a symbolic link put in its place since the scan. */
-const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
-
 /**
  * The bytes of `file` in a buffer lent by `pool` (the caller gives it back),
  * read until a short read (the end of a regular file), with room for `expect`
@@ -111,7 +108,7 @@ const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
 function readSmall(file: string, expect: number, pool: BufferPool): Buffer | null {
   let fd: number;
   try {
-    fd = fs.openSync(file, READ_FLAGS);
+    fd = fs.openSync(file, READ_NO_FOLLOW);
   } catch (err) {
     throw asAccessError(err, file);
   }

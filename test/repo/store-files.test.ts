@@ -120,6 +120,16 @@ describe("storeChunkFiles", () => {
       expect(err).toBeInstanceOf(FileAccessError);
       expect((err as Error).message).toContain(rels[3]);
     }
+    // a file the scan saw larger than a lent buffer is read whole: through a link, refused too
+    await fsp.writeFile(outside, randomBytes((1 << 20) + 1));
+    await fsp.rm(path.join(repo.root, rels[3] as string));
+    await fsp.writeFile(path.join(repo.root, rels[3] as string), randomBytes((1 << 20) + 1));
+    const bigStats = scanned(repo, rels);
+    await fsp.rm(path.join(repo.root, rels[3] as string));
+    await fsp.symlink(outside, path.join(repo.root, rels[3] as string));
+    const err = await storeChunkFiles(repo, rels, bigStats, true, () => {}, { threads: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FileAccessError);
+    expect((err as Error).message).toContain(rels[3]);
   });
 
   it("add and commit through both threads leave a repository fsck finds whole", async () => {
