@@ -4,8 +4,19 @@ import { RefLockedError } from "../errors.js";
 import { asAccessError, mkdirRaceproof } from "./atomic.js";
 import { ownerAlive, ownerOf, parseOwner } from "./owner.js";
 
-/** The new content of a locked file before its rename: `<target>.tmp-commit-<pid>-<random>` (ref listings skip ".tmp-" names). */
+/** infix of a locked file's new content before its rename (ref listings and gc know ".tmp-" names) */
 const COMMIT_TMP = ".tmp-commit-";
+
+/**
+ * Where a lock's owner `pid` writes the new content of `target`, up to a
+ * random tail: `.<name>.tmp-commit-<pid>-` beside it. The leading dot makes
+ * git's scans of loose refs and reflogs skip it: killed before its rename, an
+ * empty or half-written one is no ref to stock `git fsck` ("invalid sha1
+ * pointer"), as git's own `.lock` files are not.
+ */
+export function commitTempPrefix(target: string, pid: number): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}${COMMIT_TMP}${pid}-`);
+}
 
 export interface Lock {
   readonly file: string;
@@ -52,7 +63,7 @@ export async function acquireLock(target: string, what: string, waitMs = 0): Pro
           done = true;
           // the new content goes to a file of its own, renamed over the target while the lock, still naming
           // its owner, is held: killed at any moment, this leaves a lock a later command can take over
-          const tmp = `${target}${COMMIT_TMP}${process.pid}-${Math.random().toString(36).slice(2)}`;
+          const tmp = `${commitTempPrefix(target, process.pid)}${Math.random().toString(36).slice(2)}`;
           try {
             const bytes = typeof content === "string" ? Buffer.from(content) : content;
             const out = await fsp.open(tmp, "wx");
@@ -123,11 +134,13 @@ async function takeOverDead(file: string, target: string): Promise<boolean> {
   // the new content the dead owner may have been writing, removed while its lock still stands (no live writer
   // can hold it): never renamed, so the target is as it was, or as the owner's rename left it
   const dir = path.dirname(target);
-  const theirs = `${path.basename(target)}${COMMIT_TMP}${owner.pid}-`;
+  const theirs = path.basename(commitTempPrefix(target, owner.pid));
+  const older = theirs.slice(1); // named without the dot before 2026-12-05
   for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
-    if (name.startsWith(theirs)) await fsp.rm(path.join(dir, name), { force: true }).catch(() => {});
+    if (name.startsWith(theirs) || name.startsWith(older)) await fsp.rm(path.join(dir, name), { force: true }).catch(() => {});
   }
-  const aside = `${target}.tmp-stale-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  // dot-named too: killed before it is removed, git's ref scans pass over it as well
+  const aside = path.join(dir, `.${path.basename(target)}.tmp-stale-${process.pid}-${Math.random().toString(36).slice(2)}`);
   try {
     await fsp.rename(file, aside);
   } catch {

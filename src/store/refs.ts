@@ -304,7 +304,8 @@ export class Refs implements RefStore {
           await this.dropPacked(ref);
           return;
         }
-        const tmp = `${log}.tmp-${process.pid}`;
+        // dot-named: git's reflog scan passes over it should this be killed before the rename
+        const tmp = path.join(path.dirname(log), `.${path.basename(log)}.tmp-${process.pid}`);
         await fsp.writeFile(tmp, `${lines.join("\n")}\n`);
         await fsp.rename(tmp, log);
         await lock.commit(`${top}\n`);

@@ -57,13 +57,20 @@ describe("refs", () => {
     await fsp.rm(lock);
   });
 
-  it("a ref update killed just before or just after its rename leaves a lock the next update takes over, and no temp file", async () => {
-    for (const when of ["before", "after"] as const) {
+  it("a ref update killed while writing, just before or just after its rename: stock git fsck is clean, and the next update takes over the lock, leaving no temp file", async () => {
+    for (const when of ["writing", "before", "after"] as const) {
       const { repo, oid } = await repoWithCommit();
       const who = { name: "t", email: "t@x", timestamp: 1_700_000_001, tzOffset: 0 };
       const next = await repo.git.writeCommit({ tree: await repo.git.writeTree([]), parents: [oid], author: who, committer: who, message: "second\n" });
       // the built library in a process of its own, killed with SIGKILL around the rename of the new content
       const script = `import fs from "node:fs";
+        const open = fs.promises.open;
+        fs.promises.open = async (p, ...rest) => {
+          const fh = await open(p, ...rest);
+          // the new content's file made, nothing written in it yet
+          if (String(p).includes(".tmp-commit-") && ${JSON.stringify(when)} === "writing") process.kill(process.pid, "SIGKILL");
+          return fh;
+        };
         const rename = fs.promises.rename;
         fs.promises.rename = async (a, b) => {
           const mine = String(a).includes(".tmp-commit-");
@@ -78,7 +85,10 @@ describe("refs", () => {
       expect(r.signal, r.stderr).toBe("SIGKILL");
       const heads = path.join(repo.tdvDir, "git/refs/heads");
       expect(await fsp.readdir(heads)).toContain("main.lock"); // left by the killed process, naming it
-      const now = when === "before" ? oid : next;
+      // git passes over what the killed process left (its lock, and the new content not yet renamed)
+      const fsckRun = spawnSync("git", ["--git-dir", path.join(repo.tdvDir, "git"), "fsck", "--no-progress"], { encoding: "utf8" });
+      expect({ when, code: fsckRun.status, err: fsckRun.stderr.split("\n").filter((l) => l !== "" && !/^(dangling|Checking)/.test(l)) }).toEqual({ when, code: 0, err: [] });
+      const now = when === "after" ? next : oid;
       expect(await repo.refs.read("refs/heads/main")).toBe(now);
       await repo.refs.update("refs/heads/main", { expected: now, next: oid, who: repo.identity(), message: "again" });
       expect(await repo.refs.read("refs/heads/main")).toBe(oid);
