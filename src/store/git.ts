@@ -96,10 +96,14 @@ export class GitStore implements ObjectStore {
   private packsScanned = false;
   /** the packs being collected (withPack): their objects are readable before they are written */
   private readonly open = new Set<PackWriter>();
+  /** the objects folder, with a separator after it (loose objects' paths are joined as text) */
+  private readonly objectsDir: string;
   constructor(
     readonly gitdir: string,
     readonly durability: Durability = new Durability(gitdir, "fsync"),
-  ) {}
+  ) {
+    this.objectsDir = path.join(gitdir, "objects") + path.sep;
+  }
 
   /** Forget the objects kept in memory: the next reads go to the disk (fsck, gc). */
   dropCache(): void {
@@ -352,13 +356,6 @@ export class GitStore implements ObjectStore {
     // joined as text: path.join's normalizing was a tenth of `log`'s own work (the parts are clean)
     return `${this.objectsDir}${oid.slice(0, 2)}${path.sep}${oid.slice(2)}`;
   }
-
-  /** the objects folder, with a separator after it */
-  private get objectsDir(): string {
-    this.objectsPrefix ??= path.join(this.gitdir, "objects") + path.sep;
-    return this.objectsPrefix;
-  }
-  private objectsPrefix: string | undefined;
 
   private packDir(): string {
     return path.join(this.gitdir, "objects", "pack");

@@ -184,10 +184,7 @@ function writeSlotStat(dv: DataView, p: number, st: FileStat): void {
 function writeSlot(b: Buffer, dv: DataView, p: number, e: IndexEntry): void {
   if (p + SLOT > b.length || b.write(e.id, p + 1, 32, "hex") !== 32) throw new Error(`internal: no slot for ${e.id} at ${p}`);
   b[p] = 1;
-  dv.setFloat64(p + 33, e.size, true);
-  dv.setFloat64(p + 41, e.mtimeMs, true);
-  dv.setFloat64(p + 49, e.ctimeMs, true);
-  dv.setFloat64(p + 57, e.ino, true);
+  writeSlotStat(dv, p, e);
 }
 
 /**
@@ -256,24 +253,14 @@ export async function storeChunkFiles(
   if (!result) return { byWorker: 0 };
   const flags = new Int32Array(finished);
   const b = slots.bytes;
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   for (let i = 0; i < rels.length; i++) {
     const flag = Atomics.load(flags, i);
     if (flag === 0) continue; // the main thread's
     const p = slots.at[i] as number;
-    const size = dv.getFloat64(p + 33, true);
+    const st = readSlotStat(slotView, p);
     if (flag === WRITTEN) repo.chunks.durability.written(repo.chunks.pathOf(b.toString("hex", p + 1, p + 33) as ChunkId));
-    if (!into) {
-      done(i, {
-        store: "chunk",
-        id: b.toString("hex", p + 1, p + 33) as ChunkId,
-        size,
-        mtimeMs: dv.getFloat64(p + 41, true),
-        ctimeMs: dv.getFloat64(p + 49, true),
-        ino: dv.getFloat64(p + 57, true),
-      });
-    }
-    bytesDone += size;
+    if (!into) done(i, { store: "chunk", id: b.toString("hex", p + 1, p + 33) as ChunkId, ...st });
+    bytesDone += st.size;
   }
   onProgress?.(rels.length, bytesDone);
   return { byWorker: result.files };
