@@ -359,10 +359,28 @@ function glibc() {
   return /(\d+\.\d+)\s*$/m.exec((r.stdout ?? "").split("\n")[0] ?? "")?.[0] ?? "this one's";
 }
 
+/**
+ * A folder a set-up replaces is moved aside into WORK/trash, not deleted, and
+ * the trash is emptied after each operation's timed runs. Deleted just before
+ * a timed run, its files' inodes, freed a moment earlier, made the run's file
+ * creation several times slower on a file system without a journal (ext4 then
+ * passes over each inode freed in the last minutes, reading its dtime: 45% of a
+ * first `add`'s samples in `recently_deleted`), by an amount that depended on
+ * how much the set-up had deleted, not on the command timed.
+ */
+const TRASH = path.join(WORK, "trash");
+let trashed = 0;
 function fresh(name) {
   const d = path.join(WORK, name);
-  fs.rmSync(d, { recursive: true, force: true });
+  if (fs.existsSync(d)) {
+    fs.mkdirSync(TRASH, { recursive: true });
+    fs.renameSync(d, path.join(TRASH, `${name}-${trashed++}`));
+  }
   return d;
+}
+
+function emptyTrash() {
+  fs.rmSync(TRASH, { recursive: true, force: true });
 }
 
 /** A setup that removes `name` (where the command writes), then gives the folder to run in. */
@@ -384,6 +402,7 @@ const want = (op) => ONLY.length === 0 || ONLY.includes(op);
 
 function record(op, specs, note) {
   const rows = runRows(specs);
+  emptyTrash();
   const base = rows[0].median;
   for (const r of rows) r.ratioToFirst = r.median / base;
   results.push({ op, rows, note });
@@ -433,6 +452,7 @@ const metOrNo = (ok) => (ok ? "met" : "no");
 function main() {
   if (!fs.existsSync(TDV)) throw new Error("run `npm run build` first");
   fs.mkdirSync(WORK, { recursive: true });
+  emptyTrash(); // an earlier run's, if it was stopped
   fs.mkdirSync(ENV.HOME, { recursive: true });
   fs.mkdirSync(OUT, { recursive: true });
   console.log(`tdv bench: ${sizeName} dataset, ${size.chunks} chunks × ${size.chunkBytes} B, ${RUNS} runs, work dir ${WORK}`);
@@ -836,3 +856,4 @@ function emptyWorktree(dir, keep) {
 }
 
 main();
+emptyTrash();
