@@ -112,6 +112,8 @@ describe.concurrent("usage errors exit 2 with a clear message", () => {
 
   it.each([
     [["nosuchcommand"], /unknown command/],
+    // every command registered for a name no command has: commander names the nearest
+    [["stauts"], /unknown command 'stauts'\n\(Did you mean status\?\)/],
     [["status", "--bogus"], /unknown option '--bogus'/],
     [["log", "-n", "x"], /not a whole number/],
     [["cat", "HEAD"], /missing required argument 'path'/],
