@@ -299,6 +299,9 @@ function du(p) {
 }
 
 const tdv = `node ${TDV}`;
+/** the floor of a clean `status`: every file's size and mtime, listed by find (the repository's folder skipped) */
+const STAT_WALK_LABEL = "stat walk (find -printf '%s %T@')";
+const STAT_WALK = "find . -path ./.tdv -prune -o -printf '%s %T@\\n' >/dev/null";
 const gitInit = "git init -q -b main . && git config core.autocrlf false && git config gc.auto 0";
 const lfsInit = `${gitInit} && git lfs install --local >/dev/null && git lfs track 'era.zarr/**/c/**' 'many.zarr/**/c/**' >/dev/null && git add .gitattributes`;
 
@@ -502,10 +505,14 @@ function main() {
     record("status, clean tree", [
       measure("node -e 0", "node -e 0", { cwd: tdvRepo }),
       measure("tdv status", `${tdv} status >/dev/null`, { cwd: tdvRepo }),
+      measure(STAT_WALK_LABEL, STAT_WALK, { cwd: tdvRepo }),
       measure("git status", "git status >/dev/null", { cwd: gitRepo }),
       // Icechunk has no working folder to scan: the nearest is a session's own uncommitted changes
       ...iceRows(measure("Icechunk open + Session.status()", iceCmd("status", iceRepo), { cwd: WORK })),
     ]);
+    const m = medians(results.at(-1));
+    const bound = m["node -e 0"] + m[STAT_WALK_LABEL];
+    console.log(`  target status ≤ 1.5 × (start + stat walk) = ${(1.5 * bound).toFixed(3)} s: ${(m["tdv status"] / bound).toFixed(2)}×, ${metOrNo(m["tdv status"] <= 1.5 * bound)}`);
   }
 
   // incremental commit: 1% of t2m + an appended time slice
@@ -794,7 +801,7 @@ huge: ${size.chunks.toLocaleString("en")} chunk files in one array (${nTime} × 
   if (ONLY.length === 0 || ONLY.includes("huge-status")) {
     record(`clean status, ${size.chunks.toLocaleString("en")} chunk files`, [
       measure("node -e 0", "node -e 0", { cwd: repo }),
-      measure("stat walk (find -printf '%s %T@')", "find . -path ./.tdv -prune -o -printf '%s %T@\\n' >/dev/null", { cwd: repo }),
+      measure(STAT_WALK_LABEL, STAT_WALK, { cwd: repo }),
       measure("tdv status", `${tdv} status >/dev/null`, { cwd: repo }),
     ]);
     const [node, walk, status] = results.at(-1).rows.map((r) => r.median);
