@@ -327,7 +327,7 @@ async function downloadChunks(
     if ("missing" in out) throw new RemoteObjectMissingError(id, "chunk", label);
     if ("corrupt" in out) throw new RemoteObjectCorruptError(id, "chunk", label, `its bytes hash to ${out.corrupt}`);
     if (out.wrote) {
-      store.durability.written(file);
+      store.durability.written(file, out.bytes);
       verifiedInto?.add(id); // hashed on the way in, and stored by this process
     }
     if (src && out.wrote) received = out.bytes;

@@ -9,6 +9,11 @@
  * Modes: "deferred" (default), "fsync" (each object at once), "none"
  * (throwaway repositories, tests). The library takes the mode as an option
  * (Repository.open/init `durability`); the CLI reads it from TDV_FSYNC.
+ *
+ * A writer of many bytes does not leave them all to the flush: past every
+ * WRITE_BACK_BYTES written, a `sync -f` starts in the background (writeBack),
+ * so the disk takes the first bytes while the next are read and hashed, and
+ * the flush, which awaits it and then syncs as always, waits for the rest.
  */
 import { execFile } from "node:child_process";
 import { promises as fsp } from "node:fs";
@@ -16,9 +21,18 @@ import { mapLimit } from "./atomic.js";
 
 export type DurabilityMode = "deferred" | "fsync" | "none";
 
+/** bytes written deferred between two background write-backs (see writeBack) */
+export const WRITE_BACK_BYTES = 64 << 20;
+
 export class Durability {
   private pending = new PendingFiles();
   private syncfsWorks: boolean | undefined;
+  /** bytes written since the last background write-back started */
+  private unsynced = 0;
+  /** the background `sync -f` running, awaited by the next flush */
+  private early: Promise<void> | null = null;
+  /** background write-backs started (tests) */
+  writeBacks = 0;
 
   constructor(
     readonly dir: string,
@@ -30,14 +44,44 @@ export class Durability {
     return this.mode === "fsync";
   }
 
-  /** Record an object file written without fsync. */
-  written(file: string): void {
-    if (this.mode === "deferred") this.pending.add(file);
+  /** Record an object file written without fsync, of `bytes` bytes (when known: they count towards a write-back). */
+  written(file: string, bytes = 0): void {
+    if (this.mode !== "deferred") return;
+    this.pending.add(file);
+    this.wrote(bytes);
+  }
+
+  /** Count `bytes` written deferred (recorded with `written`, or by another thread that will record them); a write-back starts past WRITE_BACK_BYTES. */
+  wrote(bytes: number): void {
+    if (this.mode !== "deferred") return;
+    this.unsynced += bytes;
+    if (this.unsynced >= WRITE_BACK_BYTES) this.writeBack();
+  }
+
+  /**
+   * Start a `sync -f` of the file system in the background, unless one is
+   * running or `sync -f` is known not to work. It makes nothing durable the
+   * flush would not: the flush still syncs after it, and the objects count as
+   * durable only then. What it saves is the flush's wait for bytes the disk
+   * could have taken earlier.
+   */
+  writeBack(): void {
+    if (this.mode !== "deferred" || this.early || this.syncfsWorks === false) return;
+    this.unsynced = 0;
+    this.writeBacks++;
+    this.early = new Promise<void>((resolve) => {
+      execFile("sync", ["-f", this.dir], () => {
+        this.early = null;
+        resolve();
+      });
+    });
   }
 
   /** Make every object written so far durable. Cheap when nothing was written. */
   async flush(): Promise<void> {
+    if (this.early) await this.early; // one sync at a time: the flush's own starts after it
     if (this.pending.length === 0) return;
+    this.unsynced = 0;
     const pending = this.pending;
     this.pending = new PendingFiles();
     if (this.syncfsWorks !== false) {

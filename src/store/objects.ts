@@ -42,7 +42,7 @@ export class FileChunkStore implements ChunkStore {
   async put(id: ChunkId, bytes: Uint8Array): Promise<boolean> {
     const file = this.pathOf(id);
     const wrote = await writeObjectFile(file, bytes, this.durability.syncEachWrite);
-    if (wrote) this.durability.written(file);
+    if (wrote) this.durability.written(file, bytes.byteLength);
     return wrote;
   }
 

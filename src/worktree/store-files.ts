@@ -206,13 +206,18 @@ export async function storeChunkFiles(
   let files = 0;
   let bytesDone = 0;
   const pool = new BufferPool();
+  /** the worker's bytes counted towards the durability's write-backs so far (its objects are recorded at the end) */
+  let workerCounted = 0;
   const one = async (i: number) => {
     const rel = rels[i] as string;
     const entry = await hashScannedFile(repo.chunks, path.join(repo.root, ...rel.split("/")), write, stats(i), pool);
     done(i, entry);
     files++;
     bytesDone += entry.size;
-    onProgress?.(files + (byWorker[0] as number), bytesDone + (byWorker[1] as number));
+    const workerBytes = byWorker[1] as number;
+    if (write) repo.chunks.durability.wrote(workerBytes - workerCounted);
+    workerCounted = workerBytes;
+    onProgress?.(files + (byWorker[0] as number), bytesDone + workerBytes);
   };
   let bytes = 0;
   for (let i = 0; i < rels.length; i++) bytes += stats(i).size;

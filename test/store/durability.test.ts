@@ -6,7 +6,7 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Durability } from "../../src/store/durability.js";
+import { Durability, WRITE_BACK_BYTES } from "../../src/store/durability.js";
 import { tempDir } from "../helpers/fixture.js";
 
 describe("Durability.flush", () => {
@@ -38,5 +38,30 @@ describe("Durability.flush", () => {
     opened.length = 0;
     await d.flush(); // nothing written since
     expect(opened).toEqual([]);
+  });
+
+  it("past WRITE_BACK_BYTES written, starts one `sync -f` in the background; the flush waits for it, then syncs itself", async () => {
+    const dir = await tempDir();
+    const bin = await tempDir();
+    const log = path.join(dir, "sync.log");
+    // a `sync` that takes a while and says when it starts and ends, with its arguments
+    await fsp.writeFile(path.join(bin, "sync"), `#!/bin/sh\necho "start $*" >> '${log}'\nsleep 0.3\necho "end $*" >> '${log}'\n`, { mode: 0o755 });
+    process.env.PATH = `${bin}:${PATH}`;
+    const lines = async () => (await fsp.readFile(log, "utf8").catch(() => "")).split("\n").filter(Boolean);
+    const d = new Durability(dir, "deferred");
+    d.written(path.join(dir, "ab/01"), WRITE_BACK_BYTES - 1);
+    expect(d.writeBacks).toBe(0);
+    d.written(path.join(dir, "ab/02"), 1);
+    expect(d.writeBacks).toBe(1);
+    d.written(path.join(dir, "ab/03"), WRITE_BACK_BYTES); // one at a time: none starts while one runs
+    expect(d.writeBacks).toBe(1);
+    await d.flush();
+    expect(await lines()).toEqual([`start -f ${dir}`, `end -f ${dir}`, `start -f ${dir}`, `end -f ${dir}`]);
+    // objects written in the other modes start none
+    for (const mode of ["fsync", "none"] as const) {
+      const other = new Durability(dir, mode);
+      other.written(path.join(dir, "ab/04"), 2 * WRITE_BACK_BYTES);
+      expect(other.writeBacks, mode).toBe(0);
+    }
   });
 });
