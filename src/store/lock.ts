@@ -46,15 +46,7 @@ export async function acquireLock(target: string, what: string, waitMs = 0): Pro
   let missingDirRetries = 5;
   for (;;) {
     try {
-      const fh = await fsp.open(file, "wx");
-      try {
-        await fh.write(JSON.stringify(ownerOf(what)));
-      } catch (err) {
-        // the lock is not taken (a full disk): nothing of it stays
-        await fh.close().catch(() => {});
-        await fsp.rm(file, { force: true }).catch(() => {});
-        throw err; // named below, as a failure to create the lock is
-      }
+      await createNamingOwner(file, JSON.stringify(ownerOf(what)), target);
       let done = false;
       return {
         file,
@@ -76,17 +68,14 @@ export async function acquireLock(target: string, what: string, waitMs = 0): Pro
             await fsp.rename(tmp, target);
           } catch (err) {
             await fsp.rm(tmp, { force: true }).catch(() => {});
-            await fh.close().catch(() => {});
             await fsp.rm(file, { force: true }).catch(() => {});
             throw asAccessError(err, target);
           }
-          await fh.close().catch(() => {});
           await fsp.rm(file, { force: true }).catch(() => {}); // the target is written: a lock left here is taken over
         },
         async release() {
           if (done) return;
           done = true;
-          await fh.close().catch(() => {});
           await fsp.rm(file, { force: true });
         },
       };
@@ -109,6 +98,41 @@ export async function acquireLock(target: string, what: string, waitMs = 0): Pro
         .catch(() => 0);
       throw new RefLockedError(what, file, age);
     }
+  }
+}
+
+/**
+ * Create the lock `file` exclusively, naming its owner from the moment it
+ * exists: the owner is written to a temp file beside the target (its dead
+ * owner's temp files are what takeOverDead removes), which is then
+ * hard-linked to the lock's name, failing with EEXIST when the lock is held.
+ * Opening the lock and then writing into it left, killed in between, an
+ * empty lock that names no owner, which no later command may take over (the
+ * long lane's killed `tdv rebase` left HEAD.lock so, and `--abort` stopped on
+ * it). A file system without hard links gets that open and write.
+ */
+async function createNamingOwner(file: string, owner: string, target: string): Promise<void> {
+  const tmp = `${commitTempPrefix(target, process.pid)}lock-${Math.random().toString(36).slice(2)}`;
+  try {
+    await fsp.writeFile(tmp, owner, { flag: "wx" });
+    try {
+      await fsp.link(tmp, file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw err;
+      const fh = await fsp.open(file, "wx");
+      try {
+        await fh.write(owner);
+      } catch (writeErr) {
+        // the lock is not taken (a full disk): nothing of it stays
+        await fsp.rm(file, { force: true }).catch(() => {});
+        throw writeErr;
+      } finally {
+        await fh.close().catch(() => {});
+      }
+    }
+  } finally {
+    await fsp.rm(tmp, { force: true }).catch(() => {});
   }
 }
 

@@ -57,8 +57,8 @@ describe("refs", () => {
     await fsp.rm(lock);
   });
 
-  it("a ref update killed while writing, just before or just after its rename: stock git fsck is clean, and the next update takes over the lock, leaving no temp file", async () => {
-    for (const when of ["writing", "before", "after"] as const) {
+  it("a ref update killed as its lock appears, while writing, just before or just after its rename: stock git fsck is clean, and the next update takes over the lock, leaving no temp file", async () => {
+    for (const when of ["locked", "writing", "before", "after"] as const) {
       const { repo, oid } = await repoWithCommit();
       const who = { name: "t", email: "t@x", timestamp: 1_700_000_001, tzOffset: 0 };
       const next = await repo.git.writeCommit({ tree: await repo.git.writeTree([]), parents: [oid], author: who, committer: who, message: "second\n" });
@@ -69,7 +69,15 @@ describe("refs", () => {
           const fh = await open(p, ...rest);
           // the new content's file made, nothing written in it yet
           if (String(p).includes(".tmp-commit-") && ${JSON.stringify(when)} === "writing") process.kill(process.pid, "SIGKILL");
+          // the lock file made by an open (as before 2026-12-05: then empty, naming no owner)
+          if (String(p).endsWith(".lock") && ${JSON.stringify(when)} === "locked") process.kill(process.pid, "SIGKILL");
           return fh;
+        };
+        const link = fs.promises.link;
+        fs.promises.link = async (a, b) => {
+          await link(a, b);
+          // the lock file made by its link
+          if (String(b).endsWith(".lock") && ${JSON.stringify(when)} === "locked") process.kill(process.pid, "SIGKILL");
         };
         const rename = fs.promises.rename;
         fs.promises.rename = async (a, b) => {
