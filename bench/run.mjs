@@ -386,7 +386,7 @@ function emptyTrash() {
   fs.rmSync(TRASH, { recursive: true, force: true });
 }
 
-/** A setup that removes `name` (where the command writes), then gives the folder to run in. */
+/** A setup that clears `name` (where the command writes: moved to the trash), then gives the folder to run in. */
 function clearing(name, then) {
   return () => {
     fresh(name);

@@ -20,16 +20,17 @@ export function commitTempPrefix(target: string, pid: number): string {
 
 export interface Lock {
   readonly file: string;
-  /** Write the new content into the lock file, fsync it, and rename it over the target. */
+  /** Write the new content to a temp file beside the target, fsync it, rename it over the target, then remove the lock. */
   commit(content: string | Uint8Array): Promise<void>;
   /** Drop the lock without changing the target. */
   release(): Promise<void>;
 }
 
 /**
- * Take Git's lock on `target`: create `target.lock` exclusively. The lock file
- * becomes the new content of the target on commit (rename), so the update is
- * atomic and a second writer fails fast instead of overwriting.
+ * Take Git's lock on `target`: create `target.lock` exclusively, naming its
+ * owner (createNamingOwner). The commit renames the new content over the
+ * target, so the update is atomic, and a second writer fails fast instead of
+ * overwriting.
  *
  * The lock file names its owner (store/owner.ts) for as long as it exists:
  * the commit writes the new content to a temp file beside the target,
