@@ -51,13 +51,16 @@ import { expandCountShorthand } from "./count-shorthand.js";
 import { EXIT_FAILURE, exitCodeForCommander, exitCodeForError } from "./exit-codes.js";
 import { escapeControl } from "./output.js";
 
+/** A command's name as typed, and the function that registers it on the program. */
+export type Registration = readonly [name: string, register: (program: Command) => void];
+
 /**
  * Each command by the name it is typed as, with the function that registers it.
  * A command line that names one registers only that one (see commandsFor):
  * registering all of them, with their options and help texts, cost every
  * command ~7 ms. A test checks that each registers the command of its name.
  */
-export const COMMANDS: readonly (readonly [string, (program: Command) => void])[] = [
+export const COMMANDS: readonly Registration[] = [
   ["init", init],
   ["status", status],
   ["add", add],
@@ -106,7 +109,7 @@ export const COMMANDS: readonly (readonly [string, (program: Command) => void])[
  * and all of them otherwise: for `tdv --help`, `tdv help …`, and a name
  * mistyped, which commander answers with the nearest names.
  */
-export function commandsFor(argv: readonly string[]): readonly (readonly [string, (program: Command) => void])[] {
+export function commandsFor(argv: readonly string[]): readonly Registration[] {
   const first = argv[2];
   if (first === "-V" || first === "--version") return [];
   const named = COMMANDS.find(([name]) => name === first);
