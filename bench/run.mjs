@@ -319,7 +319,7 @@ const NODE_WALK = `node ${JSON.stringify(path.join(ROOT, "bench/node-stat-walk.c
 const GIT_OBJECTS_LABEL = "cat of every Git object file";
 const GIT_OBJECTS = "find .tdv/git/objects -type f -exec cat {} + >/dev/null";
 /** the target of a reading command: ≤ 1.3 × `node -e 0` + the floor of the bytes it reads */
-function startVerdict(m, row) {
+function readingVerdict(m, row) {
   const bound = 1.3 * m["node -e 0"] + m[GIT_OBJECTS_LABEL];
   console.log(`  target ${row.replace(/^tdv /, "")} ≤ 1.3 × node -e 0 + the bytes read = ${bound.toFixed(3)} s: ${(m[row] / bound).toFixed(2)}×, ${metOrNo(m[row] <= bound)}`);
 }
@@ -654,7 +654,7 @@ function main() {
         measure("git diff --stat", "git diff --stat main edit >/dev/null", { cwd: git2 }),
         ...iceRows(measure("Icechunk Repository.diff", iceCmd("diff", ice2, "main", "edit"), { cwd: WORK })),
       ]);
-      startVerdict(medians(results.at(-1)), "tdv diff --stat");
+      readingVerdict(medians(results.at(-1)), "tdv diff --stat");
     } else console.log("\ndiff --stat: skipped (this tdv has no diff command yet)");
   }
 
@@ -693,7 +693,7 @@ function main() {
       measure("tdv log --oneline", `${tdv} log --oneline >/dev/null`, { cwd: tl }),
       measure("git log --oneline", "git log --oneline >/dev/null", { cwd: gl }),
     ]);
-    startVerdict(medians(results.at(-1)), "tdv log --oneline");
+    readingVerdict(medians(results.at(-1)), "tdv log --oneline");
   }
 
   if (want("many-arrays")) {
